@@ -1,0 +1,1 @@
+//! Black-box compat tests live in tests/.

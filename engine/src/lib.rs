@@ -1,0 +1,1 @@
+//! Versioned dictionary storage engine.
