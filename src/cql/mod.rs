@@ -1,0 +1,57 @@
+//! CQL 3 front end: a hand-written lexer and recursive-descent parser (Cassandra 5.0 dialect plus
+//! Strata's snapshot/clone/restore extensions).
+//!
+//! Layout: [`lexer`] turns text into located tokens, [`parser`] builds the [`ast`] tree,
+//! `display` prints any tree back as canonical CQL (used by DESCRIBE and the round-trip tests),
+//! `visit` walks a tree (bind markers).
+//!
+//! Architecture invariants:
+//! - Syntax only. No schema, no type checking; the planner does semantics.
+//! - Never panics, whatever the input: depth and size are bounded ([`MAX_DEPTH`],
+//!   [`MAX_STATEMENT_BYTES`]) and every failure is a [`ParseError`].
+//! - Errors are worded like Cassandra's ANTLR errors (`line 1:9 no viable alternative at input
+//!   'FORM' (SELECT * [FORM] t)`), because the server sends `error.to_string()` verbatim as a
+//!   Syntax_error (0x2000) and users and tools compare these texts.
+
+pub mod ast;
+mod display;
+mod lexer;
+mod parser;
+mod visit;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+
+/// Deepest nesting accepted for terms, selectors, types and relations. Deeper input is rejected
+/// instead of overflowing the stack.
+pub const MAX_DEPTH: usize = 64;
+
+/// Longest statement text accepted (the native protocol's own default frame cap).
+pub const MAX_STATEMENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// A syntax error at a position of the statement text.
+///
+/// `line` is 1-based and `column` is the 0-based character offset in that line, as in Cassandra
+/// (ANTLR's `charPositionInLine`). `Display` gives the complete Cassandra-style message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub line: u32,
+    pub column: u32,
+    /// The message after the `line L:C ` header, e.g. `mismatched input 'x' expecting K_FROM (...)`.
+    pub message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}:{} {}", self.line, self.column, self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Parses exactly one CQL statement; a trailing `;` is optional, a second statement is an error.
+pub fn parse_statement(text: &str) -> Result<ast::Statement, ParseError> {
+    parser::parse(text)
+}
