@@ -1,0 +1,216 @@
+//! Cells, mutations and the last-write-wins order between cells.
+//!
+//! Invariant: [`Cell::precedence`] is a total order that depends only on the two cells,
+//! never on arrival order, so the visible cell for `(key, v)` — the maximum over every
+//! entry on the root-to-`v` path — is the same whatever order writes, flushes and merges
+//! happen in.
+
+use std::cmp::Ordering;
+
+use crate::codec::{put_bytes, put_i64, put_u32, put_u8, DecodeError, DecodeResult, Reader};
+use crate::VersionId;
+
+/// Largest key the engine accepts (bytes).
+pub const MAX_KEY_BYTES: usize = 64 * 1024;
+/// Largest value the engine accepts (bytes). Bounded so one WAL record and one array
+/// block stay well under the record/block size limits.
+pub const MAX_VALUE_BYTES: usize = 16 * 1024 * 1024;
+
+/// A stored cell: one write of one key at one version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cell {
+    /// Client-supplied write timestamp (microseconds); higher wins.
+    pub timestamp: i64,
+    /// TTL the client asked for (0 = none); kept so CQL `ttl()` can report it.
+    pub ttl_secs: u32,
+    /// Absolute expiry in seconds (0 = never). Reads return the cell as stored; merges
+    /// turn expired cells into tombstones.
+    pub expires_at_secs: i64,
+    /// The payload.
+    pub value: CellValue,
+}
+
+/// A cell's payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CellValue {
+    /// A live value.
+    Live(Vec<u8>),
+    /// A deletion marker; `deleted_at_secs` drives tombstone garbage collection.
+    Tombstone { deleted_at_secs: i64 },
+}
+
+impl Cell {
+    /// A live cell without TTL.
+    pub fn live(timestamp: i64, value: impl Into<Vec<u8>>) -> Cell {
+        Cell { timestamp, ttl_secs: 0, expires_at_secs: 0, value: CellValue::Live(value.into()) }
+    }
+
+    /// A tombstone.
+    pub fn tombstone(timestamp: i64, deleted_at_secs: i64) -> Cell {
+        Cell { timestamp, ttl_secs: 0, expires_at_secs: 0, value: CellValue::Tombstone { deleted_at_secs } }
+    }
+
+    pub fn is_tombstone(&self) -> bool {
+        matches!(self.value, CellValue::Tombstone { .. })
+    }
+
+    /// Live (not a tombstone) and not expired at `now_secs`.
+    pub fn is_live_at(&self, now_secs: i64) -> bool {
+        !self.is_tombstone() && (self.expires_at_secs == 0 || self.expires_at_secs > now_secs)
+    }
+
+    /// Cassandra reconciliation order: higher timestamp wins; on a tie a tombstone beats a
+    /// live cell; two live cells compare by value bytes; two tombstones by `deleted_at`.
+    /// Remaining ties break on expiry then TTL so the order is total.
+    pub fn precedence(&self, other: &Cell) -> Ordering {
+        self.timestamp
+            .cmp(&other.timestamp)
+            .then_with(|| match (&self.value, &other.value) {
+                (CellValue::Tombstone { .. }, CellValue::Live(_)) => Ordering::Greater,
+                (CellValue::Live(_), CellValue::Tombstone { .. }) => Ordering::Less,
+                (CellValue::Live(a), CellValue::Live(b)) => a.as_slice().cmp(b.as_slice()),
+                (CellValue::Tombstone { deleted_at_secs: a }, CellValue::Tombstone { deleted_at_secs: b }) => a.cmp(b),
+            })
+            .then_with(|| self.expires_at_secs.cmp(&other.expires_at_secs))
+            .then_with(|| self.ttl_secs.cmp(&other.ttl_secs))
+    }
+
+    /// True if `self` wins against `other` (strictly).
+    pub fn beats(&self, other: &Cell) -> bool {
+        self.precedence(other) == Ordering::Greater
+    }
+
+    /// Approximate in-memory / on-disk size, used for budgets and statistics.
+    pub fn approx_bytes(&self) -> usize {
+        let payload = match &self.value {
+            CellValue::Live(v) => v.len(),
+            CellValue::Tombstone { .. } => 8,
+        };
+        29 + payload
+    }
+
+    /// If the cell has expired at `now_secs`, the tombstone it becomes (deleted at its expiry).
+    pub(crate) fn expired_to_tombstone(&self, now_secs: i64) -> Option<Cell> {
+        let expired = !self.is_tombstone() && self.expires_at_secs != 0 && self.expires_at_secs <= now_secs;
+        expired.then(|| Cell {
+            timestamp: self.timestamp,
+            ttl_secs: self.ttl_secs,
+            expires_at_secs: self.expires_at_secs,
+            value: CellValue::Tombstone { deleted_at_secs: self.expires_at_secs },
+        })
+    }
+}
+
+/// One write: `cell` for `key` at `version`.
+#[derive(Clone, Debug)]
+pub struct Mutation {
+    pub version: VersionId,
+    pub key: Vec<u8>,
+    pub cell: Cell,
+}
+
+const KIND_LIVE: u8 = 0;
+const KIND_TOMBSTONE: u8 = 1;
+
+/// Encodes `(key, version, cell)` as used in WAL records and array blocks:
+/// `key_len u32 | key | version u32 | timestamp i64 | ttl u32 | expires_at i64 | kind u8 |
+/// (live: value_len u32 | value) | (tombstone: deleted_at i64)`.
+pub(crate) fn encode_entry(out: &mut Vec<u8>, key: &[u8], version: VersionId, cell: &Cell) {
+    put_bytes(out, key);
+    put_u32(out, version);
+    put_i64(out, cell.timestamp);
+    put_u32(out, cell.ttl_secs);
+    put_i64(out, cell.expires_at_secs);
+    match &cell.value {
+        CellValue::Live(v) => {
+            put_u8(out, KIND_LIVE);
+            put_bytes(out, v);
+        }
+        CellValue::Tombstone { deleted_at_secs } => {
+            put_u8(out, KIND_TOMBSTONE);
+            put_i64(out, *deleted_at_secs);
+        }
+    }
+}
+
+/// Encoded size of an entry (must match [`encode_entry`]).
+pub(crate) fn encoded_entry_len(key: &[u8], cell: &Cell) -> usize {
+    let payload = match &cell.value {
+        CellValue::Live(v) => 4 + v.len(),
+        CellValue::Tombstone { .. } => 8,
+    };
+    4 + key.len() + 4 + 8 + 4 + 8 + 1 + payload
+}
+
+/// Decodes only the key of an entry (cheap: used by binary search inside blocks).
+pub(crate) fn decode_entry_key<'a>(r: &mut Reader<'a>) -> DecodeResult<&'a [u8]> {
+    r.bytes(MAX_KEY_BYTES)
+}
+
+/// Decodes the rest of an entry after its key.
+pub(crate) fn decode_entry_tail(r: &mut Reader<'_>) -> DecodeResult<(VersionId, Cell)> {
+    let version = r.u32()?;
+    let timestamp = r.i64()?;
+    let ttl_secs = r.u32()?;
+    let expires_at_secs = r.i64()?;
+    let value = match r.u8()? {
+        KIND_LIVE => CellValue::Live(r.bytes(MAX_VALUE_BYTES)?.to_vec()),
+        KIND_TOMBSTONE => CellValue::Tombstone { deleted_at_secs: r.i64()? },
+        _ => return Err(DecodeError("unknown cell kind")),
+    };
+    Ok((version, Cell { timestamp, ttl_secs, expires_at_secs, value }))
+}
+
+/// Checks the size bounds of a mutation before it enters the engine.
+pub(crate) fn check_mutation_bounds(m: &Mutation) -> crate::Result<()> {
+    if m.key.len() > MAX_KEY_BYTES {
+        return Err(crate::Error::LimitExceeded(format!("key of {} bytes > {MAX_KEY_BYTES}", m.key.len())));
+    }
+    if let CellValue::Live(v) = &m.cell.value {
+        if v.len() > MAX_VALUE_BYTES {
+            return Err(crate::Error::LimitExceeded(format!("value of {} bytes > {MAX_VALUE_BYTES}", v.len())));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn higher_timestamp_wins_then_tombstone_then_greater_value() {
+        let old = Cell::live(1, b"z".to_vec());
+        let new = Cell::live(2, b"a".to_vec());
+        assert!(new.beats(&old));
+        let tomb = Cell::tombstone(2, 0);
+        assert!(tomb.beats(&new));
+        let bigger = Cell::live(2, b"b".to_vec());
+        assert!(bigger.beats(&new));
+        assert!(Cell::tombstone(2, 5).beats(&Cell::tombstone(2, 4)));
+        assert_eq!(new.precedence(&new.clone()), Ordering::Equal);
+    }
+
+    #[test]
+    fn entry_round_trips() {
+        for cell in [Cell::live(-5, b"value".to_vec()), Cell::tombstone(9, 77)] {
+            let mut out = Vec::new();
+            encode_entry(&mut out, b"key", 42, &cell);
+            assert_eq!(out.len(), encoded_entry_len(b"key", &cell));
+            let mut r = Reader::new(&out);
+            assert_eq!(decode_entry_key(&mut r).unwrap(), b"key");
+            assert_eq!(decode_entry_tail(&mut r).unwrap(), (42, cell));
+            assert_eq!(r.remaining(), 0);
+        }
+    }
+
+    #[test]
+    fn expiry_turns_a_live_cell_into_a_tombstone() {
+        let cell = Cell { timestamp: 1, ttl_secs: 10, expires_at_secs: 100, value: CellValue::Live(vec![1]) };
+        assert!(cell.is_live_at(99));
+        assert!(!cell.is_live_at(100));
+        assert!(cell.expired_to_tombstone(99).is_none());
+        let t = cell.expired_to_tombstone(100).unwrap();
+        assert_eq!(t.value, CellValue::Tombstone { deleted_at_secs: 100 });
+    }
+}
