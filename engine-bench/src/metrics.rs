@@ -1,0 +1,183 @@
+//! Process counters (/proc/self/io, /proc/self/status), directory sizes and the report.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::scenarios::Scenario;
+use crate::{Results, Settings};
+
+/// Bytes this process (all threads) wrote: `write_bytes` counts bytes sent to the block layer
+/// (page-cache writeback included), `wchar` bytes passed to write-like syscalls.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IoCounters {
+    pub write_bytes: u64,
+    pub wchar: u64,
+}
+
+impl IoCounters {
+    pub fn read() -> Result<IoCounters> {
+        let text = std::fs::read_to_string("/proc/self/io").context("reading /proc/self/io")?;
+        let field = |name: &str| -> u64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+                .unwrap_or(0)
+        };
+        Ok(IoCounters { write_bytes: field("write_bytes:"), wchar: field("wchar:") })
+    }
+
+    pub fn since(&self, earlier: &IoCounters) -> IoCounters {
+        IoCounters {
+            write_bytes: self.write_bytes.saturating_sub(earlier.write_bytes),
+            wchar: self.wchar.saturating_sub(earlier.wchar),
+        }
+    }
+}
+
+/// Peak resident set size of this process, in MiB.
+pub fn peak_rss_mb() -> Result<f64> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("no VmHWM in /proc/self/status")?;
+    Ok(kb / 1024.0)
+}
+
+/// Bytes allocated on disk under `dir` (sparse files count what they really use).
+pub fn dir_bytes(dir: &Path) -> Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        total += if meta.is_dir() { dir_bytes(&entry.path())? } else { meta.blocks() * 512 };
+    }
+    Ok(total)
+}
+
+type All = BTreeMap<(String, Scenario), Results>;
+
+fn get(all: &All, engine: &str, scenario: Scenario, metric: &str) -> Option<f64> {
+    all.get(&(engine.to_string(), scenario))?.get(metric).copied()
+}
+
+fn cell(v: Option<f64>) -> String {
+    match v {
+        Some(v) if v >= 100.0 => format!("{v:.0}"),
+        Some(v) => format!("{v:.3}"),
+        None => "n/a".into(),
+    }
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    Some(a? / b?)
+}
+
+/// One comparison row: Strata, RocksDB, LMDB, the ratios against RocksDB and the target check.
+struct Row {
+    label: &'static str,
+    scenario: Scenario,
+    metric: &'static str,
+    /// Minimum Strata/RocksDB ratio (higher is better) or maximum (lower is better).
+    target: Option<Target>,
+}
+
+#[derive(Clone, Copy)]
+enum Target {
+    AtLeast(f64),
+    AtMost(f64),
+}
+
+impl Target {
+    fn describe(self) -> String {
+        match self {
+            Target::AtLeast(x) => format!(">= {x}x"),
+            Target::AtMost(x) => format!("<= {x}x"),
+        }
+    }
+    fn met(self, value: f64) -> bool {
+        match self {
+            Target::AtLeast(x) => value >= x,
+            Target::AtMost(x) => value <= x,
+        }
+    }
+}
+
+fn verdict(target: Option<Target>, value: Option<f64>) -> (String, String) {
+    match (target, value) {
+        (Some(t), Some(v)) => (t.describe(), if t.met(v) { "yes".into() } else { "**no**".into() }),
+        (Some(t), None) => (t.describe(), "n/a".into()),
+        _ => ("".into(), "".into()),
+    }
+}
+
+const ROWS: [Row; 12] = [
+    Row { label: "random inserts (ops/s)", scenario: Scenario::Main, metric: "insert_ops_s", target: Some(Target::AtLeast(1.0)) },
+    Row { label: "uniform point reads (ops/s)", scenario: Scenario::Main, metric: "read_ops_s", target: Some(Target::AtLeast(0.8)) },
+    Row { label: "100-key scans (scans/s)", scenario: Scenario::Main, metric: "scan100_ops_s", target: Some(Target::AtLeast(1.0)) },
+    Row { label: "write amp, block-layer bytes / user bytes", scenario: Scenario::Main, metric: "write_amp_io", target: None },
+    Row { label: "write amp, write() bytes / user bytes", scenario: Scenario::Main, metric: "write_amp_wchar", target: None },
+    Row { label: "space amp after load", scenario: Scenario::Main, metric: "space_amp_load", target: None },
+    Row { label: "space amp, 10% overwritten, 0 snapshots", scenario: Scenario::Main, metric: "space_amp_0snap", target: None },
+    Row { label: "space amp, 10% overwritten, 100 snapshots", scenario: Scenario::Snapshots, metric: "space_amp_100snap", target: None },
+    Row { label: "snapshot creation at n/10 (µs, mean)", scenario: Scenario::Snapshots, metric: "snapshot_us_mean_small", target: None },
+    Row { label: "snapshot creation at n (µs, mean)", scenario: Scenario::Snapshots, metric: "snapshot_us_mean_large", target: None },
+    Row { label: "peak RSS, main run (MiB)", scenario: Scenario::Main, metric: "peak_rss_mb", target: Some(Target::AtMost(1.0)) },
+    Row { label: "peak RSS, snapshot run (MiB)", scenario: Scenario::Snapshots, metric: "peak_rss_mb", target: Some(Target::AtMost(1.0)) },
+];
+
+pub fn report(settings: &Settings, all: &All) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "\n### n = {} keys (16-byte keys, 100-byte values)\n", settings.n);
+    let _ = writeln!(out, "| metric | Strata | RocksDB | LMDB | Strata / RocksDB | LMDB / RocksDB | target | met |");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+    for row in &ROWS {
+        let s = get(all, "strata", row.scenario, row.metric);
+        let r = get(all, "rocksdb", row.scenario, row.metric);
+        let l = get(all, "lmdb", row.scenario, row.metric);
+        let sr = ratio(s, r);
+        let (target, met) = verdict(row.target, sr);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {target} | {met} |",
+            row.label, cell(s), cell(r), cell(l), cell(sr), cell(ratio(l, r))
+        );
+    }
+    let small = get(all, "strata", Scenario::Snapshots, "snapshot_us_mean_small");
+    let large = get(all, "strata", Scenario::Snapshots, "snapshot_us_mean_large");
+    let growth = ratio(large, small);
+    let (target, met) = verdict(Some(Target::AtMost(2.0)), growth);
+    let _ = writeln!(out, "\nStrata snapshot creation, n vs n/10: {}x (target {target}: {met})", cell(growth));
+    clone_table(&mut out, all);
+    out
+}
+
+fn clone_table(out: &mut String, all: &All) {
+    let _ = writeln!(out, "\n#### Strata, 100 writable clones each taking 1% of the writes\n");
+    let _ = writeln!(out, "| version_split | writes/s, no clones | writes/s, 100 clones | ratio (target >= 0.8x) | 1,000-key scan ms, no clones | same at one of 100 clones | ratio (target <= 2x) | ratio after compact() | peak RSS MiB (no clones / clones) |");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
+    for split in [true, false] {
+        let base = Scenario::NoClones { version_split: split };
+        let clones = Scenario::Clones { version_split: split };
+        let w0 = get(all, "strata", base, "write_ops_s");
+        let w1 = get(all, "strata", clones, "write_ops_s");
+        let s0 = get(all, "strata", base, "scan1000_ms");
+        let s1 = get(all, "strata", clones, "scan1000_ms");
+        let c0 = get(all, "strata", base, "scan1000_ms_compacted");
+        let c1 = get(all, "strata", clones, "scan1000_ms_compacted");
+        let (_, wmet) = verdict(Some(Target::AtLeast(0.8)), ratio(w1, w0));
+        let (_, smet) = verdict(Some(Target::AtMost(2.0)), ratio(s1, s0));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} ({wmet}) | {} | {} | {} ({smet}) | {} | {} / {} |",
+            if split { "on" } else { "off" },
+            cell(w0), cell(w1), cell(ratio(w1, w0)), cell(s0), cell(s1), cell(ratio(s1, s0)),
+            cell(ratio(c1, c0)),
+            cell(get(all, "strata", base, "peak_rss_mb")), cell(get(all, "strata", clones, "peak_rss_mb")),
+        );
+    }
+}
