@@ -1,1 +1,824 @@
-//! (in progress)
+//! Immutable sorted arrays: one file per array, plus the shared block cache.
+//!
+//! File layout (all integers little-endian; see DESIGN.md for the byte diagrams):
+//! `[data block]* [index block] [bloom block] [meta block] [footer (52 bytes)]`.
+//!
+//! Invariants:
+//! 1. Entries are sorted by key ascending, then version by descending DFS pre-order
+//!    (descendants before ancestors). A key's run may span blocks; the index stores each
+//!    block's *last* key, so the first block that can hold key `k` is the first whose last
+//!    key is `>= k`.
+//! 2. Every block (data, index, bloom, meta) and the footer carry a CRC32; a data block is
+//!    verified when it is read from storage (before it enters the cache), the others when
+//!    the array is opened. Nothing unverified is ever decoded into an answer.
+//! 3. An array file is written as `<name>.tmp`, fsynced and renamed; it is referenced by
+//!    the manifest only after that, and removed only once no reader holds it
+//!    (`mark_obsolete` + last `Arc` dropped).
+//! 4. The meta block lists the array's version set (every version with an entry in it)
+//!    with per-version entry and byte counts, and the min/max client timestamp.
+
+use std::collections::{HashMap, VecDeque};
+use std::ops::Bound;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::cell::{decode_entry_key, decode_entry_tail, encode_entry, encoded_entry_len, MAX_KEY_BYTES, MAX_VALUE_BYTES};
+use crate::codec::{check_trailing_crc, hash64, put_bytes, put_i64, put_u32, put_u64, seal_crc, DecodeError, DecodeResult, Reader};
+use crate::{Cell, Error, Result, Storage, VersionId};
+
+const ARRAY_MAGIC: u64 = 0x5241_4154_4152_5453; // "STRATAAR" read as little-endian bytes
+const FORMAT_VERSION: u32 = 1;
+const FOOTER_LEN: usize = 52;
+/// A single entry can be as large as a maximal key plus value; blocks are bounded by that.
+const MAX_BLOCK_BYTES: usize = MAX_VALUE_BYTES + MAX_KEY_BYTES + (1 << 20);
+/// Builder output is appended to storage in chunks of this size.
+const WRITE_CHUNK: usize = 1 << 20;
+/// Cap on the index/bloom/meta blocks read at open (guards allocation on a corrupt footer).
+const MAX_AUX_BLOCK_BYTES: usize = 1 << 30;
+
+pub(crate) fn array_file_name(id: u64) -> String {
+    format!("{id:010}.arr")
+}
+
+/// Per-version statistics stored in the meta block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct VersionStat {
+    pub version: VersionId,
+    pub entries: u64,
+    pub bytes: u64,
+}
+
+/// The meta block: the array's version set and statistics.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ArrayMeta {
+    pub entries: u64,
+    pub keys: u64,
+    pub min_ts: i64,
+    pub max_ts: i64,
+    /// Sorted by version id; this is the array's version set.
+    pub versions: Vec<VersionStat>,
+}
+
+impl ArrayMeta {
+    fn encode(&self, out: &mut Vec<u8>) {
+        put_u64(out, self.entries);
+        put_u64(out, self.keys);
+        put_i64(out, self.min_ts);
+        put_i64(out, self.max_ts);
+        put_u32(out, crate::codec::len_u32(self.versions.len()));
+        for v in &self.versions {
+            put_u32(out, v.version);
+            put_u64(out, v.entries);
+            put_u64(out, v.bytes);
+        }
+    }
+
+    fn decode(buf: &[u8]) -> DecodeResult<ArrayMeta> {
+        let mut r = Reader::new(buf);
+        let (entries, keys, min_ts, max_ts) = (r.u64()?, r.u64()?, r.i64()?, r.i64()?);
+        let n = r.count(20)?;
+        let mut versions = Vec::with_capacity(n);
+        for _ in 0..n {
+            versions.push(VersionStat { version: r.u32()?, entries: r.u64()?, bytes: r.u64()? });
+        }
+        if !versions.windows(2).all(|w| matches!(w, [a, b] if a.version < b.version)) {
+            return Err(DecodeError("version set not sorted"));
+        }
+        Ok(ArrayMeta { entries, keys, min_ts, max_ts, versions })
+    }
+
+    /// True if the version set contains a version of `path` (both sorted by id).
+    pub(crate) fn intersects(&self, path: &[VersionId]) -> bool {
+        let (mut i, mut j) = (0, 0);
+        while let (Some(a), Some(&b)) = (self.versions.get(i), path.get(j)) {
+            match a.version.cmp(&b) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => return true,
+            }
+        }
+        false
+    }
+
+    pub(crate) fn contains_version(&self, v: VersionId) -> bool {
+        self.versions.binary_search_by_key(&v, |s| s.version).is_ok()
+    }
+}
+
+/// Bloom filter over keys (double hashing of one 64-bit hash).
+#[derive(Debug, Clone)]
+struct Bloom {
+    k: u32,
+    bits: Vec<u8>,
+}
+
+impl Bloom {
+    fn build(hashes: &[u64], bits_per_key: u32) -> Bloom {
+        if bits_per_key == 0 || hashes.is_empty() {
+            return Bloom { k: 0, bits: Vec::new() };
+        }
+        let nbits = (hashes.len() as u64 * u64::from(bits_per_key)).max(64);
+        let k = ((f64::from(bits_per_key) * 0.69) as u32).clamp(1, 30);
+        let mut bits = vec![0u8; usize::try_from(nbits.div_ceil(8)).unwrap_or(0)];
+        let nbits = bits.len() as u64 * 8;
+        for &h in hashes {
+            for bit in Self::probes(h, k, nbits) {
+                if let Some(b) = bits.get_mut((bit / 8) as usize) {
+                    *b |= 1 << (bit % 8);
+                }
+            }
+        }
+        Bloom { k, bits }
+    }
+
+    fn probes(h: u64, k: u32, nbits: u64) -> impl Iterator<Item = u64> {
+        let delta = h.rotate_left(31) | 1;
+        (0..u64::from(k)).map(move |i| h.wrapping_add(i.wrapping_mul(delta)) % nbits)
+    }
+
+    fn may_contain(&self, h: u64) -> bool {
+        if self.k == 0 || self.bits.is_empty() {
+            return true;
+        }
+        let nbits = self.bits.len() as u64 * 8;
+        Self::probes(h, self.k, nbits).all(|bit| self.bits.get((bit / 8) as usize).is_some_and(|b| b & (1 << (bit % 8)) != 0))
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        put_u32(out, self.k);
+        put_bytes(out, &self.bits);
+    }
+
+    fn decode(buf: &[u8]) -> DecodeResult<Bloom> {
+        let mut r = Reader::new(buf);
+        let k = r.u32()?;
+        let bits = r.bytes(MAX_AUX_BLOCK_BYTES)?.to_vec();
+        if k > 30 {
+            return Err(DecodeError("bloom k out of range"));
+        }
+        Ok(Bloom { k, bits })
+    }
+}
+
+#[derive(Debug)]
+struct IndexEntry {
+    last_key: Vec<u8>,
+    offset: u64,
+    len: u32,
+}
+
+/// Writes one array file. Entries must be added in array order (invariant 1).
+pub(crate) struct ArrayBuilder {
+    storage: Arc<dyn Storage>,
+    id: u64,
+    tmp_name: String,
+    block_bytes: usize,
+    bloom_bits_per_key: u32,
+    out: Vec<u8>,
+    file_len: u64,
+    block: Vec<u8>,
+    offsets: Vec<u32>,
+    index: Vec<IndexEntry>,
+    last_key: Vec<u8>,
+    key_hashes: Vec<u64>,
+    stats: HashMap<VersionId, (u64, u64)>,
+    entries: u64,
+    min_ts: i64,
+    max_ts: i64,
+}
+
+impl ArrayBuilder {
+    pub(crate) fn new(storage: Arc<dyn Storage>, id: u64, block_bytes: usize, bloom_bits_per_key: u32) -> Result<ArrayBuilder> {
+        let tmp_name = format!("{}.tmp", array_file_name(id));
+        storage.create(&tmp_name)?;
+        Ok(ArrayBuilder {
+            storage,
+            id,
+            tmp_name,
+            block_bytes: block_bytes.clamp(256, 1 << 20),
+            bloom_bits_per_key,
+            out: Vec::with_capacity(WRITE_CHUNK),
+            file_len: 0,
+            block: Vec::new(),
+            offsets: Vec::new(),
+            index: Vec::new(),
+            last_key: Vec::new(),
+            key_hashes: Vec::new(),
+            stats: HashMap::new(),
+            entries: 0,
+            min_ts: i64::MAX,
+            max_ts: i64::MIN,
+        })
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    pub(crate) fn entries(&self) -> u64 {
+        self.entries
+    }
+
+    /// Appends an entry. Keys must be non-decreasing (checked: a violation is a bug upstream).
+    pub(crate) fn add(&mut self, key: &[u8], version: VersionId, cell: &Cell) -> Result<()> {
+        let new_key = self.entries == 0 || key != self.last_key.as_slice();
+        if new_key {
+            if self.entries > 0 && key < self.last_key.as_slice() {
+                return Err(Error::InvalidArgument("array entries added out of key order".into()));
+            }
+            self.key_hashes.push(hash64(key));
+            self.last_key.clear();
+            self.last_key.extend_from_slice(key);
+        }
+        self.offsets.push(crate::codec::len_u32(self.block.len()));
+        encode_entry(&mut self.block, key, version, cell);
+        let stat = self.stats.entry(version).or_insert((0, 0));
+        stat.0 += 1;
+        stat.1 += encoded_entry_len(key, cell) as u64;
+        self.entries += 1;
+        self.min_ts = self.min_ts.min(cell.timestamp);
+        self.max_ts = self.max_ts.max(cell.timestamp);
+        if self.block.len() >= self.block_bytes {
+            self.finish_block()?;
+        }
+        Ok(())
+    }
+
+    fn finish_block(&mut self) -> Result<()> {
+        if self.offsets.is_empty() {
+            return Ok(());
+        }
+        let start = self.out.len();
+        self.out.extend_from_slice(&self.block);
+        for off in &self.offsets {
+            put_u32(&mut self.out, *off);
+        }
+        put_u32(&mut self.out, crate::codec::len_u32(self.offsets.len()));
+        seal_crc(&mut self.out, start);
+        let len = self.out.len() - start;
+        self.index.push(IndexEntry { last_key: self.last_key.clone(), offset: self.file_len, len: crate::codec::len_u32(len) });
+        self.file_len += len as u64;
+        self.block.clear();
+        self.offsets.clear();
+        if self.out.len() >= WRITE_CHUNK {
+            self.storage.append(&self.tmp_name, &self.out)?;
+            self.out.clear();
+        }
+        Ok(())
+    }
+
+    /// Writes index, Bloom filter, meta block and footer; fsyncs and renames the file into
+    /// place. The caller syncs the directory and commits the array in the manifest.
+    pub(crate) fn finish(mut self) -> Result<u64> {
+        self.finish_block()?;
+        let mut offs = [(0u64, 0u32); 3];
+        for (slot, part) in offs.iter_mut().zip(0..3) {
+            let start = self.out.len();
+            match part {
+                0 => {
+                    put_u32(&mut self.out, crate::codec::len_u32(self.index.len()));
+                    for e in &self.index {
+                        put_bytes(&mut self.out, &e.last_key);
+                        put_u64(&mut self.out, e.offset);
+                        put_u32(&mut self.out, e.len);
+                    }
+                }
+                1 => Bloom::build(&self.key_hashes, self.bloom_bits_per_key).encode(&mut self.out),
+                _ => self.meta().encode(&mut self.out),
+            }
+            seal_crc(&mut self.out, start);
+            let len = self.out.len() - start;
+            *slot = (self.file_len, crate::codec::len_u32(len));
+            self.file_len += len as u64;
+        }
+        let start = self.out.len();
+        for (off, len) in offs {
+            put_u64(&mut self.out, off);
+            put_u32(&mut self.out, len);
+        }
+        put_u32(&mut self.out, FORMAT_VERSION);
+        put_u64(&mut self.out, ARRAY_MAGIC);
+        seal_crc(&mut self.out, start);
+        self.file_len += (self.out.len() - start) as u64;
+        self.storage.append(&self.tmp_name, &self.out)?;
+        self.storage.sync(&self.tmp_name)?;
+        self.storage.rename(&self.tmp_name, &array_file_name(self.id))?;
+        Ok(self.file_len)
+    }
+
+    fn meta(&self) -> ArrayMeta {
+        let mut versions: Vec<VersionStat> =
+            self.stats.iter().map(|(&version, &(entries, bytes))| VersionStat { version, entries, bytes }).collect();
+        versions.sort_unstable_by_key(|v| v.version);
+        ArrayMeta {
+            entries: self.entries,
+            keys: self.key_hashes.len() as u64,
+            min_ts: if self.entries == 0 { 0 } else { self.min_ts },
+            max_ts: if self.entries == 0 { 0 } else { self.max_ts },
+            versions,
+        }
+    }
+
+    /// Removes the partial file (after an error or when the output is discarded).
+    pub(crate) fn abandon(self) {
+        let _ = self.storage.remove(&self.tmp_name);
+    }
+}
+
+/// A verified data block.
+pub(crate) struct Block {
+    data: Vec<u8>,
+    count: usize,
+    offsets_at: usize,
+}
+
+impl Block {
+    fn parse(mut raw: Vec<u8>) -> DecodeResult<Block> {
+        let body_len = check_trailing_crc(&raw)?.len();
+        raw.truncate(body_len);
+        let count_at = body_len.checked_sub(4).ok_or(DecodeError("block too short"))?;
+        let count = Reader::new(raw.get(count_at..).unwrap_or_default()).u32()? as usize;
+        let offsets_at = count.checked_mul(4).and_then(|n| count_at.checked_sub(n)).ok_or(DecodeError("block offsets overflow"))?;
+        if count == 0 {
+            return Err(DecodeError("empty block"));
+        }
+        Ok(Block { data: raw, count, offsets_at })
+    }
+
+    fn len(&self) -> usize {
+        self.count
+    }
+
+    fn entry_reader(&self, i: usize) -> DecodeResult<Reader<'_>> {
+        let at = self.offsets_at + i * 4;
+        let off = Reader::new(self.data.get(at..at + 4).ok_or(DecodeError("offset index"))?).u32()? as usize;
+        self.data.get(off..self.offsets_at).map(Reader::new).ok_or(DecodeError("entry offset out of range"))
+    }
+
+    fn key_at(&self, i: usize) -> DecodeResult<&[u8]> {
+        decode_entry_key(&mut self.entry_reader(i)?)
+    }
+
+    fn version_at(&self, i: usize) -> DecodeResult<(&[u8], VersionId, Reader<'_>)> {
+        let mut r = self.entry_reader(i)?;
+        let key = decode_entry_key(&mut r)?;
+        let version = r.clone().u32()?;
+        Ok((key, version, r))
+    }
+
+    fn entry_at(&self, i: usize) -> DecodeResult<(&[u8], VersionId, Cell)> {
+        let mut r = self.entry_reader(i)?;
+        let key = decode_entry_key(&mut r)?;
+        let (version, cell) = decode_entry_tail(&mut r)?;
+        Ok((key, version, cell))
+    }
+
+    /// First entry index whose key is `>= key` (or `> key` if `strict`).
+    fn lower_bound(&self, key: &[u8], strict: bool) -> DecodeResult<usize> {
+        let (mut lo, mut hi) = (0, self.count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let k = self.key_at(mid)?;
+            let before = if strict { k <= key } else { k < key };
+            if before {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(lo)
+    }
+
+    fn memory(&self) -> usize {
+        self.data.len() + 64
+    }
+}
+
+/// Shared cache of verified data blocks, sharded, FIFO eviction within a byte budget.
+pub(crate) struct BlockCache {
+    shards: Vec<Mutex<CacheShard>>,
+    shard_budget: usize,
+}
+
+#[derive(Default)]
+struct CacheShard {
+    map: HashMap<(u64, u32), Arc<Block>>,
+    order: VecDeque<(u64, u32)>,
+    bytes: usize,
+}
+
+const CACHE_SHARDS: usize = 16;
+
+impl BlockCache {
+    pub(crate) fn new(budget: usize) -> BlockCache {
+        BlockCache { shards: (0..CACHE_SHARDS).map(|_| Mutex::default()).collect(), shard_budget: budget / CACHE_SHARDS }
+    }
+
+    fn shard(&self, key: (u64, u32)) -> Option<std::sync::MutexGuard<'_, CacheShard>> {
+        let idx = (key.0.wrapping_mul(31).wrapping_add(u64::from(key.1)) % CACHE_SHARDS as u64) as usize;
+        self.shards.get(idx).map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn get(&self, key: (u64, u32)) -> Option<Arc<Block>> {
+        self.shard(key)?.map.get(&key).cloned()
+    }
+
+    fn insert(&self, key: (u64, u32), block: Arc<Block>) {
+        if self.shard_budget == 0 {
+            return;
+        }
+        let Some(mut shard) = self.shard(key) else { return };
+        shard.bytes += block.memory();
+        if let Some(old) = shard.map.insert(key, block) {
+            shard.bytes = shard.bytes.saturating_sub(old.memory());
+        } else {
+            shard.order.push_back(key);
+        }
+        while shard.bytes > self.shard_budget {
+            let Some(victim) = shard.order.pop_front() else { break };
+            if let Some(b) = shard.map.remove(&victim) {
+                shard.bytes = shard.bytes.saturating_sub(b.memory());
+            }
+        }
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().map(|s| s.bytes).unwrap_or(0)).sum()
+    }
+}
+
+/// An open array: index, Bloom filter and meta in memory, data blocks through the cache.
+pub(crate) struct ArrayReader {
+    pub id: u64,
+    name: String,
+    storage: Arc<dyn Storage>,
+    cache: Arc<BlockCache>,
+    index: Vec<IndexEntry>,
+    bloom: Bloom,
+    pub meta: ArrayMeta,
+    pub file_bytes: u64,
+    obsolete: AtomicBool,
+}
+
+impl Drop for ArrayReader {
+    fn drop(&mut self) {
+        if self.obsolete.load(Ordering::SeqCst) {
+            // Best effort: an orphan left by a failure here is removed at the next open.
+            let _ = self.storage.remove(&self.name);
+        }
+    }
+}
+
+impl ArrayReader {
+    pub(crate) fn open(storage: Arc<dyn Storage>, cache: Arc<BlockCache>, id: u64) -> Result<ArrayReader> {
+        let name = array_file_name(id);
+        let corrupt = |d: &str| Error::corruption(&name, d);
+        let file_bytes = storage.len(&name)?;
+        let footer_at = file_bytes.checked_sub(FOOTER_LEN as u64).ok_or_else(|| corrupt("file shorter than footer"))?;
+        let mut footer = [0u8; FOOTER_LEN];
+        storage.read_at(&name, footer_at, &mut footer)?;
+        let body = check_trailing_crc(&footer).map_err(|e| corrupt(&format!("footer: {e}")))?;
+        let mut r = Reader::new(body);
+        let mut parts = [(0u64, 0u32); 3];
+        for p in &mut parts {
+            *p = (r.u64().map_err(|e| corrupt(e.0))?, r.u32().map_err(|e| corrupt(e.0))?);
+        }
+        let format = r.u32().map_err(|e| corrupt(e.0))?;
+        let magic = r.u64().map_err(|e| corrupt(e.0))?;
+        if magic != ARRAY_MAGIC || format != FORMAT_VERSION {
+            return Err(corrupt("bad magic or unsupported format version"));
+        }
+        let read_part = |(off, len): (u64, u32)| -> Result<Vec<u8>> {
+            let len = len as usize;
+            if len > MAX_AUX_BLOCK_BYTES || off.checked_add(len as u64).is_none_or(|end| end > footer_at) {
+                return Err(corrupt("footer offsets out of range"));
+            }
+            let mut buf = vec![0u8; len];
+            storage.read_at(&name, off, &mut buf)?;
+            check_trailing_crc(&buf).map_err(|e| corrupt(&format!("aux block: {e}")))?;
+            Ok(buf)
+        };
+        let [index_part, bloom_part, meta_part] = parts;
+        let index_buf = read_part(index_part)?;
+        let index = Self::decode_index(check_trailing_crc(&index_buf).unwrap_or_default(), index_part.0)
+            .map_err(|e| corrupt(&format!("index: {e}")))?;
+        let bloom_buf = read_part(bloom_part)?;
+        let bloom = Bloom::decode(check_trailing_crc(&bloom_buf).unwrap_or_default()).map_err(|e| corrupt(&format!("bloom: {e}")))?;
+        let meta_buf = read_part(meta_part)?;
+        let meta = ArrayMeta::decode(check_trailing_crc(&meta_buf).unwrap_or_default()).map_err(|e| corrupt(&format!("meta: {e}")))?;
+        Ok(ArrayReader { id, name, storage, cache, index, bloom, meta, file_bytes, obsolete: AtomicBool::new(false) })
+    }
+
+    fn decode_index(buf: &[u8], data_end: u64) -> DecodeResult<Vec<IndexEntry>> {
+        let mut r = Reader::new(buf);
+        let n = r.count(16)?;
+        let mut out = Vec::with_capacity(n);
+        let mut expected_offset = 0u64;
+        for _ in 0..n {
+            let last_key = r.bytes(MAX_KEY_BYTES)?.to_vec();
+            let (offset, len) = (r.u64()?, r.u32()?);
+            if offset != expected_offset || len as usize > MAX_BLOCK_BYTES || len < 8 {
+                return Err(DecodeError("block extent out of order or bounds"));
+            }
+            expected_offset = offset + u64::from(len);
+            out.push(IndexEntry { last_key, offset, len });
+        }
+        if expected_offset != data_end {
+            return Err(DecodeError("blocks do not cover the data region"));
+        }
+        Ok(out)
+    }
+
+    /// Marks the file for removal once the last reader drops it.
+    pub(crate) fn mark_obsolete(&self) {
+        self.obsolete.store(true, Ordering::SeqCst);
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn block(&self, i: usize) -> Result<Arc<Block>> {
+        let idx = u32::try_from(i).map_err(|_| Error::corruption(&self.name, "block index overflow"))?;
+        if let Some(b) = self.cache.get((self.id, idx)) {
+            return Ok(b);
+        }
+        let entry = self.index.get(i).ok_or_else(|| Error::corruption(&self.name, "block index out of range"))?;
+        let mut raw = vec![0u8; entry.len as usize];
+        self.storage.read_at(&self.name, entry.offset, &mut raw)?;
+        let block = Arc::new(Block::parse(raw).map_err(|e| Error::corruption(&self.name, format!("block {i}: {e}")))?);
+        self.cache.insert((self.id, idx), block.clone());
+        Ok(block)
+    }
+
+    fn decode_err(&self, e: DecodeError) -> Error {
+        Error::corruption(&self.name, e.0)
+    }
+
+    /// Folds the entries for `key` at versions in `path` (sorted ids) into `best`.
+    pub(crate) fn get_into(&self, key: &[u8], path: &[VersionId], best: &mut Option<Cell>) -> Result<()> {
+        if !self.bloom.may_contain(hash64(key)) {
+            return Ok(());
+        }
+        let mut bi = self.index.partition_point(|e| e.last_key.as_slice() < key);
+        let mut first = true;
+        while bi < self.index.len() {
+            let block = self.block(bi)?;
+            let start = if first { block.lower_bound(key, false).map_err(|e| self.decode_err(e))? } else { 0 };
+            first = false;
+            for i in start..block.len() {
+                let (k, version, mut rest) = block.version_at(i).map_err(|e| self.decode_err(e))?;
+                if k != key {
+                    return Ok(());
+                }
+                if path.binary_search(&version).is_ok() {
+                    let (_, cell) = decode_entry_tail(&mut rest).map_err(|e| self.decode_err(e))?;
+                    if best.as_ref().is_none_or(|b| cell.beats(b)) {
+                        *best = Some(cell);
+                    }
+                }
+            }
+            bi += 1;
+        }
+        Ok(())
+    }
+}
+
+/// One decoded entry, owned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub key: Vec<u8>,
+    pub version: VersionId,
+    pub cell: Cell,
+}
+
+/// Sequential reader over an array within key bounds, in either direction.
+pub(crate) struct ArrayCursor {
+    array: Arc<ArrayReader>,
+    reverse: bool,
+    /// Bound on the far side of the iteration (end for forward, start for reverse).
+    stop: Bound<Vec<u8>>,
+    block_idx: usize,
+    block: Option<Arc<Block>>,
+    /// Forward: next entry index to yield. Reverse: number of entries left in the block.
+    pos: usize,
+    done: bool,
+}
+
+impl ArrayCursor {
+    pub(crate) fn new(array: Arc<ArrayReader>, start: Bound<Vec<u8>>, end: Bound<Vec<u8>>, reverse: bool) -> Result<ArrayCursor> {
+        let (seek, stop) = if reverse { (end, start) } else { (start, end) };
+        let mut c = ArrayCursor { array, reverse, stop, block_idx: 0, block: None, pos: 0, done: false };
+        c.seek(seek)?;
+        Ok(c)
+    }
+
+    fn seek(&mut self, bound: Bound<Vec<u8>>) -> Result<()> {
+        let n = self.array.index.len();
+        let (key, strict) = match &bound {
+            Bound::Unbounded => {
+                if self.reverse {
+                    self.block_idx = n;
+                    self.done = n == 0;
+                    if n > 0 {
+                        self.block_idx = n - 1;
+                        let b = self.array.block(self.block_idx)?;
+                        self.pos = b.len();
+                        self.block = Some(b);
+                    }
+                }
+                return Ok(());
+            }
+            Bound::Included(k) => (k.as_slice(), false),
+            Bound::Excluded(k) => (k.as_slice(), true),
+        };
+        // Forward: first entry > / >= key. Reverse: last entry < / <= key, i.e. the entry
+        // before the first entry >= / > key.
+        let strict_for_search = if self.reverse { !strict } else { strict };
+        let bi = self.array.index.partition_point(|e| if strict_for_search { e.last_key.as_slice() <= key } else { e.last_key.as_slice() < key });
+        if !self.reverse {
+            self.block_idx = bi;
+            if bi < n {
+                let b = self.array.block(bi)?;
+                self.pos = b.lower_bound(key, strict).map_err(|e| self.array.decode_err(e))?;
+                self.block = Some(b);
+            }
+            return Ok(());
+        }
+        let target = bi.min(n.saturating_sub(1));
+        if n == 0 {
+            self.done = true;
+            return Ok(());
+        }
+        let b = self.array.block(target)?;
+        self.pos = if bi < n { b.lower_bound(key, strict_for_search).map_err(|e| self.array.decode_err(e))? } else { b.len() };
+        self.block_idx = target;
+        self.block = Some(b);
+        Ok(())
+    }
+
+    fn past_stop(&self, key: &[u8]) -> bool {
+        match (&self.stop, self.reverse) {
+            (Bound::Unbounded, _) => false,
+            (Bound::Included(s), false) => key > s.as_slice(),
+            (Bound::Excluded(s), false) => key >= s.as_slice(),
+            (Bound::Included(s), true) => key < s.as_slice(),
+            (Bound::Excluded(s), true) => key <= s.as_slice(),
+        }
+    }
+
+    /// Next entry, or None at the end of the range.
+    pub(crate) fn next_entry(&mut self) -> Result<Option<Entry>> {
+        while !self.done {
+            let Some(block) = self.block.clone() else {
+                // Forward only: load the block at block_idx.
+                if self.block_idx >= self.array.index.len() {
+                    self.done = true;
+                    return Ok(None);
+                }
+                self.block = Some(self.array.block(self.block_idx)?);
+                self.pos = 0;
+                continue;
+            };
+            let idx = if self.reverse {
+                if self.pos == 0 {
+                    if self.block_idx == 0 {
+                        self.done = true;
+                        return Ok(None);
+                    }
+                    self.block_idx -= 1;
+                    let b = self.array.block(self.block_idx)?;
+                    self.pos = b.len();
+                    self.block = Some(b);
+                    continue;
+                }
+                self.pos -= 1;
+                self.pos
+            } else {
+                if self.pos >= block.len() {
+                    self.block = None;
+                    self.block_idx += 1;
+                    continue;
+                }
+                self.pos += 1;
+                self.pos - 1
+            };
+            let (key, version, cell) = block.entry_at(idx).map_err(|e| self.array.decode_err(e))?;
+            if self.past_stop(key) {
+                self.done = true;
+                return Ok(None);
+            }
+            return Ok(Some(Entry { key: key.to_vec(), version, cell }));
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemStorage;
+
+    fn build(storage: &Arc<dyn Storage>, id: u64, n: usize, block_bytes: usize) -> Arc<ArrayReader> {
+        let mut b = ArrayBuilder::new(storage.clone(), id, block_bytes, 10).unwrap();
+        for i in 0..n {
+            let key = format!("key{i:05}");
+            b.add(key.as_bytes(), 2, &Cell::live(i as i64, format!("v{i}"))).unwrap();
+            b.add(key.as_bytes(), 1, &Cell::live(0, b"old".to_vec())).unwrap();
+        }
+        b.finish().unwrap();
+        Arc::new(ArrayReader::open(storage.clone(), Arc::new(BlockCache::new(1 << 20)), id).unwrap())
+    }
+
+    fn collect(a: &Arc<ArrayReader>, start: Bound<Vec<u8>>, end: Bound<Vec<u8>>, reverse: bool) -> Vec<(Vec<u8>, VersionId)> {
+        let mut c = ArrayCursor::new(a.clone(), start, end, reverse).unwrap();
+        let mut out = Vec::new();
+        while let Some(e) = c.next_entry().unwrap() {
+            out.push((e.key, e.version));
+        }
+        out
+    }
+
+    #[test]
+    fn point_reads_find_the_best_cell_on_the_path() {
+        let storage: Arc<dyn Storage> = Arc::new(MemStorage::new());
+        let a = build(&storage, 1, 500, 256);
+        assert!(a.index.len() > 10, "many blocks");
+        assert_eq!(a.meta.entries, 1000);
+        assert_eq!(a.meta.keys, 500);
+        assert_eq!(a.meta.versions.len(), 2);
+        for i in [0usize, 1, 250, 499] {
+            let key = format!("key{i:05}");
+            let mut best = None;
+            a.get_into(key.as_bytes(), &[0, 1, 2], &mut best).unwrap();
+            let expect = if i == 0 { Cell::live(0, b"v0".to_vec()) } else { Cell::live(i as i64, format!("v{i}")) };
+            assert_eq!(best, Some(expect));
+            let mut only_old = None;
+            a.get_into(key.as_bytes(), &[0, 1], &mut only_old).unwrap();
+            assert_eq!(only_old, Some(Cell::live(0, b"old".to_vec())));
+        }
+        let mut none = None;
+        a.get_into(b"key99999", &[0, 1, 2], &mut none).unwrap();
+        a.get_into(b"a", &[0, 1, 2], &mut none).unwrap();
+        assert_eq!(none, None);
+    }
+
+    #[test]
+    fn cursors_respect_bounds_in_both_directions() {
+        let storage: Arc<dyn Storage> = Arc::new(MemStorage::new());
+        let a = build(&storage, 1, 100, 200);
+        let k = |i: usize| format!("key{i:05}").into_bytes();
+        let all = collect(&a, Bound::Unbounded, Bound::Unbounded, false);
+        assert_eq!(all.len(), 200);
+        let mut rev = collect(&a, Bound::Unbounded, Bound::Unbounded, true);
+        rev.reverse();
+        let keys_fwd: Vec<_> = all.iter().map(|e| e.0.clone()).collect();
+        let keys_rev: Vec<_> = rev.iter().map(|e| e.0.clone()).collect();
+        assert_eq!(keys_fwd, keys_rev);
+        for (lo, hi) in [(0usize, 99usize), (10, 20), (37, 38), (50, 50)] {
+            for (sb, eb) in [
+                (Bound::Included(k(lo)), Bound::Included(k(hi))),
+                (Bound::Excluded(k(lo)), Bound::Excluded(k(hi))),
+                (Bound::Included(k(lo)), Bound::Excluded(k(hi))),
+            ] {
+                let expect: Vec<_> = all
+                    .iter()
+                    .filter(|(key, _)| {
+                        (match &sb { Bound::Included(s) => key >= s, Bound::Excluded(s) => key > s, Bound::Unbounded => true })
+                            && (match &eb { Bound::Included(e) => key <= e, Bound::Excluded(e) => key < e, Bound::Unbounded => true })
+                    })
+                    .cloned()
+                    .collect();
+                assert_eq!(collect(&a, sb.clone(), eb.clone(), false), expect, "{lo} {hi} fwd");
+                let mut r = collect(&a, sb.clone(), eb.clone(), true);
+                r.reverse();
+                let rk: Vec<_> = r.iter().map(|e| e.0.clone()).collect();
+                let ek: Vec<_> = expect.iter().map(|e| e.0.clone()).collect();
+                assert_eq!(rk, ek, "{lo} {hi} rev");
+            }
+        }
+        assert!(collect(&a, Bound::Included(b"zzz".to_vec()), Bound::Unbounded, false).is_empty());
+        assert!(collect(&a, Bound::Unbounded, Bound::Excluded(b"a".to_vec()), true).is_empty());
+    }
+
+    #[test]
+    fn a_flipped_byte_is_reported_as_corruption() {
+        let storage = Arc::new(crate::CrashStorage::new());
+        let dynst: Arc<dyn Storage> = storage.clone();
+        let a = build(&dynst, 7, 50, 256);
+        let len = a.file_bytes as usize;
+        drop(a);
+        for offset in [5, len / 3, len - 10] {
+            let s2 = storage.crash(crate::CrashMode::KeepAll);
+            assert!(s2.corrupt_byte(&array_file_name(7), offset));
+            let dynst: Arc<dyn Storage> = s2.clone();
+            let outcome = ArrayReader::open(dynst, Arc::new(BlockCache::new(1 << 20)), 7).and_then(|a| {
+                let a = Arc::new(a);
+                let mut c = ArrayCursor::new(a, Bound::Unbounded, Bound::Unbounded, false)?;
+                while c.next_entry()?.is_some() {}
+                Ok(())
+            });
+            assert!(matches!(outcome, Err(Error::Corruption { .. })), "offset {offset}: {outcome:?}");
+        }
+    }
+}

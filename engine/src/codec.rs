@@ -42,6 +42,7 @@ pub(crate) fn len_u32(len: usize) -> u32 {
 }
 
 /// A bounds-checked cursor over a byte slice.
+#[derive(Clone)]
 pub(crate) struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -137,6 +138,63 @@ pub(crate) fn hash64(data: &[u8]) -> u64 {
     h ^ (h >> 33)
 }
 
+
+/// Size of a frame header: `len u32 | crc32(len) u32 | crc32(payload) u32`.
+pub(crate) const FRAME_HEADER: usize = 12;
+
+/// Appends one CRC-framed record (used by the WAL and the manifest).
+pub(crate) fn put_frame(out: &mut Vec<u8>, payload: &[u8]) {
+    let len = len_u32(payload.len()).to_le_bytes();
+    out.extend_from_slice(&len);
+    put_u32(out, crc32(&len));
+    put_u32(out, crc32(payload));
+    out.extend_from_slice(payload);
+}
+
+/// Result of reading one frame from a log file.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Frame<'a> {
+    /// A complete, checksum-valid record and the offset just past it.
+    Record(&'a [u8], usize),
+    /// Clean end of the log.
+    End,
+    /// The log ends with an incomplete or checksum-failing record that reaches the end of
+    /// the file: the normal result of a crash during the last append.
+    TornTail,
+    /// A damaged record followed by more data (or a damaged header): real corruption.
+    Corrupt(&'static str),
+}
+
+/// Reads the frame at `pos` of `log`, rejecting payloads over `max_payload`.
+pub(crate) fn read_frame(log: &[u8], pos: usize, max_payload: usize) -> Frame<'_> {
+    let Some(rest) = log.get(pos..) else { return Frame::Corrupt("offset past end") };
+    if rest.is_empty() {
+        return Frame::End;
+    }
+    if rest.len() < FRAME_HEADER {
+        return Frame::TornTail;
+    }
+    let mut r = Reader::new(rest);
+    let (Ok(len_bytes), Ok(len_crc), Ok(payload_crc)) = (r.take(4), r.u32(), r.u32()) else {
+        return Frame::TornTail;
+    };
+    if crc32(len_bytes) != len_crc {
+        return Frame::Corrupt("frame header checksum mismatch");
+    }
+    let mut lb = [0u8; 4];
+    lb.copy_from_slice(len_bytes);
+    let len = u32::from_le_bytes(lb) as usize;
+    if len > max_payload {
+        return Frame::Corrupt("frame length exceeds bound");
+    }
+    let Ok(payload) = r.take(len) else { return Frame::TornTail };
+    if crc32(payload) != payload_crc {
+        // A bad payload that ends exactly at the end of the file is a torn last write.
+        return if r.remaining() == 0 { Frame::TornTail } else { Frame::Corrupt("frame checksum mismatch") };
+    }
+    Frame::Record(payload, pos + FRAME_HEADER + len)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +211,28 @@ mod tests {
         assert!(r.bytes(10).is_err());
         let mut r = Reader::new(&[1, 2]);
         assert!(r.u32().is_err());
+    }
+
+    #[test]
+    fn frames_distinguish_torn_tails_from_corruption() {
+        let mut log = Vec::new();
+        put_frame(&mut log, b"first");
+        put_frame(&mut log, b"second");
+        let Frame::Record(p, next) = read_frame(&log, 0, 100) else { panic!() };
+        assert_eq!(p, b"first");
+        let Frame::Record(p, end) = read_frame(&log, next, 100) else { panic!() };
+        assert_eq!(p, b"second");
+        assert_eq!(read_frame(&log, end, 100), Frame::End);
+        for cut in next + 1..log.len() {
+            assert_eq!(read_frame(&log[..cut], next, 100), Frame::TornTail, "cut at {cut}");
+        }
+        let mut bad = log.clone();
+        bad[FRAME_HEADER + 1] ^= 1;
+        assert!(matches!(read_frame(&bad, 0, 100), Frame::Corrupt(_)));
+        let mut bad_len = log.clone();
+        bad_len[0] ^= 1;
+        assert!(matches!(read_frame(&bad_len, 0, 100), Frame::Corrupt(_)));
+        assert!(matches!(read_frame(&log, 0, 2), Frame::Corrupt(_)));
     }
 
     #[test]
