@@ -14,7 +14,11 @@ use crate::frame::ProtocolVersion;
 pub enum ProtocolError {
     /// Fewer bytes remain than the notation needs.
     #[error("truncated {what}: need {needed} bytes, {remaining} remain")]
-    Truncated { what: &'static str, needed: usize, remaining: usize },
+    Truncated {
+        what: &'static str,
+        needed: usize,
+        remaining: usize,
+    },
     /// A length that must not be negative was negative.
     #[error("negative length {length} for {what}")]
     NegativeLength { what: &'static str, length: i32 },
@@ -23,7 +27,11 @@ pub enum ProtocolError {
     InvalidUtf8 { what: &'static str },
     /// A count exceeds what this implementation accepts.
     #[error("too many {what}: {count} (limit {limit})")]
-    TooMany { what: &'static str, count: usize, limit: usize },
+    TooMany {
+        what: &'static str,
+        count: usize,
+        limit: usize,
+    },
     /// A consistency level code outside the spec.
     #[error("unknown consistency level 0x{0:04x}")]
     UnknownConsistency(u16),
@@ -33,6 +41,9 @@ pub enum ProtocolError {
     /// A response opcode was used where a request was expected, or vice versa.
     #[error("opcode {0:?} is not a request")]
     NotARequest(crate::frame::Opcode),
+    /// A request opcode was used where a response was expected.
+    #[error("opcode {0:?} is not a response")]
+    NotAResponse(crate::frame::Opcode),
     /// Flag bits this implementation does not know; they may change the meaning of what follows.
     #[error("unknown {what} flags 0x{flags:x}")]
     UnknownFlags { what: &'static str, flags: u32 },
@@ -53,7 +64,10 @@ pub enum ProtocolError {
     InvalidInetSize(u8),
     /// A value that is valid on the wire but not allowed here (for example "unset" in a batch of v3).
     #[error("invalid {what}: {reason}")]
-    Invalid { what: &'static str, reason: &'static str },
+    Invalid {
+        what: &'static str,
+        reason: &'static str,
+    },
     /// The compression named in STARTUP is not supported.
     #[error("unsupported compression {0:?}")]
     UnsupportedCompression(String),
@@ -62,7 +76,11 @@ pub enum ProtocolError {
     Decompression(String),
     /// A body or field is larger than the configured limit.
     #[error("{what} of {size} bytes exceeds the limit of {limit} bytes")]
-    TooLarge { what: &'static str, size: usize, limit: usize },
+    TooLarge {
+        what: &'static str,
+        size: usize,
+        limit: usize,
+    },
 }
 
 /// A broken or refused byte stream; the connection must be closed after answering.
@@ -75,13 +93,21 @@ pub enum DecodeError {
     UnsupportedVersion { version: u8, stream: i16 },
     /// A frame whose version differs from the one the connection negotiated.
     #[error("protocol version {got:?} on a connection that negotiated {expected:?}")]
-    VersionMismatch { expected: ProtocolVersion, got: ProtocolVersion, stream: i16 },
+    VersionMismatch {
+        expected: ProtocolVersion,
+        got: ProtocolVersion,
+        stream: i16,
+    },
     /// A frame with the response direction bit set was sent to the server.
     #[error("received a response frame (version byte 0x{version_byte:02x}) from a client")]
     ResponseDirection { version_byte: u8, stream: i16 },
     /// An envelope body length beyond the configured maximum (or negative).
     #[error("frame body length {length} outside 0..={max}")]
-    FrameTooLarge { length: i64, max: usize, stream: i16 },
+    FrameTooLarge {
+        length: i64,
+        max: usize,
+        stream: i16,
+    },
     /// Unknown envelope flag bits.
     #[error("unknown frame flags 0x{flags:02x}")]
     UnknownFlags { flags: u8, stream: i16 },
@@ -92,17 +118,27 @@ pub enum DecodeError {
     #[error("segment header CRC24 mismatch: computed 0x{computed:06x}, received 0x{received:06x}")]
     HeaderCrcMismatch { computed: u32, received: u32 },
     /// A v5 segment payload failed its CRC32 check.
-    #[error("segment payload CRC32 mismatch: computed 0x{computed:08x}, received 0x{received:08x}")]
+    #[error(
+        "segment payload CRC32 mismatch: computed 0x{computed:08x}, received 0x{received:08x}"
+    )]
     PayloadCrcMismatch { computed: u32, received: u32 },
     /// A v5 segment is structurally wrong (bad lengths, an envelope split across self-contained segments...).
     #[error("malformed segment: {0}")]
     MalformedSegment(&'static str),
-    /// The envelope header is valid but its body could not be decompressed or stripped.
+    /// The envelope was read whole but is unusable: unknown opcode, or a body that does not decompress or
+    /// whose custom payload is malformed. Not fatal (see [`DecodeError::is_fatal`]).
     #[error("malformed envelope on stream {stream}: {source}")]
     Envelope { stream: i16, source: ProtocolError },
 }
 
 impl DecodeError {
+    /// False when only one envelope was bad and the connection can go on: its bytes were consumed, so the
+    /// server may answer ERROR 0x000A on [`DecodeError::stream`] and keep reading. True when the byte stream
+    /// cannot be trusted any more and the connection must be closed.
+    pub fn is_fatal(&self) -> bool {
+        !matches!(self, Self::Envelope { .. })
+    }
+
     /// The stream id to answer on, when the error could be attributed to one envelope.
     pub fn stream(&self) -> Option<i16> {
         match self {
@@ -113,7 +149,9 @@ impl DecodeError {
             | Self::UnknownFlags { stream, .. }
             | Self::CompressionNotNegotiated { stream }
             | Self::Envelope { stream, .. } => Some(*stream),
-            Self::HeaderCrcMismatch { .. } | Self::PayloadCrcMismatch { .. } | Self::MalformedSegment(_) => None,
+            Self::HeaderCrcMismatch { .. }
+            | Self::PayloadCrcMismatch { .. }
+            | Self::MalformedSegment(_) => None,
         }
     }
 }
@@ -127,10 +165,17 @@ pub enum EncodeError {
     NoVersion,
     /// A length or count does not fit its wire notation (for example a [string] over 65535 bytes).
     #[error("{what} of {size} does not fit the wire notation (max {max})")]
-    TooLong { what: &'static str, size: usize, max: usize },
+    TooLong {
+        what: &'static str,
+        size: usize,
+        max: usize,
+    },
     /// The encoded body exceeds the connection's frame limit.
     #[error("response body of {size} bytes exceeds the frame limit of {limit} bytes")]
     FrameTooLarge { size: usize, limit: usize },
+    /// A row of [`crate::Rows`] does not have one cell per column.
+    #[error("row has {got} cells but the metadata has {expected} columns")]
+    RowWidth { expected: usize, got: usize },
     /// Compression failed.
     #[error("compression failed: {0}")]
     Compression(String),

@@ -185,7 +185,14 @@ impl RawHeader {
 }
 
 /// Writes a response envelope header.
-pub fn put_response_header(out: &mut BytesMut, version: ProtocolVersion, flags: u8, stream: i16, opcode: Opcode, length: i32) {
+pub fn put_response_header(
+    out: &mut BytesMut,
+    version: ProtocolVersion,
+    flags: u8,
+    stream: i16,
+    opcode: Opcode,
+    length: i32,
+) {
     out.put_u8(version.response_byte());
     out.put_u8(flags);
     out.put_i16(stream);

@@ -116,7 +116,11 @@ impl Reader {
 
     fn ensure(&self, needed: usize, what: &'static str) -> Result<(), ProtocolError> {
         if self.buf.len() < needed {
-            return Err(ProtocolError::Truncated { what, needed, remaining: self.buf.len() });
+            return Err(ProtocolError::Truncated {
+                what,
+                needed,
+                remaining: self.buf.len(),
+            });
         }
         Ok(())
     }
@@ -129,7 +133,12 @@ impl Reader {
 
     /// A count of items that are each at least `min_item_bytes` long: refuses counts the rest cannot hold,
     /// so a forged count never sizes an allocation.
-    pub fn check_count(&self, count: usize, min_item_bytes: usize, what: &'static str) -> Result<(), ProtocolError> {
+    pub fn check_count(
+        &self,
+        count: usize,
+        min_item_bytes: usize,
+        what: &'static str,
+    ) -> Result<(), ProtocolError> {
         self.ensure(count.saturating_mul(min_item_bytes), what)
     }
 
@@ -214,7 +223,10 @@ impl Reader {
     }
 
     /// `[string map]`: a [short] count then (key [string], value [string]) pairs. Later duplicates win.
-    pub fn read_string_map(&mut self, what: &'static str) -> Result<BTreeMap<String, String>, ProtocolError> {
+    pub fn read_string_map(
+        &mut self,
+        what: &'static str,
+    ) -> Result<BTreeMap<String, String>, ProtocolError> {
         let count = usize::from(self.read_short(what)?);
         self.check_count(count, 4, what)?;
         let mut map = BTreeMap::new();
@@ -227,7 +239,10 @@ impl Reader {
     }
 
     /// `[string multimap]`: a [short] count then (key [string], value [string list]) pairs, in wire order.
-    pub fn read_string_multimap(&mut self, what: &'static str) -> Result<Vec<(String, Vec<String>)>, ProtocolError> {
+    pub fn read_string_multimap(
+        &mut self,
+        what: &'static str,
+    ) -> Result<Vec<(String, Vec<String>)>, ProtocolError> {
         let count = usize::from(self.read_short(what)?);
         self.check_count(count, 4, what)?;
         (0..count)
@@ -236,7 +251,10 @@ impl Reader {
     }
 
     /// `[bytes map]`: a [short] count then (key [string], value [bytes]) pairs, in wire order.
-    pub fn read_bytes_map(&mut self, what: &'static str) -> Result<Vec<(String, Option<Bytes>)>, ProtocolError> {
+    pub fn read_bytes_map(
+        &mut self,
+        what: &'static str,
+    ) -> Result<Vec<(String, Option<Bytes>)>, ProtocolError> {
         let count = usize::from(self.read_short(what)?);
         self.check_count(count, 6, what)?;
         (0..count)
@@ -264,7 +282,10 @@ impl Reader {
     pub fn read_inet(&mut self, what: &'static str) -> Result<SocketAddr, ProtocolError> {
         let ip = self.read_inetaddr(what)?;
         let port = self.read_int(what)?;
-        let port = u16::try_from(port).map_err(|_| ProtocolError::Invalid { what, reason: "port outside 0..=65535" })?;
+        let port = u16::try_from(port).map_err(|_| ProtocolError::Invalid {
+            what,
+            reason: "port outside 0..=65535",
+        })?;
         Ok(SocketAddr::new(ip, port))
     }
 
@@ -315,14 +336,22 @@ pub fn put_string(out: &mut BytesMut, value: &str, what: &'static str) -> Result
 }
 
 /// `[long string]`.
-pub fn put_long_string(out: &mut BytesMut, value: &str, what: &'static str) -> Result<(), EncodeError> {
+pub fn put_long_string(
+    out: &mut BytesMut,
+    value: &str,
+    what: &'static str,
+) -> Result<(), EncodeError> {
     out.put_i32(int_len(value.len(), what)?);
     out.put_slice(value.as_bytes());
     Ok(())
 }
 
 /// `[bytes]`; `None` is written as length -1 (null).
-pub fn put_bytes(out: &mut BytesMut, value: Option<&[u8]>, what: &'static str) -> Result<(), EncodeError> {
+pub fn put_bytes(
+    out: &mut BytesMut,
+    value: Option<&[u8]>,
+    what: &'static str,
+) -> Result<(), EncodeError> {
     match value {
         Some(raw) => {
             out.put_i32(int_len(raw.len(), what)?);
@@ -349,16 +378,26 @@ pub fn put_value(out: &mut BytesMut, value: &Value, what: &'static str) -> Resul
 }
 
 /// `[short bytes]`.
-pub fn put_short_bytes(out: &mut BytesMut, value: &[u8], what: &'static str) -> Result<(), EncodeError> {
+pub fn put_short_bytes(
+    out: &mut BytesMut,
+    value: &[u8],
+    what: &'static str,
+) -> Result<(), EncodeError> {
     out.put_u16(short_len(value.len(), what)?);
     out.put_slice(value);
     Ok(())
 }
 
 /// `[string list]`.
-pub fn put_string_list<S: AsRef<str>>(out: &mut BytesMut, values: &[S], what: &'static str) -> Result<(), EncodeError> {
+pub fn put_string_list<S: AsRef<str>>(
+    out: &mut BytesMut,
+    values: &[S],
+    what: &'static str,
+) -> Result<(), EncodeError> {
     out.put_u16(short_len(values.len(), what)?);
-    values.iter().try_for_each(|value| put_string(out, value.as_ref(), what))
+    values
+        .iter()
+        .try_for_each(|value| put_string(out, value.as_ref(), what))
 }
 
 /// `[string map]`.
@@ -376,7 +415,11 @@ pub fn put_string_map<'a>(
 }
 
 /// `[string multimap]`.
-pub fn put_string_multimap(out: &mut BytesMut, entries: &[(String, Vec<String>)], what: &'static str) -> Result<(), EncodeError> {
+pub fn put_string_multimap(
+    out: &mut BytesMut,
+    entries: &[(String, Vec<String>)],
+    what: &'static str,
+) -> Result<(), EncodeError> {
     out.put_u16(short_len(entries.len(), what)?);
     for (key, values) in entries {
         put_string(out, key, what)?;
@@ -386,7 +429,11 @@ pub fn put_string_multimap(out: &mut BytesMut, entries: &[(String, Vec<String>)]
 }
 
 /// `[bytes map]`.
-pub fn put_bytes_map(out: &mut BytesMut, entries: &[(String, Option<Bytes>)], what: &'static str) -> Result<(), EncodeError> {
+pub fn put_bytes_map(
+    out: &mut BytesMut,
+    entries: &[(String, Option<Bytes>)],
+    what: &'static str,
+) -> Result<(), EncodeError> {
     out.put_u16(short_len(entries.len(), what)?);
     for (key, value) in entries {
         put_string(out, key, what)?;

@@ -31,11 +31,21 @@ pub enum Request {
     /// STARTUP options (`CQL_VERSION`, `COMPRESSION`, `DRIVER_NAME`...).
     Startup(BTreeMap<String, String>),
     Options,
-    Query { query: String, params: QueryParams },
+    Query {
+        query: String,
+        params: QueryParams,
+    },
     /// PREPARE; `keyspace` is v5 only.
-    Prepare { query: String, keyspace: Option<String> },
+    Prepare {
+        query: String,
+        keyspace: Option<String>,
+    },
     /// EXECUTE; `result_metadata_id` is v5 only.
-    Execute { id: Bytes, result_metadata_id: Option<Bytes>, params: QueryParams },
+    Execute {
+        id: Bytes,
+        result_metadata_id: Option<Bytes>,
+        params: QueryParams,
+    },
     Batch(Batch),
     Register(Vec<EventType>),
     /// AUTH_RESPONSE token (a [bytes], possibly null).
@@ -45,8 +55,34 @@ pub enum Request {
 impl Request {
     /// Decodes the body of a request envelope.
     pub fn decode(envelope: &Envelope) -> Result<Request, ProtocolError> {
-        let _ = (envelope, Reader::new(Bytes::new()));
-        todo!()
+        let version = envelope.version;
+        let mut body = Reader::new(envelope.body.clone());
+        let request = match envelope.opcode {
+            Opcode::Startup => Self::Startup(startup::decode(&mut body)?),
+            Opcode::Options => Self::Options,
+            Opcode::Query => {
+                let (query, params) = query::decode(&mut body, version)?;
+                Self::Query { query, params }
+            }
+            Opcode::Prepare => {
+                let (query, keyspace) = prepare::decode(&mut body, version)?;
+                Self::Prepare { query, keyspace }
+            }
+            Opcode::Execute => {
+                let (id, result_metadata_id, params) = execute::decode(&mut body, version)?;
+                Self::Execute {
+                    id,
+                    result_metadata_id,
+                    params,
+                }
+            }
+            Opcode::Batch => Self::Batch(batch::decode(&mut body, version)?),
+            Opcode::Register => Self::Register(register::decode(&mut body)?),
+            Opcode::AuthResponse => Self::AuthResponse(auth_response::decode(&mut body)?),
+            response_opcode => return Err(ProtocolError::NotARequest(response_opcode)),
+        };
+        body.expect_end("request body")?;
+        Ok(request)
     }
 
     /// The opcode this request travels under.
@@ -65,7 +101,21 @@ impl Request {
 
     /// Encodes the body (client side; used by tests and tools).
     pub fn encode(&self, version: ProtocolVersion, out: &mut BytesMut) -> Result<(), EncodeError> {
-        let _ = (version, out);
-        todo!()
+        match self {
+            Self::Startup(options) => startup::encode(options, out),
+            Self::Options => Ok(()),
+            Self::Query { query, params } => query::encode(query, params, version, out),
+            Self::Prepare { query, keyspace } => {
+                prepare::encode(query, keyspace.as_deref(), version, out)
+            }
+            Self::Execute {
+                id,
+                result_metadata_id,
+                params,
+            } => execute::encode(id, result_metadata_id.as_deref(), params, version, out),
+            Self::Batch(batch) => batch::encode(batch, version, out),
+            Self::Register(events) => register::encode(events, out),
+            Self::AuthResponse(token) => auth_response::encode(token.as_ref(), out),
+        }
     }
 }

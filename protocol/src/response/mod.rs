@@ -15,6 +15,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::error::{EncodeError, ProtocolError};
 use crate::frame::{Opcode, ProtocolVersion};
+use crate::types::Reader;
 use error::ErrorBody;
 use event::Event;
 use result::ResultBody;
@@ -50,14 +51,57 @@ impl Response {
     }
 
     /// Writes the message body (no header) for `version`.
-    pub fn encode_body(&self, version: ProtocolVersion, out: &mut BytesMut) -> Result<(), EncodeError> {
-        let _ = (version, out);
-        todo!()
+    pub fn encode_body(
+        &self,
+        version: ProtocolVersion,
+        out: &mut BytesMut,
+    ) -> Result<(), EncodeError> {
+        if let Some(tail) = self.encode_body_head(version, out)? {
+            out.extend_from_slice(&tail);
+        }
+        Ok(())
+    }
+
+    /// Writes the body except pre-encoded row content, which is returned so that the codec can copy it
+    /// straight to its destination (see [`result::EncodedRows`]).
+    pub(crate) fn encode_body_head(
+        &self,
+        version: ProtocolVersion,
+        out: &mut BytesMut,
+    ) -> Result<Option<Bytes>, EncodeError> {
+        match self {
+            Self::Error(error) => error.encode(version, out)?,
+            Self::Ready => {}
+            Self::Authenticate(authenticator) => authenticate::encode(authenticator, out)?,
+            Self::Supported(options) => supported::encode(options, out)?,
+            Self::Result(result) => return result.encode(version, out),
+            Self::Event(event) => event.encode(out)?,
+            Self::AuthChallenge(token) | Self::AuthSuccess(token) => {
+                auth::encode(token.as_ref(), out)?
+            }
+        }
+        Ok(None)
     }
 
     /// Decodes a response body (client side; used by tests and tools).
-    pub fn decode(version: ProtocolVersion, opcode: Opcode, body: Bytes) -> Result<Response, ProtocolError> {
-        let _ = (version, opcode, body);
-        todo!()
+    pub fn decode(
+        version: ProtocolVersion,
+        opcode: Opcode,
+        body: Bytes,
+    ) -> Result<Response, ProtocolError> {
+        let mut body = Reader::new(body);
+        let response = match opcode {
+            Opcode::Error => Self::Error(ErrorBody::decode(&mut body, version)?),
+            Opcode::Ready => Self::Ready,
+            Opcode::Authenticate => Self::Authenticate(authenticate::decode(&mut body)?),
+            Opcode::Supported => Self::Supported(supported::decode(&mut body)?),
+            Opcode::Result => Self::Result(ResultBody::decode(&mut body, version)?),
+            Opcode::Event => Self::Event(Event::decode(&mut body)?),
+            Opcode::AuthChallenge => Self::AuthChallenge(auth::decode(&mut body)?),
+            Opcode::AuthSuccess => Self::AuthSuccess(auth::decode(&mut body)?),
+            request_opcode => return Err(ProtocolError::NotAResponse(request_opcode)),
+        };
+        body.expect_end("response body")?;
+        Ok(response)
     }
 }
