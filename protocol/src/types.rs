@@ -487,3 +487,133 @@ pub fn put_unsigned_vint(out: &mut BytesMut, value: u64) {
 pub fn put_vint(out: &mut BytesMut, value: i64) {
     put_unsigned_vint(out, ((value << 1) ^ (value >> 63)) as u64);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reader(bytes: &[u8]) -> Reader {
+        Reader::new(Bytes::copy_from_slice(bytes))
+    }
+
+    #[test]
+    fn vint_round_trips_and_matches_cassandra_sizes() {
+        let cases: [(i64, usize); 8] = [
+            (0, 1),
+            (-1, 1),
+            (63, 1),
+            (64, 2),
+            (-65, 2),
+            (1 << 20, 4),
+            (i64::MAX, 9),
+            (i64::MIN, 9),
+        ];
+        for (value, size) in cases {
+            let mut out = BytesMut::new();
+            put_vint(&mut out, value);
+            assert_eq!(out.len(), size, "size of {value}");
+            let mut input = Reader::new(out.freeze());
+            assert_eq!(input.read_vint("vint").unwrap(), value);
+            assert_eq!(input.remaining(), 0);
+        }
+        // Known encoding: unsigned 300 = 0b1_0010_1100 needs 2 bytes: 10000001 00101100.
+        let mut out = BytesMut::new();
+        put_unsigned_vint(&mut out, 300);
+        assert_eq!(out.to_vec(), vec![0x81, 0x2c]);
+    }
+
+    #[test]
+    fn value_lengths_minus_one_and_minus_two_are_null_and_unset() {
+        let mut input = reader(&[
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0, 0, 0, 1, 9,
+        ]);
+        assert_eq!(input.read_value("v").unwrap(), Value::Null);
+        assert_eq!(input.read_value("v").unwrap(), Value::Unset);
+        assert_eq!(
+            input.read_value("v").unwrap(),
+            Value::Set(Bytes::from_static(&[9]))
+        );
+        let mut below = reader(&(-3i32).to_be_bytes());
+        assert!(matches!(
+            below.read_value("v"),
+            Err(ProtocolError::NegativeLength { length: -3, .. })
+        ));
+    }
+
+    #[test]
+    fn lengths_beyond_the_body_are_errors_not_panics() {
+        let mut input = reader(&[0x7f, 0xff, 0xff, 0xff, b'a']);
+        assert!(matches!(
+            input.read_long_string("q"),
+            Err(ProtocolError::Truncated { .. })
+        ));
+        let mut input = reader(&[0x80, 0, 0, 0]);
+        assert!(matches!(
+            input.read_long_string("q"),
+            Err(ProtocolError::NegativeLength { .. })
+        ));
+        // A string list claiming 65535 entries in 2 bytes is refused before allocating.
+        let mut input = reader(&[0xff, 0xff, 0, 0]);
+        assert!(matches!(
+            input.read_string_list("l"),
+            Err(ProtocolError::Truncated { .. })
+        ));
+        assert!(reader(&[0xc3, 0x28]).read_string("s").is_err(), "short");
+        let mut invalid_utf8 = reader(&[0, 2, 0xc3, 0x28]);
+        assert!(matches!(
+            invalid_utf8.read_string("s"),
+            Err(ProtocolError::InvalidUtf8 { .. })
+        ));
+    }
+
+    #[test]
+    fn inet_and_consistency() {
+        let mut out = BytesMut::new();
+        let address: SocketAddr = "127.0.0.1:9042".parse().unwrap();
+        put_inet(&mut out, address);
+        let v6: SocketAddr = "[::1]:7000".parse().unwrap();
+        put_inet(&mut out, v6);
+        put_consistency(&mut out, Consistency::LocalOne);
+        assert_eq!(&out[..9], &[4, 127, 0, 0, 1, 0, 0, 0x23, 0x52]);
+        let mut input = Reader::new(out.freeze());
+        assert_eq!(input.read_inet("a").unwrap(), address);
+        assert_eq!(input.read_inet("a").unwrap(), v6);
+        assert_eq!(input.read_consistency("c").unwrap(), Consistency::LocalOne);
+        assert!(matches!(
+            reader(&[0, 11]).read_consistency("c"),
+            Err(ProtocolError::UnknownConsistency(11))
+        ));
+        assert!(matches!(
+            reader(&[5, 1, 2, 3, 4, 5]).read_inet("a"),
+            Err(ProtocolError::InvalidInetSize(5))
+        ));
+    }
+
+    #[test]
+    fn maps_round_trip() {
+        let mut out = BytesMut::new();
+        let multimap = vec![(
+            "COMPRESSION".to_owned(),
+            vec!["lz4".to_owned(), "snappy".to_owned()],
+        )];
+        put_string_multimap(&mut out, &multimap, "m").unwrap();
+        let bytes_map = vec![
+            ("k".to_owned(), Some(Bytes::from_static(b"v"))),
+            ("n".to_owned(), None),
+        ];
+        put_bytes_map(&mut out, &bytes_map, "b").unwrap();
+        let mut input = Reader::new(out.freeze());
+        assert_eq!(input.read_string_multimap("m").unwrap(), multimap);
+        assert_eq!(input.read_bytes_map("b").unwrap(), bytes_map);
+        input.expect_end("maps").unwrap();
+    }
+
+    #[test]
+    fn encoder_refuses_strings_too_long_for_a_short() {
+        let long = "x".repeat(70_000);
+        assert!(matches!(
+            put_string(&mut BytesMut::new(), &long, "s"),
+            Err(EncodeError::TooLong { .. })
+        ));
+    }
+}

@@ -126,6 +126,8 @@ mod metadata_flag {
 
 /// Nesting bound of decoded type options: far deeper than any real schema, shallow enough for the stack.
 const MAX_TYPE_DEPTH: usize = 32;
+/// Rows without columns carry no bytes; this bounds how many a decoder materializes.
+const MAX_ZERO_WIDTH_ROWS: usize = 1 << 16;
 /// How v4 names the duration type, which has an option id only from v5 on.
 const DURATION_CLASS: &str = "org.apache.cassandra.db.marshal.DurationType";
 
@@ -448,8 +450,15 @@ impl Rows {
             what: "row count",
             length: count,
         })?;
-        // Every cell is at least a 4-byte length; zero-width rows are still bounded by the body size.
-        body.check_count(count, width.max(1).saturating_mul(4), "rows")?;
+        // Every cell is at least a 4-byte length. Zero-width rows take no bytes, so their count gets a cap.
+        if width == 0 && count > MAX_ZERO_WIDTH_ROWS {
+            return Err(ProtocolError::TooMany {
+                what: "zero-width rows",
+                count,
+                limit: MAX_ZERO_WIDTH_ROWS,
+            });
+        }
+        body.check_count(count, width.saturating_mul(4), "rows")?;
         let rows = (0..count)
             .map(|_| {
                 (0..width)
