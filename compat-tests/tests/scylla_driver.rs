@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use futures::{stream, StreamExt, TryStreamExt};
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
+use scylla::deserialize::row::DeserializeRow;
 use scylla::frame::Compression;
 use scylla::response::PagingState;
 use scylla::statement::batch::{Batch, BatchType};
@@ -161,6 +162,29 @@ async fn create_keyspace(session: &Session, keyspace: &str) -> TestResult {
     Ok(())
 }
 
+/// A fresh node, a session on it, and keyspace `keyspace` holding the table `table_ddl` creates.
+async fn node_with_table(
+    keyspace: &str,
+    table_ddl: &str,
+    compression: Option<Compression>,
+) -> Result<(StrataNode, Session), Box<dyn Error>> {
+    let node = StrataNode::start()?;
+    let session = node.session(compression).await?;
+    create_keyspace(&session, keyspace).await?;
+    session.query_unpaged(table_ddl, &[]).await?;
+    Ok((node, session))
+}
+
+/// Every row of an unpaged query, deserialized as `R`.
+async fn select_all<R>(session: &Session, cql: &str) -> Result<Vec<R>, Box<dyn Error>>
+where
+    R: for<'frame> DeserializeRow<'frame, 'frame>,
+{
+    let result = session.query_unpaged(cql, &[]).await?.into_rows_result()?;
+    let rows = result.rows::<R>()?.collect::<Result<Vec<R>, _>>()?;
+    Ok(rows)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connects_and_reads_system_local() -> TestResult {
     let node = StrataNode::start()?;
@@ -185,16 +209,13 @@ async fn connects_and_reads_system_local() -> TestResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ddl_prepared_statements_and_clustering_order() -> TestResult {
-    let node = StrataNode::start()?;
-    let session = node.session(None).await?;
-    create_keyspace(&session, "rs_core").await?;
-    session
-        .query_unpaged(
-            "CREATE TABLE rs_core.readings (sensor text, day int, seq int, value double, \
+    let (_node, session) = node_with_table(
+        "rs_core",
+        "CREATE TABLE rs_core.readings (sensor text, day int, seq int, value double, \
              PRIMARY KEY ((sensor, day), seq)) WITH CLUSTERING ORDER BY (seq DESC)",
-            &[],
-        )
-        .await?;
+        None,
+    )
+    .await?;
     session
         .query_unpaged(
             "CREATE TABLE IF NOT EXISTS rs_core.readings (k int PRIMARY KEY)",
@@ -221,34 +242,27 @@ async fn ddl_prepared_statements_and_clustering_order() -> TestResult {
     let expected: Vec<(i32, f64)> = (1..=5).rev().map(|s| (s, f64::from(s) * 1.5)).collect();
     assert_eq!(rows, expected);
 
-    let slice: Vec<(i32,)> = session
-        .query_unpaged(
-            "SELECT seq FROM rs_core.readings WHERE sensor = 's1' AND day = 7 \
-             AND seq > 1 AND seq <= 4 ORDER BY seq ASC",
-            &[],
-        )
-        .await?
-        .into_rows_result()?
-        .rows::<(i32,)>()?
-        .collect::<Result<_, _>>()?;
+    let slice: Vec<(i32,)> = select_all(
+        &session,
+        "SELECT seq FROM rs_core.readings WHERE sensor = 's1' AND day = 7 \
+         AND seq > 1 AND seq <= 4 ORDER BY seq ASC",
+    )
+    .await?;
     assert_eq!(slice, vec![(2,), (3,), (4,)]);
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn native_types_round_trip_through_prepared_statements() -> TestResult {
-    let node = StrataNode::start()?;
-    let session = node.session(None).await?;
-    create_keyspace(&session, "rs_types").await?;
-    session
-        .query_unpaged(
-            "CREATE TABLE rs_types.t (k int PRIMARY KEY, a_bigint bigint, a_blob blob, \
+    let (_node, session) = node_with_table(
+        "rs_types",
+        "CREATE TABLE rs_types.t (k int PRIMARY KEY, a_bigint bigint, a_blob blob, \
              a_bool boolean, a_date date, a_decimal decimal, a_duration duration, a_float float, \
              a_inet inet, a_smallint smallint, a_text text, a_time time, a_timestamp timestamp, \
              a_tinyint tinyint, a_uuid uuid, a_varint varint)",
-            &[],
-        )
-        .await?;
+        None,
+    )
+    .await?;
     let insert = session
         .prepare(
             "INSERT INTO rs_types.t (k, a_bigint, a_blob, a_bool, a_date, a_decimal, a_duration, \
@@ -421,15 +435,12 @@ async fn pages_through_10000_rows() -> TestResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logged_unlogged_and_empty_batches() -> TestResult {
-    let node = StrataNode::start()?;
-    let session = node.session(None).await?;
-    create_keyspace(&session, "rs_batch").await?;
-    session
-        .query_unpaged(
-            "CREATE TABLE rs_batch.t (k int, c int, v text, PRIMARY KEY (k, c))",
-            &[],
-        )
-        .await?;
+    let (_node, session) = node_with_table(
+        "rs_batch",
+        "CREATE TABLE rs_batch.t (k int, c int, v text, PRIMARY KEY (k, c))",
+        None,
+    )
+    .await?;
 
     let mut logged = Batch::new(BatchType::Logged);
     logged.append_statement("INSERT INTO rs_batch.t (k, c, v) VALUES (?, ?, ?)");
@@ -454,12 +465,8 @@ async fn logged_unlogged_and_empty_batches() -> TestResult {
         .query_unpaged("BEGIN BATCH APPLY BATCH", &[])
         .await?;
 
-    let mut rows: Vec<(i32, i32, String)> = session
-        .query_unpaged("SELECT k, c, v FROM rs_batch.t", &[])
-        .await?
-        .into_rows_result()?
-        .rows::<(i32, i32, String)>()?
-        .collect::<Result<_, _>>()?;
+    let mut rows: Vec<(i32, i32, String)> =
+        select_all(&session, "SELECT k, c, v FROM rs_batch.t").await?;
     rows.sort();
     assert_eq!(
         rows,
@@ -474,12 +481,12 @@ async fn logged_unlogged_and_empty_batches() -> TestResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lz4_compressed_connection_and_invalid_requests() -> TestResult {
-    let node = StrataNode::start()?;
-    let session = node.session(Some(Compression::Lz4)).await?;
-    create_keyspace(&session, "rs_lz4").await?;
-    session
-        .query_unpaged("CREATE TABLE rs_lz4.t (k int PRIMARY KEY, v text)", &[])
-        .await?;
+    let (_node, session) = node_with_table(
+        "rs_lz4",
+        "CREATE TABLE rs_lz4.t (k int PRIMARY KEY, v text)",
+        Some(Compression::Lz4),
+    )
+    .await?;
     let big = "strata ".repeat(40_000);
     session
         .query_unpaged("INSERT INTO rs_lz4.t (k, v) VALUES (?, ?)", (1_i32, &big))
