@@ -4,7 +4,7 @@
 mod common;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use common::{decode_all, hex, startup, TestClient};
+use common::{decode_all, encode_response, handshake, hex, startup, TestClient};
 use strata_protocol::frame::flags;
 use strata_protocol::types::put_bytes_map;
 use strata_protocol::{
@@ -13,14 +13,6 @@ use strata_protocol::{
     ResponseFrame, ResultBody, Rows, RowsMetadata, ServerCodec,
 };
 
-fn encode(codec: &mut ServerCodec, stream: i16, response: Response) -> BytesMut {
-    let mut out = BytesMut::new();
-    codec
-        .encode(&ResponseFrame::new(stream, response), &mut out)
-        .unwrap();
-    out
-}
-
 fn query(text: &str) -> Request {
     Request::Query {
         query: text.to_owned(),
@@ -28,39 +20,12 @@ fn query(text: &str) -> Request {
     }
 }
 
-/// Runs OPTIONS, STARTUP and READY as a driver does and returns the codec and client ready for requests.
-fn handshake(version: ProtocolVersion, compression: Option<&str>) -> (ServerCodec, TestClient) {
-    let mut codec = ServerCodec::new(Limits::default());
-    let mut client = TestClient::new(version);
-    assert_eq!(
-        decode_all(&mut codec, &client.request(0, &Request::Options)),
-        vec![Request::Options]
-    );
-    let supported = Response::Supported(vec![(
-        "COMPRESSION".into(),
-        vec!["lz4".into(), "snappy".into()],
-    )]);
-    let mut out = encode(&mut codec, 0, supported.clone());
-    assert_eq!(client.read(&mut out).unwrap().response, supported);
-    assert_eq!(
-        decode_all(&mut codec, &client.request(1, &startup(compression))),
-        vec![startup(compression)]
-    );
-    codec.set_compression(compression).unwrap();
-    // Like the python driver: decompressor installed before STARTUP, compressor after READY.
-    client.compression = codec.compression();
-    let mut out = encode(&mut codec, 1, Response::Ready);
-    assert_eq!(client.read(&mut out).unwrap().response, Response::Ready);
-    assert!(out.is_empty());
-    (codec, client)
-}
-
 /// brief §1.9: the framed READY (answer to REGISTER) and a framed OPTIONS from the client, byte for byte.
 #[test]
 fn v5_golden_frames_after_handshake() {
     let (mut codec, _client) = handshake(ProtocolVersion::V5, None);
     assert!(codec.is_framed());
-    let ready = encode(&mut codec, 0, Response::Ready);
+    let ready = encode_response(&mut codec, 0, Response::Ready);
     assert_eq!(
         ready.to_vec(),
         hex("090002 a4c8c1 850000000200000000 4f5a5d99")
@@ -77,7 +42,7 @@ fn v5_ready_is_sent_unframed_and_switches_framing_on() {
     decode_all(&mut codec, &client.request(0, &startup(None)));
     assert!(!codec.is_framed());
     assert_eq!(
-        encode(&mut codec, 0, Response::Ready).to_vec(),
+        encode_response(&mut codec, 0, Response::Ready).to_vec(),
         hex("850000000200000000")
     );
     assert!(codec.is_framed());
@@ -88,12 +53,12 @@ fn v5_ready_is_sent_unframed_and_switches_framing_on() {
         strata_protocol::ErrorKind::Protocol,
         "bad",
     ));
-    encode(&mut codec, 0, error);
+    encode_response(&mut codec, 0, error);
     assert!(!codec.is_framed());
     // AUTHENTICATE also completes the unframed phase.
     let mut codec = ServerCodec::new(Limits::default());
     decode_all(&mut codec, &client.request(0, &startup(None)));
-    encode(
+    encode_response(
         &mut codec,
         0,
         Response::Authenticate("org.apache.cassandra.auth.PasswordAuthenticator".into()),
@@ -152,7 +117,7 @@ fn v5_split_response_round_trips() {
             metadata: RowsMetadata::new(vec![column]),
             rows,
         }));
-        let mut out = encode(&mut codec, 3, response.clone());
+        let mut out = encode_response(&mut codec, 3, response.clone());
         let received = client.read(&mut out).unwrap();
         assert_eq!((received.stream, received.response), (3, response));
     }
@@ -199,7 +164,7 @@ fn v4_compression_round_trips() {
             decode_all(&mut codec, &client.request(4, &request)),
             vec![request]
         );
-        let mut out = encode(
+        let mut out = encode_response(
             &mut codec,
             4,
             Response::Result(ResultBody::SetKeyspace("ks".into())),
@@ -224,7 +189,7 @@ fn v4_ready_after_compression_is_compressed() {
     let client = TestClient::new(ProtocolVersion::V4);
     decode_all(&mut codec, &client.request(0, &startup(Some("lz4"))));
     codec.set_compression(Some("lz4")).unwrap();
-    let ready = encode(&mut codec, 0, Response::Ready);
+    let ready = encode_response(&mut codec, 0, Response::Ready);
     // lz4 of an empty body: 4-byte length 0 then the empty block's token byte.
     assert_eq!(ready.to_vec(), hex("84 01 0000 02 00000005 00000000 00"));
 }
@@ -431,7 +396,7 @@ fn events_go_out_on_stream_minus_one() {
         change: "UP".into(),
         address: "127.0.0.2:9042".parse().unwrap(),
     });
-    let mut out = encode(
+    let mut out = encode_response(
         &mut codec,
         strata_protocol::frame::EVENT_STREAM,
         event.clone(),

@@ -296,7 +296,7 @@ fn error_codes_on_the_wire() {
             ProtocolVersion::V5,
             &Response::Error(ErrorBody::new(kind.clone(), "m")),
         );
-        assert_eq!(body[..4], (code as i32).to_be_bytes(), "{kind:?}");
+        assert_eq!(body[..4], code.to_be_bytes(), "{kind:?}");
         assert_eq!(body[4..7], [0, 1, b'm']);
     }
     // Extra bodies, byte for byte.

@@ -10,7 +10,8 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use strata_protocol::frame::{flags, RawHeader, HEADER_LEN};
 use strata_protocol::types::Reader;
 use strata_protocol::{
-    segment, Compression, Opcode, ProtocolVersion, Request, Response, ServerCodec,
+    segment, Compression, Limits, Opcode, ProtocolVersion, Request, Response, ResponseFrame,
+    ServerCodec,
 };
 
 /// A decoded response envelope.
@@ -180,4 +181,40 @@ pub fn hex(text: &str) -> Vec<u8> {
         .chunks(2)
         .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
         .collect()
+}
+
+/// Runs OPTIONS, STARTUP and READY as a driver does and returns the codec and client ready for requests.
+pub fn handshake(version: ProtocolVersion, compression: Option<&str>) -> (ServerCodec, TestClient) {
+    let mut codec = ServerCodec::new(Limits::default());
+    let mut client = TestClient::new(version);
+    assert_eq!(
+        decode_all(&mut codec, &client.request(0, &Request::Options)),
+        vec![Request::Options]
+    );
+    let supported = Response::Supported(vec![(
+        "COMPRESSION".into(),
+        vec!["lz4".into(), "snappy".into()],
+    )]);
+    let mut out = encode_response(&mut codec, 0, supported.clone());
+    assert_eq!(client.read(&mut out).unwrap().response, supported);
+    assert_eq!(
+        decode_all(&mut codec, &client.request(1, &startup(compression))),
+        vec![startup(compression)]
+    );
+    codec.set_compression(compression).unwrap();
+    // Like the python driver: decompressor installed before STARTUP, compressor after READY.
+    client.compression = codec.compression();
+    let mut out = encode_response(&mut codec, 1, Response::Ready);
+    assert_eq!(client.read(&mut out).unwrap().response, Response::Ready);
+    assert!(out.is_empty());
+    (codec, client)
+}
+
+/// Encodes one response with the codec.
+pub fn encode_response(codec: &mut ServerCodec, stream: i16, response: Response) -> BytesMut {
+    let mut out = BytesMut::new();
+    codec
+        .encode(&ResponseFrame::new(stream, response), &mut out)
+        .unwrap();
+    out
 }
