@@ -534,10 +534,6 @@ impl ArrayReader {
         self.obsolete.store(true, Ordering::SeqCst);
     }
 
-    pub(crate) fn name(&self) -> &str {
-        &self.name
-    }
-
     fn block(&self, i: usize) -> Result<Arc<Block>> {
         let idx = u32::try_from(i).map_err(|_| Error::corruption(&self.name, "block index overflow"))?;
         if let Some(b) = self.cache.get((self.id, idx)) {

@@ -55,9 +55,6 @@ impl<'a> Reader<'a> {
     pub(crate) fn remaining(&self) -> usize {
         self.buf.len().saturating_sub(self.pos)
     }
-    pub(crate) fn position(&self) -> usize {
-        self.pos
-    }
     pub(crate) fn take(&mut self, n: usize) -> DecodeResult<&'a [u8]> {
         let end = self.pos.checked_add(n).ok_or(DecodeError("length overflow"))?;
         let out = self.buf.get(self.pos..end).ok_or(DecodeError("truncated"))?;

@@ -1,33 +1,873 @@
-//! The engine.
+//! The engine: write path, read path, version operations, flushes and merges.
+//!
+//! Invariants:
+//! 1. Lock order: WAL state -> manifest -> version tree -> view. No lock is taken out of
+//!    this order, and no disk I/O happens under the view lock.
+//! 2. The in-memory view (memtables + arrays) changes only after the manifest record that
+//!    justifies it is durable; a reader clones the view's `Arc`s and never sees a half
+//!    applied flush or merge.
+//! 3. Writes are validated against the version tree under the WAL lock, and snapshot /
+//!    delete take the WAL lock, so no write lands in a version after it froze.
+//! 4. Levels: level `l` holds arrays of about `base * 2^l` bytes (`base` = half the
+//!    memtable budget). A level is merged when two of its arrays have overlapping version
+//!    sets or its total size reaches the next level's; outputs go at least one level up.
+//!    Arrays on a settled level have disjoint version sets.
+//! 5. A read at `v` consults every memtable and every array whose version set meets the
+//!    root-to-`v` path, in descending `max_ts` order, stopping once an array's `max_ts`
+//!    is below the best candidate's timestamp (no older array can beat it).
+
+use std::collections::HashSet;
 use std::ops::Bound;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
-use crate::{Clock, Error, Mutation, Options, Cell, ScanIter, Stats, Storage, VersionId, VersionInfo};
+use crate::array::{array_file_name, ArrayBuilder, ArrayCursor, ArrayReader, BlockCache};
+use crate::scan::{EntrySource, KeyMerger};
+use crate::cell::check_mutation_bounds;
+use crate::manifest::{Edit, Manifest, ManifestState, Record};
+use crate::memtable::Memtable;
+use crate::merge::{plan_split, GcContext, KeyVersions, OutsideData};
+use crate::version::{VersionOp, VersionTree};
+use crate::wal::{replay_segment, segment_name, Wal, WalState};
+use crate::{Cell, Clock, Error, LevelStats, Mutation, Options, Result, ScanIter, Stats, Storage, SyncMode, VersionId, VersionInfo};
+
+/// Highest level of the doubling array.
+pub(crate) const MAX_LEVEL: u32 = 40;
+/// Merges run per `run_merges` call before yielding (bounds one background round).
+const MAX_MERGES_PER_ROUND: usize = 64;
+/// How often a merge checks for shutdown (keys).
+const MERGE_ABORT_CHECK_KEYS: u64 = 4096;
+/// Backoff after a background failure before retrying.
+const BACKGROUND_RETRY: Duration = Duration::from_millis(200);
+
+/// What readers see: the memtables and arrays at one instant.
+#[derive(Clone)]
+pub(crate) struct View {
+    pub active: Arc<Memtable>,
+    /// Frozen memtables waiting for flush, oldest first.
+    pub frozen: Arc<Vec<Arc<Memtable>>>,
+    /// Live arrays, sorted by `max_ts` descending.
+    pub arrays: Arc<Vec<Arc<ArrayHandle>>>,
+}
+
+/// An array and the level it lives on.
+pub(crate) struct ArrayHandle {
+    pub reader: Arc<ArrayReader>,
+    pub level: u32,
+}
+
+struct ManifestCtl {
+    manifest: Manifest,
+    arrays: std::collections::BTreeMap<u64, u32>,
+    wal_floor: u64,
+}
+
+#[derive(Default)]
+struct BgState {
+    shutdown: bool,
+    merge_wanted: bool,
+    error: Option<String>,
+}
+
+#[derive(Default)]
+struct Counters {
+    flushes: AtomicU64,
+    merges: AtomicU64,
+    splits: AtomicU64,
+    merge_outputs: AtomicU64,
+}
+
+struct Inner {
+    storage: Arc<dyn Storage>,
+    options: Options,
+    clock: Arc<dyn Clock>,
+    cache: Arc<BlockCache>,
+    tree: RwLock<VersionTree>,
+    wal: Wal,
+    view: RwLock<View>,
+    manifest: Mutex<ManifestCtl>,
+    flush_lock: Mutex<()>,
+    merge_lock: Mutex<()>,
+    next_file_id: AtomicU64,
+    bg: Mutex<BgState>,
+    bg_cond: Condvar,
+    counters: Counters,
+    closed: AtomicBool,
+}
 
 /// The versioned dictionary. `Send + Sync`: share it through `Arc`.
 pub struct Engine {
-    _private: (),
+    inner: Arc<Inner>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+fn read<T>(m: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(|e| e.into_inner())
+}
+fn write<T>(m: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(|e| e.into_inner())
+}
+
+fn remove_if_exists(storage: &dyn Storage, name: &str) -> Result<()> {
+    match storage.remove(name) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+fn parse_id(name: &str, suffix: &str) -> Option<u64> {
+    name.strip_suffix(suffix).and_then(|n| n.parse().ok())
+}
+
+fn validate(options: &Options) -> Result<()> {
+    if options.memtable_bytes < 4096 {
+        return Err(Error::InvalidArgument("memtable_bytes must be at least 4096".into()));
+    }
+    if !(0.0..=1.0).contains(&options.density_threshold) {
+        return Err(Error::InvalidArgument("density_threshold must be within [0, 1]".into()));
+    }
+    if let SyncMode::Periodic { interval_ms: 0 } = options.sync {
+        return Err(Error::InvalidArgument("periodic sync interval must be positive".into()));
+    }
+    Ok(())
 }
 
 impl Engine {
-    pub fn open_dir(path: impl AsRef<Path>, options: Options, clock: Arc<dyn Clock>) -> Result<Engine, Error> {
+    /// Opens (or creates) an engine in directory `path`.
+    pub fn open_dir(path: impl AsRef<Path>, options: Options, clock: Arc<dyn Clock>) -> Result<Engine> {
         let storage = Arc::new(crate::FileStorage::new(path)?);
         Engine::open(storage, options, clock)
     }
-    pub fn open(_storage: Arc<dyn Storage>, _options: Options, _clock: Arc<dyn Clock>) -> Result<Engine, Error> { todo!() }
-    pub fn write(&self, _mutations: &[Mutation]) -> Result<(), Error> { todo!() }
-    pub fn get(&self, _version: VersionId, _key: &[u8]) -> Result<Option<Cell>, Error> { todo!() }
-    pub fn scan(&self, _version: VersionId, _start: Bound<Vec<u8>>, _end: Bound<Vec<u8>>, _reverse: bool) -> Result<ScanIter, Error> { todo!() }
-    pub fn snapshot(&self, _version: VersionId) -> Result<VersionId, Error> { todo!() }
-    pub fn clone_version(&self, _version: VersionId) -> Result<VersionId, Error> { todo!() }
-    pub fn delete_version(&self, _version: VersionId) -> Result<(), Error> { todo!() }
-    pub fn writable_head(&self, _version: VersionId) -> Result<VersionId, Error> { todo!() }
-    pub fn version_info(&self, _version: VersionId) -> Option<VersionInfo> { todo!() }
-    pub fn flush(&self) -> Result<(), Error> { todo!() }
-    pub fn compact(&self) -> Result<(), Error> { todo!() }
-    pub fn merge_version(&self, _version: VersionId) -> Result<(), Error> { todo!() }
-    pub fn exclusive_bytes(&self, _version: VersionId) -> Result<u64, Error> { todo!() }
-    pub fn stats(&self) -> Stats { todo!() }
-    pub fn close(self) -> Result<(), Error> { todo!() }
+
+    /// Opens (or creates) an engine on `storage`: replays the manifest, opens the arrays,
+    /// replays and flushes the WAL, removes leftovers of interrupted work.
+    pub fn open(storage: Arc<dyn Storage>, options: Options, clock: Arc<dyn Clock>) -> Result<Engine> {
+        validate(&options)?;
+        let files = storage.list()?;
+        for name in files.iter().filter(|n| n.ends_with(".tmp")) {
+            storage.remove(name)?;
+        }
+        let (manifest, mut state) = Manifest::open(storage.clone())?;
+        let cache = Arc::new(BlockCache::new(options.block_cache_bytes));
+        let mut arrays = Vec::new();
+        for (&id, &level) in &state.arrays {
+            let reader = ArrayReader::open(storage.clone(), cache.clone(), id).map_err(|e| match e {
+                Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => {
+                    Error::corruption(&array_file_name(id), "array named by the manifest is missing")
+                }
+                other => other,
+            })?;
+            arrays.push(Arc::new(ArrayHandle { reader: Arc::new(reader), level }));
+        }
+        let mut max_id = 0u64;
+        let mut segments = Vec::new();
+        for name in &files {
+            if let Some(id) = parse_id(name, ".arr") {
+                max_id = max_id.max(id);
+                if !state.arrays.contains_key(&id) {
+                    storage.remove(name)?; // written but never committed
+                }
+            } else if let Some(id) = parse_id(name, ".wal") {
+                max_id = max_id.max(id);
+                if id < state.wal_floor {
+                    storage.remove(name)?; // already covered by committed arrays
+                } else {
+                    segments.push(id);
+                }
+            }
+        }
+        segments.sort_unstable();
+        let tree = std::mem::take(&mut state.tree);
+        let recovered = Memtable::new(segments.last().copied().unwrap_or(0));
+        let mut max_seq = 0;
+        for (i, &seg) in segments.iter().enumerate() {
+            let newest = i + 1 == segments.len();
+            max_seq = max_seq.max(replay_segment(&*storage, seg, newest, &mut |muts| {
+                for m in muts {
+                    if !tree.exists(m.version) {
+                        return Err(Error::corruption(&segment_name(seg), format!("write to unknown version {}", m.version)));
+                    }
+                    recovered.insert(&m.key, m.version, &m.cell);
+                }
+                Ok(())
+            })?);
+        }
+        let first_id = max_id.max(state.wal_floor) + 1;
+        let wal = Wal::create(storage.clone(), first_id, max_seq + 1, options.sync.clone())?;
+        sort_arrays(&mut arrays);
+        let inner = Arc::new(Inner {
+            cache,
+            tree: RwLock::new(tree),
+            wal,
+            view: RwLock::new(View {
+                active: Arc::new(Memtable::new(first_id)),
+                frozen: Arc::new(Vec::new()),
+                arrays: Arc::new(arrays),
+            }),
+            manifest: Mutex::new(ManifestCtl { manifest, arrays: state.arrays, wal_floor: state.wal_floor }),
+            flush_lock: Mutex::new(()),
+            merge_lock: Mutex::new(()),
+            next_file_id: AtomicU64::new(first_id + 1),
+            bg: Mutex::new(BgState::default()),
+            bg_cond: Condvar::new(),
+            counters: Counters::default(),
+            closed: AtomicBool::new(false),
+            storage,
+            options,
+            clock,
+        });
+        inner.recover_memtable(recovered, &segments)?;
+        let engine = Engine { threads: Mutex::new(Vec::new()), inner };
+        engine.start_threads()?;
+        Ok(engine)
+    }
+
+    fn start_threads(&self) -> Result<()> {
+        if !self.inner.options.background_threads {
+            return self.inner.run_merges();
+        }
+        let mut threads = lock(&self.threads);
+        let spawn = |name: &str, f: fn(&Inner)| -> Result<JoinHandle<()>> {
+            let inner = self.inner.clone();
+            std::thread::Builder::new().name(name.to_string()).spawn(move || f(&inner)).map_err(Error::Io)
+        };
+        threads.push(spawn("strata-flush", Inner::flush_loop)?);
+        threads.push(spawn("strata-merge", Inner::merge_loop)?);
+        if let SyncMode::Periodic { .. } = self.inner.options.sync {
+            threads.push(spawn("strata-wal-sync", Inner::sync_loop)?);
+        }
+        self.inner.request_merge();
+        Ok(())
+    }
+
+    /// Applies `mutations` atomically (one WAL record); durable per the sync mode.
+    pub fn write(&self, mutations: &[Mutation]) -> Result<()> {
+        self.inner.write(mutations)
+    }
+
+    /// The resolved cell for `key` at `version` (tombstones included), if any.
+    pub fn get(&self, version: VersionId, key: &[u8]) -> Result<Option<Cell>> {
+        let path = self.inner.read_path(version)?;
+        let view = self.inner.view();
+        let mut best = None;
+        view.active.get_into(key, &path, &mut best);
+        for m in view.frozen.iter().rev() {
+            m.get_into(key, &path, &mut best);
+        }
+        for a in view.arrays.iter() {
+            if best.as_ref().is_some_and(|b: &Cell| a.reader.meta.max_ts < b.timestamp) {
+                break; // arrays are sorted by max_ts: none of the rest can win
+            }
+            if a.reader.meta.intersects(&path) {
+                a.reader.get_into(key, &path, &mut best)?;
+            }
+        }
+        Ok(best)
+    }
+
+    /// Iterates `[start, end]` (per the bounds) at `version`, one resolved entry per key.
+    pub fn scan(&self, version: VersionId, start: Bound<Vec<u8>>, end: Bound<Vec<u8>>, reverse: bool) -> Result<ScanIter> {
+        let path = self.inner.read_path(version)?;
+        let view = self.inner.view();
+        ScanIter::new(view, Arc::new(path), start, end, reverse)
+    }
+
+    /// Freezes writable leaf `version` and returns its new writable child.
+    pub fn snapshot(&self, version: VersionId) -> Result<VersionId> {
+        let st = self.inner.wal.lock();
+        let new = self.inner.version_op(|tree| Ok(VersionOp::Snapshot { of: version, new: tree.peek_next_id()? }))?;
+        drop(st);
+        Ok(match new {
+            VersionOp::Snapshot { new, .. } => new,
+            _ => version,
+        })
+    }
+
+    /// Creates a new writable child of frozen `version`.
+    pub fn clone_version(&self, version: VersionId) -> Result<VersionId> {
+        let op = self.inner.version_op(|tree| Ok(VersionOp::Clone { of: version, new: tree.peek_next_id()? }))?;
+        Ok(match op {
+            VersionOp::Clone { new, .. } => new,
+            _ => version,
+        })
+    }
+
+    /// Marks `version` deleted (any version but the root). Reads and writes at it fail from
+    /// now on; its descendants still read through it; merges reclaim its entries once no
+    /// live version can see them.
+    pub fn delete_version(&self, version: VersionId) -> Result<()> {
+        let st = self.inner.wal.lock();
+        self.inner.version_op(|_| Ok(VersionOp::Delete { version }))?;
+        drop(st);
+        self.inner.request_merge();
+        Ok(())
+    }
+
+    /// Follows snapshot successors from `version` to the version now taking its writes.
+    pub fn writable_head(&self, version: VersionId) -> Result<VersionId> {
+        read(&self.inner.tree).writable_head(version)
+    }
+
+    pub fn version_info(&self, version: VersionId) -> Option<VersionInfo> {
+        read(&self.inner.tree).info(version)
+    }
+
+    /// Flushes the memtable to an array; durable when it returns.
+    pub fn flush(&self) -> Result<()> {
+        self.inner.rotate_if_nonempty()?;
+        self.inner.flush_frozen()?;
+        if !self.inner.options.background_threads {
+            self.inner.run_merges()?;
+        }
+        Ok(())
+    }
+
+    /// Flushes, then merges every array into one (split by version if not dense),
+    /// applying TTL expiry and tombstone GC. Synchronous.
+    pub fn compact(&self) -> Result<()> {
+        self.flush()?;
+        self.inner.merge_selected(|_| true)
+    }
+
+    /// Merges every array that holds entries of `version` (typically a deleted one, to
+    /// reclaim its space now).
+    pub fn merge_version(&self, version: VersionId) -> Result<()> {
+        if !read(&self.inner.tree).exists(version) {
+            return Err(Error::UnknownVersion(version));
+        }
+        self.inner.merge_selected(|a| a.reader.meta.contains_version(version))
+    }
+
+    /// Approximate bytes held only by `version`: the encoded size of the entries written
+    /// at `version` (arrays' per-version stats plus the memtables). Entries written at a
+    /// version are also seen by its descendants, so for a frozen version with live
+    /// descendants this is an upper bound; shadowed entries not yet merged away count too.
+    pub fn exclusive_bytes(&self, version: VersionId) -> Result<u64> {
+        if !read(&self.inner.tree).exists(version) {
+            return Err(Error::UnknownVersion(version));
+        }
+        let view = self.inner.view();
+        let in_arrays: u64 = view
+            .arrays
+            .iter()
+            .filter_map(|a| a.reader.meta.versions.iter().find(|s| s.version == version).map(|s| s.bytes))
+            .sum();
+        let in_memory: u64 = std::iter::once(&view.active).chain(view.frozen.iter()).map(|m| m.version_bytes(version)).sum();
+        Ok(in_arrays + in_memory)
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.inner.stats()
+    }
+
+    /// Makes the WAL durable and stops background threads. `Drop` does the same,
+    /// ignoring errors.
+    pub fn close(self) -> Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&self) -> Result<()> {
+        if self.inner.closed.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        lock(&self.inner.bg).shutdown = true;
+        self.inner.bg_cond.notify_all();
+        for t in lock(&self.threads).drain(..) {
+            let _ = t.join();
+        }
+        self.inner.wal.sync_all()
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+fn sort_arrays(arrays: &mut [Arc<ArrayHandle>]) {
+    arrays.sort_by(|a, b| b.reader.meta.max_ts.cmp(&a.reader.meta.max_ts).then(b.reader.id.cmp(&a.reader.id)));
+}
+
+/// Level an array of `bytes` belongs to, given the level-0 size `base`.
+fn level_for(bytes: u64, base: u64) -> u32 {
+    let ratio = bytes / base.max(1);
+    if ratio == 0 {
+        0
+    } else {
+        ratio.ilog2().min(MAX_LEVEL)
+    }
+}
+
+fn sets_overlap(a: &ArrayHandle, b: &ArrayHandle) -> bool {
+    let path: Vec<VersionId> = b.reader.meta.versions.iter().map(|s| s.version).collect();
+    a.reader.meta.intersects(&path)
+}
+
+impl Inner {
+    fn view(&self) -> View {
+        read(&self.view).clone()
+    }
+
+    fn level_base(&self) -> u64 {
+        (self.options.memtable_bytes as u64 / 2).max(4096)
+    }
+
+    fn next_id(&self) -> u64 {
+        self.next_file_id.fetch_add(1, Ordering::SeqCst)
+    }
+
+    fn read_path(&self, version: VersionId) -> Result<Vec<VersionId>> {
+        let tree = read(&self.tree);
+        tree.check_readable(version)?;
+        tree.path(version)
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(Error::Closed);
+        }
+        if let Some(e) = &lock(&self.bg).error {
+            return Err(Error::Poisoned(e.clone()));
+        }
+        Ok(())
+    }
+
+    fn write(&self, mutations: &[Mutation]) -> Result<()> {
+        self.check_open()?;
+        for m in mutations {
+            check_mutation_bounds(m)?;
+        }
+        if mutations.is_empty() {
+            return Ok(());
+        }
+        self.wait_for_flush_room()?;
+        let mut st = self.wal.lock();
+        {
+            let tree = read(&self.tree);
+            for m in mutations {
+                tree.check_writable(m.version)?;
+            }
+        }
+        let seq = Wal::append(&mut st, mutations)?;
+        let active = read(&self.view).active.clone();
+        for m in mutations {
+            active.insert(&m.key, m.version, &m.cell);
+        }
+        let full = active.bytes() >= self.options.memtable_bytes;
+        if full {
+            st = self.rotate(st)?;
+        }
+        self.wal.wait_durable(st, seq)?;
+        if full && !self.options.background_threads {
+            self.flush_frozen()?;
+            self.run_merges()?;
+        }
+        Ok(())
+    }
+
+    /// Backpressure: block while too many frozen memtables wait for the flusher.
+    fn wait_for_flush_room(&self) -> Result<()> {
+        if !self.options.background_threads {
+            return Ok(());
+        }
+        let mut bg = lock(&self.bg);
+        loop {
+            if let Some(e) = &bg.error {
+                return Err(Error::Poisoned(e.clone()));
+            }
+            if bg.shutdown {
+                return Err(Error::Closed);
+            }
+            if read(&self.view).frozen.len() < self.options.max_frozen_memtables.max(1) {
+                return Ok(());
+            }
+            bg = self.bg_cond.wait_timeout(bg, Duration::from_millis(100)).map(|(g, _)| g).unwrap_or_else(|e| e.into_inner().0);
+        }
+    }
+
+    /// Freezes the active memtable and starts a new WAL segment for its successor.
+    fn rotate<'a>(&'a self, st: MutexGuard<'a, WalState>) -> Result<MutexGuard<'a, WalState>> {
+        let new_id = self.next_id();
+        let st = self.wal.rotate(st, new_id)?;
+        {
+            let mut view = write(&self.view);
+            let old = std::mem::replace(&mut view.active, Arc::new(Memtable::new(new_id)));
+            let mut frozen = (*view.frozen).clone();
+            frozen.push(old);
+            view.frozen = Arc::new(frozen);
+        }
+        self.bg_cond.notify_all();
+        Ok(st)
+    }
+
+    fn rotate_if_nonempty(&self) -> Result<()> {
+        self.check_open()?;
+        let st = self.wal.lock();
+        if read(&self.view).active.is_empty() {
+            return Ok(());
+        }
+        drop(self.rotate(st)?);
+        Ok(())
+    }
+
+    /// Turns the memtable recovered from the WAL into an array before accepting writes.
+    fn recover_memtable(&self, recovered: Memtable, segments: &[u64]) -> Result<()> {
+        if !recovered.is_empty() {
+            let mem = Arc::new(recovered);
+            write(&self.view).frozen = Arc::new(vec![mem]);
+            self.flush_frozen()?;
+        }
+        for &seg in segments {
+            remove_if_exists(&*self.storage, &segment_name(seg))?;
+        }
+        Ok(())
+    }
+
+    /// Flushes every frozen memtable, oldest first.
+    fn flush_frozen(&self) -> Result<()> {
+        let _guard = lock(&self.flush_lock);
+        loop {
+            let Some(mem) = read(&self.view).frozen.first().cloned() else { return Ok(()) };
+            self.flush_memtable(&mem)?;
+        }
+    }
+
+    fn flush_memtable(&self, mem: &Arc<Memtable>) -> Result<()> {
+        let handle = if mem.is_empty() {
+            None
+        } else {
+            let tree = read(&self.tree).clone();
+            let mut builder = ArrayBuilder::new(self.storage.clone(), self.next_id(), self.options.block_bytes, self.options.bloom_bits_per_key)?;
+            let built = mem.for_each_sorted(&|v| tree.pre(v), &mut |k, v, c| builder.add(k, v, c));
+            Some(self.finish_array(builder, built, 0)?)
+        };
+        let floor = mem.id + 1;
+        let edit = Edit { add: handle.iter().map(|h| (h.reader.id, h.level)).collect(), remove: Vec::new(), wal_floor: floor };
+        self.commit_edit(edit, handle.into_iter().collect(), &[], Some(mem))?;
+        // Best effort: a segment left behind (below the floor) is removed at the next open.
+        let _ = self.storage.remove(&segment_name(mem.id));
+        self.counters.flushes.fetch_add(1, Ordering::Relaxed);
+        self.request_merge();
+        Ok(())
+    }
+
+    /// Completes a builder (or removes it if `built` failed) and opens the array.
+    fn finish_array(&self, builder: ArrayBuilder, built: Result<()>, min_level: u32) -> Result<Arc<ArrayHandle>> {
+        if let Err(e) = built {
+            builder.abandon();
+            return Err(e);
+        }
+        let id = builder.id();
+        let bytes = builder.finish()?;
+        self.storage.sync_dir()?;
+        let reader = ArrayReader::open(self.storage.clone(), self.cache.clone(), id)?;
+        let level = level_for(bytes, self.level_base()).max(min_level).min(MAX_LEVEL);
+        Ok(Arc::new(ArrayHandle { reader: Arc::new(reader), level }))
+    }
+
+    /// Commits an array-set change to the manifest, then to the view.
+    fn commit_edit(&self, edit: Edit, added: Vec<Arc<ArrayHandle>>, removed: &[Arc<ArrayHandle>], flushed: Option<&Arc<Memtable>>) -> Result<()> {
+        let mut man = lock(&self.manifest);
+        let rec = Record::Edit(edit);
+        if let Err(e) = man.manifest.commit(&rec) {
+            for a in &added {
+                a.reader.mark_obsolete();
+            }
+            return Err(e);
+        }
+        if let Record::Edit(edit) = &rec {
+            for id in &edit.remove {
+                man.arrays.remove(id);
+            }
+            for (id, level) in &edit.add {
+                man.arrays.insert(*id, *level);
+            }
+            man.wal_floor = man.wal_floor.max(edit.wal_floor);
+        }
+        {
+            let mut view = write(&self.view);
+            let gone: HashSet<u64> = removed.iter().map(|a| a.reader.id).collect();
+            let mut arrays: Vec<Arc<ArrayHandle>> = view.arrays.iter().filter(|a| !gone.contains(&a.reader.id)).cloned().collect();
+            arrays.extend(added);
+            sort_arrays(&mut arrays);
+            view.arrays = Arc::new(arrays);
+            if let Some(mem) = flushed {
+                let frozen: Vec<Arc<Memtable>> = view.frozen.iter().filter(|m| !Arc::ptr_eq(m, mem)).cloned().collect();
+                view.frozen = Arc::new(frozen);
+            }
+        }
+        for a in removed {
+            a.reader.mark_obsolete();
+        }
+        self.bg_cond.notify_all();
+        let state = ManifestState { tree: read(&self.tree).clone(), arrays: man.arrays.clone(), wal_floor: man.wal_floor };
+        let threshold = self.options.manifest_compact_bytes;
+        man.manifest.maybe_compact(&state, threshold)
+    }
+
+    /// Validates a version op, makes it durable in the manifest, then applies it.
+    fn version_op(&self, make: impl FnOnce(&VersionTree) -> Result<VersionOp>) -> Result<VersionOp> {
+        self.check_open()?;
+        let mut man = lock(&self.manifest);
+        let mut tree = write(&self.tree);
+        let op = make(&tree)?;
+        tree.plan(op)?;
+        man.manifest.commit(&Record::Version(op))?;
+        tree.apply(op)?;
+        Ok(op)
+    }
+
+    fn request_merge(&self) {
+        lock(&self.bg).merge_wanted = true;
+        self.bg_cond.notify_all();
+    }
+
+    /// Picks the lowest level that needs a merge (invariant 4).
+    fn pick_merge(&self) -> Option<(Vec<Arc<ArrayHandle>>, u32)> {
+        let view = self.view();
+        let base = self.level_base();
+        for level in 0..=MAX_LEVEL {
+            let at: Vec<Arc<ArrayHandle>> = view.arrays.iter().filter(|a| a.level == level).cloned().collect();
+            if at.len() < 2 {
+                continue;
+            }
+            let bytes: u64 = at.iter().map(|a| a.reader.file_bytes).sum();
+            let full = level < MAX_LEVEL && bytes >= base.saturating_mul(1u64 << (level + 1).min(62));
+            let overlap = at.iter().enumerate().any(|(i, a)| at.iter().skip(i + 1).any(|b| sets_overlap(a, b)));
+            if full || overlap {
+                return Some((at, (level + 1).min(MAX_LEVEL)));
+            }
+        }
+        None
+    }
+
+    fn run_merges(&self) -> Result<()> {
+        for _ in 0..MAX_MERGES_PER_ROUND {
+            let _guard = lock(&self.merge_lock);
+            let Some((inputs, level)) = self.pick_merge() else { return Ok(()) };
+            self.merge(&inputs, level)?;
+        }
+        Ok(())
+    }
+
+    fn merge_selected(&self, pick: impl Fn(&ArrayHandle) -> bool) -> Result<()> {
+        self.check_open()?;
+        let _guard = lock(&self.merge_lock);
+        let inputs: Vec<Arc<ArrayHandle>> = self.view().arrays.iter().filter(|a| pick(a)).cloned().collect();
+        if inputs.is_empty() {
+            return Ok(());
+        }
+        let level = inputs.iter().map(|a| a.level).max().unwrap_or(0);
+        self.merge(&inputs, level)
+    }
+
+    fn shutting_down(&self) -> bool {
+        lock(&self.bg).shutdown
+    }
+
+    /// Merges `inputs` into new arrays on level `>= min_level` (rules in `merge`).
+    fn merge(&self, inputs: &[Arc<ArrayHandle>], min_level: u32) -> Result<()> {
+        let tree = read(&self.tree).clone();
+        let view = self.view();
+        let input_ids: HashSet<u64> = inputs.iter().map(|a| a.reader.id).collect();
+        let outside = view
+            .arrays
+            .iter()
+            .filter(|a| !input_ids.contains(&a.reader.id))
+            .map(|a| OutsideData { versions: a.reader.meta.versions.iter().map(|s| s.version).collect(), min_ts: a.reader.meta.min_ts })
+            .collect();
+        let memtable_min_ts = std::iter::once(&view.active).chain(view.frozen.iter()).map(|m| m.min_timestamp()).min().unwrap_or(i64::MAX);
+        let mut gc = GcContext::new(&tree, self.clock.now_secs(), self.options.gc_grace_secs, outside, memtable_min_ts);
+        let mut builder = ArrayBuilder::new(self.storage.clone(), self.next_id(), self.options.block_bytes, self.options.bloom_bits_per_key)?;
+        let mut kv = KeyVersions::default();
+        let built = self.merge_into(inputs, &mut gc, &mut builder, &mut kv);
+        let outputs = if built.is_ok() && builder.entries() == 0 {
+            builder.abandon();
+            Vec::new()
+        } else {
+            let merged = self.finish_array(builder, built, min_level)?;
+            self.maybe_split(merged, &tree, &kv, min_level)?
+        };
+        let edit = Edit { add: outputs.iter().map(|a| (a.reader.id, a.level)).collect(), remove: input_ids.iter().copied().collect(), wal_floor: 0 };
+        let n_out = outputs.len() as u64;
+        self.commit_edit(edit, outputs, inputs, None)?;
+        self.counters.merges.fetch_add(1, Ordering::Relaxed);
+        self.counters.merge_outputs.fetch_add(n_out, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// K-way merge of the inputs, resolving each key with `gc`.
+    fn merge_into(&self, inputs: &[Arc<ArrayHandle>], gc: &mut GcContext<'_>, builder: &mut ArrayBuilder, kv: &mut KeyVersions) -> Result<()> {
+        let mut sources: Vec<Box<dyn EntrySource>> = Vec::with_capacity(inputs.len());
+        for a in inputs {
+            sources.push(Box::new(ArrayCursor::new(a.reader.clone(), Bound::Unbounded, Bound::Unbounded, false)?));
+        }
+        let mut merger = KeyMerger::new(sources, false)?;
+        let mut group = Vec::new();
+        let mut keys = 0u64;
+        while let Some(key) = merger.next_group(&mut group)? {
+            gc.resolve_key(&mut group);
+            for (v, c) in &group {
+                builder.add(&key, *v, c)?;
+            }
+            if !group.is_empty() {
+                kv.push_key(group.iter().map(|(v, _)| *v));
+            }
+            keys += 1;
+            if keys % MERGE_ABORT_CHECK_KEYS == 0 && self.shutting_down() {
+                return Err(Error::Closed);
+            }
+        }
+        Ok(())
+    }
+
+    /// Version-splits a merge output that is not dense (invariant 4 of `merge`).
+    fn maybe_split(&self, merged: Arc<ArrayHandle>, tree: &VersionTree, kv: &KeyVersions, min_level: u32) -> Result<Vec<Arc<ArrayHandle>>> {
+        if !self.options.version_split {
+            return Ok(vec![merged]);
+        }
+        let Some(pieces) = plan_split(tree, kv, self.options.density_threshold) else { return Ok(vec![merged]) };
+        // The merged array was never committed: it goes away once this function drops it.
+        merged.reader.mark_obsolete();
+        let piece_of: std::collections::HashMap<VersionId, usize> =
+            pieces.iter().enumerate().flat_map(|(i, p)| p.iter().map(move |&v| (v, i))).collect();
+        let mut builders = Vec::with_capacity(pieces.len());
+        for _ in &pieces {
+            builders.push(ArrayBuilder::new(self.storage.clone(), self.next_id(), self.options.block_bytes, self.options.bloom_bits_per_key)?);
+        }
+        let routed = (|| -> Result<()> {
+            let mut cursor = ArrayCursor::new(merged.reader.clone(), Bound::Unbounded, Bound::Unbounded, false)?;
+            while let Some(e) = cursor.next_entry()? {
+                let piece = piece_of.get(&e.version).copied().unwrap_or(0);
+                if let Some(b) = builders.get_mut(piece) {
+                    b.add(&e.key, e.version, &e.cell)?;
+                }
+            }
+            Ok(())
+        })();
+        let mut out = Vec::with_capacity(builders.len());
+        let mut failure = routed.err();
+        for b in builders {
+            if failure.is_some() {
+                b.abandon();
+                continue;
+            }
+            match self.finish_array(b, Ok(()), min_level) {
+                Ok(h) => out.push(h),
+                Err(e) => failure = Some(e),
+            }
+        }
+        if let Some(e) = failure {
+            for h in &out {
+                h.reader.mark_obsolete();
+            }
+            return Err(e);
+        }
+        self.counters.splits.fetch_add(1, Ordering::Relaxed);
+        Ok(out)
+    }
+
+    fn poison(&self, e: &Error) {
+        let mut bg = lock(&self.bg);
+        if bg.error.is_none() {
+            bg.error = Some(format!("background work failed: {e}"));
+        }
+        self.bg_cond.notify_all();
+    }
+
+    /// Background flusher: flushes frozen memtables as they appear.
+    fn flush_loop(&self) {
+        loop {
+            {
+                let mut bg = lock(&self.bg);
+                while !bg.shutdown && read(&self.view).frozen.is_empty() {
+                    bg = self.bg_cond.wait_timeout(bg, Duration::from_millis(100)).map(|(g, _)| g).unwrap_or_else(|e| e.into_inner().0);
+                }
+                if bg.shutdown {
+                    return;
+                }
+            }
+            if let Err(e) = self.flush_frozen() {
+                // A failed flush means the disk is failing: refuse writes, keep serving reads.
+                self.poison(&e);
+                return;
+            }
+        }
+    }
+
+    /// Background merger: runs merges whenever a flush or delete asks for it.
+    fn merge_loop(&self) {
+        loop {
+            {
+                let mut bg = lock(&self.bg);
+                while !bg.shutdown && !bg.merge_wanted {
+                    bg = self.bg_cond.wait_timeout(bg, Duration::from_millis(500)).map(|(g, _)| g).unwrap_or_else(|e| e.into_inner().0);
+                }
+                if bg.shutdown {
+                    return;
+                }
+                bg.merge_wanted = false;
+            }
+            match self.run_merges() {
+                Ok(()) => {}
+                Err(Error::Closed) => return,
+                Err(e) => {
+                    self.poison(&e);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Periodic-mode WAL syncer.
+    fn sync_loop(&self) {
+        let SyncMode::Periodic { interval_ms } = self.options.sync else { return };
+        loop {
+            {
+                let bg = lock(&self.bg);
+                let (bg, _) = self.bg_cond.wait_timeout(bg, Duration::from_millis(interval_ms)).unwrap_or_else(|e| e.into_inner());
+                if bg.shutdown {
+                    return;
+                }
+            }
+            if self.wal.sync_all().is_err() {
+                // The WAL is now poisoned and reports the failure to every writer.
+                std::thread::sleep(BACKGROUND_RETRY);
+            }
+        }
+    }
+
+    fn stats(&self) -> Stats {
+        let view = self.view();
+        let mut levels: std::collections::BTreeMap<u32, LevelStats> = std::collections::BTreeMap::new();
+        for a in view.arrays.iter() {
+            let l = levels.entry(a.level).or_insert_with(|| LevelStats { level: a.level, ..LevelStats::default() });
+            l.arrays += 1;
+            l.bytes += a.reader.file_bytes;
+            l.entries += a.reader.meta.entries;
+        }
+        let tree = read(&self.tree);
+        Stats {
+            arrays: view.arrays.len(),
+            array_bytes: view.arrays.iter().map(|a| a.reader.file_bytes).sum(),
+            array_entries: view.arrays.iter().map(|a| a.reader.meta.entries).sum(),
+            levels: levels.into_values().collect(),
+            versions: tree.len(),
+            live_versions: tree.live_count(),
+            memtable_bytes: view.active.bytes() + view.frozen.iter().map(|m| m.bytes()).sum::<usize>(),
+            frozen_memtables: view.frozen.len(),
+            flushes: self.counters.flushes.load(Ordering::Relaxed),
+            merges: self.counters.merges.load(Ordering::Relaxed),
+            version_splits: self.counters.splits.load(Ordering::Relaxed),
+            merge_output_arrays: self.counters.merge_outputs.load(Ordering::Relaxed),
+            block_cache_bytes: self.cache.bytes(),
+        }
+    }
 }

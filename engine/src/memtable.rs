@@ -129,16 +129,24 @@ impl Memtable {
         last.cloned()
     }
 
-    /// Every entry, keys ascending; within a key, versions in the order given by `order`.
-    pub(crate) fn sorted_entries(&self, order: &dyn Fn(VersionId) -> u32) -> Vec<(Vec<u8>, Slots)> {
+    /// Visits every entry: keys ascending; within a key, versions by descending `order`
+    /// (the DFS pre-order, i.e. array order). Only called on frozen memtables.
+    pub(crate) fn for_each_sorted(
+        &self,
+        order: &dyn Fn(VersionId) -> u32,
+        f: &mut dyn FnMut(&[u8], VersionId, &Cell) -> crate::Result<()>,
+    ) -> crate::Result<()> {
         let map = self.read();
-        map.iter()
-            .map(|(k, slots)| {
-                let mut s = slots.clone();
-                s.sort_unstable_by_key(|(v, _)| std::cmp::Reverse(order(*v)));
-                (k.clone(), s)
-            })
-            .collect()
+        let mut idx: Vec<usize> = Vec::new();
+        for (key, slots) in map.iter() {
+            idx.clear();
+            idx.extend(0..slots.len());
+            idx.sort_unstable_by_key(|&i| std::cmp::Reverse(slots.get(i).map_or(0, |(v, _)| order(*v))));
+            for (v, cell) in idx.iter().filter_map(|&i| slots.get(i)) {
+                f(key, *v, cell)?;
+            }
+        }
+        Ok(())
     }
 
     /// Approximate bytes of entries written at `version`.

@@ -1,1 +1,363 @@
-//! (in progress)
+//! Merge logic: per-key resolution and garbage collection, and version splitting.
+//!
+//! Invariants (the GC rules; "sees" = the entry's version is an ancestor-or-self):
+//! 1. An entry is dropped only if no live version could ever read it:
+//!    a. its version is deleted and has no live descendant (`needed` is false), or
+//!    b. it is *dominated*: another input entry for the key at an ancestor-or-self
+//!       version is at least as strong under `Cell::precedence`, so every version that
+//!       sees the entry also sees the stronger one.
+//! 2. Before anything else, live cells whose TTL expired (`expires_at <= now`) become
+//!    tombstones deleted at their expiry time.
+//! 3. A tombstone at version `x` is purged only if all of:
+//!    - `deleted_at + gc_grace < now`;
+//!    - every kept entry at a strict ancestor of `x` is a tombstone (so no version under
+//!      `x` starts seeing an older live cell);
+//!    - no data outside the merge that is related to `x` (arrays whose version set holds
+//!      an ancestor or descendant of `x`, and any memtable) has a timestamp `<=` the
+//!      tombstone's, so nothing outside the merge is shadowed by it.
+//!    Entries it dominated in the merge are dropped with it (rule 1b), so purging never
+//!    resurrects data.
+//! 4. Version splitting partitions the merged entries by *written-at* version into pieces
+//!    whose version sets are subtrees of the remaining versions (as in the paper's
+//!    density amplification); no entry is copied, so reads stay correct when they consult
+//!    every array whose version set meets the root-to-`v` path.
+
+use std::collections::HashMap;
+
+use crate::version::VersionTree;
+use crate::{Cell, VersionId, ROOT_VERSION};
+
+/// Upper bound on pieces one merge output is split into (bounds file count per merge).
+pub(crate) const MAX_SPLIT_PIECES: usize = 32;
+/// Upper bound on density evaluations per split (each is a pass over the key index).
+const MAX_DENSITY_EVALS: usize = 256;
+
+/// Data that stays outside a merge and may be shadowed by a tombstone in it.
+pub(crate) struct OutsideData {
+    pub versions: Vec<VersionId>,
+    pub min_ts: i64,
+}
+
+/// Everything the per-key resolver needs, fixed at merge start.
+pub(crate) struct GcContext<'a> {
+    tree: &'a VersionTree,
+    needed: Vec<bool>,
+    now: i64,
+    gc_grace: i64,
+    outside: Vec<OutsideData>,
+    memtable_min_ts: i64,
+    outside_cache: HashMap<VersionId, i64>,
+}
+
+struct PathTop {
+    version: VersionId,
+    /// Index (in the sorted key group) of the strongest entry on the path so far.
+    strongest: usize,
+    /// All kept entries on the path (including this one) are tombstones.
+    all_tombstones: bool,
+}
+
+impl<'a> GcContext<'a> {
+    pub(crate) fn new(tree: &'a VersionTree, now: i64, gc_grace: i64, outside: Vec<OutsideData>, memtable_min_ts: i64) -> GcContext<'a> {
+        GcContext { tree, needed: tree.needed_table(), now, gc_grace, outside, memtable_min_ts, outside_cache: HashMap::new() }
+    }
+
+    /// Smallest timestamp of outside data related to `x` (`i64::MAX` if none).
+    fn outside_min_ts(&mut self, x: VersionId) -> i64 {
+        if let Some(&t) = self.outside_cache.get(&x) {
+            return t;
+        }
+        let tree = self.tree;
+        let from_arrays = self
+            .outside
+            .iter()
+            .filter(|o| o.versions.iter().any(|&v| tree.related(v, x)))
+            .map(|o| o.min_ts)
+            .min()
+            .unwrap_or(i64::MAX);
+        let t = from_arrays.min(self.memtable_min_ts);
+        self.outside_cache.insert(x, t);
+        t
+    }
+
+    fn purgeable(&mut self, x: VersionId, cell: &Cell, ancestors_all_tombstones: bool) -> bool {
+        let crate::CellValue::Tombstone { deleted_at_secs } = cell.value else { return false };
+        ancestors_all_tombstones
+            && deleted_at_secs.saturating_add(self.gc_grace) < self.now
+            && cell.timestamp < self.outside_min_ts(x)
+    }
+
+    /// Resolves all input entries of one key in place: applies rules 1–3 and leaves the
+    /// survivors in array order (descending DFS pre-order).
+    pub(crate) fn resolve_key(&mut self, group: &mut Vec<(VersionId, Cell)>) {
+        let now = self.now;
+        for (_, cell) in group.iter_mut() {
+            if let Some(t) = cell.expired_to_tombstone(now) {
+                *cell = t;
+            }
+        }
+        let needed = &self.needed;
+        group.retain(|(v, _)| needed.get(*v as usize).copied().unwrap_or(true));
+        let tree = self.tree;
+        // Ancestors first; within a version the strongest first.
+        group.sort_by(|(va, ca), (vb, cb)| tree.pre(*va).cmp(&tree.pre(*vb)).then_with(|| cb.precedence(ca)));
+        let mut keep = vec![false; group.len()];
+        let mut stack: Vec<PathTop> = Vec::new();
+        for i in 0..group.len() {
+            let Some((x, cell)) = group.get(i) else { continue };
+            let x = *x;
+            while stack.last().is_some_and(|t| !tree.is_ancestor_or_self(t.version, x)) {
+                stack.pop();
+            }
+            let dominated = stack.last().and_then(|t| group.get(t.strongest)).is_some_and(|(_, s)| !cell.beats(s));
+            if dominated {
+                continue;
+            }
+            let ancestors_all_tombstones = stack.last().is_none_or(|t| t.all_tombstones);
+            let is_tombstone = cell.is_tombstone();
+            let purge = self.purgeable(x, cell, ancestors_all_tombstones);
+            if let Some(k) = keep.get_mut(i) {
+                *k = !purge;
+            }
+            stack.push(PathTop { version: x, strongest: i, all_tombstones: ancestors_all_tombstones && is_tombstone });
+        }
+        let mut i = 0;
+        group.retain(|_| {
+            i += 1;
+            keep.get(i - 1).copied().unwrap_or(false)
+        });
+        group.sort_by_key(|(v, _)| std::cmp::Reverse(tree.pre(*v)));
+    }
+}
+
+/// The versions of every key in a merge output, for density evaluation.
+#[derive(Default)]
+pub(crate) struct KeyVersions {
+    versions: Vec<VersionId>,
+    /// End offset (exclusive) into `versions` of each key.
+    ends: Vec<u32>,
+    /// Entries per version.
+    counts: HashMap<VersionId, u64>,
+}
+
+impl KeyVersions {
+    pub(crate) fn push_key(&mut self, versions: impl Iterator<Item = VersionId>) {
+        for v in versions {
+            self.versions.push(v);
+            *self.counts.entry(v).or_insert(0) += 1;
+        }
+        self.ends.push(crate::codec::len_u32(self.versions.len()));
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &[VersionId]> {
+        let mut start = 0usize;
+        self.ends.iter().map(move |&end| {
+            let s = self.versions.get(start..end as usize).unwrap_or_default();
+            start = end as usize;
+            s
+        })
+    }
+
+    pub(crate) fn version_set(&self) -> Vec<VersionId> {
+        let mut v: Vec<VersionId> = self.counts.keys().copied().collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+/// Density of the piece holding exactly the entries written at versions in `set`:
+/// `min over v in set of live(v) / |piece|`, where `live(v)` counts keys with an entry
+/// in the piece on the root-to-`v` path.
+fn density(tree: &VersionTree, kv: &KeyVersions, set: &[VersionId]) -> f64 {
+    // Order the set by DFS pre-order; a version covers a contiguous run of that order
+    // (its subtree), which makes "keys visible at each v" a sum of interval updates.
+    let mut order: Vec<VersionId> = set.to_vec();
+    order.sort_unstable_by_key(|&v| tree.pre(v));
+    let pos: HashMap<VersionId, usize> = order.iter().enumerate().map(|(i, &v)| (v, i)).collect();
+    let subtree_end: Vec<usize> = order
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| i + 1 + order.iter().skip(i + 1).take_while(|&&w| tree.is_ancestor_or_self(v, w)).count())
+        .collect();
+    let mut diff = vec![0i64; order.len() + 1];
+    let mut total = 0u64;
+    let mut starts: Vec<usize> = Vec::new();
+    for key in kv.keys() {
+        starts.clear();
+        starts.extend(key.iter().filter_map(|v| pos.get(v).copied()));
+        total += starts.len() as u64;
+        starts.sort_unstable();
+        let mut covered_to = 0usize;
+        for &s in &starts {
+            if s < covered_to {
+                continue; // nested in an interval already counted for this key
+            }
+            let end = subtree_end.get(s).copied().unwrap_or(s + 1);
+            if let Some(d) = diff.get_mut(s) {
+                *d += 1;
+            }
+            if let Some(d) = diff.get_mut(end) {
+                *d -= 1;
+            }
+            covered_to = end;
+        }
+    }
+    if total == 0 {
+        return 1.0;
+    }
+    let mut running = 0i64;
+    let mut min_live = i64::MAX;
+    for d in diff.iter().take(order.len()) {
+        running += d;
+        min_live = min_live.min(running);
+    }
+    min_live.max(0) as f64 / total as f64
+}
+
+/// Plans a version split of a merge output. Returns `None` if the output is dense (or
+/// has a single version); otherwise a partition of its version set into pieces.
+pub(crate) fn plan_split(tree: &VersionTree, kv: &KeyVersions, threshold: f64) -> Option<Vec<Vec<VersionId>>> {
+    let all = kv.version_set();
+    if all.len() <= 1 || density(tree, kv, &all) >= threshold {
+        return None;
+    }
+    let mut remaining = all;
+    let mut pieces = Vec::new();
+    let mut evals = 1usize;
+    while !remaining.is_empty() {
+        if pieces.len() + 1 >= MAX_SPLIT_PIECES || evals >= MAX_DENSITY_EVALS {
+            pieces.push(std::mem::take(&mut remaining));
+            break;
+        }
+        let piece = find_dense_subtree(tree, kv, &remaining, threshold, &mut evals);
+        remaining.retain(|v| !piece.contains(v));
+        pieces.push(piece);
+    }
+    (pieces.len() > 1).then_some(pieces)
+}
+
+/// Walks down from the root: take the remaining versions under `v`; if they form a dense
+/// piece (or a single version) return them, else descend into the child whose subtree
+/// holds the most remaining entries.
+fn find_dense_subtree(tree: &VersionTree, kv: &KeyVersions, remaining: &[VersionId], threshold: f64, evals: &mut usize) -> Vec<VersionId> {
+    let mut v = ROOT_VERSION;
+    let mut last_len = usize::MAX;
+    loop {
+        let under: Vec<VersionId> = remaining.iter().copied().filter(|&w| tree.is_ancestor_or_self(v, w)).collect();
+        if under.len() <= 1 {
+            return under;
+        }
+        if under.len() != last_len {
+            *evals += 1;
+            if *evals >= MAX_DENSITY_EVALS || density(tree, kv, &under) >= threshold {
+                return under;
+            }
+            last_len = under.len();
+        }
+        let entries_under = |c: VersionId| -> u64 {
+            under.iter().filter(|&&w| tree.is_ancestor_or_self(c, w)).map(|w| kv.counts.get(w).copied().unwrap_or(0)).sum()
+        };
+        let best = tree.children(v).iter().copied().map(|c| (entries_under(c), c)).filter(|(n, _)| *n > 0).max();
+        match best {
+            Some((_, c)) => v = c,
+            // Only `v` itself remains under `v`, handled by the `len <= 1` case above;
+            // reaching here means entries at `v` plus nothing below, so return them.
+            None => return under,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::version::VersionOp;
+
+    fn tree(ops: &[VersionOp]) -> VersionTree {
+        let mut t = VersionTree::new();
+        for op in ops {
+            t.apply(*op).unwrap();
+        }
+        t
+    }
+
+    fn chain() -> VersionTree {
+        // 0 -> 1 (frozen) -> 2 (writable); 1 -> 3 (clone)
+        tree(&[VersionOp::Clone { of: 0, new: 1 }, VersionOp::Snapshot { of: 1, new: 2 }, VersionOp::Clone { of: 1, new: 3 }])
+    }
+
+    fn ctx(t: &VersionTree, now: i64) -> GcContext<'_> {
+        GcContext::new(t, now, 10, Vec::new(), i64::MAX)
+    }
+
+    #[test]
+    fn dominated_entries_are_dropped_but_visible_ones_kept() {
+        let t = chain();
+        let mut c = ctx(&t, 0);
+        let mut g = vec![(2, Cell::live(1, b"old child".to_vec())), (1, Cell::live(5, b"parent".to_vec())), (3, Cell::live(9, b"clone".to_vec()))];
+        c.resolve_key(&mut g);
+        // The write at 2 is shadowed by its ancestor's newer write; the clone's newer one stays.
+        assert_eq!(g, vec![(3, Cell::live(9, b"clone".to_vec())), (1, Cell::live(5, b"parent".to_vec()))]);
+    }
+
+    #[test]
+    fn tombstones_purge_only_after_grace_and_without_live_ancestors() {
+        let t = chain();
+        let tomb = Cell::tombstone(10, 100);
+        let mut g = vec![(2, tomb.clone())];
+        ctx(&t, 105).resolve_key(&mut g);
+        assert_eq!(g.len(), 1, "within gc grace");
+        ctx(&t, 111).resolve_key(&mut g);
+        assert!(g.is_empty(), "purged after grace");
+        let mut g = vec![(2, tomb.clone()), (1, Cell::live(5, b"older".to_vec()))];
+        ctx(&t, 1000).resolve_key(&mut g);
+        assert_eq!(g.len(), 2, "purging would resurrect the parent's value at version 2");
+        let mut outside = GcContext::new(&t, 1000, 10, vec![OutsideData { versions: vec![2], min_ts: 3 }], i64::MAX);
+        let mut g = vec![(2, tomb)];
+        outside.resolve_key(&mut g);
+        assert_eq!(g.len(), 1, "an older entry outside the merge could be shadowed");
+    }
+
+    #[test]
+    fn expired_cells_become_tombstones_and_deleted_versions_vanish() {
+        let mut t = chain();
+        t.apply(VersionOp::Delete { version: 3 }).unwrap();
+        let cell = Cell { timestamp: 1, ttl_secs: 5, expires_at_secs: 50, value: crate::CellValue::Live(b"x".to_vec()) };
+        let mut g = vec![(2, cell), (3, Cell::live(1, b"gone".to_vec()))];
+        ctx(&t, 55).resolve_key(&mut g);
+        assert_eq!(g.len(), 1);
+        assert!(g[0].1.is_tombstone());
+    }
+
+    #[test]
+    fn divergent_clones_split_into_dense_pieces() {
+        // Root-level version 1 frozen with 8 clones; each clone writes its own 100 keys.
+        let mut ops = vec![VersionOp::Clone { of: 0, new: 1 }, VersionOp::Snapshot { of: 1, new: 2 }];
+        for c in 3..11 {
+            ops.push(VersionOp::Clone { of: 1, new: c });
+        }
+        let t = tree(&ops);
+        let mut kv = KeyVersions::default();
+        for _ in 0..10 {
+            kv.push_key([1].into_iter());
+        }
+        for c in 3..11 {
+            for _ in 0..100 {
+                kv.push_key([c].into_iter());
+            }
+        }
+        assert!(density(&t, &kv, &kv.version_set()) < 0.2);
+        let pieces = plan_split(&t, &kv, 0.2).expect("split");
+        assert!(pieces.len() >= 8, "{pieces:?}");
+        let mut all: Vec<_> = pieces.iter().flatten().copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, kv.version_set(), "a partition");
+        for p in &pieces {
+            assert!(density(&t, &kv, p) >= 0.2 || p.len() == 1);
+        }
+        let mut dense = KeyVersions::default();
+        for _ in 0..10 {
+            dense.push_key([1, 3].into_iter());
+        }
+        assert!(plan_split(&t, &dense, 0.2).is_none());
+    }
+}

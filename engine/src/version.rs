@@ -235,10 +235,6 @@ impl VersionTree {
         Ok(out)
     }
 
-    pub(crate) fn parent(&self, v: VersionId) -> Option<VersionId> {
-        self.nodes.get(v as usize).and_then(|n| n.parent)
-    }
-
     pub(crate) fn children(&self, v: VersionId) -> &[VersionId] {
         self.nodes.get(v as usize).map_or(&[], |n| n.children.as_slice())
     }
@@ -270,10 +266,6 @@ impl VersionTree {
             children: n.children.clone(),
             snapshot_successor: n.successor,
         })
-    }
-
-    pub(crate) fn is_deleted(&self, v: VersionId) -> bool {
-        self.nodes.get(v as usize).is_some_and(|n| n.deleted)
     }
 
     /// For every version: true if it or some descendant is not deleted, i.e. some live

@@ -218,13 +218,6 @@ impl Wal {
         Ok(st)
     }
 
-    pub(crate) fn next_seq(&self) -> u64 {
-        self.lock().next_seq
-    }
-
-    pub(crate) fn failure(&self) -> Option<String> {
-        self.lock().failed.clone()
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,349 @@
+//! End-to-end behaviour of the engine through its public API: versioned reads and scans,
+//! snapshot/clone/delete rules, restart, last-write-wins with out-of-order timestamps,
+//! TTL expiry and tombstone purge, corruption detection and version splitting.
+
+use std::ops::Bound;
+use std::sync::Arc;
+
+use strata_engine::{
+    Cell, CellValue, CrashMode, CrashStorage, Engine, Error, ManualClock, MemStorage, Mutation, Options, Storage, VersionId, ROOT_VERSION,
+};
+
+fn opts() -> Options {
+    Options { background_threads: false, memtable_bytes: 64 << 10, block_bytes: 512, ..Options::default() }
+}
+
+fn clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(1_000))
+}
+
+fn put(e: &Engine, v: VersionId, key: &str, ts: i64, value: &str) {
+    e.write(&[Mutation { version: v, key: key.as_bytes().to_vec(), cell: Cell::live(ts, value.as_bytes().to_vec()) }]).unwrap();
+}
+
+fn del(e: &Engine, v: VersionId, key: &str, ts: i64, at: i64) {
+    e.write(&[Mutation { version: v, key: key.as_bytes().to_vec(), cell: Cell::tombstone(ts, at) }]).unwrap();
+}
+
+fn value(e: &Engine, v: VersionId, key: &str) -> Option<String> {
+    match e.get(v, key.as_bytes()).unwrap() {
+        Some(Cell { value: CellValue::Live(b), .. }) => Some(String::from_utf8(b).unwrap()),
+        _ => None,
+    }
+}
+
+fn scan_keys(e: &Engine, v: VersionId, start: Bound<&str>, end: Bound<&str>, reverse: bool) -> Vec<String> {
+    let own = |b: Bound<&str>| b.map(|s| s.as_bytes().to_vec());
+    e.scan(v, own(start), own(end), reverse)
+        .unwrap()
+        .map(|r| r.unwrap())
+        .filter(|(_, c)| !c.is_tombstone())
+        .map(|(k, _)| String::from_utf8(k).unwrap())
+        .collect()
+}
+
+/// Writes at a snapshot chain: each version sees its own and its ancestors' writes, the
+/// frozen version keeps its old view, and scans agree with gets in both directions.
+#[test]
+fn reads_and_scans_see_the_right_version() {
+    let e = Engine::open(Arc::new(MemStorage::new()), opts(), clock()).unwrap();
+    let v1 = e.clone_version(ROOT_VERSION).unwrap();
+    for i in 0..50 {
+        put(&e, v1, &format!("k{i:02}"), 10, &format!("a{i}"));
+    }
+    let v2 = e.snapshot(v1).unwrap();
+    put(&e, v2, "k05", 20, "b5");
+    del(&e, v2, "k06", 20, 1);
+    put(&e, v2, "zz", 20, "new");
+    for flushed in [false, true] {
+        assert_eq!(value(&e, v1, "k05").as_deref(), Some("a5"), "flushed={flushed}");
+        assert_eq!(value(&e, v2, "k05").as_deref(), Some("b5"));
+        assert_eq!(value(&e, v1, "k06").as_deref(), Some("a6"));
+        assert!(e.get(v2, b"k06").unwrap().unwrap().is_tombstone());
+        assert_eq!(value(&e, v1, "zz"), None);
+        assert_eq!(value(&e, ROOT_VERSION, "k05"), None);
+        let fwd = scan_keys(&e, v2, Bound::Included("k04"), Bound::Excluded("k09"), false);
+        assert_eq!(fwd, vec!["k04", "k05", "k07", "k08"]);
+        let rev = scan_keys(&e, v2, Bound::Included("k04"), Bound::Excluded("k09"), true);
+        assert_eq!(rev, vec!["k08", "k07", "k05", "k04"]);
+        assert_eq!(scan_keys(&e, v1, Bound::Unbounded, Bound::Unbounded, false).len(), 50);
+        assert_eq!(scan_keys(&e, v2, Bound::Unbounded, Bound::Unbounded, false).len(), 50);
+        e.flush().unwrap();
+    }
+}
+
+/// The version-tree rules: who can be written, cloned, deleted; writable_head.
+#[test]
+fn snapshot_clone_and_delete_rules() {
+    let e = Engine::open(Arc::new(MemStorage::new()), opts(), clock()).unwrap();
+    let m = |v| Mutation { version: v, key: b"k".to_vec(), cell: Cell::live(1, b"x".to_vec()) };
+    assert!(matches!(e.write(&[m(ROOT_VERSION)]), Err(Error::VersionFrozen(0))));
+    assert!(matches!(e.write(&[m(99)]), Err(Error::UnknownVersion(99))));
+    let v1 = e.clone_version(ROOT_VERSION).unwrap();
+    assert!(matches!(e.clone_version(v1), Err(Error::VersionWritable(_))));
+    let v2 = e.snapshot(v1).unwrap();
+    assert!(matches!(e.write(&[m(v1)]), Err(Error::VersionFrozen(_))));
+    assert!(matches!(e.snapshot(v1), Err(Error::VersionFrozen(_))));
+    let v3 = e.snapshot(v2).unwrap();
+    assert_eq!(e.writable_head(v1).unwrap(), v3);
+    let c = e.clone_version(v1).unwrap();
+    e.write(&[m(c)]).unwrap();
+    let info = e.version_info(v1).unwrap();
+    assert_eq!((info.parent, info.frozen, info.snapshot_successor), (Some(ROOT_VERSION), true, Some(v2)));
+    assert_eq!(info.children, vec![v2, c]);
+    e.delete_version(c).unwrap();
+    assert!(matches!(e.get(c, b"k"), Err(Error::VersionDeleted(_))));
+    assert!(matches!(e.write(&[m(c)]), Err(Error::VersionDeleted(_))));
+    assert!(matches!(e.delete_version(ROOT_VERSION), Err(Error::RootVersion(_))));
+    // A deleted frozen version still serves its descendants.
+    put(&e, v3, "k", 5, "v3");
+    e.delete_version(v1).unwrap();
+    assert_eq!(value(&e, v3, "k").as_deref(), Some("v3"));
+}
+
+/// Everything acknowledged survives close/reopen on a real directory, with and without flushes.
+#[test]
+fn restart_preserves_data_and_versions() {
+    let dir = std::env::temp_dir().join(format!("strata-basic-restart-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (v1, v2);
+    {
+        let e = Engine::open_dir(&dir, opts(), clock()).unwrap();
+        v1 = e.clone_version(ROOT_VERSION).unwrap();
+        for i in 0..2000 {
+            put(&e, v1, &format!("key{i:05}"), i, "value-value-value");
+        }
+        v2 = e.snapshot(v1).unwrap();
+        put(&e, v2, "key00001", 99_999, "changed");
+        assert!(e.stats().arrays > 0, "the small memtable forced flushes");
+        e.close().unwrap();
+    }
+    let e = Engine::open_dir(&dir, opts(), clock()).unwrap();
+    assert_eq!(value(&e, v1, "key00001").as_deref(), Some("value-value-value"));
+    assert_eq!(value(&e, v2, "key00001").as_deref(), Some("changed"));
+    assert_eq!(scan_keys(&e, v2, Bound::Unbounded, Bound::Unbounded, false).len(), 2000);
+    assert_eq!(e.writable_head(v1).unwrap(), v2);
+    drop(e);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Resolution does not depend on arrival order: older timestamps arriving later lose,
+/// even when the newer cell is already in an array; ties follow Cassandra's rules.
+#[test]
+fn last_write_wins_with_out_of_order_timestamps() {
+    let e = Engine::open(Arc::new(MemStorage::new()), opts(), clock()).unwrap();
+    let v = e.clone_version(ROOT_VERSION).unwrap();
+    put(&e, v, "k", 50, "newest");
+    e.flush().unwrap();
+    put(&e, v, "k", 10, "late-but-old");
+    assert_eq!(value(&e, v, "k").as_deref(), Some("newest"));
+    e.flush().unwrap();
+    e.compact().unwrap();
+    assert_eq!(value(&e, v, "k").as_deref(), Some("newest"));
+    // Ties: greater value wins between live cells; a tombstone beats a live cell.
+    put(&e, v, "t", 7, "aaa");
+    put(&e, v, "t", 7, "bbb");
+    put(&e, v, "t", 7, "abc");
+    assert_eq!(value(&e, v, "t").as_deref(), Some("bbb"));
+    del(&e, v, "t", 7, 1);
+    put(&e, v, "t", 7, "zzz");
+    assert!(e.get(v, b"t").unwrap().unwrap().is_tombstone());
+    // An ancestor's newer write beats a descendant's older one.
+    let child = e.snapshot(v).unwrap();
+    put(&e, child, "k", 20, "child-old");
+    assert_eq!(value(&e, child, "k").as_deref(), Some("newest"));
+}
+
+/// Expired TTL cells are returned as stored by reads, become tombstones in merges, and
+/// tombstones are purged only after gc_grace.
+#[test]
+fn ttl_expiry_and_tombstone_purge() {
+    let clock = clock();
+    let options = Options { gc_grace_secs: 100, ..opts() };
+    let e = Engine::open(Arc::new(MemStorage::new()), options, clock.clone()).unwrap();
+    let v = e.clone_version(ROOT_VERSION).unwrap();
+    let ttl_cell = Cell { timestamp: 1, ttl_secs: 60, expires_at_secs: 1_060, value: CellValue::Live(b"x".to_vec()) };
+    e.write(&[Mutation { version: v, key: b"ttl".to_vec(), cell: ttl_cell.clone() }]).unwrap();
+    put(&e, v, "keep", 1, "forever");
+    e.compact().unwrap();
+    assert_eq!(e.get(v, b"ttl").unwrap(), Some(ttl_cell.clone()));
+    clock.set(1_070);
+    assert_eq!(e.get(v, b"ttl").unwrap(), Some(ttl_cell), "reads return the cell as stored");
+    e.compact().unwrap();
+    let got = e.get(v, b"ttl").unwrap().unwrap();
+    assert_eq!(got.value, CellValue::Tombstone { deleted_at_secs: 1_060 });
+    clock.set(1_150);
+    e.compact().unwrap();
+    assert!(e.get(v, b"ttl").unwrap().is_some(), "still within gc_grace");
+    clock.set(1_161);
+    e.compact().unwrap();
+    assert_eq!(e.get(v, b"ttl").unwrap(), None, "purged");
+    assert_eq!(value(&e, v, "keep").as_deref(), Some("forever"));
+    assert_eq!(e.stats().array_entries, 1);
+}
+
+/// A tombstone is not purged while a snapshot still sees the value it deleted.
+#[test]
+fn tombstone_purge_never_resurrects_an_ancestor_value() {
+    let clock = clock();
+    let e = Engine::open(Arc::new(MemStorage::new()), Options { gc_grace_secs: 0, ..opts() }, clock.clone()).unwrap();
+    let v1 = e.clone_version(ROOT_VERSION).unwrap();
+    put(&e, v1, "k", 1, "old");
+    let v2 = e.snapshot(v1).unwrap();
+    del(&e, v2, "k", 2, 500);
+    clock.set(10_000);
+    e.compact().unwrap();
+    assert_eq!(value(&e, v1, "k").as_deref(), Some("old"));
+    assert_eq!(value(&e, v2, "k"), None);
+    assert!(e.get(v2, b"k").unwrap().is_some_and(|c| c.is_tombstone()));
+}
+
+/// A flipped byte in an array is reported as corruption, never returned as data.
+#[test]
+fn corrupted_array_is_detected() {
+    let storage = Arc::new(CrashStorage::new());
+    let e = Engine::open(storage.clone(), opts(), clock()).unwrap();
+    let v = e.clone_version(ROOT_VERSION).unwrap();
+    for i in 0..200 {
+        put(&e, v, &format!("k{i:03}"), 1, "some value bytes");
+    }
+    e.flush().unwrap();
+    e.compact().unwrap();
+    e.close().unwrap();
+    let arr = storage.list().unwrap().into_iter().find(|n| n.ends_with(".arr")).unwrap();
+    let len = storage.len(&arr).unwrap() as usize;
+    for offset in [10, len / 2, len - 60, len - 5] {
+        let image = storage.crash(CrashMode::KeepAll);
+        assert!(image.corrupt_byte(&arr, offset));
+        let outcome = Engine::open(image, opts(), clock()).and_then(|e| {
+            for i in 0..200 {
+                e.get(v, format!("k{i:03}").as_bytes())?;
+            }
+            e.scan(v, Bound::Unbounded, Bound::Unbounded, false)?.collect::<Result<Vec<_>, _>>()?;
+            Ok(())
+        });
+        assert!(matches!(outcome, Err(Error::Corruption { .. })), "offset {offset}: {outcome:?}");
+    }
+}
+
+/// A flipped byte in the middle of the WAL is corruption at reopen.
+#[test]
+fn corrupted_wal_is_detected() {
+    let storage = Arc::new(CrashStorage::new());
+    let e = Engine::open(storage.clone(), opts(), clock()).unwrap();
+    let v = e.clone_version(ROOT_VERSION).unwrap();
+    put(&e, v, "a", 1, "first");
+    put(&e, v, "b", 1, "second");
+    drop(e);
+    let wal = storage.list().unwrap().into_iter().find(|n| n.ends_with(".wal")).unwrap();
+    let image = storage.crash(CrashMode::KeepAll);
+    assert!(image.corrupt_byte(&wal, 20));
+    assert!(matches!(Engine::open(image, opts(), clock()), Err(Error::Corruption { .. })));
+}
+
+/// Batch mode: every acknowledged write survives a power loss, including torn tails.
+#[test]
+fn acknowledged_writes_survive_power_loss() {
+    for mode in [CrashMode::DropUnsynced, CrashMode::TearUnsynced { seed: 7 }, CrashMode::KeepAll] {
+        let storage = Arc::new(CrashStorage::new());
+        let e = Engine::open(storage.clone(), opts(), clock()).unwrap();
+        let v = e.clone_version(ROOT_VERSION).unwrap();
+        for i in 0..500 {
+            put(&e, v, &format!("k{i:04}"), i, "payload-payload");
+        }
+        let image = storage.crash(mode);
+        drop(e);
+        let e = Engine::open(image, opts(), clock()).unwrap();
+        for i in 0..500 {
+            assert_eq!(value(&e, v, &format!("k{i:04}")).as_deref(), Some("payload-payload"), "{mode:?} k{i}");
+        }
+    }
+}
+
+/// Many clones of one frozen version writing disjoint keys make a non-dense merge: with
+/// version splitting on, compaction produces several arrays; off, one. Reads agree.
+#[test]
+fn version_splitting_splits_divergent_clones() {
+    for split in [true, false] {
+        let e = Engine::open(Arc::new(MemStorage::new()), Options { version_split: split, ..opts() }, clock()).unwrap();
+        let base = e.clone_version(ROOT_VERSION).unwrap();
+        put(&e, base, "shared", 1, "base");
+        let _head = e.snapshot(base).unwrap();
+        let clones: Vec<VersionId> = (0..6).map(|_| e.clone_version(base).unwrap()).collect();
+        for (n, &c) in clones.iter().enumerate() {
+            for i in 0..100 {
+                put(&e, c, &format!("c{n}-{i:03}"), 2, "clone data");
+            }
+        }
+        e.compact().unwrap();
+        let stats = e.stats();
+        if split {
+            assert!(stats.version_splits >= 1 && stats.arrays > 1, "{stats:?}");
+        } else {
+            assert_eq!(stats.arrays, 1, "{stats:?}");
+        }
+        for (n, &c) in clones.iter().enumerate() {
+            let keys = scan_keys(&e, c, Bound::Unbounded, Bound::Unbounded, false);
+            assert_eq!(keys.len(), 101, "clone {n}");
+            assert_eq!(value(&e, c, "shared").as_deref(), Some("base"));
+            assert_eq!(value(&e, c, &format!("c{n}-050")).as_deref(), Some("clone data"));
+        }
+    }
+}
+
+/// Deleted versions' entries are reclaimed by merge_version; exclusive_bytes reports them.
+#[test]
+fn deleted_versions_are_reclaimed() {
+    let e = Engine::open(Arc::new(MemStorage::new()), opts(), clock()).unwrap();
+    let base = e.clone_version(ROOT_VERSION).unwrap();
+    let head = e.snapshot(base).unwrap();
+    let doomed = e.clone_version(base).unwrap();
+    for i in 0..100 {
+        put(&e, doomed, &format!("d{i:03}"), 1, "bytes bytes bytes");
+    }
+    put(&e, head, "h", 1, "head");
+    e.flush().unwrap();
+    assert!(e.exclusive_bytes(doomed).unwrap() > 1000);
+    e.delete_version(doomed).unwrap();
+    e.merge_version(doomed).unwrap();
+    assert_eq!(e.exclusive_bytes(doomed).unwrap(), 0);
+    assert_eq!(e.stats().array_entries, 1);
+    assert_eq!(value(&e, head, "h").as_deref(), Some("head"));
+}
+
+/// Background threads: concurrent writers and readers, automatic flushes and merges.
+#[test]
+fn concurrent_writers_and_readers() {
+    let options = Options { background_threads: true, memtable_bytes: 32 << 10, ..opts() };
+    let e = Arc::new(Engine::open(Arc::new(MemStorage::new()), options, clock()).unwrap());
+    let v = e.clone_version(ROOT_VERSION).unwrap();
+    let writers: Vec<_> = (0..4)
+        .map(|t| {
+            let e = e.clone();
+            std::thread::spawn(move || {
+                for i in 0..500 {
+                    put(&e, v, &format!("t{t}-{i:04}"), i, "concurrent value");
+                    if i % 50 == 0 {
+                        assert_eq!(value(&e, v, &format!("t{t}-{i:04}")).as_deref(), Some("concurrent value"));
+                    }
+                }
+            })
+        })
+        .collect();
+    let reader = {
+        let e = e.clone();
+        std::thread::spawn(move || {
+            for _ in 0..20 {
+                let n = e.scan(v, Bound::Unbounded, Bound::Unbounded, false).unwrap().count();
+                assert!(n <= 2000);
+            }
+        })
+    };
+    for w in writers {
+        w.join().unwrap();
+    }
+    reader.join().unwrap();
+    e.flush().unwrap();
+    assert_eq!(scan_keys(&e, v, Bound::Unbounded, Bound::Unbounded, false).len(), 2000);
+    assert!(e.stats().flushes > 1);
+}
