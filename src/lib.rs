@@ -1,1 +1,79 @@
+//! Strata: a Cassandra-compatible database on a stratified B-tree.
+//!
+//! Layout (see ARCHITECTURE.md for the invariants of each module):
+//! - `config`: cassandra.yaml keys, CASSANDRA_* variables, flags.
+//! - `server`, `connection`, `request`: the CQL listener, one task per connection, and
+//!   query-class requests.
+//! - `cql`: syntax-only lexer and parser. `types`: CQL types and value codecs.
+//! - `exec`: semantics and execution of statements. `schema`: catalog and its persistence.
+//! - `storage`: the CQL data model as engine keys. `cluster`: coordinator, ring, replicas.
+//! - `system`: generated system tables. `admin`: admin HTTP endpoint and nodetool.
+//! - `error`: the one mapping of errors to CQL error codes.
+
+pub mod admin;
+pub mod clock;
+pub mod cluster;
+pub mod config;
+pub mod connection;
 pub mod cql;
+pub mod error;
+pub mod exec;
+pub mod metrics;
+pub mod node;
+pub mod request;
+pub mod schema;
+pub mod server;
+pub mod storage;
+pub mod system;
+pub mod types;
+
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::node::Node;
+
+/// Opens the node and serves CQL (and the admin endpoint) until Ctrl-C, SIGTERM or
+/// `nodetool drain`.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let cql_addr = SocketAddr::new(config.rpc_address, config.native_transport_port);
+    let admin_addr = SocketAddr::new(config.listen_address, config.admin_port);
+    let node = tokio::task::spawn_blocking(move || Node::open(config)).await??;
+    let listener = TcpListener::bind(cql_addr).await.map_err(|e| anyhow::anyhow!("cannot listen for CQL on {cql_addr}: {e}"))?;
+    let (drain_tx, mut drain_rx) = watch::channel(false);
+    if admin_addr.port() != 0 {
+        let admin = TcpListener::bind(admin_addr).await.map_err(|e| anyhow::anyhow!("cannot listen for admin on {admin_addr}: {e}"))?;
+        tracing::info!("Admin endpoint (nodetool, /metrics) on http://{admin_addr}");
+        tokio::spawn(admin::run(node.clone(), admin, drain_tx));
+    }
+    tracing::info!(host_id = %node.host_id, "Starting listening for CQL clients on {cql_addr} (unencrypted)...");
+    let shutdown = async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate() => {}
+            _ = drain_rx.wait_for(|d| *d) => {}
+        }
+    };
+    server::run(node.clone(), listener, shutdown).await;
+    tracing::info!("Stopping: flushing memtables");
+    let engine = node.engine.clone();
+    tokio::task::spawn_blocking(move || engine.flush()).await??;
+    Ok(())
+}
+
+#[cfg(unix)]
+async fn terminate() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut s) => {
+            s.recv().await;
+        }
+        Err(_) => std::future::pending().await,
+    }
+}
+
+#[cfg(not(unix))]
+async fn terminate() {
+    std::future::pending().await
+}

@@ -1,3 +1,110 @@
-fn main() {
-    println!("strata");
+//! `strata`: starts a node (no subcommand) or runs an admin command (`strata nodetool`).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use strata::config::{Config, Overrides};
+
+#[derive(Parser)]
+#[command(name = "strata", version, about = "A Cassandra-compatible database on a stratified B-tree")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    node: NodeFlags,
+}
+
+/// Flags of the node; each overrides the YAML file and the CASSANDRA_* variables.
+#[derive(clap::Args)]
+struct NodeFlags {
+    /// YAML configuration with cassandra.yaml key names.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Data directory (default ./data).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Internode address (listen_address).
+    #[arg(long)]
+    listen_address: Option<String>,
+    /// CQL address (rpc_address).
+    #[arg(long)]
+    rpc_address: Option<String>,
+    /// CQL port (native_transport_port, default 9042).
+    #[arg(long)]
+    native_port: Option<u16>,
+    /// Internode port (storage_port, default 7000).
+    #[arg(long)]
+    storage_port: Option<u16>,
+    /// Admin/metrics HTTP port (default 7199; 0 disables).
+    #[arg(long)]
+    admin_port: Option<u16>,
+    /// Comma-separated seed addresses.
+    #[arg(long)]
+    seeds: Option<String>,
+    #[arg(long)]
+    cluster_name: Option<String>,
+    #[arg(long)]
+    dc: Option<String>,
+    #[arg(long)]
+    rack: Option<String>,
+    #[arg(long)]
+    num_tokens: Option<u32>,
+    /// batch (fsync before acknowledging, default) or periodic.
+    #[arg(long)]
+    commitlog_sync: Option<String>,
+    /// Benchmark baseline: answer requests without touching storage.
+    #[arg(long, hide = true)]
+    null_storage: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Administer a running node (Cassandra's nodetool verbs).
+    Nodetool {
+        /// Admin host of the node.
+        #[arg(long, short = 'h', default_value = "127.0.0.1")]
+        host: String,
+        /// Admin port of the node.
+        #[arg(long, short = 'p', default_value_t = 7199)]
+        port: u16,
+        /// status, info, flush, compact, drain
+        verb: String,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Nodetool { host, port, verb }) => strata::admin::nodetool(&host, port, &verb),
+        None => {
+            init_logging();
+            let config = Config::load(&overrides(cli.node), &|name| std::env::var(name).ok())?;
+            tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(strata::run(config))
+        }
+    }
+}
+
+fn overrides(f: NodeFlags) -> Overrides {
+    Overrides {
+        config_file: f.config,
+        data_dir: f.data_dir,
+        listen_address: f.listen_address,
+        rpc_address: f.rpc_address,
+        native_port: f.native_port,
+        storage_port: f.storage_port,
+        admin_port: f.admin_port,
+        seeds: f.seeds,
+        cluster_name: f.cluster_name,
+        dc: f.dc,
+        rack: f.rack,
+        num_tokens: f.num_tokens,
+        commitlog_sync: f.commitlog_sync,
+        null_storage: f.null_storage,
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("STRATA_LOG").unwrap_or_else(|_| "info".into());
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).init();
 }

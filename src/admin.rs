@@ -1,0 +1,175 @@
+//! The admin endpoint (HTTP on `admin_port`, default 7199) and the `strata nodetool`
+//! client that talks to it.
+//!
+//! Endpoints: `GET /metrics` (Prometheus text), `GET /nodetool/<verb>` for read-only
+//! verbs and `POST /nodetool/<verb>` for actions; the body of the answer is what
+//! nodetool prints. Only loopback-style local administration is intended: the endpoint
+//! binds to the node's listen address.
+//!
+//! Invariants: one request per connection, request heads are bounded (`MAX_HEAD_BYTES`),
+//! and every verb answers in bounded time except flush/compact/drain, which report when
+//! done.
+
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+use crate::node::Node;
+
+const MAX_HEAD_BYTES: usize = 8 * 1024;
+
+/// Serves the admin endpoint until the process exits. `drain` is signalled when an
+/// operator asks the node to drain.
+pub async fn run(node: Arc<Node>, listener: TcpListener, drain: watch::Sender<bool>) {
+    let drain = Arc::new(drain);
+    loop {
+        let Ok((socket, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let node = node.clone();
+        let drain = drain.clone();
+        tokio::spawn(async move {
+            if let Err(e) = serve(node, socket, &drain).await {
+                tracing::debug!(error = %e, "admin request failed");
+            }
+        });
+    }
+}
+
+async fn serve(node: Arc<Node>, mut socket: TcpStream, drain: &watch::Sender<bool>) -> std::io::Result<()> {
+    let mut head = Vec::with_capacity(512);
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(5), socket.read(&mut buf)).await.map_err(|_| std::io::ErrorKind::TimedOut)??;
+        if n == 0 || head.len() + n > MAX_HEAD_BYTES {
+            return Ok(());
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&head);
+    let mut parts = text.split_whitespace();
+    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let (status, body) = route(&node, method, path, drain).await;
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    socket.write_all(response.as_bytes()).await
+}
+
+async fn route(node: &Arc<Node>, method: &str, path: &str, drain: &watch::Sender<bool>) -> (&'static str, String) {
+    let verb = path.strip_prefix("/nodetool/").unwrap_or(path);
+    match (method, path, verb) {
+        ("GET", "/metrics", _) => ("200 OK", metrics(node)),
+        ("GET", _, "status") => ("200 OK", status(node)),
+        ("GET", _, "info") => ("200 OK", info(node)),
+        ("POST", _, "flush") => blocking(node, |n| n.engine.flush().map(|_| String::new())).await,
+        ("POST", _, "compact") => blocking(node, |n| n.engine.compact().map(|_| String::new())).await,
+        ("POST", _, "drain") => {
+            let result = blocking(node, |n| n.engine.flush().map(|_| String::new())).await;
+            let _ = drain.send(true);
+            result
+        }
+        _ => ("404 Not Found", format!("nodetool: unknown command '{verb}'\n")),
+    }
+}
+
+async fn blocking(
+    node: &Arc<Node>,
+    work: impl FnOnce(&Node) -> Result<String, strata_engine::Error> + Send + 'static,
+) -> (&'static str, String) {
+    let node = node.clone();
+    match tokio::task::spawn_blocking(move || work(&node)).await {
+        Ok(Ok(body)) => ("200 OK", body),
+        Ok(Err(e)) => ("500 Internal Server Error", format!("error: {e}\n")),
+        Err(e) => ("500 Internal Server Error", format!("error: {e}\n")),
+    }
+}
+
+fn metrics(node: &Node) -> String {
+    let stats = node.engine.stats();
+    node.metrics.render(&[
+        ("strata_engine_arrays", "immutable arrays on disk", stats.arrays as u64),
+        ("strata_engine_array_bytes", "bytes in arrays on disk", stats.array_bytes),
+        ("strata_engine_memtable_bytes", "bytes in the active memtable", stats.memtable_bytes as u64),
+        ("strata_engine_versions", "versions in the version tree", stats.versions as u64),
+        ("strata_engine_flushes_total", "memtable flushes since start", stats.flushes),
+        ("strata_engine_merges_total", "array merges since start", stats.merges),
+    ])
+}
+
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{value:.2} {}", UNITS[unit])
+    }
+}
+
+/// `nodetool status` in Cassandra's layout.
+fn status(node: &Node) -> String {
+    let ring = node.coordinator.ring().local();
+    let load = human_bytes(node.engine.stats().array_bytes);
+    let dc = &node.config.dc;
+    format!(
+        "Datacenter: {dc}\n{}\nStatus=Up/Down\n|/ State=Normal/Leaving/Joining/Moving\n\
+         --  Address    Load        Tokens  Owns (effective)  Host ID                               Rack\n\
+         UN  {:<9}  {:<10}  {:<6}  {:<16}  {}  {}\n\n",
+        "=".repeat(dc.len() + 12),
+        ring.address,
+        load,
+        ring.tokens.len(),
+        "100.0%",
+        ring.host_id,
+        ring.rack
+    )
+}
+
+/// `nodetool info` in Cassandra's layout (the subset that applies).
+fn info(node: &Node) -> String {
+    let stats = node.engine.stats();
+    let uptime = crate::clock::now_secs() - i64::from(node.generation);
+    let rows = [
+        ("ID", node.host_id.to_string()),
+        ("Gossip active", "true".into()),
+        ("Native Transport active", "true".into()),
+        ("Load", human_bytes(stats.array_bytes)),
+        ("Generation No", node.generation.to_string()),
+        ("Uptime (seconds)", uptime.to_string()),
+        ("Data Center", node.config.dc.clone()),
+        ("Rack", node.config.rack.clone()),
+        ("Memtable size", human_bytes(stats.memtable_bytes as u64)),
+        ("Arrays", stats.arrays.to_string()),
+        ("Versions", stats.versions.to_string()),
+    ];
+    rows.iter().map(|(k, v)| format!("{k:<23}: {v}\n")).collect()
+}
+
+/// The `strata nodetool` client: sends one verb and prints the answer.
+pub fn nodetool(host: &str, port: u16, verb: &str) -> anyhow::Result<()> {
+    let method = if matches!(verb, "status" | "info") { "GET" } else { "POST" };
+    let mut stream = std::net::TcpStream::connect((host, port))
+        .map_err(|e| anyhow::anyhow!("nodetool: Failed to connect to '{host}:{port}' - {e}."))?;
+    stream.set_read_timeout(Some(Duration::from_secs(3600)))?;
+    write!(stream, "{method} /nodetool/{verb} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    print!("{body}");
+    if !head.starts_with("HTTP/1.1 200") {
+        anyhow::bail!("nodetool {verb} failed");
+    }
+    Ok(())
+}

@@ -1,0 +1,241 @@
+//! The local replica: executes mutations and reads against this node's engine.
+//!
+//! Invariant: engine calls run on tokio's blocking pool (`spawn_blocking`): a write may
+//! wait for a group-commit fsync and a read may touch disk, and neither may stall the
+//! connection tasks.
+
+use std::ops::Bound;
+use std::sync::Arc;
+
+use strata_engine::{Cell, Engine, Error as EngineError};
+
+use super::coordinator::{CoordinatorError, ReadCommand, ReadResult, ReadTarget, WriteCommand};
+use crate::schema::{ClusteringOrder, Table};
+use crate::storage::{layout, ClusteringLayout, Decoded, Decoder};
+
+pub struct LocalReplica {
+    engine: Arc<Engine>,
+}
+
+impl LocalReplica {
+    pub fn new(engine: Arc<Engine>) -> LocalReplica {
+        LocalReplica { engine }
+    }
+
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    pub async fn apply(&self, command: WriteCommand) -> Result<(), CoordinatorError> {
+        let engine = self.engine.clone();
+        let now = crate::clock::now_secs();
+        let mutations: Vec<_> = command
+            .tables
+            .iter()
+            .flat_map(|t| t.updates.iter().flat_map(move |u| u.to_mutations(t.version, now)))
+            .collect();
+        blocking(move || engine.write(&mutations)).await
+    }
+
+    pub async fn read(&self, command: ReadCommand) -> Result<ReadResult, CoordinatorError> {
+        let engine = self.engine.clone();
+        blocking(move || execute_read(&engine, &command)).await
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, EngineError> + Send + 'static,
+) -> Result<T, CoordinatorError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| CoordinatorError::Internal(format!("storage task failed: {e}")))?
+        .map_err(CoordinatorError::Storage)
+}
+
+pub fn clustering_layout(table: &Table) -> ClusteringLayout {
+    let columns = table
+        .clustering_indexes()
+        .into_iter()
+        .map(|i| (table.types[i].clone(), table.def.columns[i].order == ClusteringOrder::Desc))
+        .collect();
+    ClusteringLayout { columns }
+}
+
+/// Collects decoded rows until the limits are reached.
+struct Collector {
+    decoder: Decoder,
+    out: Vec<Decoded>,
+    rows: usize,
+    rows_in_partition: usize,
+    row_limit: usize,
+    per_partition_limit: usize,
+    last_key: Option<Vec<u8>>,
+    buffer: Vec<Decoded>,
+}
+
+impl Collector {
+    fn new(command: &ReadCommand) -> Collector {
+        Collector {
+            decoder: Decoder::new(clustering_layout(&command.table), command.now_secs),
+            out: Vec::new(),
+            rows: 0,
+            rows_in_partition: 0,
+            row_limit: command.row_limit,
+            per_partition_limit: command.per_partition_limit.unwrap_or(usize::MAX),
+            last_key: None,
+            buffer: Vec::new(),
+        }
+    }
+
+    fn full(&self) -> bool {
+        self.rows >= self.row_limit
+    }
+
+    /// Feeds one entry; returns false once the row limit is reached.
+    fn push(&mut self, key: &[u8], cell: &Cell) -> bool {
+        self.decoder.push(key, cell, &mut self.buffer);
+        self.drain();
+        if !self.full() {
+            self.last_key = Some(key.to_vec());
+        }
+        !self.full()
+    }
+
+    fn finish(&mut self) {
+        self.decoder.finish(&mut self.buffer);
+        self.drain();
+    }
+
+    fn drain(&mut self) {
+        for item in std::mem::take(&mut self.buffer) {
+            if self.full() {
+                return;
+            }
+            match item {
+                Decoded::PartitionStart { .. } => self.rows_in_partition = 0,
+                Decoded::Row(_) if self.rows_in_partition >= self.per_partition_limit => continue,
+                Decoded::Row(_) => {
+                    self.rows += 1;
+                    self.rows_in_partition += 1;
+                }
+                Decoded::Static(_) => {}
+            }
+            self.out.push(item);
+        }
+    }
+}
+
+fn execute_read(engine: &Engine, command: &ReadCommand) -> Result<ReadResult, EngineError> {
+    let mut collector = Collector::new(command);
+    let version = command.version;
+    match &command.target {
+        ReadTarget::Partition { token, key, slices, reverse } => {
+            let prefix = layout::partition_prefix(*token, key);
+            feed_header(engine, version, &prefix, &mut collector)?;
+            let mut slices: Vec<_> = slices.iter().collect();
+            if *reverse {
+                slices.reverse();
+            }
+            for slice in slices {
+                let (start, end) = row_bounds(&prefix, slice, command.resume_after.as_deref(), *reverse);
+                if !feed(engine, version, start, end, *reverse, &mut collector)? {
+                    break;
+                }
+            }
+        }
+        ReadTarget::TokenRange { start, end } => {
+            let (mut lo, hi) = token_bounds(*start, *end);
+            if let Some(resume) = &command.resume_after {
+                if let Some((token, pk, _)) = layout::split_partition(resume) {
+                    feed_header(engine, version, &layout::partition_prefix(token, &pk), &mut collector)?;
+                }
+                lo = Bound::Excluded(resume.clone());
+            }
+            feed(engine, version, lo, hi, false, &mut collector)?;
+        }
+    }
+    collector.finish();
+    let resume_key = if collector.full() { collector.last_key.clone() } else { None };
+    Ok(ReadResult { items: collector.out, resume_key })
+}
+
+/// Feeds a partition's deletions and static cells, `[P‖0x00, P‖0x03)`.
+fn feed_header(engine: &Engine, version: u32, prefix: &[u8], c: &mut Collector) -> Result<bool, EngineError> {
+    let start = layout::with_suffix(prefix, &[&[layout::PARTITION_DELETION]]);
+    let end = layout::with_suffix(prefix, &[&[layout::ROW]]);
+    feed(engine, version, Bound::Included(start), Bound::Excluded(end), false, c)
+}
+
+fn feed(
+    engine: &Engine,
+    version: u32,
+    start: Bound<Vec<u8>>,
+    end: Bound<Vec<u8>>,
+    reverse: bool,
+    collector: &mut Collector,
+) -> Result<bool, EngineError> {
+    for entry in engine.scan(version, start, end, reverse)? {
+        let (key, cell) = entry?;
+        if !collector.push(&key, &cell) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Engine-key bounds of a clustering slice inside a partition, clipped by the paging
+/// resume key.
+fn row_bounds(
+    prefix: &[u8],
+    slice: &crate::storage::ClusteringRange,
+    resume_after: Option<&[u8]>,
+    reverse: bool,
+) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let row_area = layout::with_suffix(prefix, &[&[layout::ROW]]);
+    let start = Bound::Included(layout::with_suffix(&row_area, &[&slice.start]));
+    let end = match &slice.end {
+        Some(end) => Bound::Excluded(layout::with_suffix(&row_area, &[end])),
+        None => layout::prefix_successor(&row_area).map_or(Bound::Unbounded, Bound::Excluded),
+    };
+    match resume_after {
+        Some(resume) if reverse => (start, tighter_upper(end, resume)),
+        Some(resume) => (tighter_lower(start, resume), end),
+        None => (start, end),
+    }
+}
+
+fn tighter_lower(bound: Bound<Vec<u8>>, resume: &[u8]) -> Bound<Vec<u8>> {
+    match &bound {
+        Bound::Included(b) | Bound::Excluded(b) if b.as_slice() > resume => bound,
+        _ => Bound::Excluded(resume.to_vec()),
+    }
+}
+
+fn tighter_upper(bound: Bound<Vec<u8>>, resume: &[u8]) -> Bound<Vec<u8>> {
+    match &bound {
+        Bound::Included(b) | Bound::Excluded(b) if b.as_slice() < resume => bound,
+        _ => Bound::Excluded(resume.to_vec()),
+    }
+}
+
+/// Engine-key bounds covering every partition whose token lies in the range.
+fn token_bounds(start: Bound<i64>, end: Bound<i64>) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let key = |token: i64| {
+        let mut k = Vec::with_capacity(8);
+        layout::push_token(token, &mut k);
+        k
+    };
+    let lo = match start {
+        Bound::Included(t) => Bound::Included(key(t)),
+        Bound::Excluded(t) if t == i64::MAX => return (Bound::Excluded(vec![0xFF; 9]), Bound::Unbounded),
+        Bound::Excluded(t) => Bound::Included(key(t + 1)),
+        Bound::Unbounded => Bound::Unbounded,
+    };
+    let hi = match end {
+        Bound::Included(t) if t == i64::MAX => Bound::Unbounded,
+        Bound::Included(t) => Bound::Excluded(key(t + 1)),
+        Bound::Excluded(t) => Bound::Excluded(key(t)),
+        Bound::Unbounded => Bound::Unbounded,
+    };
+    (lo, hi)
+}

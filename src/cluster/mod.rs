@@ -1,0 +1,10 @@
+//! Cluster layer: the coordinator every statement goes through, the token ring and the
+//! local replica. Gossip and internode messaging come later behind the same coordinator.
+
+pub mod coordinator;
+pub mod local;
+pub mod ring;
+
+pub use coordinator::{Coordinator, CoordinatorError, ReadCommand, ReadResult, ReadTarget, TableWrite, WriteCommand};
+pub use local::LocalReplica;
+pub use ring::Ring;

@@ -1,0 +1,394 @@
+//! Node configuration: Cassandra's `cassandra.yaml` key names, overridden by the
+//! `CASSANDRA_*` environment variables of the official Docker image, overridden by
+//! command-line flags (highest precedence).
+//!
+//! Invariant: every consumer reads the final, merged [`Config`]; nothing else in the
+//! server looks at the environment or the YAML file.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// How the commit log (the engine's WAL) acknowledges writes; Cassandra's `commitlog_sync`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommitlogSync {
+    /// Acknowledge a write only after its WAL record is fsynced (group commit).
+    Batch,
+    /// Acknowledge at once and fsync every `period_ms`.
+    Periodic { period_ms: u64 },
+}
+
+/// The merged node configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub cluster_name: String,
+    pub listen_address: IpAddr,
+    pub broadcast_address: Option<IpAddr>,
+    pub rpc_address: IpAddr,
+    pub native_transport_port: u16,
+    pub storage_port: u16,
+    /// Admin/metrics HTTP port (Strata-specific); 0 disables it.
+    pub admin_port: u16,
+    pub seeds: Vec<String>,
+    pub num_tokens: u32,
+    pub dc: String,
+    pub rack: String,
+    pub data_dir: PathBuf,
+    pub commitlog_dir: Option<PathBuf>,
+    pub commitlog_sync: CommitlogSync,
+    pub memtable_bytes: usize,
+    pub max_frame_bytes: usize,
+    pub max_connections: usize,
+    pub max_inflight_per_connection: usize,
+    /// Answer requests without touching the engine (benchmark baseline only).
+    pub null_storage: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let localhost = IpAddr::from([127, 0, 0, 1]);
+        Config {
+            cluster_name: "Test Cluster".into(),
+            listen_address: localhost,
+            broadcast_address: None,
+            rpc_address: localhost,
+            native_transport_port: 9042,
+            storage_port: 7000,
+            admin_port: 7199,
+            seeds: vec!["127.0.0.1".into()],
+            num_tokens: 16,
+            dc: "datacenter1".into(),
+            rack: "rack1".into(),
+            data_dir: PathBuf::from("./data"),
+            commitlog_dir: None,
+            commitlog_sync: CommitlogSync::Batch,
+            memtable_bytes: 64 << 20,
+            max_frame_bytes: 16 << 20,
+            max_connections: 4096,
+            max_inflight_per_connection: 1024,
+            null_storage: false,
+        }
+    }
+}
+
+/// Errors found while building the configuration; reported before the node starts.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid YAML in {path}: {source}")]
+    Yaml { path: PathBuf, source: serde_yaml::Error },
+    #[error("invalid value for {key}: {value:?} ({reason})")]
+    Value { key: &'static str, value: String, reason: String },
+}
+
+/// The subset of `cassandra.yaml` Strata understands. Unknown keys are ignored, as a
+/// Cassandra yaml carries hundreds of settings that do not apply here.
+#[derive(Debug, Default, Deserialize)]
+struct YamlConfig {
+    cluster_name: Option<String>,
+    listen_address: Option<String>,
+    broadcast_address: Option<String>,
+    rpc_address: Option<String>,
+    native_transport_port: Option<u16>,
+    storage_port: Option<u16>,
+    admin_port: Option<u16>,
+    seed_provider: Option<Vec<SeedProvider>>,
+    num_tokens: Option<u32>,
+    dc: Option<String>,
+    rack: Option<String>,
+    data_file_directories: Option<Vec<PathBuf>>,
+    commitlog_directory: Option<PathBuf>,
+    commitlog_sync: Option<String>,
+    commitlog_sync_period: Option<String>,
+    commitlog_sync_period_in_ms: Option<u64>,
+    memtable_heap_space: Option<String>,
+    memtable_heap_space_in_mb: Option<u64>,
+    native_transport_max_frame_size: Option<String>,
+    native_transport_max_concurrent_connections: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SeedProvider {
+    #[serde(default)]
+    parameters: Vec<SeedParameters>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SeedParameters {
+    seeds: Option<String>,
+}
+
+/// Command-line overrides; `None` means "not given".
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub listen_address: Option<String>,
+    pub rpc_address: Option<String>,
+    pub native_port: Option<u16>,
+    pub storage_port: Option<u16>,
+    pub admin_port: Option<u16>,
+    pub seeds: Option<String>,
+    pub cluster_name: Option<String>,
+    pub dc: Option<String>,
+    pub rack: Option<String>,
+    pub num_tokens: Option<u32>,
+    pub commitlog_sync: Option<String>,
+    pub null_storage: bool,
+}
+
+impl Config {
+    /// Defaults, then the YAML file, then `CASSANDRA_*` variables from `env`, then flags.
+    pub fn load(
+        flags: &Overrides,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        if let Some(path) = &flags.config_file {
+            config.apply_yaml(read_yaml(path)?)?;
+        }
+        config.apply_env(env)?;
+        config.apply_flags(flags)?;
+        Ok(config)
+    }
+
+    fn apply_yaml(&mut self, y: YamlConfig) -> Result<(), ConfigError> {
+        set(&mut self.cluster_name, y.cluster_name);
+        set_parsed(&mut self.listen_address, "listen_address", y.listen_address.as_deref())?;
+        if let Some(addr) = y.broadcast_address.as_deref() {
+            self.broadcast_address = Some(parse_ip("broadcast_address", addr)?);
+        }
+        set_parsed(&mut self.rpc_address, "rpc_address", y.rpc_address.as_deref())?;
+        set(&mut self.native_transport_port, y.native_transport_port);
+        set(&mut self.storage_port, y.storage_port);
+        set(&mut self.admin_port, y.admin_port);
+        let seeds = y.seed_provider.into_iter().flatten().flat_map(|p| p.parameters);
+        if let Some(list) = seeds.filter_map(|p| p.seeds).next() {
+            self.seeds = split_list(&list);
+        }
+        set(&mut self.num_tokens, y.num_tokens);
+        set(&mut self.dc, y.dc);
+        set(&mut self.rack, y.rack);
+        if let Some(first) = y.data_file_directories.and_then(|d| d.into_iter().next()) {
+            self.data_dir = first;
+        }
+        if y.commitlog_directory.is_some() {
+            self.commitlog_dir = y.commitlog_directory;
+        }
+        let period_ms = match (y.commitlog_sync_period, y.commitlog_sync_period_in_ms) {
+            (Some(text), _) => Some(parse_duration_ms("commitlog_sync_period", &text)?),
+            (None, ms) => ms,
+        };
+        if let Some(mode) = y.commitlog_sync {
+            self.commitlog_sync = parse_sync_mode(&mode, period_ms)?;
+        }
+        if let Some(text) = y.memtable_heap_space {
+            self.memtable_bytes = parse_size("memtable_heap_space", &text)?;
+        } else if let Some(mb) = y.memtable_heap_space_in_mb {
+            self.memtable_bytes = (mb as usize) << 20;
+        }
+        if let Some(text) = y.native_transport_max_frame_size {
+            self.max_frame_bytes = parse_size("native_transport_max_frame_size", &text)?;
+        }
+        if let Some(n) = y.native_transport_max_concurrent_connections.filter(|n| *n > 0) {
+            self.max_connections = n as usize;
+        }
+        Ok(())
+    }
+
+    /// The variables the official Cassandra Docker image's entrypoint reads.
+    fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        set(&mut self.cluster_name, env("CASSANDRA_CLUSTER_NAME"));
+        if let Some(seeds) = env("CASSANDRA_SEEDS") {
+            self.seeds = split_list(&seeds);
+        }
+        set(&mut self.dc, env("CASSANDRA_DC"));
+        set(&mut self.rack, env("CASSANDRA_RACK"));
+        if let Some(n) = env("CASSANDRA_NUM_TOKENS") {
+            self.num_tokens = parse_num("CASSANDRA_NUM_TOKENS", &n)?;
+        }
+        let listen = env("CASSANDRA_LISTEN_ADDRESS");
+        set_parsed(&mut self.listen_address, "CASSANDRA_LISTEN_ADDRESS", listen.as_deref())?;
+        if let Some(addr) = env("CASSANDRA_BROADCAST_ADDRESS") {
+            self.broadcast_address = Some(parse_ip("CASSANDRA_BROADCAST_ADDRESS", &addr)?);
+        }
+        let rpc = env("CASSANDRA_RPC_ADDRESS");
+        set_parsed(&mut self.rpc_address, "CASSANDRA_RPC_ADDRESS", rpc.as_deref())?;
+        Ok(())
+    }
+
+    fn apply_flags(&mut self, f: &Overrides) -> Result<(), ConfigError> {
+        set(&mut self.data_dir, f.data_dir.clone());
+        set_parsed(&mut self.listen_address, "--listen-address", f.listen_address.as_deref())?;
+        set_parsed(&mut self.rpc_address, "--rpc-address", f.rpc_address.as_deref())?;
+        set(&mut self.native_transport_port, f.native_port);
+        set(&mut self.storage_port, f.storage_port);
+        set(&mut self.admin_port, f.admin_port);
+        if let Some(seeds) = &f.seeds {
+            self.seeds = split_list(seeds);
+        }
+        set(&mut self.cluster_name, f.cluster_name.clone());
+        set(&mut self.dc, f.dc.clone());
+        set(&mut self.rack, f.rack.clone());
+        set(&mut self.num_tokens, f.num_tokens);
+        if let Some(mode) = &f.commitlog_sync {
+            self.commitlog_sync = parse_sync_mode(mode, None)?;
+        }
+        self.null_storage |= f.null_storage;
+        Ok(())
+    }
+
+    /// The address other nodes and clients are told to use for this node.
+    pub fn broadcast_address(&self) -> IpAddr {
+        self.broadcast_address.unwrap_or(self.listen_address)
+    }
+
+    /// Where the engine keeps its files (WAL, arrays, manifest).
+    pub fn engine_dir(&self) -> PathBuf {
+        self.data_dir.join("engine")
+    }
+}
+
+fn read_yaml(path: &PathBuf) -> Result<YamlConfig, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+    if text.trim().is_empty() {
+        return Ok(YamlConfig::default());
+    }
+    serde_yaml::from_str(&text).map_err(|source| ConfigError::Yaml { path: path.clone(), source })
+}
+
+fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *slot = v;
+    }
+}
+
+fn set_parsed(slot: &mut IpAddr, key: &'static str, value: Option<&str>) -> Result<(), ConfigError> {
+    if let Some(text) = value {
+        *slot = parse_ip(key, text)?;
+    }
+    Ok(())
+}
+
+fn invalid(key: &'static str, value: &str, reason: impl ToString) -> ConfigError {
+    ConfigError::Value { key, value: value.to_string(), reason: reason.to_string() }
+}
+
+fn parse_ip(key: &'static str, text: &str) -> Result<IpAddr, ConfigError> {
+    let text = text.trim();
+    if text == "localhost" {
+        return Ok(IpAddr::from([127, 0, 0, 1]));
+    }
+    text.parse().map_err(|e| invalid(key, text, e))
+}
+
+fn parse_num<T: std::str::FromStr>(key: &'static str, text: &str) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    text.trim().parse().map_err(|e| invalid(key, text, e))
+}
+
+fn split_list(text: &str) -> Vec<String> {
+    text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+}
+
+fn parse_sync_mode(mode: &str, period_ms: Option<u64>) -> Result<CommitlogSync, ConfigError> {
+    match mode.trim() {
+        "batch" => Ok(CommitlogSync::Batch),
+        "periodic" => Ok(CommitlogSync::Periodic { period_ms: period_ms.unwrap_or(10_000) }),
+        other => Err(invalid("commitlog_sync", other, "expected batch or periodic")),
+    }
+}
+
+/// Cassandra 4.1+ sizes: `16MiB`, `512KiB`, `1GiB`, `100B` (and the bare-number legacy form).
+fn parse_size(key: &'static str, text: &str) -> Result<usize, ConfigError> {
+    const UNITS: [(&str, usize); 4] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1)];
+    let text = text.trim();
+    for (suffix, scale) in UNITS {
+        if let Some(number) = text.strip_suffix(suffix) {
+            let n: usize = parse_num(key, number)?;
+            return n.checked_mul(scale).ok_or_else(|| invalid(key, text, "too large"));
+        }
+    }
+    parse_num(key, text)
+}
+
+/// Cassandra 4.1+ durations: `10000ms`, `10s`, `2m` (and the bare-number milliseconds form).
+fn parse_duration_ms(key: &'static str, text: &str) -> Result<u64, ConfigError> {
+    const UNITS: [(&str, u64); 4] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)];
+    let text = text.trim();
+    for (suffix, scale) in UNITS {
+        if let Some(number) = text.strip_suffix(suffix) {
+            let n: u64 = parse_num(key, number)?;
+            return Ok(n.saturating_mul(scale));
+        }
+    }
+    parse_num(key, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn defaults_match_an_embedded_single_node() {
+        let c = Config::load(&Overrides::default(), &no_env).expect("defaults");
+        assert_eq!(c.native_transport_port, 9042);
+        assert_eq!(c.rpc_address.to_string(), "127.0.0.1");
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+        assert_eq!(c.commitlog_sync, CommitlogSync::Batch);
+    }
+
+    #[test]
+    fn yaml_then_env_then_flags() {
+        let dir = std::env::temp_dir().join(format!("strata-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("cassandra.yaml");
+        std::fs::write(
+            &path,
+            "cluster_name: FromYaml\nnum_tokens: 8\nnative_transport_port: 9999\n\
+             seed_provider:\n  - class_name: org.apache.cassandra.locator.SimpleSeedProvider\n    \
+             parameters:\n      - seeds: \"10.0.0.1, 10.0.0.2\"\n\
+             data_file_directories:\n  - /var/lib/strata\n\
+             commitlog_sync: periodic\ncommitlog_sync_period: 5s\nmemtable_heap_space: 32MiB\n\
+             some_unknown_cassandra_key: 17\n",
+        )
+        .expect("write yaml");
+        let env = |k: &str| match k {
+            "CASSANDRA_CLUSTER_NAME" => Some("FromEnv".to_string()),
+            "CASSANDRA_NUM_TOKENS" => Some("4".to_string()),
+            "CASSANDRA_DC" => Some("dc2".to_string()),
+            _ => None,
+        };
+        let flags = Overrides {
+            config_file: Some(path),
+            num_tokens: Some(2),
+            ..Overrides::default()
+        };
+        let c = Config::load(&flags, &env).expect("config");
+        assert_eq!(c.cluster_name, "FromEnv");
+        assert_eq!(c.num_tokens, 2);
+        assert_eq!(c.dc, "dc2");
+        assert_eq!(c.native_transport_port, 9999);
+        assert_eq!(c.seeds, vec!["10.0.0.1", "10.0.0.2"]);
+        assert_eq!(c.data_dir, PathBuf::from("/var/lib/strata"));
+        assert_eq!(c.commitlog_sync, CommitlogSync::Periodic { period_ms: 5000 });
+        assert_eq!(c.memtable_bytes, 32 << 20);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn bad_values_are_reported_with_their_key() {
+        let flags = Overrides { rpc_address: Some("not-an-ip".into()), ..Overrides::default() };
+        let err = Config::load(&flags, &no_env).expect_err("must fail");
+        assert!(err.to_string().contains("--rpc-address"), "{err}");
+    }
+}

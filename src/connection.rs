@@ -1,0 +1,288 @@
+//! One CQL connection: frame I/O through the protocol crate's codec, the handshake,
+//! stream-id multiplexing and per-connection bounds.
+//!
+//! Invariants:
+//! - At most `max_inflight_per_connection` requests run at once; past that the socket is
+//!   not read (backpressure on the client) instead of buffering requests.
+//! - Handshake messages (OPTIONS, STARTUP, REGISTER) are answered inline, so a codec state
+//!   change (compression, v5 framing) happens before the next frame is decoded.
+//! - A malformed frame closes only this connection; a request that fails (or panics)
+//!   gets an ERROR on its own stream and the connection goes on.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::BytesMut;
+use strata_protocol::{
+    unsupported_version_response, DecodeError, Envelope, ErrorBody, ErrorKind, Event, EventType, Limits, Opcode, Request,
+    Response, ResponseFrame, ServerCodec,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{broadcast, mpsc, watch};
+
+use crate::metrics::Metrics;
+use crate::node::Node;
+use crate::request::{self, RequestOutcome};
+
+/// Initial read buffer; it grows up to the frame limit only for large frames.
+const READ_BUFFER_BYTES: usize = 16 * 1024;
+
+/// Per-connection state the request handlers may read.
+#[derive(Clone, Debug, Default)]
+pub struct Session {
+    pub keyspace: Option<String>,
+}
+
+struct Connection {
+    node: Arc<Node>,
+    socket: TcpStream,
+    peer: SocketAddr,
+    codec: ServerCodec,
+    session: Session,
+    started: bool,
+    events: Option<broadcast::Receiver<Event>>,
+    registered: Vec<EventType>,
+    responses_tx: mpsc::Sender<(ResponseFrame, Option<String>)>,
+    responses_rx: mpsc::Receiver<(ResponseFrame, Option<String>)>,
+    inflight: usize,
+    out: BytesMut,
+}
+
+pub async fn serve(node: Arc<Node>, socket: TcpStream, peer: SocketAddr, stop: watch::Receiver<bool>) {
+    Metrics::add(&node.metrics.connections_opened, 1);
+    let _ = socket.set_nodelay(true);
+    let max_inflight = node.config.max_inflight_per_connection.max(1);
+    let (responses_tx, responses_rx) = mpsc::channel(max_inflight);
+    let codec = ServerCodec::new(Limits::with_max_frame_bytes(node.config.max_frame_bytes));
+    let mut connection = Connection {
+        node: node.clone(),
+        socket,
+        peer,
+        codec,
+        session: Session::default(),
+        started: false,
+        events: None,
+        registered: Vec::new(),
+        responses_tx,
+        responses_rx,
+        inflight: 0,
+        out: BytesMut::new(),
+    };
+    if let Err(reason) = connection.run(stop).await {
+        tracing::debug!(%peer, %reason, "connection closed");
+    }
+    Metrics::add(&node.metrics.connections_closed, 1);
+}
+
+impl Connection {
+    async fn run(&mut self, mut stop: watch::Receiver<bool>) -> Result<(), String> {
+        let max_inflight = self.node.config.max_inflight_per_connection.max(1);
+        let mut input = BytesMut::with_capacity(READ_BUFFER_BYTES);
+        loop {
+            tokio::select! {
+                read = self.socket.read_buf(&mut input), if self.inflight < max_inflight => {
+                    let n = read.map_err(|e| e.to_string())?;
+                    if n == 0 {
+                        return self.drain().await;
+                    }
+                    self.decode_all(&mut input).await?;
+                }
+                Some((frame, keyspace)) = self.responses_rx.recv() => {
+                    self.inflight -= 1;
+                    if let Some(ks) = keyspace {
+                        self.session.keyspace = Some(ks);
+                    }
+                    self.write(&frame).await?;
+                }
+                event = recv_event(&mut self.events) => self.forward_event(event).await?,
+                _ = stop.changed() => return self.drain().await,
+            }
+        }
+    }
+
+    /// Answers the requests still running, then closes.
+    async fn drain(&mut self) -> Result<(), String> {
+        while self.inflight > 0 {
+            let Some((frame, _)) = self.responses_rx.recv().await else { break };
+            self.inflight -= 1;
+            self.write(&frame).await?;
+        }
+        Ok(())
+    }
+
+    async fn decode_all(&mut self, input: &mut BytesMut) -> Result<(), String> {
+        loop {
+            match self.codec.decode(input) {
+                Ok(Some(envelope)) => self.dispatch(envelope).await?,
+                Ok(None) => return Ok(()),
+                Err(error) => return self.reject(error).await,
+            }
+        }
+    }
+
+    /// Answers a broken frame; closes the connection unless only one envelope was bad.
+    async fn reject(&mut self, error: DecodeError) -> Result<(), String> {
+        Metrics::add(&self.node.metrics.protocol_errors, 1);
+        if let DecodeError::UnsupportedVersion { version, stream } = error {
+            let reply = unsupported_version_response(version, stream);
+            let _ = self.socket.write_all(&reply).await;
+            return Err(format!("unsupported protocol version {version}"));
+        }
+        if let Some(stream) = error.stream().filter(|_| self.codec.version().is_some()) {
+            let body = ErrorBody { kind: ErrorKind::Protocol, message: error.to_string() };
+            self.write(&ResponseFrame::new(stream, Response::Error(body))).await?;
+        }
+        if error.is_fatal() {
+            return Err(error.to_string());
+        }
+        Ok(())
+    }
+
+    async fn dispatch(&mut self, envelope: Envelope) -> Result<(), String> {
+        let stream = envelope.stream;
+        let request = match Request::decode(&envelope) {
+            Ok(r) => r,
+            Err(e) => return self.write(&protocol_error(stream, e.to_string())).await,
+        };
+        match request {
+            Request::Options => self.write(&ResponseFrame::new(stream, request::supported())).await,
+            Request::Startup(options) => self.startup(stream, &options).await,
+            _ if !self.started => {
+                let message = format!("Unexpected message {}, expecting STARTUP or OPTIONS", opcode_name(envelope.opcode));
+                self.write(&protocol_error(stream, message)).await
+            }
+            Request::Register(types) => {
+                self.registered = types;
+                self.events = Some(self.node.events.subscribe());
+                self.write(&ResponseFrame::new(stream, Response::Ready)).await
+            }
+            Request::AuthResponse(_) => {
+                let body = ErrorBody { kind: ErrorKind::Protocol, message: "Unexpected message AUTH_RESPONSE, authentication is not enabled".into() };
+                self.write(&ResponseFrame::new(stream, Response::Error(body))).await
+            }
+            other => {
+                self.spawn(stream, other);
+                Ok(())
+            }
+        }
+    }
+
+    async fn startup(&mut self, stream: i16, options: &std::collections::BTreeMap<String, String>) -> Result<(), String> {
+        if !options.keys().any(|k| k.eq_ignore_ascii_case("CQL_VERSION")) {
+            return self.write(&protocol_error(stream, "Missing value CQL_VERSION in STARTUP message".into())).await;
+        }
+        let compression = options.iter().find(|(k, _)| k.eq_ignore_ascii_case("COMPRESSION")).map(|(_, v)| v.as_str());
+        if let Err(e) = self.codec.set_compression(compression) {
+            return self.write(&protocol_error(stream, e.to_string())).await;
+        }
+        self.started = true;
+        self.write(&ResponseFrame::new(stream, Response::Ready)).await
+    }
+
+    /// Runs a query-class request on its own task. A guard answers on the stream even if
+    /// the handler panics, so the client never waits forever.
+    fn spawn(&mut self, stream: i16, request: Request) {
+        self.inflight += 1;
+        let node = self.node.clone();
+        let session = self.session.clone();
+        let guard = ReplyGuard { tx: Some(self.responses_tx.clone()), stream };
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let RequestOutcome { response, keyspace, event, warnings } = request::handle(&node, &session, request).await;
+            if matches!(response, Response::Error(_)) {
+                Metrics::add(&node.metrics.request_errors, 1);
+            }
+            Metrics::add(&node.metrics.requests, 1);
+            Metrics::add(&node.metrics.request_micros_total, started.elapsed().as_micros() as u64);
+            if let Some(event) = event {
+                let _ = node.events.send(event);
+            }
+            let mut frame = ResponseFrame::new(stream, response);
+            frame.warnings = warnings;
+            guard.send(frame, keyspace).await;
+        });
+    }
+
+    async fn forward_event(&mut self, event: Option<Event>) -> Result<(), String> {
+        let Some(event) = event else {
+            self.events = None;
+            return Ok(());
+        };
+        let wanted = match &event {
+            Event::SchemaChange(_) => EventType::SchemaChange,
+            Event::TopologyChange { .. } => EventType::TopologyChange,
+            Event::StatusChange { .. } => EventType::StatusChange,
+        };
+        if !self.registered.contains(&wanted) {
+            return Ok(());
+        }
+        self.write(&ResponseFrame::new(-1, Response::Event(event))).await
+    }
+
+    async fn write(&mut self, frame: &ResponseFrame) -> Result<(), String> {
+        self.out.clear();
+        if let Err(e) = self.codec.encode(frame, &mut self.out) {
+            // An unencodable response (e.g. a page over the frame limit) becomes an error
+            // on its stream rather than a dropped connection.
+            tracing::warn!(peer = %self.peer, error = %e, "cannot encode response");
+            self.out.clear();
+            let body = ErrorBody { kind: ErrorKind::Server, message: format!("cannot encode response: {e}") };
+            self.codec.encode(&ResponseFrame::new(frame.stream, Response::Error(body)), &mut self.out).map_err(|e| e.to_string())?;
+        }
+        self.socket.write_all(&self.out).await.map_err(|e| e.to_string())
+    }
+}
+
+async fn recv_event(events: &mut Option<broadcast::Receiver<Event>>) -> Option<Event> {
+    let Some(rx) = events else { return std::future::pending().await };
+    loop {
+        match rx.recv().await {
+            Ok(event) => return Some(event),
+            // A slow client missed some events; drivers re-read schema anyway.
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return None,
+        }
+    }
+}
+
+fn protocol_error(stream: i16, message: String) -> ResponseFrame {
+    ResponseFrame::new(stream, Response::Error(ErrorBody { kind: ErrorKind::Protocol, message }))
+}
+
+fn opcode_name(opcode: Opcode) -> &'static str {
+    match opcode {
+        Opcode::Query => "QUERY",
+        Opcode::Prepare => "PREPARE",
+        Opcode::Execute => "EXECUTE",
+        Opcode::Batch => "BATCH",
+        Opcode::Register => "REGISTER",
+        Opcode::AuthResponse => "AUTH_RESPONSE",
+        _ => "REQUEST",
+    }
+}
+
+/// Sends a request's reply; if dropped unsent (the handler panicked), replies with a
+/// server error instead.
+struct ReplyGuard {
+    tx: Option<mpsc::Sender<(ResponseFrame, Option<String>)>>,
+    stream: i16,
+}
+
+impl ReplyGuard {
+    async fn send(mut self, frame: ResponseFrame, keyspace: Option<String>) {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send((frame, keyspace)).await;
+        }
+    }
+}
+
+impl Drop for ReplyGuard {
+    fn drop(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            let body = ErrorBody { kind: ErrorKind::Server, message: "internal error while executing the request".into() };
+            let _ = tx.try_send((ResponseFrame::new(self.stream, Response::Error(body)), None));
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! Bind-marker receivers: the name and type of every `?` of a statement, for PREPARE
+//! metadata and for resolving named values.
+//!
+//! Invariant: receivers are listed by marker index; the names follow Cassandra
+//! (`in(col)`, `[limit]`, `[ttl]`, `[timestamp]`, `partition key token`).
+
+use super::Context;
+use crate::cql::ast::{
+    Assignment, BatchChild, InValues, InsertValues, Predicate, Relation, SelectStatement, Statement, Term, UsingClause,
+};
+use crate::error::{CqlError, CqlResult};
+use crate::schema::Table;
+use crate::types::{CqlType, NativeType};
+
+#[derive(Clone, Debug)]
+pub struct BindSpec {
+    pub keyspace: String,
+    pub table: String,
+    pub name: String,
+    pub ty: CqlType,
+    /// Index of the partition key column this marker binds, if any.
+    pub partition_key_column: Option<usize>,
+}
+
+struct Collector<'t> {
+    table: &'t Table,
+    specs: Vec<Option<BindSpec>>,
+}
+
+impl Collector<'_> {
+    fn add(&mut self, index: usize, name: &str, ty: CqlType, partition_key_column: Option<usize>) {
+        if self.specs.len() <= index {
+            self.specs.resize(index + 1, None);
+        }
+        self.specs[index] = Some(BindSpec {
+            keyspace: self.table.def.keyspace.clone(),
+            table: self.table.def.name.clone(),
+            name: name.to_string(),
+            ty,
+            partition_key_column,
+        });
+    }
+
+    /// Records the markers inside `term`, whose receiver is `name` of type `ty`.
+    fn term(&mut self, term: &Term, name: &str, ty: &CqlType, pk: Option<usize>) {
+        match (term, ty) {
+            (Term::Bind(m), _) => self.add(m.index, name, ty.clone(), pk),
+            (Term::TypeHint { term, .. }, _) => self.term(term, name, ty, pk),
+            (Term::List(items), CqlType::List { element, .. }) | (Term::Set(items), CqlType::Set { element, .. }) => {
+                for item in items {
+                    self.term(item, name, element, None);
+                }
+            }
+            (Term::Map(pairs), CqlType::Map { key, value, .. }) => {
+                for (k, v) in pairs {
+                    self.term(k, name, key, None);
+                    self.term(v, name, value, None);
+                }
+            }
+            (Term::Tuple(items), CqlType::Tuple(types)) => {
+                for (item, t) in items.iter().zip(types) {
+                    self.term(item, name, t, None);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn column(&self, name: &str) -> CqlResult<(usize, CqlType)> {
+        let index = self.table.column_index(name).ok_or_else(|| {
+            CqlError::invalid(format!("Undefined column name {name} in table {}.{}", self.table.def.keyspace, self.table.def.name))
+        })?;
+        Ok((index, self.table.types[index].clone()))
+    }
+
+    fn pk_position(&self, index: usize) -> Option<usize> {
+        self.table.partition_key_indexes().iter().position(|i| *i == index).map(|_| index)
+    }
+
+    fn relations(&mut self, relations: &[Relation]) -> CqlResult<()> {
+        for relation in relations {
+            match relation {
+                Relation::Column { column, predicate } => {
+                    let (index, ty) = self.column(column)?;
+                    self.predicate(predicate, column, &ty, index)?;
+                }
+                Relation::Token { value, .. } => self.term(value, "partition key token", &CqlType::Native(NativeType::Bigint), None),
+                Relation::MultiColumn { columns, predicate } => {
+                    let types = columns.iter().map(|c| self.column(c).map(|(_, t)| t)).collect::<CqlResult<Vec<_>>>()?;
+                    let name = format!("({})", columns.join(","));
+                    let tuple = CqlType::Tuple(types);
+                    match predicate {
+                        Predicate::Compare(_, term) => self.term(term, &name, &tuple, None),
+                        Predicate::In(InValues::Terms(terms)) => terms.iter().for_each(|t| self.term(t, &name, &tuple, None)),
+                        Predicate::In(InValues::Marker(m)) => {
+                            self.add(m.index, &format!("in{name}"), CqlType::List { element: Box::new(tuple), frozen: false }, None)
+                        }
+                    }
+                }
+                Relation::Element { column, key, value, .. } => {
+                    let (_, ty) = self.column(column)?;
+                    if let CqlType::Map { key: k, value: v, .. } = &ty {
+                        self.term(key, column, k, None);
+                        self.term(value, column, v, None);
+                    }
+                }
+                Relation::IsNotNull { .. } | Relation::CustomIndex { .. } => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn predicate(&mut self, predicate: &Predicate, column: &str, ty: &CqlType, index: usize) -> CqlResult<()> {
+        let pk = self.pk_position(index);
+        match predicate {
+            Predicate::Compare(op, term) => {
+                use crate::cql::ast::Operator;
+                let element = match (op, ty) {
+                    (Operator::Contains, CqlType::List { element, .. } | CqlType::Set { element, .. }) => element.as_ref().clone(),
+                    (Operator::Contains, CqlType::Map { value, .. }) => value.as_ref().clone(),
+                    (Operator::ContainsKey, CqlType::Map { key, .. }) => key.as_ref().clone(),
+                    _ => ty.clone(),
+                };
+                let pk = if *op == Operator::Eq { pk } else { None };
+                self.term(term, column, &element, pk);
+            }
+            Predicate::In(InValues::Terms(terms)) => terms.iter().for_each(|t| self.term(t, column, ty, None)),
+            Predicate::In(InValues::Marker(m)) => {
+                self.add(m.index, &format!("in({column})"), CqlType::List { element: Box::new(ty.clone()), frozen: false }, None)
+            }
+        }
+        Ok(())
+    }
+
+    fn using(&mut self, using: &UsingClause) {
+        if let Some(t) = &using.ttl {
+            self.term(t, "[ttl]", &CqlType::Native(NativeType::Int), None);
+        }
+        if let Some(t) = &using.timestamp {
+            self.term(t, "[timestamp]", &CqlType::Native(NativeType::Bigint), None);
+        }
+    }
+
+    fn select(&mut self, s: &SelectStatement) -> CqlResult<()> {
+        self.relations(&s.where_clause)?;
+        if let Some(t) = &s.per_partition_limit {
+            self.term(t, "[per_partition_limit]", &CqlType::Native(NativeType::Int), None);
+        }
+        if let Some(t) = &s.limit {
+            self.term(t, "[limit]", &CqlType::Native(NativeType::Int), None);
+        }
+        Ok(())
+    }
+
+    fn child(&mut self, child: &BatchChild) -> CqlResult<()> {
+        match child {
+            BatchChild::Insert(s) => {
+                self.using(&s.using);
+                if let InsertValues::Columns { columns, values } = &s.values {
+                    for (column, value) in columns.iter().zip(values) {
+                        let (index, ty) = self.column(column)?;
+                        let pk = self.pk_position(index);
+                        self.term(value, column, &ty, pk);
+                    }
+                } else if let InsertValues::Json { value, .. } = &s.values {
+                    self.term(value, "[json]", &CqlType::Native(NativeType::Text), None);
+                }
+            }
+            BatchChild::Update(s) => {
+                self.using(&s.using);
+                for assignment in &s.assignments {
+                    match assignment {
+                        Assignment::Set { column, value }
+                        | Assignment::Add { column, value }
+                        | Assignment::Subtract { column, value }
+                        | Assignment::Prepend { column, value } => {
+                            let (_, ty) = self.column(column)?;
+                            self.term(value, column, &ty, None);
+                        }
+                        Assignment::SetElement { column, key, value } => {
+                            let (_, ty) = self.column(column)?;
+                            match &ty {
+                                CqlType::Map { key: k, value: v, .. } => {
+                                    self.term(key, &format!("key({column})"), k, None);
+                                    self.term(value, &format!("value({column})"), v, None);
+                                }
+                                CqlType::List { element, .. } => {
+                                    self.term(key, &format!("idx({column})"), &CqlType::Native(NativeType::Int), None);
+                                    self.term(value, &format!("value({column})"), element, None);
+                                }
+                                _ => {}
+                            }
+                        }
+                        Assignment::SetField { .. } => {}
+                    }
+                }
+                self.relations(&s.where_clause)?;
+            }
+            BatchChild::Delete(s) => {
+                if let Some(t) = &s.timestamp {
+                    self.term(t, "[timestamp]", &CqlType::Native(NativeType::Bigint), None);
+                }
+                self.relations(&s.where_clause)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Receivers of every bind marker of `statement`, in marker order.
+pub fn bind_specs(ctx: &Context<'_>, statement: &Statement) -> CqlResult<Vec<BindSpec>> {
+    let count = statement.bind_marker_count();
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let mut specs: Vec<Option<BindSpec>> = Vec::new();
+    match statement {
+        Statement::Select(s) => {
+            let table = ctx.resolve_table(&s.table)?;
+            let mut c = Collector { table: &table, specs };
+            c.select(s)?;
+            specs = c.specs;
+        }
+        Statement::Insert(s) => specs = child_specs(ctx, &BatchChild::Insert(s.clone()), specs)?,
+        Statement::Update(s) => specs = child_specs(ctx, &BatchChild::Update(s.clone()), specs)?,
+        Statement::Delete(s) => specs = child_specs(ctx, &BatchChild::Delete(s.clone()), specs)?,
+        Statement::Batch(b) => {
+            for child in &b.statements {
+                specs = child_specs(ctx, child, specs)?;
+            }
+        }
+        _ => return Err(CqlError::invalid("Bind variables are not allowed in this statement")),
+    }
+    specs.resize(count, None);
+    specs
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| s.ok_or_else(|| CqlError::invalid(format!("Cannot infer the type of bind marker {i}"))))
+        .collect()
+}
+
+fn child_specs(ctx: &Context<'_>, child: &BatchChild, specs: Vec<Option<BindSpec>>) -> CqlResult<Vec<Option<BindSpec>>> {
+    let name = match child {
+        BatchChild::Insert(s) => &s.table,
+        BatchChild::Update(s) => &s.table,
+        BatchChild::Delete(s) => &s.table,
+    };
+    let table = ctx.resolve_table(name)?;
+    let mut c = Collector { table: &table, specs };
+    c.child(child)?;
+    Ok(c.specs)
+}
+
+/// Positions (among the markers) of the partition key components, in key order, when
+/// every component is bound by its own marker; empty otherwise (no token routing).
+pub fn partition_key_indexes(table: &Table, specs: &[BindSpec]) -> Vec<u16> {
+    let mut out = Vec::new();
+    for column in table.partition_key_indexes() {
+        match specs.iter().position(|s| s.partition_key_column == Some(column)) {
+            Some(position) => out.push(position as u16),
+            None => return Vec::new(),
+        }
+    }
+    out
+}

@@ -1,0 +1,458 @@
+//! Schema statements: keyspaces, tables, TRUNCATE.
+//!
+//! Invariants:
+//! - Every DDL runs under the schema store's `ddl_lock` and checks existence against the
+//!   catalog it then replaces, so concurrent CREATEs of one name cannot both succeed.
+//! - A table's data is a version branch of the engine: CREATE clones the empty root,
+//!   TRUNCATE swaps in a fresh empty branch (O(1)), DROP deletes the branch's head.
+
+use std::collections::BTreeMap;
+
+use strata_engine::ROOT_VERSION;
+use strata_protocol::{SchemaChange, SchemaChangeTarget, SchemaChangeType};
+use uuid::Uuid;
+
+use super::Context;
+use crate::cql::ast::{
+    AlterKeyspace, AlterTable, AlterTableAction, CreateKeyspace, CreateTable, DropKeyspace, DropObject, Literal,
+    OrderDirection, Property, PropertyValue, QualifiedName,
+};
+use crate::error::{CqlError, CqlResult};
+use crate::schema::{ClusteringOrder, ColumnDef, ColumnKind, KeyspaceDef, SchemaWrite, TableDef, TableOptions};
+use crate::types::{CqlType, NoUdts};
+
+const MAX_NAME_LENGTH: usize = 48;
+
+fn check_name(kind: &str, name: &str) -> CqlResult<()> {
+    let valid = !name.is_empty() && name.len() <= MAX_NAME_LENGTH && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(CqlError::invalid(format!(
+            "{kind} name must not be empty, more than {MAX_NAME_LENGTH} characters long, or contain non-alphanumeric-underscore characters (got \"{name}\")"
+        )));
+    }
+    Ok(())
+}
+
+fn keyspace_event(change: SchemaChangeType, name: &str) -> SchemaChange {
+    SchemaChange { change, target: SchemaChangeTarget::Keyspace(name.to_string()) }
+}
+
+fn table_event(change: SchemaChangeType, keyspace: &str, name: &str) -> SchemaChange {
+    SchemaChange { change, target: SchemaChangeTarget::Table { keyspace: keyspace.to_string(), name: name.to_string() } }
+}
+
+/// Result of a DDL: the event to report, or `None` when IF [NOT] EXISTS made it a no-op.
+pub type DdlOutcome = Option<SchemaChange>;
+
+pub async fn create_keyspace(ctx: &Context<'_>, s: &CreateKeyspace) -> CqlResult<DdlOutcome> {
+    check_name("Keyspace", &s.name)?;
+    let _guard = ctx.node.schema.ddl_lock.lock().await;
+    let catalog = ctx.node.schema.catalog();
+    if catalog.keyspace(&s.name).is_some() {
+        if s.if_not_exists {
+            return Ok(None);
+        }
+        return Err(CqlError::AlreadyExists {
+            keyspace: s.name.clone(),
+            table: String::new(),
+            message: format!("Cannot add existing keyspace \"{}\"", s.name),
+        });
+    }
+    let def = keyspace_def(ctx, &s.name, &s.properties, None)?;
+    ctx.node.schema.apply(vec![SchemaWrite::PutKeyspace(def)])?;
+    Ok(Some(keyspace_event(SchemaChangeType::Created, &s.name)))
+}
+
+pub async fn alter_keyspace(ctx: &Context<'_>, s: &AlterKeyspace) -> CqlResult<DdlOutcome> {
+    let _guard = ctx.node.schema.ddl_lock.lock().await;
+    let catalog = ctx.node.schema.catalog();
+    let Some(existing) = catalog.keyspace(&s.name) else {
+        if s.if_exists {
+            return Ok(None);
+        }
+        return Err(CqlError::invalid(format!("Keyspace '{}' does not exist", s.name)));
+    };
+    if existing.system {
+        return Err(CqlError::Unauthorized(format!("{} keyspace is not user-modifiable.", s.name)));
+    }
+    let def = keyspace_def(ctx, &s.name, &s.properties, Some(&existing.def))?;
+    ctx.node.schema.apply(vec![SchemaWrite::PutKeyspace(def)])?;
+    Ok(Some(keyspace_event(SchemaChangeType::Updated, &s.name)))
+}
+
+pub async fn drop_keyspace(ctx: &Context<'_>, s: &DropKeyspace) -> CqlResult<DdlOutcome> {
+    let _guard = ctx.node.schema.ddl_lock.lock().await;
+    let catalog = ctx.node.schema.catalog();
+    let Some(keyspace) = catalog.keyspace(&s.name) else {
+        if s.if_exists {
+            return Ok(None);
+        }
+        return Err(CqlError::Config(format!("Cannot drop non existing keyspace '{}'.", s.name)));
+    };
+    if keyspace.system {
+        return Err(CqlError::Unauthorized(format!("{} keyspace is not user-modifiable.", s.name)));
+    }
+    let mut writes: Vec<SchemaWrite> = keyspace
+        .tables
+        .values()
+        .map(|t| SchemaWrite::DropTable { keyspace: t.def.keyspace.clone(), name: t.def.name.clone() })
+        .collect();
+    writes.push(SchemaWrite::DropKeyspace(s.name.clone()));
+    let heads: Vec<_> = keyspace.tables.values().map(|t| t.def.data_version).collect();
+    ctx.node.schema.apply(writes)?;
+    for version in heads {
+        ctx.release_branch(version);
+    }
+    Ok(Some(keyspace_event(SchemaChangeType::Dropped, &s.name)))
+}
+
+/// Builds a keyspace definition from `WITH replication = {...} AND durable_writes = ...`.
+fn keyspace_def(ctx: &Context<'_>, name: &str, properties: &[Property], existing: Option<&KeyspaceDef>) -> CqlResult<KeyspaceDef> {
+    let mut replication = existing.map(|d| d.replication.clone());
+    let mut durable_writes = existing.is_none_or(|d| d.durable_writes);
+    for property in properties {
+        match (property.name.as_str(), &property.value) {
+            ("replication", PropertyValue::Map(entries)) => {
+                replication = Some(replication_options(ctx, entries)?);
+            }
+            ("durable_writes", value) => durable_writes = boolean_property("durable_writes", value)?,
+            (other, _) => return Err(CqlError::Syntax(format!("Unknown property '{other}'"))),
+        }
+    }
+    let replication = replication.ok_or_else(|| CqlError::Config("Missing mandatory option 'replication'".into()))?;
+    Ok(KeyspaceDef { name: name.to_string(), replication, durable_writes })
+}
+
+/// Normalises replication options like Cassandra: full class names, and the
+/// `replication_factor` shorthand of NetworkTopologyStrategy expanded per datacenter.
+fn replication_options(ctx: &Context<'_>, entries: &[(Literal, Literal)]) -> CqlResult<BTreeMap<String, String>> {
+    let mut options: BTreeMap<String, String> = entries.iter().map(|(k, v)| (k.text.clone(), v.text.clone())).collect();
+    let class = options.remove("class").ok_or_else(|| CqlError::Config("Missing replication strategy class".into()))?;
+    let class = match class.rsplit('.').next().unwrap_or_default() {
+        "SimpleStrategy" => "org.apache.cassandra.locator.SimpleStrategy",
+        "NetworkTopologyStrategy" => "org.apache.cassandra.locator.NetworkTopologyStrategy",
+        "LocalStrategy" | "EverywhereStrategy" => {
+            return Err(CqlError::Config(format!("Unable to use given strategy class: {class} is reserved for internal use.")));
+        }
+        _ => return Err(CqlError::Config(format!("Unable to find replication strategy class '{class}'"))),
+    };
+    if let Some(bad) = options.values().find(|v| !v.parse::<i64>().is_ok_and(|n| n >= 0)) {
+        return Err(CqlError::Config(format!("Replication factor must be non-negative integer; found {bad}")));
+    }
+    if class.ends_with("SimpleStrategy") {
+        if !options.contains_key("replication_factor") {
+            return Err(CqlError::Config("SimpleStrategy requires a replication_factor strategy option.".into()));
+        }
+        if let Some(unknown) = options.keys().find(|k| *k != "replication_factor") {
+            return Err(CqlError::Config(format!("Unrecognized strategy option {{{unknown}}} passed to SimpleStrategy for keyspace")));
+        }
+    } else if let Some(rf) = options.remove("replication_factor") {
+        options.entry(ctx.node.config.dc.clone()).or_insert(rf);
+    }
+    options.insert("class".into(), class.into());
+    Ok(options)
+}
+
+fn boolean_property(name: &str, value: &PropertyValue) -> CqlResult<bool> {
+    let text = match value {
+        PropertyValue::Literal(l) => l.text.to_lowercase(),
+        PropertyValue::Word(w) => w.to_lowercase(),
+        PropertyValue::Map(_) => String::new(),
+    };
+    match text.as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(CqlError::Syntax(format!("Invalid boolean value {text} for '{name}'"))),
+    }
+}
+
+pub async fn create_table(ctx: &Context<'_>, s: &CreateTable) -> CqlResult<DdlOutcome> {
+    let keyspace = ctx.keyspace_of(&s.name)?;
+    check_name("Table", &s.name.name)?;
+    let _guard = ctx.node.schema.ddl_lock.lock().await;
+    let catalog = ctx.node.schema.catalog();
+    let ks = catalog.keyspace(&keyspace).ok_or_else(|| CqlError::invalid(format!("Keyspace '{keyspace}' doesn't exist")))?;
+    if ks.system {
+        return Err(CqlError::Unauthorized(format!("{keyspace} keyspace is not user-modifiable.")));
+    }
+    if ks.tables.contains_key(&s.name.name) {
+        if s.if_not_exists {
+            return Ok(None);
+        }
+        return Err(CqlError::AlreadyExists {
+            keyspace: keyspace.clone(),
+            table: s.name.name.clone(),
+            message: format!("Cannot add already existing table \"{}\" to keyspace \"{keyspace}\"", s.name.name),
+        });
+    }
+    let mut def = table_def(&keyspace, s)?;
+    def.data_version = ctx.node.engine.clone_version(ROOT_VERSION)?;
+    ctx.node.schema.apply(vec![SchemaWrite::PutTable(def)])?;
+    Ok(Some(table_event(SchemaChangeType::Created, &keyspace, &s.name.name)))
+}
+
+fn table_def(keyspace: &str, s: &CreateTable) -> CqlResult<TableDef> {
+    if s.options.compact_storage {
+        return Err(CqlError::invalid("COMPACT STORAGE tables are not supported starting with version 4.0"));
+    }
+    let (partition_key, clustering) = primary_key(s)?;
+    let mut columns = Vec::with_capacity(s.columns.len());
+    for column in &s.columns {
+        if columns.iter().any(|c: &ColumnDef| c.name == column.name) {
+            return Err(CqlError::invalid(format!("Duplicate column '{}' declaration for table {keyspace}.{}", column.name, s.name.name)));
+        }
+        let ty = CqlType::parse(&column.ty.to_string(), &NoUdts)?;
+        let kind = if partition_key.contains(&column.name) {
+            ColumnKind::PartitionKey
+        } else if clustering.contains(&column.name) {
+            ColumnKind::Clustering
+        } else if column.is_static {
+            ColumnKind::Static
+        } else {
+            ColumnKind::Regular
+        };
+        check_column_type(&column.name, &ty, kind)?;
+        if column.is_static && clustering.is_empty() {
+            return Err(CqlError::invalid("Static columns are only useful (and thus allowed) if the table has at least one clustering column"));
+        }
+        if column.is_static && kind != ColumnKind::Static {
+            return Err(CqlError::invalid(format!("Static column {} cannot be part of the PRIMARY KEY", column.name)));
+        }
+        columns.push(ColumnDef { name: column.name.clone(), type_text: ty.to_string(), kind, order: ClusteringOrder::Asc });
+    }
+    for key in partition_key.iter().chain(&clustering) {
+        if !columns.iter().any(|c| &c.name == key) {
+            return Err(CqlError::invalid(format!("Unknown definition {key} referenced in PRIMARY KEY")));
+        }
+    }
+    apply_clustering_order(&mut columns, &clustering, &s.options.clustering_order)?;
+    let mut options = TableOptions::default();
+    apply_table_properties(&mut options, &s.options.properties)?;
+    let mut def = TableDef {
+        keyspace: keyspace.to_string(),
+        name: s.name.name.clone(),
+        id: Uuid::new_v4(),
+        columns,
+        partition_key,
+        clustering,
+        options,
+        data_version: 0,
+        dropped_columns: BTreeMap::new(),
+    };
+    def.normalise_column_order();
+    Ok(def)
+}
+
+fn primary_key(s: &CreateTable) -> CqlResult<(Vec<String>, Vec<String>)> {
+    let inline: Vec<&String> = s.columns.iter().filter(|c| c.primary_key).map(|c| &c.name).collect();
+    match (&s.primary_key, inline.as_slice()) {
+        (Some(_), [_, ..]) | (None, [_, _, ..]) => Err(CqlError::invalid("Multiple PRIMARY KEYs specified (exactly one required)")),
+        (None, []) => Err(CqlError::invalid("No PRIMARY KEY specifed for table (exactly one required)")),
+        (None, [name]) => Ok((vec![(*name).clone()], Vec::new())),
+        (Some(pk), []) => Ok((pk.partition_key.clone(), pk.clustering_columns.clone())),
+    }
+}
+
+fn check_column_type(name: &str, ty: &CqlType, kind: ColumnKind) -> CqlResult<()> {
+    let is_key = matches!(kind, ColumnKind::PartitionKey | ColumnKind::Clustering);
+    if is_key && ty.is_multi_cell() {
+        return Err(CqlError::invalid(format!("Invalid non-frozen collection type for PRIMARY KEY component {name}")));
+    }
+    if is_key && ty.is_counter() {
+        return Err(CqlError::invalid(format!("counter type is not supported for PRIMARY KEY column '{name}'")));
+    }
+    if kind == ColumnKind::Clustering && ty.references_duration() {
+        return Err(CqlError::invalid(format!("duration type is not supported for PRIMARY KEY column '{name}'")));
+    }
+    Ok(())
+}
+
+fn apply_clustering_order(columns: &mut [ColumnDef], clustering: &[String], order: &[(String, OrderDirection)]) -> CqlResult<()> {
+    if order.is_empty() {
+        return Ok(());
+    }
+    for (position, (name, direction)) in order.iter().enumerate() {
+        if clustering.get(position) != Some(name) {
+            if !clustering.contains(name) {
+                return Err(CqlError::invalid(format!("Missing CLUSTERING ORDER for column {}", clustering.get(position).cloned().unwrap_or_default())));
+            }
+            return Err(CqlError::invalid("The order of columns in the CLUSTERING ORDER directive must match that of the clustering columns"));
+        }
+        if let Some(c) = columns.iter_mut().find(|c| &c.name == name) {
+            c.order = if *direction == OrderDirection::Desc { ClusteringOrder::Desc } else { ClusteringOrder::Asc };
+        }
+    }
+    if order.len() < clustering.len() {
+        return Err(CqlError::invalid(format!("Missing CLUSTERING ORDER for column {}", clustering[order.len()])));
+    }
+    Ok(())
+}
+
+fn property_text(value: &PropertyValue) -> String {
+    match value {
+        PropertyValue::Literal(l) => l.text.clone(),
+        PropertyValue::Word(w) => w.clone(),
+        PropertyValue::Map(_) => String::new(),
+    }
+}
+
+fn property_map(name: &str, value: &PropertyValue) -> CqlResult<BTreeMap<String, String>> {
+    match value {
+        PropertyValue::Map(entries) => Ok(entries.iter().map(|(k, v)| (k.text.clone(), v.text.clone())).collect()),
+        _ => Err(CqlError::Syntax(format!("Invalid value for property '{name}'. It should be a map."))),
+    }
+}
+
+fn number<T: std::str::FromStr>(name: &str, value: &PropertyValue) -> CqlResult<T> {
+    let text = property_text(value);
+    text.parse().map_err(|_| CqlError::Syntax(format!("Invalid value for property '{name}'. It should be a number, got '{text}'")))
+}
+
+/// Applies `WITH name = value` table options, with Cassandra's validation of the common ones.
+fn apply_table_properties(options: &mut TableOptions, properties: &[Property]) -> CqlResult<()> {
+    for p in properties {
+        let v = &p.value;
+        match p.name.as_str() {
+            "comment" => options.comment = property_text(v),
+            "gc_grace_seconds" => options.gc_grace_seconds = number(&p.name, v)?,
+            "default_time_to_live" => {
+                let ttl: i32 = number(&p.name, v)?;
+                if ttl < 0 {
+                    return Err(CqlError::Config("default_time_to_live must be greater than or equal to 0 (got ".to_string() + &ttl.to_string() + ")"));
+                }
+                options.default_time_to_live = ttl;
+            }
+            "bloom_filter_fp_chance" => options.bloom_filter_fp_chance = number(&p.name, v)?,
+            "crc_check_chance" => options.crc_check_chance = number(&p.name, v)?,
+            "max_index_interval" => options.max_index_interval = number(&p.name, v)?,
+            "min_index_interval" => options.min_index_interval = number(&p.name, v)?,
+            "memtable_flush_period_in_ms" => options.memtable_flush_period_in_ms = number(&p.name, v)?,
+            "speculative_retry" => options.speculative_retry = property_text(v),
+            "additional_write_policy" => options.additional_write_policy = property_text(v),
+            "read_repair" => options.read_repair = property_text(v),
+            "memtable" => options.memtable = property_text(v),
+            "cdc" => options.cdc = boolean_property(&p.name, v)?,
+            "allow_auto_snapshot" => options.allow_auto_snapshot = boolean_property(&p.name, v)?,
+            "incremental_backups" => options.incremental_backups = boolean_property(&p.name, v)?,
+            "caching" => options.caching = property_map(&p.name, v)?,
+            "compaction" => options.compaction = normalise_class(property_map(&p.name, v)?, "org.apache.cassandra.db.compaction."),
+            "compression" => options.compression = normalise_class(property_map(&p.name, v)?, "org.apache.cassandra.io.compress."),
+            "extensions" => {}
+            other => return Err(CqlError::Syntax(format!("Unknown property '{other}'"))),
+        }
+    }
+    Ok(())
+}
+
+fn normalise_class(mut map: BTreeMap<String, String>, package: &str) -> BTreeMap<String, String> {
+    if let Some(class) = map.get_mut("class") {
+        if !class.contains('.') {
+            *class = format!("{package}{class}");
+        }
+    }
+    map
+}
+
+pub async fn alter_table(ctx: &Context<'_>, s: &AlterTable) -> CqlResult<DdlOutcome> {
+    let keyspace = ctx.keyspace_of(&s.name)?;
+    let _guard = ctx.node.schema.ddl_lock.lock().await;
+    let catalog = ctx.node.schema.catalog();
+    let Some(table) = catalog.table(&keyspace, &s.name.name) else {
+        if s.if_exists {
+            return Ok(None);
+        }
+        return Err(CqlError::invalid(format!("Table '{keyspace}.{}' doesn't exist", s.name.name)));
+    };
+    let mut def = table.def.clone();
+    match &s.action {
+        AlterTableAction::Add { if_not_exists, columns } => {
+            for column in columns {
+                if def.column(&column.name).is_some() {
+                    if *if_not_exists {
+                        continue;
+                    }
+                    return Err(CqlError::invalid(format!("Column with name '{}' already exists", column.name)));
+                }
+                let ty = CqlType::parse(&column.ty.to_string(), &NoUdts)?;
+                let kind = if column.is_static { ColumnKind::Static } else { ColumnKind::Regular };
+                if column.is_static && def.clustering.is_empty() {
+                    return Err(CqlError::invalid("Static columns are not allowed in COMPACT STORAGE tables or tables without clustering columns"));
+                }
+                def.columns.push(ColumnDef { name: column.name.clone(), type_text: ty.to_string(), kind, order: ClusteringOrder::Asc });
+            }
+        }
+        AlterTableAction::Drop { if_exists, columns, timestamp } => {
+            for name in columns {
+                let Some(column) = def.column(name) else {
+                    if *if_exists {
+                        continue;
+                    }
+                    return Err(CqlError::invalid(format!("Column {name} was not found in table {}", s.name.name)));
+                };
+                if matches!(column.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
+                    return Err(CqlError::invalid(format!("Cannot drop PRIMARY KEY column {name}")));
+                }
+                def.columns.retain(|c| &c.name != name);
+                def.dropped_columns.insert(name.clone(), timestamp.unwrap_or_else(crate::clock::next_micros));
+            }
+        }
+        AlterTableAction::Rename { renames, .. } => {
+            for (from, to) in renames {
+                let Some(column) = def.columns.iter_mut().find(|c| &c.name == from) else {
+                    return Err(CqlError::invalid(format!("Column {from} was not found in table {}", s.name.name)));
+                };
+                if !matches!(column.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
+                    return Err(CqlError::invalid(format!("Cannot rename non PRIMARY KEY column {from}")));
+                }
+                column.name = to.clone();
+                for list in [&mut def.partition_key, &mut def.clustering] {
+                    for key in list.iter_mut().filter(|k| *k == from) {
+                        *key = to.clone();
+                    }
+                }
+            }
+        }
+        AlterTableAction::WithProperties(properties) => apply_table_properties(&mut def.options, properties)?,
+        AlterTableAction::AlterColumnType { column, .. } => {
+            return Err(CqlError::invalid(format!("Altering column types is no longer supported (column {column})")));
+        }
+        AlterTableAction::DropCompactStorage => return Err(CqlError::invalid("Cannot DROP COMPACT STORAGE on a table without it")),
+    }
+    def.normalise_column_order();
+    ctx.node.schema.apply(vec![SchemaWrite::PutTable(def)])?;
+    Ok(Some(table_event(SchemaChangeType::Updated, &keyspace, &s.name.name)))
+}
+
+pub async fn drop_table(ctx: &Context<'_>, s: &DropObject) -> CqlResult<DdlOutcome> {
+    let keyspace = ctx.keyspace_of(&s.name)?;
+    let _guard = ctx.node.schema.ddl_lock.lock().await;
+    let catalog = ctx.node.schema.catalog();
+    let Some(table) = catalog.table(&keyspace, &s.name.name) else {
+        if s.if_exists {
+            return Ok(None);
+        }
+        return Err(CqlError::invalid(format!("Table '{keyspace}.{}' doesn't exist", s.name.name)));
+    };
+    if catalog.keyspace(&keyspace).is_some_and(|k| k.system) {
+        return Err(CqlError::Unauthorized(format!("{keyspace} keyspace is not user-modifiable.")));
+    }
+    let version = table.def.data_version;
+    ctx.node.schema.apply(vec![SchemaWrite::DropTable { keyspace: keyspace.clone(), name: s.name.name.clone() }])?;
+    ctx.release_branch(version);
+    Ok(Some(table_event(SchemaChangeType::Dropped, &keyspace, &s.name.name)))
+}
+
+/// TRUNCATE swaps the table onto a fresh empty branch, then releases the old one.
+pub async fn truncate(ctx: &Context<'_>, name: &QualifiedName) -> CqlResult<()> {
+    let table = ctx.resolve_table(name)?;
+    if table.def.keyspace.starts_with("system") {
+        return Err(CqlError::Unauthorized(format!("{} keyspace is not user-modifiable.", table.def.keyspace)));
+    }
+    let _guard = ctx.node.schema.ddl_lock.lock().await;
+    let mut def = table.def.clone();
+    let old = def.data_version;
+    def.data_version = ctx.node.engine.clone_version(ROOT_VERSION)?;
+    ctx.node.schema.apply(vec![SchemaWrite::PutTable(def)])?;
+    ctx.release_branch(old);
+    Ok(())
+}

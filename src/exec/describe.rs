@@ -1,0 +1,218 @@
+//! Server-side DESCRIBE, answered in the result shapes cqlsh 6.x prints: listings
+//! (`keyspace_name, type, name`), elements (`..., create_statement`) and the cluster
+//! summary (`cluster, partitioner, snitch`).
+
+use bytes::Bytes;
+use strata_protocol::{ColType, ColumnSpec, ResultBody, Rows, RowsMetadata};
+
+use super::Context;
+use crate::cql::ast::{Describe, DescribeTarget, QualifiedName};
+use crate::error::{CqlError, CqlResult};
+use crate::schema::{ClusteringOrder, ColumnKind, Keyspace, KeyspaceDef, TableDef};
+use crate::system::PARTITIONER;
+use crate::types::maybe_quote_identifier as quote;
+
+const SNITCH: &str = "org.apache.cassandra.locator.SimpleSnitch";
+
+struct Output {
+    columns: &'static [&'static str],
+    rows: Vec<Vec<String>>,
+}
+
+impl Output {
+    fn listing() -> Output {
+        Output { columns: &["keyspace_name", "type", "name"], rows: Vec::new() }
+    }
+
+    fn elements() -> Output {
+        Output { columns: &["keyspace_name", "type", "name", "create_statement"], rows: Vec::new() }
+    }
+
+    fn into_result(self) -> ResultBody {
+        let columns = self
+            .columns
+            .iter()
+            .map(|name| ColumnSpec { keyspace: String::new(), table: String::new(), name: name.to_string(), col_type: ColType::Varchar })
+            .collect();
+        let rows = self.rows.into_iter().map(|r| r.into_iter().map(|v| Some(Bytes::from(v))).collect()).collect();
+        ResultBody::Rows(Rows { metadata: RowsMetadata { columns, paging_state: None, no_metadata: false, new_metadata_id: None }, rows })
+    }
+}
+
+pub fn execute(ctx: &Context<'_>, describe: &Describe) -> CqlResult<ResultBody> {
+    let out = match &describe.target {
+        DescribeTarget::Cluster => {
+            let row = vec![ctx.node.config.cluster_name.clone(), PARTITIONER.to_string(), SNITCH.to_string()];
+            Output { columns: &["cluster", "partitioner", "snitch"], rows: vec![row] }
+        }
+        DescribeTarget::Keyspaces => {
+            let mut out = Output::listing();
+            for ks in ctx.catalog.keyspaces.values() {
+                out.rows.push(vec![ks.def.name.clone(), "keyspace".into(), ks.def.name.clone()]);
+            }
+            out
+        }
+        DescribeTarget::Tables => {
+            let mut out = Output::listing();
+            for ks in ctx.catalog.keyspaces.values().filter(|k| ctx.keyspace.is_none_or(|s| s == k.def.name)) {
+                for table in ks.tables.values() {
+                    out.rows.push(vec![ks.def.name.clone(), "table".into(), table.def.name.clone()]);
+                }
+            }
+            out
+        }
+        DescribeTarget::Keyspace { only, name } => {
+            let name = name.clone().or_else(|| ctx.keyspace.map(str::to_string)).ok_or_else(no_keyspace)?;
+            let ks = keyspace(ctx, &name)?;
+            let mut out = Output::elements();
+            describe_keyspace(ks, !*only, &mut out);
+            out
+        }
+        DescribeTarget::Schema { full } => {
+            let mut out = Output::elements();
+            for ks in ctx.catalog.keyspaces.values().filter(|k| *full || !k.system) {
+                describe_keyspace(ks, true, &mut out);
+            }
+            out
+        }
+        DescribeTarget::Table(name) => table_element(ctx, name)?,
+        DescribeTarget::Generic(name) => match (&name.keyspace, ctx.catalog.keyspace(&name.name)) {
+            (None, Some(ks)) => {
+                let mut out = Output::elements();
+                describe_keyspace(ks, true, &mut out);
+                out
+            }
+            _ => table_element(ctx, name)?,
+        },
+        DescribeTarget::Types | DescribeTarget::Functions | DescribeTarget::Aggregates => Output::listing(),
+        _ => return Err(CqlError::invalid("This DESCRIBE form is not supported by this node yet")),
+    };
+    Ok(out.into_result())
+}
+
+fn no_keyspace() -> CqlError {
+    CqlError::invalid("No keyspace specified and no current keyspace")
+}
+
+fn keyspace<'c>(ctx: &'c Context<'_>, name: &str) -> CqlResult<&'c Keyspace> {
+    ctx.catalog.keyspace(name).ok_or_else(|| CqlError::invalid(format!("'{name}' not found in keyspaces")))
+}
+
+fn table_element(ctx: &Context<'_>, name: &QualifiedName) -> CqlResult<Output> {
+    let keyspace_name = name.keyspace.clone().or_else(|| ctx.keyspace.map(str::to_string)).ok_or_else(no_keyspace)?;
+    let ks = keyspace(ctx, &keyspace_name)?;
+    let table = ks
+        .tables
+        .get(&name.name)
+        .ok_or_else(|| CqlError::invalid(format!("'{}' not found in keyspace '{keyspace_name}'", name.name)))?;
+    let mut out = Output::elements();
+    out.rows.push(vec![keyspace_name, "table".into(), table.def.name.clone(), create_table(&table.def)]);
+    Ok(out)
+}
+
+fn describe_keyspace(ks: &Keyspace, with_tables: bool, out: &mut Output) {
+    out.rows.push(vec![ks.def.name.clone(), "keyspace".into(), ks.def.name.clone(), create_keyspace(&ks.def)]);
+    if with_tables {
+        for table in ks.tables.values() {
+            out.rows.push(vec![ks.def.name.clone(), "table".into(), table.def.name.clone(), create_table(&table.def)]);
+        }
+    }
+}
+
+fn string_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn map_literal(map: &std::collections::BTreeMap<String, String>) -> String {
+    let entries: Vec<String> = map.iter().map(|(k, v)| format!("{}: {}", string_literal(k), string_literal(v))).collect();
+    format!("{{{}}}", entries.join(", "))
+}
+
+/// Replication with `class` first, as Cassandra prints it.
+fn replication_literal(def: &KeyspaceDef) -> String {
+    let class = def.replication.get("class").cloned().unwrap_or_default();
+    let mut entries = vec![format!("'class': {}", string_literal(&class))];
+    entries.extend(def.replication.iter().filter(|(k, _)| *k != "class").map(|(k, v)| format!("{}: {}", string_literal(k), string_literal(v))));
+    format!("{{{}}}", entries.join(", "))
+}
+
+pub fn create_keyspace(def: &KeyspaceDef) -> String {
+    format!(
+        "CREATE KEYSPACE {} WITH replication = {}  AND durable_writes = {};",
+        quote(&def.name),
+        replication_literal(def),
+        def.durable_writes
+    )
+}
+
+fn format_double(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.1}")
+    } else {
+        v.to_string()
+    }
+}
+
+pub fn create_table(def: &TableDef) -> String {
+    let single_key = def.partition_key.len() == 1 && def.clustering.is_empty();
+    let mut lines: Vec<String> = def
+        .columns
+        .iter()
+        .map(|c| {
+            let mut line = format!("    {} {}", quote(&c.name), c.type_text);
+            if c.kind == ColumnKind::Static {
+                line.push_str(" static");
+            }
+            if single_key && c.kind == ColumnKind::PartitionKey {
+                line.push_str(" PRIMARY KEY");
+            }
+            line
+        })
+        .collect();
+    if !single_key {
+        let pk: Vec<String> = def.partition_key.iter().map(|n| quote(n)).collect();
+        let pk = if pk.len() == 1 { pk[0].clone() } else { format!("({})", pk.join(", ")) };
+        let clustering: Vec<String> = def.clustering.iter().map(|n| quote(n)).collect();
+        let key = std::iter::once(pk).chain(clustering).collect::<Vec<_>>().join(", ");
+        lines.push(format!("    PRIMARY KEY ({key})"));
+    }
+    let o = &def.options;
+    let mut options = Vec::new();
+    if !def.clustering.is_empty() {
+        let order: Vec<String> = def
+            .clustering
+            .iter()
+            .filter_map(|n| def.column(n))
+            .map(|c| format!("{} {}", quote(&c.name), if c.order == ClusteringOrder::Desc { "DESC" } else { "ASC" }))
+            .collect();
+        options.push(format!("CLUSTERING ORDER BY ({})", order.join(", ")));
+    }
+    options.extend([
+        format!("additional_write_policy = {}", string_literal(&o.additional_write_policy)),
+        format!("allow_auto_snapshot = {}", o.allow_auto_snapshot),
+        format!("bloom_filter_fp_chance = {}", format_double(o.bloom_filter_fp_chance)),
+        format!("caching = {}", map_literal(&o.caching)),
+        format!("cdc = {}", o.cdc),
+        format!("comment = {}", string_literal(&o.comment)),
+        format!("compaction = {}", map_literal(&o.compaction)),
+        format!("compression = {}", map_literal(&o.compression)),
+        format!("memtable = {}", string_literal(&o.memtable)),
+        format!("crc_check_chance = {}", format_double(o.crc_check_chance)),
+        format!("default_time_to_live = {}", o.default_time_to_live),
+        "extensions = {}".to_string(),
+        format!("gc_grace_seconds = {}", o.gc_grace_seconds),
+        format!("incremental_backups = {}", o.incremental_backups),
+        format!("max_index_interval = {}", o.max_index_interval),
+        format!("memtable_flush_period_in_ms = {}", o.memtable_flush_period_in_ms),
+        format!("min_index_interval = {}", o.min_index_interval),
+        format!("read_repair = {}", string_literal(&o.read_repair)),
+        format!("speculative_retry = {}", string_literal(&o.speculative_retry)),
+    ]);
+    format!(
+        "CREATE TABLE {}.{} (\n{}\n) WITH {};",
+        quote(&def.keyspace),
+        quote(&def.name),
+        lines.join(",\n"),
+        options.join("\n    AND ")
+    )
+}

@@ -1,0 +1,215 @@
+//! The statement executor: semantic checks (the parser is syntax-only) and execution of
+//! every statement, through the coordinator for table data.
+//!
+//! Layout: `eval` (terms to values), `restrict` (WHERE analysis), `rows` (materialised
+//! rows), `select`, `modify` (INSERT/UPDATE/DELETE/BATCH), `ddl`, `describe`, `bind`
+//! (PREPARE metadata), `prepared` (the prepared-statement cache).
+//!
+//! Invariant: the executor holds one catalog snapshot (`Context::catalog`) for the whole
+//! statement.
+
+pub mod bind;
+mod collections;
+mod ddl;
+mod describe;
+pub mod eval;
+mod modify;
+pub mod prepared;
+mod restrict;
+mod rows;
+mod select;
+mod timeuuid;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use strata_engine::VersionId;
+use strata_protocol::{ColType, Consistency, ResultBody, SchemaChange};
+
+pub use self::eval::BoundValues;
+pub use self::modify::{add_batch_member as add_batch_child, BatchWrites, WriteOptions};
+pub use self::restrict::serialize_partition_key;
+pub use self::rows::FullRow;
+use crate::cql::ast::{QualifiedName, Statement};
+use crate::error::{CqlError, CqlResult};
+use crate::node::Node;
+use crate::schema::{Catalog, Table};
+use crate::types::{CqlType, WireType};
+
+/// What one statement needs from its request besides the bound values.
+#[derive(Clone, Debug)]
+pub struct ExecOptions {
+    pub consistency: Consistency,
+    pub page_size: Option<i32>,
+    pub paging_state: Option<Bytes>,
+    pub skip_metadata: bool,
+    pub timestamp: Option<i64>,
+}
+
+/// The result of a statement plus its effect on the session and on listeners.
+#[derive(Debug)]
+pub struct Outcome {
+    pub body: ResultBody,
+    /// `USE` switched the connection to this keyspace.
+    pub keyspace: Option<String>,
+    /// A schema change to announce to registered connections.
+    pub event: Option<SchemaChange>,
+}
+
+impl Outcome {
+    fn body(body: ResultBody) -> Outcome {
+        Outcome { body, keyspace: None, event: None }
+    }
+
+    fn void() -> Outcome {
+        Outcome::body(ResultBody::Void)
+    }
+}
+
+/// A statement's view of the node: one catalog snapshot and the session keyspace.
+pub struct Context<'a> {
+    pub node: &'a Node,
+    pub catalog: Arc<Catalog>,
+    pub keyspace: Option<&'a str>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(node: &'a Node, keyspace: Option<&'a str>) -> Context<'a> {
+        Context { node, catalog: node.schema.catalog(), keyspace }
+    }
+
+    /// The keyspace a name refers to: its own, else the session's.
+    pub fn keyspace_of(&self, name: &QualifiedName) -> CqlResult<String> {
+        match (&name.keyspace, self.keyspace) {
+            (Some(ks), _) => Ok(ks.clone()),
+            (None, Some(ks)) => Ok(ks.to_string()),
+            (None, None) => Err(CqlError::invalid("No keyspace has been specified. USE a keyspace, or explicitly specify keyspace.tablename")),
+        }
+    }
+
+    pub fn resolve_table(&self, name: &QualifiedName) -> CqlResult<Arc<Table>> {
+        let keyspace = self.keyspace_of(name)?;
+        let ks = self.catalog.keyspace(&keyspace).ok_or_else(|| CqlError::invalid(format!("keyspace {keyspace} does not exist")))?;
+        ks.tables.get(&name.name).cloned().ok_or_else(|| CqlError::invalid(format!("table {} does not exist", name.name)))
+    }
+
+    /// The writable head of a table's branch.
+    pub fn head_version(&self, table: &Table) -> CqlResult<VersionId> {
+        Ok(self.node.engine.writable_head(table.def.data_version)?)
+    }
+
+    pub fn snapshot_version(&self, table: &Table, tag: &str) -> CqlResult<VersionId> {
+        let _ = table;
+        Err(CqlError::invalid(format!("Unknown snapshot '{tag}'")))
+    }
+
+    /// Frees a dropped or truncated branch; space comes back through merges. Failure
+    /// only leaks space, so it is logged, not reported to the client.
+    pub fn release_branch(&self, version: VersionId) {
+        let head = self.node.engine.writable_head(version).unwrap_or(version);
+        if let Err(e) = self.node.engine.delete_version(head) {
+            tracing::warn!(version = head, error = %e, "could not release table branch");
+        }
+    }
+}
+
+/// Executes one parsed statement.
+pub async fn execute(ctx: &Context<'_>, statement: &Statement, bound: &BoundValues, options: &ExecOptions) -> CqlResult<Outcome> {
+    let write = WriteOptions { consistency: options.consistency, timestamp: options.timestamp };
+    let ddl = |event: Option<SchemaChange>| match event {
+        Some(change) => Outcome { body: ResultBody::SchemaChange(change.clone()), keyspace: None, event: Some(change) },
+        None => Outcome::void(),
+    };
+    Ok(match statement {
+        Statement::Select(s) => {
+            let select_options = select::SelectOptions {
+                consistency: options.consistency,
+                page_size: options.page_size.filter(|p| *p > 0).map(|p| p as usize),
+                paging_state: options.paging_state.clone(),
+                skip_metadata: options.skip_metadata,
+            };
+            Outcome::body(select::execute(ctx, s, bound, select_options).await?)
+        }
+        Statement::Insert(s) => modify::insert(ctx, s, bound, write).await.map(|_| Outcome::void())?,
+        Statement::Update(s) => modify::update(ctx, s, bound, write).await.map(|_| Outcome::void())?,
+        Statement::Delete(s) => modify::delete(ctx, s, bound, write).await.map(|_| Outcome::void())?,
+        Statement::Batch(s) => modify::batch(ctx, s, bound, write).await.map(|_| Outcome::void())?,
+        Statement::Use(keyspace) => {
+            if ctx.catalog.keyspace(keyspace).is_none() {
+                return Err(CqlError::invalid(format!("Keyspace '{keyspace}' does not exist")));
+            }
+            Outcome { body: ResultBody::SetKeyspace(keyspace.clone()), keyspace: Some(keyspace.clone()), event: None }
+        }
+        Statement::CreateKeyspace(s) => ddl(ddl::create_keyspace(ctx, s).await?),
+        Statement::AlterKeyspace(s) => ddl(ddl::alter_keyspace(ctx, s).await?),
+        Statement::DropKeyspace(s) => ddl(ddl::drop_keyspace(ctx, s).await?),
+        Statement::CreateTable(s) => ddl(ddl::create_table(ctx, s).await?),
+        Statement::AlterTable(s) => ddl(ddl::alter_table(ctx, s).await?),
+        Statement::DropTable(s) => ddl(ddl::drop_table(ctx, s).await?),
+        Statement::Truncate(name) => ddl::truncate(ctx, name).await.map(|_| Outcome::void())?,
+        Statement::Describe(d) => Outcome::body(describe::execute(ctx, d)?),
+        other => return Err(CqlError::invalid(format!("{} is not supported by this node yet", statement_kind(other)))),
+    })
+}
+
+/// Result columns of a statement for PREPARE (`None` for statements returning no rows).
+pub fn result_columns(ctx: &Context<'_>, statement: &Statement) -> CqlResult<Option<Vec<strata_protocol::ColumnSpec>>> {
+    match statement {
+        Statement::Select(s) => {
+            let table = ctx.resolve_table(&s.table)?;
+            Ok(Some(select::result_columns(&table, s)?))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn statement_kind(statement: &Statement) -> &'static str {
+    match statement {
+        Statement::CreateIndex(_) | Statement::DropIndex(_) => "Secondary indexes are",
+        Statement::CreateType(_) | Statement::AlterType(_) | Statement::DropType(_) => "User-defined types are",
+        Statement::CreateView(_) | Statement::AlterView(_) | Statement::DropView(_) => "Materialized views are",
+        Statement::CreateFunction(_) | Statement::DropFunction(_) => "User-defined functions are",
+        Statement::CreateAggregate(_) | Statement::DropAggregate(_) => "User-defined aggregates are",
+        Statement::CloneTable(_) | Statement::CloneKeyspace(_) => "CLONE is",
+        Statement::RestoreTable(_) | Statement::RestoreKeyspace(_) => "RESTORE is",
+        _ => "This statement is",
+    }
+}
+
+/// The protocol's type option for a CQL type.
+pub fn wire_type(ty: &CqlType) -> ColType {
+    to_col_type(ty.to_wire())
+}
+
+fn to_col_type(w: WireType) -> ColType {
+    match w {
+        WireType::Custom(c) => ColType::Custom(c),
+        WireType::Ascii => ColType::Ascii,
+        WireType::Bigint => ColType::Bigint,
+        WireType::Blob => ColType::Blob,
+        WireType::Boolean => ColType::Boolean,
+        WireType::Counter => ColType::Counter,
+        WireType::Decimal => ColType::Decimal,
+        WireType::Double => ColType::Double,
+        WireType::Float => ColType::Float,
+        WireType::Int => ColType::Int,
+        WireType::Timestamp => ColType::Timestamp,
+        WireType::Uuid => ColType::Uuid,
+        WireType::Varchar => ColType::Varchar,
+        WireType::Varint => ColType::Varint,
+        WireType::Timeuuid => ColType::Timeuuid,
+        WireType::Inet => ColType::Inet,
+        WireType::Date => ColType::Date,
+        WireType::Time => ColType::Time,
+        WireType::Smallint => ColType::Smallint,
+        WireType::Tinyint => ColType::Tinyint,
+        WireType::Duration => ColType::Duration,
+        WireType::List(e) => ColType::List(Box::new(to_col_type(*e))),
+        WireType::Map(k, v) => ColType::Map(Box::new(to_col_type(*k)), Box::new(to_col_type(*v))),
+        WireType::Set(e) => ColType::Set(Box::new(to_col_type(*e))),
+        WireType::Udt { keyspace, name, fields } => {
+            ColType::Udt { keyspace, name, fields: fields.into_iter().map(|(n, t)| (n, to_col_type(t))).collect() }
+        }
+        WireType::Tuple(items) => ColType::Tuple(items.into_iter().map(to_col_type).collect()),
+    }
+}

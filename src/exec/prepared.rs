@@ -1,0 +1,150 @@
+//! Prepared statements: the node-wide cache keyed by an MD5 of keyspace and query text
+//! (as Cassandra computes ids), and binding of positional or named values.
+//!
+//! Invariants:
+//! - The cache holds at most `MAX_PREPARED` statements; the oldest is evicted first, and
+//!   an evicted id answers Unprepared so drivers re-prepare.
+//! - Ids are stable for the same (keyspace, query) across restarts.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use md5::{Digest, Md5};
+use strata_protocol::{ColumnSpec, Prepared, Value, Values};
+
+use super::bind::{bind_specs, partition_key_indexes, BindSpec};
+use super::eval::BoundValues;
+use super::{result_columns, wire_type, Context};
+use crate::cql::ast::Statement;
+use crate::error::{CqlError, CqlResult};
+
+/// Bound on cached statements; each holds its AST and metadata (a few KiB).
+const MAX_PREPARED: usize = 10_000;
+
+pub struct PreparedStatement {
+    pub id: Bytes,
+    pub keyspace: Option<String>,
+    pub statement: Statement,
+    pub specs: Vec<BindSpec>,
+    pub result_columns: Option<Vec<ColumnSpec>>,
+    pub response: Prepared,
+}
+
+#[derive(Default)]
+pub struct PreparedCache {
+    inner: Mutex<CacheInner>,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    by_id: HashMap<Bytes, Arc<PreparedStatement>>,
+    order: VecDeque<Bytes>,
+}
+
+impl PreparedCache {
+    pub fn get(&self, id: &[u8]) -> Option<Arc<PreparedStatement>> {
+        self.inner.lock().ok()?.by_id.get(id).cloned()
+    }
+
+    fn insert(&self, statement: Arc<PreparedStatement>) {
+        let Ok(mut inner) = self.inner.lock() else { return };
+        if inner.by_id.insert(statement.id.clone(), statement.clone()).is_none() {
+            inner.order.push_back(statement.id.clone());
+        }
+        while inner.order.len() > MAX_PREPARED {
+            if let Some(old) = inner.order.pop_front() {
+                inner.by_id.remove(&old);
+            }
+        }
+    }
+}
+
+pub fn statement_id(keyspace: Option<&str>, query: &str) -> Bytes {
+    let mut hasher = Md5::new();
+    if let Some(ks) = keyspace {
+        hasher.update(ks.as_bytes());
+    }
+    hasher.update(query.as_bytes());
+    Bytes::copy_from_slice(&hasher.finalize())
+}
+
+/// Parses, checks and caches `query`; returns the PREPARED response.
+pub fn prepare(ctx: &Context<'_>, query: &str) -> CqlResult<Arc<PreparedStatement>> {
+    let statement = crate::cql::parse_statement(query)?;
+    let specs = bind_specs(ctx, &statement)?;
+    let result_columns = result_columns(ctx, &statement)?;
+    let pk_indexes = match first_table(&statement) {
+        Some(name) => partition_key_indexes(&*ctx.resolve_table(name)?, &specs),
+        None => Vec::new(),
+    };
+    let id = statement_id(ctx.keyspace, query);
+    let bind_columns = specs
+        .iter()
+        .map(|s| ColumnSpec { keyspace: s.keyspace.clone(), table: s.table.clone(), name: s.name.clone(), col_type: wire_type(&s.ty) })
+        .collect();
+    let response = Prepared {
+        id: id.clone(),
+        result_metadata_id: Some(result_metadata_id(result_columns.as_deref())),
+        bind_columns,
+        pk_indexes,
+        result_columns: result_columns.clone(),
+    };
+    let prepared = Arc::new(PreparedStatement {
+        id,
+        keyspace: ctx.keyspace.map(str::to_string),
+        statement,
+        specs,
+        result_columns,
+        response,
+    });
+    ctx.node.prepared.insert(prepared.clone());
+    Ok(prepared)
+}
+
+/// A digest of the result columns (v5 `result_metadata_id`).
+fn result_metadata_id(columns: Option<&[ColumnSpec]>) -> Bytes {
+    let mut hasher = Md5::new();
+    for c in columns.unwrap_or_default() {
+        hasher.update(c.name.as_bytes());
+        hasher.update(format!("{:?}", c.col_type).as_bytes());
+    }
+    Bytes::copy_from_slice(&hasher.finalize())
+}
+
+fn first_table(statement: &Statement) -> Option<&crate::cql::ast::QualifiedName> {
+    use crate::cql::ast::BatchChild;
+    match statement {
+        Statement::Select(s) => Some(&s.table),
+        Statement::Insert(s) => Some(&s.table),
+        Statement::Update(s) => Some(&s.table),
+        Statement::Delete(s) => Some(&s.table),
+        Statement::Batch(b) => b.statements.first().map(|c| match c {
+            BatchChild::Insert(s) => &s.table,
+            BatchChild::Update(s) => &s.table,
+            BatchChild::Delete(s) => &s.table,
+        }),
+        _ => None,
+    }
+}
+
+/// Orders the request's values by marker; named values are matched to receiver names.
+pub fn bind_values(specs: &[BindSpec], values: &Values, marker_count: usize) -> CqlResult<BoundValues> {
+    let values = match values {
+        Values::Positional(v) => v.clone(),
+        Values::Named(named) => specs
+            .iter()
+            .map(|spec| {
+                named
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(&spec.name))
+                    .map(|(_, v)| v.clone())
+                    .ok_or_else(|| CqlError::invalid(format!("Invalid unset value for column {}", spec.name)))
+            })
+            .collect::<CqlResult<Vec<Value>>>()?,
+    };
+    if values.len() != marker_count {
+        return Err(CqlError::invalid(format!("There were {marker_count} markers(?) in CQL but {} bound variables", values.len())));
+    }
+    Ok(BoundValues { values })
+}

@@ -1,0 +1,74 @@
+//! A materialised CQL row: the value and write metadata of every column of a table,
+//! whatever the row came from (engine partitions or generated system tables).
+
+use super::restrict::PartitionKey;
+use crate::schema::{ColumnKind, Table};
+use crate::storage::{CellData, Decoded};
+
+#[derive(Clone, Debug)]
+pub struct FullRow {
+    pub token: i64,
+    /// Indexed like `table.def.columns`.
+    pub cells: Vec<Option<CellData>>,
+    /// Encoded clustering of the row (for clustering filters on generated rows).
+    pub clustering: Vec<u8>,
+}
+
+impl FullRow {
+    pub fn value(&self, column: usize) -> Option<&[u8]> {
+        self.cells.get(column).and_then(|c| c.as_ref()).map(|c| c.value.as_slice())
+    }
+}
+
+fn key_cell(value: Vec<u8>) -> Option<CellData> {
+    Some(CellData { value, timestamp: i64::MIN, ttl_secs: 0, expires_at_secs: 0 })
+}
+
+/// Builds rows from a decoded engine stream of `table`.
+pub struct RowAssembler<'a> {
+    table: &'a Table,
+    partition: Option<PartitionKey>,
+    statics: Vec<(String, CellData)>,
+}
+
+impl<'a> RowAssembler<'a> {
+    pub fn new(table: &'a Table) -> Self {
+        RowAssembler { table, partition: None, statics: Vec::new() }
+    }
+
+    /// Feeds one decoded item; returns a row when the item completes one.
+    pub fn push(&mut self, item: Decoded) -> Option<FullRow> {
+        match item {
+            Decoded::PartitionStart { key, .. } => {
+                self.partition = Some(PartitionKey::from_bytes(key, self.table.def.partition_key.len()));
+                self.statics.clear();
+                None
+            }
+            Decoded::Static(cells) => {
+                self.statics = cells;
+                None
+            }
+            Decoded::Row(row) => {
+                let partition = self.partition.as_ref()?;
+                let mut cells: Vec<Option<CellData>> = vec![None; self.table.def.columns.len()];
+                for (component, index) in partition.components.iter().zip(self.table.partition_key_indexes()) {
+                    cells[index] = key_cell(component.clone());
+                }
+                for (value, index) in row.clustering_values.into_iter().zip(self.table.clustering_indexes()) {
+                    cells[index] = key_cell(value);
+                }
+                for (name, cell) in self.statics.iter().chain(row.cells.iter()) {
+                    if let Some(index) = self.regular_index(name) {
+                        cells[index] = Some(cell.clone());
+                    }
+                }
+                Some(FullRow { token: partition.token, cells, clustering: row.clustering })
+            }
+        }
+    }
+
+    fn regular_index(&self, name: &str) -> Option<usize> {
+        let index = self.table.column_index(name)?;
+        matches!(self.table.def.columns[index].kind, ColumnKind::Regular | ColumnKind::Static).then_some(index)
+    }
+}

@@ -1,0 +1,417 @@
+//! SELECT: selection, restrictions, ordering, limits and paging, over engine tables
+//! (through the coordinator) and generated system tables.
+//!
+//! Invariants:
+//! - A page never holds more than `page_size` rows; the paging state is opaque to clients
+//!   and names the partition and engine key to resume after, plus rows already returned
+//!   (for LIMIT).
+//! - Engine tables are read only through `Coordinator::read`.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use strata_engine::VersionId;
+use strata_protocol::{ColumnSpec, Consistency, ResultBody, Rows, RowsMetadata};
+
+use super::eval::BoundValues;
+use super::restrict::{Analyzer, PartitionSelection, Restrictions};
+use super::rows::{FullRow, RowAssembler};
+use super::{wire_type, Context};
+use crate::cluster::{ReadCommand, ReadTarget};
+use crate::cql::ast::{OrderDirection, SelectStatement, Selection, Selector, Term, WriteTimeKind};
+use crate::error::{CqlError, CqlResult};
+use crate::schema::{ClusteringOrder, ColumnKind, Table, TableSource};
+use crate::storage::ClusteringRange;
+use crate::types::{CqlType, NativeType};
+
+/// One output column of a SELECT.
+#[derive(Clone, Debug)]
+enum Projection {
+    Column(usize),
+    WriteTime(usize),
+    Ttl(usize),
+    Token,
+    Constant(Option<Vec<u8>>),
+}
+
+#[derive(Clone, Debug)]
+struct Output {
+    name: String,
+    ty: CqlType,
+    projection: Projection,
+}
+
+#[derive(Clone, Debug)]
+enum Shape {
+    Rows(Vec<Output>),
+    /// `SELECT count(*)` (optionally aliased).
+    Count(String),
+}
+
+/// The result columns of a SELECT, for PREPARE metadata.
+pub fn result_columns(table: &Table, statement: &SelectStatement) -> CqlResult<Vec<ColumnSpec>> {
+    Ok(specs(table, &shape(table, statement)?))
+}
+
+fn specs(table: &Table, shape: &Shape) -> Vec<ColumnSpec> {
+    let spec = |name: &str, ty: &CqlType| ColumnSpec {
+        keyspace: table.def.keyspace.clone(),
+        table: table.def.name.clone(),
+        name: name.to_string(),
+        col_type: wire_type(ty),
+    };
+    match shape {
+        Shape::Rows(outputs) => outputs.iter().map(|o| spec(&o.name, &o.ty)).collect(),
+        Shape::Count(name) => vec![spec(name, &CqlType::Native(NativeType::Bigint))],
+    }
+}
+
+fn shape(table: &Table, statement: &SelectStatement) -> CqlResult<Shape> {
+    let items = match &statement.selection {
+        Selection::Wildcard => {
+            let outputs = (0..table.def.columns.len())
+                .map(|i| Output { name: table.def.columns[i].name.clone(), ty: table.types[i].clone(), projection: Projection::Column(i) })
+                .collect();
+            return Ok(Shape::Rows(outputs));
+        }
+        Selection::Selectors(items) => items,
+    };
+    if let [item] = items.as_slice() {
+        if is_count_rows(&item.selector) {
+            return Ok(Shape::Count(item.alias.clone().unwrap_or_else(|| "count".into())));
+        }
+    }
+    let outputs = items
+        .iter()
+        .map(|item| {
+            let mut out = output(table, &item.selector)?;
+            if let Some(alias) = &item.alias {
+                out.name = alias.clone();
+            }
+            Ok(out)
+        })
+        .collect::<CqlResult<Vec<_>>>()?;
+    Ok(Shape::Rows(outputs))
+}
+
+fn is_count_rows(selector: &Selector) -> bool {
+    match selector {
+        Selector::CountRows => true,
+        Selector::Function { name, args } if name.name == "count" => {
+            matches!(args.as_slice(), [Selector::Term(Term::Literal(l))] if l.text == "1")
+        }
+        _ => false,
+    }
+}
+
+fn column_of(table: &Table, selector: &Selector) -> CqlResult<usize> {
+    match selector {
+        Selector::Column(name) => table
+            .column_index(name)
+            .ok_or_else(|| CqlError::invalid(format!("Undefined column name {name} in table {}.{}", table.def.keyspace, table.def.name))),
+        _ => Err(CqlError::invalid("Only column names are supported here")),
+    }
+}
+
+fn output(table: &Table, selector: &Selector) -> CqlResult<Output> {
+    match selector {
+        Selector::Column(name) => {
+            let i = column_of(table, selector)?;
+            Ok(Output { name: name.clone(), ty: table.types[i].clone(), projection: Projection::Column(i) })
+        }
+        Selector::WriteTimeOrTtl { kind, selector } => {
+            let i = column_of(table, selector)?;
+            let column = &table.def.columns[i];
+            let fname = match kind {
+                WriteTimeKind::WriteTime => "writetime",
+                WriteTimeKind::MaxWriteTime => "maxwritetime",
+                WriteTimeKind::Ttl => "ttl",
+            };
+            if matches!(column.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
+                return Err(CqlError::invalid(format!("Cannot use selection function {fname} on PRIMARY KEY part {}", column.name)));
+            }
+            let (ty, projection) = match kind {
+                WriteTimeKind::Ttl => (NativeType::Int, Projection::Ttl(i)),
+                _ => (NativeType::Bigint, Projection::WriteTime(i)),
+            };
+            Ok(Output { name: format!("{fname}({})", column.name), ty: CqlType::Native(ty), projection })
+        }
+        Selector::Function { name, args } if name.name == "token" => {
+            let columns = args.iter().map(|a| column_of(table, a)).collect::<CqlResult<Vec<_>>>()?;
+            if columns != table.partition_key_indexes() {
+                return Err(CqlError::invalid("Type error: token() arguments must be the partition key columns in order"));
+            }
+            let names: Vec<&str> = columns.iter().map(|i| table.def.columns[*i].name.as_str()).collect();
+            Ok(Output { name: format!("system.token({})", names.join(", ")), ty: CqlType::Native(NativeType::Bigint), projection: Projection::Token })
+        }
+        Selector::Term(Term::Literal(lit)) if lit.kind == crate::cql::ast::LiteralKind::Null => {
+            Ok(Output { name: "null".into(), ty: CqlType::Native(NativeType::Blob), projection: Projection::Constant(None) })
+        }
+        other => Err(CqlError::invalid(format!("Unsupported selector: {other:?}"))),
+    }
+}
+
+/// Paging position: which partition (or generated row offset), which engine key, and how
+/// many rows earlier pages returned.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct PagingState {
+    partition_index: u32,
+    returned: u64,
+    resume_key: Option<Vec<u8>>,
+}
+
+impl PagingState {
+    fn encode(&self) -> Bytes {
+        let mut out = Vec::with_capacity(17 + self.resume_key.as_ref().map_or(0, Vec::len));
+        out.push(1);
+        out.extend_from_slice(&self.partition_index.to_be_bytes());
+        out.extend_from_slice(&self.returned.to_be_bytes());
+        if let Some(key) = &self.resume_key {
+            out.extend_from_slice(key);
+        }
+        Bytes::from(out)
+    }
+
+    fn decode(bytes: &[u8]) -> CqlResult<PagingState> {
+        let invalid = || CqlError::Protocol("Invalid value for the paging state".into());
+        if bytes.first() != Some(&1) || bytes.len() < 13 {
+            return Err(invalid());
+        }
+        let index = u32::from_be_bytes(bytes[1..5].try_into().map_err(|_| invalid())?);
+        let returned = u64::from_be_bytes(bytes[5..13].try_into().map_err(|_| invalid())?);
+        let key = &bytes[13..];
+        Ok(PagingState { partition_index: index, returned, resume_key: (!key.is_empty()).then(|| key.to_vec()) })
+    }
+}
+
+/// Options of one SELECT execution.
+pub struct SelectOptions {
+    pub consistency: Consistency,
+    pub page_size: Option<usize>,
+    pub paging_state: Option<Bytes>,
+    pub skip_metadata: bool,
+}
+
+struct Plan {
+    table: Arc<Table>,
+    version: VersionId,
+    restrictions: Restrictions,
+    reverse: bool,
+    limit: Option<u64>,
+    per_partition_limit: Option<usize>,
+}
+
+pub async fn execute(ctx: &Context<'_>, statement: &SelectStatement, bound: &BoundValues, options: SelectOptions) -> CqlResult<ResultBody> {
+    let table = ctx.resolve_table(&statement.table)?;
+    let shape = shape(&table, statement)?;
+    let plan = plan(ctx, &table, statement, bound)?;
+    let state = options.paging_state.as_deref().map(PagingState::decode).transpose()?.unwrap_or_default();
+    let (rows, next) = match &shape {
+        Shape::Count(_) => (count_rows(ctx, &plan, options.consistency).await?, None),
+        Shape::Rows(outputs) => {
+            let (full_rows, next) = fetch(ctx, &plan, state, options.page_size, options.consistency).await?;
+            let now = crate::clock::now_secs();
+            let rows = full_rows.iter().map(|r| project(outputs, r, now)).collect();
+            (rows, next)
+        }
+    };
+    let columns = specs(&table, &shape);
+    let metadata = RowsMetadata {
+        columns: if options.skip_metadata { Vec::new() } else { columns },
+        paging_state: next.map(|s| s.encode()),
+        no_metadata: options.skip_metadata,
+        new_metadata_id: None,
+    };
+    Ok(ResultBody::Rows(Rows { metadata, rows }))
+}
+
+fn plan(ctx: &Context<'_>, table: &Arc<Table>, statement: &SelectStatement, bound: &BoundValues) -> CqlResult<Plan> {
+    let version = match (&statement.snapshot, table.source) {
+        (_, TableSource::Virtual) => strata_engine::ROOT_VERSION,
+        (Some(tag), _) => ctx.snapshot_version(table, tag)?,
+        (None, _) => ctx.head_version(table)?,
+    };
+    let analyzer = Analyzer { table, bound, allow_filtering: statement.allow_filtering || table.source == TableSource::Virtual };
+    let restrictions = analyzer.analyze(&statement.where_clause)?;
+    let reverse = ordering(table, statement, &restrictions)?;
+    let limit = statement.limit.as_ref().map(|t| limit_value(t, bound, "limit")).transpose()?;
+    let mut per_partition_limit =
+        statement.per_partition_limit.as_ref().map(|t| limit_value(t, bound, "per partition limit")).transpose()?.map(|v| v as usize);
+    if statement.distinct {
+        per_partition_limit = Some(1);
+    }
+    Ok(Plan { table: table.clone(), version, restrictions, reverse, limit, per_partition_limit })
+}
+
+fn limit_value(term: &Term, bound: &BoundValues, what: &str) -> CqlResult<u64> {
+    let ty = CqlType::Native(NativeType::Int);
+    let receiver = super::eval::Receiver { name: &format!("[{what}]"), ty: &ty };
+    let bytes = super::eval::evaluate_required(term, &receiver, bound, &format!("of {what}"))?;
+    let value = i32::from_be_bytes(bytes.as_slice().try_into().map_err(|_| CqlError::invalid("Invalid limit"))?);
+    if value <= 0 {
+        let name = if what == "limit" { "LIMIT".to_string() } else { what.to_uppercase() };
+        return Err(CqlError::invalid(format!("{name} must be strictly positive")));
+    }
+    Ok(value as u64)
+}
+
+/// Whether the read runs in reverse clustering order, after checking ORDER BY like
+/// Cassandra does.
+fn ordering(table: &Table, statement: &SelectStatement, restrictions: &Restrictions) -> CqlResult<bool> {
+    if statement.order_by.is_empty() {
+        return Ok(false);
+    }
+    if !matches!(restrictions.partitions, PartitionSelection::Keys(_)) {
+        return Err(CqlError::invalid("ORDER BY is only supported when the partition key is restricted by an EQ or an IN."));
+    }
+    let clustering = table.clustering_indexes();
+    let mut reverse = None;
+    for (position, ordering) in statement.order_by.iter().enumerate() {
+        let index = table
+            .column_index(&ordering.column)
+            .ok_or_else(|| CqlError::invalid(format!("Undefined column name {}", ordering.column)))?;
+        if table.def.columns[index].kind != ColumnKind::Clustering {
+            return Err(CqlError::invalid(format!("Order by is currently only supported on the clustered columns of the PRIMARY KEY, got {}", ordering.column)));
+        }
+        if clustering.get(position) != Some(&index) {
+            return Err(CqlError::invalid("Order by currently only supports the ordering of columns following their declared order in the PRIMARY KEY"));
+        }
+        let declared_desc = table.def.columns[index].order == ClusteringOrder::Desc;
+        let wanted_desc = ordering.direction == OrderDirection::Desc;
+        let this_reverse = declared_desc != wanted_desc;
+        if reverse.is_some_and(|r| r != this_reverse) {
+            return Err(CqlError::invalid("Unsupported order by relation"));
+        }
+        reverse = Some(this_reverse);
+    }
+    Ok(reverse.unwrap_or(false))
+}
+
+async fn count_rows(ctx: &Context<'_>, plan: &Plan, consistency: Consistency) -> CqlResult<Vec<Vec<Option<Bytes>>>> {
+    const BATCH: usize = 10_000;
+    let mut state = PagingState::default();
+    let mut count: u64 = 0;
+    loop {
+        let (rows, next) = fetch(ctx, plan, state, Some(BATCH), consistency).await?;
+        count += rows.len() as u64;
+        match next {
+            Some(s) => state = s,
+            None => break,
+        }
+    }
+    Ok(vec![vec![Some(Bytes::copy_from_slice(&(count as i64).to_be_bytes()))]])
+}
+
+/// Reads up to one page of rows starting at `state`; returns the rows and the state of
+/// the next page, if any.
+async fn fetch(
+    ctx: &Context<'_>,
+    plan: &Plan,
+    state: PagingState,
+    page_size: Option<usize>,
+    consistency: Consistency,
+) -> CqlResult<(Vec<FullRow>, Option<PagingState>)> {
+    let remaining_limit = plan.limit.map(|l| l.saturating_sub(state.returned));
+    let page = page_size.filter(|p| *p > 0).unwrap_or(usize::MAX);
+    let wanted = remaining_limit.map_or(page, |l| page.min(l as usize));
+    if wanted == 0 {
+        return Ok((Vec::new(), None));
+    }
+    let (rows, next) = match plan.table.source {
+        TableSource::Virtual => fetch_virtual(ctx, plan, state.clone(), wanted)?,
+        TableSource::Engine => fetch_engine(ctx, plan, state.clone(), wanted, consistency).await?,
+    };
+    let returned = state.returned + rows.len() as u64;
+    let next = next.filter(|_| plan.limit.is_none_or(|l| returned < l)).map(|mut s| {
+        s.returned = returned;
+        s
+    });
+    Ok((rows, next))
+}
+
+async fn fetch_engine(
+    ctx: &Context<'_>,
+    plan: &Plan,
+    state: PagingState,
+    wanted: usize,
+    consistency: Consistency,
+) -> CqlResult<(Vec<FullRow>, Option<PagingState>)> {
+    let now_secs = crate::clock::now_secs();
+    let mut rows = Vec::new();
+    let targets: Vec<ReadTarget> = match &plan.restrictions.partitions {
+        PartitionSelection::Keys(keys) => keys
+            .iter()
+            .map(|k| ReadTarget::Partition {
+                token: k.token,
+                key: k.bytes.clone(),
+                slices: plan.restrictions.slices.clone(),
+                reverse: plan.reverse,
+            })
+            .collect(),
+        PartitionSelection::TokenRange { start, end } => vec![ReadTarget::TokenRange { start: *start, end: *end }],
+    };
+    let mut resume = state.resume_key;
+    for (index, target) in targets.into_iter().enumerate().skip(state.partition_index as usize) {
+        let command = ReadCommand {
+            table: plan.table.clone(),
+            version: plan.version,
+            target,
+            row_limit: wanted - rows.len(),
+            per_partition_limit: plan.per_partition_limit,
+            resume_after: resume.take(),
+            now_secs,
+        };
+        let result = ctx.node.coordinator.read(command, consistency).await?;
+        let mut assembler = RowAssembler::new(&plan.table);
+        rows.extend(result.items.into_iter().filter_map(|item| assembler.push(item)).filter(|r| passes(plan, r)));
+        if let Some(key) = result.resume_key {
+            let next = PagingState { partition_index: index as u32, returned: 0, resume_key: Some(key) };
+            return Ok((rows, Some(next)));
+        }
+        if rows.len() >= wanted {
+            let next = PagingState { partition_index: index as u32 + 1, returned: 0, resume_key: None };
+            return Ok((rows, Some(next)));
+        }
+    }
+    Ok((rows, None))
+}
+
+fn passes(plan: &Plan, row: &FullRow) -> bool {
+    plan.restrictions.filters.iter().all(|f| f.matches(&plan.table.types[f.column], row.value(f.column)))
+}
+
+/// Generated tables are small: build every row, filter, and page by offset.
+fn fetch_virtual(ctx: &Context<'_>, plan: &Plan, state: PagingState, wanted: usize) -> CqlResult<(Vec<FullRow>, Option<PagingState>)> {
+    let all = crate::system::rows(ctx.node, &ctx.catalog, &plan.table)?;
+    let pk = plan.table.partition_key_indexes();
+    let matching: Vec<FullRow> = all
+        .into_iter()
+        .filter(|row| match &plan.restrictions.partitions {
+            PartitionSelection::Keys(keys) => keys.iter().any(|k| pk.iter().zip(&k.components).all(|(i, c)| row.value(*i) == Some(c.as_slice()))),
+            PartitionSelection::TokenRange { .. } => true,
+        })
+        .filter(|row| plan.restrictions.slices.iter().any(|s: &ClusteringRange| s.contains(&row.clustering)))
+        .filter(|row| passes(plan, row))
+        .collect();
+    let start = state.partition_index as usize;
+    let end = start.saturating_add(wanted).min(matching.len());
+    let page = matching.get(start..end).map(<[FullRow]>::to_vec).unwrap_or_default();
+    let next = (end < matching.len()).then(|| PagingState { partition_index: end as u32, returned: 0, resume_key: None });
+    Ok((page, next))
+}
+
+fn project(outputs: &[Output], row: &FullRow, now_secs: i64) -> Vec<Option<Bytes>> {
+    outputs
+        .iter()
+        .map(|o| match &o.projection {
+            Projection::Column(i) => row.value(*i).map(Bytes::copy_from_slice),
+            Projection::WriteTime(i) => row.cells[*i].as_ref().map(|c| Bytes::copy_from_slice(&c.timestamp.to_be_bytes())),
+            Projection::Ttl(i) => row.cells[*i].as_ref().filter(|c| c.expires_at_secs > 0).map(|c| {
+                let remaining = (c.expires_at_secs - now_secs).max(0) as i32;
+                Bytes::copy_from_slice(&remaining.to_be_bytes())
+            }),
+            Projection::Token => Some(Bytes::copy_from_slice(&row.token.to_be_bytes())),
+            Projection::Constant(v) => v.as_deref().map(Bytes::copy_from_slice),
+        })
+        .collect()
+}

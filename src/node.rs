@@ -1,0 +1,64 @@
+//! The node: configuration plus every long-lived component, shared by all connections.
+//!
+//! Invariant: `Node::open` is the only place components are wired together; everything
+//! else receives an `Arc<Node>`.
+
+use std::sync::Arc;
+
+use strata_engine::{Engine, Options as EngineOptions, SyncMode, SystemClock};
+use strata_protocol::Event;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::cluster::{Coordinator, LocalReplica, Ring};
+use crate::config::{CommitlogSync, Config};
+use crate::exec::prepared::PreparedCache;
+use crate::metrics::Metrics;
+use crate::schema::SchemaStore;
+
+/// Events buffered per registered connection before a slow one starts missing them.
+const EVENT_BUFFER: usize = 256;
+
+pub struct Node {
+    pub config: Config,
+    pub engine: Arc<Engine>,
+    pub schema: SchemaStore,
+    pub coordinator: Coordinator,
+    pub prepared: PreparedCache,
+    pub events: broadcast::Sender<Event>,
+    pub host_id: Uuid,
+    /// Seconds since the epoch at start, as Cassandra's gossip generation.
+    pub generation: i32,
+    pub metrics: Metrics,
+}
+
+impl Node {
+    pub fn open(config: Config) -> anyhow::Result<Arc<Node>> {
+        std::fs::create_dir_all(config.engine_dir())?;
+        let engine = Arc::new(Engine::open_dir(config.engine_dir(), engine_options(&config), Arc::new(SystemClock))?);
+        let schema = SchemaStore::open(engine.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let host_id = schema.host_id().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let ring = Ring::single(host_id, config.broadcast_address(), config.dc.clone(), config.rack.clone(), config.num_tokens);
+        let coordinator = Coordinator::new(ring, Arc::new(LocalReplica::new(engine.clone())), config.null_storage);
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        Ok(Arc::new(Node {
+            generation: crate::clock::now_secs() as i32,
+            config,
+            engine,
+            schema,
+            coordinator,
+            prepared: PreparedCache::default(),
+            events,
+            host_id,
+            metrics: Metrics::default(),
+        }))
+    }
+}
+
+fn engine_options(config: &Config) -> EngineOptions {
+    let sync = match config.commitlog_sync {
+        CommitlogSync::Batch => SyncMode::Batch,
+        CommitlogSync::Periodic { period_ms } => SyncMode::Periodic { interval_ms: period_ms },
+    };
+    EngineOptions { sync, memtable_bytes: config.memtable_bytes, ..EngineOptions::default() }
+}

@@ -1,0 +1,132 @@
+//! Query-class requests (QUERY, PREPARE, EXECUTE, BATCH): from protocol messages to the
+//! executor and back to a response.
+//!
+//! Invariant: every failure becomes an ERROR response through `CqlError::to_body`.
+
+use strata_protocol::{
+    Batch, BatchStatement as WireBatchStatement, BatchType, Event, QueryParams, Request, Response, ResultBody, Values,
+};
+
+use crate::connection::Session;
+use crate::cql::ast::{BatchChild, Statement};
+use crate::error::{CqlError, CqlResult};
+use crate::exec::prepared::{self, bind_values};
+use crate::exec::{self, bind::bind_specs, BatchWrites, BoundValues, Context, ExecOptions, Outcome};
+use crate::node::Node;
+use crate::system::CQL_VERSION;
+
+pub struct RequestOutcome {
+    pub response: Response,
+    pub keyspace: Option<String>,
+    pub event: Option<Event>,
+    pub warnings: Vec<String>,
+}
+
+/// The SUPPORTED reply to OPTIONS.
+pub fn supported() -> Response {
+    Response::Supported(vec![
+        ("COMPRESSION".into(), vec!["snappy".into(), "lz4".into()]),
+        ("CQL_VERSION".into(), vec![CQL_VERSION.into()]),
+        ("PROTOCOL_VERSIONS".into(), vec!["4/v4".into(), "5/v5".into()]),
+    ])
+}
+
+pub async fn handle(node: &Node, session: &Session, request: Request) -> RequestOutcome {
+    let result = match request {
+        Request::Query { query, params } => query_request(node, session, &query, &params).await,
+        Request::Prepare { query, keyspace } => prepare_request(node, session, &query, keyspace.as_deref()),
+        Request::Execute { id, params, .. } => execute_request(node, session, &id, &params).await,
+        Request::Batch(batch) => batch_request(node, session, &batch).await.map(|_| Outcome { body: ResultBody::Void, keyspace: None, event: None }),
+        _ => Err(CqlError::Protocol("Unexpected message".into())),
+    };
+    match result {
+        Ok(outcome) => RequestOutcome {
+            response: Response::Result(outcome.body),
+            keyspace: outcome.keyspace,
+            event: outcome.event.map(Event::SchemaChange),
+            warnings: Vec::new(),
+        },
+        Err(error) => RequestOutcome { response: Response::Error(error.to_body()), keyspace: None, event: None, warnings: Vec::new() },
+    }
+}
+
+fn exec_options(params: &QueryParams) -> ExecOptions {
+    ExecOptions {
+        consistency: params.consistency,
+        page_size: params.page_size,
+        paging_state: params.paging_state.clone(),
+        skip_metadata: params.skip_metadata,
+        timestamp: params.timestamp,
+    }
+}
+
+fn session_keyspace<'a>(session: &'a Session, request_keyspace: Option<&'a str>) -> Option<&'a str> {
+    request_keyspace.or(session.keyspace.as_deref())
+}
+
+/// Values of an unprepared statement: positional as sent, named matched to receivers.
+fn simple_values(ctx: &Context<'_>, statement: &Statement, values: &Values) -> CqlResult<BoundValues> {
+    let count = statement.bind_marker_count();
+    match values {
+        Values::Positional(v) if v.len() != count => {
+            Err(CqlError::invalid(format!("There were {count} markers(?) in CQL but {} bound variables", v.len())))
+        }
+        Values::Positional(v) => Ok(BoundValues { values: v.clone() }),
+        Values::Named(_) => bind_values(&bind_specs(ctx, statement)?, values, count),
+    }
+}
+
+async fn query_request(node: &Node, session: &Session, query: &str, params: &QueryParams) -> CqlResult<Outcome> {
+    let statement = crate::cql::parse_statement(query)?;
+    let ctx = Context::new(node, session_keyspace(session, params.keyspace.as_deref()));
+    let bound = simple_values(&ctx, &statement, &params.values)?;
+    // A simple statement has no prepared metadata on the client: always send it.
+    let mut options = exec_options(params);
+    options.skip_metadata = false;
+    exec::execute(&ctx, &statement, &bound, &options).await
+}
+
+fn prepare_request(node: &Node, session: &Session, query: &str, keyspace: Option<&str>) -> CqlResult<Outcome> {
+    let ctx = Context::new(node, session_keyspace(session, keyspace));
+    let prepared = prepared::prepare(&ctx, query)?;
+    Ok(Outcome { body: ResultBody::Prepared(prepared.response.clone()), keyspace: None, event: None })
+}
+
+async fn execute_request(node: &Node, session: &Session, id: &[u8], params: &QueryParams) -> CqlResult<Outcome> {
+    let prepared = node.prepared.get(id).ok_or_else(|| CqlError::Unprepared(bytes::Bytes::copy_from_slice(id)))?;
+    let keyspace = prepared.keyspace.as_deref().or(session.keyspace.as_deref());
+    let ctx = Context::new(node, keyspace);
+    let bound = bind_values(&prepared.specs, &params.values, prepared.statement.bind_marker_count())?;
+    exec::execute(&ctx, &prepared.statement, &bound, &exec_options(params)).await
+}
+
+async fn batch_request(node: &Node, session: &Session, batch: &Batch) -> CqlResult<()> {
+    if batch.batch_type == BatchType::Counter {
+        return Err(CqlError::invalid("Counter batches are not supported by this node yet"));
+    }
+    let ctx = Context::new(node, session_keyspace(session, batch.keyspace.as_deref()));
+    let timestamp = batch.timestamp.unwrap_or_else(crate::clock::next_micros);
+    let mut writes = BatchWrites::default();
+    for member in &batch.statements {
+        let (statement, bound) = match member {
+            WireBatchStatement::Query { query, values } => {
+                let statement = crate::cql::parse_statement(query)?;
+                let bound = simple_values(&ctx, &statement, values)?;
+                (statement, bound)
+            }
+            WireBatchStatement::Prepared { id, values } => {
+                let prepared = node.prepared.get(id).ok_or_else(|| CqlError::Unprepared(id.clone()))?;
+                let bound = bind_values(&prepared.specs, values, prepared.statement.bind_marker_count())?;
+                (prepared.statement.clone(), bound)
+            }
+        };
+        let child = match statement {
+            Statement::Insert(s) => BatchChild::Insert(s),
+            Statement::Update(s) => BatchChild::Update(s),
+            Statement::Delete(s) => BatchChild::Delete(s),
+            _ => return Err(CqlError::invalid("Invalid statement in batch: only UPDATE, INSERT and DELETE statements are allowed.")),
+        };
+        exec::add_batch_child(&ctx, &child, &bound, timestamp, &mut writes)?;
+    }
+    writes.send(&ctx, batch.consistency).await
+}

@@ -1,0 +1,122 @@
+//! The in-memory schema catalog: an immutable snapshot rebuilt on every DDL.
+//!
+//! Invariants:
+//! - A `Catalog` is never mutated after it is published; readers hold an `Arc` to one
+//!   snapshot for the whole statement, so a concurrent DDL cannot change a table under a
+//!   running query.
+//! - `version` is a deterministic digest of every user keyspace and table definition, so
+//!   two nodes with the same schema report the same `schema_version`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use md5::{Digest, Md5};
+use uuid::Uuid;
+
+use super::defs::{ColumnDef, ColumnKind, KeyspaceDef, TableDef};
+use crate::types::CqlType;
+
+/// Where a table's rows come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableSource {
+    /// Rows live in the engine, in the table's version branch.
+    Engine,
+    /// Rows are generated from node state (system tables).
+    Virtual,
+}
+
+/// A table definition with its column types parsed.
+#[derive(Debug)]
+pub struct Table {
+    pub def: TableDef,
+    /// Parsed type of each column, index-aligned with `def.columns`.
+    pub types: Vec<CqlType>,
+    pub source: TableSource,
+}
+
+impl Table {
+    pub fn new(def: TableDef, source: TableSource) -> Result<Table, String> {
+        let types = def
+            .columns
+            .iter()
+            .map(|c| CqlType::parse(&c.type_text, &crate::types::NoUdts).map_err(|e| format!("column {}: {e}", c.name)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Table { def, types, source })
+    }
+
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.def.columns.iter().position(|c| c.name == name)
+    }
+
+    pub fn column_type(&self, name: &str) -> Option<&CqlType> {
+        self.column_index(name).and_then(|i| self.types.get(i))
+    }
+
+    /// Indexes into `def.columns` of the partition key columns, in key order.
+    pub fn partition_key_indexes(&self) -> Vec<usize> {
+        self.indexes_of(&self.def.partition_key)
+    }
+
+    /// Indexes into `def.columns` of the clustering columns, in key order.
+    pub fn clustering_indexes(&self) -> Vec<usize> {
+        self.indexes_of(&self.def.clustering)
+    }
+
+    fn indexes_of(&self, names: &[String]) -> Vec<usize> {
+        names.iter().filter_map(|n| self.column_index(n)).collect()
+    }
+
+    pub fn columns_of_kind(&self, kind: ColumnKind) -> impl Iterator<Item = (usize, &ColumnDef)> {
+        self.def.columns.iter().enumerate().filter(move |(_, c)| c.kind == kind)
+    }
+
+    pub fn has_static_columns(&self) -> bool {
+        self.def.columns.iter().any(|c| c.kind == ColumnKind::Static)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Keyspace {
+    pub def: KeyspaceDef,
+    pub tables: BTreeMap<String, Arc<Table>>,
+    /// System keyspaces cannot be altered or dropped by users.
+    pub system: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub keyspaces: BTreeMap<String, Keyspace>,
+    pub version: Uuid,
+}
+
+impl Catalog {
+    pub fn keyspace(&self, name: &str) -> Option<&Keyspace> {
+        self.keyspaces.get(name)
+    }
+
+    pub fn table(&self, keyspace: &str, name: &str) -> Option<&Arc<Table>> {
+        self.keyspaces.get(keyspace).and_then(|k| k.tables.get(name))
+    }
+
+    /// All user (non-system) table definitions.
+    pub fn user_tables(&self) -> impl Iterator<Item = &Arc<Table>> {
+        self.keyspaces.values().filter(|k| !k.system).flat_map(|k| k.tables.values())
+    }
+
+    /// Recomputes `version` from the user schema: an MD5 name-based UUID, as
+    /// Cassandra derives `schema_version`.
+    pub fn recompute_version(&mut self) {
+        let mut hasher = Md5::new();
+        for ks in self.keyspaces.values().filter(|k| !k.system) {
+            hasher.update(serde_json::to_vec(&ks.def).unwrap_or_default());
+            for table in ks.tables.values() {
+                hasher.update(serde_json::to_vec(&table.def).unwrap_or_default());
+            }
+        }
+        let mut bytes: [u8; 16] = hasher.finalize().into();
+        // Version 3 (name-based, MD5) and the IETF variant, like UUID.nameUUIDFromBytes.
+        bytes[6] = (bytes[6] & 0x0f) | 0x30;
+        bytes[8] = (bytes[8] & 0x3f) | 0x80;
+        self.version = Uuid::from_bytes(bytes);
+    }
+}

@@ -1,0 +1,11 @@
+//! Schema: definitions (`defs`), the published in-memory `Catalog`, its persistence in the
+//! engine (`store`) and the built-in system keyspaces (`system_defs`).
+
+pub mod catalog;
+pub mod defs;
+pub mod store;
+pub mod system_defs;
+
+pub use catalog::{Catalog, Keyspace, Table, TableSource};
+pub use defs::{ClusteringOrder, ColumnDef, ColumnKind, KeyspaceDef, TableDef, TableOptions};
+pub use store::{SchemaStore, SchemaWrite};

@@ -1,0 +1,177 @@
+//! Persists schema and node-local metadata in the engine's system branch and publishes
+//! catalog snapshots.
+//!
+//! Invariants:
+//! - The system branch is the first version ever cloned from the engine root
+//!   (`SYSTEM_BRANCH`); its writable head is found through `Engine::writable_head`.
+//! - Every DDL is one atomic engine write of the changed definitions, after which a new
+//!   `Catalog` is built from the persisted definitions and published; a crash never
+//!   leaves the in-memory catalog ahead of disk.
+//! - DDL statements are serialised by `ddl_lock`, so two concurrent CREATEs cannot both
+//!   pass their existence checks.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::{Arc, RwLock};
+
+use strata_engine::{Cell, CellValue, Engine, Mutation, VersionId, ROOT_VERSION};
+use uuid::Uuid;
+
+use super::catalog::{Catalog, Keyspace, Table, TableSource};
+use super::defs::{KeyspaceDef, TableDef};
+use super::system_defs::system_keyspaces;
+use crate::error::{CqlError, CqlResult};
+
+/// The engine version that begins the system branch (first clone of the root).
+const SYSTEM_BRANCH: VersionId = 1;
+const KEYSPACE_PREFIX: &[u8] = b"ks/";
+const TABLE_PREFIX: &[u8] = b"tb/";
+const HOST_ID_KEY: &[u8] = b"local/host_id";
+
+/// One change to persisted schema.
+pub enum SchemaWrite {
+    PutKeyspace(KeyspaceDef),
+    DropKeyspace(String),
+    PutTable(TableDef),
+    DropTable { keyspace: String, name: String },
+}
+
+pub struct SchemaStore {
+    engine: Arc<Engine>,
+    current: RwLock<Arc<Catalog>>,
+    pub ddl_lock: tokio::sync::Mutex<()>,
+}
+
+impl SchemaStore {
+    /// Opens the system branch (creating it on first start) and loads the catalog.
+    pub fn open(engine: Arc<Engine>) -> CqlResult<SchemaStore> {
+        if engine.version_info(SYSTEM_BRANCH).is_none() {
+            let created = engine.clone_version(ROOT_VERSION)?;
+            if created != SYSTEM_BRANCH {
+                return Err(CqlError::Server(format!(
+                    "engine gave version {created} to the system branch, expected {SYSTEM_BRANCH}"
+                )));
+            }
+        }
+        let store = SchemaStore {
+            engine,
+            current: RwLock::new(Arc::new(Catalog::default())),
+            ddl_lock: tokio::sync::Mutex::new(()),
+        };
+        store.reload()?;
+        Ok(store)
+    }
+
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.current.read().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    fn system_head(&self) -> CqlResult<VersionId> {
+        Ok(self.engine.writable_head(SYSTEM_BRANCH)?)
+    }
+
+    /// The node's host id, generated and persisted on first start.
+    pub fn host_id(&self) -> CqlResult<Uuid> {
+        let head = self.system_head()?;
+        if let Some(Cell { value: CellValue::Live(v), .. }) = self.engine.get(head, HOST_ID_KEY)? {
+            if let Some(id) = std::str::from_utf8(&v).ok().and_then(|s| Uuid::parse_str(s).ok()) {
+                return Ok(id);
+            }
+        }
+        let id = Uuid::new_v4();
+        self.put_raw(vec![(HOST_ID_KEY.to_vec(), Some(id.to_string().into_bytes()))])?;
+        Ok(id)
+    }
+
+    /// Persists `writes` atomically and publishes the resulting catalog.
+    pub fn apply(&self, writes: Vec<SchemaWrite>) -> CqlResult<Arc<Catalog>> {
+        let raw = writes.into_iter().map(encode_write).collect::<CqlResult<Vec<_>>>()?;
+        self.put_raw(raw)?;
+        self.reload()
+    }
+
+    fn put_raw(&self, entries: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> CqlResult<()> {
+        let head = self.system_head()?;
+        let timestamp = crate::clock::next_micros();
+        let now = crate::clock::now_secs();
+        let mutations: Vec<Mutation> = entries
+            .into_iter()
+            .map(|(key, value)| Mutation {
+                version: head,
+                key,
+                cell: Cell {
+                    timestamp,
+                    ttl_secs: 0,
+                    expires_at_secs: 0,
+                    value: match value {
+                        Some(v) => CellValue::Live(v),
+                        None => CellValue::Tombstone { deleted_at_secs: now },
+                    },
+                },
+            })
+            .collect();
+        self.engine.write(&mutations)?;
+        Ok(())
+    }
+
+    /// Rebuilds the catalog from the persisted definitions plus the system keyspaces.
+    pub fn reload(&self) -> CqlResult<Arc<Catalog>> {
+        let mut catalog = Catalog::default();
+        for (def, tables) in system_keyspaces() {
+            let tables = tables
+                .into_iter()
+                .map(|t| Ok((t.name.clone(), Arc::new(Table::new(t, TableSource::Virtual).map_err(CqlError::Server)?))))
+                .collect::<CqlResult<BTreeMap<_, _>>>()?;
+            catalog.keyspaces.insert(def.name.clone(), Keyspace { def, tables, system: true });
+        }
+        let head = self.system_head()?;
+        for entry in self.engine.scan(head, Bound::Unbounded, Bound::Unbounded, false)? {
+            let (key, cell) = entry?;
+            let CellValue::Live(value) = cell.value else { continue };
+            if key.starts_with(KEYSPACE_PREFIX) {
+                let def: KeyspaceDef = decode_json(&value)?;
+                catalog
+                    .keyspaces
+                    .entry(def.name.clone())
+                    .or_insert_with(|| Keyspace { def, tables: BTreeMap::new(), system: false });
+            } else if key.starts_with(TABLE_PREFIX) {
+                let def: TableDef = decode_json(&value)?;
+                let table = Table::new(def, TableSource::Engine).map_err(CqlError::Server)?;
+                if let Some(ks) = catalog.keyspaces.get_mut(&table.def.keyspace) {
+                    ks.tables.insert(table.def.name.clone(), Arc::new(table));
+                }
+            }
+        }
+        catalog.recompute_version();
+        let catalog = Arc::new(catalog);
+        if let Ok(mut slot) = self.current.write() {
+            *slot = catalog.clone();
+        }
+        Ok(catalog)
+    }
+}
+
+fn decode_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> CqlResult<T> {
+    serde_json::from_slice(bytes).map_err(|e| CqlError::Server(format!("corrupt schema record: {e}")))
+}
+
+fn encode_json<T: serde::Serialize>(value: &T) -> CqlResult<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| CqlError::Server(format!("cannot encode schema: {e}")))
+}
+
+fn keyspace_key(name: &str) -> Vec<u8> {
+    [KEYSPACE_PREFIX, name.as_bytes()].concat()
+}
+
+fn table_key(keyspace: &str, name: &str) -> Vec<u8> {
+    [TABLE_PREFIX, keyspace.as_bytes(), b"\0", name.as_bytes()].concat()
+}
+
+fn encode_write(write: SchemaWrite) -> CqlResult<(Vec<u8>, Option<Vec<u8>>)> {
+    Ok(match write {
+        SchemaWrite::PutKeyspace(def) => (keyspace_key(&def.name), Some(encode_json(&def)?)),
+        SchemaWrite::DropKeyspace(name) => (keyspace_key(&name), None),
+        SchemaWrite::PutTable(def) => (table_key(&def.keyspace, &def.name), Some(encode_json(&def)?)),
+        SchemaWrite::DropTable { keyspace, name } => (table_key(&keyspace, &name), None),
+    })
+}

@@ -1,0 +1,239 @@
+//! Rows of the generated system tables (`system.local`, `system.peers[_v2]`,
+//! `system_schema.*`, `system_virtual_schema.*`), built from node state and the catalog.
+//!
+//! Invariant: the column names and types are those of `schema::system_defs`; a value put
+//! under a column is serialized for that column's type.
+
+use std::collections::BTreeMap;
+
+use crate::error::{CqlError, CqlResult};
+use crate::exec::FullRow;
+use crate::node::Node;
+use crate::schema::system_defs::is_virtual_keyspace;
+use crate::schema::{Catalog, ClusteringOrder, ColumnKind, KeyspaceDef, Table, TableDef, TableOptions};
+use crate::storage::CellData;
+use crate::types::{self, CqlType, NativeType};
+
+pub const RELEASE_VERSION: &str = "5.0.0";
+pub const CQL_VERSION: &str = "3.4.7";
+pub const NATIVE_PROTOCOL_VERSION: &str = "5";
+pub const PARTITIONER: &str = "org.apache.cassandra.dht.Murmur3Partitioner";
+
+/// Builds one row of a generated table by column name.
+struct RowBuilder<'t> {
+    table: &'t Table,
+    cells: Vec<Option<CellData>>,
+}
+
+impl<'t> RowBuilder<'t> {
+    fn new(table: &'t Table) -> Self {
+        RowBuilder { table, cells: vec![None; table.def.columns.len()] }
+    }
+
+    fn set(mut self, column: &str, value: Option<Vec<u8>>) -> Self {
+        if let (Some(i), Some(value)) = (self.table.column_index(column), value) {
+            self.cells[i] = Some(CellData { value, timestamp: 0, ttl_secs: 0, expires_at_secs: 0 });
+        }
+        self
+    }
+
+    fn text(self, column: &str, value: &str) -> Self {
+        self.set(column, Some(value.as_bytes().to_vec()))
+    }
+
+    fn int(self, column: &str, value: i32) -> Self {
+        self.set(column, Some(value.to_be_bytes().to_vec()))
+    }
+
+    fn double(self, column: &str, value: f64) -> Self {
+        self.set(column, Some(value.to_be_bytes().to_vec()))
+    }
+
+    fn boolean(self, column: &str, value: bool) -> Self {
+        self.set(column, Some(vec![u8::from(value)]))
+    }
+
+    fn uuid(self, column: &str, value: uuid::Uuid) -> Self {
+        self.set(column, Some(value.as_bytes().to_vec()))
+    }
+
+    fn inet(self, column: &str, value: std::net::IpAddr) -> Self {
+        let bytes = match value {
+            std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
+            std::net::IpAddr::V6(v6) => v6.octets().to_vec(),
+        };
+        self.set(column, Some(bytes))
+    }
+
+    fn text_map(self, column: &str, map: &BTreeMap<String, String>) -> Self {
+        let text = CqlType::Native(NativeType::Text);
+        let entries: Vec<_> = map.iter().map(|(k, v)| (Some(k.as_bytes().to_vec()), Some(v.as_bytes().to_vec()))).collect();
+        let value = types::serialize_map(&text, &entries).ok();
+        self.set(column, value)
+    }
+
+    fn blob_map(self, column: &str, map: &BTreeMap<String, Vec<u8>>) -> Self {
+        let text = CqlType::Native(NativeType::Text);
+        let entries: Vec<_> = map.iter().map(|(k, v)| (Some(k.as_bytes().to_vec()), Some(v.clone()))).collect();
+        let value = types::serialize_map(&text, &entries).ok();
+        self.set(column, value)
+    }
+
+    fn text_set(self, column: &str, items: &[String]) -> Self {
+        let text = CqlType::Native(NativeType::Text);
+        let elements: Vec<_> = items.iter().map(|s| Some(s.as_bytes().to_vec())).collect();
+        let value = types::serialize_set(&text, &elements).ok();
+        self.set(column, value)
+    }
+
+    fn finish(self) -> CqlResult<FullRow> {
+        let mut clustering = Vec::new();
+        for i in self.table.clustering_indexes() {
+            let value = self.cells[i].as_ref().map(|c| c.value.clone()).unwrap_or_default();
+            let desc = self.table.def.columns[i].order == ClusteringOrder::Desc;
+            types::encode_key_component(&self.table.types[i], &value, desc, &mut clustering)?;
+        }
+        let pk: Vec<Vec<u8>> = self
+            .table
+            .partition_key_indexes()
+            .iter()
+            .map(|i| self.cells[*i].as_ref().map(|c| c.value.clone()).unwrap_or_default())
+            .collect();
+        let token = strata_protocol::murmur3::token(&crate::exec::serialize_partition_key(&pk));
+        Ok(FullRow { token, cells: self.cells, clustering })
+    }
+}
+
+/// All rows of the generated table `table`.
+pub fn rows(node: &Node, catalog: &Catalog, table: &Table) -> CqlResult<Vec<FullRow>> {
+    let rows = match (table.def.keyspace.as_str(), table.def.name.as_str()) {
+        ("system", "local") => vec![local(node, catalog, table)?],
+        ("system", "peers" | "peers_v2") => Vec::new(),
+        ("system_schema", "keyspaces") => keyspaces(catalog, table, false)?,
+        ("system_schema", "tables") => tables(catalog, table)?,
+        ("system_schema", "columns") => columns(catalog, table, false)?,
+        ("system_virtual_schema", "keyspaces") => keyspaces(catalog, table, true)?,
+        ("system_virtual_schema", "tables") => virtual_tables(catalog, table)?,
+        ("system_virtual_schema", "columns") => columns(catalog, table, true)?,
+        ("system_schema", _) => Vec::new(),
+        (ks, name) => return Err(CqlError::Server(format!("no generator for {ks}.{name}"))),
+    };
+    Ok(rows)
+}
+
+fn local(node: &Node, catalog: &Catalog, table: &Table) -> CqlResult<FullRow> {
+    let config = &node.config;
+    let ring = node.coordinator.ring().local();
+    let tokens: Vec<String> = ring.tokens.iter().map(i64::to_string).collect();
+    RowBuilder::new(table)
+        .text("key", "local")
+        .text("bootstrapped", "COMPLETED")
+        .inet("broadcast_address", config.broadcast_address())
+        .int("broadcast_port", i32::from(config.storage_port))
+        .text("cluster_name", &config.cluster_name)
+        .text("cql_version", CQL_VERSION)
+        .text("data_center", &config.dc)
+        .int("gossip_generation", node.generation)
+        .uuid("host_id", node.host_id)
+        .inet("listen_address", config.listen_address)
+        .int("listen_port", i32::from(config.storage_port))
+        .text("native_protocol_version", NATIVE_PROTOCOL_VERSION)
+        .text("partitioner", PARTITIONER)
+        .text("rack", &config.rack)
+        .text("release_version", RELEASE_VERSION)
+        .inet("rpc_address", config.rpc_address)
+        .int("rpc_port", i32::from(config.native_transport_port))
+        .uuid("schema_version", catalog.version)
+        .text_set("tokens", &tokens)
+        .finish()
+}
+
+fn keyspaces(catalog: &Catalog, table: &Table, virtual_ks: bool) -> CqlResult<Vec<FullRow>> {
+    catalog
+        .keyspaces
+        .values()
+        .filter(|k| is_virtual_keyspace(&k.def.name) == virtual_ks)
+        .map(|k| keyspace_row(table, &k.def))
+        .collect()
+}
+
+fn keyspace_row(table: &Table, def: &KeyspaceDef) -> CqlResult<FullRow> {
+    RowBuilder::new(table)
+        .text("keyspace_name", &def.name)
+        .boolean("durable_writes", def.durable_writes)
+        .text_map("replication", &def.replication)
+        .finish()
+}
+
+fn schema_tables(catalog: &Catalog, virtual_ks: bool) -> impl Iterator<Item = &TableDef> {
+    catalog
+        .keyspaces
+        .values()
+        .filter(move |k| is_virtual_keyspace(&k.def.name) == virtual_ks)
+        .flat_map(|k| k.tables.values().map(|t| &t.def))
+}
+
+fn tables(catalog: &Catalog, table: &Table) -> CqlResult<Vec<FullRow>> {
+    schema_tables(catalog, false).map(|def| table_row(table, def)).collect()
+}
+
+fn table_row(table: &Table, def: &TableDef) -> CqlResult<FullRow> {
+    let o: &TableOptions = &def.options;
+    RowBuilder::new(table)
+        .text("keyspace_name", &def.keyspace)
+        .text("table_name", &def.name)
+        .text("additional_write_policy", &o.additional_write_policy)
+        .boolean("allow_auto_snapshot", o.allow_auto_snapshot)
+        .double("bloom_filter_fp_chance", o.bloom_filter_fp_chance)
+        .text_map("caching", &o.caching)
+        .boolean("cdc", o.cdc)
+        .text("comment", &o.comment)
+        .text_map("compaction", &o.compaction)
+        .text_map("compression", &o.compression)
+        .double("crc_check_chance", o.crc_check_chance)
+        .int("default_time_to_live", o.default_time_to_live)
+        .blob_map("extensions", &o.extensions)
+        .text_set("flags", &["compound".to_string()])
+        .int("gc_grace_seconds", o.gc_grace_seconds)
+        .uuid("id", def.id)
+        .boolean("incremental_backups", o.incremental_backups)
+        .int("max_index_interval", o.max_index_interval)
+        .text("memtable", &o.memtable)
+        .int("memtable_flush_period_in_ms", o.memtable_flush_period_in_ms)
+        .int("min_index_interval", o.min_index_interval)
+        .text("read_repair", &o.read_repair)
+        .text("speculative_retry", &o.speculative_retry)
+        .finish()
+}
+
+fn virtual_tables(catalog: &Catalog, table: &Table) -> CqlResult<Vec<FullRow>> {
+    schema_tables(catalog, true)
+        .map(|def| RowBuilder::new(table).text("keyspace_name", &def.keyspace).text("table_name", &def.name).text("comment", "").finish())
+        .collect()
+}
+
+fn columns(catalog: &Catalog, table: &Table, virtual_ks: bool) -> CqlResult<Vec<FullRow>> {
+    let mut rows = Vec::new();
+    for def in schema_tables(catalog, virtual_ks) {
+        for column in &def.columns {
+            let order = match (column.kind, column.order) {
+                (ColumnKind::Clustering, ClusteringOrder::Desc) => "desc",
+                (ColumnKind::Clustering, ClusteringOrder::Asc) => "asc",
+                _ => "none",
+            };
+            rows.push(
+                RowBuilder::new(table)
+                    .text("keyspace_name", &def.keyspace)
+                    .text("table_name", &def.name)
+                    .text("column_name", &column.name)
+                    .text("clustering_order", order)
+                    .set("column_name_bytes", Some(column.name.as_bytes().to_vec()))
+                    .text("kind", column.kind.as_str())
+                    .int("position", def.position(column))
+                    .text("type", &column.type_text)
+                    .finish()?,
+            );
+        }
+    }
+    Ok(rows)
+}
