@@ -1,0 +1,52 @@
+//! The CQL type system and value codecs, matching Apache Cassandra 5.0.
+//!
+//! Values are always handled in their native-protocol serialized form (`&[u8]`, big-endian, collections as
+//! `[int n]` + `[int len][bytes]` elements); `None` stands for a null. The pieces:
+//! - [`CqlType`]: parse a type string (`frozen<map<text, int>>`), print it back in `system_schema` form.
+//! - [`literal_to_bytes`] and the `serialize_*` functions: CQL literals to values, with Cassandra's messages.
+//! - [`validate`]: check a value bound by a driver.
+//! - [`compare_values`]: Cassandra's comparator order for a type.
+//! - [`encode_key_component`] / [`decode_key_component`]: order-preserving key bytes for the storage engine.
+//! - [`format_value`], [`to_json`], [`from_json`]: values as CQL literals and JSON.
+//!
+//! Invariants (each has tests; the ordering ones have property tests):
+//! - For every type but `duration`: `memcmp(encode(a), encode(b))` agrees with `compare_values(a, b)` whenever
+//!   the latter is not `Equal`; equal values encode identically except decimals that differ only in scale
+//!   (`1.0` vs `1.00`), which are ordered by scale so their exact bytes survive.
+//! - Encodings are prefix-free, so concatenated components order as tuples; descending = every byte inverted.
+//! - `decode(encode(v)) == v` for valid values, up to canonical forms: minimal varints, NaN as Java's
+//!   canonical NaN, `true` as 0x01, tuples/UDTs padded with trailing nulls to their declared arity.
+//! - No function here panics on any input bytes; lengths read from input are checked before allocating and
+//!   nesting is bounded by [`MAX_TYPE_DEPTH`].
+
+mod codec;
+mod compare;
+mod cql_type;
+mod duration;
+mod error;
+mod format;
+mod json;
+mod key;
+mod literal;
+mod numeric;
+mod temporal;
+mod validate;
+
+pub use compare::compare_values;
+pub use cql_type::{
+    maybe_quote_identifier, CqlType, NativeType, NoUdts, UdtDef, UdtResolver, WireType,
+    MAX_TYPE_DEPTH, MAX_VECTOR_DIMENSION,
+};
+pub use duration::Duration;
+pub use error::TypeError;
+pub use format::{format_value, to_json};
+pub use json::from_json;
+pub use key::{decode_key_component, encode_key_component};
+pub use literal::{
+    literal_to_bytes, serialize_list, serialize_map, serialize_set, serialize_tuple, serialize_udt,
+    serialize_vector, CqlValue, LiteralKind,
+};
+pub use temporal::{
+    format_date, format_time, format_timestamp, parse_date, parse_time, parse_timestamp,
+};
+pub use validate::validate;
