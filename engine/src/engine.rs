@@ -279,10 +279,12 @@ impl Engine {
     }
 
     /// Freezes writable leaf `version` and returns its new writable child.
+    ///
+    /// Like every version operation it is a durability barrier: writes acknowledged before
+    /// it are durable when it returns (also in `Periodic` mode), so a version change that
+    /// survives a crash never survives without the writes that preceded it.
     pub fn snapshot(&self, version: VersionId) -> Result<VersionId> {
-        let st = self.inner.wal.lock();
         let new = self.inner.version_op(|tree| Ok(VersionOp::Snapshot { of: version, new: tree.peek_next_id()? }))?;
-        drop(st);
         Ok(match new {
             VersionOp::Snapshot { new, .. } => new,
             _ => version,
@@ -302,9 +304,7 @@ impl Engine {
     /// now on; its descendants still read through it; merges reclaim its entries once no
     /// live version can see them.
     pub fn delete_version(&self, version: VersionId) -> Result<()> {
-        let st = self.inner.wal.lock();
         self.inner.version_op(|_| Ok(VersionOp::Delete { version }))?;
-        drop(st);
         self.inner.request_merge();
         Ok(())
     }
@@ -612,9 +612,12 @@ impl Inner {
         man.manifest.maybe_compact(&state, threshold)
     }
 
-    /// Validates a version op, makes it durable in the manifest, then applies it.
+    /// Validates a version op, makes it durable in the manifest, then applies it. Holding
+    /// the WAL lock orders it against writes (none is in flight) and syncing the WAL first
+    /// makes it a durability barrier for earlier writes.
     fn version_op(&self, make: impl FnOnce(&VersionTree) -> Result<VersionOp>) -> Result<VersionOp> {
         self.check_open()?;
+        let _wal = self.wal.sync_locked(self.wal.lock())?;
         let mut man = lock(&self.manifest);
         let mut tree = write(&self.tree);
         let op = make(&tree)?;

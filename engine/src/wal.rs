@@ -189,6 +189,12 @@ impl Wal {
         self.wait_all(st, seq).map(|_| ())
     }
 
+    /// Like [`Wal::sync_all`] for a caller that already holds the lock and keeps it.
+    pub(crate) fn sync_locked<'a>(&'a self, st: MutexGuard<'a, WalState>) -> Result<MutexGuard<'a, WalState>> {
+        let seq = st.last_seq;
+        self.wait_all(st, seq)
+    }
+
     fn wait_all<'a>(&'a self, mut st: MutexGuard<'a, WalState>, seq: u64) -> Result<MutexGuard<'a, WalState>> {
         loop {
             if let Some(f) = &st.failed {
