@@ -26,12 +26,18 @@ pub struct QualifiedName {
 impl QualifiedName {
     /// A name without keyspace.
     pub fn unqualified(name: impl Into<Ident>) -> Self {
-        QualifiedName { keyspace: None, name: name.into() }
+        QualifiedName {
+            keyspace: None,
+            name: name.into(),
+        }
     }
 
     /// A keyspace-qualified name.
     pub fn qualified(keyspace: impl Into<Ident>, name: impl Into<Ident>) -> Self {
-        QualifiedName { keyspace: Some(keyspace.into()), name: name.into() }
+        QualifiedName {
+            keyspace: Some(keyspace.into()),
+            name: name.into(),
+        }
     }
 }
 
@@ -128,19 +134,38 @@ pub enum Selector {
     CountRows,
     /// `writetime(c)`, `maxwritetime(c)`, `ttl(c)`; the argument is a column, possibly with field
     /// or element selections (`writetime(m['k'])`).
-    WriteTimeOrTtl { kind: WriteTimeKind, selector: Box<Selector> },
+    WriteTimeOrTtl {
+        kind: WriteTimeKind,
+        selector: Box<Selector>,
+    },
     /// `CAST(selector AS native_type)`
-    Cast { selector: Box<Selector>, ty: NativeType },
+    Cast {
+        selector: Box<Selector>,
+        ty: NativeType,
+    },
     /// `name(args)`: any function, including `token(...)`, `count(x)`, `toJson(x)`.
-    Function { name: QualifiedName, args: Vec<Selector> },
+    Function {
+        name: QualifiedName,
+        args: Vec<Selector>,
+    },
     /// `selector.field`
-    Field { selector: Box<Selector>, field: Ident },
+    Field {
+        selector: Box<Selector>,
+        field: Ident,
+    },
     /// `selector[key]`
     Element { selector: Box<Selector>, key: Term },
     /// `selector[from..to]`; at least one bound is present.
-    Slice { selector: Box<Selector>, from: Option<Term>, to: Option<Term> },
+    Slice {
+        selector: Box<Selector>,
+        from: Option<Term>,
+        to: Option<Term>,
+    },
     /// `(type) selector`
-    TypeHint { ty: CqlType, selector: Box<Selector> },
+    TypeHint {
+        ty: CqlType,
+        selector: Box<Selector>,
+    },
     /// `[a, b]`
     List(Vec<Selector>),
     /// `{a, b}` (also the empty `{}`)
@@ -149,7 +174,11 @@ pub enum Selector {
     Map(Vec<(Selector, Selector)>),
     /// `(a, b, ...)` with at least two elements (`(a)` is just `a`).
     Tuple(Vec<Selector>),
-    Arithmetic { op: ArithmeticOp, left: Box<Selector>, right: Box<Selector> },
+    Arithmetic {
+        op: ArithmeticOp,
+        left: Box<Selector>,
+        right: Box<Selector>,
+    },
     /// `-selector`
     Negate(Box<Selector>),
 }
@@ -186,14 +215,29 @@ pub enum Relation {
     /// `col IS NOT NULL` (materialized views).
     IsNotNull { column: Ident },
     /// `col[key] op term`
-    Element { column: Ident, key: Term, op: Operator, value: Term },
+    Element {
+        column: Ident,
+        key: Term,
+        op: Operator,
+        value: Term,
+    },
     /// `token(a, b) op term`
-    Token { columns: Vec<Ident>, op: Operator, value: Term },
+    Token {
+        columns: Vec<Ident>,
+        op: Operator,
+        value: Term,
+    },
     /// `(a, b) op (1, 2)`, `(a, b) op ?`, `(a, b) IN ((1, 2), (3, 4))`, `(a, b) IN ?`.
     /// For a comparison the value is a `Term::Tuple` or a `Term::Bind`.
-    MultiColumn { columns: Vec<Ident>, predicate: Predicate },
+    MultiColumn {
+        columns: Vec<Ident>,
+        predicate: Predicate,
+    },
     /// `expr(index_name, term)`
-    CustomIndex { index: QualifiedName, expression: Term },
+    CustomIndex {
+        index: QualifiedName,
+        expression: Term,
+    },
 }
 
 /// The right-hand side of a relation or condition.
@@ -248,12 +292,25 @@ pub enum Term {
     /// `{field: v, ...}` where the keys are identifiers.
     Udt(Vec<(Ident, Term)>),
     /// `name(args)`, e.g. `now()`, `toTimestamp(now())`, `ks.f(1)`.
-    FunctionCall { name: QualifiedName, args: Vec<Term> },
+    FunctionCall {
+        name: QualifiedName,
+        args: Vec<Term>,
+    },
     /// `CAST(term AS native_type)`
-    Cast { term: Box<Term>, ty: NativeType },
+    Cast {
+        term: Box<Term>,
+        ty: NativeType,
+    },
     /// `(type) term`
-    TypeHint { ty: CqlType, term: Box<Term> },
-    Arithmetic { op: ArithmeticOp, left: Box<Term>, right: Box<Term> },
+    TypeHint {
+        ty: CqlType,
+        term: Box<Term>,
+    },
+    Arithmetic {
+        op: ArithmeticOp,
+        left: Box<Term>,
+        right: Box<Term>,
+    },
     /// `-term` for anything but a numeric literal (`-5` is folded into the literal's text).
     Negate(Box<Term>),
 }
@@ -380,7 +437,10 @@ pub struct InsertStatement {
 #[derive(Debug, Clone, PartialEq)]
 pub enum InsertValues {
     /// `(c1, c2) VALUES (v1, v2)`; the lists may differ in length (the planner rejects that).
-    Columns { columns: Vec<Ident>, values: Vec<Term> },
+    Columns {
+        columns: Vec<Ident>,
+        values: Vec<Term>,
+    },
     /// `JSON 'text' [DEFAULT NULL|UNSET]`; the value is a string literal or a bind marker.
     Json { value: Term, default_unset: bool },
 }
@@ -407,9 +467,17 @@ pub enum Assignment {
     /// `c = term + c` (list prepend)
     Prepend { column: Ident, value: Term },
     /// `c[key] = term`
-    SetElement { column: Ident, key: Term, value: Term },
+    SetElement {
+        column: Ident,
+        key: Term,
+        value: Term,
+    },
     /// `c.field = term`
-    SetField { column: Ident, field: Ident, value: Term },
+    SetField {
+        column: Ident,
+        field: Ident,
+        value: Term,
+    },
 }
 
 /// The lightweight-transaction clause of UPDATE and DELETE.
@@ -455,9 +523,15 @@ pub struct DeleteStatement {
 pub enum Deletion {
     Column(Ident),
     /// `m[k]` / `l[i]`
-    Element { column: Ident, key: Term },
+    Element {
+        column: Ident,
+        key: Term,
+    },
     /// `u.f`
-    Field { column: Ident, field: Ident },
+    Field {
+        column: Ident,
+        field: Ident,
+    },
 }
 
 /// `BEGIN [UNLOGGED|COUNTER] BATCH [USING ...] stmts APPLY BATCH`
@@ -591,13 +665,27 @@ pub struct AlterTable {
 #[derive(Debug, Clone, PartialEq)]
 pub enum AlterTableAction {
     /// `ALTER [IF EXISTS] col TYPE type`
-    AlterColumnType { if_exists: bool, column: Ident, ty: CqlType },
+    AlterColumnType {
+        if_exists: bool,
+        column: Ident,
+        ty: CqlType,
+    },
     /// `ADD [IF NOT EXISTS] col type [STATIC]` or `ADD (col type, ...)`; `primary_key` is false.
-    Add { if_not_exists: bool, columns: Vec<ColumnDefinition> },
+    Add {
+        if_not_exists: bool,
+        columns: Vec<ColumnDefinition>,
+    },
     /// `DROP [IF EXISTS] col` / `DROP (c1, c2)` `[USING TIMESTAMP n]`
-    Drop { if_exists: bool, columns: Vec<Ident>, timestamp: Option<i64> },
+    Drop {
+        if_exists: bool,
+        columns: Vec<Ident>,
+        timestamp: Option<i64>,
+    },
     /// `RENAME [IF EXISTS] a TO b [AND c TO d ...]`
-    Rename { if_exists: bool, renames: Vec<(Ident, Ident)> },
+    Rename {
+        if_exists: bool,
+        renames: Vec<(Ident, Ident)>,
+    },
     /// `WITH prop = value AND ...`
     WithProperties(Vec<Property>),
     /// `DROP COMPACT STORAGE`
@@ -659,9 +747,16 @@ pub enum AlterTypeAction {
     /// `ALTER field TYPE type` (rejected by Cassandra 5.0's planner, kept for messages)
     AlterField { field: Ident, ty: CqlType },
     /// `ADD [IF NOT EXISTS] field type`
-    Add { if_not_exists: bool, field: Ident, ty: CqlType },
+    Add {
+        if_not_exists: bool,
+        field: Ident,
+        ty: CqlType,
+    },
     /// `RENAME [IF EXISTS] a TO b [AND ...]`
-    Rename { if_exists: bool, renames: Vec<(Ident, Ident)> },
+    Rename {
+        if_exists: bool,
+        renames: Vec<(Ident, Ident)>,
+    },
 }
 
 /// `CREATE MATERIALIZED VIEW [IF NOT EXISTS] name AS SELECT ... FROM base WHERE ...
@@ -736,10 +831,15 @@ pub struct Describe {
 pub enum DescribeTarget {
     Cluster,
     /// `[FULL] SCHEMA`
-    Schema { full: bool },
+    Schema {
+        full: bool,
+    },
     Keyspaces,
     /// `[ONLY] KEYSPACE [ks]` (no name = the current keyspace)
-    Keyspace { only: bool, name: Option<Ident> },
+    Keyspace {
+        only: bool,
+        name: Option<Ident>,
+    },
     Tables,
     Table(QualifiedName),
     Index(QualifiedName),

@@ -34,7 +34,8 @@ pub const MAX_STATEMENT_BYTES: usize = 16 * 1024 * 1024;
 /// A syntax error at a position of the statement text.
 ///
 /// `line` is 1-based and `column` is the 0-based character offset in that line, as in Cassandra
-/// (ANTLR's `charPositionInLine`). `Display` gives the complete Cassandra-style message.
+/// (ANTLR's `charPositionInLine`). An error at the end of the input (`... '<EOF>'`) has `line`
+/// 0 and prints as `line 0:-1`, exactly like Cassandra. `Display` gives the complete message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
     pub line: u32,
@@ -43,8 +44,19 @@ pub struct ParseError {
     pub message: String,
 }
 
+impl ParseError {
+    /// Whether the error is at the end of the input (reported at line 0, see the type's doc).
+    pub fn is_at_end_of_input(&self) -> bool {
+        self.line == 0
+    }
+}
+
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_at_end_of_input() {
+            // ANTLR's EOF token has no position; Cassandra prints it as `line 0:-1`.
+            return write!(f, "line 0:-1 {}", self.message);
+        }
         write!(f, "line {}:{} {}", self.line, self.column, self.message)
     }
 }
