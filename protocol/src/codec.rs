@@ -24,9 +24,9 @@ use crate::types::{int_len, put_string_list, Reader};
 /// Default cap on an envelope body: far below the spec's 256 MB, and above anything a sane request needs.
 pub const DEFAULT_MAX_FRAME_BYTES: usize = 16 * 1024 * 1024;
 
-/// Resource bounds of one connection.
+/// Resource bounds of one connection. Build with `Limits { max_frame_bytes, ..Limits::default() }` so
+/// that bounds added later keep their defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct Limits {
     /// Largest envelope body accepted (after decompression) or produced.
     pub max_frame_bytes: usize,
