@@ -22,8 +22,6 @@ use crate::{Error, Mutation, Result, Storage, SyncMode};
 
 /// Largest record payload accepted (one write batch).
 pub(crate) const MAX_RECORD_BYTES: usize = 256 << 20;
-/// In periodic mode, a writer flushes the pending buffer itself past this size.
-const PERIODIC_PENDING_LIMIT: usize = 4 << 20;
 
 pub(crate) fn segment_name(id: u64) -> String {
     format!("{id:010}.wal")
@@ -100,6 +98,8 @@ pub(crate) struct WalState {
     next_seq: u64,
     /// Highest sequence number handed out.
     last_seq: u64,
+    /// Highest sequence number handed to the OS (appended to the segment file).
+    appended_seq: u64,
     /// Highest sequence number known durable.
     synced_seq: u64,
     syncing: bool,
@@ -118,7 +118,8 @@ impl Wal {
     pub(crate) fn create(storage: std::sync::Arc<dyn Storage>, segment: u64, next_seq: u64, mode: SyncMode) -> Result<Wal> {
         storage.create(&segment_name(segment))?;
         storage.sync_dir()?;
-        let state = WalState { segment, pending: Vec::new(), next_seq, last_seq: next_seq.saturating_sub(1), synced_seq: next_seq.saturating_sub(1), syncing: false, failed: None };
+        let last = next_seq.saturating_sub(1);
+        let state = WalState { segment, pending: Vec::new(), next_seq, last_seq: last, appended_seq: last, synced_seq: last, syncing: false, failed: None };
         Ok(Wal { storage, state: Mutex::new(state), cond: Condvar::new(), mode })
     }
 
@@ -140,12 +141,12 @@ impl Wal {
         Ok(seq)
     }
 
-    /// Waits until `seq` is durable according to the sync mode (group commit).
+    /// Waits until `seq` is durable according to the sync mode (group commit). In
+    /// `Periodic` mode the record is handed to the OS before returning (it survives a
+    /// process kill) and the background thread fsyncs it later.
     pub(crate) fn wait_durable<'a>(&'a self, mut st: MutexGuard<'a, WalState>, seq: u64) -> Result<()> {
         if let SyncMode::Periodic { .. } = self.mode {
-            if st.pending.len() < PERIODIC_PENDING_LIMIT {
-                return Ok(());
-            }
+            return self.append_pending(&mut st);
         }
         loop {
             if st.synced_seq >= seq {
@@ -162,21 +163,44 @@ impl Wal {
         }
     }
 
-    /// Writes and fsyncs everything pending, with the lock released during the I/O.
+    /// Appends the pending buffer to the current segment. Appends happen only under the
+    /// lock, so records reach the file in sequence order.
+    fn append_pending(&self, st: &mut WalState) -> Result<()> {
+        if let Some(f) = &st.failed {
+            return Err(Error::Poisoned(f.clone()));
+        }
+        if st.pending.is_empty() {
+            return Ok(());
+        }
+        let res = self.storage.append(&segment_name(st.segment), &st.pending);
+        st.pending.clear();
+        if let Err(e) = res {
+            // The file's tail is unknown after a failed append: refuse all further writes
+            // rather than acknowledge data that may not be there.
+            st.failed = Some(format!("WAL append failed: {e}"));
+            self.cond.notify_all();
+            return Err(e.into());
+        }
+        st.appended_seq = st.last_seq;
+        Ok(())
+    }
+
+    /// Appends everything pending (under the lock), then fsyncs with the lock released so
+    /// other writers can queue the next group meanwhile.
     fn lead_sync<'a>(&'a self, mut st: MutexGuard<'a, WalState>) -> MutexGuard<'a, WalState> {
+        if self.append_pending(&mut st).is_err() {
+            return st;
+        }
         st.syncing = true;
-        let buf = std::mem::take(&mut st.pending);
-        let upto = st.last_seq;
+        let upto = st.appended_seq;
         let name = segment_name(st.segment);
         drop(st);
-        let res = if buf.is_empty() { self.storage.sync(&name) } else { self.storage.append(&name, &buf).and_then(|()| self.storage.sync(&name)) };
+        let res = self.storage.sync(&name);
         let mut st = self.lock();
         st.syncing = false;
         match res {
             Ok(()) => st.synced_seq = st.synced_seq.max(upto),
-            // After a failed append or fsync the file state is unknown: refuse all further
-            // writes rather than acknowledge data that may not be durable.
-            Err(e) => st.failed = Some(format!("WAL write failed: {e}")),
+            Err(e) => st.failed = Some(format!("WAL fsync failed: {e}")),
         }
         self.cond.notify_all();
         st
@@ -254,12 +278,11 @@ mod tests {
             let seq = Wal::append(&mut st, &[m(&format!("k{i}"), i), m("x", i)]).unwrap();
             wal.wait_durable(st, seq).unwrap();
         }
-        // An unacknowledged record that gets torn.
+        // An unacknowledged record, handed to the OS but not synced: it may get torn.
         let mut st = wal.lock();
         Wal::append(&mut st, &[m("torn", 9)]).unwrap();
-        let buf = std::mem::take(&mut st.pending);
+        wal.append_pending(&mut st).unwrap();
         drop(st);
-        storage.append(&segment_name(1), &buf).unwrap();
         for seed in 0..10 {
             let after = storage.crash(CrashMode::TearUnsynced { seed });
             let got = replay_all(&*after, 1, true).unwrap();
