@@ -60,6 +60,8 @@ struct NodeFlags {
 #[derive(Subcommand)]
 enum Command {
     /// Administer a running node (Cassandra's nodetool verbs).
+    // `-h` is the host, as in Cassandra's nodetool, so help is `--help` only.
+    #[command(disable_help_flag = true)]
     Nodetool {
         /// Admin host of the node.
         #[arg(long, short = 'h', default_value = "127.0.0.1")]
@@ -67,6 +69,8 @@ enum Command {
         /// Admin port of the node.
         #[arg(long, short = 'p', default_value_t = 7199)]
         port: u16,
+        #[arg(long, action = clap::ArgAction::Help)]
+        help: Option<bool>,
         /// status, info, flush, compact, drain
         verb: String,
     },
@@ -75,7 +79,7 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Nodetool { host, port, verb }) => strata::admin::nodetool(&host, port, &verb),
+        Some(Command::Nodetool { host, port, verb, .. }) => strata::admin::nodetool(&host, port, &verb),
         None => {
             init_logging();
             let config = Config::load(&overrides(cli.node), &|name| std::env::var(name).ok())?;

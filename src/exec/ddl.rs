@@ -87,7 +87,7 @@ pub async fn drop_keyspace(ctx: &Context<'_>, s: &DropKeyspace) -> CqlResult<Ddl
         if s.if_exists {
             return Ok(None);
         }
-        return Err(CqlError::Config(format!("Cannot drop non existing keyspace '{}'.", s.name)));
+        return Err(CqlError::invalid(format!("Keyspace '{}' doesn't exist", s.name)));
     };
     if keyspace.system {
         return Err(CqlError::Unauthorized(format!("{} keyspace is not user-modifiable.", s.name)));

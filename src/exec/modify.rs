@@ -248,11 +248,18 @@ fn insert_updates(table: &Table, statement: &InsertStatement, bound: &BoundValue
         };
         match value {
             Evaluated::Unset => {}
-            value => operations.push(Operation::Cell { clustering: target, column: column.name.clone(), value: value.into_option() }),
+            value => operations.push(Operation::Cell { clustering: target, column: column.name.clone(), value: stored_value(&table.types[index], value) }),
         }
     }
     let key = PartitionKey::from_components(components);
     Ok(vec![partition_update(key, using, operations)])
+}
+
+/// The bytes to store for a column value; an empty non-frozen collection has no cells in
+/// Cassandra, so it is stored as a deletion and reads back as null.
+fn stored_value(ty: &CqlType, value: Evaluated) -> Option<Vec<u8>> {
+    let is_empty_collection = |v: &Vec<u8>| v.as_slice() == [0, 0, 0, 0];
+    value.into_option().filter(|v| !(ty.is_multi_cell() && is_empty_collection(v)))
 }
 
 fn partition_update(key: PartitionKey, using: &ResolvedUsing, operations: Vec<Operation>) -> PartitionUpdate {
@@ -303,7 +310,7 @@ fn update_updates(table: &Table, statement: &UpdateStatement, bound: &BoundValue
         }
         let value = evaluate(value, &receiver(table, index), bound)?;
         if value != Evaluated::Unset {
-            cells.push((def.name.clone(), def.kind == ColumnKind::Static, value.into_option()));
+            cells.push((def.name.clone(), def.kind == ColumnKind::Static, stored_value(&table.types[index], value)));
         }
     }
     let only_static = cells.iter().all(|(_, is_static, _)| *is_static) && !cells.is_empty();
