@@ -252,10 +252,6 @@ impl WireType {
 }
 
 impl CqlType {
-    pub const fn native(t: NativeType) -> CqlType {
-        CqlType::Native(t)
-    }
-
     /// Parses a CQL type string (`frozen<map<text, int>>`, `list<frozen<tuple<int, text>>>`, `ks.my_udt`,
     /// `vector<float, 3>`, `'org.example.Custom'`), checking Cassandra's nesting rules.
     pub fn parse(text: &str, udts: &dyn UdtResolver) -> Result<CqlType, TypeError> {

@@ -189,8 +189,20 @@ fn render_native(native: NativeType, value: &[u8], style: Style) -> Option<Strin
         N::Tinyint => i8::from_be_bytes(value.try_into().ok()?).to_string(),
         N::Varint => varint_from_bytes(value).to_string(),
         N::Decimal => Decimal::from_bytes(value)?.to_java_string(),
-        N::Float => java_float_string(f64::from(f32::from_be_bytes(value.try_into().ok()?)), true),
-        N::Double => java_float_string(f64::from_be_bytes(value.try_into().ok()?), false),
+        N::Float | N::Double => {
+            let single = native == N::Float;
+            let v = if single {
+                f64::from(f32::from_be_bytes(value.try_into().ok()?))
+            } else {
+                f64::from_be_bytes(value.try_into().ok()?)
+            };
+            // JSON has no NaN or infinities; Cassandra's toJson prints null for them.
+            if style == Style::Json && !v.is_finite() {
+                "null".to_string()
+            } else {
+                java_float_string(v, single)
+            }
+        }
         N::Uuid | N::Timeuuid => {
             let text = uuid::Uuid::from_slice(value).ok()?.hyphenated().to_string();
             if style == Style::Json {
@@ -345,7 +357,8 @@ mod tests {
             ("double", K::Float, "0.001", "0.001", "0.001"),
             ("double", K::Float, "0.0001", "1.0E-4", "1.0E-4"),
             ("double", K::Integer, "100", "100.0", "100.0"),
-            ("double", K::Float, "NaN", "NaN", "NaN"),
+            ("double", K::Float, "NaN", "NaN", "null"),
+            ("float", K::Float, "-Infinity", "-Infinity", "null"),
             ("boolean", K::Boolean, "true", "true", "true"),
             ("blob", K::Hex, "0xCAFE", "0xcafe", "\"0xcafe\""),
             (

@@ -15,7 +15,8 @@ use super::temporal::{parse_date, parse_time, parse_timestamp};
 /// A serialized value, or `None` for null.
 pub type CqlValue = Option<Vec<u8>>;
 
-/// The lexical kind of a constant, as the CQL lexer classifies it. Blob literals (`0xCAFE`) are `Hex`.
+/// The lexical kind of a constant, as Cassandra's lexer classifies it (the name shows in error messages).
+/// Blob literals (`0xCAFE`) are `Hex`; `NaN` and `Infinity` (signed or not) are `Float`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LiteralKind {
     String,
@@ -116,8 +117,13 @@ fn accepts(native: NativeType, kind: LiteralKind) -> bool {
 
 /// `0x...` to bytes (Cassandra's `BytesType.fromString` on the text after `0x`).
 fn hex_literal(text: &str) -> Result<Vec<u8>, TypeError> {
-    let digits = text.get(2..).unwrap_or("");
-    decode_hex(digits).ok_or_else(|| marshal(format!("cannot parse '{digits}' as hex bytes")))
+    let digits = text
+        .strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))
+        .unwrap_or(text);
+    decode_hex(digits)
+        .filter(|_| digits.len() < text.len())
+        .ok_or_else(|| marshal(format!("cannot parse '{digits}' as hex bytes")))
 }
 
 pub(crate) fn decode_hex(digits: &str) -> Option<Vec<u8>> {
@@ -533,7 +539,7 @@ mod tests {
             ("ascii", K::String, "é", "Invalid ASCII character in string literal: java.nio.charset.UnmappableCharacterException: Input length = 1"),
             ("timeuuid", K::Uuid, "550e8400-e29b-41d4-a716-446655440000", "TimeUUID supports only version 1 UUIDs"),
             ("inet", K::String, "1.2.3", "Unable to make inet address from '1.2.3'"),
-            ("timestamp", K::String, "tomorrow", "Unable to coerce 'tomorrow' to a formatted date (long)"),
+            ("timestamp", K::String, "tomorrow", "Unable to parse a date/time from 'tomorrow'"),
             ("blob", K::Hex, "0xabc", "cannot parse 'abc' as hex bytes"),
             ("duration", K::Integer, "3", "Unable to convert '3' to a duration"),
             ("decimal", K::Float, "NaN", "unable to make BigDecimal from 'NaN'"),

@@ -81,9 +81,10 @@ fn checked_date(year: i64, month: i64, day: i64) -> Option<(i64, u32, u32)> {
     Some((year, month, day))
 }
 
-/// Parses Cassandra's timestamp text: `now`, an integer of milliseconds, or `yyyy-MM-dd` optionally followed by
-/// `( |T)HH:mm[:ss[.fff]]` and a zone (`Z`, `+hh`, `+hhmm`, `+hh:mm`, `UTC`, `GMT`, `GMT+hh:mm`, with or without
-/// a space before it). Returns milliseconds since the epoch.
+/// Parses Cassandra's timestamp text (its `java.time` parser since 4.0.3): `now`, an integer of milliseconds,
+/// `y-M-d( |T)H:m[:s[.f{0,9}]]` or `yyyy-MM-dd`, then an optional zone (`Z`, `+hh`, `+hhmm`, `+hh:mm`, `UTC`,
+/// `GMT`, `GMT+hh:mm`, with or without a space before it); no zone means UTC. Fractions finer than a
+/// millisecond are truncated. Returns milliseconds since the epoch.
 pub fn parse_timestamp(text: &str) -> Result<i64, TypeError> {
     if text.eq_ignore_ascii_case("now") {
         return Ok(now_millis());
@@ -93,11 +94,8 @@ pub fn parse_timestamp(text: &str) -> Result<i64, TypeError> {
             .parse()
             .map_err(|_| marshal(format!("Unable to make long (for date) from: '{text}'")));
     }
-    parse_date_time(text).ok_or_else(|| {
-        marshal(format!(
-            "Unable to coerce '{text}' to a formatted date (long)"
-        ))
-    })
+    parse_date_time(text)
+        .ok_or_else(|| marshal(format!("Unable to parse a date/time from '{text}'")))
 }
 
 fn now_millis() -> i64 {
@@ -115,18 +113,22 @@ fn is_integer_text(text: &str) -> bool {
 
 fn parse_date_time(text: &str) -> Option<i64> {
     let mut c = Cursor { rest: text };
-    let (year, _) = c.digits(1, 9)?;
+    let (year, year_len) = c.digits(1, 9)?;
     let ok = c.eat('-');
-    let (month, _) = c.digits(1, 2).filter(|_| ok)?;
+    let (month, month_len) = c.digits(1, 2).filter(|_| ok)?;
     let ok = c.eat('-');
-    let (day, _) = c.digits(1, 2).filter(|_| ok)?;
+    let (day, day_len) = c.digits(1, 2).filter(|_| ok)?;
     let (year, month, day) = checked_date(year, month, day)?;
     let mut millis = days_from_civil(year, month, day) * MILLIS_PER_DAY;
     if c.rest.starts_with('T')
         || (c.rest.starts_with(' ') && c.rest[1..].starts_with(|ch: char| ch.is_ascii_digit()))
     {
+        // With a time, Cassandra's pattern is `y-M-d`: any widths.
         c.rest = &c.rest[1..];
         millis += parse_clock(&mut c)?;
+    } else if (year_len, month_len, day_len) != (4, 2, 2) {
+        // A date alone must be `yyyy-MM-dd`.
+        return None;
     }
     let offset_minutes = parse_zone(c.rest)?;
     Some(millis - offset_minutes * 60_000)
@@ -360,7 +362,9 @@ mod tests {
 
     #[test]
     fn timestamp_text_forms() {
-        let cases: [(&str, i64); 16] = [
+        let cases: [(&str, i64); 18] = [
+            ("2011-2-3 4:5", T_2011_02_03_0405),
+            ("2011-02-03 04:05:00.123456789", T_2011_02_03_0405 + 123),
             ("2011-02-03 04:05", T_2011_02_03_0405),
             ("2011-02-03 04:05:00", T_2011_02_03_0405),
             ("2011-02-03 04:05:00.000", T_2011_02_03_0405),
@@ -392,11 +396,12 @@ mod tests {
             "abc",
             "2011-02-03 25:00",
             "2011-02-03 04:05 +25",
+            "2011-2-3",
         ] {
             assert_eq!(
                 parse_timestamp(text),
                 Err(TypeError::Marshal(format!(
-                    "Unable to coerce '{text}' to a formatted date (long)"
+                    "Unable to parse a date/time from '{text}'"
                 )))
             );
         }

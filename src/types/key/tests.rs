@@ -4,6 +4,7 @@
 use std::cmp::Ordering;
 
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 
 use super::*;
 use crate::types::compare::compare_values;
@@ -371,6 +372,10 @@ fn contains_decimal(t: &CqlType) -> bool {
 fn config() -> ProptestConfig {
     ProptestConfig {
         cases: 300,
+        // Failing seeds are kept beside this file and re-run first.
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "src/types/key/proptest-regressions.txt",
+        ))),
         ..ProptestConfig::default()
     }
 }
