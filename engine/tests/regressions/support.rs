@@ -19,7 +19,7 @@ use std::sync::Arc;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use strata_engine::{
-    Cell, CellValue, Clock, CrashMode, CrashStorage, Engine, ManualClock, Mutation, Options, Storage,
+    Cell, CellValue, Clock, CrashMode, CrashStorage, Engine, Error, ManualClock, Mutation, Options, Storage,
     SyncMode, VersionId, ROOT_VERSION,
 };
 
@@ -57,9 +57,10 @@ impl Config {
         let mut rng = SmallRng::seed_from_u64(seed ^ 0xc0f1_9000);
         Config {
             batch_sync: rng.random_bool(0.6),
-            memtable_bytes: [512, 1024, 4096][rng.random_range(0..3)],
+            memtable_bytes: [4096, 4096, 8192][rng.random_range(0..3)],
             max_frozen_memtables: rng.random_range(1..=3),
-            gc_grace_secs: [0, 30, 1_000_000][rng.random_range(0..3)],
+            // Never 0: a purge must need a clock advance (see `Generator`).
+            gc_grace_secs: [1, 30, 1_000_000][rng.random_range(0..3)],
             version_split: rng.random_bool(0.5),
             background_threads: rng.random_bool(0.4),
         }
@@ -392,6 +393,15 @@ pub fn check_cell(model: Option<&Cell>, engine: Option<&Cell>, now: i64, gc_grac
     }
 }
 
+/// True if no key can satisfy both bounds (inverted, or equal with one side excluded).
+fn range_is_empty(lo: &Bound<Vec<u8>>, hi: &Bound<Vec<u8>>) -> bool {
+    match (lo, hi) {
+        (Bound::Included(a), Bound::Included(b)) => a > b,
+        (Bound::Included(a) | Bound::Excluded(a), Bound::Excluded(b) | Bound::Included(b)) => a >= b,
+        _ => false,
+    }
+}
+
 fn key_in_bounds(key: &[u8], lo: &Bound<Vec<u8>>, hi: &Bound<Vec<u8>>) -> bool {
     let above_lo = match lo {
         Bound::Included(b) => key >= b.as_slice(),
@@ -422,6 +432,36 @@ pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
 // Execution
 // ---------------------------------------------------------------------------------------------
 
+/// What a run exercised, summed over every engine instance of the run, so a test can demand
+/// that flushes, merges and version splits really happened.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Coverage {
+    pub flushes: u64,
+    pub merges: u64,
+    pub version_splits: u64,
+    pub max_arrays: usize,
+    pub max_versions: usize,
+}
+
+impl Coverage {
+    fn absorb(&mut self, engine: &Engine) {
+        let stats = engine.stats();
+        self.flushes += stats.flushes;
+        self.merges += stats.merges;
+        self.version_splits += stats.version_splits;
+        self.max_arrays = self.max_arrays.max(stats.arrays);
+        self.max_versions = self.max_versions.max(stats.versions);
+    }
+
+    pub fn add(&mut self, other: &Coverage) {
+        self.flushes += other.flushes;
+        self.merges += other.merges;
+        self.version_splits += other.version_splits;
+        self.max_arrays = self.max_arrays.max(other.max_arrays);
+        self.max_versions = self.max_versions.max(other.max_versions);
+    }
+}
+
 /// Engine and model driven in lockstep over a crash-simulating storage.
 pub struct Harness {
     config: Config,
@@ -429,11 +469,15 @@ pub struct Harness {
     clock: Arc<ManualClock>,
     engine: Option<Engine>,
     model: Model,
-    /// Models after each acknowledged op since the last point where everything was durable;
-    /// after a crash in Periodic mode the engine must match one of them (a prefix of history).
-    since_durable: Vec<Model>,
+    /// Periodic mode only: the cells as of the last point where every write was durable (a
+    /// flush, a clean reopen, or a version operation: those are WAL durability barriers), and
+    /// the write batches acknowledged since, in order. After a power loss the engine must hold
+    /// those cells plus a prefix of those batches: a prefix of history.
+    durable_cells: BTreeMap<(Vec<u8>, VersionId), Cell>,
+    unsynced: Vec<Vec<Mutation>>,
     /// Crashes so far; seeds which prefix of each unsynced tail survives.
     crashes: u64,
+    coverage: Coverage,
 }
 
 impl Harness {
@@ -447,8 +491,10 @@ impl Harness {
             clock,
             engine: Some(engine),
             model: Model::new(),
-            since_durable: Vec::new(),
+            durable_cells: BTreeMap::new(),
+            unsynced: Vec::new(),
             crashes: 0,
+            coverage: Coverage::default(),
         })
     }
 
@@ -474,7 +520,7 @@ impl Harness {
             Op::DeleteVersion(vref) => self.delete_version(*vref)?,
             Op::Flush => {
                 self.engine()?.flush().map_err(|e| format!("flush failed: {e}"))?;
-                self.since_durable.clear();
+                self.mark_durable();
             }
             Op::Compact => self.engine()?.compact().map_err(|e| format!("compact failed: {e}"))?,
             Op::MergeVersion(vref) => self.merge_version(*vref)?,
@@ -482,12 +528,15 @@ impl Harness {
             Op::CrashReopen => self.crash_reopen()?,
             Op::CleanReopen => self.clean_reopen()?,
         }
-        if self.config.batch_sync {
-            self.since_durable.clear();
-        } else {
-            self.since_durable.push(self.model.clone());
-        }
         self.check_all()
+    }
+
+    /// Every acknowledged write is durable now.
+    fn mark_durable(&mut self) {
+        if !self.config.batch_sync {
+            self.durable_cells = self.model.cells.clone();
+            self.unsynced.clear();
+        }
     }
 
     fn write(&mut self, writes: &[Write]) -> Result<(), String> {
@@ -498,6 +547,9 @@ impl Harness {
         match (valid, result) {
             (true, Ok(())) => {
                 mutations.iter().for_each(|m| self.model.apply_write(m));
+                if !self.config.batch_sync {
+                    self.unsynced.push(mutations);
+                }
                 Ok(())
             }
             (true, Err(e)) => Err(format!("valid write {mutations:?} failed: {e}")),
@@ -544,6 +596,7 @@ impl Harness {
                     }
                 }
                 self.model.add_child(parent, child);
+                self.mark_durable();
                 Ok(())
             }
             (true, Err(e)) => Err(format!("valid {what}({parent}) failed: {e}")),
@@ -560,6 +613,7 @@ impl Harness {
                 if let Some(node) = self.model.versions.get_mut(&version) {
                     node.deleted = true;
                 }
+                self.mark_durable();
                 Ok(())
             }
             (true, Err(e)) => Err(format!("valid delete_version({version}) failed: {e}")),
@@ -578,54 +632,72 @@ impl Harness {
     }
 
     fn crash_reopen(&mut self) -> Result<(), String> {
-        // Power loss: the old storage dies first (so the old engine and its threads cannot touch
-        // the post-crash image), then the engine is dropped without a clean close.
+        // The old storage dies first (so the old engine and its threads cannot touch the
+        // post-crash image), then the engine is dropped without a clean close. Every third crash
+        // is a process kill (everything handed to the OS survives), the others power losses
+        // that tear the unsynced tails.
         self.crashes += 1;
         let seed = self.crashes.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        self.storage = self.storage.crash(CrashMode::TearUnsynced { seed });
-        drop(self.engine.take());
+        let power_loss = self.crashes % 3 != 0;
+        let mode = if power_loss { CrashMode::TearUnsynced { seed } } else { CrashMode::KeepAll };
+        self.storage = self.storage.crash(mode);
+        if let Some(engine) = self.engine.take() {
+            self.coverage.absorb(&engine);
+        }
         self.engine = Some(open(&self.storage, &self.clock, &self.config)?);
-        if !self.config.batch_sync {
+        // Periodic mode hands each record to the OS before acknowledging it, so only a power
+        // loss may lose acknowledged writes.
+        if power_loss && !self.config.batch_sync {
             self.adopt_surviving_prefix()?;
         }
+        self.mark_durable();
         Ok(())
     }
 
-    /// Periodic mode loses the unsynced tail; the survivor must be one of the recent states.
+    /// Periodic mode loses an unsynced tail of writes: the survivor must hold the durable cells
+    /// plus some prefix of the batches acknowledged since (longest prefix tried first).
     fn adopt_surviving_prefix(&mut self) -> Result<(), String> {
-        let mut candidates = std::mem::take(&mut self.since_durable);
-        candidates.insert(0, self.model.clone());
+        let unsynced = std::mem::take(&mut self.unsynced);
         let mut first_error = None;
-        for candidate in candidates.into_iter().rev() {
-            self.model = candidate;
+        for kept in (0..=unsynced.len()).rev() {
+            self.model.cells = self.durable_cells.clone();
+            unsynced.iter().take(kept).flatten().for_each(|m| self.model.apply_write(m));
             match self.check_all() {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.mark_durable();
+                    return Ok(());
+                }
                 Err(e) => {
                     first_error.get_or_insert(e);
                 }
             }
         }
         Err(format!(
-            "after a crash in Periodic mode the engine matches no prefix of history; vs newest: {}",
+            "after a crash in Periodic mode the engine holds no prefix of the {} unsynced batches; \
+             vs all of them: {}",
+            unsynced.len(),
             first_error.unwrap_or_default()
         ))
     }
 
     fn clean_reopen(&mut self) -> Result<(), String> {
         if let Some(engine) = self.engine.take() {
+            self.coverage.absorb(&engine);
             engine.close().map_err(|e| format!("close failed: {e}"))?;
         }
         self.engine = Some(open(&self.storage, &self.clock, &self.config)?);
-        self.since_durable.clear();
+        self.mark_durable();
         Ok(())
     }
 
     /// Reads every version the model knows in full and compares it with the model.
     pub fn check_all(&self) -> Result<(), String> {
         for (&version, node) in &self.model.versions {
+            self.check_version_info(version, node)?;
             if node.deleted {
-                if let Ok(Some(cell)) = self.engine()?.get(version, KEYS[0]) {
-                    return Err(format!("deleted version {version} still returns {cell:?}"));
+                // Documented: reads at a deleted version fail.
+                if let Ok(found) = self.engine()?.get(version, KEYS[0]) {
+                    return Err(format!("get at deleted version {version} succeeded: {found:?}"));
                 }
                 continue;
             }
@@ -634,6 +706,16 @@ impl Harness {
             self.check_scan(version, Bound::Unbounded, Bound::Unbounded, true)?;
         }
         Ok(())
+    }
+
+    /// The engine's version tree agrees with the model's (a forgotten deleted version is fine).
+    fn check_version_info(&self, version: VersionId, node: &ModelVersion) -> Result<(), String> {
+        match self.engine()?.version_info(version) {
+            None if node.deleted => Ok(()),
+            None => Err(format!("version {version} is unknown to the engine")),
+            Some(info) if (info.parent, info.frozen, info.deleted) == (node.parent, node.frozen, node.deleted) => Ok(()),
+            Some(info) => Err(format!("version {version}: engine has {info:?}, model has {node:?}")),
+        }
     }
 
     fn check_gets(&self, version: VersionId) -> Result<(), String> {
@@ -652,6 +734,8 @@ impl Harness {
         let what = format!("scan(v{version}, {lo:?}, {hi:?}, reverse={reverse})");
         let iter = match (readable, self.engine()?.scan(version, lo.clone(), hi.clone(), reverse)) {
             (true, Ok(iter)) => iter,
+            // An empty or inverted range may be refused instead of yielding nothing.
+            (true, Err(Error::InvalidArgument(_))) if range_is_empty(&lo, &hi) => return Ok(()),
             (true, Err(e)) => return Err(format!("{what} failed: {e}")),
             (false, _) => return Ok(()), // unreadable version: error or nothing, both fine
         };
@@ -706,15 +790,18 @@ pub struct Failure {
 }
 
 /// Runs `ops` from a fresh engine; panics inside the engine count as failures.
-pub fn run_ops(config: Config, ops: &[Op]) -> Result<(), Failure> {
-    let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<(), Failure> {
+pub fn run_ops(config: Config, ops: &[Op]) -> Result<Coverage, Failure> {
+    let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<Coverage, Failure> {
         let mut harness = Harness::new(config).map_err(|message| Failure { step: 0, message })?;
         for (step, op) in ops.iter().enumerate() {
             harness
                 .step(op)
                 .map_err(|message| Failure { step, message: format!("after {op:?}: {message}") })?;
         }
-        Ok(())
+        if let Some(engine) = harness.engine.as_ref() {
+            harness.coverage.absorb(engine);
+        }
+        Ok(harness.coverage)
     }));
     outcome.unwrap_or_else(|panic| {
         let message = panic
@@ -726,7 +813,7 @@ pub fn run_ops(config: Config, ops: &[Op]) -> Result<(), Failure> {
     })
 }
 
-pub fn run_case_from_seed(seed: u64, steps: usize) -> Result<(), Failure> {
+pub fn run_case_from_seed(seed: u64, steps: usize) -> Result<Coverage, Failure> {
     run_ops(Config::from_seed(seed), &generate(seed, steps))
 }
 
@@ -769,9 +856,10 @@ pub fn shrink_and_report(seed: u64, steps: usize, failure: Failure) -> ! {
     let minimal_failure = run_ops(config, &minimal).err();
     panic!(
         "model divergence, seed={seed:#x} (replay: STRATA_MODEL_SEED={seed:#x})\nconfig: {config:?}\n\
-         first failure at step {}: {}\nminimal ops ({}): {minimal:#?}\nminimal failure: {minimal_failure:?}",
+         first failure at step {}: {}\nminimal ops ({}):\n{}\nminimal failure: {minimal_failure:?}",
         failure.step,
         failure.message,
         minimal.len(),
+        minimal.iter().map(|op| format!("    {op:?},")).collect::<Vec<_>>().join("\n"),
     );
 }
