@@ -400,9 +400,34 @@ pub(crate) struct BlockCache {
     shard_budget: usize,
 }
 
+/// Hasher for block-cache keys: the key is already well spread (array id, block number),
+/// so one multiply-xorshift replaces SipHash on the point-read hot path.
+#[derive(Default, Clone, Copy)]
+struct BlockKeyHasher(u64);
+
+impl std::hash::Hasher for BlockKeyHasher {
+    fn finish(&self) -> u64 {
+        let h = self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h ^ (h >> 29)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).rotate_left(5);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = self.0.rotate_left(32) ^ u64::from(n);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = self.0.rotate_left(17) ^ n;
+    }
+}
+
+type BlockMap = HashMap<(u64, u32), Arc<Block>, std::hash::BuildHasherDefault<BlockKeyHasher>>;
+
 #[derive(Default)]
 struct CacheShard {
-    map: HashMap<(u64, u32), Arc<Block>>,
+    map: BlockMap,
     order: VecDeque<(u64, u32)>,
     bytes: usize,
 }
@@ -415,7 +440,7 @@ impl BlockCache {
     }
 
     fn shard(&self, key: (u64, u32)) -> Option<std::sync::MutexGuard<'_, CacheShard>> {
-        let idx = (key.0.wrapping_mul(31).wrapping_add(u64::from(key.1)) % CACHE_SHARDS as u64) as usize;
+        let idx = (key.0.wrapping_mul(31).wrapping_add(u64::from(key.1)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 60) as usize % CACHE_SHARDS;
         self.shards.get(idx).map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
