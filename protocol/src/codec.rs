@@ -139,8 +139,11 @@ impl ServerCodec {
     }
 
     /// Records the compression negotiated by STARTUP (`"lz4"`, `"snappy"`, case-insensitive, or none).
-    /// v5 compresses segments with LZ4 only, so snappy on v5 means no compression (as the python driver
-    /// assumes).
+    /// Call it before encoding the reply to STARTUP: in v4 that reply is already compressed, as Cassandra
+    /// does (its legacy pipeline is installed before STARTUP runs, and STARTUP sets the compressor), and
+    /// drivers install their decompressor before sending STARTUP. In v5 the reply to STARTUP is unframed
+    /// and uncompressed; LZ4 segments start after it. v5 compresses with LZ4 only, so snappy on v5 means
+    /// no compression (as the python driver assumes).
     pub fn set_compression(&mut self, name: Option<&str>) -> Result<(), ProtocolError> {
         let compression = name.map(Compression::from_name).transpose()?;
         self.compression = match (self.version, compression) {

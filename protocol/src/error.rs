@@ -139,6 +139,20 @@ impl DecodeError {
         !matches!(self, Self::Envelope { .. })
     }
 
+    /// The ERROR 0x000A to send (through [`crate::ServerCodec::encode`]) before closing or, for a
+    /// non-fatal error, before reading on. `None` for [`DecodeError::UnsupportedVersion`], which is answered
+    /// with the unframed [`crate::unsupported_version_response`], and for errors on no particular stream.
+    pub fn error_response(&self) -> Option<crate::ResponseFrame> {
+        if matches!(self, Self::UnsupportedVersion { .. }) {
+            return None;
+        }
+        let body = crate::ErrorBody::new(crate::ErrorKind::Protocol, self.to_string());
+        Some(crate::ResponseFrame::new(
+            self.stream()?,
+            crate::Response::Error(body),
+        ))
+    }
+
     /// The stream id to answer on, when the error could be attributed to one envelope.
     pub fn stream(&self) -> Option<i16> {
         match self {

@@ -234,6 +234,11 @@ fn unsupported_versions_get_the_negotiation_error() {
         let error = codec.decode(&mut buf).unwrap_err();
         assert_eq!(error, DecodeError::UnsupportedVersion { version, stream });
         assert_eq!(error.stream(), Some(stream));
+        assert_eq!(
+            error.error_response(),
+            None,
+            "answered with unsupported_version_response instead"
+        );
     }
     let message =
         "Invalid or unsupported protocol version (66); supported versions are (4/v4, 5/v5); \
@@ -354,6 +359,11 @@ fn bad_envelope_is_not_fatal() {
         }
     );
     assert!(!error.is_fatal());
+    let answer = error.error_response().unwrap();
+    assert_eq!(answer.stream, 9);
+    assert!(
+        matches!(answer.response, Response::Error(ref body) if body.kind == strata_protocol::ErrorKind::Protocol)
+    );
     assert_eq!(
         codec.decode(&mut bytes).unwrap().unwrap().opcode,
         Opcode::Options
