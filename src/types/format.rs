@@ -425,22 +425,18 @@ mod tests {
         let tuple = serialize_tuple(&tuple_type, &[int(1), None], "t").unwrap();
         assert_eq!(format_value(&tuple_type, &tuple), "(1, null)");
         assert_eq!(to_json(&tuple_type, &tuple), "[1, null]");
+        let def = UdtDef {
+            keyspace: "ks".into(),
+            name: "u".into(),
+            fields: vec![("a".into(), ty("int")), ("Bee".into(), ty("text"))],
+        };
+        let value =
+            crate::types::serialize_udt(&def, &[("a".into(), int(7)), ("Bee".into(), text("x"))])
+                .unwrap();
         let udt = CqlType::Udt {
-            def: Box::new(UdtDef {
-                keyspace: "ks".into(),
-                name: "u".into(),
-                fields: vec![("a".into(), ty("int")), ("Bee".into(), ty("text"))],
-            }),
+            def: Box::new(def),
             frozen: true,
         };
-        let value = crate::types::serialize_udt(
-            match &udt {
-                CqlType::Udt { def, .. } => def,
-                _ => unreachable!(),
-            },
-            &[("a".into(), int(7)), ("Bee".into(), text("x"))],
-        )
-        .unwrap();
         assert_eq!(format_value(&udt, &value), "{a: 7, \"Bee\": 'x'}");
         assert_eq!(to_json(&udt, &value), "{\"a\": 7, \"\\\"Bee\\\"\": \"x\"}");
     }

@@ -370,8 +370,8 @@ fn contains_decimal(t: &CqlType) -> bool {
 }
 
 fn config() -> ProptestConfig {
+    // Case count: proptest's default (256) unless PROPTEST_CASES says otherwise.
     ProptestConfig {
-        cases: 300,
         // Failing seeds are kept beside this file and re-run first.
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
             "src/types/key/proptest-regressions.txt",
