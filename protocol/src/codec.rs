@@ -464,7 +464,7 @@ fn patch_header(out: &mut BytesMut, start: usize, header_flags: u8, length: i32)
     }
 }
 
-/// Drops the leading [bytes map] of a body sent with the custom payload flag: Strata has no use for it.
+/// Drops the leading `[bytes map]` of a body sent with the custom payload flag: Strata has no use for it.
 fn strip_custom_payload(body: Bytes) -> Result<Bytes, ProtocolError> {
     let mut reader = Reader::new(body);
     reader.read_bytes_map("custom payload")?;

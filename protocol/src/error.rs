@@ -59,7 +59,7 @@ pub enum ProtocolError {
     /// An event type name outside the spec.
     #[error("unknown event type {0:?}")]
     UnknownEventType(String),
-    /// An [inet] address whose size is neither 4 nor 16.
+    /// An `[inet]` address whose size is neither 4 nor 16.
     #[error("invalid inet address size {0}")]
     InvalidInetSize(u8),
     /// A value that is valid on the wire but not allowed here (for example "unset" in a batch of v3).
@@ -177,7 +177,7 @@ pub enum EncodeError {
     /// Encode was called before any request fixed the connection's protocol version.
     #[error("no protocol version negotiated yet")]
     NoVersion,
-    /// A length or count does not fit its wire notation (for example a [string] over 65535 bytes).
+    /// A length or count does not fit its wire notation (for example a `[string]` over 65535 bytes).
     #[error("{what} of {size} does not fit the wire notation (max {max})")]
     TooLong {
         what: &'static str,

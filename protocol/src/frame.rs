@@ -24,9 +24,9 @@ pub mod flags {
     pub const COMPRESSION: u8 = 0x01;
     /// Request: trace this query. Response: the body starts with a 16-byte tracing session id.
     pub const TRACING: u8 = 0x02;
-    /// The body starts with a [bytes map] custom payload (QUERY, PREPARE, EXECUTE, BATCH and their results).
+    /// The body starts with a `[bytes map]` custom payload (QUERY, PREPARE, EXECUTE, BATCH and their results).
     pub const CUSTOM_PAYLOAD: u8 = 0x04;
-    /// Response: the body starts with a [string list] of warnings.
+    /// Response: the body starts with a `[string list]` of warnings.
     pub const WARNING: u8 = 0x08;
     /// The client opts into a beta protocol version.
     pub const USE_BETA: u8 = 0x10;

@@ -12,7 +12,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::error::{EncodeError, ProtocolError};
 
-/// `[consistency]`: a [short] consistency level code.
+/// `[consistency]`: a `[short]` consistency level code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u16)]
 pub enum Consistency {
@@ -170,13 +170,13 @@ impl Reader {
         String::from_utf8(raw.to_vec()).map_err(|_| ProtocolError::InvalidUtf8 { what })
     }
 
-    /// `[string]`: a [short] length then UTF-8.
+    /// `[string]`: a `[short]` length then UTF-8.
     pub fn read_string(&mut self, what: &'static str) -> Result<String, ProtocolError> {
         let len = self.read_short(what)?;
         self.read_utf8(usize::from(len), what)
     }
 
-    /// `[long string]`: an [int] length then UTF-8.
+    /// `[long string]`: an `[int]` length then UTF-8.
     pub fn read_long_string(&mut self, what: &'static str) -> Result<String, ProtocolError> {
         let len = self.read_non_negative_length(what)?;
         self.read_utf8(len, what)
@@ -187,7 +187,7 @@ impl Reader {
         usize::try_from(length).map_err(|_| ProtocolError::NegativeLength { what, length })
     }
 
-    /// `[bytes]`: an [int] length then bytes; a negative length means null.
+    /// `[bytes]`: an `[int]` length then bytes; a negative length means null.
     pub fn read_bytes(&mut self, what: &'static str) -> Result<Option<Bytes>, ProtocolError> {
         let length = self.read_int(what)?;
         match usize::try_from(length) {
@@ -196,7 +196,7 @@ impl Reader {
         }
     }
 
-    /// `[value]`: like [bytes], but -1 is null, -2 is "not set" and anything below is invalid.
+    /// `[value]`: like `[bytes]`, but -1 is null, -2 is "not set" and anything below is invalid.
     pub fn read_value(&mut self, what: &'static str) -> Result<Value, ProtocolError> {
         let length = self.read_int(what)?;
         match length {
@@ -209,20 +209,20 @@ impl Reader {
         }
     }
 
-    /// `[short bytes]`: a [short] length then bytes.
+    /// `[short bytes]`: a `[short]` length then bytes.
     pub fn read_short_bytes(&mut self, what: &'static str) -> Result<Bytes, ProtocolError> {
         let len = self.read_short(what)?;
         self.take(usize::from(len), what)
     }
 
-    /// `[string list]`: a [short] count then [string]s.
+    /// `[string list]`: a `[short]` count then `[string]`s.
     pub fn read_string_list(&mut self, what: &'static str) -> Result<Vec<String>, ProtocolError> {
         let count = usize::from(self.read_short(what)?);
         self.check_count(count, 2, what)?;
         (0..count).map(|_| self.read_string(what)).collect()
     }
 
-    /// `[string map]`: a [short] count then (key [string], value [string]) pairs. Later duplicates win.
+    /// `[string map]`: a `[short]` count then (key `[string]`, value `[string]`) pairs. Later duplicates win.
     pub fn read_string_map(
         &mut self,
         what: &'static str,
@@ -238,7 +238,7 @@ impl Reader {
         Ok(map)
     }
 
-    /// `[string multimap]`: a [short] count then (key [string], value [string list]) pairs, in wire order.
+    /// `[string multimap]`: a `[short]` count then (key `[string]`, value `[string list]`) pairs, in wire order.
     pub fn read_string_multimap(
         &mut self,
         what: &'static str,
@@ -250,7 +250,7 @@ impl Reader {
             .collect()
     }
 
-    /// `[bytes map]`: a [short] count then (key [string], value [bytes]) pairs, in wire order.
+    /// `[bytes map]`: a `[short]` count then (key `[string]`, value `[bytes]`) pairs, in wire order.
     pub fn read_bytes_map(
         &mut self,
         what: &'static str,
@@ -278,7 +278,7 @@ impl Reader {
         }
     }
 
-    /// `[inet]`: an [inetaddr] then an [int] port.
+    /// `[inet]`: an `[inetaddr]` then an `[int]` port.
     pub fn read_inet(&mut self, what: &'static str) -> Result<SocketAddr, ProtocolError> {
         let ip = self.read_inetaddr(what)?;
         let port = self.read_int(what)?;
@@ -307,7 +307,7 @@ impl Reader {
         Ok(value)
     }
 
-    /// `[vint]`: a zig-zag encoded signed [unsigned vint].
+    /// `[vint]`: a zig-zag encoded signed `[unsigned vint]`.
     pub fn read_vint(&mut self, what: &'static str) -> Result<i64, ProtocolError> {
         let raw = self.read_unsigned_vint(what)?;
         Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64))
@@ -318,12 +318,12 @@ fn too_long(what: &'static str, size: usize, max: usize) -> EncodeError {
     EncodeError::TooLong { what, size, max }
 }
 
-/// A length as a [short], or an error when it does not fit.
+/// A length as a `[short]`, or an error when it does not fit.
 pub fn short_len(len: usize, what: &'static str) -> Result<u16, EncodeError> {
     u16::try_from(len).map_err(|_| too_long(what, len, usize::from(u16::MAX)))
 }
 
-/// A length as an [int], or an error when it does not fit.
+/// A length as an `[int]`, or an error when it does not fit.
 pub fn int_len(len: usize, what: &'static str) -> Result<i32, EncodeError> {
     i32::try_from(len).map_err(|_| too_long(what, len, i32::MAX as usize))
 }
@@ -483,7 +483,7 @@ pub fn put_unsigned_vint(out: &mut BytesMut, value: u64) {
     out.put_uint(value | length_bits, size);
 }
 
-/// `[vint]`: zig-zag then [unsigned vint].
+/// `[vint]`: zig-zag then `[unsigned vint]`.
 pub fn put_vint(out: &mut BytesMut, value: i64) {
     put_unsigned_vint(out, ((value << 1) ^ (value >> 63)) as u64);
 }

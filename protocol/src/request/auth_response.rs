@@ -1,4 +1,4 @@
-//! AUTH_RESPONSE: the client's SASL token as [bytes] (PLAIN: `\0user\0password`).
+//! AUTH_RESPONSE: the client's SASL token as `[bytes]` (PLAIN: `\0user\0password`).
 
 use bytes::{Bytes, BytesMut};
 

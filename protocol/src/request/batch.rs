@@ -1,6 +1,6 @@
 //! BATCH: `<type:byte><n:short><statement>*<consistency><flags>[serial_consistency][timestamp]`, plus
-//! `[keyspace][now_in_seconds]` in v5. A statement is `<kind:byte>` then a [long string] query (kind 0) or a
-//! [short bytes] prepared id (kind 1), then `<n:short><value>*`.
+//! `[keyspace][now_in_seconds]` in v5. A statement is `<kind:byte>` then a `[long string]` query (kind 0) or a
+//! `[short bytes]` prepared id (kind 1), then `<n:short><value>*`.
 //!
 //! Named values (flag 0x40) are refused: the flags come after the statements, so a decoder cannot know
 //! names precede the values, which is why the spec calls the flag broken (CASSANDRA-10246).
@@ -21,7 +21,7 @@ const KNOWN_FLAGS_V4: u32 = flag::SERIAL_CONSISTENCY | flag::TIMESTAMP | flag::N
 const KNOWN_FLAGS_V5: u32 = KNOWN_FLAGS_V4 | flag::KEYSPACE | flag::NOW_IN_SECONDS;
 const KIND_QUERY: u8 = 0;
 const KIND_PREPARED: u8 = 1;
-/// Smallest statement: kind byte, empty [short bytes] id, zero value count.
+/// Smallest statement: kind byte, empty `[short bytes]` id, zero value count.
 const MIN_STATEMENT_BYTES: usize = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -48,7 +48,7 @@ pub enum Request {
     },
     Batch(Batch),
     Register(Vec<EventType>),
-    /// AUTH_RESPONSE token (a [bytes], possibly null).
+    /// AUTH_RESPONSE token (a `[bytes]`, possibly null).
     AuthResponse(Option<Bytes>),
 }
 

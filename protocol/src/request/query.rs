@@ -1,7 +1,7 @@
 //! QUERY: `<query:long string><query parameters>`, and the query parameters shared with EXECUTE.
 //!
 //! Parameters: `<consistency><flags>[values][page_size][paging_state][serial_consistency][timestamp]`, plus
-//! `[keyspace][now_in_seconds]` in v5. The flags are a [byte] in v4 and an [int] in v5.
+//! `[keyspace][now_in_seconds]` in v5. The flags are a `[byte]` in v4 and an `[int]` in v5.
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -158,7 +158,7 @@ pub(super) fn encode(
     params.encode(version, out)
 }
 
-/// Reads the flags ([byte] in v4, [int] in v5) and refuses unknown bits.
+/// Reads the flags (`[byte]` in v4, `[int]` in v5) and refuses unknown bits.
 pub(super) fn read_flags(
     body: &mut Reader,
     version: ProtocolVersion,
@@ -184,7 +184,7 @@ pub(super) fn put_flags(out: &mut BytesMut, version: ProtocolVersion, flags: u32
     }
 }
 
-/// `<n:short>` then n [value]s, each preceded by a [string] name when `named`.
+/// `<n:short>` then n `[value]`s, each preceded by a `[string]` name when `named`.
 pub(super) fn read_values(body: &mut Reader, named: bool) -> Result<Values, ProtocolError> {
     let count = usize::from(body.read_short("value count")?);
     body.check_count(count, 4, "values")?;

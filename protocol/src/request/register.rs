@@ -1,4 +1,4 @@
-//! REGISTER: a [string list] of event types (`TOPOLOGY_CHANGE`, `STATUS_CHANGE`, `SCHEMA_CHANGE`).
+//! REGISTER: a `[string list]` of event types (`TOPOLOGY_CHANGE`, `STATUS_CHANGE`, `SCHEMA_CHANGE`).
 
 use bytes::BytesMut;
 

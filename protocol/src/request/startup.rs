@@ -1,4 +1,4 @@
-//! STARTUP: a [string map] of options (`CQL_VERSION` mandatory, `COMPRESSION`, `DRIVER_NAME`...).
+//! STARTUP: a `[string map]` of options (`CQL_VERSION` mandatory, `COMPRESSION`, `DRIVER_NAME`...).
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,4 @@
-//! AUTH_CHALLENGE and AUTH_SUCCESS: a SASL token as [bytes], possibly null.
+//! AUTH_CHALLENGE and AUTH_SUCCESS: a SASL token as `[bytes]`, possibly null.
 
 use bytes::{Bytes, BytesMut};
 

@@ -27,7 +27,7 @@ pub enum Response {
     Ready,
     /// AUTHENTICATE with the authenticator class name.
     Authenticate(String),
-    /// SUPPORTED options as a [string multimap], in the order given.
+    /// SUPPORTED options as a `[string multimap]`, in the order given.
     Supported(Vec<(String, Vec<String>)>),
     Result(ResultBody),
     Event(Event),

@@ -7,7 +7,7 @@ use crate::frame::ProtocolVersion;
 use crate::response::event::SchemaChange;
 use crate::types::{int_len, put_bytes, put_short_bytes, put_string, short_len, Reader};
 
-/// A CQL type [option] as sent in metadata.
+/// A CQL type `[option]` as sent in metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ColType {
     Custom(String),
@@ -64,14 +64,14 @@ pub struct RowsMetadata {
     pub new_metadata_id: Option<Bytes>,
 }
 
-/// A page of rows; each cell is a [bytes] value (`None` = null).
+/// A page of rows; each cell is a `[bytes]` value (`None` = null).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rows {
     pub metadata: RowsMetadata,
     pub rows: Vec<Vec<Option<Bytes>>>,
 }
 
-/// A page of rows whose content is already encoded: `row_count` rows of `metadata.columns.len()` [bytes]
+/// A page of rows whose content is already encoded: `row_count` rows of `metadata.columns.len()` `[bytes]`
 /// cells back to back. Lets the server build a big page once and have the codec copy it only into the
 /// output buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,7 +165,7 @@ mod type_id {
 }
 
 impl ColType {
-    /// Writes the type [option]: `<id:short>[value]`.
+    /// Writes the type `[option]`: `<id:short>[value]`.
     pub(crate) fn encode(
         &self,
         version: ProtocolVersion,
@@ -471,7 +471,7 @@ impl Rows {
 }
 
 impl EncodedRows {
-    /// Appends one row's cells to a content buffer, as [bytes] values (`None` = null).
+    /// Appends one row's cells to a content buffer, as `[bytes]` values (`None` = null).
     pub fn put_row(content: &mut BytesMut, cells: &[Option<&[u8]>]) -> Result<(), EncodeError> {
         cells
             .iter()

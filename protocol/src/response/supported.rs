@@ -1,4 +1,4 @@
-//! SUPPORTED: a [string multimap] of options (`CQL_VERSION`, `COMPRESSION`, `PROTOCOL_VERSIONS`...).
+//! SUPPORTED: a `[string multimap]` of options (`CQL_VERSION`, `COMPRESSION`, `PROTOCOL_VERSIONS`...).
 //! Python requires `CQL_VERSION` and `COMPRESSION` to be present; which keys to send is the server's choice.
 
 use bytes::BytesMut;
