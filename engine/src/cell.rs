@@ -92,7 +92,7 @@ impl Cell {
     /// If the cell has expired at `now_secs`, the tombstone it becomes (deleted at its expiry).
     pub(crate) fn expired_to_tombstone(&self, now_secs: i64) -> Option<Cell> {
         let expired = !self.is_tombstone() && self.expires_at_secs != 0 && self.expires_at_secs <= now_secs;
-        expired.then(|| Cell {
+        expired.then_some(Cell {
             timestamp: self.timestamp,
             ttl_secs: self.ttl_secs,
             expires_at_secs: self.expires_at_secs,

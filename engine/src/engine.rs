@@ -724,7 +724,7 @@ impl Inner {
                 kv.push_key(group.iter().map(|(v, _)| *v));
             }
             keys += 1;
-            if keys % MERGE_ABORT_CHECK_KEYS == 0 && self.shutting_down() {
+            if keys.is_multiple_of(MERGE_ABORT_CHECK_KEYS) && self.shutting_down() {
                 return Err(Error::Closed);
             }
         }

@@ -21,6 +21,8 @@ const KEY_OVERHEAD: usize = 64;
 const SLOT_OVERHEAD: usize = 48;
 
 type Slots = Vec<(VersionId, Cell)>;
+/// Callback receiving `(key, version, cell)` in array order.
+pub(crate) type EntryVisitor<'a> = dyn FnMut(&[u8], VersionId, &Cell) -> crate::Result<()> + 'a;
 
 pub(crate) struct Memtable {
     /// The WAL segment holding this memtable's writes.
@@ -134,7 +136,7 @@ impl Memtable {
     pub(crate) fn for_each_sorted(
         &self,
         order: &dyn Fn(VersionId) -> u32,
-        f: &mut dyn FnMut(&[u8], VersionId, &Cell) -> crate::Result<()>,
+        f: &mut EntryVisitor<'_>,
     ) -> crate::Result<()> {
         let map = self.read();
         let mut idx: Vec<usize> = Vec::new();

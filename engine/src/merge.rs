@@ -4,8 +4,8 @@
 //! 1. An entry is dropped only if no live version could ever read it:
 //!    a. its version is deleted and has no live descendant (`needed` is false), or
 //!    b. it is *dominated*: another input entry for the key at an ancestor-or-self
-//!       version is at least as strong under `Cell::precedence`, so every version that
-//!       sees the entry also sees the stronger one.
+//!    version is at least as strong under `Cell::precedence`, so every version that
+//!    sees the entry also sees the stronger one.
 //! 2. Before anything else, live cells whose TTL expired (`expires_at <= now`) become
 //!    tombstones deleted at their expiry time.
 //! 3. A tombstone at version `x` is purged only if all of:
@@ -15,6 +15,7 @@
 //!    - no data outside the merge that is related to `x` (arrays whose version set holds
 //!      an ancestor or descendant of `x`, and any memtable) has a timestamp `<=` the
 //!      tombstone's, so nothing outside the merge is shadowed by it.
+//!
 //!    Entries it dominated in the merge are dropped with it (rule 1b), so purging never
 //!    resurrects data.
 //! 4. Version splitting partitions the merged entries by *written-at* version into pieces
