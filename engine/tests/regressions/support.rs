@@ -132,6 +132,9 @@ pub enum Op {
     AdvanceClock(i64),
     CrashReopen,
     CleanReopen,
+    /// Runs `op` (a write, flush or compaction) on a storage that fails every call after the
+    /// next `after` calls, then crashes (the disk died) and reopens.
+    WithFaults { after: u8, op: Box<Op> },
 }
 
 /// Generates ops with timestamps chosen so the model's answer is always well defined:
@@ -220,8 +223,19 @@ impl Generator {
                 self.base_ts += 16;
                 Op::AdvanceClock(self.rng.random_range(1..50))
             }
-            930..=969 => Op::CrashReopen,
-            _ => Op::CleanReopen,
+            930..=959 => Op::CrashReopen,
+            960..=979 => Op::CleanReopen,
+            _ => {
+                let op = match self.rng.random_range(0..4) {
+                    0 => Op::Flush,
+                    1 => Op::Compact,
+                    _ => {
+                        self.base_ts += 1;
+                        Op::Write((0..self.rng.random_range(1..=3)).map(|_| self.write()).collect())
+                    }
+                };
+                Op::WithFaults { after: self.rng.random_range(0..16), op: Box::new(op) }
+            }
         }
     }
 }
@@ -475,6 +489,9 @@ pub struct Harness {
     /// those cells plus a prefix of those batches: a prefix of history.
     durable_cells: BTreeMap<(Vec<u8>, VersionId), Cell>,
     unsynced: Vec<Vec<Mutation>>,
+    /// The last batch in `unsynced` failed on a dying disk: it may or may not survive a crash,
+    /// whatever the sync mode.
+    ambiguous: bool,
     /// Crashes so far; seeds which prefix of each unsynced tail survives.
     crashes: u64,
     coverage: Coverage,
@@ -493,6 +510,7 @@ impl Harness {
             model: Model::new(),
             durable_cells: BTreeMap::new(),
             unsynced: Vec::new(),
+            ambiguous: false,
             crashes: 0,
             coverage: Coverage::default(),
         })
@@ -527,16 +545,54 @@ impl Harness {
             Op::AdvanceClock(secs) => self.clock.advance(*secs),
             Op::CrashReopen => self.crash_reopen()?,
             Op::CleanReopen => self.clean_reopen()?,
+            Op::WithFaults { after, op } => self.with_faults(*after, op)?,
         }
         self.check_all()
     }
 
     /// Every acknowledged write is durable now.
     fn mark_durable(&mut self) {
-        if !self.config.batch_sync {
-            self.durable_cells = self.model.cells.clone();
-            self.unsynced.clear();
+        self.durable_cells = self.model.cells.clone();
+        self.unsynced.clear();
+        self.ambiguous = false;
+    }
+
+    fn with_faults(&mut self, after: u8, op: &Op) -> Result<(), String> {
+        self.storage.fail_after(u64::from(after));
+        let outcome = match op {
+            Op::Write(writes) => self.write_with_faults(writes),
+            // A failed flush or compaction must lose nothing: the WAL still holds the data.
+            Op::Flush => self.engine().map(|e| drop(e.flush())),
+            Op::Compact => self.engine().map(|e| drop(e.compact())),
+            other => Err(format!("WithFaults around {other:?} is not supported")),
+        };
+        self.storage.stop_failing();
+        outcome?;
+        self.crash_reopen()
+    }
+
+    /// A write on a failing disk: acknowledged means durable as usual; an error means the batch
+    /// may or may not have reached the log, so the crash that follows may keep it or not.
+    fn write_with_faults(&mut self, writes: &[Write]) -> Result<(), String> {
+        let now = self.now();
+        let mutations: Vec<Mutation> = writes.iter().map(|w| self.mutation(w, now)).collect();
+        if !mutations.iter().all(|m| self.model.is_writable(m.version)) {
+            return self.write(writes);
         }
+        if self.engine()?.write(&mutations).is_ok() {
+            mutations.iter().for_each(|m| self.model.apply_write(m));
+            if !self.config.batch_sync {
+                self.unsynced.push(mutations);
+            }
+            return Ok(());
+        }
+        if self.config.batch_sync {
+            self.mark_durable();
+        }
+        mutations.iter().for_each(|m| self.model.apply_write(m));
+        self.unsynced.push(mutations);
+        self.ambiguous = true;
+        Ok(())
     }
 
     fn write(&mut self, writes: &[Write]) -> Result<(), String> {
@@ -647,7 +703,7 @@ impl Harness {
         self.engine = Some(open(&self.storage, &self.clock, &self.config)?);
         // Periodic mode hands each record to the OS before acknowledging it, so only a power
         // loss may lose acknowledged writes.
-        if power_loss && !self.config.batch_sync {
+        if (power_loss && !self.config.batch_sync) || self.ambiguous {
             self.adopt_surviving_prefix()?;
         }
         self.mark_durable();
