@@ -8,6 +8,7 @@
 //! - [`compare_values`]: Cassandra's comparator order for a type.
 //! - [`encode_key_component`] / [`decode_key_component`]: order-preserving key bytes for the storage engine.
 //! - [`format_value`], [`to_json`], [`from_json`]: values as CQL literals and JSON.
+//! - [`min_timeuuid`], [`timeuuid_unix_millis`], [`timestamp_to_date`]...: helpers for CQL's time functions.
 //!
 //! Invariants (each has tests; the ordering ones have property tests):
 //! - For every type but `duration`: `memcmp(encode(a), encode(b))` agrees with `compare_values(a, b)` whenever
@@ -30,6 +31,7 @@ mod key;
 mod literal;
 mod numeric;
 mod temporal;
+mod timeuuid;
 mod validate;
 
 pub use compare::compare_values;
@@ -48,5 +50,9 @@ pub use literal::{
 };
 pub use temporal::{
     format_date, format_time, format_timestamp, parse_date, parse_time, parse_timestamp,
+};
+pub use timeuuid::{
+    date_to_timestamp, make_timeuuid, max_timeuuid, min_timeuuid, timestamp_to_date,
+    timeuuid_ticks, timeuuid_unix_millis,
 };
 pub use validate::validate;
