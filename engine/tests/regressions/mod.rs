@@ -17,6 +17,8 @@ fn batch_config() -> Config {
         gc_grace_secs: 1_000_000,
         version_split: true,
         background_threads: false,
+        block_bytes: 4096,
+        bloom_bits_per_key: 10,
     }
 }
 

@@ -50,6 +50,9 @@ pub struct Config {
     pub gc_grace_secs: i64,
     pub version_split: bool,
     pub background_threads: bool,
+    /// Small blocks give multi-block arrays (index search, block boundaries inside a key's run).
+    pub block_bytes: usize,
+    pub bloom_bits_per_key: u32,
 }
 
 impl Config {
@@ -63,6 +66,8 @@ impl Config {
             gc_grace_secs: [1, 30, 1_000_000][rng.random_range(0..3)],
             version_split: rng.random_bool(0.5),
             background_threads: rng.random_bool(0.4),
+            block_bytes: [128, 512, 4096][rng.random_range(0..3)],
+            bloom_bits_per_key: [0, 10][rng.random_range(0..2)],
         }
     }
 
@@ -78,6 +83,8 @@ impl Config {
         options.gc_grace_secs = self.gc_grace_secs;
         options.version_split = self.version_split;
         options.background_threads = self.background_threads;
+        options.block_bytes = self.block_bytes;
+        options.bloom_bits_per_key = self.bloom_bits_per_key;
         options
     }
 }
@@ -258,6 +265,8 @@ struct ModelVersion {
     parent: Option<VersionId>,
     frozen: bool,
     deleted: bool,
+    /// The child `snapshot` moved the writer to.
+    snapshot_successor: Option<VersionId>,
 }
 
 #[derive(Clone, Debug)]
@@ -289,7 +298,7 @@ pub fn is_live_at(cell: &Cell, now: i64) -> bool {
 
 impl Model {
     fn new() -> Model {
-        let root = ModelVersion { parent: None, frozen: true, deleted: false };
+        let root = ModelVersion { parent: None, frozen: true, deleted: false, snapshot_successor: None };
         Model {
             versions: BTreeMap::from([(ROOT_VERSION, root)]),
             created: vec![ROOT_VERSION],
@@ -332,7 +341,7 @@ impl Model {
     }
 
     fn add_child(&mut self, parent: VersionId, child: VersionId) {
-        let node = ModelVersion { parent: Some(parent), frozen: false, deleted: false };
+        let node = ModelVersion { parent: Some(parent), frozen: false, deleted: false, snapshot_successor: None };
         self.versions.insert(child, node);
         self.created.push(child);
     }
@@ -649,6 +658,7 @@ impl Harness {
                 if snapshot {
                     if let Some(node) = self.model.versions.get_mut(&parent) {
                         node.frozen = true;
+                        node.snapshot_successor = Some(child);
                     }
                 }
                 self.model.add_child(parent, child);
@@ -769,8 +779,34 @@ impl Harness {
         match self.engine()?.version_info(version) {
             None if node.deleted => Ok(()),
             None => Err(format!("version {version} is unknown to the engine")),
-            Some(info) if (info.parent, info.frozen, info.deleted) == (node.parent, node.frozen, node.deleted) => Ok(()),
+            Some(info)
+                if (info.parent, info.frozen, info.deleted, info.snapshot_successor)
+                    == (node.parent, node.frozen, node.deleted, node.snapshot_successor) =>
+            {
+                self.check_writable_head(version)
+            }
             Some(info) => Err(format!("version {version}: engine has {info:?}, model has {node:?}")),
+        }
+    }
+
+    /// `writable_head` follows snapshot successors; checked when the chain ends at a writable
+    /// version (what a deleted link or a frozen end yields is the engine's choice).
+    fn check_writable_head(&self, version: VersionId) -> Result<(), String> {
+        let mut head = version;
+        for _ in 0..=self.model.versions.len() {
+            match self.model.versions.get(&head) {
+                Some(node) if node.deleted => return Ok(()),
+                Some(node) => match node.snapshot_successor {
+                    Some(next) => head = next,
+                    None if node.frozen => return Ok(()),
+                    None => break,
+                },
+                None => return Err(format!("model: snapshot chain of {version} reaches unknown {head}")),
+            }
+        }
+        match self.engine()?.writable_head(version) {
+            Ok(got) if got == head => Ok(()),
+            other => Err(format!("writable_head({version}) = {other:?}, model says {head}")),
         }
     }
 
