@@ -19,6 +19,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::node::Node;
+use crate::snapshot;
 
 const MAX_HEAD_BYTES: usize = 8 * 1024;
 
@@ -53,8 +54,10 @@ async fn serve(node: Arc<Node>, mut socket: TcpStream, drain: &watch::Sender<boo
     }
     let text = String::from_utf8_lossy(&head);
     let mut parts = text.split_whitespace();
-    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let (status, body) = route(&node, method, path, drain).await;
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let args: Vec<String> = query.split('&').filter(|a| !a.is_empty()).map(percent_decode).collect();
+    let (status, body) = route(&node, method, path, &args, drain).await;
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
@@ -62,12 +65,17 @@ async fn serve(node: Arc<Node>, mut socket: TcpStream, drain: &watch::Sender<boo
     socket.write_all(response.as_bytes()).await
 }
 
-async fn route(node: &Arc<Node>, method: &str, path: &str, drain: &watch::Sender<bool>) -> (&'static str, String) {
+async fn route(node: &Arc<Node>, method: &str, path: &str, args: &[String], drain: &watch::Sender<bool>) -> (&'static str, String) {
     let verb = path.strip_prefix("/nodetool/").unwrap_or(path);
+    let args = args.to_vec();
     match (method, path, verb) {
         ("GET", "/metrics", _) => ("200 OK", metrics(node)),
         ("GET", _, "status") => ("200 OK", status(node)),
         ("GET", _, "info") => ("200 OK", info(node)),
+        ("GET", _, "listsnapshots") => cql_blocking(node, |n| snapshot::list(n)).await,
+        ("GET", _, "tablestats") => cql_blocking(node, move |n| snapshot::tablestats(n, &args)).await,
+        ("POST", _, "snapshot") => cql_blocking(node, move |n| snapshot_verb(n, &args)).await,
+        ("POST", _, "clearsnapshot") => cql_blocking(node, move |n| clearsnapshot_verb(n, &args)).await,
         ("POST", _, "flush") => blocking(node, |n| n.engine.flush().map(|_| String::new())).await,
         ("POST", _, "compact") => blocking(node, |n| n.engine.compact().map(|_| String::new())).await,
         ("POST", _, "drain") => {
@@ -91,6 +99,77 @@ async fn blocking(
     }
 }
 
+async fn cql_blocking(
+    node: &Arc<Node>,
+    work: impl FnOnce(&Node) -> Result<String, crate::error::CqlError> + Send + 'static,
+) -> (&'static str, String) {
+    let node = node.clone();
+    match tokio::task::spawn_blocking(move || work(&node)).await {
+        Ok(Ok(body)) => ("200 OK", body),
+        Ok(Err(e)) => ("400 Bad Request", format!("error: {e}\n")),
+        Err(e) => ("500 Internal Server Error", format!("error: {e}\n")),
+    }
+}
+
+/// Splits nodetool's `-t TAG` option from the positional targets.
+fn tag_and_targets(args: &[String]) -> (Option<String>, Vec<String>, bool) {
+    let mut tag = None;
+    let mut targets = Vec::new();
+    let mut all = false;
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "-t" | "--tag" => tag = iter.next().cloned(),
+            "--all" => all = true,
+            _ => targets.extend(arg.split(',').filter(|s| !s.is_empty()).map(String::from)),
+        }
+    }
+    (tag, targets, all)
+}
+
+fn snapshot_verb(node: &Node, args: &[String]) -> Result<String, crate::error::CqlError> {
+    let (tag, targets, _) = tag_and_targets(args);
+    let what = if targets.is_empty() { "[all keyspaces]".to_string() } else { format!("[{}]", targets.join(", ")) };
+    let tag = snapshot::take(node, tag, &targets)?;
+    Ok(format!("Requested creating snapshot(s) for {what} with snapshot name [{tag}] and options {{skipFlush=false}}\nSnapshot directory: {tag}\n"))
+}
+
+fn clearsnapshot_verb(node: &Node, args: &[String]) -> Result<String, crate::error::CqlError> {
+    let (tag, keyspaces, all) = tag_and_targets(args);
+    if tag.is_none() && !all {
+        return Err(crate::error::CqlError::invalid("Specify snapshot name or --all"));
+    }
+    let removed = snapshot::clear(node, tag.as_deref(), &keyspaces)?;
+    Ok(format!("Requested clearing snapshot(s) for {} ({removed} table snapshots)\n", tag.as_deref().unwrap_or("[all snapshots]")))
+}
+
+/// Decodes `%XX` escapes of a query-string argument.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
 fn metrics(node: &Node) -> String {
     let stats = node.engine.stats();
     node.metrics.render(&[
@@ -103,7 +182,7 @@ fn metrics(node: &Node) -> String {
     ])
 }
 
-fn human_bytes(bytes: u64) -> String {
+pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;
     let mut unit = 0;
@@ -158,12 +237,14 @@ fn info(node: &Node) -> String {
 }
 
 /// The `strata nodetool` client: sends one verb and prints the answer.
-pub fn nodetool(host: &str, port: u16, verb: &str) -> anyhow::Result<()> {
-    let method = if matches!(verb, "status" | "info") { "GET" } else { "POST" };
+pub fn nodetool(host: &str, port: u16, verb: &str, args: &[String]) -> anyhow::Result<()> {
+    let method = if matches!(verb, "status" | "info" | "listsnapshots" | "tablestats") { "GET" } else { "POST" };
+    let query: Vec<String> = args.iter().map(|a| percent_encode(a)).collect();
     let mut stream = std::net::TcpStream::connect((host, port))
         .map_err(|e| anyhow::anyhow!("nodetool: Failed to connect to '{host}:{port}' - {e}."))?;
     stream.set_read_timeout(Some(Duration::from_secs(3600)))?;
-    write!(stream, "{method} /nodetool/{verb} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n")?;
+    let verb = percent_encode(verb);
+    write!(stream, "{method} /nodetool/{verb}?{} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n", query.join("&"))?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));

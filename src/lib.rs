@@ -23,6 +23,7 @@ pub mod node;
 pub mod request;
 pub mod schema;
 pub mod server;
+pub mod snapshot;
 pub mod storage;
 pub mod system;
 pub mod types;

@@ -71,15 +71,18 @@ enum Command {
         port: u16,
         #[arg(long, action = clap::ArgAction::Help)]
         help: Option<bool>,
-        /// status, info, flush, compact, drain
+        /// status, info, flush, compact, drain, snapshot, listsnapshots, clearsnapshot, tablestats
         verb: String,
+        /// Arguments of the verb, e.g. `snapshot -t TAG ks.table`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Nodetool { host, port, verb, .. }) => strata::admin::nodetool(&host, port, &verb),
+        Some(Command::Nodetool { host, port, verb, args, .. }) => strata::admin::nodetool(&host, port, &verb, &args),
         None => {
             init_logging();
             let config = Config::load(&overrides(cli.node), &|name| std::env::var(name).ok())?;

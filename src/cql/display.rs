@@ -9,7 +9,9 @@ use std::fmt::{self, Display, Formatter};
 
 use super::ast::*;
 use super::lexer::{tokenize, TokenKind};
-use super::parser::{is_non_function_keyword, is_reserved_word, native_type_keyword};
+use super::parser::{
+    is_non_function_keyword, is_reserved_word, native_type_keyword, needs_quotes_as_type_name,
+};
 
 /// An identifier, double-quoted when it would not read back as the same identifier.
 struct Name<'a>(&'a str);
@@ -95,6 +97,22 @@ impl Display for QualifiedName {
             write!(f, "{}.", Name(keyspace))?;
         }
         Name(&self.name).fmt(f)
+    }
+}
+
+/// A user type name: also quoted when it reads as a native type (`"int"`) or is a name
+/// Cassandra refuses unquoted (`"byte"`).
+struct TypeName<'a>(&'a QualifiedName);
+
+impl Display for TypeName<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        if let Some(keyspace) = &self.0.keyspace {
+            write!(f, "{}.", Name(keyspace))?;
+        }
+        match self.0.name.as_str() {
+            name if needs_quotes_as_type_name(name) => write!(f, "\"{name}\""),
+            name => Name(name).fmt(f),
+        }
     }
 }
 
@@ -212,9 +230,18 @@ impl Selector {
         }
     }
 
-    /// Whether this selector can receive `.field` / `[key]` without parentheses.
+    /// Whether this selector can receive `.field` / `[key]` without parentheses. Numbers are
+    /// wrapped too: `1.f` would lex as the float `1.` (but `('x')` would read as a type hint,
+    /// so other literals stay bare).
     fn is_modifiable(&self) -> bool {
-        !matches!(self, Selector::Arithmetic { .. }) && !self.starts_with_minus()
+        match self {
+            Selector::Arithmetic { .. } | Selector::Negate(_) => false,
+            Selector::Term(Term::Literal(literal)) => {
+                !matches!(literal.kind, LiteralKind::Integer | LiteralKind::Float)
+                    && !literal.text.starts_with('-')
+            }
+            _ => true,
+        }
     }
 }
 
@@ -252,12 +279,14 @@ impl Display for Selector {
                 write!(f, "{}({})", FunctionName(name), comma(args))
             }
             Selector::Field { selector, field } => {
-                write!(
-                    f,
-                    "{}.{}",
-                    Parenthesized(selector, !selector.is_modifiable()),
-                    Name(field)
-                )
+                let receiver = Parenthesized(selector, !selector.is_modifiable()).to_string();
+                // `(int) 42.f` would lex `42.` as a float: keep a number apart from the dot.
+                let gap = if receiver.ends_with(|c: char| c.is_ascii_digit() || c == '.') {
+                    " "
+                } else {
+                    ""
+                };
+                write!(f, "{receiver}{gap}.{}", Name(field))
             }
             Selector::Element { selector, key } => {
                 write!(
@@ -269,7 +298,10 @@ impl Display for Selector {
             Selector::Slice { selector, from, to } => {
                 write!(f, "{}[", Parenthesized(selector, !selector.is_modifiable()))?;
                 if let Some(from) = from {
-                    write!(f, "{from}")?;
+                    let from = from.to_string();
+                    // `2...` would lex as `2` `..` `.`; keep the float `2.` apart from `..`.
+                    let gap = if from.ends_with('.') { " " } else { "" };
+                    write!(f, "{from}{gap}")?;
                 }
                 f.write_str("..")?;
                 if let Some(to) = to {
@@ -328,7 +360,7 @@ impl Display for CqlType {
             CqlType::Tuple(items) => write!(f, "tuple<{}>", comma(items)),
             CqlType::Frozen(inner) => write!(f, "frozen<{inner}>"),
             CqlType::Vector(item, dimension) => write!(f, "vector<{item}, {dimension}>"),
-            CqlType::UserDefined(name) => name.fmt(f),
+            CqlType::UserDefined(name) => TypeName(name).fmt(f),
             CqlType::Custom(class) => write!(f, "'{}'", class.replace('\'', "''")),
         }
     }
@@ -974,7 +1006,7 @@ impl Display for DescribeTarget {
             DescribeTarget::Index(name) => write!(f, "INDEX {name}"),
             DescribeTarget::MaterializedView(name) => write!(f, "MATERIALIZED VIEW {name}"),
             DescribeTarget::Types => f.write_str("TYPES"),
-            DescribeTarget::Type(name) => write!(f, "TYPE {name}"),
+            DescribeTarget::Type(name) => write!(f, "TYPE {}", TypeName(name)),
             DescribeTarget::Functions => f.write_str("FUNCTIONS"),
             DescribeTarget::Function(name) => write!(f, "FUNCTION {}", FunctionName(name)),
             DescribeTarget::Aggregates => f.write_str("AGGREGATES"),
@@ -1059,7 +1091,7 @@ impl Display for Statement {
                     f,
                     "CREATE TYPE{} {} (",
                     if_not_exists(s.if_not_exists),
-                    s.name
+                    TypeName(&s.name)
                 )?;
                 for (i, (field, ty)) in s.fields.iter().enumerate() {
                     if i > 0 {
@@ -1073,10 +1105,17 @@ impl Display for Statement {
                 f,
                 "ALTER TYPE{} {} {}",
                 if_exists(s.if_exists),
-                s.name,
+                TypeName(&s.name),
                 s.action
             ),
-            Statement::DropType(s) => write!(f, "DROP TYPE{} {}", if_exists(s.if_exists), s.name),
+            Statement::DropType(s) => {
+                write!(
+                    f,
+                    "DROP TYPE{} {}",
+                    if_exists(s.if_exists),
+                    TypeName(&s.name)
+                )
+            }
             Statement::CreateView(s) => {
                 write!(
                     f,

@@ -20,6 +20,8 @@ mod parser;
 mod visit;
 
 #[cfg(test)]
+mod generated_tests;
+#[cfg(test)]
 mod tests;
 
 use std::fmt;

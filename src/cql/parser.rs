@@ -236,6 +236,13 @@ fn native_type_named(word: &str) -> Option<NativeType> {
         .map(|(_, ty)| *ty)
 }
 
+/// Whether an unquoted `word` could not be read back as a user type name (`non_type_ident`).
+pub(super) fn needs_quotes_as_type_name(word: &str) -> bool {
+    native_type_named(word).is_some()
+        || (contains_ignore_case(NON_FUNCTION_KEYWORDS, word) && !word.eq_ignore_ascii_case("KEY"))
+        || contains_ignore_case(RESERVED_TYPE_NAMES, word)
+}
+
 /// Whether `word` is a keyword that cannot name a function (`ttl`, `writetime`, `cast`...).
 pub(super) fn is_non_function_keyword(word: &str) -> bool {
     contains_ignore_case(NON_FUNCTION_KEYWORDS, word) && !word.eq_ignore_ascii_case("COUNT")
@@ -2561,7 +2568,8 @@ impl<'a> Parser<'a> {
         if token.kind == TokenKind::String {
             return Ok(CqlType::Custom(self.advance().text));
         }
-        if token.kind == TokenKind::Word {
+        let qualified = self.peek_at(1).is_symbol(Symbol::Dot);
+        if token.kind == TokenKind::Word && !qualified {
             if let Some(native) = native_type_named(&token.text) {
                 self.advance();
                 return Ok(CqlType::Native(native));

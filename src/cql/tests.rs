@@ -1118,18 +1118,31 @@ fn long_flat_statements_parse() {
 // Fuzzing: random and mutated input never panics; whatever parses round-trips
 // ---------------------------------------------------------------------------------------------
 
+/// The fuzz seed: `STRATA_CQL_SEED` (decimal or 0x-hex) when set, to replay or explore, else
+/// the fixed default.
+pub(super) fn seed_from_env(default: u64) -> u64 {
+    let parsed =
+        std::env::var("STRATA_CQL_SEED")
+            .ok()
+            .and_then(|text| match text.strip_prefix("0x") {
+                Some(hex) => u64::from_str_radix(hex, 16).ok(),
+                None => text.parse().ok(),
+            });
+    parsed.unwrap_or(default)
+}
+
 /// A tiny deterministic generator (xorshift64*), so failures replay from the printed seed.
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
-    fn below(&mut self, n: usize) -> usize {
+    pub(super) fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
 }
@@ -1234,7 +1247,7 @@ fn check_no_panic_and_round_trip(text: &str, seed: u64) {
 
 #[test]
 fn fuzz_mutated_statements() {
-    let seed = 0x5EED_CAFE_u64;
+    let seed = seed_from_env(0x5EED_CAFE);
     println!("fuzz_mutated_statements seed = {seed:#x}");
     let mut rng = Rng(seed);
     for _ in 0..20_000 {
@@ -1263,7 +1276,7 @@ fn fuzz_mutated_statements() {
 
 #[test]
 fn fuzz_random_characters() {
-    let seed = 0xF00D_u64;
+    let seed = seed_from_env(0xF00D);
     println!("fuzz_random_characters seed = {seed:#x}");
     let mut rng = Rng(seed);
     let alphabet: Vec<char> = "abcXYZ019 _-+*/%=<>!?:;.,()[]{}'\"$\n\té\u{0}µ"

@@ -9,6 +9,7 @@
 //! statement.
 
 pub mod bind;
+mod clone;
 mod collections;
 mod ddl;
 mod describe;
@@ -98,9 +99,9 @@ impl<'a> Context<'a> {
         Ok(self.node.engine.writable_head(table.def.data_version)?)
     }
 
+    /// The frozen version of `table` in snapshot `tag` (reads `AT SNAPSHOT`).
     pub fn snapshot_version(&self, table: &Table, tag: &str) -> CqlResult<VersionId> {
-        let _ = table;
-        Err(CqlError::invalid(format!("Unknown snapshot '{tag}'")))
+        clone::snapshot_version(&self.catalog, table, tag)
     }
 
     /// Frees a dropped or truncated branch; space comes back through merges. Failure
@@ -148,6 +149,10 @@ pub async fn execute(ctx: &Context<'_>, statement: &Statement, bound: &BoundValu
         Statement::DropTable(s) => ddl(ddl::drop_table(ctx, s).await?),
         Statement::Truncate(name) => ddl::truncate(ctx, name).await.map(|_| Outcome::void())?,
         Statement::Describe(d) => Outcome::body(describe::execute(ctx, d)?),
+        Statement::CloneTable(s) => ddl(clone::clone_table(ctx, s).await?),
+        Statement::CloneKeyspace(s) => ddl(clone::clone_keyspace(ctx, s).await?),
+        Statement::RestoreTable(s) => ddl(clone::restore_table(ctx, s).await?),
+        Statement::RestoreKeyspace(s) => ddl(clone::restore_keyspace(ctx, s).await?),
         other => return Err(CqlError::invalid(format!("{} is not supported by this node yet", statement_kind(other)))),
     })
 }
@@ -170,8 +175,6 @@ fn statement_kind(statement: &Statement) -> &'static str {
         Statement::CreateView(_) | Statement::AlterView(_) | Statement::DropView(_) => "Materialized views are",
         Statement::CreateFunction(_) | Statement::DropFunction(_) => "User-defined functions are",
         Statement::CreateAggregate(_) | Statement::DropAggregate(_) => "User-defined aggregates are",
-        Statement::CloneTable(_) | Statement::CloneKeyspace(_) => "CLONE is",
-        Statement::RestoreTable(_) | Statement::RestoreKeyspace(_) => "RESTORE is",
         _ => "This statement is",
     }
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use md5::{Digest, Md5};
 use uuid::Uuid;
 
-use super::defs::{ColumnDef, ColumnKind, KeyspaceDef, TableDef};
+use super::defs::{ColumnDef, ColumnKind, KeyspaceDef, SnapshotRecord, TableDef};
 use crate::types::CqlType;
 
 /// Where a table's rows come from.
@@ -86,6 +86,8 @@ pub struct Keyspace {
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     pub keyspaces: BTreeMap<String, Keyspace>,
+    /// Snapshots by (tag, keyspace, table).
+    pub snapshots: BTreeMap<(String, String, String), SnapshotRecord>,
     pub version: Uuid,
 }
 
@@ -96,6 +98,10 @@ impl Catalog {
 
     pub fn table(&self, keyspace: &str, name: &str) -> Option<&Arc<Table>> {
         self.keyspaces.get(keyspace).and_then(|k| k.tables.get(name))
+    }
+
+    pub fn snapshot(&self, tag: &str, keyspace: &str, table: &str) -> Option<&SnapshotRecord> {
+        self.snapshots.get(&(tag.to_string(), keyspace.to_string(), table.to_string()))
     }
 
     /// All user (non-system) table definitions.

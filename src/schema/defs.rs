@@ -176,3 +176,15 @@ impl TableDef {
         list.iter().position(|n| n == &column.name).map_or(-1, |p| p as i32)
     }
 }
+
+/// A named snapshot of one table: the frozen engine version holding the table as it was.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotRecord {
+    pub tag: String,
+    pub keyspace: String,
+    pub table: String,
+    /// The frozen version; reads `AT SNAPSHOT` and clones start here.
+    pub version: VersionId,
+    /// Milliseconds since the epoch.
+    pub created_at_millis: i64,
+}

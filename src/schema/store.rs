@@ -18,7 +18,7 @@ use strata_engine::{Cell, CellValue, Engine, Mutation, VersionId, ROOT_VERSION};
 use uuid::Uuid;
 
 use super::catalog::{Catalog, Keyspace, Table, TableSource};
-use super::defs::{KeyspaceDef, TableDef};
+use super::defs::{KeyspaceDef, SnapshotRecord, TableDef};
 use super::system_defs::system_keyspaces;
 use crate::error::{CqlError, CqlResult};
 
@@ -26,6 +26,7 @@ use crate::error::{CqlError, CqlResult};
 const SYSTEM_BRANCH: VersionId = 1;
 const KEYSPACE_PREFIX: &[u8] = b"ks/";
 const TABLE_PREFIX: &[u8] = b"tb/";
+const SNAPSHOT_PREFIX: &[u8] = b"sn/";
 const HOST_ID_KEY: &[u8] = b"local/host_id";
 
 /// One change to persisted schema.
@@ -34,6 +35,8 @@ pub enum SchemaWrite {
     DropKeyspace(String),
     PutTable(TableDef),
     DropTable { keyspace: String, name: String },
+    PutSnapshot(SnapshotRecord),
+    DropSnapshot { tag: String, keyspace: String, table: String },
 }
 
 pub struct SchemaStore {
@@ -140,6 +143,9 @@ impl SchemaStore {
                 if let Some(ks) = catalog.keyspaces.get_mut(&table.def.keyspace) {
                     ks.tables.insert(table.def.name.clone(), Arc::new(table));
                 }
+            } else if key.starts_with(SNAPSHOT_PREFIX) {
+                let record: SnapshotRecord = decode_json(&value)?;
+                catalog.snapshots.insert((record.tag.clone(), record.keyspace.clone(), record.table.clone()), record);
             }
         }
         catalog.recompute_version();
@@ -167,11 +173,17 @@ fn table_key(keyspace: &str, name: &str) -> Vec<u8> {
     [TABLE_PREFIX, keyspace.as_bytes(), b"\0", name.as_bytes()].concat()
 }
 
+fn snapshot_key(tag: &str, keyspace: &str, table: &str) -> Vec<u8> {
+    [SNAPSHOT_PREFIX, tag.as_bytes(), b"\0", keyspace.as_bytes(), b"\0", table.as_bytes()].concat()
+}
+
 fn encode_write(write: SchemaWrite) -> CqlResult<(Vec<u8>, Option<Vec<u8>>)> {
     Ok(match write {
         SchemaWrite::PutKeyspace(def) => (keyspace_key(&def.name), Some(encode_json(&def)?)),
         SchemaWrite::DropKeyspace(name) => (keyspace_key(&name), None),
         SchemaWrite::PutTable(def) => (table_key(&def.keyspace, &def.name), Some(encode_json(&def)?)),
         SchemaWrite::DropTable { keyspace, name } => (table_key(&keyspace, &name), None),
+        SchemaWrite::PutSnapshot(r) => (snapshot_key(&r.tag, &r.keyspace, &r.table), Some(encode_json(&r)?)),
+        SchemaWrite::DropSnapshot { tag, keyspace, table } => (snapshot_key(&tag, &keyspace, &table), None),
     })
 }

@@ -1,0 +1,141 @@
+//! Strata's versioning statements: `CREATE TABLE ... CLONE`, `CREATE KEYSPACE ... CLONE`,
+//! `RESTORE TABLE|KEYSPACE ... FROM SNAPSHOT`.
+//!
+//! Invariant: each is O(1) per table in data size: a clone is a new writable child of a
+//! frozen version (`Engine::clone_version`), a restore points the table at a new clone of
+//! the snapshot; no row is copied.
+
+use std::collections::BTreeMap;
+
+use strata_engine::VersionId;
+use strata_protocol::{SchemaChange, SchemaChangeTarget, SchemaChangeType};
+use uuid::Uuid;
+
+use super::ddl::DdlOutcome;
+use super::Context;
+use crate::cql::ast::{CloneKeyspace, CloneTable, RestoreKeyspace, RestoreTable};
+use crate::error::{CqlError, CqlResult};
+use crate::schema::{Catalog, SchemaWrite, Table, TableDef};
+
+/// The frozen version to clone `table` from: the named snapshot, or its state right now.
+fn source_version(ctx: &Context<'_>, catalog: &Catalog, table: &Table, snapshot: Option<&str>) -> CqlResult<VersionId> {
+    match snapshot {
+        Some(tag) => snapshot_version(catalog, table, tag),
+        None => crate::snapshot::freeze(ctx.node, table),
+    }
+}
+
+pub fn snapshot_version(catalog: &Catalog, table: &Table, tag: &str) -> CqlResult<VersionId> {
+    catalog
+        .snapshot(tag, &table.def.keyspace, &table.def.name)
+        .map(|r| r.version)
+        .ok_or_else(|| CqlError::invalid(format!("Snapshot '{tag}' does not exist for table {}.{}", table.def.keyspace, table.def.name)))
+}
+
+/// A copy of `source` named `keyspace.name` on the new branch `version`.
+fn cloned_def(source: &TableDef, keyspace: &str, name: &str, version: VersionId) -> TableDef {
+    TableDef { keyspace: keyspace.to_string(), name: name.to_string(), id: Uuid::new_v4(), data_version: version, ..source.clone() }
+}
+
+pub async fn clone_table(ctx: &Context<'_>, s: &CloneTable) -> CqlResult<DdlOutcome> {
+    let keyspace = ctx.keyspace_of(&s.name)?;
+    let source = ctx.resolve_table(&s.source)?;
+    if source.def.keyspace.starts_with("system") {
+        return Err(CqlError::invalid(format!("Cannot clone system table {}.{}", source.def.keyspace, source.def.name)));
+    }
+    let _guard = ctx.node.schema.ddl_lock.lock().await;
+    let catalog = ctx.node.schema.catalog();
+    let ks = catalog.keyspace(&keyspace).ok_or_else(|| CqlError::invalid(format!("Keyspace '{keyspace}' doesn't exist")))?;
+    if ks.tables.contains_key(&s.name.name) {
+        if s.if_not_exists {
+            return Ok(None);
+        }
+        return Err(CqlError::AlreadyExists {
+            keyspace: keyspace.clone(),
+            table: s.name.name.clone(),
+            message: format!("Cannot add already existing table \"{}\" to keyspace \"{keyspace}\"", s.name.name),
+        });
+    }
+    let frozen = source_version(ctx, &catalog, &source, s.snapshot.as_deref())?;
+    let clone = ctx.node.engine.clone_version(frozen)?;
+    ctx.node.schema.apply(vec![SchemaWrite::PutTable(cloned_def(&source.def, &keyspace, &s.name.name, clone))])?;
+    Ok(Some(SchemaChange {
+        change: SchemaChangeType::Created,
+        target: SchemaChangeTarget::Table { keyspace, name: s.name.name.clone() },
+    }))
+}
+
+pub async fn clone_keyspace(ctx: &Context<'_>, s: &CloneKeyspace) -> CqlResult<DdlOutcome> {
+    let _guard = ctx.node.schema.ddl_lock.lock().await;
+    let catalog = ctx.node.schema.catalog();
+    let source = catalog.keyspace(&s.source).ok_or_else(|| CqlError::invalid(format!("Keyspace '{}' doesn't exist", s.source)))?;
+    if source.system {
+        return Err(CqlError::invalid(format!("Cannot clone system keyspace {}", s.source)));
+    }
+    if catalog.keyspace(&s.name).is_some() {
+        if s.if_not_exists {
+            return Ok(None);
+        }
+        return Err(CqlError::AlreadyExists {
+            keyspace: s.name.clone(),
+            table: String::new(),
+            message: format!("Cannot add existing keyspace \"{}\"", s.name),
+        });
+    }
+    let mut def = source.def.clone();
+    def.name = s.name.clone();
+    let mut writes = vec![SchemaWrite::PutKeyspace(def)];
+    for table in source.tables.values() {
+        let frozen = source_version(ctx, &catalog, table, s.snapshot.as_deref())?;
+        let clone = ctx.node.engine.clone_version(frozen)?;
+        writes.push(SchemaWrite::PutTable(cloned_def(&table.def, &s.name, &table.def.name, clone)));
+    }
+    ctx.node.schema.apply(writes)?;
+    Ok(Some(SchemaChange { change: SchemaChangeType::Created, target: SchemaChangeTarget::Keyspace(s.name.clone()) }))
+}
+
+/// Points each table at a fresh clone of its snapshot and releases the old branch.
+fn restore(ctx: &Context<'_>, catalog: &Catalog, tables: &[&Table], tag: &str) -> CqlResult<()> {
+    let mut writes = Vec::with_capacity(tables.len());
+    let mut released = Vec::with_capacity(tables.len());
+    for table in tables {
+        let frozen = snapshot_version(catalog, table, tag)?;
+        let clone = ctx.node.engine.clone_version(frozen)?;
+        released.push(table.def.data_version);
+        writes.push(SchemaWrite::PutTable(TableDef { data_version: clone, ..table.def.clone() }));
+    }
+    ctx.node.schema.apply(writes)?;
+    for version in released {
+        ctx.release_branch(version);
+    }
+    Ok(())
+}
+
+pub async fn restore_table(ctx: &Context<'_>, s: &RestoreTable) -> CqlResult<DdlOutcome> {
+    let table = ctx.resolve_table(&s.table)?;
+    let _guard = ctx.node.schema.ddl_lock.lock().await;
+    let catalog = ctx.node.schema.catalog();
+    restore(ctx, &catalog, &[table.as_ref()], &s.snapshot)?;
+    Ok(Some(SchemaChange {
+        change: SchemaChangeType::Updated,
+        target: SchemaChangeTarget::Table { keyspace: table.def.keyspace.clone(), name: table.def.name.clone() },
+    }))
+}
+
+pub async fn restore_keyspace(ctx: &Context<'_>, s: &RestoreKeyspace) -> CqlResult<DdlOutcome> {
+    let _guard = ctx.node.schema.ddl_lock.lock().await;
+    let catalog = ctx.node.schema.catalog();
+    let keyspace = catalog.keyspace(&s.keyspace).ok_or_else(|| CqlError::invalid(format!("Keyspace '{}' doesn't exist", s.keyspace)))?;
+    let in_snapshot: BTreeMap<&str, &Table> = keyspace
+        .tables
+        .values()
+        .filter(|t| catalog.snapshot(&s.snapshot, &s.keyspace, &t.def.name).is_some())
+        .map(|t| (t.def.name.as_str(), t.as_ref()))
+        .collect();
+    if in_snapshot.is_empty() {
+        return Err(CqlError::invalid(format!("Snapshot '{}' does not exist for keyspace {}", s.snapshot, s.keyspace)));
+    }
+    let tables: Vec<&Table> = in_snapshot.into_values().collect();
+    restore(ctx, &catalog, &tables, &s.snapshot)?;
+    Ok(Some(SchemaChange { change: SchemaChangeType::Updated, target: SchemaChangeTarget::Keyspace(s.keyspace.clone()) }))
+}
