@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::cell::{decode_entry_key, decode_entry_tail, encode_entry, encoded_entry_len, MAX_KEY_BYTES, MAX_VALUE_BYTES};
 use crate::codec::{check_trailing_crc, hash64, put_bytes, put_i64, put_u32, put_u64, seal_crc, DecodeError, DecodeResult, Reader};
+use crate::version::VersionTally;
 use crate::{Cell, Error, Result, Storage, VersionId};
 
 const ARRAY_MAGIC: u64 = 0x5241_4154_4152_5453; // "STRATAAR" read as little-endian bytes
@@ -105,43 +106,57 @@ impl ArrayMeta {
     }
 }
 
-/// Bloom filter over keys (double hashing of one 64-bit hash).
+/// Bloom filter over keys, *blocked*: all probes of a key fall in one 64-byte block (one
+/// cache line), chosen by the hash's high half; the probes inside it come from the low half
+/// by double hashing.
 #[derive(Debug, Clone)]
 struct Bloom {
     k: u32,
     bits: Vec<u8>,
 }
 
+const BLOOM_BLOCK_BYTES: usize = 64;
+
 impl Bloom {
     fn build(hashes: &[u64], bits_per_key: u32) -> Bloom {
         if bits_per_key == 0 || hashes.is_empty() {
             return Bloom { k: 0, bits: Vec::new() };
         }
-        let nbits = (hashes.len() as u64 * u64::from(bits_per_key)).max(64);
+        let nbytes = (hashes.len() as u64 * u64::from(bits_per_key)).div_ceil(8);
+        let nblocks = usize::try_from(nbytes.div_ceil(BLOOM_BLOCK_BYTES as u64)).unwrap_or(1).max(1);
         let k = ((f64::from(bits_per_key) * 0.69) as u32).clamp(1, 30);
-        let mut bits = vec![0u8; usize::try_from(nbits.div_ceil(8)).unwrap_or(0)];
-        let nbits = bits.len() as u64 * 8;
+        let mut bloom = Bloom { k, bits: vec![0u8; nblocks * BLOOM_BLOCK_BYTES] };
         for &h in hashes {
-            for bit in Self::probes(h, k, nbits) {
-                if let Some(b) = bits.get_mut((bit / 8) as usize) {
+            let (block, probes) = bloom.probes(h);
+            for bit in probes {
+                if let Some(b) = bloom.bits.get_mut(block + bit / 8) {
                     *b |= 1 << (bit % 8);
                 }
             }
         }
-        Bloom { k, bits }
+        bloom
     }
 
-    fn probes(h: u64, k: u32, nbits: u64) -> impl Iterator<Item = u64> {
-        let delta = h.rotate_left(31) | 1;
-        (0..u64::from(k)).map(move |i| h.wrapping_add(i.wrapping_mul(delta)) % nbits)
+    /// Byte offset of the key's block and the bit positions (0..512) inside it.
+    fn probes(&self, h: u64) -> (usize, impl Iterator<Item = usize>) {
+        let nblocks = (self.bits.len() / BLOOM_BLOCK_BYTES) as u64;
+        let block = (((h >> 32) * nblocks) >> 32) as usize * BLOOM_BLOCK_BYTES;
+        let mut x = h as u32;
+        let delta = ((h >> 21) as u32) | 1;
+        let probes = (0..self.k).map(move |_| {
+            let bit = (x as usize) % (BLOOM_BLOCK_BYTES * 8);
+            x = x.wrapping_add(delta);
+            bit
+        });
+        (block, probes)
     }
 
     fn may_contain(&self, h: u64) -> bool {
-        if self.k == 0 || self.bits.is_empty() {
+        if self.k == 0 || self.bits.len() < BLOOM_BLOCK_BYTES {
             return true;
         }
-        let nbits = self.bits.len() as u64 * 8;
-        Self::probes(h, self.k, nbits).all(|bit| self.bits.get((bit / 8) as usize).is_some_and(|b| b & (1 << (bit % 8)) != 0))
+        let (block, mut probes) = self.probes(h);
+        probes.all(|bit| self.bits.get(block + bit / 8).is_some_and(|b| b & (1 << (bit % 8)) != 0))
     }
 
     fn encode(&self, out: &mut Vec<u8>) {
@@ -153,18 +168,75 @@ impl Bloom {
         let mut r = Reader::new(buf);
         let k = r.u32()?;
         let bits = r.bytes(MAX_AUX_BLOCK_BYTES)?.to_vec();
-        if k > 30 {
-            return Err(DecodeError("bloom k out of range"));
+        if k > 30 || bits.len() % BLOOM_BLOCK_BYTES != 0 {
+            return Err(DecodeError("bloom parameters out of range"));
         }
         Ok(Bloom { k, bits })
     }
 }
 
+/// A finished block as the builder records it.
 #[derive(Debug)]
 struct IndexEntry {
     last_key: Vec<u8>,
     offset: u64,
     len: u32,
+}
+
+/// One block in the reader's index. `prefix` holds the first 8 bytes of the block's last
+/// key (big-endian, zero-padded) so most binary-search steps compare two integers and
+/// never touch the key bytes.
+#[derive(Debug)]
+struct IndexSlot {
+    prefix: u64,
+    key_start: u32,
+    key_len: u32,
+    offset: u64,
+    len: u32,
+}
+
+fn key_prefix(key: &[u8]) -> u64 {
+    let mut p = [0u8; 8];
+    for (d, s) in p.iter_mut().zip(key) {
+        *d = *s;
+    }
+    u64::from_be_bytes(p)
+}
+
+/// The reader's block index: all last keys in one buffer, fixed-size slots beside them.
+#[derive(Debug, Default)]
+struct BlockIndex {
+    keys: Vec<u8>,
+    slots: Vec<IndexSlot>,
+}
+
+impl BlockIndex {
+    fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn slot(&self, i: usize) -> Option<&IndexSlot> {
+        self.slots.get(i)
+    }
+
+    fn last_key(&self, slot: &IndexSlot) -> &[u8] {
+        let start = slot.key_start as usize;
+        self.keys.get(start..start + slot.key_len as usize).unwrap_or_default()
+    }
+
+    /// Index of the first block whose last key is `>= key` (`> key` if `strict`), i.e. the
+    /// first block that can hold an entry `>= key` (`> key`).
+    fn first_block_reaching(&self, key: &[u8], strict: bool) -> usize {
+        let prefix = key_prefix(key);
+        self.slots.partition_point(|slot| {
+            let ord = slot.prefix.cmp(&prefix).then_with(|| self.last_key(slot).cmp(key));
+            if strict {
+                ord != std::cmp::Ordering::Greater
+            } else {
+                ord == std::cmp::Ordering::Less
+            }
+        })
+    }
 }
 
 /// Writes one array file. Entries must be added in array order (invariant 1).
@@ -181,7 +253,7 @@ pub(crate) struct ArrayBuilder {
     index: Vec<IndexEntry>,
     last_key: Vec<u8>,
     key_hashes: Vec<u64>,
-    stats: HashMap<VersionId, (u64, u64)>,
+    stats: VersionTally,
     entries: u64,
     min_ts: i64,
     max_ts: i64,
@@ -204,7 +276,7 @@ impl ArrayBuilder {
             index: Vec::new(),
             last_key: Vec::new(),
             key_hashes: Vec::new(),
-            stats: HashMap::new(),
+            stats: VersionTally::default(),
             entries: 0,
             min_ts: i64::MAX,
             max_ts: i64::MIN,
@@ -232,9 +304,7 @@ impl ArrayBuilder {
         }
         self.offsets.push(crate::codec::len_u32(self.block.len()));
         encode_entry(&mut self.block, key, version, cell);
-        let stat = self.stats.entry(version).or_insert((0, 0));
-        stat.0 += 1;
-        stat.1 += encoded_entry_len(key, cell) as u64;
+        self.stats.add(version, encoded_entry_len(key, cell) as u64);
         self.entries += 1;
         self.min_ts = self.min_ts.min(cell.timestamp);
         self.max_ts = self.max_ts.max(cell.timestamp);
@@ -307,9 +377,7 @@ impl ArrayBuilder {
     }
 
     fn meta(&self) -> ArrayMeta {
-        let mut versions: Vec<VersionStat> =
-            self.stats.iter().map(|(&version, &(entries, bytes))| VersionStat { version, entries, bytes }).collect();
-        versions.sort_unstable_by_key(|v| v.version);
+        let versions: Vec<VersionStat> = self.stats.iter().map(|(version, entries, bytes)| VersionStat { version, entries, bytes }).collect();
         ArrayMeta {
             entries: self.entries,
             keys: self.key_hashes.len() as u64,
@@ -478,7 +546,7 @@ pub(crate) struct ArrayReader {
     name: String,
     storage: Arc<dyn Storage>,
     cache: Arc<BlockCache>,
-    index: Vec<IndexEntry>,
+    index: BlockIndex,
     bloom: Bloom,
     pub meta: ArrayMeta,
     pub file_bytes: u64,
@@ -534,19 +602,21 @@ impl ArrayReader {
         Ok(ArrayReader { id, name, storage, cache, index, bloom, meta, file_bytes, obsolete: AtomicBool::new(false) })
     }
 
-    fn decode_index(buf: &[u8], data_end: u64) -> DecodeResult<Vec<IndexEntry>> {
+    fn decode_index(buf: &[u8], data_end: u64) -> DecodeResult<BlockIndex> {
         let mut r = Reader::new(buf);
         let n = r.count(16)?;
-        let mut out = Vec::with_capacity(n);
+        let mut out = BlockIndex { keys: Vec::with_capacity(buf.len()), slots: Vec::with_capacity(n) };
         let mut expected_offset = 0u64;
         for _ in 0..n {
-            let last_key = r.bytes(MAX_KEY_BYTES)?.to_vec();
+            let last_key = r.bytes(MAX_KEY_BYTES)?;
             let (offset, len) = (r.u64()?, r.u32()?);
             if offset != expected_offset || len as usize > MAX_BLOCK_BYTES || len < 8 {
                 return Err(DecodeError("block extent out of order or bounds"));
             }
             expected_offset = offset + u64::from(len);
-            out.push(IndexEntry { last_key, offset, len });
+            let key_start = crate::codec::len_u32(out.keys.len());
+            out.keys.extend_from_slice(last_key);
+            out.slots.push(IndexSlot { prefix: key_prefix(last_key), key_start, key_len: crate::codec::len_u32(last_key.len()), offset, len });
         }
         if expected_offset != data_end {
             return Err(DecodeError("blocks do not cover the data region"));
@@ -564,7 +634,7 @@ impl ArrayReader {
         if let Some(b) = self.cache.get((self.id, idx)) {
             return Ok(b);
         }
-        let entry = self.index.get(i).ok_or_else(|| Error::corruption(&self.name, "block index out of range"))?;
+        let entry = self.index.slot(i).ok_or_else(|| Error::corruption(&self.name, "block index out of range"))?;
         let mut raw = vec![0u8; entry.len as usize];
         self.storage.read_at(&self.name, entry.offset, &mut raw)?;
         let block = Arc::new(Block::parse(raw).map_err(|e| Error::corruption(&self.name, format!("block {i}: {e}")))?);
@@ -581,7 +651,7 @@ impl ArrayReader {
         if !self.bloom.may_contain(hash64(key)) {
             return Ok(());
         }
-        let mut bi = self.index.partition_point(|e| e.last_key.as_slice() < key);
+        let mut bi = self.index.first_block_reaching(key, false);
         let mut first = true;
         while bi < self.index.len() {
             let block = self.block(bi)?;
@@ -656,7 +726,7 @@ impl ArrayCursor {
         // Forward: first entry > / >= key. Reverse: last entry < / <= key, i.e. the entry
         // before the first entry >= / > key.
         let strict_for_search = if self.reverse { !strict } else { strict };
-        let bi = self.array.index.partition_point(|e| if strict_for_search { e.last_key.as_slice() <= key } else { e.last_key.as_slice() < key });
+        let bi = self.array.index.first_block_reaching(key, strict_for_search);
         if !self.reverse {
             self.block_idx = bi;
             if bi < n {
@@ -782,6 +852,15 @@ mod tests {
         a.get_into(b"key99999", &[0, 1, 2], &mut none).unwrap();
         a.get_into(b"a", &[0, 1, 2], &mut none).unwrap();
         assert_eq!(none, None);
+    }
+
+    #[test]
+    fn bloom_has_no_false_negatives_and_few_false_positives() {
+        let hashes: Vec<u64> = (0..10_000u32).map(|i| hash64(&i.to_le_bytes())).collect();
+        let bloom = Bloom::build(&hashes, 10);
+        assert!(hashes.iter().all(|&h| bloom.may_contain(h)));
+        let fp = (10_000..110_000u32).filter(|i| bloom.may_contain(hash64(&i.to_le_bytes()))).count();
+        assert!(fp < 3_000, "false positive rate {fp}/100000");
     }
 
     #[test]

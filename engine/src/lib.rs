@@ -45,6 +45,14 @@ pub use scan::ScanIter;
 pub use storage::{CrashMode, CrashStorage, FileStorage, MemStorage, Storage};
 pub use version::VersionInfo;
 
+// The server shares one engine across threads and moves scans between tasks.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    const fn assert_send_static<T: Send + 'static>() {}
+    assert_send_sync::<Engine>();
+    assert_send_static::<ScanIter>();
+};
+
 /// Stable identifier of a version. Never reused.
 pub type VersionId = u32;
 

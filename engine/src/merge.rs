@@ -25,7 +25,7 @@
 
 use std::collections::HashMap;
 
-use crate::version::VersionTree;
+use crate::version::{VersionTally, VersionTree};
 use crate::{Cell, VersionId, ROOT_VERSION};
 
 /// Upper bound on pieces one merge output is split into (bounds file count per merge).
@@ -99,6 +99,13 @@ impl<'a> GcContext<'a> {
         }
         let needed = &self.needed;
         group.retain(|(v, _)| needed.get(*v as usize).copied().unwrap_or(true));
+        if let [(x, cell)] = group.as_slice() {
+            // The common case: one entry, nothing to compare it with.
+            if self.purgeable(*x, cell, true) {
+                group.clear();
+            }
+            return;
+        }
         let tree = self.tree;
         // Ancestors first; within a version the strongest first.
         group.sort_by(|(va, ca), (vb, cb)| tree.pre(*va).cmp(&tree.pre(*vb)).then_with(|| cb.precedence(ca)));
@@ -138,14 +145,14 @@ pub(crate) struct KeyVersions {
     /// End offset (exclusive) into `versions` of each key.
     ends: Vec<u32>,
     /// Entries per version.
-    counts: HashMap<VersionId, u64>,
+    counts: VersionTally,
 }
 
 impl KeyVersions {
     pub(crate) fn push_key(&mut self, versions: impl Iterator<Item = VersionId>) {
         for v in versions {
             self.versions.push(v);
-            *self.counts.entry(v).or_insert(0) += 1;
+            self.counts.add(v, 0);
         }
         self.ends.push(crate::codec::len_u32(self.versions.len()));
     }
@@ -160,9 +167,7 @@ impl KeyVersions {
     }
 
     pub(crate) fn version_set(&self) -> Vec<VersionId> {
-        let mut v: Vec<VersionId> = self.counts.keys().copied().collect();
-        v.sort_unstable();
-        v
+        self.counts.iter().map(|(v, _, _)| v).collect()
     }
 }
 
@@ -256,7 +261,7 @@ fn find_dense_subtree(tree: &VersionTree, kv: &KeyVersions, remaining: &[Version
             last_len = under.len();
         }
         let entries_under = |c: VersionId| -> u64 {
-            under.iter().filter(|&&w| tree.is_ancestor_or_self(c, w)).map(|w| kv.counts.get(w).copied().unwrap_or(0)).sum()
+            under.iter().filter(|&&w| tree.is_ancestor_or_self(c, w)).map(|&w| kv.counts.entries(w)).sum()
         };
         let best = tree.children(v).iter().copied().map(|c| (entries_under(c), c)).filter(|(n, _)| *n > 0).max();
         match best {

@@ -301,6 +301,43 @@ impl VersionTree {
     }
 }
 
+/// Per-version counters (entries, bytes), kept sorted by version id. Built for streams
+/// where consecutive items usually share a version: the last slot used is checked first.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct VersionTally {
+    slots: Vec<(VersionId, u64, u64)>,
+    last: usize,
+}
+
+impl VersionTally {
+    pub(crate) fn add(&mut self, version: VersionId, bytes: u64) {
+        let i = match self.slots.get(self.last) {
+            Some(s) if s.0 == version => self.last,
+            _ => match self.slots.binary_search_by_key(&version, |s| s.0) {
+                Ok(i) => i,
+                Err(i) => {
+                    self.slots.insert(i, (version, 0, 0));
+                    i
+                }
+            },
+        };
+        if let Some(s) = self.slots.get_mut(i) {
+            s.1 += 1;
+            s.2 += bytes;
+        }
+        self.last = i;
+    }
+
+    /// `(version, entries, bytes)` sorted by version id.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (VersionId, u64, u64)> + '_ {
+        self.slots.iter().copied()
+    }
+
+    pub(crate) fn entries(&self, version: VersionId) -> u64 {
+        self.slots.binary_search_by_key(&version, |s| s.0).ok().and_then(|i| self.slots.get(i)).map_or(0, |s| s.1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,6 +393,17 @@ mod tests {
         assert_eq!(needed, vec![true, true, true, false]);
         let mut root = VersionTree::new();
         assert!(matches!(root.apply(VersionOp::Delete { version: 0 }), Err(Error::RootVersion(_))));
+    }
+
+    #[test]
+    fn tally_counts_per_version_in_id_order() {
+        let mut t = VersionTally::default();
+        for v in [5, 5, 2, 9, 2, 5] {
+            t.add(v, 10);
+        }
+        assert_eq!(t.iter().collect::<Vec<_>>(), vec![(2, 2, 20), (5, 3, 30), (9, 1, 10)]);
+        assert_eq!(t.entries(5), 3);
+        assert_eq!(t.entries(7), 0);
     }
 
     #[test]
