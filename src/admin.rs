@@ -248,9 +248,9 @@ pub fn nodetool(host: &str, port: u16, verb: &str, args: &[String]) -> anyhow::R
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    print!("{body}");
     if !head.starts_with("HTTP/1.1 200") {
-        anyhow::bail!("nodetool {verb} failed");
+        anyhow::bail!("{}", body.trim().trim_start_matches("error: "));
     }
+    print!("{body}");
     Ok(())
 }

@@ -79,8 +79,15 @@ enum Command {
     },
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+fn main() {
+    // Errors are for operators: one line with its causes, no backtrace.
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Nodetool { host, port, verb, args, .. }) => strata::admin::nodetool(&host, port, &verb, &args),
         None => {

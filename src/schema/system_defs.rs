@@ -221,6 +221,7 @@ pub fn system_keyspaces() -> Vec<(KeyspaceDef, Vec<TableDef>)> {
                 table("system_virtual_schema", "columns", SCHEMA_COLUMNS),
             ],
         ),
+        (keyspace("system_views", local()), vec![]),
         (keyspace("system_auth", simple("1")), vec![]),
         (keyspace("system_distributed", simple("3")), vec![]),
         (keyspace("system_traces", simple("2")), vec![]),
