@@ -141,11 +141,31 @@ pub(crate) const FRAME_HEADER: usize = 12;
 
 /// Appends one CRC-framed record (used by the WAL and the manifest).
 pub(crate) fn put_frame(out: &mut Vec<u8>, payload: &[u8]) {
-    let len = len_u32(payload.len()).to_le_bytes();
-    out.extend_from_slice(&len);
-    put_u32(out, crc32(&len));
-    put_u32(out, crc32(payload));
+    let start = begin_frame(out);
     out.extend_from_slice(payload);
+    end_frame(out, start);
+}
+
+/// Reserves a frame header; encode the payload after it, then call [`end_frame`].
+/// Lets callers encode in place instead of building the payload separately.
+pub(crate) fn begin_frame(out: &mut Vec<u8>) -> usize {
+    let start = out.len();
+    out.extend_from_slice(&[0u8; FRAME_HEADER]);
+    start
+}
+
+/// Fills in the header of the frame started at `start`; returns the payload length.
+pub(crate) fn end_frame(out: &mut [u8], start: usize) -> usize {
+    let Some((header, payload)) = out.get_mut(start..).map(|f| f.split_at_mut(FRAME_HEADER.min(f.len()))) else { return 0 };
+    let len = len_u32(payload.len()).to_le_bytes();
+    let mut h = [0u8; FRAME_HEADER];
+    h[..4].copy_from_slice(&len);
+    h[4..8].copy_from_slice(&crc32(&len).to_le_bytes());
+    h[8..].copy_from_slice(&crc32(payload).to_le_bytes());
+    if header.len() == FRAME_HEADER {
+        header.copy_from_slice(&h);
+    }
+    payload.len()
 }
 
 /// Result of reading one frame from a log file.

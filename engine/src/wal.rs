@@ -17,7 +17,7 @@
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 use crate::cell::{decode_entry_key, decode_entry_tail, encode_entry};
-use crate::codec::{put_frame, put_u32, put_u64, read_frame, Frame, Reader};
+use crate::codec::{begin_frame, end_frame, put_u32, put_u64, read_frame, Frame, Reader};
 use crate::{Error, Mutation, Result, Storage, SyncMode};
 
 /// Largest record payload accepted (one write batch).
@@ -25,20 +25,6 @@ pub(crate) const MAX_RECORD_BYTES: usize = 256 << 20;
 
 pub(crate) fn segment_name(id: u64) -> String {
     format!("{id:010}.wal")
-}
-
-/// Encodes a write batch as one record payload.
-pub(crate) fn encode_record(seq: u64, mutations: &[Mutation]) -> Result<Vec<u8>> {
-    let mut payload = Vec::with_capacity(64 + mutations.iter().map(|m| m.key.len() + m.cell.approx_bytes() + 8).sum::<usize>());
-    put_u64(&mut payload, seq);
-    put_u32(&mut payload, crate::codec::len_u32(mutations.len()));
-    for m in mutations {
-        encode_entry(&mut payload, &m.key, m.version, &m.cell);
-    }
-    if payload.len() > MAX_RECORD_BYTES {
-        return Err(Error::LimitExceeded(format!("write batch of {} bytes > {MAX_RECORD_BYTES}", payload.len())));
-    }
-    Ok(payload)
 }
 
 fn decode_record(payload: &[u8]) -> std::result::Result<(u64, Vec<Mutation>), &'static str> {
@@ -127,15 +113,24 @@ impl Wal {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Buffers an encoded record (from [`encode_record`] with a placeholder seq) and returns
+    /// Encodes the batch as one framed record straight into the pending buffer and returns
     /// its sequence number. Caller holds the lock.
     pub(crate) fn append(st: &mut WalState, mutations: &[Mutation]) -> Result<u64> {
         if let Some(f) = &st.failed {
             return Err(Error::Poisoned(f.clone()));
         }
         let seq = st.next_seq;
-        let payload = encode_record(seq, mutations)?;
-        put_frame(&mut st.pending, &payload);
+        let start = begin_frame(&mut st.pending);
+        put_u64(&mut st.pending, seq);
+        put_u32(&mut st.pending, crate::codec::len_u32(mutations.len()));
+        for m in mutations {
+            encode_entry(&mut st.pending, &m.key, m.version, &m.cell);
+        }
+        let payload_len = end_frame(&mut st.pending, start);
+        if payload_len > MAX_RECORD_BYTES {
+            st.pending.truncate(start);
+            return Err(Error::LimitExceeded(format!("write batch of {payload_len} bytes > {MAX_RECORD_BYTES}")));
+        }
         st.next_seq += 1;
         st.last_seq = seq;
         Ok(seq)
