@@ -132,6 +132,17 @@ struct ColumnRestriction {
     upper: Option<(Vec<u8>, bool)>,
 }
 
+/// A multi-column relation on a clustering prefix `(c1, ..., ck)`, with each bound the
+/// concatenated order-preserving encoding of the tuple.
+#[derive(Default)]
+struct MultiColumn {
+    columns: usize,
+    lower: Option<(Vec<u8>, bool)>,
+    upper: Option<(Vec<u8>, bool)>,
+    /// `(c1, c2) IN ((..), (..))` or `=`: encoded prefixes.
+    prefixes: Option<Vec<Vec<u8>>>,
+}
+
 pub struct Analyzer<'a> {
     pub table: &'a Table,
     pub bound: &'a BoundValues,
@@ -147,6 +158,7 @@ impl Analyzer<'_> {
         let mut token: (Bound<i64>, Bound<i64>) = (Bound::Unbounded, Bound::Unbounded);
         let mut has_token = false;
         let mut filters = Vec::new();
+        let mut multi = MultiColumn::default();
         for relation in relations {
             match relation {
                 Relation::Column { column, predicate } => {
@@ -159,14 +171,20 @@ impl Analyzer<'_> {
                     self.add_token_bound(*op, value, &mut token)?;
                 }
                 Relation::MultiColumn { columns, predicate } => {
-                    self.add_multi_column(columns, predicate, &mut per_column)?;
+                    self.add_multi_column(columns, predicate, &mut multi)?;
                 }
                 _ => return Err(CqlError::invalid("Unsupported restriction")),
             }
         }
         let partitions = self.partition_selection(&mut per_column, has_token.then_some(token), &mut filters)?;
-        let (slices, clusterings, has_clustering_restriction) =
-            self.clustering(&mut per_column, &partitions, &mut filters)?;
+        if multi.columns > 0 && matches!(partitions, PartitionSelection::TokenRange { .. }) {
+            return Err(CqlError::invalid(FILTERING_MESSAGE));
+        }
+        let (slices, clusterings, has_clustering_restriction) = if multi.columns > 0 {
+            self.multi_column_slices(&per_column, multi)?
+        } else {
+            self.clustering(&mut per_column, &partitions, &mut filters)?
+        };
         self.regular_filters(per_column, &mut filters)?;
         Ok(Restrictions {
             partitions,
@@ -296,8 +314,9 @@ impl Analyzer<'_> {
         Ok(())
     }
 
-    /// `(c1, c2) op (v1, v2)`: clustering columns only, in clustering order.
-    fn add_multi_column(&self, columns: &[String], predicate: &Predicate, per_column: &mut [ColumnRestriction]) -> CqlResult<()> {
+    /// `(c1, c2) op (v1, v2)` and `(c1, c2) IN (...)`: a prefix of the clustering columns,
+    /// in clustering order.
+    fn add_multi_column(&self, columns: &[String], predicate: &Predicate, multi: &mut MultiColumn) -> CqlResult<()> {
         let indexes = columns.iter().map(|c| self.column_index(c)).collect::<CqlResult<Vec<_>>>()?;
         let clustering = self.table.clustering_indexes();
         if clustering.get(..indexes.len()) != Some(indexes.as_slice()) {
@@ -306,30 +325,79 @@ impl Analyzer<'_> {
                 columns.join(", ")
             )));
         }
-        let tuple_values = |term: &Term| -> CqlResult<Vec<Vec<u8>>> {
+        if multi.columns != 0 && multi.columns != indexes.len() {
+            return Err(CqlError::invalid("Multi-column relations on different column sets are not supported"));
+        }
+        multi.columns = indexes.len();
+        let encode_tuple = |term: &Term| -> CqlResult<Vec<u8>> {
             let Term::Tuple(items) = term else {
                 return Err(CqlError::invalid("Multi-column relations need a tuple of values"));
             };
             if items.len() != indexes.len() {
                 return Err(CqlError::invalid(format!("Expected {} elements in value tuple, but got {}", indexes.len(), items.len())));
             }
-            indexes.iter().zip(items).map(|(i, t)| self.value(*i, t)).collect()
+            let mut key = Vec::new();
+            for (i, t) in indexes.iter().zip(items) {
+                let desc = self.table.def.columns[*i].order == ClusteringOrder::Desc;
+                types::encode_key_component(&self.table.types[*i], &self.value(*i, t)?, desc, &mut key)?;
+            }
+            Ok(key)
         };
         match predicate {
-            Predicate::Compare(Operator::Eq, term) => {
-                for (i, v) in indexes.iter().zip(tuple_values(term)?) {
-                    per_column[*i].values = Some(vec![v]);
+            Predicate::Compare(Operator::Eq, term) => multi.prefixes = Some(vec![encode_tuple(term)?]),
+            Predicate::In(InValues::Terms(terms)) => {
+                let mut prefixes = terms.iter().map(encode_tuple).collect::<CqlResult<Vec<_>>>()?;
+                prefixes.sort();
+                prefixes.dedup();
+                multi.prefixes = Some(prefixes);
+            }
+            Predicate::Compare(op @ (Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq), term) => {
+                let orders: Vec<ClusteringOrder> = indexes.iter().map(|i| self.table.def.columns[*i].order).collect();
+                if orders.windows(2).any(|w| w[0] != w[1]) {
+                    return Err(CqlError::invalid("Multi-column slices over clustering columns of mixed orders are not supported yet"));
                 }
-                Ok(())
+                let bound = (encode_tuple(term)?, matches!(op, Operator::LtEq | Operator::GtEq));
+                // In DESC columns larger tuples sort first, so the bound changes ends.
+                let is_lower = matches!(op, Operator::Gt | Operator::GtEq) != (orders[0] == ClusteringOrder::Desc);
+                if is_lower {
+                    multi.lower = Some(bound);
+                } else {
+                    multi.upper = Some(bound);
+                }
             }
-            Predicate::Compare(op, term) if indexes.len() == 1 => {
-                let Term::Tuple(items) = term else { return Err(CqlError::invalid("Multi-column relations need a tuple of values")) };
-                let single = Predicate::Compare(*op, items.first().cloned().ok_or_else(|| CqlError::invalid("empty tuple"))?);
-                let mut ignored = Vec::new();
-                self.add_column_restriction(indexes[0], &single, per_column, &mut ignored)
-            }
-            _ => Err(CqlError::invalid("Multi-column slice and IN restrictions are not supported yet")),
+            _ => return Err(CqlError::invalid("Unsupported multi-column relation")),
         }
+        Ok(())
+    }
+
+    /// Slices of a query whose clustering restriction is one multi-column relation.
+    #[allow(clippy::type_complexity)]
+    fn multi_column_slices(&self, per_column: &[ColumnRestriction], multi: MultiColumn) -> CqlResult<(Vec<ClusteringRange>, Vec<Vec<u8>>, bool)> {
+        for i in self.table.clustering_indexes() {
+            let r = &per_column[i];
+            if r.values.is_some() || r.lower.is_some() || r.upper.is_some() {
+                let name = &self.table.def.columns[i].name;
+                return Err(CqlError::invalid(format!(
+                    "Column \"{name}\" cannot be restricted by both a tuple notation relation and a single column relation"
+                )));
+            }
+        }
+        if let Some(prefixes) = multi.prefixes {
+            let full = multi.columns == self.table.def.clustering.len();
+            let slices = prefixes.iter().map(|p| ClusteringRange::prefix(p)).collect();
+            return Ok((slices, if full { prefixes } else { Vec::new() }, true));
+        }
+        let start = match multi.lower {
+            Some((key, true)) => key,
+            Some((key, false)) => layout::prefix_successor(&key).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let end = match multi.upper {
+            Some((key, true)) => layout::prefix_successor(&key),
+            Some((key, false)) => Some(key),
+            None => None,
+        };
+        Ok((vec![ClusteringRange { start, end }], Vec::new(), true))
     }
 
     fn partition_selection(
