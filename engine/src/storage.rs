@@ -68,18 +68,32 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Name of the lock file that keeps two engines out of one directory.
+pub const LOCK_FILE: &str = "LOCK";
+
 /// A real directory. Open handles are cached so `pread`/append do not reopen files.
+/// Holds an exclusive advisory lock on `LOCK` for its lifetime: two engines writing the
+/// same directory would destroy each other's files.
 #[derive(Debug)]
 pub struct FileStorage {
     dir: PathBuf,
     handles: Mutex<HashMap<String, Arc<File>>>,
+    _lock: File,
 }
 
 impl FileStorage {
-    /// Uses (and creates if missing) directory `dir`.
+    /// Uses (and creates if missing) directory `dir`; fails with `WouldBlock` if another
+    /// `FileStorage` (in any process) holds the directory.
     pub fn new(dir: impl AsRef<Path>) -> io::Result<FileStorage> {
         std::fs::create_dir_all(dir.as_ref())?;
-        Ok(FileStorage { dir: dir.as_ref().to_path_buf(), handles: Mutex::new(HashMap::new()) })
+        let lock = OpenOptions::new().create(true).truncate(false).write(true).open(dir.as_ref().join(LOCK_FILE))?;
+        lock.try_lock().map_err(|e| match e {
+            std::fs::TryLockError::WouldBlock => {
+                io::Error::new(ErrorKind::WouldBlock, format!("{} is in use by another engine", dir.as_ref().display()))
+            }
+            std::fs::TryLockError::Error(e) => e,
+        })?;
+        Ok(FileStorage { dir: dir.as_ref().to_path_buf(), handles: Mutex::new(HashMap::new()), _lock: lock })
     }
 
     fn path(&self, name: &str) -> io::Result<PathBuf> {
@@ -447,7 +461,8 @@ mod tests {
         s.truncate("a", 5).unwrap();
         assert_eq!(s.read_all("a").unwrap(), b"hello");
         s.rename("a", "b").unwrap();
-        assert_eq!(s.list().unwrap(), vec!["b".to_string()]);
+        assert!(s.list().unwrap().contains(&"b".to_string()));
+        assert!(!s.list().unwrap().contains(&"a".to_string()));
         s.remove("b").unwrap();
         assert!(s.len("b").is_err());
         assert!(s.create("../x").is_err());
@@ -458,7 +473,11 @@ mod tests {
         exercise(&MemStorage::new());
         exercise(&CrashStorage::new());
         let dir = std::env::temp_dir().join(format!("strata-storage-test-{}", std::process::id()));
-        exercise(&FileStorage::new(&dir).unwrap());
+        let files = FileStorage::new(&dir).unwrap();
+        exercise(&files);
+        assert_eq!(FileStorage::new(&dir).unwrap_err().kind(), ErrorKind::WouldBlock, "the directory is locked");
+        drop(files);
+        FileStorage::new(&dir).unwrap();
         let _ = std::fs::remove_dir_all(dir);
     }
 
