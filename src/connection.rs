@@ -28,6 +28,16 @@ use crate::request::{self, RequestOutcome};
 
 /// Initial read buffer; it grows up to the frame limit only for large frames.
 const READ_BUFFER_BYTES: usize = 16 * 1024;
+/// Buffers that grew past this for a large frame are released once empty, so an idle
+/// connection holds at most a few tens of KiB whatever it sent before.
+const RETAINED_BUFFER_BYTES: usize = 64 * 1024;
+
+/// Drops an empty buffer's oversized allocation.
+fn shrink(buffer: &mut BytesMut, initial: usize) {
+    if buffer.is_empty() && buffer.capacity() > RETAINED_BUFFER_BYTES {
+        *buffer = BytesMut::with_capacity(initial);
+    }
+}
 
 /// Per-connection state the request handlers may read.
 #[derive(Clone, Debug, Default)]
@@ -88,6 +98,7 @@ impl Connection {
                         return self.drain().await;
                     }
                     self.decode_all(&mut input).await?;
+                    shrink(&mut input, READ_BUFFER_BYTES);
                 }
                 Some((frame, keyspace)) = self.responses_rx.recv() => {
                     self.inflight -= 1;
@@ -231,7 +242,10 @@ impl Connection {
             let body = ErrorBody { kind: ErrorKind::Server, message: format!("cannot encode response: {e}") };
             self.codec.encode(&ResponseFrame::new(frame.stream, Response::Error(body)), &mut self.out).map_err(|e| e.to_string())?;
         }
-        self.socket.write_all(&self.out).await.map_err(|e| e.to_string())
+        self.socket.write_all(&self.out).await.map_err(|e| e.to_string())?;
+        self.out.clear();
+        shrink(&mut self.out, 0);
+        Ok(())
     }
 }
 
