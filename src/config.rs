@@ -38,6 +38,8 @@ pub struct Config {
     pub commitlog_dir: Option<PathBuf>,
     pub commitlog_sync: CommitlogSync,
     pub memtable_bytes: usize,
+    /// Engine block cache budget (Cassandra's `file_cache_size`).
+    pub block_cache_bytes: usize,
     pub max_frame_bytes: usize,
     pub max_connections: usize,
     pub max_inflight_per_connection: usize,
@@ -64,6 +66,7 @@ impl Default for Config {
             commitlog_dir: None,
             commitlog_sync: CommitlogSync::Batch,
             memtable_bytes: 64 << 20,
+            block_cache_bytes: 128 << 20,
             max_frame_bytes: 16 << 20,
             max_connections: 4096,
             max_inflight_per_connection: 1024,
@@ -105,6 +108,7 @@ struct YamlConfig {
     commitlog_sync_period_in_ms: Option<u64>,
     memtable_heap_space: Option<String>,
     memtable_heap_space_in_mb: Option<u64>,
+    file_cache_size: Option<String>,
     native_transport_max_frame_size: Option<String>,
     native_transport_max_concurrent_connections: Option<i64>,
 }
@@ -188,6 +192,9 @@ impl Config {
             self.memtable_bytes = parse_size("memtable_heap_space", &text)?;
         } else if let Some(mb) = y.memtable_heap_space_in_mb {
             self.memtable_bytes = (mb as usize) << 20;
+        }
+        if let Some(text) = y.file_cache_size {
+            self.block_cache_bytes = parse_size("file_cache_size", &text)?;
         }
         if let Some(text) = y.native_transport_max_frame_size {
             self.max_frame_bytes = parse_size("native_transport_max_frame_size", &text)?;

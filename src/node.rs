@@ -60,5 +60,10 @@ fn engine_options(config: &Config) -> EngineOptions {
         CommitlogSync::Batch => SyncMode::Batch,
         CommitlogSync::Periodic { period_ms } => SyncMode::Periodic { interval_ms: period_ms },
     };
-    EngineOptions { sync, memtable_bytes: config.memtable_bytes, ..EngineOptions::default() }
+    EngineOptions {
+        sync,
+        memtable_bytes: config.memtable_bytes,
+        block_cache_bytes: config.block_cache_bytes,
+        ..EngineOptions::default()
+    }
 }
