@@ -13,12 +13,15 @@ _DURATION_NANOS = ((5 * 60 + 6) * 60 + 7) * 10**9 + 8 * 10**6 + 9 * 10**3 + 10
 
 
 class TypeSample:
-    def __init__(self, cql_type, literal, read_value, bind_value=None):
+    def __init__(self, cql_type, literal, read_value, bind_value=None, formatted_read_value=None):
         self.cql_type = cql_type
         self.literal = literal  # as written in a CQL statement
         self.read_value = read_value  # what the driver returns on SELECT
         # what we hand to the driver when binding (prepared) or formatting (simple + params)
         self.bind_value = read_value if bind_value is None else bind_value
+        # what comes back after the driver formatted bind_value into the CQL text itself
+        self.formatted_read_value = (read_value if formatted_read_value is None
+                                     else formatted_read_value)
 
     @property
     def column(self):
@@ -35,7 +38,9 @@ SAMPLES = [
     TypeSample("boolean", "true", True),
     TypeSample("date", "'2024-02-29'", Date(datetime.date(2024, 2, 29)),
                bind_value=datetime.date(2024, 2, 29)),
-    TypeSample("decimal", "-12345.678901234567890123", Decimal("-12345.678901234567890123")),
+    # The driver formats Decimal parameters of simple statements through float.
+    TypeSample("decimal", "-12345.678901234567890123", Decimal("-12345.678901234567890123"),
+               formatted_read_value=Decimal(repr(float(Decimal("-12345.678901234567890123"))))),
     TypeSample("double", "3.141592653589793", 3.141592653589793),
     TypeSample("duration", "1y2mo3w4d5h6m7s8ms9us10ns", Duration(14, 25, _DURATION_NANOS)),
     TypeSample("float", "1.5", 1.5),

@@ -49,7 +49,8 @@ def expect_invalid(session, cql, message):
     """Runs `cql`, which must fail with InvalidRequest carrying exactly `message`."""
     with pytest.raises(InvalidRequest) as error:
         session.execute(cql)
-    assert server_message(error.value) == message
+    actual = server_message(error.value)
+    assert actual == message, f"expected {message!r}, got {actual!r}"
 
 
 def server_message(error):

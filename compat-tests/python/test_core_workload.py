@@ -547,7 +547,7 @@ def test_type_roundtrip_simple_statement_params(mode_session, all_types, sample)
     key = 2000 + SAMPLES.index(sample)
     mode_session.execute(f"INSERT INTO {all_types} (k, {sample.column}) VALUES (%s, %s)",
                          (key, sample.bind_value))
-    assert read_back(mode_session, all_types, sample, key) == sample.read_value
+    assert read_back(mode_session, all_types, sample, key) == sample.formatted_read_value
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=repr)

@@ -30,7 +30,7 @@ def test_info_flush_compact(node):
 def test_snapshots(node):
     nodetool_ok(node, "snapshot")
     assert nodetool_ok(node, "listsnapshots").strip()
-    nodetool_ok(node, "clearsnapshot")
+    nodetool_ok(node, "clearsnapshot", "--all")
 
 
 def test_unknown_verb_fails(node):
