@@ -35,7 +35,7 @@ use crate::cql::ast::{QualifiedName, Statement};
 use crate::error::{CqlError, CqlResult};
 use crate::node::Node;
 use crate::schema::{Catalog, Table};
-use crate::types::{CqlType, WireType};
+use crate::types::CqlType;
 
 /// What one statement needs from its request besides the bound values.
 #[derive(Clone, Debug)]
@@ -181,38 +181,5 @@ fn statement_kind(statement: &Statement) -> &'static str {
 
 /// The protocol's type option for a CQL type.
 pub fn wire_type(ty: &CqlType) -> ColType {
-    to_col_type(ty.to_wire())
-}
-
-fn to_col_type(w: WireType) -> ColType {
-    match w {
-        WireType::Custom(c) => ColType::Custom(c),
-        WireType::Ascii => ColType::Ascii,
-        WireType::Bigint => ColType::Bigint,
-        WireType::Blob => ColType::Blob,
-        WireType::Boolean => ColType::Boolean,
-        WireType::Counter => ColType::Counter,
-        WireType::Decimal => ColType::Decimal,
-        WireType::Double => ColType::Double,
-        WireType::Float => ColType::Float,
-        WireType::Int => ColType::Int,
-        WireType::Timestamp => ColType::Timestamp,
-        WireType::Uuid => ColType::Uuid,
-        WireType::Varchar => ColType::Varchar,
-        WireType::Varint => ColType::Varint,
-        WireType::Timeuuid => ColType::Timeuuid,
-        WireType::Inet => ColType::Inet,
-        WireType::Date => ColType::Date,
-        WireType::Time => ColType::Time,
-        WireType::Smallint => ColType::Smallint,
-        WireType::Tinyint => ColType::Tinyint,
-        WireType::Duration => ColType::Duration,
-        WireType::List(e) => ColType::List(Box::new(to_col_type(*e))),
-        WireType::Map(k, v) => ColType::Map(Box::new(to_col_type(*k)), Box::new(to_col_type(*v))),
-        WireType::Set(e) => ColType::Set(Box::new(to_col_type(*e))),
-        WireType::Udt { keyspace, name, fields } => {
-            ColType::Udt { keyspace, name, fields: fields.into_iter().map(|(n, t)| (n, to_col_type(t))).collect() }
-        }
-        WireType::Tuple(items) => ColType::Tuple(items.into_iter().map(to_col_type).collect()),
-    }
+    ty.to_wire()
 }

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use strata_protocol::ColType;
+
 use super::error::{invalid, TypeError};
 
 /// Deepest type nesting accepted by the parser (and so by every recursive function over a parsed type).
@@ -181,76 +183,6 @@ where
     }
 }
 
-/// CQL option ids of the native protocol (`[option]` in RESULT metadata), mirrored so this module needs no
-/// protocol crate. `id()` gives the wire id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WireType {
-    Custom(String),
-    Ascii,
-    Bigint,
-    Blob,
-    Boolean,
-    Counter,
-    Decimal,
-    Double,
-    Float,
-    Int,
-    Timestamp,
-    Uuid,
-    Varchar,
-    Varint,
-    Timeuuid,
-    Inet,
-    Date,
-    Time,
-    Smallint,
-    Tinyint,
-    Duration,
-    List(Box<WireType>),
-    Map(Box<WireType>, Box<WireType>),
-    Set(Box<WireType>),
-    Udt {
-        keyspace: String,
-        name: String,
-        fields: Vec<(String, WireType)>,
-    },
-    Tuple(Vec<WireType>),
-}
-
-impl WireType {
-    /// The protocol's option id (0x0000 Custom … 0x0031 Tuple).
-    pub fn id(&self) -> u16 {
-        match self {
-            WireType::Custom(_) => 0x00,
-            WireType::Ascii => 0x01,
-            WireType::Bigint => 0x02,
-            WireType::Blob => 0x03,
-            WireType::Boolean => 0x04,
-            WireType::Counter => 0x05,
-            WireType::Decimal => 0x06,
-            WireType::Double => 0x07,
-            WireType::Float => 0x08,
-            WireType::Int => 0x09,
-            WireType::Timestamp => 0x0B,
-            WireType::Uuid => 0x0C,
-            WireType::Varchar => 0x0D,
-            WireType::Varint => 0x0E,
-            WireType::Timeuuid => 0x0F,
-            WireType::Inet => 0x10,
-            WireType::Date => 0x11,
-            WireType::Time => 0x12,
-            WireType::Smallint => 0x13,
-            WireType::Tinyint => 0x14,
-            WireType::Duration => 0x15,
-            WireType::List(_) => 0x20,
-            WireType::Map(_, _) => 0x21,
-            WireType::Set(_) => 0x22,
-            WireType::Udt { .. } => 0x30,
-            WireType::Tuple(_) => 0x31,
-        }
-    }
-}
-
 impl CqlType {
     /// Parses a CQL type string (`frozen<map<text, int>>`, `list<frozen<tuple<int, text>>>`, `ks.my_udt`,
     /// `vector<float, 3>`, `'org.example.Custom'`), checking Cassandra's nesting rules.
@@ -340,16 +272,16 @@ impl CqlType {
     }
 
     /// The native-protocol type option. Vectors travel as a Custom type.
-    pub fn to_wire(&self) -> WireType {
+    pub fn to_wire(&self) -> ColType {
         match self {
             CqlType::Native(n) => native_wire(*n),
-            CqlType::List { element, .. } => WireType::List(Box::new(element.to_wire())),
-            CqlType::Set { element, .. } => WireType::Set(Box::new(element.to_wire())),
+            CqlType::List { element, .. } => ColType::List(Box::new(element.to_wire())),
+            CqlType::Set { element, .. } => ColType::Set(Box::new(element.to_wire())),
             CqlType::Map { key, value, .. } => {
-                WireType::Map(Box::new(key.to_wire()), Box::new(value.to_wire()))
+                ColType::Map(Box::new(key.to_wire()), Box::new(value.to_wire()))
             }
-            CqlType::Tuple(items) => WireType::Tuple(items.iter().map(CqlType::to_wire).collect()),
-            CqlType::Udt { def, .. } => WireType::Udt {
+            CqlType::Tuple(items) => ColType::Tuple(items.iter().map(CqlType::to_wire).collect()),
+            CqlType::Udt { def, .. } => ColType::Udt {
                 keyspace: def.keyspace.clone(),
                 name: def.name.clone(),
                 fields: def
@@ -358,8 +290,8 @@ impl CqlType {
                     .map(|(n, t)| (n.clone(), t.to_wire()))
                     .collect(),
             },
-            CqlType::Vector { .. } => WireType::Custom(self.marshal_class()),
-            CqlType::Custom(class) => WireType::Custom(class.clone()),
+            CqlType::Vector { .. } => ColType::Custom(self.marshal_class()),
+            CqlType::Custom(class) => ColType::Custom(class.clone()),
         }
     }
 
@@ -421,28 +353,28 @@ fn hex_lower(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn native_wire(n: NativeType) -> WireType {
+fn native_wire(n: NativeType) -> ColType {
     match n {
-        NativeType::Ascii => WireType::Ascii,
-        NativeType::Bigint => WireType::Bigint,
-        NativeType::Blob => WireType::Blob,
-        NativeType::Boolean => WireType::Boolean,
-        NativeType::Counter => WireType::Counter,
-        NativeType::Date => WireType::Date,
-        NativeType::Decimal => WireType::Decimal,
-        NativeType::Double => WireType::Double,
-        NativeType::Duration => WireType::Duration,
-        NativeType::Float => WireType::Float,
-        NativeType::Inet => WireType::Inet,
-        NativeType::Int => WireType::Int,
-        NativeType::Smallint => WireType::Smallint,
-        NativeType::Text => WireType::Varchar,
-        NativeType::Time => WireType::Time,
-        NativeType::Timestamp => WireType::Timestamp,
-        NativeType::Timeuuid => WireType::Timeuuid,
-        NativeType::Tinyint => WireType::Tinyint,
-        NativeType::Uuid => WireType::Uuid,
-        NativeType::Varint => WireType::Varint,
+        NativeType::Ascii => ColType::Ascii,
+        NativeType::Bigint => ColType::Bigint,
+        NativeType::Blob => ColType::Blob,
+        NativeType::Boolean => ColType::Boolean,
+        NativeType::Counter => ColType::Counter,
+        NativeType::Date => ColType::Date,
+        NativeType::Decimal => ColType::Decimal,
+        NativeType::Double => ColType::Double,
+        NativeType::Duration => ColType::Duration,
+        NativeType::Float => ColType::Float,
+        NativeType::Inet => ColType::Inet,
+        NativeType::Int => ColType::Int,
+        NativeType::Smallint => ColType::Smallint,
+        NativeType::Text => ColType::Varchar,
+        NativeType::Time => ColType::Time,
+        NativeType::Timestamp => ColType::Timestamp,
+        NativeType::Timeuuid => ColType::Timeuuid,
+        NativeType::Tinyint => ColType::Tinyint,
+        NativeType::Uuid => ColType::Uuid,
+        NativeType::Varint => ColType::Varint,
     }
 }
 
@@ -1053,12 +985,12 @@ mod tests {
         assert!(parse("address").unwrap().is_multi_cell());
         assert!(!parse("tuple<int>").unwrap().is_multi_cell());
         assert!(parse("counter").unwrap().is_counter());
-        assert_eq!(parse("varchar").unwrap().to_wire(), WireType::Varchar);
-        assert_eq!(parse("map<int, text>").unwrap().to_wire().id(), 0x21);
-        assert_eq!(parse("address").unwrap().to_wire().id(), 0x30);
+        assert_eq!(parse("varchar").unwrap().to_wire(), ColType::Varchar);
+        assert!(matches!(parse("map<int, text>").unwrap().to_wire(), ColType::Map(..)));
+        assert!(matches!(parse("address").unwrap().to_wire(), ColType::Udt { .. }));
         assert_eq!(
             parse("vector<float, 3>").unwrap().to_wire(),
-            WireType::Custom(
+            ColType::Custom(
                 "org.apache.cassandra.db.marshal.VectorType(org.apache.cassandra.db.marshal.FloatType,3)".into()
             )
         );

@@ -36,7 +36,7 @@ mod validate;
 
 pub use compare::compare_values;
 pub use cql_type::{
-    maybe_quote_identifier, CqlType, NativeType, NoUdts, UdtDef, UdtResolver, WireType,
+    maybe_quote_identifier, CqlType, NativeType, NoUdts, UdtDef, UdtResolver,
     MAX_TYPE_DEPTH, MAX_VECTOR_DIMENSION,
 };
 pub use duration::Duration;
