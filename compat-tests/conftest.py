@@ -20,7 +20,9 @@ import time
 
 import pytest
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+COMPAT_ROOT = pathlib.Path(__file__).resolve().parent
+REPO_ROOT = COMPAT_ROOT.parent
+KNOWN_GAPS_FILE = COMPAT_ROOT / "known_gaps.txt"
 LOOPBACK = "127.0.0.1"
 CLUSTER_NAME = "Strata Compat Cluster"
 STARTUP_TIMEOUT_S = 30.0
@@ -208,6 +210,37 @@ def strata_factory():
         complaints = pool.close()
     if complaints:
         pytest.fail("\n".join(complaints))
+
+
+def read_known_gaps():
+    """{test id relative to compat-tests/: reason} from known_gaps.txt."""
+    gaps = {}
+    for line in KNOWN_GAPS_FILE.read_text(encoding="utf-8").splitlines():
+        entry, _, reason = line.partition("#")
+        if entry.strip():
+            gaps[entry.strip()] = reason.strip() or "known server gap"
+    return gaps
+
+
+def pytest_collection_modifyitems(config, items):
+    """Known server gaps run as strict xfail: the test and its assertions are unchanged, a
+    failure is reported as xfailed, and a pass fails the run until the entry is deleted."""
+    gaps = read_known_gaps()
+    collected_files, seen = set(), set()
+    for item in items:
+        test_file = pathlib.Path(item.path).relative_to(COMPAT_ROOT).as_posix()
+        test_id = test_file + "::" + item.nodeid.split("::", 1)[1]
+        collected_files.add(test_file)
+        if test_id in gaps:
+            seen.add(test_id)
+            item.add_marker(pytest.mark.xfail(strict=True, reason="known gap: " + gaps[test_id]))
+    # A typo would silently turn a gap into a hard failure. Only whole collected files are
+    # checked, so running a single test or a -k selection stays possible.
+    selective = (config.getoption("keyword") or config.getoption("markexpr")
+                 or any("::" in arg for arg in config.args))
+    stale = sorted(gap for gap in set(gaps) - seen if gap.split("::")[0] in collected_files)
+    if stale and not selective:
+        raise pytest.UsageError(f"known_gaps.txt names tests that do not exist: {stale}")
 
 
 @pytest.hookimpl(hookwrapper=True)
