@@ -268,6 +268,10 @@ impl VersionTree {
         })
     }
 
+    pub(crate) fn is_deleted(&self, v: VersionId) -> bool {
+        self.nodes.get(v as usize).is_some_and(|n| n.deleted)
+    }
+
     /// For every version: true if it or some descendant is not deleted, i.e. some live
     /// version can still see entries written at it. Indexed by version id.
     pub(crate) fn needed_table(&self) -> Vec<bool> {
