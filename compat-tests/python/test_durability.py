@@ -114,3 +114,37 @@ def test_repeated_crashes(strata_factory):
         written.extend(keys)
         server.crash_and_restart()
     assert_all_present(read_all_after_restart(server), written)
+
+
+def test_schema_changes_deletes_and_truncates_survive_kill_9(strata_factory):
+    """Replaying the commit log after a crash must not resurrect deleted or truncated data,
+    and must keep the schema as the last acknowledged DDL left it."""
+    server = node_with_table(strata_factory)
+
+    def change_everything(session):
+        write_acknowledged(session, range(200))
+        session.execute(f"DELETE FROM {TABLE} WHERE k = 7")
+        session.execute(f"ALTER TABLE {TABLE} ADD extra int")
+        session.execute(f"UPDATE {TABLE} SET extra = 42 WHERE k = 8")
+        session.execute("CREATE TABLE compat_durable.gone (k int PRIMARY KEY)")
+        session.execute("INSERT INTO compat_durable.gone (k) VALUES (1)")
+        session.execute("DROP TABLE compat_durable.gone")
+        session.execute("CREATE TABLE compat_durable.emptied (k int PRIMARY KEY)")
+        session.execute("INSERT INTO compat_durable.emptied (k) VALUES (1)")
+        session.execute("TRUNCATE compat_durable.emptied")
+        session.execute("INSERT INTO compat_durable.emptied (k) VALUES (2)")
+
+    run_with_session(server, change_everything)
+    server.crash_and_restart()
+    found = read_all_after_restart(server)
+    assert 7 not in found, "a deleted row came back after the crash"
+    assert_all_present(found, [k for k in range(200) if k != 7])
+
+    def check_schema_and_truncate(session):
+        assert session.execute(f"SELECT extra FROM {TABLE} WHERE k = 8").one().extra == 42
+        tables = session.cluster.metadata.keyspaces["compat_durable"].tables
+        assert "gone" not in tables, "a dropped table came back after the crash"
+        emptied = [r.k for r in session.execute("SELECT k FROM compat_durable.emptied")]
+        assert emptied == [2], "truncated rows came back after the crash"
+
+    run_with_session(server, check_schema_and_truncate)

@@ -5,6 +5,7 @@ import re
 import struct
 
 import pytest
+from cassandra.query import SimpleStatement
 
 import rawcql
 from driver_helpers import connect, create_keyspace
@@ -92,3 +93,29 @@ def test_v5_prepared_select_sees_new_columns_after_alter(strata):
     finally:
         session.execute("DROP KEYSPACE IF EXISTS compat_v5meta")
         session.cluster.shutdown()
+
+
+def test_v5_per_request_keyspace(strata):
+    """v5 lets QUERY and PREPARE name their keyspace (flag 0x80 / PREPARE flag 0x01) instead of
+    relying on USE; the python driver does so for statements that carry a keyspace."""
+    session = connect(strata, protocol_version=5)
+    try:
+        create_keyspace(session, "compat_v5ks")
+        session.execute("CREATE TABLE compat_v5ks.t (k int PRIMARY KEY, v text)")
+        session.execute(SimpleStatement("INSERT INTO t (k, v) VALUES (1, 'flagged')",
+                                        keyspace="compat_v5ks"))
+        select = session.prepare("SELECT v FROM t WHERE k = ?", keyspace="compat_v5ks")
+        assert session.execute(select, (1,)).one().v == "flagged"
+        assert session.keyspace is None, "no USE happened"
+    finally:
+        session.execute("DROP KEYSPACE IF EXISTS compat_v5ks")
+        session.cluster.shutdown()
+
+
+def test_traced_query_returns_a_trace(session):
+    result = session.execute("SELECT release_version FROM system.local", trace=True)
+    assert result.one().release_version == "5.0.0"
+    trace = result.get_query_trace(max_wait_sec=10)
+    assert trace.trace_id is not None
+    assert trace.duration is not None
+    assert trace.events, "a trace without events"
