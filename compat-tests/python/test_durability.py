@@ -68,6 +68,11 @@ def assert_all_present(found, keys):
     assert not wrong, f"{len(wrong)} rows with wrong values, e.g. {wrong[:10]}"
 
 
+def assert_all_but_deleted(found, total, deleted):
+    assert deleted not in found, f"deleted row {deleted} came back after the restart"
+    assert_all_present(found, [k for k in range(total) if k != deleted])
+
+
 @pytest.mark.parametrize("commitlog_args", [[], ["--commitlog-sync", "batch"]],
                          ids=["default-sync", "batch-sync"])
 def test_acknowledged_writes_survive_kill_9(strata_factory, commitlog_args):
@@ -100,9 +105,7 @@ def test_data_and_deletes_survive_clean_restart(strata_factory):
 
     run_with_session(server, write_then_delete)
     server.restart()
-    found = read_all_after_restart(server)
-    assert 5 not in found, "a deleted row came back after restart"
-    assert_all_present(found, [k for k in range(100) if k != 5])
+    assert_all_but_deleted(read_all_after_restart(server), 100, deleted=5)
 
 
 def test_repeated_crashes(strata_factory):
@@ -136,9 +139,7 @@ def test_schema_changes_deletes_and_truncates_survive_kill_9(strata_factory):
 
     run_with_session(server, change_everything)
     server.crash_and_restart()
-    found = read_all_after_restart(server)
-    assert 7 not in found, "a deleted row came back after the crash"
-    assert_all_present(found, [k for k in range(200) if k != 7])
+    assert_all_but_deleted(read_all_after_restart(server), 200, deleted=7)
 
     def check_schema_and_truncate(session):
         assert session.execute(f"SELECT extra FROM {TABLE} WHERE k = 8").one().extra == 42
