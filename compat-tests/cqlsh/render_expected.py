@@ -1,16 +1,21 @@
-"""Renders basic.expected: what cqlsh 6.2 prints for basic.cql against Cassandra 5.0.
+"""Renders the *.expected files: what cqlsh 6.2 prints for each *.cql against Cassandra 5.0.
 
 The result sets and DESCRIBE texts below are Cassandra 5.0's answers, written out by hand (the
 CREATE TABLE text follows TableMetadata/TableParams in 5.0: columns in primary-key order then
-regular columns sorted by name, every default table option in Cassandra's order). They go
-through cqlsh's own printing code on a stub shell, so spacing, alignment and blank lines are
-exactly cqlsh's. Run:  python3 render_expected.py > basic.expected
+regular columns sorted by name, every default table option in Cassandra's order; values are
+the objects the python driver decodes). They go through cqlsh's own printing code on a stub
+shell, so spacing, alignment, value formatting and blank lines are exactly cqlsh's.
+Run from this directory:  python3 render_expected.py
 """
 import cmd
 import codecs
+import datetime
 import io
-import sys
+import pathlib
+import uuid
+from decimal import Decimal
 
+from cassandra.util import Date, Duration, SortedSet, Time
 from cqlshlib.cqlshmain import Shell
 from cqlshlib.formatting import (CqlType, DEFAULT_DATE_FORMAT, DEFAULT_NANOTIME_FORMAT,
                                  DEFAULT_TIMESTAMP_FORMAT)
@@ -31,7 +36,6 @@ sh.display_timezone = None
 sh.display_float_precision = 5
 sh.display_double_precision = 5
 sh.output_codec = codecs.lookup('utf-8')
-sh.current_keyspace = 'cqlsh_ks'
 
 
 def select(names, types, rows):
@@ -95,17 +99,51 @@ EVENTS = """CREATE TABLE cqlsh_ks.events (
     AND """ + OPTIONS
 KS = "CREATE KEYSPACE cqlsh_ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': '1'}  AND durable_writes = true;"
 
-select(['id', 'age', 'email', 'name'], ['int', 'int', 'text', 'text'], [(1, 37, 'ada@example.com', 'Ada')])
-select(['name', 'years'], ['text', 'int'], [('Grace', 85)])
-select(['tenant', 'day', 'seq', 'kind', 'payload', 'score'], ['text', 'int', 'int', 'text', 'blob', 'double'],
-       [('acme', 1, 3, 'logout', None, None), ('acme', 1, 2, 'click', b'\x00\xff\x10', -1.25), ('acme', 1, 1, 'login', b'\xca\xfe', 2.5)])
-select(['seq', 'kind'], ['int', 'text'], [(2, 'click'), (3, 'logout')])
-select(['count'], ['bigint'], [(2,)])
-select(['id', 'age', 'email', 'name'], ['int', 'int', 'text', 'text'], [(3, 85, None, 'Grace')])
-select(['id', 'age', 'email', 'name'], ['int', 'int', 'text', 'text'], [])
-names_list(['cqlsh_ks', 'system', 'system_auth', 'system_distributed', 'system_schema', 'system_traces', 'system_views', 'system_virtual_schema'])
-names_list(['events', 'users'])
-element([USERS])
-element([KS, EVENTS, USERS])
-names_list(['users'])
-sys.stdout.write(out.getvalue())
+
+def render_basic():
+    sh.current_keyspace = 'cqlsh_ks'
+    select(['id', 'age', 'email', 'name'], ['int', 'int', 'text', 'text'], [(1, 37, 'ada@example.com', 'Ada')])
+    select(['name', 'years'], ['text', 'int'], [('Grace', 85)])
+    select(['tenant', 'day', 'seq', 'kind', 'payload', 'score'], ['text', 'int', 'int', 'text', 'blob', 'double'],
+           [('acme', 1, 3, 'logout', None, None), ('acme', 1, 2, 'click', b'\x00\xff\x10', -1.25), ('acme', 1, 1, 'login', b'\xca\xfe', 2.5)])
+    select(['seq', 'kind'], ['int', 'text'], [(2, 'click'), (3, 'logout')])
+    select(['count'], ['bigint'], [(2,)])
+    select(['id', 'age', 'email', 'name'], ['int', 'int', 'text', 'text'], [(3, 85, None, 'Grace')])
+    select(['id', 'age', 'email', 'name'], ['int', 'int', 'text', 'text'], [])
+    names_list(['cqlsh_ks', 'system', 'system_auth', 'system_distributed', 'system_schema', 'system_traces', 'system_views', 'system_virtual_schema'])
+    names_list(['events', 'users'])
+    element([USERS])
+    element([KS, EVENTS, USERS])
+    names_list(['users'])
+
+
+def render_types():
+    sh.current_keyspace = None
+    select(['k', 'a', 'bi', 'bl', 'bo'], ['int', 'ascii', 'bigint', 'blob', 'boolean'],
+           [(1, 'plain ascii', -9223372036854775808, b'\xca\xfe\x00', True)])
+    select(['d', 'de', 'dou', 'du', 'f'], ['date', 'decimal', 'double', 'duration', 'float'],
+           [(Date(datetime.date(2024, 2, 29)), Decimal('-12345.678901234567890123'),
+             3.141592653589793, Duration(14, 25, 18367008009010), 1.5)])
+    select(['i', 'sm', 'te', 'ti'], ['inet', 'smallint', 'text', 'time'],
+           [('2001:db8::1', -32768, "héllo wörld ✓ 'quoted'", Time('13:14:15.123456789'))])
+    select(['ts', 'tiny', 'vi'], ['timestamp', 'tinyint', 'varint'],
+           [(datetime.datetime(2024, 2, 29, 12, 34, 56, 789000), -128,
+             -123456789012345678901234567890)])
+    select(['tu', 'u'], ['timeuuid', 'uuid'],
+           [(uuid.UUID('50554d6e-29bb-11e5-b345-feff819cdc9f'),
+             uuid.UUID('123e4567-e89b-42d3-a456-426614174000'))])
+    select(['li', 'se', 'ma'], ['list<int>', 'set<text>', 'map<text, int>'],
+           [([3, 1, 3], SortedSet(['a', 'b']), {'x': 1, 'y': 2})])
+
+
+def main():
+    here = pathlib.Path(__file__).resolve().parent
+    for name, render in [('basic', render_basic), ('types', render_types)]:
+        out.seek(0)
+        out.truncate()
+        render()
+        (here / f'{name}.expected').write_text(out.getvalue(), encoding='utf-8')
+
+
+if __name__ == '__main__':
+    main()

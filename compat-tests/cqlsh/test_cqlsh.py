@@ -42,7 +42,7 @@ def isolated_home(tmp_path):
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
 def test_cqlsh_script_output(strata, isolated_home, script):
     run = subprocess.run(
-        cqlsh_command() + [strata.host, str(strata.native_port), "-f", str(script)],
+        cqlsh_command() + [strata.host, str(strata.native_port), "-f", script.name],
         capture_output=True, text=True, timeout=CQLSH_TIMEOUT_S, env=isolated_home,
         cwd=HERE, check=False)
     assert "version" not in run.stderr.lower(), run.stderr
