@@ -14,7 +14,7 @@ def mode(request):
 
 @pytest.fixture(scope="module")
 def mode_session(strata, mode):
-    """A session in one connection mode, with its own keyspace `compat_<mode>` (unset as current)."""
+    """A session in one connection mode, with its own keyspace `compat_<mode>` (not USEd)."""
     session = connect(strata, **CONNECTION_MODES[mode])
     keyspace = "compat_" + re.sub(r"\W", "_", mode)
     create_keyspace(session, keyspace)
@@ -30,17 +30,3 @@ def session(strata):
     session = connect(strata)
     yield session
     session.cluster.shutdown()
-
-
-_keyspace_counter = 0
-
-
-@pytest.fixture
-def keyspace(session):
-    """A fresh keyspace for one test, dropped afterwards."""
-    global _keyspace_counter
-    _keyspace_counter += 1
-    name = f"compat_t{_keyspace_counter}"
-    create_keyspace(session, name)
-    yield name
-    session.execute(f"DROP KEYSPACE IF EXISTS {name}")
