@@ -172,7 +172,7 @@ impl KvEngine for RocksKv {
 // LMDB
 // ------------------------------------------------------------------------------------------
 
-type LmdbDb = heed::Database<heed::types::Bytes, heed::types::Bytes>;
+type LmdbDb = heed::Database<'static, heed::types::Bytes, heed::types::Bytes>;
 
 pub struct LmdbKv {
     /// Leaked for the same reason as `RocksKv::db`: read transactions (LMDB's snapshots) borrow it.
@@ -185,7 +185,8 @@ impl LmdbKv {
     fn open(dir: &Path, map_bytes: u64) -> Result<LmdbKv> {
         std::fs::create_dir_all(dir)?;
         let mut options = heed::EnvOpenOptions::new().read_txn_without_tls();
-        options.map_size(usize::try_from(map_bytes)?).max_dbs(1);
+        // Snapshots are open read transactions: room for the 140 the snapshot scenario holds.
+        options.map_size(usize::try_from(map_bytes)?).max_dbs(1).max_readers(512);
         // SAFETY: NO_SYNC only drops the fsync at commit (the benchmark's durability level);
         // the directory is used by this process alone.
         let env = unsafe {
@@ -193,9 +194,13 @@ impl LmdbKv {
             options.open(dir)?
         };
         let env = Box::leak(Box::new(env));
-        let mut txn = env.write_txn()?;
-        let db: LmdbDb = env.create_database(&mut txn, None)?;
-        txn.commit()?;
+        let txn = env.write_txn()?;
+        let db: LmdbDb = env
+            .create_databases_and_commit(txn, |opener, txn| -> heed::Result<_> {
+                let db = opener.create_database::<heed::types::Bytes, heed::types::Bytes>(txn, None)?;
+                Ok(heed::CommitOrAbort::<_, ()>::Commit(db))
+            })?
+            .unwrap_commit();
         Ok(LmdbKv { env, db, snapshots: Vec::new() })
     }
 }

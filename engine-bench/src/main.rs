@@ -89,7 +89,9 @@ fn run_parent(settings: &Settings, args: &[String]) -> Result<()> {
                 .with_context(|| format!("running child {engine} {scenario:?}"))?;
             eprint!("{}", String::from_utf8_lossy(&output.stderr));
             if !output.status.success() {
-                bail!("child {engine} {scenario:?} failed: {}", output.status);
+                // Keep going: one engine failing a scenario should not hide the other figures.
+                eprintln!("!! child {engine} {scenario:?} failed: {}", output.status);
+                continue;
             }
             let results = parse_results(&String::from_utf8_lossy(&output.stdout));
             for (metric, value) in &results {
