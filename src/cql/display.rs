@@ -32,7 +32,8 @@ fn needs_quotes(ident: &str) -> bool {
     let mut chars = ident.chars();
     let plain = chars.next().is_some_and(|c| c.is_ascii_lowercase())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    !plain || is_reserved_word(ident) || !lexes_as_single_word(ident)
+    // `as` is a valid column name, but `(int) as` would read as a hint followed by an alias.
+    !plain || is_reserved_word(ident) || ident == "as" || !lexes_as_single_word(ident)
 }
 
 fn lexes_as_single_word(text: &str) -> bool {
@@ -309,13 +310,20 @@ impl Display for Selector {
                 }
                 f.write_str("]")
             }
-            Selector::TypeHint { ty, selector } => {
-                write!(
+            Selector::TypeHint { ty, selector } => match &**selector {
+                // `(a.b)` would itself read as a type hint (`a.b` is a type name): `((a).b)`.
+                Selector::Field {
+                    selector: receiver,
+                    field,
+                } if matches!(**receiver, Selector::Column(_)) => {
+                    write!(f, "({ty}) (({receiver}).{})", Name(field))
+                }
+                selector => write!(
                     f,
                     "({ty}) {}",
                     Parenthesized(selector, !selector.is_group_without_field())
-                )
-            }
+                ),
+            },
             Selector::List(items) => write!(f, "[{}]", comma(items)),
             Selector::Set(items) => write!(f, "{{{}}}", comma(items)),
             Selector::Map(entries) => write!(f, "{{{}}}", Entries(entries)),

@@ -188,11 +188,13 @@ impl Generator {
         // The parser builds left-deep trees: the right operand of `+` is a product or a group,
         // the right operand of `*` is a group, and the left operand of `*` is not a sum.
         let left = match (&left, additive) {
-            (Term::Arithmetic { op: inner, .. }, false)
-                if matches!(inner, ArithmeticOp::Add | ArithmeticOp::Subtract) =>
-            {
-                Term::Tuple(vec![left])
-            }
+            (
+                Term::Arithmetic {
+                    op: ArithmeticOp::Add | ArithmeticOp::Subtract,
+                    ..
+                },
+                false,
+            ) => Term::Tuple(vec![left]),
             _ => left,
         };
         let right = if additive && self.chance(50) {

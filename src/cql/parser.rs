@@ -289,6 +289,8 @@ struct Parser<'a> {
     depth: usize,
     next_bind_index: usize,
     eof: Token,
+    /// The furthest error of a failed JSON/DISTINCT keyword reading.
+    speculation_error: Option<ParseError>,
 }
 
 impl<'a> Parser<'a> {
@@ -315,6 +317,7 @@ impl<'a> Parser<'a> {
             depth: 0,
             next_bind_index: 0,
             eof,
+            speculation_error: None,
         }
     }
 
@@ -500,14 +503,6 @@ impl<'a> Parser<'a> {
         self.next_bind_index = checkpoint.next_bind_index;
     }
 
-    /// Whether `rule` would succeed here; never consumes anything.
-    fn lookahead_succeeds(&mut self, rule: impl FnOnce(&mut Self) -> PResult<()>) -> bool {
-        let checkpoint = self.checkpoint();
-        let ok = rule(self).is_ok();
-        self.restore(checkpoint);
-        ok
-    }
-
     /// Runs `rule`; on failure rewinds and returns `None`.
     fn attempt<T>(&mut self, rule: impl FnOnce(&mut Self) -> PResult<T>) -> Option<T> {
         let checkpoint = self.checkpoint();
@@ -675,12 +670,17 @@ impl<'a> Parser<'a> {
 
     /// `query: cqlStatement (';')* EOF`
     fn single_statement(mut self) -> PResult<Statement> {
-        let statement = self.statement()?;
-        while self.accept(Symbol::Semicolon) {}
-        if !self.at_eof() {
-            return Err(self.mismatched("EOF"));
-        }
-        Ok(statement)
+        let result = self.statement().and_then(|statement| {
+            while self.accept(Symbol::Semicolon) {}
+            if !self.at_eof() {
+                return Err(self.mismatched("EOF"));
+            }
+            Ok(statement)
+        });
+        result.map_err(|error| match self.speculation_error.take() {
+            Some(kept) if error_position(&kept) > error_position(&error) => kept,
+            _ => error,
+        })
     }
 
     /// `cqlStatement`
@@ -775,18 +775,42 @@ impl<'a> Parser<'a> {
     }
 
     /// Consumes `keyword` if it is followed by a select clause and FROM.
+    /// If both readings fail, the error of the keyword reading is kept when it is further into
+    /// the text (see `single_statement`): it is usually the user's intent.
     fn keyword_before_selection(&mut self, keyword: &str) -> bool {
-        let is_keyword = self.at_word(keyword)
-            && self.lookahead_succeeds(|p| {
-                p.advance();
-                let _ = p.accept_word("DISTINCT");
-                p.selection()?;
-                p.expect_word("FROM")
-            });
-        if is_keyword {
-            self.advance();
+        if !self.at_word(keyword) {
+            return false;
         }
-        is_keyword
+        let checkpoint = self.checkpoint();
+        self.advance();
+        let rest = (|| {
+            if keyword == "JSON" {
+                let _ = self.keyword_before_selection("DISTINCT");
+            }
+            self.selection()?;
+            self.expect_word("FROM")
+        })();
+        self.restore(checkpoint);
+        match rest {
+            Ok(()) => {
+                self.advance();
+                true
+            }
+            Err(error) => {
+                self.keep_furthest_speculation_error(error);
+                false
+            }
+        }
+    }
+
+    fn keep_furthest_speculation_error(&mut self, error: ParseError) {
+        let further = self
+            .speculation_error
+            .as_ref()
+            .is_none_or(|kept| error_position(&error) > error_position(kept));
+        if further {
+            self.speculation_error = Some(error);
+        }
     }
 
     /// Strata: `AT SNAPSHOT 'tag'` after a table name.
@@ -1055,7 +1079,19 @@ impl<'a> Parser<'a> {
         self.expect(Symbol::LParen)?;
         let ty = self.cql_type()?;
         self.expect(Symbol::RParen)?;
+        // `(a.b) AS x` is a parenthesized selector with an alias, not a hint on a column `as`.
+        if self.at_word("AS") {
+            return Err(self.no_viable());
+        }
         let selector = self.nested(Self::selector_group_without_field)?;
+        // `{(a.b): f(x)}`: the "marker" `:f` is the map colon and a function name.
+        let named_marker = matches!(
+            selector,
+            Selector::Term(Term::Bind(BindMarker { name: Some(_), .. }))
+        );
+        if named_marker && self.at(Symbol::LParen) {
+            return Err(self.no_viable());
+        }
         Ok(Selector::TypeHint {
             ty,
             selector: Box::new(selector),
@@ -1089,10 +1125,7 @@ impl<'a> Parser<'a> {
     }
 
     /// After `{`: `k: v, ...}` (a map) or `a, b, ...}` (a set), decided by the first `:`.
-    fn map_or_set_rest<T>(
-        &mut self,
-        mut item: impl FnMut(&mut Self) -> PResult<T>,
-    ) -> PResult<BraceItems<T>> {
+    fn map_or_set_rest<T>(&mut self, item: fn(&mut Self) -> PResult<T>) -> PResult<BraceItems<T>> {
         let first = item(self)?;
         let items = if self.accept(Symbol::Colon) {
             let mut entries = vec![(first, item(self)?)];
@@ -1286,6 +1319,12 @@ impl<'a> Parser<'a> {
         let ty = self.cql_type()?;
         self.expect(Symbol::RParen)?;
         let term = self.simple_term()?;
+        // In `{('a'): f()}` the "marker" `:f` is the map colon and a function name: a term is
+        // never followed by `(` or `.`, so this was a one-element tuple, not a type hint.
+        let named_marker = matches!(term, Term::Bind(BindMarker { name: Some(_), .. }));
+        if named_marker && (self.at(Symbol::LParen) || self.at(Symbol::Dot)) {
+            return Err(self.no_viable());
+        }
         Ok(Term::TypeHint {
             ty,
             term: Box::new(term),
@@ -1434,7 +1473,9 @@ impl<'a> Parser<'a> {
             return Ok(Predicate::In(self.in_values()?));
         }
         if single_column && self.accept_word("CONTAINS") {
-            let op = if self.accept_word("KEY") {
+            // `CONTAINS key.f(x)` calls a function of keyspace `key`.
+            let key = self.at_word("KEY") && !self.peek_at(1).is_symbol(Symbol::Dot);
+            let op = if key && self.accept_word("KEY") {
                 Operator::ContainsKey
             } else {
                 Operator::Contains
@@ -2651,6 +2692,14 @@ fn term_arithmetic(op: ArithmeticOp, left: Term, right: Term) -> Term {
         op,
         left: Box::new(left),
         right: Box::new(right),
+    }
+}
+
+/// Orders errors by where they are; end-of-input errors (line 0) come last.
+fn error_position(error: &ParseError) -> (u32, u32) {
+    match error.line {
+        0 => (u32::MAX, u32::MAX),
+        line => (line, error.column),
     }
 }
 

@@ -1128,7 +1128,8 @@ pub(super) fn seed_from_env(default: u64) -> u64 {
                 Some(hex) => u64::from_str_radix(hex, 16).ok(),
                 None => text.parse().ok(),
             });
-    parsed.unwrap_or(default)
+    // xorshift never leaves the all-zero state.
+    parsed.filter(|seed| *seed != 0).unwrap_or(default)
 }
 
 /// A tiny deterministic generator (xorshift64*), so failures replay from the printed seed.
