@@ -62,7 +62,10 @@ pub fn evaluate(term: &Term, receiver: &Receiver<'_>, bound: &BoundValues) -> Cq
         Term::Map(pairs) => map(pairs, receiver, bound),
         Term::Tuple(items) => tuple(items, receiver, bound),
         Term::FunctionCall { name, args } => function(&name.name, args, receiver, bound),
-        Term::Negate(_) | Term::Arithmetic { .. } | Term::Cast { .. } | Term::Udt(_) => Err(
+        Term::Negate(inner) => super::functions::term_arithmetic(None, inner, None, receiver, bound),
+        Term::Arithmetic { op, left, right } => super::functions::term_arithmetic(Some(*op), left, Some(right), receiver, bound),
+        Term::Cast { term, ty } => super::functions::term_cast(term, *ty, receiver, bound),
+        Term::Udt(_) => Err(
             CqlError::invalid(format!("Invalid value for \"{}\" of type {}: unsupported expression", receiver.name, receiver.ty)),
         ),
     }
@@ -207,6 +210,9 @@ fn function(name: &str, args: &[Term], receiver: &Receiver<'_>, bound: &BoundVal
             timeuuid::bound(millis, name == "maxtimeuuid").to_vec()
         }
         _ => {
+            if let Some(result) = super::functions::term_function(name, args, receiver, bound) {
+                return result;
+            }
             return Err(CqlError::invalid(format!(
                 "Unknown function {name} called with {} arguments",
                 args.len()

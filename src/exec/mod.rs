@@ -8,12 +8,16 @@
 //! Invariant: the executor holds one catalog snapshot (`Context::catalog`) for the whole
 //! statement.
 
+mod arith;
 pub mod bind;
 mod clone;
 mod collections;
 mod ddl;
 mod describe;
 pub mod eval;
+mod functions;
+mod grouping;
+mod json;
 mod modify;
 pub mod prepared;
 mod restrict;

@@ -210,7 +210,8 @@ fn receiver(table: &Table, index: usize) -> Receiver<'_> {
 
 fn insert_updates(table: &Table, statement: &InsertStatement, bound: &BoundValues, using: &ResolvedUsing) -> CqlResult<Vec<PartitionUpdate>> {
     let InsertValues::Columns { columns, values } = &statement.values else {
-        return Err(CqlError::invalid("INSERT JSON is not supported by this node yet"));
+        let (expanded, json_bound) = super::json::expand_insert(table, statement, bound)?;
+        return insert_updates(table, &expanded, &json_bound, using);
     };
     if columns.len() != values.len() {
         return Err(CqlError::invalid("Unmatched column names/values"));

@@ -18,137 +18,38 @@ use super::restrict::{Analyzer, PartitionSelection, Restrictions};
 use super::rows::{FullRow, RowAssembler};
 use super::{wire_type, Context};
 use crate::cluster::{ReadCommand, ReadTarget};
-use crate::cql::ast::{OrderDirection, SelectStatement, Selection, Selector, Term, WriteTimeKind};
+use super::functions::{OutputColumn, Selection};
+use super::grouping;
+use crate::cql::ast::{OrderDirection, SelectStatement, Term};
 use crate::error::{CqlError, CqlResult};
 use crate::schema::{ClusteringOrder, ColumnKind, Table, TableSource};
 use crate::storage::ClusteringRange;
 use crate::types::{CqlType, NativeType};
 
-/// One output column of a SELECT.
-#[derive(Clone, Debug)]
-enum Projection {
-    Column(usize),
-    WriteTime(usize),
-    Ttl(usize),
-    Token,
-    Constant(Option<Vec<u8>>),
-}
-
-#[derive(Clone, Debug)]
-struct Output {
-    name: String,
-    ty: CqlType,
-    projection: Projection,
-}
-
-#[derive(Clone, Debug)]
-enum Shape {
-    Rows(Vec<Output>),
-    /// `SELECT count(*)` (optionally aliased).
-    Count(String),
-}
-
 /// The result columns of a SELECT, for PREPARE metadata.
 pub fn result_columns(table: &Table, statement: &SelectStatement) -> CqlResult<Vec<ColumnSpec>> {
-    Ok(specs(table, &shape(table, statement)?))
+    let selection = Selection::compile(table, &statement.selection, None)?;
+    Ok(specs(table, &output_columns(&selection, statement)))
 }
 
-fn specs(table: &Table, shape: &Shape) -> Vec<ColumnSpec> {
-    let spec = |name: &str, ty: &CqlType| ColumnSpec {
-        keyspace: table.def.keyspace.clone(),
-        table: table.def.name.clone(),
-        name: name.to_string(),
-        col_type: wire_type(ty),
-    };
-    match shape {
-        Shape::Rows(outputs) => outputs.iter().map(|o| spec(&o.name, &o.ty)).collect(),
-        Shape::Count(name) => vec![spec(name, &CqlType::Native(NativeType::Bigint))],
+/// What the client sees: the selection's columns, or the single `[json]` column.
+fn output_columns(selection: &Selection, statement: &SelectStatement) -> Vec<OutputColumn> {
+    if statement.json {
+        return vec![OutputColumn { name: "[json]".into(), ty: CqlType::Native(NativeType::Text) }];
     }
+    selection.columns.clone()
 }
 
-fn shape(table: &Table, statement: &SelectStatement) -> CqlResult<Shape> {
-    let items = match &statement.selection {
-        Selection::Wildcard => {
-            let outputs = (0..table.def.columns.len())
-                .map(|i| Output { name: table.def.columns[i].name.clone(), ty: table.types[i].clone(), projection: Projection::Column(i) })
-                .collect();
-            return Ok(Shape::Rows(outputs));
-        }
-        Selection::Selectors(items) => items,
-    };
-    if let [item] = items.as_slice() {
-        if is_count_rows(&item.selector) {
-            return Ok(Shape::Count(item.alias.clone().unwrap_or_else(|| "count".into())));
-        }
-    }
-    let outputs = items
+fn specs(table: &Table, columns: &[OutputColumn]) -> Vec<ColumnSpec> {
+    columns
         .iter()
-        .map(|item| {
-            let mut out = output(table, &item.selector)?;
-            if let Some(alias) = &item.alias {
-                out.name = alias.clone();
-            }
-            Ok(out)
+        .map(|c| ColumnSpec {
+            keyspace: table.def.keyspace.clone(),
+            table: table.def.name.clone(),
+            name: c.name.clone(),
+            col_type: wire_type(&c.ty),
         })
-        .collect::<CqlResult<Vec<_>>>()?;
-    Ok(Shape::Rows(outputs))
-}
-
-fn is_count_rows(selector: &Selector) -> bool {
-    match selector {
-        Selector::CountRows => true,
-        Selector::Function { name, args } if name.name == "count" => {
-            matches!(args.as_slice(), [Selector::Term(Term::Literal(l))] if l.text == "1")
-        }
-        _ => false,
-    }
-}
-
-fn column_of(table: &Table, selector: &Selector) -> CqlResult<usize> {
-    match selector {
-        Selector::Column(name) => table
-            .column_index(name)
-            .ok_or_else(|| CqlError::invalid(format!("Undefined column name {name} in table {}.{}", table.def.keyspace, table.def.name))),
-        _ => Err(CqlError::invalid("Only column names are supported here")),
-    }
-}
-
-fn output(table: &Table, selector: &Selector) -> CqlResult<Output> {
-    match selector {
-        Selector::Column(name) => {
-            let i = column_of(table, selector)?;
-            Ok(Output { name: name.clone(), ty: table.types[i].clone(), projection: Projection::Column(i) })
-        }
-        Selector::WriteTimeOrTtl { kind, selector } => {
-            let i = column_of(table, selector)?;
-            let column = &table.def.columns[i];
-            let fname = match kind {
-                WriteTimeKind::WriteTime => "writetime",
-                WriteTimeKind::MaxWriteTime => "maxwritetime",
-                WriteTimeKind::Ttl => "ttl",
-            };
-            if matches!(column.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
-                return Err(CqlError::invalid(format!("Cannot use selection function {fname} on PRIMARY KEY part {}", column.name)));
-            }
-            let (ty, projection) = match kind {
-                WriteTimeKind::Ttl => (NativeType::Int, Projection::Ttl(i)),
-                _ => (NativeType::Bigint, Projection::WriteTime(i)),
-            };
-            Ok(Output { name: format!("{fname}({})", column.name), ty: CqlType::Native(ty), projection })
-        }
-        Selector::Function { name, args } if name.name == "token" => {
-            let columns = args.iter().map(|a| column_of(table, a)).collect::<CqlResult<Vec<_>>>()?;
-            if columns != table.partition_key_indexes() {
-                return Err(CqlError::invalid("Type error: token() arguments must be the partition key columns in order"));
-            }
-            let names: Vec<&str> = columns.iter().map(|i| table.def.columns[*i].name.as_str()).collect();
-            Ok(Output { name: format!("system.token({})", names.join(", ")), ty: CqlType::Native(NativeType::Bigint), projection: Projection::Token })
-        }
-        Selector::Term(Term::Literal(lit)) if lit.kind == crate::cql::ast::LiteralKind::Null => {
-            Ok(Output { name: "null".into(), ty: CqlType::Native(NativeType::Blob), projection: Projection::Constant(None) })
-        }
-        other => Err(CqlError::invalid(format!("Unsupported selector: {other:?}"))),
-    }
+        .collect()
 }
 
 /// Paging position: which partition (or generated row offset), which engine key, and how
@@ -192,6 +93,7 @@ pub struct SelectOptions {
     pub skip_metadata: bool,
 }
 
+#[derive(Clone)]
 struct Plan {
     table: Arc<Table>,
     version: VersionId,
@@ -203,19 +105,22 @@ struct Plan {
 
 pub async fn execute(ctx: &Context<'_>, statement: &SelectStatement, bound: &BoundValues, options: SelectOptions) -> CqlResult<ResultBody> {
     let table = ctx.resolve_table(&statement.table)?;
-    let shape = shape(&table, statement)?;
+    let selection = Selection::compile(&table, &statement.selection, Some(bound))?;
     let plan = plan(ctx, &table, statement, bound)?;
+    let group_by = grouping::group_by_prefix(&table, statement)?;
     let state = options.paging_state.as_deref().map(PagingState::decode).transpose()?.unwrap_or_default();
-    let (rows, next) = match &shape {
-        Shape::Count(_) => (count_rows(ctx, &plan, options.consistency).await?, None),
-        Shape::Rows(outputs) => {
-            let (full_rows, next) = fetch(ctx, &plan, state, options.page_size, options.consistency).await?;
-            let now = crate::clock::now_secs();
-            let rows = full_rows.iter().map(|r| project(outputs, r, now)).collect();
-            (rows, next)
-        }
+    let now = crate::clock::now_secs();
+    let (mut rows, next) = if selection.is_aggregate() || group_by.is_some() {
+        (aggregate(ctx, &plan, &selection, group_by.unwrap_or(0), options.consistency).await?, None)
+    } else {
+        let (full_rows, next) = fetch(ctx, &plan, state, options.page_size, options.consistency).await?;
+        let rows = full_rows.iter().map(|r| selection.project(r, now)).collect::<CqlResult<Vec<_>>>()?;
+        (rows, next)
     };
-    let columns = specs(&table, &shape);
+    if statement.json {
+        rows = rows.into_iter().map(|row| vec![Some(Bytes::from(super::json::row_to_json(&selection.columns, &row)))]).collect();
+    }
+    let columns = specs(&table, &output_columns(&selection, statement));
     let metadata = RowsMetadata {
         columns: if options.skip_metadata { Vec::new() } else { columns },
         paging_state: next.map(|s| s.encode()),
@@ -287,19 +192,43 @@ fn ordering(table: &Table, statement: &SelectStatement, restrictions: &Restricti
     Ok(reverse.unwrap_or(false))
 }
 
-async fn count_rows(ctx: &Context<'_>, plan: &Plan, consistency: Consistency) -> CqlResult<Vec<Vec<Option<Bytes>>>> {
+/// Aggregates (or groups, keeping each group's first row) every matching row: the input
+/// is read internally in pages and the result returned in one page. `group_prefix` is the
+/// number of primary key columns defining a group (0: one group for all rows). LIMIT
+/// counts output rows here, not input rows.
+async fn aggregate(ctx: &Context<'_>, plan: &Plan, selection: &Selection, group_prefix: usize, consistency: Consistency) -> CqlResult<Vec<Vec<Option<Bytes>>>> {
     const BATCH: usize = 10_000;
+    let input_plan = Plan { limit: None, ..plan.clone() };
+    let key_columns: Vec<usize> = plan.table.partition_key_indexes().into_iter().chain(plan.table.clustering_indexes()).take(group_prefix).collect();
+    let now = crate::clock::now_secs();
     let mut state = PagingState::default();
-    let mut count: u64 = 0;
+    let mut out = Vec::new();
+    let mut group = selection.new_group();
+    let mut group_key: Option<Vec<Option<Vec<u8>>>> = None;
+    let wanted = plan.limit.map_or(usize::MAX, |l| l as usize);
     loop {
-        let (rows, next) = fetch(ctx, plan, state, Some(BATCH), consistency).await?;
-        count += rows.len() as u64;
+        let (rows, next) = fetch(ctx, &input_plan, state, Some(BATCH), consistency).await?;
+        for row in &rows {
+            let key: Vec<Option<Vec<u8>>> = key_columns.iter().map(|i| row.value(*i).map(<[u8]>::to_vec)).collect();
+            if group_prefix > 0 && group_key.as_ref().is_some_and(|k| *k != key) {
+                out.push(std::mem::replace(&mut group, selection.new_group()).finish(selection, now)?);
+                if out.len() >= wanted {
+                    return Ok(out);
+                }
+            }
+            group_key = Some(key);
+            group.add(selection, row, now)?;
+        }
         match next {
             Some(s) => state = s,
             None => break,
         }
     }
-    Ok(vec![vec![Some(Bytes::copy_from_slice(&(count as i64).to_be_bytes()))]])
+    // Without GROUP BY an empty input still yields one row (count 0); with it, no group.
+    if group_prefix == 0 || !group.is_empty() {
+        out.push(group.finish(selection, now)?);
+    }
+    Ok(out)
 }
 
 /// Reads up to one page of rows starting at `state`; returns the rows and the state of
@@ -398,20 +327,4 @@ fn fetch_virtual(ctx: &Context<'_>, plan: &Plan, state: PagingState, wanted: usi
     let page = matching.get(start..end).map(<[FullRow]>::to_vec).unwrap_or_default();
     let next = (end < matching.len()).then(|| PagingState { partition_index: end as u32, returned: 0, resume_key: None });
     Ok((page, next))
-}
-
-fn project(outputs: &[Output], row: &FullRow, now_secs: i64) -> Vec<Option<Bytes>> {
-    outputs
-        .iter()
-        .map(|o| match &o.projection {
-            Projection::Column(i) => row.value(*i).map(Bytes::copy_from_slice),
-            Projection::WriteTime(i) => row.cells[*i].as_ref().map(|c| Bytes::copy_from_slice(&c.timestamp.to_be_bytes())),
-            Projection::Ttl(i) => row.cells[*i].as_ref().filter(|c| c.expires_at_secs > 0).map(|c| {
-                let remaining = (c.expires_at_secs - now_secs).max(0) as i32;
-                Bytes::copy_from_slice(&remaining.to_be_bytes())
-            }),
-            Projection::Token => Some(Bytes::copy_from_slice(&row.token.to_be_bytes())),
-            Projection::Constant(v) => v.as_deref().map(Bytes::copy_from_slice),
-        })
-        .collect()
 }

@@ -1,0 +1,964 @@
+//! SELECT selectors as expressions: columns, cell metadata, native scalar functions
+//! (time, timeuuid, blob conversion, `toJson`, `token`), CAST, arithmetic and the
+//! native aggregates (`count`, `min`, `max`, `sum`, `avg`), with Cassandra's result
+//! types and result column names (`system.max(v)`, `cast(v as int)`, `v + 1`, `count`).
+//!
+//! A selection compiles once per statement into [`Selection`]; rows are then either
+//! projected one by one, or fed to a [`Group`] whose aggregates are finished at the end
+//! of each group (non-aggregate selectors take the group's first row, as in Cassandra).
+
+use bytes::Bytes;
+
+use super::arith::{self, Num};
+use super::eval::{self, BoundValues, Receiver};
+use super::rows::FullRow;
+use super::timeuuid;
+use crate::cql::ast::{self, ArithmeticOp, LiteralKind, Selector, Term, WriteTimeKind};
+use crate::error::{CqlError, CqlResult};
+use crate::schema::{ColumnKind, Table};
+use crate::types::{self, CqlType, NativeType};
+
+/// Bound on selector nesting, so a hostile query cannot recurse deeply at run time.
+const MAX_DEPTH: usize = 32;
+
+/// One compiled selector.
+#[derive(Clone, Debug)]
+enum Expr {
+    Column(usize),
+    WriteTime(usize),
+    Ttl(usize),
+    Token,
+    Constant(Option<Vec<u8>>),
+    Call { func: Scalar, args: Vec<(Expr, CqlType)>, ret: NativeType },
+    /// The finished value of aggregate number `n` of the selection.
+    Aggregate(usize),
+}
+
+/// The native scalar functions.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Scalar {
+    Now,
+    Uuid,
+    CurrentTimestamp,
+    CurrentDate,
+    CurrentTime,
+    ToDate,
+    ToTimestamp,
+    ToUnixTimestamp,
+    MinTimeuuid,
+    MaxTimeuuid,
+    AsBlob,
+    BlobAs,
+    ToJson,
+    Cast,
+    Arithmetic(ArithmeticOp),
+    Negate,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum AggregateKind {
+    CountRows,
+    Count,
+    Min,
+    Max,
+    Sum,
+    Avg,
+}
+
+#[derive(Clone, Debug)]
+struct AggregateSpec {
+    kind: AggregateKind,
+    arg: Option<(Expr, CqlType)>,
+}
+
+/// An output column: its result name and type.
+#[derive(Clone, Debug)]
+pub struct OutputColumn {
+    pub name: String,
+    pub ty: CqlType,
+}
+
+/// A compiled SELECT clause.
+#[derive(Clone, Debug)]
+pub struct Selection {
+    pub columns: Vec<OutputColumn>,
+    exprs: Vec<Expr>,
+    aggregates: Vec<AggregateSpec>,
+}
+
+/// Compile-time state: the table, bound values (absent at PREPARE) and aggregates met.
+struct Compiler<'a> {
+    table: &'a Table,
+    bound: Option<&'a BoundValues>,
+    aggregates: Vec<AggregateSpec>,
+}
+
+/// A compiled selector with its type and result column name.
+struct Compiled {
+    expr: Expr,
+    ty: CqlType,
+    name: String,
+}
+
+fn native(t: NativeType) -> CqlType {
+    CqlType::Native(t)
+}
+
+fn native_of(ty: &CqlType) -> Option<NativeType> {
+    match ty {
+        CqlType::Native(t) => Some(*t),
+        _ => None,
+    }
+}
+
+/// The planner's native type of a parsed one.
+pub fn ast_native(ty: ast::NativeType) -> NativeType {
+    NativeType::from_name(&ty.to_string()).unwrap_or(NativeType::Blob)
+}
+
+impl Selection {
+    /// Compiles a SELECT clause. `bound` is `None` at PREPARE, where constants only need
+    /// their types.
+    pub fn compile(table: &Table, selection: &ast::Selection, bound: Option<&BoundValues>) -> CqlResult<Selection> {
+        let items = match selection {
+            ast::Selection::Wildcard => {
+                let columns = table.def.columns.iter().zip(&table.types).map(|(c, t)| OutputColumn { name: c.name.clone(), ty: t.clone() });
+                return Ok(Selection { columns: columns.collect(), exprs: (0..table.def.columns.len()).map(Expr::Column).collect(), aggregates: Vec::new() });
+            }
+            ast::Selection::Selectors(items) => items,
+        };
+        let mut compiler = Compiler { table, bound, aggregates: Vec::new() };
+        let mut columns = Vec::with_capacity(items.len());
+        let mut exprs = Vec::with_capacity(items.len());
+        for item in items {
+            let compiled = compiler.selector(&item.selector, None, 0, false)?;
+            columns.push(OutputColumn { name: item.alias.clone().unwrap_or(compiled.name), ty: compiled.ty });
+            exprs.push(compiled.expr);
+        }
+        Ok(Selection { columns, exprs, aggregates: compiler.aggregates })
+    }
+
+    pub fn is_aggregate(&self) -> bool {
+        !self.aggregates.is_empty()
+    }
+
+    /// The output row of one input row (non-aggregate selections).
+    pub fn project(&self, row: &FullRow, now_secs: i64) -> CqlResult<Vec<Option<Bytes>>> {
+        let input = Input { row: Some(row), aggregates: &[], now_secs };
+        self.exprs.iter().map(|e| Ok(eval_expr(e, &input)?.map(Bytes::from))).collect()
+    }
+
+    pub fn new_group(&self) -> Group {
+        Group { accumulators: self.aggregates.iter().map(|a| Accumulator::new(a.kind)).collect(), first: None }
+    }
+}
+
+impl Compiler<'_> {
+    fn selector(&mut self, selector: &Selector, hint: Option<&CqlType>, depth: usize, in_aggregate: bool) -> CqlResult<Compiled> {
+        if depth > MAX_DEPTH {
+            return Err(CqlError::invalid("Selector nested too deeply"));
+        }
+        match selector {
+            Selector::Column(name) => {
+                let i = self.column(name)?;
+                Ok(Compiled { expr: Expr::Column(i), ty: self.table.types[i].clone(), name: name.clone() })
+            }
+            Selector::CountRows => self.aggregate(AggregateKind::CountRows, None, "count".into(), in_aggregate),
+            Selector::WriteTimeOrTtl { kind, selector } => self.write_time(*kind, selector),
+            Selector::Term(term) => self.constant(term, hint),
+            Selector::TypeHint { ty, selector } => {
+                let ty = CqlType::parse(&ty.to_string(), &types::NoUdts).map_err(|e| CqlError::invalid(e.to_string()))?;
+                self.selector(selector, Some(&ty), depth + 1, in_aggregate)
+            }
+            Selector::Cast { selector, ty } => self.cast(selector, ast_native(*ty), depth, in_aggregate),
+            Selector::Arithmetic { op, left, right } => self.arithmetic(*op, left, right, hint, depth, in_aggregate),
+            Selector::Negate(inner) => {
+                let arg = self.selector(inner, hint, depth + 1, in_aggregate)?;
+                let t = native_of(&arg.ty).filter(|t| arith::is_numeric(*t)).ok_or_else(|| {
+                    CqlError::invalid(format!("Invalid call to function system._negate: argument of type {} is not a number", arg.ty))
+                })?;
+                let name = format!("-{}", arg.name);
+                Ok(call(Scalar::Negate, vec![arg], t, name))
+            }
+            Selector::Function { name, args } => self.function(&name.name.to_ascii_lowercase(), args, depth, in_aggregate),
+            other => Err(CqlError::invalid(format!("Unsupported selector: {other}"))),
+        }
+    }
+
+    fn column(&self, name: &str) -> CqlResult<usize> {
+        self.table
+            .column_index(name)
+            .ok_or_else(|| CqlError::invalid(format!("Undefined column name {name} in selection clause")))
+    }
+
+    fn column_arg(&self, selector: &Selector) -> CqlResult<usize> {
+        match selector {
+            Selector::Column(name) => self.column(name),
+            other => Err(CqlError::invalid(format!("Only column names are supported here, got {other}"))),
+        }
+    }
+
+    fn write_time(&self, kind: WriteTimeKind, selector: &Selector) -> CqlResult<Compiled> {
+        let i = self.column_arg(selector)?;
+        let column = &self.table.def.columns[i];
+        let fname = match kind {
+            WriteTimeKind::WriteTime => "writetime",
+            WriteTimeKind::MaxWriteTime => "maxwritetime",
+            WriteTimeKind::Ttl => "ttl",
+        };
+        if matches!(column.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
+            return Err(CqlError::invalid(format!("Cannot use selection function {fname} on PRIMARY KEY part {}", column.name)));
+        }
+        let (ty, expr) = match kind {
+            WriteTimeKind::Ttl => (NativeType::Int, Expr::Ttl(i)),
+            _ => (NativeType::Bigint, Expr::WriteTime(i)),
+        };
+        Ok(Compiled { expr, ty: native(ty), name: format!("{fname}({})", column.name) })
+    }
+
+    /// A literal or bind marker; its type is the receiving parameter's, else the literal's
+    /// natural type.
+    fn constant(&self, term: &Term, hint: Option<&CqlType>) -> CqlResult<Compiled> {
+        let ty = match hint {
+            Some(t) => t.clone(),
+            None => default_type(term).ok_or_else(|| {
+                CqlError::invalid(format!("Cannot infer type for term {term} in selection clause (try using a cast to force a type)"))
+            })?,
+        };
+        let name = term.to_string();
+        let value = match (self.bound, term) {
+            (None, Term::Bind(_)) => None,
+            (bound, _) => {
+                let empty = BoundValues::default();
+                let receiver = Receiver { name: &name, ty: &ty };
+                eval::evaluate(term, &receiver, bound.unwrap_or(&empty))?.into_option()
+            }
+        };
+        Ok(Compiled { expr: Expr::Constant(value), ty, name })
+    }
+
+    fn cast(&mut self, selector: &Selector, to: NativeType, depth: usize, in_aggregate: bool) -> CqlResult<Compiled> {
+        let arg = self.selector(selector, None, depth + 1, in_aggregate)?;
+        let name = format!("cast({} as {})", arg.name, to.name());
+        let from = native_of(&arg.ty);
+        if from == Some(to) || (from == Some(NativeType::Ascii) && to == NativeType::Text) {
+            return Ok(Compiled { name, ..arg });
+        }
+        if !from.is_some_and(|f| cast_allowed(f, to)) {
+            return Err(CqlError::invalid(format!("{} cannot be cast to {}", arg.name, to.name())));
+        }
+        Ok(call(Scalar::Cast, vec![arg], to, name))
+    }
+
+    fn arithmetic(&mut self, op: ArithmeticOp, left: &Selector, right: &Selector, hint: Option<&CqlType>, depth: usize, in_aggregate: bool) -> CqlResult<Compiled> {
+        // A constant operand takes the other operand's type, as Cassandra infers it.
+        let (l, r) = match (left, right) {
+            (Selector::Term(_), other) => {
+                let r = self.selector(other, hint, depth + 1, in_aggregate)?;
+                let l = self.selector(left, Some(&operand_hint(left, &r.ty)), depth + 1, in_aggregate)?;
+                (l, r)
+            }
+            _ => {
+                let l = self.selector(left, hint, depth + 1, in_aggregate)?;
+                let r = self.selector(right, Some(&operand_hint(right, &l.ty)), depth + 1, in_aggregate)?;
+                (l, r)
+            }
+        };
+        let ret = arithmetic_type(op, &l.ty, &r.ty)?;
+        let name = format!("{} {op} {}", l.name, r.name);
+        Ok(call(Scalar::Arithmetic(op), vec![l, r], ret, name))
+    }
+
+    fn aggregate(&mut self, kind: AggregateKind, arg: Option<Compiled>, name: String, in_aggregate: bool) -> CqlResult<Compiled> {
+        if in_aggregate {
+            return Err(CqlError::invalid("Aggregate functions cannot be used as arguments of aggregate functions"));
+        }
+        let ty = match (kind, &arg) {
+            (AggregateKind::CountRows | AggregateKind::Count, _) => native(NativeType::Bigint),
+            (_, Some(a)) => a.ty.clone(),
+            (_, None) => native(NativeType::Bigint),
+        };
+        let slot = self.aggregates.len();
+        self.aggregates.push(AggregateSpec { kind, arg: arg.map(|a| (a.expr, a.ty)) });
+        Ok(Compiled { expr: Expr::Aggregate(slot), ty, name })
+    }
+
+    fn function(&mut self, name: &str, args: &[Selector], depth: usize, in_aggregate: bool) -> CqlResult<Compiled> {
+        if name == "token" {
+            return self.token(args);
+        }
+        if let Some(kind) = aggregate_kind(name, args) {
+            return self.aggregate_call(kind, name, args, depth, in_aggregate);
+        }
+        let hints = parameter_hints(name, args.len());
+        let compiled = args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| self.selector(a, hints.get(i).and_then(Option::as_ref), depth + 1, in_aggregate))
+            .collect::<CqlResult<Vec<_>>>()?;
+        let types: Vec<&CqlType> = compiled.iter().map(|c| &c.ty).collect();
+        let (func, ret) = resolve_scalar(name, &types)?;
+        let column = format!("system.{name}({})", compiled.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "));
+        Ok(call(func, compiled, ret, column))
+    }
+
+    fn aggregate_call(&mut self, kind: AggregateKind, name: &str, args: &[Selector], depth: usize, in_aggregate: bool) -> CqlResult<Compiled> {
+        if kind == AggregateKind::CountRows {
+            return self.aggregate(kind, None, "count".into(), in_aggregate);
+        }
+        let [arg] = args else {
+            return Err(CqlError::invalid(format!("Invalid number of arguments in call to function system.{name}: 1 required but {} provided", args.len())));
+        };
+        let arg = self.selector(arg, None, depth + 1, true)?;
+        if in_aggregate {
+            return Err(CqlError::invalid("Aggregate functions cannot be used as arguments of aggregate functions"));
+        }
+        if matches!(kind, AggregateKind::Sum | AggregateKind::Avg) && !native_of(&arg.ty).is_some_and(arith::is_numeric) {
+            return Err(CqlError::invalid(format!(
+                "Type error: {} cannot be passed as argument 0 of function system.{name} of type {}",
+                arg.name, arg.ty
+            )));
+        }
+        let column = format!("system.{name}({})", arg.name);
+        self.aggregate(kind, Some(arg), column, in_aggregate)
+    }
+
+    fn token(&self, args: &[Selector]) -> CqlResult<Compiled> {
+        let columns = args.iter().map(|a| self.column_arg(a)).collect::<CqlResult<Vec<_>>>()?;
+        if columns != self.table.partition_key_indexes() {
+            return Err(CqlError::invalid("Type error: token() arguments must be the partition key columns in order"));
+        }
+        let names: Vec<&str> = columns.iter().map(|i| self.table.def.columns[*i].name.as_str()).collect();
+        Ok(Compiled { expr: Expr::Token, ty: native(NativeType::Bigint), name: format!("system.token({})", names.join(", ")) })
+    }
+}
+
+fn call(func: Scalar, args: Vec<Compiled>, ret: NativeType, name: String) -> Compiled {
+    let args = args.into_iter().map(|a| (a.expr, a.ty)).collect();
+    Compiled { expr: Expr::Call { func, args, ret }, ty: native(ret), name }
+}
+
+fn aggregate_kind(name: &str, args: &[Selector]) -> Option<AggregateKind> {
+    Some(match name {
+        "count" if is_count_rows_argument(args) => AggregateKind::CountRows,
+        "count" => AggregateKind::Count,
+        "min" => AggregateKind::Min,
+        "max" => AggregateKind::Max,
+        "sum" => AggregateKind::Sum,
+        "avg" => AggregateKind::Avg,
+        _ => return None,
+    })
+}
+
+/// `count(1)` counts rows like `count(*)`.
+fn is_count_rows_argument(args: &[Selector]) -> bool {
+    matches!(args, [Selector::Term(Term::Literal(l))] if l.text == "1" && l.kind == LiteralKind::Integer)
+}
+
+fn default_type(term: &Term) -> Option<CqlType> {
+    let Term::Literal(lit) = term else {
+        return None;
+    };
+    Some(native(match lit.kind {
+        LiteralKind::String => NativeType::Text,
+        LiteralKind::Integer => NativeType::Int,
+        LiteralKind::Float | LiteralKind::NaN | LiteralKind::Infinity => NativeType::Double,
+        LiteralKind::Boolean => NativeType::Boolean,
+        LiteralKind::Uuid => NativeType::Uuid,
+        LiteralKind::Blob => NativeType::Blob,
+        LiteralKind::Duration => NativeType::Duration,
+        LiteralKind::Null => return None,
+    }))
+}
+
+/// The type a constant operand of an arithmetic operation takes: the other operand's,
+/// but a float literal next to an integer is a double, and temporal arithmetic takes a
+/// duration.
+fn operand_hint(operand: &Selector, other: &CqlType) -> CqlType {
+    let literal_kind = match operand {
+        Selector::Term(Term::Literal(l)) => Some(l.kind),
+        _ => None,
+    };
+    match (native_of(other), literal_kind) {
+        (Some(NativeType::Timestamp | NativeType::Date), _) | (_, Some(LiteralKind::Duration)) => native(NativeType::Duration),
+        (Some(t), Some(LiteralKind::Float)) if !matches!(t, NativeType::Float | NativeType::Double | NativeType::Decimal) => native(NativeType::Double),
+        (Some(NativeType::Counter), _) => native(NativeType::Bigint),
+        _ => other.clone(),
+    }
+}
+
+fn arithmetic_type(op: ArithmeticOp, left: &CqlType, right: &CqlType) -> CqlResult<NativeType> {
+    match (native_of(left), native_of(right)) {
+        (Some(l), Some(r)) if arith::is_numeric(l) && arith::is_numeric(r) => Ok(arith::result_type(l, r)),
+        (Some(t @ (NativeType::Timestamp | NativeType::Date)), Some(NativeType::Duration))
+            if matches!(op, ArithmeticOp::Add | ArithmeticOp::Subtract) =>
+        {
+            Ok(t)
+        }
+        _ => Err(CqlError::invalid(format!("the '{left} {op} {right}' operation is not supported"))),
+    }
+}
+
+/// Types of parameters that constants should take (for `blobAsInt(0x...)`,
+/// `minTimeuuid('2013-...')`).
+fn parameter_hints(name: &str, count: usize) -> Vec<Option<CqlType>> {
+    let one = |t: NativeType| vec![Some(native(t))];
+    match (name, count) {
+        ("mintimeuuid" | "maxtimeuuid", 1) => one(NativeType::Timestamp),
+        ("dateof" | "unixtimestampof", 1) => one(NativeType::Timeuuid),
+        (n, 1) if n.starts_with("blobas") => one(NativeType::Blob),
+        (n, 1) if n.ends_with("asblob") => blob_type(&n[..n.len() - 6]).map(|t| one(t)).unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+fn blob_type(name: &str) -> Option<NativeType> {
+    NativeType::from_name(name).filter(|t| !matches!(t, NativeType::Counter))
+}
+
+fn signature_error(name: &str, types: &[&CqlType]) -> CqlError {
+    let args: Vec<String> = types.iter().map(|t| t.to_string()).collect();
+    CqlError::invalid(format!("Invalid call to function system.{name}: no signature accepts ({})", args.join(", ")))
+}
+
+/// Resolves a native scalar function by name and argument types.
+fn resolve_scalar(name: &str, types: &[&CqlType]) -> CqlResult<(Scalar, NativeType)> {
+    let natives: Option<Vec<NativeType>> = types.iter().map(|t| native_of(t)).collect();
+    let natives = natives.unwrap_or_default();
+    use NativeType as N;
+    let resolved = match (name, natives.as_slice()) {
+        ("now" | "currenttimeuuid", []) => (Scalar::Now, N::Timeuuid),
+        ("uuid", []) => (Scalar::Uuid, N::Uuid),
+        ("currenttimestamp", []) => (Scalar::CurrentTimestamp, N::Timestamp),
+        ("currentdate", []) => (Scalar::CurrentDate, N::Date),
+        ("currenttime", []) => (Scalar::CurrentTime, N::Time),
+        ("todate", [N::Timeuuid | N::Timestamp | N::Date]) => (Scalar::ToDate, N::Date),
+        ("totimestamp" | "dateof", [N::Timeuuid | N::Date | N::Timestamp]) => (Scalar::ToTimestamp, N::Timestamp),
+        ("tounixtimestamp" | "unixtimestampof", [N::Timeuuid | N::Date | N::Timestamp]) => (Scalar::ToUnixTimestamp, N::Bigint),
+        ("mintimeuuid", [N::Timestamp]) => (Scalar::MinTimeuuid, N::Timeuuid),
+        ("maxtimeuuid", [N::Timestamp]) => (Scalar::MaxTimeuuid, N::Timeuuid),
+        ("tojson", [_]) | ("tojson", []) if types.len() == 1 => (Scalar::ToJson, N::Text),
+        (n, [N::Blob]) if n.starts_with("blobas") && blob_type(&n[6..]).is_some() => (Scalar::BlobAs, blob_type(&n[6..]).unwrap_or(N::Blob)),
+        (n, [t]) if n.ends_with("asblob") && blob_type(&n[..n.len() - 6]) == Some(if *t == N::Counter { N::Bigint } else { *t }) => {
+            (Scalar::AsBlob, N::Blob)
+        }
+        _ if is_known_scalar(name) => return Err(signature_error(name, types)),
+        _ => return Err(CqlError::invalid(format!("Unknown function '{name}'"))),
+    };
+    Ok(resolved)
+}
+
+fn is_known_scalar(name: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "now", "currenttimeuuid", "uuid", "currenttimestamp", "currentdate", "currenttime", "todate", "totimestamp", "dateof",
+        "tounixtimestamp", "unixtimestampof", "mintimeuuid", "maxtimeuuid", "tojson",
+    ];
+    NAMES.contains(&name)
+        || name.strip_prefix("blobas").is_some_and(|t| blob_type(t).is_some())
+        || name.strip_suffix("asblob").is_some_and(|t| blob_type(t).is_some())
+}
+
+/// CAST's conversion table (Cassandra's `CastFcts`).
+fn cast_allowed(from: NativeType, to: NativeType) -> bool {
+    use NativeType as N;
+    let textual = matches!(to, N::Text | N::Ascii);
+    match from {
+        f if arith::is_numeric(f) => arith::is_numeric(to) && to != N::Counter || textual,
+        N::Ascii => to == N::Text,
+        N::Inet | N::Boolean | N::Time | N::Uuid => textual,
+        N::Timeuuid => textual || matches!(to, N::Date | N::Timestamp),
+        N::Timestamp => textual || to == N::Date,
+        N::Date => textual || to == N::Timestamp,
+        _ => false,
+    }
+}
+
+/// What expressions are evaluated against.
+struct Input<'a> {
+    row: Option<&'a FullRow>,
+    aggregates: &'a [Option<Vec<u8>>],
+    now_secs: i64,
+}
+
+fn eval_expr(expr: &Expr, input: &Input<'_>) -> CqlResult<Option<Vec<u8>>> {
+    Ok(match expr {
+        Expr::Column(i) => input.row.and_then(|r| r.value(*i)).map(<[u8]>::to_vec),
+        Expr::WriteTime(i) => input.row.and_then(|r| r.cells.get(*i)?.as_ref()).map(|c| c.timestamp.to_be_bytes().to_vec()),
+        Expr::Ttl(i) => input.row.and_then(|r| r.cells.get(*i)?.as_ref()).filter(|c| c.expires_at_secs > 0).map(|c| {
+            let remaining = (c.expires_at_secs - input.now_secs).max(0) as i32;
+            remaining.to_be_bytes().to_vec()
+        }),
+        Expr::Token => input.row.map(|r| r.token.to_be_bytes().to_vec()),
+        Expr::Constant(v) => v.clone(),
+        Expr::Aggregate(slot) => input.aggregates.get(*slot).cloned().flatten(),
+        Expr::Call { func, args, ret } => {
+            let values = args.iter().map(|(e, _)| eval_expr(e, input)).collect::<CqlResult<Vec<_>>>()?;
+            let types: Vec<&CqlType> = args.iter().map(|(_, t)| t).collect();
+            apply_scalar(*func, &types, &values, *ret)?
+        }
+    })
+}
+
+fn invalid_value(what: &str) -> CqlError {
+    CqlError::invalid(format!("Invalid {what} value"))
+}
+
+fn millis_of(ty: NativeType, value: &[u8]) -> CqlResult<i64> {
+    match ty {
+        NativeType::Timeuuid => timeuuid::unix_millis(value).ok_or_else(|| invalid_value("timeuuid")),
+        NativeType::Timestamp => Ok(i64::from_be_bytes(value.try_into().map_err(|_| invalid_value("timestamp"))?)),
+        NativeType::Date => {
+            let days = u32::from_be_bytes(value.try_into().map_err(|_| invalid_value("date"))?);
+            Ok(types::date_to_timestamp(days))
+        }
+        _ => Err(invalid_value(ty.name())),
+    }
+}
+
+/// Applies a scalar function; a null argument gives null, except for `toJson`.
+fn apply_scalar(func: Scalar, types: &[&CqlType], values: &[Option<Vec<u8>>], ret: NativeType) -> CqlResult<Option<Vec<u8>>> {
+    let arg_type = |i: usize| types.get(i).and_then(|t| native_of(t)).unwrap_or(NativeType::Blob);
+    if func == Scalar::ToJson {
+        let (Some(ty), Some(value)) = (types.first(), values.first()) else {
+            return Ok(None);
+        };
+        let text = value.as_deref().map_or_else(|| "null".to_string(), |v| types::to_json(ty, v));
+        return Ok(Some(text.into_bytes()));
+    }
+    if values.iter().any(Option::is_none) {
+        return Ok(None);
+    }
+    let arg = |i: usize| values.get(i).and_then(|v| v.as_deref()).unwrap_or_default();
+    let out = match func {
+        Scalar::Now => timeuuid::now().to_vec(),
+        Scalar::Uuid => uuid::Uuid::new_v4().as_bytes().to_vec(),
+        Scalar::CurrentTimestamp => crate::clock::now_millis().to_be_bytes().to_vec(),
+        Scalar::CurrentDate => timeuuid::today().to_be_bytes().to_vec(),
+        Scalar::CurrentTime => (crate::clock::now_micros().rem_euclid(86_400_000_000) * 1000).to_be_bytes().to_vec(),
+        Scalar::ToDate => date_of(millis_of(arg_type(0), arg(0))?)?,
+        Scalar::ToTimestamp | Scalar::ToUnixTimestamp => millis_of(arg_type(0), arg(0))?.to_be_bytes().to_vec(),
+        Scalar::MinTimeuuid | Scalar::MaxTimeuuid => timeuuid::bound(millis_of(NativeType::Timestamp, arg(0))?, func == Scalar::MaxTimeuuid).to_vec(),
+        Scalar::AsBlob => arg(0).to_vec(),
+        Scalar::BlobAs => {
+            types::validate(&native(ret), arg(0)).map_err(|_| {
+                CqlError::invalid(format!(
+                    "In call to function system.blobas{}, value 0x{} is not a valid binary representation for type {}",
+                    ret.name(),
+                    hex(arg(0)),
+                    ret.name()
+                ))
+            })?;
+            arg(0).to_vec()
+        }
+        Scalar::Cast => cast_value(arg_type(0), ret, arg(0))?,
+        Scalar::Arithmetic(op) => return arithmetic_value(op, arg_type(0), arg(0), arg_type(1), arg(1), ret),
+        Scalar::Negate => {
+            let n = arith::decode(arg_type(0), arg(0)).ok_or_else(|| invalid_value(arg_type(0).name()))?;
+            arith::encode(ret, &arith::negate(ret, &n)).map_err(CqlError::invalid)?
+        }
+        Scalar::ToJson => return Ok(None),
+    };
+    Ok(Some(out))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn cast_value(from: NativeType, to: NativeType, value: &[u8]) -> CqlResult<Vec<u8>> {
+    if matches!(to, NativeType::Text | NativeType::Ascii) {
+        let text = match from {
+            NativeType::Text | NativeType::Ascii => String::from_utf8_lossy(value).into_owned(),
+            NativeType::Timestamp | NativeType::Date | NativeType::Time | NativeType::Inet => {
+                types::format_value(&native(from), value).trim_matches('\'').to_string()
+            }
+            _ => types::format_value(&native(from), value),
+        };
+        return Ok(text.into_bytes());
+    }
+    if arith::is_numeric(from) {
+        let n = arith::decode(from, value).ok_or_else(|| invalid_value(from.name()))?;
+        return arith::cast(to, &n).map_err(CqlError::invalid);
+    }
+    let millis = millis_of(from, value)?;
+    Ok(match to {
+        NativeType::Date => date_of(millis)?,
+        _ => millis.to_be_bytes().to_vec(),
+    })
+}
+
+fn date_of(millis: i64) -> CqlResult<Vec<u8>> {
+    let date = types::timestamp_to_date(millis).ok_or_else(|| CqlError::invalid(format!("Timestamp {millis} is out of the range of the date type")))?;
+    Ok(date.to_be_bytes().to_vec())
+}
+
+fn arithmetic_value(op: ArithmeticOp, lt: NativeType, l: &[u8], rt: NativeType, r: &[u8], ret: NativeType) -> CqlResult<Option<Vec<u8>>> {
+    if l.is_empty() || r.is_empty() {
+        return Ok(None);
+    }
+    let failure = |message: String| {
+        CqlError::invalid(format!("the operation '{} {op} {}' failed: {message}", lt.name(), rt.name()))
+    };
+    if matches!(lt, NativeType::Timestamp | NativeType::Date) {
+        return temporal_arithmetic(op, lt, l, r).map(Some).map_err(failure);
+    }
+    let left = arith::decode(lt, l).ok_or_else(|| invalid_value(lt.name()))?;
+    let right = arith::decode(rt, r).ok_or_else(|| invalid_value(rt.name()))?;
+    let result = arith::apply(op, ret, &left, &right).map_err(failure)?;
+    arith::encode(ret, &result).map(Some).map_err(CqlError::invalid)
+}
+
+/// `timestamp ± duration` and `date ± duration`: months by calendar, then days and
+/// nanoseconds (a date keeps only whole days).
+fn temporal_arithmetic(op: ArithmeticOp, ty: NativeType, value: &[u8], duration: &[u8]) -> Result<Vec<u8>, String> {
+    let d = types::Duration::decode(duration).map_err(|e| e.to_string())?;
+    let sign: i64 = if op == ArithmeticOp::Subtract { -1 } else { 1 };
+    let millis = millis_of(ty, value).map_err(|e| e.to_string())?;
+    let shifted = add_months(millis, sign * i64::from(d.months))
+        + sign * (i64::from(d.days) * 86_400_000 + d.nanos / 1_000_000);
+    Ok(match ty {
+        NativeType::Date => date_of(shifted).map_err(|e| e.to_string())?,
+        _ => shifted.to_be_bytes().to_vec(),
+    })
+}
+
+/// Adds calendar months to a Unix-millisecond instant (UTC), clamping the day of month
+/// like `java.time` does.
+fn add_months(millis: i64, months: i64) -> i64 {
+    if months == 0 {
+        return millis;
+    }
+    let day_ms = 86_400_000;
+    let (days, in_day) = (millis.div_euclid(day_ms), millis.rem_euclid(day_ms));
+    let (y, m, d) = civil_from_days(days);
+    let total = y * 12 + (m as i64 - 1) + months;
+    let (ny, nm) = (total.div_euclid(12), (total.rem_euclid(12) + 1) as u32);
+    let nd = d.min(days_in_month(ny, nm));
+    days_from_civil(ny, nm, nd) * day_ms + in_day
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    match m {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+// Howard Hinnant's civil-calendar algorithms.
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (i64::from(m) + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// The running state of one aggregate over one group.
+#[derive(Clone, Debug)]
+enum Accumulator {
+    Count(i64),
+    Extreme { max: bool, best: Option<Vec<u8>> },
+    Sum { total: Option<Num>, compensation: f64 },
+    Avg { total: Option<Num>, compensation: f64, count: i64 },
+}
+
+impl Accumulator {
+    fn new(kind: AggregateKind) -> Accumulator {
+        match kind {
+            AggregateKind::CountRows | AggregateKind::Count => Accumulator::Count(0),
+            AggregateKind::Min => Accumulator::Extreme { max: false, best: None },
+            AggregateKind::Max => Accumulator::Extreme { max: true, best: None },
+            AggregateKind::Sum => Accumulator::Sum { total: None, compensation: 0.0 },
+            AggregateKind::Avg => Accumulator::Avg { total: None, compensation: 0.0, count: 0 },
+        }
+    }
+
+    fn add(&mut self, spec: &AggregateSpec, value: Option<Vec<u8>>) -> CqlResult<()> {
+        let ty = spec.arg.as_ref().map(|(_, t)| t);
+        match self {
+            Accumulator::Count(n) => {
+                if spec.kind == AggregateKind::CountRows || value.is_some() {
+                    *n += 1;
+                }
+            }
+            Accumulator::Extreme { max, best } => {
+                let (Some(v), Some(ty)) = (value, ty) else { return Ok(()) };
+                let replace = best.as_deref().is_none_or(|b| {
+                    let order = types::compare_values(ty, &v, b);
+                    if *max {
+                        order.is_gt()
+                    } else {
+                        order.is_lt()
+                    }
+                });
+                if replace {
+                    *best = Some(v);
+                }
+            }
+            Accumulator::Sum { total, compensation } | Accumulator::Avg { total, compensation, .. } => {
+                let (Some(v), Some(t)) = (value, ty.and_then(native_of)) else { return Ok(()) };
+                let Some(n) = arith::decode(t, &v) else { return Ok(()) };
+                *total = Some(accumulate(t, total.take(), n, compensation));
+                if let Accumulator::Avg { count, .. } = self {
+                    *count += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self, spec: &AggregateSpec) -> CqlResult<Option<Vec<u8>>> {
+        let t = spec.arg.as_ref().and_then(|(_, t)| native_of(t)).unwrap_or(NativeType::Bigint);
+        let zero = || arith::encode(t, &Num::Int(0)).map_err(CqlError::invalid);
+        Ok(match self {
+            Accumulator::Count(n) => Some(n.to_be_bytes().to_vec()),
+            Accumulator::Extreme { best, .. } => best,
+            Accumulator::Sum { total: None, .. } | Accumulator::Avg { total: None, .. } => Some(zero()?),
+            Accumulator::Sum { total: Some(n), .. } => Some(arith::encode(t, &n).map_err(CqlError::invalid)?),
+            Accumulator::Avg { total: Some(n), count, .. } => Some(arith::encode(t, &average(n, count)).map_err(CqlError::invalid)?),
+        })
+    }
+}
+
+/// Adds `n` to a running sum in the sum's domain: integer types wrap in their own width
+/// (Java `int` sums), floating types use compensated (Kahan) summation, decimal and varint
+/// are exact.
+fn accumulate(ty: NativeType, total: Option<Num>, n: Num, compensation: &mut f64) -> Num {
+    let Some(total) = total else {
+        return n;
+    };
+    match (total, n) {
+        (Num::Float(sum), Num::Float(x)) => {
+            let y = x - *compensation;
+            let t = sum + y;
+            *compensation = (t - sum) - y;
+            Num::Float(t)
+        }
+        (total, n) => {
+            // Averages of integer types must not wrap: they sum in a wider domain.
+            let domain = match ty {
+                NativeType::Decimal => NativeType::Decimal,
+                NativeType::Float | NativeType::Double => NativeType::Double,
+                _ => NativeType::Varint,
+            };
+            arith::apply(ArithmeticOp::Add, domain, &total, &n).unwrap_or(total)
+        }
+    }
+}
+
+/// The average of `count` values summing to `total`, in the argument's domain.
+fn average(total: Num, count: i64) -> Num {
+    let count = count.max(1);
+    match total {
+        Num::Float(sum) => Num::Float(sum / count as f64),
+        Num::Decimal(d) => {
+            let divided = arith::Decimal::divide(&d, &arith::Decimal { unscaled: count.into(), scale: 0 });
+            Num::Decimal(divided.unwrap_or(d))
+        }
+        Num::Varint(sum) => Num::Varint(sum / count),
+        Num::Int(sum) => Num::Int(sum / count),
+    }
+}
+
+/// The aggregates of one group, plus its first row for non-aggregate selectors.
+pub struct Group {
+    accumulators: Vec<Accumulator>,
+    first: Option<FullRow>,
+}
+
+impl Group {
+    pub fn add(&mut self, selection: &Selection, row: &FullRow, now_secs: i64) -> CqlResult<()> {
+        let input = Input { row: Some(row), aggregates: &[], now_secs };
+        for (acc, spec) in self.accumulators.iter_mut().zip(&selection.aggregates) {
+            let value = match &spec.arg {
+                Some((expr, _)) => eval_expr(expr, &input)?,
+                None => None,
+            };
+            acc.add(spec, value)?;
+        }
+        if self.first.is_none() {
+            self.first = Some(row.clone());
+        }
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    /// The output row of the group.
+    pub fn finish(self, selection: &Selection, now_secs: i64) -> CqlResult<Vec<Option<Bytes>>> {
+        let aggregates = self
+            .accumulators
+            .into_iter()
+            .zip(&selection.aggregates)
+            .map(|(acc, spec)| acc.finish(spec))
+            .collect::<CqlResult<Vec<_>>>()?;
+        let input = Input { row: self.first.as_ref(), aggregates: &aggregates, now_secs };
+        selection.exprs.iter().map(|e| Ok(eval_expr(e, &input)?.map(Bytes::from))).collect()
+    }
+}
+
+/// Native functions usable in terms (INSERT values, WHERE), for `eval`: evaluates
+/// `name(args)` for a receiver of a known type. `None` when `name` is not one of them.
+pub fn term_function(name: &str, args: &[Term], receiver: &Receiver<'_>, bound: &BoundValues) -> Option<CqlResult<eval::Evaluated>> {
+    if name == "fromjson" {
+        return Some(super::json::from_json_term(args, receiver, bound));
+    }
+    if !is_known_scalar(name) {
+        return None;
+    }
+    let hints = parameter_hints(name, args.len());
+    Some((|| {
+        let mut types = Vec::with_capacity(args.len());
+        let mut values = Vec::with_capacity(args.len());
+        for (i, arg) in args.iter().enumerate() {
+            let ty = hints.get(i).cloned().flatten().or_else(|| default_type(arg)).ok_or_else(|| {
+                CqlError::invalid(format!("Cannot infer type of argument {arg} in call to function system.{name}"))
+            })?;
+            let value = eval::evaluate(arg, &Receiver { name: receiver.name, ty: &ty }, bound)?.into_option();
+            types.push(ty);
+            values.push(value);
+        }
+        let type_refs: Vec<&CqlType> = types.iter().collect();
+        let (func, ret) = resolve_scalar(name, &type_refs)?;
+        let value = apply_scalar(func, &type_refs, &values, ret)?;
+        if native(ret) != *receiver.ty && !(ret == NativeType::Text && *receiver.ty == native(NativeType::Ascii)) {
+            if let Some(v) = &value {
+                types::validate(receiver.ty, v).map_err(|_| {
+                    CqlError::invalid(format!("Type error: cannot assign result of function system.{name} (type {}) to {} (type {})", ret.name(), receiver.name, receiver.ty))
+                })?;
+            }
+        }
+        Ok(value.map_or(eval::Evaluated::Null, eval::Evaluated::Value))
+    })())
+}
+
+/// `left op right` (or `-inner`) as a term for a receiver: constants take the receiver's
+/// type, and the result must fit it.
+pub fn term_arithmetic(op: Option<ArithmeticOp>, left: &Term, right: Option<&Term>, receiver: &Receiver<'_>, bound: &BoundValues) -> CqlResult<eval::Evaluated> {
+    let ty = native_of(receiver.ty).filter(|t| arith::is_numeric(*t) || matches!(t, NativeType::Timestamp | NativeType::Date)).ok_or_else(|| {
+        CqlError::invalid(format!("Invalid arithmetic operation for {} of type {}", receiver.name, receiver.ty))
+    })?;
+    let operand_ty = |term: &Term, first: bool| -> NativeType {
+        match (ty, term) {
+            (NativeType::Timestamp | NativeType::Date, _) if !first => NativeType::Duration,
+            (NativeType::Counter, _) => NativeType::Bigint,
+            _ => ty,
+        }
+    };
+    let value = |term: &Term, first: bool| -> CqlResult<(NativeType, Option<Vec<u8>>)> {
+        let t = operand_ty(term, first);
+        Ok((t, eval::evaluate(term, &Receiver { name: receiver.name, ty: &native(t) }, bound)?.into_option()))
+    };
+    let (lt, l) = value(left, true)?;
+    let result = match (op, right) {
+        (Some(op), Some(right)) => {
+            let (rt, r) = value(right, false)?;
+            match (l, r) {
+                (Some(l), Some(r)) => arithmetic_value(op, lt, &l, rt, &r, lt)?,
+                _ => None,
+            }
+        }
+        _ => match l {
+            Some(l) => apply_scalar(Scalar::Negate, &[&native(lt)], &[Some(l)], lt)?,
+            None => None,
+        },
+    };
+    Ok(result.map_or(eval::Evaluated::Null, eval::Evaluated::Value))
+}
+
+/// `CAST(term AS type)` as a term for a receiver.
+pub fn term_cast(term: &Term, to: ast::NativeType, receiver: &Receiver<'_>, bound: &BoundValues) -> CqlResult<eval::Evaluated> {
+    let to = ast_native(to);
+    let from = default_type(term).ok_or_else(|| CqlError::invalid(format!("Cannot infer type of {term} in CAST")))?;
+    let from_native = native_of(&from).unwrap_or(NativeType::Blob);
+    if from_native != to && !cast_allowed(from_native, to) {
+        return Err(CqlError::invalid(format!("{term} cannot be cast to {}", to.name())));
+    }
+    let value = eval::evaluate(term, &Receiver { name: receiver.name, ty: &from }, bound)?.into_option();
+    let cast = match value {
+        Some(v) if from_native != to => Some(cast_value(from_native, to, &v)?),
+        other => other,
+    };
+    if let Some(v) = &cast {
+        types::validate(receiver.ty, v).map_err(|_| CqlError::invalid(format!("Type error: cannot assign {term} cast to {} to {} of type {}", to.name(), receiver.name, receiver.ty)))?;
+    }
+    Ok(cast.map_or(eval::Evaluated::Null, eval::Evaluated::Value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar_months_clamp_the_day() {
+        let jan31 = days_from_civil(2024, 1, 31) * 86_400_000;
+        assert_eq!(civil_from_days(add_months(jan31, 1).div_euclid(86_400_000)), (2024, 2, 29));
+        assert_eq!(civil_from_days(add_months(jan31, -2).div_euclid(86_400_000)), (2023, 11, 30));
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+    }
+
+    #[test]
+    fn cast_table_matches_cassandra() {
+        assert!(cast_allowed(NativeType::Int, NativeType::Double));
+        assert!(cast_allowed(NativeType::Timestamp, NativeType::Date));
+        assert!(cast_allowed(NativeType::Uuid, NativeType::Text));
+        assert!(!cast_allowed(NativeType::Text, NativeType::Int));
+        assert!(!cast_allowed(NativeType::Int, NativeType::Counter));
+        assert!(!cast_allowed(NativeType::Blob, NativeType::Text));
+    }
+
+    #[test]
+    fn functions_resolve_by_argument_type() {
+        let blob = native(NativeType::Blob);
+        assert_eq!(resolve_scalar("blobasint", &[&blob]).ok(), Some((Scalar::BlobAs, NativeType::Int)));
+        let int = native(NativeType::Int);
+        assert_eq!(resolve_scalar("intasblob", &[&int]).ok(), Some((Scalar::AsBlob, NativeType::Blob)));
+        assert!(resolve_scalar("textasblob", &[&int]).is_err());
+        assert!(resolve_scalar("nosuchfunction", &[]).is_err());
+    }
+
+    #[test]
+    fn integer_sums_wrap_but_averages_do_not() {
+        let spec = AggregateSpec { kind: AggregateKind::Avg, arg: Some((Expr::Column(0), native(NativeType::Int))) };
+        let mut avg = Accumulator::new(AggregateKind::Avg);
+        for _ in 0..2 {
+            avg.add(&spec, Some(i32::MAX.to_be_bytes().to_vec())).expect("adds");
+        }
+        assert_eq!(avg.finish(&spec).expect("finishes"), Some(i32::MAX.to_be_bytes().to_vec()));
+        let sum_spec = AggregateSpec { kind: AggregateKind::Sum, ..spec };
+        let mut sum = Accumulator::new(AggregateKind::Sum);
+        for _ in 0..2 {
+            sum.add(&sum_spec, Some(i32::MAX.to_be_bytes().to_vec())).expect("adds");
+        }
+        assert_eq!(sum.finish(&sum_spec).expect("finishes"), Some((-2i32).to_be_bytes().to_vec()));
+    }
+
+    #[test]
+    fn empty_aggregates_give_cassandra_defaults() {
+        let spec = AggregateSpec { kind: AggregateKind::Sum, arg: Some((Expr::Column(0), native(NativeType::Double))) };
+        assert_eq!(Accumulator::new(AggregateKind::Sum).finish(&spec).expect("finishes"), Some(0f64.to_be_bytes().to_vec()));
+        let max = AggregateSpec { kind: AggregateKind::Max, ..spec.clone() };
+        assert_eq!(Accumulator::new(AggregateKind::Max).finish(&max).expect("finishes"), None);
+        let count = AggregateSpec { kind: AggregateKind::CountRows, arg: None };
+        assert_eq!(Accumulator::new(AggregateKind::CountRows).finish(&count).expect("finishes"), Some(0i64.to_be_bytes().to_vec()));
+    }
+}
