@@ -29,8 +29,9 @@ use crate::scan::{EntrySource, KeyMerger};
 use crate::cell::check_mutation_bounds;
 use crate::manifest::{Edit, Manifest, ManifestState, Record};
 use crate::memtable::Memtable;
-use crate::merge::{plan_split, GcContext, KeyVersions, OutsideData};
-use crate::version::{VersionOp, VersionTree};
+use crate::memtable::EntryVisitor;
+use crate::merge::{plan_split, GcContext, OutsideData};
+use crate::version::{VersionOp, VersionTally, VersionTree};
 use crate::wal::{replay_segment, segment_name, Wal, WalState};
 use crate::{Cell, Clock, Error, LevelStats, Mutation, Options, Result, ScanIter, Stats, Storage, SyncMode, VersionId, VersionInfo};
 
@@ -544,7 +545,7 @@ impl Inner {
             None
         } else {
             let tree = read(&self.tree).clone();
-            let mut builder = ArrayBuilder::new(self.storage.clone(), self.next_id(), self.options.block_bytes, self.options.bloom_bits_per_key)?;
+            let mut builder = self.new_builder()?;
             let built = mem.for_each_sorted(&|v| tree.pre(v), &mut |k, v, c| builder.add(k, v, c));
             Some(self.finish_array(builder, built, 0)?)
         };
@@ -675,7 +676,9 @@ impl Inner {
         lock(&self.bg).shutdown
     }
 
-    /// Merges `inputs` into new arrays on level `>= min_level` (rules in `merge`).
+    /// Merges `inputs` into new arrays on level `>= min_level` (rules in `merge`). If the
+    /// result would not be dense, entries are routed into version-split pieces as they are
+    /// merged.
     fn merge(&self, inputs: &[Arc<ArrayHandle>], min_level: u32) -> Result<()> {
         let tree = read(&self.tree).clone();
         let view = self.view();
@@ -688,26 +691,72 @@ impl Inner {
             .collect();
         let memtable_min_ts = std::iter::once(&view.active).chain(view.frozen.iter()).map(|m| m.min_timestamp()).min().unwrap_or(i64::MAX);
         let mut gc = GcContext::new(&tree, self.clock.now_secs(), self.options.gc_grace_secs, outside, memtable_min_ts);
-        let mut builder = ArrayBuilder::new(self.storage.clone(), self.next_id(), self.options.block_bytes, self.options.bloom_bits_per_key)?;
-        let mut kv = KeyVersions::default();
-        let built = self.merge_into(inputs, &mut gc, &mut builder, &mut kv);
-        let outputs = if built.is_ok() && builder.entries() == 0 {
-            builder.abandon();
-            Vec::new()
-        } else {
-            let merged = self.finish_array(builder, built, min_level)?;
-            self.maybe_split(merged, &tree, &kv, min_level)?
-        };
+        let mut counts = VersionTally::default();
+        for s in inputs.iter().flat_map(|a| a.reader.meta.versions.iter()) {
+            counts.add_many(s.version, s.entries, s.bytes);
+        }
+        let plan = if self.options.version_split { plan_split(&tree, &counts, self.options.density_threshold) } else { None };
+        let split = plan.is_some();
+        let pieces = plan.unwrap_or_else(|| vec![counts.iter().map(|(v, _, _)| v).collect()]);
+        let piece_of: std::collections::HashMap<VersionId, usize> =
+            pieces.iter().enumerate().flat_map(|(i, p)| p.iter().map(move |&v| (v, i))).collect();
+        let mut builders: Vec<Option<ArrayBuilder>> = pieces.iter().map(|_| None).collect();
+        let built = self.merge_into(inputs, &mut gc, &mut |key, version, cell| {
+            let piece = piece_of.get(&version).copied().unwrap_or(0);
+            let Some(slot) = builders.get_mut(piece) else { return Err(Error::InvalidArgument("no such piece".into())) };
+            if slot.is_none() {
+                *slot = Some(self.new_builder()?);
+            }
+            match slot {
+                Some(b) => b.add(key, version, cell),
+                None => Ok(()),
+            }
+        });
+        let outputs = self.finish_outputs(builders.into_iter().flatten().collect(), built, min_level)?;
         let edit = Edit { add: outputs.iter().map(|a| (a.reader.id, a.level)).collect(), remove: input_ids.iter().copied().collect(), wal_floor: 0 };
         let n_out = outputs.len() as u64;
         self.commit_edit(edit, outputs, inputs, None)?;
         self.counters.merges.fetch_add(1, Ordering::Relaxed);
         self.counters.merge_outputs.fetch_add(n_out, Ordering::Relaxed);
+        if split && n_out > 1 {
+            self.counters.splits.fetch_add(1, Ordering::Relaxed);
+        }
         Ok(())
     }
 
-    /// K-way merge of the inputs, resolving each key with `gc`.
-    fn merge_into(&self, inputs: &[Arc<ArrayHandle>], gc: &mut GcContext<'_>, builder: &mut ArrayBuilder, kv: &mut KeyVersions) -> Result<()> {
+    fn new_builder(&self) -> Result<ArrayBuilder> {
+        ArrayBuilder::new(self.storage.clone(), self.next_id(), self.options.block_bytes, self.options.bloom_bits_per_key)
+    }
+
+    /// Finishes every non-empty builder into an array, or discards them all if `built`
+    /// (the merge) or any finish failed.
+    fn finish_outputs(&self, builders: Vec<ArrayBuilder>, built: Result<()>, min_level: u32) -> Result<Vec<Arc<ArrayHandle>>> {
+        let mut failure = built.err();
+        let mut out = Vec::with_capacity(builders.len());
+        for b in builders {
+            if failure.is_some() || b.entries() == 0 {
+                b.abandon();
+                continue;
+            }
+            match self.finish_array(b, Ok(()), min_level) {
+                Ok(h) => out.push(h),
+                Err(e) => failure = Some(e),
+            }
+        }
+        match failure {
+            Some(e) => {
+                for h in &out {
+                    h.reader.mark_obsolete();
+                }
+                Err(e)
+            }
+            None => Ok(out),
+        }
+    }
+
+    /// K-way merge of the inputs, resolving each key with `gc` and handing survivors to
+    /// `sink` in array order.
+    fn merge_into(&self, inputs: &[Arc<ArrayHandle>], gc: &mut GcContext<'_>, sink: &mut EntryVisitor<'_>) -> Result<()> {
         let mut sources: Vec<Box<dyn EntrySource>> = Vec::with_capacity(inputs.len());
         for a in inputs {
             sources.push(Box::new(ArrayCursor::new(a.reader.clone(), Bound::Unbounded, Bound::Unbounded, false)?));
@@ -718,10 +767,7 @@ impl Inner {
         while let Some(key) = merger.next_group(&mut group)? {
             gc.resolve_key(&mut group);
             for (v, c) in &group {
-                builder.add(&key, *v, c)?;
-            }
-            if !group.is_empty() {
-                kv.push_key(group.iter().map(|(v, _)| *v));
+                sink(&key, *v, c)?;
             }
             keys += 1;
             if keys.is_multiple_of(MERGE_ABORT_CHECK_KEYS) && self.shutting_down() {
@@ -729,52 +775,6 @@ impl Inner {
             }
         }
         Ok(())
-    }
-
-    /// Version-splits a merge output that is not dense (invariant 4 of `merge`).
-    fn maybe_split(&self, merged: Arc<ArrayHandle>, tree: &VersionTree, kv: &KeyVersions, min_level: u32) -> Result<Vec<Arc<ArrayHandle>>> {
-        if !self.options.version_split {
-            return Ok(vec![merged]);
-        }
-        let Some(pieces) = plan_split(tree, kv, self.options.density_threshold) else { return Ok(vec![merged]) };
-        // The merged array was never committed: it goes away once this function drops it.
-        merged.reader.mark_obsolete();
-        let piece_of: std::collections::HashMap<VersionId, usize> =
-            pieces.iter().enumerate().flat_map(|(i, p)| p.iter().map(move |&v| (v, i))).collect();
-        let mut builders = Vec::with_capacity(pieces.len());
-        for _ in &pieces {
-            builders.push(ArrayBuilder::new(self.storage.clone(), self.next_id(), self.options.block_bytes, self.options.bloom_bits_per_key)?);
-        }
-        let routed = (|| -> Result<()> {
-            let mut cursor = ArrayCursor::new(merged.reader.clone(), Bound::Unbounded, Bound::Unbounded, false)?;
-            while let Some(e) = cursor.next_entry()? {
-                let piece = piece_of.get(&e.version).copied().unwrap_or(0);
-                if let Some(b) = builders.get_mut(piece) {
-                    b.add(&e.key, e.version, &e.cell)?;
-                }
-            }
-            Ok(())
-        })();
-        let mut out = Vec::with_capacity(builders.len());
-        let mut failure = routed.err();
-        for b in builders {
-            if failure.is_some() {
-                b.abandon();
-                continue;
-            }
-            match self.finish_array(b, Ok(()), min_level) {
-                Ok(h) => out.push(h),
-                Err(e) => failure = Some(e),
-            }
-        }
-        if let Some(e) = failure {
-            for h in &out {
-                h.reader.mark_obsolete();
-            }
-            return Err(e);
-        }
-        self.counters.splits.fetch_add(1, Ordering::Relaxed);
-        Ok(out)
     }
 
     fn poison(&self, e: &Error) {

@@ -21,7 +21,8 @@
 //! 4. Version splitting partitions the merged entries by *written-at* version into pieces
 //!    whose version sets are subtrees of the remaining versions (as in the paper's
 //!    density amplification); no entry is copied, so reads stay correct when they consult
-//!    every array whose version set meets the root-to-`v` path.
+//!    every array whose version set meets the root-to-`v` path. The plan only affects
+//!    how well reads are served, never what they return.
 
 use std::collections::HashMap;
 
@@ -138,103 +139,59 @@ impl<'a> GcContext<'a> {
     }
 }
 
-/// The versions of every key in a merge output, for density evaluation.
-#[derive(Default)]
-pub(crate) struct KeyVersions {
-    versions: Vec<VersionId>,
-    /// End offset (exclusive) into `versions` of each key.
-    ends: Vec<u32>,
-    /// Entries per version.
-    counts: VersionTally,
-}
-
-impl KeyVersions {
-    pub(crate) fn push_key(&mut self, versions: impl Iterator<Item = VersionId>) {
-        for v in versions {
-            self.versions.push(v);
-            self.counts.add(v, 0);
-        }
-        self.ends.push(crate::codec::len_u32(self.versions.len()));
-    }
-
-    fn keys(&self) -> impl Iterator<Item = &[VersionId]> {
-        let mut start = 0usize;
-        self.ends.iter().map(move |&end| {
-            let s = self.versions.get(start..end as usize).unwrap_or_default();
-            start = end as usize;
-            s
-        })
-    }
-
-    pub(crate) fn version_set(&self) -> Vec<VersionId> {
-        self.counts.iter().map(|(v, _, _)| v).collect()
-    }
-}
-
-/// Density of the piece holding exactly the entries written at versions in `set`:
-/// `min over v of live(v) / |piece|`, where `live(v)` counts keys with an entry in the
-/// piece on the root-to-`v` path, and `v` ranges over the set's *live leaves* (members with
-/// no descendant in the set, not deleted). Pieces carry no copies of ancestor entries, so
+/// Estimated density of the piece holding the entries written at versions in `set`:
+/// `min over v of live(v) / |piece|`, with `live(v)` estimated as the entries written on
+/// `v`'s root path within the set (an upper bound: a key rewritten along the path counts
+/// once per write), and `v` ranging over the set's *live leaves* (members with no
+/// descendant in the set, not deleted). Pieces carry no copies of ancestor entries, so
 /// splitting an interior version off its descendants would only add an array to every
 /// read at the descendants: a snapshot chain stays in one array, while divergent clones
 /// (several leaves each seeing little of the whole) get split.
-fn density(tree: &VersionTree, kv: &KeyVersions, set: &[VersionId]) -> f64 {
-    // Order the set by DFS pre-order; a version covers a contiguous run of that order
-    // (its subtree), which makes "keys visible at each v" a sum of interval updates.
+fn density(tree: &VersionTree, counts: &VersionTally, set: &[VersionId]) -> f64 {
+    // In DFS pre-order a version's subtree is a contiguous run, so "entries on the path
+    // of each v" is a sum of interval additions.
     let mut order: Vec<VersionId> = set.to_vec();
     order.sort_unstable_by_key(|&v| tree.pre(v));
-    let pos: HashMap<VersionId, usize> = order.iter().enumerate().map(|(i, &v)| (v, i)).collect();
-    let subtree_end: Vec<usize> = order
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| i + 1 + order.iter().skip(i + 1).take_while(|&&w| tree.is_ancestor_or_self(v, w)).count())
-        .collect();
     let mut diff = vec![0i64; order.len() + 1];
+    let mut ends = vec![0usize; order.len()];
     let mut total = 0u64;
-    let mut starts: Vec<usize> = Vec::new();
-    for key in kv.keys() {
-        starts.clear();
-        starts.extend(key.iter().filter_map(|v| pos.get(v).copied()));
-        total += starts.len() as u64;
-        starts.sort_unstable();
-        let mut covered_to = 0usize;
-        for &s in &starts {
-            if s < covered_to {
-                continue; // nested in an interval already counted for this key
-            }
-            let end = subtree_end.get(s).copied().unwrap_or(s + 1);
-            if let Some(d) = diff.get_mut(s) {
-                *d += 1;
-            }
-            if let Some(d) = diff.get_mut(end) {
-                *d -= 1;
-            }
-            covered_to = end;
+    for (i, &v) in order.iter().enumerate() {
+        let end = i + 1 + order.iter().skip(i + 1).take_while(|&&w| tree.is_ancestor_or_self(v, w)).count();
+        let c = counts.entries(v);
+        total += c;
+        let c = i64::try_from(c).unwrap_or(i64::MAX);
+        if let Some(d) = diff.get_mut(i) {
+            *d = d.saturating_add(c);
         }
-    }
-    if total == 0 {
-        return 1.0;
+        if let Some(d) = diff.get_mut(end) {
+            *d = d.saturating_sub(c);
+        }
+        if let Some(e) = ends.get_mut(i) {
+            *e = end;
+        }
     }
     let mut running = 0i64;
     let mut min_live = i64::MAX;
     for (i, (d, &v)) in diff.iter().zip(&order).enumerate() {
-        running += d;
-        let leaf = subtree_end.get(i) == Some(&(i + 1));
+        running = running.saturating_add(*d);
+        let leaf = ends.get(i) == Some(&(i + 1));
         if leaf && !tree.is_deleted(v) {
             min_live = min_live.min(running);
         }
     }
-    if min_live == i64::MAX {
-        return 1.0; // only deleted leaves: nobody reads this piece
+    if total == 0 || min_live == i64::MAX {
+        return 1.0; // empty, or only deleted leaves: nobody reads this piece
     }
     min_live.max(0) as f64 / total as f64
 }
 
-/// Plans a version split of a merge output. Returns `None` if the output is dense (or
-/// has a single version); otherwise a partition of its version set into pieces.
-pub(crate) fn plan_split(tree: &VersionTree, kv: &KeyVersions, threshold: f64) -> Option<Vec<Vec<VersionId>>> {
-    let all = kv.version_set();
-    if all.len() <= 1 || density(tree, kv, &all) >= threshold {
+/// Plans the version split of a merge from the inputs' per-version entry counts (known
+/// before the merge starts, so entries are routed to their piece while merging, without
+/// writing the merged array first). Returns `None` if the whole is dense or has a single
+/// version; otherwise a partition of the version set into pieces.
+pub(crate) fn plan_split(tree: &VersionTree, counts: &VersionTally, threshold: f64) -> Option<Vec<Vec<VersionId>>> {
+    let all: Vec<VersionId> = counts.iter().map(|(v, _, _)| v).collect();
+    if all.len() <= 1 || density(tree, counts, &all) >= threshold {
         return None;
     }
     let mut remaining = all;
@@ -245,7 +202,7 @@ pub(crate) fn plan_split(tree: &VersionTree, kv: &KeyVersions, threshold: f64) -
             pieces.push(std::mem::take(&mut remaining));
             break;
         }
-        let piece = find_dense_subtree(tree, kv, &remaining, threshold, &mut evals);
+        let piece = find_dense_subtree(tree, counts, &remaining, threshold, &mut evals);
         remaining.retain(|v| !piece.contains(v));
         pieces.push(piece);
     }
@@ -255,7 +212,7 @@ pub(crate) fn plan_split(tree: &VersionTree, kv: &KeyVersions, threshold: f64) -
 /// Walks down from the root: take the remaining versions under `v`; if they form a dense
 /// piece (or a single version) return them, else descend into the child whose subtree
 /// holds the most remaining entries.
-fn find_dense_subtree(tree: &VersionTree, kv: &KeyVersions, remaining: &[VersionId], threshold: f64, evals: &mut usize) -> Vec<VersionId> {
+fn find_dense_subtree(tree: &VersionTree, counts: &VersionTally, remaining: &[VersionId], threshold: f64, evals: &mut usize) -> Vec<VersionId> {
     let mut v = ROOT_VERSION;
     let mut last_len = usize::MAX;
     loop {
@@ -265,19 +222,17 @@ fn find_dense_subtree(tree: &VersionTree, kv: &KeyVersions, remaining: &[Version
         }
         if under.len() != last_len {
             *evals += 1;
-            if *evals >= MAX_DENSITY_EVALS || density(tree, kv, &under) >= threshold {
+            if *evals >= MAX_DENSITY_EVALS || density(tree, counts, &under) >= threshold {
                 return under;
             }
             last_len = under.len();
         }
-        let entries_under = |c: VersionId| -> u64 {
-            under.iter().filter(|&&w| tree.is_ancestor_or_self(c, w)).map(|&w| kv.counts.entries(w)).sum()
-        };
+        let entries_under =
+            |c: VersionId| -> u64 { under.iter().filter(|&&w| tree.is_ancestor_or_self(c, w)).map(|&w| counts.entries(w)).sum() };
         let best = tree.children(v).iter().copied().map(|c| (entries_under(c), c)).filter(|(n, _)| *n > 0).max();
         match best {
             Some((_, c)) => v = c,
-            // Only `v` itself remains under `v`, handled by the `len <= 1` case above;
-            // reaching here means entries at `v` plus nothing below, so return them.
+            // Nothing below `v` holds entries: what remains under `v` is `v` itself.
             None => return under,
         }
     }
@@ -352,21 +307,22 @@ mod tests {
             ops.push(VersionOp::Clone { of: 1, new: c });
         }
         let t = tree(&ops);
-        let mut kv = KeyVersions::default();
+        let mut kv = VersionTally::default();
         for _ in 0..10 {
-            kv.push_key([1].into_iter());
+            kv.add(1, 0);
         }
         for c in 3..11 {
             for _ in 0..100 {
-                kv.push_key([c].into_iter());
+                kv.add(c, 0);
             }
         }
-        assert!(density(&t, &kv, &kv.version_set()) < 0.2);
+        let set: Vec<VersionId> = kv.iter().map(|(v, _, _)| v).collect();
+        assert!(density(&t, &kv, &set) < 0.2);
         let pieces = plan_split(&t, &kv, 0.2).expect("split");
         assert!(pieces.len() >= 2, "{pieces:?}");
         let mut all: Vec<_> = pieces.iter().flatten().copied().collect();
         all.sort_unstable();
-        assert_eq!(all, kv.version_set(), "a partition");
+        assert_eq!(all, set, "a partition");
         for p in &pieces {
             assert!(density(&t, &kv, p) >= 0.2 || p.len() == 1);
         }
@@ -378,16 +334,17 @@ mod tests {
             VersionOp::Snapshot { of: 2, new: 3 },
             VersionOp::Snapshot { of: 3, new: 4 },
         ]);
-        let mut kv_chain = KeyVersions::default();
+        let mut kv_chain = VersionTally::default();
         for v in 1..5 {
             for _ in 0..100 {
-                kv_chain.push_key([v].into_iter());
+                kv_chain.add(v, 0);
             }
         }
         assert!(plan_split(&chain, &kv_chain, 0.2).is_none());
-        let mut dense = KeyVersions::default();
+        let mut dense = VersionTally::default();
         for _ in 0..10 {
-            dense.push_key([1, 3].into_iter());
+            dense.add(1, 0);
+            dense.add(3, 0);
         }
         assert!(plan_split(&t, &dense, 0.2).is_none());
     }

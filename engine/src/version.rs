@@ -315,6 +315,10 @@ pub(crate) struct VersionTally {
 
 impl VersionTally {
     pub(crate) fn add(&mut self, version: VersionId, bytes: u64) {
+        self.add_many(version, 1, bytes);
+    }
+
+    pub(crate) fn add_many(&mut self, version: VersionId, entries: u64, bytes: u64) {
         let i = match self.slots.get(self.last) {
             Some(s) if s.0 == version => self.last,
             _ => match self.slots.binary_search_by_key(&version, |s| s.0) {
@@ -326,7 +330,7 @@ impl VersionTally {
             },
         };
         if let Some(s) = self.slots.get_mut(i) {
-            s.1 += 1;
+            s.1 += entries;
             s.2 += bytes;
         }
         self.last = i;
