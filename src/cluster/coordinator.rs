@@ -11,6 +11,9 @@
 //!   `Coordinator::mutate` and `Coordinator::read`.
 //! - A write is acknowledged to the client only after `block_for(consistency)` replicas
 //!   acknowledged it.
+//! - Compare-and-set (`cas`) and SERIAL reads of one partition are serialised by that
+//!   partition's lock stripe, so lightweight transactions are linearizable per partition.
+//!   With several replicas a Paxos round takes the lock's place behind the same interface.
 
 use std::sync::Arc;
 
@@ -55,6 +58,9 @@ pub struct ReadCommand {
     pub per_partition_limit: Option<usize>,
     /// Resume strictly after this engine key (paging).
     pub resume_after: Option<Vec<u8>>,
+    /// Rows earlier pages returned from the partition `resume_after` is in (so PER
+    /// PARTITION LIMIT holds across pages).
+    pub resume_partition_rows: usize,
     pub now_secs: i64,
 }
 
@@ -63,6 +69,8 @@ pub struct ReadResult {
     pub items: Vec<Decoded>,
     /// Engine key of the last row returned; `None` when the read reached its end.
     pub resume_key: Option<Vec<u8>>,
+    /// Rows returned so far from the partition of `resume_key`, earlier pages included.
+    pub resume_partition_rows: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,8 +84,12 @@ pub enum CoordinatorError {
     Internal(String),
 }
 
+/// Lightweight transactions of one partition serialise on one of these stripes.
+const CAS_LOCK_STRIPES: usize = 256;
+
 pub struct Coordinator {
     ring: Ring,
+    cas_locks: Vec<tokio::sync::Mutex<()>>,
     local: Arc<LocalReplica>,
     /// Benchmark baseline: acknowledge writes and answer reads without storage.
     null_storage: bool,
@@ -85,7 +97,8 @@ pub struct Coordinator {
 
 impl Coordinator {
     pub fn new(ring: Ring, local: Arc<LocalReplica>, null_storage: bool) -> Coordinator {
-        Coordinator { ring, local, null_storage }
+        let cas_locks = (0..CAS_LOCK_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect();
+        Coordinator { ring, cas_locks, local, null_storage }
     }
 
     pub fn ring(&self) -> &Ring {
@@ -102,7 +115,39 @@ impl Coordinator {
         if self.null_storage {
             return Ok(());
         }
-        self.local.apply(command).await
+        self.local.apply(command, self.counter_shard()).await
+    }
+
+    /// Compare-and-set on the partition with `token`: reads `read`, lets `decide` choose
+    /// the write (if any) from what it saw, and applies that write, all under the
+    /// partition's lock, so no other `cas` or SERIAL read of the partition interleaves.
+    /// `decide` runs on the coordinator, as Cassandra evaluates conditions between the
+    /// Paxos read and propose phases.
+    pub async fn cas<T, E: From<CoordinatorError>>(
+        &self,
+        token: i64,
+        read: ReadCommand,
+        consistency: Consistency,
+        decide: impl FnOnce(ReadResult) -> Result<(Option<WriteCommand>, T), E>,
+    ) -> Result<T, E> {
+        self.check_available(consistency)?;
+        let _guard = self.cas_lock(token).lock().await;
+        let current = if self.null_storage { ReadResult::default() } else { self.local.read(read).await? };
+        let (write, answer) = decide(current)?;
+        if let Some(command) = write.filter(|_| !self.null_storage) {
+            self.local.apply(command, self.counter_shard()).await?;
+        }
+        Ok(answer)
+    }
+
+    fn cas_lock(&self, token: i64) -> &tokio::sync::Mutex<()> {
+        let index = (token as u64 % self.cas_locks.len().max(1) as u64) as usize;
+        &self.cas_locks[index]
+    }
+
+    /// This node's counter shard id: its host id (see ARCHITECTURE.md, "Counters").
+    fn counter_shard(&self) -> Vec<u8> {
+        self.ring.local().host_id.as_bytes().to_vec()
     }
 
     /// Reads from enough replicas for `consistency` and reconciles their answers.
@@ -111,6 +156,15 @@ impl Coordinator {
         if self.null_storage {
             return Ok(ReadResult::default());
         }
+        // A SERIAL read of one partition must not observe half of a compare-and-set.
+        let serial_partition = match (&command.target, consistency) {
+            (ReadTarget::Partition { token, .. }, Consistency::Serial | Consistency::LocalSerial) => Some(*token),
+            _ => None,
+        };
+        let _guard = match serial_partition {
+            Some(token) => Some(self.cas_lock(token).lock().await),
+            None => None,
+        };
         self.local.read(command).await
     }
 

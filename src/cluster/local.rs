@@ -13,34 +13,70 @@ use super::coordinator::{CoordinatorError, ReadCommand, ReadResult, ReadTarget, 
 use crate::schema::{ClusteringOrder, Table};
 use crate::storage::{layout, ClusteringLayout, Decoded, Decoder};
 
+/// Counter increments of one partition are serialised by one of these stripes.
+const COUNTER_LOCK_STRIPES: usize = 64;
+
 pub struct LocalReplica {
     engine: Arc<Engine>,
+    /// Serialise read-modify-write of this node's counter shards, per partition stripe.
+    counter_locks: Arc<[std::sync::Mutex<()>]>,
 }
 
 impl LocalReplica {
     pub fn new(engine: Arc<Engine>) -> LocalReplica {
-        LocalReplica { engine }
+        let counter_locks = (0..COUNTER_LOCK_STRIPES).map(|_| std::sync::Mutex::new(())).collect();
+        LocalReplica { engine, counter_locks }
     }
 
     pub fn engine(&self) -> &Arc<Engine> {
         &self.engine
     }
 
-    pub async fn apply(&self, command: WriteCommand) -> Result<(), CoordinatorError> {
+    /// Applies a write atomically. Counter increments are resolved into `counter_shard`
+    /// (this node's shard id) under the partitions' counter locks, which stay held until
+    /// the write is in the engine.
+    pub async fn apply(&self, mut command: WriteCommand, counter_shard: Vec<u8>) -> Result<(), CoordinatorError> {
         let engine = self.engine.clone();
+        let locks = self.counter_locks.clone();
         let now = crate::clock::now_secs();
-        let mutations: Vec<_> = command
-            .tables
-            .iter()
-            .flat_map(|t| t.updates.iter().flat_map(move |u| u.to_mutations(t.version, now)))
-            .collect();
-        blocking(move || engine.write(&mutations)).await
+        blocking(move || {
+            let stripes = counter_stripes(&command, locks.len());
+            // Sorted, deduplicated stripes: two writers never wait for each other in a cycle.
+            let _guards: Vec<_> = stripes.iter().filter_map(|i| locks.get(*i)).map(|m| m.lock().unwrap_or_else(|e| e.into_inner())).collect();
+            let mut resolved = std::collections::HashMap::new();
+            for table in &mut command.tables {
+                let version = table.version;
+                for update in table.updates.iter_mut().filter(|u| u.has_counter_adds()) {
+                    update.resolve_counters(&counter_shard, &mut resolved, |key| engine.get(version, key))?;
+                }
+            }
+            let mutations: Vec<_> = command
+                .tables
+                .iter()
+                .flat_map(|t| t.updates.iter().flat_map(move |u| u.to_mutations(t.version, now)))
+                .collect();
+            engine.write(&mutations)
+        })
+        .await
     }
 
     pub async fn read(&self, command: ReadCommand) -> Result<ReadResult, CoordinatorError> {
         let engine = self.engine.clone();
         blocking(move || execute_read(&engine, &command)).await
     }
+}
+
+fn counter_stripes(command: &WriteCommand, stripes: usize) -> Vec<usize> {
+    let mut out: Vec<usize> = command
+        .tables
+        .iter()
+        .flat_map(|t| t.updates.iter())
+        .filter(|u| u.has_counter_adds())
+        .map(|u| (u.token as u64 % stripes.max(1) as u64) as usize)
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 async fn blocking<T: Send + 'static>(
@@ -67,6 +103,8 @@ struct Collector {
     out: Vec<Decoded>,
     rows: usize,
     rows_in_partition: usize,
+    /// Rows earlier pages took from the first partition (applied at its start).
+    carried_partition_rows: Option<usize>,
     row_limit: usize,
     per_partition_limit: usize,
     last_key: Option<Vec<u8>>,
@@ -80,6 +118,7 @@ impl Collector {
             out: Vec::new(),
             rows: 0,
             rows_in_partition: 0,
+            carried_partition_rows: Some(command.resume_partition_rows),
             row_limit: command.row_limit,
             per_partition_limit: command.per_partition_limit.unwrap_or(usize::MAX),
             last_key: None,
@@ -112,7 +151,7 @@ impl Collector {
                 return;
             }
             match item {
-                Decoded::PartitionStart { .. } => self.rows_in_partition = 0,
+                Decoded::PartitionStart { .. } => self.rows_in_partition = self.carried_partition_rows.take().unwrap_or(0),
                 Decoded::Row(_) if self.rows_in_partition >= self.per_partition_limit => continue,
                 Decoded::Row(_) => {
                     self.rows += 1;
@@ -156,7 +195,7 @@ fn execute_read(engine: &Engine, command: &ReadCommand) -> Result<ReadResult, En
     }
     collector.finish();
     let resume_key = if collector.full() { collector.last_key.clone() } else { None };
-    Ok(ReadResult { items: collector.out, resume_key })
+    Ok(ReadResult { items: collector.out, resume_key, resume_partition_rows: collector.rows_in_partition })
 }
 
 /// Feeds a partition's deletions and static cells, `[P‖0x00, P‖0x03)`.

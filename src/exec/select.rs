@@ -14,7 +14,7 @@ use strata_engine::VersionId;
 use strata_protocol::{ColumnSpec, Consistency, ResultBody, Rows, RowsMetadata};
 
 use super::eval::BoundValues;
-use super::restrict::{Analyzer, PartitionSelection, Restrictions};
+use super::restrict::{PartitionSelection, Restrictions};
 use super::rows::{FullRow, RowAssembler};
 use super::{wire_type, Context};
 use crate::cluster::{ReadCommand, ReadTarget};
@@ -58,6 +58,8 @@ fn specs(table: &Table, columns: &[OutputColumn]) -> Vec<ColumnSpec> {
 struct PagingState {
     partition_index: u32,
     returned: u64,
+    /// Rows already returned from the partition being resumed.
+    partition_rows: u32,
     resume_key: Option<Vec<u8>>,
 }
 
@@ -67,6 +69,7 @@ impl PagingState {
         out.push(1);
         out.extend_from_slice(&self.partition_index.to_be_bytes());
         out.extend_from_slice(&self.returned.to_be_bytes());
+        out.extend_from_slice(&self.partition_rows.to_be_bytes());
         if let Some(key) = &self.resume_key {
             out.extend_from_slice(key);
         }
@@ -75,13 +78,14 @@ impl PagingState {
 
     fn decode(bytes: &[u8]) -> CqlResult<PagingState> {
         let invalid = || CqlError::Protocol("Invalid value for the paging state".into());
-        if bytes.first() != Some(&1) || bytes.len() < 13 {
+        if bytes.first() != Some(&1) || bytes.len() < 17 {
             return Err(invalid());
         }
         let index = u32::from_be_bytes(bytes[1..5].try_into().map_err(|_| invalid())?);
         let returned = u64::from_be_bytes(bytes[5..13].try_into().map_err(|_| invalid())?);
-        let key = &bytes[13..];
-        Ok(PagingState { partition_index: index, returned, resume_key: (!key.is_empty()).then(|| key.to_vec()) })
+        let partition_rows = u32::from_be_bytes(bytes[13..17].try_into().map_err(|_| invalid())?);
+        let key = &bytes[17..];
+        Ok(PagingState { partition_index: index, returned, partition_rows, resume_key: (!key.is_empty()).then(|| key.to_vec()) })
     }
 }
 
@@ -98,6 +102,8 @@ struct Plan {
     table: Arc<Table>,
     version: VersionId,
     restrictions: Restrictions,
+    /// The secondary index answering the query, if one is used.
+    index: Option<super::index::IndexLookup>,
     reverse: bool,
     limit: Option<u64>,
     per_partition_limit: Option<usize>,
@@ -136,8 +142,7 @@ fn plan(ctx: &Context<'_>, table: &Arc<Table>, statement: &SelectStatement, boun
         (Some(tag), _) => ctx.snapshot_version(table, tag)?,
         (None, _) => ctx.head_version(table)?,
     };
-    let analyzer = Analyzer { table, bound, allow_filtering: statement.allow_filtering || table.source == TableSource::Virtual };
-    let restrictions = analyzer.analyze(&statement.where_clause)?;
+    let (restrictions, index) = super::index::analyze(table, statement, bound)?;
     let reverse = ordering(table, statement, &restrictions)?;
     let limit = statement.limit.as_ref().map(|t| limit_value(t, bound, "limit")).transpose()?;
     let mut per_partition_limit =
@@ -145,7 +150,7 @@ fn plan(ctx: &Context<'_>, table: &Arc<Table>, statement: &SelectStatement, boun
     if statement.distinct {
         per_partition_limit = Some(1);
     }
-    Ok(Plan { table: table.clone(), version, restrictions, reverse, limit, per_partition_limit })
+    Ok(Plan { table: table.clone(), version, restrictions, index, reverse, limit, per_partition_limit })
 }
 
 fn limit_value(term: &Term, bound: &BoundValues, what: &str) -> CqlResult<u64> {
@@ -267,8 +272,9 @@ async fn fetch_engine(
 ) -> CqlResult<(Vec<FullRow>, Option<PagingState>)> {
     let now_secs = crate::clock::now_secs();
     let mut rows = Vec::new();
-    let targets: Vec<ReadTarget> = match &plan.restrictions.partitions {
-        PartitionSelection::Keys(keys) => keys
+    let targets: Vec<ReadTarget> = match (&plan.index, &plan.restrictions.partitions) {
+        (Some(lookup), _) => super::index::targets(ctx, lookup, &plan.restrictions, plan.reverse, consistency).await?,
+        (None, PartitionSelection::Keys(keys)) => keys
             .iter()
             .map(|k| ReadTarget::Partition {
                 token: k.token,
@@ -277,9 +283,10 @@ async fn fetch_engine(
                 reverse: plan.reverse,
             })
             .collect(),
-        PartitionSelection::TokenRange { start, end } => vec![ReadTarget::TokenRange { start: *start, end: *end }],
+        (None, PartitionSelection::TokenRange { start, end }) => vec![ReadTarget::TokenRange { start: *start, end: *end }],
     };
     let mut resume = state.resume_key;
+    let mut carried_rows = state.partition_rows as usize;
     for (index, target) in targets.into_iter().enumerate().skip(state.partition_index as usize) {
         let command = ReadCommand {
             table: plan.table.clone(),
@@ -288,17 +295,19 @@ async fn fetch_engine(
             row_limit: wanted - rows.len(),
             per_partition_limit: plan.per_partition_limit,
             resume_after: resume.take(),
+            resume_partition_rows: std::mem::take(&mut carried_rows),
             now_secs,
         };
         let result = ctx.node.coordinator.read(command, consistency).await?;
         let mut assembler = RowAssembler::new(&plan.table);
         rows.extend(result.items.into_iter().filter_map(|item| assembler.push(item)).filter(|r| passes(plan, r)));
         if let Some(key) = result.resume_key {
-            let next = PagingState { partition_index: index as u32, returned: 0, resume_key: Some(key) };
+            let partition_rows = result.resume_partition_rows as u32;
+            let next = PagingState { partition_index: index as u32, returned: 0, partition_rows, resume_key: Some(key) };
             return Ok((rows, Some(next)));
         }
         if rows.len() >= wanted {
-            let next = PagingState { partition_index: index as u32 + 1, returned: 0, resume_key: None };
+            let next = PagingState { partition_index: index as u32 + 1, ..PagingState::default() };
             return Ok((rows, Some(next)));
         }
     }
@@ -325,6 +334,6 @@ fn fetch_virtual(ctx: &Context<'_>, plan: &Plan, state: PagingState, wanted: usi
     let start = state.partition_index as usize;
     let end = start.saturating_add(wanted).min(matching.len());
     let page = matching.get(start..end).map(<[FullRow]>::to_vec).unwrap_or_default();
-    let next = (end < matching.len()).then(|| PagingState { partition_index: end as u32, returned: 0, resume_key: None });
+    let next = (end < matching.len()).then(|| PagingState { partition_index: end as u32, ..PagingState::default() });
     Ok((page, next))
 }
