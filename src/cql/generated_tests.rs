@@ -614,13 +614,7 @@ impl Generator {
             })
             .collect();
         let where_clause = (0..self.count(1, 2)).map(|_| self.relation(1)).collect();
-        let condition = match self.rng.below(3) {
-            0 => Some(UpdateCondition::Exists),
-            1 => Some(UpdateCondition::Conditions(
-                (0..self.count(1, 2)).map(|_| self.condition()).collect(),
-            )),
-            _ => None,
-        };
+        let condition = self.update_condition();
         Statement::Update(UpdateStatement {
             table,
             using,
@@ -657,15 +651,459 @@ impl Generator {
         })
     }
 
+    fn insert(&mut self) -> InsertStatement {
+        let table = self.qualified();
+        let values = if self.chance(20) {
+            let value = if self.chance(50) {
+                Term::Bind(self.marker())
+            } else {
+                Term::Literal(Literal {
+                    kind: LiteralKind::String,
+                    text: "{\"a\": 1}".into(),
+                })
+            };
+            InsertValues::Json {
+                value,
+                default_unset: self.chance(50),
+            }
+        } else {
+            let columns = (0..self.count(1, 3)).map(|_| self.name()).collect();
+            InsertValues::Columns {
+                columns,
+                values: self.terms(2, 1),
+            }
+        };
+        let if_not_exists = self.chance(30);
+        InsertStatement {
+            table,
+            values,
+            if_not_exists,
+            using: self.using(),
+        }
+    }
+
+    fn delete(&mut self) -> DeleteStatement {
+        let columns = (0..self.count(0, 3))
+            .map(|_| {
+                let column = self.name();
+                match self.rng.below(3) {
+                    0 => Deletion::Element {
+                        column,
+                        key: self.term(1),
+                    },
+                    1 => Deletion::Field {
+                        column,
+                        field: self.name(),
+                    },
+                    _ => Deletion::Column(column),
+                }
+            })
+            .collect();
+        let table = self.qualified();
+        let timestamp = if self.chance(30) {
+            Some(self.int_value())
+        } else {
+            None
+        };
+        let where_clause = (0..self.count(1, 2)).map(|_| self.relation(1)).collect();
+        let condition = self.update_condition();
+        DeleteStatement {
+            columns,
+            table,
+            timestamp,
+            where_clause,
+            condition,
+        }
+    }
+
+    fn update_condition(&mut self) -> Option<UpdateCondition> {
+        match self.rng.below(3) {
+            0 => Some(UpdateCondition::Exists),
+            1 => Some(UpdateCondition::Conditions(
+                (0..self.count(1, 2)).map(|_| self.condition()).collect(),
+            )),
+            _ => None,
+        }
+    }
+
+    fn batch(&mut self) -> Statement {
+        let kind = *self.pick(&[BatchKind::Logged, BatchKind::Unlogged, BatchKind::Counter]);
+        let using = self.using();
+        let statements = (0..self.count(0, 3))
+            .map(|_| match self.rng.below(3) {
+                0 => BatchChild::Insert(self.insert()),
+                1 => match self.update() {
+                    Statement::Update(update) => BatchChild::Update(update),
+                    _ => BatchChild::Delete(self.delete()),
+                },
+                _ => BatchChild::Delete(self.delete()),
+            })
+            .collect();
+        Statement::Batch(BatchStatement {
+            kind,
+            using,
+            statements,
+        })
+    }
+
+    /// One to three properties with distinct names.
+    fn properties(&mut self) -> Vec<Property> {
+        let mut properties: Vec<Property> = Vec::new();
+        for _ in 0..self.count(1, 3) {
+            let name = self.name();
+            if properties.iter().any(|p| p.name == name) {
+                continue;
+            }
+            let value = match self.rng.below(3) {
+                0 => PropertyValue::Word(
+                    self.pick(&["keys", "all", "type", "map", "int"])
+                        .to_string(),
+                ),
+                1 => {
+                    let mut entries: Vec<(Literal, Literal)> = Vec::new();
+                    for key in ["class", "replication_factor", "it's"] {
+                        if self.chance(60) {
+                            let value = self.property_literal();
+                            entries.push((
+                                Literal {
+                                    kind: LiteralKind::String,
+                                    text: key.into(),
+                                },
+                                value,
+                            ));
+                        }
+                    }
+                    PropertyValue::Map(entries)
+                }
+                _ => PropertyValue::Literal(self.property_literal()),
+            };
+            properties.push(Property { name, value });
+        }
+        properties
+    }
+
+    fn property_literal(&mut self) -> Literal {
+        loop {
+            let literal = self.literal(true);
+            if literal.kind != LiteralKind::Null {
+                return literal;
+            }
+        }
+    }
+
+    fn table_options(&mut self) -> TableOptions {
+        if self.chance(40) {
+            return TableOptions::default();
+        }
+        let direction = |g: &mut Self| *g.pick(&[OrderDirection::Asc, OrderDirection::Desc]);
+        TableOptions {
+            properties: if self.chance(60) {
+                self.properties()
+            } else {
+                Vec::new()
+            },
+            clustering_order: (0..self.count(0, 2))
+                .map(|_| (self.name(), direction(self)))
+                .collect(),
+            compact_storage: self.chance(20),
+        }
+    }
+
+    fn primary_key(&mut self) -> PrimaryKey {
+        PrimaryKey {
+            partition_key: (0..self.count(1, 2)).map(|_| self.name()).collect(),
+            clustering_columns: (0..self.count(0, 2)).map(|_| self.name()).collect(),
+        }
+    }
+
+    fn column_definition(&mut self, primary_key: bool) -> ColumnDefinition {
+        ColumnDefinition {
+            name: self.name(),
+            ty: self.cql_type(3),
+            is_static: self.chance(20),
+            primary_key: primary_key && self.chance(20),
+        }
+    }
+
+    fn renames(&mut self) -> Vec<(Ident, Ident)> {
+        (0..self.count(1, 2))
+            .map(|_| (self.name(), self.name()))
+            .collect()
+    }
+
+    fn alter_table(&mut self) -> Statement {
+        let action = match self.rng.below(6) {
+            0 => AlterTableAction::AlterColumnType {
+                if_exists: self.chance(30),
+                column: self.name(),
+                ty: self.cql_type(2),
+            },
+            1 => AlterTableAction::Add {
+                if_not_exists: self.chance(30),
+                columns: (0..self.count(1, 3))
+                    .map(|_| self.column_definition(false))
+                    .collect(),
+            },
+            2 => AlterTableAction::Drop {
+                if_exists: self.chance(30),
+                columns: (0..self.count(1, 3)).map(|_| self.name()).collect(),
+                timestamp: if self.chance(30) { Some(-5) } else { None },
+            },
+            3 => AlterTableAction::Rename {
+                if_exists: self.chance(30),
+                renames: self.renames(),
+            },
+            4 => AlterTableAction::WithProperties(self.properties()),
+            _ => AlterTableAction::DropCompactStorage,
+        };
+        Statement::AlterTable(AlterTable {
+            if_exists: self.chance(30),
+            name: self.qualified(),
+            action,
+        })
+    }
+
+    fn schema_object(&mut self) -> Statement {
+        let drop = |g: &mut Self| DropObject {
+            if_exists: g.chance(50),
+            name: g.qualified(),
+        };
+        match self.rng.below(14) {
+            0 => Statement::CreateKeyspace(CreateKeyspace {
+                if_not_exists: self.chance(50),
+                name: self.name(),
+                properties: self.properties(),
+            }),
+            1 => Statement::AlterKeyspace(AlterKeyspace {
+                if_exists: self.chance(50),
+                name: self.name(),
+                properties: self.properties(),
+            }),
+            2 => Statement::DropKeyspace(DropKeyspace {
+                if_exists: self.chance(50),
+                name: self.name(),
+            }),
+            3 => self.alter_table(),
+            4 => Statement::CreateIndex(CreateIndex {
+                custom: self.chance(30),
+                if_not_exists: self.chance(30),
+                name: if self.chance(50) {
+                    Some(self.name())
+                } else {
+                    None
+                },
+                table: self.qualified(),
+                targets: (0..self.count(0, 2))
+                    .map(|_| IndexTarget {
+                        column: self.name(),
+                        kind: *self.pick(&[
+                            IndexTargetKind::Simple,
+                            IndexTargetKind::Keys,
+                            IndexTargetKind::Values,
+                            IndexTargetKind::Entries,
+                            IndexTargetKind::Full,
+                        ]),
+                    })
+                    .collect(),
+                using: if self.chance(50) {
+                    Some("sai".into())
+                } else {
+                    None
+                },
+                properties: if self.chance(50) {
+                    self.properties()
+                } else {
+                    Vec::new()
+                },
+            }),
+            5 => Statement::CreateType(CreateType {
+                if_not_exists: self.chance(30),
+                name: self.qualified(),
+                fields: (0..self.count(1, 3))
+                    .map(|_| (self.name(), self.cql_type(2)))
+                    .collect(),
+            }),
+            6 => {
+                let action = match self.rng.below(3) {
+                    0 => AlterTypeAction::AlterField {
+                        field: self.name(),
+                        ty: self.cql_type(2),
+                    },
+                    1 => AlterTypeAction::Add {
+                        if_not_exists: self.chance(30),
+                        field: self.name(),
+                        ty: self.cql_type(2),
+                    },
+                    _ => AlterTypeAction::Rename {
+                        if_exists: self.chance(30),
+                        renames: self.renames(),
+                    },
+                };
+                Statement::AlterType(AlterType {
+                    if_exists: self.chance(30),
+                    name: self.qualified(),
+                    action,
+                })
+            }
+            7 => Statement::CreateView(CreateView {
+                if_not_exists: self.chance(30),
+                name: self.qualified(),
+                selection: Selection::Selectors(vec![SelectItem {
+                    selector: Selector::Column(self.name()),
+                    alias: None,
+                }]),
+                base_table: self.qualified(),
+                where_clause: (0..self.count(0, 2))
+                    .map(|_| Relation::IsNotNull {
+                        column: self.name(),
+                    })
+                    .collect(),
+                primary_key: self.primary_key(),
+                options: self.table_options(),
+            }),
+            8 => Statement::CreateFunction(CreateFunction {
+                or_replace: self.chance(30),
+                if_not_exists: self.chance(30),
+                name: self.qualified(),
+                arguments: (0..self.count(0, 2))
+                    .map(|_| (self.name(), self.cql_type(1)))
+                    .collect(),
+                called_on_null_input: self.chance(50),
+                return_type: self.cql_type(1),
+                language: self.pick(&["java", "javascript"]).to_string(),
+                body: "return 'x';".into(),
+            }),
+            9 => Statement::CreateAggregate(CreateAggregate {
+                or_replace: self.chance(30),
+                if_not_exists: self.chance(30),
+                name: self.qualified(),
+                argument_types: (0..self.count(0, 2)).map(|_| self.cql_type(1)).collect(),
+                state_function: self.name(),
+                state_type: self.cql_type(1),
+                final_function: if self.chance(50) {
+                    Some(self.name())
+                } else {
+                    None
+                },
+                initial_condition: if self.chance(50) {
+                    Some(self.term(2))
+                } else {
+                    None
+                },
+            }),
+            10 => {
+                let function = DropFunction {
+                    if_exists: self.chance(30),
+                    name: self.qualified(),
+                    argument_types: if self.chance(50) {
+                        Some((0..self.count(0, 2)).map(|_| self.cql_type(1)).collect())
+                    } else {
+                        None
+                    },
+                };
+                if self.chance(50) {
+                    Statement::DropFunction(function)
+                } else {
+                    Statement::DropAggregate(function)
+                }
+            }
+            11 => match self.rng.below(4) {
+                0 => Statement::DropTable(drop(self)),
+                1 => Statement::DropIndex(drop(self)),
+                2 => Statement::DropType(drop(self)),
+                _ => Statement::DropView(drop(self)),
+            },
+            12 => Statement::AlterView(AlterView {
+                name: self.qualified(),
+                properties: self.properties(),
+            }),
+            _ => {
+                let mut table = self.create_table();
+                if let Statement::CreateTable(create) = &mut table {
+                    create.options = self.table_options();
+                }
+                table
+            }
+        }
+    }
+
+    fn describe(&mut self) -> Statement {
+        let target = match self.rng.below(15) {
+            0 => DescribeTarget::Cluster,
+            1 => DescribeTarget::Schema {
+                full: self.chance(50),
+            },
+            2 => DescribeTarget::Keyspaces,
+            3 => DescribeTarget::Keyspace {
+                only: self.chance(50),
+                name: if self.chance(50) {
+                    Some(self.name())
+                } else {
+                    None
+                },
+            },
+            4 => DescribeTarget::Tables,
+            5 => DescribeTarget::Table(self.qualified()),
+            6 => DescribeTarget::Index(self.qualified()),
+            7 => DescribeTarget::MaterializedView(self.qualified()),
+            8 => DescribeTarget::Types,
+            9 => DescribeTarget::Type(self.qualified()),
+            10 => DescribeTarget::Functions,
+            11 => DescribeTarget::Function(self.qualified()),
+            12 => DescribeTarget::Aggregates,
+            13 => DescribeTarget::Aggregate(self.qualified()),
+            _ => DescribeTarget::Generic(self.qualified()),
+        };
+        Statement::Describe(Describe {
+            target,
+            with_internals: self.chance(30),
+        })
+    }
+
+    fn strata_extension(&mut self) -> Statement {
+        let snapshot = |g: &mut Self| {
+            if g.chance(50) {
+                Some("tag'1".to_string())
+            } else {
+                None
+            }
+        };
+        match self.rng.below(6) {
+            0 => Statement::CloneTable(CloneTable {
+                if_not_exists: self.chance(50),
+                name: self.qualified(),
+                source: self.qualified(),
+                snapshot: snapshot(self),
+            }),
+            1 => Statement::CloneKeyspace(CloneKeyspace {
+                if_not_exists: self.chance(50),
+                name: self.name(),
+                source: self.name(),
+                snapshot: snapshot(self),
+            }),
+            2 => Statement::RestoreTable(RestoreTable {
+                table: self.qualified(),
+                snapshot: "t".into(),
+            }),
+            3 => Statement::RestoreKeyspace(RestoreKeyspace {
+                keyspace: self.name(),
+                snapshot: "".into(),
+            }),
+            4 => Statement::Use(self.name()),
+            _ => Statement::Truncate(self.qualified()),
+        }
+    }
+
     fn statement(&mut self) -> Statement {
         self.next_marker = 0;
-        match self.rng.below(4) {
+        match self.rng.below(10) {
             0 => self.update(),
-            1 => self.create_table(),
-            2 => Statement::Describe(Describe {
-                target: DescribeTarget::Generic(self.qualified()),
-                with_internals: self.chance(30),
-            }),
+            1 => Statement::Insert(self.insert()),
+            2 => Statement::Delete(self.delete()),
+            3 => self.batch(),
+            4 | 5 => self.schema_object(),
+            6 => self.describe(),
+            7 => self.strata_extension(),
             _ => self.select(),
         }
     }
@@ -682,6 +1120,9 @@ fn random_trees_print_and_parse_back() {
     for _ in 0..5_000 {
         let tree = generator.statement();
         let printed = tree.to_string();
+        if std::env::var("STRATA_CQL_SHOW").is_ok() {
+            println!("{printed}");
+        }
         let reparsed =
             parse_statement(&printed).unwrap_or_else(|e| panic!("seed {seed}: {printed}\n  {e}"));
         assert_eq!(reparsed, tree, "seed {seed}: {printed}");
