@@ -14,7 +14,7 @@
 #   BENCH_WARMUP=5s BENCH_DURATION=20s BENCH_CONCURRENCY=64
 #   BENCH_IDLE_CONNECTIONS=1000 BENCH_IDLE_HOLD=20s
 #   BENCH_SERVER_CPUS / BENCH_CLIENT_CPUS   taskset CPU lists (e.g. 0 and 1); empty = no pinning
-#   BENCH_PORT=19042 (CQL; admin = +1, storage = +2)   BENCH_OUT=dir (default: a new temp dir)
+#   BENCH_PORT=29042 (CQL; admin = +1, storage = +2)   BENCH_OUT=dir (default: a new temp dir)
 #   BENCH_SKIP_BUILD=1  use the binaries already in $CARGO_TARGET_DIR/release
 set -euo pipefail
 
@@ -31,7 +31,7 @@ IDLE_CONNECTIONS="${BENCH_IDLE_CONNECTIONS:-1000}"
 IDLE_HOLD="${BENCH_IDLE_HOLD:-20s}"
 SERVER_CPUS="${BENCH_SERVER_CPUS:-}"
 CLIENT_CPUS="${BENCH_CLIENT_CPUS:-}"
-NATIVE_PORT="${BENCH_PORT:-19042}"
+NATIVE_PORT="${BENCH_PORT:-29042}"
 ADMIN_PORT=$((NATIVE_PORT + 1))
 STORAGE_PORT=$((NATIVE_PORT + 2))
 OUT="${BENCH_OUT:-$(mktemp -d /tmp/strata-bench.XXXXXX)}"
@@ -39,6 +39,7 @@ mkdir -p "$OUT"
 
 SERVER_PID=""
 SERVER_DATA=""
+IDLE_PID=""
 declare -a ROWS=()
 declare -A NULL_OPS=()
 
@@ -158,50 +159,74 @@ bench_mode() {
     stop_server
 }
 
-# idle_check: IDLE_CONNECTIONS idle connections while a write load runs; RSS at each stage.
+# max_rss_while PID: the server's highest VmRSS (kB) sampled every 0.5 s while PID runs.
+max_rss_while() {
+    local peak=0 now
+    while kill -0 "$1" 2>/dev/null; do
+        now="$(proc_kb "$SERVER_PID" VmRSS)"
+        ((now > peak)) && peak=$now
+        sleep 0.5
+    done
+    echo "$peak"
+}
+
+# idle_connections NAME HOLD: strata-bench idle-connections in the background; pid in IDLE_PID.
+idle_connections() {
+    "${CLIENT_PIN[@]}" "$BENCH_BIN" --port "$NATIVE_PORT" idle-connections --count "$IDLE_CONNECTIONS" \
+        --hold "$2" --json "$OUT/$1.json" >"$OUT/$1.txt" 2>&1 &
+    IDLE_PID=$!
+}
+
+# idle_check: IDLE_CONNECTIONS idle connections alone, then again while a write load runs;
+# server RSS at each stage.
 idle_check() {
     start_server idle
-    local before write_only during=0 after_idle after_load hold_s load_s
     sleep 2
+    local before idle_only after_idle_only write_only during after_idle after_load
     before="$(proc_kb "$SERVER_PID" VmRSS)"
-    hold_s="${IDLE_HOLD%s}"
-    load_s=$((hold_s + 20))
+    idle_connections idle-alone 5s
+    idle_only="$(max_rss_while "$IDLE_PID")"
+    wait "$IDLE_PID" || log "idle-connections (alone) exited non-zero"
+    after_idle_only="$(proc_kb "$SERVER_PID" VmRSS)"
+    # The write load outlasts the idle connections by 20 s on each side of the hold.
+    local load_s=$((${IDLE_HOLD%s} + 20))
     "${CLIENT_PIN[@]}" "$BENCH_BIN" --port "$NATIVE_PORT" write --warmup 5s --duration "${load_s}s" \
         --concurrency "$CONCURRENCY" --json "$OUT/idle-write.json" >"$OUT/idle-write.txt" 2>&1 &
     local writer=$!
     sleep 8
     write_only="$(proc_kb "$SERVER_PID" VmRSS)"
-    "${CLIENT_PIN[@]}" "$BENCH_BIN" --port "$NATIVE_PORT" idle-connections --count "$IDLE_CONNECTIONS" \
-        --hold "$IDLE_HOLD" --json "$OUT/idle-connections.json" >"$OUT/idle-connections.txt" 2>&1 &
-    local idler=$!
-    while kill -0 "$idler" 2>/dev/null; do
-        during="$(awk -v a="$during" -v b="$(proc_kb "$SERVER_PID" VmRSS)" 'BEGIN { print (b > a ? b : a) }')"
-        sleep 1
-    done
-    wait "$idler" || log "idle-connections exited non-zero"
+    idle_connections idle-under-load "$IDLE_HOLD"
+    during="$(max_rss_while "$IDLE_PID")"
+    wait "$IDLE_PID" || log "idle-connections (under load) exited non-zero"
     sleep 2
     after_idle="$(proc_kb "$SERVER_PID" VmRSS)"
     wait "$writer" || log "write load exited non-zero"
     sleep 2
     after_load="$(proc_kb "$SERVER_PID" VmRSS)"
     local fds
-    fds="$(ls "/proc/$SERVER_PID/fd" | wc -l)"
-    cat "$OUT/idle-write.txt" "$OUT/idle-connections.txt" >&2
+    fds="$(find "/proc/$SERVER_PID/fd" -mindepth 1 | wc -l)"
+    cat "$OUT/idle-alone.txt" "$OUT/idle-write.txt" "$OUT/idle-under-load.txt" >&2
     {
         echo "| stage | server RSS (MiB) |"
         echo "| --- | --- |"
         echo "| started, no clients | $(mib "$before") |"
+        echo "| $IDLE_CONNECTIONS idle connections, no load (max) | $(mib "$idle_only") |"
+        echo "| those closed | $(mib "$after_idle_only") |"
         echo "| write load ($CONCURRENCY in flight) | $(mib "$write_only") |"
         echo "| write load + $IDLE_CONNECTIONS idle connections (max) | $(mib "$during") |"
         echo "| idle connections closed, load running | $(mib "$after_idle") |"
         echo "| load ended | $(mib "$after_load") |"
         echo "| peak (VmHWM) | $(mib "$(proc_kb "$SERVER_PID" VmHWM)") |"
         echo
-        echo "Idle connections: $(json_field "$OUT/idle-connections.json" handshaken)/$IDLE_CONNECTIONS handshaken," \
-            "$(json_field "$OUT/idle-connections.json" alive_after_hold) still answering after the hold;" \
+        echo "Idle connections cost about $(awk -v a="$idle_only" -v b="$before" -v n="$IDLE_CONNECTIONS" \
+            'BEGIN { printf "%.1f", (a - b) / n }') KiB of server RSS each (no load)."
+        echo "Alone: $(json_field "$OUT/idle-alone.json" handshaken)/$IDLE_CONNECTIONS handshaken," \
+            "$(json_field "$OUT/idle-alone.json" alive_after_hold) still answering after the hold." \
+            "Under load: $(json_field "$OUT/idle-under-load.json" handshaken)/$IDLE_CONNECTIONS handshaken," \
+            "$(json_field "$OUT/idle-under-load.json" alive_after_hold) still answering after the hold;" \
             "write load meanwhile: $(json_field "$OUT/idle-write.json" ops_per_sec | cut -d. -f1) ops/s," \
-            "p99 $(json_field "$OUT/idle-write.json" p99_us) µs, errors $(json_field "$OUT/idle-write.json" errors);" \
-            "server fds after: $fds."
+            "p99 $(json_field "$OUT/idle-write.json" p99_us) µs, errors $(json_field "$OUT/idle-write.json" errors)." \
+            "Server file descriptors at the end: $fds."
     } >"$OUT/idle.md"
     stop_server
 }
