@@ -336,12 +336,24 @@ impl<'a> Parser<'a> {
             .unwrap_or(&self.eof)
     }
 
-    fn advance(&mut self) -> Token {
-        let token = self.peek().clone();
+    fn advance(&mut self) {
         if self.pos + 1 < self.significant.len() {
             self.pos += 1;
         }
-        token
+    }
+
+    /// The current token's text (decoded for strings and quoted names); moves past it.
+    fn advance_text(&mut self) -> String {
+        let text = self.peek().text.clone();
+        self.advance();
+        text
+    }
+
+    /// The current token as a normalised identifier; moves past it.
+    fn advance_ident(&mut self) -> Ident {
+        let ident = normalise_ident(self.peek());
+        self.advance();
+        ident
     }
 
     fn at(&self, symbol: Symbol) -> bool {
@@ -428,7 +440,13 @@ impl<'a> Parser<'a> {
     }
 
     fn offending_text(&self) -> String {
-        escape_for_message(&self.peek().text)
+        let token = self.peek();
+        match token.kind {
+            TokenKind::String | TokenKind::QuotedName | TokenKind::Eof => {
+                escape_for_message(&token.text)
+            }
+            _ => escape_for_message(self.source.get(token.start..token.end).unwrap_or("")),
+        }
     }
 
     fn no_viable(&self) -> ParseError {
@@ -549,8 +567,7 @@ impl<'a> Parser<'a> {
         if !self.ident_at(0) {
             return Err(self.no_viable());
         }
-        let token = self.advance();
-        Ok(normalise_ident(&token))
+        Ok(self.advance_ident())
     }
 
     /// `keyspaceName`
@@ -652,7 +669,7 @@ impl<'a> Parser<'a> {
         if !self.function_name_at(0) {
             return Err(self.no_viable());
         }
-        let name = normalise_ident(&self.advance());
+        let name = self.advance_ident();
         Ok(QualifiedName { keyspace, name })
     }
 
@@ -827,7 +844,7 @@ impl<'a> Parser<'a> {
         if self.peek().kind != TokenKind::String {
             return Err(self.mismatched("STRING_LITERAL"));
         }
-        Ok(self.advance().text)
+        Ok(self.advance_text())
     }
 
     /// `selectors`: `*` or a comma-separated list of `selector [AS alias]`.
@@ -912,7 +929,7 @@ impl<'a> Parser<'a> {
             self.advance();
         }
         if self.peek().kind == TokenKind::Integer {
-            let text = self.advance().text;
+            let text = self.advance_text();
             let text = if negative { format!("-{text}") } else { text };
             return Ok(Term::Literal(Literal {
                 kind: LiteralKind::Integer,
@@ -1371,7 +1388,7 @@ impl<'a> Parser<'a> {
         };
         Some(Literal {
             kind,
-            text: self.advance().text,
+            text: self.advance_text(),
         })
     }
 
@@ -1525,7 +1542,7 @@ impl<'a> Parser<'a> {
             let value = if self.peek().kind == TokenKind::String {
                 Term::Literal(Literal {
                     kind: LiteralKind::String,
-                    text: self.advance().text,
+                    text: self.advance_text(),
                 })
             } else {
                 Term::Bind(self.bind_marker()?)
@@ -1642,7 +1659,8 @@ impl<'a> Parser<'a> {
         if self.bare_column_at(0) && additive_next {
             // `c = c + t` / `c = c - t`
             self.same_column(&column, "X = X + <value>")?;
-            let add = self.advance().is_symbol(Symbol::Plus);
+            let add = self.at(Symbol::Plus);
+            self.advance();
             let value = self.term()?;
             return Ok(if add {
                 Assignment::Add { column, value }
@@ -2008,7 +2026,7 @@ impl<'a> Parser<'a> {
         } else if let Some(literal) = self.property_constant() {
             PropertyValue::Literal(literal)
         } else if self.peek().kind == TokenKind::Word && self.unreserved_keyword_at(0) {
-            PropertyValue::Word(self.advance().text.to_ascii_lowercase())
+            PropertyValue::Word(self.advance_text().to_ascii_lowercase())
         } else {
             return Err(self.no_viable());
         };
@@ -2210,7 +2228,7 @@ impl<'a> Parser<'a> {
         if self.peek().kind != TokenKind::Word || is_reserved_word(&self.peek().text) {
             return Err(self.mismatched("IDENT"));
         }
-        let language = self.advance().text.to_lowercase();
+        let language = self.advance_text().to_lowercase();
         self.expect_word("AS")?;
         let body = self.string_literal()?;
         Ok(CreateFunction {
@@ -2261,7 +2279,7 @@ impl<'a> Parser<'a> {
         if !self.function_name_at(0) {
             return Err(self.no_viable());
         }
-        Ok(normalise_ident(&self.advance()))
+        Ok(self.advance_ident())
     }
 
     fn alter_statement(&mut self) -> PResult<Statement> {
@@ -2607,7 +2625,7 @@ impl<'a> Parser<'a> {
     fn cql_type_inner(&mut self) -> PResult<CqlType> {
         let token = self.peek();
         if token.kind == TokenKind::String {
-            return Ok(CqlType::Custom(self.advance().text));
+            return Ok(CqlType::Custom(self.advance_text()));
         }
         let qualified = self.peek_at(1).is_symbol(Symbol::Dot);
         if token.kind == TokenKind::Word && !qualified {

@@ -1105,6 +1105,15 @@ fn oversized_statements_are_rejected() {
 }
 
 #[test]
+fn token_count_is_bounded() {
+    let many = format!(
+        "SELECT * FROM t WHERE a IN ({}1)",
+        "1,".repeat(super::lexer::MAX_TOKENS)
+    );
+    assert!(parse_error(&many).contains("tokens"));
+}
+
+#[test]
 fn long_flat_statements_parse() {
     let values: Vec<String> = (0..5000).map(|i| i.to_string()).collect();
     let text = format!("SELECT * FROM t WHERE a IN ({})", values.join(", "));
