@@ -8,7 +8,7 @@ use strata_protocol::{
 };
 
 use crate::connection::Session;
-use crate::cql::ast::{BatchChild, Statement};
+use crate::cql::ast::{BatchChild, BatchKind, Statement};
 use crate::error::{CqlError, CqlResult};
 use crate::exec::prepared::{self, bind_values};
 use crate::exec::{self, bind::bind_specs, BatchWrites, BoundValues, Context, ExecOptions, Outcome};
@@ -36,7 +36,7 @@ pub async fn handle(node: &Node, session: &Session, request: Request) -> Request
         Request::Query { query, params } => query_request(node, session, &query, &params).await,
         Request::Prepare { query, keyspace } => prepare_request(node, session, &query, keyspace.as_deref()),
         Request::Execute { id, params, .. } => execute_request(node, session, &id, &params).await,
-        Request::Batch(batch) => batch_request(node, session, &batch).await.map(|_| Outcome { body: ResultBody::Void, keyspace: None, event: None }),
+        Request::Batch(batch) => batch_request(node, session, &batch).await.map(|body| Outcome { body, keyspace: None, event: None }),
         _ => Err(CqlError::Protocol("Unexpected message".into())),
     };
     match result {
@@ -100,13 +100,16 @@ async fn execute_request(node: &Node, session: &Session, id: &[u8], params: &Que
     exec::execute(&ctx, &prepared.statement, &bound, &exec_options(params)).await
 }
 
-async fn batch_request(node: &Node, session: &Session, batch: &Batch) -> CqlResult<()> {
-    if batch.batch_type == BatchType::Counter {
-        return Err(CqlError::invalid("Counter batches are not supported by this node yet"));
-    }
+async fn batch_request(node: &Node, session: &Session, batch: &Batch) -> CqlResult<ResultBody> {
+    let kind = match batch.batch_type {
+        BatchType::Logged => BatchKind::Logged,
+        BatchType::Unlogged => BatchKind::Unlogged,
+        BatchType::Counter => BatchKind::Counter,
+    };
     let ctx = Context::new(node, session_keyspace(session, batch.keyspace.as_deref()));
     let timestamp = batch.timestamp.unwrap_or_else(crate::clock::next_micros);
-    let mut writes = BatchWrites::default();
+    // A protocol-level default timestamp is not the statement's USING TIMESTAMP.
+    let mut writes = BatchWrites::new(kind, false);
     for member in &batch.statements {
         let (statement, bound) = match member {
             WireBatchStatement::Query { query, values } => {

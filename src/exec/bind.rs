@@ -6,7 +6,7 @@
 
 use super::Context;
 use crate::cql::ast::{
-    Assignment, BatchChild, InValues, InsertValues, Predicate, Relation, SelectStatement, Statement, Term, UsingClause,
+    Assignment, BatchChild, ConditionSelection, Deletion, InValues, InsertValues, Predicate, Relation, SelectStatement, Statement, Term, UpdateCondition, UsingClause,
 };
 use crate::error::{CqlError, CqlResult};
 use crate::schema::Table;
@@ -132,6 +132,31 @@ impl Collector<'_> {
         Ok(())
     }
 
+    /// Markers of an `IF` clause: the element key and the compared value.
+    fn condition(&mut self, condition: Option<&UpdateCondition>) -> CqlResult<()> {
+        let Some(UpdateCondition::Conditions(conditions)) = condition else { return Ok(()) };
+        for condition in conditions {
+            let (index, ty) = self.column(&condition.column)?;
+            let column = condition.column.as_str();
+            let compared = match (&condition.selection, &ty) {
+                (Some(ConditionSelection::Element(key)), CqlType::Map { value, .. }) => {
+                    self.term(key, &format!("key({column})"), &element_key_type(&ty), None);
+                    value.as_ref().clone()
+                }
+                (Some(ConditionSelection::Element(key)), CqlType::List { element, .. }) => {
+                    self.term(key, &format!("idx({column})"), &element_key_type(&ty), None);
+                    element.as_ref().clone()
+                }
+                (Some(ConditionSelection::Field(field)), CqlType::Udt { def, .. }) => {
+                    def.fields.iter().find(|(n, _)| n == field.as_str()).map_or(ty.clone(), |(_, t)| t.clone())
+                }
+                _ => ty.clone(),
+            };
+            self.predicate(&condition.predicate, column, &compared, index)?;
+        }
+        Ok(())
+    }
+
     fn using(&mut self, using: &UsingClause) {
         if let Some(t) = &using.ttl {
             self.term(t, "[ttl]", &CqlType::Native(NativeType::Int), None);
@@ -170,10 +195,15 @@ impl Collector<'_> {
                 self.using(&s.using);
                 for assignment in &s.assignments {
                     match assignment {
-                        Assignment::Set { column, value }
-                        | Assignment::Add { column, value }
-                        | Assignment::Subtract { column, value }
-                        | Assignment::Prepend { column, value } => {
+                        Assignment::Subtract { column, value } => {
+                            // `m = m - ?` binds the set of keys to remove.
+                            let ty = match self.column(column)?.1 {
+                                CqlType::Map { key, .. } => CqlType::Set { element: key, frozen: false },
+                                ty => ty,
+                            };
+                            self.term(value, column, &ty, None);
+                        }
+                        Assignment::Set { column, value } | Assignment::Add { column, value } | Assignment::Prepend { column, value } => {
                             let (_, ty) = self.column(column)?;
                             self.term(value, column, &ty, None);
                         }
@@ -191,19 +221,42 @@ impl Collector<'_> {
                                 _ => {}
                             }
                         }
-                        Assignment::SetField { .. } => {}
+                        Assignment::SetField { column, field, value } => {
+                            if let CqlType::Udt { def, .. } = self.column(column)?.1 {
+                                if let Some((_, ty)) = def.fields.iter().find(|(n, _)| n == field.as_str()) {
+                                    self.term(value, &format!("{column}.{field}"), ty, None);
+                                }
+                            }
+                        }
                     }
                 }
                 self.relations(&s.where_clause)?;
+                self.condition(s.condition.as_ref())?;
             }
             BatchChild::Delete(s) => {
                 if let Some(t) = &s.timestamp {
                     self.term(t, "[timestamp]", &CqlType::Native(NativeType::Bigint), None);
                 }
+                for deletion in &s.columns {
+                    if let Deletion::Element { column, key } = deletion {
+                        let ty = self.column(column)?.1;
+                        self.term(key, &format!("key({column})"), &element_key_type(&ty), None);
+                    }
+                }
                 self.relations(&s.where_clause)?;
+                self.condition(s.condition.as_ref())?;
             }
         }
         Ok(())
+    }
+}
+
+/// The type of `c[key]`'s key: the map key, a list index, a set element.
+fn element_key_type(ty: &CqlType) -> CqlType {
+    match ty {
+        CqlType::Map { key, .. } => key.as_ref().clone(),
+        CqlType::Set { element, .. } => element.as_ref().clone(),
+        _ => CqlType::Native(NativeType::Int),
     }
 }
 

@@ -228,6 +228,7 @@ fn table_def(keyspace: &str, s: &CreateTable) -> CqlResult<TableDef> {
     apply_clustering_order(&mut columns, &clustering, &s.options.clustering_order)?;
     let mut options = TableOptions::default();
     apply_table_properties(&mut options, &s.options.properties)?;
+    check_counter_columns(&columns, &options)?;
     let mut def = TableDef {
         keyspace: keyspace.to_string(),
         name: s.name.name.clone(),
@@ -251,6 +252,20 @@ fn primary_key(s: &CreateTable) -> CqlResult<(Vec<String>, Vec<String>)> {
         (None, [name]) => Ok((vec![(*name).clone()], Vec::new())),
         (Some(pk), []) => Ok((pk.partition_key.clone(), pk.clustering_columns.clone())),
     }
+}
+
+/// Cassandra's rules for counter tables: every non-key column a counter, no default TTL.
+fn check_counter_columns(columns: &[ColumnDef], options: &TableOptions) -> CqlResult<()> {
+    let values = columns.iter().filter(|c| matches!(c.kind, ColumnKind::Regular | ColumnKind::Static));
+    let (counters, others): (Vec<&ColumnDef>, Vec<&ColumnDef>) = values.partition(|c| c.type_text == "counter");
+    let (counters, others) = (counters.len(), others.len());
+    if counters > 0 && others > 0 {
+        return Err(CqlError::invalid("Cannot mix counter and non counter columns in the same table"));
+    }
+    if counters > 0 && options.default_time_to_live > 0 {
+        return Err(CqlError::invalid("Cannot set default_time_to_live on a table with counters"));
+    }
+    Ok(())
 }
 
 fn check_column_type(name: &str, ty: &CqlType, kind: ColumnKind) -> CqlResult<()> {

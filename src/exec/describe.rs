@@ -8,7 +8,7 @@ use strata_protocol::{ColType, ColumnSpec, ResultBody, Rows, RowsMetadata};
 use super::Context;
 use crate::cql::ast::{Describe, DescribeTarget, QualifiedName};
 use crate::error::{CqlError, CqlResult};
-use crate::schema::{ClusteringOrder, ColumnKind, Keyspace, KeyspaceDef, TableDef};
+use crate::schema::{ClusteringOrder, ColumnKind, Keyspace, KeyspaceDef, Table, TableDef};
 use crate::system::PARTITIONER;
 use crate::types::maybe_quote_identifier as quote;
 
@@ -76,13 +76,14 @@ pub fn execute(ctx: &Context<'_>, describe: &Describe) -> CqlResult<ResultBody> 
             out
         }
         DescribeTarget::Table(name) => table_element(ctx, name)?,
+        DescribeTarget::Index(name) => index_element(ctx, name)?,
         DescribeTarget::Generic(name) => match (&name.keyspace, ctx.catalog.keyspace(&name.name)) {
             (None, Some(ks)) => {
                 let mut out = Output::elements();
                 describe_keyspace(ks, true, &mut out);
                 out
             }
-            _ => table_element(ctx, name)?,
+            _ => table_element(ctx, name).or_else(|_| index_element(ctx, name))?,
         },
         DescribeTarget::Types | DescribeTarget::Functions | DescribeTarget::Aggregates => Output::listing(),
         _ => return Err(CqlError::invalid("This DESCRIBE form is not supported by this node yet")),
@@ -106,7 +107,29 @@ fn table_element(ctx: &Context<'_>, name: &QualifiedName) -> CqlResult<Output> {
         .get(&name.name)
         .ok_or_else(|| CqlError::invalid(format!("'{}' not found in keyspace '{keyspace_name}'", name.name)))?;
     let mut out = Output::elements();
-    out.rows.push(vec![keyspace_name, "table".into(), table.def.name.clone(), create_table(&table.def)]);
+    push_table(&mut out, table);
+    Ok(out)
+}
+
+/// A table's CREATE TABLE row followed by one CREATE INDEX row per index.
+fn push_table(out: &mut Output, table: &Table) {
+    let keyspace = &table.def.keyspace;
+    out.rows.push(vec![keyspace.clone(), "table".into(), table.def.name.clone(), create_table(&table.def)]);
+    for index in &table.indexes {
+        out.rows.push(vec![keyspace.clone(), "index".into(), index.name.clone(), super::index::create_statement(index)]);
+    }
+}
+
+fn index_element(ctx: &Context<'_>, name: &QualifiedName) -> CqlResult<Output> {
+    let keyspace_name = name.keyspace.clone().or_else(|| ctx.keyspace.map(str::to_string)).ok_or_else(no_keyspace)?;
+    let ks = keyspace(ctx, &keyspace_name)?;
+    let index = ks
+        .tables
+        .values()
+        .find_map(|t| t.indexes.iter().find(|i| i.name == name.name))
+        .ok_or_else(|| CqlError::invalid(format!("'{}' not found in keyspace '{keyspace_name}'", name.name)))?;
+    let mut out = Output::elements();
+    out.rows.push(vec![keyspace_name, "index".into(), index.name.clone(), super::index::create_statement(index)]);
     Ok(out)
 }
 
@@ -114,7 +137,7 @@ fn describe_keyspace(ks: &Keyspace, with_tables: bool, out: &mut Output) {
     out.rows.push(vec![ks.def.name.clone(), "keyspace".into(), ks.def.name.clone(), create_keyspace(&ks.def)]);
     if with_tables {
         for table in ks.tables.values() {
-            out.rows.push(vec![ks.def.name.clone(), "table".into(), table.def.name.clone(), create_table(&table.def)]);
+            push_table(out, table);
         }
     }
 }

@@ -13,10 +13,12 @@ pub mod bind;
 mod clone;
 mod collections;
 mod ddl;
+mod derived;
 mod describe;
 pub mod eval;
 mod functions;
 mod grouping;
+mod index;
 mod json;
 mod modify;
 pub mod prepared;
@@ -152,6 +154,8 @@ pub async fn execute(ctx: &Context<'_>, statement: &Statement, bound: &BoundValu
         Statement::AlterTable(s) => ddl(ddl::alter_table(ctx, s).await?),
         Statement::DropTable(s) => ddl(ddl::drop_table(ctx, s).await?),
         Statement::Truncate(name) => ddl::truncate(ctx, name).await.map(|_| Outcome::void())?,
+        Statement::CreateIndex(s) => ddl(index::create_index(ctx, s).await?),
+        Statement::DropIndex(s) => ddl(index::drop_index(ctx, s).await?),
         Statement::Describe(d) => Outcome::body(describe::execute(ctx, d)?),
         Statement::CloneTable(s) => ddl(clone::clone_table(ctx, s).await?),
         Statement::CloneKeyspace(s) => ddl(clone::clone_keyspace(ctx, s).await?),

@@ -54,6 +54,7 @@ impl PendingWrites {
         if command.tables.is_empty() {
             return Ok(());
         }
+        super::derived::add_derived_writes(ctx, &mut command, consistency).await?;
         Ok(ctx.node.coordinator.mutate(command, consistency).await?)
     }
 }

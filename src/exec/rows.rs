@@ -21,7 +21,7 @@ impl FullRow {
 }
 
 fn key_cell(value: Vec<u8>) -> Option<CellData> {
-    Some(CellData { value, timestamp: i64::MIN, ttl_secs: 0, expires_at_secs: 0 })
+    Some(CellData { value, timestamp: i64::MIN, ..CellData::default() })
 }
 
 /// Builds rows from a decoded engine stream of `table`.

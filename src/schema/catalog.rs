@@ -13,7 +13,7 @@ use std::sync::Arc;
 use md5::{Digest, Md5};
 use uuid::Uuid;
 
-use super::defs::{ColumnDef, ColumnKind, KeyspaceDef, SnapshotRecord, TableDef};
+use super::defs::{ColumnDef, ColumnKind, IndexDef, KeyspaceDef, SnapshotRecord, TableDef};
 use crate::types::CqlType;
 
 /// Where a table's rows come from.
@@ -32,6 +32,8 @@ pub struct Table {
     /// Parsed type of each column, index-aligned with `def.columns`.
     pub types: Vec<CqlType>,
     pub source: TableSource,
+    /// Secondary indexes on this table, by name order.
+    pub indexes: Vec<IndexDef>,
 }
 
 impl Table {
@@ -41,7 +43,7 @@ impl Table {
             .iter()
             .map(|c| CqlType::parse(&c.type_text, &crate::types::NoUdts).map_err(|e| format!("column {}: {e}", c.name)))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Table { def, types, source })
+        Ok(Table { def, types, source, indexes: Vec::new() })
     }
 
     pub fn column_index(&self, name: &str) -> Option<usize> {
@@ -117,6 +119,9 @@ impl Catalog {
             hasher.update(serde_json::to_vec(&ks.def).unwrap_or_default());
             for table in ks.tables.values() {
                 hasher.update(serde_json::to_vec(&table.def).unwrap_or_default());
+                for index in &table.indexes {
+                    hasher.update(serde_json::to_vec(index).unwrap_or_default());
+                }
             }
         }
         let mut bytes: [u8; 16] = hasher.finalize().into();

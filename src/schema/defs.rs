@@ -188,3 +188,44 @@ pub struct SnapshotRecord {
     /// Milliseconds since the epoch.
     pub created_at_millis: i64,
 }
+
+/// What part of a column a secondary index indexes (`v`, `keys(m)`, `values(l)`,
+/// `entries(m)`, `full(f)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IndexTargetKind {
+    /// A non-collection column, or the values of a non-frozen collection.
+    Simple,
+    Keys,
+    Values,
+    Entries,
+    Full,
+}
+
+/// A secondary index. Its entries live in their own engine branch, beginning at
+/// `data_version`, keyed by indexed value, then base partition key and clustering.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IndexDef {
+    pub keyspace: String,
+    pub table: String,
+    /// The id of the base table, so an index never attaches to a re-created table of the
+    /// same name.
+    pub table_id: Uuid,
+    pub name: String,
+    pub column: String,
+    pub target: IndexTargetKind,
+    pub data_version: VersionId,
+}
+
+impl IndexDef {
+    /// The `target` option of `system_schema.indexes` (Cassandra's form: `v`, `keys(m)`).
+    pub fn target_text(&self) -> String {
+        let column = crate::types::maybe_quote_identifier(&self.column);
+        match self.target {
+            IndexTargetKind::Simple => column,
+            IndexTargetKind::Keys => format!("keys({column})"),
+            IndexTargetKind::Values => format!("values({column})"),
+            IndexTargetKind::Entries => format!("entries({column})"),
+            IndexTargetKind::Full => format!("full({column})"),
+        }
+    }
+}

@@ -18,7 +18,7 @@ use strata_engine::{Cell, CellValue, Engine, Mutation, VersionId, ROOT_VERSION};
 use uuid::Uuid;
 
 use super::catalog::{Catalog, Keyspace, Table, TableSource};
-use super::defs::{KeyspaceDef, SnapshotRecord, TableDef};
+use super::defs::{IndexDef, KeyspaceDef, SnapshotRecord, TableDef};
 use super::system_defs::system_keyspaces;
 use crate::error::{CqlError, CqlResult};
 
@@ -27,6 +27,7 @@ const SYSTEM_BRANCH: VersionId = 1;
 const KEYSPACE_PREFIX: &[u8] = b"ks/";
 const TABLE_PREFIX: &[u8] = b"tb/";
 const SNAPSHOT_PREFIX: &[u8] = b"sn/";
+const INDEX_PREFIX: &[u8] = b"ix/";
 const HOST_ID_KEY: &[u8] = b"local/host_id";
 
 /// One change to persisted schema.
@@ -37,6 +38,8 @@ pub enum SchemaWrite {
     DropTable { keyspace: String, name: String },
     PutSnapshot(SnapshotRecord),
     DropSnapshot { tag: String, keyspace: String, table: String },
+    PutIndex(IndexDef),
+    DropIndex { keyspace: String, table: String, name: String },
 }
 
 pub struct SchemaStore {
@@ -128,6 +131,7 @@ impl SchemaStore {
             catalog.keyspaces.insert(def.name.clone(), Keyspace { def, tables, system: true });
         }
         let head = self.system_head()?;
+        let mut indexes = Vec::new();
         for entry in self.engine.scan(head, Bound::Unbounded, Bound::Unbounded, false)? {
             let (key, cell) = entry?;
             let CellValue::Live(value) = cell.value else { continue };
@@ -146,8 +150,11 @@ impl SchemaStore {
             } else if key.starts_with(SNAPSHOT_PREFIX) {
                 let record: SnapshotRecord = decode_json(&value)?;
                 catalog.snapshots.insert((record.tag.clone(), record.keyspace.clone(), record.table.clone()), record);
+            } else if key.starts_with(INDEX_PREFIX) {
+                indexes.push(decode_json::<IndexDef>(&value)?);
             }
         }
+        attach_indexes(&mut catalog, indexes);
         catalog.recompute_version();
         let catalog = Arc::new(catalog);
         if let Ok(mut slot) = self.current.write() {
@@ -155,6 +162,20 @@ impl SchemaStore {
         }
         Ok(catalog)
     }
+}
+
+/// Gives each table its indexes; an index of a dropped (or re-created) table is ignored.
+fn attach_indexes(catalog: &mut Catalog, indexes: Vec<IndexDef>) {
+    for index in indexes {
+        let table = catalog.keyspaces.get_mut(&index.keyspace).and_then(|k| k.tables.get_mut(&index.table));
+        if let Some(table) = table.and_then(Arc::get_mut).filter(|t| t.def.id == index.table_id) {
+            table.indexes.push(index);
+        }
+    }
+}
+
+fn index_key(keyspace: &str, table: &str, name: &str) -> Vec<u8> {
+    [INDEX_PREFIX, keyspace.as_bytes(), b"\0", table.as_bytes(), b"\0", name.as_bytes()].concat()
 }
 
 fn decode_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> CqlResult<T> {
@@ -185,5 +206,7 @@ fn encode_write(write: SchemaWrite) -> CqlResult<(Vec<u8>, Option<Vec<u8>>)> {
         SchemaWrite::DropTable { keyspace, name } => (table_key(&keyspace, &name), None),
         SchemaWrite::PutSnapshot(r) => (snapshot_key(&r.tag, &r.keyspace, &r.table), Some(encode_json(&r)?)),
         SchemaWrite::DropSnapshot { tag, keyspace, table } => (snapshot_key(&tag, &keyspace, &table), None),
+        SchemaWrite::PutIndex(def) => (index_key(&def.keyspace, &def.table, &def.name), Some(encode_json(&def)?)),
+        SchemaWrite::DropIndex { keyspace, table, name } => (index_key(&keyspace, &table, &name), None),
     })
 }

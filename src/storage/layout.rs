@@ -8,7 +8,17 @@
 //! P ‖ 0x02 ‖ escaped(column)             static cell
 //! P ‖ 0x03 ‖ clustering ‖ 0x00           row marker (row liveness written by INSERT)
 //! P ‖ 0x03 ‖ clustering ‖ 0x01 ‖ escaped(column)   regular cell
+//! <cell key> ‖ 0x00                      complex deletion (whole multi-cell column)
+//! <cell key> ‖ 0x01 ‖ path               collection element (list: ordering key, set: element, map: key)
+//! <cell key> ‖ 0x02 ‖ shard id           counter shard (value: logical clock ‖ count)
+//! <cell key> ‖ 0x03 ‖ field index        field of a non-frozen UDT
 //! ```
+//!
+//! `<cell key>` is a static or regular cell key. A simple (single-cell) column uses the
+//! cell key itself; a multi-cell column (non-frozen collection or UDT, counter) stores
+//! one engine cell per piece under it, so pieces of one column are contiguous and in
+//! path order. Paths are order-preserving encodings (set elements and map keys use the
+//! key-component encoding, so a set reads back in comparator order).
 //!
 //! Invariants:
 //! - Engine byte order = Cassandra's order: partitions by token, then key bytes; rows by
@@ -25,6 +35,45 @@ pub const STATIC_CELL: u8 = 0x02;
 pub const ROW: u8 = 0x03;
 pub const ROW_MARKER: u8 = 0x00;
 pub const ROW_CELL: u8 = 0x01;
+
+/// What follows a cell key inside a multi-cell column (see the module doc).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubCell {
+    /// Deletion marker of the whole column (a live marker cell, like range tombstones).
+    ComplexDeletion,
+    Element,
+    CounterShard,
+    UdtField,
+}
+
+impl SubCell {
+    pub fn tag(self) -> u8 {
+        match self {
+            SubCell::ComplexDeletion => 0x00,
+            SubCell::Element => 0x01,
+            SubCell::CounterShard => 0x02,
+            SubCell::UdtField => 0x03,
+        }
+    }
+
+    pub fn from_tag(tag: u8) -> Option<SubCell> {
+        [SubCell::ComplexDeletion, SubCell::Element, SubCell::CounterShard, SubCell::UdtField].into_iter().find(|s| s.tag() == tag)
+    }
+}
+
+/// The engine key of one piece of a multi-cell column.
+pub fn sub_cell_key(cell_key: &[u8], kind: SubCell, path: &[u8]) -> Vec<u8> {
+    with_suffix(cell_key, &[&[kind.tag()], path])
+}
+
+/// An 8-byte list ordering key: appends sort after every prepend, later appends after
+/// earlier ones, later prepends before earlier ones (Cassandra uses timeuuids the same
+/// way). `micros` must be unique per node (`clock::next_micros`).
+pub fn list_path(micros: i64, prepend: bool) -> Vec<u8> {
+    let micros = micros.unsigned_abs() & (u64::MAX >> 1);
+    let order = if prepend { (1u64 << 63) - micros } else { (1u64 << 63) + micros };
+    order.to_be_bytes().to_vec()
+}
 
 const TOKEN_BYTES: usize = 8;
 
@@ -193,6 +242,24 @@ mod tests {
         assert_eq!(prefix_successor(b"ab"), Some(b"ac".to_vec()));
         assert_eq!(prefix_successor(b"a\xff\xff"), Some(b"b".to_vec()));
         assert_eq!(prefix_successor(b"\xff"), None);
+    }
+
+    #[test]
+    fn list_paths_order_prepends_before_appends() {
+        let (p2, p1) = (list_path(20, true), list_path(10, true));
+        let (a1, a2) = (list_path(10, false), list_path(20, false));
+        assert!(p2 < p1 && p1 < a1 && a1 < a2);
+    }
+
+    #[test]
+    fn sub_cells_follow_their_column_in_tag_order() {
+        let p = partition_prefix(0, b"k");
+        let cell = row_cell_key(&p, b"", "m");
+        let deletion = sub_cell_key(&cell, SubCell::ComplexDeletion, b"");
+        let element = sub_cell_key(&cell, SubCell::Element, b"a");
+        let next_column = row_cell_key(&p, b"", "n");
+        assert!(cell < deletion && deletion < element && element < next_column);
+        assert_eq!(SubCell::from_tag(SubCell::UdtField.tag()), Some(SubCell::UdtField));
     }
 
     #[test]

@@ -10,17 +10,21 @@
 
 use strata_engine::{Cell, CellValue};
 
-use super::layout;
-use super::mutation::ClusteringRange;
+use super::layout::{self, SubCell};
+use super::mutation::{decode_counter_shard, ClusteringRange};
 use crate::types::{decode_key_component, CqlType};
 
-/// A visible cell with the metadata `writetime()` and `ttl()` report.
-#[derive(Clone, Debug, PartialEq)]
+/// A visible cell with the metadata `writetime()` and `ttl()` report. For a multi-cell
+/// column it is the reassembled value, with the newest piece's timestamp and TTL.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CellData {
     pub value: Vec<u8>,
     pub timestamp: i64,
     pub ttl_secs: u32,
     pub expires_at_secs: i64,
+    /// Paths of the visible pieces of a multi-cell column, in order (list element
+    /// ordering keys for `l[i] = v`); empty for simple cells.
+    pub paths: Vec<Vec<u8>>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -31,6 +35,8 @@ pub struct Row {
     pub clustering_values: Vec<Vec<u8>>,
     pub has_live_marker: bool,
     pub cells: Vec<(String, CellData)>,
+    /// Pieces of multi-cell columns, assembled into `cells` when the row completes.
+    complex: ComplexCells,
 }
 
 impl Row {
@@ -40,6 +46,115 @@ impl Row {
 
     fn is_live(&self) -> bool {
         self.has_live_marker || !self.cells.is_empty()
+    }
+}
+
+/// The pieces of a multi-cell column seen so far (in any order: reverse reads see them
+/// backwards) and its newest complex deletion.
+#[derive(Clone, Debug, Default)]
+struct ComplexColumn {
+    kind: Option<SubCell>,
+    deleted_at: Option<i64>,
+    pieces: Vec<(Vec<u8>, CellData)>,
+}
+
+impl ComplexColumn {
+    /// The column's visible value, or `None` when no piece survives (an empty non-frozen
+    /// collection is null, as in Cassandra).
+    fn assemble(mut self) -> Option<CellData> {
+        let deleted_at = self.deleted_at.unwrap_or(i64::MIN);
+        self.pieces.retain(|(_, c)| c.timestamp > deleted_at);
+        self.pieces.sort_by(|a, b| a.0.cmp(&b.0));
+        let newest = self.pieces.iter().map(|(_, c)| c).max_by_key(|c| c.timestamp)?.clone();
+        let value = match self.kind? {
+            SubCell::Element => {
+                let mut out = (self.pieces.len() as i32).to_be_bytes().to_vec();
+                self.pieces.iter().for_each(|(_, c)| out.extend_from_slice(&c.value));
+                out
+            }
+            SubCell::CounterShard => {
+                let total = self.pieces.iter().filter_map(|(_, c)| decode_counter_shard(&c.value)).fold(0i64, |t, (_, n)| t.wrapping_add(n));
+                total.to_be_bytes().to_vec()
+            }
+            SubCell::UdtField => udt_value(&self.pieces),
+            SubCell::ComplexDeletion => return None,
+        };
+        let paths = self.pieces.into_iter().map(|(p, _)| p).collect();
+        Some(CellData { value, paths, ..newest })
+    }
+}
+
+/// A non-frozen UDT's serialized form from its field cells (path = field index, u16):
+/// absent fields before the last present one are nulls.
+fn udt_value(pieces: &[(Vec<u8>, CellData)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut next = 0u16;
+    for (path, cell) in pieces {
+        let Some(index) = path.get(..2).and_then(|b| b.try_into().ok()).map(u16::from_be_bytes) else { continue };
+        while next < index {
+            out.extend_from_slice(&(-1i32).to_be_bytes());
+            next += 1;
+        }
+        out.extend_from_slice(&cell.value);
+        next = index.saturating_add(1);
+    }
+    out
+}
+
+/// Multi-cell columns of one row (or of the static row) under construction.
+#[derive(Clone, Debug, Default)]
+struct ComplexCells {
+    columns: Vec<(String, ComplexColumn)>,
+}
+
+impl ComplexCells {
+    fn column(&mut self, name: String) -> &mut ComplexColumn {
+        let index = match self.columns.iter().position(|(n, _)| *n == name) {
+            Some(i) => i,
+            None => {
+                self.columns.push((name, ComplexColumn::default()));
+                self.columns.len() - 1
+            }
+        };
+        &mut self.columns[index].1
+    }
+
+    /// Records one piece; `visible` is `None` for a tombstone or an expired or shadowed
+    /// cell. `tail` is what follows the column name in the key.
+    fn push(&mut self, name: String, tail: &[u8], timestamp: i64, visible: Option<CellData>) {
+        let Some((&tag, path)) = tail.split_first() else { return };
+        let Some(kind) = SubCell::from_tag(tag) else { return };
+        let column = self.column(name);
+        match kind {
+            SubCell::ComplexDeletion => column.deleted_at = Some(column.deleted_at.map_or(timestamp, |t| t.max(timestamp))),
+            _ => {
+                column.kind = Some(kind);
+                if let Some(cell) = visible {
+                    column.pieces.push((path.to_vec(), cell));
+                }
+            }
+        }
+    }
+
+    /// Appends the assembled columns to `cells`.
+    fn finish_into(self, cells: &mut Vec<(String, CellData)>) {
+        for (name, column) in self.columns {
+            if let Some(cell) = column.assemble() {
+                cells.push((name, cell));
+            }
+        }
+    }
+}
+
+/// Adds one cell (simple or a piece of a multi-cell column) of a row or the static row.
+fn add_cell(cells: &mut Vec<(String, CellData)>, complex: &mut ComplexCells, mut rest: &[u8], cell: &Cell, visible: Option<CellData>) {
+    let Some(name) = layout::read_escaped(&mut rest).and_then(|c| String::from_utf8(c).ok()) else { return };
+    if rest.is_empty() {
+        if let Some(data) = visible {
+            cells.push((name, data));
+        }
+    } else {
+        complex.push(name, rest, cell.timestamp, visible);
     }
 }
 
@@ -114,7 +229,7 @@ pub struct Decoder {
     now_secs: i64,
     partition_prefix: Vec<u8>,
     deletions: Deletions,
-    statics: Option<Vec<(String, CellData)>>,
+    statics: Option<(Vec<(String, CellData)>, ComplexCells)>,
     row: Option<Row>,
 }
 
@@ -153,45 +268,42 @@ impl Decoder {
     /// Flushes the pending static cells and row.
     pub fn finish(&mut self, out: &mut Vec<Decoded>) {
         self.flush_statics(out);
-        if let Some(row) = self.row.take().filter(Row::is_live) {
+        self.flush_row(out);
+    }
+
+    fn push_static(&mut self, rest: &[u8], cell: &Cell) {
+        let visible = self.visible(cell).filter(|c| !self.deletions.shadows_static(c.timestamp));
+        let (cells, complex) = self.statics.get_or_insert_with(Default::default);
+        add_cell(cells, complex, rest, cell, visible);
+    }
+
+    fn flush_statics(&mut self, out: &mut Vec<Decoded>) {
+        if let Some((mut cells, complex)) = self.statics.take() {
+            complex.finish_into(&mut cells);
+            out.push(Decoded::Static(cells));
+        }
+    }
+
+    fn flush_row(&mut self, out: &mut Vec<Decoded>) {
+        let Some(mut row) = self.row.take() else { return };
+        std::mem::take(&mut row.complex).finish_into(&mut row.cells);
+        if row.is_live() {
             out.push(Decoded::Row(row));
         }
     }
 
-    fn push_static(&mut self, mut rest: &[u8], cell: &Cell) {
-        let Some(column) = layout::read_escaped(&mut rest) else { return };
-        let visible = self.visible(cell).filter(|c| !self.deletions.shadows_static(c.timestamp));
-        let statics = self.statics.get_or_insert_with(Vec::new);
-        if let (Some(data), Ok(name)) = (visible, String::from_utf8(column)) {
-            statics.push((name, data));
-        }
-    }
-
-    fn flush_statics(&mut self, out: &mut Vec<Decoded>) {
-        if let Some(statics) = self.statics.take() {
-            out.push(Decoded::Static(statics));
-        }
-    }
-
     fn push_row_entry(&mut self, rest: &[u8], cell: &Cell, out: &mut Vec<Decoded>) {
-        let Some((clustering, values, mut tail)) = self.layout.split(rest) else { return };
+        let Some((clustering, values, tail)) = self.layout.split(rest) else { return };
         if self.row.as_ref().is_none_or(|r| r.clustering != clustering) {
             self.flush_statics(out);
-            if let Some(row) = self.row.take().filter(Row::is_live) {
-                out.push(Decoded::Row(row));
-            }
+            self.flush_row(out);
             self.row = Some(Row { clustering: clustering.to_vec(), clustering_values: values, ..Row::default() });
         }
         let visible = self.visible(cell).filter(|c| !self.deletions.shadows_row(clustering, c.timestamp));
-        let (Some(row), Some(data)) = (self.row.as_mut(), visible) else { return };
+        let Some(row) = self.row.as_mut() else { return };
         match tail.split_first() {
-            Some((&layout::ROW_MARKER, _)) => row.has_live_marker = true,
-            Some((&layout::ROW_CELL, _)) => {
-                tail = tail.get(1..).unwrap_or_default();
-                if let Some(name) = layout::read_escaped(&mut tail).and_then(|c| String::from_utf8(c).ok()) {
-                    row.cells.push((name, data));
-                }
-            }
+            Some((&layout::ROW_MARKER, _)) => row.has_live_marker |= visible.is_some(),
+            Some((&layout::ROW_CELL, rest)) => add_cell(&mut row.cells, &mut row.complex, rest, cell, visible),
             _ => {}
         }
     }
@@ -203,8 +315,78 @@ impl Decoder {
                 timestamp: cell.timestamp,
                 ttl_secs: cell.ttl_secs,
                 expires_at_secs: cell.expires_at_secs,
+                paths: Vec::new(),
             }),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::mutation::encode_counter_shard;
+
+    fn live(timestamp: i64, value: &[u8]) -> Cell {
+        Cell { timestamp, ttl_secs: 0, expires_at_secs: 0, value: CellValue::Live(value.to_vec()) }
+    }
+
+    fn element(cell_key: &[u8], path: &[u8]) -> Vec<u8> {
+        layout::sub_cell_key(cell_key, SubCell::Element, path)
+    }
+
+    /// Decodes `entries` (in the given order) of one partition without clustering.
+    fn decode(entries: &[(Vec<u8>, Cell)]) -> Vec<(String, CellData)> {
+        let mut decoder = Decoder::new(ClusteringLayout { columns: Vec::new() }, 0);
+        let mut out = Vec::new();
+        for (key, cell) in entries {
+            decoder.push(key, cell, &mut out);
+        }
+        decoder.finish(&mut out);
+        out.into_iter().find_map(|d| if let Decoded::Row(r) = d { Some(r.cells) } else { None }).unwrap_or_default()
+    }
+
+    #[test]
+    fn collections_reassemble_in_path_order_in_either_scan_direction() {
+        let p = layout::partition_prefix(0, b"k");
+        let cell = layout::row_cell_key(&p, b"", "s");
+        let deletion = layout::sub_cell_key(&cell, SubCell::ComplexDeletion, &[]);
+        let mut entries = vec![
+            (deletion, live(10, b"")),
+            (element(&cell, b"a"), live(5, b"\0\0\0\x01a")),
+            (element(&cell, b"b"), live(11, b"\0\0\0\x01b")),
+            (element(&cell, b"c"), live(12, b"\0\0\0\x01c")),
+        ];
+        let forward = decode(&entries);
+        entries.reverse();
+        let backward = decode(&entries);
+        assert_eq!(forward, backward);
+        let (name, data) = &forward[0];
+        assert_eq!(name, "s");
+        assert_eq!(data.value, b"\0\0\0\x02\0\0\0\x01b\0\0\0\x01c".to_vec(), "the deletion at 10 hides a");
+        assert_eq!((data.timestamp, data.paths.len()), (12, 2));
+    }
+
+    #[test]
+    fn counters_sum_their_shards_and_empty_collections_are_absent() {
+        let p = layout::partition_prefix(0, b"k");
+        let counter = layout::row_cell_key(&p, b"", "c");
+        let set = layout::row_cell_key(&p, b"", "s");
+        let entries = vec![
+            (layout::sub_cell_key(&counter, SubCell::CounterShard, b"node-a"), live(3, &encode_counter_shard(3, 5))),
+            (layout::sub_cell_key(&counter, SubCell::CounterShard, b"node-b"), live(4, &encode_counter_shard(4, -2))),
+            (layout::sub_cell_key(&set, SubCell::ComplexDeletion, &[]), live(10, b"")),
+            (element(&set, b"a"), live(9, b"\0\0\0\x01a")),
+        ];
+        let cells = decode(&entries);
+        assert_eq!(cells.len(), 1, "{cells:?}");
+        assert_eq!(cells[0].1.value, 3i64.to_be_bytes().to_vec());
+    }
+
+    #[test]
+    fn udt_fields_fill_gaps_with_nulls() {
+        let cell = CellData { value: b"\0\0\0\x01x".to_vec(), ..CellData::default() };
+        let value = udt_value(&[(vec![0, 2], cell)]);
+        assert_eq!(value, b"\xff\xff\xff\xff\xff\xff\xff\xff\0\0\0\x01x".to_vec());
     }
 }

@@ -112,6 +112,7 @@ pub fn rows(node: &Node, catalog: &Catalog, table: &Table) -> CqlResult<Vec<Full
         ("system_schema", "keyspaces") => keyspaces(catalog, table, false)?,
         ("system_schema", "tables") => tables(catalog, table)?,
         ("system_schema", "columns") => columns(catalog, table, false)?,
+        ("system_schema", "indexes") => indexes(catalog, table)?,
         ("system_virtual_schema", "keyspaces") => keyspaces(catalog, table, true)?,
         ("system_virtual_schema", "tables") => virtual_tables(catalog, table)?,
         ("system_virtual_schema", "columns") => columns(catalog, table, true)?,
@@ -204,6 +205,25 @@ fn table_row(table: &Table, def: &TableDef) -> CqlResult<FullRow> {
         .text("read_repair", &o.read_repair)
         .text("speculative_retry", &o.speculative_retry)
         .finish()
+}
+
+fn indexes(catalog: &Catalog, table: &Table) -> CqlResult<Vec<FullRow>> {
+    let mut rows = Vec::new();
+    for base in catalog.user_tables() {
+        for index in &base.indexes {
+            let options = BTreeMap::from([("target".to_string(), index.target_text())]);
+            rows.push(
+                RowBuilder::new(table)
+                    .text("keyspace_name", &index.keyspace)
+                    .text("table_name", &index.table)
+                    .text("index_name", &index.name)
+                    .text("kind", "COMPOSITES")
+                    .text_map("options", &options)
+                    .finish()?,
+            );
+        }
+    }
+    Ok(rows)
 }
 
 fn virtual_tables(catalog: &Catalog, table: &Table) -> CqlResult<Vec<FullRow>> {

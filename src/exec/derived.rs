@@ -1,0 +1,246 @@
+//! Keeps derived data (secondary index entries) in step with base-table writes.
+//!
+//! The write path calls [`add_derived_writes`] once per statement or batch, before the
+//! `WriteCommand` goes to the coordinator. For every partition update that can change an
+//! indexed value, the partition's current rows are read (read-before-write), the entries
+//! the update removes and adds are computed, and the entry writes are appended to the same
+//! command, so the base write and its index writes are one atomic engine write on every
+//! replica.
+//!
+//! Entries are written at the base write's timestamp (and TTL). When concurrent writes
+//! to one row race, an entry may survive for a value the row no longer holds; index
+//! reads re-check every candidate row, so such an entry costs a lookup, never a wrong
+//! answer. An entry for a value the row does hold is never removed by an older write,
+//! because a removal carries the older write's timestamp.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use strata_protocol::Consistency;
+
+use super::index::{self, entry_update, row_entries};
+use super::rows::{FullRow, RowAssembler};
+use super::Context;
+use crate::cluster::{ReadCommand, ReadTarget, TableWrite, WriteCommand};
+use crate::error::CqlResult;
+use crate::schema::{IndexDef, IndexTargetKind, Table};
+use crate::storage::{CellData, ClusteringRange, Operation, PartitionUpdate};
+use crate::types::CqlType;
+
+/// Bound on the rows of one partition read before a write that needs them.
+const MAX_BEFORE_ROWS: usize = 1_000_000;
+
+/// An index entry: indexed value and base clustering (empty for static columns).
+type Entry = (Vec<u8>, Vec<u8>);
+
+/// Appends to `command` the index writes its base writes imply.
+pub async fn add_derived_writes(ctx: &Context<'_>, command: &mut WriteCommand, consistency: Consistency) -> CqlResult<()> {
+    let mut derived = Vec::new();
+    for write in command.tables.iter().filter(|w| !w.table.indexes.is_empty()) {
+        let mut per_index: BTreeMap<String, Vec<PartitionUpdate>> = BTreeMap::new();
+        for update in write.updates.iter().filter(|u| touches_indexes(&write.table, u)) {
+            let before = partition_rows(ctx, write, update, consistency).await?;
+            for index in &write.table.indexes {
+                per_index.entry(index.name.clone()).or_default().extend(index_updates(&write.table, index, update, &before)?);
+            }
+        }
+        for index in &write.table.indexes {
+            let updates = per_index.remove(&index.name).unwrap_or_default();
+            if updates.is_empty() {
+                continue;
+            }
+            let storage = index::storage_table(&write.table, index)?;
+            let version = ctx.head_version(&storage)?;
+            derived.push(TableWrite { table: storage, version, updates });
+        }
+    }
+    command.tables.extend(derived);
+    Ok(())
+}
+
+fn operation_column(operation: &Operation) -> Option<&str> {
+    match operation {
+        Operation::Cell { column, .. }
+        | Operation::SubCell { column, .. }
+        | Operation::ComplexDeletion { column, .. }
+        | Operation::CounterAdd { column, .. }
+        | Operation::CounterShard { column, .. } => Some(column),
+        _ => None,
+    }
+}
+
+fn touches_indexes(table: &Table, update: &PartitionUpdate) -> bool {
+    update.operations.iter().any(|op| match op {
+        Operation::DeletePartition | Operation::DeleteRange(_) => true,
+        other => operation_column(other).is_some_and(|c| table.indexes.iter().any(|i| i.column == c)),
+    })
+}
+
+/// The partition's rows before the write, by clustering.
+async fn partition_rows(ctx: &Context<'_>, write: &TableWrite, update: &PartitionUpdate, consistency: Consistency) -> CqlResult<BTreeMap<Vec<u8>, FullRow>> {
+    let command = ReadCommand {
+        table: write.table.clone(),
+        version: write.version,
+        target: ReadTarget::Partition {
+            token: update.token,
+            key: update.partition_key.clone(),
+            slices: vec![ClusteringRange { start: Vec::new(), end: None }],
+            reverse: false,
+        },
+        row_limit: MAX_BEFORE_ROWS,
+        per_partition_limit: None,
+        resume_after: None,
+        resume_partition_rows: 0,
+        now_secs: crate::clock::now_secs(),
+    };
+    let result = ctx.node.coordinator.read(command, consistency).await?;
+    let mut assembler = RowAssembler::new(&write.table);
+    Ok(result.items.into_iter().filter_map(|item| assembler.push(item)).map(|row| (row.clustering.clone(), row)).collect())
+}
+
+/// Entries of the rows before the write, by base clustering (one static pseudo-row).
+fn before_entries(table: &Table, index: &IndexDef, before: &BTreeMap<Vec<u8>, FullRow>) -> BTreeMap<Vec<u8>, Vec<Vec<u8>>> {
+    if index::is_static(table, index) {
+        let values = before.values().next().map(|row| row_entries(table, index, row)).unwrap_or_default();
+        return BTreeMap::from([(Vec::new(), values)]);
+    }
+    before.iter().map(|(clustering, row)| (clustering.clone(), row_entries(table, index, row))).collect()
+}
+
+/// The entry writes of one base partition update for one index.
+fn index_updates(table: &Arc<Table>, index: &IndexDef, update: &PartitionUpdate, before: &BTreeMap<Vec<u8>, FullRow>) -> CqlResult<Vec<PartitionUpdate>> {
+    let Some(column) = table.column_index(&index.column) else { return Ok(Vec::new()) };
+    let column_type = &table.types[column];
+    let old = before_entries(table, index, before);
+    let mut removed: BTreeSet<Entry> = BTreeSet::new();
+    let mut added: BTreeSet<Entry> = BTreeSet::new();
+    let old_of = |clustering: &[u8]| -> Vec<Entry> {
+        old.get(clustering).map(|values| values.iter().map(|v| (v.clone(), clustering.to_vec())).collect()).unwrap_or_default()
+    };
+    let row_key = |clustering: &Option<Vec<u8>>| clustering.clone().unwrap_or_default();
+    for operation in &update.operations {
+        match operation {
+            Operation::DeletePartition => removed.extend(old.keys().flat_map(|c| old_of(c))),
+            Operation::DeleteRange(range) => removed.extend(old.keys().filter(|c| range.contains(c)).flat_map(|c| old_of(c))),
+            Operation::Cell { clustering, column: name, value } if *name == index.column => {
+                let key = row_key(clustering);
+                removed.extend(old_of(&key));
+                if let Some(v) = value {
+                    added.extend(index::entry_values(column_type, index.target, v).into_iter().map(|e| (e, key.clone())));
+                }
+            }
+            Operation::ComplexDeletion { clustering, column: name, .. } if *name == index.column => removed.extend(old_of(&row_key(clustering))),
+            Operation::SubCell { clustering, column: name, path, value, .. } if *name == index.column => {
+                let key = row_key(clustering);
+                let before_row = if clustering.is_some() { before.get(&key) } else { before.values().next() };
+                if let Some(old) = old_element(column_type, before_row.and_then(|r| r.cells.get(column)?.as_ref()), path) {
+                    removed.extend(element_entries(column_type, index.target, &old).into_iter().map(|e| (e, key.clone())));
+                }
+                if let Some(new) = value.as_deref().and_then(|v| decode_piece(column_type, v)) {
+                    added.extend(element_entries(column_type, index.target, &new).into_iter().map(|e| (e, key.clone())));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut updates = Vec::new();
+    for (value, clustering) in removed.difference(&added) {
+        updates.push(entry_update(value, &update.partition_key, clustering, update.timestamp, false)?);
+    }
+    for (value, clustering) in &added {
+        let mut entry = entry_update(value, &update.partition_key, clustering, update.timestamp, true)?;
+        entry.ttl_secs = update.ttl_secs;
+        updates.push(entry);
+    }
+    Ok(updates)
+}
+
+/// An element of a collection as (key, value): a set element is its own key and value,
+/// a map entry is (key, value), a list element has no key.
+type Element = (Vec<u8>, Vec<u8>);
+
+/// Splits `[int length][bytes]` pieces off the front of `input`.
+fn sized_parts(mut input: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    while let Some(len) = input.get(..4).and_then(|b| b.try_into().ok()).map(i32::from_be_bytes) {
+        let Some(part) = input.get(4..4 + len.max(0) as usize) else { break };
+        out.push(part.to_vec());
+        input = &input[4 + part.len()..];
+    }
+    out
+}
+
+/// The element a stored piece holds (pieces are stored as sized values; a map entry as
+/// its sized key then sized value).
+fn decode_piece(column_type: &CqlType, stored: &[u8]) -> Option<Element> {
+    let parts = sized_parts(stored);
+    match (column_type, parts.as_slice()) {
+        (CqlType::Map { .. }, [k, v]) => Some((k.clone(), v.clone())),
+        (CqlType::Set { .. }, [e]) => Some((e.clone(), e.clone())),
+        (CqlType::List { .. }, [e]) => Some((Vec::new(), e.clone())),
+        _ => None,
+    }
+}
+
+/// The element at `path` before the write.
+fn old_element(column_type: &CqlType, cell: Option<&CellData>, path: &[u8]) -> Option<Element> {
+    let cell = cell?;
+    let keys = index::entry_values(column_type, IndexTargetKind::Keys, &cell.value);
+    let values = index::entry_values(column_type, IndexTargetKind::Values, &cell.value);
+    let position = match column_type {
+        CqlType::List { .. } => cell.paths.iter().position(|p| p == path)?,
+        CqlType::Set { element: key_type, .. } | CqlType::Map { key: key_type, .. } => {
+            let source = if matches!(column_type, CqlType::Set { .. }) { &values } else { &keys };
+            source.iter().position(|k| {
+                let mut encoded = Vec::new();
+                crate::types::encode_key_component(key_type, k, false, &mut encoded).is_ok() && encoded == path
+            })?
+        }
+        _ => return None,
+    };
+    let value = values.get(position)?.clone();
+    let key = if matches!(column_type, CqlType::Map { .. }) { keys.get(position)?.clone() } else { value.clone() };
+    Some((key, value))
+}
+
+/// The index values one collection element contributes.
+fn element_entries(column_type: &CqlType, target: IndexTargetKind, (key, value): &Element) -> Vec<Vec<u8>> {
+    match (column_type, target) {
+        (CqlType::Map { .. } | CqlType::Set { .. }, IndexTargetKind::Keys) => vec![key.clone()],
+        (CqlType::Map { .. }, IndexTargetKind::Entries) => vec![index::pack_entry(key, value)],
+        (_, IndexTargetKind::Values | IndexTargetKind::Simple) => vec![value.clone()],
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::NoUdts;
+
+    fn sized(v: &[u8]) -> Vec<u8> {
+        [&(v.len() as i32).to_be_bytes()[..], v].concat()
+    }
+
+    #[test]
+    fn pieces_decode_per_collection_kind() {
+        let map = CqlType::parse("map<text, int>", &NoUdts).expect("type");
+        let piece = [sized(b"k"), sized(&[0, 0, 0, 3])].concat();
+        assert_eq!(decode_piece(&map, &piece), Some((b"k".to_vec(), vec![0, 0, 0, 3])));
+        assert_eq!(element_entries(&map, IndexTargetKind::Keys, &(b"k".to_vec(), vec![1])), vec![b"k".to_vec()]);
+        let set = CqlType::parse("set<text>", &NoUdts).expect("type");
+        assert_eq!(decode_piece(&set, &sized(b"x")), Some((b"x".to_vec(), b"x".to_vec())));
+        assert_eq!(decode_piece(&set, &[0, 0, 0, 9]), None);
+    }
+
+    #[test]
+    fn old_set_element_is_found_by_its_key_path() {
+        let set = CqlType::parse("set<text>", &NoUdts).expect("type");
+        let value = [&2i32.to_be_bytes()[..], &sized(b"a"), &sized(b"b")].concat();
+        let cell = CellData { value, ..CellData::default() };
+        let mut path = Vec::new();
+        crate::types::encode_key_component(&CqlType::Native(crate::types::NativeType::Text), b"b", false, &mut path).expect("encodes");
+        assert_eq!(old_element(&set, Some(&cell), &path), Some((b"b".to_vec(), b"b".to_vec())));
+        assert_eq!(old_element(&set, Some(&cell), b"zz"), None);
+    }
+}
