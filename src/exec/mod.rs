@@ -10,6 +10,7 @@
 
 mod arith;
 pub mod bind;
+mod cas;
 mod clone;
 mod collections;
 mod ddl;
@@ -21,6 +22,7 @@ mod grouping;
 mod index;
 mod json;
 mod modify;
+mod multicell;
 pub mod prepared;
 mod restrict;
 mod rows;
@@ -137,10 +139,10 @@ pub async fn execute(ctx: &Context<'_>, statement: &Statement, bound: &BoundValu
             };
             Outcome::body(select::execute(ctx, s, bound, select_options).await?)
         }
-        Statement::Insert(s) => modify::insert(ctx, s, bound, write).await.map(|_| Outcome::void())?,
-        Statement::Update(s) => modify::update(ctx, s, bound, write).await.map(|_| Outcome::void())?,
-        Statement::Delete(s) => modify::delete(ctx, s, bound, write).await.map(|_| Outcome::void())?,
-        Statement::Batch(s) => modify::batch(ctx, s, bound, write).await.map(|_| Outcome::void())?,
+        Statement::Insert(s) => Outcome::body(modify::insert(ctx, s, bound, write).await?),
+        Statement::Update(s) => Outcome::body(modify::update(ctx, s, bound, write).await?),
+        Statement::Delete(s) => Outcome::body(modify::delete(ctx, s, bound, write).await?),
+        Statement::Batch(s) => Outcome::body(modify::batch(ctx, s, bound, write).await?),
         Statement::Use(keyspace) => {
             if ctx.catalog.keyspace(keyspace).is_none() {
                 return Err(CqlError::invalid(format!("Keyspace '{keyspace}' does not exist")));

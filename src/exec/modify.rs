@@ -7,14 +7,16 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use strata_protocol::Consistency;
+use strata_protocol::{Consistency, ResultBody};
 
+use super::cas::{self, partition_read, CasCondition, CheckedRow, PartitionData};
 use super::eval::{evaluate, evaluate_required, BoundValues, Evaluated, Receiver};
+use super::multicell::{assignment_change, deletion_change, whole_value_change, ColumnChange};
 use super::restrict::{Analyzer, PartitionKey, PartitionSelection, Restrictions};
 use super::Context;
-use crate::cluster::{TableWrite, WriteCommand};
+use crate::cluster::{ReadResult, TableWrite, WriteCommand};
 use crate::cql::ast::{
-    Assignment, BatchChild, BatchStatement, DeleteStatement, Deletion, InsertStatement, InsertValues, QualifiedName, Term,
+    Assignment, BatchChild, BatchKind, BatchStatement, DeleteStatement, Deletion, InsertStatement, InsertValues, QualifiedName, Term,
     UpdateStatement, UsingClause,
 };
 use crate::error::{CqlError, CqlResult};
@@ -33,7 +35,7 @@ pub struct WriteOptions {
     pub timestamp: Option<i64>,
 }
 
-/// Updates of one statement, keyed by table.
+/// Updates of one statement or batch, keyed by table.
 #[derive(Default)]
 struct PendingWrites {
     by_table: BTreeMap<(String, String), (Arc<Table>, Vec<PartitionUpdate>)>,
@@ -45,111 +47,294 @@ impl PendingWrites {
         self.by_table.entry(key).or_insert_with(|| (table.clone(), Vec::new())).1.extend(updates);
     }
 
-    async fn send(self, ctx: &Context<'_>, consistency: Consistency) -> CqlResult<()> {
+    fn command(self, ctx: &Context<'_>) -> CqlResult<WriteCommand> {
         let mut command = WriteCommand::default();
         for (_, (table, updates)) in self.by_table {
             let version = ctx.head_version(&table)?;
             command.tables.push(TableWrite { table, version, updates });
         }
-        if command.tables.is_empty() {
-            return Ok(());
-        }
-        super::derived::add_derived_writes(ctx, &mut command, consistency).await?;
-        Ok(ctx.node.coordinator.mutate(command, consistency).await?)
+        Ok(command)
     }
 }
 
-pub async fn insert(ctx: &Context<'_>, statement: &InsertStatement, bound: &BoundValues, options: WriteOptions) -> CqlResult<()> {
+/// One statement's writes before they are placed in partitions: which partitions and
+/// rows, and what happens to each column.
+struct StatementWrite {
+    table: Arc<Table>,
+    keys: Vec<PartitionKey>,
+    using: ResolvedUsing,
+    /// The rows regular-column changes apply to (static changes go to the static row).
+    clusterings: Vec<Vec<u8>>,
+    /// INSERT writes row liveness.
+    row_marker: bool,
+    /// Whole-row and whole-partition deletions.
+    deletions: Vec<Operation>,
+    changes: Vec<(usize, ColumnChange)>,
+    condition: Option<CasCondition>,
+    /// The statement named its own timestamp (`USING TIMESTAMP`).
+    explicit_timestamp: bool,
+}
+
+impl StatementWrite {
+    fn new(table: Arc<Table>, keys: Vec<PartitionKey>, using: ResolvedUsing, explicit_timestamp: bool) -> StatementWrite {
+        StatementWrite {
+            table,
+            keys,
+            using,
+            clusterings: Vec::new(),
+            row_marker: false,
+            deletions: Vec::new(),
+            changes: Vec::new(),
+            condition: None,
+            explicit_timestamp,
+        }
+    }
+
+    fn needs_current_values(&self) -> bool {
+        self.changes.iter().any(|(_, c)| c.needs_current_value())
+    }
+
+    fn is_counter(&self) -> bool {
+        is_counter_table(&self.table)
+    }
+
+    /// The partition updates at `timestamp`; `current(i)` is the current state of
+    /// partition `keys[i]` when `needs_current_values`.
+    fn updates(&self, timestamp: i64, current: &dyn Fn(usize) -> Option<PartitionData>) -> CqlResult<Vec<PartitionUpdate>> {
+        let mut updates = Vec::with_capacity(self.keys.len());
+        for (position, key) in self.keys.iter().enumerate() {
+            let data = if self.needs_current_values() { current(position) } else { None };
+            let mut operations = self.deletions.clone();
+            if self.row_marker {
+                operations.extend(self.clusterings.iter().map(|c| Operation::RowMarker { clustering: c.clone() }));
+            }
+            for (index, change) in &self.changes {
+                let column = &self.table.def.columns[*index];
+                let cell = |clustering: Option<&[u8]>| data.as_ref().and_then(|d| d.cell(&self.table, *index, clustering));
+                if column.kind == ColumnKind::Static {
+                    operations.extend(change.operations(None, &column.name, timestamp, cell(None))?);
+                    continue;
+                }
+                for clustering in &self.clusterings {
+                    operations.extend(change.operations(Some(clustering.clone()), &column.name, timestamp, cell(Some(clustering)))?);
+                }
+            }
+            let using = ResolvedUsing { timestamp, ..self.using };
+            updates.push(partition_update(key.clone(), &using, operations));
+        }
+        Ok(updates)
+    }
+}
+
+fn is_counter_table(table: &Table) -> bool {
+    table.types.iter().any(CqlType::is_counter)
+}
+
+/// Reads the current state of every partition of `write` (list operations read before
+/// they write, as in Cassandra).
+async fn current_partitions(ctx: &Context<'_>, write: &StatementWrite, consistency: Consistency) -> CqlResult<Vec<PartitionData>> {
+    let version = ctx.head_version(&write.table)?;
+    let mut out = Vec::with_capacity(write.keys.len());
+    for key in &write.keys {
+        let command = partition_read(&write.table, version, key, &write.clusterings);
+        let result = ctx.node.coordinator.read(command, consistency).await?;
+        out.push(PartitionData::from_items(result.items));
+    }
+    Ok(out)
+}
+
+/// Applies unconditional statement writes as one atomic write.
+async fn apply(ctx: &Context<'_>, writes: Vec<StatementWrite>, consistency: Consistency) -> CqlResult<()> {
     let mut pending = PendingWrites::default();
+    for write in &writes {
+        let current = if write.needs_current_values() { current_partitions(ctx, write, consistency).await? } else { Vec::new() };
+        pending.add(&write.table, write.updates(write.using.timestamp, &|i| current.get(i).cloned())?);
+    }
+    let mut command = pending.command(ctx)?;
+    if command.tables.is_empty() {
+        return Ok(());
+    }
+    super::derived::add_derived_writes(ctx, &mut command, consistency).await?;
+    Ok(ctx.node.coordinator.mutate(command, consistency).await?)
+}
+
+/// Runs conditional statement writes (one statement, or a batch) as one compare-and-set
+/// on their single partition.
+async fn apply_conditional(ctx: &Context<'_>, writes: Vec<StatementWrite>, is_batch: bool) -> CqlResult<ResultBody> {
+    let first = writes.first().ok_or_else(|| CqlError::invalid("Empty conditional batch"))?;
+    let table = first.table.clone();
+    let [key] = first.keys.as_slice() else {
+        return Err(CqlError::invalid("IN on the partition key is not supported with conditional updates"));
+    };
+    let key = key.clone();
+    for write in &writes {
+        if write.table.def.keyspace != table.def.keyspace || write.table.def.name != table.def.name {
+            return Err(CqlError::invalid("Batch with conditions cannot span multiple tables"));
+        }
+        if write.keys.len() != 1 || write.keys[0].bytes != key.bytes {
+            return Err(CqlError::invalid(if is_batch {
+                "Batch with conditions cannot span multiple partitions"
+            } else {
+                "IN on the partition key is not supported with conditional updates"
+            }));
+        }
+        if write.clusterings.len() > 1 {
+            return Err(CqlError::invalid("IN on the clustering key columns is not supported with conditional updates"));
+        }
+        if write.is_counter() {
+            return Err(CqlError::invalid("Conditional updates are not supported on counter tables"));
+        }
+        if write.explicit_timestamp {
+            return Err(CqlError::invalid("Cannot provide custom timestamp for conditional updates"));
+        }
+    }
+    let version = ctx.head_version(&table)?;
+    let mut clusterings: Vec<Vec<u8>> = writes.iter().flat_map(|w| w.clusterings.iter().cloned()).collect();
+    clusterings.sort();
+    clusterings.dedup();
+    let read = partition_read(&table, version, &key, &clusterings);
+    let decide = |result: ReadResult| -> CqlResult<(Option<WriteCommand>, ResultBody)> {
+        let data = PartitionData::from_items(result.items);
+        let checked: Vec<CheckedRow<'_>> = writes
+            .iter()
+            .filter_map(|w| {
+                let condition = w.condition.as_ref()?;
+                let clustering = if condition.is_static_only(&w.table) { None } else { w.clusterings.first().cloned() };
+                Some(CheckedRow { condition, clustering })
+            })
+            .collect();
+        let mut applied = true;
+        for row in &checked {
+            applied &= row.condition.holds(&table, &data, row.clustering.as_deref())?;
+        }
+        let body = cas::result(&table, &key, &data, &checked, applied, is_batch);
+        if !applied {
+            return Ok((None, body));
+        }
+        // Later transactions on the partition get later timestamps, as Paxos ballots do.
+        let timestamp = crate::clock::next_micros();
+        let mut updates = Vec::new();
+        for write in &writes {
+            updates.extend(write.updates(timestamp, &|_| Some(data.clone()))?);
+        }
+        let command = WriteCommand { tables: vec![TableWrite { table: table.clone(), version, updates }] };
+        Ok((Some(command), body))
+    };
+    ctx.node.coordinator.cas(key.token, read, Consistency::Serial, decide).await
+}
+
+pub async fn insert(ctx: &Context<'_>, statement: &InsertStatement, bound: &BoundValues, options: WriteOptions) -> CqlResult<ResultBody> {
     let table = writable_table(ctx, &statement.table)?;
     let using = resolve_using(&statement.using, bound, options.timestamp, &table)?;
-    reject_conditional(statement.if_not_exists)?;
-    pending.add(&table, insert_updates(&table, statement, bound, &using)?);
-    pending.send(ctx, options.consistency).await
+    let write = insert_write(&table, statement, bound, using)?;
+    run_one(ctx, write, options.consistency).await
 }
 
-pub async fn update(ctx: &Context<'_>, statement: &UpdateStatement, bound: &BoundValues, options: WriteOptions) -> CqlResult<()> {
-    let mut pending = PendingWrites::default();
+pub async fn update(ctx: &Context<'_>, statement: &UpdateStatement, bound: &BoundValues, options: WriteOptions) -> CqlResult<ResultBody> {
     let table = writable_table(ctx, &statement.table)?;
     let using = resolve_using(&statement.using, bound, options.timestamp, &table)?;
-    reject_conditional(statement.condition.is_some())?;
-    pending.add(&table, update_updates(&table, statement, bound, &using)?);
-    pending.send(ctx, options.consistency).await
+    let write = update_write(&table, statement, bound, using)?;
+    run_one(ctx, write, options.consistency).await
 }
 
-pub async fn delete(ctx: &Context<'_>, statement: &DeleteStatement, bound: &BoundValues, options: WriteOptions) -> CqlResult<()> {
-    let mut pending = PendingWrites::default();
+pub async fn delete(ctx: &Context<'_>, statement: &DeleteStatement, bound: &BoundValues, options: WriteOptions) -> CqlResult<ResultBody> {
     let table = writable_table(ctx, &statement.table)?;
-    let using = resolve_using(&UsingClause { ttl: None, timestamp: statement.timestamp.clone() }, bound, options.timestamp, &table)?;
-    reject_conditional(statement.condition.is_some())?;
-    pending.add(&table, delete_updates(&table, statement, bound, &using)?);
-    pending.send(ctx, options.consistency).await
+    let using = resolve_using(&delete_using(statement), bound, options.timestamp, &table)?;
+    let write = delete_write(&table, statement, bound, using)?;
+    run_one(ctx, write, options.consistency).await
 }
 
-pub async fn batch(ctx: &Context<'_>, statement: &BatchStatement, bound: &BoundValues, options: WriteOptions) -> CqlResult<()> {
+async fn run_one(ctx: &Context<'_>, write: StatementWrite, consistency: Consistency) -> CqlResult<ResultBody> {
+    if write.condition.is_some() {
+        return apply_conditional(ctx, vec![write], false).await;
+    }
+    apply(ctx, vec![write], consistency).await?;
+    Ok(ResultBody::Void)
+}
+
+fn delete_using(statement: &DeleteStatement) -> UsingClause {
+    UsingClause { ttl: None, timestamp: statement.timestamp.clone() }
+}
+
+pub async fn batch(ctx: &Context<'_>, statement: &BatchStatement, bound: &BoundValues, options: WriteOptions) -> CqlResult<ResultBody> {
     let batch_using = resolve_timestamp(&statement.using, bound, options.timestamp)?;
     if statement.using.ttl.is_some() {
         return Err(CqlError::invalid("Global TTL on the BATCH statement is not supported."));
     }
-    let mut pending = PendingWrites::default();
+    let mut writes = BatchWrites::new(statement.kind, statement.using.timestamp.is_some());
     for child in &statement.statements {
-        add_batch_child(ctx, child, bound, batch_using, &mut pending)?;
+        add_batch_member(ctx, child, bound, batch_using, &mut writes)?;
     }
-    pending.send(ctx, options.consistency).await
+    writes.send(ctx, options.consistency).await
 }
 
-/// Adds one batch member's updates; used for batches of text and of prepared statements.
+/// Adds one batch member's writes; used for batches of text and of prepared statements.
 pub fn add_batch_member(
     ctx: &Context<'_>,
     child: &BatchChild,
     bound: &BoundValues,
     batch_timestamp: i64,
-    pending: &mut BatchWrites,
+    batch: &mut BatchWrites,
 ) -> CqlResult<()> {
-    add_batch_child(ctx, child, bound, batch_timestamp, &mut pending.0)
-}
-
-/// A protocol BATCH under construction (members may come from different prepared ids).
-#[derive(Default)]
-pub struct BatchWrites(PendingWrites);
-
-impl BatchWrites {
-    pub async fn send(self, ctx: &Context<'_>, consistency: Consistency) -> CqlResult<()> {
-        self.0.send(ctx, consistency).await
-    }
-}
-
-fn add_batch_child(ctx: &Context<'_>, child: &BatchChild, bound: &BoundValues, batch_timestamp: i64, pending: &mut PendingWrites) -> CqlResult<()> {
     // A member's own USING TIMESTAMP wins over the batch's default timestamp.
     let with_default = |using: &UsingClause, table: &Table| resolve_using(using, bound, Some(batch_timestamp), table);
-    match child {
+    let write = match child {
         BatchChild::Insert(s) => {
             let table = writable_table(ctx, &s.table)?;
-            reject_conditional(s.if_not_exists)?;
             let using = with_default(&s.using, &table)?;
-            pending.add(&table, insert_updates(&table, s, bound, &using)?);
+            insert_write(&table, s, bound, using)?
         }
         BatchChild::Update(s) => {
             let table = writable_table(ctx, &s.table)?;
-            reject_conditional(s.condition.is_some())?;
             let using = with_default(&s.using, &table)?;
-            pending.add(&table, update_updates(&table, s, bound, &using)?);
+            update_write(&table, s, bound, using)?
         }
         BatchChild::Delete(s) => {
             let table = writable_table(ctx, &s.table)?;
-            reject_conditional(s.condition.is_some())?;
-            let using = with_default(&UsingClause { ttl: None, timestamp: s.timestamp.clone() }, &table)?;
-            pending.add(&table, delete_updates(&table, s, bound, &using)?);
+            let using = with_default(&delete_using(s), &table)?;
+            delete_write(&table, s, bound, using)?
         }
-    }
-    Ok(())
+    };
+    batch.add(write)
 }
 
-fn reject_conditional(conditional: bool) -> CqlResult<()> {
-    if conditional {
-        return Err(CqlError::invalid("Conditional updates (IF ...) are not supported by this node yet"));
+/// A BATCH under construction (members may come from different prepared ids).
+pub struct BatchWrites {
+    kind: BatchKind,
+    explicit_timestamp: bool,
+    writes: Vec<StatementWrite>,
+}
+
+impl BatchWrites {
+    /// `explicit_timestamp`: the batch itself names a timestamp.
+    pub fn new(kind: BatchKind, explicit_timestamp: bool) -> BatchWrites {
+        BatchWrites { kind, explicit_timestamp, writes: Vec::new() }
     }
-    Ok(())
+
+    /// Adds a member, with Cassandra's rules on counters in batches.
+    fn add(&mut self, write: StatementWrite) -> CqlResult<()> {
+        let counter = write.is_counter();
+        match self.kind {
+            BatchKind::Counter if !counter => return Err(CqlError::invalid("Cannot include non-counter statement in a counter batch")),
+            BatchKind::Counter if self.explicit_timestamp => return Err(CqlError::invalid("Cannot provide custom timestamp for counter BATCH")),
+            BatchKind::Logged if counter => return Err(CqlError::invalid("Cannot include a counter statement in a logged batch")),
+            BatchKind::Unlogged if self.writes.iter().any(|w| w.is_counter() != counter) => {
+                return Err(CqlError::invalid("Counter and non-counter mutations cannot exist in the same batch"))
+            }
+            _ => {}
+        }
+        self.writes.push(write);
+        Ok(())
+    }
+
+    /// Applies the batch atomically; a batch with conditions answers `[applied]`.
+    pub async fn send(self, ctx: &Context<'_>, consistency: Consistency) -> CqlResult<ResultBody> {
+        if self.writes.iter().any(|w| w.condition.is_some()) {
+            return apply_conditional(ctx, self.writes, true).await;
+        }
+        apply(ctx, self.writes, consistency).await?;
+        Ok(ResultBody::Void)
+    }
 }
 
 fn writable_table(ctx: &Context<'_>, name: &QualifiedName) -> CqlResult<Arc<Table>> {
@@ -209,22 +394,22 @@ fn receiver(table: &Table, index: usize) -> Receiver<'_> {
     Receiver { name: &table.def.columns[index].name, ty: &table.types[index] }
 }
 
-fn insert_updates(table: &Table, statement: &InsertStatement, bound: &BoundValues, using: &ResolvedUsing) -> CqlResult<Vec<PartitionUpdate>> {
+fn insert_write(table: &Arc<Table>, statement: &InsertStatement, bound: &BoundValues, using: ResolvedUsing) -> CqlResult<StatementWrite> {
     let InsertValues::Columns { columns, values } = &statement.values else {
         let (expanded, json_bound) = super::json::expand_insert(table, statement, bound)?;
-        return insert_updates(table, &expanded, &json_bound, using);
+        return insert_write(table, &expanded, &json_bound, using);
     };
     if columns.len() != values.len() {
         return Err(CqlError::invalid("Unmatched column names/values"));
+    }
+    if is_counter_table(table) {
+        return Err(CqlError::invalid("INSERT statements are not allowed on counter tables, use UPDATE instead"));
     }
     let mut evaluated: BTreeMap<usize, Evaluated> = BTreeMap::new();
     for (name, term) in columns.iter().zip(values) {
         let index = column_index(table, name)?;
         if evaluated.contains_key(&index) {
             return Err(CqlError::invalid(format!("Multiple definitions found for column {name}")));
-        }
-        if table.types[index].is_counter() {
-            return Err(CqlError::invalid("INSERT statements are not allowed on counter tables, use UPDATE instead"));
         }
         evaluated.insert(index, evaluate(term, &receiver(table, index), bound)?);
     }
@@ -240,28 +425,19 @@ fn insert_updates(table: &Table, statement: &InsertStatement, bound: &BoundValue
     let components = table.partition_key_indexes().into_iter().map(|i| key_value(i, "partition key parts")).collect::<CqlResult<Vec<_>>>()?;
     let clustering_values = table.clustering_indexes().into_iter().map(|i| Ok((i, key_value(i, "clustering keys")?))).collect::<CqlResult<Vec<_>>>()?;
     let clustering = encode_clustering(table, &clustering_values)?;
-    let mut operations = vec![Operation::RowMarker { clustering: clustering.clone() }];
+    let mut write = StatementWrite::new(table.clone(), vec![PartitionKey::from_components(components)], using, statement.using.timestamp.is_some());
+    write.clusterings = vec![clustering];
+    write.row_marker = true;
     for (index, value) in evaluated {
-        let column = &table.def.columns[index];
-        let target = match column.kind {
-            ColumnKind::PartitionKey | ColumnKind::Clustering => continue,
-            ColumnKind::Static => None,
-            ColumnKind::Regular => Some(clustering.clone()),
-        };
-        match value {
-            Evaluated::Unset => {}
-            value => operations.push(Operation::Cell { clustering: target, column: column.name.clone(), value: stored_value(&table.types[index], value) }),
+        if matches!(table.def.columns[index].kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
+            continue;
+        }
+        if let Some(change) = whole_value_change(&table.types[index], value)? {
+            write.changes.push((index, change));
         }
     }
-    let key = PartitionKey::from_components(components);
-    Ok(vec![partition_update(key, using, operations)])
-}
-
-/// The bytes to store for a column value; an empty non-frozen collection has no cells in
-/// Cassandra, so it is stored as a deletion and reads back as null.
-fn stored_value(ty: &CqlType, value: Evaluated) -> Option<Vec<u8>> {
-    let is_empty_collection = |v: &Vec<u8>| v.as_slice() == [0, 0, 0, 0];
-    value.into_option().filter(|v| !(ty.is_multi_cell() && is_empty_collection(v)))
+    write.condition = statement.if_not_exists.then_some(CasCondition::NotExists);
+    Ok(write)
 }
 
 fn partition_update(key: PartitionKey, using: &ResolvedUsing, operations: Vec<Operation>) -> PartitionUpdate {
@@ -297,42 +473,47 @@ fn analyze(table: &Table, relations: &[crate::cql::ast::Relation], bound: &Bound
     Ok(restrictions)
 }
 
-fn update_updates(table: &Table, statement: &UpdateStatement, bound: &BoundValues, using: &ResolvedUsing) -> CqlResult<Vec<PartitionUpdate>> {
+fn update_write(table: &Arc<Table>, statement: &UpdateStatement, bound: &BoundValues, using: ResolvedUsing) -> CqlResult<StatementWrite> {
     let restrictions = analyze(table, &statement.where_clause, bound)?;
     let keys = target_partitions(table, &restrictions)?;
-    let mut cells = Vec::new();
-    for assignment in &statement.assignments {
-        let Assignment::Set { column, value } = assignment else {
-            return Err(CqlError::invalid("Collection and counter operations are not supported by this node yet"));
-        };
-        let index = column_index(table, column)?;
-        let def = &table.def.columns[index];
-        if matches!(def.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
-            return Err(CqlError::invalid(format!("PRIMARY KEY part {column} found in SET part")));
+    if is_counter_table(table) {
+        if statement.using.ttl.is_some() {
+            return Err(CqlError::invalid("Cannot provide custom TTL for counter updates"));
         }
-        let value = evaluate(value, &receiver(table, index), bound)?;
-        if value != Evaluated::Unset {
-            cells.push((def.name.clone(), def.kind == ColumnKind::Static, stored_value(&table.types[index], value)));
+        if statement.using.timestamp.is_some() {
+            return Err(CqlError::invalid("Cannot provide custom timestamp for counter updates"));
         }
     }
-    let only_static = cells.iter().all(|(_, is_static, _)| *is_static) && !cells.is_empty();
-    let clusterings = row_clusterings(table, &restrictions, only_static)?;
-    Ok(keys
-        .into_iter()
-        .map(|key| {
-            let mut operations = Vec::new();
-            for (name, is_static, value) in &cells {
-                if *is_static {
-                    operations.push(Operation::Cell { clustering: None, column: name.clone(), value: value.clone() });
-                } else {
-                    for c in &clusterings {
-                        operations.push(Operation::Cell { clustering: Some(c.clone()), column: name.clone(), value: value.clone() });
-                    }
-                }
+    let mut write = StatementWrite::new(table.clone(), keys, using, statement.using.timestamp.is_some());
+    let counter_table = is_counter_table(table);
+    for assignment in &statement.assignments {
+        let index = column_index(table, assignment_column(assignment))?;
+        let def = &table.def.columns[index];
+        if matches!(def.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
+            return Err(CqlError::invalid(format!("PRIMARY KEY part {} found in SET part", def.name)));
+        }
+        if let Some(change) = assignment_change(table, index, assignment, bound)? {
+            if change.is_counter() != counter_table {
+                return Err(CqlError::invalid("Cannot mix counter and non counter columns in the same table"));
             }
-            partition_update(key, using, operations)
-        })
-        .collect())
+            write.changes.push((index, change));
+        }
+    }
+    let only_static = !write.changes.is_empty() && write.changes.iter().all(|(i, _)| table.def.columns[*i].kind == ColumnKind::Static);
+    write.clusterings = row_clusterings(table, &restrictions, only_static)?;
+    write.condition = statement.condition.as_ref().map(|c| CasCondition::resolve(table, c, bound)).transpose()?;
+    Ok(write)
+}
+
+fn assignment_column(assignment: &Assignment) -> &str {
+    match assignment {
+        Assignment::Set { column, .. }
+        | Assignment::Add { column, .. }
+        | Assignment::Subtract { column, .. }
+        | Assignment::Prepend { column, .. }
+        | Assignment::SetElement { column, .. }
+        | Assignment::SetField { column, .. } => column,
+    }
 }
 
 /// The rows an UPDATE or a column DELETE touches: every clustering column must be given.
@@ -350,15 +531,32 @@ fn row_clusterings(table: &Table, restrictions: &Restrictions, only_static: bool
     Ok(restrictions.clusterings.clone())
 }
 
-fn delete_updates(table: &Table, statement: &DeleteStatement, bound: &BoundValues, using: &ResolvedUsing) -> CqlResult<Vec<PartitionUpdate>> {
+fn delete_write(table: &Arc<Table>, statement: &DeleteStatement, bound: &BoundValues, using: ResolvedUsing) -> CqlResult<StatementWrite> {
     let restrictions = analyze(table, &statement.where_clause, bound)?;
     let keys = target_partitions(table, &restrictions)?;
-    let operations = if statement.columns.is_empty() {
-        whole_row_deletions(table, &restrictions)
+    let mut write = StatementWrite::new(table.clone(), keys, using, statement.timestamp.is_some());
+    if statement.columns.is_empty() {
+        write.deletions = whole_row_deletions(table, &restrictions);
+        write.clusterings = restrictions.clusterings.clone();
     } else {
-        column_deletions(table, statement, &restrictions)?
-    };
-    Ok(keys.into_iter().map(|key| partition_update(key, using, operations.clone())).collect())
+        for deletion in &statement.columns {
+            let name = match deletion {
+                Deletion::Column(name) | Deletion::Element { column: name, .. } | Deletion::Field { column: name, .. } => name,
+            };
+            let index = column_index(table, name)?;
+            let def = &table.def.columns[index];
+            if matches!(def.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
+                return Err(CqlError::invalid(format!("Invalid identifier {name} for deletion (should not be a PRIMARY KEY part)")));
+            }
+            if let Some(change) = deletion_change(table, index, deletion, bound)? {
+                write.changes.push((index, change));
+            }
+        }
+        let only_static = write.changes.iter().all(|(i, _)| table.def.columns[*i].kind == ColumnKind::Static);
+        write.clusterings = row_clusterings(table, &restrictions, only_static)?;
+    }
+    write.condition = statement.condition.as_ref().map(|c| CasCondition::resolve(table, c, bound)).transpose()?;
+    Ok(write)
 }
 
 fn whole_row_deletions(table: &Table, restrictions: &Restrictions) -> Vec<Operation> {
@@ -366,32 +564,4 @@ fn whole_row_deletions(table: &Table, restrictions: &Restrictions) -> Vec<Operat
         return vec![Operation::DeletePartition];
     }
     restrictions.slices.iter().cloned().map(Operation::DeleteRange).collect::<Vec<_>>()
-}
-
-fn column_deletions(table: &Table, statement: &DeleteStatement, restrictions: &Restrictions) -> CqlResult<Vec<Operation>> {
-    let mut columns = Vec::new();
-    for deletion in &statement.columns {
-        let Deletion::Column(name) = deletion else {
-            return Err(CqlError::invalid("Deleting collection elements or fields is not supported by this node yet"));
-        };
-        let index = column_index(table, name)?;
-        let def = &table.def.columns[index];
-        if matches!(def.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
-            return Err(CqlError::invalid(format!("Invalid identifier {name} for deletion (should not be a PRIMARY KEY part)")));
-        }
-        columns.push((def.name.clone(), def.kind == ColumnKind::Static));
-    }
-    let only_static = columns.iter().all(|(_, s)| *s);
-    let clusterings = row_clusterings(table, restrictions, only_static)?;
-    let mut operations = Vec::new();
-    for (name, is_static) in columns {
-        if is_static {
-            operations.push(Operation::Cell { clustering: None, column: name, value: None });
-            continue;
-        }
-        for c in &clusterings {
-            operations.push(Operation::Cell { clustering: Some(c.clone()), column: name.clone(), value: None });
-        }
-    }
-    Ok(operations)
 }

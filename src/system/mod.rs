@@ -32,7 +32,7 @@ impl<'t> RowBuilder<'t> {
 
     fn set(mut self, column: &str, value: Option<Vec<u8>>) -> Self {
         if let (Some(i), Some(value)) = (self.table.column_index(column), value) {
-            self.cells[i] = Some(CellData { value, timestamp: 0, ttl_secs: 0, expires_at_secs: 0 });
+            self.cells[i] = Some(CellData { value, ..CellData::default() });
         }
         self
     }
