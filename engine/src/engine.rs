@@ -33,7 +33,7 @@ use crate::memtable::EntryVisitor;
 use crate::merge::{plan_split, GcContext, OutsideData};
 use crate::version::{VersionOp, VersionTally, VersionTree};
 use crate::wal::{replay_segment, segment_name, Wal, WalState};
-use crate::{Cell, Clock, Error, LevelStats, Mutation, Options, Result, ScanIter, Stats, Storage, SyncMode, VersionId, VersionInfo};
+use crate::{Cell, Clock, Error, LevelStats, Mutation, Options, Result, ScanIter, Stats, Storage, SyncMode, VersionId, VersionInfo, ROOT_VERSION};
 
 /// Highest level of the doubling array.
 pub(crate) const MAX_LEVEL: u32 = 40;
@@ -60,19 +60,27 @@ pub(crate) struct ArrayHandle {
     pub level: u32,
 }
 
+/// The manifest writer and the array-set state it describes (the version tree lives in
+/// `Inner::tree`; both change only under this lock).
 struct ManifestCtl {
     manifest: Manifest,
+    /// Live arrays: id -> level, as committed.
     arrays: std::collections::BTreeMap<u64, u32>,
+    /// WAL segments below this id are obsolete.
     wal_floor: u64,
 }
 
+/// Coordination with the background threads (guarded by `Inner::bg`, signalled by `bg_cond`).
 #[derive(Default)]
 struct BgState {
     shutdown: bool,
+    /// A flush or version delete happened: the merger should look for work.
     merge_wanted: bool,
+    /// First background failure; poisons writes.
     error: Option<String>,
 }
 
+/// Lifetime counters for `Stats`.
 #[derive(Default)]
 struct Counters {
     flushes: AtomicU64,
@@ -86,12 +94,17 @@ struct Inner {
     options: Options,
     clock: Arc<dyn Clock>,
     cache: Arc<BlockCache>,
+    /// The version tree with DFS labels. Changed only by `version_op`.
     tree: RwLock<VersionTree>,
     wal: Wal,
+    /// What readers see; replaced (never mutated in place) on rotation, flush and merge.
     view: RwLock<View>,
     manifest: Mutex<ManifestCtl>,
+    /// One flusher at a time keeps memtables flushing in WAL order.
     flush_lock: Mutex<()>,
+    /// One merge at a time: merges pick inputs from the view and must not overlap.
     merge_lock: Mutex<()>,
+    /// Next id for an array or WAL segment.
     next_file_id: AtomicU64,
     bg: Mutex<BgState>,
     bg_cond: Condvar,
@@ -285,20 +298,12 @@ impl Engine {
     /// it are durable when it returns (also in `Periodic` mode), so a version change that
     /// survives a crash never survives without the writes that preceded it.
     pub fn snapshot(&self, version: VersionId) -> Result<VersionId> {
-        let new = self.inner.version_op(|tree| Ok(VersionOp::Snapshot { of: version, new: tree.peek_next_id()? }))?;
-        Ok(match new {
-            VersionOp::Snapshot { new, .. } => new,
-            _ => version,
-        })
+        self.inner.create_version(|new| VersionOp::Snapshot { of: version, new })
     }
 
     /// Creates a new writable child of frozen `version`.
     pub fn clone_version(&self, version: VersionId) -> Result<VersionId> {
-        let op = self.inner.version_op(|tree| Ok(VersionOp::Clone { of: version, new: tree.peek_next_id()? }))?;
-        Ok(match op {
-            VersionOp::Clone { new, .. } => new,
-            _ => version,
-        })
+        self.inner.create_version(|new| VersionOp::Clone { of: version, new })
     }
 
     /// Marks `version` deleted (any version but the root). Reads and writes at it fail from
@@ -613,10 +618,20 @@ impl Inner {
         man.manifest.maybe_compact(&state, threshold)
     }
 
+    /// Runs the version op `make(new id)` and returns the new id.
+    fn create_version(&self, make: impl FnOnce(VersionId) -> VersionOp) -> Result<VersionId> {
+        let mut new = ROOT_VERSION;
+        self.version_op(|tree| {
+            new = tree.peek_next_id()?;
+            Ok(make(new))
+        })?;
+        Ok(new)
+    }
+
     /// Validates a version op, makes it durable in the manifest, then applies it. Holding
     /// the WAL lock orders it against writes (none is in flight) and syncing the WAL first
     /// makes it a durability barrier for earlier writes.
-    fn version_op(&self, make: impl FnOnce(&VersionTree) -> Result<VersionOp>) -> Result<VersionOp> {
+    fn version_op(&self, make: impl FnOnce(&VersionTree) -> Result<VersionOp>) -> Result<()> {
         self.check_open()?;
         let _wal = self.wal.sync_locked(self.wal.lock())?;
         let mut man = lock(&self.manifest);
@@ -624,8 +639,7 @@ impl Inner {
         let op = make(&tree)?;
         tree.plan(op)?;
         man.manifest.commit(&Record::Version(op))?;
-        tree.apply(op)?;
-        Ok(op)
+        tree.apply(op)
     }
 
     fn request_merge(&self) {
