@@ -100,7 +100,7 @@ impl Clock for ManualClock {
     }
 }
 
-/// When a write is acknowledged relative to its WAL fsync.
+/// When a write is acknowledged relative to its WAL fsync (Cassandra's `commitlog_sync`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SyncMode {
     /// Acknowledge after the WAL record is fsynced (concurrent writers share one fsync).
@@ -132,7 +132,7 @@ pub struct Options {
     pub block_bytes: usize,
     /// Bloom filter bits per key (0 disables the filter).
     pub bloom_bits_per_key: u32,
-    /// A WAL segment is rolled (and the manifest compacted) past these sizes.
+    /// The manifest log is rewritten (compacted) once it grows past this size.
     pub manifest_compact_bytes: u64,
 }
 
@@ -157,30 +157,43 @@ impl Default for Options {
 /// One level of the doubling array.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LevelStats {
+    /// Level number (0 = freshly flushed arrays; level `l` holds ~`memtable_bytes/2 * 2^l`).
     pub level: u32,
+    /// Arrays on this level.
     pub arrays: usize,
+    /// File bytes of those arrays.
     pub bytes: u64,
+    /// Entries in those arrays (one per key and version written).
     pub entries: u64,
 }
 
-/// A point-in-time summary of the engine.
+/// A point-in-time summary of the engine. Counters (`flushes`, `merges`, ...) count since open.
 #[derive(Clone, Debug, Default)]
 pub struct Stats {
     /// Non-empty levels, lowest first.
     pub levels: Vec<LevelStats>,
+    /// Live arrays.
     pub arrays: usize,
+    /// File bytes of all live arrays.
     pub array_bytes: u64,
+    /// Entries in all live arrays.
     pub array_entries: u64,
-    /// Versions in the tree (including deleted ones not yet forgotten).
+    /// Versions in the tree, deleted ones included (ids are never reused).
     pub versions: usize,
+    /// Versions not deleted (the root included).
     pub live_versions: usize,
+    /// Estimated memory of the active and frozen memtables.
     pub memtable_bytes: usize,
+    /// Memtables frozen and waiting for flush.
     pub frozen_memtables: usize,
+    /// Memtable flushes.
     pub flushes: u64,
+    /// Merges run (background, `compact`, `merge_version`).
     pub merges: u64,
     /// Merges whose output was split into several arrays by version.
     pub version_splits: u64,
-    /// Arrays written by merges, over the engine's lifetime (since open).
+    /// Arrays written by merges.
     pub merge_output_arrays: u64,
+    /// Memory held by the block cache.
     pub block_cache_bytes: usize,
 }
