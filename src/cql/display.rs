@@ -26,6 +26,10 @@ impl Display for Name<'_> {
     }
 }
 
+pub(super) fn quote_identifier(name: &str) -> String {
+    Name(name).to_string()
+}
+
 /// Whether `ident` must be quoted: not a plain lowercase word, a reserved keyword, or text that
 /// would lex as something else (`p1d` is a duration).
 fn needs_quotes(ident: &str) -> bool {

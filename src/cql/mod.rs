@@ -1,17 +1,24 @@
 //! CQL 3 front end: a hand-written lexer and recursive-descent parser (Cassandra 5.0 dialect plus
 //! Strata's snapshot/clone/restore extensions).
 //!
-//! Layout: [`lexer`] turns text into located tokens, [`parser`] builds the [`ast`] tree,
-//! `display` prints any tree back as canonical CQL (used by DESCRIBE and the round-trip tests),
-//! `visit` walks a tree (bind markers).
+//! API: [`parse_statement`] gives one [`ast::Statement`] or a [`ParseError`];
+//! [`ast::Statement::bind_markers`] lists the `?`/`:name` markers in index order; every tree
+//! implements `Display` as canonical CQL; [`quote_identifier`] quotes a name the way that
+//! printing does (for DESCRIBE output built elsewhere).
+//!
+//! Layout: `lexer` turns text into located tokens, `parser` builds the [`ast`] tree, `display`
+//! prints any tree back as canonical CQL (used by DESCRIBE and the round-trip tests), `visit`
+//! walks a tree (bind markers).
 //!
 //! Architecture invariants:
 //! - Syntax only. No schema, no type checking; the planner does semantics.
-//! - Never panics, whatever the input: depth and size are bounded ([`MAX_DEPTH`],
+//! - Never panics, whatever the input: depth, size and token count are bounded ([`MAX_DEPTH`],
 //!   [`MAX_STATEMENT_BYTES`]) and every failure is a [`ParseError`].
-//! - Errors are worded like Cassandra's ANTLR errors (`line 1:9 no viable alternative at input
-//!   'FORM' (SELECT * [FORM] t)`), because the server sends `error.to_string()` verbatim as a
-//!   Syntax_error (0x2000) and users and tools compare these texts.
+//! - Errors are worded like Cassandra's ANTLR errors (`line 1:9 mismatched input 'FORM'
+//!   expecting K_FROM (SELECT * [FORM] t)`), because the server sends `error.to_string()`
+//!   verbatim as a Syntax_error (0x2000) and users and tools compare these texts.
+//! - Printing then parsing gives back an equal tree (tested on hundreds of thousands of random
+//!   trees).
 
 pub mod ast;
 mod display;
@@ -64,6 +71,12 @@ impl fmt::Display for ParseError {
 }
 
 impl std::error::Error for ParseError {}
+
+/// `name` as it must be written in CQL: bare when it reads back as the same identifier,
+/// otherwise double-quoted with `"` doubled (`"MyTable"`, `"select"`, `"a""b"`).
+pub fn quote_identifier(name: &str) -> String {
+    display::quote_identifier(name)
+}
 
 /// Parses exactly one CQL statement; a trailing `;` is optional, a second statement is an error.
 pub fn parse_statement(text: &str) -> Result<ast::Statement, ParseError> {

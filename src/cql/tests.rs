@@ -420,6 +420,24 @@ fn identifiers_are_case_folded_unless_quoted() {
 }
 
 #[test]
+fn identifiers_are_quoted_only_when_needed() {
+    for (name, quoted) in [
+        ("users", "users"),
+        ("key", "key"),
+        ("b_2", "b_2"),
+        ("MyTable", "\"MyTable\""),
+        ("select", "\"select\""),
+        ("a\"b", "\"a\"\"b\""),
+        ("with space", "\"with space\""),
+        ("1abc", "\"1abc\""),
+        ("p1d", "\"p1d\""),
+        ("", "\"\""),
+    ] {
+        assert_eq!(super::quote_identifier(name), quoted, "{name}");
+    }
+}
+
+#[test]
 fn unreserved_keywords_are_identifiers() {
     for word in [
         "key",
