@@ -9,24 +9,27 @@ impl Statement {
     /// All bind markers of the statement, ordered by [`BindMarker::index`].
     pub fn bind_markers(&self) -> Vec<&BindMarker> {
         let mut markers = Vec::new();
-        self.collect_markers(&mut markers);
+        self.collect_markers(&mut |marker| markers.push(marker));
         markers.sort_by_key(|m| m.index);
         markers
     }
 
-    /// The number of bind markers (= the number of values an EXECUTE must carry).
+    /// The number of bind markers (= the number of values an EXECUTE must carry). Walks the
+    /// tree without allocating.
     pub fn bind_marker_count(&self) -> usize {
-        self.bind_markers().len()
+        let mut count = 0;
+        self.collect_markers(&mut |_| count += 1);
+        count
     }
 }
 
-/// Appends the bind markers found in `self` to `out` (in any order).
+/// Calls `out` with each bind marker found in `self` (in any order).
 trait CollectMarkers {
-    fn collect_markers<'a>(&'a self, out: &mut Vec<&'a BindMarker>);
+    fn collect_markers<'a>(&'a self, out: &mut dyn FnMut(&'a BindMarker));
 }
 
 impl<T: CollectMarkers> CollectMarkers for [T] {
-    fn collect_markers<'a>(&'a self, out: &mut Vec<&'a BindMarker>) {
+    fn collect_markers<'a>(&'a self, out: &mut dyn FnMut(&'a BindMarker)) {
         for item in self {
             item.collect_markers(out);
         }
@@ -34,7 +37,7 @@ impl<T: CollectMarkers> CollectMarkers for [T] {
 }
 
 impl<T: CollectMarkers> CollectMarkers for Option<T> {
-    fn collect_markers<'a>(&'a self, out: &mut Vec<&'a BindMarker>) {
+    fn collect_markers<'a>(&'a self, out: &mut dyn FnMut(&'a BindMarker)) {
         if let Some(item) = self {
             item.collect_markers(out);
         }
@@ -42,7 +45,7 @@ impl<T: CollectMarkers> CollectMarkers for Option<T> {
 }
 
 impl<T: CollectMarkers, U: CollectMarkers> CollectMarkers for (T, U) {
-    fn collect_markers<'a>(&'a self, out: &mut Vec<&'a BindMarker>) {
+    fn collect_markers<'a>(&'a self, out: &mut dyn FnMut(&'a BindMarker)) {
         self.0.collect_markers(out);
         self.1.collect_markers(out);
     }
@@ -50,11 +53,11 @@ impl<T: CollectMarkers, U: CollectMarkers> CollectMarkers for (T, U) {
 
 /// Names and types carry no markers; this lets tuples like `(Ident, Term)` use the generic impls.
 impl CollectMarkers for Ident {
-    fn collect_markers<'a>(&'a self, _out: &mut Vec<&'a BindMarker>) {}
+    fn collect_markers<'a>(&'a self, _out: &mut dyn FnMut(&'a BindMarker)) {}
 }
 
 impl CollectMarkers for Statement {
-    fn collect_markers<'a>(&'a self, out: &mut Vec<&'a BindMarker>) {
+    fn collect_markers<'a>(&'a self, out: &mut dyn FnMut(&'a BindMarker)) {
         match self {
             Statement::Select(s) => s.collect_markers(out),
             Statement::Insert(s) => s.collect_markers(out),
@@ -76,7 +79,7 @@ impl CollectMarkers for Statement {
 }
 
 impl CollectMarkers for BatchChild {
-    fn collect_markers<'a>(&'a self, out: &mut Vec<&'a BindMarker>) {
+    fn collect_markers<'a>(&'a self, out: &mut dyn FnMut(&'a BindMarker)) {
         match self {
             BatchChild::Insert(s) => s.collect_markers(out),
             BatchChild::Update(s) => s.collect_markers(out),
@@ -86,7 +89,7 @@ impl CollectMarkers for BatchChild {
 }
 
 impl CollectMarkers for SelectStatement {
-    fn collect_markers<'a>(&'a self, out: &mut Vec<&'a BindMarker>) {
+    fn collect_markers<'a>(&'a self, out: &mut dyn FnMut(&'a BindMarker)) {
         self.selection.collect_markers(out);
         self.where_clause.collect_markers(out);
         self.group_by.collect_markers(out);
@@ -99,7 +102,7 @@ impl CollectMarkers for SelectStatement {
 }
 
 impl CollectMarkers for InsertStatement {
-    fn collect_markers<'a>(&'a self, out: &mut Vec<&'a BindMarker>) {
+    fn collect_markers<'a>(&'a self, out: &mut dyn FnMut(&'a BindMarker)) {
         match &self.values {
             InsertValues::Columns { values, .. } => values.collect_markers(out),
             InsertValues::Json { value, .. } => value.collect_markers(out),
@@ -109,7 +112,7 @@ impl CollectMarkers for InsertStatement {
 }
 
 impl CollectMarkers for UpdateStatement {
-    fn collect_markers<'a>(&'a self, out: &mut Vec<&'a BindMarker>) {
+    fn collect_markers<'a>(&'a self, out: &mut dyn FnMut(&'a BindMarker)) {
         self.using.collect_markers(out);
         self.assignments.collect_markers(out);
         self.where_clause.collect_markers(out);
@@ -118,7 +121,7 @@ impl CollectMarkers for UpdateStatement {
 }
 
 impl CollectMarkers for DeleteStatement {
-    fn collect_markers<'a>(&'a self, out: &mut Vec<&'a BindMarker>) {
+    fn collect_markers<'a>(&'a self, out: &mut dyn FnMut(&'a BindMarker)) {
         self.columns.collect_markers(out);
         self.timestamp.collect_markers(out);
         self.where_clause.collect_markers(out);
@@ -127,14 +130,14 @@ impl CollectMarkers for DeleteStatement {
 }
 
 impl CollectMarkers for UsingClause {
-    fn collect_markers<'a>(&'a self, out: &mut Vec<&'a BindMarker>) {
+    fn collect_markers<'a>(&'a self, out: &mut dyn FnMut(&'a BindMarker)) {
         self.ttl.collect_markers(out);
         self.timestamp.collect_markers(out);
     }
 }
 
 impl CollectMarkers for Assignment {
-    fn collect_markers<'a>(&'a self, out: &mut Vec<&'a BindMarker>) {
+    fn collect_markers<'a>(&'a self, out: &mut dyn FnMut(&'a BindMarker)) {
         match self {
             Assignment::Set { value, .. }
             | Assignment::Add { value, .. }
@@ -150,7 +153,7 @@ impl CollectMarkers for Assignment {
 }
 
 impl CollectMarkers for UpdateCondition {
-    fn collect_markers<'a>(&'a self, out: &mut Vec<&'a BindMarker>) {
+    fn collect_markers<'a>(&'a self, out: &mut dyn FnMut(&'a BindMarker)) {
         if let UpdateCondition::Conditions(conditions) = self {
             conditions.collect_markers(out);
         }
@@ -158,7 +161,7 @@ impl CollectMarkers for UpdateCondition {
 }
 
 impl CollectMarkers for Condition {
-    fn collect_markers<'a>(&'a self, out: &mut Vec<&'a BindMarker>) {
+    fn collect_markers<'a>(&'a self, out: &mut dyn FnMut(&'a BindMarker)) {
         if let Some(ConditionSelection::Element(key)) = &self.selection {
             key.collect_markers(out);
         }
@@ -167,7 +170,7 @@ impl CollectMarkers for Condition {
 }
 
 impl CollectMarkers for Deletion {
-    fn collect_markers<'a>(&'a self, out: &mut Vec<&'a BindMarker>) {
+    fn collect_markers<'a>(&'a self, out: &mut dyn FnMut(&'a BindMarker)) {
         if let Deletion::Element { key, .. } = self {
             key.collect_markers(out);
         }
@@ -175,7 +178,7 @@ impl CollectMarkers for Deletion {
 }
 
 impl CollectMarkers for Relation {
-    fn collect_markers<'a>(&'a self, out: &mut Vec<&'a BindMarker>) {
+    fn collect_markers<'a>(&'a self, out: &mut dyn FnMut(&'a BindMarker)) {
         match self {
             Relation::Column { predicate, .. } | Relation::MultiColumn { predicate, .. } => {
                 predicate.collect_markers(out)
@@ -192,17 +195,17 @@ impl CollectMarkers for Relation {
 }
 
 impl CollectMarkers for Predicate {
-    fn collect_markers<'a>(&'a self, out: &mut Vec<&'a BindMarker>) {
+    fn collect_markers<'a>(&'a self, out: &mut dyn FnMut(&'a BindMarker)) {
         match self {
             Predicate::Compare(_, term) => term.collect_markers(out),
             Predicate::In(InValues::Terms(terms)) => terms.collect_markers(out),
-            Predicate::In(InValues::Marker(marker)) => out.push(marker),
+            Predicate::In(InValues::Marker(marker)) => out(marker),
         }
     }
 }
 
 impl CollectMarkers for Selection {
-    fn collect_markers<'a>(&'a self, out: &mut Vec<&'a BindMarker>) {
+    fn collect_markers<'a>(&'a self, out: &mut dyn FnMut(&'a BindMarker)) {
         if let Selection::Selectors(items) = self {
             for item in items {
                 item.selector.collect_markers(out);
@@ -212,7 +215,7 @@ impl CollectMarkers for Selection {
 }
 
 impl CollectMarkers for Selector {
-    fn collect_markers<'a>(&'a self, out: &mut Vec<&'a BindMarker>) {
+    fn collect_markers<'a>(&'a self, out: &mut dyn FnMut(&'a BindMarker)) {
         match self {
             Selector::Column(_) | Selector::CountRows => {}
             Selector::Term(term) => term.collect_markers(out),
@@ -244,10 +247,10 @@ impl CollectMarkers for Selector {
 }
 
 impl CollectMarkers for Term {
-    fn collect_markers<'a>(&'a self, out: &mut Vec<&'a BindMarker>) {
+    fn collect_markers<'a>(&'a self, out: &mut dyn FnMut(&'a BindMarker)) {
         match self {
             Term::Literal(_) => {}
-            Term::Bind(marker) => out.push(marker),
+            Term::Bind(marker) => out(marker),
             Term::List(items) | Term::Set(items) | Term::Tuple(items) => items.collect_markers(out),
             Term::FunctionCall { args, .. } => args.collect_markers(out),
             Term::Map(entries) => entries.collect_markers(out),
@@ -264,13 +267,13 @@ impl CollectMarkers for Term {
 }
 
 impl<T: CollectMarkers + ?Sized> CollectMarkers for Box<T> {
-    fn collect_markers<'a>(&'a self, out: &mut Vec<&'a BindMarker>) {
+    fn collect_markers<'a>(&'a self, out: &mut dyn FnMut(&'a BindMarker)) {
         (**self).collect_markers(out);
     }
 }
 
 impl<T: CollectMarkers> CollectMarkers for Vec<T> {
-    fn collect_markers<'a>(&'a self, out: &mut Vec<&'a BindMarker>) {
+    fn collect_markers<'a>(&'a self, out: &mut dyn FnMut(&'a BindMarker)) {
         self.as_slice().collect_markers(out);
     }
 }
