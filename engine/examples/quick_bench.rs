@@ -1,7 +1,7 @@
 //! A quick single-process throughput check of the engine (random inserts, point reads,
 //! short scans). Not a comparison: see `engine-bench/` for RocksDB/LMDB numbers.
 //!
-//! `cargo run --release -p strata-engine --example quick_bench -- [entries] [dir]`
+//! `cargo run --release -p strata-engine --example quick_bench -- [entries] [dir] [read multiplier]`
 
 use std::ops::Bound;
 use std::sync::Arc;
@@ -59,7 +59,7 @@ fn main() -> Result<(), strata_engine::Error> {
     std::thread::sleep(std::time::Duration::from_secs(2));
     println!("{:?}", engine.stats().levels);
     let mut rng = 0x1234_5678_9abc_def1u64;
-    let reads = entries.min(300_000);
+    let reads = entries.min(300_000) * args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1);
     let (start, cpu0) = (Instant::now(), cpu_secs());
     let mut found = 0;
     for _ in 0..reads {
