@@ -577,40 +577,42 @@ impl Generator {
     fn update(&mut self) -> Statement {
         let table = self.qualified();
         let using = self.using();
-        let assignments = (0..self.count(1, 3))
-            .map(|_| {
-                let column = self.name();
-                match self.rng.below(6) {
-                    0 => Assignment::Add {
+        // One assignment per column: a column set twice is a syntax error (see `assignments`).
+        let mut columns: Vec<Ident> = (0..self.count(1, 3)).map(|_| self.name()).collect();
+        columns.sort();
+        columns.dedup();
+        let assignments = columns
+            .into_iter()
+            .map(|column| match self.rng.below(6) {
+                0 => Assignment::Add {
+                    column,
+                    value: self.term(2),
+                },
+                1 => Assignment::Subtract {
+                    column,
+                    value: self.term(2),
+                },
+                2 => Assignment::Prepend {
+                    column,
+                    value: self.term(2),
+                },
+                3 => {
+                    let key = self.term(1);
+                    Assignment::SetElement {
                         column,
+                        key,
                         value: self.term(2),
-                    },
-                    1 => Assignment::Subtract {
-                        column,
-                        value: self.term(2),
-                    },
-                    2 => Assignment::Prepend {
-                        column,
-                        value: self.term(2),
-                    },
-                    3 => {
-                        let key = self.term(1);
-                        Assignment::SetElement {
-                            column,
-                            key,
-                            value: self.term(2),
-                        }
                     }
-                    4 => Assignment::SetField {
-                        column,
-                        field: self.name(),
-                        value: self.term(2),
-                    },
-                    _ => Assignment::Set {
-                        column,
-                        value: self.term(2),
-                    },
                 }
+                4 => Assignment::SetField {
+                    column,
+                    field: self.name(),
+                    value: self.term(2),
+                },
+                _ => Assignment::Set {
+                    column,
+                    value: self.term(2),
+                },
             })
             .collect();
         let where_clause = (0..self.count(1, 2)).map(|_| self.relation(1)).collect();

@@ -1602,7 +1602,7 @@ impl<'a> Parser<'a> {
         let table = self.qualified_name()?;
         let using = self.using_clause()?;
         self.expect_word("SET")?;
-        let assignments = self.comma_separated(Self::assignment)?;
+        let assignments = self.assignments()?;
         self.expect_word("WHERE")?;
         let where_clause = self.where_clause()?;
         let condition = self.update_condition()?;
@@ -1613,6 +1613,48 @@ impl<'a> Parser<'a> {
             where_clause,
             condition,
         })
+    }
+
+    /// `columnOperation (',' columnOperation)*`, refusing what Cassandra's `addRawUpdate`
+    /// refuses: a column set as a whole and also changed otherwise, or one UDT field set twice.
+    fn assignments(&mut self) -> PResult<Vec<Assignment>> {
+        let mut assignments: Vec<Assignment> = Vec::new();
+        // Per column: whether it is set as a whole, and whether any other change touches it.
+        let mut seen: std::collections::HashMap<Ident, (bool, bool)> =
+            std::collections::HashMap::new();
+        let mut fields_set: std::collections::HashSet<(Ident, Ident)> =
+            std::collections::HashSet::new();
+        loop {
+            let at = self.plain_error(String::new());
+            let assignment = self.assignment()?;
+            let (column, whole) = match &assignment {
+                Assignment::Set { column, .. } => (column, true),
+                Assignment::Add { column, .. }
+                | Assignment::Subtract { column, .. }
+                | Assignment::Prepend { column, .. }
+                | Assignment::SetElement { column, .. }
+                | Assignment::SetField { column, .. } => (column, false),
+            };
+            let duplicate_field = match &assignment {
+                Assignment::SetField { column, field, .. } => {
+                    !fields_set.insert((column.clone(), field.clone()))
+                }
+                _ => false,
+            };
+            let (set_whole, changed) = seen.entry(column.clone()).or_default();
+            if (whole && (*set_whole || *changed)) || (!whole && *set_whole) || duplicate_field {
+                return Err(ParseError {
+                    message: format!("Multiple incompatible setting of column {column}"),
+                    ..at
+                });
+            }
+            *set_whole |= whole;
+            *changed |= !whole;
+            assignments.push(assignment);
+            if !self.accept(Symbol::Comma) {
+                return Ok(assignments);
+            }
+        }
     }
 
     /// `columnOperation`

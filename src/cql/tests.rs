@@ -947,6 +947,9 @@ fn error_messages_match_cassandra_wording() {
         ("SELECT * FROM t WHERE a =\n  'x' ORDER b LIMIT 1", "line 2:12 mismatched input 'b' expecting K_BY (...WHERE a =  'x' ORDER [b] LIMIT...)"),
         ("UPDATE t SET a = b + 1 WHERE k = 1", "line 1:17 Only expressions of the form X = X + <value> are supported."),
         ("UPDATE t SET l = [1] + m WHERE k = 1", "line 1:23 Only expressions of the form X = <value> + X are supported."),
+        ("UPDATE t SET a = 1, b = 2, a = 3 WHERE k = 1", "line 1:27 Multiple incompatible setting of column a"),
+        ("UPDATE t SET m['x'] = 1, m = {} WHERE k = 1", "line 1:25 Multiple incompatible setting of column m"),
+        ("UPDATE t SET u.f = 1, u.f = 2 WHERE k = 1", "line 1:22 Multiple incompatible setting of column u"),
         ("GRANT SELECT ON ks.t TO bob", "line 1:0 GRANT statements are not supported by Strata"),
         ("CREATE ROLE bob", "line 1:7 CREATE ROLE statements are not supported by Strata"),
         ("LIST ROLES", "line 1:0 LIST statements are not supported by Strata"),
@@ -988,6 +991,7 @@ fn semantically_odd_but_syntactically_valid_statements_parse() {
         "CREATE KEYSPACE ks WITH whatever = 'x'",
         "SELECT * FROM t LIMIT -1",
         "UPDATE t USING TTL 1 AND TTL 2 SET a = 1 WHERE k = 1",
+        "UPDATE t SET m['a'] = 1, m['b'] = 2, m = m + {'c': 3}, u.f = 1, u.g = 2 WHERE k = 1",
         "CREATE TABLE t (a int PRIMARY KEY) WITH COMPACT STORAGE",
     ] {
         parse_statement(text).unwrap_or_else(|e| panic!("{text}: {e}"));
