@@ -1642,7 +1642,8 @@ impl<'a> Parser<'a> {
                 _ => false,
             };
             let (set_whole, changed) = seen.entry(column.clone()).or_default();
-            if (whole && (*set_whole || *changed)) || (!whole && *set_whole) || duplicate_field {
+            // Anything after a whole-column set, a whole-column set after anything, a field twice.
+            if *set_whole || (whole && *changed) || duplicate_field {
                 return Err(ParseError {
                     message: format!("Multiple incompatible setting of column {column}"),
                     ..at
