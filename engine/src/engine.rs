@@ -167,6 +167,13 @@ impl Engine {
         for name in files.iter().filter(|n| n.ends_with(".tmp")) {
             storage.remove(name)?;
         }
+        let has_manifest = files.iter().any(|n| n.starts_with("MANIFEST-") && !n.ends_with(".tmp"));
+        if !has_manifest {
+            if let Some(data) = files.iter().find(|n| n.ends_with(".arr") || n.ends_with(".wal")) {
+                // Without a manifest every data file would look uncommitted and be deleted.
+                return Err(Error::corruption(data, "data files present but no MANIFEST"));
+            }
+        }
         let (manifest, mut state) = Manifest::open(storage.clone())?;
         let cache = Arc::new(BlockCache::new(options.block_cache_bytes));
         let mut arrays = Vec::new();

@@ -226,6 +226,22 @@ fn corrupted_array_is_detected() {
     }
 }
 
+/// A directory whose manifest is gone is refused instead of having its data deleted.
+#[test]
+fn a_missing_manifest_is_refused() {
+    let storage = Arc::new(MemStorage::new());
+    let e = Engine::open(storage.clone(), opts(), clock()).unwrap();
+    let v = e.clone_version(ROOT_VERSION).unwrap();
+    put(&e, v, "k", 1, "v");
+    e.flush().unwrap();
+    e.close().unwrap();
+    for name in storage.list().unwrap().into_iter().filter(|n| n.starts_with("MANIFEST-")) {
+        storage.remove(&name).unwrap();
+    }
+    assert!(matches!(Engine::open(storage.clone(), opts(), clock()), Err(Error::Corruption { .. })));
+    assert!(storage.list().unwrap().iter().any(|n| n.ends_with(".arr")), "data left untouched");
+}
+
 /// A flipped byte in the middle of the WAL is corruption at reopen.
 #[test]
 fn corrupted_wal_is_detected() {
