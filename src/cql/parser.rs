@@ -463,8 +463,15 @@ impl<'a> Parser<'a> {
         ))
     }
 
+    /// A clean refusal of syntax Strata does not implement; `what` is plural ("GRANT statements").
     fn unsupported(&self, what: &str) -> ParseError {
-        self.plain_error(format!("{what} statements are not supported by Strata"))
+        self.plain_error(format!("{what} are not supported by Strata"))
+    }
+
+    /// `unsupported` for the statement that starts with `prefix` and the current word.
+    fn unsupported_statement(&self, prefix: &str) -> ParseError {
+        let word = self.peek().text.to_ascii_uppercase();
+        self.unsupported(&format!("{prefix}{word} statements"))
     }
 
     /// Cassandra's `ErrorCollector.appendSnippet`: from 10 raw tokens before the offending one to
@@ -726,7 +733,7 @@ impl<'a> Parser<'a> {
             "DROP" => self.drop_statement(),
             "DESCRIBE" | "DESC" => Ok(Statement::Describe(self.describe_statement()?)),
             "RESTORE" => self.restore_statement(),
-            "GRANT" | "REVOKE" | "LIST" => Err(self.unsupported(&token.text.to_ascii_uppercase())),
+            "GRANT" | "REVOKE" | "LIST" => Err(self.unsupported_statement("")),
             _ => Err(self.no_viable()),
         }
     }
@@ -1903,9 +1910,7 @@ impl<'a> Parser<'a> {
             ));
         }
         if !or_replace && ["ROLE", "USER", "TRIGGER"].iter().any(|w| self.at_word(w)) {
-            return Err(
-                self.unsupported(&format!("CREATE {}", self.peek().text.to_ascii_uppercase()))
-            );
+            return Err(self.unsupported_statement("CREATE "));
         }
         Err(self.no_viable())
     }
@@ -1985,6 +1990,7 @@ impl<'a> Parser<'a> {
         let name = self.ident()?;
         let ty = self.cql_type()?;
         let is_static = self.accept_word("STATIC");
+        self.refuse_column_mask()?;
         let primary_key = allow_primary_key && self.accept_word("PRIMARY");
         if primary_key {
             self.expect_word("KEY")?;
@@ -1995,6 +2001,15 @@ impl<'a> Parser<'a> {
             is_static,
             primary_key,
         })
+    }
+
+    /// Cassandra 5.0 dynamic data masking (`MASKED WITH ...`) gets a clear refusal rather
+    /// than a confusing "expecting ')'".
+    fn refuse_column_mask(&self) -> PResult<()> {
+        if self.at_words(&["MASKED", "WITH"]) {
+            return Err(self.unsupported("Column masks (MASKED WITH)"));
+        }
+        Ok(())
     }
 
     /// `'(' partitionKey (',' clustering)* ')'` where partitionKey is `k` or `(k1, k2)`.
@@ -2366,9 +2381,7 @@ impl<'a> Parser<'a> {
             return Ok(Statement::AlterView(AlterView { name, properties }));
         }
         if ["ROLE", "USER"].iter().any(|w| self.at_word(w)) {
-            return Err(
-                self.unsupported(&format!("ALTER {}", self.peek().text.to_ascii_uppercase()))
-            );
+            return Err(self.unsupported_statement("ALTER "));
         }
         Err(self.no_viable())
     }
@@ -2378,6 +2391,10 @@ impl<'a> Parser<'a> {
         if self.accept_word("ALTER") {
             let if_exists = self.if_exists()?;
             let column = self.ident()?;
+            self.refuse_column_mask()?;
+            if self.at_words(&["DROP", "MASKED"]) {
+                return Err(self.unsupported("Column masks (DROP MASKED)"));
+            }
             self.expect_word("TYPE")?;
             let ty = self.cql_type()?;
             return Ok(AlterTableAction::AlterColumnType {
@@ -2532,9 +2549,7 @@ impl<'a> Parser<'a> {
             .iter()
             .any(|w| self.at_word(w))
         {
-            return Err(
-                self.unsupported(&format!("DROP {}", self.peek().text.to_ascii_uppercase()))
-            );
+            return Err(self.unsupported_statement("DROP "));
         }
         Err(self.no_viable())
     }

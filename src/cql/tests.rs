@@ -950,6 +950,7 @@ fn error_messages_match_cassandra_wording() {
         ("UPDATE t SET a = 1, b = 2, a = 3 WHERE k = 1", "line 1:27 Multiple incompatible setting of column a"),
         ("UPDATE t SET m['x'] = 1, m = {} WHERE k = 1", "line 1:25 Multiple incompatible setting of column m"),
         ("UPDATE t SET u.f = 1, u.f = 2 WHERE k = 1", "line 1:22 Multiple incompatible setting of column u"),
+        ("CREATE TABLE t (k int PRIMARY KEY, v text MASKED WITH mask_default())", "line 1:42 Column masks (MASKED WITH) are not supported by Strata"),
         ("GRANT SELECT ON ks.t TO bob", "line 1:0 GRANT statements are not supported by Strata"),
         ("CREATE ROLE bob", "line 1:7 CREATE ROLE statements are not supported by Strata"),
         ("LIST ROLES", "line 1:0 LIST statements are not supported by Strata"),
