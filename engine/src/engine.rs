@@ -164,64 +164,16 @@ impl Engine {
     pub fn open(storage: Arc<dyn Storage>, options: Options, clock: Arc<dyn Clock>) -> Result<Engine> {
         validate(&options)?;
         let files = storage.list()?;
-        for name in files.iter().filter(|n| n.ends_with(".tmp")) {
-            storage.remove(name)?;
-        }
-        let has_manifest = files.iter().any(|n| n.starts_with("MANIFEST-") && !n.ends_with(".tmp"));
-        if !has_manifest {
-            if let Some(data) = files.iter().find(|n| n.ends_with(".arr") || n.ends_with(".wal")) {
-                // Without a manifest every data file would look uncommitted and be deleted.
-                return Err(Error::corruption(data, "data files present but no MANIFEST"));
-            }
-        }
+        check_directory(&*storage, &files)?;
         let (manifest, mut state) = Manifest::open(storage.clone())?;
         let cache = Arc::new(BlockCache::new(options.block_cache_bytes));
-        let mut arrays = Vec::new();
-        for (&id, &level) in &state.arrays {
-            let reader = ArrayReader::open(storage.clone(), cache.clone(), id).map_err(|e| match e {
-                Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => {
-                    Error::corruption(&array_file_name(id), "array named by the manifest is missing")
-                }
-                other => other,
-            })?;
-            arrays.push(Arc::new(ArrayHandle { reader: Arc::new(reader), level }));
-        }
-        let mut max_id = 0u64;
-        let mut segments = Vec::new();
-        for name in &files {
-            if let Some(id) = parse_id(name, ".arr") {
-                max_id = max_id.max(id);
-                if !state.arrays.contains_key(&id) {
-                    storage.remove(name)?; // written but never committed
-                }
-            } else if let Some(id) = parse_id(name, ".wal") {
-                max_id = max_id.max(id);
-                if id < state.wal_floor {
-                    storage.remove(name)?; // already covered by committed arrays
-                } else {
-                    segments.push(id);
-                }
-            }
-        }
-        segments.sort_unstable();
+        let mut arrays = open_arrays(&storage, &cache, &state)?;
+        sort_arrays(&mut arrays);
+        let (segments, max_id) = sweep_files(&*storage, &files, &state)?;
         let tree = std::mem::take(&mut state.tree);
-        let recovered = Memtable::new(segments.last().copied().unwrap_or(0));
-        let mut max_seq = 0;
-        for (i, &seg) in segments.iter().enumerate() {
-            let newest = i + 1 == segments.len();
-            max_seq = max_seq.max(replay_segment(&*storage, seg, newest, &mut |muts| {
-                for m in muts {
-                    if !tree.exists(m.version) {
-                        return Err(Error::corruption(&segment_name(seg), format!("write to unknown version {}", m.version)));
-                    }
-                    recovered.insert(&m.key, m.version, &m.cell);
-                }
-                Ok(())
-            })?);
-        }
+        let (recovered, max_seq) = replay_wal(&*storage, &segments, &tree)?;
         let first_id = max_id.max(state.wal_floor) + 1;
         let wal = Wal::create(storage.clone(), first_id, max_seq + 1, options.sync.clone())?;
-        sort_arrays(&mut arrays);
         let inner = Arc::new(Inner {
             cache,
             tree: RwLock::new(tree),
@@ -402,6 +354,79 @@ impl Drop for Engine {
     fn drop(&mut self) {
         let _ = self.shutdown();
     }
+}
+
+/// Removes leftovers of interrupted writes and refuses a directory whose manifest is gone
+/// (every data file would otherwise look uncommitted and be deleted).
+fn check_directory(storage: &dyn Storage, files: &[String]) -> Result<()> {
+    for name in files.iter().filter(|n| n.ends_with(".tmp")) {
+        storage.remove(name)?;
+    }
+    let has_manifest = files.iter().any(|n| n.starts_with("MANIFEST-") && !n.ends_with(".tmp"));
+    match files.iter().find(|n| n.ends_with(".arr") || n.ends_with(".wal")) {
+        Some(data) if !has_manifest => Err(Error::corruption(data, "data files present but no MANIFEST")),
+        _ => Ok(()),
+    }
+}
+
+/// Opens every array the manifest names; a missing one is corruption.
+fn open_arrays(storage: &Arc<dyn Storage>, cache: &Arc<BlockCache>, state: &ManifestState) -> Result<Vec<Arc<ArrayHandle>>> {
+    let mut arrays = Vec::with_capacity(state.arrays.len());
+    for (&id, &level) in &state.arrays {
+        let reader = ArrayReader::open(storage.clone(), cache.clone(), id).map_err(|e| match e {
+            Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => {
+                Error::corruption(&array_file_name(id), "array named by the manifest is missing")
+            }
+            other => other,
+        })?;
+        arrays.push(Arc::new(ArrayHandle { reader: Arc::new(reader), level }));
+    }
+    Ok(arrays)
+}
+
+/// Removes arrays the manifest does not name (written, never committed) and WAL segments
+/// below the floor; returns the segments to replay (sorted) and the highest file id seen.
+fn sweep_files(storage: &dyn Storage, files: &[String], state: &ManifestState) -> Result<(Vec<u64>, u64)> {
+    let mut max_id = 0u64;
+    let mut segments = Vec::new();
+    for name in files {
+        if let Some(id) = parse_id(name, ".arr") {
+            max_id = max_id.max(id);
+            if !state.arrays.contains_key(&id) {
+                storage.remove(name)?;
+            }
+        } else if let Some(id) = parse_id(name, ".wal") {
+            max_id = max_id.max(id);
+            if id < state.wal_floor {
+                storage.remove(name)?;
+            } else {
+                segments.push(id);
+            }
+        }
+    }
+    segments.sort_unstable();
+    Ok((segments, max_id))
+}
+
+/// Replays the WAL segments (oldest first; only the newest may end torn) into one memtable.
+/// Returns it with the highest sequence number seen.
+fn replay_wal(storage: &dyn Storage, segments: &[u64], tree: &VersionTree) -> Result<(Memtable, u64)> {
+    let recovered = Memtable::new(segments.last().copied().unwrap_or(0));
+    let mut max_seq = 0;
+    for (i, &seg) in segments.iter().enumerate() {
+        let newest = i + 1 == segments.len();
+        let seq = replay_segment(storage, seg, newest, &mut |muts| {
+            for m in muts {
+                if !tree.exists(m.version) {
+                    return Err(Error::corruption(&segment_name(seg), format!("write to unknown version {}", m.version)));
+                }
+                recovered.insert(&m.key, m.version, &m.cell);
+            }
+            Ok(())
+        })?;
+        max_seq = max_seq.max(seq);
+    }
+    Ok((recovered, max_seq))
 }
 
 fn sort_arrays(arrays: &mut [Arc<ArrayHandle>]) {
