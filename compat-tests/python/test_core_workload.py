@@ -419,10 +419,17 @@ def test_empty_batch(mode_session):
 # TTL, timestamps, deletes, truncate
 
 
+def start_of_a_second():
+    """Sleeps until just after a wall-clock second starts. TTLs count whole seconds, so a
+    1-second TTL written late in a second can expire a few milliseconds later."""
+    time.sleep(1.0 - time.time() % 1.0 + 0.01)
+
+
 def test_ttl_expiry(mode_session, new_table):
     table = new_table("k int PRIMARY KEY, v text")
-    mode_session.execute(f"INSERT INTO {table} (k, v) VALUES (1, 'short') USING TTL 1")
     prepared = mode_session.prepare(f"INSERT INTO {table} (k, v) VALUES (?, ?) USING TTL ?")
+    start_of_a_second()
+    mode_session.execute(f"INSERT INTO {table} (k, v) VALUES (1, 'short') USING TTL 1")
     mode_session.execute(prepared, (2, "short prepared", 1))
     mode_session.execute(f"INSERT INTO {table} (k, v) VALUES (3, 'stays')")
     assert {r.k for r in mode_session.execute(f"SELECT k FROM {table}")} == {1, 2, 3}
