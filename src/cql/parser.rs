@@ -517,6 +517,21 @@ impl<'a> Parser<'a> {
         snippet.replace('\n', "")
     }
 
+    /// `item (AND item)*`; each item appends to the list (a parenthesized relation may append
+    /// several, a property checks the ones before it).
+    fn and_separated<T>(
+        &mut self,
+        item: fn(&mut Self, &mut Vec<T>) -> PResult<()>,
+    ) -> PResult<Vec<T>> {
+        let mut items = Vec::new();
+        loop {
+            item(self, &mut items)?;
+            if !self.accept_word("AND") {
+                return Ok(items);
+            }
+        }
+    }
+
     // -----------------------------------------------------------------------------------------
     // Speculation and depth
     // -----------------------------------------------------------------------------------------

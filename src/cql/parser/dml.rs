@@ -695,13 +695,7 @@ impl Parser<'_> {
 
     /// `whereClause`: relations joined by AND.
     pub(super) fn where_clause(&mut self) -> PResult<Vec<Relation>> {
-        let mut relations = Vec::new();
-        loop {
-            self.relation(&mut relations)?;
-            if !self.accept_word("AND") {
-                return Ok(relations);
-            }
-        }
+        self.and_separated(Self::relation)
     }
 
     /// `relation` (a parenthesized relation is flattened into `out`).

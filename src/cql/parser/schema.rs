@@ -222,13 +222,7 @@ impl Parser<'_> {
 
     /// `properties`: `property (AND property)*`
     pub(super) fn properties(&mut self) -> PResult<Vec<Property>> {
-        let mut properties = Vec::new();
-        loop {
-            self.property(&mut properties)?;
-            if !self.accept_word("AND") {
-                return Ok(properties);
-            }
-        }
+        self.and_separated(Self::property)
     }
 
     /// `property`: `name = constant | unreserved_keyword | {map of constants}`.
