@@ -1,4 +1,5 @@
-//! Keeps derived data (secondary index entries) in step with base-table writes.
+//! Keeps derived data (secondary index entries, materialized view rows) in step with
+//! base-table writes.
 //!
 //! The write path calls [`add_derived_writes`] once per statement or batch, before the
 //! `WriteCommand` goes to the coordinator. For every partition update that can change an
@@ -6,6 +7,8 @@
 //! the update removes and adds are computed, and the entry writes are appended to the same
 //! command, so the base write and its index writes are one atomic engine write on every
 //! replica.
+//!
+//! View rows are computed by `view` from the same rows-before-the-write.
 //!
 //! Entries are written at the base write's timestamp (and TTL). When concurrent writes
 //! to one row race, an entry may survive for a value the row no longer holds; index
@@ -19,6 +22,7 @@ use std::sync::Arc;
 use strata_protocol::Consistency;
 
 use super::index::{self, entry_update, row_entries};
+use super::view;
 use super::rows::{FullRow, RowAssembler};
 use super::Context;
 use crate::cluster::{ReadCommand, ReadTarget, TableWrite, WriteCommand};
@@ -36,12 +40,21 @@ type Entry = (Vec<u8>, Vec<u8>);
 /// Appends to `command` the index writes its base writes imply.
 pub async fn add_derived_writes(ctx: &Context<'_>, command: &mut WriteCommand, consistency: Consistency) -> CqlResult<()> {
     let mut derived = Vec::new();
-    for write in command.tables.iter().filter(|w| !w.table.indexes.is_empty()) {
+    for write in &command.tables {
+        view::check_writable(&write.table)?;
+        if write.table.indexes.is_empty() && write.table.views.is_empty() {
+            continue;
+        }
+        let views = views_of(ctx, &write.table);
         let mut per_index: BTreeMap<String, Vec<PartitionUpdate>> = BTreeMap::new();
-        for update in write.updates.iter().filter(|u| touches_indexes(&write.table, u)) {
+        let mut per_view: Vec<Vec<PartitionUpdate>> = vec![Vec::new(); views.len()];
+        for update in write.updates.iter().filter(|u| !views.is_empty() || touches_indexes(&write.table, u)) {
             let before = partition_rows(ctx, write, update, consistency).await?;
             for index in &write.table.indexes {
                 per_index.entry(index.name.clone()).or_default().extend(index_updates(&write.table, index, update, &before)?);
+            }
+            for (view, updates) in views.iter().zip(per_view.iter_mut()) {
+                updates.extend(view::view_updates(&write.table, view, update, &before)?);
             }
         }
         for index in &write.table.indexes {
@@ -53,9 +66,20 @@ pub async fn add_derived_writes(ctx: &Context<'_>, command: &mut WriteCommand, c
             let version = ctx.head_version(&storage)?;
             derived.push(TableWrite { table: storage, version, updates });
         }
+        for (view, updates) in views.into_iter().zip(per_view) {
+            if !updates.is_empty() {
+                let version = ctx.head_version(&view)?;
+                derived.push(TableWrite { table: view, version, updates });
+            }
+        }
     }
     command.tables.extend(derived);
     Ok(())
+}
+
+/// The materialized views of a base table, from the statement's catalog snapshot.
+fn views_of(ctx: &Context<'_>, base: &Table) -> Vec<Arc<Table>> {
+    base.views.iter().filter_map(|name| ctx.catalog.table(&base.def.keyspace, name).cloned()).collect()
 }
 
 fn operation_column(operation: &Operation) -> Option<&str> {

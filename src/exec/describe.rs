@@ -77,6 +77,7 @@ pub fn execute(ctx: &Context<'_>, describe: &Describe) -> CqlResult<ResultBody> 
         }
         DescribeTarget::Table(name) => table_element(ctx, name)?,
         DescribeTarget::Index(name) => index_element(ctx, name)?,
+        DescribeTarget::MaterializedView(name) => table_element(ctx, name)?,
         DescribeTarget::Generic(name) => match (&name.keyspace, ctx.catalog.keyspace(&name.name)) {
             (None, Some(ks)) => {
                 let mut out = Output::elements();
@@ -114,6 +115,13 @@ fn table_element(ctx: &Context<'_>, name: &QualifiedName) -> CqlResult<Output> {
 /// A table's CREATE TABLE row followed by one CREATE INDEX row per index.
 fn push_table(out: &mut Output, table: &Table) {
     let keyspace = &table.def.keyspace;
+    if let Some(info) = &table.view {
+        let statement = create_table(&table.def);
+        let options = statement.split_once(") WITH ").map_or("", |(_, o)| o.trim_end_matches(';'));
+        let view = super::view::create_statement(table, info, options);
+        out.rows.push(vec![keyspace.clone(), "materialized_view".into(), table.def.name.clone(), view]);
+        return;
+    }
     out.rows.push(vec![keyspace.clone(), "table".into(), table.def.name.clone(), create_table(&table.def)]);
     for index in &table.indexes {
         out.rows.push(vec![keyspace.clone(), "index".into(), index.name.clone(), super::index::create_statement(index)]);

@@ -27,6 +27,7 @@ pub mod prepared;
 mod restrict;
 mod rows;
 mod select;
+mod view;
 mod timeuuid;
 
 use std::sync::Arc;
@@ -158,6 +159,8 @@ pub async fn execute(ctx: &Context<'_>, statement: &Statement, bound: &BoundValu
         Statement::Truncate(name) => ddl::truncate(ctx, name).await.map(|_| Outcome::void())?,
         Statement::CreateIndex(s) => ddl(index::create_index(ctx, s).await?),
         Statement::DropIndex(s) => ddl(index::drop_index(ctx, s).await?),
+        Statement::CreateView(s) => ddl(view::create_view(ctx, s).await?),
+        Statement::DropView(s) => ddl(view::drop_view(ctx, s).await?),
         Statement::Describe(d) => Outcome::body(describe::execute(ctx, d)?),
         Statement::CloneTable(s) => ddl(clone::clone_table(ctx, s).await?),
         Statement::CloneKeyspace(s) => ddl(clone::clone_keyspace(ctx, s).await?),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use md5::{Digest, Md5};
 use uuid::Uuid;
 
-use super::defs::{ColumnDef, ColumnKind, IndexDef, KeyspaceDef, SnapshotRecord, TableDef};
+use super::defs::{ColumnDef, ColumnKind, IndexDef, KeyspaceDef, SnapshotRecord, TableDef, ViewInfo};
 use crate::types::CqlType;
 
 /// Where a table's rows come from.
@@ -34,6 +34,10 @@ pub struct Table {
     pub source: TableSource,
     /// Secondary indexes on this table, by name order.
     pub indexes: Vec<IndexDef>,
+    /// Names of the materialized views of this table (in the same keyspace).
+    pub views: Vec<String>,
+    /// Set when this table is a materialized view.
+    pub view: Option<ViewInfo>,
 }
 
 impl Table {
@@ -43,7 +47,7 @@ impl Table {
             .iter()
             .map(|c| CqlType::parse(&c.type_text, &crate::types::NoUdts).map_err(|e| format!("column {}: {e}", c.name)))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Table { def, types, source, indexes: Vec::new() })
+        Ok(Table { def, types, source, indexes: Vec::new(), views: Vec::new(), view: None })
     }
 
     pub fn column_index(&self, name: &str) -> Option<usize> {
@@ -122,6 +126,7 @@ impl Catalog {
                 for index in &table.indexes {
                     hasher.update(serde_json::to_vec(index).unwrap_or_default());
                 }
+                hasher.update(serde_json::to_vec(&table.view).unwrap_or_default());
             }
         }
         let mut bytes: [u8; 16] = hasher.finalize().into();

@@ -229,3 +229,21 @@ impl IndexDef {
         }
     }
 }
+
+/// What makes a table a materialized view: its base table and the view's defining
+/// query. The view's own columns, key and branch are in its `TableDef`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ViewInfo {
+    pub base_table: String,
+    pub base_id: Uuid,
+    pub include_all_columns: bool,
+    /// The WHERE clause as `system_schema.views.where_clause` shows it.
+    pub where_clause: String,
+}
+
+/// A materialized view as persisted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ViewRecord {
+    pub table: TableDef,
+    pub view: ViewInfo,
+}

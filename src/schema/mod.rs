@@ -7,5 +7,5 @@ pub mod store;
 pub mod system_defs;
 
 pub use catalog::{Catalog, Keyspace, Table, TableSource};
-pub use defs::{ClusteringOrder, ColumnDef, ColumnKind, IndexDef, IndexTargetKind, KeyspaceDef, SnapshotRecord, TableDef, TableOptions};
+pub use defs::{ClusteringOrder, ColumnDef, ColumnKind, IndexDef, IndexTargetKind, KeyspaceDef, SnapshotRecord, TableDef, TableOptions, ViewInfo, ViewRecord};
 pub use store::{SchemaStore, SchemaWrite};

@@ -18,7 +18,7 @@ use strata_engine::{Cell, CellValue, Engine, Mutation, VersionId, ROOT_VERSION};
 use uuid::Uuid;
 
 use super::catalog::{Catalog, Keyspace, Table, TableSource};
-use super::defs::{IndexDef, KeyspaceDef, SnapshotRecord, TableDef};
+use super::defs::{IndexDef, KeyspaceDef, SnapshotRecord, TableDef, ViewRecord};
 use super::system_defs::system_keyspaces;
 use crate::error::{CqlError, CqlResult};
 
@@ -28,6 +28,7 @@ const KEYSPACE_PREFIX: &[u8] = b"ks/";
 const TABLE_PREFIX: &[u8] = b"tb/";
 const SNAPSHOT_PREFIX: &[u8] = b"sn/";
 const INDEX_PREFIX: &[u8] = b"ix/";
+const VIEW_PREFIX: &[u8] = b"vw/";
 const HOST_ID_KEY: &[u8] = b"local/host_id";
 
 /// One change to persisted schema.
@@ -40,6 +41,8 @@ pub enum SchemaWrite {
     DropSnapshot { tag: String, keyspace: String, table: String },
     PutIndex(IndexDef),
     DropIndex { keyspace: String, table: String, name: String },
+    PutView(ViewRecord),
+    DropView { keyspace: String, name: String },
 }
 
 pub struct SchemaStore {
@@ -132,6 +135,7 @@ impl SchemaStore {
         }
         let head = self.system_head()?;
         let mut indexes = Vec::new();
+        let mut views = Vec::new();
         for entry in self.engine.scan(head, Bound::Unbounded, Bound::Unbounded, false)? {
             let (key, cell) = entry?;
             let CellValue::Live(value) = cell.value else { continue };
@@ -152,8 +156,11 @@ impl SchemaStore {
                 catalog.snapshots.insert((record.tag.clone(), record.keyspace.clone(), record.table.clone()), record);
             } else if key.starts_with(INDEX_PREFIX) {
                 indexes.push(decode_json::<IndexDef>(&value)?);
+            } else if key.starts_with(VIEW_PREFIX) {
+                views.push(decode_json::<ViewRecord>(&value)?);
             }
         }
+        attach_views(&mut catalog, views)?;
         attach_indexes(&mut catalog, indexes);
         catalog.recompute_version();
         let catalog = Arc::new(catalog);
@@ -172,6 +179,26 @@ fn attach_indexes(catalog: &mut Catalog, indexes: Vec<IndexDef>) {
             table.indexes.push(index);
         }
     }
+}
+
+/// Adds each view as a table of its keyspace and names it on its base table; a view
+/// whose base is gone (or re-created) is ignored.
+fn attach_views(catalog: &mut Catalog, views: Vec<ViewRecord>) -> CqlResult<()> {
+    for record in views {
+        let Some(ks) = catalog.keyspaces.get_mut(&record.table.keyspace) else { continue };
+        let Some(base) = ks.tables.get_mut(&record.view.base_table).and_then(Arc::get_mut).filter(|t| t.def.id == record.view.base_id) else {
+            continue;
+        };
+        base.views.push(record.table.name.clone());
+        let mut table = Table::new(record.table, TableSource::Engine).map_err(CqlError::Server)?;
+        table.view = Some(record.view);
+        ks.tables.insert(table.def.name.clone(), Arc::new(table));
+    }
+    Ok(())
+}
+
+fn view_key(keyspace: &str, name: &str) -> Vec<u8> {
+    [VIEW_PREFIX, keyspace.as_bytes(), b"\0", name.as_bytes()].concat()
 }
 
 fn index_key(keyspace: &str, table: &str, name: &str) -> Vec<u8> {
@@ -208,5 +235,7 @@ fn encode_write(write: SchemaWrite) -> CqlResult<(Vec<u8>, Option<Vec<u8>>)> {
         SchemaWrite::DropSnapshot { tag, keyspace, table } => (snapshot_key(&tag, &keyspace, &table), None),
         SchemaWrite::PutIndex(def) => (index_key(&def.keyspace, &def.table, &def.name), Some(encode_json(&def)?)),
         SchemaWrite::DropIndex { keyspace, table, name } => (index_key(&keyspace, &table, &name), None),
+        SchemaWrite::PutView(record) => (view_key(&record.table.keyspace, &record.table.name), Some(encode_json(&record)?)),
+        SchemaWrite::DropView { keyspace, name } => (view_key(&keyspace, &name), None),
     })
 }

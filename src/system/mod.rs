@@ -113,6 +113,7 @@ pub fn rows(node: &Node, catalog: &Catalog, table: &Table) -> CqlResult<Vec<Full
         ("system_schema", "tables") => tables(catalog, table)?,
         ("system_schema", "columns") => columns(catalog, table, false)?,
         ("system_schema", "indexes") => indexes(catalog, table)?,
+        ("system_schema", "views") => views(catalog, table)?,
         ("system_virtual_schema", "keyspaces") => keyspaces(catalog, table, true)?,
         ("system_virtual_schema", "tables") => virtual_tables(catalog, table)?,
         ("system_virtual_schema", "columns") => columns(catalog, table, true)?,
@@ -175,7 +176,31 @@ fn schema_tables(catalog: &Catalog, virtual_ks: bool) -> impl Iterator<Item = &T
 }
 
 fn tables(catalog: &Catalog, table: &Table) -> CqlResult<Vec<FullRow>> {
-    schema_tables(catalog, false).map(|def| table_row(table, def)).collect()
+    catalog.user_tables().filter(|t| t.view.is_none()).map(|t| table_row(table, &t.def)).collect()
+}
+
+/// `system_schema.views`: the key and definition columns, then the table options.
+fn views(catalog: &Catalog, table: &Table) -> CqlResult<Vec<FullRow>> {
+    let mut rows = Vec::new();
+    for view in catalog.user_tables() {
+        let Some(info) = &view.view else { continue };
+        let mut row = table_row(table, &view.def)?;
+        let extra = RowBuilder::new(table)
+            .text("view_name", &view.def.name)
+            .uuid("base_table_id", info.base_id)
+            .text("base_table_name", &info.base_table)
+            .boolean("include_all_columns", info.include_all_columns)
+            .text("where_clause", &info.where_clause)
+            .finish()?;
+        for (slot, cell) in row.cells.iter_mut().zip(extra.cells) {
+            if cell.is_some() {
+                *slot = cell;
+            }
+        }
+        row.clustering = extra.clustering;
+        rows.push(row);
+    }
+    Ok(rows)
 }
 
 fn table_row(table: &Table, def: &TableDef) -> CqlResult<FullRow> {
