@@ -1119,7 +1119,7 @@ fn random_trees_print_and_parse_back() {
         rng: Rng(seed),
         next_marker: 0,
     };
-    for _ in 0..5_000 {
+    for _ in 0..3_000 {
         let tree = generator.statement();
         let printed = tree.to_string();
         if std::env::var("STRATA_CQL_SHOW").is_ok() {

@@ -1283,7 +1283,7 @@ fn fuzz_mutated_statements() {
     let seed = seed_from_env(0x5EED_CAFE);
     println!("fuzz_mutated_statements seed = {seed:#x}");
     let mut rng = Rng(seed);
-    for _ in 0..20_000 {
+    for _ in 0..10_000 {
         let base = SEEDS[rng.below(SEEDS.len())];
         let mut tokens: Vec<String> = base.split(' ').map(str::to_string).collect();
         for _ in 0..1 + rng.below(4) {
@@ -1315,7 +1315,7 @@ fn fuzz_random_characters() {
     let alphabet: Vec<char> = "abcXYZ019 _-+*/%=<>!?:;.,()[]{}'\"$\n\té\u{0}µ"
         .chars()
         .collect();
-    for _ in 0..20_000 {
+    for _ in 0..10_000 {
         let len = rng.below(40);
         let text: String = (0..len)
             .map(|_| alphabet[rng.below(alphabet.len())])
