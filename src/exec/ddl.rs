@@ -19,7 +19,8 @@ use crate::cql::ast::{
 };
 use crate::error::{CqlError, CqlResult};
 use crate::schema::{ClusteringOrder, ColumnDef, ColumnKind, KeyspaceDef, SchemaWrite, TableDef, TableOptions};
-use crate::types::{CqlType, NoUdts};
+use crate::schema::KeyspaceUdts;
+use crate::types::{CqlType, UdtResolver};
 
 const MAX_NAME_LENGTH: usize = 48;
 
@@ -97,6 +98,7 @@ pub async fn drop_keyspace(ctx: &Context<'_>, s: &DropKeyspace) -> CqlResult<Ddl
         .values()
         .map(|t| SchemaWrite::DropTable { keyspace: t.def.keyspace.clone(), name: t.def.name.clone() })
         .collect();
+    writes.extend(keyspace.types.keys().map(|name| SchemaWrite::DropType { keyspace: s.name.clone(), name: name.clone() }));
     writes.push(SchemaWrite::DropKeyspace(s.name.clone()));
     let heads: Vec<_> = keyspace.tables.values().map(|t| t.def.data_version).collect();
     ctx.node.schema.apply(writes)?;
@@ -185,13 +187,13 @@ pub async fn create_table(ctx: &Context<'_>, s: &CreateTable) -> CqlResult<DdlOu
             message: format!("Cannot add already existing table \"{}\" to keyspace \"{keyspace}\"", s.name.name),
         });
     }
-    let mut def = table_def(&keyspace, s)?;
+    let mut def = table_def(&keyspace, s, &KeyspaceUdts::new(&keyspace, &ks.types))?;
     def.data_version = ctx.node.engine.clone_version(ROOT_VERSION)?;
     ctx.node.schema.apply(vec![SchemaWrite::PutTable(def)])?;
     Ok(Some(table_event(SchemaChangeType::Created, &keyspace, &s.name.name)))
 }
 
-fn table_def(keyspace: &str, s: &CreateTable) -> CqlResult<TableDef> {
+fn table_def(keyspace: &str, s: &CreateTable, udts: &dyn UdtResolver) -> CqlResult<TableDef> {
     if s.options.compact_storage {
         return Err(CqlError::invalid("COMPACT STORAGE tables are not supported starting with version 4.0"));
     }
@@ -201,7 +203,7 @@ fn table_def(keyspace: &str, s: &CreateTable) -> CqlResult<TableDef> {
         if columns.iter().any(|c: &ColumnDef| c.name == column.name) {
             return Err(CqlError::invalid(format!("Duplicate column '{}' declaration for table {keyspace}.{}", column.name, s.name.name)));
         }
-        let ty = CqlType::parse(&column.ty.to_string(), &NoUdts)?;
+        let ty = CqlType::parse(&column.ty.to_string(), udts)?;
         let kind = if partition_key.contains(&column.name) {
             ColumnKind::PartitionKey
         } else if clustering.contains(&column.name) {
@@ -271,7 +273,8 @@ fn check_counter_columns(columns: &[ColumnDef], options: &TableOptions) -> CqlRe
 fn check_column_type(name: &str, ty: &CqlType, kind: ColumnKind) -> CqlResult<()> {
     let is_key = matches!(kind, ColumnKind::PartitionKey | ColumnKind::Clustering);
     if is_key && ty.is_multi_cell() {
-        return Err(CqlError::invalid(format!("Invalid non-frozen collection type for PRIMARY KEY component {name}")));
+        let what = if ty.is_collection() { "collection" } else { "user-defined" };
+        return Err(CqlError::invalid(format!("Invalid non-frozen {what} type for PRIMARY KEY component {name}")));
     }
     if is_key && ty.is_counter() {
         return Err(CqlError::invalid(format!("counter type is not supported for PRIMARY KEY column '{name}'")));
@@ -388,7 +391,8 @@ pub async fn alter_table(ctx: &Context<'_>, s: &AlterTable) -> CqlResult<DdlOutc
                     }
                     return Err(CqlError::invalid(format!("Column with name '{}' already exists", column.name)));
                 }
-                let ty = CqlType::parse(&column.ty.to_string(), &NoUdts)?;
+                let types = catalog.keyspace(&keyspace).map(|k| k.types.clone()).unwrap_or_default();
+                let ty = CqlType::parse(&column.ty.to_string(), &KeyspaceUdts::new(&keyspace, &types))?;
                 let kind = if column.is_static { ColumnKind::Static } else { ColumnKind::Regular };
                 if column.is_static && def.clustering.is_empty() {
                     return Err(CqlError::invalid("Static columns are not allowed in COMPACT STORAGE tables or tables without clustering columns"));

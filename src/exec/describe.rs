@@ -8,7 +8,7 @@ use strata_protocol::{ColType, ColumnSpec, ResultBody, Rows, RowsMetadata};
 use super::Context;
 use crate::cql::ast::{Describe, DescribeTarget, QualifiedName};
 use crate::error::{CqlError, CqlResult};
-use crate::schema::{ClusteringOrder, ColumnKind, Keyspace, KeyspaceDef, Table, TableDef};
+use crate::schema::{ClusteringOrder, ColumnKind, Keyspace, KeyspaceDef, Table, TableDef, TypeDef};
 use crate::system::PARTITIONER;
 use crate::types::maybe_quote_identifier as quote;
 
@@ -86,7 +86,17 @@ pub fn execute(ctx: &Context<'_>, describe: &Describe) -> CqlResult<ResultBody> 
             }
             _ => table_element(ctx, name).or_else(|_| index_element(ctx, name))?,
         },
-        DescribeTarget::Types | DescribeTarget::Functions | DescribeTarget::Aggregates => Output::listing(),
+        DescribeTarget::Types => {
+            let mut out = Output::listing();
+            for ks in ctx.catalog.keyspaces.values().filter(|k| ctx.keyspace.is_none_or(|s| s == k.def.name)) {
+                for name in ks.types.keys() {
+                    out.rows.push(vec![ks.def.name.clone(), "type".into(), name.clone()]);
+                }
+            }
+            out
+        }
+        DescribeTarget::Type(name) => type_element(ctx, name)?,
+        DescribeTarget::Functions | DescribeTarget::Aggregates => Output::listing(),
         _ => return Err(CqlError::invalid("This DESCRIBE form is not supported by this node yet")),
     };
     Ok(out.into_result())
@@ -144,10 +154,41 @@ fn index_element(ctx: &Context<'_>, name: &QualifiedName) -> CqlResult<Output> {
 fn describe_keyspace(ks: &Keyspace, with_tables: bool, out: &mut Output) {
     out.rows.push(vec![ks.def.name.clone(), "keyspace".into(), ks.def.name.clone(), create_keyspace(&ks.def)]);
     if with_tables {
+        for ty in ks.types.values() {
+            out.rows.push(vec![ks.def.name.clone(), "type".into(), ty.name.clone(), create_type(ty)]);
+        }
         for table in ks.tables.values() {
             push_table(out, table);
         }
     }
+}
+
+fn type_element(ctx: &Context<'_>, name: &QualifiedName) -> CqlResult<Output> {
+    let keyspace_name = name.keyspace.clone().or_else(|| ctx.keyspace.map(str::to_string)).ok_or_else(no_keyspace)?;
+    let ks = keyspace(ctx, &keyspace_name)?;
+    let ty = ks
+        .types
+        .get(&name.name)
+        .ok_or_else(|| CqlError::invalid(format!("'{}' not found in keyspace '{keyspace_name}'", name.name)))?;
+    let mut out = Output::elements();
+    out.rows.push(vec![keyspace_name, "type".into(), ty.name.clone(), create_type(ty)]);
+    Ok(out)
+}
+
+/// `CREATE TYPE ks.name (\n    field type,\n ...\n);` as Cassandra describes a type.
+fn create_type(ty: &TypeDef) -> String {
+    let fields: Vec<String> = ty
+        .field_names
+        .iter()
+        .zip(&ty.field_types)
+        .map(|(n, t)| format!("    {} {t}", quote(n)))
+        .collect();
+    format!(
+        "CREATE TYPE {}.{} (\n{}\n);",
+        quote(&ty.keyspace),
+        quote(&ty.name),
+        fields.join(",\n")
+    )
 }
 
 fn string_literal(s: &str) -> String {

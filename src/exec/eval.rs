@@ -65,9 +65,7 @@ pub fn evaluate(term: &Term, receiver: &Receiver<'_>, bound: &BoundValues) -> Cq
         Term::Negate(inner) => super::functions::term_arithmetic(None, inner, None, receiver, bound),
         Term::Arithmetic { op, left, right } => super::functions::term_arithmetic(Some(*op), left, Some(right), receiver, bound),
         Term::Cast { term, ty } => super::functions::term_cast(term, *ty, receiver, bound),
-        Term::Udt(_) => Err(
-            CqlError::invalid(format!("Invalid value for \"{}\" of type {}: unsupported expression", receiver.name, receiver.ty)),
-        ),
+        Term::Udt(fields) => udt(fields, receiver, bound),
     }
 }
 
@@ -161,6 +159,23 @@ fn map(pairs: &[(Term, Term)], receiver: &Receiver<'_>, bound: &BoundValues) -> 
         })
         .collect::<CqlResult<Vec<_>>>()?;
     Ok(Evaluated::Value(types::serialize_map(key, &entries)?))
+}
+
+/// `{field: term, ...}` for a user-defined type receiver; absent fields are null.
+fn udt(fields: &[(String, Term)], receiver: &Receiver<'_>, bound: &BoundValues) -> CqlResult<Evaluated> {
+    let CqlType::Udt { def, .. } = receiver.ty else {
+        return Err(CqlError::invalid(format!("Invalid user type literal for {} of type {}", receiver.name, receiver.ty)));
+    };
+    let values = fields
+        .iter()
+        .map(|(name, term)| {
+            let (_, field_ty) = def.fields.iter().find(|(f, _)| f == name).ok_or_else(|| {
+                CqlError::invalid(format!("Unknown field '{name}' in value of user defined type {}", types::maybe_quote_identifier(&def.name)))
+            })?;
+            Ok((name.clone(), evaluate(term, &element_receiver(receiver, field_ty), bound)?.into_option()))
+        })
+        .collect::<CqlResult<Vec<_>>>()?;
+    Ok(Evaluated::Value(types::serialize_udt(def, &values)?))
 }
 
 fn tuple(items: &[Term], receiver: &Receiver<'_>, bound: &BoundValues) -> CqlResult<Evaluated> {

@@ -29,6 +29,7 @@ mod rows;
 mod select;
 mod view;
 mod timeuuid;
+mod udt;
 
 use std::sync::Arc;
 
@@ -161,6 +162,9 @@ pub async fn execute(ctx: &Context<'_>, statement: &Statement, bound: &BoundValu
         Statement::DropIndex(s) => ddl(index::drop_index(ctx, s).await?),
         Statement::CreateView(s) => ddl(view::create_view(ctx, s).await?),
         Statement::DropView(s) => ddl(view::drop_view(ctx, s).await?),
+        Statement::CreateType(s) => ddl(udt::create_type(ctx, s).await?),
+        Statement::AlterType(s) => ddl(udt::alter_type(ctx, s).await?),
+        Statement::DropType(s) => ddl(udt::drop_type(ctx, s).await?),
         Statement::Describe(d) => Outcome::body(describe::execute(ctx, d)?),
         Statement::CloneTable(s) => ddl(clone::clone_table(ctx, s).await?),
         Statement::CloneKeyspace(s) => ddl(clone::clone_keyspace(ctx, s).await?),

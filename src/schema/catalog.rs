@@ -13,8 +13,8 @@ use std::sync::Arc;
 use md5::{Digest, Md5};
 use uuid::Uuid;
 
-use super::defs::{ColumnDef, ColumnKind, IndexDef, KeyspaceDef, SnapshotRecord, TableDef, ViewInfo};
-use crate::types::CqlType;
+use super::defs::{ColumnDef, ColumnKind, IndexDef, KeyspaceDef, SnapshotRecord, TableDef, TypeDef, ViewInfo};
+use crate::types::{CqlType, UdtDef, UdtResolver, MAX_TYPE_DEPTH};
 
 /// Where a table's rows come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,11 +41,17 @@ pub struct Table {
 }
 
 impl Table {
+    /// A table whose column types use no user-defined types (system tables).
     pub fn new(def: TableDef, source: TableSource) -> Result<Table, String> {
+        Table::with_types(def, source, &crate::types::NoUdts)
+    }
+
+    /// A table whose column types may name the user-defined types `udts` resolves.
+    pub fn with_types(def: TableDef, source: TableSource, udts: &dyn UdtResolver) -> Result<Table, String> {
         let types = def
             .columns
             .iter()
-            .map(|c| CqlType::parse(&c.type_text, &crate::types::NoUdts).map_err(|e| format!("column {}: {e}", c.name)))
+            .map(|c| CqlType::parse(&c.type_text, udts).map_err(|e| format!("column {}: {e}", c.name)))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Table { def, types, source, indexes: Vec::new(), views: Vec::new(), view: None })
     }
@@ -85,8 +91,48 @@ impl Table {
 pub struct Keyspace {
     pub def: KeyspaceDef,
     pub tables: BTreeMap<String, Arc<Table>>,
+    /// User-defined types by name.
+    pub types: BTreeMap<String, TypeDef>,
     /// System keyspaces cannot be altered or dropped by users.
     pub system: bool,
+}
+
+/// Resolves type names against one keyspace's user-defined types (a type may only use
+/// types of its own keyspace, as in Cassandra). Nested types resolve recursively,
+/// bounded by `MAX_TYPE_DEPTH` so a cycle cannot recurse forever.
+pub struct KeyspaceUdts<'a> {
+    pub keyspace: &'a str,
+    pub types: &'a BTreeMap<String, TypeDef>,
+    depth: std::cell::Cell<usize>,
+}
+
+impl<'a> KeyspaceUdts<'a> {
+    pub fn new(keyspace: &'a str, types: &'a BTreeMap<String, TypeDef>) -> KeyspaceUdts<'a> {
+        KeyspaceUdts { keyspace, types, depth: std::cell::Cell::new(0) }
+    }
+
+    /// The resolved definition of type `name`.
+    pub fn resolve(&self, name: &str) -> Option<UdtDef> {
+        self.resolve_udt(None, name)
+    }
+}
+
+impl UdtResolver for KeyspaceUdts<'_> {
+    fn resolve_udt(&self, keyspace: Option<&str>, name: &str) -> Option<UdtDef> {
+        if keyspace.is_some_and(|k| k != self.keyspace) || self.depth.get() >= MAX_TYPE_DEPTH {
+            return None;
+        }
+        let def = self.types.get(name)?;
+        self.depth.set(self.depth.get() + 1);
+        let fields: Option<Vec<(String, CqlType)>> = def
+            .field_names
+            .iter()
+            .zip(&def.field_types)
+            .map(|(n, t)| CqlType::parse(t, self).ok().map(|ty| (n.clone(), ty)))
+            .collect();
+        self.depth.set(self.depth.get() - 1);
+        Some(UdtDef { keyspace: def.keyspace.clone(), name: def.name.clone(), fields: fields? })
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -121,6 +167,9 @@ impl Catalog {
         let mut hasher = Md5::new();
         for ks in self.keyspaces.values().filter(|k| !k.system) {
             hasher.update(serde_json::to_vec(&ks.def).unwrap_or_default());
+            for ty in ks.types.values() {
+                hasher.update(serde_json::to_vec(ty).unwrap_or_default());
+            }
             for table in ks.tables.values() {
                 hasher.update(serde_json::to_vec(&table.def).unwrap_or_default());
                 for index in &table.indexes {

@@ -201,6 +201,16 @@ pub enum IndexTargetKind {
     Full,
 }
 
+/// A user-defined type as stored; field types are `system_schema.types.field_types`
+/// text, resolved against the keyspace's other types when the catalog is built.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TypeDef {
+    pub keyspace: String,
+    pub name: String,
+    pub field_names: Vec<String>,
+    pub field_types: Vec<String>,
+}
+
 /// A secondary index. Its entries live in their own engine branch, beginning at
 /// `data_version`, keyed by indexed value, then base partition key and clustering.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

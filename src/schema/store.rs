@@ -17,8 +17,8 @@ use std::sync::{Arc, RwLock};
 use strata_engine::{Cell, CellValue, Engine, Mutation, VersionId, ROOT_VERSION};
 use uuid::Uuid;
 
-use super::catalog::{Catalog, Keyspace, Table, TableSource};
-use super::defs::{IndexDef, KeyspaceDef, SnapshotRecord, TableDef, ViewRecord};
+use super::catalog::{Catalog, Keyspace, KeyspaceUdts, Table, TableSource};
+use super::defs::{IndexDef, KeyspaceDef, SnapshotRecord, TableDef, TypeDef, ViewRecord};
 use super::system_defs::system_keyspaces;
 use crate::error::{CqlError, CqlResult};
 
@@ -28,6 +28,7 @@ const KEYSPACE_PREFIX: &[u8] = b"ks/";
 const TABLE_PREFIX: &[u8] = b"tb/";
 const SNAPSHOT_PREFIX: &[u8] = b"sn/";
 const INDEX_PREFIX: &[u8] = b"ix/";
+const TYPE_PREFIX: &[u8] = b"ty/";
 const VIEW_PREFIX: &[u8] = b"vw/";
 const HOST_ID_KEY: &[u8] = b"local/host_id";
 
@@ -43,6 +44,8 @@ pub enum SchemaWrite {
     DropIndex { keyspace: String, table: String, name: String },
     PutView(ViewRecord),
     DropView { keyspace: String, name: String },
+    PutType(TypeDef),
+    DropType { keyspace: String, name: String },
 }
 
 pub struct SchemaStore {
@@ -131,11 +134,14 @@ impl SchemaStore {
                 .into_iter()
                 .map(|t| Ok((t.name.clone(), Arc::new(Table::new(t, TableSource::Virtual).map_err(CqlError::Server)?))))
                 .collect::<CqlResult<BTreeMap<_, _>>>()?;
-            catalog.keyspaces.insert(def.name.clone(), Keyspace { def, tables, system: true });
+            catalog.keyspaces.insert(def.name.clone(), Keyspace { def, tables, types: BTreeMap::new(), system: true });
         }
         let head = self.system_head()?;
         let mut indexes = Vec::new();
         let mut views = Vec::new();
+        // Tables are built after the scan: their column types may name user types,
+        // whose records sort after the table records.
+        let mut table_defs = Vec::new();
         for entry in self.engine.scan(head, Bound::Unbounded, Bound::Unbounded, false)? {
             let (key, cell) = entry?;
             let CellValue::Live(value) = cell.value else { continue };
@@ -144,12 +150,13 @@ impl SchemaStore {
                 catalog
                     .keyspaces
                     .entry(def.name.clone())
-                    .or_insert_with(|| Keyspace { def, tables: BTreeMap::new(), system: false });
+                    .or_insert_with(|| Keyspace { def, tables: BTreeMap::new(), types: BTreeMap::new(), system: false });
             } else if key.starts_with(TABLE_PREFIX) {
-                let def: TableDef = decode_json(&value)?;
-                let table = Table::new(def, TableSource::Engine).map_err(CqlError::Server)?;
-                if let Some(ks) = catalog.keyspaces.get_mut(&table.def.keyspace) {
-                    ks.tables.insert(table.def.name.clone(), Arc::new(table));
+                table_defs.push(decode_json::<TableDef>(&value)?);
+            } else if key.starts_with(TYPE_PREFIX) {
+                let def: TypeDef = decode_json(&value)?;
+                if let Some(ks) = catalog.keyspaces.get_mut(&def.keyspace) {
+                    ks.types.insert(def.name.clone(), def);
                 }
             } else if key.starts_with(SNAPSHOT_PREFIX) {
                 let record: SnapshotRecord = decode_json(&value)?;
@@ -159,6 +166,11 @@ impl SchemaStore {
             } else if key.starts_with(VIEW_PREFIX) {
                 views.push(decode_json::<ViewRecord>(&value)?);
             }
+        }
+        for def in table_defs {
+            let Some(ks) = catalog.keyspaces.get_mut(&def.keyspace) else { continue };
+            let table = Table::with_types(def, TableSource::Engine, &KeyspaceUdts::new(&ks.def.name, &ks.types)).map_err(CqlError::Server)?;
+            ks.tables.insert(table.def.name.clone(), Arc::new(table));
         }
         attach_views(&mut catalog, views)?;
         attach_indexes(&mut catalog, indexes);
@@ -213,6 +225,10 @@ fn encode_json<T: serde::Serialize>(value: &T) -> CqlResult<Vec<u8>> {
     serde_json::to_vec(value).map_err(|e| CqlError::Server(format!("cannot encode schema: {e}")))
 }
 
+fn type_key(keyspace: &str, name: &str) -> Vec<u8> {
+    [TYPE_PREFIX, keyspace.as_bytes(), b"\0", name.as_bytes()].concat()
+}
+
 fn keyspace_key(name: &str) -> Vec<u8> {
     [KEYSPACE_PREFIX, name.as_bytes()].concat()
 }
@@ -235,6 +251,8 @@ fn encode_write(write: SchemaWrite) -> CqlResult<(Vec<u8>, Option<Vec<u8>>)> {
         SchemaWrite::DropSnapshot { tag, keyspace, table } => (snapshot_key(&tag, &keyspace, &table), None),
         SchemaWrite::PutIndex(def) => (index_key(&def.keyspace, &def.table, &def.name), Some(encode_json(&def)?)),
         SchemaWrite::DropIndex { keyspace, table, name } => (index_key(&keyspace, &table, &name), None),
+        SchemaWrite::PutType(def) => (type_key(&def.keyspace, &def.name), Some(encode_json(&def)?)),
+        SchemaWrite::DropType { keyspace, name } => (type_key(&keyspace, &name), None),
         SchemaWrite::PutView(record) => (view_key(&record.table.keyspace, &record.table.name), Some(encode_json(&record)?)),
         SchemaWrite::DropView { keyspace, name } => (view_key(&keyspace, &name), None),
     })

@@ -79,6 +79,12 @@ impl<'t> RowBuilder<'t> {
         self.set(column, value)
     }
 
+    fn text_list(self, column: &str, items: &[String]) -> Self {
+        let elements: Vec<_> = items.iter().map(|s| Some(s.as_bytes().to_vec())).collect();
+        let value = types::serialize_list(&elements).ok();
+        self.set(column, value)
+    }
+
     fn text_set(self, column: &str, items: &[String]) -> Self {
         let text = CqlType::Native(NativeType::Text);
         let elements: Vec<_> = items.iter().map(|s| Some(s.as_bytes().to_vec())).collect();
@@ -114,6 +120,7 @@ pub fn rows(node: &Node, catalog: &Catalog, table: &Table) -> CqlResult<Vec<Full
         ("system_schema", "columns") => columns(catalog, table, false)?,
         ("system_schema", "indexes") => indexes(catalog, table)?,
         ("system_schema", "views") => views(catalog, table)?,
+        ("system_schema", "types") => user_types(catalog, table)?,
         ("system_virtual_schema", "keyspaces") => keyspaces(catalog, table, true)?,
         ("system_virtual_schema", "tables") => virtual_tables(catalog, table)?,
         ("system_virtual_schema", "columns") => columns(catalog, table, true)?,
@@ -244,6 +251,23 @@ fn indexes(catalog: &Catalog, table: &Table) -> CqlResult<Vec<FullRow>> {
                     .text("index_name", &index.name)
                     .text("kind", "COMPOSITES")
                     .text_map("options", &options)
+                    .finish()?,
+            );
+        }
+    }
+    Ok(rows)
+}
+
+fn user_types(catalog: &Catalog, table: &Table) -> CqlResult<Vec<FullRow>> {
+    let mut rows = Vec::new();
+    for ks in catalog.keyspaces.values().filter(|k| !k.system) {
+        for ty in ks.types.values() {
+            rows.push(
+                RowBuilder::new(table)
+                    .text("keyspace_name", &ty.keyspace)
+                    .text("type_name", &ty.name)
+                    .text_list("field_names", &ty.field_names)
+                    .text_list("field_types", &ty.field_types)
                     .finish()?,
             );
         }
