@@ -462,7 +462,8 @@ impl Block {
     }
 }
 
-/// Shared cache of verified data blocks, sharded, FIFO eviction within a byte budget.
+/// Shared cache of verified data blocks: 16 shards, each a map plus a CLOCK ring (a block hit
+/// since the hand last passed gets a second chance), within a byte budget.
 pub(crate) struct BlockCache {
     shards: Vec<Mutex<CacheShard>>,
     shard_budget: usize,
@@ -491,7 +492,8 @@ impl std::hash::Hasher for BlockKeyHasher {
     }
 }
 
-type BlockMap = HashMap<(u64, u32), Arc<Block>, std::hash::BuildHasherDefault<BlockKeyHasher>>;
+/// Cached block plus its CLOCK reference bit (set on every hit, cleared by the eviction hand).
+type BlockMap = HashMap<(u64, u32), (Arc<Block>, bool), std::hash::BuildHasherDefault<BlockKeyHasher>>;
 
 #[derive(Default)]
 struct CacheShard {
@@ -507,13 +509,19 @@ impl BlockCache {
         BlockCache { shards: (0..CACHE_SHARDS).map(|_| Mutex::default()).collect(), shard_budget: budget / CACHE_SHARDS }
     }
 
+    fn shard_index(key: (u64, u32)) -> usize {
+        (key.0.wrapping_mul(31).wrapping_add(u64::from(key.1)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 60) as usize % CACHE_SHARDS
+    }
+
     fn shard(&self, key: (u64, u32)) -> Option<std::sync::MutexGuard<'_, CacheShard>> {
-        let idx = (key.0.wrapping_mul(31).wrapping_add(u64::from(key.1)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 60) as usize % CACHE_SHARDS;
-        self.shards.get(idx).map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
+        self.shards.get(Self::shard_index(key)).map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     fn get(&self, key: (u64, u32)) -> Option<Arc<Block>> {
-        self.shard(key)?.map.get(&key).cloned()
+        let mut shard = self.shard(key)?;
+        let (block, referenced) = shard.map.get_mut(&key)?;
+        *referenced = true;
+        Some(block.clone())
     }
 
     fn insert(&self, key: (u64, u32), block: Arc<Block>) {
@@ -522,15 +530,27 @@ impl BlockCache {
         }
         let Some(mut shard) = self.shard(key) else { return };
         shard.bytes += block.memory();
-        if let Some(old) = shard.map.insert(key, block) {
+        if let Some((old, _)) = shard.map.insert(key, (block, false)) {
             shard.bytes = shard.bytes.saturating_sub(old.memory());
         } else {
             shard.order.push_back(key);
         }
-        while shard.bytes > self.shard_budget {
+        // Each pass of the hand clears a bit or evicts, so two passes over the ring suffice.
+        let mut steps = shard.order.len().saturating_mul(2);
+        while shard.bytes > self.shard_budget && steps > 0 {
+            steps -= 1;
             let Some(victim) = shard.order.pop_front() else { break };
-            if let Some(b) = shard.map.remove(&victim) {
-                shard.bytes = shard.bytes.saturating_sub(b.memory());
+            match shard.map.get_mut(&victim) {
+                Some((_, referenced)) if *referenced => {
+                    *referenced = false;
+                    shard.order.push_back(victim);
+                }
+                Some(_) => {
+                    if let Some((b, _)) = shard.map.remove(&victim) {
+                        shard.bytes = shard.bytes.saturating_sub(b.memory());
+                    }
+                }
+                None => {}
             }
         }
     }
@@ -852,6 +872,22 @@ mod tests {
         a.get_into(b"key99999", &[0, 1, 2], &mut none).unwrap();
         a.get_into(b"a", &[0, 1, 2], &mut none).unwrap();
         assert_eq!(none, None);
+    }
+
+    #[test]
+    fn block_cache_keeps_recently_hit_blocks_within_its_budget() {
+        let block = || Arc::new(Block { data: vec![0u8; 1000], count: 1, offsets_at: 0 });
+        let cache = BlockCache::new(CACHE_SHARDS * 3 * 1064);
+        let idx = BlockCache::shard_index;
+        let same: Vec<(u64, u32)> = (0..1000u32).map(|i| (1, i)).filter(|&k| idx(k) == idx((1, 0))).take(5).collect();
+        cache.insert(same[0], block());
+        cache.insert(same[1], block());
+        cache.insert(same[2], block());
+        assert!(cache.get(same[0]).is_some()); // hot
+        cache.insert(same[3], block());
+        assert!(cache.get(same[0]).is_some(), "the hit block got a second chance");
+        assert!(cache.get(same[1]).is_none(), "the cold one was evicted");
+        assert!(cache.bytes() <= CACHE_SHARDS * 3 * 1064);
     }
 
     #[test]
