@@ -56,6 +56,9 @@ json_field() {
     sed -n "s/^  \"$2\": \([-0-9.e+]*\),\{0,1\}$/\1/p" "$1" | head -n 1
 }
 
+# cpu_ticks PID: user + system CPU time of PID in clock ticks (fields 14 and 15 of stat).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+CLOCK_TICKS="$(getconf CLK_TCK)"
 proc_kb() { awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 mib() { awk -v kb="$1" 'BEGIN { printf "%.0f", kb / 1024 }'; }
 
@@ -113,19 +116,28 @@ stop_server() {
 }
 trap stop_server EXIT
 
-# load NAME OP EXTRA...: runs strata-bench OP, output to $OUT/NAME-OP.{txt,json}.
+# load NAME OP EXTRA...: runs strata-bench OP, output to $OUT/NAME-OP.{txt,json}; the server's
+# CPU ticks used during the run go to $OUT/NAME-OP.ticks.
 load() {
     local name="$1" op="$2"
     shift 2
+    local ticks_before
+    ticks_before="$(cpu_ticks "$SERVER_PID")"
     "${CLIENT_PIN[@]}" "$BENCH_BIN" --port "$NATIVE_PORT" "$op" --warmup "$WARMUP" --duration "$DURATION" \
         --concurrency "$CONCURRENCY" --json "$OUT/$name-$op.json" "$@" | tee "$OUT/$name-$op.txt" >&2
+    echo $(($(cpu_ticks "$SERVER_PID") - ticks_before)) >"$OUT/$name-$op.ticks"
 }
 
 # add_row MODE OP: one table row from the JSON of that run and the server's current VmHWM.
 add_row() {
     local mode="$1" op="$2" json="$OUT/$1-$2.json"
-    local ops p50 p99 errors ratio
+    local ops p50 p99 errors ratio cpu_us
     ops="$(json_field "$json" ops_per_sec)"
+    # Server CPU per request over the whole run (warm-up included; the drain is at most
+    # CONCURRENCY requests): steadier than ops/s on a machine shared with other work.
+    cpu_us="$(awk -v t="$(cat "$OUT/$mode-$op.ticks")" -v hz="$CLOCK_TICKS" \
+        -v n="$(($(json_field "$json" measured_ops) + $(json_field "$json" warmup_ops)))" \
+        'BEGIN { if (n > 0) printf "%.0f", t / hz * 1e6 / n; else print "n/a" }')"
     p50="$(json_field "$json" p50_us)"
     p99="$(json_field "$json" p99_us)"
     errors="$(json_field "$json" errors)"
@@ -136,8 +148,8 @@ add_row() {
         ratio="$(awk -v a="$ops" -v b="${NULL_OPS[$op]:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }')"
     fi
     ROWS+=("$(awk -v m="$mode" -v o="$op" -v ops="$ops" -v p50="$p50" -v p99="$p99" -v r="$ratio" \
-        -v rss="$(mib "$(proc_kb "$SERVER_PID" VmHWM)")" -v e="$errors" \
-        'BEGIN { printf "| %s | %s | %.0f | %.2f | %.2f | %s | %s | %s |", m, o, ops, p50 / 1000, p99 / 1000, r, rss, e }')")
+        -v rss="$(mib "$(proc_kb "$SERVER_PID" VmHWM)")" -v e="$errors" -v cpu="$cpu_us" \
+        'BEGIN { printf "| %s | %s | %.0f | %.2f | %.2f | %s | %s | %s | %s |", m, o, ops, p50 / 1000, p99 / 1000, r, cpu, rss, e }')")
 }
 
 # bench_mode NAME FLAGS...: write, (flush), read against a fresh server started with FLAGS.
@@ -254,8 +266,8 @@ main() {
             "server CPUs: ${SERVER_CPUS:-any}, client CPUs: ${CLIENT_CPUS:-any}; $(nproc) cores. Ratio is ops/s vs null-storage;" \
             "peak RSS is the server's VmHWM after that op (write runs first, on a fresh server per mode)."
         echo
-        echo "| mode | op | ops/s | p50 (ms) | p99 (ms) | vs null-storage | server peak RSS (MiB) | errors |"
-        echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+        echo "| mode | op | ops/s | p50 (ms) | p99 (ms) | vs null-storage | server CPU µs/op | server peak RSS (MiB) | errors |"
+        echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
         printf '%s\n' "${ROWS[@]}"
         echo
         echo "## $IDLE_CONNECTIONS idle connections during a write load (batch commit log)"
