@@ -584,7 +584,7 @@ impl Inner {
             let tree = read(&self.tree).clone();
             let mut builder = self.new_builder()?;
             let built = mem.for_each_sorted(&|v| tree.pre(v), &mut |k, v, c| builder.add(k, v, c));
-            Some(self.finish_array(builder, built, 0)?)
+            self.finish_outputs(vec![builder], built, 0)?.pop()
         };
         let floor = mem.id + 1;
         let edit = Edit { add: handle.iter().map(|h| (h.reader.id, h.level)).collect(), remove: Vec::new(), wal_floor: floor };
@@ -594,20 +594,6 @@ impl Inner {
         self.counters.flushes.fetch_add(1, Ordering::Relaxed);
         self.request_merge();
         Ok(())
-    }
-
-    /// Completes a builder (or removes it if `built` failed) and opens the array.
-    fn finish_array(&self, builder: ArrayBuilder, built: Result<()>, min_level: u32) -> Result<Arc<ArrayHandle>> {
-        if let Err(e) = built {
-            builder.abandon();
-            return Err(e);
-        }
-        let id = builder.id();
-        let bytes = builder.finish()?;
-        self.storage.sync_dir()?;
-        let reader = ArrayReader::open(self.storage.clone(), self.cache.clone(), id)?;
-        let level = level_for(bytes, self.level_base()).max(min_level).min(MAX_LEVEL);
-        Ok(Arc::new(ArrayHandle { reader: Arc::new(reader), level }))
     }
 
     /// Commits an array-set change to the manifest, then to the view.
@@ -774,30 +760,46 @@ impl Inner {
         ArrayBuilder::new(self.storage.clone(), self.next_id(), self.options.block_bytes, self.options.bloom_bits_per_key)
     }
 
-    /// Finishes every non-empty builder into an array, or discards them all if `built`
-    /// (the merge) or any finish failed.
+    /// Finishes every non-empty builder (file fsynced and renamed), syncs the directory once
+    /// and opens the arrays on level `>= min_level`; or discards everything if `built` (the
+    /// caller's work) or any step failed.
     fn finish_outputs(&self, builders: Vec<ArrayBuilder>, built: Result<()>, min_level: u32) -> Result<Vec<Arc<ArrayHandle>>> {
         let mut failure = built.err();
-        let mut out = Vec::with_capacity(builders.len());
+        let mut written = Vec::with_capacity(builders.len());
         for b in builders {
             if failure.is_some() || b.entries() == 0 {
                 b.abandon();
                 continue;
             }
-            match self.finish_array(b, Ok(()), min_level) {
-                Ok(h) => out.push(h),
+            let id = b.id();
+            match b.finish() {
+                Ok(bytes) => written.push((id, bytes)),
                 Err(e) => failure = Some(e),
             }
         }
-        match failure {
-            Some(e) => {
-                for h in &out {
-                    h.reader.mark_obsolete();
-                }
-                Err(e)
-            }
-            None => Ok(out),
+        if failure.is_none() && !written.is_empty() {
+            failure = self.storage.sync_dir().err().map(Error::from);
         }
+        let mut out = Vec::with_capacity(written.len());
+        for &(id, bytes) in &written {
+            if failure.is_some() {
+                break;
+            }
+            match ArrayReader::open(self.storage.clone(), self.cache.clone(), id) {
+                Ok(reader) => {
+                    let level = level_for(bytes, self.level_base()).max(min_level).min(MAX_LEVEL);
+                    out.push(Arc::new(ArrayHandle { reader: Arc::new(reader), level }));
+                }
+                Err(e) => failure = Some(e),
+            }
+        }
+        let Some(e) = failure else { return Ok(out) };
+        // Nothing was committed: remove what was written (leftovers are swept at open).
+        drop(out);
+        for (id, _) in written {
+            let _ = self.storage.remove(&array_file_name(id));
+        }
+        Err(e)
     }
 
     /// K-way merge of the inputs, resolving each key with `gc` and handing survivors to
