@@ -113,3 +113,16 @@ def test_errors(session, ks):
                    "Invalid deletion operation for frozen collection column fl")
     expect_invalid(session, "UPDATE dm_coll.t SET s = [1] + s WHERE k = 1 AND c = 0",
                    "Invalid operation (s = [1] + s) for non list column s")
+
+
+def test_element_and_slice_selection(session, ks):
+    session.execute("INSERT INTO dm_coll.t (k, c, s, m) VALUES (9, 0, {'a', 'b', 'c', 'd'}, {'x': 1, 'y': 2, 'z': 3})")
+    r = session.execute("SELECT m['y'], m['nope'], s['b'], s['b'..'c'], m['y'..] FROM dm_coll.t "
+                        "WHERE k = 9 AND c = 0").one()
+    assert list(r) == [2, None, "b", {"b", "c"}, {"y": 2, "z": 3}]
+    rs = session.execute("SELECT m['y'] FROM dm_coll.t WHERE k = 9 AND c = 0")
+    assert rs.column_names == ["m['y']"]
+    prepared = session.prepare("SELECT m[?] FROM dm_coll.t WHERE k = 9 AND c = 0")
+    assert session.execute(prepared, ("z",)).one()[0] == 3
+    expect_invalid(session, "SELECT l[0] FROM dm_coll.t WHERE k = 9 AND c = 0",
+                   "Element selection is only allowed on sets and maps, but l is a list")

@@ -104,3 +104,12 @@ def test_drop_unused_type(session, ks):
     session.execute("DROP TYPE dm_udt.unused")
     assert "unused" not in [r.type_name for r in session.execute(
         "SELECT type_name FROM system_schema.types WHERE keyspace_name = 'dm_udt'")]
+
+
+def test_field_selection(session, ks):
+    session.execute("INSERT INTO dm_udt.t (k, a, fa) VALUES (6, {street: 'S', zip: 6}, {street: 'F', zip: 7})")
+    rs = session.execute("SELECT a.zip, fa.street FROM dm_udt.t WHERE k = 6")
+    assert rs.column_names == ["a.zip", "fa.street"]
+    assert list(rs.one()) == [6, "F"]
+    expect_invalid(session, "SELECT pair.x FROM dm_udt.t WHERE k = 6",
+                   "Invalid field selection: pair of type frozen<tuple<int, text>> is not a user type")

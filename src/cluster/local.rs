@@ -11,7 +11,7 @@ use strata_engine::{Cell, Engine, Error as EngineError};
 
 use super::coordinator::{CoordinatorError, ReadCommand, ReadResult, ReadTarget, WriteCommand};
 use crate::schema::{ClusteringOrder, Table};
-use crate::storage::{layout, ClusteringLayout, Decoded, Decoder};
+use crate::storage::{layout, ClusteringLayout, Decoded, Decoder, StaticRows};
 
 /// Counter increments of one partition are serialised by one of these stripes.
 const COUNTER_LOCK_STRIPES: usize = 64;
@@ -97,6 +97,19 @@ pub fn clustering_layout(table: &Table) -> ClusteringLayout {
     ClusteringLayout { columns }
 }
 
+/// Static-only partitions read as one row when whole partitions are selected.
+fn static_rows(command: &ReadCommand) -> StaticRows {
+    let whole_partitions = match &command.target {
+        ReadTarget::TokenRange { .. } => true,
+        ReadTarget::Partition { slices, .. } => matches!(slices.as_slice(), [s] if s.start.is_empty() && s.end.is_none()),
+    };
+    if !whole_partitions {
+        return StaticRows::Never;
+    }
+    let skip_partition = command.resume_after.as_deref().and_then(layout::split_partition).map(|(token, pk, _)| layout::partition_prefix(token, &pk));
+    StaticRows::Emit { skip_partition }
+}
+
 /// Collects decoded rows until the limits are reached.
 struct Collector {
     decoder: Decoder,
@@ -114,7 +127,7 @@ struct Collector {
 impl Collector {
     fn new(command: &ReadCommand) -> Collector {
         Collector {
-            decoder: Decoder::new(clustering_layout(&command.table), command.now_secs),
+            decoder: Decoder::new(clustering_layout(&command.table), command.now_secs).with_static_rows(static_rows(command)),
             out: Vec::new(),
             rows: 0,
             rows_in_partition: 0,

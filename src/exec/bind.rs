@@ -6,7 +6,7 @@
 
 use super::Context;
 use crate::cql::ast::{
-    Assignment, BatchChild, ConditionSelection, Deletion, InValues, InsertValues, Predicate, Relation, SelectStatement, Statement, Term, UpdateCondition, UsingClause,
+    Assignment, BatchChild, ConditionSelection, Deletion, InValues, InsertValues, Predicate, Relation, SelectStatement, Selection, Selector, Statement, Term, UpdateCondition, UsingClause,
 };
 use crate::error::{CqlError, CqlResult};
 use crate::schema::Table;
@@ -167,6 +167,9 @@ impl Collector<'_> {
     }
 
     fn select(&mut self, s: &SelectStatement) -> CqlResult<()> {
+        if let Selection::Selectors(items) = &s.selection {
+            items.iter().for_each(|item| self.selector(&item.selector));
+        }
         self.relations(&s.where_clause)?;
         if let Some(t) = &s.per_partition_limit {
             self.term(t, "[per_partition_limit]", &CqlType::Native(NativeType::Int), None);
@@ -175,6 +178,22 @@ impl Collector<'_> {
             self.term(t, "[limit]", &CqlType::Native(NativeType::Int), None);
         }
         Ok(())
+    }
+
+    /// Markers in element and slice selectors (`m[?]`, `s[?..?]`) of a column.
+    fn selector(&mut self, selector: &Selector) {
+        let (inner, keys): (&Selector, Vec<&Term>) = match selector {
+            Selector::Element { selector, key } => (selector, vec![key]),
+            Selector::Slice { selector, from, to } => (selector, from.iter().chain(to.iter()).collect()),
+            Selector::Field { selector, .. } => (selector, Vec::new()),
+            _ => return,
+        };
+        if let Selector::Column(name) = inner {
+            if let Ok((_, ty)) = self.column(name) {
+                keys.into_iter().for_each(|key| self.term(key, &format!("key({name})"), &element_key_type(&ty), None));
+            }
+        }
+        self.selector(inner);
     }
 
     fn child(&mut self, child: &BatchChild) -> CqlResult<()> {

@@ -277,24 +277,10 @@ fn select<'a>(ty: &'a CqlType, path: &ConditionPath, current: Option<&[u8]>) -> 
         }
         (CqlType::Udt { def, .. }, ConditionPath::Field(i)) => {
             let field_ty = def.fields.get(*i).map_or(ty, |(_, t)| t);
-            (field_ty, udt_field_value(current, *i))
+            (field_ty, super::subselect::udt_field(current, *i))
         }
         _ => (ty, None),
     })
-}
-
-fn udt_field_value(value: &[u8], wanted: usize) -> Option<Vec<u8>> {
-    let mut rest = value;
-    for index in 0.. {
-        let len = i32::from_be_bytes(rest.get(..4)?.try_into().ok()?);
-        rest = rest.get(4..)?;
-        let field = if len >= 0 { Some(rest.get(..len as usize)?.to_vec()) } else { None };
-        rest = rest.get(len.max(0) as usize..)?;
-        if index == wanted {
-            return field;
-        }
-    }
-    None
 }
 
 /// One checked row of a conditional statement or batch.
@@ -383,18 +369,5 @@ mod tests {
         let two = 2i32.to_be_bytes();
         assert!(condition(Operator::Gt, vec![one.clone()], false).holds(&int, Some(&two)).expect("eval"));
         assert!(condition(Operator::Eq, vec![one, Some(two.to_vec())], true).holds(&int, Some(&two)).expect("eval"));
-    }
-
-    #[test]
-    fn udt_fields_are_found_by_position() {
-        let mut value = 1i32.to_be_bytes().to_vec();
-        value.push(7);
-        value.extend_from_slice(&(-1i32).to_be_bytes());
-        value.extend_from_slice(&1i32.to_be_bytes());
-        value.push(9);
-        assert_eq!(udt_field_value(&value, 0), Some(vec![7]));
-        assert_eq!(udt_field_value(&value, 1), None);
-        assert_eq!(udt_field_value(&value, 2), Some(vec![9]));
-        assert_eq!(udt_field_value(&value, 3), None);
     }
 }

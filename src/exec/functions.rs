@@ -32,6 +32,8 @@ enum Expr {
     Call { func: Scalar, args: Vec<(Expr, CqlType)>, ret: NativeType },
     /// The finished value of aggregate number `n` of the selection.
     Aggregate(usize),
+    /// A field, element or slice of a value of type `ty` (`exec::subselect`).
+    Part { of: Box<Expr>, ty: CqlType, access: super::subselect::Access },
 }
 
 /// The native scalar functions.
@@ -181,8 +183,26 @@ impl Compiler<'_> {
                 Ok(call(Scalar::Negate, vec![arg], t, name))
             }
             Selector::Function { name, args } => self.function(&name.name.to_ascii_lowercase(), args, depth, in_aggregate),
+            Selector::Field { selector: inner, .. } | Selector::Element { selector: inner, .. } | Selector::Slice { selector: inner, .. } => {
+                self.part(selector, inner, depth, in_aggregate)
+            }
             other => Err(CqlError::invalid(format!("Unsupported selector: {other}"))),
         }
+    }
+
+    /// `inner.field`, `inner[key]`, `inner[from..to]`.
+    fn part(&mut self, selector: &Selector, inner: &Selector, depth: usize, in_aggregate: bool) -> CqlResult<Compiled> {
+        use super::subselect;
+        let of = self.selector(inner, None, depth + 1, in_aggregate)?;
+        let shown = of.name.clone();
+        let (access, ty) = match selector {
+            Selector::Field { field, .. } => subselect::field(&of.ty, &shown, field)?,
+            Selector::Element { key, .. } => subselect::element(&of.ty, &shown, key, self.bound)?,
+            Selector::Slice { from, to, .. } => (subselect::slice(&of.ty, &shown, from.as_ref(), to.as_ref(), self.bound)?, of.ty.frozen()),
+            _ => return Err(CqlError::invalid(format!("Unsupported selector: {selector}"))),
+        };
+        let expr = Expr::Part { of: Box::new(of.expr), ty: of.ty, access };
+        Ok(Compiled { expr, ty, name: selector.to_string() })
     }
 
     fn column(&self, name: &str) -> CqlResult<usize> {
@@ -491,6 +511,7 @@ fn eval_expr(expr: &Expr, input: &Input<'_>) -> CqlResult<Option<Vec<u8>>> {
         Expr::Token => input.row.map(|r| r.token.to_be_bytes().to_vec()),
         Expr::Constant(v) => v.clone(),
         Expr::Aggregate(slot) => input.aggregates.get(*slot).cloned().flatten(),
+        Expr::Part { of, ty, access } => eval_expr(of, input)?.and_then(|v| super::subselect::apply(access, ty, &v)),
         Expr::Call { func, args, ret } => {
             let values = args.iter().map(|(e, _)| eval_expr(e, input)).collect::<CqlResult<Vec<_>>>()?;
             let types: Vec<&CqlType> = args.iter().map(|(_, t)| t).collect();

@@ -27,6 +27,7 @@ pub mod prepared;
 mod restrict;
 mod rows;
 mod select;
+mod subselect;
 mod view;
 mod timeuuid;
 mod udt;

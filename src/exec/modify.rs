@@ -423,11 +423,16 @@ fn insert_write(table: &Arc<Table>, statement: &InsertStatement, bound: &BoundVa
         }
     };
     let components = table.partition_key_indexes().into_iter().map(|i| key_value(i, "partition key parts")).collect::<CqlResult<Vec<_>>>()?;
-    let clustering_values = table.clustering_indexes().into_iter().map(|i| Ok((i, key_value(i, "clustering keys")?))).collect::<CqlResult<Vec<_>>>()?;
-    let clustering = encode_clustering(table, &clustering_values)?;
     let mut write = StatementWrite::new(table.clone(), vec![PartitionKey::from_components(components)], using, statement.using.timestamp.is_some());
-    write.clusterings = vec![clustering];
-    write.row_marker = true;
+    // With no clustering value and only static columns, only the static row is written.
+    let clustering_given = table.clustering_indexes().iter().any(|i| evaluated.contains_key(i));
+    let only_static = evaluated.keys().all(|i| matches!(table.def.columns[*i].kind, ColumnKind::PartitionKey | ColumnKind::Static));
+    if clustering_given || !only_static || table.def.clustering.is_empty() {
+        let clustering_values =
+            table.clustering_indexes().into_iter().map(|i| Ok((i, key_value(i, "clustering keys")?))).collect::<CqlResult<Vec<_>>>()?;
+        write.clusterings = vec![encode_clustering(table, &clustering_values)?];
+        write.row_marker = true;
+    }
     for (index, value) in evaluated {
         if matches!(table.def.columns[index].kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
             continue;

@@ -202,7 +202,8 @@ fn attach_views(catalog: &mut Catalog, views: Vec<ViewRecord>) -> CqlResult<()> 
             continue;
         };
         base.views.push(record.table.name.clone());
-        let mut table = Table::new(record.table, TableSource::Engine).map_err(CqlError::Server)?;
+        let udts = KeyspaceUdts::new(&ks.def.name, &ks.types);
+        let mut table = Table::with_types(record.table, TableSource::Engine, &udts).map_err(CqlError::Server)?;
         table.view = Some(record.view);
         ks.tables.insert(table.def.name.clone(), Arc::new(table));
     }

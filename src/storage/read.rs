@@ -231,6 +231,22 @@ pub struct Decoder {
     deletions: Deletions,
     statics: Option<(Vec<(String, CellData)>, ComplexCells)>,
     row: Option<Row>,
+    static_rows: StaticRows,
+    /// The current partition has visible static cells / emitted a row.
+    partition_has_statics: bool,
+    partition_has_rows: bool,
+}
+
+/// Whether a partition with static cells but no rows is emitted as one row of its own
+/// (Cassandra returns it, with null clustering and regular columns, when the query
+/// selects whole partitions).
+#[derive(Clone, Debug, Default)]
+pub enum StaticRows {
+    #[default]
+    Never,
+    /// Emit them, except for the partition with this key prefix (an earlier page of a
+    /// resumed read already returned or passed it).
+    Emit { skip_partition: Option<Vec<u8>> },
 }
 
 impl Decoder {
@@ -242,7 +258,15 @@ impl Decoder {
             deletions: Deletions::default(),
             statics: None,
             row: None,
+            static_rows: StaticRows::Never,
+            partition_has_statics: false,
+            partition_has_rows: false,
         }
+    }
+
+    pub fn with_static_rows(mut self, static_rows: StaticRows) -> Decoder {
+        self.static_rows = static_rows;
+        self
     }
 
     /// Feeds one engine entry; complete items are appended to `out`.
@@ -269,6 +293,20 @@ impl Decoder {
     pub fn finish(&mut self, out: &mut Vec<Decoded>) {
         self.flush_statics(out);
         self.flush_row(out);
+        self.flush_static_row(out);
+    }
+
+    /// Emits the static-only row of a partition that had statics but no rows.
+    fn flush_static_row(&mut self, out: &mut Vec<Decoded>) {
+        let emit = match &self.static_rows {
+            StaticRows::Never => false,
+            StaticRows::Emit { skip_partition } => skip_partition.as_deref() != Some(self.partition_prefix.as_slice()),
+        };
+        if emit && self.partition_has_statics && !self.partition_has_rows {
+            out.push(Decoded::Row(Row::default()));
+        }
+        self.partition_has_statics = false;
+        self.partition_has_rows = false;
     }
 
     fn push_static(&mut self, rest: &[u8], cell: &Cell) {
@@ -280,6 +318,7 @@ impl Decoder {
     fn flush_statics(&mut self, out: &mut Vec<Decoded>) {
         if let Some((mut cells, complex)) = self.statics.take() {
             complex.finish_into(&mut cells);
+            self.partition_has_statics |= !cells.is_empty();
             out.push(Decoded::Static(cells));
         }
     }
@@ -288,6 +327,7 @@ impl Decoder {
         let Some(mut row) = self.row.take() else { return };
         std::mem::take(&mut row.complex).finish_into(&mut row.cells);
         if row.is_live() {
+            self.partition_has_rows = true;
             out.push(Decoded::Row(row));
         }
     }
