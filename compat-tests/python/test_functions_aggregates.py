@@ -168,3 +168,9 @@ def test_token_function(session, fn_ks):
 def test_writetime_and_ttl_in_functions(session, fn_ks):
     row = session.execute(f"SELECT writetime(v), ttl(v), max(writetime(v)) FROM {KS}.t WHERE k = 2").one()
     assert row[0] > 0 and row[1] is None and row[2] == row[0]
+
+
+def test_decimal_average_is_a_running_average(session, fn_ks):
+    # Cassandra keeps avg + (x - avg) / n rounded half-even at the values' scale:
+    # 1.1, then 1.1 + 0.6 = 1.7, then 1.7 - 0.4 = 1.3 (the exact mean would be 1.2666...).
+    assert session.execute(f"SELECT avg(dec) FROM {KS}.t").one()[0] == decimal.Decimal("1.3")

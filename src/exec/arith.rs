@@ -267,6 +267,14 @@ impl Decimal {
         Some(Decimal { unscaled: quotient, scale: i32::try_from(scale).ok()? })
     }
 
+    /// One step of Cassandra's running decimal average: `avg + (x - avg) / count`, the
+    /// quotient rounded half-even at the difference's scale.
+    pub fn average_step(&self, x: &Decimal, count: i64) -> Decimal {
+        let difference = Decimal::subtract(x, self);
+        let step = Decimal { unscaled: round_half_even(&difference.unscaled, &BigInt::from(count.max(1))), scale: difference.scale };
+        Decimal::add(self, &step)
+    }
+
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = self.scale.to_be_bytes().to_vec();
         out.extend_from_slice(&self.unscaled.to_signed_bytes_be());
@@ -447,6 +455,8 @@ mod tests {
         assert_eq!(half, dec(5, 1));
         assert_eq!(Decimal::divide(&dec(10, 0), &dec(5, 0)), Some(dec(2, 0)));
         assert_eq!(Decimal::divide(&dec(1, 0), &dec(0, 0)), None);
+        // avg(1.1, 2.2) is 1.1 + (2.2 - 1.1) / 2 = 1.1 + 0.6 at scale 1, as Cassandra computes it.
+        assert_eq!(dec(11, 1).average_step(&dec(22, 1), 2), dec(17, 1));
         let two_thirds = Decimal::divide(&dec(2, 0), &dec(3, 0)).expect("divides");
         assert!(two_thirds.unscaled.to_string().ends_with('7'));
     }

@@ -208,7 +208,7 @@ impl Compiler<'_> {
     fn column(&self, name: &str) -> CqlResult<usize> {
         self.table
             .column_index(name)
-            .ok_or_else(|| CqlError::invalid(format!("Undefined column name {name} in selection clause")))
+            .ok_or_else(|| CqlError::invalid(format!("Undefined column name {name} in table {}.{}", self.table.def.keyspace, self.table.def.name)))
     }
 
     fn column_arg(&self, selector: &Selector) -> CqlResult<usize> {
@@ -651,11 +651,11 @@ fn add_months(millis: i64, months: i64) -> i64 {
     }
     let day_ms = 86_400_000;
     let (days, in_day) = (millis.div_euclid(day_ms), millis.rem_euclid(day_ms));
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = types::civil_from_days(days);
     let total = y * 12 + (m as i64 - 1) + months;
     let (ny, nm) = (total.div_euclid(12), (total.rem_euclid(12) + 1) as u32);
     let nd = d.min(days_in_month(ny, nm));
-    days_from_civil(ny, nm, nd) * day_ms + in_day
+    types::days_from_civil(ny, nm, nd) * day_ms + in_day
 }
 
 fn days_in_month(y: i64, m: u32) -> u32 {
@@ -666,29 +666,6 @@ fn days_in_month(y: i64, m: u32) -> u32 {
         4 | 6 | 9 | 11 => 30,
         _ => 31,
     }
-}
-
-// Howard Hinnant's civil-calendar algorithms.
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (i64::from(m) + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// The running state of one aggregate over one group.
@@ -733,13 +710,20 @@ impl Accumulator {
                     *best = Some(v);
                 }
             }
-            Accumulator::Sum { total, compensation } | Accumulator::Avg { total, compensation, .. } => {
+            Accumulator::Sum { total, compensation } => {
                 let (Some(v), Some(t)) = (value, ty.and_then(native_of)) else { return Ok(()) };
                 let Some(n) = arith::decode(t, &v) else { return Ok(()) };
                 *total = Some(accumulate(t, total.take(), n, compensation));
-                if let Accumulator::Avg { count, .. } = self {
-                    *count += 1;
-                }
+            }
+            Accumulator::Avg { total, compensation, count } => {
+                let (Some(v), Some(t)) = (value, ty.and_then(native_of)) else { return Ok(()) };
+                let Some(n) = arith::decode(t, &v) else { return Ok(()) };
+                *count += 1;
+                // Decimal averages are kept as a running average, as Cassandra does.
+                *total = Some(match (total.take(), n) {
+                    (Some(Num::Decimal(avg)), Num::Decimal(x)) => Num::Decimal(avg.average_step(&x, *count)),
+                    (previous, n) => accumulate(t, previous, n, compensation),
+                });
             }
         }
         Ok(())
@@ -752,8 +736,10 @@ impl Accumulator {
             Accumulator::Count(n) => Some(n.to_be_bytes().to_vec()),
             Accumulator::Extreme { best, .. } => best,
             Accumulator::Sum { total: None, .. } | Accumulator::Avg { total: None, .. } => Some(zero()?),
-            Accumulator::Sum { total: Some(n), .. } => Some(arith::encode(t, &n).map_err(CqlError::invalid)?),
-            Accumulator::Avg { total: Some(n), count, .. } => Some(arith::encode(t, &average(n, count)).map_err(CqlError::invalid)?),
+            Accumulator::Sum { total: Some(n), compensation } => Some(arith::encode(t, &compensated(n, compensation)).map_err(CqlError::invalid)?),
+            Accumulator::Avg { total: Some(n), count, compensation } => {
+                Some(arith::encode(t, &average(compensated(n, compensation), count)).map_err(CqlError::invalid)?)
+            }
         })
     }
 }
@@ -784,17 +770,23 @@ fn accumulate(ty: NativeType, total: Option<Num>, n: Num, compensation: &mut f64
     }
 }
 
-/// The average of `count` values summing to `total`, in the argument's domain.
+/// A floating sum with its Kahan compensation applied the way Cassandra's
+/// `FloatSumAggregate` finishes (`sum + compensation`).
+fn compensated(total: Num, compensation: f64) -> Num {
+    match total {
+        Num::Float(sum) => Num::Float(sum + compensation),
+        other => other,
+    }
+}
+
+/// The average of `count` values summing to `total` (decimals are already averaged).
 fn average(total: Num, count: i64) -> Num {
     let count = count.max(1);
     match total {
         Num::Float(sum) => Num::Float(sum / count as f64),
-        Num::Decimal(d) => {
-            let divided = arith::Decimal::divide(&d, &arith::Decimal { unscaled: count.into(), scale: 0 });
-            Num::Decimal(divided.unwrap_or(d))
-        }
         Num::Varint(sum) => Num::Varint(sum / count),
         Num::Int(sum) => Num::Int(sum / count),
+        decimal @ Num::Decimal(_) => decimal,
     }
 }
 
@@ -931,10 +923,9 @@ mod tests {
 
     #[test]
     fn calendar_months_clamp_the_day() {
-        let jan31 = days_from_civil(2024, 1, 31) * 86_400_000;
-        assert_eq!(civil_from_days(add_months(jan31, 1).div_euclid(86_400_000)), (2024, 2, 29));
-        assert_eq!(civil_from_days(add_months(jan31, -2).div_euclid(86_400_000)), (2023, 11, 30));
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        let jan31 = types::days_from_civil(2024, 1, 31) * 86_400_000;
+        assert_eq!(types::civil_from_days(add_months(jan31, 1).div_euclid(86_400_000)), (2024, 2, 29));
+        assert_eq!(types::civil_from_days(add_months(jan31, -2).div_euclid(86_400_000)), (2023, 11, 30));
     }
 
     #[test]

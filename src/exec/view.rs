@@ -412,3 +412,99 @@ pub fn check_writable(table: &Table) -> CqlResult<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::CellData;
+
+    fn column(name: &str, type_text: &str, kind: ColumnKind) -> ColumnDef {
+        ColumnDef { name: name.into(), type_text: type_text.into(), kind, order: ClusteringOrder::Asc }
+    }
+
+    fn table(name: &str, columns: Vec<ColumnDef>, partition_key: &[&str], clustering: &[&str]) -> Table {
+        let def = TableDef {
+            keyspace: "ks".into(),
+            name: name.into(),
+            id: uuid::Uuid::nil(),
+            columns,
+            partition_key: partition_key.iter().map(|s| s.to_string()).collect(),
+            clustering: clustering.iter().map(|s| s.to_string()).collect(),
+            options: TableOptions::default(),
+            data_version: 0,
+            dropped_columns: Default::default(),
+        };
+        Table::new(def, TableSource::Engine).expect("valid table")
+    }
+
+    fn base_and_view() -> (Table, Table) {
+        let base = table(
+            "t",
+            vec![column("k", "int", ColumnKind::PartitionKey), column("c", "int", ColumnKind::Clustering), column("v", "int", ColumnKind::Regular)],
+            &["k"],
+            &["c"],
+        );
+        let view = table(
+            "by_v",
+            vec![column("v", "int", ColumnKind::PartitionKey), column("k", "int", ColumnKind::Clustering), column("c", "int", ColumnKind::Clustering)],
+            &["v"],
+            &["k", "c"],
+        );
+        (base, view)
+    }
+
+    fn int(v: i32) -> Vec<u8> {
+        v.to_be_bytes().to_vec()
+    }
+
+    fn clustering(c: i32) -> Vec<u8> {
+        let mut out = Vec::new();
+        types::encode_key_component(&types::CqlType::Native(types::NativeType::Int), &int(c), false, &mut out).expect("encodes");
+        out
+    }
+
+    fn update(operations: Vec<Operation>) -> PartitionUpdate {
+        PartitionUpdate { token: 0, partition_key: int(1), timestamp: 10, ttl_secs: 0, operations }
+    }
+
+    fn row(v: Option<i32>) -> FullRow {
+        let cell = |value: Vec<u8>| Some(CellData { value, ..CellData::default() });
+        FullRow { token: 0, cells: vec![cell(int(1)), cell(int(1)), v.map(int).and_then(cell)], clustering: clustering(1) }
+    }
+
+    #[test]
+    fn insert_creates_the_view_row() {
+        let (base, view) = base_and_view();
+        let write = update(vec![
+            Operation::RowMarker { clustering: clustering(1) },
+            Operation::Cell { clustering: Some(clustering(1)), column: "v".into(), value: Some(int(10)) },
+        ]);
+        let updates = view_updates(&base, &view, &write, &BTreeMap::new()).expect("computes");
+        assert_eq!(updates.len(), 1);
+        assert_eq!(updates[0].partition_key, int(10));
+        assert!(matches!(updates[0].operations[0], Operation::RowMarker { .. }));
+    }
+
+    #[test]
+    fn changing_the_view_key_moves_the_row_and_null_removes_it() {
+        let (base, view) = base_and_view();
+        let before = BTreeMap::from([(clustering(1), row(Some(10)))]);
+        let moved = update(vec![Operation::Cell { clustering: Some(clustering(1)), column: "v".into(), value: Some(int(11)) }]);
+        let updates = view_updates(&base, &view, &moved, &before).expect("computes");
+        assert_eq!(updates.iter().map(|u| u.partition_key.clone()).collect::<Vec<_>>(), vec![int(10), int(11)]);
+        assert!(matches!(updates[0].operations[0], Operation::DeleteRange(_)));
+        let nulled = update(vec![Operation::Cell { clustering: Some(clustering(1)), column: "v".into(), value: None }]);
+        let updates = view_updates(&base, &view, &nulled, &before).expect("computes");
+        assert_eq!(updates.len(), 1);
+        assert!(matches!(updates[0].operations[0], Operation::DeleteRange(_)));
+    }
+
+    #[test]
+    fn partition_deletion_removes_every_view_row() {
+        let (base, view) = base_and_view();
+        let before = BTreeMap::from([(clustering(1), row(Some(10)))]);
+        let updates = view_updates(&base, &view, &update(vec![Operation::DeletePartition]), &before).expect("computes");
+        assert_eq!(updates.len(), 1);
+        assert_eq!(updates[0].partition_key, int(10));
+    }
+}

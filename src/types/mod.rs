@@ -48,6 +48,7 @@ pub use literal::{
     literal_to_bytes, serialize_list, serialize_map, serialize_set, serialize_tuple, serialize_udt,
     serialize_vector, CqlValue, LiteralKind,
 };
+pub(crate) use temporal::{civil_from_days, days_from_civil};
 pub use temporal::{
     format_date, format_time, format_timestamp, parse_date, parse_time, parse_timestamp,
 };
