@@ -29,7 +29,7 @@ def test_insert_if_not_exists(session, ks):
     names, values, _ = result(session, "INSERT INTO dm_lwt.t (k, c, v, w) VALUES (1, 1, 10, 'a') IF NOT EXISTS")
     assert (names, values) == (["[applied]"], [True])
     names, values, rs = result(session, "INSERT INTO dm_lwt.t (k, c, v, w) VALUES (1, 1, 11, 'b') IF NOT EXISTS")
-    assert names == ["[applied]", "k", "c", "m", "s", "v", "w"]
+    assert names == ["[applied]", "k", "c", "s", "m", "v", "w"], "statics come before regular columns"
     assert values == [False, 1, 1, None, None, 10, "a"]
     assert rs.was_applied is False
 

@@ -58,3 +58,11 @@ def test_static_errors(session, ks):
                    "Some clustering keys are missing: c")
     expect_invalid(session, "CREATE TABLE dm_static.bad (p int PRIMARY KEY, s int static)",
                    "Static columns are only useful (and thus allowed) if the table has at least one clustering column")
+
+
+def test_select_star_lists_statics_before_regular_columns(session, ks):
+    session.execute("CREATE TABLE dm_static.order_t (p int, c int, a int, z int static, PRIMARY KEY (p, c))")
+    session.execute("INSERT INTO dm_static.order_t (p, c, a, z) VALUES (1, 2, 3, 4)")
+    rs = session.execute("SELECT * FROM dm_static.order_t")
+    assert rs.column_names == ["p", "c", "z", "a"]
+    assert tuple(rs.one()) == (1, 2, 4, 3)

@@ -153,7 +153,9 @@ impl TableDef {
                 ColumnKind::Clustering => {
                     (1, self.clustering.iter().position(|n| n == &c.name).unwrap_or(0), String::new())
                 }
-                ColumnKind::Static | ColumnKind::Regular => (2, 0, c.name.clone()),
+                // Cassandra's select order: static columns, then regular ones, each by name.
+                ColumnKind::Static => (2, 0, c.name.clone()),
+                ColumnKind::Regular => (3, 0, c.name.clone()),
             }
         };
         let mut keyed: Vec<_> = self.columns.drain(..).map(|c| (rank(&c), c)).collect();
