@@ -108,3 +108,9 @@ def test_create_if_not_exists_and_drop(session, mv_ks):
     with pytest.raises(InvalidRequest):
         session.execute(f"SELECT * FROM {KS}.by_w")
     session.execute(f"DROP MATERIALIZED VIEW IF EXISTS {KS}.by_w")
+
+
+def test_conditional_writes_maintain_the_view(session, mv_ks):
+    assert session.execute(f"INSERT INTO {KS}.t (k, c, v) VALUES (7, 7, 70) IF NOT EXISTS").one()[0] is True
+    assert session.execute(f"UPDATE {KS}.t SET v = 71 WHERE k = 7 AND c = 7 IF v = 70").one()[0] is True
+    assert [r[0] for r in view_rows(session) if r[1] == 7] == [71]

@@ -131,3 +131,11 @@ def test_describe_index(session, idx_ks):
     table_rows = session.execute(f"DESCRIBE TABLE {KS}.t").all()
     assert [r.type for r in table_rows][0] == "table"
     assert any(r.create_statement == "CREATE INDEX t_v_idx ON compat_idx.t (v);" for r in table_rows)
+
+
+def test_conditional_writes_maintain_the_index(session, idx_ks):
+    assert session.execute(f"INSERT INTO {KS}.t (k, c, v) VALUES (30, 1, 300) IF NOT EXISTS").one()[0] is True
+    assert keys(session, "v = 300") == [(30, 1)]
+    assert session.execute(f"UPDATE {KS}.t SET v = 301 WHERE k = 30 AND c = 1 IF v = 300").one()[0] is True
+    assert keys(session, "v = 300") == []
+    assert keys(session, "v = 301") == [(30, 1)]

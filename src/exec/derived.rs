@@ -28,7 +28,7 @@ use super::Context;
 use crate::cluster::{ReadCommand, ReadTarget, TableWrite, WriteCommand};
 use crate::error::CqlResult;
 use crate::schema::{IndexDef, IndexTargetKind, Table};
-use crate::storage::{CellData, ClusteringRange, Operation, PartitionUpdate};
+use crate::storage::{CellData, ClusteringRange, Decoded, Operation, PartitionUpdate};
 use crate::types::CqlType;
 
 /// Bound on the rows of one partition read before a write that needs them.
@@ -37,24 +37,57 @@ const MAX_BEFORE_ROWS: usize = 1_000_000;
 /// An index entry: indexed value and base clustering (empty for static columns).
 type Entry = (Vec<u8>, Vec<u8>);
 
-/// Appends to `command` the index writes its base writes imply.
+/// Appends to `command` the index and view writes its base writes imply, reading each
+/// affected partition first.
 pub async fn add_derived_writes(ctx: &Context<'_>, command: &mut WriteCommand, consistency: Consistency) -> CqlResult<()> {
-    let mut derived = Vec::new();
+    let mut before = Vec::new();
     for write in &command.tables {
         view::check_writable(&write.table)?;
+        let mut per_update = Vec::with_capacity(write.updates.len());
+        for update in &write.updates {
+            per_update.push(if needs_rows(&write.table, update) { Some(partition_rows(ctx, write, update, consistency).await?) } else { None });
+        }
+        before.push(per_update);
+    }
+    append_derived(ctx, command, &before)
+}
+
+/// The same for a conditional write of one partition, applied under the partition's
+/// lock: `items` are the rows the condition read, which are all the rows it writes.
+pub fn add_conditional_derived_writes(ctx: &Context<'_>, command: &mut WriteCommand, items: &[Decoded]) -> CqlResult<()> {
+    let mut before = Vec::new();
+    for write in &command.tables {
+        view::check_writable(&write.table)?;
+        let mut assembler = RowAssembler::new(&write.table);
+        let rows: BTreeMap<Vec<u8>, FullRow> =
+            items.iter().cloned().filter_map(|item| assembler.push(item)).map(|row| (row.clustering.clone(), row)).collect();
+        before.push(write.updates.iter().map(|u| needs_rows(&write.table, u).then(|| rows.clone())).collect());
+    }
+    append_derived(ctx, command, &before)
+}
+
+fn needs_rows(table: &Table, update: &PartitionUpdate) -> bool {
+    !table.views.is_empty() || touches_indexes(table, update)
+}
+
+/// Appends the derived writes, given each update's partition rows before the write
+/// (`before[table][update]`, `None` when the update changes no derived data).
+fn append_derived(ctx: &Context<'_>, command: &mut WriteCommand, before: &[Vec<Option<BTreeMap<Vec<u8>, FullRow>>>]) -> CqlResult<()> {
+    let mut derived = Vec::new();
+    for (write, before) in command.tables.iter().zip(before) {
         if write.table.indexes.is_empty() && write.table.views.is_empty() {
             continue;
         }
         let views = views_of(ctx, &write.table);
         let mut per_index: BTreeMap<String, Vec<PartitionUpdate>> = BTreeMap::new();
         let mut per_view: Vec<Vec<PartitionUpdate>> = vec![Vec::new(); views.len()];
-        for update in write.updates.iter().filter(|u| !views.is_empty() || touches_indexes(&write.table, u)) {
-            let before = partition_rows(ctx, write, update, consistency).await?;
+        for (update, rows) in write.updates.iter().zip(before) {
+            let Some(rows) = rows else { continue };
             for index in &write.table.indexes {
-                per_index.entry(index.name.clone()).or_default().extend(index_updates(&write.table, index, update, &before)?);
+                per_index.entry(index.name.clone()).or_default().extend(index_updates(&write.table, index, update, rows)?);
             }
             for (view, updates) in views.iter().zip(per_view.iter_mut()) {
-                updates.extend(view::view_updates(&write.table, view, update, &before)?);
+                updates.extend(view::view_updates(&write.table, view, update, rows)?);
             }
         }
         for index in &write.table.indexes {

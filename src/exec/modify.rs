@@ -194,6 +194,8 @@ async fn apply_conditional(ctx: &Context<'_>, writes: Vec<StatementWrite>, is_ba
     clusterings.dedup();
     let read = partition_read(&table, version, &key, &clusterings);
     let decide = |result: ReadResult| -> CqlResult<(Option<WriteCommand>, ResultBody)> {
+        // Index and view maintenance needs the rows as read (see `derived`).
+        let items = if table.indexes.is_empty() && table.views.is_empty() { Vec::new() } else { result.items.clone() };
         let data = PartitionData::from_items(result.items);
         let checked: Vec<CheckedRow<'_>> = writes
             .iter()
@@ -217,7 +219,8 @@ async fn apply_conditional(ctx: &Context<'_>, writes: Vec<StatementWrite>, is_ba
         for write in &writes {
             updates.extend(write.updates(timestamp, &|_| Some(data.clone()))?);
         }
-        let command = WriteCommand { tables: vec![TableWrite { table: table.clone(), version, updates }] };
+        let mut command = WriteCommand { tables: vec![TableWrite { table: table.clone(), version, updates }] };
+        super::derived::add_conditional_derived_writes(ctx, &mut command, &items)?;
         Ok((Some(command), body))
     };
     ctx.node.coordinator.cas(key.token, read, Consistency::Serial, decide).await
