@@ -126,3 +126,16 @@ def test_element_and_slice_selection(session, ks):
     assert session.execute(prepared, ("z",)).one()[0] == 3
     expect_invalid(session, "SELECT l[0] FROM dm_coll.t WHERE k = 9 AND c = 0",
                    "Element selection is only allowed on sets and maps, but l is a list")
+
+
+def test_writetime_and_ttl_of_multi_cell_columns(session, ks):
+    # Cassandra 5.0 lists one writetime/ttl per element. (Elements without a TTL are
+    # null entries, which the python driver cannot decode, so every element has one.)
+    session.execute("INSERT INTO dm_coll.t (k, c, s) VALUES (10, 0, {'a'}) USING TIMESTAMP 100 AND TTL 2000")
+    session.execute("UPDATE dm_coll.t USING TIMESTAMP 200 AND TTL 1000 SET s = s + {'b'} WHERE k = 10 AND c = 0")
+    r = session.execute("SELECT writetime(s), maxwritetime(s), ttl(s), writetime(fl) FROM dm_coll.t "
+                        "WHERE k = 10 AND c = 0").one()
+    assert r[0] == [100, 200]
+    assert r[1] == 200
+    assert 1990 <= r[2][0] <= 2000 and 990 <= r[2][1] <= 1000
+    assert r[3] is None

@@ -113,3 +113,9 @@ def test_field_selection(session, ks):
     assert list(rs.one()) == [6, "F"]
     expect_invalid(session, "SELECT pair.x FROM dm_udt.t WHERE k = 6",
                    "Invalid field selection: pair of type frozen<tuple<int, text>> is not a user type")
+
+
+def test_writetime_of_non_frozen_udt_lists_fields(session, ks):
+    session.execute("INSERT INTO dm_udt.t (k, a) VALUES (7, {street: 'x', zip: 7}) USING TIMESTAMP 50")
+    session.execute("UPDATE dm_udt.t USING TIMESTAMP 60 SET a.zip = 8 WHERE k = 7")
+    assert session.execute("SELECT writetime(a) FROM dm_udt.t WHERE k = 7").one()[0] == [50, 60]

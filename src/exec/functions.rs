@@ -32,6 +32,8 @@ enum Expr {
     Call { func: Scalar, args: Vec<(Expr, CqlType)>, ret: NativeType },
     /// The finished value of aggregate number `n` of the selection.
     Aggregate(usize),
+    /// `writetime()`/`ttl()` of each piece of a multi-cell column of type `ty`.
+    PieceTimes { column: usize, ty: CqlType, ttl: bool },
     /// A field, element or slice of a value of type `ty` (`exec::subselect`).
     Part { of: Box<Expr>, ty: CqlType, access: super::subselect::Access },
 }
@@ -233,7 +235,15 @@ impl Compiler<'_> {
             WriteTimeKind::Ttl => (NativeType::Int, Expr::Ttl(i)),
             _ => (NativeType::Bigint, Expr::WriteTime(i)),
         };
-        Ok(Compiled { expr, ty: native(ty), name: format!("{fname}({})", column.name) })
+        let name = format!("{fname}({})", column.name);
+        let column_ty = &self.table.types[i];
+        // Cassandra 5.0: writetime()/ttl() of a multi-cell column list each element's.
+        if column_ty.is_multi_cell() && kind != WriteTimeKind::MaxWriteTime {
+            let ttl = kind == WriteTimeKind::Ttl;
+            let list = CqlType::List { element: Box::new(native(ty)), frozen: false };
+            return Ok(Compiled { expr: Expr::PieceTimes { column: i, ty: column_ty.clone(), ttl }, ty: list, name });
+        }
+        Ok(Compiled { expr, ty: native(ty), name })
     }
 
     /// A literal or bind marker; its type is the receiving parameter's, else the literal's
@@ -511,6 +521,10 @@ fn eval_expr(expr: &Expr, input: &Input<'_>) -> CqlResult<Option<Vec<u8>>> {
         Expr::Token => input.row.map(|r| r.token.to_be_bytes().to_vec()),
         Expr::Constant(v) => v.clone(),
         Expr::Aggregate(slot) => input.aggregates.get(*slot).cloned().flatten(),
+        Expr::PieceTimes { column, ty, ttl } => input
+            .row
+            .and_then(|r| r.cells.get(*column)?.as_ref())
+            .and_then(|c| super::subselect::piece_times(ty, c, *ttl, input.now_secs)),
         Expr::Part { of, ty, access } => eval_expr(of, input)?.and_then(|v| super::subselect::apply(access, ty, &v)),
         Expr::Call { func, args, ret } => {
             let values = args.iter().map(|(e, _)| eval_expr(e, input)).collect::<CqlResult<Vec<_>>>()?;

@@ -11,6 +11,7 @@ use super::collections::elements;
 use super::eval::{evaluate, BoundValues, Receiver};
 use crate::cql::ast::Term;
 use crate::error::{CqlError, CqlResult};
+use crate::storage::CellData;
 use crate::types::{compare_values, CqlType};
 
 /// Which part of a value to select.
@@ -107,6 +108,41 @@ pub fn apply(access: &Access, ty: &CqlType, value: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
+/// `writetime()` (or, with `ttl`, `ttl()`) of a multi-cell column of type `ty`, as
+/// Cassandra 5.0 returns it: a list with one entry per element, or per field of a UDT
+/// (null for an absent field, or for a piece without TTL).
+pub fn piece_times(ty: &CqlType, cell: &CellData, ttl: bool, now_secs: i64) -> Option<Vec<u8>> {
+    let entry = |(timestamp, expires_at): (i64, i64)| -> Option<Vec<u8>> {
+        if !ttl {
+            return Some(timestamp.to_be_bytes().to_vec());
+        }
+        (expires_at > 0).then(|| ((expires_at - now_secs).max(0) as i32).to_be_bytes().to_vec())
+    };
+    let entries: Vec<Option<Vec<u8>>> = match ty {
+        CqlType::Udt { def, .. } => (0..def.fields.len())
+            .map(|field| {
+                let position = cell.paths.iter().position(|p| p.get(..2).is_some_and(|b| usize::from(u16::from_be_bytes([b[0], b[1]])) == field))?;
+                entry(*cell.piece_times.get(position)?)
+            })
+            .collect(),
+        _ => cell.piece_times.iter().map(|t| entry(*t)).collect(),
+    };
+    if entries.is_empty() {
+        return None;
+    }
+    let mut out = (entries.len() as i32).to_be_bytes().to_vec();
+    for item in entries {
+        match item {
+            Some(bytes) => {
+                out.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
+                out.extend_from_slice(&bytes);
+            }
+            None => out.extend_from_slice(&(-1i32).to_be_bytes()),
+        }
+    }
+    Some(out)
+}
+
 /// Field number `wanted` of a serialized UDT (`None`: null or absent).
 pub fn udt_field(value: &[u8], wanted: usize) -> Option<Vec<u8>> {
     let mut rest = value;
@@ -151,6 +187,28 @@ mod tests {
         let slice = apply(&Access::Slice { from: Some(int(1)), to: Some(int(5)) }, &ty, &value).expect("slice");
         assert_eq!(slice, serialize_set(&int_ty, &[Some(int(1)), Some(int(5))]).expect("set"));
         assert!(apply(&Access::Element(Some(int(1))), &ty, b"garbage").is_none());
+    }
+
+    #[test]
+    fn piece_times_list_each_element_and_pad_udt_fields() {
+        let cell = CellData { paths: vec![vec![0, 1]], piece_times: vec![(7, 0)], ..CellData::default() };
+        let udt = CqlType::Udt {
+            def: Box::new(crate::types::UdtDef {
+                keyspace: "ks".into(),
+                name: "u".into(),
+                fields: vec![("a".into(), CqlType::Native(NativeType::Int)), ("b".into(), CqlType::Native(NativeType::Int))],
+            }),
+            frozen: false,
+        };
+        let mut expected = 2i32.to_be_bytes().to_vec();
+        expected.extend_from_slice(&(-1i32).to_be_bytes());
+        expected.extend_from_slice(&8i32.to_be_bytes());
+        expected.extend_from_slice(&7i64.to_be_bytes());
+        assert_eq!(piece_times(&udt, &cell, false, 0), Some(expected));
+        let list = CqlType::List { element: Box::new(CqlType::Native(NativeType::Int)), frozen: false };
+        let ttl = piece_times(&list, &CellData { piece_times: vec![(1, 0), (1, 15)], ..CellData::default() }, true, 10).expect("ttl");
+        assert_eq!(ttl, [&2i32.to_be_bytes()[..], &(-1i32).to_be_bytes(), &4i32.to_be_bytes(), &5i32.to_be_bytes()].concat());
+        assert_eq!(piece_times(&list, &CellData::default(), false, 0), None);
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub struct CellData {
     /// Paths of the visible pieces of a multi-cell column, in order (list element
     /// ordering keys for `l[i] = v`); empty for simple cells.
     pub paths: Vec<Vec<u8>>,
+    /// `(timestamp, expires_at_secs)` of each piece, aligned with `paths` (what
+    /// `writetime()` and `ttl()` of a multi-cell column list).
+    pub piece_times: Vec<(i64, i64)>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -79,8 +82,9 @@ impl ComplexColumn {
             SubCell::UdtField => udt_value(&self.pieces),
             SubCell::ComplexDeletion => return None,
         };
+        let piece_times = self.pieces.iter().map(|(_, c)| (c.timestamp, c.expires_at_secs)).collect();
         let paths = self.pieces.into_iter().map(|(p, _)| p).collect();
-        Some(CellData { value, paths, ..newest })
+        Some(CellData { value, paths, piece_times, ..newest })
     }
 }
 
@@ -356,6 +360,7 @@ impl Decoder {
                 ttl_secs: cell.ttl_secs,
                 expires_at_secs: cell.expires_at_secs,
                 paths: Vec::new(),
+                piece_times: Vec::new(),
             }),
             _ => None,
         }
