@@ -97,6 +97,11 @@ EVENTS = """CREATE TABLE cqlsh_ks.events (
     PRIMARY KEY ((tenant, day), seq)
 ) WITH CLUSTERING ORDER BY (seq DESC)
     AND """ + OPTIONS
+ITEMS_COPY = """CREATE TABLE cqlsh_snap.items_copy (
+    id int PRIMARY KEY,
+    name text,
+    qty int
+) WITH """ + OPTIONS
 KS = "CREATE KEYSPACE cqlsh_ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': '1'}  AND durable_writes = true;"
 
 
@@ -136,9 +141,28 @@ def render_types():
            [([3, 1, 3], SortedSet(['a', 'b']), {'x': 1, 'y': 2})])
 
 
+def render_snapshots():
+    """Strata's extensions (Cassandra 5.0 has none of them): the rows strata must return,
+    printed as cqlsh prints any result set."""
+    sh.current_keyspace = None
+    items = (['id', 'name', 'qty'], ['int', 'text', 'int'])
+    at_snapshot = [(1, 'apple', 10), (2, 'pear', 20)]
+    select(*items, [(1, 'apple', 11), (3, 'plum', 30)])
+    select(*items, at_snapshot)
+    select(['name', 'qty'], ['text', 'int'], [('pear', 20)])
+    select(*items, at_snapshot + [(4, 'fig', 40)])
+    select(*items, [(1, 'apple', 11), (3, 'plum', 30)])
+    element([ITEMS_COPY])
+    select(*items, at_snapshot)
+    select(['id', 'qty'], ['int', 'int'], [(1, 0), (2, 20)])
+    select(['id', 'qty'], ['int', 'int'], [(1, 10), (2, 20)])
+    select(['id', 'qty'], ['int', 'int'], [(1, 10), (2, 20)])
+    select(*items, at_snapshot + [(4, 'fig', 40)])
+
+
 def main():
     here = pathlib.Path(__file__).resolve().parent
-    for name, render in [('basic', render_basic), ('types', render_types)]:
+    for name, render in [('basic', render_basic), ('types', render_types), ('snapshots', render_snapshots)]:
         out.seek(0)
         out.truncate()
         render()

@@ -39,15 +39,41 @@ def isolated_home(tmp_path):
     return env
 
 
+NODETOOL_DIRECTIVE = "-- nodetool:"
+
+
+def script_parts(script):
+    """The script split at its `-- nodetool: VERB ARGS` lines: [(cql text, verb or None)]."""
+    parts, current = [], []
+    for line in script.read_text(encoding="utf-8").splitlines(keepends=True):
+        if line.startswith(NODETOOL_DIRECTIVE):
+            parts.append(("".join(current), line[len(NODETOOL_DIRECTIVE):].split()))
+            current = []
+        else:
+            current.append(line)
+    return parts + [("".join(current), None)]
+
+
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
-def test_cqlsh_script_output(strata, isolated_home, script):
-    run = subprocess.run(
-        cqlsh_command() + [strata.host, str(strata.native_port), "-f", script.name],
-        capture_output=True, text=True, timeout=CQLSH_TIMEOUT_S, env=isolated_home,
-        cwd=HERE, check=False)
-    assert "version" not in run.stderr.lower(), run.stderr
-    assert "cqlsh was built against" not in run.stdout, "server version mismatch warning"
-    assert run.stderr == "", f"cqlsh reported errors:\n{run.stderr}"
+def test_cqlsh_script_output(strata, isolated_home, tmp_path, script):
+    """Each part of the script runs in its own cqlsh (named like the script, so error lines
+    are portable); a nodetool verb between parts runs against the same node."""
+    stdout = ""
+    for number, (cql, verb) in enumerate(script_parts(script)):
+        part_dir = tmp_path / str(number)
+        part_dir.mkdir()
+        (part_dir / script.name).write_text(cql, encoding="utf-8")
+        run = subprocess.run(
+            cqlsh_command() + [strata.host, str(strata.native_port), "-f", script.name],
+            capture_output=True, text=True, timeout=CQLSH_TIMEOUT_S, env=isolated_home,
+            cwd=part_dir, check=False)
+        assert "version" not in run.stderr.lower(), run.stderr
+        assert "cqlsh was built against" not in run.stdout, "server version mismatch warning"
+        assert run.stderr == "", f"cqlsh reported errors:\n{run.stderr}"
+        assert run.returncode == 0
+        stdout += run.stdout
+        if verb:
+            done = strata.nodetool(*verb)
+            assert done.returncode == 0, f"nodetool {' '.join(verb)}: {done.stdout}{done.stderr}"
     expected = script.with_suffix(".expected").read_text(encoding="utf-8")
-    assert run.stdout == expected
-    assert run.returncode == 0
+    assert stdout == expected
