@@ -93,3 +93,9 @@ def test_mixed_table_is_rejected(session, ks):
     with pytest.raises(InvalidRequest) as error:
         session.execute("CREATE TABLE dm_counters.mixed (k int PRIMARY KEY, c counter, v int)")
     assert server_message(error.value) == "Cannot mix counter and non counter columns in the same table"
+
+
+def test_counter_batch_with_timestamp_is_rejected(session, ks):
+    expect_invalid(session, "BEGIN COUNTER BATCH USING TIMESTAMP 5 "
+                            "UPDATE dm_counters.c SET hits = hits + 1 WHERE k = 9 AND r = 0; APPLY BATCH",
+                   "Cannot provide custom timestamp for counter BATCH")

@@ -115,3 +115,17 @@ def test_errors(session, ks):
                    "IN on the partition key is not supported with conditional updates")
     expect_invalid(session, "UPDATE dm_lwt.kv SET v = 1 WHERE k = 1 IF v > null",
                    'Invalid comparison with null for operator ">"')
+
+
+def test_conditions_on_elements_fields_and_statics(session, ks):
+    session.execute("CREATE TYPE IF NOT EXISTS dm_lwt.pt (x int, y int)")
+    session.execute("CREATE TABLE IF NOT EXISTS dm_lwt.e (k int PRIMARY KEY, l list<int>, p frozen<pt>)")
+    session.execute("INSERT INTO dm_lwt.e (k, l, p) VALUES (1, [5, 6], {x: 1, y: 2})")
+    assert session.execute("UPDATE dm_lwt.e SET l[1] = 7 WHERE k = 1 IF l[0] = 5 AND p.y = 2").one()[0] is True
+    names, values, _ = result(session, "UPDATE dm_lwt.e SET l[1] = 8 WHERE k = 1 IF l[1] = 6")
+    assert (names, values) == (["[applied]", "l"], [False, [5, 7]])
+    session.execute("INSERT INTO dm_lwt.t (k, s) VALUES (7, 1)")
+    names, values, _ = result(session, "UPDATE dm_lwt.t SET s = 2 WHERE k = 7 IF EXISTS")
+    assert values == [True]
+    expect_invalid(session, "DELETE FROM dm_lwt.t WHERE k = 7 IF EXISTS",
+                   "DELETE statements must restrict all PRIMARY KEY columns with equality relations in order to use IF conditions")

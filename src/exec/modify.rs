@@ -187,6 +187,9 @@ async fn apply_conditional(ctx: &Context<'_>, writes: Vec<StatementWrite>, is_ba
         if write.explicit_timestamp {
             return Err(CqlError::invalid("Cannot provide custom timestamp for conditional updates"));
         }
+        if !write.deletions.is_empty() && write.clusterings.is_empty() && !write.table.def.clustering.is_empty() {
+            return Err(CqlError::invalid("DELETE statements must restrict all PRIMARY KEY columns with equality relations in order to use IF conditions"));
+        }
     }
     let version = ctx.head_version(&table)?;
     let mut clusterings: Vec<Vec<u8>> = writes.iter().flat_map(|w| w.clusterings.iter().cloned()).collect();
