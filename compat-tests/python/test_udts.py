@@ -119,3 +119,14 @@ def test_writetime_of_non_frozen_udt_lists_fields(session, ks):
     session.execute("INSERT INTO dm_udt.t (k, a) VALUES (7, {street: 'x', zip: 7}) USING TIMESTAMP 50")
     session.execute("UPDATE dm_udt.t USING TIMESTAMP 60 SET a.zip = 8 WHERE k = 7")
     assert session.execute("SELECT writetime(a) FROM dm_udt.t WHERE k = 7").one()[0] == [50, 60]
+
+
+def test_non_frozen_udt_with_non_frozen_collection_field(session, ks):
+    session.execute("CREATE TYPE dm_udt.bag (items list<int>)")
+    expect_invalid(session, "CREATE TABLE dm_udt.bags (k int PRIMARY KEY, b bag)",
+                   "Non-frozen UDTs with nested non-frozen collections are not supported")
+    session.execute("CREATE TABLE dm_udt.bags (k int PRIMARY KEY, b frozen<bag>)")
+    session.execute("INSERT INTO dm_udt.bags (k, b) VALUES (1, {items: [1, 2]})")
+    assert session.execute("SELECT b FROM dm_udt.bags WHERE k = 1").one().b.items == [1, 2]
+    expect_invalid(session, "ALTER TABLE dm_udt.bags ADD b2 bag",
+                   "Non-frozen UDTs with nested non-frozen collections are not supported")

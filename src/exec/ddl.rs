@@ -276,6 +276,11 @@ fn check_column_type(name: &str, ty: &CqlType, kind: ColumnKind) -> CqlResult<()
         let what = if ty.is_collection() { "collection" } else { "user-defined" };
         return Err(CqlError::invalid(format!("Invalid non-frozen {what} type for PRIMARY KEY component {name}")));
     }
+    if let CqlType::Udt { def, frozen: false } = ty {
+        if def.fields.iter().any(|(_, t)| t.is_multi_cell()) {
+            return Err(CqlError::invalid("Non-frozen UDTs with nested non-frozen collections are not supported"));
+        }
+    }
     if is_key && ty.is_counter() {
         return Err(CqlError::invalid(format!("counter type is not supported for PRIMARY KEY column '{name}'")));
     }
@@ -394,6 +399,7 @@ pub async fn alter_table(ctx: &Context<'_>, s: &AlterTable) -> CqlResult<DdlOutc
                 let types = catalog.keyspace(&keyspace).map(|k| k.types.clone()).unwrap_or_default();
                 let ty = CqlType::parse(&column.ty.to_string(), &KeyspaceUdts::new(&keyspace, &types))?;
                 let kind = if column.is_static { ColumnKind::Static } else { ColumnKind::Regular };
+                check_column_type(&column.name, &ty, kind)?;
                 if column.is_static && def.clustering.is_empty() {
                     return Err(CqlError::invalid("Static columns are not allowed in COMPACT STORAGE tables or tables without clustering columns"));
                 }
