@@ -141,7 +141,7 @@ async fn partition_rows(ctx: &Context<'_>, write: &TableWrite, update: &Partitio
         target: ReadTarget::Partition {
             token: update.token,
             key: update.partition_key.clone(),
-            slices: vec![ClusteringRange { start: Vec::new(), end: None }],
+            slices: touched_slices(update),
             reverse: false,
         },
         row_limit: MAX_BEFORE_ROWS,
@@ -153,6 +153,47 @@ async fn partition_rows(ctx: &Context<'_>, write: &TableWrite, update: &Partitio
     let result = ctx.node.coordinator.read(command, consistency).await?;
     let mut assembler = RowAssembler::new(&write.table);
     Ok(result.items.into_iter().filter_map(|item| assembler.push(item)).map(|row| (row.clustering.clone(), row)).collect())
+}
+
+/// The clustering ranges an update can change, merged and in order: the whole partition
+/// when it deletes the partition or writes a static cell (static values show in every
+/// row), else its rows and deleted ranges.
+fn touched_slices(update: &PartitionUpdate) -> Vec<ClusteringRange> {
+    let full = || vec![ClusteringRange { start: Vec::new(), end: None }];
+    let mut ranges = Vec::new();
+    for operation in &update.operations {
+        let clustering = match operation {
+            Operation::DeletePartition => return full(),
+            Operation::DeleteRange(range) => {
+                ranges.push(range.clone());
+                continue;
+            }
+            Operation::RowMarker { clustering } => Some(clustering),
+            Operation::Cell { clustering, .. }
+            | Operation::SubCell { clustering, .. }
+            | Operation::ComplexDeletion { clustering, .. }
+            | Operation::CounterAdd { clustering, .. }
+            | Operation::CounterShard { clustering, .. } => match clustering {
+                Some(c) => Some(c),
+                None => return full(),
+            },
+        };
+        ranges.extend(clustering.map(|c| ClusteringRange::prefix(c)));
+    }
+    ranges.sort_by(|a, b| a.start.cmp(&b.start));
+    let mut merged: Vec<ClusteringRange> = Vec::with_capacity(ranges.len());
+    for range in ranges {
+        match merged.last_mut() {
+            Some(last) if last.end.as_ref().is_none_or(|end| range.start <= *end) => {
+                last.end = match (&last.end, &range.end) {
+                    (Some(a), Some(b)) => Some(a.clone().max(b.clone())),
+                    _ => None,
+                };
+            }
+            _ => merged.push(range),
+        }
+    }
+    merged
 }
 
 /// Entries of the rows before the write, by base clustering (one static pseudo-row).
@@ -277,6 +318,19 @@ mod tests {
 
     fn sized(v: &[u8]) -> Vec<u8> {
         [&(v.len() as i32).to_be_bytes()[..], v].concat()
+    }
+
+    #[test]
+    fn only_touched_rows_are_read_before_a_write() {
+        let update = |operations| PartitionUpdate { token: 0, partition_key: vec![1], timestamp: 1, ttl_secs: 0, operations };
+        let cell = |c: &[u8]| Operation::Cell { clustering: Some(c.to_vec()), column: "v".into(), value: None };
+        let slices = touched_slices(&update(vec![cell(b"c"), cell(b"a"), Operation::DeleteRange(ClusteringRange::prefix(b"a"))]));
+        assert_eq!(slices.len(), 2);
+        assert!(slices[0].start < slices[1].start);
+        let whole = touched_slices(&update(vec![cell(b"a"), Operation::DeletePartition]));
+        assert_eq!(whole, vec![ClusteringRange { start: Vec::new(), end: None }]);
+        let statics = touched_slices(&update(vec![Operation::Cell { clustering: None, column: "s".into(), value: None }]));
+        assert_eq!(statics, vec![ClusteringRange { start: Vec::new(), end: None }]);
     }
 
     #[test]
