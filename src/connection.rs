@@ -28,6 +28,8 @@ use crate::request::{self, RequestOutcome};
 
 /// Initial read buffer; it grows up to the frame limit only for large frames.
 const READ_BUFFER_BYTES: usize = 16 * 1024;
+/// Replies are gathered into one socket write up to this size.
+const COALESCE_BYTES: usize = 256 * 1024;
 /// Buffers that grew past this for a large frame are released once empty, so an idle
 /// connection holds at most a few tens of KiB whatever it sent before.
 const RETAINED_BUFFER_BYTES: usize = 64 * 1024;
@@ -100,13 +102,7 @@ impl Connection {
                     self.decode_all(&mut input).await?;
                     shrink(&mut input, READ_BUFFER_BYTES);
                 }
-                Some((frame, keyspace)) = self.responses_rx.recv() => {
-                    self.inflight -= 1;
-                    if let Some(ks) = keyspace {
-                        self.session.keyspace = Some(ks);
-                    }
-                    self.write(&frame).await?;
-                }
+                Some(reply) = self.responses_rx.recv() => self.write_replies(reply).await?,
                 event = recv_event(&mut self.events) => self.forward_event(event).await?,
                 _ = stop.changed() => return self.drain().await,
             }
@@ -116,9 +112,8 @@ impl Connection {
     /// Answers the requests still running, then closes.
     async fn drain(&mut self) -> Result<(), String> {
         while self.inflight > 0 {
-            let Some((frame, _)) = self.responses_rx.recv().await else { break };
-            self.inflight -= 1;
-            self.write(&frame).await?;
+            let Some(reply) = self.responses_rx.recv().await else { break };
+            self.write_replies(reply).await?;
         }
         Ok(())
     }
@@ -232,16 +227,43 @@ impl Connection {
         self.write(&ResponseFrame::new(-1, Response::Event(event))).await
     }
 
+    /// Writes `first` and every reply already waiting, in one socket write: under load
+    /// this saves a system call per response.
+    async fn write_replies(&mut self, first: (ResponseFrame, Option<String>)) -> Result<(), String> {
+        let mut next = Some(first);
+        while let Some((frame, keyspace)) = next.take() {
+            self.inflight -= 1;
+            if let Some(ks) = keyspace {
+                self.session.keyspace = Some(ks);
+            }
+            self.encode(&frame)?;
+            if self.out.len() < COALESCE_BYTES {
+                next = self.responses_rx.try_recv().ok();
+            }
+        }
+        self.flush().await
+    }
+
     async fn write(&mut self, frame: &ResponseFrame) -> Result<(), String> {
-        self.out.clear();
+        self.encode(frame)?;
+        self.flush().await
+    }
+
+    /// Appends `frame` to the output buffer.
+    fn encode(&mut self, frame: &ResponseFrame) -> Result<(), String> {
+        let start = self.out.len();
         if let Err(e) = self.codec.encode(frame, &mut self.out) {
             // An unencodable response (e.g. a page over the frame limit) becomes an error
             // on its stream rather than a dropped connection.
             tracing::warn!(peer = %self.peer, error = %e, "cannot encode response");
-            self.out.clear();
+            self.out.truncate(start);
             let body = ErrorBody { kind: ErrorKind::Server, message: format!("cannot encode response: {e}") };
             self.codec.encode(&ResponseFrame::new(frame.stream, Response::Error(body)), &mut self.out).map_err(|e| e.to_string())?;
         }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), String> {
         self.socket.write_all(&self.out).await.map_err(|e| e.to_string())?;
         self.out.clear();
         shrink(&mut self.out, 0);

@@ -4,6 +4,7 @@
 pub mod coordinator;
 pub mod local;
 pub mod ring;
+mod write_pipeline;
 
 pub use coordinator::{Coordinator, CoordinatorError, ReadCommand, ReadResult, ReadTarget, TableWrite, WriteCommand};
 pub use local::LocalReplica;
