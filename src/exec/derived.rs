@@ -34,6 +34,9 @@ use crate::types::CqlType;
 /// Bound on the rows of one partition read before a write that needs them.
 const MAX_BEFORE_ROWS: usize = 1_000_000;
 
+/// A partition's rows before a write, by clustering.
+type RowsBefore = BTreeMap<Vec<u8>, FullRow>;
+
 /// An index entry: indexed value and base clustering (empty for static columns).
 type Entry = (Vec<u8>, Vec<u8>);
 
@@ -72,7 +75,7 @@ fn needs_rows(table: &Table, update: &PartitionUpdate) -> bool {
 
 /// Appends the derived writes, given each update's partition rows before the write
 /// (`before[table][update]`, `None` when the update changes no derived data).
-fn append_derived(ctx: &Context<'_>, command: &mut WriteCommand, before: &[Vec<Option<BTreeMap<Vec<u8>, FullRow>>>]) -> CqlResult<()> {
+fn append_derived(ctx: &Context<'_>, command: &mut WriteCommand, before: &[Vec<Option<RowsBefore>>]) -> CqlResult<()> {
     let mut derived = Vec::new();
     for (write, before) in command.tables.iter().zip(before) {
         if write.table.indexes.is_empty() && write.table.views.is_empty() {

@@ -437,7 +437,7 @@ fn parameter_hints(name: &str, count: usize) -> Vec<Option<CqlType>> {
         ("mintimeuuid" | "maxtimeuuid", 1) => one(NativeType::Timestamp),
         ("dateof" | "unixtimestampof", 1) => one(NativeType::Timeuuid),
         (n, 1) if n.starts_with("blobas") => one(NativeType::Blob),
-        (n, 1) if n.ends_with("asblob") => blob_type(&n[..n.len() - 6]).map(|t| one(t)).unwrap_or_default(),
+        (n, 1) => n.strip_suffix("asblob").and_then(blob_type).map(one).unwrap_or_default(),
         _ => Vec::new(),
     }
 }

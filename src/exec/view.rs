@@ -320,9 +320,14 @@ fn new_row(base: &Table, update: &PartitionUpdate, clustering: &[u8]) -> CqlResu
     Ok(values)
 }
 
+/// A base row's values, by base column.
+type Values = Vec<Option<Vec<u8>>>;
+/// Base rows after a write by clustering, and the clusterings the write touched.
+type RowsAfter = (BTreeMap<Vec<u8>, Values>, Vec<Vec<u8>>);
+
 /// The base rows after `update`, from the rows before it, and which rows it touched.
-fn rows_after(base: &Table, update: &PartitionUpdate, before: &BTreeMap<Vec<u8>, FullRow>) -> CqlResult<(BTreeMap<Vec<u8>, Vec<Option<Vec<u8>>>>, Vec<Vec<u8>>)> {
-    let mut rows: BTreeMap<Vec<u8>, Vec<Option<Vec<u8>>>> = before
+fn rows_after(base: &Table, update: &PartitionUpdate, before: &BTreeMap<Vec<u8>, FullRow>) -> CqlResult<RowsAfter> {
+    let mut rows: BTreeMap<Vec<u8>, Values> = before
         .iter()
         .map(|(c, row)| (c.clone(), (0..base.def.columns.len()).map(|i| row.value(i).map(<[u8]>::to_vec)).collect()))
         .collect();
