@@ -139,3 +139,20 @@ def test_conditional_writes_maintain_the_index(session, idx_ks):
     assert session.execute(f"UPDATE {KS}.t SET v = 301 WHERE k = 30 AND c = 1 IF v = 300").one()[0] is True
     assert keys(session, "v = 300") == []
     assert keys(session, "v = 301") == [(30, 1)]
+
+
+def test_indexes_on_key_columns(session, idx_ks):
+    session.execute(f"CREATE TABLE {KS}.kc (a int, b int, c int, v int, PRIMARY KEY ((a, b), c))")
+    session.execute(f"INSERT INTO {KS}.kc (a, b, c, v) VALUES (1, 1, 5, 0)")
+    session.execute(f"CREATE INDEX ON {KS}.kc (b)")
+    session.execute(f"CREATE INDEX ON {KS}.kc (c)")
+    session.execute(f"INSERT INTO {KS}.kc (a, b, c, v) VALUES (2, 1, 6, 0)")
+    session.execute(f"UPDATE {KS}.kc SET v = 1 WHERE a = 3 AND b = 2 AND c = 5")
+
+    def rows(where):
+        return sorted(tuple(r) for r in session.execute(f"SELECT a, b, c FROM {KS}.kc WHERE {where}"))
+    assert rows("b = 1") == [(1, 1, 5), (2, 1, 6)]
+    assert rows("c = 5") == [(1, 1, 5), (3, 2, 5)]
+    session.execute(f"DELETE FROM {KS}.kc WHERE a = 1 AND b = 1")
+    assert rows("b = 1") == [(2, 1, 6)]
+    assert rows("c = 5") == [(3, 2, 5)]

@@ -130,6 +130,9 @@ fn operation_column(operation: &Operation) -> Option<&str> {
 }
 
 fn touches_indexes(table: &Table, update: &PartitionUpdate) -> bool {
+    if table.indexes.iter().any(|i| index::is_key_column(table, i)) {
+        return true;
+    }
     update.operations.iter().any(|op| match op {
         Operation::DeletePartition | Operation::DeleteRange(_) => true,
         other => operation_column(other).is_some_and(|c| table.indexes.iter().any(|i| i.column == c)),
@@ -211,6 +214,9 @@ fn before_entries(table: &Table, index: &IndexDef, before: &BTreeMap<Vec<u8>, Fu
 /// The entry writes of one base partition update for one index.
 fn index_updates(table: &Arc<Table>, index: &IndexDef, update: &PartitionUpdate, before: &BTreeMap<Vec<u8>, FullRow>) -> CqlResult<Vec<PartitionUpdate>> {
     let Some(column) = table.column_index(&index.column) else { return Ok(Vec::new()) };
+    if index::is_key_column(table, index) {
+        return key_index_updates(table, index, column, update, before);
+    }
     let column_type = &table.types[column];
     let old = before_entries(table, index, before);
     let mut removed: BTreeSet<Entry> = BTreeSet::new();
@@ -244,16 +250,53 @@ fn index_updates(table: &Arc<Table>, index: &IndexDef, update: &PartitionUpdate,
             _ => {}
         }
     }
+    entry_writes(update, &removed, &added)
+}
+
+/// The entry writes for the entries a base update removes and adds (an entry both
+/// removed and re-added is only written).
+fn entry_writes(update: &PartitionUpdate, removed: &BTreeSet<Entry>, added: &BTreeSet<Entry>) -> CqlResult<Vec<PartitionUpdate>> {
     let mut updates = Vec::new();
-    for (value, clustering) in removed.difference(&added) {
+    for (value, clustering) in removed.difference(added) {
         updates.push(entry_update(value, &update.partition_key, clustering, update.timestamp, false)?);
     }
-    for (value, clustering) in &added {
+    for (value, clustering) in added {
         let mut entry = entry_update(value, &update.partition_key, clustering, update.timestamp, true)?;
         entry.ttl_secs = update.ttl_secs;
         updates.push(entry);
     }
     Ok(updates)
+}
+
+/// Entry writes of an index on a partition key component or clustering column: every
+/// row the update writes holds the value; deleted rows lose it.
+fn key_index_updates(table: &Table, index: &IndexDef, column: usize, update: &PartitionUpdate, before: &RowsBefore) -> CqlResult<Vec<PartitionUpdate>> {
+    let old = before_entries(table, index, before);
+    let old_of = |clustering: &Vec<u8>| -> Vec<Entry> {
+        old.get(clustering).map(|values| values.iter().map(|v| (v.clone(), clustering.clone())).collect()).unwrap_or_default()
+    };
+    let mut removed: BTreeSet<Entry> = BTreeSet::new();
+    let mut added: BTreeSet<Entry> = BTreeSet::new();
+    for operation in &update.operations {
+        let written = match operation {
+            Operation::DeletePartition => {
+                removed.extend(old.keys().flat_map(old_of));
+                continue;
+            }
+            Operation::DeleteRange(range) => {
+                removed.extend(old.keys().filter(|c| range.contains(c)).flat_map(old_of));
+                continue;
+            }
+            Operation::RowMarker { clustering } => clustering,
+            Operation::Cell { clustering: Some(clustering), value: Some(_), .. } | Operation::SubCell { clustering: Some(clustering), value: Some(_), .. } => clustering,
+            _ => continue,
+        };
+        let values = view::row_values(table, update, written)?;
+        if let Some(value) = values.get(column).cloned().flatten() {
+            added.insert((value, written.clone()));
+        }
+    }
+    entry_writes(update, &removed, &added)
 }
 
 /// An element of a collection as (key, value): a set element is its own key and value,

@@ -167,9 +167,6 @@ fn check_target(table: &Table, column: &ColumnDef, ty: &CqlType, kind: IndexTarg
     if matches!(column.kind, ColumnKind::PartitionKey) && table.def.partition_key.len() == 1 {
         return Err(CqlError::invalid(format!("Cannot create secondary index on the only partition key column {name}")));
     }
-    if matches!(column.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
-        return Err(CqlError::invalid(format!("Secondary indexes on primary key column {name} are not supported by this node")));
-    }
     let collection = ty.is_collection();
     let frozen = collection && !ty.is_multi_cell();
     match kind {
@@ -285,7 +282,9 @@ async fn build(ctx: &Context<'_>, table: &Arc<Table>, index: &IndexDef) -> CqlRe
         for row in result.items.into_iter().filter_map(|item| assembler.push(item)) {
             let key = partition_key_of(table, &row);
             let clustering = if is_static(table, index) { Vec::new() } else { row.clustering.clone() };
+            // Key cells carry no write time: the row's newest cell dates an entry for them.
             let timestamp = table.column_index(&index.column).and_then(|i| row.cells[i].as_ref()).map_or(0, |c| c.timestamp);
+            let timestamp = if timestamp == i64::MIN { row.cells.iter().flatten().map(|c| c.timestamp).max().unwrap_or(0).max(0) } else { timestamp };
             for value in row_entries(table, index, &row) {
                 updates.push(entry_update(&value, &key.bytes, &clustering, timestamp, true)?);
             }
@@ -299,6 +298,11 @@ async fn build(ctx: &Context<'_>, table: &Arc<Table>, index: &IndexDef) -> CqlRe
             None => return Ok(()),
         }
     }
+}
+
+/// Whether the index is on a partition key component or a clustering column.
+pub fn is_key_column(table: &Table, index: &IndexDef) -> bool {
+    table.def.column(&index.column).is_some_and(|c| matches!(c.kind, ColumnKind::PartitionKey | ColumnKind::Clustering))
 }
 
 pub fn is_static(table: &Table, index: &IndexDef) -> bool {

@@ -305,8 +305,8 @@ fn remove(key: &PartitionKey, clustering: &[u8], timestamp: i64) -> PartitionUpd
 }
 
 /// Base column values of the row at `clustering` of the updated partition, for a row the
-/// write creates.
-fn new_row(base: &Table, update: &PartitionUpdate, clustering: &[u8]) -> CqlResult<Vec<Option<Vec<u8>>>> {
+/// write creates: its key columns, nothing else.
+pub fn row_values(base: &Table, update: &PartitionUpdate, clustering: &[u8]) -> CqlResult<Vec<Option<Vec<u8>>>> {
     let mut values = vec![None; base.def.columns.len()];
     let key = PartitionKey::from_bytes(update.partition_key.clone(), base.def.partition_key.len());
     for (index, component) in base.partition_key_indexes().into_iter().zip(key.components) {
@@ -338,13 +338,13 @@ fn rows_after(base: &Table, update: &PartitionUpdate, before: &BTreeMap<Vec<u8>,
             Operation::DeleteRange(range) => rows.retain(|c, _| !range.contains(c)),
             Operation::RowMarker { clustering } => {
                 if !rows.contains_key(clustering) {
-                    rows.insert(clustering.clone(), new_row(base, update, clustering)?);
+                    rows.insert(clustering.clone(), row_values(base, update, clustering)?);
                 }
                 touched.push(clustering.clone());
             }
             Operation::Cell { clustering: Some(clustering), column, value } => {
                 if !rows.contains_key(clustering) {
-                    rows.insert(clustering.clone(), new_row(base, update, clustering)?);
+                    rows.insert(clustering.clone(), row_values(base, update, clustering)?);
                 }
                 if let (Some(row), Some(index)) = (rows.get_mut(clustering), base.column_index(column)) {
                     row[index] = value.clone();
