@@ -96,6 +96,17 @@ fn key_path(ty: &CqlType, value: &[u8]) -> CqlResult<Vec<u8>> {
     Ok(out)
 }
 
+/// A fresh list element path: the time-ordered key of `layout::list_path` followed by
+/// this process's random node id, so two coordinators appending in the same
+/// microsecond never produce the same path (Cassandra's timeuuids carry a node id too).
+fn list_element_path(prepend: bool) -> Vec<u8> {
+    static NODE: std::sync::OnceLock<[u8; 8]> = std::sync::OnceLock::new();
+    let node = NODE.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0.to_be_bytes());
+    let mut path = list_path(crate::clock::next_micros(), prepend);
+    path.extend_from_slice(node);
+    path
+}
+
 /// The pieces of a whole serialized value of multi-cell type `ty`. List elements get
 /// fresh ordering keys, after every existing element or (`prepend`) before them.
 pub fn pieces_of(ty: &CqlType, value: &[u8], prepend: bool) -> CqlResult<Vec<Piece>> {
@@ -105,11 +116,11 @@ pub fn pieces_of(ty: &CqlType, value: &[u8], prepend: bool) -> CqlResult<Vec<Pie
             let items = elements(value)?;
             // Prepending [a, b] must leave a before b: later prepend keys sort first.
             let keyed: Vec<Piece> = if prepend {
-                let mut out: Vec<Piece> = items.iter().rev().map(|v| element(list_path(crate::clock::next_micros(), true), sized(v))).collect();
+                let mut out: Vec<Piece> = items.iter().rev().map(|v| element(list_element_path(true), sized(v))).collect();
                 out.reverse();
                 out
             } else {
-                items.iter().map(|v| element(list_path(crate::clock::next_micros(), false), sized(v))).collect()
+                items.iter().map(|v| element(list_element_path(false), sized(v))).collect()
             };
             Ok(keyed)
         }
