@@ -130,3 +130,16 @@ def test_non_frozen_udt_with_non_frozen_collection_field(session, ks):
     assert session.execute("SELECT b FROM dm_udt.bags WHERE k = 1").one().b.items == [1, 2]
     expect_invalid(session, "ALTER TABLE dm_udt.bags ADD b2 bag",
                    "Non-frozen UDTs with nested non-frozen collections are not supported")
+
+
+def test_clones_and_user_types(session, ks):
+    create_keyspace(session, "dm_udt_other")
+    try:
+        expect_invalid(session, "CREATE TABLE dm_udt_other.t CLONE dm_udt.t", "Unknown type address")
+        session.execute("CREATE KEYSPACE dm_udt_copy CLONE dm_udt")
+        rows = session.execute("SELECT type_name FROM system_schema.types WHERE keyspace_name = 'dm_udt_copy'")
+        assert "address" in [r.type_name for r in rows]
+        assert session.execute("SELECT fa FROM dm_udt_copy.t WHERE k = 1").one().fa.street == "Side"
+    finally:
+        session.execute("DROP KEYSPACE IF EXISTS dm_udt_other")
+        session.execute("DROP KEYSPACE IF EXISTS dm_udt_copy")

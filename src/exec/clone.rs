@@ -15,7 +15,8 @@ use super::ddl::DdlOutcome;
 use super::Context;
 use crate::cql::ast::{CloneKeyspace, CloneTable, RestoreKeyspace, RestoreTable};
 use crate::error::{CqlError, CqlResult};
-use crate::schema::{Catalog, SchemaWrite, Table, TableDef};
+use crate::schema::{Catalog, KeyspaceUdts, SchemaWrite, Table, TableDef, TypeDef};
+use crate::types::CqlType;
 
 /// The frozen version to clone `table` from: the named snapshot, or its state right now.
 fn source_version(ctx: &Context<'_>, catalog: &Catalog, table: &Table, snapshot: Option<&str>) -> CqlResult<VersionId> {
@@ -56,6 +57,11 @@ pub async fn clone_table(ctx: &Context<'_>, s: &CloneTable) -> CqlResult<DdlOutc
             message: format!("Cannot add already existing table \"{}\" to keyspace \"{keyspace}\"", s.name.name),
         });
     }
+    // The clone's column types must resolve in its own keyspace (user types are per keyspace).
+    let udts = KeyspaceUdts::new(&keyspace, &ks.types);
+    for column in &source.def.columns {
+        CqlType::parse(&column.type_text, &udts)?;
+    }
     let frozen = source_version(ctx, &catalog, &source, s.snapshot.as_deref())?;
     let clone = ctx.node.engine.clone_version(frozen)?;
     ctx.node.schema.apply(vec![SchemaWrite::PutTable(cloned_def(&source.def, &keyspace, &s.name.name, clone))])?;
@@ -85,6 +91,8 @@ pub async fn clone_keyspace(ctx: &Context<'_>, s: &CloneKeyspace) -> CqlResult<D
     let mut def = source.def.clone();
     def.name = s.name.clone();
     let mut writes = vec![SchemaWrite::PutKeyspace(def)];
+    // The tables' column types may name the source keyspace's user types.
+    writes.extend(source.types.values().map(|ty| SchemaWrite::PutType(TypeDef { keyspace: s.name.clone(), ..ty.clone() })));
     for table in source.tables.values() {
         let frozen = source_version(ctx, &catalog, table, s.snapshot.as_deref())?;
         let clone = ctx.node.engine.clone_version(frozen)?;

@@ -169,8 +169,15 @@ impl SchemaStore {
         }
         for def in table_defs {
             let Some(ks) = catalog.keyspaces.get_mut(&def.keyspace) else { continue };
-            let table = Table::with_types(def, TableSource::Engine, &KeyspaceUdts::new(&ks.def.name, &ks.types)).map_err(CqlError::Server)?;
-            ks.tables.insert(table.def.name.clone(), Arc::new(table));
+            let (keyspace, name) = (def.keyspace.clone(), def.name.clone());
+            match Table::with_types(def, TableSource::Engine, &KeyspaceUdts::new(&ks.def.name, &ks.types)) {
+                Ok(table) => {
+                    ks.tables.insert(table.def.name.clone(), Arc::new(table));
+                }
+                // One unreadable definition must not stop the node from starting or
+                // every later DDL from applying; the table stays hidden until fixed.
+                Err(error) => tracing::error!(keyspace, table = name, error, "table definition does not resolve; table skipped"),
+            }
         }
         attach_views(&mut catalog, views)?;
         attach_indexes(&mut catalog, indexes);
