@@ -18,7 +18,7 @@ use crate::cql::ast::{
     OrderDirection, Property, PropertyValue, QualifiedName,
 };
 use crate::error::{CqlError, CqlResult};
-use crate::schema::{ClusteringOrder, ColumnDef, ColumnKind, KeyspaceDef, SchemaWrite, TableDef, TableOptions};
+use crate::schema::{Catalog, ClusteringOrder, ColumnDef, ColumnKind, Keyspace, KeyspaceDef, SchemaWrite, TableDef, TableOptions};
 use crate::schema::KeyspaceUdts;
 use crate::types::{CqlType, UdtResolver};
 
@@ -64,18 +64,21 @@ pub async fn create_keyspace(ctx: &Context<'_>, s: &CreateKeyspace) -> CqlResult
     Ok(Some(keyspace_event(SchemaChangeType::Created, &s.name)))
 }
 
+/// The user keyspace an ALTER or DROP names: `None` when it is missing and `IF EXISTS`
+/// was given; an error when it is missing otherwise or is a system keyspace.
+fn user_keyspace<'c>(catalog: &'c Catalog, name: &str, if_exists: bool) -> CqlResult<Option<&'c Keyspace>> {
+    match catalog.keyspace(name) {
+        None if if_exists => Ok(None),
+        None => Err(CqlError::invalid(format!("Keyspace '{name}' doesn't exist"))),
+        Some(ks) if ks.system => Err(CqlError::Unauthorized(format!("{name} keyspace is not user-modifiable."))),
+        Some(ks) => Ok(Some(ks)),
+    }
+}
+
 pub async fn alter_keyspace(ctx: &Context<'_>, s: &AlterKeyspace) -> CqlResult<DdlOutcome> {
     let _guard = ctx.node.schema.ddl_lock.lock().await;
     let catalog = ctx.node.schema.catalog();
-    let Some(existing) = catalog.keyspace(&s.name) else {
-        if s.if_exists {
-            return Ok(None);
-        }
-        return Err(CqlError::invalid(format!("Keyspace '{}' does not exist", s.name)));
-    };
-    if existing.system {
-        return Err(CqlError::Unauthorized(format!("{} keyspace is not user-modifiable.", s.name)));
-    }
+    let Some(existing) = user_keyspace(&catalog, &s.name, s.if_exists)? else { return Ok(None) };
     let def = keyspace_def(ctx, &s.name, &s.properties, Some(&existing.def))?;
     ctx.node.schema.apply(vec![SchemaWrite::PutKeyspace(def)])?;
     Ok(Some(keyspace_event(SchemaChangeType::Updated, &s.name)))
@@ -84,15 +87,7 @@ pub async fn alter_keyspace(ctx: &Context<'_>, s: &AlterKeyspace) -> CqlResult<D
 pub async fn drop_keyspace(ctx: &Context<'_>, s: &DropKeyspace) -> CqlResult<DdlOutcome> {
     let _guard = ctx.node.schema.ddl_lock.lock().await;
     let catalog = ctx.node.schema.catalog();
-    let Some(keyspace) = catalog.keyspace(&s.name) else {
-        if s.if_exists {
-            return Ok(None);
-        }
-        return Err(CqlError::invalid(format!("Keyspace '{}' doesn't exist", s.name)));
-    };
-    if keyspace.system {
-        return Err(CqlError::Unauthorized(format!("{} keyspace is not user-modifiable.", s.name)));
-    }
+    let Some(keyspace) = user_keyspace(&catalog, &s.name, s.if_exists)? else { return Ok(None) };
     let mut writes: Vec<SchemaWrite> = keyspace
         .tables
         .values()
