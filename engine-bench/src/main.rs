@@ -13,7 +13,8 @@
 //! Compression is off everywhere (Strata has none); RocksDB and Strata get the same block cache
 //! (Strata's default, 256 MiB), memtable (64 MiB) and Bloom filter (10 bits per key).
 //!
-//! Usage: `engine-bench [--quick | --n N] [--dir DIR] [--engines strata,rocksdb,lmdb]`.
+//! Usage: `engine-bench [--quick | --n N] [--dir DIR] [--engines strata,rocksdb,lmdb]
+//! [--scenarios main,snapshots,clones-split,noclones-split,clones-nosplit,noclones-nosplit]`.
 
 mod engines;
 mod metrics;
@@ -33,6 +34,8 @@ pub struct Settings {
     pub n: u64,
     pub dir: PathBuf,
     pub engines: Vec<String>,
+    /// Scenario names to run (all if empty).
+    pub scenarios: Vec<String>,
 }
 
 fn parse_settings(args: &[String]) -> Result<Settings> {
@@ -40,6 +43,7 @@ fn parse_settings(args: &[String]) -> Result<Settings> {
         n: 10_000_000,
         dir: std::env::temp_dir().join("strata-engine-bench"),
         engines: vec!["strata".into(), "rocksdb".into(), "lmdb".into()],
+        scenarios: Vec::new(),
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -49,6 +53,9 @@ fn parse_settings(args: &[String]) -> Result<Settings> {
             "--dir" => settings.dir = PathBuf::from(it.next().context("--dir needs a value")?),
             "--engines" => {
                 settings.engines = it.next().context("--engines needs a value")?.split(',').map(String::from).collect()
+            }
+            "--scenarios" => {
+                settings.scenarios = it.next().context("--scenarios needs a value")?.split(',').map(String::from).collect()
             }
             other => bail!("unknown argument {other:?}"),
         }
@@ -76,7 +83,8 @@ fn run_parent(settings: &Settings, args: &[String]) -> Result<()> {
     let mut all: BTreeMap<(String, Scenario), Results> = BTreeMap::new();
     for scenario in Scenario::ALL {
         for engine in &settings.engines {
-            if !scenario.applies_to(engine) {
+            let chosen = settings.scenarios.is_empty() || settings.scenarios.iter().any(|s| s == scenario.name());
+            if !chosen || !scenario.applies_to(engine) {
                 continue;
             }
             eprintln!("== {engine} / {scenario:?} (n = {})", settings.n);

@@ -48,6 +48,23 @@ pub fn peak_rss_mb() -> Result<f64> {
     Ok(kb / 1024.0)
 }
 
+/// CPU seconds (user + system, all threads) this process has used so far, from
+/// `/proc/self/stat` (clock ticks of 10 ms).
+pub fn cpu_seconds() -> Result<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).context("bad /proc/self/stat")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| -> Result<f64> { Ok(fields.get(i).context("short /proc/self/stat")?.parse::<f64>()?) };
+    Ok((ticks(11)? + ticks(12)?) / 100.0)
+}
+
+/// The 1-minute load average (runnable threads, all processes of the machine).
+pub fn load_average() -> Result<f64> {
+    let text = std::fs::read_to_string("/proc/loadavg")?;
+    text.split_whitespace().next().and_then(|v| v.parse().ok()).context("bad /proc/loadavg")
+}
+
 /// Bytes allocated on disk under `dir` (sparse files count what they really use).
 pub fn dir_bytes(dir: &Path) -> Result<u64> {
     let mut total = 0;
@@ -115,10 +132,13 @@ fn verdict(target: Option<Target>, value: Option<f64>) -> (String, String) {
     }
 }
 
-const ROWS: [Row; 12] = [
+const ROWS: [Row; 18] = [
     Row { label: "random inserts (ops/s)", scenario: Scenario::Main, metric: "insert_ops_s", target: Some(Target::AtLeast(1.0)) },
     Row { label: "uniform point reads (ops/s)", scenario: Scenario::Main, metric: "read_ops_s", target: Some(Target::AtLeast(0.8)) },
     Row { label: "100-key scans (scans/s)", scenario: Scenario::Main, metric: "scan100_ops_s", target: Some(Target::AtLeast(1.0)) },
+    Row { label: "random inserts per CPU second", scenario: Scenario::Main, metric: "insert_ops_s_cpu", target: None },
+    Row { label: "point reads per CPU second", scenario: Scenario::Main, metric: "read_ops_s_cpu", target: None },
+    Row { label: "100-key scans per CPU second", scenario: Scenario::Main, metric: "scan100_ops_s_cpu", target: None },
     Row { label: "write amp, block-layer bytes / user bytes", scenario: Scenario::Main, metric: "write_amp_io", target: None },
     Row { label: "write amp, write() bytes / user bytes", scenario: Scenario::Main, metric: "write_amp_wchar", target: None },
     Row { label: "space amp after load", scenario: Scenario::Main, metric: "space_amp_load", target: None },
@@ -126,8 +146,11 @@ const ROWS: [Row; 12] = [
     Row { label: "space amp, 10% overwritten, 100 snapshots", scenario: Scenario::Snapshots, metric: "space_amp_100snap", target: None },
     Row { label: "snapshot creation at n/10 (µs, mean)", scenario: Scenario::Snapshots, metric: "snapshot_us_mean_small", target: None },
     Row { label: "snapshot creation at n (µs, mean)", scenario: Scenario::Snapshots, metric: "snapshot_us_mean_large", target: None },
+    Row { label: "snapshot creation at n/10 (µs, median)", scenario: Scenario::Snapshots, metric: "snapshot_us_median_small", target: None },
+    Row { label: "snapshot creation at n (µs, median)", scenario: Scenario::Snapshots, metric: "snapshot_us_median_large", target: None },
     Row { label: "peak RSS, main run (MiB)", scenario: Scenario::Main, metric: "peak_rss_mb", target: Some(Target::AtMost(1.0)) },
     Row { label: "peak RSS, snapshot run (MiB)", scenario: Scenario::Snapshots, metric: "peak_rss_mb", target: Some(Target::AtMost(1.0)) },
+    Row { label: "load average at the end of the main run", scenario: Scenario::Main, metric: "loadavg_1m", target: None },
 ];
 
 pub fn report(settings: &Settings, all: &All) -> String {
@@ -147,36 +170,44 @@ pub fn report(settings: &Settings, all: &All) -> String {
             row.label, cell(s), cell(r), cell(l), cell(sr), cell(ratio(l, r))
         );
     }
-    let small = get(all, "strata", Scenario::Snapshots, "snapshot_us_mean_small");
-    let large = get(all, "strata", Scenario::Snapshots, "snapshot_us_mean_large");
-    let growth = ratio(large, small);
-    let (target, met) = verdict(Some(Target::AtMost(2.0)), growth);
-    let _ = writeln!(out, "\nStrata snapshot creation, n vs n/10: {}x (target {target}: {met})", cell(growth));
+    for stat in ["mean", "median"] {
+        let small = get(all, "strata", Scenario::Snapshots, &format!("snapshot_us_{stat}_small"));
+        let large = get(all, "strata", Scenario::Snapshots, &format!("snapshot_us_{stat}_large"));
+        let growth = ratio(large, small);
+        let (target, met) = verdict(Some(Target::AtMost(2.0)), growth);
+        let _ = writeln!(out, "\nStrata snapshot creation ({stat}), n vs n/10: {}x (target {target}: {met})", cell(growth));
+    }
     clone_table(&mut out, all);
     out
 }
 
 fn clone_table(out: &mut String, all: &All) {
     let _ = writeln!(out, "\n#### Strata, 100 writable clones each taking 1% of the writes\n");
-    let _ = writeln!(out, "| version_split | writes/s, no clones | writes/s, 100 clones | ratio (target >= 0.8x) | 1,000-key scan ms, no clones | same at one of 100 clones | ratio (target <= 2x) | ratio after compact() | peak RSS MiB (no clones / clones) |");
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(out, "| version_split | writes/s, no clones | writes/s, 100 clones | ratio (target >= 0.8x) | 1,000-key scan ms, no clones | same at one of 100 clones | ratio (target <= 2x) | scan ratio, CPU time | ratio after compact() | write ratio per CPU second | peak RSS MiB (no clones / clones) |");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|");
     for split in [true, false] {
         let base = Scenario::NoClones { version_split: split };
         let clones = Scenario::Clones { version_split: split };
         let w0 = get(all, "strata", base, "write_ops_s");
         let w1 = get(all, "strata", clones, "write_ops_s");
+        let c0w = get(all, "strata", base, "write_ops_s_cpu");
+        let c1w = get(all, "strata", clones, "write_ops_s_cpu");
         let s0 = get(all, "strata", base, "scan1000_ms");
         let s1 = get(all, "strata", clones, "scan1000_ms");
         let c0 = get(all, "strata", base, "scan1000_ms_compacted");
         let c1 = get(all, "strata", clones, "scan1000_ms_compacted");
         let (_, wmet) = verdict(Some(Target::AtLeast(0.8)), ratio(w1, w0));
         let (_, smet) = verdict(Some(Target::AtMost(2.0)), ratio(s1, s0));
+        let s0c = get(all, "strata", base, "scan1000_ms_cpu");
+        let s1c = get(all, "strata", clones, "scan1000_ms_cpu");
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} ({wmet}) | {} | {} | {} ({smet}) | {} | {} / {} |",
+            "| {} | {} | {} | {} ({wmet}) | {} | {} | {} ({smet}) | {} | {} | {} | {} / {} |",
             if split { "on" } else { "off" },
             cell(w0), cell(w1), cell(ratio(w1, w0)), cell(s0), cell(s1), cell(ratio(s1, s0)),
+            cell(ratio(s1c, s0c)),
             cell(ratio(c1, c0)),
+            cell(ratio(c1w, c0w)),
             cell(get(all, "strata", base, "peak_rss_mb")), cell(get(all, "strata", clones, "peak_rss_mb")),
         );
     }

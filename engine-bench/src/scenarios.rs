@@ -8,7 +8,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use crate::engines::{self, strata_options, KvEngine, StrataKv};
-use crate::metrics::{dir_bytes, peak_rss_mb, IoCounters};
+use crate::metrics::{cpu_seconds, dir_bytes, peak_rss_mb, IoCounters};
 use crate::Settings;
 
 pub const KEY_BYTES: usize = 16;
@@ -92,6 +92,20 @@ fn result(name: &str, value: f64) {
     println!("RESULT {name}={value}");
 }
 
+/// Times `ops` operations run by `f`, reporting both ops per wall-clock second (`name`) and ops
+/// per CPU second of the whole process (`name_cpu`: background threads included; on a shared
+/// machine this is the steadier figure, but it does not see time spent waiting for the disk).
+fn timed(name: &str, ops: u64, f: impl FnOnce() -> Result<()>) -> Result<()> {
+    let cpu_before = cpu_seconds()?;
+    let start = Instant::now();
+    f()?;
+    let wall = start.elapsed().as_secs_f64();
+    let cpu = (cpu_seconds()? - cpu_before).max(0.01);
+    result(name, ops as f64 / wall);
+    result(&format!("{name}_cpu"), ops as f64 / cpu);
+    Ok(())
+}
+
 fn user_bytes(keys: u64) -> f64 {
     (keys * (KEY_BYTES + VALUE_BYTES) as u64) as f64
 }
@@ -107,22 +121,23 @@ pub fn run_child(engine: &str, scenario: Scenario, settings: &Settings) -> Resul
         Scenario::NoClones { version_split } => clone_scenario(&dir, settings.n, version_split, false),
     };
     result("peak_rss_mb", peak_rss_mb()?);
+    // The machine is shared: the 1-minute load average says how contended this child was.
+    result("loadavg_1m", crate::metrics::load_average()?);
     let _ = std::fs::remove_dir_all(&dir);
     outcome
 }
 
-/// LMDB needs its map size up front; generous and sparse.
+/// LMDB needs its map size up front; generous and sparse (held snapshots pin every page
+/// copied after them, so the snapshot scenario grows the file by several GiB).
 fn lmdb_map_bytes(n: u64) -> u64 {
-    (n * 1_500).max(4 << 30)
+    (n * 4_000).max(16 << 30)
 }
 
-fn load(kv: &mut dyn KvEngine, range: std::ops::Range<u64>) -> Result<f64> {
-    let count = range.end - range.start;
-    let start = Instant::now();
+fn load(kv: &mut dyn KvEngine, range: std::ops::Range<u64>) -> Result<()> {
     for i in range {
         kv.put(&key(i), &value(i, 0))?;
     }
-    Ok(count as f64 / start.elapsed().as_secs_f64())
+    Ok(())
 }
 
 /// Overwrites `rounds` × `per_round` random loaded keys, calling `between` before each round.
@@ -141,7 +156,7 @@ fn overwrite_rounds(kv: &mut dyn KvEngine, n: u64, rounds: u64, per_round: u64, 
 fn main_scenario(engine: &str, dir: &Path, n: u64) -> Result<()> {
     let mut kv = engines::open(engine, dir, lmdb_map_bytes(n))?;
     let io_before = IoCounters::read()?;
-    result("insert_ops_s", load(kv.as_mut(), 0..n)?);
+    timed("insert_ops_s", n, || load(kv.as_mut(), 0..n))?;
     kv.flush()?;
     let io = IoCounters::read()?.since(&io_before);
     result("write_amp_io", io.write_bytes as f64 / user_bytes(n));
@@ -150,20 +165,22 @@ fn main_scenario(engine: &str, dir: &Path, n: u64) -> Result<()> {
 
     let mut rng = SmallRng::seed_from_u64(42);
     let reads = (n / 10).clamp(100_000, 1_000_000);
-    let start = Instant::now();
-    for _ in 0..reads {
-        if !kv.get(&key(rng.gen_range(0..n)))? {
-            bail!("{engine}: a loaded key is missing");
+    timed("read_ops_s", reads, || {
+        for _ in 0..reads {
+            if !kv.get(&key(rng.gen_range(0..n)))? {
+                bail!("{engine}: a loaded key is missing");
+            }
         }
-    }
-    result("read_ops_s", reads as f64 / start.elapsed().as_secs_f64());
+        Ok(())
+    })?;
 
     let scans = (n / 100).clamp(10_000, 100_000);
-    let start = Instant::now();
-    for _ in 0..scans {
-        kv.scan(&key(rng.gen_range(0..n)), 100)?;
-    }
-    result("scan100_ops_s", scans as f64 / start.elapsed().as_secs_f64());
+    timed("scan100_ops_s", scans, || {
+        for _ in 0..scans {
+            kv.scan(&key(rng.gen_range(0..n)), 100)?;
+        }
+        Ok(())
+    })?;
 
     overwrite_rounds(kv.as_mut(), n, LIVE_SNAPSHOTS, n / 1000, |_| Ok(()))?;
     kv.flush()?;
@@ -172,19 +189,19 @@ fn main_scenario(engine: &str, dir: &Path, n: u64) -> Result<()> {
     Ok(())
 }
 
-/// Mean and max microseconds of `TIMED_SNAPSHOTS` snapshot creations.
+/// Mean, median and max microseconds of `TIMED_SNAPSHOTS` snapshot creations.
 fn time_snapshots(kv: &mut dyn KvEngine, label: &str) -> Result<()> {
-    let mut total = 0.0f64;
-    let mut max = 0.0f64;
+    let mut times_us: Vec<f64> = Vec::new();
     for _ in 0..TIMED_SNAPSHOTS {
         let start = Instant::now();
         kv.snapshot()?;
-        let us = start.elapsed().as_secs_f64() * 1e6;
-        total += us;
-        max = max.max(us);
+        times_us.push(start.elapsed().as_secs_f64() * 1e6);
     }
-    result(&format!("snapshot_us_mean_{label}"), total / f64::from(TIMED_SNAPSHOTS));
-    result(&format!("snapshot_us_max_{label}"), max);
+    times_us.sort_by(f64::total_cmp);
+    let mean = times_us.iter().sum::<f64>() / times_us.len() as f64;
+    result(&format!("snapshot_us_mean_{label}"), mean);
+    result(&format!("snapshot_us_median_{label}"), times_us[times_us.len() / 2]);
+    result(&format!("snapshot_us_max_{label}"), times_us[times_us.len() - 1]);
     Ok(())
 }
 
@@ -215,28 +232,39 @@ fn clone_scenario(dir: &Path, n: u64, version_split: bool, with_clones: bool) ->
         vec![kv.head]
     };
     let writes = n / 4;
-    let start = Instant::now();
-    for j in 0..writes {
-        let i = base + j;
-        let target = targets[(j % targets.len() as u64) as usize];
-        kv.put_at(target, &key(i), &value(i, 0))?;
-    }
-    result("write_ops_s", writes as f64 / start.elapsed().as_secs_f64());
+    timed("write_ops_s", writes, || {
+        for j in 0..writes {
+            let i = base + j;
+            let target = targets[(j % targets.len() as u64) as usize];
+            kv.put_at(target, &key(i), &value(i, 0))?;
+        }
+        Ok(())
+    })?;
     kv.flush()?;
-    result("scan1000_ms", time_scans(&kv, targets[0], base)?);
+    time_scans(&kv, targets[0], base, "scan1000_ms")?;
     kv.compact()?;
-    result("scan1000_ms_compacted", time_scans(&kv, targets[0], base)?);
+    time_scans(&kv, targets[0], base, "scan1000_ms_compacted")?;
     result("arrays", kv.engine.stats().arrays as f64);
     Ok(())
 }
 
-/// Mean milliseconds of a 1,000-key scan at `version` from random base keys.
-fn time_scans(kv: &StrataKv, version: u32, base: u64) -> Result<f64> {
+/// Mean milliseconds (wall and CPU) of a 1,000-key scan at `version` from 200 random base
+/// keys. A first, untimed pass over the same start keys warms the block cache, so the figure
+/// compares the work a scan does rather than how cold the page cache happened to be.
+fn time_scans(kv: &StrataKv, version: u32, base: u64, name: &str) -> Result<()> {
     const SCANS: u32 = 200;
-    let mut rng = SmallRng::seed_from_u64(99);
+    let pass = || -> Result<()> {
+        let mut rng = SmallRng::seed_from_u64(99);
+        for _ in 0..SCANS {
+            kv.scan_at(version, &key(rng.gen_range(0..base)), 1000)?;
+        }
+        Ok(())
+    };
+    pass()?;
+    let cpu_before = cpu_seconds()?;
     let start = Instant::now();
-    for _ in 0..SCANS {
-        kv.scan_at(version, &key(rng.gen_range(0..base)), 1000)?;
-    }
-    Ok(start.elapsed().as_secs_f64() * 1e3 / f64::from(SCANS))
+    pass()?;
+    result(name, start.elapsed().as_secs_f64() * 1e3 / f64::from(SCANS));
+    result(&format!("{name}_cpu"), (cpu_seconds()? - cpu_before) * 1e3 / f64::from(SCANS));
+    Ok(())
 }
