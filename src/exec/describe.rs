@@ -200,10 +200,12 @@ fn map_literal(map: &std::collections::BTreeMap<String, String>) -> String {
     format!("{{{}}}", entries.join(", "))
 }
 
-/// Replication with `class` first, as Cassandra prints it.
+/// Replication with `class` first, as Cassandra prints it: built-in strategies by their
+/// simple name, others by their full class name.
 fn replication_literal(def: &KeyspaceDef) -> String {
-    let class = def.replication.get("class").cloned().unwrap_or_default();
-    let mut entries = vec![format!("'class': {}", string_literal(&class))];
+    let class = def.replication.get("class").map(String::as_str).unwrap_or_default();
+    let class = class.strip_prefix("org.apache.cassandra.locator.").unwrap_or(class);
+    let mut entries = vec![format!("'class': {}", string_literal(class))];
     entries.extend(def.replication.iter().filter(|(k, _)| *k != "class").map(|(k, v)| format!("{}: {}", string_literal(k), string_literal(v))));
     format!("{{{}}}", entries.join(", "))
 }
