@@ -51,6 +51,7 @@ pub fn take(node: &Node, tag: Option<String>, targets: &[String]) -> CqlResult<S
             tag: tag.clone(),
             keyspace: table.def.keyspace.clone(),
             table: table.def.name.clone(),
+            table_id: Some(table.def.id),
             version,
             created_at_millis: now,
         }));

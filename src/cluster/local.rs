@@ -44,8 +44,7 @@ impl LocalReplica {
     pub async fn apply(&self, mut command: WriteCommand, counter_shard: Vec<u8>) -> Result<(), CoordinatorError> {
         let now = crate::clock::now_secs();
         if !command.tables.iter().flat_map(|t| t.updates.iter()).any(|u| u.has_counter_adds()) {
-            let mutations = command_mutations(&command, now);
-            return self.writes.write(mutations).await.map_err(CoordinatorError::Storage);
+            return self.apply_plain(&mut command, now).await;
         }
         let engine = self.engine.clone();
         let locks = self.counter_locks.clone();
@@ -63,6 +62,24 @@ impl LocalReplica {
             engine.write(&command_mutations(&command, now))
         })
         .await
+    }
+
+    /// A snapshot may freeze a table's head between the coordinator choosing it and the
+    /// write reaching the engine; the write then belongs to the head's successor, so it is
+    /// retried there (a bounded number of times: snapshots are rare).
+    async fn apply_plain(&self, command: &mut WriteCommand, now: i64) -> Result<(), CoordinatorError> {
+        const ATTEMPTS: usize = 3;
+        for attempt in 1..=ATTEMPTS {
+            match self.writes.write(command_mutations(command, now)).await {
+                Err(EngineError::VersionFrozen(_)) if attempt < ATTEMPTS => {
+                    for table in &mut command.tables {
+                        table.version = self.engine.writable_head(table.version)?;
+                    }
+                }
+                result => return result.map_err(CoordinatorError::Storage),
+            }
+        }
+        Ok(())
     }
 
     pub async fn read(&self, command: ReadCommand) -> Result<ReadResult, CoordinatorError> {

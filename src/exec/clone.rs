@@ -29,6 +29,7 @@ fn source_version(ctx: &Context<'_>, catalog: &Catalog, table: &Table, snapshot:
 pub fn snapshot_version(catalog: &Catalog, table: &Table, tag: &str) -> CqlResult<VersionId> {
     catalog
         .snapshot(tag, &table.def.keyspace, &table.def.name)
+        .filter(|r| r.table_id.is_none_or(|id| id == table.def.id))
         .map(|r| r.version)
         .ok_or_else(|| CqlError::invalid(format!("Snapshot '{tag}' does not exist for table {}.{}", table.def.keyspace, table.def.name)))
 }
@@ -93,7 +94,13 @@ pub async fn clone_keyspace(ctx: &Context<'_>, s: &CloneKeyspace) -> CqlResult<D
     let mut writes = vec![SchemaWrite::PutKeyspace(def)];
     // The tables' column types may name the source keyspace's user types.
     writes.extend(source.types.values().map(|ty| SchemaWrite::PutType(TypeDef { keyspace: s.name.clone(), ..ty.clone() })));
-    for table in source.tables.values() {
+    // At a snapshot, the clone has the tables the snapshot has (not those created later).
+    let in_snapshot = |t: &Table| s.snapshot.as_deref().is_none_or(|tag| snapshot_version(&catalog, t, tag).is_ok());
+    let tables: Vec<&Table> = source.tables.values().map(|t| t.as_ref()).filter(|t| in_snapshot(t)).collect();
+    if let (Some(tag), true) = (&s.snapshot, tables.is_empty()) {
+        return Err(CqlError::invalid(format!("Snapshot '{tag}' does not exist for keyspace {}", s.source)));
+    }
+    for table in tables {
         let frozen = source_version(ctx, &catalog, table, s.snapshot.as_deref())?;
         let clone = ctx.node.engine.clone_version(frozen)?;
         writes.push(SchemaWrite::PutTable(cloned_def(&table.def, &s.name, &table.def.name, clone)));

@@ -185,6 +185,10 @@ pub struct SnapshotRecord {
     pub tag: String,
     pub keyspace: String,
     pub table: String,
+    /// The id of the table the snapshot was taken of: a table dropped and created again
+    /// under the same name does not see its predecessor's snapshots.
+    #[serde(default)]
+    pub table_id: Option<Uuid>,
     /// The frozen version; reads `AT SNAPSHOT` and clones start here.
     pub version: VersionId,
     /// Milliseconds since the epoch.
