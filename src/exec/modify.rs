@@ -429,7 +429,7 @@ fn insert_write(table: &Arc<Table>, statement: &InsertStatement, bound: &BoundVa
         }
     };
     let components = table.partition_key_indexes().into_iter().map(|i| key_value(i, "partition key parts")).collect::<CqlResult<Vec<_>>>()?;
-    let mut write = StatementWrite::new(table.clone(), vec![PartitionKey::from_components(components)], using, statement.using.timestamp.is_some());
+    let mut write = StatementWrite::new(table.clone(), vec![PartitionKey::checked(components)?], using, statement.using.timestamp.is_some());
     // With no clustering value and only static columns, only the static row is written.
     let clustering_given = table.clustering_indexes().iter().any(|i| evaluated.contains_key(i));
     let only_static = evaluated.keys().all(|i| matches!(table.def.columns[*i].kind, ColumnKind::PartitionKey | ColumnKind::Static));

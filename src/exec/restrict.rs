@@ -13,6 +13,9 @@ use crate::schema::{ClusteringOrder, ColumnKind, Table};
 use crate::storage::{layout, ClusteringRange};
 use crate::types::{self, CqlType, NativeType};
 
+/// Longest serialized partition key (an unsigned short length in Cassandra's formats).
+const MAX_KEY_BYTES: usize = 65_535;
+
 /// A partition addressed by its key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartitionKey {
@@ -27,6 +30,18 @@ impl PartitionKey {
     pub fn from_components(components: Vec<Vec<u8>>) -> PartitionKey {
         let bytes = serialize_partition_key(&components);
         PartitionKey { token: strata_protocol::murmur3::token(&bytes), bytes, components }
+    }
+
+    /// A key a statement names: Cassandra's `validateKey` limits apply.
+    pub fn checked(components: Vec<Vec<u8>>) -> CqlResult<PartitionKey> {
+        let key = PartitionKey::from_components(components);
+        if key.bytes.is_empty() {
+            return Err(CqlError::invalid("Key may not be empty"));
+        }
+        if key.bytes.len() > MAX_KEY_BYTES {
+            return Err(CqlError::invalid(format!("Key length of {} is longer than maximum of {MAX_KEY_BYTES}", key.bytes.len())));
+        }
+        Ok(key)
     }
 
     pub fn from_bytes(bytes: Vec<u8>, column_count: usize) -> PartitionKey {
@@ -417,7 +432,7 @@ impl Analyzer<'_> {
                     .flat_map(|prefix| values.iter().map(move |v| [prefix.clone(), vec![v.clone()]].concat()))
                     .collect();
             }
-            let mut keys: Vec<PartitionKey> = keys.into_iter().map(PartitionKey::from_components).collect();
+            let mut keys: Vec<PartitionKey> = keys.into_iter().map(PartitionKey::checked).collect::<CqlResult<_>>()?;
             keys.sort_by(|a, b| (a.token, &a.bytes).cmp(&(b.token, &b.bytes)));
             keys.dedup();
             return Ok(PartitionSelection::Keys(keys));
