@@ -22,8 +22,9 @@ use tokio::sync::{mpsc, oneshot};
 const QUEUE_JOBS: usize = 4096;
 /// Upper bound of one combined engine write.
 const GROUP_BYTES: usize = 4 << 20;
-/// Threads applying groups; two let one append while the other waits for its fsync.
-const WRITER_THREADS: usize = 2;
+/// Threads applying groups: while one waits for its group's fsync, the others append the
+/// next groups, which the engine's group commit then syncs together.
+const WRITER_THREADS: usize = 4;
 
 struct Job {
     mutations: Vec<Mutation>,
