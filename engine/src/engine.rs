@@ -201,20 +201,23 @@ impl Engine {
         Ok(engine)
     }
 
+    /// Starts the WAL syncer (Periodic mode, always: it is the durability promise) and the
+    /// flush and merge threads (if `background_threads`; otherwise that work runs inline).
     fn start_threads(&self) -> Result<()> {
-        if !self.inner.options.background_threads {
-            return self.inner.run_merges();
-        }
         let mut threads = lock(&self.threads);
         let spawn = |name: &str, f: fn(&Inner)| -> Result<JoinHandle<()>> {
             let inner = self.inner.clone();
             std::thread::Builder::new().name(name.to_string()).spawn(move || f(&inner)).map_err(Error::Io)
         };
-        threads.push(spawn("strata-flush", Inner::flush_loop)?);
-        threads.push(spawn("strata-merge", Inner::merge_loop)?);
         if let SyncMode::Periodic { .. } = self.inner.options.sync {
             threads.push(spawn("strata-wal-sync", Inner::sync_loop)?);
         }
+        if !self.inner.options.background_threads {
+            drop(threads);
+            return self.inner.run_merges();
+        }
+        threads.push(spawn("strata-flush", Inner::flush_loop)?);
+        threads.push(spawn("strata-merge", Inner::merge_loop)?);
         self.inner.request_merge();
         Ok(())
     }
@@ -877,13 +880,18 @@ impl Inner {
         }
     }
 
-    /// Periodic-mode WAL syncer.
+    /// Periodic-mode WAL syncer: fsyncs every `interval_ms` until shutdown.
     fn sync_loop(&self) {
         let SyncMode::Periodic { interval_ms } = self.options.sync else { return };
         loop {
             {
                 let bg = lock(&self.bg);
-                let (bg, _) = self.bg_cond.wait_timeout(bg, Duration::from_millis(interval_ms)).unwrap_or_else(|e| e.into_inner());
+                // `wait_timeout_while` checks first, so a shutdown requested before this
+                // thread got here is not missed (that would stall `close` for an interval).
+                let (bg, _) = self
+                    .bg_cond
+                    .wait_timeout_while(bg, Duration::from_millis(interval_ms), |b| !b.shutdown)
+                    .unwrap_or_else(|e| e.into_inner());
                 if bg.shutdown {
                     return;
                 }

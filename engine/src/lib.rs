@@ -124,7 +124,7 @@ pub struct Options {
     /// An array is dense if every version in its set sees at least this fraction of it.
     pub density_threshold: f64,
     /// Run flushes and merges on background threads. If false they run inline in the
-    /// writing thread (deterministic tests).
+    /// writing thread (deterministic tests). The Periodic-mode WAL syncer runs either way.
     pub background_threads: bool,
     /// Block cache budget for array data blocks.
     pub block_cache_bytes: usize,

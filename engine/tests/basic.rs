@@ -504,3 +504,20 @@ fn concurrent_version_operations_and_merges() {
         assert_eq!(e.writable_head(branches[b]).unwrap(), head);
     }
 }
+
+/// Story: the Periodic-mode syncer used to wait a full interval before looking at the
+/// shutdown flag, so closing an engine right after opening it stalled for `interval_ms`
+/// (an hour in some tests). Close must return promptly whatever the interval.
+#[test]
+fn close_right_after_open_does_not_wait_for_the_sync_interval() {
+    let options = Options { sync: strata_engine::SyncMode::Periodic { interval_ms: 3_600_000 }, ..opts() };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for _ in 0..5 {
+            let e = Engine::open(Arc::new(MemStorage::new()), options.clone(), clock()).unwrap();
+            e.close().unwrap();
+        }
+        let _ = tx.send(());
+    });
+    assert!(rx.recv_timeout(std::time::Duration::from_secs(20)).is_ok(), "close stalled");
+}
