@@ -105,8 +105,27 @@ pub async fn clone_keyspace(ctx: &Context<'_>, s: &CloneKeyspace) -> CqlResult<D
         let clone = ctx.node.engine.clone_version(frozen)?;
         writes.push(SchemaWrite::PutTable(cloned_def(&table.def, &s.name, &table.def.name, clone)));
     }
+    let table_names: Vec<String> = writes
+        .iter()
+        .filter_map(|w| match w {
+            SchemaWrite::PutTable(def) => Some(def.name.clone()),
+            _ => None,
+        })
+        .collect();
     ctx.node.schema.apply(writes)?;
-    Ok(Some(SchemaChange { change: SchemaChangeType::Created, target: SchemaChangeTarget::Keyspace(s.name.clone()) }))
+    let created = SchemaChange { change: SchemaChangeType::Created, target: SchemaChangeTarget::Keyspace(s.name.clone()) };
+    // One statement creates a keyspace and its tables. Drivers refresh a keyspace event by
+    // reading the keyspace row alone, so each table is announced too, after the keyspace
+    // (drivers apply events in order, and drop a table event for a keyspace they lack).
+    let announce = |change: SchemaChange| {
+        let _ = ctx.node.events.send(strata_protocol::Event::SchemaChange(change));
+    };
+    announce(created.clone());
+    for name in table_names {
+        let target = SchemaChangeTarget::Table { keyspace: s.name.clone(), name };
+        announce(SchemaChange { change: SchemaChangeType::Created, target });
+    }
+    Ok(Some(created))
 }
 
 /// Points each table at a fresh clone of its snapshot and releases the old branch.
