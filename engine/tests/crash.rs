@@ -36,16 +36,17 @@ enum Ack {
 }
 
 fn options(ack: Ack) -> Options {
-    let mut options = Options::default();
-    options.sync = match ack {
-        Ack::Batch => SyncMode::Batch,
-        Ack::Periodic => SyncMode::Periodic { interval_ms: 3_600_000 },
-    };
-    options.memtable_bytes = 4096;
-    options.max_frozen_memtables = 1;
-    options.background_threads = false;
-    options.block_bytes = 256;
-    options
+    Options {
+        sync: match ack {
+            Ack::Batch => SyncMode::Batch,
+            Ack::Periodic => SyncMode::Periodic { interval_ms: 3_600_000 },
+        },
+        memtable_bytes: 4096,
+        max_frozen_memtables: 1,
+        background_threads: false,
+        block_bytes: 256,
+        ..Options::default()
+    }
 }
 
 fn open_with(storage: &Arc<CrashStorage>, ack: Ack) -> Result<Engine, Error> {

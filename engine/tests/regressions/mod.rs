@@ -52,12 +52,19 @@ fn reopen_after_a_crash_with_a_non_empty_wal() {
 /// the snapshot survived and those writes did not: the frozen `v` showed a state that never
 /// existed when it was frozen, so a backup taken "after my writes" silently missed them.
 /// Fixed: every version operation first syncs the WAL (a durability barrier).
+///
+/// The same test later hung for an hour in `drop(engine)`: once the Periodic WAL syncer ran
+/// even with `background_threads: false`, a shutdown requested before the syncer's first wait
+/// was missed and `Engine::drop` joined a thread sleeping for the whole `interval_ms`. Fixed:
+/// the syncer checks for shutdown before it waits.
 #[test]
 fn a_snapshot_that_survives_a_crash_keeps_the_writes_acknowledged_before_it() {
-    let mut options = Options::default();
     // The periodic sync never fires during the test: only explicit durability points count.
-    options.sync = SyncMode::Periodic { interval_ms: 3_600_000 };
-    options.background_threads = false;
+    let options = Options {
+        sync: SyncMode::Periodic { interval_ms: 3_600_000 },
+        background_threads: false,
+        ..Options::default()
+    };
     let storage = Arc::new(CrashStorage::new());
     let engine = Engine::open(storage.clone(), options.clone(), Arc::new(ManualClock::new(1))).expect("engine call");
     let table = engine.clone_version(ROOT_VERSION).expect("engine call");

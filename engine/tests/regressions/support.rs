@@ -72,20 +72,17 @@ impl Config {
     }
 
     pub fn options(&self) -> Options {
-        let mut options = Options::default();
-        options.sync = if self.batch_sync {
-            SyncMode::Batch
-        } else {
-            SyncMode::Periodic { interval_ms: 5 }
-        };
-        options.memtable_bytes = self.memtable_bytes;
-        options.max_frozen_memtables = self.max_frozen_memtables;
-        options.gc_grace_secs = self.gc_grace_secs;
-        options.version_split = self.version_split;
-        options.background_threads = self.background_threads;
-        options.block_bytes = self.block_bytes;
-        options.bloom_bits_per_key = self.bloom_bits_per_key;
-        options
+        Options {
+            sync: if self.batch_sync { SyncMode::Batch } else { SyncMode::Periodic { interval_ms: 5 } },
+            memtable_bytes: self.memtable_bytes,
+            max_frozen_memtables: self.max_frozen_memtables,
+            gc_grace_secs: self.gc_grace_secs,
+            version_split: self.version_split,
+            background_threads: self.background_threads,
+            block_bytes: self.block_bytes,
+            bloom_bits_per_key: self.bloom_bits_per_key,
+            ..Options::default()
+        }
     }
 }
 
@@ -704,7 +701,7 @@ impl Harness {
         // that tear the unsynced tails.
         self.crashes += 1;
         let seed = self.crashes.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let power_loss = self.crashes % 3 != 0;
+        let power_loss = !self.crashes.is_multiple_of(3);
         let mode = if power_loss { CrashMode::TearUnsynced { seed } } else { CrashMode::KeepAll };
         self.storage = self.storage.crash(mode);
         if let Some(engine) = self.engine.take() {
