@@ -5,7 +5,11 @@
 //!    a. its version is deleted and has no live descendant (`needed` is false), or
 //!    b. it is *dominated*: another input entry for the key at an ancestor-or-self
 //!    version is at least as strong under `Cell::precedence`, so every version that
-//!    sees the entry also sees the stronger one.
+//!    sees the entry also sees the stronger one, or
+//!    c. it is *covered*: its version is deleted, and on every path from it down to a live
+//!    version a kept entry of the merge beats it (Castle's "occupied children" rule), so
+//!    no live version sees it. This is what returns a cleared snapshot's overwritten
+//!    rows to the disk.
 //! 2. Before anything else, live cells whose TTL expired (`expires_at <= now`) become
 //!    tombstones deleted at their expiry time.
 //! 3. A tombstone at version `x` is purged only if all of:
@@ -31,6 +35,8 @@ use crate::{Cell, VersionId, ROOT_VERSION};
 
 /// Upper bound on pieces one merge output is split into (bounds file count per merge).
 pub(crate) const MAX_SPLIT_PIECES: usize = 32;
+/// Versions visited when deciding rule 1c for one entry; past it the entry is kept.
+const MAX_COVERAGE_VISITS: usize = 1024;
 /// Upper bound on density evaluations per split (each is a pass over the key index).
 const MAX_DENSITY_EVALS: usize = 256;
 
@@ -130,12 +136,42 @@ impl<'a> GcContext<'a> {
             }
             stack.push(PathTop { version: x, strongest: i, all_tombstones: ancestors_all_tombstones && is_tombstone });
         }
+        for i in 0..group.len() {
+            let Some((x, cell)) = group.get(i) else { continue };
+            if keep.get(i).copied().unwrap_or(false) && tree.is_deleted(*x) && self.covered_below(group, &keep, *x, cell) {
+                if let Some(k) = keep.get_mut(i) {
+                    *k = false;
+                }
+            }
+        }
         let mut i = 0;
         group.retain(|_| {
             i += 1;
             keep.get(i - 1).copied().unwrap_or(false)
         });
         group.sort_by_key(|(v, _)| std::cmp::Reverse(tree.pre(*v)));
+    }
+
+    /// Rule 1c: whether every live version below deleted `d` meets a kept entry of the
+    /// key that beats `cell` before reaching `cell`.
+    fn covered_below(&self, group: &[(VersionId, Cell)], keep: &[bool], d: VersionId, cell: &Cell) -> bool {
+        let mut pending: Vec<VersionId> = self.tree.children(d).to_vec();
+        let mut visits = 0;
+        while let Some(v) = pending.pop() {
+            visits += 1;
+            if visits > MAX_COVERAGE_VISITS {
+                return false;
+            }
+            let shadowed = group.iter().zip(keep).any(|((w, c), kept)| *kept && *w == v && c.beats(cell));
+            if shadowed {
+                continue;
+            }
+            if !self.tree.is_deleted(v) {
+                return false;
+            }
+            pending.extend_from_slice(self.tree.children(v));
+        }
+        true
     }
 }
 

@@ -521,3 +521,27 @@ fn close_right_after_open_does_not_wait_for_the_sync_interval() {
     });
     assert!(rx.recv_timeout(std::time::Duration::from_secs(20)).is_ok(), "close stalled");
 }
+
+/// A cleared snapshot in the middle of a chain (deleted, with a live child) keeps entries
+/// only where the child still reads them: rows the child overwrote go at the next merge,
+/// rows it did not overwrite stay. This is the space `nodetool clearsnapshot` returns.
+#[test]
+fn merges_drop_a_deleted_versions_entries_its_live_descendants_overwrote() {
+    let e = Engine::open(Arc::new(MemStorage::new()), opts(), clock()).unwrap();
+    let table = e.clone_version(ROOT_VERSION).unwrap();
+    for i in 0..100 {
+        put(&e, table, &format!("k{i:03}"), 1, "old");
+    }
+    let head = e.snapshot(table).unwrap();
+    for i in 0..60 {
+        put(&e, head, &format!("k{i:03}"), 2, "new");
+    }
+    e.compact().unwrap();
+    assert_eq!(e.stats().array_entries, 160);
+    e.delete_version(table).unwrap();
+    e.compact().unwrap();
+    assert_eq!(e.stats().array_entries, 100, "the 60 overwritten rows of the deleted version are gone");
+    assert_eq!(value(&e, head, "k000").as_deref(), Some("new"));
+    assert_eq!(value(&e, head, "k099").as_deref(), Some("old"));
+    assert_eq!(scan_keys(&e, head, Bound::Unbounded, Bound::Unbounded, false).len(), 100);
+}
