@@ -18,7 +18,7 @@
 #
 # Knobs (environment):
 #   BENCH_SIZES="100000 1000000"  table sizes to measure at (ascending; 10000000 possible)
-#   BENCH_REPEAT=7                 latency samples per operation and size
+#   BENCH_REPEAT=15                latency samples per operation and size
 #   BENCH_DURATION=10              seconds per throughput run
 #   BENCH_CONCURRENCY=64           requests in flight (load and throughput)
 #   BENCH_OVERWRITE=100000         rows overwritten for the disk test
@@ -68,6 +68,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 
 from cassandra.cluster import Cluster, ExecutionProfile, EXEC_PROFILE_DEFAULT
 from cassandra.concurrent import execute_concurrent, execute_concurrent_with_args
@@ -77,7 +78,7 @@ from cassandra.query import BatchStatement, BatchType
 BIN, PID, DATA = os.environ["SERVER_BIN"], int(os.environ["SERVER_PID"]), os.environ["DATA"]
 PORT = int(os.environ["NATIVE_PORT"])
 SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "100000 1000000").split()]
-REPEAT = int(os.environ.get("BENCH_REPEAT", "7"))
+REPEAT = int(os.environ.get("BENCH_REPEAT", "15"))
 DURATION = float(os.environ.get("BENCH_DURATION", "10"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "64"))
 OVERWRITE = int(os.environ.get("BENCH_OVERWRITE", "100000"))
@@ -115,6 +116,26 @@ def nodetool(*verb):
     if run.returncode != 0:
         raise RuntimeError(f"nodetool {verb}: {run.stdout}{run.stderr}")
     return run.stdout
+
+
+def merges_done():
+    with urllib.request.urlopen(f"http://127.0.0.1:{PORT + 1}/metrics", timeout=30) as answer:
+        for line in answer.read().decode().splitlines():
+            if line.startswith("strata_engine_merges_total"):
+                return float(line.split()[-1])
+    return 0.0
+
+
+def settle(quiet_s=3, bound_s=120):
+    """Flushes, then waits (bounded) until no merge finished for quiet_s seconds, so the
+    latencies measure the operation and not a merge of the load running beside it."""
+    nodetool("flush")
+    deadline, last, since = time.monotonic() + bound_s, merges_done(), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet_s:
+        time.sleep(0.5)
+        now = merges_done()
+        if now != last:
+            last, since = now, time.monotonic()
 
 
 def timed_ms(action):
@@ -214,25 +235,31 @@ print(f"Machine: {os.cpu_count()} CPUs ({platform.processor() or 'unknown'}; "
       f"{open('/proc/cpuinfo').read().split('model name')[1].split(':')[1].splitlines()[0].strip()}), "
       f"load average at start {os.getloadavg()[0]:.1f}; server and python client share it. "
       f"Release build, one node, commitlog defaults. Seed {SEED}.\n")
-print("Round trips in ms as `median / max` of", REPEAT, "samples. `nodetool` times include "
+print("Round trips in ms as `median / max` of", REPEAT, "samples, taken after a flush once "
+      "background merges are quiet. `nodetool` times include "
       "starting the `strata nodetool` process; the `status` column is that fixed cost alone. "
       "CQL times are driver round trips (no schema-agreement wait); the trivial column is "
       "`SELECT release_version FROM system.local`.\n")
-print("| rows | load rate (rows/s) | nodetool status | nodetool snapshot | trivial CQL | CLONE | CLONE AT SNAPSHOT | peak RSS (MiB) |")
-print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| rows | load rate (rows/s) | nodetool status | nodetool snapshot | trivial CQL | CLONE | CLONE AT SNAPSHOT | "
+      "nodetool snapshot right after the load, before any flush (3 samples) | peak RSS (MiB) |")
+print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 loaded = 0
 for size in SIZES:
     rate = load(loaded, size)
     loaded = size
-    nodetool("flush")
+    # Right after the load the memtable is full and the WAL holds unsynced writes
+    # (periodic commitlog): a snapshot's version record syncs the WAL first.
+    unsettled = [timed_ms(lambda i=i: nodetool("snapshot", "-t", f"u{size}_{i}", "bench.t")) for i in range(3)]
+    settle()
     log(f"measuring latencies at {size} rows")
     status, snap, trivial, clone, clone_at = latencies(size)
     print(f"| {size:,} | {rate:,.0f} | {summary(status)} | {summary(snap)} | {summary(trivial)} | "
-          f"{summary(clone)} | {summary(clone_at)} | {peak_rss_mib():.0f} |", flush=True)
+          f"{summary(clone)} | {summary(clone_at)} | {summary(unsettled)} | {peak_rss_mib():.0f} |", flush=True)
 
 rng = random.Random(SEED)
 print(f"\nThroughput on bench.t ({loaded:,} rows), {DURATION:.0f} s per run, {CONCURRENCY} in flight, "
-      "single-row prepared INSERT (new keys above the loaded range) and point SELECT (random loaded keys). "
+      "single-row prepared INSERT (new keys above the loaded range) and point SELECT (random loaded keys), "
+      "each run after a flush once merges are quiet. "
       "Clones are of the current state, each taken after more writes.\n")
 print("| clones alive | writes/s | vs 0 | server CPU µs/write | reads/s | vs 0 | server CPU µs/read | peak RSS (MiB) |")
 print("|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -245,6 +272,7 @@ def write_args(_):
 
 
 def measure(label, base=None):
+    settle()
     (writes, write_cpu) = throughput(insert, write_args, DURATION)
     (reads, read_cpu) = throughput(select, lambda _: (rng.randrange(loaded),), DURATION)
     base = base or (writes, reads)
