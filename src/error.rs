@@ -50,6 +50,24 @@ impl CqlError {
         CqlError::Invalid(message.into())
     }
 
+    /// CREATE of a table (or view) whose name is taken, in Cassandra's words.
+    pub fn table_exists(keyspace: &str, table: &str) -> CqlError {
+        CqlError::AlreadyExists {
+            keyspace: keyspace.to_string(),
+            table: table.to_string(),
+            message: format!("Cannot add already existing table \"{table}\" to keyspace \"{keyspace}\""),
+        }
+    }
+
+    /// CREATE of a keyspace whose name is taken, in Cassandra's words.
+    pub fn keyspace_exists(keyspace: &str) -> CqlError {
+        CqlError::AlreadyExists {
+            keyspace: keyspace.to_string(),
+            table: String::new(),
+            message: format!("Cannot add existing keyspace \"{keyspace}\""),
+        }
+    }
+
     pub fn to_body(&self) -> ErrorBody {
         let kind = match self {
             CqlError::Syntax(_) => ErrorKind::SyntaxError,

@@ -52,11 +52,7 @@ pub async fn clone_table(ctx: &Context<'_>, s: &CloneTable) -> CqlResult<DdlOutc
         if s.if_not_exists {
             return Ok(None);
         }
-        return Err(CqlError::AlreadyExists {
-            keyspace: keyspace.clone(),
-            table: s.name.name.clone(),
-            message: format!("Cannot add already existing table \"{}\" to keyspace \"{keyspace}\"", s.name.name),
-        });
+        return Err(CqlError::table_exists(&keyspace, &s.name.name));
     }
     // The clone's column types must resolve in its own keyspace (user types are per keyspace).
     let udts = KeyspaceUdts::new(&keyspace, &ks.types);
@@ -83,11 +79,7 @@ pub async fn clone_keyspace(ctx: &Context<'_>, s: &CloneKeyspace) -> CqlResult<D
         if s.if_not_exists {
             return Ok(None);
         }
-        return Err(CqlError::AlreadyExists {
-            keyspace: s.name.clone(),
-            table: String::new(),
-            message: format!("Cannot add existing keyspace \"{}\"", s.name),
-        });
+        return Err(CqlError::keyspace_exists(&s.name));
     }
     let mut def = source.def.clone();
     def.name = s.name.clone();

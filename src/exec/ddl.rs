@@ -53,11 +53,7 @@ pub async fn create_keyspace(ctx: &Context<'_>, s: &CreateKeyspace) -> CqlResult
         if s.if_not_exists {
             return Ok(None);
         }
-        return Err(CqlError::AlreadyExists {
-            keyspace: s.name.clone(),
-            table: String::new(),
-            message: format!("Cannot add existing keyspace \"{}\"", s.name),
-        });
+        return Err(CqlError::keyspace_exists(&s.name));
     }
     let def = keyspace_def(ctx, &s.name, &s.properties, None)?;
     ctx.node.schema.apply(vec![SchemaWrite::PutKeyspace(def)])?;
@@ -176,11 +172,7 @@ pub async fn create_table(ctx: &Context<'_>, s: &CreateTable) -> CqlResult<DdlOu
         if s.if_not_exists {
             return Ok(None);
         }
-        return Err(CqlError::AlreadyExists {
-            keyspace: keyspace.clone(),
-            table: s.name.name.clone(),
-            message: format!("Cannot add already existing table \"{}\" to keyspace \"{keyspace}\"", s.name.name),
-        });
+        return Err(CqlError::table_exists(&keyspace, &s.name.name));
     }
     let mut def = table_def(&keyspace, s, &KeyspaceUdts::new(&keyspace, &ks.types))?;
     def.data_version = ctx.node.engine.clone_version(ROOT_VERSION)?;

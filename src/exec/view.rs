@@ -203,11 +203,7 @@ pub async fn create_view(ctx: &Context<'_>, s: &CreateView) -> CqlResult<DdlOutc
         if s.if_not_exists {
             return Ok(None);
         }
-        return Err(CqlError::AlreadyExists {
-            keyspace: keyspace.clone(),
-            table: s.name.name.clone(),
-            message: format!("Cannot add already existing table \"{}\" to keyspace \"{keyspace}\"", s.name.name),
-        });
+        return Err(CqlError::table_exists(&keyspace, &s.name.name));
     }
     let (mut def, info) = view_def(&keyspace, &base, s)?;
     def.data_version = ctx.node.engine.clone_version(strata_engine::ROOT_VERSION)?;
