@@ -18,11 +18,21 @@ use crate::error::{CqlError, CqlResult};
 use crate::schema::{Catalog, KeyspaceUdts, SchemaWrite, Table, TableDef, TypeDef};
 use crate::types::CqlType;
 
-/// The frozen version to clone `table` from: the named snapshot, or its state right now.
-fn source_version(ctx: &Context<'_>, catalog: &Catalog, table: &Table, snapshot: Option<&str>) -> CqlResult<VersionId> {
+/// A new writable branch holding `table` as of the named snapshot, or as of now.
+///
+/// Cloning the current state freezes the table's head first. That freeze point is nobody's
+/// snapshot, so it is deleted at once: both branches still read through it, and merges
+/// reclaim its rows once both sides have overwritten them (or one side is dropped).
+fn branch_from(ctx: &Context<'_>, catalog: &Catalog, table: &Table, snapshot: Option<&str>) -> CqlResult<VersionId> {
+    let engine = &ctx.node.engine;
     match snapshot {
-        Some(tag) => snapshot_version(catalog, table, tag),
-        None => crate::snapshot::freeze(ctx.node, table),
+        Some(tag) => Ok(engine.clone_version(snapshot_version(catalog, table, tag)?)?),
+        None => {
+            let frozen = crate::snapshot::freeze(ctx.node, table)?;
+            let clone = engine.clone_version(frozen)?;
+            engine.delete_version(frozen)?;
+            Ok(clone)
+        }
     }
 }
 
@@ -59,8 +69,7 @@ pub async fn clone_table(ctx: &Context<'_>, s: &CloneTable) -> CqlResult<DdlOutc
     for column in &source.def.columns {
         CqlType::parse(&column.type_text, &udts)?;
     }
-    let frozen = source_version(ctx, &catalog, &source, s.snapshot.as_deref())?;
-    let clone = ctx.node.engine.clone_version(frozen)?;
+    let clone = branch_from(ctx, &catalog, &source, s.snapshot.as_deref())?;
     ctx.node.schema.apply(vec![SchemaWrite::PutTable(cloned_def(&source.def, &keyspace, &s.name.name, clone))])?;
     Ok(Some(SchemaChange {
         change: SchemaChangeType::Created,
@@ -93,8 +102,7 @@ pub async fn clone_keyspace(ctx: &Context<'_>, s: &CloneKeyspace) -> CqlResult<D
         return Err(CqlError::invalid(format!("Snapshot '{tag}' does not exist for keyspace {}", s.source)));
     }
     for table in tables {
-        let frozen = source_version(ctx, &catalog, table, s.snapshot.as_deref())?;
-        let clone = ctx.node.engine.clone_version(frozen)?;
+        let clone = branch_from(ctx, &catalog, table, s.snapshot.as_deref())?;
         writes.push(SchemaWrite::PutTable(cloned_def(&table.def, &s.name, &table.def.name, clone)));
     }
     let table_names: Vec<String> = writes
