@@ -19,7 +19,7 @@ use crate::cql::ast::{
 };
 use crate::error::{CqlError, CqlResult};
 use crate::schema::{Catalog, ClusteringOrder, ColumnDef, ColumnKind, Keyspace, KeyspaceDef, SchemaWrite, TableDef, TableOptions};
-use crate::schema::KeyspaceUdts;
+use crate::schema::{IndexDef, KeyspaceUdts, ViewRecord};
 use crate::types::{CqlType, UdtResolver};
 
 const MAX_NAME_LENGTH: usize = 48;
@@ -404,6 +404,13 @@ pub async fn alter_table(ctx: &Context<'_>, s: &AlterTable) -> CqlResult<DdlOutc
                 if matches!(column.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
                     return Err(CqlError::invalid(format!("Cannot drop PRIMARY KEY column {name}")));
                 }
+                let dependents: Vec<&str> = table.indexes.iter().filter(|i| &i.column == name).map(|i| i.name.as_str()).collect();
+                if !dependents.is_empty() {
+                    return Err(CqlError::invalid(format!(
+                        "Cannot drop column {name} because it has dependent secondary indexes ({})",
+                        dependents.join(", ")
+                    )));
+                }
                 def.columns.retain(|c| &c.name != name);
                 def.dropped_columns.insert(name.clone(), timestamp.unwrap_or_else(crate::clock::next_micros));
             }
@@ -448,23 +455,57 @@ pub async fn drop_table(ctx: &Context<'_>, s: &DropObject) -> CqlResult<DdlOutco
     if catalog.keyspace(&keyspace).is_some_and(|k| k.system) {
         return Err(CqlError::Unauthorized(format!("{keyspace} keyspace is not user-modifiable.")));
     }
-    let version = table.def.data_version;
-    ctx.node.schema.apply(vec![SchemaWrite::DropTable { keyspace: keyspace.clone(), name: s.name.name.clone() }])?;
-    ctx.release_branch(version);
+    if table.view.is_some() {
+        return Err(CqlError::invalid("Cannot use DROP TABLE on a materialized view. Please use DROP MATERIALIZED VIEW instead."));
+    }
+    if !table.views.is_empty() {
+        let views: Vec<String> = table.views.iter().map(|v| format!("{keyspace}.{v}")).collect();
+        return Err(CqlError::invalid(format!(
+            "Cannot drop table when materialized views still depend on it ({})",
+            views.join(", ")
+        )));
+    }
+    let mut writes = vec![SchemaWrite::DropTable { keyspace: keyspace.clone(), name: s.name.name.clone() }];
+    writes.extend(table.indexes.iter().map(|i| SchemaWrite::DropIndex {
+        keyspace: i.keyspace.clone(),
+        table: i.table.clone(),
+        name: i.name.clone(),
+    }));
+    let branches: Vec<_> = std::iter::once(table.def.data_version).chain(table.indexes.iter().map(|i| i.data_version)).collect();
+    ctx.node.schema.apply(writes)?;
+    for version in branches {
+        ctx.release_branch(version);
+    }
     Ok(Some(table_event(SchemaChangeType::Dropped, &keyspace, &s.name.name)))
 }
 
-/// TRUNCATE swaps the table onto a fresh empty branch, then releases the old one.
+/// TRUNCATE swaps the table (and its indexes and views) onto fresh empty branches, then
+/// releases the old ones.
 pub async fn truncate(ctx: &Context<'_>, name: &QualifiedName) -> CqlResult<()> {
     let table = ctx.resolve_table(name)?;
     if table.def.keyspace.starts_with("system") {
         return Err(CqlError::Unauthorized(format!("{} keyspace is not user-modifiable.", table.def.keyspace)));
     }
     let _guard = ctx.node.schema.ddl_lock.lock().await;
-    let mut def = table.def.clone();
-    let old = def.data_version;
-    def.data_version = ctx.node.engine.clone_version(ROOT_VERSION)?;
-    ctx.node.schema.apply(vec![SchemaWrite::PutTable(def)])?;
-    ctx.release_branch(old);
+    let catalog = ctx.node.schema.catalog();
+    let fresh = || ctx.node.engine.clone_version(ROOT_VERSION);
+    let mut released = vec![table.def.data_version];
+    let mut writes = vec![SchemaWrite::PutTable(TableDef { data_version: fresh()?, ..table.def.clone() })];
+    // The table's indexes and views describe its rows, so they are emptied with it.
+    for index in &table.indexes {
+        released.push(index.data_version);
+        writes.push(SchemaWrite::PutIndex(IndexDef { data_version: fresh()?, ..index.clone() }));
+    }
+    for name in &table.views {
+        let Some(view) = catalog.table(&table.def.keyspace, name) else { continue };
+        let Some(info) = view.view.clone() else { continue };
+        released.push(view.def.data_version);
+        let def = TableDef { data_version: fresh()?, ..view.def.clone() };
+        writes.push(SchemaWrite::PutView(ViewRecord { table: def, view: info }));
+    }
+    ctx.node.schema.apply(writes)?;
+    for version in released {
+        ctx.release_branch(version);
+    }
     Ok(())
 }
