@@ -22,7 +22,7 @@ use super::eval::{self, BoundValues, Receiver};
 use super::restrict::{Analyzer, PartitionKey, PartitionSelection, Restrictions};
 use super::rows::{FullRow, RowAssembler};
 use super::Context;
-use crate::cluster::{ReadCommand, ReadTarget, TableWrite, WriteCommand};
+use crate::cluster::{ReadCommand, ReadTarget};
 use crate::cql::ast::{self, CreateIndex, DropObject, Operator, Predicate, Relation, SelectStatement};
 use crate::error::{CqlError, CqlResult};
 use crate::schema::{ClusteringOrder, ColumnDef, ColumnKind, IndexDef, IndexTargetKind, SchemaWrite, Table, TableDef, TableOptions, TableSource};
@@ -30,7 +30,6 @@ use crate::storage::{ClusteringRange, Operation, PartitionUpdate};
 use crate::types::{self, CqlType, NativeType};
 
 /// Base rows indexed per engine write while building an index over existing data.
-const BUILD_BATCH_ROWS: usize = 1_000;
 /// Bound on the entries one index lookup reads.
 const MAX_LOOKUP_ENTRIES: usize = 1_000_000;
 
@@ -261,43 +260,16 @@ pub async fn create_index(ctx: &Context<'_>, s: &CreateIndex) -> CqlResult<DdlOu
 
 /// Indexes the rows the table already holds.
 async fn build(ctx: &Context<'_>, table: &Arc<Table>, index: &IndexDef) -> CqlResult<()> {
-    let storage = storage_table(table, index)?;
-    let version = ctx.head_version(table)?;
-    let storage_version = ctx.head_version(&storage)?;
-    let mut resume = None;
-    loop {
-        let command = ReadCommand {
-            table: table.clone(),
-            version,
-            target: ReadTarget::TokenRange { start: std::ops::Bound::Unbounded, end: std::ops::Bound::Unbounded },
-            row_limit: BUILD_BATCH_ROWS,
-            per_partition_limit: None,
-            resume_after: resume.take(),
-            resume_partition_rows: 0,
-            now_secs: crate::clock::now_secs(),
-        };
-        let result = ctx.node.coordinator.read(command, Consistency::One).await?;
-        let mut assembler = RowAssembler::new(table);
-        let mut updates = Vec::new();
-        for row in result.items.into_iter().filter_map(|item| assembler.push(item)) {
-            let key = partition_key_of(table, &row);
-            let clustering = if is_static(table, index) { Vec::new() } else { row.clustering.clone() };
-            // Key cells carry no write time: the row's newest cell dates an entry for them.
-            let timestamp = table.column_index(&index.column).and_then(|i| row.cells[i].as_ref()).map_or(0, |c| c.timestamp);
-            let timestamp = if timestamp == i64::MIN { row.cells.iter().flatten().map(|c| c.timestamp).max().unwrap_or(0).max(0) } else { timestamp };
-            for value in row_entries(table, index, &row) {
-                updates.push(entry_update(&value, &key.bytes, &clustering, timestamp, true)?);
-            }
-        }
-        if !updates.is_empty() {
-            let write = WriteCommand { tables: vec![TableWrite { table: storage.clone(), version: storage_version, updates }] };
-            ctx.node.coordinator.mutate(write, Consistency::One).await?;
-        }
-        match result.resume_key {
-            Some(key) => resume = Some(key),
-            None => return Ok(()),
-        }
-    }
+    let storage = Arc::new(storage_table(table, index)?);
+    super::derived::build_from_base(ctx, table, &storage, |row| {
+        let key = partition_key_of(table, row);
+        let clustering = if is_static(table, index) { Vec::new() } else { row.clustering.clone() };
+        // Key cells carry no write time: the row's newest cell dates an entry for them.
+        let timestamp = table.column_index(&index.column).and_then(|i| row.cells[i].as_ref()).map_or(0, |c| c.timestamp);
+        let timestamp = if timestamp == i64::MIN { row.cells.iter().flatten().map(|c| c.timestamp).max().unwrap_or(0).max(0) } else { timestamp };
+        row_entries(table, index, row).iter().map(|value| entry_update(value, &key.bytes, &clustering, timestamp, true)).collect()
+    })
+    .await
 }
 
 /// Whether the index is on a partition key component or a clustering column.

@@ -14,13 +14,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use strata_protocol::{Consistency, SchemaChange, SchemaChangeTarget, SchemaChangeType};
+use strata_protocol::{SchemaChange, SchemaChangeTarget, SchemaChangeType};
 
 use super::ddl::DdlOutcome;
 use super::restrict::PartitionKey;
-use super::rows::{FullRow, RowAssembler};
+use super::rows::FullRow;
 use super::Context;
-use crate::cluster::{ReadCommand, ReadTarget, TableWrite, WriteCommand};
 use crate::cql::ast::{CreateView, DropObject, OrderDirection, Relation, Selection, Selector};
 use crate::error::{CqlError, CqlResult};
 use crate::schema::{ClusteringOrder, ColumnDef, ColumnKind, SchemaWrite, Table, TableDef, TableOptions, TableSource, ViewInfo, ViewRecord};
@@ -28,7 +27,6 @@ use crate::storage::{ClusteringRange, Operation, PartitionUpdate};
 use crate::types::{self, maybe_quote_identifier as quote};
 
 /// Base rows turned into view rows per engine write while building a view.
-const BUILD_BATCH_ROWS: usize = 1_000;
 
 fn table_event(change: SchemaChangeType, keyspace: &str, name: &str) -> SchemaChange {
     SchemaChange { change, target: SchemaChangeTarget::Table { keyspace: keyspace.to_string(), name: name.to_string() } }
@@ -216,39 +214,12 @@ pub async fn create_view(ctx: &Context<'_>, s: &CreateView) -> CqlResult<DdlOutc
 
 /// Writes the view rows of the rows the base table already holds.
 async fn build(ctx: &Context<'_>, base: &Arc<Table>, view: &Arc<Table>) -> CqlResult<()> {
-    let version = ctx.head_version(base)?;
-    let view_version = ctx.head_version(view)?;
-    let mut resume = None;
-    loop {
-        let command = ReadCommand {
-            table: base.clone(),
-            version,
-            target: ReadTarget::TokenRange { start: std::ops::Bound::Unbounded, end: std::ops::Bound::Unbounded },
-            row_limit: BUILD_BATCH_ROWS,
-            per_partition_limit: None,
-            resume_after: resume.take(),
-            resume_partition_rows: 0,
-            now_secs: crate::clock::now_secs(),
-        };
-        let result = ctx.node.coordinator.read(command, Consistency::One).await?;
-        let mut assembler = RowAssembler::new(base);
-        let mut updates = Vec::new();
-        for row in result.items.into_iter().filter_map(|item| assembler.push(item)) {
-            let values: Vec<Option<Vec<u8>>> = (0..base.def.columns.len()).map(|i| row.value(i).map(<[u8]>::to_vec)).collect();
-            let timestamp = row.cells.iter().flatten().map(|c| c.timestamp).max().unwrap_or(0);
-            if let Some(key) = view_key(base, view, &values)? {
-                updates.push(upsert(base, view, &key, &values, timestamp, 0));
-            }
-        }
-        if !updates.is_empty() {
-            let write = WriteCommand { tables: vec![TableWrite { table: view.clone(), version: view_version, updates }] };
-            ctx.node.coordinator.mutate(write, Consistency::One).await?;
-        }
-        match result.resume_key {
-            Some(key) => resume = Some(key),
-            None => return Ok(()),
-        }
-    }
+    super::derived::build_from_base(ctx, base, view, |row| {
+        let values: Vec<Option<Vec<u8>>> = (0..base.def.columns.len()).map(|i| row.value(i).map(<[u8]>::to_vec)).collect();
+        let timestamp = row.cells.iter().flatten().map(|c| c.timestamp).max().unwrap_or(0);
+        Ok(view_key(base, view, &values)?.map(|key| upsert(base, view, &key, &values, timestamp, 0)).into_iter().collect())
+    })
+    .await
 }
 
 pub async fn drop_view(ctx: &Context<'_>, s: &DropObject) -> CqlResult<DdlOutcome> {
