@@ -7,12 +7,16 @@
 //! - Every DDL is one atomic engine write of the changed definitions, after which a new
 //!   `Catalog` is built from the persisted definitions and published; a crash never
 //!   leaves the in-memory catalog ahead of disk.
+//! - `records` mirrors the system branch's contents exactly: it is loaded by one scan at
+//!   open and then changed only after the engine write that persists the same change.
+//!   Catalogs are rebuilt from the mirror, because a scan of the system branch walks past
+//!   the entries of every table that shares its arrays (O(data), not O(schema)).
 //! - DDL statements are serialised by `ddl_lock`, so two concurrent CREATEs cannot both
 //!   pass their existence checks.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use strata_engine::{Cell, CellValue, Engine, Mutation, VersionId, ROOT_VERSION};
 use uuid::Uuid;
@@ -48,8 +52,12 @@ pub enum SchemaWrite {
     DropType { keyspace: String, name: String },
 }
 
+/// The system branch's live records by key.
+type Records = BTreeMap<Vec<u8>, Vec<u8>>;
+
 pub struct SchemaStore {
     engine: Arc<Engine>,
+    records: Mutex<Records>,
     current: RwLock<Arc<Catalog>>,
     pub ddl_lock: tokio::sync::Mutex<()>,
 }
@@ -65,13 +73,19 @@ impl SchemaStore {
                 )));
             }
         }
+        let records = load_records(&engine, engine.writable_head(SYSTEM_BRANCH)?)?;
         let store = SchemaStore {
             engine,
+            records: Mutex::new(records),
             current: RwLock::new(Arc::new(Catalog::default())),
             ddl_lock: tokio::sync::Mutex::new(()),
         };
-        store.reload()?;
+        store.rebuild(&store.lock_records())?;
         Ok(store)
+    }
+
+    fn lock_records(&self) -> MutexGuard<'_, Records> {
+        self.records.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn catalog(&self) -> Arc<Catalog> {
@@ -84,50 +98,60 @@ impl SchemaStore {
 
     /// The node's host id, generated and persisted on first start.
     pub fn host_id(&self) -> CqlResult<Uuid> {
-        let head = self.system_head()?;
-        if let Some(Cell { value: CellValue::Live(v), .. }) = self.engine.get(head, HOST_ID_KEY)? {
-            if let Some(id) = std::str::from_utf8(&v).ok().and_then(|s| Uuid::parse_str(s).ok()) {
-                return Ok(id);
-            }
+        let mut records = self.lock_records();
+        let stored = records.get(HOST_ID_KEY).and_then(|v| std::str::from_utf8(v).ok()).and_then(|s| Uuid::parse_str(s).ok());
+        if let Some(id) = stored {
+            return Ok(id);
         }
         let id = Uuid::new_v4();
-        self.put_raw(vec![(HOST_ID_KEY.to_vec(), Some(id.to_string().into_bytes()))])?;
+        self.put_raw(&mut records, vec![(HOST_ID_KEY.to_vec(), Some(id.to_string().into_bytes()))])?;
         Ok(id)
     }
 
     /// Persists `writes` atomically and publishes the resulting catalog.
     pub fn apply(&self, writes: Vec<SchemaWrite>) -> CqlResult<Arc<Catalog>> {
         let raw = writes.into_iter().map(encode_write).collect::<CqlResult<Vec<_>>>()?;
-        self.put_raw(raw)?;
-        self.reload()
+        let mut records = self.lock_records();
+        self.put_raw(&mut records, raw)?;
+        self.rebuild(&records)
     }
 
-    fn put_raw(&self, entries: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> CqlResult<()> {
+    /// Persists `entries` (`None` deletes) in one engine write, then mirrors them in
+    /// `records`; the caller holds the `records` lock throughout, so the mirror changes
+    /// in the engine's order.
+    fn put_raw(&self, records: &mut Records, entries: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> CqlResult<()> {
         let head = self.system_head()?;
         let timestamp = crate::clock::next_micros();
         let now = crate::clock::now_secs();
         let mutations: Vec<Mutation> = entries
-            .into_iter()
+            .iter()
             .map(|(key, value)| Mutation {
                 version: head,
-                key,
+                key: key.clone(),
                 cell: Cell {
                     timestamp,
                     ttl_secs: 0,
                     expires_at_secs: 0,
                     value: match value {
-                        Some(v) => CellValue::Live(v),
+                        Some(v) => CellValue::Live(v.clone()),
                         None => CellValue::Tombstone { deleted_at_secs: now },
                     },
                 },
             })
             .collect();
         self.engine.write(&mutations)?;
+        for (key, value) in entries {
+            match value {
+                Some(value) => records.insert(key, value),
+                None => records.remove(&key),
+            };
+        }
         Ok(())
     }
 
-    /// Rebuilds the catalog from the persisted definitions plus the system keyspaces.
-    pub fn reload(&self) -> CqlResult<Arc<Catalog>> {
+    /// Builds the catalog from the persisted definitions plus the system keyspaces and
+    /// publishes it.
+    fn rebuild(&self, records: &Records) -> CqlResult<Arc<Catalog>> {
         let mut catalog = Catalog::default();
         for (def, tables) in system_keyspaces() {
             let tables = tables
@@ -136,35 +160,32 @@ impl SchemaStore {
                 .collect::<CqlResult<BTreeMap<_, _>>>()?;
             catalog.keyspaces.insert(def.name.clone(), Keyspace { def, tables, types: BTreeMap::new(), system: true });
         }
-        let head = self.system_head()?;
         let mut indexes = Vec::new();
         let mut views = Vec::new();
         // Tables are built after the scan: their column types may name user types,
         // whose records sort after the table records.
         let mut table_defs = Vec::new();
-        for entry in self.engine.scan(head, Bound::Unbounded, Bound::Unbounded, false)? {
-            let (key, cell) = entry?;
-            let CellValue::Live(value) = cell.value else { continue };
+        for (key, value) in records {
             if key.starts_with(KEYSPACE_PREFIX) {
-                let def: KeyspaceDef = decode_json(&value)?;
+                let def: KeyspaceDef = decode_json(value)?;
                 catalog
                     .keyspaces
                     .entry(def.name.clone())
                     .or_insert_with(|| Keyspace { def, tables: BTreeMap::new(), types: BTreeMap::new(), system: false });
             } else if key.starts_with(TABLE_PREFIX) {
-                table_defs.push(decode_json::<TableDef>(&value)?);
+                table_defs.push(decode_json::<TableDef>(value)?);
             } else if key.starts_with(TYPE_PREFIX) {
-                let def: TypeDef = decode_json(&value)?;
+                let def: TypeDef = decode_json(value)?;
                 if let Some(ks) = catalog.keyspaces.get_mut(&def.keyspace) {
                     ks.types.insert(def.name.clone(), def);
                 }
             } else if key.starts_with(SNAPSHOT_PREFIX) {
-                let record: SnapshotRecord = decode_json(&value)?;
+                let record: SnapshotRecord = decode_json(value)?;
                 catalog.snapshots.insert((record.tag.clone(), record.keyspace.clone(), record.table.clone()), record);
             } else if key.starts_with(INDEX_PREFIX) {
-                indexes.push(decode_json::<IndexDef>(&value)?);
+                indexes.push(decode_json::<IndexDef>(value)?);
             } else if key.starts_with(VIEW_PREFIX) {
-                views.push(decode_json::<ViewRecord>(&value)?);
+                views.push(decode_json::<ViewRecord>(value)?);
             }
         }
         for def in table_defs {
@@ -264,4 +285,17 @@ fn encode_write(write: SchemaWrite) -> CqlResult<(Vec<u8>, Option<Vec<u8>>)> {
         SchemaWrite::PutView(record) => (view_key(&record.table.keyspace, &record.table.name), Some(encode_json(&record)?)),
         SchemaWrite::DropView { keyspace, name } => (view_key(&keyspace, &name), None),
     })
+}
+
+
+/// Reads every live record of the system branch at `head`.
+fn load_records(engine: &Engine, head: VersionId) -> CqlResult<Records> {
+    let mut records = Records::new();
+    for entry in engine.scan(head, Bound::Unbounded, Bound::Unbounded, false)? {
+        let (key, cell) = entry?;
+        if let CellValue::Live(value) = cell.value {
+            records.insert(key, value);
+        }
+    }
+    Ok(records)
 }
