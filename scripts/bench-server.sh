@@ -18,138 +18,29 @@
 #   BENCH_SKIP_BUILD=1  use the binaries already in $CARGO_TARGET_DIR/release
 set -euo pipefail
 
-REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$REPO_ROOT"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target-bench}"
-SERVER_BIN="$CARGO_TARGET_DIR/release/strata"
-BENCH_BIN="$CARGO_TARGET_DIR/release/strata-bench"
+DEFAULT_TARGET_DIR=target-bench
+DEFAULT_PORT=29042
+# shellcheck source=scripts/bench-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 
-WARMUP="${BENCH_WARMUP:-5s}"
-DURATION="${BENCH_DURATION:-20s}"
-CONCURRENCY="${BENCH_CONCURRENCY:-64}"
 IDLE_CONNECTIONS="${BENCH_IDLE_CONNECTIONS:-1000}"
 IDLE_HOLD="${BENCH_IDLE_HOLD:-20s}"
-SERVER_CPUS="${BENCH_SERVER_CPUS:-}"
-CLIENT_CPUS="${BENCH_CLIENT_CPUS:-}"
-NATIVE_PORT="${BENCH_PORT:-29042}"
-ADMIN_PORT=$((NATIVE_PORT + 1))
-STORAGE_PORT=$((NATIVE_PORT + 2))
-OUT="${BENCH_OUT:-$(mktemp -d /tmp/strata-bench.XXXXXX)}"
-mkdir -p "$OUT"
-
-SERVER_PID=""
-SERVER_DATA=""
 IDLE_PID=""
 declare -a ROWS=()
 declare -A NULL_OPS=()
 
-log() { echo "[bench $(date -u +%H:%M:%S)] $*" >&2; }
-
-# Command prefixes pinning the server and the client (taskset execs, so $! stays the real pid).
-SERVER_PIN=()
-CLIENT_PIN=()
-[[ -z "$SERVER_CPUS" ]] || SERVER_PIN=(taskset -c "$SERVER_CPUS")
-[[ -z "$CLIENT_CPUS" ]] || CLIENT_PIN=(taskset -c "$CLIENT_CPUS")
-
-# json_field FILE KEY: a top-level number from strata-bench's pretty-printed JSON.
-json_field() {
-    sed -n "s/^  \"$2\": \([-0-9.e+]*\),\{0,1\}$/\1/p" "$1" | head -n 1
-}
-
-# cpu_ticks PID: user + system CPU time of PID in clock ticks (fields 14 and 15 of stat).
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-CLOCK_TICKS="$(getconf CLK_TCK)"
-proc_kb() { awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
-mib() { awk -v kb="$1" 'BEGIN { printf "%.0f", kb / 1024 }'; }
-
-build() {
-    if [[ "${BENCH_SKIP_BUILD:-0}" == 1 ]]; then return; fi
-    log "building the release server and strata-bench (target dir $CARGO_TARGET_DIR)"
-    cargo build --release --bin strata
-    cargo build --release --manifest-path bench/Cargo.toml
-}
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$NATIVE_PORT") 2>/dev/null; }
-
-# start_server NAME FLAGS...: fresh data dir, waits until the CQL port accepts connections.
-start_server() {
-    local name="$1"
-    shift
-    if port_open; then
-        log "something already listens on 127.0.0.1:$NATIVE_PORT; set BENCH_PORT to a free port"
-        exit 1
-    fi
-    SERVER_DATA="$(mktemp -d /tmp/strata-bench-data.XXXXXX)"
-    log "starting server ($name): $*"
-    "${SERVER_PIN[@]}" "$SERVER_BIN" --data-dir "$SERVER_DATA" --native-port "$NATIVE_PORT" \
-        --admin-port "$ADMIN_PORT" --storage-port "$STORAGE_PORT" "$@" >"$OUT/server-$name.log" 2>&1 &
-    SERVER_PID=$!
-    local tries
-    for tries in $(seq 1 100); do
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            log "server exited during startup; log:"
-            cat "$OUT/server-$name.log" >&2
-            exit 1
-        fi
-        if port_open; then return; fi
-        sleep 0.2
-    done
-    log "server did not listen on $NATIVE_PORT within 20 s"
-    exit 1
-}
-
-stop_server() {
-    [[ -n "$SERVER_PID" ]] || return 0
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    local tries
-    for tries in $(seq 1 150); do
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        sleep 0.2
-    done
-    if kill -0 "$SERVER_PID" 2>/dev/null; then
-        log "server $SERVER_PID ignored SIGTERM for 30 s; killing it"
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-    fi
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=""
-    rm -rf "$SERVER_DATA"
-}
-trap stop_server EXIT
-
-# load NAME OP EXTRA...: runs strata-bench OP, output to $OUT/NAME-OP.{txt,json}; the server's
-# CPU ticks used during the run go to $OUT/NAME-OP.ticks.
-load() {
-    local name="$1" op="$2"
-    shift 2
-    local ticks_before
-    ticks_before="$(cpu_ticks "$SERVER_PID")"
-    "${CLIENT_PIN[@]}" "$BENCH_BIN" --port "$NATIVE_PORT" "$op" --warmup "$WARMUP" --duration "$DURATION" \
-        --concurrency "$CONCURRENCY" --json "$OUT/$name-$op.json" "$@" | tee "$OUT/$name-$op.txt" >&2
-    echo $(($(cpu_ticks "$SERVER_PID") - ticks_before)) >"$OUT/$name-$op.ticks"
-}
-
 # add_row MODE OP: one table row from the JSON of that run and the server's current VmHWM.
 add_row() {
-    local mode="$1" op="$2" json="$OUT/$1-$2.json"
-    local ops p50 p99 errors ratio cpu_us
-    ops="$(json_field "$json" ops_per_sec)"
-    # Server CPU per request over the whole run (warm-up included; the drain is at most
-    # CONCURRENCY requests): steadier than ops/s on a machine shared with other work.
-    cpu_us="$(awk -v t="$(cat "$OUT/$mode-$op.ticks")" -v hz="$CLOCK_TICKS" \
-        -v n="$(($(json_field "$json" measured_ops) + $(json_field "$json" warmup_ops)))" \
-        'BEGIN { if (n > 0) printf "%.0f", t / hz * 1e6 / n; else print "n/a" }')"
-    p50="$(json_field "$json" p50_us)"
-    p99="$(json_field "$json" p99_us)"
-    errors="$(json_field "$json" errors)"
+    local mode="$1" op="$2" figures ops ratio_text
+    figures="$(run_figures "$mode" "$op")"
+    ops="${figures%% *}"
     if [[ "$mode" == null-storage ]]; then
         NULL_OPS[$op]="$ops"
-        ratio="1.00x"
+        ratio_text="1.00x"
     else
-        ratio="$(awk -v a="$ops" -v b="${NULL_OPS[$op]:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }')"
+        ratio_text="$(ratio "$ops" "${NULL_OPS[$op]:-0}")"
     fi
-    ROWS+=("$(awk -v m="$mode" -v o="$op" -v ops="$ops" -v p50="$p50" -v p99="$p99" -v r="$ratio" \
-        -v rss="$(mib "$(proc_kb "$SERVER_PID" VmHWM)")" -v e="$errors" -v cpu="$cpu_us" \
-        'BEGIN { printf "| %s | %s | %.0f | %.2f | %.2f | %s | %s | %s | %s |", m, o, ops, p50 / 1000, p99 / 1000, r, cpu, rss, e }')")
+    ROWS+=("$(figures_row "$mode" "$op" "$ratio_text" "$figures")")
 }
 
 # bench_mode NAME FLAGS...: write, (flush), read against a fresh server started with FLAGS.
@@ -163,8 +54,7 @@ bench_mode() {
     keys="$(json_field "$OUT/$name-write.json" keys_issued)"
     if [[ "$name" != null-storage ]]; then
         # Reads should exercise the on-disk arrays, not only the memtable.
-        log "flushing"
-        "$SERVER_BIN" nodetool -h 127.0.0.1 -p "$ADMIN_PORT" flush >&2
+        flush_server
     fi
     load "$name" read --keys "$keys" --seed 42
     add_row "$name" read
@@ -241,15 +131,6 @@ idle_check() {
             "Server file descriptors at the end: $fds."
     } >"$OUT/idle.md"
     stop_server
-}
-
-server_log_summary() {
-    local file
-    for file in "$OUT"/server-*.log; do
-        local problems
-        problems="$(grep -cE ' (WARN|ERROR) ' "$file" || true)"
-        echo "- $(basename "$file"): $problems WARN/ERROR lines$( [[ "$problems" -gt 0 ]] && echo "; first: \`$(grep -m1 -E ' (WARN|ERROR) ' "$file" | cut -c1-300)\`")"
-    done
 }
 
 main() {

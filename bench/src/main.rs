@@ -3,9 +3,13 @@
 //! ```text
 //! strata-bench --port 9042 write --warmup 5s --duration 20s --concurrency 64 --json w.json
 //! strata-bench --port 9042 read  --keys 400000 --warmup 5s --duration 20s
+//! strata-bench --port 9042 lwt-insert --first-key 0 --duration 15s
+//! strata-bench --port 9042 index-read --keys 200000 --duration 15s
 //! strata-bench --port 9042 idle-connections --count 1000 --hold 30s
 //! ```
-//! Only loopback targets are accepted; every mode ends by itself (durations are bounded).
+//! Workloads (`load::Workload`): write (alias insert), read, update, lwt-insert, lwt-update,
+//! base-write, index-write, mv-write, pk-read, index-read. Only loopback targets are accepted;
+//! every mode ends by itself (durations are bounded).
 
 mod handshake;
 mod idle;
@@ -22,7 +26,7 @@ use scylla::client::session_builder::SessionBuilder;
 use serde::Serialize;
 
 use crate::idle::IdleConfig;
-use crate::load::{LoadConfig, Op};
+use crate::load::{Keys, LoadConfig, Workload};
 
 /// Longest accepted warm-up, run or hold time: keeps every run bounded.
 const MAX_DURATION: Duration = Duration::from_secs(3600);
@@ -43,34 +47,72 @@ struct Cli {
     command: Command,
 }
 
+/// One subcommand per workload (statements and tables: `load::Workload`); workloads on new
+/// keys take --first-key, workloads on existing keys need --keys.
 #[derive(Subcommand)]
 enum Command {
-    /// Prepared INSERT INTO bench.kv of keys 0, 1, 2, ... with fixed-size blob values.
+    /// Prepared INSERT INTO bench.kv (k bigint PRIMARY KEY, v blob) of new keys.
+    #[command(visible_alias = "insert")]
     Write(LoadArgs),
-    /// Prepared SELECT v FROM bench.kv WHERE k = ?, keys uniform in 0..--keys; values are verified.
-    Read {
-        #[command(flatten)]
-        load: LoadArgs,
-        /// Number of keys written before (the `keys_issued` of the write run).
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-        keys: u64,
-        /// Seed of the key sequence (printed; random when not given).
-        #[arg(long)]
-        seed: Option<u64>,
-    },
+    /// Prepared SELECT v FROM bench.kv WHERE k = ?, existing keys; values are verified.
+    Read(LoadArgs),
+    /// Prepared UPDATE bench.kv SET v = ? WHERE k = ?, existing keys.
+    Update(LoadArgs),
+    /// INSERT INTO bench.lwt (same shape as bench.kv) .. IF NOT EXISTS of new keys.
+    LwtInsert(LoadArgs),
+    /// UPDATE bench.lwt SET v = ? WHERE k = ? IF EXISTS, existing keys.
+    LwtUpdate(LoadArgs),
+    /// INSERT INTO bench.rows (k bigint PRIMARY KEY, v bigint, payload blob), new keys.
+    BaseWrite(LoadArgs),
+    /// The same into bench.indexed (same shape, CREATE INDEX on v).
+    IndexWrite(LoadArgs),
+    /// The same into bench.viewed (same shape, one materialized view keyed by (v, k)).
+    MvWrite(LoadArgs),
+    /// SELECT payload FROM bench.indexed WHERE k = ?, existing keys; verified.
+    PkRead(LoadArgs),
+    /// SELECT payload FROM bench.indexed WHERE v = ? (through the index), existing keys.
+    IndexRead(LoadArgs),
     /// Opens N raw connections, completes OPTIONS+STARTUP on each, holds them, checks they still answer.
-    IdleConnections {
-        #[arg(long, value_parser = parse_idle_count)]
-        count: usize,
-        #[arg(long, default_value = "30s", value_parser = parse_duration)]
-        hold: Duration,
-        /// Bound on each connect and each request/reply exchange.
-        #[arg(long, default_value = "10s", value_parser = parse_duration)]
-        io_timeout: Duration,
-        /// Also write the report as JSON to this file.
-        #[arg(long)]
-        json: Option<PathBuf>,
-    },
+    IdleConnections(IdleArgs),
+}
+
+/// What a subcommand runs.
+enum Mode {
+    Load(Workload, LoadArgs),
+    Idle(IdleArgs),
+}
+
+impl Command {
+    fn mode(self) -> Mode {
+        let (workload, args) = match self {
+            Command::Write(args) => (Workload::Write, args),
+            Command::Read(args) => (Workload::Read, args),
+            Command::Update(args) => (Workload::Update, args),
+            Command::LwtInsert(args) => (Workload::LwtInsert, args),
+            Command::LwtUpdate(args) => (Workload::LwtUpdate, args),
+            Command::BaseWrite(args) => (Workload::BaseWrite, args),
+            Command::IndexWrite(args) => (Workload::IndexWrite, args),
+            Command::MvWrite(args) => (Workload::MvWrite, args),
+            Command::PkRead(args) => (Workload::PkRead, args),
+            Command::IndexRead(args) => (Workload::IndexRead, args),
+            Command::IdleConnections(args) => return Mode::Idle(args),
+        };
+        Mode::Load(workload, args)
+    }
+}
+
+#[derive(Args)]
+struct IdleArgs {
+    #[arg(long, value_parser = parse_idle_count)]
+    count: usize,
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    hold: Duration,
+    /// Bound on each connect and each request/reply exchange.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    io_timeout: Duration,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -90,18 +132,28 @@ struct LoadArgs {
     /// Size of each value in bytes.
     #[arg(long, default_value_t = 100, value_parser = parse_value_size)]
     value_size: usize,
+    /// Workloads on new keys: the first key (the `keys_issued` of an earlier run on the table).
+    #[arg(long, default_value_t = 0)]
+    first_key: u64,
+    /// Workloads on existing keys: keys are uniform in 0..KEYS (the `keys_issued` of the write run).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    keys: Option<u64>,
+    /// Seed of the key sequence of workloads on existing keys (printed; random when not given).
+    #[arg(long)]
+    seed: Option<u64>,
     /// Also write the report as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
 }
 
-/// The JSON report of a `write` or `read` run.
+/// The JSON report of a load run.
 #[derive(Serialize)]
-struct LoadReport<'a> {
-    op: &'a str,
+struct LoadReport {
+    op: String,
     concurrency: usize,
     value_size: usize,
     seed: u64,
+    /// The key after the last new key issued (with --first-key 0, how many were written).
     keys_issued: u64,
     #[serde(flatten)]
     summary: stats::Summary,
@@ -111,13 +163,9 @@ struct LoadReport<'a> {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let addr = SocketAddr::new(cli.host, cli.port);
-    match cli.command {
-        Command::Write(args) => run_load_mode(addr, Op::Write, args, 0, 0).await,
-        Command::Read { load, keys, seed } => {
-            let seed = seed.unwrap_or_else(clock_seed);
-            run_load_mode(addr, Op::Read, load, keys, seed).await
-        }
-        Command::IdleConnections { count, hold, io_timeout, json } => {
+    match cli.command.mode() {
+        Mode::Load(workload, args) => run_load_mode(addr, workload, args).await,
+        Mode::Idle(IdleArgs { count, hold, io_timeout, json }) => {
             let report = idle::run_idle(&IdleConfig { addr, count, hold, io_timeout }).await;
             report.print();
             write_json(json.as_deref(), &report)
@@ -125,11 +173,13 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn run_load_mode(addr: SocketAddr, op: Op, args: LoadArgs, keys: u64, seed: u64) -> anyhow::Result<()> {
-    let op_name = match op {
-        Op::Write => "write",
-        Op::Read => "read",
+async fn run_load_mode(addr: SocketAddr, workload: Workload, args: LoadArgs) -> anyhow::Result<()> {
+    let op_name = workload.name();
+    let keys = match (workload.keys(), args.keys) {
+        (Keys::Existing, None) => anyhow::bail!("{op_name} reads or updates existing rows: --keys is required"),
+        (_, keys) => keys.unwrap_or(0),
     };
+    let seed = args.seed.unwrap_or_else(clock_seed);
     println!(
         "{op_name}: {addr}, {} in flight, warm-up {:?}, window {:?}, {}-byte values, seed {seed}",
         args.concurrency, args.warmup, args.duration, args.value_size
@@ -140,18 +190,19 @@ async fn run_load_mode(addr: SocketAddr, op: Op, args: LoadArgs, keys: u64, seed
         .build()
         .await
         .with_context(|| format!("connecting to {addr}"))?;
-    let statements = load::prepare(&session).await.context("creating bench.kv and preparing statements")?;
+    let prepared = load::prepare(&session, workload).await.with_context(|| format!("creating the schema of {op_name} and preparing it"))?;
     let config = LoadConfig {
-        op,
+        workload,
         concurrency: args.concurrency,
         warmup: args.warmup,
         duration: args.duration,
         max_requests: args.requests,
         value_size: args.value_size,
+        first_key: args.first_key,
         keys,
         seed,
     };
-    let result = load::run_load(&session, &statements, &config).await;
+    let result = load::run_load(&session, &prepared, &config).await;
     let report = LoadReport {
         op: op_name,
         concurrency: args.concurrency,
@@ -175,8 +226,8 @@ fn print_load_report(r: &LoadReport) {
         r.op, s.p50_us, s.p90_us, s.p99_us, s.p999_us, s.max_us, s.mean_us
     );
     println!(
-        "{}: errors {}, missing rows {}, wrong values {}, keys issued {}",
-        r.op, s.errors, s.missing, s.wrong_values, r.keys_issued
+        "{}: errors {}, missing rows {}, wrong values {}, not applied {}, keys issued {}",
+        r.op, s.errors, s.missing, s.wrong_values, s.not_applied, r.keys_issued
     );
     for (text, count) in &s.error_samples {
         println!("{}: error x{count}: {text}", r.op);

@@ -21,6 +21,8 @@ pub enum Outcome {
     Missing,
     /// Read returned a row whose value is not what was written for that key.
     WrongValue,
+    /// A lightweight transaction's condition did not hold (`[applied]` false).
+    NotApplied,
     Error(String),
 }
 
@@ -52,6 +54,7 @@ pub struct Stats {
     warmup: u64,
     missing: u64,
     wrong_values: u64,
+    not_applied: u64,
     errors: u64,
     error_samples: BTreeMap<String, u64>,
     last_measured: Option<Instant>,
@@ -72,6 +75,7 @@ pub struct Summary {
     pub errors: u64,
     pub missing: u64,
     pub wrong_values: u64,
+    pub not_applied: u64,
     pub error_samples: BTreeMap<String, u64>,
 }
 
@@ -86,6 +90,7 @@ impl Stats {
             warmup: 0,
             missing: 0,
             wrong_values: 0,
+            not_applied: 0,
             errors: 0,
             error_samples: BTreeMap::new(),
             last_measured: None,
@@ -111,6 +116,7 @@ impl Stats {
             Outcome::Ok => {}
             Outcome::Missing => self.missing += 1,
             Outcome::WrongValue => self.wrong_values += 1,
+            Outcome::NotApplied => self.not_applied += 1,
             Outcome::Error(text) => self.record_error(text),
         }
     }
@@ -145,6 +151,7 @@ impl Stats {
             errors: self.errors,
             missing: self.missing,
             wrong_values: self.wrong_values,
+            not_applied: self.not_applied,
             error_samples: self.error_samples.clone(),
         }
     }
@@ -169,10 +176,11 @@ mod tests {
         stats.record(completion(t0, 300, 2, Outcome::Missing));
         stats.record(completion(t0, 400, 3, Outcome::WrongValue));
         stats.record(completion(t0, 500, 4, Outcome::Error("boom".into())));
+        stats.record(completion(t0, 600, 1, Outcome::NotApplied));
         stats.record(completion(t0, 1200, 1, Outcome::Ok)); // after the window
         let s = stats.summary();
-        assert_eq!((s.warmup_ops, s.measured_ops), (1, 4));
-        assert_eq!((s.missing, s.wrong_values, s.errors), (1, 1, 1));
+        assert_eq!((s.warmup_ops, s.measured_ops), (1, 5));
+        assert_eq!((s.missing, s.wrong_values, s.not_applied, s.errors), (1, 1, 1, 1));
         assert_eq!(s.error_samples.get("boom"), Some(&1));
         assert!((3_990..=4_010).contains(&s.max_us), "max {}", s.max_us);
     }
