@@ -173,21 +173,34 @@ pub(crate) fn end_frame(out: &mut [u8], start: usize) -> usize {
 pub(crate) enum Frame<'a> {
     /// A complete, checksum-valid record and the offset just past it.
     Record(&'a [u8], usize),
-    /// Clean end of the log.
+    /// Clean end of the log: the end of the file, or only zero padding left
+    /// (`logfile::LogFile` writes records over zeros written ahead of them).
     End,
-    /// The log ends with an incomplete or checksum-failing record that reaches the end of
-    /// the file: the normal result of a crash during the last append.
+    /// The log ends with an incomplete or checksum-failing record followed by nothing but
+    /// zero padding: the normal result of a crash during the last append.
     TornTail,
-    /// A damaged record followed by more data (or a damaged header): real corruption.
+    /// A damaged record followed by more data: real corruption.
     Corrupt(&'static str),
 }
 
+fn all_zero(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&b| b == 0)
+}
+
 /// Reads the frame at `pos` of `log`, rejecting payloads over `max_payload`.
+///
+/// A valid header is never all zeros (the CRC of a zero length is not zero), so zeros where
+/// a header should start mean the padding has begun. A damaged frame is a torn tail only if
+/// nothing but zeros follows the bytes it claims, so a torn last append is tolerated while
+/// damage before further records is reported.
 pub(crate) fn read_frame(log: &[u8], pos: usize, max_payload: usize) -> Frame<'_> {
     let Some(rest) = log.get(pos..) else { return Frame::Corrupt("offset past end") };
-    if rest.is_empty() {
+    if all_zero(rest.get(..FRAME_HEADER.min(rest.len())).unwrap_or_default()) && all_zero(rest) {
         return Frame::End;
     }
+    let torn_or = |claimed_end: usize, corrupt: &'static str| {
+        if all_zero(log.get(claimed_end..).unwrap_or_default()) { Frame::TornTail } else { Frame::Corrupt(corrupt) }
+    };
     if rest.len() < FRAME_HEADER {
         return Frame::TornTail;
     }
@@ -195,8 +208,9 @@ pub(crate) fn read_frame(log: &[u8], pos: usize, max_payload: usize) -> Frame<'_
     let (Ok(len_bytes), Ok(len_crc), Ok(payload_crc)) = (r.take(4), r.u32(), r.u32()) else {
         return Frame::TornTail;
     };
+    let body = pos + FRAME_HEADER;
     if crc32(len_bytes) != len_crc {
-        return Frame::Corrupt("frame header checksum mismatch");
+        return torn_or(body, "frame header checksum mismatch");
     }
     let mut lb = [0u8; 4];
     lb.copy_from_slice(len_bytes);
@@ -206,10 +220,9 @@ pub(crate) fn read_frame(log: &[u8], pos: usize, max_payload: usize) -> Frame<'_
     }
     let Ok(payload) = r.take(len) else { return Frame::TornTail };
     if crc32(payload) != payload_crc {
-        // A bad payload that ends exactly at the end of the file is a torn last write.
-        return if r.remaining() == 0 { Frame::TornTail } else { Frame::Corrupt("frame checksum mismatch") };
+        return torn_or(body + len, "frame checksum mismatch");
     }
-    Frame::Record(payload, pos + FRAME_HEADER + len)
+    Frame::Record(payload, body + len)
 }
 
 #[cfg(test)]
@@ -250,6 +263,36 @@ mod tests {
         bad_len[0] ^= 1;
         assert!(matches!(read_frame(&bad_len, 0, 100), Frame::Corrupt(_)));
         assert!(matches!(read_frame(&log, 0, 2), Frame::Corrupt(_)));
+    }
+
+    #[test]
+    fn zero_padding_ends_the_log_and_a_torn_record_before_it_is_a_torn_tail() {
+        let mut log = Vec::new();
+        put_frame(&mut log, b"first\0\0");
+        let end = log.len();
+        put_frame(&mut log, b"second");
+        let full = log.len();
+        log.resize(full + 100, 0);
+        let Frame::Record(p, next) = read_frame(&log, 0, 100) else { panic!() };
+        assert_eq!((p, next), (&b"first\0\0"[..], end), "a record ending in zeros is whole");
+        let Frame::Record(_, after) = read_frame(&log, next, 100) else { panic!() };
+        assert_eq!(read_frame(&log, after, 100), Frame::End);
+        // A crash while writing "second" over the padding leaves a prefix of it, then zeros.
+        for cut in end + 1..full {
+            let mut torn = log.clone();
+            torn[cut..full].fill(0);
+            assert_eq!(read_frame(&torn, end, 100), Frame::TornTail, "cut at {cut}");
+        }
+        // Damage followed by a non-zero byte further on is corruption, not a torn tail.
+        let mut bad = log.clone();
+        bad[end + FRAME_HEADER] ^= 1;
+        assert_eq!(read_frame(&bad, end, 100), Frame::TornTail);
+        bad[full + 50] = 7;
+        assert!(matches!(read_frame(&bad, end, 100), Frame::Corrupt(_)));
+        let mut bad_header = log.clone();
+        bad_header[end] ^= 1;
+        bad_header[full + 50] = 7;
+        assert!(matches!(read_frame(&bad_header, end, 100), Frame::Corrupt(_)));
     }
 
     #[test]

@@ -29,6 +29,7 @@ mod array;
 pub mod cell;
 mod codec;
 mod engine;
+mod logfile;
 mod error;
 mod manifest;
 mod memtable;
@@ -194,6 +195,9 @@ pub struct Stats {
     pub version_splits: u64,
     /// Arrays written by merges.
     pub merge_output_arrays: u64,
+    /// Arrays opened by scans, summed over all scans (the version filter skips arrays
+    /// holding no entry a scan's version can see).
+    pub scan_arrays_read: u64,
     /// Memory held by the block cache.
     pub block_cache_bytes: usize,
 }

@@ -18,6 +18,7 @@
 use std::collections::BTreeMap;
 
 use crate::codec::{put_frame, put_u32, put_u64, put_u8, read_frame, Frame, Reader};
+use crate::logfile::LogFile;
 use crate::version::{VersionOp, VersionTree};
 use crate::{Error, Result, Storage};
 
@@ -147,9 +148,13 @@ impl ManifestState {
 pub(crate) struct Manifest {
     storage: std::sync::Arc<dyn Storage>,
     number: u64,
-    bytes: u64,
+    file: LogFile,
     failed: Option<String>,
 }
+
+/// Zero padding kept ahead of the records, so a commit's fsync does not also commit a new
+/// file size (see `logfile`).
+const PAD_CHUNK: u64 = 64 << 10;
 
 impl Manifest {
     /// Opens the newest manifest (creating one in an empty directory) and replays it.
@@ -185,7 +190,8 @@ impl Manifest {
                 Frame::Corrupt(d) => return Err(Error::corruption(&name, format!("record at {pos}: {d}"))),
             }
         }
-        Ok((Manifest { storage, number: newest, bytes: pos as u64, failed: None }, state))
+        let file = LogFile::new(name, pos as u64, PAD_CHUNK);
+        Ok((Manifest { storage, number: newest, file, failed: None }, state))
     }
 
     fn write_new(storage: std::sync::Arc<dyn Storage>, number: u64, state: &ManifestState) -> Result<Manifest> {
@@ -199,7 +205,8 @@ impl Manifest {
         storage.sync(&tmp)?;
         storage.rename(&tmp, &manifest_name(number))?;
         storage.sync_dir()?;
-        Ok(Manifest { storage, number, bytes: buf.len() as u64, failed: None })
+        let file = LogFile::new(manifest_name(number), buf.len() as u64, PAD_CHUNK);
+        Ok(Manifest { storage, number, file, failed: None })
     }
 
     /// Appends and fsyncs one record.
@@ -209,18 +216,17 @@ impl Manifest {
         }
         let mut buf = Vec::new();
         put_frame(&mut buf, &rec.encode());
-        let name = manifest_name(self.number);
-        if let Err(e) = self.storage.append(&name, &buf).and_then(|()| self.storage.sync(&name)) {
+        let written = self.file.append(&*self.storage, &buf).and_then(|()| self.storage.sync(self.file.name()));
+        if let Err(e) = written {
             self.failed = Some(format!("manifest write failed: {e}"));
             return Err(e.into());
         }
-        self.bytes += buf.len() as u64;
         Ok(())
     }
 
     /// Rewrites the manifest from `state` if it has grown past `threshold` bytes.
     pub(crate) fn maybe_compact(&mut self, state: &ManifestState, threshold: u64) -> Result<()> {
-        if self.bytes < threshold || self.failed.is_some() {
+        if self.file.end() < threshold || self.failed.is_some() {
             return Ok(());
         }
         let old = manifest_name(self.number);
@@ -272,11 +278,16 @@ mod tests {
         m.commit(&Record::Version(VersionOp::Clone { of: 0, new: 1 })).unwrap();
         m.commit(&Record::Version(VersionOp::Snapshot { of: 1, new: 2 })).unwrap();
         let name = manifest_name(1);
-        let full = storage.read_all(&name).unwrap();
-        let torn = storage.crash(CrashMode::KeepAll);
-        torn.truncate(&name, full.len() as u64 - 3).unwrap();
-        let (_, s) = Manifest::open(torn).unwrap();
-        assert!(s.tree.info(1).is_some() && s.tree.info(2).is_none());
+        let end = m.file.end();
+        // Torn at the end of the file, and torn over the zero padding.
+        let truncated = storage.crash(CrashMode::KeepAll);
+        truncated.truncate(&name, end - 3).unwrap();
+        let zeroed = storage.crash(CrashMode::KeepAll);
+        zeroed.write_at(&name, end - 10, &[0; 10]).unwrap();
+        for torn in [truncated, zeroed] {
+            let (_, s) = Manifest::open(torn).unwrap();
+            assert!(s.tree.info(1).is_some() && s.tree.info(2).is_none());
+        }
         let bad = storage.crash(CrashMode::KeepAll);
         bad.corrupt_byte(&name, 14);
         assert!(matches!(Manifest::open(bad), Err(Error::Corruption { .. })));

@@ -5,8 +5,9 @@
 //! directory namespace, can simulate a crash and inject I/O errors).
 //!
 //! Invariants the engine relies on (and `CrashStorage` models):
-//! - `append` + `sync(name)` makes the file's bytes durable; bytes not yet synced may be
-//!   lost, or a prefix of them may survive (torn write), after a crash.
+//! - `append`/`write_at` + `sync(name)` makes the file's bytes durable; bytes not yet
+//!   synced may be lost, or a prefix of the unsynced change may survive (torn write),
+//!   after a crash.
 //! - `create`, `rename` and `remove` change the directory; they are durable only after
 //!   `sync_dir`. A crash rolls the directory back to its last synced state.
 //! - `rename` replaces the target atomically.
@@ -26,6 +27,9 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     fn create(&self, name: &str) -> io::Result<()>;
     /// Appends `data` at the end of `name`.
     fn append(&self, name: &str, data: &[u8]) -> io::Result<()>;
+    /// Writes `data` at `offset` of `name` (`offset` at most the file's length), extending
+    /// the file if it reaches past the end.
+    fn write_at(&self, name: &str, offset: u64, data: &[u8]) -> io::Result<()>;
     /// Fills `buf` from `offset`; `UnexpectedEof` if the file is shorter.
     fn read_at(&self, name: &str, offset: u64, buf: &mut [u8]) -> io::Result<()>;
     /// Current length of `name`.
@@ -105,7 +109,8 @@ impl FileStorage {
         if let Some(f) = lock(&self.handles).get(name) {
             return Ok(f.clone());
         }
-        let file = Arc::new(OpenOptions::new().read(true).append(true).open(self.path(name)?)?);
+        // Not O_APPEND: Linux pwrite() on an O_APPEND file ignores the offset.
+        let file = Arc::new(OpenOptions::new().read(true).write(true).open(self.path(name)?)?);
         lock(&self.handles).insert(name.to_string(), file.clone());
         Ok(file)
     }
@@ -118,9 +123,13 @@ impl Storage for FileStorage {
         Ok(())
     }
     fn append(&self, name: &str, data: &[u8]) -> io::Result<()> {
-        use std::io::Write;
+        use std::io::{Seek, SeekFrom, Write};
         let f = self.handle(name)?;
+        (&*f).seek(SeekFrom::End(0))?;
         (&*f).write_all(data)
+    }
+    fn write_at(&self, name: &str, offset: u64, data: &[u8]) -> io::Result<()> {
+        self.handle(name)?.write_all_at(data, offset)
     }
     fn read_at(&self, name: &str, offset: u64, buf: &mut [u8]) -> io::Result<()> {
         self.handle(name)?.read_exact_at(buf, offset)
@@ -193,6 +202,17 @@ fn truncate_vec(data: &mut Vec<u8>, len: u64) {
     data.resize(len, 0);
 }
 
+/// `write_at` on an in-memory file; refuses to leave a hole.
+fn write_vec_at(file: &mut Vec<u8>, offset: u64, data: &[u8]) -> io::Result<()> {
+    let start = usize::try_from(offset).ok().filter(|&o| o <= file.len()).ok_or_else(|| io::Error::other("write_at past the end of the file"))?;
+    let end = start + data.len();
+    if end > file.len() {
+        file.resize(end, 0);
+    }
+    file[start..end].copy_from_slice(data);
+    Ok(())
+}
+
 impl Storage for MemStorage {
     fn create(&self, name: &str) -> io::Result<()> {
         check_name(name)?;
@@ -203,6 +223,11 @@ impl Storage for MemStorage {
         let f = self.file(name)?;
         lock(&f).extend_from_slice(data);
         Ok(())
+    }
+    fn write_at(&self, name: &str, offset: u64, data: &[u8]) -> io::Result<()> {
+        let f = self.file(name)?;
+        let mut data_now = lock(&f);
+        write_vec_at(&mut data_now, offset, data)
     }
     fn read_at(&self, name: &str, offset: u64, buf: &mut [u8]) -> io::Result<()> {
         let f = self.file(name)?;
@@ -374,17 +399,21 @@ impl CrashStorage {
     }
 }
 
-/// Durable bytes plus a pseudo-random prefix of the unsynced tail (if the live bytes
-/// extend the durable ones; otherwise just the durable bytes).
+/// Durable bytes with a pseudo-random prefix of the unsynced change applied: the live bytes
+/// from the first byte that differs from the durable image up to a random length (a torn
+/// append keeps a prefix of its tail; a torn overwrite of padding keeps a prefix of the
+/// new bytes and the old zeros after it). A truncation that was not synced is undone.
 fn torn_image(inode: &Inode, rng: &mut u64) -> Vec<u8> {
     let mut out = inode.durable.clone();
-    if inode.live.starts_with(&inode.durable) {
-        let tail = inode.live.get(inode.durable.len()..).unwrap_or_default();
-        *rng ^= *rng << 13;
-        *rng ^= *rng >> 7;
-        *rng ^= *rng << 17;
-        let keep = usize::try_from(*rng % (tail.len() as u64 + 1)).unwrap_or(0);
-        out.extend_from_slice(tail.get(..keep).unwrap_or_default());
+    let first_change = inode.live.iter().zip(&inode.durable).position(|(a, b)| a != b).unwrap_or(inode.live.len().min(inode.durable.len()));
+    let changed = inode.live.get(first_change..).unwrap_or_default();
+    *rng ^= *rng << 13;
+    *rng ^= *rng >> 7;
+    *rng ^= *rng << 17;
+    let keep = usize::try_from(*rng % (changed.len() as u64 + 1)).unwrap_or(0);
+    let kept = changed.get(..keep).unwrap_or_default();
+    if write_vec_at(&mut out, first_change as u64, kept).is_err() {
+        return inode.durable.clone();
     }
     out
 }
@@ -408,6 +437,9 @@ impl Storage for CrashStorage {
     fn append(&self, name: &str, data: &[u8]) -> io::Result<()> {
         self.begin()?.inode(name)?.live.extend_from_slice(data);
         Ok(())
+    }
+    fn write_at(&self, name: &str, offset: u64, data: &[u8]) -> io::Result<()> {
+        write_vec_at(&mut self.begin()?.inode(name)?.live, offset, data)
     }
     fn read_at(&self, name: &str, offset: u64, buf: &mut [u8]) -> io::Result<()> {
         read_slice(&self.begin()?.inode(name)?.live, offset, buf)
@@ -454,6 +486,12 @@ mod tests {
         s.append("a", b"hello ").unwrap();
         s.append("a", b"world").unwrap();
         assert_eq!(s.len("a").unwrap(), 11);
+        s.write_at("a", 0, b"H").unwrap();
+        s.write_at("a", 11, b"!").unwrap();
+        s.append("a", b"?").unwrap();
+        assert_eq!(s.read_all("a").unwrap(), b"Hello world!?");
+        s.write_at("a", 0, b"h").unwrap();
+        s.truncate("a", 11).unwrap();
         let mut buf = [0u8; 5];
         s.read_at("a", 6, &mut buf).unwrap();
         assert_eq!(&buf, b"world");
@@ -509,6 +547,27 @@ mod tests {
             let got = after.read_all("f").unwrap();
             assert!(b"0123456789".starts_with(&got));
         }
+    }
+
+    #[test]
+    fn torn_crash_of_an_overwrite_keeps_a_prefix_of_the_new_bytes_over_the_old() {
+        let s = CrashStorage::new();
+        s.create("f").unwrap();
+        s.append("f", &[0u8; 10]).unwrap();
+        s.sync("f").unwrap();
+        s.sync_dir().unwrap();
+        s.write_at("f", 2, b"abcd").unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for seed in 0..40 {
+            let got = s.crash_copy_for_test(CrashMode::TearUnsynced { seed }).read_all("f").unwrap();
+            assert_eq!(got.len(), 10);
+            let kept = got[2..6].iter().take_while(|&&b| b != 0).count();
+            assert_eq!(&got[2..2 + kept], &b"abcd"[..kept]);
+            assert!(got[2 + kept..].iter().all(|&b| b == 0));
+            seen.insert(kept);
+        }
+        assert!(seen.len() > 2, "tears at several points: {seen:?}");
+        assert!(s.write_at("f", 11, b"x").is_err(), "no holes");
     }
 
     #[test]

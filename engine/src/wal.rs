@@ -13,18 +13,30 @@
 //!    followed by more data, is corruption.
 //! 4. Segment `n` holds exactly the writes of memtable `n`; it is deleted only after the
 //!    manifest records a WAL floor above `n` (its memtable's array is committed).
+//! 5. In `Batch` mode records are written over zero padding kept ahead of them
+//!    (`logfile::LogFile`), so the fsync each acknowledgement waits for does not also
+//!    commit a new file size; a segment may therefore end in zeros, which replay takes as
+//!    its end. `Periodic` mode syncs off the acknowledgement path and does not pad.
 
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 use crate::cell::{decode_entry_key, decode_entry_tail, encode_entry};
 use crate::codec::{begin_frame, end_frame, put_u32, put_u64, read_frame, Frame, Reader};
+use crate::logfile::LogFile;
 use crate::{Error, Mutation, Result, Storage, SyncMode};
 
 /// Largest record payload accepted (one write batch).
 pub(crate) const MAX_RECORD_BYTES: usize = 256 << 20;
+/// Zero padding kept ahead of the records in `Batch` mode (see invariant 5).
+const BATCH_PAD_CHUNK: u64 = 1 << 20;
 
 pub(crate) fn segment_name(id: u64) -> String {
     format!("{id:010}.wal")
+}
+
+fn new_segment_file(id: u64, mode: &SyncMode) -> LogFile {
+    let chunk = if matches!(mode, SyncMode::Batch) { BATCH_PAD_CHUNK } else { 0 };
+    LogFile::new(segment_name(id), 0, chunk)
 }
 
 fn decode_record(payload: &[u8]) -> std::result::Result<(u64, Vec<Mutation>), &'static str> {
@@ -80,6 +92,7 @@ pub(crate) fn replay_segment(
 pub(crate) struct WalState {
     /// Segment receiving appends.
     pub segment: u64,
+    file: LogFile,
     pending: Vec<u8>,
     next_seq: u64,
     /// Highest sequence number handed out.
@@ -105,7 +118,8 @@ impl Wal {
         storage.create(&segment_name(segment))?;
         storage.sync_dir()?;
         let last = next_seq.saturating_sub(1);
-        let state = WalState { segment, pending: Vec::new(), next_seq, last_seq: last, appended_seq: last, synced_seq: last, syncing: false, failed: None };
+        let file = new_segment_file(segment, &mode);
+        let state = WalState { segment, file, pending: Vec::new(), next_seq, last_seq: last, appended_seq: last, synced_seq: last, syncing: false, failed: None };
         Ok(Wal { storage, state: Mutex::new(state), cond: Condvar::new(), mode })
     }
 
@@ -167,7 +181,8 @@ impl Wal {
         if st.pending.is_empty() {
             return Ok(());
         }
-        let res = self.storage.append(&segment_name(st.segment), &st.pending);
+        let WalState { file, pending, .. } = &mut *st;
+        let res = file.append(&*self.storage, pending);
         st.pending.clear();
         if let Err(e) = res {
             // The file's tail is unknown after a failed append: refuse all further writes
@@ -188,7 +203,7 @@ impl Wal {
         }
         st.syncing = true;
         let upto = st.appended_seq;
-        let name = segment_name(st.segment);
+        let name = st.file.name().to_string();
         drop(st);
         let res = self.storage.sync(&name);
         let mut st = self.lock();
@@ -240,6 +255,7 @@ impl Wal {
             return Err(e.into());
         }
         st.segment = new_segment;
+        st.file = new_segment_file(new_segment, &self.mode);
         Ok(st)
     }
 

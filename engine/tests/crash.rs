@@ -430,10 +430,18 @@ fn a_flipped_byte_in_a_middle_wal_record_is_reported_as_corruption() {
 fn a_torn_wal_tail_is_not_an_error_and_loses_only_the_torn_record() {
     let (image, head) = build_store(false);
     let wals = files_of(&image, FileKind::Wal);
-    let (name, len) = wals.iter().max_by_key(|(_, len)| *len).expect("a WAL segment").clone();
-    for cut in [1, 5, 17] {
+    let (name, _) = wals.iter().max_by_key(|(_, len)| *len).expect("a WAL segment").clone();
+    // Batch-mode segments end in zero padding: the records end at the last non-zero byte
+    // (or a little after it, if the last record ends in zeros).
+    let bytes = copy_of(&image).read_all(&name).expect("read the segment");
+    let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1) as u64;
+    for (cut, zero_fill) in [(1, false), (5, false), (17, false), (1, true), (5, true), (17, true)] {
         let copy = copy_of(&image);
-        copy.truncate(&name, len - cut).expect("truncate");
+        if zero_fill {
+            copy.write_at(&name, end - cut, &vec![0; cut as usize]).expect("tear over the padding");
+        } else {
+            copy.truncate(&name, end - cut).expect("truncate");
+        }
         let engine = open(&copy).unwrap_or_else(|e| panic!("torn tail ({cut} bytes cut) made open fail: {e}"));
         let visible = scan_all(&engine, head).expect("scan");
         assert_eq!(visible.len(), CORRUPTION_KEYS - 1, "only the torn last record may be lost ({cut} bytes cut)");
