@@ -23,12 +23,15 @@ pub trait KvEngine {
     fn compact(&mut self) -> Result<()>;
 }
 
+#[cfg_attr(not(feature = "lmdb"), allow(unused_variables))]
 pub fn open(name: &str, dir: &Path, map_bytes: u64) -> Result<Box<dyn KvEngine>> {
     match name {
         "strata" => Ok(Box::new(StrataKv::open(dir, strata_options(true))?)),
+        #[cfg(feature = "rocksdb")]
         "rocksdb" => Ok(Box::new(RocksKv::open(dir)?)),
+        #[cfg(feature = "lmdb")]
         "lmdb" => Ok(Box::new(LmdbKv::open(dir, map_bytes)?)),
-        other => Err(anyhow!("unknown engine {other:?}")),
+        other => Err(anyhow!("unknown engine {other:?} (rocksdb and lmdb need the features of the same name)")),
     }
 }
 
@@ -107,6 +110,7 @@ impl KvEngine for StrataKv {
 // RocksDB
 // ------------------------------------------------------------------------------------------
 
+#[cfg(feature = "rocksdb")]
 pub struct RocksKv {
     /// Leaked so snapshots (which borrow the DB) can live beside it; a child process runs one
     /// engine and exits, so the leak is bounded by the process.
@@ -115,6 +119,7 @@ pub struct RocksKv {
     snapshots: Vec<rocksdb::Snapshot<'static>>,
 }
 
+#[cfg(feature = "rocksdb")]
 impl RocksKv {
     fn open(dir: &Path) -> Result<RocksKv> {
         let strata = Options::default();
@@ -135,6 +140,7 @@ impl RocksKv {
     }
 }
 
+#[cfg(feature = "rocksdb")]
 impl KvEngine for RocksKv {
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         Ok(self.db.put_opt(key, value, &self.write_options)?)
@@ -172,8 +178,10 @@ impl KvEngine for RocksKv {
 // LMDB
 // ------------------------------------------------------------------------------------------
 
+#[cfg(feature = "lmdb")]
 type LmdbDb = heed::Database<'static, heed::types::Bytes, heed::types::Bytes>;
 
+#[cfg(feature = "lmdb")]
 pub struct LmdbKv {
     /// Leaked for the same reason as `RocksKv::db`: read transactions (LMDB's snapshots) borrow it.
     env: &'static heed::Env<heed::WithoutTls>,
@@ -181,6 +189,7 @@ pub struct LmdbKv {
     snapshots: Vec<heed::RoTxn<'static, heed::WithoutTls>>,
 }
 
+#[cfg(feature = "lmdb")]
 impl LmdbKv {
     fn open(dir: &Path, map_bytes: u64) -> Result<LmdbKv> {
         std::fs::create_dir_all(dir)?;
@@ -205,6 +214,7 @@ impl LmdbKv {
     }
 }
 
+#[cfg(feature = "lmdb")]
 impl KvEngine for LmdbKv {
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         let mut txn = self.env.write_txn()?;

@@ -51,7 +51,17 @@ pub fn peak_rss_mb() -> Result<f64> {
 /// CPU seconds (user + system, all threads) this process has used so far, from
 /// `/proc/self/stat` (clock ticks of 10 ms).
 pub fn cpu_seconds() -> Result<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    stat_cpu_seconds("/proc/self/stat")
+}
+
+/// CPU seconds (user + system) of the calling thread alone: a scan's own work, without the
+/// background flushes and merges that `cpu_seconds` also counts.
+pub fn thread_cpu_seconds() -> Result<f64> {
+    stat_cpu_seconds("/proc/thread-self/stat")
+}
+
+fn stat_cpu_seconds(path: &str) -> Result<f64> {
+    let stat = std::fs::read_to_string(path)?;
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
     let rest = stat.rsplit_once(')').map(|(_, r)| r).context("bad /proc/self/stat")?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
@@ -183,8 +193,8 @@ pub fn report(settings: &Settings, all: &All) -> String {
 
 fn clone_table(out: &mut String, all: &All) {
     let _ = writeln!(out, "\n#### Strata, 100 writable clones each taking 1% of the writes\n");
-    let _ = writeln!(out, "| version_split | writes/s, no clones | writes/s, 100 clones | ratio (target >= 0.8x) | 1,000-key scan ms, no clones | same at one of 100 clones | ratio (target <= 2x) | scan ratio, CPU time | ratio after compact() | write ratio per CPU second | peak RSS MiB (no clones / clones) |");
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(out, "| version_split | writes/s, no clones | writes/s, 100 clones | ratio (target >= 0.8x) | 1,000-key scan ms, no clones | same at one of 100 clones | ratio (target <= 2x) | scan ratio, CPU time | scan ratio, scanning thread's CPU | arrays read per scan (no clones / clones) | ratio after compact() | write ratio per CPU second | peak RSS MiB (no clones / clones) |");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for split in [true, false] {
         let base = Scenario::NoClones { version_split: split };
         let clones = Scenario::Clones { version_split: split };
@@ -200,12 +210,16 @@ fn clone_table(out: &mut String, all: &All) {
         let (_, smet) = verdict(Some(Target::AtMost(2.0)), ratio(s1, s0));
         let s0c = get(all, "strata", base, "scan1000_ms_cpu");
         let s1c = get(all, "strata", clones, "scan1000_ms_cpu");
+        let s0t = get(all, "strata", base, "scan1000_ms_thread_cpu");
+        let s1t = get(all, "strata", clones, "scan1000_ms_thread_cpu");
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} ({wmet}) | {} | {} | {} ({smet}) | {} | {} | {} | {} / {} |",
+            "| {} | {} | {} | {} ({wmet}) | {} | {} | {} ({smet}) | {} | {} | {} / {} | {} | {} | {} / {} |",
             if split { "on" } else { "off" },
             cell(w0), cell(w1), cell(ratio(w1, w0)), cell(s0), cell(s1), cell(ratio(s1, s0)),
             cell(ratio(s1c, s0c)),
+            cell(ratio(s1t, s0t)),
+            cell(get(all, "strata", base, "scan1000_ms_arrays_read")), cell(get(all, "strata", clones, "scan1000_ms_arrays_read")),
             cell(ratio(c1, c0)),
             cell(ratio(c1w, c0w)),
             cell(get(all, "strata", base, "peak_rss_mb")), cell(get(all, "strata", clones, "peak_rss_mb")),

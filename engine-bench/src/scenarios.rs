@@ -8,7 +8,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use crate::engines::{self, strata_options, KvEngine, StrataKv};
-use crate::metrics::{cpu_seconds, dir_bytes, peak_rss_mb, IoCounters};
+use crate::metrics::{cpu_seconds, dir_bytes, peak_rss_mb, thread_cpu_seconds, IoCounters};
 use crate::Settings;
 
 pub const KEY_BYTES: usize = 16;
@@ -249,8 +249,8 @@ fn clone_scenario(dir: &Path, n: u64, version_split: bool, with_clones: bool) ->
     Ok(())
 }
 
-/// Mean milliseconds (wall and CPU) of a 1,000-key scan at `version` from 2,000 random base
-/// keys. A first, untimed pass over the same start keys warms the block cache, so the figure
+/// Mean milliseconds (wall, process CPU and the scanning thread's CPU) of a 1,000-key scan at
+/// `version` from 2,000 random base keys, and the arrays each scan read. A first, untimed pass over the same start keys warms the block cache, so the figure
 /// compares the work a scan does rather than how cold the page cache happened to be.
 fn time_scans(kv: &StrataKv, version: u32, base: u64, name: &str) -> Result<()> {
     // Enough scans that CPU time (10 ms ticks) resolves the mean to a few percent.
@@ -264,9 +264,13 @@ fn time_scans(kv: &StrataKv, version: u32, base: u64, name: &str) -> Result<()> 
     };
     pass()?;
     let cpu_before = cpu_seconds()?;
+    let thread_cpu_before = thread_cpu_seconds()?;
+    let arrays_before = kv.engine.stats().scan_arrays_read;
     let start = Instant::now();
     pass()?;
     result(name, start.elapsed().as_secs_f64() * 1e3 / f64::from(SCANS));
     result(&format!("{name}_cpu"), (cpu_seconds()? - cpu_before) * 1e3 / f64::from(SCANS));
+    result(&format!("{name}_thread_cpu"), (thread_cpu_seconds()? - thread_cpu_before) * 1e3 / f64::from(SCANS));
+    result(&format!("{name}_arrays_read"), (kv.engine.stats().scan_arrays_read - arrays_before) as f64 / f64::from(SCANS));
     Ok(())
 }

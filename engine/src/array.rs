@@ -434,13 +434,6 @@ impl Block {
         Ok((key, version, r))
     }
 
-    fn entry_at(&self, i: usize) -> DecodeResult<(&[u8], VersionId, Cell)> {
-        let mut r = self.entry_reader(i)?;
-        let key = decode_entry_key(&mut r)?;
-        let (version, cell) = decode_entry_tail(&mut r)?;
-        Ok((key, version, cell))
-    }
-
     /// First entry index whose key is `>= key` (or `> key` if `strict`).
     fn lower_bound(&self, key: &[u8], strict: bool) -> DecodeResult<usize> {
         let (mut lo, mut hi) = (0, self.count);
@@ -714,14 +707,25 @@ pub(crate) struct ArrayCursor {
     /// Forward: next entry index to yield. Reverse: number of entries left in the block.
     pos: usize,
     done: bool,
+    /// If set, only entries written at these versions (sorted) are yielded; the others are
+    /// stepped over without decoding their cells or copying their keys.
+    versions: Option<Arc<Vec<VersionId>>>,
 }
 
 impl ArrayCursor {
     pub(crate) fn new(array: Arc<ArrayReader>, start: Bound<Vec<u8>>, end: Bound<Vec<u8>>, reverse: bool) -> Result<ArrayCursor> {
         let (seek, stop) = if reverse { (end, start) } else { (start, end) };
-        let mut c = ArrayCursor { array, reverse, stop, block_idx: 0, block: None, pos: 0, done: false };
+        let mut c = ArrayCursor { array, reverse, stop, block_idx: 0, block: None, pos: 0, done: false, versions: None };
         c.seek(seek)?;
         Ok(c)
+    }
+
+    /// Restricts the cursor to entries written at `versions` (sorted): a scan passes its
+    /// root-to-`v` path, so other clones' entries interleaved with it cost a version
+    /// comparison instead of an allocation and a decode each.
+    pub(crate) fn only_versions(mut self, versions: Arc<Vec<VersionId>>) -> ArrayCursor {
+        self.versions = Some(versions);
+        self
     }
 
     fn seek(&mut self, bound: Bound<Vec<u8>>) -> Result<()> {
@@ -814,11 +818,15 @@ impl ArrayCursor {
                 self.pos += 1;
                 self.pos - 1
             };
-            let (key, version, cell) = block.entry_at(idx).map_err(|e| self.array.decode_err(e))?;
+            let (key, version, mut rest) = block.version_at(idx).map_err(|e| self.array.decode_err(e))?;
             if self.past_stop(key) {
                 self.done = true;
                 return Ok(None);
             }
+            if self.versions.as_ref().is_some_and(|vs| vs.binary_search(&version).is_err()) {
+                continue;
+            }
+            let (_, cell) = decode_entry_tail(&mut rest).map_err(|e| self.array.decode_err(e))?;
             return Ok(Some(Entry { key: key.to_vec(), version, cell }));
         }
         Ok(None)

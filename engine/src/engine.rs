@@ -87,6 +87,7 @@ struct Counters {
     merges: AtomicU64,
     splits: AtomicU64,
     merge_outputs: AtomicU64,
+    scan_arrays: AtomicU64,
 }
 
 struct Inner {
@@ -251,7 +252,9 @@ impl Engine {
     pub fn scan(&self, version: VersionId, start: Bound<Vec<u8>>, end: Bound<Vec<u8>>, reverse: bool) -> Result<ScanIter> {
         let path = self.inner.read_path(version)?;
         let view = self.inner.view();
-        ScanIter::new(view, Arc::new(path), start, end, reverse)
+        let iter = ScanIter::new(view, Arc::new(path), start, end, reverse)?;
+        self.inner.counters.scan_arrays.fetch_add(iter.arrays_read() as u64, Ordering::Relaxed);
+        Ok(iter)
     }
 
     /// Freezes writable leaf `version` and returns its new writable child.
@@ -926,6 +929,7 @@ impl Inner {
             merges: self.counters.merges.load(Ordering::Relaxed),
             version_splits: self.counters.splits.load(Ordering::Relaxed),
             merge_output_arrays: self.counters.merge_outputs.load(Ordering::Relaxed),
+            scan_arrays_read: self.counters.scan_arrays.load(Ordering::Relaxed),
             block_cache_bytes: self.cache.bytes(),
         }
     }

@@ -23,8 +23,8 @@
 //!    Entries it dominated in the merge are dropped with it (rule 1b), so purging never
 //!    resurrects data.
 //! 4. Version splitting partitions the merged entries by *written-at* version into pieces
-//!    whose version sets are subtrees of the remaining versions (as in the paper's
-//!    density amplification); no entry is copied, so reads stay correct when they consult
+//!    whose version sets are subtrees of the remaining versions, or unions of sibling
+//!    subtrees (as in the paper's density amplification); no entry is copied, so reads stay correct when they consult
 //!    every array whose version set meets the root-to-`v` path. The plan only affects
 //!    how well reads are served, never what they return.
 
@@ -238,7 +238,7 @@ pub(crate) fn plan_split(tree: &VersionTree, counts: &VersionTally, threshold: f
             pieces.push(std::mem::take(&mut remaining));
             break;
         }
-        let piece = find_dense_subtree(tree, counts, &remaining, threshold, &mut evals);
+        let piece = find_dense_piece(tree, counts, &remaining, threshold, &mut evals);
         remaining.retain(|v| !piece.contains(v));
         pieces.push(piece);
     }
@@ -246,31 +246,47 @@ pub(crate) fn plan_split(tree: &VersionTree, counts: &VersionTally, threshold: f
 }
 
 /// Walks down from the root: take the remaining versions under `v`; if they form a dense
-/// piece (or a single version) return them, else descend into the child whose subtree
-/// holds the most remaining entries.
-fn find_dense_subtree(tree: &VersionTree, counts: &VersionTally, remaining: &[VersionId], threshold: f64, evals: &mut usize) -> Vec<VersionId> {
+/// piece (or a single version) return them. Otherwise look at `v`'s children holding
+/// remaining entries, largest first: descend into the largest if its subtree is not dense;
+/// if it is, return it together with as many of the next siblings' subtrees as keep the
+/// piece dense. Packing siblings matters for many small clones of one version: each alone
+/// is dense, but one piece per clone would hit `MAX_SPLIT_PIECES` and leave most of them
+/// in one sparse remainder that every one of them has to read.
+fn find_dense_piece(tree: &VersionTree, counts: &VersionTally, remaining: &[VersionId], threshold: f64, evals: &mut usize) -> Vec<VersionId> {
+    let under_of = |v: VersionId| -> Vec<VersionId> { remaining.iter().copied().filter(|&w| tree.is_ancestor_or_self(v, w)).collect() };
+    let mut dense = |set: &[VersionId]| -> bool {
+        *evals += 1;
+        *evals >= MAX_DENSITY_EVALS || density(tree, counts, set) >= threshold
+    };
     let mut v = ROOT_VERSION;
     let mut last_len = usize::MAX;
     loop {
-        let under: Vec<VersionId> = remaining.iter().copied().filter(|&w| tree.is_ancestor_or_self(v, w)).collect();
-        if under.len() <= 1 {
+        let under = under_of(v);
+        if under.len() <= 1 || (under.len() != last_len && dense(&under)) {
             return under;
         }
-        if under.len() != last_len {
-            *evals += 1;
-            if *evals >= MAX_DENSITY_EVALS || density(tree, counts, &under) >= threshold {
-                return under;
+        let entries = |set: &[VersionId]| -> u64 { set.iter().map(|&w| counts.entries(w)).sum() };
+        let mut children: Vec<(u64, VersionId, Vec<VersionId>)> =
+            tree.children(v).iter().map(|&c| (c, under_of(c))).map(|(c, set)| (entries(&set), c, set)).filter(|(n, _, _)| *n > 0).collect();
+        children.sort_unstable_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+        let mut siblings = children.into_iter();
+        // Nothing below `v` holds entries: what remains under `v` is `v` itself.
+        let Some((_, largest, mut piece)) = siblings.next() else { return under };
+        // A piece as large as `under` is `under`, already found sparse.
+        if piece.len() > 1 && (piece.len() == under.len() || !dense(&piece)) {
+            v = largest;
+            last_len = piece.len();
+            continue;
+        }
+        for (_, _, sibling) in siblings {
+            let mut wider = piece.clone();
+            wider.extend_from_slice(&sibling);
+            if !dense(&wider) {
+                break;
             }
-            last_len = under.len();
+            piece = wider;
         }
-        let entries_under =
-            |c: VersionId| -> u64 { under.iter().filter(|&&w| tree.is_ancestor_or_self(c, w)).map(|&w| counts.entries(w)).sum() };
-        let best = tree.children(v).iter().copied().map(|c| (entries_under(c), c)).filter(|(n, _)| *n > 0).max();
-        match best {
-            Some((_, c)) => v = c,
-            // Nothing below `v` holds entries: what remains under `v` is `v` itself.
-            None => return under,
-        }
+        return piece;
     }
 }
 
@@ -383,5 +399,30 @@ mod tests {
             dense.add(3, 0);
         }
         assert!(plan_split(&t, &dense, 0.2).is_none());
+    }
+
+    /// 100 equal clones of a frozen base: one piece per clone would exceed
+    /// `MAX_SPLIT_PIECES` and leave most clones in one sparse remainder; packed siblings
+    /// give every clone a dense piece of at most 1 / threshold clones.
+    #[test]
+    fn many_small_clones_are_packed_into_dense_pieces() {
+        let mut ops = vec![VersionOp::Clone { of: 0, new: 1 }, VersionOp::Snapshot { of: 1, new: 2 }];
+        ops.extend((3..103).map(|c| VersionOp::Clone { of: 1, new: c }));
+        let t = tree(&ops);
+        let mut kv = VersionTally::default();
+        kv.add_many(1, 50, 0);
+        for c in 3..103 {
+            kv.add_many(c, 1000, 0);
+        }
+        let pieces = plan_split(&t, &kv, 0.2).expect("split");
+        assert!(pieces.len() <= MAX_SPLIT_PIECES, "{pieces:?}");
+        let mut all: Vec<_> = pieces.iter().flatten().copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, kv.iter().map(|(v, _, _)| v).collect::<Vec<_>>(), "a partition");
+        for p in &pieces {
+            let clones = p.iter().filter(|&&v| v >= 3).count();
+            assert!(clones <= 5, "a piece with {clones} clones: {p:?}");
+            assert!(density(&t, &kv, p) >= 0.2, "{p:?}");
+        }
     }
 }

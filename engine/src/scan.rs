@@ -116,6 +116,8 @@ pub struct ScanIter {
     path: Arc<Vec<VersionId>>,
     group: Vec<(VersionId, Cell)>,
     done: bool,
+    /// Arrays this scan reads (those the version filter kept).
+    arrays_read: usize,
 }
 
 impl ScanIter {
@@ -133,10 +135,18 @@ impl ScanIter {
                 exhausted: false,
             }));
         }
+        let mut arrays_read = 0;
         for a in view.arrays.iter().filter(|a| a.reader.meta.intersects(&path)) {
-            sources.push(Box::new(ArrayCursor::new(a.reader.clone(), start.clone(), end.clone(), reverse)?));
+            let cursor = ArrayCursor::new(a.reader.clone(), start.clone(), end.clone(), reverse)?.only_versions(path.clone());
+            sources.push(Box::new(cursor));
+            arrays_read += 1;
         }
-        Ok(ScanIter { merger: KeyMerger::new(sources, reverse)?, path, group: Vec::new(), done: false })
+        Ok(ScanIter { merger: KeyMerger::new(sources, reverse)?, path, group: Vec::new(), done: false, arrays_read })
+    }
+
+    /// How many arrays this scan reads.
+    pub(crate) fn arrays_read(&self) -> usize {
+        self.arrays_read
     }
 }
 

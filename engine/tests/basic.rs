@@ -307,6 +307,37 @@ fn version_splitting_splits_divergent_clones() {
     }
 }
 
+/// 100 clones of a small frozen base, each writing its own keys: after a split compaction
+/// a scan at a clone reads at most two arrays (the base's piece and its own clones' piece;
+/// one if the base shares a piece with it), not every piece, and sees exactly the base's keys and its own.
+#[test]
+fn a_scan_at_one_of_many_clones_reads_only_its_pieces() {
+    let e = Engine::open(Arc::new(MemStorage::new()), opts(), clock()).unwrap();
+    let base = e.clone_version(ROOT_VERSION).unwrap();
+    for i in 0..20 {
+        put(&e, base, &format!("b{i:02}"), 1, "base");
+    }
+    let _head = e.snapshot(base).unwrap();
+    let clones: Vec<VersionId> = (0..100).map(|_| e.clone_version(base).unwrap()).collect();
+    for i in 0..30 {
+        for (n, &c) in clones.iter().enumerate() {
+            put(&e, c, &format!("c{i:02}-{n:03}"), 2, "clone data");
+        }
+    }
+    e.compact().unwrap();
+    let arrays = e.stats().arrays;
+    assert!(arrays > 10, "expected a split, got {:?}", e.stats());
+    for (n, &c) in clones.iter().enumerate() {
+        let before = e.stats().scan_arrays_read;
+        let keys = scan_keys(&e, c, Bound::Unbounded, Bound::Unbounded, false);
+        let read = e.stats().scan_arrays_read - before;
+        assert!((1..=2).contains(&read), "clone {n} read {read} of {arrays} arrays");
+        let own: Vec<String> = keys.iter().filter(|k| k.starts_with('c')).cloned().collect();
+        assert_eq!(keys.len() - own.len(), 20, "clone {n} sees the base");
+        assert_eq!(own, (0..30).map(|i| format!("c{i:02}-{n:03}")).collect::<Vec<_>>(), "clone {n} sees only its own writes");
+    }
+}
+
 /// Deleted versions' entries are reclaimed by merge_version; exclusive_bytes reports them.
 #[test]
 fn deleted_versions_are_reclaimed() {
