@@ -103,7 +103,7 @@ fn bound_value(value: &Value, receiver: &Receiver<'_>) -> CqlResult<Evaluated> {
         Value::Unset => Ok(Evaluated::Unset),
         Value::Set(bytes) => {
             types::validate(receiver.ty, bytes)?;
-            Ok(Evaluated::Value(bytes.to_vec()))
+            Ok(Evaluated::Value(types::canonical_bound_value(receiver.ty, bytes)?))
         }
     }
 }

@@ -20,6 +20,7 @@
 //! - No function here panics on any input bytes; lengths read from input are checked before allocating and
 //!   nesting is bounded by [`MAX_TYPE_DEPTH`].
 
+mod bound;
 mod codec;
 mod compare;
 mod cql_type;
@@ -34,6 +35,7 @@ mod temporal;
 mod timeuuid;
 mod validate;
 
+pub use bound::canonical_bound_value;
 pub use compare::compare_values;
 pub use cql_type::{
     maybe_quote_identifier, CqlType, NativeType, NoUdts, UdtDef, UdtResolver,
