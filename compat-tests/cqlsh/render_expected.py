@@ -13,8 +13,11 @@ import datetime
 import io
 import pathlib
 import uuid
+from collections import namedtuple
 from decimal import Decimal
+from types import SimpleNamespace
 
+from cassandra.metadata import UserType
 from cassandra.util import Date, Duration, SortedSet, Time
 from cqlshlib.cqlshmain import Shell
 from cqlshlib.formatting import (CqlType, DEFAULT_DATE_FORMAT, DEFAULT_NANOTIME_FORMAT,
@@ -38,11 +41,12 @@ sh.display_double_precision = 5
 sh.output_codec = codecs.lookup('utf-8')
 
 
-def select(names, types, rows):
-    """Shell.print_result for a one-page result in batch (non-tty) mode."""
+def select(names, types, rows, ksmeta=None):
+    """Shell.print_result for a one-page result in batch (non-tty) mode; `types` are the
+    result's column types as cql_typename spells them, user types found in `ksmeta`."""
     sh.writeresult("")
     formatted_names = [sh.myformat_colname(n) for n in names]
-    formatted_rows = [[sh.myformat_value(v, CqlType(t)) for v, t in zip(row, types)]
+    formatted_rows = [[sh.myformat_value(v, CqlType(t, ksmeta)) for v, t in zip(row, types)]
                       for row in rows]
     sh.print_formatted_result(formatted_names, formatted_rows or None, True, False)
     sh.writeresult("")
@@ -141,6 +145,82 @@ def render_types():
            [([3, 1, 3], SortedSet(['a', 'b']), {'x': 1, 'y': 2})])
 
 
+def table(name, columns, clustering=None):
+    """Cassandra 5.0's CREATE TABLE text: `columns` already in its order (key columns, then
+    static then regular columns by name)."""
+    with_clause = ("CLUSTERING ORDER BY (%s)\n    AND " % clustering) if clustering else ""
+    body = ",\n".join("    " + c for c in columns)
+    return "CREATE TABLE cqlsh_dm.%s (\n%s\n) WITH %s%s" % (name, body, with_clause, OPTIONS)
+
+
+def user_type(name, fields):
+    """Cassandra 5.0's CREATE TYPE text (UserType.toCqlString)."""
+    body = ",\n".join("    %s %s" % f for f in fields)
+    return "CREATE TYPE cqlsh_dm.%s (\n%s\n);" % (name, body)
+
+
+# The user types as the driver's metadata holds them (system_schema.types.field_types).
+DM_FIELDS = {
+    'phone': [('label', 'text'), ('digits', 'text')],
+    'address': [('street', 'text'), ('zip', 'int'), ('phones', 'frozen<list<frozen<phone>>>'),
+                ('location', 'frozen<tuple<double, double>>')],
+    'tagged': [('name', 'text'), ('tags', 'set<text>'), ('"mixedCase"', 'int')],
+}
+DM_KS = SimpleNamespace(user_types={
+    name: UserType('cqlsh_dm', name, [f.strip('"') for f, _ in fields], [t for _, t in fields])
+    for name, fields in DM_FIELDS.items()})
+Phone = namedtuple('phone', ['label', 'digits'])
+Address = namedtuple('address', ['street', 'zip', 'phones', 'location'])
+Tagged = namedtuple('tagged', ['name', 'tags', 'mixedCase'])
+
+
+def render_datamodel():
+    sh.current_keyspace = None
+    home1 = Address('Main St', 10115, [Phone('home', '555-0100')], (52.52, 13.405))
+    work1 = Address("Office 'Park'", 20095, None, None)
+    home2 = Address(None, 12345, None, None)
+    select(['id', 'home', 'work'], ['int', 'frozen<address>', 'frozen<address>'],
+           [(1, home1, work1), (2, home2, None)], DM_KS)
+    select(['id', 'contacts', 'nicknames', 'emails'],
+           ['int', 'map<text, frozen<phone>>', 'list<text>', 'set<text>'],
+           [(1, {'fax': Phone('fax', None), 'mobile': Phone('cell', '555-0199')},
+             ['Al', 'Bert', 'Al'], SortedSet(['a@example.com', 'b@example.com'])),
+            (2, {'desk': Phone('desk', '1')}, ['Zed'], None)], DM_KS)
+    select(['id', 'point', 'labels'],
+           ['int', 'frozen<tuple<int, text, double>>', 'frozen<tagged>'],
+           [(1, (7, 'seven', 7.5), Tagged('vip', SortedSet(['a', 'z']), 3)),
+            (2, (8, 'eight', -0.25), None)], DM_KS)
+    select(['home.zip', 'labels.tags'], ['int', 'set<text>'], [(10115, SortedSet(['a', 'z']))],
+           DM_KS)
+    select(['k', 'buckets', 'deep', 'empty_frozen', 'grid', 'pairs'],
+           ['int', 'map<text, frozen<set<int>>>', 'frozen<map<int, frozen<list<frozen<set<text>>>>>>',
+            'frozen<list<int>>', 'list<frozen<list<int>>>', 'set<frozen<tuple<int, text>>>'],
+           [(1, {'a': SortedSet(), 'b': SortedSet([1, 2])},
+             {7: [SortedSet(['x', 'y']), SortedSet()]}, [], [[1, 2], [], [3]],
+             SortedSet([(1, 'a'), (2, 'b')]))], DM_KS)
+    # Partitions come in token order: 'ops' before 'core', '/about' before '/'.
+    select(['team', 'member', 'budget', 'motto', 'role'], ['text', 'int', 'int', 'text', 'text'],
+           [('ops', 1, None, 'keep it up', 'lead'), ('ops', 2, None, 'keep it up', 'oncall'),
+            ('core', None, 100, 'ship it', None)])
+    select(['team', 'motto'], ['text', 'text'], [('ops', 'keep it up'), ('core', 'ship it')])
+    select(['page', 'day', 'clicks', 'views'], ['text', 'int', 'counter', 'counter'],
+           [('/about', 2, None, -3), ('/', 1, -2, 6)])
+    for name, fields in DM_FIELDS.items():
+        element([user_type(name, fields)])
+    element([table('people', ['id int PRIMARY KEY', 'contacts map<text, frozen<phone>>',
+                              'emails set<text>', 'home address', 'labels frozen<tagged>',
+                              'nicknames list<text>', 'point frozen<tuple<int, text, double>>',
+                              'work frozen<address>'])])
+    element([table('nested', ['k int PRIMARY KEY', 'buckets map<text, frozen<set<int>>>',
+                              'deep frozen<map<int, frozen<list<frozen<set<text>>>>>>',
+                              'empty_frozen frozen<list<int>>', 'grid list<frozen<list<int>>>',
+                              'pairs set<frozen<tuple<int, text>>>'])])
+    element([table('teams', ['team text', 'member int', 'budget int static', 'motto text static',
+                             'role text', 'PRIMARY KEY (team, member)'], 'member ASC')])
+    element([table('hits', ['page text', 'day int', 'clicks counter', 'views counter',
+                            'PRIMARY KEY (page, day)'], 'day ASC')])
+
+
 def render_snapshots():
     """Strata's extensions (Cassandra 5.0 has none of them): the rows strata must return,
     printed as cqlsh prints any result set."""
@@ -162,7 +242,8 @@ def render_snapshots():
 
 def main():
     here = pathlib.Path(__file__).resolve().parent
-    for name, render in [('basic', render_basic), ('types', render_types), ('snapshots', render_snapshots)]:
+    for name, render in [('basic', render_basic), ('types', render_types), ('snapshots', render_snapshots),
+                         ('datamodel', render_datamodel)]:
         out.seek(0)
         out.truncate()
         render()

@@ -1,189 +1,24 @@
 //! The core CQL workload through the ScyllaDB Rust driver (`scylla` 1.x), against a strata
-//! node this test starts itself.
-//!
-//! The binary comes from `STRATA_BIN` (default: `../target/release/strata` relative to this
-//! crate). Each test starts its own node on free loopback ports with a temp data dir; a drop
-//! guard kills the node even when the test panics.
+//! node each test starts itself (see `common`).
 
-use std::error::Error;
-use std::fs::File;
-use std::io::Read;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+mod common;
+
+use std::collections::HashSet;
+use std::net::IpAddr;
 use std::ops::ControlFlow;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
+use common::{create_keyspace, node_with_table, select_all, StrataNode, TestResult, CLUSTER_NAME};
 use futures::{stream, StreamExt, TryStreamExt};
 use scylla::client::session::Session;
-use scylla::client::session_builder::SessionBuilder;
-use scylla::deserialize::row::DeserializeRow;
 use scylla::frame::Compression;
 use scylla::response::PagingState;
 use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::Statement;
 use scylla::value::{CqlDate, CqlDecimal, CqlDuration, CqlTime, CqlTimestamp, CqlVarint};
-use tempfile::TempDir;
 use uuid::Uuid;
 
-type TestResult = Result<(), Box<dyn Error>>;
-
-const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
-const CLUSTER_NAME: &str = "Strata Rust Compat";
 const PAGED_ROWS: i32 = 10_000;
 const PAGE_SIZE: i32 = 100;
-
-/// A running strata node; dropping it kills the process and removes its data dir.
-struct StrataNode {
-    child: Child,
-    native_port: u16,
-    log_path: PathBuf,
-    _data_dir: TempDir,
-}
-
-impl StrataNode {
-    fn start() -> Result<Self, Box<dyn Error>> {
-        let binary = std::env::var("STRATA_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/strata")
-            });
-        if !binary.is_file() {
-            return Err(format!(
-                "strata binary not found at {} (build it or set STRATA_BIN)",
-                binary.display()
-            )
-            .into());
-        }
-        let data_dir = tempfile::Builder::new()
-            .prefix("strata-rust-compat-")
-            .tempdir()?;
-        let log_path = data_dir.path().join("strata-stderr.log");
-        let native_port = free_port()?;
-        let child = Command::new(&binary)
-            .arg("--data-dir")
-            .arg(data_dir.path().join("data"))
-            .args([
-                "--rpc-address",
-                "127.0.0.1",
-                "--listen-address",
-                "127.0.0.1",
-            ])
-            .args(["--native-port", &native_port.to_string()])
-            .args(["--storage-port", &free_port()?.to_string()])
-            .args(["--admin-port", &free_port()?.to_string()])
-            .args(["--cluster-name", CLUSTER_NAME])
-            .current_dir(data_dir.path())
-            .stdin(Stdio::null())
-            .stdout(File::create(data_dir.path().join("strata-stdout.log"))?)
-            .stderr(File::create(&log_path)?)
-            .spawn()?;
-        let mut node = StrataNode {
-            child,
-            native_port,
-            log_path,
-            _data_dir: data_dir,
-        };
-        node.wait_until_listening()?;
-        Ok(node)
-    }
-
-    fn address(&self) -> SocketAddr {
-        SocketAddr::new(LOOPBACK, self.native_port)
-    }
-
-    fn wait_until_listening(&mut self) -> Result<(), Box<dyn Error>> {
-        let deadline = Instant::now() + STARTUP_TIMEOUT;
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait()? {
-                return Err(format!("strata exited early ({status})\n{}", self.log_tail()).into());
-            }
-            if TcpStream::connect_timeout(&self.address(), Duration::from_millis(500)).is_ok() {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Err(format!(
-            "strata did not listen within {STARTUP_TIMEOUT:?}\n{}",
-            self.log_tail()
-        )
-        .into())
-    }
-
-    fn log_tail(&self) -> String {
-        let mut text = String::new();
-        if let Ok(mut file) = File::open(&self.log_path) {
-            // Best effort: this only decorates an error message.
-            let _ = file.read_to_string(&mut text);
-        }
-        let lines: Vec<&str> = text.lines().collect();
-        let tail = lines[lines.len().saturating_sub(40)..].join("\n");
-        format!("--- tail of {} ---\n{tail}", self.log_path.display())
-    }
-
-    async fn session(&self, compression: Option<Compression>) -> Result<Session, Box<dyn Error>> {
-        let session = SessionBuilder::new()
-            .known_node_addr(self.address())
-            .compression(compression)
-            .connection_timeout(Duration::from_secs(10))
-            .build()
-            .await
-            .map_err(|err| format!("connect failed: {err}\n{}", self.log_tail()))?;
-        Ok(session)
-    }
-}
-
-impl Drop for StrataNode {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("{}", self.log_tail());
-        }
-        // The process may already be gone; nothing useful to do about errors here.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind((LOOPBACK, 0))?.local_addr()?.port())
-}
-
-async fn create_keyspace(session: &Session, keyspace: &str) -> TestResult {
-    session
-        .query_unpaged(
-            format!(
-                "CREATE KEYSPACE {keyspace} WITH replication = \
-                 {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
-            ),
-            &[],
-        )
-        .await?;
-    Ok(())
-}
-
-/// A fresh node, a session on it, and keyspace `keyspace` holding the table `table_ddl` creates.
-async fn node_with_table(
-    keyspace: &str,
-    table_ddl: &str,
-    compression: Option<Compression>,
-) -> Result<(StrataNode, Session), Box<dyn Error>> {
-    let node = StrataNode::start()?;
-    let session = node.session(compression).await?;
-    create_keyspace(&session, keyspace).await?;
-    session.query_unpaged(table_ddl, &[]).await?;
-    Ok((node, session))
-}
-
-/// Every row of an unpaged query, deserialized as `R`.
-async fn select_all<R>(session: &Session, cql: &str) -> Result<Vec<R>, Box<dyn Error>>
-where
-    R: for<'frame> DeserializeRow<'frame, 'frame>,
-{
-    let result = session.query_unpaged(cql, &[]).await?.into_rows_result()?;
-    let rows = result.rows::<R>()?.collect::<Result<Vec<R>, _>>()?;
-    Ok(rows)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connects_and_reads_system_local() -> TestResult {
@@ -395,7 +230,7 @@ async fn pages_through_10000_rows() -> TestResult {
     select.set_page_size(PAGE_SIZE);
     let mut paging_state = PagingState::start();
     let mut page_sizes = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     loop {
         let (result, paging) = session
             .execute_single_page(&select, &[], paging_state)
