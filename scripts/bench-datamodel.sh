@@ -104,7 +104,7 @@ main() {
     {
         echo "## Data model: LWT, secondary index, materialized view"
         echo
-        echo "One server (commitlog_sync $COMMITLOG_SYNC, commit $(git rev-parse --short HEAD)), $CONCURRENCY requests in flight," \
+        echo "One server (commitlog_sync $COMMITLOG_SYNC; binary built $(date -u -r "$SERVER_BIN" +%H:%M), HEAD $(git rev-parse --short HEAD)), $CONCURRENCY requests in flight," \
             "${WARMUP} warm-up then ${DURATION} measured per workload, 100-byte values, $ROUNDS rounds;" \
             "server CPUs: ${SERVER_CPUS:-any}, client CPUs: ${CLIENT_CPUS:-any}; $(nproc) cores;" \
             "load average at start $started_load, at end $(load_average). Ratio is ops/s vs the comparison's" \
