@@ -9,8 +9,14 @@
 //! - Clearing a snapshot deletes its version; the engine reclaims the data no live version
 //!   can see in later merges (`nodetool compact` forces it).
 //! - These functions block (engine fsyncs): call them from a blocking thread.
+//! - "Exclusive" bytes of a snapshot (or of the live table) are the bytes of the entries it
+//!   sees that neither the live table nor any other snapshot of the table resolves to the
+//!   same cell: what clearing that snapshot (or overwriting the rows) would give back.
 
 use std::fmt::Write;
+use std::ops::Bound;
+
+use strata_engine::{Cell, CellValue, Engine, ScanIter, VersionId};
 
 use crate::error::{CqlError, CqlResult};
 use crate::node::Node;
@@ -101,12 +107,15 @@ pub fn list(node: &Node) -> CqlResult<String> {
     let mut out = String::from("Snapshot Details: \n");
     let _ = writeln!(out, "{:<20} {:<20} {:<20} {:>12} {:>12} {:<24}", "Snapshot name", "Keyspace name", "Column family name", "True size", "Size on disk", "Creation time");
     let mut total = 0;
-    for r in catalog.snapshots.values() {
-        let exclusive = node.engine.exclusive_bytes(r.version)?;
-        total += exclusive;
-        let created = crate::types::format_timestamp(r.created_at_millis);
-        let size = crate::admin::human_bytes(exclusive);
-        let _ = writeln!(out, "{:<20} {:<20} {:<20} {:>12} {:>12} {:<24}", r.tag, r.keyspace, r.table, size, size, created);
+    for table in catalog.user_tables() {
+        let family = TableFamily::of(node, &catalog, table)?;
+        let exclusive = family.exclusive_bytes(&node.engine)?;
+        for (r, bytes) in family.snapshots.iter().zip(exclusive.iter().skip(1)) {
+            total += bytes;
+            let created = crate::types::format_timestamp(r.created_at_millis);
+            let size = crate::admin::human_bytes(*bytes);
+            let _ = writeln!(out, "{:<20} {:<20} {:<20} {:>12} {:>12} {:<24}", r.tag, r.keyspace, r.table, size, size, created);
+        }
     }
     let _ = writeln!(out, "\nTotal TrueDiskSpaceUsed: {}\n", crate::admin::human_bytes(total));
     Ok(out)
@@ -118,12 +127,83 @@ pub fn tablestats(node: &Node, targets: &[String]) -> CqlResult<String> {
     let catalog = node.schema.catalog();
     let mut out = String::new();
     for table in selected(&catalog, targets)? {
-        let head = node.engine.writable_head(table.def.data_version)?;
+        let family = TableFamily::of(node, &catalog, table)?;
+        let exclusive = family.exclusive_bytes(&node.engine)?;
         let _ = writeln!(out, "Keyspace : {}\n\tTable: {}", table.def.keyspace, table.def.name);
-        let _ = writeln!(out, "\t\tSpace used exclusively (live): {}", node.engine.exclusive_bytes(head)?);
-        for r in catalog.snapshots.values().filter(|r| r.keyspace == table.def.keyspace && r.table == table.def.name) {
-            let _ = writeln!(out, "\t\tSpace used exclusively by snapshot {}: {}", r.tag, node.engine.exclusive_bytes(r.version)?);
+        let _ = writeln!(out, "\t\tSpace used exclusively (live): {}", exclusive.first().copied().unwrap_or(0));
+        for (r, bytes) in family.snapshots.iter().zip(exclusive.iter().skip(1)) {
+            let _ = writeln!(out, "\t\tSpace used exclusively by snapshot {}: {}", r.tag, bytes);
         }
     }
     Ok(out)
+}
+
+/// A table's live head and its snapshots.
+struct TableFamily<'c> {
+    head: VersionId,
+    snapshots: Vec<&'c SnapshotRecord>,
+}
+
+impl<'c> TableFamily<'c> {
+    fn of(node: &Node, catalog: &'c crate::schema::Catalog, table: &Table) -> CqlResult<TableFamily<'c>> {
+        let head = node.engine.writable_head(table.def.data_version)?;
+        let snapshots = catalog.snapshots.values().filter(|r| r.keyspace == table.def.keyspace && r.table == table.def.name).collect();
+        Ok(TableFamily { head, snapshots })
+    }
+
+    /// Exclusive bytes of the head, then of each snapshot in order.
+    fn exclusive_bytes(&self, engine: &Engine) -> CqlResult<Vec<u64>> {
+        let versions: Vec<VersionId> = std::iter::once(self.head).chain(self.snapshots.iter().map(|r| r.version)).collect();
+        bytes_seen_by_one_version(engine, &versions)
+    }
+}
+
+/// One pass over `versions` in key order: per version, the bytes of the entries (key,
+/// cell) that no other of `versions` resolves to the same cell.
+fn bytes_seen_by_one_version(engine: &Engine, versions: &[VersionId]) -> CqlResult<Vec<u64>> {
+    let mut cursors = versions.iter().map(|&v| Cursor::open(engine, v)).collect::<CqlResult<Vec<_>>>()?;
+    let mut bytes = vec![0u64; versions.len()];
+    while let Some(key) = cursors.iter().filter_map(|c| c.current.as_ref().map(|(k, _)| k)).min().cloned() {
+        let at_key: Vec<Option<&Cell>> = cursors.iter().map(|c| c.current.as_ref().filter(|(k, _)| *k == key).map(|(_, cell)| cell)).collect();
+        for (i, cell) in at_key.iter().enumerate() {
+            let Some(cell) = cell else { continue };
+            let shared = at_key.iter().enumerate().any(|(j, other)| j != i && *other == Some(*cell));
+            if !shared {
+                bytes[i] += entry_bytes(&key, cell);
+            }
+        }
+        for c in cursors.iter_mut().filter(|c| c.current.as_ref().is_some_and(|(k, _)| *k == key)) {
+            c.advance()?;
+        }
+    }
+    Ok(bytes)
+}
+
+/// What an entry costs in an array file: key, value and the fixed per-entry fields.
+fn entry_bytes(key: &[u8], cell: &Cell) -> u64 {
+    const FIXED: usize = 33;
+    let value = match &cell.value {
+        CellValue::Live(v) => v.len(),
+        CellValue::Tombstone { .. } => 0,
+    };
+    (key.len() + value + FIXED) as u64
+}
+
+/// A scan at one version with its current entry.
+struct Cursor {
+    scan: ScanIter,
+    current: Option<(Vec<u8>, Cell)>,
+}
+
+impl Cursor {
+    fn open(engine: &Engine, version: VersionId) -> CqlResult<Cursor> {
+        let mut cursor = Cursor { scan: engine.scan(version, Bound::Unbounded, Bound::Unbounded, false)?, current: None };
+        cursor.advance()?;
+        Ok(cursor)
+    }
+
+    fn advance(&mut self) -> CqlResult<()> {
+        self.current = self.scan.next().transpose()?;
+        Ok(())
+    }
 }
