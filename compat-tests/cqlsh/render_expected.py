@@ -219,6 +219,13 @@ def render_datamodel():
                              'role text', 'PRIMARY KEY (team, member)'], 'member ASC')])
     element([table('hits', ['page text', 'day int', 'clicks counter', 'views counter',
                             'PRIMARY KEY (page, day)'], 'day ASC')])
+    element(["CREATE KEYSPACE cqlsh_dm_order WITH replication = {'class': 'SimpleStrategy', "
+             "'replication_factor': '1'}  AND durable_writes = true;",
+             'CREATE TYPE cqlsh_dm_order."Caps" (\n    v int\n);',
+             'CREATE TYPE cqlsh_dm_order.b_inner (\n    v int\n);',
+             'CREATE TYPE cqlsh_dm_order.a_outer (\n    part frozen<b_inner>,\n'
+             '    parts list<frozen<b_inner>>\n);'])
+    names_list(['a_outer', 'b_inner', '"Caps"'])
 
 
 def render_snapshots():

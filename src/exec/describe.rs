@@ -8,9 +8,9 @@ use strata_protocol::{ColType, ColumnSpec, ResultBody, Rows, RowsMetadata};
 use super::Context;
 use crate::cql::ast::{Describe, DescribeTarget, QualifiedName};
 use crate::error::{CqlError, CqlResult};
-use crate::schema::{ClusteringOrder, ColumnKind, Keyspace, KeyspaceDef, Table, TableDef, TypeDef};
+use crate::schema::{ClusteringOrder, ColumnKind, Keyspace, KeyspaceDef, KeyspaceUdts, Table, TableDef, TypeDef};
 use crate::system::PARTITIONER;
-use crate::types::maybe_quote_identifier as quote;
+use crate::types::{maybe_quote_identifier as quote, CqlType, UdtDef};
 
 const SNITCH: &str = "org.apache.cassandra.locator.SimpleSnitch";
 
@@ -26,6 +26,11 @@ impl Output {
 
     fn elements() -> Output {
         Output { columns: &["keyspace_name", "type", "name", "create_statement"], rows: Vec::new() }
+    }
+
+    /// A listing row; names are quoted where CQL needs it, as Cassandra lists them.
+    fn push_listed(&mut self, keyspace: &str, kind: &str, name: &str) {
+        self.rows.push(vec![quote(keyspace), kind.to_string(), quote(name)]);
     }
 
     fn into_result(self) -> ResultBody {
@@ -47,16 +52,16 @@ pub fn execute(ctx: &Context<'_>, describe: &Describe) -> CqlResult<ResultBody> 
         }
         DescribeTarget::Keyspaces => {
             let mut out = Output::listing();
-            for ks in ctx.catalog.keyspaces.values() {
-                out.rows.push(vec![ks.def.name.clone(), "keyspace".into(), ks.def.name.clone()]);
+            for ks in by_name(ctx.catalog.keyspaces.values(), |k| &k.def.name) {
+                out.push_listed(&ks.def.name, "keyspace", &ks.def.name);
             }
             out
         }
         DescribeTarget::Tables => {
             let mut out = Output::listing();
-            for ks in ctx.catalog.keyspaces.values().filter(|k| ctx.keyspace.is_none_or(|s| s == k.def.name)) {
-                for table in ks.tables.values() {
-                    out.rows.push(vec![ks.def.name.clone(), "table".into(), table.def.name.clone()]);
+            for ks in listed_keyspaces(ctx) {
+                for table in by_name(ks.tables.values(), |t| &t.def.name) {
+                    out.push_listed(&ks.def.name, "table", &table.def.name);
                 }
             }
             out
@@ -75,31 +80,63 @@ pub fn execute(ctx: &Context<'_>, describe: &Describe) -> CqlResult<ResultBody> 
             }
             out
         }
-        DescribeTarget::Table(name) => table_element(ctx, name)?,
-        DescribeTarget::Index(name) => index_element(ctx, name)?,
-        DescribeTarget::MaterializedView(name) => table_element(ctx, name)?,
+        DescribeTarget::Table(name) => {
+            let (ks, element) = (element_keyspace(ctx, name)?, &name.name);
+            table_element(ks, element).ok_or_else(|| CqlError::invalid(format!("Table '{element}' not found in keyspace '{}'", ks.def.name)))?
+        }
+        DescribeTarget::Index(name) => {
+            let (ks, element) = (element_keyspace(ctx, name)?, &name.name);
+            index_element(ks, element).ok_or_else(|| CqlError::invalid(format!("Table for existing index '{element}' not found in '{}'", ks.def.name)))?
+        }
+        DescribeTarget::MaterializedView(name) => {
+            let (ks, element) = (element_keyspace(ctx, name)?, &name.name);
+            table_element(ks, element)
+                .filter(|_| ks.tables.get(element).is_some_and(|t| t.view.is_some()))
+                .ok_or_else(|| CqlError::invalid(format!("Materialized view '{element}' not found in '{}'", ks.def.name)))?
+        }
         DescribeTarget::Generic(name) => match (&name.keyspace, ctx.catalog.keyspace(&name.name)) {
             (None, Some(ks)) => {
                 let mut out = Output::elements();
                 describe_keyspace(ks, true, &mut out);
                 out
             }
-            _ => table_element(ctx, name).or_else(|_| index_element(ctx, name))?,
+            _ => {
+                let (ks, element) = (element_keyspace(ctx, name)?, &name.name);
+                table_element(ks, element)
+                    .or_else(|| index_element(ks, element))
+                    .ok_or_else(|| CqlError::invalid(format!("'{element}' not found in keyspace '{}'", ks.def.name)))?
+            }
         },
         DescribeTarget::Types => {
             let mut out = Output::listing();
-            for ks in ctx.catalog.keyspaces.values().filter(|k| ctx.keyspace.is_none_or(|s| s == k.def.name)) {
-                for name in ks.types.keys() {
-                    out.rows.push(vec![ks.def.name.clone(), "type".into(), name.clone()]);
+            for ks in listed_keyspaces(ctx) {
+                for name in by_name(ks.types.keys(), |n| n) {
+                    out.push_listed(&ks.def.name, "type", name);
                 }
             }
             out
         }
-        DescribeTarget::Type(name) => type_element(ctx, name)?,
+        DescribeTarget::Type(name) => {
+            let (ks, element) = (element_keyspace(ctx, name)?, &name.name);
+            type_element(ks, element).ok_or_else(|| CqlError::invalid(format!("User defined type '{element}' not found in '{}'", ks.def.name)))?
+        }
         DescribeTarget::Functions | DescribeTarget::Aggregates => Output::listing(),
         _ => return Err(CqlError::invalid("This DESCRIBE form is not supported by this node yet")),
     };
     Ok(out.into_result())
+}
+
+/// `items` in Cassandra's DESCRIBE order (`SchemaElement.NAME_COMPARATOR`): by name, ignoring case.
+fn by_name<'a, T: 'a>(items: impl Iterator<Item = T>, name: impl Fn(&T) -> &str) -> Vec<T> {
+    let mut items: Vec<T> = items.collect();
+    items.sort_by_cached_key(|item| name(item).to_lowercase());
+    items
+}
+
+/// The keyspaces a listing covers: the current one, else all of them by name.
+fn listed_keyspaces<'c>(ctx: &'c Context<'_>) -> Vec<&'c Keyspace> {
+    let keyspaces = ctx.catalog.keyspaces.values().filter(|k| ctx.keyspace.is_none_or(|s| s == k.def.name));
+    by_name(keyspaces, |k| &k.def.name)
 }
 
 fn no_keyspace() -> CqlError {
@@ -110,16 +147,17 @@ fn keyspace<'c>(ctx: &'c Context<'_>, name: &str) -> CqlResult<&'c Keyspace> {
     ctx.catalog.keyspace(name).ok_or_else(|| CqlError::invalid(format!("'{name}' not found in keyspaces")))
 }
 
-fn table_element(ctx: &Context<'_>, name: &QualifiedName) -> CqlResult<Output> {
-    let keyspace_name = name.keyspace.clone().or_else(|| ctx.keyspace.map(str::to_string)).ok_or_else(no_keyspace)?;
-    let ks = keyspace(ctx, &keyspace_name)?;
-    let table = ks
-        .tables
-        .get(&name.name)
-        .ok_or_else(|| CqlError::invalid(format!("'{}' not found in keyspace '{keyspace_name}'", name.name)))?;
+/// The keyspace a named element is looked up in: its own, else the current one.
+fn element_keyspace<'c>(ctx: &'c Context<'_>, name: &QualifiedName) -> CqlResult<&'c Keyspace> {
+    let keyspace_name = name.keyspace.as_deref().or(ctx.keyspace).ok_or_else(no_keyspace)?;
+    keyspace(ctx, keyspace_name)
+}
+
+fn table_element(ks: &Keyspace, name: &str) -> Option<Output> {
+    let table = ks.tables.get(name)?;
     let mut out = Output::elements();
     push_table(&mut out, table);
-    Ok(out)
+    Some(out)
 }
 
 /// A table's CREATE TABLE row followed by one CREATE INDEX row per index.
@@ -138,41 +176,68 @@ fn push_table(out: &mut Output, table: &Table) {
     }
 }
 
-fn index_element(ctx: &Context<'_>, name: &QualifiedName) -> CqlResult<Output> {
-    let keyspace_name = name.keyspace.clone().or_else(|| ctx.keyspace.map(str::to_string)).ok_or_else(no_keyspace)?;
-    let ks = keyspace(ctx, &keyspace_name)?;
-    let index = ks
-        .tables
-        .values()
-        .find_map(|t| t.indexes.iter().find(|i| i.name == name.name))
-        .ok_or_else(|| CqlError::invalid(format!("'{}' not found in keyspace '{keyspace_name}'", name.name)))?;
+fn index_element(ks: &Keyspace, name: &str) -> Option<Output> {
+    let index = ks.tables.values().find_map(|t| t.indexes.iter().find(|i| i.name == name))?;
     let mut out = Output::elements();
-    out.rows.push(vec![keyspace_name, "index".into(), index.name.clone(), super::index::create_statement(index)]);
-    Ok(out)
+    out.rows.push(vec![ks.def.name.clone(), "index".into(), index.name.clone(), super::index::create_statement(index)]);
+    Some(out)
 }
 
 fn describe_keyspace(ks: &Keyspace, with_tables: bool, out: &mut Output) {
     out.rows.push(vec![ks.def.name.clone(), "keyspace".into(), ks.def.name.clone(), create_keyspace(&ks.def)]);
     if with_tables {
-        for ty in ks.types.values() {
+        for ty in types_in_dependency_order(ks) {
             out.rows.push(vec![ks.def.name.clone(), "type".into(), ty.name.clone(), create_type(ty)]);
         }
-        for table in ks.tables.values() {
+        for table in by_name(ks.tables.values(), |t| &t.def.name) {
             push_table(out, table);
         }
     }
 }
 
-fn type_element(ctx: &Context<'_>, name: &QualifiedName) -> CqlResult<Output> {
-    let keyspace_name = name.keyspace.clone().or_else(|| ctx.keyspace.map(str::to_string)).ok_or_else(no_keyspace)?;
-    let ks = keyspace(ctx, &keyspace_name)?;
-    let ty = ks
-        .types
-        .get(&name.name)
-        .ok_or_else(|| CqlError::invalid(format!("'{}' not found in keyspace '{keyspace_name}'", name.name)))?;
+/// The keyspace's types in Cassandra's order (`Types.sortedStream`): by name, except that a
+/// type comes after every type its fields use, so the statements replay in order.
+fn types_in_dependency_order(ks: &Keyspace) -> Vec<&TypeDef> {
+    let resolver = KeyspaceUdts::new(&ks.def.name, &ks.types);
+    let mut order: Vec<String> = Vec::new();
+    for name in ks.types.keys() {
+        if let Some(def) = resolver.resolve(name) {
+            push_user_type(&def, &mut order);
+        }
+    }
+    order.iter().filter_map(|name| ks.types.get(name)).collect()
+}
+
+/// Appends the user types `def`'s fields use (each after the ones it uses), then `def`.
+fn push_user_type(def: &UdtDef, order: &mut Vec<String>) {
+    for (_, field) in &def.fields {
+        push_user_types(field, order);
+    }
+    if !order.contains(&def.name) {
+        order.push(def.name.clone());
+    }
+}
+
+fn push_user_types(ty: &CqlType, order: &mut Vec<String>) {
+    match ty {
+        CqlType::Udt { def, .. } => push_user_type(def, order),
+        CqlType::List { element, .. } | CqlType::Set { element, .. } | CqlType::Vector { element, .. } => {
+            push_user_types(element, order)
+        }
+        CqlType::Map { key, value, .. } => {
+            push_user_types(key, order);
+            push_user_types(value, order);
+        }
+        CqlType::Tuple(items) => items.iter().for_each(|item| push_user_types(item, order)),
+        CqlType::Native(_) | CqlType::Custom(_) => {}
+    }
+}
+
+fn type_element(ks: &Keyspace, name: &str) -> Option<Output> {
+    let ty = ks.types.get(name)?;
     let mut out = Output::elements();
-    out.rows.push(vec![keyspace_name, "type".into(), ty.name.clone(), create_type(ty)]);
-    Ok(out)
+    out.rows.push(vec![ks.def.name.clone(), "type".into(), ty.name.clone(), create_type(ty)]);
+    Some(out)
 }
 
 /// `CREATE TYPE ks.name (\n    field type,\n ...\n);` as Cassandra describes a type.
@@ -289,4 +354,43 @@ pub fn create_table(def: &TableDef) -> String {
         lines.join(",\n"),
         options.join("\n    AND ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keyspace_with_types(types: &[(&str, &[&str])]) -> Keyspace {
+        let def = |(name, field_types): &(&str, &[&str])| TypeDef {
+            keyspace: "ks".into(),
+            name: name.to_string(),
+            field_names: (0..field_types.len()).map(|i| format!("f{i}")).collect(),
+            field_types: field_types.iter().map(|t| t.to_string()).collect(),
+        };
+        Keyspace {
+            def: KeyspaceDef { name: "ks".into(), replication: Default::default(), durable_writes: true },
+            tables: Default::default(),
+            types: types.iter().map(|t| (t.0.to_string(), def(t))).collect(),
+            system: false,
+        }
+    }
+
+    #[test]
+    fn types_are_described_by_name_each_after_the_types_it_uses() {
+        let ks = keyspace_with_types(&[
+            ("address", &["text", "frozen<list<frozen<phone>>>"]),
+            ("Caps", &["int"]),
+            ("phone", &["frozen<tuple<int, frozen<zone>>>"]),
+            ("zone", &["text"]),
+            ("alone", &["int"]),
+        ]);
+        let order: Vec<&str> = types_in_dependency_order(&ks).iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(order, ["Caps", "zone", "phone", "address", "alone"]);
+    }
+
+    #[test]
+    fn listings_sort_names_ignoring_case() {
+        let names = ["b", "C", "a", "D"];
+        assert_eq!(by_name(names.iter(), |n| n), [&"a", &"b", &"C", &"D"]);
+    }
 }
