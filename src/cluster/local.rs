@@ -216,13 +216,23 @@ fn execute_read(engine: &Engine, command: &ReadCommand) -> Result<ReadResult, En
     match &command.target {
         ReadTarget::Partition { token, key, slices, reverse } => {
             let prefix = layout::partition_prefix(*token, key);
-            feed_header(engine, version, &prefix, &mut collector)?;
             let mut slices: Vec<_> = slices.iter().collect();
             if *reverse {
                 slices.reverse();
             }
-            for slice in slices {
-                let (start, end) = row_bounds(&prefix, slice, command.resume_after.as_deref(), *reverse);
+            let mut bounds: Vec<_> =
+                slices.into_iter().map(|slice| row_bounds(&prefix, slice, command.resume_after.as_deref(), *reverse)).collect();
+            let (header_start, header_end) = header_bounds(&prefix);
+            // The header ends where the row area begins. When the first slice (read forward)
+            // begins there too, one engine scan reads both: setting up a scan costs about as
+            // much as reading a short partition.
+            match bounds.first_mut() {
+                Some((start, _)) if !*reverse && *start == Bound::Included(header_end.clone()) => *start = Bound::Included(header_start),
+                _ => {
+                    feed_header(engine, version, &prefix, &mut collector)?;
+                }
+            }
+            for (start, end) in bounds {
                 if !feed(engine, version, start, end, *reverse, &mut collector)? {
                     break;
                 }
@@ -244,10 +254,14 @@ fn execute_read(engine: &Engine, command: &ReadCommand) -> Result<ReadResult, En
     Ok(ReadResult { items: collector.out, resume_key, resume_partition_rows: collector.rows_in_partition })
 }
 
-/// Feeds a partition's deletions and static cells, `[P‖0x00, P‖0x03)`.
+/// The keys of a partition's deletions and static cells: `[P‖0x00, P‖0x03)`.
+fn header_bounds(prefix: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    (layout::with_suffix(prefix, &[&[layout::PARTITION_DELETION]]), layout::with_suffix(prefix, &[&[layout::ROW]]))
+}
+
+/// Feeds a partition's deletions and static cells.
 fn feed_header(engine: &Engine, version: u32, prefix: &[u8], c: &mut Collector) -> Result<bool, EngineError> {
-    let start = layout::with_suffix(prefix, &[&[layout::PARTITION_DELETION]]);
-    let end = layout::with_suffix(prefix, &[&[layout::ROW]]);
+    let (start, end) = header_bounds(prefix);
     feed(engine, version, Bound::Included(start), Bound::Excluded(end), false, c)
 }
 
