@@ -25,6 +25,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 use crate::metrics::Metrics;
 use crate::node::Node;
 use crate::request::{self, RequestOutcome};
+use crate::trace::ActiveTrace;
 
 /// Initial read buffer; it grows up to the frame limit only for large frames.
 const READ_BUFFER_BYTES: usize = 16 * 1024;
@@ -169,7 +170,8 @@ impl Connection {
                 self.write(&ResponseFrame::new(stream, Response::Error(body))).await
             }
             other => {
-                self.spawn(stream, other);
+                let trace = envelope.tracing_requested().then(|| self.start_trace(&other));
+                self.spawn(stream, other, trace);
                 Ok(())
             }
         }
@@ -189,7 +191,7 @@ impl Connection {
 
     /// Runs a query-class request on its own task. A guard answers on the stream even if
     /// the handler panics, so the client never waits forever.
-    fn spawn(&mut self, stream: i16, request: Request) {
+    fn spawn(&mut self, stream: i16, request: Request, mut trace: Option<ActiveTrace>) {
         self.inflight += 1;
         let node = self.node.clone();
         let session = self.session.clone();
@@ -197,6 +199,12 @@ impl Connection {
         tokio::spawn(async move {
             let started = Instant::now();
             let RequestOutcome { response, keyspace, event, warnings } = request::handle(&node, &session, request).await;
+            let tracing_id = trace.take().map(|mut trace| {
+                trace.event("Request complete");
+                let id = trace.session_id();
+                node.traces.finish(trace);
+                *id.as_bytes()
+            });
             if matches!(response, Response::Error(_)) {
                 Metrics::add(&node.metrics.request_errors, 1);
             }
@@ -207,8 +215,38 @@ impl Connection {
             }
             let mut frame = ResponseFrame::new(stream, response);
             frame.warnings = warnings;
+            frame.tracing_id = tracing_id;
             guard.send(frame, keyspace).await;
         });
+    }
+
+    /// A trace of `request`, named and described as Cassandra does.
+    fn start_trace(&self, request: &Request) -> ActiveTrace {
+        let coordinator = self.socket.local_addr().unwrap_or(self.peer);
+        let (command, text, params) = match request {
+            Request::Query { query, params } => ("QUERY", format!("Parsing {query}"), Some((Some(query.as_str()), params))),
+            Request::Execute { params, .. } => ("EXECUTE", "Executing prepared statement".to_string(), Some((None, params))),
+            Request::Prepare { query, .. } => ("PREPARE", format!("Preparing {query}"), None),
+            Request::Batch(batch) => ("BATCH", format!("Executing batch of {} statements", batch.statements.len()), None),
+            _ => ("QUERY", String::new(), None),
+        };
+        let description = match command {
+            "BATCH" => "Execute batch of CQL3 queries",
+            "PREPARE" => "Preparing CQL3 query",
+            _ => "Execute CQL3 query",
+        };
+        let mut trace = ActiveTrace::start(self.peer, coordinator, command, description);
+        if let Some((query, params)) = params {
+            if let Some(query) = query {
+                trace.parameter("query", query.to_string());
+            }
+            trace.parameter("consistency_level", crate::error::consistency_name(params.consistency).to_string());
+            if let Some(size) = params.page_size {
+                trace.parameter("page_size", size.to_string());
+            }
+        }
+        trace.event(text);
+        trace
     }
 
     async fn forward_event(&mut self, event: Option<Event>) -> Result<(), String> {

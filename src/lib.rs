@@ -26,6 +26,7 @@ pub mod server;
 pub mod snapshot;
 pub mod storage;
 pub mod system;
+pub mod trace;
 pub mod types;
 
 use std::net::SocketAddr;

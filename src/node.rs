@@ -30,6 +30,8 @@ pub struct Node {
     /// Seconds since the epoch at start, as Cassandra's gossip generation.
     pub generation: i32,
     pub metrics: Metrics,
+    /// Completed request traces (`system_traces`).
+    pub traces: crate::trace::TraceStore,
 }
 
 impl Node {
@@ -51,6 +53,7 @@ impl Node {
             events,
             host_id,
             metrics: Metrics::default(),
+            traces: crate::trace::TraceStore::default(),
         }))
     }
 }

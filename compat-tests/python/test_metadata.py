@@ -122,3 +122,15 @@ def test_known_murmur3_vectors(session, meta_ks, table_name, key, expected):
         f"INSERT INTO {table} ({', '.join(columns)}, v) VALUES "
         f"({', '.join('%s' for _ in columns)}, 1)", values)
     assert server_token(session, table, key_columns, key) == expected
+
+
+def test_system_tables_are_in_the_driver_metadata(session):
+    """cqlsh refuses `SELECT ... FROM system.local` ("'local' not found in keyspace
+    'system'") unless system_schema.tables lists the system keyspaces' tables, as Cassandra
+    does; the virtual keyspaces stay out of it."""
+    metadata = session.cluster.metadata
+    assert {"local", "peers", "peers_v2"} <= set(metadata.keyspaces["system"].tables)
+    assert {"sessions", "events"} <= set(metadata.keyspaces["system_traces"].tables)
+    assert "release_version" in metadata.keyspaces["system"].tables["local"].columns
+    rows = session.execute("SELECT table_name FROM system_schema.tables WHERE keyspace_name = 'system_virtual_schema'")
+    assert list(rows) == []

@@ -119,3 +119,7 @@ def test_traced_query_returns_a_trace(session):
     assert trace.trace_id is not None
     assert trace.duration is not None
     assert trace.events, "a trace without events"
+    assert trace.parameters["query"] == "SELECT release_version FROM system.local"
+    assert trace.parameters["consistency_level"] == "LOCAL_ONE"
+    assert [e.description for e in trace.events][-1] == "Request complete"
+    assert all(e.source_elapsed is not None and e.source_elapsed <= trace.duration for e in trace.events)

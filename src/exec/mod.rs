@@ -29,7 +29,7 @@ mod rows;
 mod select;
 mod subselect;
 mod view;
-mod timeuuid;
+pub mod timeuuid;
 mod udt;
 
 use std::sync::Arc;

@@ -65,6 +65,28 @@ const PEERS_V2: ColumnSpecs = &[
     ("tokens", "set<text>", R),
 ];
 
+const TRACE_SESSIONS: ColumnSpecs = &[
+    ("session_id", "uuid", PK),
+    ("client", "inet", R),
+    ("command", "text", R),
+    ("coordinator", "inet", R),
+    ("coordinator_port", "int", R),
+    ("duration", "int", R),
+    ("parameters", "map<text, text>", R),
+    ("request", "text", R),
+    ("started_at", "timestamp", R),
+];
+
+const TRACE_EVENTS: ColumnSpecs = &[
+    ("session_id", "uuid", PK),
+    ("event_id", "timeuuid", CK),
+    ("activity", "text", R),
+    ("source", "inet", R),
+    ("source_elapsed", "int", R),
+    ("source_port", "int", R),
+    ("thread", "text", R),
+];
+
 const SCHEMA_KEYSPACES: ColumnSpecs = &[
     ("keyspace_name", "text", PK),
     ("durable_writes", "boolean", R),
@@ -224,7 +246,10 @@ pub fn system_keyspaces() -> Vec<(KeyspaceDef, Vec<TableDef>)> {
         (keyspace("system_views", local()), vec![]),
         (keyspace("system_auth", simple("1")), vec![]),
         (keyspace("system_distributed", simple("3")), vec![]),
-        (keyspace("system_traces", simple("2")), vec![]),
+        (
+            keyspace("system_traces", simple("2")),
+            vec![table("system_traces", "sessions", TRACE_SESSIONS), table("system_traces", "events", TRACE_EVENTS)],
+        ),
     ]
 }
 

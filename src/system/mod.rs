@@ -124,10 +124,53 @@ pub fn rows(node: &Node, catalog: &Catalog, table: &Table) -> CqlResult<Vec<Full
         ("system_virtual_schema", "keyspaces") => keyspaces(catalog, table, true)?,
         ("system_virtual_schema", "tables") => virtual_tables(catalog, table)?,
         ("system_virtual_schema", "columns") => columns(catalog, table, true)?,
+        ("system_traces", "sessions") => trace_sessions(node, table)?,
+        ("system_traces", "events") => trace_events(node, table)?,
         ("system_schema", _) => Vec::new(),
         (ks, name) => return Err(CqlError::Server(format!("no generator for {ks}.{name}"))),
     };
     Ok(rows)
+}
+
+fn trace_sessions(node: &Node, table: &Table) -> CqlResult<Vec<FullRow>> {
+    node.traces.with_sessions(|sessions| {
+        sessions
+            .iter()
+            .map(|s| {
+                RowBuilder::new(table)
+                    .uuid("session_id", s.session_id)
+                    .inet("client", s.client.ip())
+                    .text("command", s.command)
+                    .inet("coordinator", s.coordinator.ip())
+                    .int("coordinator_port", i32::from(s.coordinator.port()))
+                    .int("duration", s.duration_micros)
+                    .text_map("parameters", &s.parameters)
+                    .text("request", &s.request)
+                    .set("started_at", Some(s.started_at_millis.to_be_bytes().to_vec()))
+                    .finish()
+            })
+            .collect()
+    })
+}
+
+fn trace_events(node: &Node, table: &Table) -> CqlResult<Vec<FullRow>> {
+    node.traces.with_sessions(|sessions| {
+        sessions
+            .iter()
+            .flat_map(|s| s.events.iter().map(move |e| (s, e)))
+            .map(|(s, e)| {
+                RowBuilder::new(table)
+                    .uuid("session_id", s.session_id)
+                    .uuid("event_id", e.event_id)
+                    .text("activity", &e.activity)
+                    .inet("source", s.coordinator.ip())
+                    .int("source_elapsed", e.source_elapsed_micros)
+                    .int("source_port", i32::from(s.coordinator.port()))
+                    .text("thread", crate::trace::EVENT_THREAD)
+                    .finish()
+            })
+            .collect()
+    })
 }
 
 fn local(node: &Node, catalog: &Catalog, table: &Table) -> CqlResult<FullRow> {
@@ -182,8 +225,18 @@ fn schema_tables(catalog: &Catalog, virtual_ks: bool) -> impl Iterator<Item = &T
         .flat_map(|k| k.tables.values().map(|t| &t.def))
 }
 
+/// `system_schema.tables`: every table but views, the system keyspaces' included (drivers
+/// and cqlsh need their metadata to run `SELECT ... FROM system.local`), the virtual
+/// keyspaces' excluded (they are in `system_virtual_schema`).
 fn tables(catalog: &Catalog, table: &Table) -> CqlResult<Vec<FullRow>> {
-    catalog.user_tables().filter(|t| t.view.is_none()).map(|t| table_row(table, &t.def)).collect()
+    catalog
+        .keyspaces
+        .values()
+        .filter(|k| !is_virtual_keyspace(&k.def.name))
+        .flat_map(|k| k.tables.values())
+        .filter(|t| t.view.is_none())
+        .map(|t| table_row(table, &t.def))
+        .collect()
 }
 
 /// `system_schema.views`: the key and definition columns, then the table options.
