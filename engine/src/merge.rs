@@ -268,7 +268,7 @@ fn find_dense_piece(tree: &VersionTree, counts: &VersionTally, remaining: &[Vers
         let entries = |set: &[VersionId]| -> u64 { set.iter().map(|&w| counts.entries(w)).sum() };
         let mut children: Vec<(u64, VersionId, Vec<VersionId>)> =
             tree.children(v).iter().map(|&c| (c, under_of(c))).map(|(c, set)| (entries(&set), c, set)).filter(|(n, _, _)| *n > 0).collect();
-        children.sort_unstable_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+        children.sort_unstable_by_key(|&(n, c, _)| std::cmp::Reverse((n, c)));
         let mut siblings = children.into_iter();
         // Nothing below `v` holds entries: what remains under `v` is `v` itself.
         let Some((_, largest, mut piece)) = siblings.next() else { return under };
