@@ -3,6 +3,13 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+
+/// mimalloc instead of glibc malloc: allocation and free were about a quarter of the
+/// server's CPU per request under a write load (`perf`, see BENCHMARKS.md), much of it in
+/// glibc's `malloc_consolidate`/`unlink_chunk` bookkeeping; mimalloc's per-thread free
+/// lists avoid most of it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use strata::config::{Config, Overrides};
 
 #[derive(Parser)]
