@@ -19,7 +19,7 @@ use std::io;
 use crate::Storage;
 
 /// Zeros written per call when extending the padding.
-const ZEROS: [u8; 64 << 10] = [0u8; 64 << 10];
+static ZEROS: [u8; 64 << 10] = [0u8; 64 << 10];
 
 pub(crate) struct LogFile {
     name: String,
@@ -63,7 +63,7 @@ impl LogFile {
         let mut at = self.end.max(self.padded_to);
         while at < target {
             let n = (target - at).min(ZEROS.len() as u64) as usize;
-            storage.write_at(&self.name, at, &ZEROS[..n])?;
+            storage.write_at(&self.name, at, ZEROS.get(..n).unwrap_or_default())?;
             at += n as u64;
         }
         self.padded_to = target;

@@ -209,7 +209,9 @@ fn write_vec_at(file: &mut Vec<u8>, offset: u64, data: &[u8]) -> io::Result<()> 
     if end > file.len() {
         file.resize(end, 0);
     }
-    file[start..end].copy_from_slice(data);
+    if let Some(target) = file.get_mut(start..end) {
+        target.copy_from_slice(data);
+    }
     Ok(())
 }
 
