@@ -143,3 +143,12 @@ def test_schema_version_changes_on_ddl(session):
         assert version() != before
     finally:
         session.execute("DROP KEYSPACE compat_sys_version")
+
+
+def test_describe_cluster_names_partitioner_and_snitch_as_cassandra_does(session):
+    """Cassandra's DescribeStatement trims the `org.apache.cassandra.dht.` and
+    `org.apache.cassandra.locator.` packages; the default snitch is wrapped by the dynamic one."""
+    row = session.execute("DESCRIBE CLUSTER").one()
+    assert row.cluster == session.execute("SELECT cluster_name FROM system.local").one().cluster_name
+    assert row.partitioner == "Murmur3Partitioner"
+    assert row.snitch == "DynamicEndpointSnitch"

@@ -12,7 +12,10 @@ use crate::schema::{ClusteringOrder, ColumnKind, Keyspace, KeyspaceDef, Keyspace
 use crate::system::PARTITIONER;
 use crate::types::{maybe_quote_identifier as quote, CqlType, UdtDef};
 
-const SNITCH: &str = "org.apache.cassandra.locator.SimpleSnitch";
+/// The snitch `DESCRIBE CLUSTER` names: Cassandra's default `SimpleSnitch` behind the
+/// `DynamicEndpointSnitch` wrapper that `dynamic_snitch: true` (the default) installs,
+/// with the package trimmed as DescribeStatement does.
+const SNITCH: &str = "DynamicEndpointSnitch";
 
 struct Output {
     columns: &'static [&'static str],
@@ -47,7 +50,9 @@ impl Output {
 pub fn execute(ctx: &Context<'_>, describe: &Describe) -> CqlResult<ResultBody> {
     let out = match &describe.target {
         DescribeTarget::Cluster => {
-            let row = vec![ctx.node.config.cluster_name.clone(), PARTITIONER.to_string(), SNITCH.to_string()];
+            // Cassandra trims "org.apache.cassandra.dht." from the partitioner's class name here.
+            let partitioner = PARTITIONER.rsplit('.').next().unwrap_or(PARTITIONER);
+            let row = vec![ctx.node.config.cluster_name.clone(), partitioner.to_string(), SNITCH.to_string()];
             Output { columns: &["cluster", "partitioner", "snitch"], rows: vec![row] }
         }
         DescribeTarget::Keyspaces => {
