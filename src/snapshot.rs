@@ -109,6 +109,10 @@ pub fn list(node: &Node) -> CqlResult<String> {
     let mut total = 0;
     for table in catalog.user_tables() {
         let family = TableFamily::of(node, &catalog, table)?;
+        // Each family costs a scan of the table: skip the tables without snapshots.
+        if family.snapshots.is_empty() {
+            continue;
+        }
         let exclusive = family.exclusive_bytes(&node.engine)?;
         for (r, bytes) in family.snapshots.iter().zip(exclusive.iter().skip(1)) {
             total += bytes;

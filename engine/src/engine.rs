@@ -315,11 +315,11 @@ impl Engine {
         self.inner.merge_selected(|a| a.reader.meta.contains_version(version))
     }
 
-    /// Approximate bytes held only by `version`: the encoded size of the entries written
-    /// at `version` (arrays' per-version stats plus the memtables). Entries written at a
-    /// version are also seen by its descendants, so for a frozen version with live
-    /// descendants this is an upper bound; shadowed entries not yet merged away count too.
-    pub fn exclusive_bytes(&self, version: VersionId) -> Result<u64> {
+    /// The encoded size of the entries written at `version` (arrays' per-version stats plus
+    /// the memtables), shadowed entries not yet merged away included. Not the bytes only
+    /// `version` sees: its descendants see these entries too (the server counts those
+    /// exactly, `src/snapshot.rs`).
+    pub fn bytes_written_at(&self, version: VersionId) -> Result<u64> {
         if !read(&self.inner.tree).exists(version) {
             return Err(Error::UnknownVersion(version));
         }

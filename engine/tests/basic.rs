@@ -338,7 +338,7 @@ fn a_scan_at_one_of_many_clones_reads_only_its_pieces() {
     }
 }
 
-/// Deleted versions' entries are reclaimed by merge_version; exclusive_bytes reports them.
+/// Deleted versions' entries are reclaimed by merge_version; bytes_written_at reports them.
 #[test]
 fn deleted_versions_are_reclaimed() {
     let e = Engine::open(Arc::new(MemStorage::new()), opts(), clock()).unwrap();
@@ -350,10 +350,10 @@ fn deleted_versions_are_reclaimed() {
     }
     put(&e, head, "h", 1, "head");
     e.flush().unwrap();
-    assert!(e.exclusive_bytes(doomed).unwrap() > 1000);
+    assert!(e.bytes_written_at(doomed).unwrap() > 1000);
     e.delete_version(doomed).unwrap();
     e.merge_version(doomed).unwrap();
-    assert_eq!(e.exclusive_bytes(doomed).unwrap(), 0);
+    assert_eq!(e.bytes_written_at(doomed).unwrap(), 0);
     assert_eq!(e.stats().array_entries, 1);
     assert_eq!(value(&e, head, "h").as_deref(), Some("head"));
 }

@@ -29,7 +29,6 @@ use crate::schema::{ClusteringOrder, ColumnDef, ColumnKind, IndexDef, IndexTarge
 use crate::storage::{ClusteringRange, Operation, PartitionUpdate};
 use crate::types::{self, CqlType, NativeType};
 
-/// Base rows indexed per engine write while building an index over existing data.
 /// Bound on the entries one index lookup reads.
 const MAX_LOOKUP_ENTRIES: usize = 1_000_000;
 

@@ -26,8 +26,6 @@ use crate::schema::{ClusteringOrder, ColumnDef, ColumnKind, SchemaWrite, Table, 
 use crate::storage::{ClusteringRange, Operation, PartitionUpdate};
 use crate::types::{self, maybe_quote_identifier as quote};
 
-/// Base rows turned into view rows per engine write while building a view.
-
 fn table_event(change: SchemaChangeType, keyspace: &str, name: &str) -> SchemaChange {
     SchemaChange { change, target: SchemaChangeTarget::Table { keyspace: keyspace.to_string(), name: name.to_string() } }
 }
