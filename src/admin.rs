@@ -72,7 +72,7 @@ async fn route(node: &Arc<Node>, method: &str, path: &str, args: &[String], drai
         ("GET", "/metrics", _) => ("200 OK", metrics(node)),
         ("GET", _, "status") => ("200 OK", status(node)),
         ("GET", _, "info") => ("200 OK", info(node)),
-        ("GET", _, "listsnapshots") => cql_blocking(node, |n| snapshot::list(n)).await,
+        ("GET", _, "listsnapshots") => cql_blocking(node, snapshot::list).await,
         ("GET", _, "tablestats") => cql_blocking(node, move |n| snapshot::tablestats(n, &args)).await,
         ("POST", _, "snapshot") => cql_blocking(node, move |n| snapshot_verb(n, &args)).await,
         ("POST", _, "clearsnapshot") => cql_blocking(node, move |n| clearsnapshot_verb(n, &args)).await,
@@ -179,6 +179,8 @@ fn metrics(node: &Node) -> String {
         ("strata_engine_versions", "versions in the version tree", stats.versions as u64),
         ("strata_engine_flushes_total", "memtable flushes since start", stats.flushes),
         ("strata_engine_merges_total", "array merges since start", stats.merges),
+        ("strata_engine_scan_arrays_read_total", "arrays opened by scans since start", stats.scan_arrays_read),
+        ("strata_engine_scan_arrays_skipped_total", "arrays partition reads skipped by prefix filter since start", stats.scan_arrays_skipped_by_prefix),
     ])
 }
 

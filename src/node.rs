@@ -67,6 +67,7 @@ fn engine_options(config: &Config) -> EngineOptions {
         sync,
         memtable_bytes: config.memtable_bytes,
         block_cache_bytes: config.block_cache_bytes,
+        prefix_extractor: Some(crate::storage::layout::PARTITION_PREFIX),
         ..EngineOptions::default()
     }
 }

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use crate::cell::{decode_entry_key, decode_entry_tail, encode_entry, encoded_entry_len, MAX_KEY_BYTES, MAX_VALUE_BYTES};
 use crate::codec::{check_trailing_crc, hash64, put_bytes, put_i64, put_u32, put_u64, seal_crc, DecodeError, DecodeResult, Reader};
 use crate::version::VersionTally;
-use crate::{Cell, Error, Result, Storage, VersionId};
+use crate::{Cell, Error, PrefixExtractor, Result, Storage, VersionId};
 
 const ARRAY_MAGIC: u64 = 0x5241_4154_4152_5453; // "STRATAAR" read as little-endian bytes
 const FORMAT_VERSION: u32 = 1;
@@ -164,14 +164,54 @@ impl Bloom {
         put_bytes(out, &self.bits);
     }
 
-    fn decode(buf: &[u8]) -> DecodeResult<Bloom> {
-        let mut r = Reader::new(buf);
+    fn read(r: &mut Reader<'_>) -> DecodeResult<Bloom> {
         let k = r.u32()?;
         let bits = r.bytes(MAX_AUX_BLOCK_BYTES)?.to_vec();
         if k > 30 || bits.len() % BLOOM_BLOCK_BYTES != 0 {
             return Err(DecodeError("bloom parameters out of range"));
         }
         Ok(Bloom { k, bits })
+    }
+}
+
+/// Longest extractor name an array file may carry.
+const MAX_EXTRACTOR_NAME_BYTES: usize = 256;
+
+/// Which Bloom filters an array builder writes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FilterPolicy {
+    pub bits_per_key: u32,
+    pub prefix: Option<PrefixExtractor>,
+}
+
+/// An array's filters: the bloom block holds the key filter, then (optionally) the
+/// extractor's name and the prefix filter. Files without the second part simply have no
+/// prefix filter.
+#[derive(Debug)]
+struct Filters {
+    keys: Bloom,
+    prefixes: Option<(String, Bloom)>,
+}
+
+impl Filters {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.keys.encode(out);
+        if let Some((name, bloom)) = &self.prefixes {
+            put_bytes(out, name.as_bytes());
+            bloom.encode(out);
+        }
+    }
+
+    fn decode(buf: &[u8]) -> DecodeResult<Filters> {
+        let mut r = Reader::new(buf);
+        let keys = Bloom::read(&mut r)?;
+        let prefixes = if r.remaining() == 0 {
+            None
+        } else {
+            let name = std::str::from_utf8(r.bytes(MAX_EXTRACTOR_NAME_BYTES)?).map_err(|_| DecodeError("extractor name is not UTF-8"))?;
+            Some((name.to_string(), Bloom::read(&mut r)?))
+        };
+        Ok(Filters { keys, prefixes })
     }
 }
 
@@ -183,12 +223,9 @@ struct IndexEntry {
     len: u32,
 }
 
-/// One block in the reader's index. `prefix` holds the first 8 bytes of the block's last
-/// key (big-endian, zero-padded) so most binary-search steps compare two integers and
-/// never touch the key bytes.
+/// One block in the reader's index.
 #[derive(Debug)]
 struct IndexSlot {
-    prefix: u64,
     key_start: u32,
     key_len: u32,
     offset: u64,
@@ -203,11 +240,16 @@ fn key_prefix(key: &[u8]) -> u64 {
     u64::from_be_bytes(p)
 }
 
-/// The reader's block index: all last keys in one buffer, fixed-size slots beside them.
+/// The reader's block index: all last keys in one buffer, fixed-size slots beside them,
+/// and each last key's first 8 bytes (big-endian, zero-padded) as an integer in a dense
+/// array of their own. A point read's binary search runs over that array (8 bytes a step,
+/// so its first steps stay in cache) and compares key bytes only among blocks whose last
+/// keys share the sought key's first 8 bytes; an 8-byte token leads every server key.
 #[derive(Debug, Default)]
 struct BlockIndex {
     keys: Vec<u8>,
     slots: Vec<IndexSlot>,
+    prefixes: Vec<u64>,
 }
 
 impl BlockIndex {
@@ -226,10 +268,16 @@ impl BlockIndex {
 
     /// Index of the first block whose last key is `>= key` (`> key` if `strict`), i.e. the
     /// first block that can hold an entry `>= key` (`> key`).
+    ///
+    /// Zero-padded prefixes order like the keys themselves wherever they differ, so the
+    /// blocks below `lo` end before `key` and those from `lo + same` on end after it.
     fn first_block_reaching(&self, key: &[u8], strict: bool) -> usize {
         let prefix = key_prefix(key);
-        self.slots.partition_point(|slot| {
-            let ord = slot.prefix.cmp(&prefix).then_with(|| self.last_key(slot).cmp(key));
+        let lo = self.prefixes.partition_point(|&p| p < prefix);
+        let same = self.prefixes.get(lo..).unwrap_or_default().partition_point(|&p| p == prefix);
+        let candidates = self.slots.get(lo..lo + same).unwrap_or_default();
+        lo + candidates.partition_point(|slot| {
+            let ord = self.last_key(slot).cmp(key);
             if strict {
                 ord != std::cmp::Ordering::Greater
             } else {
@@ -245,7 +293,7 @@ pub(crate) struct ArrayBuilder {
     id: u64,
     tmp_name: String,
     block_bytes: usize,
-    bloom_bits_per_key: u32,
+    filters: FilterPolicy,
     out: Vec<u8>,
     file_len: u64,
     block: Vec<u8>,
@@ -253,6 +301,8 @@ pub(crate) struct ArrayBuilder {
     index: Vec<IndexEntry>,
     last_key: Vec<u8>,
     key_hashes: Vec<u64>,
+    /// One hash per run of keys sharing a prefix (keys arrive sorted, so runs are whole).
+    prefix_hashes: Vec<u64>,
     stats: VersionTally,
     entries: u64,
     min_ts: i64,
@@ -260,7 +310,7 @@ pub(crate) struct ArrayBuilder {
 }
 
 impl ArrayBuilder {
-    pub(crate) fn new(storage: Arc<dyn Storage>, id: u64, block_bytes: usize, bloom_bits_per_key: u32) -> Result<ArrayBuilder> {
+    pub(crate) fn new(storage: Arc<dyn Storage>, id: u64, block_bytes: usize, filters: FilterPolicy) -> Result<ArrayBuilder> {
         let tmp_name = format!("{}.tmp", array_file_name(id));
         storage.create(&tmp_name)?;
         Ok(ArrayBuilder {
@@ -268,7 +318,7 @@ impl ArrayBuilder {
             id,
             tmp_name,
             block_bytes: block_bytes.clamp(256, 1 << 20),
-            bloom_bits_per_key,
+            filters,
             out: Vec::with_capacity(WRITE_CHUNK),
             file_len: 0,
             block: Vec::new(),
@@ -276,6 +326,7 @@ impl ArrayBuilder {
             index: Vec::new(),
             last_key: Vec::new(),
             key_hashes: Vec::new(),
+            prefix_hashes: Vec::new(),
             stats: VersionTally::default(),
             entries: 0,
             min_ts: i64::MAX,
@@ -299,6 +350,7 @@ impl ArrayBuilder {
                 return Err(Error::InvalidArgument("array entries added out of key order".into()));
             }
             self.key_hashes.push(hash64(key));
+            self.note_prefix(key);
             self.last_key.clear();
             self.last_key.extend_from_slice(key);
         }
@@ -312,6 +364,15 @@ impl ArrayBuilder {
             self.finish_block()?;
         }
         Ok(())
+    }
+
+    /// Records `key`'s prefix unless the previous key (still in `last_key`) had the same one.
+    fn note_prefix(&mut self, key: &[u8]) {
+        let Some(extractor) = self.filters.prefix else { return };
+        let Some(prefix) = extractor.prefix(key) else { return };
+        if self.entries == 0 || extractor.prefix(&self.last_key) != Some(prefix) {
+            self.prefix_hashes.push(hash64(prefix));
+        }
     }
 
     fn finish_block(&mut self) -> Result<()> {
@@ -353,7 +414,7 @@ impl ArrayBuilder {
                         put_u32(&mut self.out, e.len);
                     }
                 }
-                1 => Bloom::build(&self.key_hashes, self.bloom_bits_per_key).encode(&mut self.out),
+                1 => self.build_filters().encode(&mut self.out),
                 _ => self.meta().encode(&mut self.out),
             }
             seal_crc(&mut self.out, start);
@@ -374,6 +435,14 @@ impl ArrayBuilder {
         self.storage.sync(&self.tmp_name)?;
         self.storage.rename(&self.tmp_name, &array_file_name(self.id))?;
         Ok(self.file_len)
+    }
+
+    fn build_filters(&self) -> Filters {
+        let bits = self.filters.bits_per_key;
+        Filters {
+            keys: Bloom::build(&self.key_hashes, bits),
+            prefixes: self.filters.prefix.map(|e| (e.name.to_string(), Bloom::build(&self.prefix_hashes, bits))),
+        }
     }
 
     fn meta(&self) -> ArrayMeta {
@@ -560,7 +629,7 @@ pub(crate) struct ArrayReader {
     storage: Arc<dyn Storage>,
     cache: Arc<BlockCache>,
     index: BlockIndex,
-    bloom: Bloom,
+    filters: Filters,
     pub meta: ArrayMeta,
     pub file_bytes: u64,
     obsolete: AtomicBool,
@@ -609,16 +678,16 @@ impl ArrayReader {
         let index = Self::decode_index(check_trailing_crc(&index_buf).unwrap_or_default(), index_part.0)
             .map_err(|e| corrupt(&format!("index: {e}")))?;
         let bloom_buf = read_part(bloom_part)?;
-        let bloom = Bloom::decode(check_trailing_crc(&bloom_buf).unwrap_or_default()).map_err(|e| corrupt(&format!("bloom: {e}")))?;
+        let filters = Filters::decode(check_trailing_crc(&bloom_buf).unwrap_or_default()).map_err(|e| corrupt(&format!("bloom: {e}")))?;
         let meta_buf = read_part(meta_part)?;
         let meta = ArrayMeta::decode(check_trailing_crc(&meta_buf).unwrap_or_default()).map_err(|e| corrupt(&format!("meta: {e}")))?;
-        Ok(ArrayReader { id, name, storage, cache, index, bloom, meta, file_bytes, obsolete: AtomicBool::new(false) })
+        Ok(ArrayReader { id, name, storage, cache, index, filters, meta, file_bytes, obsolete: AtomicBool::new(false) })
     }
 
     fn decode_index(buf: &[u8], data_end: u64) -> DecodeResult<BlockIndex> {
         let mut r = Reader::new(buf);
         let n = r.count(16)?;
-        let mut out = BlockIndex { keys: Vec::with_capacity(buf.len()), slots: Vec::with_capacity(n) };
+        let mut out = BlockIndex { keys: Vec::with_capacity(buf.len()), slots: Vec::with_capacity(n), prefixes: Vec::with_capacity(n) };
         let mut expected_offset = 0u64;
         for _ in 0..n {
             let last_key = r.bytes(MAX_KEY_BYTES)?;
@@ -629,7 +698,8 @@ impl ArrayReader {
             expected_offset = offset + u64::from(len);
             let key_start = crate::codec::len_u32(out.keys.len());
             out.keys.extend_from_slice(last_key);
-            out.slots.push(IndexSlot { prefix: key_prefix(last_key), key_start, key_len: crate::codec::len_u32(last_key.len()), offset, len });
+            out.slots.push(IndexSlot { key_start, key_len: crate::codec::len_u32(last_key.len()), offset, len });
+            out.prefixes.push(key_prefix(last_key));
         }
         if expected_offset != data_end {
             return Err(DecodeError("blocks do not cover the data region"));
@@ -659,9 +729,18 @@ impl ArrayReader {
         Error::corruption(&self.name, e.0)
     }
 
+    /// False only if the prefix filter, built by the extractor named `extractor`, rules out
+    /// every key that starts with the prefix hashed to `prefix_hash`.
+    pub(crate) fn may_hold_prefix(&self, extractor: &str, prefix_hash: u64) -> bool {
+        match &self.filters.prefixes {
+            Some((name, bloom)) if name == extractor => bloom.may_contain(prefix_hash),
+            _ => true,
+        }
+    }
+
     /// Folds the entries for `key` at versions in `path` (sorted ids) into `best`.
     pub(crate) fn get_into(&self, key: &[u8], path: &[VersionId], best: &mut Option<Cell>) -> Result<()> {
-        if !self.bloom.may_contain(hash64(key)) {
+        if !self.filters.keys.may_contain(hash64(key)) {
             return Ok(());
         }
         let mut bi = self.index.first_block_reaching(key, false);
@@ -839,7 +918,7 @@ mod tests {
     use crate::MemStorage;
 
     fn build(storage: &Arc<dyn Storage>, id: u64, n: usize, block_bytes: usize) -> Arc<ArrayReader> {
-        let mut b = ArrayBuilder::new(storage.clone(), id, block_bytes, 10).unwrap();
+        let mut b = ArrayBuilder::new(storage.clone(), id, block_bytes, FilterPolicy { bits_per_key: 10, prefix: None }).unwrap();
         for i in 0..n {
             let key = format!("key{i:05}");
             b.add(key.as_bytes(), 2, &Cell::live(i as i64, format!("v{i}"))).unwrap();

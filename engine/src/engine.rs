@@ -24,7 +24,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLock
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::array::{array_file_name, ArrayBuilder, ArrayCursor, ArrayReader, BlockCache};
+use crate::array::{array_file_name, ArrayBuilder, ArrayCursor, ArrayReader, BlockCache, FilterPolicy};
+use crate::codec::hash64;
 use crate::scan::{EntrySource, KeyMerger};
 use crate::cell::check_mutation_bounds;
 use crate::manifest::{Edit, Manifest, ManifestState, Record};
@@ -88,6 +89,7 @@ struct Counters {
     splits: AtomicU64,
     merge_outputs: AtomicU64,
     scan_arrays: AtomicU64,
+    scan_arrays_skipped: AtomicU64,
 }
 
 struct Inner {
@@ -252,8 +254,11 @@ impl Engine {
     pub fn scan(&self, version: VersionId, start: Bound<Vec<u8>>, end: Bound<Vec<u8>>, reverse: bool) -> Result<ScanIter> {
         let path = self.inner.read_path(version)?;
         let view = self.inner.view();
-        let iter = ScanIter::new(view, Arc::new(path), start, end, reverse)?;
-        self.inner.counters.scan_arrays.fetch_add(iter.arrays_read() as u64, Ordering::Relaxed);
+        let prefix_filter = self.inner.options.prefix_extractor.and_then(|e| e.scan_prefix(&start, &end).map(|p| (e.name, hash64(p))));
+        let iter = ScanIter::new(view, Arc::new(path), start, end, reverse, prefix_filter)?;
+        let counters = &self.inner.counters;
+        counters.scan_arrays.fetch_add(iter.arrays_read() as u64, Ordering::Relaxed);
+        counters.scan_arrays_skipped.fetch_add(iter.arrays_skipped() as u64, Ordering::Relaxed);
         Ok(iter)
     }
 
@@ -763,7 +768,8 @@ impl Inner {
     }
 
     fn new_builder(&self) -> Result<ArrayBuilder> {
-        ArrayBuilder::new(self.storage.clone(), self.next_id(), self.options.block_bytes, self.options.bloom_bits_per_key)
+        let filters = FilterPolicy { bits_per_key: self.options.bloom_bits_per_key, prefix: self.options.prefix_extractor };
+        ArrayBuilder::new(self.storage.clone(), self.next_id(), self.options.block_bytes, filters)
     }
 
     /// Finishes every non-empty builder (file fsynced and renamed), syncs the directory once
@@ -930,6 +936,7 @@ impl Inner {
             version_splits: self.counters.splits.load(Ordering::Relaxed),
             merge_output_arrays: self.counters.merge_outputs.load(Ordering::Relaxed),
             scan_arrays_read: self.counters.scan_arrays.load(Ordering::Relaxed),
+            scan_arrays_skipped_by_prefix: self.counters.scan_arrays_skipped.load(Ordering::Relaxed),
             block_cache_bytes: self.cache.bytes(),
         }
     }

@@ -46,6 +46,8 @@ pub use scan::ScanIter;
 pub use storage::{CrashMode, CrashStorage, FileStorage, MemStorage, Storage};
 pub use version::VersionInfo;
 
+use std::ops::Bound;
+
 // The server shares one engine across threads and moves scans between tasks.
 const _: () = {
     const fn assert_send_sync<T: Send + Sync>() {}
@@ -110,6 +112,52 @@ pub enum SyncMode {
     Periodic { interval_ms: u64 },
 }
 
+/// Names the leading part of a key that single-prefix scans share (RocksDB's prefix
+/// extractor; for Strata's server, a partition). Each array then keeps a second Bloom
+/// filter, over the prefixes of its keys, and a scan whose bounds both lie inside one
+/// prefix skips the arrays that cannot hold it.
+///
+/// Contract: if `prefix_len(k) == Some(n)`, then `prefix_len(j) == Some(n)` for every key
+/// `j` that starts with `k[..n]`. (Then every key a scan inside that prefix can meet has
+/// its prefix in the filter.) The name is stored with each array's filter: an array built
+/// under another name, or none, is never skipped, so changing the extractor is safe.
+#[derive(Clone, Copy, Debug)]
+pub struct PrefixExtractor {
+    pub name: &'static str,
+    pub prefix_len: fn(&[u8]) -> Option<usize>,
+}
+
+impl PrefixExtractor {
+    /// The prefix of `key`, if the extractor names one that fits inside it.
+    pub(crate) fn prefix<'k>(&self, key: &'k [u8]) -> Option<&'k [u8]> {
+        key.get(..(self.prefix_len)(key)?)
+    }
+
+    /// The prefix every key in the range shares: the start bound's prefix, when the end
+    /// bound lies inside it too or is exactly its exclusive upper limit (the form a
+    /// "whole prefix" scan takes).
+    pub(crate) fn scan_prefix<'k>(&self, start: &'k Bound<Vec<u8>>, end: &Bound<Vec<u8>>) -> Option<&'k [u8]> {
+        let (Bound::Included(start) | Bound::Excluded(start)) = start else { return None };
+        let prefix = self.prefix(start)?;
+        let inside = match end {
+            Bound::Included(end) => end.starts_with(prefix),
+            Bound::Excluded(end) => end.starts_with(prefix) || is_successor_of(end, prefix),
+            Bound::Unbounded => false,
+        };
+        inside.then_some(prefix)
+    }
+}
+
+/// Whether `end` is the smallest string above every string that starts with `prefix`:
+/// `prefix` with its trailing 0xFF bytes dropped and the last remaining byte incremented.
+fn is_successor_of(end: &[u8], prefix: &[u8]) -> bool {
+    let kept = prefix.len() - prefix.iter().rev().take_while(|&&b| b == 0xFF).count();
+    match (end.split_last(), prefix.get(..kept).and_then(<[u8]>::split_last)) {
+        (Some((&e, end_head)), Some((&p, prefix_head))) => end_head == prefix_head && p < 0xFF && e == p + 1,
+        _ => false,
+    }
+}
+
 /// Engine configuration.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -131,8 +179,11 @@ pub struct Options {
     pub block_cache_bytes: usize,
     /// Target size of an array data block.
     pub block_bytes: usize,
-    /// Bloom filter bits per key (0 disables the filter).
+    /// Bloom filter bits per key (0 disables the filter); the prefix filter uses as many
+    /// per prefix.
     pub bloom_bits_per_key: u32,
+    /// Keeps a Bloom filter of key prefixes per array for scans inside one prefix.
+    pub prefix_extractor: Option<PrefixExtractor>,
     /// The manifest log is rewritten (compacted) once it grows past this size.
     pub manifest_compact_bytes: u64,
 }
@@ -150,6 +201,7 @@ impl Default for Options {
             block_cache_bytes: 256 << 20,
             block_bytes: 4096,
             bloom_bits_per_key: 10,
+            prefix_extractor: None,
             manifest_compact_bytes: 4 << 20,
         }
     }
@@ -198,6 +250,51 @@ pub struct Stats {
     /// Arrays opened by scans, summed over all scans (the version filter skips arrays
     /// holding no entry a scan's version can see).
     pub scan_arrays_read: u64,
+    /// Arrays a scan inside one prefix skipped because their prefix filter rules it out.
+    pub scan_arrays_skipped_by_prefix: u64,
     /// Memory held by the block cache.
     pub block_cache_bytes: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Prefix = everything up to and including the first `/`.
+    fn through_slash(key: &[u8]) -> Option<usize> {
+        key.iter().position(|&b| b == b'/').map(|i| i + 1)
+    }
+
+    const SLASH: PrefixExtractor = PrefixExtractor { name: "slash", prefix_len: through_slash };
+
+    fn inc(k: &[u8]) -> Bound<Vec<u8>> {
+        Bound::Included(k.to_vec())
+    }
+
+    fn exc(k: &[u8]) -> Bound<Vec<u8>> {
+        Bound::Excluded(k.to_vec())
+    }
+
+    #[test]
+    fn scan_prefix_needs_both_bounds_inside_one_prefix() {
+        assert_eq!(SLASH.scan_prefix(&inc(b"p/a"), &exc(b"p/z")), Some(&b"p/"[..]));
+        assert_eq!(SLASH.scan_prefix(&exc(b"p/"), &inc(b"p/\xff")), Some(&b"p/"[..]));
+        // `p0` is the successor of `p/` ('/' + 1 = '0'): a whole-prefix scan.
+        assert_eq!(SLASH.scan_prefix(&inc(b"p/"), &exc(b"p0")), Some(&b"p/"[..]));
+        // Included successor, other prefixes, no prefix, unbounded: no filtering.
+        assert_eq!(SLASH.scan_prefix(&inc(b"p/"), &inc(b"p0")), None);
+        assert_eq!(SLASH.scan_prefix(&inc(b"p/a"), &exc(b"q/a")), None);
+        assert_eq!(SLASH.scan_prefix(&inc(b"pa"), &exc(b"pb")), None);
+        assert_eq!(SLASH.scan_prefix(&Bound::Unbounded, &exc(b"p/z")), None);
+        assert_eq!(SLASH.scan_prefix(&inc(b"p/a"), &Bound::Unbounded), None);
+    }
+
+    #[test]
+    fn successor_skips_trailing_ff() {
+        assert!(is_successor_of(b"b", b"a\xff\xff"));
+        assert!(is_successor_of(b"ab", b"aa"));
+        assert!(!is_successor_of(b"ab", b"ab"));
+        assert!(!is_successor_of(b"", b"\xff"));
+        assert!(!is_successor_of(b"b", b""));
+    }
 }

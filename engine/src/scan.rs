@@ -116,12 +116,23 @@ pub struct ScanIter {
     path: Arc<Vec<VersionId>>,
     group: Vec<(VersionId, Cell)>,
     done: bool,
-    /// Arrays this scan reads (those the version filter kept).
+    /// Arrays this scan reads (those the version and prefix filters kept).
     arrays_read: usize,
+    /// Arrays the prefix filter ruled out.
+    arrays_skipped: usize,
 }
 
 impl ScanIter {
-    pub(crate) fn new(view: View, path: Arc<Vec<VersionId>>, start: Bound<Vec<u8>>, end: Bound<Vec<u8>>, reverse: bool) -> Result<ScanIter> {
+    /// `prefix_filter` (extractor name, prefix hash) is set when every key in the range
+    /// shares one prefix: arrays whose prefix filter rules it out are not opened.
+    pub(crate) fn new(
+        view: View,
+        path: Arc<Vec<VersionId>>,
+        start: Bound<Vec<u8>>,
+        end: Bound<Vec<u8>>,
+        reverse: bool,
+        prefix_filter: Option<(&str, u64)>,
+    ) -> Result<ScanIter> {
         let mut sources: Vec<Box<dyn EntrySource>> = Vec::new();
         let (resume, stop) = if reverse { (end.clone(), start.clone()) } else { (start.clone(), end.clone()) };
         for mem in std::iter::once(&view.active).chain(view.frozen.iter()) {
@@ -135,18 +146,27 @@ impl ScanIter {
                 exhausted: false,
             }));
         }
-        let mut arrays_read = 0;
+        let (mut arrays_read, mut arrays_skipped) = (0, 0);
         for a in view.arrays.iter().filter(|a| a.reader.meta.intersects(&path)) {
+            if prefix_filter.is_some_and(|(name, hash)| !a.reader.may_hold_prefix(name, hash)) {
+                arrays_skipped += 1;
+                continue;
+            }
             let cursor = ArrayCursor::new(a.reader.clone(), start.clone(), end.clone(), reverse)?.only_versions(path.clone());
             sources.push(Box::new(cursor));
             arrays_read += 1;
         }
-        Ok(ScanIter { merger: KeyMerger::new(sources, reverse)?, path, group: Vec::new(), done: false, arrays_read })
+        Ok(ScanIter { merger: KeyMerger::new(sources, reverse)?, path, group: Vec::new(), done: false, arrays_read, arrays_skipped })
     }
 
     /// How many arrays this scan reads.
     pub(crate) fn arrays_read(&self) -> usize {
         self.arrays_read
+    }
+
+    /// How many arrays the prefix filter let this scan skip.
+    pub(crate) fn arrays_skipped(&self) -> usize {
+        self.arrays_skipped
     }
 }
 

@@ -60,6 +60,6 @@ fn model_random_cases() {
     eprintln!("coverage over all cases: {total:?}");
     // Guard against a generator that stops reaching the interesting machinery.
     if !single {
-        assert!(total.flushes > 0 && total.merges > 0 && total.version_splits > 0, "{total:?}");
+        assert!(total.flushes > 0 && total.merges > 0 && total.version_splits > 0 && total.prefix_skips > 0, "{total:?}");
     }
 }

@@ -357,6 +357,48 @@ fn element_entries(column_type: &CqlType, target: IndexTargetKind, (key, value):
     }
 }
 
+/// Base rows read per batch while building an index or view from existing data.
+const BUILD_BATCH_ROWS: usize = 1_000;
+
+/// Fills a derived table (index storage or view) from the rows its base already holds:
+/// reads the base in batches and writes what `derive` makes of each row.
+pub async fn build_from_base(
+    ctx: &Context<'_>,
+    base: &Arc<Table>,
+    target: &Arc<Table>,
+    mut derive: impl FnMut(&FullRow) -> CqlResult<Vec<PartitionUpdate>>,
+) -> CqlResult<()> {
+    let version = ctx.head_version(base)?;
+    let target_version = ctx.head_version(target)?;
+    let mut resume = None;
+    loop {
+        let command = ReadCommand {
+            table: base.clone(),
+            version,
+            target: ReadTarget::TokenRange { start: std::ops::Bound::Unbounded, end: std::ops::Bound::Unbounded },
+            row_limit: BUILD_BATCH_ROWS,
+            per_partition_limit: None,
+            resume_after: resume.take(),
+            resume_partition_rows: 0,
+            now_secs: crate::clock::now_secs(),
+        };
+        let result = ctx.node.coordinator.read(command, Consistency::One).await?;
+        let mut assembler = RowAssembler::new(base);
+        let mut updates = Vec::new();
+        for row in result.items.into_iter().filter_map(|item| assembler.push(item)) {
+            updates.extend(derive(&row)?);
+        }
+        if !updates.is_empty() {
+            let write = WriteCommand { tables: vec![TableWrite { table: target.clone(), version: target_version, updates }] };
+            ctx.node.coordinator.mutate(write, Consistency::One).await?;
+        }
+        match result.resume_key {
+            Some(key) => resume = Some(key),
+            None => return Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,46 +443,3 @@ mod tests {
         assert_eq!(old_element(&set, Some(&cell), b"zz"), None);
     }
 }
-
-/// Base rows read per batch while building an index or view from existing data.
-const BUILD_BATCH_ROWS: usize = 1_000;
-
-/// Fills a derived table (index storage or view) from the rows its base already holds:
-/// reads the base in batches and writes what `derive` makes of each row.
-pub async fn build_from_base(
-    ctx: &Context<'_>,
-    base: &Arc<Table>,
-    target: &Arc<Table>,
-    mut derive: impl FnMut(&FullRow) -> CqlResult<Vec<PartitionUpdate>>,
-) -> CqlResult<()> {
-    let version = ctx.head_version(base)?;
-    let target_version = ctx.head_version(target)?;
-    let mut resume = None;
-    loop {
-        let command = ReadCommand {
-            table: base.clone(),
-            version,
-            target: ReadTarget::TokenRange { start: std::ops::Bound::Unbounded, end: std::ops::Bound::Unbounded },
-            row_limit: BUILD_BATCH_ROWS,
-            per_partition_limit: None,
-            resume_after: resume.take(),
-            resume_partition_rows: 0,
-            now_secs: crate::clock::now_secs(),
-        };
-        let result = ctx.node.coordinator.read(command, Consistency::One).await?;
-        let mut assembler = RowAssembler::new(base);
-        let mut updates = Vec::new();
-        for row in result.items.into_iter().filter_map(|item| assembler.push(item)) {
-            updates.extend(derive(&row)?);
-        }
-        if !updates.is_empty() {
-            let write = WriteCommand { tables: vec![TableWrite { table: target.clone(), version: target_version, updates }] };
-            ctx.node.coordinator.mutate(write, Consistency::One).await?;
-        }
-        match result.resume_key {
-            Some(key) => resume = Some(key),
-            None => return Ok(()),
-        }
-    }
-}
-

@@ -129,6 +129,20 @@ pub fn partition_prefix(token: i64, partition_key: &[u8]) -> Vec<u8> {
     key
 }
 
+/// The engine's prefix extractor: the partition prefix `P` of a key, so a partition read
+/// skips the arrays whose prefix filter says they hold nothing of that partition.
+pub const PARTITION_PREFIX: strata_engine::PrefixExtractor =
+    strata_engine::PrefixExtractor { name: "strata.partition.v1", prefix_len: partition_prefix_len };
+
+/// Length of the partition prefix: the token, then the escaped key up to its terminator
+/// (the first `0x00 0x01` after the token; escaping never yields that pair inside the key).
+/// Every key that starts with a key's prefix has the same prefix, as the engine requires.
+fn partition_prefix_len(key: &[u8]) -> Option<usize> {
+    let escaped = key.get(TOKEN_BYTES..)?;
+    let end = escaped.windows(2).position(|pair| pair == [0x00, 0x01])?;
+    Some(TOKEN_BYTES + end + 2)
+}
+
 /// Splits an engine key into (token, partition key bytes, rest after the prefix).
 pub fn split_partition(key: &[u8]) -> Option<(i64, Vec<u8>, &[u8])> {
     let token = read_token(key)?;
@@ -226,6 +240,21 @@ mod tests {
             assert_eq!(read_escaped(&mut input).as_deref(), Some(*s));
             assert!(input.is_empty());
         }
+    }
+
+    #[test]
+    fn partition_prefix_extractor_finds_the_partition_prefix() {
+        for pk in [&b""[..], b"k", b"\x00\x01", b"a\x00\x00b\x01"] {
+            let prefix = partition_prefix(-7, pk);
+            let marker = row_marker_key(&prefix, b"\x00\x01\x02");
+            let cell = row_cell_key(&prefix, b"c", "v");
+            for key in [&prefix, &marker, &cell] {
+                assert_eq!(partition_prefix_len(key), Some(prefix.len()), "{pk:?} {key:?}");
+            }
+        }
+        // Too short to hold a token, or no terminator: no prefix.
+        assert_eq!(partition_prefix_len(b"\x00\x01"), None);
+        assert_eq!(partition_prefix_len(b"12345678abc"), None);
     }
 
     #[test]

@@ -215,9 +215,12 @@ pub struct ClusteringLayout {
     pub columns: Vec<(CqlType, bool)>,
 }
 
+/// A row key split by `ClusteringLayout::split`: (encoded clustering, wire values, rest).
+type SplitClustering<'a> = (&'a [u8], Vec<Vec<u8>>, &'a [u8]);
+
 impl ClusteringLayout {
     /// Splits `input` into (encoded clustering, wire values, rest).
-    fn split<'a>(&self, input: &'a [u8]) -> Option<(&'a [u8], Vec<Vec<u8>>, &'a [u8])> {
+    fn split<'a>(&self, input: &'a [u8]) -> Option<SplitClustering<'a>> {
         let mut rest = input;
         let mut values = Vec::with_capacity(self.columns.len());
         for (ty, desc) in &self.columns {

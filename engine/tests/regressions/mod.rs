@@ -19,6 +19,7 @@ fn batch_config() -> Config {
         background_threads: false,
         block_bytes: 4096,
         bloom_bits_per_key: 10,
+        prefix_extractor: None,
     }
 }
 

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use strata_engine::{
-    Cell, CellValue, Clock, CrashMode, CrashStorage, Engine, Error, ManualClock, Mutation, Options, Storage,
+    Cell, CellValue, Clock, CrashMode, CrashStorage, Engine, Error, ManualClock, Mutation, Options, PrefixExtractor, Storage,
     SyncMode, VersionId, ROOT_VERSION,
 };
 
@@ -27,6 +27,10 @@ use strata_engine::{
 pub const KEYS: [&[u8]; 12] = [
     b"a", b"a\x00", b"aa", b"ab", b"aba", b"b", b"ba", b"bb", b"bba", b"c", b"ca", b"\xff",
 ];
+
+/// Whole-prefix scans checked after every step: prefixes under both model extractors
+/// ("a"), under the first-byte one only ("b"), under the through-first-a one only ("ba").
+const WHOLE_PREFIX_SCANS: [&[u8]; 3] = [b"a", b"b", b"ba"];
 
 pub fn parse_seed(raw: &str) -> u64 {
     let raw = raw.trim();
@@ -53,6 +57,33 @@ pub struct Config {
     /// Small blocks give multi-block arrays (index search, block boundaries inside a key's run).
     pub block_bytes: usize,
     pub bloom_bits_per_key: u32,
+    /// Which prefix extractor (if any) gives arrays a prefix filter that scans consult.
+    pub prefix_extractor: Option<Extractor>,
+}
+
+/// Prefix extractors for the model: both honour the contract of `PrefixExtractor` over any
+/// key, and the key universe has keys with and without a prefix under each.
+#[derive(Clone, Copy, Debug)]
+pub enum Extractor {
+    FirstByte,
+    ThroughFirstA,
+}
+
+fn first_byte(key: &[u8]) -> Option<usize> {
+    (!key.is_empty()).then_some(1)
+}
+
+fn through_first_a(key: &[u8]) -> Option<usize> {
+    key.iter().position(|&b| b == b'a').map(|i| i + 1)
+}
+
+impl Extractor {
+    fn extractor(self) -> PrefixExtractor {
+        match self {
+            Extractor::FirstByte => PrefixExtractor { name: "first-byte", prefix_len: first_byte },
+            Extractor::ThroughFirstA => PrefixExtractor { name: "through-first-a", prefix_len: through_first_a },
+        }
+    }
 }
 
 impl Config {
@@ -68,6 +99,7 @@ impl Config {
             background_threads: rng.random_bool(0.4),
             block_bytes: [128, 512, 4096][rng.random_range(0..3)],
             bloom_bits_per_key: [0, 10][rng.random_range(0..2)],
+            prefix_extractor: [None, Some(Extractor::FirstByte), Some(Extractor::ThroughFirstA)][rng.random_range(0..3)],
         }
     }
 
@@ -81,6 +113,7 @@ impl Config {
             background_threads: self.background_threads,
             block_bytes: self.block_bytes,
             bloom_bits_per_key: self.bloom_bits_per_key,
+            prefix_extractor: self.prefix_extractor.map(Extractor::extractor),
             ..Options::default()
         }
     }
@@ -459,6 +492,8 @@ pub struct Coverage {
     pub flushes: u64,
     pub merges: u64,
     pub version_splits: u64,
+    /// Arrays scans skipped thanks to a prefix filter.
+    pub prefix_skips: u64,
     pub max_arrays: usize,
     pub max_versions: usize,
 }
@@ -469,6 +504,7 @@ impl Coverage {
         self.flushes += stats.flushes;
         self.merges += stats.merges;
         self.version_splits += stats.version_splits;
+        self.prefix_skips += stats.scan_arrays_skipped_by_prefix;
         self.max_arrays = self.max_arrays.max(stats.arrays);
         self.max_versions = self.max_versions.max(stats.versions);
     }
@@ -477,6 +513,7 @@ impl Coverage {
         self.flushes += other.flushes;
         self.merges += other.merges;
         self.version_splits += other.version_splits;
+        self.prefix_skips += other.prefix_skips;
         self.max_arrays = self.max_arrays.max(other.max_arrays);
         self.max_versions = self.max_versions.max(other.max_versions);
     }
@@ -767,6 +804,10 @@ impl Harness {
             self.check_gets(version)?;
             self.check_scan(version, Bound::Unbounded, Bound::Unbounded, false)?;
             self.check_scan(version, Bound::Unbounded, Bound::Unbounded, true)?;
+            for prefix in WHOLE_PREFIX_SCANS {
+                let hi = prefix_successor(prefix).map_or(Bound::Unbounded, Bound::Excluded);
+                self.check_scan(version, Bound::Included(prefix.to_vec()), hi, false)?;
+            }
         }
         Ok(())
     }
