@@ -19,6 +19,9 @@ pub enum CommitlogSync {
     Periodic { period_ms: u64 },
 }
 
+/// Cassandra's `commitlog_sync_period` default.
+const DEFAULT_SYNC_PERIOD_MS: u64 = 10_000;
+
 /// The merged node configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -64,7 +67,10 @@ impl Default for Config {
             rack: "rack1".into(),
             data_dir: PathBuf::from("./data"),
             commitlog_dir: None,
-            commitlog_sync: CommitlogSync::Batch,
+            // Cassandra's default (`periodic`, 10 s): a write is in the OS before it is
+            // acknowledged, so it survives a process crash (kill -9); a power loss can
+            // lose the last period. `batch` waits for the fsync of each write group.
+            commitlog_sync: CommitlogSync::Periodic { period_ms: DEFAULT_SYNC_PERIOD_MS },
             memtable_bytes: 64 << 20,
             block_cache_bytes: 128 << 20,
             max_frame_bytes: 16 << 20,
@@ -306,7 +312,7 @@ fn split_list(text: &str) -> Vec<String> {
 fn parse_sync_mode(mode: &str, period_ms: Option<u64>) -> Result<CommitlogSync, ConfigError> {
     match mode.trim() {
         "batch" => Ok(CommitlogSync::Batch),
-        "periodic" => Ok(CommitlogSync::Periodic { period_ms: period_ms.unwrap_or(10_000) }),
+        "periodic" => Ok(CommitlogSync::Periodic { period_ms: period_ms.unwrap_or(DEFAULT_SYNC_PERIOD_MS) }),
         other => Err(invalid("commitlog_sync", other, "expected batch or periodic")),
     }
 }
@@ -351,7 +357,7 @@ mod tests {
         assert_eq!(c.native_transport_port, 9042);
         assert_eq!(c.rpc_address.to_string(), "127.0.0.1");
         assert_eq!(c.data_dir, PathBuf::from("./data"));
-        assert_eq!(c.commitlog_sync, CommitlogSync::Batch);
+        assert_eq!(c.commitlog_sync, CommitlogSync::Periodic { period_ms: 10_000 });
     }
 
     #[test]

@@ -34,7 +34,7 @@ use crate::memtable::EntryVisitor;
 use crate::merge::{plan_split, GcContext, OutsideData};
 use crate::version::{VersionOp, VersionTally, VersionTree};
 use crate::wal::{replay_segment, segment_name, Wal, WalState};
-use crate::{Cell, Clock, Error, LevelStats, Mutation, Options, Result, ScanIter, Stats, Storage, SyncMode, VersionId, VersionInfo, ROOT_VERSION};
+use crate::{Cell, Clock, Error, LevelStats, Mutation, Options, Result, ScanIter, Stats, Storage, SyncMode, VersionId, VersionInfo, WriteTicket, ROOT_VERSION};
 
 /// Highest level of the doubling array.
 pub(crate) const MAX_LEVEL: u32 = 40;
@@ -226,8 +226,32 @@ impl Engine {
     }
 
     /// Applies `mutations` atomically (one WAL record); durable per the sync mode.
+    /// Equivalent to `append` followed by `wait_durable`.
     pub fn write(&self, mutations: &[Mutation]) -> Result<()> {
         self.inner.write(mutations)
+    }
+
+    /// First half of `write`: appends `mutations` as one WAL record and applies them to
+    /// the memtable (readers see them from now on), without waiting for durability.
+    /// Acknowledge the write only after `wait_durable` of the returned ticket succeeds.
+    ///
+    /// Why: a caller with a stream of writes (the server's write pipeline) can keep
+    /// appending while an earlier group's fsync runs, and let one thread collect the
+    /// durability notices; with `write` each appending thread sleeps through an fsync.
+    pub fn append(&self, mutations: &[Mutation]) -> Result<WriteTicket> {
+        self.inner.append(mutations)
+    }
+
+    /// The sync mode this engine was opened with.
+    pub fn sync_mode(&self) -> &SyncMode {
+        &self.inner.options.sync
+    }
+
+    /// Returns once the write behind `ticket` is durable per the sync mode (`Batch`: an
+    /// fsync covers it, leading one if none is running; `Periodic`: the record is handed
+    /// to the OS). Tickets may be waited for in any order, once each.
+    pub fn wait_durable(&self, ticket: WriteTicket) -> Result<()> {
+        self.inner.wait_durable(ticket)
     }
 
     /// The resolved cell for `key` at `version` (tombstones included), if any.
@@ -489,12 +513,19 @@ impl Inner {
     }
 
     fn write(&self, mutations: &[Mutation]) -> Result<()> {
+        let ticket = self.append(mutations)?;
+        self.wait_durable(ticket)
+    }
+
+    /// Appends one WAL record and applies it to the memtable; durability is left to
+    /// `wait_durable` (except when a full memtable forces a rotation, which syncs).
+    fn append(&self, mutations: &[Mutation]) -> Result<WriteTicket> {
         self.check_open()?;
         for m in mutations {
             check_mutation_bounds(m)?;
         }
         if mutations.is_empty() {
-            return Ok(());
+            return Ok(WriteTicket(0));
         }
         self.wait_for_flush_room()?;
         let mut st = self.wal.lock();
@@ -510,15 +541,20 @@ impl Inner {
             active.insert(&m.key, m.version, &m.cell);
         }
         let full = active.bytes() >= self.options.memtable_bytes;
-        if full {
-            st = self.rotate(st)?;
+        if !full {
+            return Ok(WriteTicket(seq));
         }
-        self.wal.wait_durable(st, seq)?;
-        if full && !self.options.background_threads {
+        st = self.rotate(st)?;
+        if !self.options.background_threads {
+            drop(st);
             self.flush_frozen()?;
             self.run_merges()?;
         }
-        Ok(())
+        Ok(WriteTicket(seq))
+    }
+
+    fn wait_durable(&self, ticket: WriteTicket) -> Result<()> {
+        self.wal.wait_durable(self.wal.lock(), ticket.0)
     }
 
     /// Backpressure: block while too many frozen memtables wait for the flusher.

@@ -56,6 +56,12 @@ const _: () = {
     assert_send_static::<ScanIter>();
 };
 
+/// A write appended by [`Engine::append`] whose durability [`Engine::wait_durable`] awaits
+/// (its WAL sequence number; 0 for an empty write, durable at once).
+#[derive(Debug)]
+#[must_use = "a write is acknowledged only after wait_durable"]
+pub struct WriteTicket(pub(crate) u64);
+
 /// Stable identifier of a version. Never reused.
 pub type VersionId = u32;
 

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use strata_engine::{
     Cell, CrashMode, CrashStorage, Engine, Error, ManualClock, Mutation, Options, Storage, SyncMode,
-    VersionId, ROOT_VERSION,
+    VersionId, WriteTicket, ROOT_VERSION,
 };
 
 const BATCHES: usize = 36;
@@ -30,6 +30,10 @@ const WRITES_PER_BATCH: usize = 2;
 enum Ack {
     /// `SyncMode::Batch`: acknowledged = fsynced.
     Batch,
+    /// `SyncMode::Batch` driven like the server's write pipeline: each batch is appended
+    /// (`Engine::append`) before the previous one's `wait_durable`, so one appended batch
+    /// is always waiting; acknowledged = its `wait_durable` succeeded.
+    BatchPipelined,
     /// `SyncMode::Periodic` with a sync interval longer than any test: acknowledged = handed to
     /// the OS; only version operations and flushes force an fsync.
     Periodic,
@@ -38,7 +42,7 @@ enum Ack {
 fn options(ack: Ack) -> Options {
     Options {
         sync: match ack {
-            Ack::Batch => SyncMode::Batch,
+            Ack::Batch | Ack::BatchPipelined => SyncMode::Batch,
             Ack::Periodic => SyncMode::Periodic { interval_ms: 3_600_000 },
         },
         memtable_bytes: 4096,
@@ -74,21 +78,42 @@ struct Outcome {
     table: Option<VersionId>,
     /// Batches acknowledged, with the version each was written to.
     acked: Vec<(usize, VersionId)>,
-    /// The batch whose write returned an error (it may or may not have reached the disk).
-    in_flight: Option<(usize, VersionId)>,
+    /// Batches not acknowledged when an error stopped the workload, in order (they may
+    /// or may not have reached the disk): the failed one, and with `BatchPipelined` the
+    /// appended one whose durability was still awaited.
+    in_flight: Vec<(usize, VersionId)>,
     /// Snapshots acknowledged: (frozen version, new head).
     snapshots: Vec<(VersionId, VersionId)>,
     /// Snapshot requested when the machine died (frozen version); may or may not be durable.
     snapshot_in_flight: Option<VersionId>,
 }
 
+/// An appended batch awaiting `wait_durable` (`Ack::BatchPipelined`).
+type Pending = Option<(usize, VersionId, WriteTicket)>;
+
+/// Acknowledges the pending batch once durable; false (and the batch in flight) on error.
+fn settle(engine: &Engine, pending: &mut Pending, outcome: &mut Outcome) -> bool {
+    let Some((batch, version, ticket)) = pending.take() else { return true };
+    let durable = engine.wait_durable(ticket).is_ok();
+    if durable {
+        outcome.acked.push((batch, version));
+    } else {
+        outcome.in_flight.push((batch, version));
+    }
+    durable
+}
+
 /// Runs the workload until the first error; never panics on engine errors.
-fn run_workload(engine: &Engine) -> Outcome {
+fn run_workload(engine: &Engine, ack: Ack) -> Outcome {
     let mut outcome = Outcome::default();
     let Ok(mut head) = engine.clone_version(ROOT_VERSION) else { return outcome };
     outcome.table = Some(head);
+    let mut pending: Pending = None;
     for batch in 0..BATCHES {
         if batch > 0 && batch % SNAPSHOT_EVERY == 0 {
+            if !settle(engine, &mut pending, &mut outcome) {
+                return outcome;
+            }
             match engine.snapshot(head) {
                 Ok(child) => {
                     outcome.snapshots.push((head, child));
@@ -103,14 +128,34 @@ fn run_workload(engine: &Engine) -> Outcome {
         let mutations: Vec<Mutation> = (0..WRITES_PER_BATCH)
             .map(|slot| Mutation { version: head, key: key(batch, slot), cell: Cell::live(batch as i64 + 1, value(batch, slot)) })
             .collect();
+        if ack == Ack::BatchPipelined {
+            match engine.append(&mutations) {
+                Ok(ticket) => {
+                    let mut previous = pending.replace((batch, head, ticket));
+                    if !settle(engine, &mut previous, &mut outcome) {
+                        outcome.in_flight.push((batch, head));
+                        return outcome;
+                    }
+                }
+                Err(_) => {
+                    if let Some((b, v, _)) = pending.take() {
+                        outcome.in_flight.push((b, v));
+                    }
+                    outcome.in_flight.push((batch, head));
+                    return outcome;
+                }
+            }
+            continue;
+        }
         match engine.write(&mutations) {
             Ok(()) => outcome.acked.push((batch, head)),
             Err(_) => {
-                outcome.in_flight = Some((batch, head));
+                outcome.in_flight.push((batch, head));
                 return outcome;
             }
         }
     }
+    settle(engine, &mut pending, &mut outcome);
     outcome
 }
 
@@ -157,7 +202,7 @@ fn verify_after_crash(engine: &Engine, outcome: &Outcome, lossy: bool) -> Result
     let head = outcome.snapshots.last().map_or(table, |&(_, child)| child);
     let visible = visible_batches(engine, head)?;
     let acked: Vec<usize> = outcome.acked.iter().map(|&(batch, _)| batch).collect();
-    let with_in_flight: Vec<usize> = acked.iter().copied().chain(outcome.in_flight.map(|(b, _)| b)).collect();
+    let with_in_flight: Vec<usize> = acked.iter().copied().chain(outcome.in_flight.iter().map(|&(b, _)| b)).collect();
     let is_prefix = with_in_flight.starts_with(&visible);
     let durable = match (lossy, outcome.snapshots.last()) {
         (false, _) => acked.len(),
@@ -190,7 +235,7 @@ fn workload_call_count(ack: Ack) -> u64 {
     let storage = Arc::new(CrashStorage::new());
     let engine = open_with(&storage, ack).expect("open on empty storage");
     let before = storage.op_count();
-    let outcome = run_workload(&engine);
+    let outcome = run_workload(&engine, ack);
     assert_eq!(outcome.acked.len(), BATCHES, "the workload must succeed without faults");
     let stats = engine.stats();
     assert!(stats.flushes >= 3 && stats.merges >= 1, "the workload must flush and merge: {stats:?}");
@@ -209,7 +254,7 @@ fn crash_at(point: u64, ack: Ack, mode: CrashMode) -> Result<(), String> {
     let storage = Arc::new(CrashStorage::new());
     let engine = open_with(&storage, ack).map_err(|e| format!("open on empty storage: {e}"))?;
     storage.fail_after(point);
-    let outcome = run_workload(&engine);
+    let outcome = run_workload(&engine, ack);
     let survivor = storage.crash(mode);
     drop(engine);
     let lossy = ack == Ack::Periodic && mode != CrashMode::KeepAll;
@@ -244,6 +289,11 @@ fn batch_mode_power_loss_at_every_point_keeps_exactly_the_acknowledged_writes() 
 }
 
 #[test]
+fn pipelined_batch_writes_power_loss_at_every_point_keeps_exactly_the_acknowledged_writes() {
+    crash_at_every_point(Ack::BatchPipelined, crash_mode);
+}
+
+#[test]
 fn periodic_mode_power_loss_at_every_point_keeps_a_prefix_reaching_the_last_barrier() {
     crash_at_every_point(Ack::Periodic, crash_mode);
 }
@@ -258,7 +308,7 @@ fn periodic_mode_process_kill_at_every_point_keeps_every_acknowledged_write() {
 fn a_crash_during_recovery_loses_nothing() {
     let storage = Arc::new(CrashStorage::new());
     let engine = open(&storage).expect("open");
-    let outcome = run_workload(&engine);
+    let outcome = run_workload(&engine, Ack::Batch);
     // The image to recover from is never opened itself: every attempt works on a copy.
     let image = storage.crash(CrashMode::DropUnsynced);
     drop(engine);
