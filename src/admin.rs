@@ -175,7 +175,9 @@ fn metrics(node: &Node) -> String {
     node.metrics.render(&[
         ("strata_engine_arrays", "immutable arrays on disk", stats.arrays as u64),
         ("strata_engine_array_bytes", "bytes in arrays on disk", stats.array_bytes),
-        ("strata_engine_memtable_bytes", "bytes in the active memtable", stats.memtable_bytes as u64),
+        ("strata_engine_memtable_bytes", "estimated bytes in the active and frozen memtables", stats.memtable_bytes as u64),
+        ("strata_engine_frozen_memtables", "memtables frozen and waiting for flush", stats.frozen_memtables as u64),
+        ("strata_engine_block_cache_bytes", "bytes held by the block cache", stats.block_cache_bytes as u64),
         ("strata_engine_versions", "versions in the version tree", stats.versions as u64),
         ("strata_engine_flushes_total", "memtable flushes since start", stats.flushes),
         ("strata_engine_merges_total", "array merges since start", stats.merges),

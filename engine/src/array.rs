@@ -117,24 +117,61 @@ struct Bloom {
 
 const BLOOM_BLOCK_BYTES: usize = 64;
 
+/// Blocks a filter needs for `keys` keys at `bits_per_key` (at least one).
+fn bloom_blocks(keys: u64, bits_per_key: u32) -> usize {
+    let bytes = keys.saturating_mul(u64::from(bits_per_key)).div_ceil(8);
+    usize::try_from(bytes.div_ceil(BLOOM_BLOCK_BYTES as u64)).unwrap_or(usize::MAX).max(1)
+}
+
 impl Bloom {
-    fn build(hashes: &[u64], bits_per_key: u32) -> Bloom {
-        if bits_per_key == 0 || hashes.is_empty() {
+    /// An empty filter with room for `expected_keys` keys, filled while an array is built
+    /// (so a builder keeps no per-key hashes: its memory is the filter, not 8 bytes a key).
+    /// The block count is a power of two so `fold_to` can halve it once the real count is
+    /// known; `expected_keys` is an upper bound (too low only raises false positives).
+    fn with_capacity(expected_keys: u64, bits_per_key: u32) -> Bloom {
+        if bits_per_key == 0 {
             return Bloom { k: 0, bits: Vec::new() };
         }
-        let nbytes = (hashes.len() as u64 * u64::from(bits_per_key)).div_ceil(8);
-        let nblocks = usize::try_from(nbytes.div_ceil(BLOOM_BLOCK_BYTES as u64)).unwrap_or(1).max(1);
+        let nblocks = bloom_blocks(expected_keys, bits_per_key).checked_next_power_of_two().unwrap_or(1 << 24).min(1 << 24);
         let k = ((f64::from(bits_per_key) * 0.69) as u32).clamp(1, 30);
-        let mut bloom = Bloom { k, bits: vec![0u8; nblocks * BLOOM_BLOCK_BYTES] };
-        for &h in hashes {
-            let (block, probes) = bloom.probes(h);
-            for bit in probes {
-                if let Some(b) = bloom.bits.get_mut(block + bit / 8) {
-                    *b |= 1 << (bit % 8);
-                }
+        Bloom { k, bits: vec![0u8; nblocks * BLOOM_BLOCK_BYTES] }
+    }
+
+    fn insert(&mut self, h: u64) {
+        let (block, probes) = self.probes(h);
+        for bit in probes {
+            if let Some(b) = self.bits.get_mut(block + bit / 8) {
+                *b |= 1 << (bit % 8);
             }
         }
-        bloom
+    }
+
+    /// Shrinks the filter to the fewest blocks (a power of two) that still give `keys` keys
+    /// `bits_per_key` bits each; an empty array gets no filter. Halving ORs block `2i + 1`
+    /// into block `2i`: with `n = 2^b` blocks a key's block is the top `b` bits of its hash's
+    /// high half (see `probes`), so with `n / 2` it is that index shifted right by one, and
+    /// the bit positions inside a block do not depend on `n`.
+    fn fold_to(&mut self, keys: u64, bits_per_key: u32) {
+        if keys == 0 || self.k == 0 {
+            *self = Bloom { k: 0, bits: Vec::new() };
+            return;
+        }
+        let needed = bloom_blocks(keys, bits_per_key);
+        let mut nblocks = self.bits.len() / BLOOM_BLOCK_BYTES;
+        while nblocks.is_multiple_of(2) && nblocks / 2 >= needed {
+            nblocks /= 2;
+            for i in 0..nblocks {
+                for j in 0..BLOOM_BLOCK_BYTES {
+                    let odd = self.bits.get((2 * i + 1) * BLOOM_BLOCK_BYTES + j).copied().unwrap_or(0);
+                    let even = self.bits.get(2 * i * BLOOM_BLOCK_BYTES + j).copied().unwrap_or(0);
+                    if let Some(b) = self.bits.get_mut(i * BLOOM_BLOCK_BYTES + j) {
+                        *b = even | odd;
+                    }
+                }
+            }
+            self.bits.truncate(nblocks * BLOOM_BLOCK_BYTES);
+        }
+        self.bits.shrink_to_fit();
     }
 
     /// Byte offset of the key's block and the bit positions (0..512) inside it.
@@ -300,9 +337,11 @@ pub(crate) struct ArrayBuilder {
     offsets: Vec<u32>,
     index: Vec<IndexEntry>,
     last_key: Vec<u8>,
-    key_hashes: Vec<u64>,
-    /// One hash per run of keys sharing a prefix (keys arrive sorted, so runs are whole).
-    prefix_hashes: Vec<u64>,
+    keys: u64,
+    key_filter: Bloom,
+    /// One entry per run of keys sharing a prefix (keys arrive sorted, so runs are whole).
+    prefixes: u64,
+    prefix_filter: Bloom,
     stats: VersionTally,
     entries: u64,
     min_ts: i64,
@@ -310,7 +349,8 @@ pub(crate) struct ArrayBuilder {
 }
 
 impl ArrayBuilder {
-    pub(crate) fn new(storage: Arc<dyn Storage>, id: u64, block_bytes: usize, filters: FilterPolicy) -> Result<ArrayBuilder> {
+    /// `expected_keys`: an upper bound of the distinct keys to come (sizes the filters).
+    pub(crate) fn new(storage: Arc<dyn Storage>, id: u64, block_bytes: usize, filters: FilterPolicy, expected_keys: u64) -> Result<ArrayBuilder> {
         let tmp_name = format!("{}.tmp", array_file_name(id));
         storage.create(&tmp_name)?;
         Ok(ArrayBuilder {
@@ -325,8 +365,10 @@ impl ArrayBuilder {
             offsets: Vec::new(),
             index: Vec::new(),
             last_key: Vec::new(),
-            key_hashes: Vec::new(),
-            prefix_hashes: Vec::new(),
+            keys: 0,
+            key_filter: Bloom::with_capacity(expected_keys, filters.bits_per_key),
+            prefixes: 0,
+            prefix_filter: Bloom::with_capacity(if filters.prefix.is_some() { expected_keys } else { 0 }, filters.bits_per_key),
             stats: VersionTally::default(),
             entries: 0,
             min_ts: i64::MAX,
@@ -349,7 +391,8 @@ impl ArrayBuilder {
             if self.entries > 0 && key < self.last_key.as_slice() {
                 return Err(Error::InvalidArgument("array entries added out of key order".into()));
             }
-            self.key_hashes.push(hash64(key));
+            self.keys += 1;
+            self.key_filter.insert(hash64(key));
             self.note_prefix(key);
             self.last_key.clear();
             self.last_key.extend_from_slice(key);
@@ -371,7 +414,8 @@ impl ArrayBuilder {
         let Some(extractor) = self.filters.prefix else { return };
         let Some(prefix) = extractor.prefix(key) else { return };
         if self.entries == 0 || extractor.prefix(&self.last_key) != Some(prefix) {
-            self.prefix_hashes.push(hash64(prefix));
+            self.prefixes += 1;
+            self.prefix_filter.insert(hash64(prefix));
         }
     }
 
@@ -437,19 +481,20 @@ impl ArrayBuilder {
         Ok(self.file_len)
     }
 
-    fn build_filters(&self) -> Filters {
+    fn build_filters(&mut self) -> Filters {
         let bits = self.filters.bits_per_key;
-        Filters {
-            keys: Bloom::build(&self.key_hashes, bits),
-            prefixes: self.filters.prefix.map(|e| (e.name.to_string(), Bloom::build(&self.prefix_hashes, bits))),
-        }
+        let mut keys = std::mem::replace(&mut self.key_filter, Bloom { k: 0, bits: Vec::new() });
+        keys.fold_to(self.keys, bits);
+        let mut prefixes = std::mem::replace(&mut self.prefix_filter, Bloom { k: 0, bits: Vec::new() });
+        prefixes.fold_to(self.prefixes, bits);
+        Filters { keys, prefixes: self.filters.prefix.map(|e| (e.name.to_string(), prefixes)) }
     }
 
     fn meta(&self) -> ArrayMeta {
         let versions: Vec<VersionStat> = self.stats.iter().map(|(version, entries, bytes)| VersionStat { version, entries, bytes }).collect();
         ArrayMeta {
             entries: self.entries,
-            keys: self.key_hashes.len() as u64,
+            keys: self.keys,
             min_ts: if self.entries == 0 { 0 } else { self.min_ts },
             max_ts: if self.entries == 0 { 0 } else { self.max_ts },
             versions,
@@ -712,7 +757,9 @@ impl ArrayReader {
         self.obsolete.store(true, Ordering::SeqCst);
     }
 
-    fn block(&self, i: usize) -> Result<Arc<Block>> {
+    /// Block `i`, from the cache or read and verified; `fill_cache` says whether a block
+    /// read from storage enters the cache.
+    fn block(&self, i: usize, fill_cache: bool) -> Result<Arc<Block>> {
         let idx = u32::try_from(i).map_err(|_| Error::corruption(&self.name, "block index overflow"))?;
         if let Some(b) = self.cache.get((self.id, idx)) {
             return Ok(b);
@@ -721,7 +768,9 @@ impl ArrayReader {
         let mut raw = vec![0u8; entry.len as usize];
         self.storage.read_at(&self.name, entry.offset, &mut raw)?;
         let block = Arc::new(Block::parse(raw).map_err(|e| Error::corruption(&self.name, format!("block {i}: {e}")))?);
-        self.cache.insert((self.id, idx), block.clone());
+        if fill_cache {
+            self.cache.insert((self.id, idx), block.clone());
+        }
         Ok(block)
     }
 
@@ -746,7 +795,7 @@ impl ArrayReader {
         let mut bi = self.index.first_block_reaching(key, false);
         let mut first = true;
         while bi < self.index.len() {
-            let block = self.block(bi)?;
+            let block = self.block(bi, true)?;
             let start = if first { block.lower_bound(key, false).map_err(|e| self.decode_err(e))? } else { 0 };
             first = false;
             for i in start..block.len() {
@@ -789,14 +838,34 @@ pub(crate) struct ArrayCursor {
     /// If set, only entries written at these versions (sorted) are yielded; the others are
     /// stepped over without decoding their cells or copying their keys.
     versions: Option<Arc<Vec<VersionId>>>,
+    /// Whether blocks read from storage enter the block cache (not for merges).
+    fill_cache: bool,
 }
 
 impl ArrayCursor {
     pub(crate) fn new(array: Arc<ArrayReader>, start: Bound<Vec<u8>>, end: Bound<Vec<u8>>, reverse: bool) -> Result<ArrayCursor> {
         let (seek, stop) = if reverse { (end, start) } else { (start, end) };
-        let mut c = ArrayCursor { array, reverse, stop, block_idx: 0, block: None, pos: 0, done: false, versions: None };
+        let mut c = ArrayCursor { array, reverse, stop, block_idx: 0, block: None, pos: 0, done: false, versions: None, fill_cache: true };
         c.seek(seek)?;
         Ok(c)
+    }
+
+    /// A forward cursor over the whole array for a merge: blocks it reads from storage
+    /// stay out of the block cache (RocksDB's `fill_cache = false` for compactions), so
+    /// a merge neither evicts the blocks reads are using nor holds cache memory during
+    /// write-only loads. Blocks already cached are still used.
+    pub(crate) fn for_merge(array: Arc<ArrayReader>) -> ArrayCursor {
+        ArrayCursor {
+            array,
+            reverse: false,
+            stop: Bound::Unbounded,
+            block_idx: 0,
+            block: None,
+            pos: 0,
+            done: false,
+            versions: None,
+            fill_cache: false,
+        }
     }
 
     /// Restricts the cursor to entries written at `versions` (sorted): a scan passes its
@@ -816,7 +885,7 @@ impl ArrayCursor {
                     self.done = n == 0;
                     if n > 0 {
                         self.block_idx = n - 1;
-                        let b = self.array.block(self.block_idx)?;
+                        let b = self.array.block(self.block_idx, self.fill_cache)?;
                         self.pos = b.len();
                         self.block = Some(b);
                     }
@@ -833,7 +902,7 @@ impl ArrayCursor {
         if !self.reverse {
             self.block_idx = bi;
             if bi < n {
-                let b = self.array.block(bi)?;
+                let b = self.array.block(bi, self.fill_cache)?;
                 self.pos = b.lower_bound(key, strict).map_err(|e| self.array.decode_err(e))?;
                 self.block = Some(b);
             }
@@ -844,7 +913,7 @@ impl ArrayCursor {
             self.done = true;
             return Ok(());
         }
-        let b = self.array.block(target)?;
+        let b = self.array.block(target, self.fill_cache)?;
         self.pos = if bi < n { b.lower_bound(key, strict_for_search).map_err(|e| self.array.decode_err(e))? } else { b.len() };
         self.block_idx = target;
         self.block = Some(b);
@@ -870,7 +939,7 @@ impl ArrayCursor {
                     self.done = true;
                     return Ok(None);
                 }
-                self.block = Some(self.array.block(self.block_idx)?);
+                self.block = Some(self.array.block(self.block_idx, self.fill_cache)?);
                 self.pos = 0;
                 continue;
             };
@@ -881,7 +950,7 @@ impl ArrayCursor {
                         return Ok(None);
                     }
                     self.block_idx -= 1;
-                    let b = self.array.block(self.block_idx)?;
+                    let b = self.array.block(self.block_idx, self.fill_cache)?;
                     self.pos = b.len();
                     self.block = Some(b);
                     continue;
@@ -918,7 +987,7 @@ mod tests {
     use crate::MemStorage;
 
     fn build(storage: &Arc<dyn Storage>, id: u64, n: usize, block_bytes: usize) -> Arc<ArrayReader> {
-        let mut b = ArrayBuilder::new(storage.clone(), id, block_bytes, FilterPolicy { bits_per_key: 10, prefix: None }).unwrap();
+        let mut b = ArrayBuilder::new(storage.clone(), id, block_bytes, FilterPolicy { bits_per_key: 10, prefix: None }, n as u64).unwrap();
         for i in 0..n {
             let key = format!("key{i:05}");
             b.add(key.as_bytes(), 2, &Cell::live(i as i64, format!("v{i}"))).unwrap();
@@ -980,10 +1049,19 @@ mod tests {
     #[test]
     fn bloom_has_no_false_negatives_and_few_false_positives() {
         let hashes: Vec<u64> = (0..10_000u32).map(|i| hash64(&i.to_le_bytes())).collect();
-        let bloom = Bloom::build(&hashes, 10);
+        // Sized for 50x the real count, then folded down: the same guarantees.
+        let mut bloom = Bloom::with_capacity(500_000, 10);
+        hashes.iter().for_each(|&h| bloom.insert(h));
+        bloom.fold_to(10_000, 10);
+        assert_eq!(bloom.bits.len() / BLOOM_BLOCK_BYTES, bloom_blocks(10_000, 10).next_power_of_two());
         assert!(hashes.iter().all(|&h| bloom.may_contain(h)));
         let fp = (10_000..110_000u32).filter(|i| bloom.may_contain(hash64(&i.to_le_bytes()))).count();
         assert!(fp < 3_000, "false positive rate {fp}/100000");
+        // An underestimate leaves a crowded filter: more false positives, no false negatives.
+        let mut small = Bloom::with_capacity(100, 10);
+        hashes.iter().for_each(|&h| small.insert(h));
+        small.fold_to(10_000, 10);
+        assert!(hashes.iter().all(|&h| small.may_contain(h)));
     }
 
     #[test]

@@ -629,7 +629,7 @@ impl Inner {
             None
         } else {
             let tree = read(&self.tree).clone();
-            let mut builder = self.new_builder()?;
+            let mut builder = self.new_builder(mem.keys())?;
             let built = mem.for_each_sorted(&|v| tree.pre(v), &mut |k, v, c| builder.add(k, v, c));
             self.finish_outputs(vec![builder], built, 0)?.pop()
         };
@@ -779,12 +779,17 @@ impl Inner {
         let pieces = plan.unwrap_or_else(|| vec![counts.iter().map(|(v, _, _)| v).collect()]);
         let piece_of: std::collections::HashMap<VersionId, usize> =
             pieces.iter().enumerate().flat_map(|(i, p)| p.iter().map(move |&v| (v, i))).collect();
+        // Each piece holds at most the inputs' keys, and at most as many keys as it has
+        // entries.
+        let input_keys: u64 = inputs.iter().map(|a| a.reader.meta.keys).sum();
+        let expected_keys: Vec<u64> =
+            pieces.iter().map(|p| input_keys.min(p.iter().map(|&v| counts.entries(v)).sum())).collect();
         let mut builders: Vec<Option<ArrayBuilder>> = pieces.iter().map(|_| None).collect();
         let built = self.merge_into(inputs, &mut gc, &mut |key, version, cell| {
             let piece = piece_of.get(&version).copied().unwrap_or(0);
             let Some(slot) = builders.get_mut(piece) else { return Err(Error::InvalidArgument("no such piece".into())) };
             if slot.is_none() {
-                *slot = Some(self.new_builder()?);
+                *slot = Some(self.new_builder(expected_keys.get(piece).copied().unwrap_or(input_keys))?);
             }
             match slot {
                 Some(b) => b.add(key, version, cell),
@@ -803,9 +808,10 @@ impl Inner {
         Ok(())
     }
 
-    fn new_builder(&self) -> Result<ArrayBuilder> {
+    /// A builder for an array of at most `expected_keys` distinct keys.
+    fn new_builder(&self, expected_keys: u64) -> Result<ArrayBuilder> {
         let filters = FilterPolicy { bits_per_key: self.options.bloom_bits_per_key, prefix: self.options.prefix_extractor };
-        ArrayBuilder::new(self.storage.clone(), self.next_id(), self.options.block_bytes, filters)
+        ArrayBuilder::new(self.storage.clone(), self.next_id(), self.options.block_bytes, filters, expected_keys)
     }
 
     /// Finishes every non-empty builder (file fsynced and renamed), syncs the directory once
@@ -855,7 +861,7 @@ impl Inner {
     fn merge_into(&self, inputs: &[Arc<ArrayHandle>], gc: &mut GcContext<'_>, sink: &mut EntryVisitor<'_>) -> Result<()> {
         let mut sources: Vec<Box<dyn EntrySource>> = Vec::with_capacity(inputs.len());
         for a in inputs {
-            sources.push(Box::new(ArrayCursor::new(a.reader.clone(), Bound::Unbounded, Bound::Unbounded, false)?));
+            sources.push(Box::new(ArrayCursor::for_merge(a.reader.clone())));
         }
         let mut merger = KeyMerger::new(sources, false)?;
         let mut group = Vec::new();

@@ -18,7 +18,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::RwLock;
 
 use crate::array::Entry;
@@ -164,6 +164,8 @@ pub(crate) struct Memtable {
     pub id: u64,
     map: RwLock<Map>,
     bytes: AtomicUsize,
+    /// Distinct keys (sizes the Bloom filters of the flushed array).
+    keys: AtomicU64,
     min_ts: AtomicI64,
     max_ts: AtomicI64,
 }
@@ -174,6 +176,7 @@ impl Memtable {
             id,
             map: RwLock::new(BTreeMap::new()),
             bytes: AtomicUsize::new(0),
+            keys: AtomicU64::new(0),
             min_ts: AtomicI64::new(i64::MAX),
             max_ts: AtomicI64::new(i64::MIN),
         }
@@ -194,6 +197,7 @@ impl Memtable {
         let (slots, new_key) = bucket.slots_mut(key);
         if new_key {
             added += KEY_OVERHEAD + key.len();
+            self.keys.fetch_add(1, Ordering::Relaxed);
         }
         match slots.iter_mut().find(|(v, _)| *v == version) {
             Some((_, existing)) => {
@@ -215,6 +219,10 @@ impl Memtable {
 
     pub(crate) fn bytes(&self) -> usize {
         self.bytes.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn keys(&self) -> u64 {
+        self.keys.load(Ordering::Relaxed)
     }
 
     pub(crate) fn is_empty(&self) -> bool {
