@@ -151,7 +151,7 @@ main() {
         echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
         printf '%s\n' "${ROWS[@]}"
         echo
-        echo "## $IDLE_CONNECTIONS idle connections during a write load (batch commit log)"
+        echo "## $IDLE_CONNECTIONS idle connections during a write load (default config: periodic commit log)"
         echo
         cat "$OUT/idle.md"
         echo
