@@ -6,6 +6,8 @@ import uuid
 import pytest
 from cassandra.query import ValueSequence
 
+from driver_helpers import connect
+
 MURMUR3 = "org.apache.cassandra.dht.Murmur3Partitioner"
 SCHEMA_TABLES = ["keyspaces", "tables", "columns", "types", "functions", "aggregates",
                  "triggers", "indexes", "views"]
@@ -152,3 +154,22 @@ def test_describe_cluster_names_partitioner_and_snitch_as_cassandra_does(session
     assert row.cluster == session.execute("SELECT cluster_name FROM system.local").one().cluster_name
     assert row.partitioner == "Murmur3Partitioner"
     assert row.snitch == "DynamicEndpointSnitch"
+    assert not hasattr(row, "range_ownership"), "no keyspace in use: no range_ownership column"
+
+
+def test_describe_cluster_lists_range_ownership_for_the_keyspace_in_use(strata, local, schema_ks):
+    """With a non-system keyspace in use Cassandra adds `range_ownership`, a map<text,
+    list<text>> from each range's end token to its replicas' endpoints (`/addr:port`), keys
+    sorted as text; with a system keyspace in use it does not."""
+    session = connect(strata)
+    try:
+        session.execute(f"USE {schema_ks}")
+        ownership = session.execute("DESCRIBE CLUSTER").one().range_ownership
+        tokens = sorted((str(t) for t in local.tokens), key=lambda t: t.encode())
+        assert list(ownership.keys()) == tokens
+        endpoint = f"/{local.listen_address}:{local.listen_port}"
+        assert all(replicas == [endpoint] for replicas in ownership.values()), dict(ownership)
+        session.execute("USE system")
+        assert not hasattr(session.execute("DESCRIBE CLUSTER").one(), "range_ownership")
+    finally:
+        session.cluster.shutdown()

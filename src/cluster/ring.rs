@@ -50,6 +50,15 @@ impl Ring {
     pub fn live_replicas(&self) -> i32 {
         1
     }
+
+    /// Each token range, by its end token (ascending), with the addresses of its
+    /// replicas. One node owns every range today; replica placement by keyspace strategy
+    /// comes with the cluster.
+    pub fn range_owners(&self) -> Vec<(i64, Vec<IpAddr>)> {
+        let mut tokens = self.local.tokens.clone();
+        tokens.sort_unstable();
+        tokens.into_iter().map(|token| (token, vec![self.local.address])).collect()
+    }
 }
 
 /// `count` distinct tokens spread pseudo-randomly by a splitmix64 stream seeded from the

@@ -1,6 +1,6 @@
 //! Server-side DESCRIBE, answered in the result shapes cqlsh 6.x prints: listings
 //! (`keyspace_name, type, name`), elements (`..., create_statement`) and the cluster
-//! summary (`cluster, partitioner, snitch`).
+//! summary (`cluster, partitioner, snitch[, range_ownership]`).
 
 use bytes::Bytes;
 use strata_protocol::{ColType, ColumnSpec, ResultBody, Rows, RowsMetadata};
@@ -10,7 +10,7 @@ use crate::cql::ast::{Describe, DescribeTarget, QualifiedName};
 use crate::error::{CqlError, CqlResult};
 use crate::schema::{ClusteringOrder, ColumnKind, Keyspace, KeyspaceDef, KeyspaceUdts, Table, TableDef, TypeDef};
 use crate::system::PARTITIONER;
-use crate::types::{maybe_quote_identifier as quote, CqlType, UdtDef};
+use crate::types::{maybe_quote_identifier as quote, serialize_list, serialize_map, CqlType, NativeType, UdtDef};
 
 /// The snitch `DESCRIBE CLUSTER` names: Cassandra's default `SimpleSnitch` behind the
 /// `DynamicEndpointSnitch` wrapper that `dynamic_snitch: true` (the default) installs,
@@ -47,14 +47,47 @@ impl Output {
     }
 }
 
+fn text_column(name: &str, col_type: ColType) -> ColumnSpec {
+    ColumnSpec { keyspace: String::new(), table: String::new(), name: name.to_string(), col_type }
+}
+
+/// `DESCRIBE CLUSTER` as Cassandra's DescribeStatement answers it: cluster name,
+/// partitioner and snitch (packages trimmed), plus `range_ownership` when a keyspace other
+/// than a system one is in use.
+fn describe_cluster(ctx: &Context<'_>) -> CqlResult<ResultBody> {
+    let partitioner = PARTITIONER.rsplit('.').next().unwrap_or(PARTITIONER);
+    let mut columns = vec![text_column("cluster", ColType::Varchar), text_column("partitioner", ColType::Varchar), text_column("snitch", ColType::Varchar)];
+    let mut row: Vec<Option<Bytes>> =
+        [ctx.node.config.cluster_name.as_str(), partitioner, SNITCH].iter().map(|v| Some(Bytes::from(v.to_string()))).collect();
+    if ctx.keyspace.and_then(|name| ctx.catalog.keyspace(name)).is_some_and(|ks| !ks.system) {
+        let ownership_type = ColType::Map(Box::new(ColType::Varchar), Box::new(ColType::List(Box::new(ColType::Varchar))));
+        columns.push(text_column("range_ownership", ownership_type));
+        row.push(Some(Bytes::from(range_ownership(ctx)?)));
+    }
+    let metadata = RowsMetadata { columns, paging_state: None, no_metadata: false, new_metadata_id: None };
+    Ok(ResultBody::Rows(Rows { metadata, rows: vec![row] }))
+}
+
+/// `map<text, list<text>>` from each token range's end token to its replicas' endpoints,
+/// written as Cassandra 5.0 prints an `InetAddressAndPort` (`/127.0.0.1:7000`); the map
+/// serialization sorts the keys as text, as Cassandra's does.
+fn range_ownership(ctx: &Context<'_>) -> CqlResult<Vec<u8>> {
+    let port = ctx.node.config.storage_port;
+    let endpoint = |address: &std::net::IpAddr| match address {
+        std::net::IpAddr::V4(v4) => format!("/{v4}:{port}"),
+        std::net::IpAddr::V6(v6) => format!("/[{v6}]:{port}"),
+    };
+    let mut entries = Vec::new();
+    for (token, owners) in ctx.node.coordinator.ring().range_owners() {
+        let endpoints: Vec<_> = owners.iter().map(|a| Some(endpoint(a).into_bytes())).collect();
+        entries.push((Some(token.to_string().into_bytes()), Some(serialize_list(&endpoints)?)));
+    }
+    Ok(serialize_map(&CqlType::Native(NativeType::Text), &entries)?)
+}
+
 pub fn execute(ctx: &Context<'_>, describe: &Describe) -> CqlResult<ResultBody> {
     let out = match &describe.target {
-        DescribeTarget::Cluster => {
-            // Cassandra trims "org.apache.cassandra.dht." from the partitioner's class name here.
-            let partitioner = PARTITIONER.rsplit('.').next().unwrap_or(PARTITIONER);
-            let row = vec![ctx.node.config.cluster_name.clone(), partitioner.to_string(), SNITCH.to_string()];
-            Output { columns: &["cluster", "partitioner", "snitch"], rows: vec![row] }
-        }
+        DescribeTarget::Cluster => return describe_cluster(ctx),
         DescribeTarget::Keyspaces => {
             let mut out = Output::listing();
             for ks in by_name(ctx.catalog.keyspaces.values(), |k| &k.def.name) {
