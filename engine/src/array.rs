@@ -124,13 +124,18 @@ fn bloom_blocks(keys: u64, bits_per_key: u32) -> usize {
 }
 
 impl Bloom {
+    /// No filter (`may_contain` is always true): an empty array, or filtering disabled.
+    fn none() -> Bloom {
+        Bloom { k: 0, bits: Vec::new() }
+    }
+
     /// An empty filter with room for `expected_keys` keys, filled while an array is built
     /// (so a builder keeps no per-key hashes: its memory is the filter, not 8 bytes a key).
     /// The block count is a power of two so `fold_to` can halve it once the real count is
     /// known; `expected_keys` is an upper bound (too low only raises false positives).
     fn with_capacity(expected_keys: u64, bits_per_key: u32) -> Bloom {
         if bits_per_key == 0 {
-            return Bloom { k: 0, bits: Vec::new() };
+            return Bloom::none();
         }
         let nblocks = bloom_blocks(expected_keys, bits_per_key).checked_next_power_of_two().unwrap_or(1 << 24).min(1 << 24);
         let k = ((f64::from(bits_per_key) * 0.69) as u32).clamp(1, 30);
@@ -153,7 +158,7 @@ impl Bloom {
     /// the bit positions inside a block do not depend on `n`.
     fn fold_to(&mut self, keys: u64, bits_per_key: u32) {
         if keys == 0 || self.k == 0 {
-            *self = Bloom { k: 0, bits: Vec::new() };
+            *self = Bloom::none();
             return;
         }
         let needed = bloom_blocks(keys, bits_per_key);
@@ -483,9 +488,9 @@ impl ArrayBuilder {
 
     fn build_filters(&mut self) -> Filters {
         let bits = self.filters.bits_per_key;
-        let mut keys = std::mem::replace(&mut self.key_filter, Bloom { k: 0, bits: Vec::new() });
+        let mut keys = std::mem::replace(&mut self.key_filter, Bloom::none());
         keys.fold_to(self.keys, bits);
-        let mut prefixes = std::mem::replace(&mut self.prefix_filter, Bloom { k: 0, bits: Vec::new() });
+        let mut prefixes = std::mem::replace(&mut self.prefix_filter, Bloom::none());
         prefixes.fold_to(self.prefixes, bits);
         Filters { keys, prefixes: self.filters.prefix.map(|e| (e.name.to_string(), prefixes)) }
     }
@@ -845,9 +850,15 @@ pub(crate) struct ArrayCursor {
 impl ArrayCursor {
     pub(crate) fn new(array: Arc<ArrayReader>, start: Bound<Vec<u8>>, end: Bound<Vec<u8>>, reverse: bool) -> Result<ArrayCursor> {
         let (seek, stop) = if reverse { (end, start) } else { (start, end) };
-        let mut c = ArrayCursor { array, reverse, stop, block_idx: 0, block: None, pos: 0, done: false, versions: None, fill_cache: true };
+        let mut c = ArrayCursor::unpositioned(array, reverse, stop, true);
         c.seek(seek)?;
         Ok(c)
+    }
+
+    /// A cursor before its first block; `seek` positions it (a forward cursor from the
+    /// start needs no seek).
+    fn unpositioned(array: Arc<ArrayReader>, reverse: bool, stop: Bound<Vec<u8>>, fill_cache: bool) -> ArrayCursor {
+        ArrayCursor { array, reverse, stop, block_idx: 0, block: None, pos: 0, done: false, versions: None, fill_cache }
     }
 
     /// A forward cursor over the whole array for a merge: blocks it reads from storage
@@ -855,17 +866,7 @@ impl ArrayCursor {
     /// a merge neither evicts the blocks reads are using nor holds cache memory during
     /// write-only loads. Blocks already cached are still used.
     pub(crate) fn for_merge(array: Arc<ArrayReader>) -> ArrayCursor {
-        ArrayCursor {
-            array,
-            reverse: false,
-            stop: Bound::Unbounded,
-            block_idx: 0,
-            block: None,
-            pos: 0,
-            done: false,
-            versions: None,
-            fill_cache: false,
-        }
+        ArrayCursor::unpositioned(array, false, Bound::Unbounded, false)
     }
 
     /// Restricts the cursor to entries written at `versions` (sorted): a scan passes its

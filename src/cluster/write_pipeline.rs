@@ -1,5 +1,6 @@
-//! Server-side write pipeline: a few dedicated threads drain queued writes and append each
-//! drained group as one engine write (one WAL record, `Engine::append`). In batch sync
+//! Server-side write pipeline: dedicated writer threads (`WRITER_THREADS`) drain queued
+//! writes and append each drained group as one engine write (one WAL record,
+//! `Engine::append`). In batch sync
 //! mode one durability thread waits for each appended group to become durable
 //! (`Engine::wait_durable`: one group-commit fsync covers every group appended before it)
 //! and only then acknowledges its jobs; in periodic mode, where that wait only hands the

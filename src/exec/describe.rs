@@ -37,18 +37,21 @@ impl Output {
     }
 
     fn into_result(self) -> ResultBody {
-        let columns = self
-            .columns
-            .iter()
-            .map(|name| ColumnSpec { keyspace: String::new(), table: String::new(), name: name.to_string(), col_type: ColType::Varchar })
-            .collect();
-        let rows = self.rows.into_iter().map(|r| r.into_iter().map(|v| Some(Bytes::from(v))).collect()).collect();
-        ResultBody::Rows(Rows { metadata: RowsMetadata { columns, paging_state: None, no_metadata: false, new_metadata_id: None }, rows })
+        let columns = self.columns.iter().map(|name| column(name, ColType::Varchar)).collect();
+        rows_result(columns, self.rows.into_iter().map(text_row).collect())
     }
 }
 
-fn text_column(name: &str, col_type: ColType) -> ColumnSpec {
+fn column(name: &str, col_type: ColType) -> ColumnSpec {
     ColumnSpec { keyspace: String::new(), table: String::new(), name: name.to_string(), col_type }
+}
+
+fn text_row(values: Vec<String>) -> Vec<Option<Bytes>> {
+    values.into_iter().map(|v| Some(Bytes::from(v))).collect()
+}
+
+fn rows_result(columns: Vec<ColumnSpec>, rows: Vec<Vec<Option<Bytes>>>) -> ResultBody {
+    ResultBody::Rows(Rows { metadata: RowsMetadata { columns, paging_state: None, no_metadata: false, new_metadata_id: None }, rows })
 }
 
 /// `DESCRIBE CLUSTER` as Cassandra's DescribeStatement answers it: cluster name,
@@ -56,16 +59,14 @@ fn text_column(name: &str, col_type: ColType) -> ColumnSpec {
 /// than a system one is in use.
 fn describe_cluster(ctx: &Context<'_>) -> CqlResult<ResultBody> {
     let partitioner = PARTITIONER.rsplit('.').next().unwrap_or(PARTITIONER);
-    let mut columns = vec![text_column("cluster", ColType::Varchar), text_column("partitioner", ColType::Varchar), text_column("snitch", ColType::Varchar)];
-    let mut row: Vec<Option<Bytes>> =
-        [ctx.node.config.cluster_name.as_str(), partitioner, SNITCH].iter().map(|v| Some(Bytes::from(v.to_string()))).collect();
+    let mut columns: Vec<ColumnSpec> = ["cluster", "partitioner", "snitch"].iter().map(|name| column(name, ColType::Varchar)).collect();
+    let mut row = text_row(vec![ctx.node.config.cluster_name.clone(), partitioner.to_string(), SNITCH.to_string()]);
     if ctx.keyspace.and_then(|name| ctx.catalog.keyspace(name)).is_some_and(|ks| !ks.system) {
         let ownership_type = ColType::Map(Box::new(ColType::Varchar), Box::new(ColType::List(Box::new(ColType::Varchar))));
-        columns.push(text_column("range_ownership", ownership_type));
+        columns.push(column("range_ownership", ownership_type));
         row.push(Some(Bytes::from(range_ownership(ctx)?)));
     }
-    let metadata = RowsMetadata { columns, paging_state: None, no_metadata: false, new_metadata_id: None };
-    Ok(ResultBody::Rows(Rows { metadata, rows: vec![row] }))
+    Ok(rows_result(columns, vec![row]))
 }
 
 /// `map<text, list<text>>` from each token range's end token to its replicas' endpoints,
@@ -73,13 +74,9 @@ fn describe_cluster(ctx: &Context<'_>) -> CqlResult<ResultBody> {
 /// serialization sorts the keys as text, as Cassandra's does.
 fn range_ownership(ctx: &Context<'_>) -> CqlResult<Vec<u8>> {
     let port = ctx.node.config.storage_port;
-    let endpoint = |address: &std::net::IpAddr| match address {
-        std::net::IpAddr::V4(v4) => format!("/{v4}:{port}"),
-        std::net::IpAddr::V6(v6) => format!("/[{v6}]:{port}"),
-    };
     let mut entries = Vec::new();
     for (token, owners) in ctx.node.coordinator.ring().range_owners() {
-        let endpoints: Vec<_> = owners.iter().map(|a| Some(endpoint(a).into_bytes())).collect();
+        let endpoints: Vec<_> = owners.iter().map(|&a| Some(format!("/{}", std::net::SocketAddr::new(a, port)).into_bytes())).collect();
         entries.push((Some(token.to_string().into_bytes()), Some(serialize_list(&endpoints)?)));
     }
     Ok(serialize_map(&CqlType::Native(NativeType::Text), &entries)?)
