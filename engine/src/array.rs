@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::cell::{decode_entry_key, decode_entry_tail, encode_entry, encoded_entry_len, MAX_KEY_BYTES, MAX_VALUE_BYTES};
-use crate::codec::{check_trailing_crc, hash64, put_bytes, put_i64, put_u32, put_u64, seal_crc, DecodeError, DecodeResult, Reader};
+use crate::codec::{check_trailing_crc, hash64, key_prefix, put_bytes, put_i64, put_u32, put_u64, seal_crc, DecodeError, DecodeResult, Reader};
 use crate::version::VersionTally;
 use crate::{Cell, Error, PrefixExtractor, Result, Storage, VersionId};
 
@@ -274,14 +274,6 @@ struct IndexSlot {
     len: u32,
 }
 
-fn key_prefix(key: &[u8]) -> u64 {
-    let mut p = [0u8; 8];
-    for (d, s) in p.iter_mut().zip(key) {
-        *d = *s;
-    }
-    u64::from_be_bytes(p)
-}
-
 /// The reader's block index: all last keys in one buffer, fixed-size slots beside them,
 /// and each last key's first 8 bytes (big-endian, zero-padded) as an integer in a dense
 /// array of their own, plus a radix table over those integers' top bits. A point read
@@ -319,25 +311,18 @@ impl BlockIndex {
     /// Index of the first block whose last key is `>= key` (`> key` if `strict`), i.e. the
     /// first block that can hold an entry `>= key` (`> key`).
     ///
-    /// Zero-padded prefixes order like the keys themselves wherever they differ, so the
-    /// blocks below `lo` end before `key` and those from `lo + same` on end after it.
+    /// Zero-padded prefixes order like the keys themselves wherever they differ, so blocks
+    /// before `prefix`'s run of equal prefixes end before `key` and those after it end after
+    /// it; only the run's last keys are compared byte by byte.
     fn first_block_reaching(&self, key: &[u8], strict: bool) -> usize {
         let prefix = key_prefix(key);
         // Blocks before the bucket have smaller prefixes, blocks after it larger ones.
-        let (bucket_start, bucket_end) = self.bucket(prefix);
-        let bucket = self.prefixes.get(bucket_start..bucket_end).unwrap_or_default();
+        let (start, end) = self.bucket(prefix);
+        let bucket = self.prefixes.get(start..end).unwrap_or_default();
         let below = bucket.partition_point(|&p| p < prefix);
-        let lo = bucket_start + below;
         let same = bucket.get(below..).unwrap_or_default().partition_point(|&p| p == prefix);
-        let candidates = self.slots.get(lo..lo + same).unwrap_or_default();
-        lo + candidates.partition_point(|slot| {
-            let ord = self.last_key(slot).cmp(key);
-            if strict {
-                ord != std::cmp::Ordering::Greater
-            } else {
-                ord == std::cmp::Ordering::Less
-            }
-        })
+        let run = self.slots.get(start + below..start + below + same).unwrap_or_default();
+        start + below + run.partition_point(|slot| if strict { self.last_key(slot) <= key } else { self.last_key(slot) < key })
     }
 
     /// The range of blocks whose prefixes share `prefix`'s radix bucket.
@@ -1084,37 +1069,82 @@ mod tests {
         index
     }
 
-    #[test]
-    fn block_search_through_the_radix_table_matches_a_linear_scan() {
-        use rand::{Rng, SeedableRng};
-        let seed = 0x5eed_1dec;
+    type TestRng = rand::rngs::SmallRng;
+
+    fn test_rng(seed: u64) -> TestRng {
+        use rand::SeedableRng;
         println!("seed {seed:#x}");
-        let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
-        let token_key = |rng: &mut rand::rngs::SmallRng| {
-            let mut k = rng.random::<u64>().to_be_bytes().to_vec();
-            k.extend_from_slice(&rng.random::<[u8; 3]>());
-            k
-        };
-        // Uniform tokens, one crowded prefix, short keys, and tiny indexes.
-        let shapes: Vec<Vec<Vec<u8>>> = vec![
-            (0..3000).map(|_| token_key(&mut rng)).collect(),
+        TestRng::seed_from_u64(seed)
+    }
+
+    fn token_key(rng: &mut TestRng) -> Vec<u8> {
+        use rand::Rng;
+        [rng.random::<u64>().to_be_bytes().as_slice(), &rng.random::<[u8; 3]>()].concat()
+    }
+
+    /// Sorted, distinct key sets of different prefix shapes: uniform tokens, one crowded
+    /// prefix, short keys, one key, none.
+    fn key_shapes(rng: &mut TestRng) -> Vec<Vec<Vec<u8>>> {
+        use rand::Rng;
+        let mut shapes: Vec<Vec<Vec<u8>>> = vec![
+            (0..3000).map(|_| token_key(rng)).collect(),
             (0..500).map(|i: u32| [b"samepref".as_slice(), &i.to_be_bytes()].concat()).collect(),
             (0..300).map(|_| (0..rng.random_range(0..10)).map(|_| rng.random_range(0..4u8)).collect()).collect(),
             vec![b"m".to_vec()],
             vec![],
         ];
-        for mut last_keys in shapes {
-            last_keys.sort();
-            last_keys.dedup();
+        for keys in &mut shapes {
+            keys.sort();
+            keys.dedup();
+        }
+        shapes
+    }
+
+    /// Probe keys for `keys`: random ones, each key, each key's successor, extremes.
+    fn probes(rng: &mut TestRng, keys: &[Vec<u8>]) -> Vec<Vec<u8>> {
+        let mut probes: Vec<Vec<u8>> = (0..500).map(|_| token_key(rng)).collect();
+        probes.extend(keys.iter().cloned());
+        probes.extend(keys.iter().map(|k| [k.as_slice(), &[0]].concat()));
+        probes.extend([vec![], vec![0xff; 12], b"samepref".to_vec()]);
+        probes
+    }
+
+    fn first_reaching(keys: &[impl AsRef<[u8]>], probe: &[u8], strict: bool) -> usize {
+        keys.iter().position(|k| if strict { k.as_ref() > probe } else { k.as_ref() >= probe }).unwrap_or(keys.len())
+    }
+
+    #[test]
+    fn block_search_through_the_radix_table_matches_a_linear_scan() {
+        let mut rng = test_rng(0x5eed_1dec);
+        for last_keys in key_shapes(&mut rng) {
             let index = index_of(&last_keys);
-            let mut probes: Vec<Vec<u8>> = (0..2000).map(|_| token_key(&mut rng)).collect();
-            probes.extend(last_keys.iter().cloned());
-            probes.extend(last_keys.iter().map(|k| [k.as_slice(), &[0]].concat()));
-            probes.extend([vec![], vec![0xff; 12], b"samepref".to_vec()]);
-            for probe in &probes {
+            for probe in probes(&mut rng, &last_keys) {
                 for strict in [false, true] {
-                    let expect = last_keys.iter().position(|k| if strict { k > probe } else { k >= probe }).unwrap_or(last_keys.len());
-                    assert_eq!(index.first_block_reaching(probe, strict), expect, "probe {probe:?} strict {strict}");
+                    assert_eq!(index.first_block_reaching(&probe, strict), first_reaching(&last_keys, &probe, strict), "{probe:?} {strict}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn entry_search_within_a_block_matches_a_linear_scan() {
+        let mut rng = test_rng(0x5eed_b10c);
+        let storage: Arc<dyn Storage> = Arc::new(MemStorage::new());
+        for (id, keys) in (1..).zip(key_shapes(&mut rng)) {
+            let mut b = ArrayBuilder::new(storage.clone(), id, 256, FilterPolicy { bits_per_key: 10, prefix: None }, keys.len() as u64).unwrap();
+            for k in &keys {
+                b.add(k, 1, &Cell::live(1, b"v".to_vec())).unwrap();
+            }
+            b.finish().unwrap();
+            let array = ArrayReader::open(storage.clone(), Arc::new(BlockCache::new(0)), id).unwrap();
+            let probes = probes(&mut rng, &keys);
+            for bi in 0..array.index.len() {
+                let block = array.block(bi, false).unwrap();
+                let block_keys: Vec<&[u8]> = (0..block.len()).map(|i| block.key_at(i).unwrap()).collect();
+                for probe in &probes {
+                    for strict in [false, true] {
+                        assert_eq!(block.lower_bound(probe, strict).unwrap(), first_reaching(&block_keys, probe, strict), "{probe:?} {strict}");
+                    }
                 }
             }
         }

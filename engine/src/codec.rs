@@ -41,6 +41,20 @@ pub(crate) fn len_u32(len: usize) -> u32 {
     u32::try_from(len).unwrap_or(u32::MAX)
 }
 
+/// A key's first 8 bytes as a big-endian integer, zero-padded: prefixes order like the keys
+/// wherever they differ (a shorter key pads with zeros, which never sort after a real
+/// byte), so sorted structures compare integers first and key bytes only on ties.
+pub(crate) fn key_prefix(key: &[u8]) -> u64 {
+    match key.first_chunk::<8>() {
+        Some(p) => u64::from_be_bytes(*p),
+        None => {
+            let mut p = [0u8; 8];
+            p.iter_mut().zip(key).for_each(|(d, s)| *d = *s);
+            u64::from_be_bytes(p)
+        }
+    }
+}
+
 /// A bounds-checked cursor over a byte slice.
 #[derive(Clone)]
 pub(crate) struct Reader<'a> {

@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::RwLock;
 
 use crate::array::Entry;
+use crate::codec::key_prefix;
 use crate::{Cell, VersionId};
 
 /// Per-key overhead estimate (tree node share, bucket slot, key allocation).
@@ -125,17 +126,6 @@ fn bounds_empty(lo: &Bound<&[u8]>, hi: &Bound<&[u8]>) -> bool {
 }
 /// Callback receiving `(key, version, cell)` in array order.
 pub(crate) type EntryVisitor<'a> = dyn FnMut(&[u8], VersionId, &Cell) -> crate::Result<()> + 'a;
-
-pub(crate) fn key_prefix(key: &[u8]) -> u64 {
-    match key.first_chunk::<8>() {
-        Some(p) => u64::from_be_bytes(*p),
-        None => {
-            let mut p = [0u8; 8];
-            p.iter_mut().zip(key).for_each(|(d, s)| *d = *s);
-            u64::from_be_bytes(p)
-        }
-    }
-}
 
 fn in_bounds(key: &[u8], lo: &Bound<&[u8]>, hi: &Bound<&[u8]>) -> bool {
     let above = match lo {
