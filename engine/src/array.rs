@@ -22,13 +22,23 @@ use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::cell::{decode_entry_key, decode_entry_tail, encode_entry, encoded_entry_len, MAX_KEY_BYTES, MAX_VALUE_BYTES};
+use crate::cell::{encode_entry, EntryFormat, MAX_KEY_BYTES, MAX_VALUE_BYTES};
 use crate::codec::{check_trailing_crc, hash64, key_prefix, put_bytes, put_i64, put_u32, put_u64, seal_crc, DecodeError, DecodeResult, Reader};
 use crate::version::VersionTally;
 use crate::{Cell, Error, PrefixExtractor, Result, Storage, VersionId};
 
 const ARRAY_MAGIC: u64 = 0x5241_4154_4152_5453; // "STRATAAR" read as little-endian bytes
-const FORMAT_VERSION: u32 = 1;
+/// Format written: 2 = compact entries. Format 1 (fixed-width entries) is still read.
+const FORMAT_VERSION: u32 = 2;
+
+/// The entry encoding of an array file's format version.
+fn entry_format(version: u32) -> Option<EntryFormat> {
+    match version {
+        1 => Some(EntryFormat::Fixed),
+        2 => Some(EntryFormat::Compact),
+        _ => None,
+    }
+}
 const FOOTER_LEN: usize = 52;
 /// A single entry can be as large as a maximal key plus value; blocks are bounded by that.
 const MAX_BLOCK_BYTES: usize = MAX_VALUE_BYTES + MAX_KEY_BYTES + (1 << 20);
@@ -426,9 +436,10 @@ impl ArrayBuilder {
             self.last_key.clear();
             self.last_key.extend_from_slice(key);
         }
-        self.offsets.push(crate::codec::len_u32(self.block.len()));
+        let entry_start = self.block.len();
+        self.offsets.push(crate::codec::len_u32(entry_start));
         encode_entry(&mut self.block, key, version, cell);
-        self.stats.add(version, encoded_entry_len(key, cell) as u64);
+        self.stats.add(version, (self.block.len() - entry_start) as u64);
         self.entries += 1;
         self.min_ts = self.min_ts.min(cell.timestamp);
         self.max_ts = self.max_ts.max(cell.timestamp);
@@ -541,10 +552,11 @@ pub(crate) struct Block {
     data: Vec<u8>,
     count: usize,
     offsets_at: usize,
+    format: EntryFormat,
 }
 
 impl Block {
-    fn parse(mut raw: Vec<u8>) -> DecodeResult<Block> {
+    fn parse(mut raw: Vec<u8>, format: EntryFormat) -> DecodeResult<Block> {
         let body_len = check_trailing_crc(&raw)?.len();
         raw.truncate(body_len);
         let count_at = body_len.checked_sub(4).ok_or(DecodeError("block too short"))?;
@@ -553,7 +565,7 @@ impl Block {
         if count == 0 {
             return Err(DecodeError("empty block"));
         }
-        Ok(Block { data: raw, count, offsets_at })
+        Ok(Block { data: raw, count, offsets_at, format })
     }
 
     fn len(&self) -> usize {
@@ -567,14 +579,20 @@ impl Block {
     }
 
     fn key_at(&self, i: usize) -> DecodeResult<&[u8]> {
-        decode_entry_key(&mut self.entry_reader(i)?)
+        self.format.decode_key(&mut self.entry_reader(i)?)
     }
 
+    /// Entry `i`'s key and version, and a reader at its version for `cell_at`.
     fn version_at(&self, i: usize) -> DecodeResult<(&[u8], VersionId, Reader<'_>)> {
         let mut r = self.entry_reader(i)?;
-        let key = decode_entry_key(&mut r)?;
-        let version = r.clone().u32()?;
+        let key = self.format.decode_key(&mut r)?;
+        let version = self.format.decode_version(&mut r.clone())?;
         Ok((key, version, r))
+    }
+
+    /// The cell of the entry whose version `rest` (from `version_at`) points at.
+    fn cell_at(&self, mut rest: Reader<'_>) -> DecodeResult<Cell> {
+        Ok(self.format.decode_tail(&mut rest)?.1)
     }
 
     /// First entry index whose key is `>= key` (or `> key` if `strict`).
@@ -706,6 +724,7 @@ pub(crate) struct ArrayReader {
     filters: Filters,
     pub meta: ArrayMeta,
     pub file_bytes: u64,
+    format: EntryFormat,
     obsolete: AtomicBool,
 }
 
@@ -734,9 +753,9 @@ impl ArrayReader {
         }
         let format = r.u32().map_err(|e| corrupt(e.0))?;
         let magic = r.u64().map_err(|e| corrupt(e.0))?;
-        if magic != ARRAY_MAGIC || format != FORMAT_VERSION {
+        let Some(format) = entry_format(format).filter(|_| magic == ARRAY_MAGIC) else {
             return Err(corrupt("bad magic or unsupported format version"));
-        }
+        };
         let read_part = |(off, len): (u64, u32)| -> Result<Vec<u8>> {
             let len = len as usize;
             if len > MAX_AUX_BLOCK_BYTES || off.checked_add(len as u64).is_none_or(|end| end > footer_at) {
@@ -755,7 +774,7 @@ impl ArrayReader {
         let filters = Filters::decode(check_trailing_crc(&bloom_buf).unwrap_or_default()).map_err(|e| corrupt(&format!("bloom: {e}")))?;
         let meta_buf = read_part(meta_part)?;
         let meta = ArrayMeta::decode(check_trailing_crc(&meta_buf).unwrap_or_default()).map_err(|e| corrupt(&format!("meta: {e}")))?;
-        Ok(ArrayReader { id, name, storage, cache, index, filters, meta, file_bytes, obsolete: AtomicBool::new(false) })
+        Ok(ArrayReader { id, name, storage, cache, index, filters, meta, file_bytes, format, obsolete: AtomicBool::new(false) })
     }
 
     fn decode_index(buf: &[u8], data_end: u64) -> DecodeResult<BlockIndex> {
@@ -797,7 +816,7 @@ impl ArrayReader {
         let entry = self.index.slot(i).ok_or_else(|| Error::corruption(&self.name, "block index out of range"))?;
         let mut raw = vec![0u8; entry.len as usize];
         self.storage.read_at(&self.name, entry.offset, &mut raw)?;
-        let block = Arc::new(Block::parse(raw).map_err(|e| Error::corruption(&self.name, format!("block {i}: {e}")))?);
+        let block = Arc::new(Block::parse(raw, self.format).map_err(|e| Error::corruption(&self.name, format!("block {i}: {e}")))?);
         if fill_cache {
             self.cache.insert((self.id, idx), block.clone());
         }
@@ -829,12 +848,12 @@ impl ArrayReader {
             let start = if first { block.lower_bound(key, false).map_err(|e| self.decode_err(e))? } else { 0 };
             first = false;
             for i in start..block.len() {
-                let (k, version, mut rest) = block.version_at(i).map_err(|e| self.decode_err(e))?;
+                let (k, version, rest) = block.version_at(i).map_err(|e| self.decode_err(e))?;
                 if k != key {
                     return Ok(());
                 }
                 if path.binary_search(&version).is_ok() {
-                    let (_, cell) = decode_entry_tail(&mut rest).map_err(|e| self.decode_err(e))?;
+                    let cell = block.cell_at(rest).map_err(|e| self.decode_err(e))?;
                     if best.as_ref().is_none_or(|b| cell.beats(b)) {
                         *best = Some(cell);
                     }
@@ -992,7 +1011,7 @@ impl ArrayCursor {
                 self.pos += 1;
                 self.pos - 1
             };
-            let (key, version, mut rest) = block.version_at(idx).map_err(|e| self.array.decode_err(e))?;
+            let (key, version, rest) = block.version_at(idx).map_err(|e| self.array.decode_err(e))?;
             if self.past_stop(key) {
                 self.done = true;
                 return Ok(None);
@@ -1000,7 +1019,7 @@ impl ArrayCursor {
             if self.versions.as_ref().is_some_and(|vs| vs.binary_search(&version).is_err()) {
                 continue;
             }
-            let (_, cell) = decode_entry_tail(&mut rest).map_err(|e| self.array.decode_err(e))?;
+            let cell = block.cell_at(rest).map_err(|e| self.array.decode_err(e))?;
             return Ok(Some(Entry { key: key.to_vec(), version, cell }));
         }
         Ok(None)
@@ -1152,7 +1171,7 @@ mod tests {
 
     #[test]
     fn block_cache_keeps_recently_hit_blocks_within_its_budget() {
-        let block = || Arc::new(Block { data: vec![0u8; 1000], count: 1, offsets_at: 0 });
+        let block = || Arc::new(Block { data: vec![0u8; 1000], count: 1, offsets_at: 0, format: EntryFormat::Compact });
         let cache = BlockCache::new(CACHE_SHARDS * 3 * 1064);
         let idx = BlockCache::shard_index;
         let same: Vec<(u64, u32)> = (0..1000u32).map(|i| (1, i)).filter(|&k| idx(k) == idx((1, 0))).take(5).collect();

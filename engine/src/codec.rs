@@ -34,6 +34,15 @@ pub(crate) fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
+/// LEB128 varint: 7 bits a byte, low group first, high bit set on all but the last byte.
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
 /// Converts an in-memory length to the on-disk u32. Every caller has already bounded the
 /// length far below 4 GiB (keys, values, blocks, records), so saturation never happens in
 /// practice; saturating keeps this panic-free and any mismatch would fail the CRC check.
@@ -92,6 +101,26 @@ impl<'a> Reader<'a> {
     }
     pub(crate) fn i64(&mut self) -> DecodeResult<i64> {
         Ok(i64::from_le_bytes(self.array()?))
+    }
+    /// A varint (see `put_varint`) that fits in a u32.
+    pub(crate) fn varint_u32(&mut self) -> DecodeResult<u32> {
+        let mut v = 0u64;
+        for shift in (0..35).step_by(7) {
+            let b = self.u8()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return u32::try_from(v).map_err(|_| DecodeError("varint exceeds u32"));
+            }
+        }
+        Err(DecodeError("varint too long"))
+    }
+    /// A varint-length-prefixed byte string of at most `max` bytes.
+    pub(crate) fn varint_bytes(&mut self, max: usize) -> DecodeResult<&'a [u8]> {
+        let len = self.varint_u32()? as usize;
+        if len > max {
+            return Err(DecodeError("length exceeds bound"));
+        }
+        self.take(len)
     }
     /// A u32-length-prefixed byte string of at most `max` bytes.
     pub(crate) fn bytes(&mut self, max: usize) -> DecodeResult<&'a [u8]> {
@@ -242,6 +271,25 @@ pub(crate) fn read_frame(log: &[u8], pos: usize, max_payload: usize) -> Frame<'_
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn varints_round_trip_and_reject_overlong_or_oversized_input() {
+        for v in [0u64, 1, 127, 128, 300, 16_383, 16_384, u64::from(u32::MAX)] {
+            let mut out = Vec::new();
+            put_varint(&mut out, v);
+            assert_eq!(out.len(), (64 - (v | 1).leading_zeros() as usize).div_ceil(7), "{v}");
+            let mut r = Reader::new(&out);
+            assert_eq!(u64::from(r.varint_u32().unwrap()), v);
+            assert_eq!(r.remaining(), 0);
+        }
+        let mut big = Vec::new();
+        put_varint(&mut big, u64::from(u32::MAX) + 1);
+        assert!(Reader::new(&big).varint_u32().is_err());
+        assert!(Reader::new(&[0x80; 6]).varint_u32().is_err());
+        assert!(Reader::new(&[0x80]).varint_u32().is_err());
+        assert!(Reader::new(&[5, 1, 2]).varint_bytes(10).is_err());
+        assert!(Reader::new(&[5, 1, 2, 3, 4, 5]).varint_bytes(4).is_err());
+    }
 
     #[test]
     fn reader_rejects_truncated_and_oversized_input() {

@@ -1,7 +1,9 @@
 //! Write-ahead log: numbered segment files of CRC-framed records, with group commit.
 //!
-//! Record payload: `seq u64 | count u32 | entry*` (entries as in `cell::encode_entry`),
-//! wrapped in a frame `len u32 | crc32(len) u32 | crc32(payload) u32 | payload`.
+//! Record payload: `seq u64 | count u32 | entry*`, wrapped in a frame `len u32 |
+//! crc32(len) u32 | crc32(payload) u32 | payload`. Entries are `cell::EntryFormat::Compact`
+//! when the count's top bit (`COMPACT_ENTRIES`) is set, `Fixed` otherwise (records written
+//! before the compact format existed, still replayed).
 //!
 //! Invariants:
 //! 1. One `Engine::write` call is one record: it is replayed entirely or not at all.
@@ -20,13 +22,15 @@
 
 use std::sync::{Condvar, Mutex, MutexGuard};
 
-use crate::cell::{decode_entry_key, decode_entry_tail, encode_entry};
+use crate::cell::{encode_entry, EntryFormat};
 use crate::codec::{begin_frame, end_frame, put_u32, put_u64, read_frame, Frame, Reader};
 use crate::logfile::LogFile;
 use crate::{Error, Mutation, Result, Storage, SyncMode};
 
 /// Largest record payload accepted (one write batch).
 pub(crate) const MAX_RECORD_BYTES: usize = 256 << 20;
+/// Flag in a record's entry count: its entries are in the compact format.
+const COMPACT_ENTRIES: u32 = 1 << 31;
 /// Zero padding kept ahead of the records in `Batch` mode (see invariant 5).
 const BATCH_PAD_CHUNK: u64 = 1 << 20;
 
@@ -42,11 +46,16 @@ fn new_segment_file(id: u64, mode: &SyncMode) -> LogFile {
 fn decode_record(payload: &[u8]) -> std::result::Result<(u64, Vec<Mutation>), &'static str> {
     let mut r = Reader::new(payload);
     let seq = r.u64().map_err(|e| e.0)?;
-    let n = r.count(33).map_err(|e| e.0)?;
+    let count = r.u32().map_err(|e| e.0)?;
+    let format = if count & COMPACT_ENTRIES != 0 { EntryFormat::Compact } else { EntryFormat::Fixed };
+    let n = (count & !COMPACT_ENTRIES) as usize;
+    if n.saturating_mul(format.min_entry_bytes()) > r.remaining() {
+        return Err("count exceeds remaining bytes");
+    }
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        let key = decode_entry_key(&mut r).map_err(|e| e.0)?.to_vec();
-        let (version, cell) = decode_entry_tail(&mut r).map_err(|e| e.0)?;
+        let key = format.decode_key(&mut r).map_err(|e| e.0)?.to_vec();
+        let (version, cell) = format.decode_tail(&mut r).map_err(|e| e.0)?;
         out.push(Mutation { version, key, cell });
     }
     if r.remaining() != 0 {
@@ -136,7 +145,8 @@ impl Wal {
         let seq = st.next_seq;
         let start = begin_frame(&mut st.pending);
         put_u64(&mut st.pending, seq);
-        put_u32(&mut st.pending, crate::codec::len_u32(mutations.len()));
+        // The WAL record limit keeps counts far below the flag bit.
+        put_u32(&mut st.pending, crate::codec::len_u32(mutations.len()) | COMPACT_ENTRIES);
         for m in mutations {
             encode_entry(&mut st.pending, &m.key, m.version, &m.cell);
         }
