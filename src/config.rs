@@ -72,10 +72,7 @@ impl Default for Config {
             // lose the last period. `batch` waits for the fsync of each write group.
             commitlog_sync: CommitlogSync::Periodic { period_ms: DEFAULT_SYNC_PERIOD_MS },
             memtable_bytes: 64 << 20,
-            // Cassandra's `file_cache_size` defaults to the smaller of 512 MiB and a quarter
-            // of the heap; 256 MiB is that for a 1 GiB heap. With 128 MiB about half the
-            // reads of the server benchmark's ~260 MB data set missed (BENCHMARKS.md).
-            block_cache_bytes: 256 << 20,
+            block_cache_bytes: default_file_cache_bytes(detected_memory_bytes()),
             max_frame_bytes: 16 << 20,
             max_connections: 4096,
             max_inflight_per_connection: 1024,
@@ -267,6 +264,34 @@ impl Config {
     }
 }
 
+const MIB: u64 = 1 << 20;
+
+/// Cassandra's default `file_cache_size`: the smaller of 512 MiB and a quarter of the heap
+/// `cassandra-env.sh` sizes for a machine with `memory` bytes, i.e.
+/// max(min(memory/2, 1 GiB), min(memory/4, 8 GiB)). 512 MiB from 8 GiB of memory up,
+/// 256 MiB at 2-4 GiB; 256 MiB (a 1 GiB heap) when the memory is unknown.
+fn default_file_cache_bytes(memory: Option<u64>) -> usize {
+    let heap = memory.map_or(1024 * MIB, |m| (m / 2).min(1024 * MIB).max((m / 4).min(8192 * MIB)));
+    usize::try_from((heap / 4).min(512 * MIB)).unwrap_or(usize::MAX)
+}
+
+/// The memory this process may use: the machine's (`MemTotal`), or the container's cgroup
+/// v2 limit when that is lower (a container sees the host's `MemTotal`).
+fn detected_memory_bytes() -> Option<u64> {
+    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|text| meminfo_total_bytes(&text));
+    let limit = std::fs::read_to_string("/sys/fs/cgroup/memory.max").ok().and_then(|text| text.trim().parse::<u64>().ok());
+    match (total, limit) {
+        (Some(t), Some(l)) => Some(t.min(l)),
+        (t, l) => t.or(l),
+    }
+}
+
+fn meminfo_total_bytes(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
 fn read_yaml(path: &PathBuf) -> Result<YamlConfig, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
@@ -361,6 +386,20 @@ mod tests {
         assert_eq!(c.rpc_address.to_string(), "127.0.0.1");
         assert_eq!(c.data_dir, PathBuf::from("./data"));
         assert_eq!(c.commitlog_sync, CommitlogSync::Periodic { period_ms: 10_000 });
+    }
+
+    #[test]
+    fn file_cache_default_follows_cassandras_heap_sizing() {
+        let gib = 1024 * MIB;
+        let cache_mib = |memory: Option<u64>| default_file_cache_bytes(memory) as u64 / MIB;
+        assert_eq!(cache_mib(Some(24 * gib)), 512, "6 GiB heap");
+        assert_eq!(cache_mib(Some(8 * gib)), 512, "2 GiB heap");
+        assert_eq!(cache_mib(Some(4 * gib)), 256, "1 GiB heap");
+        assert_eq!(cache_mib(Some(2 * gib)), 256, "1 GiB heap");
+        assert_eq!(cache_mib(Some(gib)), 128, "512 MiB heap");
+        assert_eq!(cache_mib(None), 256);
+        assert_eq!(meminfo_total_bytes("MemTotal:       24576000 kB\nMemFree: 1 kB\n"), Some(24_576_000 * 1024));
+        assert_eq!(meminfo_total_bytes("MemFree: 1 kB\n"), None);
     }
 
     #[test]

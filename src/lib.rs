@@ -42,6 +42,14 @@ use crate::node::Node;
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let cql_addr = SocketAddr::new(config.rpc_address, config.native_transport_port);
     let admin_addr = SocketAddr::new(config.listen_address, config.admin_port);
+    // The memory bound (ARCHITECTURE.md): memtable x 3 + block cache + connection buffers.
+    tracing::info!(
+        memtable_mib = config.memtable_bytes >> 20,
+        file_cache_size_mib = config.block_cache_bytes >> 20,
+        commitlog_sync = ?config.commitlog_sync,
+        "Opening storage under {}",
+        config.data_dir.display()
+    );
     let node = tokio::task::spawn_blocking(move || Node::open(config)).await??;
     let listener = TcpListener::bind(cql_addr).await.map_err(|e| anyhow::anyhow!("cannot listen for CQL on {cql_addr}: {e}"))?;
     let (drain_tx, mut drain_rx) = watch::channel(false);
