@@ -68,6 +68,10 @@ fn engine_options(config: &Config) -> EngineOptions {
         memtable_bytes: config.memtable_bytes,
         block_cache_bytes: config.block_cache_bytes,
         prefix_extractor: Some(crate::storage::layout::PARTITION_PREFIX),
+        // Every server read is a partition scan, and counter reads (the only point gets)
+        // find their arrays through the partition filter too: a whole-key filter would cost
+        // two inserts per CQL row (marker and cell keys) in every flush and merge.
+        whole_key_filtering: false,
         ..EngineOptions::default()
     }
 }

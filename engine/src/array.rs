@@ -234,6 +234,7 @@ const MAX_EXTRACTOR_NAME_BYTES: usize = 256;
 pub(crate) struct FilterPolicy {
     pub bits_per_key: u32,
     pub prefix: Option<PrefixExtractor>,
+    pub whole_keys: bool,
 }
 
 /// An array's filters: the bloom block holds the key filter, then (optionally) the
@@ -405,7 +406,7 @@ impl ArrayBuilder {
             index: Vec::new(),
             last_key: Vec::new(),
             keys: 0,
-            key_filter: Bloom::with_capacity(expected_keys, filters.bits_per_key),
+            key_filter: if filters.whole_keys { Bloom::with_capacity(expected_keys, filters.bits_per_key) } else { Bloom::none() },
             prefixes: 0,
             prefix_filter: Bloom::with_capacity(if filters.prefix.is_some() { expected_keys } else { 0 }, filters.bits_per_key),
             stats: VersionTally::default(),
@@ -431,7 +432,9 @@ impl ArrayBuilder {
                 return Err(Error::InvalidArgument("array entries added out of key order".into()));
             }
             self.keys += 1;
-            self.key_filter.insert(hash64(key));
+            if self.filters.whole_keys {
+                self.key_filter.insert(hash64(key));
+            }
             self.note_prefix(key);
             self.last_key.clear();
             self.last_key.extend_from_slice(key);
@@ -1032,7 +1035,7 @@ mod tests {
     use crate::MemStorage;
 
     fn build(storage: &Arc<dyn Storage>, id: u64, n: usize, block_bytes: usize) -> Arc<ArrayReader> {
-        let mut b = ArrayBuilder::new(storage.clone(), id, block_bytes, FilterPolicy { bits_per_key: 10, prefix: None }, n as u64).unwrap();
+        let mut b = ArrayBuilder::new(storage.clone(), id, block_bytes, FilterPolicy { bits_per_key: 10, prefix: None, whole_keys: true }, n as u64).unwrap();
         for i in 0..n {
             let key = format!("key{i:05}");
             b.add(key.as_bytes(), 2, &Cell::live(i as i64, format!("v{i}"))).unwrap();
@@ -1150,7 +1153,7 @@ mod tests {
         let mut rng = test_rng(0x5eed_b10c);
         let storage: Arc<dyn Storage> = Arc::new(MemStorage::new());
         for (id, keys) in (1..).zip(key_shapes(&mut rng)) {
-            let mut b = ArrayBuilder::new(storage.clone(), id, 256, FilterPolicy { bits_per_key: 10, prefix: None }, keys.len() as u64).unwrap();
+            let mut b = ArrayBuilder::new(storage.clone(), id, 256, FilterPolicy { bits_per_key: 10, prefix: None, whole_keys: true }, keys.len() as u64).unwrap();
             for k in &keys {
                 b.add(k, 1, &Cell::live(1, b"v".to_vec())).unwrap();
             }

@@ -258,6 +258,7 @@ impl Engine {
     pub fn get(&self, version: VersionId, key: &[u8]) -> Result<Option<Cell>> {
         let path = self.inner.read_path(version)?;
         let view = self.inner.view();
+        let prefix_filter = self.inner.options.prefix_extractor.and_then(|e| e.prefix(key).map(|p| (e.name, hash64(p))));
         let mut best = None;
         view.active.get_into(key, &path, &mut best);
         for m in view.frozen.iter().rev() {
@@ -267,7 +268,8 @@ impl Engine {
             if best.as_ref().is_some_and(|b: &Cell| a.reader.meta.max_ts < b.timestamp) {
                 break; // arrays are sorted by max_ts: none of the rest can win
             }
-            if a.reader.meta.intersects(&path) {
+            let ruled_out = prefix_filter.is_some_and(|(name, hash)| !a.reader.may_hold_prefix(name, hash));
+            if a.reader.meta.intersects(&path) && !ruled_out {
                 a.reader.get_into(key, &path, &mut best)?;
             }
         }
@@ -810,7 +812,8 @@ impl Inner {
 
     /// A builder for an array of at most `expected_keys` distinct keys.
     fn new_builder(&self, expected_keys: u64) -> Result<ArrayBuilder> {
-        let filters = FilterPolicy { bits_per_key: self.options.bloom_bits_per_key, prefix: self.options.prefix_extractor };
+        let options = &self.options;
+        let filters = FilterPolicy { bits_per_key: options.bloom_bits_per_key, prefix: options.prefix_extractor, whole_keys: options.whole_key_filtering };
         ArrayBuilder::new(self.storage.clone(), self.next_id(), self.options.block_bytes, filters, expected_keys)
     }
 

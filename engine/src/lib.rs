@@ -190,6 +190,10 @@ pub struct Options {
     pub bloom_bits_per_key: u32,
     /// Keeps a Bloom filter of key prefixes per array for scans inside one prefix.
     pub prefix_extractor: Option<PrefixExtractor>,
+    /// Keeps a Bloom filter of whole keys per array for point gets (RocksDB's option of
+    /// the same name). With a prefix extractor, `false` leaves gets to the prefix filter and
+    /// saves a filter insert per key in every flush and merge, and the filter's memory.
+    pub whole_key_filtering: bool,
     /// The manifest log is rewritten (compacted) once it grows past this size.
     pub manifest_compact_bytes: u64,
 }
@@ -208,6 +212,7 @@ impl Default for Options {
             block_bytes: 4096,
             bloom_bits_per_key: 10,
             prefix_extractor: None,
+            whole_key_filtering: true,
             manifest_compact_bytes: 4 << 20,
         }
     }

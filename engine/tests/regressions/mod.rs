@@ -20,6 +20,7 @@ fn batch_config() -> Config {
         block_bytes: 4096,
         bloom_bits_per_key: 10,
         prefix_extractor: None,
+        whole_key_filtering: true,
     }
 }
 

@@ -59,6 +59,8 @@ pub struct Config {
     pub bloom_bits_per_key: u32,
     /// Which prefix extractor (if any) gives arrays a prefix filter that scans consult.
     pub prefix_extractor: Option<Extractor>,
+    /// Whether arrays keep a whole-key filter (gets fall back to the prefix filter).
+    pub whole_key_filtering: bool,
 }
 
 /// Prefix extractors for the model: both honour the contract of `PrefixExtractor` over any
@@ -100,6 +102,7 @@ impl Config {
             block_bytes: [128, 512, 4096][rng.random_range(0..3)],
             bloom_bits_per_key: [0, 10][rng.random_range(0..2)],
             prefix_extractor: [None, Some(Extractor::FirstByte), Some(Extractor::ThroughFirstA)][rng.random_range(0..3)],
+            whole_key_filtering: rng.random_bool(0.5),
         }
     }
 
@@ -114,6 +117,7 @@ impl Config {
             block_bytes: self.block_bytes,
             bloom_bits_per_key: self.bloom_bits_per_key,
             prefix_extractor: self.prefix_extractor.map(Extractor::extractor),
+            whole_key_filtering: self.whole_key_filtering,
             ..Options::default()
         }
     }
