@@ -242,6 +242,16 @@ impl Engine {
         self.inner.append(mutations)
     }
 
+    /// `append` that never blocks on background work: returns `Ok(None)`, having written
+    /// nothing, when the write would have to wait for a flush (too many frozen memtables)
+    /// or would fill the active memtable (whose rotation fsyncs the WAL segment).
+    ///
+    /// Why: an async caller can append on its own thread (no hand-off to a writer thread
+    /// and back) and pass only these writes to a thread that may block.
+    pub fn try_append(&self, mutations: &[Mutation]) -> Result<Option<WriteTicket>> {
+        self.inner.try_append(mutations)
+    }
+
     /// The sync mode this engine was opened with.
     pub fn sync_mode(&self) -> &SyncMode {
         &self.inner.options.sync
@@ -522,27 +532,14 @@ impl Inner {
     /// Appends one WAL record and applies it to the memtable; durability is left to
     /// `wait_durable` (except when a full memtable forces a rotation, which syncs).
     fn append(&self, mutations: &[Mutation]) -> Result<WriteTicket> {
-        self.check_open()?;
-        for m in mutations {
-            check_mutation_bounds(m)?;
-        }
+        self.check_mutations(mutations)?;
         if mutations.is_empty() {
             return Ok(WriteTicket(0));
         }
         self.wait_for_flush_room()?;
         let mut st = self.wal.lock();
-        {
-            let tree = read(&self.tree);
-            for m in mutations {
-                tree.check_writable(m.version)?;
-            }
-        }
-        let seq = Wal::append(&mut st, mutations)?;
-        let active = read(&self.view).active.clone();
-        for m in mutations {
-            active.insert(&m.key, m.version, &m.cell);
-        }
-        let full = active.bytes() >= self.options.memtable_bytes;
+        let seq = self.append_locked(&mut st, mutations)?;
+        let full = read(&self.view).active.bytes() >= self.options.memtable_bytes;
         if !full {
             return Ok(WriteTicket(seq));
         }
@@ -553,6 +550,45 @@ impl Inner {
             self.run_merges()?;
         }
         Ok(WriteTicket(seq))
+    }
+
+    fn try_append(&self, mutations: &[Mutation]) -> Result<Option<WriteTicket>> {
+        self.check_mutations(mutations)?;
+        if mutations.is_empty() {
+            return Ok(Some(WriteTicket(0)));
+        }
+        if !self.has_flush_room(&lock(&self.bg))? {
+            return Ok(None);
+        }
+        let mut st = self.wal.lock();
+        // The memtable's own accounting bound, so the insert cannot reach the rotation point.
+        let growth: usize = mutations.iter().map(|m| Memtable::max_insert_bytes(&m.key, &m.cell)).sum();
+        if read(&self.view).active.bytes() + growth >= self.options.memtable_bytes {
+            return Ok(None);
+        }
+        Ok(Some(WriteTicket(self.append_locked(&mut st, mutations)?)))
+    }
+
+    fn check_mutations(&self, mutations: &[Mutation]) -> Result<()> {
+        self.check_open()?;
+        mutations.iter().try_for_each(check_mutation_bounds)
+    }
+
+    /// Appends the WAL record and applies it to the active memtable (the WAL lock keeps
+    /// rotation out, so the record and the memtable stay paired).
+    fn append_locked(&self, st: &mut WalState, mutations: &[Mutation]) -> Result<u64> {
+        {
+            let tree = read(&self.tree);
+            for m in mutations {
+                tree.check_writable(m.version)?;
+            }
+        }
+        let seq = Wal::append(st, mutations)?;
+        let active = read(&self.view).active.clone();
+        for m in mutations {
+            active.insert(&m.key, m.version, &m.cell);
+        }
+        Ok(seq)
     }
 
     fn wait_durable(&self, ticket: WriteTicket) -> Result<()> {
@@ -566,17 +602,23 @@ impl Inner {
         }
         let mut bg = lock(&self.bg);
         loop {
-            if let Some(e) = &bg.error {
-                return Err(Error::Poisoned(e.clone()));
-            }
-            if bg.shutdown {
-                return Err(Error::Closed);
-            }
-            if read(&self.view).frozen.len() < self.options.max_frozen_memtables.max(1) {
+            if self.has_flush_room(&bg)? {
                 return Ok(());
             }
             bg = self.bg_cond.wait_timeout(bg, Duration::from_millis(100)).map(|(g, _)| g).unwrap_or_else(|e| e.into_inner().0);
         }
+    }
+
+    /// Whether a write may go ahead without waiting for the flusher; errors once
+    /// background work failed or the engine is shutting down.
+    fn has_flush_room(&self, bg: &BgState) -> Result<bool> {
+        if let Some(e) = &bg.error {
+            return Err(Error::Poisoned(e.clone()));
+        }
+        if bg.shutdown {
+            return Err(Error::Closed);
+        }
+        Ok(!self.options.background_threads || read(&self.view).frozen.len() < self.options.max_frozen_memtables.max(1))
     }
 
     /// Freezes the active memtable and starts a new WAL segment for its successor.

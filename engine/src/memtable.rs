@@ -176,6 +176,11 @@ impl Memtable {
         self.map.read().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The most `insert(key, _, cell)` can add to `bytes()` (a new bucket, key and slot).
+    pub(crate) fn max_insert_bytes(key: &[u8], cell: &Cell) -> usize {
+        BUCKET_OVERHEAD + KEY_OVERHEAD + key.len() + SLOT_OVERHEAD + cell.approx_bytes()
+    }
+
     /// Inserts one write, keeping the winner per (key, version).
     pub(crate) fn insert(&self, key: &[u8], version: VersionId, cell: &Cell) {
         let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());

@@ -61,5 +61,6 @@ fn model_random_cases() {
     // Guard against a generator that stops reaching the interesting machinery.
     if !single {
         assert!(total.flushes > 0 && total.merges > 0 && total.version_splits > 0 && total.prefix_skips > 0, "{total:?}");
+        assert!(total.try_appends_taken > 0 && total.try_appends_declined > 0, "{total:?}");
     }
 }

@@ -21,6 +21,7 @@ fn batch_config() -> Config {
         bloom_bits_per_key: 10,
         prefix_extractor: None,
         whole_key_filtering: true,
+        try_append: false,
     }
 }
 

@@ -61,6 +61,9 @@ pub struct Config {
     pub prefix_extractor: Option<Extractor>,
     /// Whether arrays keep a whole-key filter (gets fall back to the prefix filter).
     pub whole_key_filtering: bool,
+    /// Writes go through `try_append` + `wait_durable` (falling back to `write` when it
+    /// declines), as the server's periodic-mode write path does.
+    pub try_append: bool,
 }
 
 /// Prefix extractors for the model: both honour the contract of `PrefixExtractor` over any
@@ -103,6 +106,7 @@ impl Config {
             bloom_bits_per_key: [0, 10][rng.random_range(0..2)],
             prefix_extractor: [None, Some(Extractor::FirstByte), Some(Extractor::ThroughFirstA)][rng.random_range(0..3)],
             whole_key_filtering: rng.random_bool(0.5),
+            try_append: rng.random_bool(0.5),
         }
     }
 
@@ -498,6 +502,9 @@ pub struct Coverage {
     pub version_splits: u64,
     /// Arrays scans skipped thanks to a prefix filter.
     pub prefix_skips: u64,
+    /// Writes `try_append` took, and declined (memtable about to fill, or no flush room).
+    pub try_appends_taken: u64,
+    pub try_appends_declined: u64,
     pub max_arrays: usize,
     pub max_versions: usize,
 }
@@ -518,6 +525,8 @@ impl Coverage {
         self.merges += other.merges;
         self.version_splits += other.version_splits;
         self.prefix_skips += other.prefix_skips;
+        self.try_appends_taken += other.try_appends_taken;
+        self.try_appends_declined += other.try_appends_declined;
         self.max_arrays = self.max_arrays.max(other.max_arrays);
         self.max_versions = self.max_versions.max(other.max_versions);
     }
@@ -646,7 +655,7 @@ impl Harness {
         let now = self.now();
         let mutations: Vec<Mutation> = writes.iter().map(|w| self.mutation(w, now)).collect();
         let valid = mutations.iter().all(|m| self.model.is_writable(m.version));
-        let result = self.engine()?.write(&mutations);
+        let result = if self.config.try_append { self.try_append_then_write(&mutations)? } else { self.engine()?.write(&mutations) };
         match (valid, result) {
             (true, Ok(())) => {
                 mutations.iter().for_each(|m| self.model.apply_write(m));
@@ -659,6 +668,22 @@ impl Harness {
             (false, Ok(())) => Err(format!("write to a non-writable version was accepted: {mutations:?}")),
             (false, Err(_)) => Ok(()),
         }
+    }
+
+    /// `try_append` + `wait_durable`, or `write` when `try_append` declines (nothing written).
+    fn try_append_then_write(&mut self, mutations: &[Mutation]) -> Result<strata_engine::Result<()>, String> {
+        let engine = self.engine()?;
+        let (result, declined) = match engine.try_append(mutations) {
+            Ok(Some(ticket)) => (engine.wait_durable(ticket), false),
+            Ok(None) => (engine.write(mutations), true),
+            Err(e) => (Err(e), false),
+        };
+        if declined {
+            self.coverage.try_appends_declined += 1;
+        } else {
+            self.coverage.try_appends_taken += 1;
+        }
+        Ok(result)
     }
 
     fn mutation(&self, write: &Write, now: i64) -> Mutation {
