@@ -135,7 +135,10 @@ impl ScanIter {
     ) -> Result<ScanIter> {
         let mut sources: Vec<Box<dyn EntrySource>> = Vec::new();
         let (resume, stop) = if reverse { (end.clone(), start.clone()) } else { (start.clone(), end.clone()) };
-        for mem in std::iter::once(&view.active).chain(view.frozen.iter()) {
+        // An empty memtable (the active one right after a flush, typically) adds nothing but
+        // a cursor's set-up; writes that land in it after this point are concurrent with
+        // the scan, which may or may not see them either way.
+        for mem in std::iter::once(&view.active).chain(view.frozen.iter()).filter(|m| m.keys() > 0) {
             sources.push(Box::new(MemCursor {
                 mem: mem.clone(),
                 resume: resume.clone(),
