@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Server benchmark: bash scripts/bench-server.sh
 #
-# Builds the release server and bench/ (strata-bench), then in one run on this machine:
+# Builds the release server and bench/ (strata-bench), then in one run on this machine,
+# BENCH_ROUNDS times over (each round measures its own baseline, so every ratio compares
+# runs minutes apart, and the median ratio over rounds damps a noisy machine):
 #   1. server with --null-storage (parses and answers, never touches the engine): write, read
 #   2. server on the real engine, commitlog_sync batch: write, flush, read
 #   3. same with commitlog_sync periodic
+# then once:
 #   4. idle connections: N handshaken idle connections held while a write load runs,
 #      server RSS before / during / after
 # and prints a markdown report (also saved as report.md in the output directory).
 #
 # Every server gets a fresh temporary data directory and is stopped by this script.
 # Knobs (environment):
-#   BENCH_WARMUP=5s BENCH_DURATION=20s BENCH_CONCURRENCY=64
+#   BENCH_WARMUP=5s BENCH_DURATION=20s BENCH_CONCURRENCY=64 BENCH_ROUNDS=3
 #   BENCH_IDLE_CONNECTIONS=1000 BENCH_IDLE_HOLD=20s
 #   BENCH_SERVER_CPUS / BENCH_CLIENT_CPUS   taskset CPU lists (e.g. 0 and 1); empty = no pinning
 #   BENCH_PORT=29042 (CQL; admin = +1, storage = +2)   BENCH_OUT=dir (default: a new temp dir)
@@ -26,21 +29,33 @@ source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 IDLE_CONNECTIONS="${BENCH_IDLE_CONNECTIONS:-1000}"
 IDLE_HOLD="${BENCH_IDLE_HOLD:-20s}"
 IDLE_PID=""
+ROUNDS="${BENCH_ROUNDS:-3}"
 declare -a ROWS=()
 declare -A NULL_OPS=()
+# "MODE OP" -> that pair's ratios vs null-storage, one per round, space-separated.
+declare -A RATIOS=()
 
-# add_row MODE OP: one table row from the JSON of that run and the server's current VmHWM.
+# add_row NAME OP: one table row from the JSON of that run and the server's current VmHWM.
+# NAME is MODE-rROUND; the null-storage run of a round comes first and is its baseline.
 add_row() {
-    local mode="$1" op="$2" figures ops ratio_text
-    figures="$(run_figures "$mode" "$op")"
+    local name="$1" op="$2" figures ops ratio_text
+    figures="$(run_figures "$name" "$op")"
     ops="${figures%% *}"
-    if [[ "$mode" == null-storage ]]; then
+    if [[ "$name" == null-storage-* ]]; then
         NULL_OPS[$op]="$ops"
         ratio_text="1.00x"
     else
         ratio_text="$(ratio "$ops" "${NULL_OPS[$op]:-0}")"
+        RATIOS["${name%-r*} $op"]+="${ratio_text%x} "
     fi
-    ROWS+=("$(figures_row "$mode" "$op" "$ratio_text" "$figures")")
+    ROWS+=("$(figures_row "$name" "$op" "$ratio_text" "$figures")")
+}
+
+# median_row "MODE OP": "| MODE | OP | ratios | median |" over the rounds.
+median_row() {
+    local ratios="${RATIOS[$1]}"
+    echo "| ${1% *} | ${1#* } | ${ratios% } | $(tr ' ' '\n' <<<"$ratios" | grep -v '^$' | sort -g |
+        awk '{ r[NR] = $1 } END { if (NR % 2) printf "%.2fx", r[(NR + 1) / 2]; else printf "%.2fx", (r[NR / 2] + r[NR / 2 + 1]) / 2 }') |"
 }
 
 # bench_mode NAME FLAGS...: write, (flush), read against a fresh server started with FLAGS.
@@ -52,7 +67,7 @@ bench_mode() {
     add_row "$name" write
     local keys
     keys="$(json_field "$OUT/$name-write.json" keys_issued)"
-    if [[ "$name" != null-storage ]]; then
+    if [[ "$name" != null-storage-* ]]; then
         # Reads should exercise the on-disk arrays, not only the memtable.
         flush_server
     fi
@@ -136,9 +151,12 @@ idle_check() {
 main() {
     build
     log "results in $OUT"
-    bench_mode null-storage --null-storage
-    bench_mode batch --commitlog-sync batch
-    bench_mode periodic --commitlog-sync periodic
+    local round
+    for round in $(seq 1 "$ROUNDS"); do
+        bench_mode "null-storage-r$round" --null-storage
+        bench_mode "batch-r$round" --commitlog-sync batch
+        bench_mode "periodic-r$round" --commitlog-sync periodic
+    done
     idle_check
     {
         echo "## Throughput and latency"
@@ -147,9 +165,18 @@ main() {
             "server CPUs: ${SERVER_CPUS:-any}, client CPUs: ${CLIENT_CPUS:-any}; $(nproc) cores. Ratio is ops/s vs null-storage;" \
             "peak RSS is the server's VmHWM after that op (write runs first, on a fresh server per mode)."
         echo
-        echo "| mode | op | ops/s | p50 (ms) | p99 (ms) | vs null-storage | server CPU µs/op | server peak RSS (MiB) | errors |"
+        echo "| mode-round | op | ops/s | p50 (ms) | p99 (ms) | vs null-storage | server CPU µs/op | server peak RSS (MiB) | errors |"
         echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
         printf '%s\n' "${ROWS[@]}"
+        echo
+        echo "## Ratio vs null-storage over $ROUNDS rounds"
+        echo
+        echo "| mode | op | per round | median |"
+        echo "| --- | --- | --- | --- |"
+        local pair
+        for pair in "batch write" "batch read" "periodic write" "periodic read"; do
+            median_row "$pair"
+        done
         echo
         echo "## $IDLE_CONNECTIONS idle connections during a write load (default config: periodic commit log)"
         echo
