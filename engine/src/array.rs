@@ -614,8 +614,12 @@ impl Block {
         Ok(lo)
     }
 
+    /// What the block costs the process, over-approximated for the cache budget: the
+    /// allocator rounds a buffer up to its size class (mimalloc's classes are up to 1/8
+    /// apart; a measured 512 MiB cache of ~4.2 KiB blocks took 12.7% more RSS than the
+    /// payload bytes), plus the `Arc`, the map slot and the CLOCK ring slot.
     fn memory(&self) -> usize {
-        self.data.len() + 64
+        self.data.len() + self.data.len() / 8 + 128
     }
 }
 
@@ -1175,7 +1179,7 @@ mod tests {
     #[test]
     fn block_cache_keeps_recently_hit_blocks_within_its_budget() {
         let block = || Arc::new(Block { data: vec![0u8; 1000], count: 1, offsets_at: 0, format: EntryFormat::Compact });
-        let cache = BlockCache::new(CACHE_SHARDS * 3 * 1064);
+        let cache = BlockCache::new(CACHE_SHARDS * 3 * 1253);
         let idx = BlockCache::shard_index;
         let same: Vec<(u64, u32)> = (0..1000u32).map(|i| (1, i)).filter(|&k| idx(k) == idx((1, 0))).take(5).collect();
         cache.insert(same[0], block());
@@ -1185,7 +1189,7 @@ mod tests {
         cache.insert(same[3], block());
         assert!(cache.get(same[0]).is_some(), "the hit block got a second chance");
         assert!(cache.get(same[1]).is_none(), "the cold one was evicted");
-        assert!(cache.bytes() <= CACHE_SHARDS * 3 * 1064);
+        assert!(cache.bytes() <= CACHE_SHARDS * 3 * 1253);
     }
 
     #[test]
