@@ -408,7 +408,7 @@ impl ArrayBuilder {
             keys: 0,
             key_filter: if filters.whole_keys { Bloom::with_capacity(expected_keys, filters.bits_per_key) } else { Bloom::none() },
             prefixes: 0,
-            prefix_filter: Bloom::with_capacity(if filters.prefix.is_some() { expected_keys } else { 0 }, filters.bits_per_key),
+            prefix_filter: if filters.prefix.is_some() { Bloom::with_capacity(expected_keys, filters.bits_per_key) } else { Bloom::none() },
             stats: VersionTally::default(),
             entries: 0,
             min_ts: i64::MAX,

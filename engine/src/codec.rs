@@ -133,10 +133,15 @@ impl<'a> Reader<'a> {
     /// A count that must fit in what is left, given each item takes at least `min_item_bytes`.
     pub(crate) fn count(&mut self, min_item_bytes: usize) -> DecodeResult<usize> {
         let n = self.u32()? as usize;
+        self.check_count(n, min_item_bytes)?;
+        Ok(n)
+    }
+    /// Checks that `n` items of at least `min_item_bytes` each fit in what is left.
+    pub(crate) fn check_count(&self, n: usize, min_item_bytes: usize) -> DecodeResult<()> {
         if n.saturating_mul(min_item_bytes.max(1)) > self.remaining() {
             return Err(DecodeError("count exceeds remaining bytes"));
         }
-        Ok(n)
+        Ok(())
     }
 }
 

@@ -278,8 +278,8 @@ impl Engine {
             if best.as_ref().is_some_and(|b: &Cell| a.reader.meta.max_ts < b.timestamp) {
                 break; // arrays are sorted by max_ts: none of the rest can win
             }
-            let ruled_out = prefix_filter.is_some_and(|(name, hash)| !a.reader.may_hold_prefix(name, hash));
-            if a.reader.meta.intersects(&path) && !ruled_out {
+            let ruled_out = || prefix_filter.is_some_and(|(name, hash)| !a.reader.may_hold_prefix(name, hash));
+            if a.reader.meta.intersects(&path) && !ruled_out() {
                 a.reader.get_into(key, &path, &mut best)?;
             }
         }

@@ -138,7 +138,7 @@ impl ScanIter {
         // An empty memtable (the active one right after a flush, typically) adds nothing but
         // a cursor's set-up; writes that land in it after this point are concurrent with
         // the scan, which may or may not see them either way.
-        for mem in std::iter::once(&view.active).chain(view.frozen.iter()).filter(|m| m.keys() > 0) {
+        for mem in std::iter::once(&view.active).chain(view.frozen.iter()).filter(|m| !m.is_empty()) {
             sources.push(Box::new(MemCursor {
                 mem: mem.clone(),
                 resume: resume.clone(),

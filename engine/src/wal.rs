@@ -49,9 +49,7 @@ fn decode_record(payload: &[u8]) -> std::result::Result<(u64, Vec<Mutation>), &'
     let count = r.u32().map_err(|e| e.0)?;
     let format = if count & COMPACT_ENTRIES != 0 { EntryFormat::Compact } else { EntryFormat::Fixed };
     let n = (count & !COMPACT_ENTRIES) as usize;
-    if n.saturating_mul(format.min_entry_bytes()) > r.remaining() {
-        return Err("count exceeds remaining bytes");
-    }
+    r.check_count(n, format.min_entry_bytes()).map_err(|e| e.0)?;
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         let key = format.decode_key(&mut r).map_err(|e| e.0)?.to_vec();
