@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # The project's test command: bash scripts/test.sh
 #
+#   0. set-up: a Python venv (.venv) with compat-tests/requirements.txt
 #   1. unit + integration tests of every crate but the compat suite
 #   2. release build of the server binary
 #   3. python-driver and cqlsh compat suites (pytest) against that binary
 #   4. Rust scylla-driver compat suite against that binary
+#
+# The script installs what it needs itself: a newcomer runs it on a fresh clone and nothing
+# else. The venv lives in .venv (STRATA_VENV overrides) and is reused while
+# requirements.txt is unchanged.
 #
 # Every step runs even if an earlier one failed (except that 3 and 4 need the binary from 2);
 # a summary follows and the exit code is non-zero if anything failed.
@@ -17,7 +22,7 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 export CARGO_TARGET_DIR="$REPO_ROOT/target"
 export STRATA_BIN="$CARGO_TARGET_DIR/release/strata"
-PYTHON="${PYTHON:-python3}"
+VENV="${STRATA_VENV:-$REPO_ROOT/.venv}"
 
 declare -a STEP_NAMES=() STEP_RESULTS=() STEP_SECONDS=()
 FAILED=0
@@ -58,6 +63,26 @@ print_summary() {
     echo "====================================================="
     if [[ $FAILED -eq 0 ]]; then echo "ALL STEPS PASSED"; else echo "SOME STEPS FAILED"; fi
 }
+
+# setup_venv: creates the venv once and (re)installs the pinned requirements when they change.
+setup_venv() {
+    local req="$REPO_ROOT/compat-tests/requirements.txt" stamp="$VENV/.requirements.sha256"
+    local want
+    want=$(sha256sum "$req" | cut -d' ' -f1)
+    if [[ ! -x "$VENV/bin/python" ]]; then
+        python3 -m venv "$VENV" || return 1
+    fi
+    if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
+        PIP_DISABLE_PIP_VERSION_CHECK=1 "$VENV/bin/python" -m pip install --quiet -r "$req" \
+            || return 1
+        echo "$want" >"$stamp"
+    fi
+}
+
+run_step "python venv (compat-tests/requirements.txt)" setup_venv || true
+PYTHON="${PYTHON:-$VENV/bin/python}"
+# cqlsh and other console scripts of the venv must be found by the suites.
+export PATH="$VENV/bin:$PATH"
 
 run_step "cargo test (workspace)" \
     cargo test --workspace --exclude strata-compat-tests || true
