@@ -42,11 +42,17 @@ pub async fn run(node: Arc<Node>, listener: TcpListener, drain: watch::Sender<bo
     }
 }
 
-async fn serve(node: Arc<Node>, mut socket: TcpStream, drain: &watch::Sender<bool>) -> std::io::Result<()> {
+async fn serve(
+    node: Arc<Node>,
+    mut socket: TcpStream,
+    drain: &watch::Sender<bool>,
+) -> std::io::Result<()> {
     let mut head = Vec::with_capacity(512);
     let mut buf = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = tokio::time::timeout(Duration::from_secs(5), socket.read(&mut buf)).await.map_err(|_| std::io::ErrorKind::TimedOut)??;
+        let n = tokio::time::timeout(Duration::from_secs(5), socket.read(&mut buf))
+            .await
+            .map_err(|_| std::io::ErrorKind::TimedOut)??;
         if n == 0 || head.len() + n > MAX_HEAD_BYTES {
             return Ok(());
         }
@@ -56,7 +62,11 @@ async fn serve(node: Arc<Node>, mut socket: TcpStream, drain: &watch::Sender<boo
     let mut parts = text.split_whitespace();
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let args: Vec<String> = query.split('&').filter(|a| !a.is_empty()).map(percent_decode).collect();
+    let args: Vec<String> = query
+        .split('&')
+        .filter(|a| !a.is_empty())
+        .map(percent_decode)
+        .collect();
     let (status, body) = route(&node, method, path, &args, drain).await;
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -65,7 +75,13 @@ async fn serve(node: Arc<Node>, mut socket: TcpStream, drain: &watch::Sender<boo
     socket.write_all(response.as_bytes()).await
 }
 
-async fn route(node: &Arc<Node>, method: &str, path: &str, args: &[String], drain: &watch::Sender<bool>) -> (&'static str, String) {
+async fn route(
+    node: &Arc<Node>,
+    method: &str,
+    path: &str,
+    args: &[String],
+    drain: &watch::Sender<bool>,
+) -> (&'static str, String) {
     let verb = path.strip_prefix("/nodetool/").unwrap_or(path);
     let args = args.to_vec();
     match (method, path, verb) {
@@ -73,17 +89,26 @@ async fn route(node: &Arc<Node>, method: &str, path: &str, args: &[String], drai
         ("GET", _, "status") => ("200 OK", status(node)),
         ("GET", _, "info") => ("200 OK", info(node)),
         ("GET", _, "listsnapshots") => cql_blocking(node, snapshot::list).await,
-        ("GET", _, "tablestats") => cql_blocking(node, move |n| snapshot::tablestats(n, &args)).await,
+        ("GET", _, "tablestats") => {
+            cql_blocking(node, move |n| snapshot::tablestats(n, &args)).await
+        }
         ("POST", _, "snapshot") => cql_blocking(node, move |n| snapshot_verb(n, &args)).await,
-        ("POST", _, "clearsnapshot") => cql_blocking(node, move |n| clearsnapshot_verb(n, &args)).await,
+        ("POST", _, "clearsnapshot") => {
+            cql_blocking(node, move |n| clearsnapshot_verb(n, &args)).await
+        }
         ("POST", _, "flush") => blocking(node, |n| n.engine.flush().map(|_| String::new())).await,
-        ("POST", _, "compact") => blocking(node, |n| n.engine.compact().map(|_| String::new())).await,
+        ("POST", _, "compact") => {
+            blocking(node, |n| n.engine.compact().map(|_| String::new())).await
+        }
         ("POST", _, "drain") => {
             let result = blocking(node, |n| n.engine.flush().map(|_| String::new())).await;
             let _ = drain.send(true);
             result
         }
-        _ => ("404 Not Found", format!("nodetool: unknown command '{verb}'\n")),
+        _ => (
+            "404 Not Found",
+            format!("nodetool: unknown command '{verb}'\n"),
+        ),
     }
 }
 
@@ -129,7 +154,11 @@ fn tag_and_targets(args: &[String]) -> (Option<String>, Vec<String>, bool) {
 
 fn snapshot_verb(node: &Node, args: &[String]) -> Result<String, crate::error::CqlError> {
     let (tag, targets, _) = tag_and_targets(args);
-    let what = if targets.is_empty() { "[all keyspaces]".to_string() } else { format!("[{}]", targets.join(", ")) };
+    let what = if targets.is_empty() {
+        "[all keyspaces]".to_string()
+    } else {
+        format!("[{}]", targets.join(", "))
+    };
     let tag = snapshot::take(node, tag, &targets)?;
     Ok(format!("Requested creating snapshot(s) for {what} with snapshot name [{tag}] and options {{skipFlush=false}}\nSnapshot directory: {tag}\n"))
 }
@@ -137,10 +166,15 @@ fn snapshot_verb(node: &Node, args: &[String]) -> Result<String, crate::error::C
 fn clearsnapshot_verb(node: &Node, args: &[String]) -> Result<String, crate::error::CqlError> {
     let (tag, keyspaces, all) = tag_and_targets(args);
     if tag.is_none() && !all {
-        return Err(crate::error::CqlError::invalid("Specify snapshot name or --all"));
+        return Err(crate::error::CqlError::invalid(
+            "Specify snapshot name or --all",
+        ));
     }
     let removed = snapshot::clear(node, tag.as_deref(), &keyspaces)?;
-    Ok(format!("Requested clearing snapshot(s) for {} ({removed} table snapshots)\n", tag.as_deref().unwrap_or("[all snapshots]")))
+    Ok(format!(
+        "Requested clearing snapshot(s) for {} ({removed} table snapshots)\n",
+        tag.as_deref().unwrap_or("[all snapshots]")
+    ))
 }
 
 /// Decodes `%XX` escapes of a query-string argument.
@@ -149,7 +183,10 @@ fn percent_decode(text: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
         match (bytes[i], hex) {
             (b'%', Some(b)) => {
                 out.push(b);
@@ -166,23 +203,69 @@ fn percent_decode(text: &str) -> String {
 
 fn percent_encode(text: &str) -> String {
     text.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
 fn metrics(node: &Node) -> String {
     let stats = node.engine.stats();
     node.metrics.render(&[
-        ("strata_engine_arrays", "immutable arrays on disk", stats.arrays as u64),
-        ("strata_engine_array_bytes", "bytes in arrays on disk", stats.array_bytes),
-        ("strata_engine_memtable_bytes", "estimated bytes in the active and frozen memtables", stats.memtable_bytes as u64),
-        ("strata_engine_frozen_memtables", "memtables frozen and waiting for flush", stats.frozen_memtables as u64),
-        ("strata_engine_block_cache_bytes", "bytes held by the block cache", stats.block_cache_bytes as u64),
-        ("strata_engine_versions", "versions in the version tree", stats.versions as u64),
-        ("strata_engine_flushes_total", "memtable flushes since start", stats.flushes),
-        ("strata_engine_merges_total", "array merges since start", stats.merges),
-        ("strata_engine_scan_arrays_read_total", "arrays opened by scans since start", stats.scan_arrays_read),
-        ("strata_engine_scan_arrays_skipped_total", "arrays partition reads skipped by prefix filter since start", stats.scan_arrays_skipped_by_prefix),
+        (
+            "strata_engine_arrays",
+            "immutable arrays on disk",
+            stats.arrays as u64,
+        ),
+        (
+            "strata_engine_array_bytes",
+            "bytes in arrays on disk",
+            stats.array_bytes,
+        ),
+        (
+            "strata_engine_memtable_bytes",
+            "estimated bytes in the active and frozen memtables",
+            stats.memtable_bytes as u64,
+        ),
+        (
+            "strata_engine_frozen_memtables",
+            "memtables frozen and waiting for flush",
+            stats.frozen_memtables as u64,
+        ),
+        (
+            "strata_engine_block_cache_bytes",
+            "bytes held by the block cache",
+            stats.block_cache_bytes as u64,
+        ),
+        (
+            "strata_engine_versions",
+            "versions in the version tree",
+            stats.versions as u64,
+        ),
+        (
+            "strata_engine_flushes_total",
+            "memtable flushes since start",
+            stats.flushes,
+        ),
+        (
+            "strata_engine_merges_total",
+            "array merges since start",
+            stats.merges,
+        ),
+        (
+            "strata_engine_scan_arrays_read_total",
+            "arrays opened by scans since start",
+            stats.scan_arrays_read,
+        ),
+        (
+            "strata_engine_scan_arrays_skipped_total",
+            "arrays partition reads skipped by prefix filter since start",
+            stats.scan_arrays_skipped_by_prefix,
+        ),
     ])
 }
 
@@ -237,18 +320,28 @@ fn info(node: &Node) -> String {
         ("Arrays", stats.arrays.to_string()),
         ("Versions", stats.versions.to_string()),
     ];
-    rows.iter().map(|(k, v)| format!("{k:<23}: {v}\n")).collect()
+    rows.iter()
+        .map(|(k, v)| format!("{k:<23}: {v}\n"))
+        .collect()
 }
 
 /// The `strata nodetool` client: sends one verb and prints the answer.
 pub fn nodetool(host: &str, port: u16, verb: &str, args: &[String]) -> anyhow::Result<()> {
-    let method = if matches!(verb, "status" | "info" | "listsnapshots" | "tablestats") { "GET" } else { "POST" };
+    let method = if matches!(verb, "status" | "info" | "listsnapshots" | "tablestats") {
+        "GET"
+    } else {
+        "POST"
+    };
     let query: Vec<String> = args.iter().map(|a| percent_encode(a)).collect();
     let mut stream = std::net::TcpStream::connect((host, port))
         .map_err(|e| anyhow::anyhow!("nodetool: Failed to connect to '{host}:{port}' - {e}."))?;
     stream.set_read_timeout(Some(Duration::from_secs(3600)))?;
     let verb = percent_encode(verb);
-    write!(stream, "{method} /nodetool/{verb}?{} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n", query.join("&"))?;
+    write!(
+        stream,
+        "{method} /nodetool/{verb}?{} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n",
+        query.join("&")
+    )?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));

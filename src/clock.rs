@@ -9,7 +9,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 static LAST_MICROS: AtomicI64 = AtomicI64::new(0);
 
 pub fn now_micros() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
 }
 
 pub fn now_secs() -> i64 {

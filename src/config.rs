@@ -70,7 +70,9 @@ impl Default for Config {
             // Cassandra's default (`periodic`, 10 s): a write is in the OS before it is
             // acknowledged, so it survives a process crash (kill -9); a power loss can
             // lose the last period. `batch` waits for the fsync of each write group.
-            commitlog_sync: CommitlogSync::Periodic { period_ms: DEFAULT_SYNC_PERIOD_MS },
+            commitlog_sync: CommitlogSync::Periodic {
+                period_ms: DEFAULT_SYNC_PERIOD_MS,
+            },
             memtable_bytes: 64 << 20,
             block_cache_bytes: default_file_cache_bytes(detected_memory_bytes()),
             max_frame_bytes: 16 << 20,
@@ -85,11 +87,21 @@ impl Default for Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid YAML in {path}: {source}")]
-    Yaml { path: PathBuf, source: serde_yaml::Error },
+    Yaml {
+        path: PathBuf,
+        source: serde_yaml::Error,
+    },
     #[error("invalid value for {key}: {value:?} ({reason})")]
-    Value { key: &'static str, value: String, reason: String },
+    Value {
+        key: &'static str,
+        value: String,
+        reason: String,
+    },
 }
 
 /// The subset of `cassandra.yaml` Strata understands. Unknown keys are ignored, as a
@@ -166,15 +178,27 @@ impl Config {
 
     fn apply_yaml(&mut self, y: YamlConfig) -> Result<(), ConfigError> {
         set(&mut self.cluster_name, y.cluster_name);
-        set_parsed(&mut self.listen_address, "listen_address", y.listen_address.as_deref())?;
+        set_parsed(
+            &mut self.listen_address,
+            "listen_address",
+            y.listen_address.as_deref(),
+        )?;
         if let Some(addr) = y.broadcast_address.as_deref() {
             self.broadcast_address = Some(parse_ip("broadcast_address", addr)?);
         }
-        set_parsed(&mut self.rpc_address, "rpc_address", y.rpc_address.as_deref())?;
+        set_parsed(
+            &mut self.rpc_address,
+            "rpc_address",
+            y.rpc_address.as_deref(),
+        )?;
         set(&mut self.native_transport_port, y.native_transport_port);
         set(&mut self.storage_port, y.storage_port);
         set(&mut self.admin_port, y.admin_port);
-        let seeds = y.seed_provider.into_iter().flatten().flat_map(|p| p.parameters);
+        let seeds = y
+            .seed_provider
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p.parameters);
         if let Some(list) = seeds.filter_map(|p| p.seeds).next() {
             self.seeds = split_list(&list);
         }
@@ -205,7 +229,10 @@ impl Config {
         if let Some(text) = y.native_transport_max_frame_size {
             self.max_frame_bytes = parse_size("native_transport_max_frame_size", &text)?;
         }
-        if let Some(n) = y.native_transport_max_concurrent_connections.filter(|n| *n > 0) {
+        if let Some(n) = y
+            .native_transport_max_concurrent_connections
+            .filter(|n| *n > 0)
+        {
             self.max_connections = n as usize;
         }
         Ok(())
@@ -223,19 +250,35 @@ impl Config {
             self.num_tokens = parse_num("CASSANDRA_NUM_TOKENS", &n)?;
         }
         let listen = env("CASSANDRA_LISTEN_ADDRESS");
-        set_parsed(&mut self.listen_address, "CASSANDRA_LISTEN_ADDRESS", listen.as_deref())?;
+        set_parsed(
+            &mut self.listen_address,
+            "CASSANDRA_LISTEN_ADDRESS",
+            listen.as_deref(),
+        )?;
         if let Some(addr) = env("CASSANDRA_BROADCAST_ADDRESS") {
             self.broadcast_address = Some(parse_ip("CASSANDRA_BROADCAST_ADDRESS", &addr)?);
         }
         let rpc = env("CASSANDRA_RPC_ADDRESS");
-        set_parsed(&mut self.rpc_address, "CASSANDRA_RPC_ADDRESS", rpc.as_deref())?;
+        set_parsed(
+            &mut self.rpc_address,
+            "CASSANDRA_RPC_ADDRESS",
+            rpc.as_deref(),
+        )?;
         Ok(())
     }
 
     fn apply_flags(&mut self, f: &Overrides) -> Result<(), ConfigError> {
         set(&mut self.data_dir, f.data_dir.clone());
-        set_parsed(&mut self.listen_address, "--listen-address", f.listen_address.as_deref())?;
-        set_parsed(&mut self.rpc_address, "--rpc-address", f.rpc_address.as_deref())?;
+        set_parsed(
+            &mut self.listen_address,
+            "--listen-address",
+            f.listen_address.as_deref(),
+        )?;
+        set_parsed(
+            &mut self.rpc_address,
+            "--rpc-address",
+            f.rpc_address.as_deref(),
+        )?;
         set(&mut self.native_transport_port, f.native_port);
         set(&mut self.storage_port, f.storage_port);
         set(&mut self.admin_port, f.admin_port);
@@ -271,15 +314,21 @@ const MIB: u64 = 1 << 20;
 /// max(min(memory/2, 1 GiB), min(memory/4, 8 GiB)). 512 MiB from 8 GiB of memory up,
 /// 256 MiB at 2-4 GiB; 256 MiB (a 1 GiB heap) when the memory is unknown.
 fn default_file_cache_bytes(memory: Option<u64>) -> usize {
-    let heap = memory.map_or(1024 * MIB, |m| (m / 2).min(1024 * MIB).max((m / 4).min(8192 * MIB)));
+    let heap = memory.map_or(1024 * MIB, |m| {
+        (m / 2).min(1024 * MIB).max((m / 4).min(8192 * MIB))
+    });
     usize::try_from((heap / 4).min(512 * MIB)).unwrap_or(usize::MAX)
 }
 
 /// The memory this process may use: the machine's (`MemTotal`), or the container's cgroup
 /// v2 limit when that is lower (a container sees the host's `MemTotal`).
 fn detected_memory_bytes() -> Option<u64> {
-    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|text| meminfo_total_bytes(&text));
-    let limit = std::fs::read_to_string("/sys/fs/cgroup/memory.max").ok().and_then(|text| text.trim().parse::<u64>().ok());
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| meminfo_total_bytes(&text));
+    let limit = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|text| text.trim().parse::<u64>().ok());
     match (total, limit) {
         (Some(t), Some(l)) => Some(t.min(l)),
         (t, l) => t.or(l),
@@ -293,12 +342,17 @@ fn meminfo_total_bytes(meminfo: &str) -> Option<u64> {
 }
 
 fn read_yaml(path: &PathBuf) -> Result<YamlConfig, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.clone(),
+        source,
+    })?;
     if text.trim().is_empty() {
         return Ok(YamlConfig::default());
     }
-    serde_yaml::from_str(&text).map_err(|source| ConfigError::Yaml { path: path.clone(), source })
+    serde_yaml::from_str(&text).map_err(|source| ConfigError::Yaml {
+        path: path.clone(),
+        source,
+    })
 }
 
 fn set<T>(slot: &mut T, value: Option<T>) {
@@ -307,7 +361,11 @@ fn set<T>(slot: &mut T, value: Option<T>) {
     }
 }
 
-fn set_parsed(slot: &mut IpAddr, key: &'static str, value: Option<&str>) -> Result<(), ConfigError> {
+fn set_parsed(
+    slot: &mut IpAddr,
+    key: &'static str,
+    value: Option<&str>,
+) -> Result<(), ConfigError> {
     if let Some(text) = value {
         *slot = parse_ip(key, text)?;
     }
@@ -315,7 +373,11 @@ fn set_parsed(slot: &mut IpAddr, key: &'static str, value: Option<&str>) -> Resu
 }
 
 fn invalid(key: &'static str, value: &str, reason: impl ToString) -> ConfigError {
-    ConfigError::Value { key, value: value.to_string(), reason: reason.to_string() }
+    ConfigError::Value {
+        key,
+        value: value.to_string(),
+        reason: reason.to_string(),
+    }
 }
 
 fn parse_ip(key: &'static str, text: &str) -> Result<IpAddr, ConfigError> {
@@ -334,25 +396,42 @@ where
 }
 
 fn split_list(text: &str) -> Vec<String> {
-    text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 fn parse_sync_mode(mode: &str, period_ms: Option<u64>) -> Result<CommitlogSync, ConfigError> {
     match mode.trim() {
         "batch" => Ok(CommitlogSync::Batch),
-        "periodic" => Ok(CommitlogSync::Periodic { period_ms: period_ms.unwrap_or(DEFAULT_SYNC_PERIOD_MS) }),
-        other => Err(invalid("commitlog_sync", other, "expected batch or periodic")),
+        "periodic" => Ok(CommitlogSync::Periodic {
+            period_ms: period_ms.unwrap_or(DEFAULT_SYNC_PERIOD_MS),
+        }),
+        other => Err(invalid(
+            "commitlog_sync",
+            other,
+            "expected batch or periodic",
+        )),
     }
 }
 
 /// Cassandra 4.1+ sizes: `16MiB`, `512KiB`, `1GiB`, `100B` (and the bare-number legacy form).
 fn parse_size(key: &'static str, text: &str) -> Result<usize, ConfigError> {
-    const UNITS: [(&str, usize); 4] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1)];
+    const UNITS: [(&str, usize); 4] = [
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+        ("B", 1),
+    ];
     let text = text.trim();
     for (suffix, scale) in UNITS {
         if let Some(number) = text.strip_suffix(suffix) {
             let n: usize = parse_num(key, number)?;
-            return n.checked_mul(scale).ok_or_else(|| invalid(key, text, "too large"));
+            return n
+                .checked_mul(scale)
+                .ok_or_else(|| invalid(key, text, "too large"));
         }
     }
     parse_num(key, text)
@@ -385,7 +464,10 @@ mod tests {
         assert_eq!(c.native_transport_port, 9042);
         assert_eq!(c.rpc_address.to_string(), "127.0.0.1");
         assert_eq!(c.data_dir, PathBuf::from("./data"));
-        assert_eq!(c.commitlog_sync, CommitlogSync::Periodic { period_ms: 10_000 });
+        assert_eq!(
+            c.commitlog_sync,
+            CommitlogSync::Periodic { period_ms: 10_000 }
+        );
     }
 
     #[test]
@@ -398,7 +480,10 @@ mod tests {
         assert_eq!(cache_mib(Some(2 * gib)), 256, "1 GiB heap");
         assert_eq!(cache_mib(Some(gib)), 128, "512 MiB heap");
         assert_eq!(cache_mib(None), 256);
-        assert_eq!(meminfo_total_bytes("MemTotal:       24576000 kB\nMemFree: 1 kB\n"), Some(24_576_000 * 1024));
+        assert_eq!(
+            meminfo_total_bytes("MemTotal:       24576000 kB\nMemFree: 1 kB\n"),
+            Some(24_576_000 * 1024)
+        );
         assert_eq!(meminfo_total_bytes("MemFree: 1 kB\n"), None);
     }
 
@@ -435,14 +520,20 @@ mod tests {
         assert_eq!(c.native_transport_port, 9999);
         assert_eq!(c.seeds, vec!["10.0.0.1", "10.0.0.2"]);
         assert_eq!(c.data_dir, PathBuf::from("/var/lib/strata"));
-        assert_eq!(c.commitlog_sync, CommitlogSync::Periodic { period_ms: 5000 });
+        assert_eq!(
+            c.commitlog_sync,
+            CommitlogSync::Periodic { period_ms: 5000 }
+        );
         assert_eq!(c.memtable_bytes, 32 << 20);
         std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]
     fn bad_values_are_reported_with_their_key() {
-        let flags = Overrides { rpc_address: Some("not-an-ip".into()), ..Overrides::default() };
+        let flags = Overrides {
+            rpc_address: Some("not-an-ip".into()),
+            ..Overrides::default()
+        };
         let err = Config::load(&flags, &no_env).expect_err("must fail");
         assert!(err.to_string().contains("--rpc-address"), "{err}");
     }

@@ -15,8 +15,8 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 use strata_protocol::{
-    unsupported_version_response, DecodeError, Envelope, ErrorBody, ErrorKind, Event, EventType, Limits, Opcode, Request,
-    Response, ResponseFrame, ServerCodec,
+    unsupported_version_response, DecodeError, Envelope, ErrorBody, ErrorKind, Event, EventType,
+    Limits, Opcode, Request, Response, ResponseFrame, ServerCodec,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -63,7 +63,12 @@ struct Connection {
     out: BytesMut,
 }
 
-pub async fn serve(node: Arc<Node>, socket: TcpStream, peer: SocketAddr, stop: watch::Receiver<bool>) {
+pub async fn serve(
+    node: Arc<Node>,
+    socket: TcpStream,
+    peer: SocketAddr,
+    stop: watch::Receiver<bool>,
+) {
     Metrics::add(&node.metrics.connections_opened, 1);
     let _ = socket.set_nodelay(true);
     let max_inflight = node.config.max_inflight_per_connection.max(1);
@@ -113,7 +118,9 @@ impl Connection {
     /// Answers the requests still running, then closes.
     async fn drain(&mut self) -> Result<(), String> {
         while self.inflight > 0 {
-            let Some(reply) = self.responses_rx.recv().await else { break };
+            let Some(reply) = self.responses_rx.recv().await else {
+                break;
+            };
             self.write_replies(reply).await?;
         }
         Ok(())
@@ -138,8 +145,12 @@ impl Connection {
             return Err(format!("unsupported protocol version {version}"));
         }
         if let Some(stream) = error.stream().filter(|_| self.codec.version().is_some()) {
-            let body = ErrorBody { kind: ErrorKind::Protocol, message: error.to_string() };
-            self.write(&ResponseFrame::new(stream, Response::Error(body))).await?;
+            let body = ErrorBody {
+                kind: ErrorKind::Protocol,
+                message: error.to_string(),
+            };
+            self.write(&ResponseFrame::new(stream, Response::Error(body)))
+                .await?;
         }
         if error.is_fatal() {
             return Err(error.to_string());
@@ -154,39 +165,69 @@ impl Connection {
             Err(e) => return self.write(&protocol_error(stream, e.to_string())).await,
         };
         match request {
-            Request::Options => self.write(&ResponseFrame::new(stream, request::supported())).await,
+            Request::Options => {
+                self.write(&ResponseFrame::new(stream, request::supported()))
+                    .await
+            }
             Request::Startup(options) => self.startup(stream, &options).await,
             _ if !self.started => {
-                let message = format!("Unexpected message {}, expecting STARTUP or OPTIONS", opcode_name(envelope.opcode));
+                let message = format!(
+                    "Unexpected message {}, expecting STARTUP or OPTIONS",
+                    opcode_name(envelope.opcode)
+                );
                 self.write(&protocol_error(stream, message)).await
             }
             Request::Register(types) => {
                 self.registered = types;
                 self.events = Some(self.node.events.subscribe());
-                self.write(&ResponseFrame::new(stream, Response::Ready)).await
+                self.write(&ResponseFrame::new(stream, Response::Ready))
+                    .await
             }
             Request::AuthResponse(_) => {
-                let body = ErrorBody { kind: ErrorKind::Protocol, message: "Unexpected message AUTH_RESPONSE, authentication is not enabled".into() };
-                self.write(&ResponseFrame::new(stream, Response::Error(body))).await
+                let body = ErrorBody {
+                    kind: ErrorKind::Protocol,
+                    message: "Unexpected message AUTH_RESPONSE, authentication is not enabled"
+                        .into(),
+                };
+                self.write(&ResponseFrame::new(stream, Response::Error(body)))
+                    .await
             }
             other => {
-                let trace = envelope.tracing_requested().then(|| self.start_trace(&other));
+                let trace = envelope
+                    .tracing_requested()
+                    .then(|| self.start_trace(&other));
                 self.spawn(stream, other, trace);
                 Ok(())
             }
         }
     }
 
-    async fn startup(&mut self, stream: i16, options: &std::collections::BTreeMap<String, String>) -> Result<(), String> {
-        if !options.keys().any(|k| k.eq_ignore_ascii_case("CQL_VERSION")) {
-            return self.write(&protocol_error(stream, "Missing value CQL_VERSION in STARTUP message".into())).await;
+    async fn startup(
+        &mut self,
+        stream: i16,
+        options: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), String> {
+        if !options
+            .keys()
+            .any(|k| k.eq_ignore_ascii_case("CQL_VERSION"))
+        {
+            return self
+                .write(&protocol_error(
+                    stream,
+                    "Missing value CQL_VERSION in STARTUP message".into(),
+                ))
+                .await;
         }
-        let compression = options.iter().find(|(k, _)| k.eq_ignore_ascii_case("COMPRESSION")).map(|(_, v)| v.as_str());
+        let compression = options
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("COMPRESSION"))
+            .map(|(_, v)| v.as_str());
         if let Err(e) = self.codec.set_compression(compression) {
             return self.write(&protocol_error(stream, e.to_string())).await;
         }
         self.started = true;
-        self.write(&ResponseFrame::new(stream, Response::Ready)).await
+        self.write(&ResponseFrame::new(stream, Response::Ready))
+            .await
     }
 
     /// Runs a query-class request on its own task. A guard answers on the stream even if
@@ -195,10 +236,18 @@ impl Connection {
         self.inflight += 1;
         let node = self.node.clone();
         let session = self.session.clone();
-        let guard = ReplyGuard { tx: Some(self.responses_tx.clone()), stream };
+        let guard = ReplyGuard {
+            tx: Some(self.responses_tx.clone()),
+            stream,
+        };
         tokio::spawn(async move {
             let started = Instant::now();
-            let RequestOutcome { response, keyspace, event, warnings } = request::handle(&node, &session, request).await;
+            let RequestOutcome {
+                response,
+                keyspace,
+                event,
+                warnings,
+            } = request::handle(&node, &session, request).await;
             let tracing_id = trace.take().map(|mut trace| {
                 trace.event("Request complete");
                 let id = trace.session_id();
@@ -209,7 +258,10 @@ impl Connection {
                 Metrics::add(&node.metrics.request_errors, 1);
             }
             Metrics::add(&node.metrics.requests, 1);
-            Metrics::add(&node.metrics.request_micros_total, started.elapsed().as_micros() as u64);
+            Metrics::add(
+                &node.metrics.request_micros_total,
+                started.elapsed().as_micros() as u64,
+            );
             if let Some(event) = event {
                 let _ = node.events.send(event);
             }
@@ -224,10 +276,22 @@ impl Connection {
     fn start_trace(&self, request: &Request) -> ActiveTrace {
         let coordinator = self.socket.local_addr().unwrap_or(self.peer);
         let (command, text, params) = match request {
-            Request::Query { query, params } => ("QUERY", format!("Parsing {query}"), Some((Some(query.as_str()), params))),
-            Request::Execute { params, .. } => ("EXECUTE", "Executing prepared statement".to_string(), Some((None, params))),
+            Request::Query { query, params } => (
+                "QUERY",
+                format!("Parsing {query}"),
+                Some((Some(query.as_str()), params)),
+            ),
+            Request::Execute { params, .. } => (
+                "EXECUTE",
+                "Executing prepared statement".to_string(),
+                Some((None, params)),
+            ),
             Request::Prepare { query, .. } => ("PREPARE", format!("Preparing {query}"), None),
-            Request::Batch(batch) => ("BATCH", format!("Executing batch of {} statements", batch.statements.len()), None),
+            Request::Batch(batch) => (
+                "BATCH",
+                format!("Executing batch of {} statements", batch.statements.len()),
+                None,
+            ),
             _ => ("QUERY", String::new(), None),
         };
         let description = match command {
@@ -240,7 +304,10 @@ impl Connection {
             if let Some(query) = query {
                 trace.parameter("query", query.to_string());
             }
-            trace.parameter("consistency_level", crate::error::consistency_name(params.consistency).to_string());
+            trace.parameter(
+                "consistency_level",
+                crate::error::consistency_name(params.consistency).to_string(),
+            );
             if let Some(size) = params.page_size {
                 trace.parameter("page_size", size.to_string());
             }
@@ -262,12 +329,16 @@ impl Connection {
         if !self.registered.contains(&wanted) {
             return Ok(());
         }
-        self.write(&ResponseFrame::new(-1, Response::Event(event))).await
+        self.write(&ResponseFrame::new(-1, Response::Event(event)))
+            .await
     }
 
     /// Writes `first` and every reply already waiting, in one socket write: under load
     /// this saves a system call per response.
-    async fn write_replies(&mut self, first: (ResponseFrame, Option<String>)) -> Result<(), String> {
+    async fn write_replies(
+        &mut self,
+        first: (ResponseFrame, Option<String>),
+    ) -> Result<(), String> {
         let mut next = Some(first);
         while let Some((frame, keyspace)) = next.take() {
             self.inflight -= 1;
@@ -295,14 +366,25 @@ impl Connection {
             // on its stream rather than a dropped connection.
             tracing::warn!(peer = %self.peer, error = %e, "cannot encode response");
             self.out.truncate(start);
-            let body = ErrorBody { kind: ErrorKind::Server, message: format!("cannot encode response: {e}") };
-            self.codec.encode(&ResponseFrame::new(frame.stream, Response::Error(body)), &mut self.out).map_err(|e| e.to_string())?;
+            let body = ErrorBody {
+                kind: ErrorKind::Server,
+                message: format!("cannot encode response: {e}"),
+            };
+            self.codec
+                .encode(
+                    &ResponseFrame::new(frame.stream, Response::Error(body)),
+                    &mut self.out,
+                )
+                .map_err(|e| e.to_string())?;
         }
         Ok(())
     }
 
     async fn flush(&mut self) -> Result<(), String> {
-        self.socket.write_all(&self.out).await.map_err(|e| e.to_string())?;
+        self.socket
+            .write_all(&self.out)
+            .await
+            .map_err(|e| e.to_string())?;
         self.out.clear();
         shrink(&mut self.out, 0);
         Ok(())
@@ -310,7 +392,9 @@ impl Connection {
 }
 
 async fn recv_event(events: &mut Option<broadcast::Receiver<Event>>) -> Option<Event> {
-    let Some(rx) = events else { return std::future::pending().await };
+    let Some(rx) = events else {
+        return std::future::pending().await;
+    };
     loop {
         match rx.recv().await {
             Ok(event) => return Some(event),
@@ -322,7 +406,13 @@ async fn recv_event(events: &mut Option<broadcast::Receiver<Event>>) -> Option<E
 }
 
 fn protocol_error(stream: i16, message: String) -> ResponseFrame {
-    ResponseFrame::new(stream, Response::Error(ErrorBody { kind: ErrorKind::Protocol, message }))
+    ResponseFrame::new(
+        stream,
+        Response::Error(ErrorBody {
+            kind: ErrorKind::Protocol,
+            message,
+        }),
+    )
 }
 
 fn opcode_name(opcode: Opcode) -> &'static str {
@@ -355,7 +445,10 @@ impl ReplyGuard {
 impl Drop for ReplyGuard {
     fn drop(&mut self) {
         if let Some(tx) = self.tx.take() {
-            let body = ErrorBody { kind: ErrorKind::Server, message: "internal error while executing the request".into() };
+            let body = ErrorBody {
+                kind: ErrorKind::Server,
+                message: "internal error while executing the request".into(),
+            };
             let _ = tx.try_send((ResponseFrame::new(self.stream, Response::Error(body)), None));
         }
     }

@@ -21,13 +21,21 @@ pub enum CqlError {
     Invalid(String),
     /// CREATE of something that exists (0x2400); `table` is empty for a keyspace.
     #[error("{message}")]
-    AlreadyExists { keyspace: String, table: String, message: String },
+    AlreadyExists {
+        keyspace: String,
+        table: String,
+        message: String,
+    },
     /// EXECUTE of an id this node does not know (0x2500).
     #[error("Prepared query with ID {} not found (either the query was not prepared on this host (maybe the host has been restarted?) or you have prepared too many queries and it has been evicted from the internal cache)", hex(.0))]
     Unprepared(Bytes),
     /// Not enough live replicas (0x1000).
     #[error("Cannot achieve consistency level {}", consistency_name(*.consistency))]
-    Unavailable { consistency: Consistency, required: i32, alive: i32 },
+    Unavailable {
+        consistency: Consistency,
+        required: i32,
+        alive: i32,
+    },
     /// A broken request body (0x000A).
     #[error("{0}")]
     Protocol(String),
@@ -55,7 +63,9 @@ impl CqlError {
         CqlError::AlreadyExists {
             keyspace: keyspace.to_string(),
             table: table.to_string(),
-            message: format!("Cannot add already existing table \"{table}\" to keyspace \"{keyspace}\""),
+            message: format!(
+                "Cannot add already existing table \"{table}\" to keyspace \"{keyspace}\""
+            ),
         }
     }
 
@@ -72,20 +82,32 @@ impl CqlError {
         let kind = match self {
             CqlError::Syntax(_) => ErrorKind::SyntaxError,
             CqlError::Invalid(_) => ErrorKind::Invalid,
-            CqlError::AlreadyExists { keyspace, table, .. } => {
-                ErrorKind::AlreadyExists { keyspace: keyspace.clone(), table: table.clone() }
-            }
+            CqlError::AlreadyExists {
+                keyspace, table, ..
+            } => ErrorKind::AlreadyExists {
+                keyspace: keyspace.clone(),
+                table: table.clone(),
+            },
             CqlError::Unprepared(id) => ErrorKind::Unprepared { id: id.clone() },
-            CqlError::Unavailable { consistency, required, alive } => {
-                ErrorKind::Unavailable { consistency: *consistency, required: *required, alive: *alive }
-            }
+            CqlError::Unavailable {
+                consistency,
+                required,
+                alive,
+            } => ErrorKind::Unavailable {
+                consistency: *consistency,
+                required: *required,
+                alive: *alive,
+            },
             CqlError::Protocol(_) => ErrorKind::Protocol,
             CqlError::Config(_) => ErrorKind::ConfigError,
             CqlError::Unauthorized(_) => ErrorKind::Unauthorized,
             CqlError::Server(_) => ErrorKind::Server,
             CqlError::Overloaded(_) => ErrorKind::Overloaded,
         };
-        ErrorBody { kind, message: self.to_string() }
+        ErrorBody {
+            kind,
+            message: self.to_string(),
+        }
     }
 }
 
@@ -108,9 +130,15 @@ impl From<TypeError> for CqlError {
 impl From<CoordinatorError> for CqlError {
     fn from(e: CoordinatorError) -> Self {
         match e {
-            CoordinatorError::Unavailable { consistency, required, alive } => {
-                CqlError::Unavailable { consistency, required, alive }
-            }
+            CoordinatorError::Unavailable {
+                consistency,
+                required,
+                alive,
+            } => CqlError::Unavailable {
+                consistency,
+                required,
+                alive,
+            },
             other => CqlError::Server(other.to_string()),
         }
     }

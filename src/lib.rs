@@ -51,10 +51,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         config.data_dir.display()
     );
     let node = tokio::task::spawn_blocking(move || Node::open(config)).await??;
-    let listener = TcpListener::bind(cql_addr).await.map_err(|e| anyhow::anyhow!("cannot listen for CQL on {cql_addr}: {e}"))?;
+    let listener = TcpListener::bind(cql_addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen for CQL on {cql_addr}: {e}"))?;
     let (drain_tx, mut drain_rx) = watch::channel(false);
     if admin_addr.port() != 0 {
-        let admin = TcpListener::bind(admin_addr).await.map_err(|e| anyhow::anyhow!("cannot listen for admin on {admin_addr}: {e}"))?;
+        let admin = TcpListener::bind(admin_addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen for admin on {admin_addr}: {e}"))?;
         tracing::info!("Admin endpoint (nodetool, /metrics) on http://{admin_addr}");
         tokio::spawn(admin::run(node.clone(), admin, drain_tx));
     }

@@ -13,7 +13,11 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use strata::config::{Config, Overrides};
 
 #[derive(Parser)]
-#[command(name = "strata", version, about = "A Cassandra-compatible database on a stratified B-tree")]
+#[command(
+    name = "strata",
+    version,
+    about = "A Cassandra-compatible database on a stratified B-tree"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -96,11 +100,20 @@ fn main() {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Some(Command::Nodetool { host, port, verb, args, .. }) => strata::admin::nodetool(&host, port, &verb, &args),
+        Some(Command::Nodetool {
+            host,
+            port,
+            verb,
+            args,
+            ..
+        }) => strata::admin::nodetool(&host, port, &verb, &args),
         None => {
             init_logging();
             let config = Config::load(&overrides(cli.node), &|name| std::env::var(name).ok())?;
-            tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(strata::run(config))
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on(strata::run(config))
         }
     }
 }
@@ -125,7 +138,12 @@ fn overrides(f: NodeFlags) -> Overrides {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("STRATA_LOG").unwrap_or_else(|_| "info".into());
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("STRATA_LOG").unwrap_or_else(|_| "info".into());
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr)
+        .init();
 }

@@ -23,19 +23,50 @@ impl Metrics {
     /// Renders the counters plus the given gauges in Prometheus exposition format.
     pub fn render(&self, gauges: &[(&str, &str, u64)]) -> String {
         let counters = [
-            ("strata_connections_opened_total", "CQL connections accepted", &self.connections_opened),
-            ("strata_connections_closed_total", "CQL connections closed", &self.connections_closed),
-            ("strata_requests_total", "CQL requests handled", &self.requests),
-            ("strata_request_errors_total", "CQL requests answered with an error", &self.request_errors),
-            ("strata_protocol_errors_total", "connections closed for a protocol error", &self.protocol_errors),
-            ("strata_request_micros_total", "time spent executing requests", &self.request_micros_total),
+            (
+                "strata_connections_opened_total",
+                "CQL connections accepted",
+                &self.connections_opened,
+            ),
+            (
+                "strata_connections_closed_total",
+                "CQL connections closed",
+                &self.connections_closed,
+            ),
+            (
+                "strata_requests_total",
+                "CQL requests handled",
+                &self.requests,
+            ),
+            (
+                "strata_request_errors_total",
+                "CQL requests answered with an error",
+                &self.request_errors,
+            ),
+            (
+                "strata_protocol_errors_total",
+                "connections closed for a protocol error",
+                &self.protocol_errors,
+            ),
+            (
+                "strata_request_micros_total",
+                "time spent executing requests",
+                &self.request_micros_total,
+            ),
         ];
         let mut out = String::new();
         for (name, help, value) in counters {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                value.load(Ordering::Relaxed)
+            );
         }
         for (name, help, value) in gauges {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+            );
         }
         out
     }

@@ -37,11 +37,25 @@ pub struct Node {
 impl Node {
     pub fn open(config: Config) -> anyhow::Result<Arc<Node>> {
         std::fs::create_dir_all(config.engine_dir())?;
-        let engine = Arc::new(Engine::open_dir(config.engine_dir(), engine_options(&config), Arc::new(SystemClock))?);
+        let engine = Arc::new(Engine::open_dir(
+            config.engine_dir(),
+            engine_options(&config),
+            Arc::new(SystemClock),
+        )?);
         let schema = SchemaStore::open(engine.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
         let host_id = schema.host_id().map_err(|e| anyhow::anyhow!("{e}"))?;
-        let ring = Ring::single(host_id, config.broadcast_address(), config.dc.clone(), config.rack.clone(), config.num_tokens);
-        let coordinator = Coordinator::new(ring, Arc::new(LocalReplica::new(engine.clone())), config.null_storage);
+        let ring = Ring::single(
+            host_id,
+            config.broadcast_address(),
+            config.dc.clone(),
+            config.rack.clone(),
+            config.num_tokens,
+        );
+        let coordinator = Coordinator::new(
+            ring,
+            Arc::new(LocalReplica::new(engine.clone())),
+            config.null_storage,
+        );
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         Ok(Arc::new(Node {
             generation: crate::clock::now_secs() as i32,
@@ -61,7 +75,9 @@ impl Node {
 fn engine_options(config: &Config) -> EngineOptions {
     let sync = match config.commitlog_sync {
         CommitlogSync::Batch => SyncMode::Batch,
-        CommitlogSync::Periodic { period_ms } => SyncMode::Periodic { interval_ms: period_ms },
+        CommitlogSync::Periodic { period_ms } => SyncMode::Periodic {
+            interval_ms: period_ms,
+        },
     };
     EngineOptions {
         sync,

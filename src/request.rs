@@ -4,14 +4,17 @@
 //! Invariant: every failure becomes an ERROR response through `CqlError::to_body`.
 
 use strata_protocol::{
-    Batch, BatchStatement as WireBatchStatement, BatchType, Event, QueryParams, Request, Response, ResultBody, Values,
+    Batch, BatchStatement as WireBatchStatement, BatchType, Event, QueryParams, Request, Response,
+    ResultBody, Values,
 };
 
 use crate::connection::Session;
 use crate::cql::ast::{BatchChild, BatchKind, Statement};
 use crate::error::{CqlError, CqlResult};
 use crate::exec::prepared::{self, bind_values};
-use crate::exec::{self, bind::bind_specs, BatchWrites, BoundValues, Context, ExecOptions, Outcome};
+use crate::exec::{
+    self, bind::bind_specs, BatchWrites, BoundValues, Context, ExecOptions, Outcome,
+};
 use crate::node::Node;
 use crate::system::CQL_VERSION;
 
@@ -27,16 +30,27 @@ pub fn supported() -> Response {
     Response::Supported(vec![
         ("COMPRESSION".into(), vec!["snappy".into(), "lz4".into()]),
         ("CQL_VERSION".into(), vec![CQL_VERSION.into()]),
-        ("PROTOCOL_VERSIONS".into(), vec!["4/v4".into(), "5/v5".into()]),
+        (
+            "PROTOCOL_VERSIONS".into(),
+            vec!["4/v4".into(), "5/v5".into()],
+        ),
     ])
 }
 
 pub async fn handle(node: &Node, session: &Session, request: Request) -> RequestOutcome {
     let result = match request {
         Request::Query { query, params } => query_request(node, session, &query, &params).await,
-        Request::Prepare { query, keyspace } => prepare_request(node, session, &query, keyspace.as_deref()),
+        Request::Prepare { query, keyspace } => {
+            prepare_request(node, session, &query, keyspace.as_deref())
+        }
         Request::Execute { id, params, .. } => execute_request(node, session, &id, &params).await,
-        Request::Batch(batch) => batch_request(node, session, &batch).await.map(|body| Outcome { body, keyspace: None, event: None }),
+        Request::Batch(batch) => batch_request(node, session, &batch)
+            .await
+            .map(|body| Outcome {
+                body,
+                keyspace: None,
+                event: None,
+            }),
         _ => Err(CqlError::Protocol("Unexpected message".into())),
     };
     match result {
@@ -46,7 +60,12 @@ pub async fn handle(node: &Node, session: &Session, request: Request) -> Request
             event: outcome.event.map(Event::SchemaChange),
             warnings: Vec::new(),
         },
-        Err(error) => RequestOutcome { response: Response::Error(error.to_body()), keyspace: None, event: None, warnings: Vec::new() },
+        Err(error) => RequestOutcome {
+            response: Response::Error(error.to_body()),
+            keyspace: None,
+            event: None,
+            warnings: Vec::new(),
+        },
     }
 }
 
@@ -60,23 +79,36 @@ fn exec_options(params: &QueryParams) -> ExecOptions {
     }
 }
 
-fn session_keyspace<'a>(session: &'a Session, request_keyspace: Option<&'a str>) -> Option<&'a str> {
+fn session_keyspace<'a>(
+    session: &'a Session,
+    request_keyspace: Option<&'a str>,
+) -> Option<&'a str> {
     request_keyspace.or(session.keyspace.as_deref())
 }
 
 /// Values of an unprepared statement: positional as sent, named matched to receivers.
-fn simple_values(ctx: &Context<'_>, statement: &Statement, values: &Values) -> CqlResult<BoundValues> {
+fn simple_values(
+    ctx: &Context<'_>,
+    statement: &Statement,
+    values: &Values,
+) -> CqlResult<BoundValues> {
     let count = statement.bind_marker_count();
     match values {
-        Values::Positional(v) if v.len() != count => {
-            Err(CqlError::invalid(format!("There were {count} markers(?) in CQL but {} bound variables", v.len())))
-        }
+        Values::Positional(v) if v.len() != count => Err(CqlError::invalid(format!(
+            "There were {count} markers(?) in CQL but {} bound variables",
+            v.len()
+        ))),
         Values::Positional(v) => Ok(BoundValues { values: v.clone() }),
         Values::Named(_) => bind_values(&bind_specs(ctx, statement)?, values, count),
     }
 }
 
-async fn query_request(node: &Node, session: &Session, query: &str, params: &QueryParams) -> CqlResult<Outcome> {
+async fn query_request(
+    node: &Node,
+    session: &Session,
+    query: &str,
+    params: &QueryParams,
+) -> CqlResult<Outcome> {
     let statement = crate::cql::parse_statement(query)?;
     let ctx = Context::new(node, session_keyspace(session, params.keyspace.as_deref()));
     let bound = simple_values(&ctx, &statement, &params.values)?;
@@ -86,17 +118,38 @@ async fn query_request(node: &Node, session: &Session, query: &str, params: &Que
     exec::execute(&ctx, &statement, &bound, &options).await
 }
 
-fn prepare_request(node: &Node, session: &Session, query: &str, keyspace: Option<&str>) -> CqlResult<Outcome> {
+fn prepare_request(
+    node: &Node,
+    session: &Session,
+    query: &str,
+    keyspace: Option<&str>,
+) -> CqlResult<Outcome> {
     let ctx = Context::new(node, session_keyspace(session, keyspace));
     let prepared = prepared::prepare(&ctx, query)?;
-    Ok(Outcome { body: ResultBody::Prepared(prepared.response.clone()), keyspace: None, event: None })
+    Ok(Outcome {
+        body: ResultBody::Prepared(prepared.response.clone()),
+        keyspace: None,
+        event: None,
+    })
 }
 
-async fn execute_request(node: &Node, session: &Session, id: &[u8], params: &QueryParams) -> CqlResult<Outcome> {
-    let prepared = node.prepared.get(id).ok_or_else(|| CqlError::Unprepared(bytes::Bytes::copy_from_slice(id)))?;
+async fn execute_request(
+    node: &Node,
+    session: &Session,
+    id: &[u8],
+    params: &QueryParams,
+) -> CqlResult<Outcome> {
+    let prepared = node
+        .prepared
+        .get(id)
+        .ok_or_else(|| CqlError::Unprepared(bytes::Bytes::copy_from_slice(id)))?;
     let keyspace = prepared.keyspace.as_deref().or(session.keyspace.as_deref());
     let ctx = Context::new(node, keyspace);
-    let bound = bind_values(&prepared.specs, &params.values, prepared.statement.bind_marker_count())?;
+    let bound = bind_values(
+        &prepared.specs,
+        &params.values,
+        prepared.statement.bind_marker_count(),
+    )?;
     exec::execute(&ctx, &prepared.statement, &bound, &exec_options(params)).await
 }
 
@@ -118,8 +171,15 @@ async fn batch_request(node: &Node, session: &Session, batch: &Batch) -> CqlResu
                 (statement, bound)
             }
             WireBatchStatement::Prepared { id, values } => {
-                let prepared = node.prepared.get(id).ok_or_else(|| CqlError::Unprepared(id.clone()))?;
-                let bound = bind_values(&prepared.specs, values, prepared.statement.bind_marker_count())?;
+                let prepared = node
+                    .prepared
+                    .get(id)
+                    .ok_or_else(|| CqlError::Unprepared(id.clone()))?;
+                let bound = bind_values(
+                    &prepared.specs,
+                    values,
+                    prepared.statement.bind_marker_count(),
+                )?;
                 (prepared.statement.clone(), bound)
             }
         };

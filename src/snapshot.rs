@@ -23,16 +23,30 @@ use crate::node::Node;
 use crate::schema::{SchemaWrite, SnapshotRecord, Table};
 
 /// Which tables a `nodetool` verb addresses: `ks` or `ks.table`; none means every user table.
-fn selected<'c>(catalog: &'c crate::schema::Catalog, targets: &[String]) -> CqlResult<Vec<&'c Table>> {
+fn selected<'c>(
+    catalog: &'c crate::schema::Catalog,
+    targets: &[String],
+) -> CqlResult<Vec<&'c Table>> {
     let mut tables = Vec::new();
     if targets.is_empty() {
         return Ok(catalog.user_tables().map(|t| t.as_ref()).collect());
     }
     for target in targets {
-        let (ks, table) = target.split_once('.').map_or((target.as_str(), None), |(k, t)| (k, Some(t)));
-        let keyspace = catalog.keyspace(ks).filter(|k| !k.system).ok_or_else(|| CqlError::invalid(format!("Keyspace {ks} does not exist")))?;
+        let (ks, table) = target
+            .split_once('.')
+            .map_or((target.as_str(), None), |(k, t)| (k, Some(t)));
+        let keyspace = catalog
+            .keyspace(ks)
+            .filter(|k| !k.system)
+            .ok_or_else(|| CqlError::invalid(format!("Keyspace {ks} does not exist")))?;
         match table {
-            Some(name) => tables.push(keyspace.tables.get(name).map(|t| t.as_ref()).ok_or_else(|| CqlError::invalid(format!("Table {name} does not exist")))?),
+            Some(name) => tables.push(
+                keyspace
+                    .tables
+                    .get(name)
+                    .map(|t| t.as_ref())
+                    .ok_or_else(|| CqlError::invalid(format!("Table {name} does not exist")))?,
+            ),
             None => tables.extend(keyspace.tables.values().map(|t| t.as_ref())),
         }
     }
@@ -47,7 +61,11 @@ pub fn take(node: &Node, tag: Option<String>, targets: &[String]) -> CqlResult<S
     let now = crate::clock::now_millis();
     let tag = tag.unwrap_or_else(|| now.to_string());
     let tables = selected(&catalog, targets)?;
-    if tables.iter().any(|t| catalog.snapshot(&tag, &t.def.keyspace, &t.def.name).is_some()) {
+    if tables.iter().any(|t| {
+        catalog
+            .snapshot(&tag, &t.def.keyspace, &t.def.name)
+            .is_some()
+    }) {
         return Err(CqlError::invalid(format!("Snapshot {tag} already exists.")));
     }
     let mut writes = Vec::with_capacity(tables.len());
@@ -87,7 +105,11 @@ pub fn clear(node: &Node, tag: Option<&str>, keyspaces: &[String]) -> CqlResult<
         .collect();
     let writes = doomed
         .iter()
-        .map(|r| SchemaWrite::DropSnapshot { tag: r.tag.clone(), keyspace: r.keyspace.clone(), table: r.table.clone() })
+        .map(|r| SchemaWrite::DropSnapshot {
+            tag: r.tag.clone(),
+            keyspace: r.keyspace.clone(),
+            table: r.table.clone(),
+        })
         .collect();
     node.schema.apply(writes)?;
     for record in &doomed {
@@ -105,7 +127,16 @@ pub fn list(node: &Node) -> CqlResult<String> {
         return Ok("Snapshot Details: \nThere are no snapshots\n".into());
     }
     let mut out = String::from("Snapshot Details: \n");
-    let _ = writeln!(out, "{:<20} {:<20} {:<20} {:>12} {:>12} {:<24}", "Snapshot name", "Keyspace name", "Column family name", "True size", "Size on disk", "Creation time");
+    let _ = writeln!(
+        out,
+        "{:<20} {:<20} {:<20} {:>12} {:>12} {:<24}",
+        "Snapshot name",
+        "Keyspace name",
+        "Column family name",
+        "True size",
+        "Size on disk",
+        "Creation time"
+    );
     let mut total = 0;
     for table in catalog.user_tables() {
         let family = TableFamily::of(node, &catalog, table)?;
@@ -118,10 +149,18 @@ pub fn list(node: &Node) -> CqlResult<String> {
             total += bytes;
             let created = crate::types::format_timestamp(r.created_at_millis);
             let size = crate::admin::human_bytes(*bytes);
-            let _ = writeln!(out, "{:<20} {:<20} {:<20} {:>12} {:>12} {:<24}", r.tag, r.keyspace, r.table, size, size, created);
+            let _ = writeln!(
+                out,
+                "{:<20} {:<20} {:<20} {:>12} {:>12} {:<24}",
+                r.tag, r.keyspace, r.table, size, size, created
+            );
         }
     }
-    let _ = writeln!(out, "\nTotal TrueDiskSpaceUsed: {}\n", crate::admin::human_bytes(total));
+    let _ = writeln!(
+        out,
+        "\nTotal TrueDiskSpaceUsed: {}\n",
+        crate::admin::human_bytes(total)
+    );
     Ok(out)
 }
 
@@ -133,10 +172,22 @@ pub fn tablestats(node: &Node, targets: &[String]) -> CqlResult<String> {
     for table in selected(&catalog, targets)? {
         let family = TableFamily::of(node, &catalog, table)?;
         let exclusive = family.exclusive_bytes(&node.engine)?;
-        let _ = writeln!(out, "Keyspace : {}\n\tTable: {}", table.def.keyspace, table.def.name);
-        let _ = writeln!(out, "\t\tSpace used exclusively (live): {}", exclusive.first().copied().unwrap_or(0));
+        let _ = writeln!(
+            out,
+            "Keyspace : {}\n\tTable: {}",
+            table.def.keyspace, table.def.name
+        );
+        let _ = writeln!(
+            out,
+            "\t\tSpace used exclusively (live): {}",
+            exclusive.first().copied().unwrap_or(0)
+        );
         for (r, bytes) in family.snapshots.iter().zip(exclusive.iter().skip(1)) {
-            let _ = writeln!(out, "\t\tSpace used exclusively by snapshot {}: {}", r.tag, bytes);
+            let _ = writeln!(
+                out,
+                "\t\tSpace used exclusively by snapshot {}: {}",
+                r.tag, bytes
+            );
         }
     }
     Ok(out)
@@ -149,15 +200,25 @@ struct TableFamily<'c> {
 }
 
 impl<'c> TableFamily<'c> {
-    fn of(node: &Node, catalog: &'c crate::schema::Catalog, table: &Table) -> CqlResult<TableFamily<'c>> {
+    fn of(
+        node: &Node,
+        catalog: &'c crate::schema::Catalog,
+        table: &Table,
+    ) -> CqlResult<TableFamily<'c>> {
         let head = node.engine.writable_head(table.def.data_version)?;
-        let snapshots = catalog.snapshots.values().filter(|r| r.keyspace == table.def.keyspace && r.table == table.def.name).collect();
+        let snapshots = catalog
+            .snapshots
+            .values()
+            .filter(|r| r.keyspace == table.def.keyspace && r.table == table.def.name)
+            .collect();
         Ok(TableFamily { head, snapshots })
     }
 
     /// Exclusive bytes of the head, then of each snapshot in order.
     fn exclusive_bytes(&self, engine: &Engine) -> CqlResult<Vec<u64>> {
-        let versions: Vec<VersionId> = std::iter::once(self.head).chain(self.snapshots.iter().map(|r| r.version)).collect();
+        let versions: Vec<VersionId> = std::iter::once(self.head)
+            .chain(self.snapshots.iter().map(|r| r.version))
+            .collect();
         bytes_seen_by_one_version(engine, &versions)
     }
 }
@@ -165,18 +226,40 @@ impl<'c> TableFamily<'c> {
 /// One pass over `versions` in key order: per version, the bytes of the entries (key,
 /// cell) that no other of `versions` resolves to the same cell.
 fn bytes_seen_by_one_version(engine: &Engine, versions: &[VersionId]) -> CqlResult<Vec<u64>> {
-    let mut cursors = versions.iter().map(|&v| Cursor::open(engine, v)).collect::<CqlResult<Vec<_>>>()?;
+    let mut cursors = versions
+        .iter()
+        .map(|&v| Cursor::open(engine, v))
+        .collect::<CqlResult<Vec<_>>>()?;
     let mut bytes = vec![0u64; versions.len()];
-    while let Some(key) = cursors.iter().filter_map(|c| c.current.as_ref().map(|(k, _)| k)).min().cloned() {
-        let at_key: Vec<Option<&Cell>> = cursors.iter().map(|c| c.current.as_ref().filter(|(k, _)| *k == key).map(|(_, cell)| cell)).collect();
+    while let Some(key) = cursors
+        .iter()
+        .filter_map(|c| c.current.as_ref().map(|(k, _)| k))
+        .min()
+        .cloned()
+    {
+        let at_key: Vec<Option<&Cell>> = cursors
+            .iter()
+            .map(|c| {
+                c.current
+                    .as_ref()
+                    .filter(|(k, _)| *k == key)
+                    .map(|(_, cell)| cell)
+            })
+            .collect();
         for (i, cell) in at_key.iter().enumerate() {
             let Some(cell) = cell else { continue };
-            let shared = at_key.iter().enumerate().any(|(j, other)| j != i && *other == Some(*cell));
+            let shared = at_key
+                .iter()
+                .enumerate()
+                .any(|(j, other)| j != i && *other == Some(*cell));
             if !shared {
                 bytes[i] += entry_bytes(&key, cell);
             }
         }
-        for c in cursors.iter_mut().filter(|c| c.current.as_ref().is_some_and(|(k, _)| *k == key)) {
+        for c in cursors
+            .iter_mut()
+            .filter(|c| c.current.as_ref().is_some_and(|(k, _)| *k == key))
+        {
             c.advance()?;
         }
     }
@@ -201,7 +284,10 @@ struct Cursor {
 
 impl Cursor {
     fn open(engine: &Engine, version: VersionId) -> CqlResult<Cursor> {
-        let mut cursor = Cursor { scan: engine.scan(version, Bound::Unbounded, Bound::Unbounded, false)?, current: None };
+        let mut cursor = Cursor {
+            scan: engine.scan(version, Bound::Unbounded, Bound::Unbounded, false)?,
+            current: None,
+        };
         cursor.advance()?;
         Ok(cursor)
     }

@@ -53,7 +53,12 @@ pub struct ActiveTrace {
 
 impl ActiveTrace {
     /// Starts a trace of a `command` (QUERY, EXECUTE, ...) request from `client`.
-    pub fn start(client: SocketAddr, coordinator: SocketAddr, command: &'static str, request: &str) -> ActiveTrace {
+    pub fn start(
+        client: SocketAddr,
+        coordinator: SocketAddr,
+        command: &'static str,
+        request: &str,
+    ) -> ActiveTrace {
         let session_id = Uuid::from_bytes(timeuuid::now());
         let session = TraceSession {
             session_id,
@@ -66,7 +71,10 @@ impl ActiveTrace {
             duration_micros: 0,
             events: Vec::new(),
         };
-        ActiveTrace { session, started: Instant::now() }
+        ActiveTrace {
+            session,
+            started: Instant::now(),
+        }
     }
 
     pub fn session_id(&self) -> Uuid {

@@ -21,8 +21,18 @@ fn next(state: &mut u64) -> u64 {
 /// so CPU time says more about the engine's cost than wall time.
 fn cpu_secs() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (ticks(11) + ticks(12)) / 100.0
 }
 
@@ -41,10 +51,19 @@ fn key(n: u64) -> [u8; 16] {
 
 fn main() -> Result<(), strata_engine::Error> {
     let args: Vec<String> = std::env::args().collect();
-    let entries: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
-    let dir = args.get(2).cloned().unwrap_or_else(|| format!("/tmp/strata-quick-bench-{}", std::process::id()));
+    let entries: u64 = args
+        .get(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = args
+        .get(2)
+        .cloned()
+        .unwrap_or_else(|| format!("/tmp/strata-quick-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let options = Options { sync: SyncMode::Periodic { interval_ms: 1000 }, ..Options::default() };
+    let options = Options {
+        sync: SyncMode::Periodic { interval_ms: 1000 },
+        ..Options::default()
+    };
     let engine = Engine::open_dir(&dir, options, Arc::new(SystemClock))?;
     let v = engine.clone_version(ROOT_VERSION)?;
     let value = vec![7u8; 100];
@@ -52,7 +71,11 @@ fn main() -> Result<(), strata_engine::Error> {
     let (start, cpu0) = (Instant::now(), cpu_secs());
     for i in 0..entries {
         let n = next(&mut rng) % (entries * 4);
-        engine.write(&[Mutation { version: v, key: key(n).to_vec(), cell: Cell::live(i as i64, value.clone()) }])?;
+        engine.write(&[Mutation {
+            version: v,
+            key: key(n).to_vec(),
+            cell: Cell::live(i as i64, value.clone()),
+        }])?;
     }
     engine.flush()?;
     report("random inserts (incl. flush)", entries, start, cpu0);
@@ -66,19 +89,32 @@ fn main() -> Result<(), strata_engine::Error> {
         let n = next(&mut rng) % (entries * 4);
         found += usize::from(engine.get(v, &key(n))?.is_some());
     }
-    report(&format!("point reads, hits ({found} found)"), reads, start, cpu0);
+    report(
+        &format!("point reads, hits ({found} found)"),
+        reads,
+        start,
+        cpu0,
+    );
     let (start, cpu0) = (Instant::now(), cpu_secs());
     let mut missing = 0;
     for i in 0..reads {
         missing += usize::from(engine.get(v, &key(entries * 8 + i))?.is_none());
     }
-    report(&format!("point reads, misses ({missing} missing)"), reads, start, cpu0);
+    report(
+        &format!("point reads, misses ({missing} missing)"),
+        reads,
+        start,
+        cpu0,
+    );
     let (start, cpu0) = (Instant::now(), cpu_secs());
     let scans = 10_000u64;
     let mut rows = 0;
     for i in 0..scans {
         let from = key(next(&mut rng) % (entries * 4)).to_vec();
-        rows += engine.scan(v, Bound::Included(from), Bound::Unbounded, i % 2 == 1)?.take(50).count();
+        rows += engine
+            .scan(v, Bound::Included(from), Bound::Unbounded, i % 2 == 1)?
+            .take(50)
+            .count();
     }
     report(&format!("scans of 50 ({rows} rows)"), scans, start, cpu0);
     engine.close()?;

@@ -23,7 +23,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::cell::{encode_entry, EntryFormat, MAX_KEY_BYTES, MAX_VALUE_BYTES};
-use crate::codec::{check_trailing_crc, hash64, key_prefix, put_bytes, put_i64, put_u32, put_u64, seal_crc, DecodeError, DecodeResult, Reader};
+use crate::codec::{
+    check_trailing_crc, hash64, key_prefix, put_bytes, put_i64, put_u32, put_u64, seal_crc,
+    DecodeError, DecodeResult, Reader,
+};
 use crate::version::VersionTally;
 use crate::{Cell, Error, PrefixExtractor, Result, Storage, VersionId};
 
@@ -90,12 +93,25 @@ impl ArrayMeta {
         let n = r.count(20)?;
         let mut versions = Vec::with_capacity(n);
         for _ in 0..n {
-            versions.push(VersionStat { version: r.u32()?, entries: r.u64()?, bytes: r.u64()? });
+            versions.push(VersionStat {
+                version: r.u32()?,
+                entries: r.u64()?,
+                bytes: r.u64()?,
+            });
         }
-        if !versions.windows(2).all(|w| matches!(w, [a, b] if a.version < b.version)) {
+        if !versions
+            .windows(2)
+            .all(|w| matches!(w, [a, b] if a.version < b.version))
+        {
             return Err(DecodeError("version set not sorted"));
         }
-        Ok(ArrayMeta { entries, keys, min_ts, max_ts, versions })
+        Ok(ArrayMeta {
+            entries,
+            keys,
+            min_ts,
+            max_ts,
+            versions,
+        })
     }
 
     /// True if the version set contains a version of `path` (both sorted by id).
@@ -112,7 +128,9 @@ impl ArrayMeta {
     }
 
     pub(crate) fn contains_version(&self, v: VersionId) -> bool {
-        self.versions.binary_search_by_key(&v, |s| s.version).is_ok()
+        self.versions
+            .binary_search_by_key(&v, |s| s.version)
+            .is_ok()
     }
 }
 
@@ -130,13 +148,18 @@ const BLOOM_BLOCK_BYTES: usize = 64;
 /// Blocks a filter needs for `keys` keys at `bits_per_key` (at least one).
 fn bloom_blocks(keys: u64, bits_per_key: u32) -> usize {
     let bytes = keys.saturating_mul(u64::from(bits_per_key)).div_ceil(8);
-    usize::try_from(bytes.div_ceil(BLOOM_BLOCK_BYTES as u64)).unwrap_or(usize::MAX).max(1)
+    usize::try_from(bytes.div_ceil(BLOOM_BLOCK_BYTES as u64))
+        .unwrap_or(usize::MAX)
+        .max(1)
 }
 
 impl Bloom {
     /// No filter (`may_contain` is always true): an empty array, or filtering disabled.
     fn none() -> Bloom {
-        Bloom { k: 0, bits: Vec::new() }
+        Bloom {
+            k: 0,
+            bits: Vec::new(),
+        }
     }
 
     /// An empty filter with room for `expected_keys` keys, filled while an array is built
@@ -147,9 +170,15 @@ impl Bloom {
         if bits_per_key == 0 {
             return Bloom::none();
         }
-        let nblocks = bloom_blocks(expected_keys, bits_per_key).checked_next_power_of_two().unwrap_or(1 << 24).min(1 << 24);
+        let nblocks = bloom_blocks(expected_keys, bits_per_key)
+            .checked_next_power_of_two()
+            .unwrap_or(1 << 24)
+            .min(1 << 24);
         let k = ((f64::from(bits_per_key) * 0.69) as u32).clamp(1, 30);
-        Bloom { k, bits: vec![0u8; nblocks * BLOOM_BLOCK_BYTES] }
+        Bloom {
+            k,
+            bits: vec![0u8; nblocks * BLOOM_BLOCK_BYTES],
+        }
     }
 
     fn insert(&mut self, h: u64) {
@@ -177,8 +206,16 @@ impl Bloom {
             nblocks /= 2;
             for i in 0..nblocks {
                 for j in 0..BLOOM_BLOCK_BYTES {
-                    let odd = self.bits.get((2 * i + 1) * BLOOM_BLOCK_BYTES + j).copied().unwrap_or(0);
-                    let even = self.bits.get(2 * i * BLOOM_BLOCK_BYTES + j).copied().unwrap_or(0);
+                    let odd = self
+                        .bits
+                        .get((2 * i + 1) * BLOOM_BLOCK_BYTES + j)
+                        .copied()
+                        .unwrap_or(0);
+                    let even = self
+                        .bits
+                        .get(2 * i * BLOOM_BLOCK_BYTES + j)
+                        .copied()
+                        .unwrap_or(0);
                     if let Some(b) = self.bits.get_mut(i * BLOOM_BLOCK_BYTES + j) {
                         *b = even | odd;
                     }
@@ -208,7 +245,11 @@ impl Bloom {
             return true;
         }
         let (block, mut probes) = self.probes(h);
-        probes.all(|bit| self.bits.get(block + bit / 8).is_some_and(|b| b & (1 << (bit % 8)) != 0))
+        probes.all(|bit| {
+            self.bits
+                .get(block + bit / 8)
+                .is_some_and(|b| b & (1 << (bit % 8)) != 0)
+        })
     }
 
     fn encode(&self, out: &mut Vec<u8>) {
@@ -261,7 +302,8 @@ impl Filters {
         let prefixes = if r.remaining() == 0 {
             None
         } else {
-            let name = std::str::from_utf8(r.bytes(MAX_EXTRACTOR_NAME_BYTES)?).map_err(|_| DecodeError("extractor name is not UTF-8"))?;
+            let name = std::str::from_utf8(r.bytes(MAX_EXTRACTOR_NAME_BYTES)?)
+                .map_err(|_| DecodeError("extractor name is not UTF-8"))?;
             Some((name.to_string(), Bloom::read(&mut r)?))
         };
         Ok(Filters { keys, prefixes })
@@ -316,7 +358,9 @@ impl BlockIndex {
 
     fn last_key(&self, slot: &IndexSlot) -> &[u8] {
         let start = slot.key_start as usize;
-        self.keys.get(start..start + slot.key_len as usize).unwrap_or_default()
+        self.keys
+            .get(start..start + slot.key_len as usize)
+            .unwrap_or_default()
     }
 
     /// Index of the first block whose last key is `>= key` (`> key` if `strict`), i.e. the
@@ -331,9 +375,23 @@ impl BlockIndex {
         let (start, end) = self.bucket(prefix);
         let bucket = self.prefixes.get(start..end).unwrap_or_default();
         let below = bucket.partition_point(|&p| p < prefix);
-        let same = bucket.get(below..).unwrap_or_default().partition_point(|&p| p == prefix);
-        let run = self.slots.get(start + below..start + below + same).unwrap_or_default();
-        start + below + run.partition_point(|slot| if strict { self.last_key(slot) <= key } else { self.last_key(slot) < key })
+        let same = bucket
+            .get(below..)
+            .unwrap_or_default()
+            .partition_point(|&p| p == prefix);
+        let run = self
+            .slots
+            .get(start + below..start + below + same)
+            .unwrap_or_default();
+        start
+            + below
+            + run.partition_point(|slot| {
+                if strict {
+                    self.last_key(slot) <= key
+                } else {
+                    self.last_key(slot) < key
+                }
+            })
     }
 
     /// The range of blocks whose prefixes share `prefix`'s radix bucket.
@@ -356,7 +414,8 @@ impl BlockIndex {
                 self.radix.push(crate::codec::len_u32(i));
             }
         }
-        self.radix.resize(buckets + 1, crate::codec::len_u32(self.len()));
+        self.radix
+            .resize(buckets + 1, crate::codec::len_u32(self.len()));
     }
 }
 
@@ -390,7 +449,13 @@ pub(crate) struct ArrayBuilder {
 
 impl ArrayBuilder {
     /// `expected_keys`: an upper bound of the distinct keys to come (sizes the filters).
-    pub(crate) fn new(storage: Arc<dyn Storage>, id: u64, block_bytes: usize, filters: FilterPolicy, expected_keys: u64) -> Result<ArrayBuilder> {
+    pub(crate) fn new(
+        storage: Arc<dyn Storage>,
+        id: u64,
+        block_bytes: usize,
+        filters: FilterPolicy,
+        expected_keys: u64,
+    ) -> Result<ArrayBuilder> {
         let tmp_name = format!("{}.tmp", array_file_name(id));
         storage.create(&tmp_name)?;
         Ok(ArrayBuilder {
@@ -406,9 +471,17 @@ impl ArrayBuilder {
             index: Vec::new(),
             last_key: Vec::new(),
             keys: 0,
-            key_filter: if filters.whole_keys { Bloom::with_capacity(expected_keys, filters.bits_per_key) } else { Bloom::none() },
+            key_filter: if filters.whole_keys {
+                Bloom::with_capacity(expected_keys, filters.bits_per_key)
+            } else {
+                Bloom::none()
+            },
             prefixes: 0,
-            prefix_filter: if filters.prefix.is_some() { Bloom::with_capacity(expected_keys, filters.bits_per_key) } else { Bloom::none() },
+            prefix_filter: if filters.prefix.is_some() {
+                Bloom::with_capacity(expected_keys, filters.bits_per_key)
+            } else {
+                Bloom::none()
+            },
             stats: VersionTally::default(),
             entries: 0,
             min_ts: i64::MAX,
@@ -429,7 +502,9 @@ impl ArrayBuilder {
         let new_key = self.entries == 0 || key != self.last_key.as_slice();
         if new_key {
             if self.entries > 0 && key < self.last_key.as_slice() {
-                return Err(Error::InvalidArgument("array entries added out of key order".into()));
+                return Err(Error::InvalidArgument(
+                    "array entries added out of key order".into(),
+                ));
             }
             self.keys += 1;
             if self.filters.whole_keys {
@@ -442,7 +517,8 @@ impl ArrayBuilder {
         let entry_start = self.block.len();
         self.offsets.push(crate::codec::len_u32(entry_start));
         encode_entry(&mut self.block, key, version, cell);
-        self.stats.add(version, (self.block.len() - entry_start) as u64);
+        self.stats
+            .add(version, (self.block.len() - entry_start) as u64);
         self.entries += 1;
         self.min_ts = self.min_ts.min(cell.timestamp);
         self.max_ts = self.max_ts.max(cell.timestamp);
@@ -454,8 +530,12 @@ impl ArrayBuilder {
 
     /// Records `key`'s prefix unless the previous key (still in `last_key`) had the same one.
     fn note_prefix(&mut self, key: &[u8]) {
-        let Some(extractor) = self.filters.prefix else { return };
-        let Some(prefix) = extractor.prefix(key) else { return };
+        let Some(extractor) = self.filters.prefix else {
+            return;
+        };
+        let Some(prefix) = extractor.prefix(key) else {
+            return;
+        };
         if self.entries == 0 || extractor.prefix(&self.last_key) != Some(prefix) {
             self.prefixes += 1;
             self.prefix_filter.insert(hash64(prefix));
@@ -474,7 +554,11 @@ impl ArrayBuilder {
         put_u32(&mut self.out, crate::codec::len_u32(self.offsets.len()));
         seal_crc(&mut self.out, start);
         let len = self.out.len() - start;
-        self.index.push(IndexEntry { last_key: self.last_key.clone(), offset: self.file_len, len: crate::codec::len_u32(len) });
+        self.index.push(IndexEntry {
+            last_key: self.last_key.clone(),
+            offset: self.file_len,
+            len: crate::codec::len_u32(len),
+        });
         self.file_len += len as u64;
         self.block.clear();
         self.offsets.clear();
@@ -520,7 +604,8 @@ impl ArrayBuilder {
         self.file_len += (self.out.len() - start) as u64;
         self.storage.append(&self.tmp_name, &self.out)?;
         self.storage.sync(&self.tmp_name)?;
-        self.storage.rename(&self.tmp_name, &array_file_name(self.id))?;
+        self.storage
+            .rename(&self.tmp_name, &array_file_name(self.id))?;
         Ok(self.file_len)
     }
 
@@ -530,11 +615,22 @@ impl ArrayBuilder {
         keys.fold_to(self.keys, bits);
         let mut prefixes = std::mem::replace(&mut self.prefix_filter, Bloom::none());
         prefixes.fold_to(self.prefixes, bits);
-        Filters { keys, prefixes: self.filters.prefix.map(|e| (e.name.to_string(), prefixes)) }
+        Filters {
+            keys,
+            prefixes: self.filters.prefix.map(|e| (e.name.to_string(), prefixes)),
+        }
     }
 
     fn meta(&self) -> ArrayMeta {
-        let versions: Vec<VersionStat> = self.stats.iter().map(|(version, entries, bytes)| VersionStat { version, entries, bytes }).collect();
+        let versions: Vec<VersionStat> = self
+            .stats
+            .iter()
+            .map(|(version, entries, bytes)| VersionStat {
+                version,
+                entries,
+                bytes,
+            })
+            .collect();
         ArrayMeta {
             entries: self.entries,
             keys: self.keys,
@@ -562,13 +658,23 @@ impl Block {
     fn parse(mut raw: Vec<u8>, format: EntryFormat) -> DecodeResult<Block> {
         let body_len = check_trailing_crc(&raw)?.len();
         raw.truncate(body_len);
-        let count_at = body_len.checked_sub(4).ok_or(DecodeError("block too short"))?;
+        let count_at = body_len
+            .checked_sub(4)
+            .ok_or(DecodeError("block too short"))?;
         let count = Reader::new(raw.get(count_at..).unwrap_or_default()).u32()? as usize;
-        let offsets_at = count.checked_mul(4).and_then(|n| count_at.checked_sub(n)).ok_or(DecodeError("block offsets overflow"))?;
+        let offsets_at = count
+            .checked_mul(4)
+            .and_then(|n| count_at.checked_sub(n))
+            .ok_or(DecodeError("block offsets overflow"))?;
         if count == 0 {
             return Err(DecodeError("empty block"));
         }
-        Ok(Block { data: raw, count, offsets_at, format })
+        Ok(Block {
+            data: raw,
+            count,
+            offsets_at,
+            format,
+        })
     }
 
     fn len(&self) -> usize {
@@ -577,8 +683,16 @@ impl Block {
 
     fn entry_reader(&self, i: usize) -> DecodeResult<Reader<'_>> {
         let at = self.offsets_at + i * 4;
-        let off = Reader::new(self.data.get(at..at + 4).ok_or(DecodeError("offset index"))?).u32()? as usize;
-        self.data.get(off..self.offsets_at).map(Reader::new).ok_or(DecodeError("entry offset out of range"))
+        let off = Reader::new(
+            self.data
+                .get(at..at + 4)
+                .ok_or(DecodeError("offset index"))?,
+        )
+        .u32()? as usize;
+        self.data
+            .get(off..self.offsets_at)
+            .map(Reader::new)
+            .ok_or(DecodeError("entry offset out of range"))
     }
 
     fn key_at(&self, i: usize) -> DecodeResult<&[u8]> {
@@ -654,7 +768,8 @@ impl std::hash::Hasher for BlockKeyHasher {
 }
 
 /// Cached block plus its CLOCK reference bit (set on every hit, cleared by the eviction hand).
-type BlockMap = HashMap<(u64, u32), (Arc<Block>, bool), std::hash::BuildHasherDefault<BlockKeyHasher>>;
+type BlockMap =
+    HashMap<(u64, u32), (Arc<Block>, bool), std::hash::BuildHasherDefault<BlockKeyHasher>>;
 
 #[derive(Default)]
 struct CacheShard {
@@ -667,15 +782,25 @@ const CACHE_SHARDS: usize = 16;
 
 impl BlockCache {
     pub(crate) fn new(budget: usize) -> BlockCache {
-        BlockCache { shards: (0..CACHE_SHARDS).map(|_| Mutex::default()).collect(), shard_budget: budget / CACHE_SHARDS }
+        BlockCache {
+            shards: (0..CACHE_SHARDS).map(|_| Mutex::default()).collect(),
+            shard_budget: budget / CACHE_SHARDS,
+        }
     }
 
     fn shard_index(key: (u64, u32)) -> usize {
-        (key.0.wrapping_mul(31).wrapping_add(u64::from(key.1)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 60) as usize % CACHE_SHARDS
+        (key.0
+            .wrapping_mul(31)
+            .wrapping_add(u64::from(key.1))
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            >> 60) as usize
+            % CACHE_SHARDS
     }
 
     fn shard(&self, key: (u64, u32)) -> Option<std::sync::MutexGuard<'_, CacheShard>> {
-        self.shards.get(Self::shard_index(key)).map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
+        self.shards
+            .get(Self::shard_index(key))
+            .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     fn get(&self, key: (u64, u32)) -> Option<Arc<Block>> {
@@ -689,7 +814,9 @@ impl BlockCache {
         if self.shard_budget == 0 {
             return;
         }
-        let Some(mut shard) = self.shard(key) else { return };
+        let Some(mut shard) = self.shard(key) else {
+            return;
+        };
         shard.bytes += block.memory();
         if let Some((old, _)) = shard.map.insert(key, (block, false)) {
             shard.bytes = shard.bytes.saturating_sub(old.memory());
@@ -700,7 +827,9 @@ impl BlockCache {
         let mut steps = shard.order.len().saturating_mul(2);
         while shard.bytes > self.shard_budget && steps > 0 {
             steps -= 1;
-            let Some(victim) = shard.order.pop_front() else { break };
+            let Some(victim) = shard.order.pop_front() else {
+                break;
+            };
             match shard.map.get_mut(&victim) {
                 Some((_, referenced)) if *referenced => {
                     *referenced = false;
@@ -717,7 +846,10 @@ impl BlockCache {
     }
 
     pub(crate) fn bytes(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().map(|s| s.bytes).unwrap_or(0)).sum()
+        self.shards
+            .iter()
+            .map(|s| s.lock().map(|s| s.bytes).unwrap_or(0))
+            .sum()
     }
 }
 
@@ -745,18 +877,27 @@ impl Drop for ArrayReader {
 }
 
 impl ArrayReader {
-    pub(crate) fn open(storage: Arc<dyn Storage>, cache: Arc<BlockCache>, id: u64) -> Result<ArrayReader> {
+    pub(crate) fn open(
+        storage: Arc<dyn Storage>,
+        cache: Arc<BlockCache>,
+        id: u64,
+    ) -> Result<ArrayReader> {
         let name = array_file_name(id);
         let corrupt = |d: &str| Error::corruption(&name, d);
         let file_bytes = storage.len(&name)?;
-        let footer_at = file_bytes.checked_sub(FOOTER_LEN as u64).ok_or_else(|| corrupt("file shorter than footer"))?;
+        let footer_at = file_bytes
+            .checked_sub(FOOTER_LEN as u64)
+            .ok_or_else(|| corrupt("file shorter than footer"))?;
         let mut footer = [0u8; FOOTER_LEN];
         storage.read_at(&name, footer_at, &mut footer)?;
         let body = check_trailing_crc(&footer).map_err(|e| corrupt(&format!("footer: {e}")))?;
         let mut r = Reader::new(body);
         let mut parts = [(0u64, 0u32); 3];
         for p in &mut parts {
-            *p = (r.u64().map_err(|e| corrupt(e.0))?, r.u32().map_err(|e| corrupt(e.0))?);
+            *p = (
+                r.u64().map_err(|e| corrupt(e.0))?,
+                r.u32().map_err(|e| corrupt(e.0))?,
+            );
         }
         let format = r.u32().map_err(|e| corrupt(e.0))?;
         let magic = r.u64().map_err(|e| corrupt(e.0))?;
@@ -765,7 +906,11 @@ impl ArrayReader {
         };
         let read_part = |(off, len): (u64, u32)| -> Result<Vec<u8>> {
             let len = len as usize;
-            if len > MAX_AUX_BLOCK_BYTES || off.checked_add(len as u64).is_none_or(|end| end > footer_at) {
+            if len > MAX_AUX_BLOCK_BYTES
+                || off
+                    .checked_add(len as u64)
+                    .is_none_or(|end| end > footer_at)
+            {
                 return Err(corrupt("footer offsets out of range"));
             }
             let mut buf = vec![0u8; len];
@@ -775,19 +920,40 @@ impl ArrayReader {
         };
         let [index_part, bloom_part, meta_part] = parts;
         let index_buf = read_part(index_part)?;
-        let index = Self::decode_index(check_trailing_crc(&index_buf).unwrap_or_default(), index_part.0)
-            .map_err(|e| corrupt(&format!("index: {e}")))?;
+        let index = Self::decode_index(
+            check_trailing_crc(&index_buf).unwrap_or_default(),
+            index_part.0,
+        )
+        .map_err(|e| corrupt(&format!("index: {e}")))?;
         let bloom_buf = read_part(bloom_part)?;
-        let filters = Filters::decode(check_trailing_crc(&bloom_buf).unwrap_or_default()).map_err(|e| corrupt(&format!("bloom: {e}")))?;
+        let filters = Filters::decode(check_trailing_crc(&bloom_buf).unwrap_or_default())
+            .map_err(|e| corrupt(&format!("bloom: {e}")))?;
         let meta_buf = read_part(meta_part)?;
-        let meta = ArrayMeta::decode(check_trailing_crc(&meta_buf).unwrap_or_default()).map_err(|e| corrupt(&format!("meta: {e}")))?;
-        Ok(ArrayReader { id, name, storage, cache, index, filters, meta, file_bytes, format, obsolete: AtomicBool::new(false) })
+        let meta = ArrayMeta::decode(check_trailing_crc(&meta_buf).unwrap_or_default())
+            .map_err(|e| corrupt(&format!("meta: {e}")))?;
+        Ok(ArrayReader {
+            id,
+            name,
+            storage,
+            cache,
+            index,
+            filters,
+            meta,
+            file_bytes,
+            format,
+            obsolete: AtomicBool::new(false),
+        })
     }
 
     fn decode_index(buf: &[u8], data_end: u64) -> DecodeResult<BlockIndex> {
         let mut r = Reader::new(buf);
         let n = r.count(16)?;
-        let mut out = BlockIndex { keys: Vec::with_capacity(buf.len()), slots: Vec::with_capacity(n), prefixes: Vec::with_capacity(n), ..BlockIndex::default() };
+        let mut out = BlockIndex {
+            keys: Vec::with_capacity(buf.len()),
+            slots: Vec::with_capacity(n),
+            prefixes: Vec::with_capacity(n),
+            ..BlockIndex::default()
+        };
         let mut expected_offset = 0u64;
         for _ in 0..n {
             let last_key = r.bytes(MAX_KEY_BYTES)?;
@@ -798,7 +964,12 @@ impl ArrayReader {
             expected_offset = offset + u64::from(len);
             let key_start = crate::codec::len_u32(out.keys.len());
             out.keys.extend_from_slice(last_key);
-            out.slots.push(IndexSlot { key_start, key_len: crate::codec::len_u32(last_key.len()), offset, len });
+            out.slots.push(IndexSlot {
+                key_start,
+                key_len: crate::codec::len_u32(last_key.len()),
+                offset,
+                len,
+            });
             out.prefixes.push(key_prefix(last_key));
         }
         if expected_offset != data_end {
@@ -816,14 +987,21 @@ impl ArrayReader {
     /// Block `i`, from the cache or read and verified; `fill_cache` says whether a block
     /// read from storage enters the cache.
     fn block(&self, i: usize, fill_cache: bool) -> Result<Arc<Block>> {
-        let idx = u32::try_from(i).map_err(|_| Error::corruption(&self.name, "block index overflow"))?;
+        let idx =
+            u32::try_from(i).map_err(|_| Error::corruption(&self.name, "block index overflow"))?;
         if let Some(b) = self.cache.get((self.id, idx)) {
             return Ok(b);
         }
-        let entry = self.index.slot(i).ok_or_else(|| Error::corruption(&self.name, "block index out of range"))?;
+        let entry = self
+            .index
+            .slot(i)
+            .ok_or_else(|| Error::corruption(&self.name, "block index out of range"))?;
         let mut raw = vec![0u8; entry.len as usize];
         self.storage.read_at(&self.name, entry.offset, &mut raw)?;
-        let block = Arc::new(Block::parse(raw, self.format).map_err(|e| Error::corruption(&self.name, format!("block {i}: {e}")))?);
+        let block = Arc::new(
+            Block::parse(raw, self.format)
+                .map_err(|e| Error::corruption(&self.name, format!("block {i}: {e}")))?,
+        );
         if fill_cache {
             self.cache.insert((self.id, idx), block.clone());
         }
@@ -844,7 +1022,12 @@ impl ArrayReader {
     }
 
     /// Folds the entries for `key` at versions in `path` (sorted ids) into `best`.
-    pub(crate) fn get_into(&self, key: &[u8], path: &[VersionId], best: &mut Option<Cell>) -> Result<()> {
+    pub(crate) fn get_into(
+        &self,
+        key: &[u8],
+        path: &[VersionId],
+        best: &mut Option<Cell>,
+    ) -> Result<()> {
         if !self.filters.keys.may_contain(hash64(key)) {
             return Ok(());
         }
@@ -852,7 +1035,13 @@ impl ArrayReader {
         let mut first = true;
         while bi < self.index.len() {
             let block = self.block(bi, true)?;
-            let start = if first { block.lower_bound(key, false).map_err(|e| self.decode_err(e))? } else { 0 };
+            let start = if first {
+                block
+                    .lower_bound(key, false)
+                    .map_err(|e| self.decode_err(e))?
+            } else {
+                0
+            };
             first = false;
             for i in start..block.len() {
                 let (k, version, rest) = block.version_at(i).map_err(|e| self.decode_err(e))?;
@@ -899,7 +1088,12 @@ pub(crate) struct ArrayCursor {
 }
 
 impl ArrayCursor {
-    pub(crate) fn new(array: Arc<ArrayReader>, start: Bound<Vec<u8>>, end: Bound<Vec<u8>>, reverse: bool) -> Result<ArrayCursor> {
+    pub(crate) fn new(
+        array: Arc<ArrayReader>,
+        start: Bound<Vec<u8>>,
+        end: Bound<Vec<u8>>,
+        reverse: bool,
+    ) -> Result<ArrayCursor> {
         let (seek, stop) = if reverse { (end, start) } else { (start, end) };
         let mut c = ArrayCursor::unpositioned(array, reverse, stop, true);
         c.seek(seek)?;
@@ -908,8 +1102,23 @@ impl ArrayCursor {
 
     /// A cursor before its first block; `seek` positions it (a forward cursor from the
     /// start needs no seek).
-    fn unpositioned(array: Arc<ArrayReader>, reverse: bool, stop: Bound<Vec<u8>>, fill_cache: bool) -> ArrayCursor {
-        ArrayCursor { array, reverse, stop, block_idx: 0, block: None, pos: 0, done: false, versions: None, fill_cache }
+    fn unpositioned(
+        array: Arc<ArrayReader>,
+        reverse: bool,
+        stop: Bound<Vec<u8>>,
+        fill_cache: bool,
+    ) -> ArrayCursor {
+        ArrayCursor {
+            array,
+            reverse,
+            stop,
+            block_idx: 0,
+            block: None,
+            pos: 0,
+            done: false,
+            versions: None,
+            fill_cache,
+        }
     }
 
     /// A forward cursor over the whole array for a merge: blocks it reads from storage
@@ -950,12 +1159,17 @@ impl ArrayCursor {
         // Forward: first entry > / >= key. Reverse: last entry < / <= key, i.e. the entry
         // before the first entry >= / > key.
         let strict_for_search = if self.reverse { !strict } else { strict };
-        let bi = self.array.index.first_block_reaching(key, strict_for_search);
+        let bi = self
+            .array
+            .index
+            .first_block_reaching(key, strict_for_search);
         if !self.reverse {
             self.block_idx = bi;
             if bi < n {
                 let b = self.array.block(bi, self.fill_cache)?;
-                self.pos = b.lower_bound(key, strict).map_err(|e| self.array.decode_err(e))?;
+                self.pos = b
+                    .lower_bound(key, strict)
+                    .map_err(|e| self.array.decode_err(e))?;
                 self.block = Some(b);
             }
             return Ok(());
@@ -966,7 +1180,12 @@ impl ArrayCursor {
             return Ok(());
         }
         let b = self.array.block(target, self.fill_cache)?;
-        self.pos = if bi < n { b.lower_bound(key, strict_for_search).map_err(|e| self.array.decode_err(e))? } else { b.len() };
+        self.pos = if bi < n {
+            b.lower_bound(key, strict_for_search)
+                .map_err(|e| self.array.decode_err(e))?
+        } else {
+            b.len()
+        };
         self.block_idx = target;
         self.block = Some(b);
         Ok(())
@@ -1018,16 +1237,26 @@ impl ArrayCursor {
                 self.pos += 1;
                 self.pos - 1
             };
-            let (key, version, rest) = block.version_at(idx).map_err(|e| self.array.decode_err(e))?;
+            let (key, version, rest) = block
+                .version_at(idx)
+                .map_err(|e| self.array.decode_err(e))?;
             if self.past_stop(key) {
                 self.done = true;
                 return Ok(None);
             }
-            if self.versions.as_ref().is_some_and(|vs| vs.binary_search(&version).is_err()) {
+            if self
+                .versions
+                .as_ref()
+                .is_some_and(|vs| vs.binary_search(&version).is_err())
+            {
                 continue;
             }
             let cell = block.cell_at(rest).map_err(|e| self.array.decode_err(e))?;
-            return Ok(Some(Entry { key: key.to_vec(), version, cell }));
+            return Ok(Some(Entry {
+                key: key.to_vec(),
+                version,
+                cell,
+            }));
         }
         Ok(None)
     }
@@ -1038,18 +1267,43 @@ mod tests {
     use super::*;
     use crate::MemStorage;
 
-    fn build(storage: &Arc<dyn Storage>, id: u64, n: usize, block_bytes: usize) -> Arc<ArrayReader> {
-        let mut b = ArrayBuilder::new(storage.clone(), id, block_bytes, FilterPolicy { bits_per_key: 10, prefix: None, whole_keys: true }, n as u64).unwrap();
+    fn build(
+        storage: &Arc<dyn Storage>,
+        id: u64,
+        n: usize,
+        block_bytes: usize,
+    ) -> Arc<ArrayReader> {
+        let mut b = ArrayBuilder::new(
+            storage.clone(),
+            id,
+            block_bytes,
+            FilterPolicy {
+                bits_per_key: 10,
+                prefix: None,
+                whole_keys: true,
+            },
+            n as u64,
+        )
+        .unwrap();
         for i in 0..n {
             let key = format!("key{i:05}");
-            b.add(key.as_bytes(), 2, &Cell::live(i as i64, format!("v{i}"))).unwrap();
-            b.add(key.as_bytes(), 1, &Cell::live(0, b"old".to_vec())).unwrap();
+            b.add(key.as_bytes(), 2, &Cell::live(i as i64, format!("v{i}")))
+                .unwrap();
+            b.add(key.as_bytes(), 1, &Cell::live(0, b"old".to_vec()))
+                .unwrap();
         }
         b.finish().unwrap();
-        Arc::new(ArrayReader::open(storage.clone(), Arc::new(BlockCache::new(1 << 20)), id).unwrap())
+        Arc::new(
+            ArrayReader::open(storage.clone(), Arc::new(BlockCache::new(1 << 20)), id).unwrap(),
+        )
     }
 
-    fn collect(a: &Arc<ArrayReader>, start: Bound<Vec<u8>>, end: Bound<Vec<u8>>, reverse: bool) -> Vec<(Vec<u8>, VersionId)> {
+    fn collect(
+        a: &Arc<ArrayReader>,
+        start: Bound<Vec<u8>>,
+        end: Bound<Vec<u8>>,
+        reverse: bool,
+    ) -> Vec<(Vec<u8>, VersionId)> {
         let mut c = ArrayCursor::new(a.clone(), start, end, reverse).unwrap();
         let mut out = Vec::new();
         while let Some(e) = c.next_entry().unwrap() {
@@ -1070,7 +1324,11 @@ mod tests {
             let key = format!("key{i:05}");
             let mut best = None;
             a.get_into(key.as_bytes(), &[0, 1, 2], &mut best).unwrap();
-            let expect = if i == 0 { Cell::live(0, b"v0".to_vec()) } else { Cell::live(i as i64, format!("v{i}")) };
+            let expect = if i == 0 {
+                Cell::live(0, b"v0".to_vec())
+            } else {
+                Cell::live(i as i64, format!("v{i}"))
+            };
             assert_eq!(best, Some(expect));
             let mut only_old = None;
             a.get_into(key.as_bytes(), &[0, 1], &mut only_old).unwrap();
@@ -1088,7 +1346,12 @@ mod tests {
         for (i, k) in last_keys.iter().enumerate() {
             let key_start = crate::codec::len_u32(index.keys.len());
             index.keys.extend_from_slice(k);
-            index.slots.push(IndexSlot { key_start, key_len: crate::codec::len_u32(k.len()), offset: i as u64 * 8, len: 8 });
+            index.slots.push(IndexSlot {
+                key_start,
+                key_len: crate::codec::len_u32(k.len()),
+                offset: i as u64 * 8,
+                len: 8,
+            });
             index.prefixes.push(key_prefix(k));
         }
         index.build_radix();
@@ -1105,7 +1368,11 @@ mod tests {
 
     fn token_key(rng: &mut TestRng) -> Vec<u8> {
         use rand::Rng;
-        [rng.random::<u64>().to_be_bytes().as_slice(), &rng.random::<[u8; 3]>()].concat()
+        [
+            rng.random::<u64>().to_be_bytes().as_slice(),
+            &rng.random::<[u8; 3]>(),
+        ]
+        .concat()
     }
 
     /// Sorted, distinct key sets of different prefix shapes: uniform tokens, one crowded
@@ -1114,8 +1381,16 @@ mod tests {
         use rand::Rng;
         let mut shapes: Vec<Vec<Vec<u8>>> = vec![
             (0..3000).map(|_| token_key(rng)).collect(),
-            (0..500).map(|i: u32| [b"samepref".as_slice(), &i.to_be_bytes()].concat()).collect(),
-            (0..300).map(|_| (0..rng.random_range(0..10)).map(|_| rng.random_range(0..4u8)).collect()).collect(),
+            (0..500)
+                .map(|i: u32| [b"samepref".as_slice(), &i.to_be_bytes()].concat())
+                .collect(),
+            (0..300)
+                .map(|_| {
+                    (0..rng.random_range(0..10))
+                        .map(|_| rng.random_range(0..4u8))
+                        .collect()
+                })
+                .collect(),
             vec![b"m".to_vec()],
             vec![],
         ];
@@ -1136,7 +1411,15 @@ mod tests {
     }
 
     fn first_reaching(keys: &[impl AsRef<[u8]>], probe: &[u8], strict: bool) -> usize {
-        keys.iter().position(|k| if strict { k.as_ref() > probe } else { k.as_ref() >= probe }).unwrap_or(keys.len())
+        keys.iter()
+            .position(|k| {
+                if strict {
+                    k.as_ref() > probe
+                } else {
+                    k.as_ref() >= probe
+                }
+            })
+            .unwrap_or(keys.len())
     }
 
     #[test]
@@ -1146,7 +1429,11 @@ mod tests {
             let index = index_of(&last_keys);
             for probe in probes(&mut rng, &last_keys) {
                 for strict in [false, true] {
-                    assert_eq!(index.first_block_reaching(&probe, strict), first_reaching(&last_keys, &probe, strict), "{probe:?} {strict}");
+                    assert_eq!(
+                        index.first_block_reaching(&probe, strict),
+                        first_reaching(&last_keys, &probe, strict),
+                        "{probe:?} {strict}"
+                    );
                 }
             }
         }
@@ -1157,19 +1444,36 @@ mod tests {
         let mut rng = test_rng(0x5eed_b10c);
         let storage: Arc<dyn Storage> = Arc::new(MemStorage::new());
         for (id, keys) in (1..).zip(key_shapes(&mut rng)) {
-            let mut b = ArrayBuilder::new(storage.clone(), id, 256, FilterPolicy { bits_per_key: 10, prefix: None, whole_keys: true }, keys.len() as u64).unwrap();
+            let mut b = ArrayBuilder::new(
+                storage.clone(),
+                id,
+                256,
+                FilterPolicy {
+                    bits_per_key: 10,
+                    prefix: None,
+                    whole_keys: true,
+                },
+                keys.len() as u64,
+            )
+            .unwrap();
             for k in &keys {
                 b.add(k, 1, &Cell::live(1, b"v".to_vec())).unwrap();
             }
             b.finish().unwrap();
-            let array = ArrayReader::open(storage.clone(), Arc::new(BlockCache::new(0)), id).unwrap();
+            let array =
+                ArrayReader::open(storage.clone(), Arc::new(BlockCache::new(0)), id).unwrap();
             let probes = probes(&mut rng, &keys);
             for bi in 0..array.index.len() {
                 let block = array.block(bi, false).unwrap();
-                let block_keys: Vec<&[u8]> = (0..block.len()).map(|i| block.key_at(i).unwrap()).collect();
+                let block_keys: Vec<&[u8]> =
+                    (0..block.len()).map(|i| block.key_at(i).unwrap()).collect();
                 for probe in &probes {
                     for strict in [false, true] {
-                        assert_eq!(block.lower_bound(probe, strict).unwrap(), first_reaching(&block_keys, probe, strict), "{probe:?} {strict}");
+                        assert_eq!(
+                            block.lower_bound(probe, strict).unwrap(),
+                            first_reaching(&block_keys, probe, strict),
+                            "{probe:?} {strict}"
+                        );
                     }
                 }
             }
@@ -1178,16 +1482,30 @@ mod tests {
 
     #[test]
     fn block_cache_keeps_recently_hit_blocks_within_its_budget() {
-        let block = || Arc::new(Block { data: vec![0u8; 1000], count: 1, offsets_at: 0, format: EntryFormat::Compact });
+        let block = || {
+            Arc::new(Block {
+                data: vec![0u8; 1000],
+                count: 1,
+                offsets_at: 0,
+                format: EntryFormat::Compact,
+            })
+        };
         let cache = BlockCache::new(CACHE_SHARDS * 3 * 1253);
         let idx = BlockCache::shard_index;
-        let same: Vec<(u64, u32)> = (0..1000u32).map(|i| (1, i)).filter(|&k| idx(k) == idx((1, 0))).take(5).collect();
+        let same: Vec<(u64, u32)> = (0..1000u32)
+            .map(|i| (1, i))
+            .filter(|&k| idx(k) == idx((1, 0)))
+            .take(5)
+            .collect();
         cache.insert(same[0], block());
         cache.insert(same[1], block());
         cache.insert(same[2], block());
         assert!(cache.get(same[0]).is_some()); // hot
         cache.insert(same[3], block());
-        assert!(cache.get(same[0]).is_some(), "the hit block got a second chance");
+        assert!(
+            cache.get(same[0]).is_some(),
+            "the hit block got a second chance"
+        );
         assert!(cache.get(same[1]).is_none(), "the cold one was evicted");
         assert!(cache.bytes() <= CACHE_SHARDS * 3 * 1253);
     }
@@ -1199,9 +1517,14 @@ mod tests {
         let mut bloom = Bloom::with_capacity(500_000, 10);
         hashes.iter().for_each(|&h| bloom.insert(h));
         bloom.fold_to(10_000, 10);
-        assert_eq!(bloom.bits.len() / BLOOM_BLOCK_BYTES, bloom_blocks(10_000, 10).next_power_of_two());
+        assert_eq!(
+            bloom.bits.len() / BLOOM_BLOCK_BYTES,
+            bloom_blocks(10_000, 10).next_power_of_two()
+        );
         assert!(hashes.iter().all(|&h| bloom.may_contain(h)));
-        let fp = (10_000..110_000u32).filter(|i| bloom.may_contain(hash64(&i.to_le_bytes()))).count();
+        let fp = (10_000..110_000u32)
+            .filter(|i| bloom.may_contain(hash64(&i.to_le_bytes())))
+            .count();
         assert!(fp < 3_000, "false positive rate {fp}/100000");
         // An underestimate leaves a crowded filter: more false positives, no false negatives.
         let mut small = Bloom::with_capacity(100, 10);
@@ -1231,12 +1554,23 @@ mod tests {
                 let expect: Vec<_> = all
                     .iter()
                     .filter(|(key, _)| {
-                        (match &sb { Bound::Included(s) => key >= s, Bound::Excluded(s) => key > s, Bound::Unbounded => true })
-                            && (match &eb { Bound::Included(e) => key <= e, Bound::Excluded(e) => key < e, Bound::Unbounded => true })
+                        (match &sb {
+                            Bound::Included(s) => key >= s,
+                            Bound::Excluded(s) => key > s,
+                            Bound::Unbounded => true,
+                        }) && (match &eb {
+                            Bound::Included(e) => key <= e,
+                            Bound::Excluded(e) => key < e,
+                            Bound::Unbounded => true,
+                        })
                     })
                     .cloned()
                     .collect();
-                assert_eq!(collect(&a, sb.clone(), eb.clone(), false), expect, "{lo} {hi} fwd");
+                assert_eq!(
+                    collect(&a, sb.clone(), eb.clone(), false),
+                    expect,
+                    "{lo} {hi} fwd"
+                );
                 let mut r = collect(&a, sb.clone(), eb.clone(), true);
                 r.reverse();
                 let rk: Vec<_> = r.iter().map(|e| e.0.clone()).collect();
@@ -1244,7 +1578,13 @@ mod tests {
                 assert_eq!(rk, ek, "{lo} {hi} rev");
             }
         }
-        assert!(collect(&a, Bound::Included(b"zzz".to_vec()), Bound::Unbounded, false).is_empty());
+        assert!(collect(
+            &a,
+            Bound::Included(b"zzz".to_vec()),
+            Bound::Unbounded,
+            false
+        )
+        .is_empty());
         assert!(collect(&a, Bound::Unbounded, Bound::Excluded(b"a".to_vec()), true).is_empty());
     }
 
@@ -1259,13 +1599,17 @@ mod tests {
             let s2 = storage.crash(crate::CrashMode::KeepAll);
             assert!(s2.corrupt_byte(&array_file_name(7), offset));
             let dynst: Arc<dyn Storage> = s2.clone();
-            let outcome = ArrayReader::open(dynst, Arc::new(BlockCache::new(1 << 20)), 7).and_then(|a| {
-                let a = Arc::new(a);
-                let mut c = ArrayCursor::new(a, Bound::Unbounded, Bound::Unbounded, false)?;
-                while c.next_entry()?.is_some() {}
-                Ok(())
-            });
-            assert!(matches!(outcome, Err(Error::Corruption { .. })), "offset {offset}: {outcome:?}");
+            let outcome =
+                ArrayReader::open(dynst, Arc::new(BlockCache::new(1 << 20)), 7).and_then(|a| {
+                    let a = Arc::new(a);
+                    let mut c = ArrayCursor::new(a, Bound::Unbounded, Bound::Unbounded, false)?;
+                    while c.next_entry()?.is_some() {}
+                    Ok(())
+                });
+            assert!(
+                matches!(outcome, Err(Error::Corruption { .. })),
+                "offset {offset}: {outcome:?}"
+            );
         }
     }
 }

@@ -42,12 +42,22 @@ pub enum CellValue {
 impl Cell {
     /// A live cell without TTL.
     pub fn live(timestamp: i64, value: impl Into<Vec<u8>>) -> Cell {
-        Cell { timestamp, ttl_secs: 0, expires_at_secs: 0, value: CellValue::Live(value.into()) }
+        Cell {
+            timestamp,
+            ttl_secs: 0,
+            expires_at_secs: 0,
+            value: CellValue::Live(value.into()),
+        }
     }
 
     /// A tombstone.
     pub fn tombstone(timestamp: i64, deleted_at_secs: i64) -> Cell {
-        Cell { timestamp, ttl_secs: 0, expires_at_secs: 0, value: CellValue::Tombstone { deleted_at_secs } }
+        Cell {
+            timestamp,
+            ttl_secs: 0,
+            expires_at_secs: 0,
+            value: CellValue::Tombstone { deleted_at_secs },
+        }
     }
 
     pub fn is_tombstone(&self) -> bool {
@@ -69,7 +79,10 @@ impl Cell {
                 (CellValue::Tombstone { .. }, CellValue::Live(_)) => Ordering::Greater,
                 (CellValue::Live(_), CellValue::Tombstone { .. }) => Ordering::Less,
                 (CellValue::Live(a), CellValue::Live(b)) => a.as_slice().cmp(b.as_slice()),
-                (CellValue::Tombstone { deleted_at_secs: a }, CellValue::Tombstone { deleted_at_secs: b }) => a.cmp(b),
+                (
+                    CellValue::Tombstone { deleted_at_secs: a },
+                    CellValue::Tombstone { deleted_at_secs: b },
+                ) => a.cmp(b),
             })
             .then_with(|| self.expires_at_secs.cmp(&other.expires_at_secs))
             .then_with(|| self.ttl_secs.cmp(&other.ttl_secs))
@@ -91,12 +104,15 @@ impl Cell {
 
     /// If the cell has expired at `now_secs`, the tombstone it becomes (deleted at its expiry).
     pub(crate) fn expired_to_tombstone(&self, now_secs: i64) -> Option<Cell> {
-        let expired = !self.is_tombstone() && self.expires_at_secs != 0 && self.expires_at_secs <= now_secs;
+        let expired =
+            !self.is_tombstone() && self.expires_at_secs != 0 && self.expires_at_secs <= now_secs;
         expired.then_some(Cell {
             timestamp: self.timestamp,
             ttl_secs: self.ttl_secs,
             expires_at_secs: self.expires_at_secs,
-            value: CellValue::Tombstone { deleted_at_secs: self.expires_at_secs },
+            value: CellValue::Tombstone {
+                deleted_at_secs: self.expires_at_secs,
+            },
         })
     }
 }
@@ -145,7 +161,11 @@ pub(crate) fn encode_entry(out: &mut Vec<u8>, key: &[u8], version: VersionId, ce
     out.extend_from_slice(key);
     put_varint(out, u64::from(version));
     let tombstone = matches!(cell.value, CellValue::Tombstone { .. });
-    put_u8(out, if tombstone { FLAG_TOMBSTONE } else { 0 } | if is_expiring(cell) { FLAG_EXPIRING } else { 0 });
+    put_u8(
+        out,
+        if tombstone { FLAG_TOMBSTONE } else { 0 }
+            | if is_expiring(cell) { FLAG_EXPIRING } else { 0 },
+    );
     put_i64(out, cell.timestamp);
     if is_expiring(cell) {
         put_varint(out, u64::from(cell.ttl_secs));
@@ -202,10 +222,17 @@ fn decode_fixed_cell(r: &mut Reader<'_>) -> DecodeResult<Cell> {
     let expires_at_secs = r.i64()?;
     let value = match r.u8()? {
         KIND_LIVE => CellValue::Live(r.bytes(MAX_VALUE_BYTES)?.to_vec()),
-        KIND_TOMBSTONE => CellValue::Tombstone { deleted_at_secs: r.i64()? },
+        KIND_TOMBSTONE => CellValue::Tombstone {
+            deleted_at_secs: r.i64()?,
+        },
         _ => return Err(DecodeError("unknown cell kind")),
     };
-    Ok(Cell { timestamp, ttl_secs, expires_at_secs, value })
+    Ok(Cell {
+        timestamp,
+        ttl_secs,
+        expires_at_secs,
+        value,
+    })
 }
 
 fn decode_compact_cell(r: &mut Reader<'_>) -> DecodeResult<Cell> {
@@ -214,23 +241,40 @@ fn decode_compact_cell(r: &mut Reader<'_>) -> DecodeResult<Cell> {
         return Err(DecodeError("unknown cell flags"));
     }
     let timestamp = r.i64()?;
-    let (ttl_secs, expires_at_secs) = if flags & FLAG_EXPIRING != 0 { (r.varint_u32()?, r.i64()?) } else { (0, 0) };
+    let (ttl_secs, expires_at_secs) = if flags & FLAG_EXPIRING != 0 {
+        (r.varint_u32()?, r.i64()?)
+    } else {
+        (0, 0)
+    };
     let value = if flags & FLAG_TOMBSTONE != 0 {
-        CellValue::Tombstone { deleted_at_secs: r.i64()? }
+        CellValue::Tombstone {
+            deleted_at_secs: r.i64()?,
+        }
     } else {
         CellValue::Live(r.varint_bytes(MAX_VALUE_BYTES)?.to_vec())
     };
-    Ok(Cell { timestamp, ttl_secs, expires_at_secs, value })
+    Ok(Cell {
+        timestamp,
+        ttl_secs,
+        expires_at_secs,
+        value,
+    })
 }
 
 /// Checks the size bounds of a mutation before it enters the engine.
 pub(crate) fn check_mutation_bounds(m: &Mutation) -> crate::Result<()> {
     if m.key.len() > MAX_KEY_BYTES {
-        return Err(crate::Error::LimitExceeded(format!("key of {} bytes > {MAX_KEY_BYTES}", m.key.len())));
+        return Err(crate::Error::LimitExceeded(format!(
+            "key of {} bytes > {MAX_KEY_BYTES}",
+            m.key.len()
+        )));
     }
     if let CellValue::Live(v) = &m.cell.value {
         if v.len() > MAX_VALUE_BYTES {
-            return Err(crate::Error::LimitExceeded(format!("value of {} bytes > {MAX_VALUE_BYTES}", v.len())));
+            return Err(crate::Error::LimitExceeded(format!(
+                "value of {} bytes > {MAX_VALUE_BYTES}",
+                v.len()
+            )));
         }
     }
     Ok(())
@@ -278,8 +322,20 @@ mod tests {
             Cell::live(-5, b"value".to_vec()),
             Cell::live(1_764_000_000_000_000, Vec::new()),
             Cell::tombstone(9, 77),
-            Cell { timestamp: 3, ttl_secs: 86_400, expires_at_secs: 1_764_086_400, value: CellValue::Live(vec![7; 300]) },
-            Cell { timestamp: 4, ttl_secs: 0, expires_at_secs: 12, value: CellValue::Tombstone { deleted_at_secs: 12 } },
+            Cell {
+                timestamp: 3,
+                ttl_secs: 86_400,
+                expires_at_secs: 1_764_086_400,
+                value: CellValue::Live(vec![7; 300]),
+            },
+            Cell {
+                timestamp: 4,
+                ttl_secs: 0,
+                expires_at_secs: 12,
+                value: CellValue::Tombstone {
+                    deleted_at_secs: 12,
+                },
+            },
         ]
     }
 
@@ -291,7 +347,10 @@ mod tests {
                 encode_entry(&mut compact, b"key", version, &cell);
                 let mut fixed = Vec::new();
                 encode_fixed(&mut fixed, b"key", version, &cell);
-                for (format, bytes) in [(EntryFormat::Compact, &compact), (EntryFormat::Fixed, &fixed)] {
+                for (format, bytes) in [
+                    (EntryFormat::Compact, &compact),
+                    (EntryFormat::Fixed, &fixed),
+                ] {
                     assert!(bytes.len() >= format.min_entry_bytes() + 3);
                     let mut r = Reader::new(bytes);
                     assert_eq!(format.decode_key(&mut r).unwrap(), b"key");
@@ -303,7 +362,11 @@ mod tests {
         }
         let mut plain = Vec::new();
         encode_entry(&mut plain, b"", 1, &Cell::live(1, Vec::new()));
-        assert_eq!(plain.len(), EntryFormat::Compact.min_entry_bytes(), "min_entry_bytes is tight");
+        assert_eq!(
+            plain.len(),
+            EntryFormat::Compact.min_entry_bytes(),
+            "min_entry_bytes is tight"
+        );
     }
 
     #[test]
@@ -315,7 +378,9 @@ mod tests {
         bad[flags_at] |= 0x80;
         let tail = |bytes: &[u8]| {
             let mut r = Reader::new(bytes);
-            EntryFormat::Compact.decode_key(&mut r).and_then(|_| EntryFormat::Compact.decode_tail(&mut r))
+            EntryFormat::Compact
+                .decode_key(&mut r)
+                .and_then(|_| EntryFormat::Compact.decode_tail(&mut r))
         };
         assert!(tail(&bad).is_err());
         for cut in 0..out.len() {
@@ -326,11 +391,21 @@ mod tests {
 
     #[test]
     fn expiry_turns_a_live_cell_into_a_tombstone() {
-        let cell = Cell { timestamp: 1, ttl_secs: 10, expires_at_secs: 100, value: CellValue::Live(vec![1]) };
+        let cell = Cell {
+            timestamp: 1,
+            ttl_secs: 10,
+            expires_at_secs: 100,
+            value: CellValue::Live(vec![1]),
+        };
         assert!(cell.is_live_at(99));
         assert!(!cell.is_live_at(100));
         assert!(cell.expired_to_tombstone(99).is_none());
         let t = cell.expired_to_tombstone(100).unwrap();
-        assert_eq!(t.value, CellValue::Tombstone { deleted_at_secs: 100 });
+        assert_eq!(
+            t.value,
+            CellValue::Tombstone {
+                deleted_at_secs: 100
+            }
+        );
     }
 }

@@ -79,8 +79,14 @@ impl<'a> Reader<'a> {
         self.buf.len().saturating_sub(self.pos)
     }
     pub(crate) fn take(&mut self, n: usize) -> DecodeResult<&'a [u8]> {
-        let end = self.pos.checked_add(n).ok_or(DecodeError("length overflow"))?;
-        let out = self.buf.get(self.pos..end).ok_or(DecodeError("truncated"))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or(DecodeError("length overflow"))?;
+        let out = self
+            .buf
+            .get(self.pos..end)
+            .ok_or(DecodeError("truncated"))?;
         self.pos = end;
         Ok(out)
     }
@@ -152,7 +158,10 @@ pub(crate) fn crc32(data: &[u8]) -> u32 {
 
 /// Splits `buf` into (body, trailing CRC) and checks the CRC.
 pub(crate) fn check_trailing_crc(buf: &[u8]) -> DecodeResult<&[u8]> {
-    let split = buf.len().checked_sub(4).ok_or(DecodeError("block shorter than its checksum"))?;
+    let split = buf
+        .len()
+        .checked_sub(4)
+        .ok_or(DecodeError("block shorter than its checksum"))?;
     let (body, tail) = buf.split_at(split);
     let mut crc = [0u8; 4];
     crc.copy_from_slice(tail);
@@ -183,7 +192,6 @@ pub(crate) fn hash64(data: &[u8]) -> u64 {
     h ^ (h >> 33)
 }
 
-
 /// Size of a frame header: `len u32 | crc32(len) u32 | crc32(payload) u32`.
 pub(crate) const FRAME_HEADER: usize = 12;
 
@@ -204,7 +212,12 @@ pub(crate) fn begin_frame(out: &mut Vec<u8>) -> usize {
 
 /// Fills in the header of the frame started at `start`; returns the payload length.
 pub(crate) fn end_frame(out: &mut [u8], start: usize) -> usize {
-    let Some((header, payload)) = out.get_mut(start..).map(|f| f.split_at_mut(FRAME_HEADER.min(f.len()))) else { return 0 };
+    let Some((header, payload)) = out
+        .get_mut(start..)
+        .map(|f| f.split_at_mut(FRAME_HEADER.min(f.len())))
+    else {
+        return 0;
+    };
     let len = len_u32(payload.len()).to_le_bytes();
     let mut h = [0u8; FRAME_HEADER];
     h[..4].copy_from_slice(&len);
@@ -242,12 +255,18 @@ fn all_zero(bytes: &[u8]) -> bool {
 /// nothing but zeros follows the bytes it claims, so a torn last append is tolerated while
 /// damage before further records is reported.
 pub(crate) fn read_frame(log: &[u8], pos: usize, max_payload: usize) -> Frame<'_> {
-    let Some(rest) = log.get(pos..) else { return Frame::Corrupt("offset past end") };
+    let Some(rest) = log.get(pos..) else {
+        return Frame::Corrupt("offset past end");
+    };
     if all_zero(rest.get(..FRAME_HEADER.min(rest.len())).unwrap_or_default()) && all_zero(rest) {
         return Frame::End;
     }
     let torn_or = |claimed_end: usize, corrupt: &'static str| {
-        if all_zero(log.get(claimed_end..).unwrap_or_default()) { Frame::TornTail } else { Frame::Corrupt(corrupt) }
+        if all_zero(log.get(claimed_end..).unwrap_or_default()) {
+            Frame::TornTail
+        } else {
+            Frame::Corrupt(corrupt)
+        }
     };
     if rest.len() < FRAME_HEADER {
         return Frame::TornTail;
@@ -266,7 +285,9 @@ pub(crate) fn read_frame(log: &[u8], pos: usize, max_payload: usize) -> Frame<'_
     if len > max_payload {
         return Frame::Corrupt("frame length exceeds bound");
     }
-    let Ok(payload) = r.take(len) else { return Frame::TornTail };
+    let Ok(payload) = r.take(len) else {
+        return Frame::TornTail;
+    };
     if crc32(payload) != payload_crc {
         return torn_or(body + len, "frame checksum mismatch");
     }
@@ -282,7 +303,11 @@ mod tests {
         for v in [0u64, 1, 127, 128, 300, 16_383, 16_384, u64::from(u32::MAX)] {
             let mut out = Vec::new();
             put_varint(&mut out, v);
-            assert_eq!(out.len(), (64 - (v | 1).leading_zeros() as usize).div_ceil(7), "{v}");
+            assert_eq!(
+                out.len(),
+                (64 - (v | 1).leading_zeros() as usize).div_ceil(7),
+                "{v}"
+            );
             let mut r = Reader::new(&out);
             assert_eq!(u64::from(r.varint_u32().unwrap()), v);
             assert_eq!(r.remaining(), 0);
@@ -315,13 +340,21 @@ mod tests {
         let mut log = Vec::new();
         put_frame(&mut log, b"first");
         put_frame(&mut log, b"second");
-        let Frame::Record(p, next) = read_frame(&log, 0, 100) else { panic!() };
+        let Frame::Record(p, next) = read_frame(&log, 0, 100) else {
+            panic!()
+        };
         assert_eq!(p, b"first");
-        let Frame::Record(p, end) = read_frame(&log, next, 100) else { panic!() };
+        let Frame::Record(p, end) = read_frame(&log, next, 100) else {
+            panic!()
+        };
         assert_eq!(p, b"second");
         assert_eq!(read_frame(&log, end, 100), Frame::End);
         for cut in next + 1..log.len() {
-            assert_eq!(read_frame(&log[..cut], next, 100), Frame::TornTail, "cut at {cut}");
+            assert_eq!(
+                read_frame(&log[..cut], next, 100),
+                Frame::TornTail,
+                "cut at {cut}"
+            );
         }
         let mut bad = log.clone();
         bad[FRAME_HEADER + 1] ^= 1;
@@ -340,9 +373,17 @@ mod tests {
         put_frame(&mut log, b"second");
         let full = log.len();
         log.resize(full + 100, 0);
-        let Frame::Record(p, next) = read_frame(&log, 0, 100) else { panic!() };
-        assert_eq!((p, next), (&b"first\0\0"[..], end), "a record ending in zeros is whole");
-        let Frame::Record(_, after) = read_frame(&log, next, 100) else { panic!() };
+        let Frame::Record(p, next) = read_frame(&log, 0, 100) else {
+            panic!()
+        };
+        assert_eq!(
+            (p, next),
+            (&b"first\0\0"[..], end),
+            "a record ending in zeros is whole"
+        );
+        let Frame::Record(_, after) = read_frame(&log, next, 100) else {
+            panic!()
+        };
         assert_eq!(read_frame(&log, after, 100), Frame::End);
         // A crash while writing "second" over the padding leaves a prefix of it, then zeros.
         for cut in end + 1..full {
@@ -359,7 +400,10 @@ mod tests {
         let mut bad_header = log.clone();
         bad_header[end] ^= 1;
         bad_header[full + 50] = 7;
-        assert!(matches!(read_frame(&bad_header, end, 100), Frame::Corrupt(_)));
+        assert!(matches!(
+            read_frame(&bad_header, end, 100),
+            Frame::Corrupt(_)
+        ));
     }
 
     #[test]

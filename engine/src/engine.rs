@@ -24,17 +24,22 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLock
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::array::{array_file_name, ArrayBuilder, ArrayCursor, ArrayReader, BlockCache, FilterPolicy};
-use crate::codec::hash64;
-use crate::scan::{EntrySource, KeyMerger};
+use crate::array::{
+    array_file_name, ArrayBuilder, ArrayCursor, ArrayReader, BlockCache, FilterPolicy,
+};
 use crate::cell::check_mutation_bounds;
+use crate::codec::hash64;
 use crate::manifest::{Edit, Manifest, ManifestState, Record};
-use crate::memtable::Memtable;
 use crate::memtable::EntryVisitor;
+use crate::memtable::Memtable;
 use crate::merge::{plan_split, GcContext, OutsideData};
+use crate::scan::{EntrySource, KeyMerger};
 use crate::version::{VersionOp, VersionTally, VersionTree};
 use crate::wal::{replay_segment, segment_name, Wal, WalState};
-use crate::{Cell, Clock, Error, LevelStats, Mutation, Options, Result, ScanIter, Stats, Storage, SyncMode, VersionId, VersionInfo, WriteTicket, ROOT_VERSION};
+use crate::{
+    Cell, Clock, Error, LevelStats, Mutation, Options, Result, ScanIter, Stats, Storage, SyncMode,
+    VersionId, VersionInfo, WriteTicket, ROOT_VERSION,
+};
 
 /// Highest level of the doubling array.
 pub(crate) const MAX_LEVEL: u32 = 40;
@@ -144,27 +149,41 @@ fn parse_id(name: &str, suffix: &str) -> Option<u64> {
 
 fn validate(options: &Options) -> Result<()> {
     if options.memtable_bytes < 4096 {
-        return Err(Error::InvalidArgument("memtable_bytes must be at least 4096".into()));
+        return Err(Error::InvalidArgument(
+            "memtable_bytes must be at least 4096".into(),
+        ));
     }
     if !(0.0..=1.0).contains(&options.density_threshold) {
-        return Err(Error::InvalidArgument("density_threshold must be within [0, 1]".into()));
+        return Err(Error::InvalidArgument(
+            "density_threshold must be within [0, 1]".into(),
+        ));
     }
     if let SyncMode::Periodic { interval_ms: 0 } = options.sync {
-        return Err(Error::InvalidArgument("periodic sync interval must be positive".into()));
+        return Err(Error::InvalidArgument(
+            "periodic sync interval must be positive".into(),
+        ));
     }
     Ok(())
 }
 
 impl Engine {
     /// Opens (or creates) an engine in directory `path`.
-    pub fn open_dir(path: impl AsRef<Path>, options: Options, clock: Arc<dyn Clock>) -> Result<Engine> {
+    pub fn open_dir(
+        path: impl AsRef<Path>,
+        options: Options,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Engine> {
         let storage = Arc::new(crate::FileStorage::new(path)?);
         Engine::open(storage, options, clock)
     }
 
     /// Opens (or creates) an engine on `storage`: replays the manifest, opens the arrays,
     /// replays and flushes the WAL, removes leftovers of interrupted work.
-    pub fn open(storage: Arc<dyn Storage>, options: Options, clock: Arc<dyn Clock>) -> Result<Engine> {
+    pub fn open(
+        storage: Arc<dyn Storage>,
+        options: Options,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Engine> {
         validate(&options)?;
         let files = storage.list()?;
         check_directory(&*storage, &files)?;
@@ -186,7 +205,11 @@ impl Engine {
                 frozen: Arc::new(Vec::new()),
                 arrays: Arc::new(arrays),
             }),
-            manifest: Mutex::new(ManifestCtl { manifest, arrays: state.arrays, wal_floor: state.wal_floor }),
+            manifest: Mutex::new(ManifestCtl {
+                manifest,
+                arrays: state.arrays,
+                wal_floor: state.wal_floor,
+            }),
             flush_lock: Mutex::new(()),
             merge_lock: Mutex::new(()),
             next_file_id: AtomicU64::new(first_id + 1),
@@ -199,7 +222,10 @@ impl Engine {
             clock,
         });
         inner.recover_memtable(recovered, &segments)?;
-        let engine = Engine { threads: Mutex::new(Vec::new()), inner };
+        let engine = Engine {
+            threads: Mutex::new(Vec::new()),
+            inner,
+        };
         engine.start_threads()?;
         Ok(engine)
     }
@@ -210,7 +236,10 @@ impl Engine {
         let mut threads = lock(&self.threads);
         let spawn = |name: &str, f: fn(&Inner)| -> Result<JoinHandle<()>> {
             let inner = self.inner.clone();
-            std::thread::Builder::new().name(name.to_string()).spawn(move || f(&inner)).map_err(Error::Io)
+            std::thread::Builder::new()
+                .name(name.to_string())
+                .spawn(move || f(&inner))
+                .map_err(Error::Io)
         };
         if let SyncMode::Periodic { .. } = self.inner.options.sync {
             threads.push(spawn("strata-wal-sync", Inner::sync_loop)?);
@@ -268,17 +297,25 @@ impl Engine {
     pub fn get(&self, version: VersionId, key: &[u8]) -> Result<Option<Cell>> {
         let path = self.inner.read_path(version)?;
         let view = self.inner.view();
-        let prefix_filter = self.inner.options.prefix_extractor.and_then(|e| e.prefix(key).map(|p| (e.name, hash64(p))));
+        let prefix_filter = self
+            .inner
+            .options
+            .prefix_extractor
+            .and_then(|e| e.prefix(key).map(|p| (e.name, hash64(p))));
         let mut best = None;
         view.active.get_into(key, &path, &mut best);
         for m in view.frozen.iter().rev() {
             m.get_into(key, &path, &mut best);
         }
         for a in view.arrays.iter() {
-            if best.as_ref().is_some_and(|b: &Cell| a.reader.meta.max_ts < b.timestamp) {
+            if best
+                .as_ref()
+                .is_some_and(|b: &Cell| a.reader.meta.max_ts < b.timestamp)
+            {
                 break; // arrays are sorted by max_ts: none of the rest can win
             }
-            let ruled_out = || prefix_filter.is_some_and(|(name, hash)| !a.reader.may_hold_prefix(name, hash));
+            let ruled_out =
+                || prefix_filter.is_some_and(|(name, hash)| !a.reader.may_hold_prefix(name, hash));
             if a.reader.meta.intersects(&path) && !ruled_out() {
                 a.reader.get_into(key, &path, &mut best)?;
             }
@@ -287,14 +324,28 @@ impl Engine {
     }
 
     /// Iterates `[start, end]` (per the bounds) at `version`, one resolved entry per key.
-    pub fn scan(&self, version: VersionId, start: Bound<Vec<u8>>, end: Bound<Vec<u8>>, reverse: bool) -> Result<ScanIter> {
+    pub fn scan(
+        &self,
+        version: VersionId,
+        start: Bound<Vec<u8>>,
+        end: Bound<Vec<u8>>,
+        reverse: bool,
+    ) -> Result<ScanIter> {
         let path = self.inner.read_path(version)?;
         let view = self.inner.view();
-        let prefix_filter = self.inner.options.prefix_extractor.and_then(|e| e.scan_prefix(&start, &end).map(|p| (e.name, hash64(p))));
+        let prefix_filter = self
+            .inner
+            .options
+            .prefix_extractor
+            .and_then(|e| e.scan_prefix(&start, &end).map(|p| (e.name, hash64(p))));
         let iter = ScanIter::new(view, Arc::new(path), start, end, reverse, prefix_filter)?;
         let counters = &self.inner.counters;
-        counters.scan_arrays.fetch_add(iter.arrays_read() as u64, Ordering::Relaxed);
-        counters.scan_arrays_skipped.fetch_add(iter.arrays_skipped() as u64, Ordering::Relaxed);
+        counters
+            .scan_arrays
+            .fetch_add(iter.arrays_read() as u64, Ordering::Relaxed);
+        counters
+            .scan_arrays_skipped
+            .fetch_add(iter.arrays_skipped() as u64, Ordering::Relaxed);
         Ok(iter)
     }
 
@@ -304,19 +355,22 @@ impl Engine {
     /// it are durable when it returns (also in `Periodic` mode), so a version change that
     /// survives a crash never survives without the writes that preceded it.
     pub fn snapshot(&self, version: VersionId) -> Result<VersionId> {
-        self.inner.create_version(|new| VersionOp::Snapshot { of: version, new })
+        self.inner
+            .create_version(|new| VersionOp::Snapshot { of: version, new })
     }
 
     /// Creates a new writable child of frozen `version`.
     pub fn clone_version(&self, version: VersionId) -> Result<VersionId> {
-        self.inner.create_version(|new| VersionOp::Clone { of: version, new })
+        self.inner
+            .create_version(|new| VersionOp::Clone { of: version, new })
     }
 
     /// Marks `version` deleted (any version but the root). Reads and writes at it fail from
     /// now on; its descendants still read through it; merges reclaim its entries once no
     /// live version can see them.
     pub fn delete_version(&self, version: VersionId) -> Result<()> {
-        self.inner.version_op(|_| Ok(VersionOp::Delete { version }))?;
+        self.inner
+            .version_op(|_| Ok(VersionOp::Delete { version }))?;
         self.inner.request_merge();
         Ok(())
     }
@@ -353,7 +407,8 @@ impl Engine {
         if !read(&self.inner.tree).exists(version) {
             return Err(Error::UnknownVersion(version));
         }
-        self.inner.merge_selected(|a| a.reader.meta.contains_version(version))
+        self.inner
+            .merge_selected(|a| a.reader.meta.contains_version(version))
     }
 
     /// The encoded size of the entries written at `version` (arrays' per-version stats plus
@@ -368,9 +423,19 @@ impl Engine {
         let in_arrays: u64 = view
             .arrays
             .iter()
-            .filter_map(|a| a.reader.meta.versions.iter().find(|s| s.version == version).map(|s| s.bytes))
+            .filter_map(|a| {
+                a.reader
+                    .meta
+                    .versions
+                    .iter()
+                    .find(|s| s.version == version)
+                    .map(|s| s.bytes)
+            })
             .sum();
-        let in_memory: u64 = std::iter::once(&view.active).chain(view.frozen.iter()).map(|m| m.version_bytes(version)).sum();
+        let in_memory: u64 = std::iter::once(&view.active)
+            .chain(view.frozen.iter())
+            .map(|m| m.version_bytes(version))
+            .sum();
         Ok(in_arrays + in_memory)
     }
 
@@ -409,31 +474,52 @@ fn check_directory(storage: &dyn Storage, files: &[String]) -> Result<()> {
     for name in files.iter().filter(|n| n.ends_with(".tmp")) {
         storage.remove(name)?;
     }
-    let has_manifest = files.iter().any(|n| n.starts_with("MANIFEST-") && !n.ends_with(".tmp"));
-    match files.iter().find(|n| n.ends_with(".arr") || n.ends_with(".wal")) {
-        Some(data) if !has_manifest => Err(Error::corruption(data, "data files present but no MANIFEST")),
+    let has_manifest = files
+        .iter()
+        .any(|n| n.starts_with("MANIFEST-") && !n.ends_with(".tmp"));
+    match files
+        .iter()
+        .find(|n| n.ends_with(".arr") || n.ends_with(".wal"))
+    {
+        Some(data) if !has_manifest => Err(Error::corruption(
+            data,
+            "data files present but no MANIFEST",
+        )),
         _ => Ok(()),
     }
 }
 
 /// Opens every array the manifest names; a missing one is corruption.
-fn open_arrays(storage: &Arc<dyn Storage>, cache: &Arc<BlockCache>, state: &ManifestState) -> Result<Vec<Arc<ArrayHandle>>> {
+fn open_arrays(
+    storage: &Arc<dyn Storage>,
+    cache: &Arc<BlockCache>,
+    state: &ManifestState,
+) -> Result<Vec<Arc<ArrayHandle>>> {
     let mut arrays = Vec::with_capacity(state.arrays.len());
     for (&id, &level) in &state.arrays {
-        let reader = ArrayReader::open(storage.clone(), cache.clone(), id).map_err(|e| match e {
-            Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => {
-                Error::corruption(&array_file_name(id), "array named by the manifest is missing")
-            }
-            other => other,
-        })?;
-        arrays.push(Arc::new(ArrayHandle { reader: Arc::new(reader), level }));
+        let reader =
+            ArrayReader::open(storage.clone(), cache.clone(), id).map_err(|e| match e {
+                Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => Error::corruption(
+                    &array_file_name(id),
+                    "array named by the manifest is missing",
+                ),
+                other => other,
+            })?;
+        arrays.push(Arc::new(ArrayHandle {
+            reader: Arc::new(reader),
+            level,
+        }));
     }
     Ok(arrays)
 }
 
 /// Removes arrays the manifest does not name (written, never committed) and WAL segments
 /// below the floor; returns the segments to replay (sorted) and the highest file id seen.
-fn sweep_files(storage: &dyn Storage, files: &[String], state: &ManifestState) -> Result<(Vec<u64>, u64)> {
+fn sweep_files(
+    storage: &dyn Storage,
+    files: &[String],
+    state: &ManifestState,
+) -> Result<(Vec<u64>, u64)> {
     let mut max_id = 0u64;
     let mut segments = Vec::new();
     for name in files {
@@ -457,7 +543,11 @@ fn sweep_files(storage: &dyn Storage, files: &[String], state: &ManifestState) -
 
 /// Replays the WAL segments (oldest first; only the newest may end torn) into one memtable.
 /// Returns it with the highest sequence number seen.
-fn replay_wal(storage: &dyn Storage, segments: &[u64], tree: &VersionTree) -> Result<(Memtable, u64)> {
+fn replay_wal(
+    storage: &dyn Storage,
+    segments: &[u64],
+    tree: &VersionTree,
+) -> Result<(Memtable, u64)> {
     let recovered = Memtable::new(segments.last().copied().unwrap_or(0));
     let mut max_seq = 0;
     for (i, &seg) in segments.iter().enumerate() {
@@ -465,7 +555,10 @@ fn replay_wal(storage: &dyn Storage, segments: &[u64], tree: &VersionTree) -> Re
         let seq = replay_segment(storage, seg, newest, &mut |muts| {
             for m in muts {
                 if !tree.exists(m.version) {
-                    return Err(Error::corruption(&segment_name(seg), format!("write to unknown version {}", m.version)));
+                    return Err(Error::corruption(
+                        &segment_name(seg),
+                        format!("write to unknown version {}", m.version),
+                    ));
                 }
                 recovered.insert(&m.key, m.version, &m.cell);
             }
@@ -477,7 +570,13 @@ fn replay_wal(storage: &dyn Storage, segments: &[u64], tree: &VersionTree) -> Re
 }
 
 fn sort_arrays(arrays: &mut [Arc<ArrayHandle>]) {
-    arrays.sort_by(|a, b| b.reader.meta.max_ts.cmp(&a.reader.meta.max_ts).then(b.reader.id.cmp(&a.reader.id)));
+    arrays.sort_by(|a, b| {
+        b.reader
+            .meta
+            .max_ts
+            .cmp(&a.reader.meta.max_ts)
+            .then(b.reader.id.cmp(&a.reader.id))
+    });
 }
 
 /// Level an array of `bytes` belongs to, given the level-0 size `base`.
@@ -562,7 +661,10 @@ impl Inner {
         }
         let mut st = self.wal.lock();
         // The memtable's own accounting bound, so the insert cannot reach the rotation point.
-        let growth: usize = mutations.iter().map(|m| Memtable::max_insert_bytes(&m.key, &m.cell)).sum();
+        let growth: usize = mutations
+            .iter()
+            .map(|m| Memtable::max_insert_bytes(&m.key, &m.cell))
+            .sum();
         if read(&self.view).active.bytes() + growth >= self.options.memtable_bytes {
             return Ok(None);
         }
@@ -605,7 +707,11 @@ impl Inner {
             if self.has_flush_room(&bg)? {
                 return Ok(());
             }
-            bg = self.bg_cond.wait_timeout(bg, Duration::from_millis(100)).map(|(g, _)| g).unwrap_or_else(|e| e.into_inner().0);
+            bg = self
+                .bg_cond
+                .wait_timeout(bg, Duration::from_millis(100))
+                .map(|(g, _)| g)
+                .unwrap_or_else(|e| e.into_inner().0);
         }
     }
 
@@ -618,7 +724,8 @@ impl Inner {
         if bg.shutdown {
             return Err(Error::Closed);
         }
-        Ok(!self.options.background_threads || read(&self.view).frozen.len() < self.options.max_frozen_memtables.max(1))
+        Ok(!self.options.background_threads
+            || read(&self.view).frozen.len() < self.options.max_frozen_memtables.max(1))
     }
 
     /// Freezes the active memtable and starts a new WAL segment for its successor.
@@ -663,7 +770,9 @@ impl Inner {
     fn flush_frozen(&self) -> Result<()> {
         let _guard = lock(&self.flush_lock);
         loop {
-            let Some(mem) = read(&self.view).frozen.first().cloned() else { return Ok(()) };
+            let Some(mem) = read(&self.view).frozen.first().cloned() else {
+                return Ok(());
+            };
             self.flush_memtable(&mem)?;
         }
     }
@@ -678,7 +787,11 @@ impl Inner {
             self.finish_outputs(vec![builder], built, 0)?.pop()
         };
         let floor = mem.id + 1;
-        let edit = Edit { add: handle.iter().map(|h| (h.reader.id, h.level)).collect(), remove: Vec::new(), wal_floor: floor };
+        let edit = Edit {
+            add: handle.iter().map(|h| (h.reader.id, h.level)).collect(),
+            remove: Vec::new(),
+            wal_floor: floor,
+        };
         self.commit_edit(edit, handle.into_iter().collect(), &[], Some(mem))?;
         // Best effort: a segment left behind (below the floor) is removed at the next open.
         let _ = self.storage.remove(&segment_name(mem.id));
@@ -688,7 +801,13 @@ impl Inner {
     }
 
     /// Commits an array-set change to the manifest, then to the view.
-    fn commit_edit(&self, edit: Edit, added: Vec<Arc<ArrayHandle>>, removed: &[Arc<ArrayHandle>], flushed: Option<&Arc<Memtable>>) -> Result<()> {
+    fn commit_edit(
+        &self,
+        edit: Edit,
+        added: Vec<Arc<ArrayHandle>>,
+        removed: &[Arc<ArrayHandle>],
+        flushed: Option<&Arc<Memtable>>,
+    ) -> Result<()> {
         let mut man = lock(&self.manifest);
         let rec = Record::Edit(edit);
         if let Err(e) = man.manifest.commit(&rec) {
@@ -709,12 +828,22 @@ impl Inner {
         {
             let mut view = write(&self.view);
             let gone: HashSet<u64> = removed.iter().map(|a| a.reader.id).collect();
-            let mut arrays: Vec<Arc<ArrayHandle>> = view.arrays.iter().filter(|a| !gone.contains(&a.reader.id)).cloned().collect();
+            let mut arrays: Vec<Arc<ArrayHandle>> = view
+                .arrays
+                .iter()
+                .filter(|a| !gone.contains(&a.reader.id))
+                .cloned()
+                .collect();
             arrays.extend(added);
             sort_arrays(&mut arrays);
             view.arrays = Arc::new(arrays);
             if let Some(mem) = flushed {
-                let frozen: Vec<Arc<Memtable>> = view.frozen.iter().filter(|m| !Arc::ptr_eq(m, mem)).cloned().collect();
+                let frozen: Vec<Arc<Memtable>> = view
+                    .frozen
+                    .iter()
+                    .filter(|m| !Arc::ptr_eq(m, mem))
+                    .cloned()
+                    .collect();
                 view.frozen = Arc::new(frozen);
             }
         }
@@ -722,7 +851,11 @@ impl Inner {
             a.reader.mark_obsolete();
         }
         self.bg_cond.notify_all();
-        let state = ManifestState { tree: read(&self.tree).clone(), arrays: man.arrays.clone(), wal_floor: man.wal_floor };
+        let state = ManifestState {
+            tree: read(&self.tree).clone(),
+            arrays: man.arrays.clone(),
+            wal_floor: man.wal_floor,
+        };
         let threshold = self.options.manifest_compact_bytes;
         man.manifest.maybe_compact(&state, threshold)
     }
@@ -761,13 +894,22 @@ impl Inner {
         let view = self.view();
         let base = self.level_base();
         for level in 0..=MAX_LEVEL {
-            let at: Vec<Arc<ArrayHandle>> = view.arrays.iter().filter(|a| a.level == level).cloned().collect();
+            let at: Vec<Arc<ArrayHandle>> = view
+                .arrays
+                .iter()
+                .filter(|a| a.level == level)
+                .cloned()
+                .collect();
             if at.len() < 2 {
                 continue;
             }
             let bytes: u64 = at.iter().map(|a| a.reader.file_bytes).sum();
-            let full = level < MAX_LEVEL && bytes >= base.saturating_mul(1u64 << (level + 1).min(62));
-            let overlap = at.iter().enumerate().any(|(i, a)| at.iter().skip(i + 1).any(|b| sets_overlap(a, b)));
+            let full =
+                level < MAX_LEVEL && bytes >= base.saturating_mul(1u64 << (level + 1).min(62));
+            let overlap = at
+                .iter()
+                .enumerate()
+                .any(|(i, a)| at.iter().skip(i + 1).any(|b| sets_overlap(a, b)));
             if full || overlap {
                 return Some((at, (level + 1).min(MAX_LEVEL)));
             }
@@ -778,7 +920,9 @@ impl Inner {
     fn run_merges(&self) -> Result<()> {
         for _ in 0..MAX_MERGES_PER_ROUND {
             let _guard = lock(&self.merge_lock);
-            let Some((inputs, level)) = self.pick_merge() else { return Ok(()) };
+            let Some((inputs, level)) = self.pick_merge() else {
+                return Ok(());
+            };
             self.merge(&inputs, level)?;
         }
         Ok(())
@@ -787,7 +931,13 @@ impl Inner {
     fn merge_selected(&self, pick: impl Fn(&ArrayHandle) -> bool) -> Result<()> {
         self.check_open()?;
         let _guard = lock(&self.merge_lock);
-        let inputs: Vec<Arc<ArrayHandle>> = self.view().arrays.iter().filter(|a| pick(a)).cloned().collect();
+        let inputs: Vec<Arc<ArrayHandle>> = self
+            .view()
+            .arrays
+            .iter()
+            .filter(|a| pick(a))
+            .cloned()
+            .collect();
         if inputs.is_empty() {
             return Ok(());
         }
@@ -810,42 +960,75 @@ impl Inner {
             .arrays
             .iter()
             .filter(|a| !input_ids.contains(&a.reader.id))
-            .map(|a| OutsideData { versions: a.reader.meta.versions.iter().map(|s| s.version).collect(), min_ts: a.reader.meta.min_ts })
+            .map(|a| OutsideData {
+                versions: a.reader.meta.versions.iter().map(|s| s.version).collect(),
+                min_ts: a.reader.meta.min_ts,
+            })
             .collect();
-        let memtable_min_ts = std::iter::once(&view.active).chain(view.frozen.iter()).map(|m| m.min_timestamp()).min().unwrap_or(i64::MAX);
-        let mut gc = GcContext::new(&tree, self.clock.now_secs(), self.options.gc_grace_secs, outside, memtable_min_ts);
+        let memtable_min_ts = std::iter::once(&view.active)
+            .chain(view.frozen.iter())
+            .map(|m| m.min_timestamp())
+            .min()
+            .unwrap_or(i64::MAX);
+        let mut gc = GcContext::new(
+            &tree,
+            self.clock.now_secs(),
+            self.options.gc_grace_secs,
+            outside,
+            memtable_min_ts,
+        );
         let mut counts = VersionTally::default();
         for s in inputs.iter().flat_map(|a| a.reader.meta.versions.iter()) {
             counts.add_many(s.version, s.entries, s.bytes);
         }
-        let plan = if self.options.version_split { plan_split(&tree, &counts, self.options.density_threshold) } else { None };
+        let plan = if self.options.version_split {
+            plan_split(&tree, &counts, self.options.density_threshold)
+        } else {
+            None
+        };
         let split = plan.is_some();
         let pieces = plan.unwrap_or_else(|| vec![counts.iter().map(|(v, _, _)| v).collect()]);
-        let piece_of: std::collections::HashMap<VersionId, usize> =
-            pieces.iter().enumerate().flat_map(|(i, p)| p.iter().map(move |&v| (v, i))).collect();
+        let piece_of: std::collections::HashMap<VersionId, usize> = pieces
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| p.iter().map(move |&v| (v, i)))
+            .collect();
         // Each piece holds at most the inputs' keys, and at most as many keys as it has
         // entries.
         let input_keys: u64 = inputs.iter().map(|a| a.reader.meta.keys).sum();
-        let expected_keys: Vec<u64> =
-            pieces.iter().map(|p| input_keys.min(p.iter().map(|&v| counts.entries(v)).sum())).collect();
+        let expected_keys: Vec<u64> = pieces
+            .iter()
+            .map(|p| input_keys.min(p.iter().map(|&v| counts.entries(v)).sum()))
+            .collect();
         let mut builders: Vec<Option<ArrayBuilder>> = pieces.iter().map(|_| None).collect();
         let built = self.merge_into(inputs, &mut gc, &mut |key, version, cell| {
             let piece = piece_of.get(&version).copied().unwrap_or(0);
-            let Some(slot) = builders.get_mut(piece) else { return Err(Error::InvalidArgument("no such piece".into())) };
+            let Some(slot) = builders.get_mut(piece) else {
+                return Err(Error::InvalidArgument("no such piece".into()));
+            };
             if slot.is_none() {
-                *slot = Some(self.new_builder(expected_keys.get(piece).copied().unwrap_or(input_keys))?);
+                *slot = Some(
+                    self.new_builder(expected_keys.get(piece).copied().unwrap_or(input_keys))?,
+                );
             }
             match slot {
                 Some(b) => b.add(key, version, cell),
                 None => Ok(()),
             }
         });
-        let outputs = self.finish_outputs(builders.into_iter().flatten().collect(), built, min_level)?;
-        let edit = Edit { add: outputs.iter().map(|a| (a.reader.id, a.level)).collect(), remove: input_ids.iter().copied().collect(), wal_floor: 0 };
+        let outputs =
+            self.finish_outputs(builders.into_iter().flatten().collect(), built, min_level)?;
+        let edit = Edit {
+            add: outputs.iter().map(|a| (a.reader.id, a.level)).collect(),
+            remove: input_ids.iter().copied().collect(),
+            wal_floor: 0,
+        };
         let n_out = outputs.len() as u64;
         self.commit_edit(edit, outputs, inputs, None)?;
         self.counters.merges.fetch_add(1, Ordering::Relaxed);
-        self.counters.merge_outputs.fetch_add(n_out, Ordering::Relaxed);
+        self.counters
+            .merge_outputs
+            .fetch_add(n_out, Ordering::Relaxed);
         if split && n_out > 1 {
             self.counters.splits.fetch_add(1, Ordering::Relaxed);
         }
@@ -855,14 +1038,29 @@ impl Inner {
     /// A builder for an array of at most `expected_keys` distinct keys.
     fn new_builder(&self, expected_keys: u64) -> Result<ArrayBuilder> {
         let options = &self.options;
-        let filters = FilterPolicy { bits_per_key: options.bloom_bits_per_key, prefix: options.prefix_extractor, whole_keys: options.whole_key_filtering };
-        ArrayBuilder::new(self.storage.clone(), self.next_id(), self.options.block_bytes, filters, expected_keys)
+        let filters = FilterPolicy {
+            bits_per_key: options.bloom_bits_per_key,
+            prefix: options.prefix_extractor,
+            whole_keys: options.whole_key_filtering,
+        };
+        ArrayBuilder::new(
+            self.storage.clone(),
+            self.next_id(),
+            self.options.block_bytes,
+            filters,
+            expected_keys,
+        )
     }
 
     /// Finishes every non-empty builder (file fsynced and renamed), syncs the directory once
     /// and opens the arrays on level `>= min_level`; or discards everything if `built` (the
     /// caller's work) or any step failed.
-    fn finish_outputs(&self, builders: Vec<ArrayBuilder>, built: Result<()>, min_level: u32) -> Result<Vec<Arc<ArrayHandle>>> {
+    fn finish_outputs(
+        &self,
+        builders: Vec<ArrayBuilder>,
+        built: Result<()>,
+        min_level: u32,
+    ) -> Result<Vec<Arc<ArrayHandle>>> {
         let mut failure = built.err();
         let mut written = Vec::with_capacity(builders.len());
         for b in builders {
@@ -886,8 +1084,13 @@ impl Inner {
             }
             match ArrayReader::open(self.storage.clone(), self.cache.clone(), id) {
                 Ok(reader) => {
-                    let level = level_for(bytes, self.level_base()).max(min_level).min(MAX_LEVEL);
-                    out.push(Arc::new(ArrayHandle { reader: Arc::new(reader), level }));
+                    let level = level_for(bytes, self.level_base())
+                        .max(min_level)
+                        .min(MAX_LEVEL);
+                    out.push(Arc::new(ArrayHandle {
+                        reader: Arc::new(reader),
+                        level,
+                    }));
                 }
                 Err(e) => failure = Some(e),
             }
@@ -903,7 +1106,12 @@ impl Inner {
 
     /// K-way merge of the inputs, resolving each key with `gc` and handing survivors to
     /// `sink` in array order.
-    fn merge_into(&self, inputs: &[Arc<ArrayHandle>], gc: &mut GcContext<'_>, sink: &mut EntryVisitor<'_>) -> Result<()> {
+    fn merge_into(
+        &self,
+        inputs: &[Arc<ArrayHandle>],
+        gc: &mut GcContext<'_>,
+        sink: &mut EntryVisitor<'_>,
+    ) -> Result<()> {
         let mut sources: Vec<Box<dyn EntrySource>> = Vec::with_capacity(inputs.len());
         for a in inputs {
             sources.push(Box::new(ArrayCursor::for_merge(a.reader.clone())));
@@ -938,7 +1146,11 @@ impl Inner {
             {
                 let mut bg = lock(&self.bg);
                 while !bg.shutdown && read(&self.view).frozen.is_empty() {
-                    bg = self.bg_cond.wait_timeout(bg, Duration::from_millis(100)).map(|(g, _)| g).unwrap_or_else(|e| e.into_inner().0);
+                    bg = self
+                        .bg_cond
+                        .wait_timeout(bg, Duration::from_millis(100))
+                        .map(|(g, _)| g)
+                        .unwrap_or_else(|e| e.into_inner().0);
                 }
                 if bg.shutdown {
                     return;
@@ -958,7 +1170,11 @@ impl Inner {
             {
                 let mut bg = lock(&self.bg);
                 while !bg.shutdown && !bg.merge_wanted {
-                    bg = self.bg_cond.wait_timeout(bg, Duration::from_millis(500)).map(|(g, _)| g).unwrap_or_else(|e| e.into_inner().0);
+                    bg = self
+                        .bg_cond
+                        .wait_timeout(bg, Duration::from_millis(500))
+                        .map(|(g, _)| g)
+                        .unwrap_or_else(|e| e.into_inner().0);
                 }
                 if bg.shutdown {
                     return;
@@ -978,7 +1194,9 @@ impl Inner {
 
     /// Periodic-mode WAL syncer: fsyncs every `interval_ms` until shutdown.
     fn sync_loop(&self) {
-        let SyncMode::Periodic { interval_ms } = self.options.sync else { return };
+        let SyncMode::Periodic { interval_ms } = self.options.sync else {
+            return;
+        };
         loop {
             {
                 let bg = lock(&self.bg);
@@ -1001,9 +1219,13 @@ impl Inner {
 
     fn stats(&self) -> Stats {
         let view = self.view();
-        let mut levels: std::collections::BTreeMap<u32, LevelStats> = std::collections::BTreeMap::new();
+        let mut levels: std::collections::BTreeMap<u32, LevelStats> =
+            std::collections::BTreeMap::new();
         for a in view.arrays.iter() {
-            let l = levels.entry(a.level).or_insert_with(|| LevelStats { level: a.level, ..LevelStats::default() });
+            let l = levels.entry(a.level).or_insert_with(|| LevelStats {
+                level: a.level,
+                ..LevelStats::default()
+            });
             l.arrays += 1;
             l.bytes += a.reader.file_bytes;
             l.entries += a.reader.meta.entries;
@@ -1016,14 +1238,18 @@ impl Inner {
             levels: levels.into_values().collect(),
             versions: tree.len(),
             live_versions: tree.live_count(),
-            memtable_bytes: view.active.bytes() + view.frozen.iter().map(|m| m.bytes()).sum::<usize>(),
+            memtable_bytes: view.active.bytes()
+                + view.frozen.iter().map(|m| m.bytes()).sum::<usize>(),
             frozen_memtables: view.frozen.len(),
             flushes: self.counters.flushes.load(Ordering::Relaxed),
             merges: self.counters.merges.load(Ordering::Relaxed),
             version_splits: self.counters.splits.load(Ordering::Relaxed),
             merge_output_arrays: self.counters.merge_outputs.load(Ordering::Relaxed),
             scan_arrays_read: self.counters.scan_arrays.load(Ordering::Relaxed),
-            scan_arrays_skipped_by_prefix: self.counters.scan_arrays_skipped.load(Ordering::Relaxed),
+            scan_arrays_skipped_by_prefix: self
+                .counters
+                .scan_arrays_skipped
+                .load(Ordering::Relaxed),
             block_cache_bytes: self.cache.bytes(),
         }
     }

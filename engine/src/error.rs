@@ -47,7 +47,10 @@ pub enum Error {
 impl Error {
     /// Shorthand for a corruption error about `file`.
     pub(crate) fn corruption(file: &str, detail: impl Into<String>) -> Error {
-        Error::Corruption { file: file.to_string(), detail: detail.into() }
+        Error::Corruption {
+            file: file.to_string(),
+            detail: detail.into(),
+        }
     }
 }
 

@@ -22,15 +22,23 @@
 //!   entries for `key` at versions on the root-to-`v` path. Nothing depends on arrival order.
 //!
 //! See `engine/DESIGN.md` for the formats, the commit protocol and the numbered invariants.
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::dbg_macro)]
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::dbg_macro
+)]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 mod array;
 pub mod cell;
 mod codec;
 mod engine;
-mod logfile;
 mod error;
+mod logfile;
 mod manifest;
 mod memtable;
 mod merge;
@@ -142,8 +150,14 @@ impl PrefixExtractor {
     /// The prefix every key in the range shares: the start bound's prefix, when the end
     /// bound lies inside it too or is exactly its exclusive upper limit (the form a
     /// "whole prefix" scan takes).
-    pub(crate) fn scan_prefix<'k>(&self, start: &'k Bound<Vec<u8>>, end: &Bound<Vec<u8>>) -> Option<&'k [u8]> {
-        let (Bound::Included(start) | Bound::Excluded(start)) = start else { return None };
+    pub(crate) fn scan_prefix<'k>(
+        &self,
+        start: &'k Bound<Vec<u8>>,
+        end: &Bound<Vec<u8>>,
+    ) -> Option<&'k [u8]> {
+        let (Bound::Included(start) | Bound::Excluded(start)) = start else {
+            return None;
+        };
         let prefix = self.prefix(start)?;
         let inside = match end {
             Bound::Included(end) => end.starts_with(prefix),
@@ -158,8 +172,13 @@ impl PrefixExtractor {
 /// `prefix` with its trailing 0xFF bytes dropped and the last remaining byte incremented.
 fn is_successor_of(end: &[u8], prefix: &[u8]) -> bool {
     let kept = prefix.len() - prefix.iter().rev().take_while(|&&b| b == 0xFF).count();
-    match (end.split_last(), prefix.get(..kept).and_then(<[u8]>::split_last)) {
-        (Some((&e, end_head)), Some((&p, prefix_head))) => end_head == prefix_head && p < 0xFF && e == p + 1,
+    match (
+        end.split_last(),
+        prefix.get(..kept).and_then(<[u8]>::split_last),
+    ) {
+        (Some((&e, end_head)), Some((&p, prefix_head))) => {
+            end_head == prefix_head && p < 0xFF && e == p + 1
+        }
         _ => false,
     }
 }
@@ -276,7 +295,10 @@ mod tests {
         key.iter().position(|&b| b == b'/').map(|i| i + 1)
     }
 
-    const SLASH: PrefixExtractor = PrefixExtractor { name: "slash", prefix_len: through_slash };
+    const SLASH: PrefixExtractor = PrefixExtractor {
+        name: "slash",
+        prefix_len: through_slash,
+    };
 
     fn inc(k: &[u8]) -> Bound<Vec<u8>> {
         Bound::Included(k.to_vec())
@@ -288,10 +310,19 @@ mod tests {
 
     #[test]
     fn scan_prefix_needs_both_bounds_inside_one_prefix() {
-        assert_eq!(SLASH.scan_prefix(&inc(b"p/a"), &exc(b"p/z")), Some(&b"p/"[..]));
-        assert_eq!(SLASH.scan_prefix(&exc(b"p/"), &inc(b"p/\xff")), Some(&b"p/"[..]));
+        assert_eq!(
+            SLASH.scan_prefix(&inc(b"p/a"), &exc(b"p/z")),
+            Some(&b"p/"[..])
+        );
+        assert_eq!(
+            SLASH.scan_prefix(&exc(b"p/"), &inc(b"p/\xff")),
+            Some(&b"p/"[..])
+        );
         // `p0` is the successor of `p/` ('/' + 1 = '0'): a whole-prefix scan.
-        assert_eq!(SLASH.scan_prefix(&inc(b"p/"), &exc(b"p0")), Some(&b"p/"[..]));
+        assert_eq!(
+            SLASH.scan_prefix(&inc(b"p/"), &exc(b"p0")),
+            Some(&b"p/"[..])
+        );
         // Included successor, other prefixes, no prefix, unbounded: no filtering.
         assert_eq!(SLASH.scan_prefix(&inc(b"p/"), &inc(b"p0")), None);
         assert_eq!(SLASH.scan_prefix(&inc(b"p/a"), &exc(b"q/a")), None);

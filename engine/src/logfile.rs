@@ -33,7 +33,12 @@ pub(crate) struct LogFile {
 impl LogFile {
     /// A writer for `name`, whose records end at `end` (the file is at least that long).
     pub(crate) fn new(name: String, end: u64, chunk: u64) -> LogFile {
-        LogFile { name, end, padded_to: end, chunk }
+        LogFile {
+            name,
+            end,
+            padded_to: end,
+            chunk,
+        }
     }
 
     pub(crate) fn name(&self) -> &str {
@@ -86,7 +91,11 @@ mod tests {
             let bytes = storage.read_all("log").unwrap();
             let end = log.end() as usize;
             assert_eq!(end, 97 * (usize::from(i) + 1));
-            assert!(bytes.len() >= end + 500, "padding ahead: {} vs end {end}", bytes.len());
+            assert!(
+                bytes.len() >= end + 500,
+                "padding ahead: {} vs end {end}",
+                bytes.len()
+            );
             assert!(bytes[end..].iter().all(|&b| b == 0));
             assert_eq!(&bytes[end - 97..end], &[i + 1; 97][..]);
         }

@@ -80,7 +80,11 @@ impl Record {
         let mut r = Reader::new(buf);
         let rec = match r.u8().map_err(|e| e.0)? {
             1 => {
-                let (kind, a, b) = (r.u8().map_err(|e| e.0)?, r.u32().map_err(|e| e.0)?, r.u32().map_err(|e| e.0)?);
+                let (kind, a, b) = (
+                    r.u8().map_err(|e| e.0)?,
+                    r.u32().map_err(|e| e.0)?,
+                    r.u32().map_err(|e| e.0)?,
+                );
                 Record::Version(match kind {
                     0 => VersionOp::Snapshot { of: a, new: b },
                     1 => VersionOp::Clone { of: a, new: b },
@@ -99,7 +103,11 @@ impl Record {
                 for _ in 0..n {
                     remove.push(r.u64().map_err(|e| e.0)?);
                 }
-                Record::Edit(Edit { add, remove, wal_floor: r.u64().map_err(|e| e.0)? })
+                Record::Edit(Edit {
+                    add,
+                    remove,
+                    wal_floor: r.u64().map_err(|e| e.0)?,
+                })
             }
             _ => return Err("unknown record type"),
         };
@@ -139,8 +147,17 @@ impl ManifestState {
     }
 
     fn snapshot_records(&self) -> Vec<Record> {
-        let mut out: Vec<Record> = self.tree.rebuild_ops().into_iter().map(Record::Version).collect();
-        out.push(Record::Edit(Edit { add: self.arrays.iter().map(|(&id, &l)| (id, l)).collect(), remove: Vec::new(), wal_floor: self.wal_floor }));
+        let mut out: Vec<Record> = self
+            .tree
+            .rebuild_ops()
+            .into_iter()
+            .map(Record::Version)
+            .collect();
+        out.push(Record::Edit(Edit {
+            add: self.arrays.iter().map(|(&id, &l)| (id, l)).collect(),
+            remove: Vec::new(),
+            wal_floor: self.wal_floor,
+        }));
         out
     }
 }
@@ -159,8 +176,12 @@ const PAD_CHUNK: u64 = 64 << 10;
 impl Manifest {
     /// Opens the newest manifest (creating one in an empty directory) and replays it.
     pub(crate) fn open(storage: std::sync::Arc<dyn Storage>) -> Result<(Manifest, ManifestState)> {
-        let mut numbers: Vec<u64> =
-            storage.list()?.iter().filter_map(|n| n.strip_prefix(PREFIX)).filter_map(|n| n.parse().ok()).collect();
+        let mut numbers: Vec<u64> = storage
+            .list()?
+            .iter()
+            .filter_map(|n| n.strip_prefix(PREFIX))
+            .filter_map(|n| n.parse().ok())
+            .collect();
         numbers.sort_unstable();
         let Some(&newest) = numbers.last() else {
             let state = ManifestState::default();
@@ -177,8 +198,11 @@ impl Manifest {
         loop {
             match read_frame(&log, pos, MAX_MANIFEST_RECORD) {
                 Frame::Record(payload, next) => {
-                    let rec = Record::decode(payload).map_err(|d| Error::corruption(&name, format!("record at {pos}: {d}")))?;
-                    state.apply(&rec).map_err(|e| Error::corruption(&name, format!("record at {pos} does not apply: {e}")))?;
+                    let rec = Record::decode(payload)
+                        .map_err(|d| Error::corruption(&name, format!("record at {pos}: {d}")))?;
+                    state.apply(&rec).map_err(|e| {
+                        Error::corruption(&name, format!("record at {pos} does not apply: {e}"))
+                    })?;
                     pos = next;
                 }
                 Frame::End => break,
@@ -187,14 +211,28 @@ impl Manifest {
                     storage.sync(&name)?;
                     break;
                 }
-                Frame::Corrupt(d) => return Err(Error::corruption(&name, format!("record at {pos}: {d}"))),
+                Frame::Corrupt(d) => {
+                    return Err(Error::corruption(&name, format!("record at {pos}: {d}")))
+                }
             }
         }
         let file = LogFile::new(name, pos as u64, PAD_CHUNK);
-        Ok((Manifest { storage, number: newest, file, failed: None }, state))
+        Ok((
+            Manifest {
+                storage,
+                number: newest,
+                file,
+                failed: None,
+            },
+            state,
+        ))
     }
 
-    fn write_new(storage: std::sync::Arc<dyn Storage>, number: u64, state: &ManifestState) -> Result<Manifest> {
+    fn write_new(
+        storage: std::sync::Arc<dyn Storage>,
+        number: u64,
+        state: &ManifestState,
+    ) -> Result<Manifest> {
         let mut buf = Vec::new();
         for rec in state.snapshot_records() {
             put_frame(&mut buf, &rec.encode());
@@ -206,7 +244,12 @@ impl Manifest {
         storage.rename(&tmp, &manifest_name(number))?;
         storage.sync_dir()?;
         let file = LogFile::new(manifest_name(number), buf.len() as u64, PAD_CHUNK);
-        Ok(Manifest { storage, number, file, failed: None })
+        Ok(Manifest {
+            storage,
+            number,
+            file,
+            failed: None,
+        })
     }
 
     /// Appends and fsyncs one record.
@@ -216,7 +259,10 @@ impl Manifest {
         }
         let mut buf = Vec::new();
         put_frame(&mut buf, &rec.encode());
-        let written = self.file.append(&*self.storage, &buf).and_then(|()| self.storage.sync(self.file.name()));
+        let written = self
+            .file
+            .append(&*self.storage, &buf)
+            .and_then(|()| self.storage.sync(self.file.name()));
         if let Err(e) = written {
             self.failed = Some(format!("manifest write failed: {e}"));
             return Err(e.into());
@@ -250,8 +296,16 @@ mod tests {
         let (mut m, mut state) = Manifest::open(storage.clone()).unwrap();
         let recs = [
             Record::Version(VersionOp::Clone { of: 0, new: 1 }),
-            Record::Edit(Edit { add: vec![(5, 0), (6, 1)], remove: vec![], wal_floor: 3 }),
-            Record::Edit(Edit { add: vec![(7, 1)], remove: vec![5], wal_floor: 0 }),
+            Record::Edit(Edit {
+                add: vec![(5, 0), (6, 1)],
+                remove: vec![],
+                wal_floor: 3,
+            }),
+            Record::Edit(Edit {
+                add: vec![(7, 1)],
+                remove: vec![5],
+                wal_floor: 0,
+            }),
             Record::Version(VersionOp::Snapshot { of: 1, new: 2 }),
         ];
         for r in &recs {
@@ -275,8 +329,10 @@ mod tests {
     fn a_torn_last_record_is_dropped_but_middle_damage_is_corruption() {
         let storage = Arc::new(CrashStorage::new());
         let (mut m, _) = Manifest::open(storage.clone()).unwrap();
-        m.commit(&Record::Version(VersionOp::Clone { of: 0, new: 1 })).unwrap();
-        m.commit(&Record::Version(VersionOp::Snapshot { of: 1, new: 2 })).unwrap();
+        m.commit(&Record::Version(VersionOp::Clone { of: 0, new: 1 }))
+            .unwrap();
+        m.commit(&Record::Version(VersionOp::Snapshot { of: 1, new: 2 }))
+            .unwrap();
         let name = manifest_name(1);
         let end = m.file.end();
         // Torn at the end of the file, and torn over the zero padding.

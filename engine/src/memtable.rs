@@ -55,7 +55,9 @@ impl Bucket {
     /// The slots of `key`, created empty if missing (the flag says so).
     fn slots_mut(&mut self, key: &[u8]) -> (&mut Slots, bool) {
         if let Bucket::Small(v) = self {
-            if v.len() >= SMALL_BUCKET_KEYS && v.binary_search_by(|(k, _)| k.as_slice().cmp(key)).is_err() {
+            if v.len() >= SMALL_BUCKET_KEYS
+                && v.binary_search_by(|(k, _)| k.as_slice().cmp(key)).is_err()
+            {
                 *self = Bucket::Large(std::mem::take(v).into_iter().collect());
             }
         }
@@ -82,7 +84,11 @@ impl Bucket {
 
     fn get(&self, key: &[u8]) -> Option<&Slots> {
         match self {
-            Bucket::Small(v) => v.binary_search_by(|(k, _)| k.as_slice().cmp(key)).ok().and_then(|i| v.get(i)).map(|(_, s)| s),
+            Bucket::Small(v) => v
+                .binary_search_by(|(k, _)| k.as_slice().cmp(key))
+                .ok()
+                .and_then(|i| v.get(i))
+                .map(|(_, s)| s),
             Bucket::Large(m) => m.get(key),
         }
     }
@@ -120,7 +126,9 @@ impl Bucket {
 fn bounds_empty(lo: &Bound<&[u8]>, hi: &Bound<&[u8]>) -> bool {
     match (lo, hi) {
         (Bound::Included(l), Bound::Included(h)) => l > h,
-        (Bound::Included(l), Bound::Excluded(h)) | (Bound::Excluded(l), Bound::Included(h)) | (Bound::Excluded(l), Bound::Excluded(h)) => l >= h,
+        (Bound::Included(l), Bound::Excluded(h))
+        | (Bound::Excluded(l), Bound::Included(h))
+        | (Bound::Excluded(l), Bound::Excluded(h)) => l >= h,
         _ => false,
     }
 }
@@ -233,7 +241,9 @@ impl Memtable {
     /// Folds the cells for `key` at versions in `path` (sorted ids) into `best`.
     pub(crate) fn get_into(&self, key: &[u8], path: &[VersionId], best: &mut Option<Cell>) {
         let map = self.read();
-        let Some(slots) = map.get(&key_prefix(key)).and_then(|b| b.get(key)) else { return };
+        let Some(slots) = map.get(&key_prefix(key)).and_then(|b| b.get(key)) else {
+            return;
+        };
         for (v, cell) in slots {
             if path.binary_search(v).is_ok() && best.as_ref().is_none_or(|b| cell.beats(b)) {
                 *best = Some(cell.clone());
@@ -255,7 +265,11 @@ impl Memtable {
         out: &mut Vec<Entry>,
     ) -> Option<Vec<u8>> {
         let map = self.read();
-        let (lo, hi) = if reverse { (as_ref(stop), as_ref(resume)) } else { (as_ref(resume), as_ref(stop)) };
+        let (lo, hi) = if reverse {
+            (as_ref(stop), as_ref(resume))
+        } else {
+            (as_ref(resume), as_ref(stop))
+        };
         let (plo, phi) = (prefix_bound(&lo), prefix_bound(&hi));
         if let (Bound::Included(a), Bound::Included(b)) = (plo, phi) {
             if a > b {
@@ -263,13 +277,20 @@ impl Memtable {
             }
         }
         let buckets = map.range((plo, phi));
-        let buckets: Box<dyn Iterator<Item = &Bucket>> =
-            if reverse { Box::new(buckets.rev().map(|(_, b)| b)) } else { Box::new(buckets.map(|(_, b)| b)) };
+        let buckets: Box<dyn Iterator<Item = &Bucket>> = if reverse {
+            Box::new(buckets.rev().map(|(_, b)| b))
+        } else {
+            Box::new(buckets.map(|(_, b)| b))
+        };
         let keys = buckets.flat_map(|b| b.range(lo, hi, reverse));
         let mut last = None;
         for (key, slots) in keys.take(max_keys) {
             for (v, cell) in slots.iter().filter(|(v, _)| keep(*v)) {
-                out.push(Entry { key: key.clone(), version: *v, cell: cell.clone() });
+                out.push(Entry {
+                    key: key.clone(),
+                    version: *v,
+                    cell: cell.clone(),
+                });
             }
             last = Some(key);
         }
@@ -278,13 +299,19 @@ impl Memtable {
 
     /// Visits every entry: keys ascending; within a key, versions by descending `order`
     /// (the DFS pre-order, i.e. array order). Only called on frozen memtables.
-    pub(crate) fn for_each_sorted(&self, order: &dyn Fn(VersionId) -> u32, f: &mut EntryVisitor<'_>) -> crate::Result<()> {
+    pub(crate) fn for_each_sorted(
+        &self,
+        order: &dyn Fn(VersionId) -> u32,
+        f: &mut EntryVisitor<'_>,
+    ) -> crate::Result<()> {
         let map = self.read();
         let mut idx: Vec<usize> = Vec::new();
         for (key, slots) in map.values().flat_map(Bucket::iter) {
             idx.clear();
             idx.extend(0..slots.len());
-            idx.sort_unstable_by_key(|&i| std::cmp::Reverse(slots.get(i).map_or(0, |(v, _)| order(*v))));
+            idx.sort_unstable_by_key(|&i| {
+                std::cmp::Reverse(slots.get(i).map_or(0, |(v, _)| order(*v)))
+            });
             for (v, cell) in idx.iter().filter_map(|&i| slots.get(i)) {
                 f(key, *v, cell)?;
             }
@@ -297,7 +324,12 @@ impl Memtable {
         let map = self.read();
         map.values()
             .flat_map(Bucket::iter)
-            .flat_map(|(k, slots)| slots.iter().filter(move |(v, _)| *v == version).map(move |(_, c)| (k.len() + c.approx_bytes()) as u64))
+            .flat_map(|(k, slots)| {
+                slots
+                    .iter()
+                    .filter(move |(v, _)| *v == version)
+                    .map(move |(_, c)| (k.len() + c.approx_bytes()) as u64)
+            })
             .sum()
     }
 }
@@ -325,17 +357,35 @@ mod tests {
         assert_eq!(best, Some(Cell::live(5, b"new".to_vec())));
         let mut best = None;
         m.get_into(b"k", &[0, 1, 2], &mut best);
-        assert_eq!(best, Some(Cell::live(5, b"new".to_vec())), "ancestor write with higher timestamp wins");
+        assert_eq!(
+            best,
+            Some(Cell::live(5, b"new".to_vec())),
+            "ancestor write with higher timestamp wins"
+        );
         assert!(m.bytes() > 0);
         assert_eq!(m.min_timestamp(), 1);
     }
 
     #[test]
     fn prefix_then_bytes_order_is_lexicographic() {
-        let keys: [&[u8]; 9] = [b"", b"\0", b"a", b"ab", b"ab\0", b"ab\0\x01", b"abcdefgh", b"abcdefgh\0", b"abcdefgi"];
+        let keys: [&[u8]; 9] = [
+            b"",
+            b"\0",
+            b"a",
+            b"ab",
+            b"ab\0",
+            b"ab\0\x01",
+            b"abcdefgh",
+            b"abcdefgh\0",
+            b"abcdefgi",
+        ];
         for a in keys {
             for b in keys {
-                assert_eq!(key_prefix(a).cmp(&key_prefix(b)).then_with(|| a.cmp(b)), a.cmp(b), "{a:?} {b:?}");
+                assert_eq!(
+                    key_prefix(a).cmp(&key_prefix(b)).then_with(|| a.cmp(b)),
+                    a.cmp(b),
+                    "{a:?} {b:?}"
+                );
             }
         }
         let m = Memtable::new(1);
@@ -351,10 +401,24 @@ mod tests {
         assert_eq!(seen, keys.iter().map(|k| k.to_vec()).collect::<Vec<_>>());
         for (i, lo) in keys.iter().enumerate() {
             let mut out = Vec::new();
-            m.range_batch(&Bound::Excluded(lo.to_vec()), &Bound::Unbounded, false, 100, &|_| true, &mut out);
+            m.range_batch(
+                &Bound::Excluded(lo.to_vec()),
+                &Bound::Unbounded,
+                false,
+                100,
+                &|_| true,
+                &mut out,
+            );
             assert_eq!(out.len(), keys.len() - i - 1, "after {lo:?}");
             out.clear();
-            m.range_batch(&Bound::Included(lo.to_vec()), &Bound::Unbounded, true, 100, &|_| true, &mut out);
+            m.range_batch(
+                &Bound::Included(lo.to_vec()),
+                &Bound::Unbounded,
+                true,
+                100,
+                &|_| true,
+                &mut out,
+            );
             assert_eq!(out.len(), i + 1, "reverse from {lo:?}");
         }
     }
@@ -370,14 +434,41 @@ mod tests {
         m.get_into(&key(77), &[1], &mut best);
         assert!(best.is_some());
         let mut out = Vec::new();
-        let last = m.range_batch(&Bound::Excluded(key(10)), &Bound::Included(key(20)), false, 5, &|_| true, &mut out);
-        assert_eq!(out.iter().map(|e| e.key.clone()).collect::<Vec<_>>(), (11..16).map(key).collect::<Vec<_>>());
+        let last = m.range_batch(
+            &Bound::Excluded(key(10)),
+            &Bound::Included(key(20)),
+            false,
+            5,
+            &|_| true,
+            &mut out,
+        );
+        assert_eq!(
+            out.iter().map(|e| e.key.clone()).collect::<Vec<_>>(),
+            (11..16).map(key).collect::<Vec<_>>()
+        );
         assert_eq!(last, Some(key(15)));
         out.clear();
-        m.range_batch(&Bound::Excluded(key(20)), &Bound::Excluded(key(10)), true, 100, &|_| true, &mut out);
+        m.range_batch(
+            &Bound::Excluded(key(20)),
+            &Bound::Excluded(key(10)),
+            true,
+            100,
+            &|_| true,
+            &mut out,
+        );
         assert_eq!(out.len(), 9);
         out.clear();
-        assert_eq!(m.range_batch(&Bound::Excluded(key(20)), &Bound::Excluded(key(20)), false, 100, &|_| true, &mut out), None);
+        assert_eq!(
+            m.range_batch(
+                &Bound::Excluded(key(20)),
+                &Bound::Excluded(key(20)),
+                false,
+                100,
+                &|_| true,
+                &mut out
+            ),
+            None
+        );
     }
 
     #[test]
@@ -387,13 +478,43 @@ mod tests {
             m.insert(&[i], 1, &Cell::live(1, vec![i]));
         }
         let mut out = Vec::new();
-        let last = m.range_batch(&Bound::Excluded(vec![2]), &Bound::Included(vec![8]), false, 3, &|_| true, &mut out);
-        assert_eq!(out.iter().map(|e| e.key[0]).collect::<Vec<_>>(), vec![3, 4, 5]);
+        let last = m.range_batch(
+            &Bound::Excluded(vec![2]),
+            &Bound::Included(vec![8]),
+            false,
+            3,
+            &|_| true,
+            &mut out,
+        );
+        assert_eq!(
+            out.iter().map(|e| e.key[0]).collect::<Vec<_>>(),
+            vec![3, 4, 5]
+        );
         assert_eq!(last, Some(vec![5]));
         out.clear();
-        m.range_batch(&Bound::Included(vec![8]), &Bound::Excluded(vec![2]), true, 100, &|_| true, &mut out);
-        assert_eq!(out.iter().map(|e| e.key[0]).collect::<Vec<_>>(), vec![8, 7, 6, 5, 4, 3]);
+        m.range_batch(
+            &Bound::Included(vec![8]),
+            &Bound::Excluded(vec![2]),
+            true,
+            100,
+            &|_| true,
+            &mut out,
+        );
+        assert_eq!(
+            out.iter().map(|e| e.key[0]).collect::<Vec<_>>(),
+            vec![8, 7, 6, 5, 4, 3]
+        );
         out.clear();
-        assert_eq!(m.range_batch(&Bound::Included(vec![8]), &Bound::Excluded(vec![2]), false, 100, &|_| true, &mut out), None);
+        assert_eq!(
+            m.range_batch(
+                &Bound::Included(vec![8]),
+                &Bound::Excluded(vec![2]),
+                false,
+                100,
+                &|_| true,
+                &mut out
+            ),
+            None
+        );
     }
 }

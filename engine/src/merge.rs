@@ -66,8 +66,22 @@ struct PathTop {
 }
 
 impl<'a> GcContext<'a> {
-    pub(crate) fn new(tree: &'a VersionTree, now: i64, gc_grace: i64, outside: Vec<OutsideData>, memtable_min_ts: i64) -> GcContext<'a> {
-        GcContext { tree, needed: tree.needed_table(), now, gc_grace, outside, memtable_min_ts, outside_cache: HashMap::new() }
+    pub(crate) fn new(
+        tree: &'a VersionTree,
+        now: i64,
+        gc_grace: i64,
+        outside: Vec<OutsideData>,
+        memtable_min_ts: i64,
+    ) -> GcContext<'a> {
+        GcContext {
+            tree,
+            needed: tree.needed_table(),
+            now,
+            gc_grace,
+            outside,
+            memtable_min_ts,
+            outside_cache: HashMap::new(),
+        }
     }
 
     /// Smallest timestamp of outside data related to `x` (`i64::MAX` if none).
@@ -89,7 +103,9 @@ impl<'a> GcContext<'a> {
     }
 
     fn purgeable(&mut self, x: VersionId, cell: &Cell, ancestors_all_tombstones: bool) -> bool {
-        let crate::CellValue::Tombstone { deleted_at_secs } = cell.value else { return false };
+        let crate::CellValue::Tombstone { deleted_at_secs } = cell.value else {
+            return false;
+        };
         ancestors_all_tombstones
             && deleted_at_secs.saturating_add(self.gc_grace) < self.now
             && cell.timestamp < self.outside_min_ts(x)
@@ -115,16 +131,28 @@ impl<'a> GcContext<'a> {
         }
         let tree = self.tree;
         // Ancestors first; within a version the strongest first.
-        group.sort_by(|(va, ca), (vb, cb)| tree.pre(*va).cmp(&tree.pre(*vb)).then_with(|| cb.precedence(ca)));
+        group.sort_by(|(va, ca), (vb, cb)| {
+            tree.pre(*va)
+                .cmp(&tree.pre(*vb))
+                .then_with(|| cb.precedence(ca))
+        });
         let mut keep = vec![false; group.len()];
         let mut stack: Vec<PathTop> = Vec::new();
         for i in 0..group.len() {
-            let Some((x, cell)) = group.get(i) else { continue };
+            let Some((x, cell)) = group.get(i) else {
+                continue;
+            };
             let x = *x;
-            while stack.last().is_some_and(|t| !tree.is_ancestor_or_self(t.version, x)) {
+            while stack
+                .last()
+                .is_some_and(|t| !tree.is_ancestor_or_self(t.version, x))
+            {
                 stack.pop();
             }
-            let dominated = stack.last().and_then(|t| group.get(t.strongest)).is_some_and(|(_, s)| !cell.beats(s));
+            let dominated = stack
+                .last()
+                .and_then(|t| group.get(t.strongest))
+                .is_some_and(|(_, s)| !cell.beats(s));
             if dominated {
                 continue;
             }
@@ -134,11 +162,20 @@ impl<'a> GcContext<'a> {
             if let Some(k) = keep.get_mut(i) {
                 *k = !purge;
             }
-            stack.push(PathTop { version: x, strongest: i, all_tombstones: ancestors_all_tombstones && is_tombstone });
+            stack.push(PathTop {
+                version: x,
+                strongest: i,
+                all_tombstones: ancestors_all_tombstones && is_tombstone,
+            });
         }
         for i in 0..group.len() {
-            let Some((x, cell)) = group.get(i) else { continue };
-            if keep.get(i).copied().unwrap_or(false) && tree.is_deleted(*x) && self.covered_below(group, &keep, *x, cell) {
+            let Some((x, cell)) = group.get(i) else {
+                continue;
+            };
+            if keep.get(i).copied().unwrap_or(false)
+                && tree.is_deleted(*x)
+                && self.covered_below(group, &keep, *x, cell)
+            {
                 if let Some(k) = keep.get_mut(i) {
                     *k = false;
                 }
@@ -154,7 +191,13 @@ impl<'a> GcContext<'a> {
 
     /// Rule 1c: whether every live version below deleted `d` meets a kept entry of the
     /// key that beats `cell` before reaching `cell`.
-    fn covered_below(&self, group: &[(VersionId, Cell)], keep: &[bool], d: VersionId, cell: &Cell) -> bool {
+    fn covered_below(
+        &self,
+        group: &[(VersionId, Cell)],
+        keep: &[bool],
+        d: VersionId,
+        cell: &Cell,
+    ) -> bool {
         let mut pending: Vec<VersionId> = self.tree.children(d).to_vec();
         let mut visits = 0;
         while let Some(v) = pending.pop() {
@@ -162,7 +205,10 @@ impl<'a> GcContext<'a> {
             if visits > MAX_COVERAGE_VISITS {
                 return false;
             }
-            let shadowed = group.iter().zip(keep).any(|((w, c), kept)| *kept && *w == v && c.beats(cell));
+            let shadowed = group
+                .iter()
+                .zip(keep)
+                .any(|((w, c), kept)| *kept && *w == v && c.beats(cell));
             if shadowed {
                 continue;
             }
@@ -192,7 +238,13 @@ fn density(tree: &VersionTree, counts: &VersionTally, set: &[VersionId]) -> f64 
     let mut ends = vec![0usize; order.len()];
     let mut total = 0u64;
     for (i, &v) in order.iter().enumerate() {
-        let end = i + 1 + order.iter().skip(i + 1).take_while(|&&w| tree.is_ancestor_or_self(v, w)).count();
+        let end = i
+            + 1
+            + order
+                .iter()
+                .skip(i + 1)
+                .take_while(|&&w| tree.is_ancestor_or_self(v, w))
+                .count();
         let c = counts.entries(v);
         total += c;
         let c = i64::try_from(c).unwrap_or(i64::MAX);
@@ -225,7 +277,11 @@ fn density(tree: &VersionTree, counts: &VersionTally, set: &[VersionId]) -> f64 
 /// before the merge starts, so entries are routed to their piece while merging, without
 /// writing the merged array first). Returns `None` if the whole is dense or has a single
 /// version; otherwise a partition of the version set into pieces.
-pub(crate) fn plan_split(tree: &VersionTree, counts: &VersionTally, threshold: f64) -> Option<Vec<Vec<VersionId>>> {
+pub(crate) fn plan_split(
+    tree: &VersionTree,
+    counts: &VersionTally,
+    threshold: f64,
+) -> Option<Vec<Vec<VersionId>>> {
     let all: Vec<VersionId> = counts.iter().map(|(v, _, _)| v).collect();
     if all.len() <= 1 || density(tree, counts, &all) >= threshold {
         return None;
@@ -252,8 +308,20 @@ pub(crate) fn plan_split(tree: &VersionTree, counts: &VersionTally, threshold: f
 /// piece dense. Packing siblings matters for many small clones of one version: each alone
 /// is dense, but one piece per clone would hit `MAX_SPLIT_PIECES` and leave most of them
 /// in one sparse remainder that every one of them has to read.
-fn find_dense_piece(tree: &VersionTree, counts: &VersionTally, remaining: &[VersionId], threshold: f64, evals: &mut usize) -> Vec<VersionId> {
-    let under_of = |v: VersionId| -> Vec<VersionId> { remaining.iter().copied().filter(|&w| tree.is_ancestor_or_self(v, w)).collect() };
+fn find_dense_piece(
+    tree: &VersionTree,
+    counts: &VersionTally,
+    remaining: &[VersionId],
+    threshold: f64,
+    evals: &mut usize,
+) -> Vec<VersionId> {
+    let under_of = |v: VersionId| -> Vec<VersionId> {
+        remaining
+            .iter()
+            .copied()
+            .filter(|&w| tree.is_ancestor_or_self(v, w))
+            .collect()
+    };
     let mut dense = |set: &[VersionId]| -> bool {
         *evals += 1;
         *evals >= MAX_DENSITY_EVALS || density(tree, counts, set) >= threshold
@@ -266,12 +334,19 @@ fn find_dense_piece(tree: &VersionTree, counts: &VersionTally, remaining: &[Vers
             return under;
         }
         let entries = |set: &[VersionId]| -> u64 { set.iter().map(|&w| counts.entries(w)).sum() };
-        let mut children: Vec<(u64, VersionId, Vec<VersionId>)> =
-            tree.children(v).iter().map(|&c| (c, under_of(c))).map(|(c, set)| (entries(&set), c, set)).filter(|(n, _, _)| *n > 0).collect();
+        let mut children: Vec<(u64, VersionId, Vec<VersionId>)> = tree
+            .children(v)
+            .iter()
+            .map(|&c| (c, under_of(c)))
+            .map(|(c, set)| (entries(&set), c, set))
+            .filter(|(n, _, _)| *n > 0)
+            .collect();
         children.sort_unstable_by_key(|&(n, c, _)| std::cmp::Reverse((n, c)));
         let mut siblings = children.into_iter();
         // Nothing below `v` holds entries: what remains under `v` is `v` itself.
-        let Some((_, largest, mut piece)) = siblings.next() else { return under };
+        let Some((_, largest, mut piece)) = siblings.next() else {
+            return under;
+        };
         // A piece as large as `under` is `under`, already found sparse.
         if piece.len() > 1 && (piece.len() == under.len() || !dense(&piece)) {
             v = largest;
@@ -305,7 +380,11 @@ mod tests {
 
     fn chain() -> VersionTree {
         // 0 -> 1 (frozen) -> 2 (writable); 1 -> 3 (clone)
-        tree(&[VersionOp::Clone { of: 0, new: 1 }, VersionOp::Snapshot { of: 1, new: 2 }, VersionOp::Clone { of: 1, new: 3 }])
+        tree(&[
+            VersionOp::Clone { of: 0, new: 1 },
+            VersionOp::Snapshot { of: 1, new: 2 },
+            VersionOp::Clone { of: 1, new: 3 },
+        ])
     }
 
     fn ctx(t: &VersionTree, now: i64) -> GcContext<'_> {
@@ -316,10 +395,20 @@ mod tests {
     fn dominated_entries_are_dropped_but_visible_ones_kept() {
         let t = chain();
         let mut c = ctx(&t, 0);
-        let mut g = vec![(2, Cell::live(1, b"old child".to_vec())), (1, Cell::live(5, b"parent".to_vec())), (3, Cell::live(9, b"clone".to_vec()))];
+        let mut g = vec![
+            (2, Cell::live(1, b"old child".to_vec())),
+            (1, Cell::live(5, b"parent".to_vec())),
+            (3, Cell::live(9, b"clone".to_vec())),
+        ];
         c.resolve_key(&mut g);
         // The write at 2 is shadowed by its ancestor's newer write; the clone's newer one stays.
-        assert_eq!(g, vec![(3, Cell::live(9, b"clone".to_vec())), (1, Cell::live(5, b"parent".to_vec()))]);
+        assert_eq!(
+            g,
+            vec![
+                (3, Cell::live(9, b"clone".to_vec())),
+                (1, Cell::live(5, b"parent".to_vec()))
+            ]
+        );
     }
 
     #[test]
@@ -333,18 +422,40 @@ mod tests {
         assert!(g.is_empty(), "purged after grace");
         let mut g = vec![(2, tomb.clone()), (1, Cell::live(5, b"older".to_vec()))];
         ctx(&t, 1000).resolve_key(&mut g);
-        assert_eq!(g.len(), 2, "purging would resurrect the parent's value at version 2");
-        let mut outside = GcContext::new(&t, 1000, 10, vec![OutsideData { versions: vec![2], min_ts: 3 }], i64::MAX);
+        assert_eq!(
+            g.len(),
+            2,
+            "purging would resurrect the parent's value at version 2"
+        );
+        let mut outside = GcContext::new(
+            &t,
+            1000,
+            10,
+            vec![OutsideData {
+                versions: vec![2],
+                min_ts: 3,
+            }],
+            i64::MAX,
+        );
         let mut g = vec![(2, tomb)];
         outside.resolve_key(&mut g);
-        assert_eq!(g.len(), 1, "an older entry outside the merge could be shadowed");
+        assert_eq!(
+            g.len(),
+            1,
+            "an older entry outside the merge could be shadowed"
+        );
     }
 
     #[test]
     fn expired_cells_become_tombstones_and_deleted_versions_vanish() {
         let mut t = chain();
         t.apply(VersionOp::Delete { version: 3 }).unwrap();
-        let cell = Cell { timestamp: 1, ttl_secs: 5, expires_at_secs: 50, value: crate::CellValue::Live(b"x".to_vec()) };
+        let cell = Cell {
+            timestamp: 1,
+            ttl_secs: 5,
+            expires_at_secs: 50,
+            value: crate::CellValue::Live(b"x".to_vec()),
+        };
         let mut g = vec![(2, cell), (3, Cell::live(1, b"gone".to_vec()))];
         ctx(&t, 55).resolve_key(&mut g);
         assert_eq!(g.len(), 1);
@@ -354,7 +465,10 @@ mod tests {
     #[test]
     fn divergent_clones_split_into_dense_pieces() {
         // Root-level version 1 frozen with 8 clones; each clone writes its own 100 keys.
-        let mut ops = vec![VersionOp::Clone { of: 0, new: 1 }, VersionOp::Snapshot { of: 1, new: 2 }];
+        let mut ops = vec![
+            VersionOp::Clone { of: 0, new: 1 },
+            VersionOp::Snapshot { of: 1, new: 2 },
+        ];
         for c in 3..11 {
             ops.push(VersionOp::Clone { of: 1, new: c });
         }
@@ -406,7 +520,10 @@ mod tests {
     /// give every clone a dense piece of at most 1 / threshold clones.
     #[test]
     fn many_small_clones_are_packed_into_dense_pieces() {
-        let mut ops = vec![VersionOp::Clone { of: 0, new: 1 }, VersionOp::Snapshot { of: 1, new: 2 }];
+        let mut ops = vec![
+            VersionOp::Clone { of: 0, new: 1 },
+            VersionOp::Snapshot { of: 1, new: 2 },
+        ];
         ops.extend((3..103).map(|c| VersionOp::Clone { of: 1, new: c }));
         let t = tree(&ops);
         let mut kv = VersionTally::default();
@@ -418,7 +535,11 @@ mod tests {
         assert!(pieces.len() <= MAX_SPLIT_PIECES, "{pieces:?}");
         let mut all: Vec<_> = pieces.iter().flatten().copied().collect();
         all.sort_unstable();
-        assert_eq!(all, kv.iter().map(|(v, _, _)| v).collect::<Vec<_>>(), "a partition");
+        assert_eq!(
+            all,
+            kv.iter().map(|(v, _, _)| v).collect::<Vec<_>>(),
+            "a partition"
+        );
         for p in &pieces {
             let clones = p.iter().filter(|&&v| v >= 3).count();
             assert!(clones <= 5, "a piece with {clones} clones: {p:?}");

@@ -46,26 +46,45 @@ impl KeyMerger {
         for s in &mut sources {
             heads.push(s.next_entry()?);
         }
-        Ok(KeyMerger { sources, heads, reverse })
+        Ok(KeyMerger {
+            sources,
+            heads,
+            reverse,
+        })
     }
 
     /// Fills `out` with every `(version, cell)` of the next key and returns the key.
-    pub(crate) fn next_group(&mut self, out: &mut Vec<(VersionId, Cell)>) -> Result<Option<Vec<u8>>> {
+    pub(crate) fn next_group(
+        &mut self,
+        out: &mut Vec<(VersionId, Cell)>,
+    ) -> Result<Option<Vec<u8>>> {
         out.clear();
         let reverse = self.reverse;
         let mut best: Option<usize> = None;
         for (i, h) in self.heads.iter().enumerate() {
             let Some(e) = h else { continue };
-            let better = match best.and_then(|b| self.heads.get(b)).and_then(|b| b.as_ref()) {
+            let better = match best
+                .and_then(|b| self.heads.get(b))
+                .and_then(|b| b.as_ref())
+            {
                 None => true,
-                Some(b) => if reverse { e.key > b.key } else { e.key < b.key },
+                Some(b) => {
+                    if reverse {
+                        e.key > b.key
+                    } else {
+                        e.key < b.key
+                    }
+                }
             };
             if better {
                 best = Some(i);
             }
         }
         let Some(first) = best else { return Ok(None) };
-        let Some(Entry { key, version, cell }) = self.heads.get_mut(first).and_then(Option::take) else { return Ok(None) };
+        let Some(Entry { key, version, cell }) = self.heads.get_mut(first).and_then(Option::take)
+        else {
+            return Ok(None);
+        };
         out.push((version, cell));
         if let (Some(src), Some(head)) = (self.sources.get_mut(first), self.heads.get_mut(first)) {
             *head = src.next_entry()?;
@@ -99,7 +118,14 @@ impl EntrySource for MemCursor {
             let mut batch = Vec::new();
             let path = self.path.clone();
             let keep = move |v: VersionId| path.binary_search(&v).is_ok();
-            match self.mem.range_batch(&self.resume, &self.stop, self.reverse, MEMTABLE_BATCH_KEYS, &keep, &mut batch) {
+            match self.mem.range_batch(
+                &self.resume,
+                &self.stop,
+                self.reverse,
+                MEMTABLE_BATCH_KEYS,
+                &keep,
+                &mut batch,
+            ) {
                 Some(last) => self.resume = Bound::Excluded(last),
                 None => self.exhausted = true,
             }
@@ -134,11 +160,18 @@ impl ScanIter {
         prefix_filter: Option<(&str, u64)>,
     ) -> Result<ScanIter> {
         let mut sources: Vec<Box<dyn EntrySource>> = Vec::new();
-        let (resume, stop) = if reverse { (end.clone(), start.clone()) } else { (start.clone(), end.clone()) };
+        let (resume, stop) = if reverse {
+            (end.clone(), start.clone())
+        } else {
+            (start.clone(), end.clone())
+        };
         // An empty memtable (the active one right after a flush, typically) adds nothing but
         // a cursor's set-up; writes that land in it after this point are concurrent with
         // the scan, which may or may not see them either way.
-        for mem in std::iter::once(&view.active).chain(view.frozen.iter()).filter(|m| !m.is_empty()) {
+        for mem in std::iter::once(&view.active)
+            .chain(view.frozen.iter())
+            .filter(|m| !m.is_empty())
+        {
             sources.push(Box::new(MemCursor {
                 mem: mem.clone(),
                 resume: resume.clone(),
@@ -150,16 +183,28 @@ impl ScanIter {
             }));
         }
         let (mut arrays_read, mut arrays_skipped) = (0, 0);
-        for a in view.arrays.iter().filter(|a| a.reader.meta.intersects(&path)) {
+        for a in view
+            .arrays
+            .iter()
+            .filter(|a| a.reader.meta.intersects(&path))
+        {
             if prefix_filter.is_some_and(|(name, hash)| !a.reader.may_hold_prefix(name, hash)) {
                 arrays_skipped += 1;
                 continue;
             }
-            let cursor = ArrayCursor::new(a.reader.clone(), start.clone(), end.clone(), reverse)?.only_versions(path.clone());
+            let cursor = ArrayCursor::new(a.reader.clone(), start.clone(), end.clone(), reverse)?
+                .only_versions(path.clone());
             sources.push(Box::new(cursor));
             arrays_read += 1;
         }
-        Ok(ScanIter { merger: KeyMerger::new(sources, reverse)?, path, group: Vec::new(), done: false, arrays_read, arrays_skipped })
+        Ok(ScanIter {
+            merger: KeyMerger::new(sources, reverse)?,
+            path,
+            group: Vec::new(),
+            done: false,
+            arrays_read,
+            arrays_skipped,
+        })
     }
 
     /// How many arrays this scan reads.

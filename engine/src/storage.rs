@@ -49,7 +49,8 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
 
     /// Whole content of `name`.
     fn read_all(&self, name: &str) -> io::Result<Vec<u8>> {
-        let len = usize::try_from(self.len(name)?).map_err(|_| io::Error::new(ErrorKind::InvalidData, "file too large"))?;
+        let len = usize::try_from(self.len(name)?)
+            .map_err(|_| io::Error::new(ErrorKind::InvalidData, "file too large"))?;
         let mut buf = vec![0u8; len];
         self.read_at(name, 0, &mut buf)?;
         Ok(buf)
@@ -58,7 +59,10 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
 
 fn check_name(name: &str) -> io::Result<()> {
     if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
-        return Err(io::Error::new(ErrorKind::InvalidInput, format!("bad file name {name:?}")));
+        return Err(io::Error::new(
+            ErrorKind::InvalidInput,
+            format!("bad file name {name:?}"),
+        ));
     }
     Ok(())
 }
@@ -90,14 +94,23 @@ impl FileStorage {
     /// `FileStorage` (in any process) holds the directory.
     pub fn new(dir: impl AsRef<Path>) -> io::Result<FileStorage> {
         std::fs::create_dir_all(dir.as_ref())?;
-        let lock = OpenOptions::new().create(true).truncate(false).write(true).open(dir.as_ref().join(LOCK_FILE))?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.as_ref().join(LOCK_FILE))?;
         lock.try_lock().map_err(|e| match e {
-            std::fs::TryLockError::WouldBlock => {
-                io::Error::new(ErrorKind::WouldBlock, format!("{} is in use by another engine", dir.as_ref().display()))
-            }
+            std::fs::TryLockError::WouldBlock => io::Error::new(
+                ErrorKind::WouldBlock,
+                format!("{} is in use by another engine", dir.as_ref().display()),
+            ),
             std::fs::TryLockError::Error(e) => e,
         })?;
-        Ok(FileStorage { dir: dir.as_ref().to_path_buf(), handles: Mutex::new(HashMap::new()), _lock: lock })
+        Ok(FileStorage {
+            dir: dir.as_ref().to_path_buf(),
+            handles: Mutex::new(HashMap::new()),
+            _lock: lock,
+        })
     }
 
     fn path(&self, name: &str) -> io::Result<PathBuf> {
@@ -110,7 +123,12 @@ impl FileStorage {
             return Ok(f.clone());
         }
         // Not O_APPEND: Linux pwrite() on an O_APPEND file ignores the offset.
-        let file = Arc::new(OpenOptions::new().read(true).write(true).open(self.path(name)?)?);
+        let file = Arc::new(
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(self.path(name)?)?,
+        );
         lock(&self.handles).insert(name.to_string(), file.clone());
         Ok(file)
     }
@@ -183,7 +201,10 @@ impl MemStorage {
         MemStorage::default()
     }
     fn file(&self, name: &str) -> io::Result<Arc<Mutex<Vec<u8>>>> {
-        lock(&self.files).get(name).cloned().ok_or_else(|| not_found(name))
+        lock(&self.files)
+            .get(name)
+            .cloned()
+            .ok_or_else(|| not_found(name))
     }
 }
 
@@ -204,7 +225,10 @@ fn truncate_vec(data: &mut Vec<u8>, len: u64) {
 
 /// `write_at` on an in-memory file; refuses to leave a hole.
 fn write_vec_at(file: &mut Vec<u8>, offset: u64, data: &[u8]) -> io::Result<()> {
-    let start = usize::try_from(offset).ok().filter(|&o| o <= file.len()).ok_or_else(|| io::Error::other("write_at past the end of the file"))?;
+    let start = usize::try_from(offset)
+        .ok()
+        .filter(|&o| o <= file.len())
+        .ok_or_else(|| io::Error::other("write_at past the end of the file"))?;
     let end = start + data.len();
     if end > file.len() {
         file.resize(end, 0);
@@ -257,7 +281,10 @@ impl Storage for MemStorage {
         Ok(())
     }
     fn remove(&self, name: &str) -> io::Result<()> {
-        lock(&self.files).remove(name).map(|_| ()).ok_or_else(|| not_found(name))
+        lock(&self.files)
+            .remove(name)
+            .map(|_| ())
+            .ok_or_else(|| not_found(name))
     }
     fn list(&self) -> io::Result<Vec<String>> {
         Ok(lock(&self.files).keys().cloned().collect())
@@ -319,7 +346,10 @@ pub struct CrashStorage {
 
 impl CrashStorage {
     pub fn new() -> CrashStorage {
-        CrashStorage { fail_at: AtomicU64::new(u64::MAX), ..CrashStorage::default() }
+        CrashStorage {
+            fail_at: AtomicU64::new(u64::MAX),
+            ..CrashStorage::default()
+        }
     }
 
     /// Number of storage calls made so far.
@@ -329,7 +359,8 @@ impl CrashStorage {
 
     /// Every call after the next `n` calls fails with an injected I/O error.
     pub fn fail_after(&self, n: u64) {
-        self.fail_at.store(self.op_count().saturating_add(n), Ordering::SeqCst);
+        self.fail_at
+            .store(self.op_count().saturating_add(n), Ordering::SeqCst);
     }
 
     /// Stops injecting failures.
@@ -340,15 +371,22 @@ impl CrashStorage {
     /// Bytes of `name` that would survive a power loss now.
     pub fn durable_len(&self, name: &str) -> Option<usize> {
         let st = lock(&self.state);
-        st.durable_dir.get(name).and_then(|&i| st.inodes.get(i)).map(|n| n.durable.len())
+        st.durable_dir
+            .get(name)
+            .and_then(|&i| st.inodes.get(i))
+            .map(|n| n.durable.len())
     }
 
     /// Flips one bit of the live (and durable) content of `name` at `offset`, to test
     /// checksum detection. Returns false if the file or offset does not exist.
     pub fn corrupt_byte(&self, name: &str, offset: usize) -> bool {
         let mut st = lock(&self.state);
-        let Some(&i) = st.live_dir.get(name) else { return false };
-        let Some(inode) = st.inodes.get_mut(i) else { return false };
+        let Some(&i) = st.live_dir.get(name) else {
+            return false;
+        };
+        let Some(inode) = st.inodes.get_mut(i) else {
+            return false;
+        };
         let mut hit = false;
         for bytes in [&mut inode.live, &mut inode.durable] {
             if let Some(b) = bytes.get_mut(offset) {
@@ -364,20 +402,29 @@ impl CrashStorage {
     pub fn crash(&self, mode: CrashMode) -> Arc<CrashStorage> {
         self.dead.store(true, Ordering::SeqCst);
         let st = lock(&self.state);
-        let dir = if mode == CrashMode::KeepAll { &st.live_dir } else { &st.durable_dir };
+        let dir = if mode == CrashMode::KeepAll {
+            &st.live_dir
+        } else {
+            &st.durable_dir
+        };
         let mut rng = match mode {
             CrashMode::TearUnsynced { seed } => seed | 1,
             _ => 0,
         };
         let mut image = CrashState::default();
         for (name, &ino) in dir {
-            let Some(inode) = st.inodes.get(ino) else { continue };
+            let Some(inode) = st.inodes.get(ino) else {
+                continue;
+            };
             let bytes = match mode {
                 CrashMode::KeepAll => inode.live.clone(),
                 CrashMode::DropUnsynced => inode.durable.clone(),
                 CrashMode::TearUnsynced { .. } => torn_image(inode, &mut rng),
             };
-            image.inodes.push(Inode { durable: bytes.clone(), live: bytes });
+            image.inodes.push(Inode {
+                durable: bytes.clone(),
+                live: bytes,
+            });
             image.live_dir.insert(name.clone(), image.inodes.len() - 1);
         }
         image.durable_dir = image.live_dir.clone();
@@ -407,7 +454,12 @@ impl CrashStorage {
 /// new bytes and the old zeros after it). A truncation that was not synced is undone.
 fn torn_image(inode: &Inode, rng: &mut u64) -> Vec<u8> {
     let mut out = inode.durable.clone();
-    let first_change = inode.live.iter().zip(&inode.durable).position(|(a, b)| a != b).unwrap_or(inode.live.len().min(inode.durable.len()));
+    let first_change = inode
+        .live
+        .iter()
+        .zip(&inode.durable)
+        .position(|(a, b)| a != b)
+        .unwrap_or(inode.live.len().min(inode.durable.len()));
     let changed = inode.live.get(first_change..).unwrap_or_default();
     *rng ^= *rng << 13;
     *rng ^= *rng >> 7;
@@ -467,7 +519,11 @@ impl Storage for CrashStorage {
         Ok(())
     }
     fn remove(&self, name: &str) -> io::Result<()> {
-        self.begin()?.live_dir.remove(name).map(|_| ()).ok_or_else(|| not_found(name))
+        self.begin()?
+            .live_dir
+            .remove(name)
+            .map(|_| ())
+            .ok_or_else(|| not_found(name))
     }
     fn list(&self) -> io::Result<Vec<String>> {
         Ok(self.begin()?.live_dir.keys().cloned().collect())
@@ -515,7 +571,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("strata-storage-test-{}", std::process::id()));
         let files = FileStorage::new(&dir).unwrap();
         exercise(&files);
-        assert_eq!(FileStorage::new(&dir).unwrap_err().kind(), ErrorKind::WouldBlock, "the directory is locked");
+        assert_eq!(
+            FileStorage::new(&dir).unwrap_err().kind(),
+            ErrorKind::WouldBlock,
+            "the directory is locked"
+        );
         drop(files);
         FileStorage::new(&dir).unwrap();
         let _ = std::fs::remove_dir_all(dir);
@@ -561,7 +621,10 @@ mod tests {
         s.write_at("f", 2, b"abcd").unwrap();
         let mut seen = std::collections::HashSet::new();
         for seed in 0..40 {
-            let got = s.crash_copy_for_test(CrashMode::TearUnsynced { seed }).read_all("f").unwrap();
+            let got = s
+                .crash_copy_for_test(CrashMode::TearUnsynced { seed })
+                .read_all("f")
+                .unwrap();
             assert_eq!(got.len(), 10);
             let kept = got[2..6].iter().take_while(|&&b| b != 0).count();
             assert_eq!(&got[2..2 + kept], &b"abcd"[..kept]);

@@ -63,7 +63,15 @@ impl Default for VersionTree {
 
 impl VersionTree {
     pub(crate) fn new() -> VersionTree {
-        let root = Node { parent: None, children: Vec::new(), frozen: true, deleted: false, successor: None, pre: 0, post: 0 };
+        let root = Node {
+            parent: None,
+            children: Vec::new(),
+            frozen: true,
+            deleted: false,
+            successor: None,
+            pre: 0,
+            post: 0,
+        };
         VersionTree { nodes: vec![root] }
     }
 
@@ -72,7 +80,9 @@ impl VersionTree {
     }
 
     fn node_mut(&mut self, v: VersionId) -> Result<&mut Node> {
-        self.nodes.get_mut(v as usize).ok_or(Error::UnknownVersion(v))
+        self.nodes
+            .get_mut(v as usize)
+            .ok_or(Error::UnknownVersion(v))
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -109,9 +119,12 @@ impl VersionTree {
 
     fn next_id(&self) -> Result<VersionId> {
         if self.nodes.len() >= MAX_VERSIONS {
-            return Err(Error::LimitExceeded(format!("more than {MAX_VERSIONS} versions")));
+            return Err(Error::LimitExceeded(format!(
+                "more than {MAX_VERSIONS} versions"
+            )));
         }
-        VersionId::try_from(self.nodes.len()).map_err(|_| Error::LimitExceeded("version id space".into()))
+        VersionId::try_from(self.nodes.len())
+            .map_err(|_| Error::LimitExceeded("version id space".into()))
     }
 
     /// Validates `op` against the current tree (so the manifest never records an invalid op).
@@ -142,7 +155,9 @@ impl VersionTree {
 
     fn expect_next(&self, new: VersionId) -> Result<()> {
         if new != self.next_id()? {
-            return Err(Error::InvalidArgument(format!("version {new} is not the next id")));
+            return Err(Error::InvalidArgument(format!(
+                "version {new} is not the next id"
+            )));
         }
         Ok(())
     }
@@ -171,7 +186,15 @@ impl VersionTree {
         let p = self.node_mut(parent)?;
         p.frozen = true;
         p.children.push(child);
-        self.nodes.push(Node { parent: Some(parent), children: Vec::new(), frozen: false, deleted: false, successor: None, pre: 0, post: 0 });
+        self.nodes.push(Node {
+            parent: Some(parent),
+            children: Vec::new(),
+            frozen: false,
+            deleted: false,
+            successor: None,
+            pre: 0,
+            post: 0,
+        });
         Ok(())
     }
 
@@ -185,7 +208,11 @@ impl VersionTree {
         }
         while let Some(top) = stack.last_mut() {
             let (v, idx) = *top;
-            let child = self.nodes.get(v as usize).and_then(|n| n.children.get(idx)).copied();
+            let child = self
+                .nodes
+                .get(v as usize)
+                .and_then(|n| n.children.get(idx))
+                .copied();
             match child {
                 Some(c) => {
                     top.1 += 1;
@@ -236,7 +263,9 @@ impl VersionTree {
     }
 
     pub(crate) fn children(&self, v: VersionId) -> &[VersionId] {
-        self.nodes.get(v as usize).map_or(&[], |n| n.children.as_slice())
+        self.nodes
+            .get(v as usize)
+            .map_or(&[], |n| n.children.as_slice())
     }
 
     /// Follows snapshot successors from `v` to the version that currently takes its writes.
@@ -253,7 +282,10 @@ impl VersionTree {
                 }
             }
         }
-        Err(Error::corruption("version tree", "snapshot successor cycle"))
+        Err(Error::corruption(
+            "version tree",
+            "snapshot successor cycle",
+        ))
     }
 
     pub(crate) fn info(&self, v: VersionId) -> Option<VersionInfo> {
@@ -292,9 +324,15 @@ impl VersionTree {
     pub(crate) fn rebuild_ops(&self) -> Vec<VersionOp> {
         let mut ops = Vec::new();
         for (id, n) in self.nodes.iter().enumerate().skip(1) {
-            let (Some(parent), Ok(new)) = (n.parent, VersionId::try_from(id)) else { continue };
+            let (Some(parent), Ok(new)) = (n.parent, VersionId::try_from(id)) else {
+                continue;
+            };
             let snapshot = self.nodes.get(parent as usize).and_then(|p| p.successor) == Some(new);
-            ops.push(if snapshot { VersionOp::Snapshot { of: parent, new } } else { VersionOp::Clone { of: parent, new } });
+            ops.push(if snapshot {
+                VersionOp::Snapshot { of: parent, new }
+            } else {
+                VersionOp::Clone { of: parent, new }
+            });
         }
         for (id, n) in self.nodes.iter().enumerate() {
             if let (true, Ok(version)) = (n.deleted, VersionId::try_from(id)) {
@@ -342,7 +380,11 @@ impl VersionTally {
     }
 
     pub(crate) fn entries(&self, version: VersionId) -> u64 {
-        self.slots.binary_search_by_key(&version, |s| s.0).ok().and_then(|i| self.slots.get(i)).map_or(0, |s| s.1)
+        self.slots
+            .binary_search_by_key(&version, |s| s.0)
+            .ok()
+            .and_then(|i| self.slots.get(i))
+            .map_or(0, |s| s.1)
     }
 }
 
@@ -360,7 +402,10 @@ mod tests {
 
     #[test]
     fn snapshot_freezes_and_moves_the_writer() {
-        let t = tree_with(&[VersionOp::Clone { of: 0, new: 1 }, VersionOp::Snapshot { of: 1, new: 2 }]);
+        let t = tree_with(&[
+            VersionOp::Clone { of: 0, new: 1 },
+            VersionOp::Snapshot { of: 1, new: 2 },
+        ]);
         assert!(matches!(t.check_writable(1), Err(Error::VersionFrozen(1))));
         t.check_writable(2).unwrap();
         assert_eq!(t.writable_head(1).unwrap(), 2);
@@ -372,7 +417,10 @@ mod tests {
     #[test]
     fn clone_needs_a_frozen_version_and_keeps_labels_consistent() {
         let mut t = tree_with(&[VersionOp::Clone { of: 0, new: 1 }]);
-        assert!(matches!(t.apply(VersionOp::Clone { of: 1, new: 2 }), Err(Error::VersionWritable(1))));
+        assert!(matches!(
+            t.apply(VersionOp::Clone { of: 1, new: 2 }),
+            Err(Error::VersionWritable(1))
+        ));
         t.apply(VersionOp::Snapshot { of: 1, new: 2 }).unwrap();
         t.apply(VersionOp::Clone { of: 1, new: 3 }).unwrap();
         t.apply(VersionOp::Clone { of: 0, new: 4 }).unwrap();
@@ -400,7 +448,10 @@ mod tests {
         let needed = t.needed_table();
         assert_eq!(needed, vec![true, true, true, false]);
         let mut root = VersionTree::new();
-        assert!(matches!(root.apply(VersionOp::Delete { version: 0 }), Err(Error::RootVersion(_))));
+        assert!(matches!(
+            root.apply(VersionOp::Delete { version: 0 }),
+            Err(Error::RootVersion(_))
+        ));
     }
 
     #[test]
@@ -409,7 +460,10 @@ mod tests {
         for v in [5, 5, 2, 9, 2, 5] {
             t.add(v, 10);
         }
-        assert_eq!(t.iter().collect::<Vec<_>>(), vec![(2, 2, 20), (5, 3, 30), (9, 1, 10)]);
+        assert_eq!(
+            t.iter().collect::<Vec<_>>(),
+            vec![(2, 2, 20), (5, 3, 30), (9, 1, 10)]
+        );
         assert_eq!(t.entries(5), 3);
         assert_eq!(t.entries(7), 0);
     }

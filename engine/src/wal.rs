@@ -39,7 +39,11 @@ pub(crate) fn segment_name(id: u64) -> String {
 }
 
 fn new_segment_file(id: u64, mode: &SyncMode) -> LogFile {
-    let chunk = if matches!(mode, SyncMode::Batch) { BATCH_PAD_CHUNK } else { 0 };
+    let chunk = if matches!(mode, SyncMode::Batch) {
+        BATCH_PAD_CHUNK
+    } else {
+        0
+    };
     LogFile::new(segment_name(id), 0, chunk)
 }
 
@@ -47,9 +51,14 @@ fn decode_record(payload: &[u8]) -> std::result::Result<(u64, Vec<Mutation>), &'
     let mut r = Reader::new(payload);
     let seq = r.u64().map_err(|e| e.0)?;
     let count = r.u32().map_err(|e| e.0)?;
-    let format = if count & COMPACT_ENTRIES != 0 { EntryFormat::Compact } else { EntryFormat::Fixed };
+    let format = if count & COMPACT_ENTRIES != 0 {
+        EntryFormat::Compact
+    } else {
+        EntryFormat::Fixed
+    };
     let n = (count & !COMPACT_ENTRIES) as usize;
-    r.check_count(n, format.min_entry_bytes()).map_err(|e| e.0)?;
+    r.check_count(n, format.min_entry_bytes())
+        .map_err(|e| e.0)?;
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         let key = format.decode_key(&mut r).map_err(|e| e.0)?.to_vec();
@@ -77,7 +86,8 @@ pub(crate) fn replay_segment(
     loop {
         match read_frame(&log, pos, MAX_RECORD_BYTES) {
             Frame::Record(payload, next) => {
-                let (seq, muts) = decode_record(payload).map_err(|d| Error::corruption(&name, format!("record at {pos}: {d}")))?;
+                let (seq, muts) = decode_record(payload)
+                    .map_err(|d| Error::corruption(&name, format!("record at {pos}: {d}")))?;
                 max_seq = max_seq.max(seq);
                 apply(muts)?;
                 pos = next;
@@ -88,8 +98,15 @@ pub(crate) fn replay_segment(
                 storage.sync(&name)?;
                 return Ok(max_seq);
             }
-            Frame::TornTail => return Err(Error::corruption(&name, format!("incomplete record at {pos} in a sealed segment"))),
-            Frame::Corrupt(d) => return Err(Error::corruption(&name, format!("record at {pos}: {d}"))),
+            Frame::TornTail => {
+                return Err(Error::corruption(
+                    &name,
+                    format!("incomplete record at {pos} in a sealed segment"),
+                ))
+            }
+            Frame::Corrupt(d) => {
+                return Err(Error::corruption(&name, format!("record at {pos}: {d}")))
+            }
         }
     }
 }
@@ -121,13 +138,33 @@ pub(crate) struct Wal {
 
 impl Wal {
     /// Starts a WAL writing to a fresh segment `segment` (created and made durable here).
-    pub(crate) fn create(storage: std::sync::Arc<dyn Storage>, segment: u64, next_seq: u64, mode: SyncMode) -> Result<Wal> {
+    pub(crate) fn create(
+        storage: std::sync::Arc<dyn Storage>,
+        segment: u64,
+        next_seq: u64,
+        mode: SyncMode,
+    ) -> Result<Wal> {
         storage.create(&segment_name(segment))?;
         storage.sync_dir()?;
         let last = next_seq.saturating_sub(1);
         let file = new_segment_file(segment, &mode);
-        let state = WalState { segment, file, pending: Vec::new(), next_seq, last_seq: last, appended_seq: last, synced_seq: last, syncing: false, failed: None };
-        Ok(Wal { storage, state: Mutex::new(state), cond: Condvar::new(), mode })
+        let state = WalState {
+            segment,
+            file,
+            pending: Vec::new(),
+            next_seq,
+            last_seq: last,
+            appended_seq: last,
+            synced_seq: last,
+            syncing: false,
+            failed: None,
+        };
+        Ok(Wal {
+            storage,
+            state: Mutex::new(state),
+            cond: Condvar::new(),
+            mode,
+        })
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, WalState> {
@@ -144,14 +181,19 @@ impl Wal {
         let start = begin_frame(&mut st.pending);
         put_u64(&mut st.pending, seq);
         // The WAL record limit keeps counts far below the flag bit.
-        put_u32(&mut st.pending, crate::codec::len_u32(mutations.len()) | COMPACT_ENTRIES);
+        put_u32(
+            &mut st.pending,
+            crate::codec::len_u32(mutations.len()) | COMPACT_ENTRIES,
+        );
         for m in mutations {
             encode_entry(&mut st.pending, &m.key, m.version, &m.cell);
         }
         let payload_len = end_frame(&mut st.pending, start);
         if payload_len > MAX_RECORD_BYTES {
             st.pending.truncate(start);
-            return Err(Error::LimitExceeded(format!("write batch of {payload_len} bytes > {MAX_RECORD_BYTES}")));
+            return Err(Error::LimitExceeded(format!(
+                "write batch of {payload_len} bytes > {MAX_RECORD_BYTES}"
+            )));
         }
         st.next_seq += 1;
         st.last_seq = seq;
@@ -161,7 +203,11 @@ impl Wal {
     /// Waits until `seq` is durable according to the sync mode (group commit). In
     /// `Periodic` mode the record is handed to the OS before returning (it survives a
     /// process kill) and the background thread fsyncs it later.
-    pub(crate) fn wait_durable<'a>(&'a self, mut st: MutexGuard<'a, WalState>, seq: u64) -> Result<()> {
+    pub(crate) fn wait_durable<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, WalState>,
+        seq: u64,
+    ) -> Result<()> {
         if let SyncMode::Periodic { .. } = self.mode {
             return self.append_pending(&mut st);
         }
@@ -232,12 +278,19 @@ impl Wal {
     }
 
     /// Like [`Wal::sync_all`] for a caller that already holds the lock and keeps it.
-    pub(crate) fn sync_locked<'a>(&'a self, st: MutexGuard<'a, WalState>) -> Result<MutexGuard<'a, WalState>> {
+    pub(crate) fn sync_locked<'a>(
+        &'a self,
+        st: MutexGuard<'a, WalState>,
+    ) -> Result<MutexGuard<'a, WalState>> {
         let seq = st.last_seq;
         self.wait_all(st, seq)
     }
 
-    fn wait_all<'a>(&'a self, mut st: MutexGuard<'a, WalState>, seq: u64) -> Result<MutexGuard<'a, WalState>> {
+    fn wait_all<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, WalState>,
+        seq: u64,
+    ) -> Result<MutexGuard<'a, WalState>> {
         loop {
             if let Some(f) = &st.failed {
                 return Err(Error::Poisoned(f.clone()));
@@ -254,10 +307,17 @@ impl Wal {
     }
 
     /// Seals the current segment (durable) and switches appends to `new_segment`.
-    pub(crate) fn rotate<'a>(&'a self, st: MutexGuard<'a, WalState>, new_segment: u64) -> Result<MutexGuard<'a, WalState>> {
+    pub(crate) fn rotate<'a>(
+        &'a self,
+        st: MutexGuard<'a, WalState>,
+        new_segment: u64,
+    ) -> Result<MutexGuard<'a, WalState>> {
         let seq = st.last_seq;
         let mut st = self.wait_all(st, seq)?;
-        let res = self.storage.create(&segment_name(new_segment)).and_then(|()| self.storage.sync_dir());
+        let res = self
+            .storage
+            .create(&segment_name(new_segment))
+            .and_then(|()| self.storage.sync_dir());
         if let Err(e) = res {
             st.failed = Some(format!("WAL rotation failed: {e}"));
             return Err(e.into());
@@ -266,7 +326,6 @@ impl Wal {
         st.file = new_segment_file(new_segment, &self.mode);
         Ok(st)
     }
-
 }
 
 #[cfg(test)]
@@ -276,7 +335,11 @@ mod tests {
     use std::sync::Arc;
 
     fn m(key: &str, ts: i64) -> Mutation {
-        Mutation { version: 1, key: key.as_bytes().to_vec(), cell: Cell::live(ts, b"v".to_vec()) }
+        Mutation {
+            version: 1,
+            key: key.as_bytes().to_vec(),
+            cell: Cell::live(ts, b"v".to_vec()),
+        }
     }
 
     fn replay_all(storage: &dyn Storage, id: u64, newest: bool) -> Result<Vec<Vec<Mutation>>> {
@@ -305,7 +368,11 @@ mod tests {
         for seed in 0..10 {
             let after = storage.crash(CrashMode::TearUnsynced { seed });
             let got = replay_all(&*after, 1, true).unwrap();
-            assert!(got.len() == 5 || got.len() == 6, "seed {seed}: {}", got.len());
+            assert!(
+                got.len() == 5 || got.len() == 6,
+                "seed {seed}: {}",
+                got.len()
+            );
             assert!(got.iter().take(5).all(|b| b.len() == 2));
             // The torn tail was cut: a second replay sees the same, cleanly.
             assert_eq!(replay_all(&*after, 1, true).unwrap().len(), got.len());
@@ -322,7 +389,10 @@ mod tests {
             wal.wait_durable(st, seq).unwrap();
         }
         assert!(storage.corrupt_byte(&segment_name(1), 20));
-        assert!(matches!(replay_all(&*storage, 1, true), Err(Error::Corruption { .. })));
+        assert!(matches!(
+            replay_all(&*storage, 1, true),
+            Err(Error::Corruption { .. })
+        ));
     }
 
     #[test]
@@ -335,6 +405,9 @@ mod tests {
         assert!(matches!(wal.wait_durable(st, seq), Err(Error::Poisoned(_))));
         storage.stop_failing();
         let mut st = wal.lock();
-        assert!(matches!(Wal::append(&mut st, &[m("k", 2)]), Err(Error::Poisoned(_))));
+        assert!(matches!(
+            Wal::append(&mut st, &[m("k", 2)]),
+            Err(Error::Poisoned(_))
+        ));
     }
 }

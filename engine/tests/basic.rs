@@ -6,11 +6,17 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use strata_engine::{
-    Cell, CellValue, CrashMode, CrashStorage, Engine, Error, ManualClock, MemStorage, Mutation, Options, Storage, VersionId, ROOT_VERSION,
+    Cell, CellValue, CrashMode, CrashStorage, Engine, Error, ManualClock, MemStorage, Mutation,
+    Options, Storage, VersionId, ROOT_VERSION,
 };
 
 fn opts() -> Options {
-    Options { background_threads: false, memtable_bytes: 64 << 10, block_bytes: 512, ..Options::default() }
+    Options {
+        background_threads: false,
+        memtable_bytes: 64 << 10,
+        block_bytes: 512,
+        ..Options::default()
+    }
 }
 
 fn clock() -> Arc<ManualClock> {
@@ -18,21 +24,40 @@ fn clock() -> Arc<ManualClock> {
 }
 
 fn put(e: &Engine, v: VersionId, key: &str, ts: i64, value: &str) {
-    e.write(&[Mutation { version: v, key: key.as_bytes().to_vec(), cell: Cell::live(ts, value.as_bytes().to_vec()) }]).unwrap();
+    e.write(&[Mutation {
+        version: v,
+        key: key.as_bytes().to_vec(),
+        cell: Cell::live(ts, value.as_bytes().to_vec()),
+    }])
+    .unwrap();
 }
 
 fn del(e: &Engine, v: VersionId, key: &str, ts: i64, at: i64) {
-    e.write(&[Mutation { version: v, key: key.as_bytes().to_vec(), cell: Cell::tombstone(ts, at) }]).unwrap();
+    e.write(&[Mutation {
+        version: v,
+        key: key.as_bytes().to_vec(),
+        cell: Cell::tombstone(ts, at),
+    }])
+    .unwrap();
 }
 
 fn value(e: &Engine, v: VersionId, key: &str) -> Option<String> {
     match e.get(v, key.as_bytes()).unwrap() {
-        Some(Cell { value: CellValue::Live(b), .. }) => Some(String::from_utf8(b).unwrap()),
+        Some(Cell {
+            value: CellValue::Live(b),
+            ..
+        }) => Some(String::from_utf8(b).unwrap()),
         _ => None,
     }
 }
 
-fn scan_keys(e: &Engine, v: VersionId, start: Bound<&str>, end: Bound<&str>, reverse: bool) -> Vec<String> {
+fn scan_keys(
+    e: &Engine,
+    v: VersionId,
+    start: Bound<&str>,
+    end: Bound<&str>,
+    reverse: bool,
+) -> Vec<String> {
     let own = |b: Bound<&str>| b.map(|s| s.as_bytes().to_vec());
     e.scan(v, own(start), own(end), reverse)
         .unwrap()
@@ -56,18 +81,34 @@ fn reads_and_scans_see_the_right_version() {
     del(&e, v2, "k06", 20, 1);
     put(&e, v2, "zz", 20, "new");
     for flushed in [false, true] {
-        assert_eq!(value(&e, v1, "k05").as_deref(), Some("a5"), "flushed={flushed}");
+        assert_eq!(
+            value(&e, v1, "k05").as_deref(),
+            Some("a5"),
+            "flushed={flushed}"
+        );
         assert_eq!(value(&e, v2, "k05").as_deref(), Some("b5"));
         assert_eq!(value(&e, v1, "k06").as_deref(), Some("a6"));
         assert!(e.get(v2, b"k06").unwrap().unwrap().is_tombstone());
         assert_eq!(value(&e, v1, "zz"), None);
         assert_eq!(value(&e, ROOT_VERSION, "k05"), None);
-        let fwd = scan_keys(&e, v2, Bound::Included("k04"), Bound::Excluded("k09"), false);
+        let fwd = scan_keys(
+            &e,
+            v2,
+            Bound::Included("k04"),
+            Bound::Excluded("k09"),
+            false,
+        );
         assert_eq!(fwd, vec!["k04", "k05", "k07", "k08"]);
         let rev = scan_keys(&e, v2, Bound::Included("k04"), Bound::Excluded("k09"), true);
         assert_eq!(rev, vec!["k08", "k07", "k05", "k04"]);
-        assert_eq!(scan_keys(&e, v1, Bound::Unbounded, Bound::Unbounded, false).len(), 50);
-        assert_eq!(scan_keys(&e, v2, Bound::Unbounded, Bound::Unbounded, false).len(), 50);
+        assert_eq!(
+            scan_keys(&e, v1, Bound::Unbounded, Bound::Unbounded, false).len(),
+            50
+        );
+        assert_eq!(
+            scan_keys(&e, v2, Bound::Unbounded, Bound::Unbounded, false).len(),
+            50
+        );
         e.flush().unwrap();
     }
 }
@@ -76,11 +117,21 @@ fn reads_and_scans_see_the_right_version() {
 #[test]
 fn snapshot_clone_and_delete_rules() {
     let e = Engine::open(Arc::new(MemStorage::new()), opts(), clock()).unwrap();
-    let m = |v| Mutation { version: v, key: b"k".to_vec(), cell: Cell::live(1, b"x".to_vec()) };
-    assert!(matches!(e.write(&[m(ROOT_VERSION)]), Err(Error::VersionFrozen(0))));
+    let m = |v| Mutation {
+        version: v,
+        key: b"k".to_vec(),
+        cell: Cell::live(1, b"x".to_vec()),
+    };
+    assert!(matches!(
+        e.write(&[m(ROOT_VERSION)]),
+        Err(Error::VersionFrozen(0))
+    ));
     assert!(matches!(e.write(&[m(99)]), Err(Error::UnknownVersion(99))));
     let v1 = e.clone_version(ROOT_VERSION).unwrap();
-    assert!(matches!(e.clone_version(v1), Err(Error::VersionWritable(_))));
+    assert!(matches!(
+        e.clone_version(v1),
+        Err(Error::VersionWritable(_))
+    ));
     let v2 = e.snapshot(v1).unwrap();
     assert!(matches!(e.write(&[m(v1)]), Err(Error::VersionFrozen(_))));
     assert!(matches!(e.snapshot(v1), Err(Error::VersionFrozen(_))));
@@ -89,12 +140,18 @@ fn snapshot_clone_and_delete_rules() {
     let c = e.clone_version(v1).unwrap();
     e.write(&[m(c)]).unwrap();
     let info = e.version_info(v1).unwrap();
-    assert_eq!((info.parent, info.frozen, info.snapshot_successor), (Some(ROOT_VERSION), true, Some(v2)));
+    assert_eq!(
+        (info.parent, info.frozen, info.snapshot_successor),
+        (Some(ROOT_VERSION), true, Some(v2))
+    );
     assert_eq!(info.children, vec![v2, c]);
     e.delete_version(c).unwrap();
     assert!(matches!(e.get(c, b"k"), Err(Error::VersionDeleted(_))));
     assert!(matches!(e.write(&[m(c)]), Err(Error::VersionDeleted(_))));
-    assert!(matches!(e.delete_version(ROOT_VERSION), Err(Error::RootVersion(_))));
+    assert!(matches!(
+        e.delete_version(ROOT_VERSION),
+        Err(Error::RootVersion(_))
+    ));
     // A deleted frozen version still serves its descendants.
     put(&e, v3, "k", 5, "v3");
     e.delete_version(v1).unwrap();
@@ -119,9 +176,15 @@ fn restart_preserves_data_and_versions() {
         e.close().unwrap();
     }
     let e = Engine::open_dir(&dir, opts(), clock()).unwrap();
-    assert_eq!(value(&e, v1, "key00001").as_deref(), Some("value-value-value"));
+    assert_eq!(
+        value(&e, v1, "key00001").as_deref(),
+        Some("value-value-value")
+    );
     assert_eq!(value(&e, v2, "key00001").as_deref(), Some("changed"));
-    assert_eq!(scan_keys(&e, v2, Bound::Unbounded, Bound::Unbounded, false).len(), 2000);
+    assert_eq!(
+        scan_keys(&e, v2, Bound::Unbounded, Bound::Unbounded, false).len(),
+        2000
+    );
     assert_eq!(e.writable_head(v1).unwrap(), v2);
     drop(e);
     let _ = std::fs::remove_dir_all(&dir);
@@ -159,19 +222,41 @@ fn last_write_wins_with_out_of_order_timestamps() {
 #[test]
 fn ttl_expiry_and_tombstone_purge() {
     let clock = clock();
-    let options = Options { gc_grace_secs: 100, ..opts() };
+    let options = Options {
+        gc_grace_secs: 100,
+        ..opts()
+    };
     let e = Engine::open(Arc::new(MemStorage::new()), options, clock.clone()).unwrap();
     let v = e.clone_version(ROOT_VERSION).unwrap();
-    let ttl_cell = Cell { timestamp: 1, ttl_secs: 60, expires_at_secs: 1_060, value: CellValue::Live(b"x".to_vec()) };
-    e.write(&[Mutation { version: v, key: b"ttl".to_vec(), cell: ttl_cell.clone() }]).unwrap();
+    let ttl_cell = Cell {
+        timestamp: 1,
+        ttl_secs: 60,
+        expires_at_secs: 1_060,
+        value: CellValue::Live(b"x".to_vec()),
+    };
+    e.write(&[Mutation {
+        version: v,
+        key: b"ttl".to_vec(),
+        cell: ttl_cell.clone(),
+    }])
+    .unwrap();
     put(&e, v, "keep", 1, "forever");
     e.compact().unwrap();
     assert_eq!(e.get(v, b"ttl").unwrap(), Some(ttl_cell.clone()));
     clock.set(1_070);
-    assert_eq!(e.get(v, b"ttl").unwrap(), Some(ttl_cell), "reads return the cell as stored");
+    assert_eq!(
+        e.get(v, b"ttl").unwrap(),
+        Some(ttl_cell),
+        "reads return the cell as stored"
+    );
     e.compact().unwrap();
     let got = e.get(v, b"ttl").unwrap().unwrap();
-    assert_eq!(got.value, CellValue::Tombstone { deleted_at_secs: 1_060 });
+    assert_eq!(
+        got.value,
+        CellValue::Tombstone {
+            deleted_at_secs: 1_060
+        }
+    );
     clock.set(1_150);
     e.compact().unwrap();
     assert!(e.get(v, b"ttl").unwrap().is_some(), "still within gc_grace");
@@ -186,7 +271,15 @@ fn ttl_expiry_and_tombstone_purge() {
 #[test]
 fn tombstone_purge_never_resurrects_an_ancestor_value() {
     let clock = clock();
-    let e = Engine::open(Arc::new(MemStorage::new()), Options { gc_grace_secs: 0, ..opts() }, clock.clone()).unwrap();
+    let e = Engine::open(
+        Arc::new(MemStorage::new()),
+        Options {
+            gc_grace_secs: 0,
+            ..opts()
+        },
+        clock.clone(),
+    )
+    .unwrap();
     let v1 = e.clone_version(ROOT_VERSION).unwrap();
     put(&e, v1, "k", 1, "old");
     let v2 = e.snapshot(v1).unwrap();
@@ -210,7 +303,12 @@ fn corrupted_array_is_detected() {
     e.flush().unwrap();
     e.compact().unwrap();
     e.close().unwrap();
-    let arr = storage.list().unwrap().into_iter().find(|n| n.ends_with(".arr")).unwrap();
+    let arr = storage
+        .list()
+        .unwrap()
+        .into_iter()
+        .find(|n| n.ends_with(".arr"))
+        .unwrap();
     let len = storage.len(&arr).unwrap() as usize;
     for offset in [10, len / 2, len - 60, len - 5] {
         let image = storage.crash(CrashMode::KeepAll);
@@ -219,10 +317,14 @@ fn corrupted_array_is_detected() {
             for i in 0..200 {
                 e.get(v, format!("k{i:03}").as_bytes())?;
             }
-            e.scan(v, Bound::Unbounded, Bound::Unbounded, false)?.collect::<Result<Vec<_>, _>>()?;
+            e.scan(v, Bound::Unbounded, Bound::Unbounded, false)?
+                .collect::<Result<Vec<_>, _>>()?;
             Ok(())
         });
-        assert!(matches!(outcome, Err(Error::Corruption { .. })), "offset {offset}: {outcome:?}");
+        assert!(
+            matches!(outcome, Err(Error::Corruption { .. })),
+            "offset {offset}: {outcome:?}"
+        );
     }
 }
 
@@ -235,11 +337,22 @@ fn a_missing_manifest_is_refused() {
     put(&e, v, "k", 1, "v");
     e.flush().unwrap();
     e.close().unwrap();
-    for name in storage.list().unwrap().into_iter().filter(|n| n.starts_with("MANIFEST-")) {
+    for name in storage
+        .list()
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.starts_with("MANIFEST-"))
+    {
         storage.remove(&name).unwrap();
     }
-    assert!(matches!(Engine::open(storage.clone(), opts(), clock()), Err(Error::Corruption { .. })));
-    assert!(storage.list().unwrap().iter().any(|n| n.ends_with(".arr")), "data left untouched");
+    assert!(matches!(
+        Engine::open(storage.clone(), opts(), clock()),
+        Err(Error::Corruption { .. })
+    ));
+    assert!(
+        storage.list().unwrap().iter().any(|n| n.ends_with(".arr")),
+        "data left untouched"
+    );
 }
 
 /// A flipped byte in the middle of the WAL is corruption at reopen.
@@ -251,16 +364,28 @@ fn corrupted_wal_is_detected() {
     put(&e, v, "a", 1, "first");
     put(&e, v, "b", 1, "second");
     drop(e);
-    let wal = storage.list().unwrap().into_iter().find(|n| n.ends_with(".wal")).unwrap();
+    let wal = storage
+        .list()
+        .unwrap()
+        .into_iter()
+        .find(|n| n.ends_with(".wal"))
+        .unwrap();
     let image = storage.crash(CrashMode::KeepAll);
     assert!(image.corrupt_byte(&wal, 20));
-    assert!(matches!(Engine::open(image, opts(), clock()), Err(Error::Corruption { .. })));
+    assert!(matches!(
+        Engine::open(image, opts(), clock()),
+        Err(Error::Corruption { .. })
+    ));
 }
 
 /// Batch mode: every acknowledged write survives a power loss, including torn tails.
 #[test]
 fn acknowledged_writes_survive_power_loss() {
-    for mode in [CrashMode::DropUnsynced, CrashMode::TearUnsynced { seed: 7 }, CrashMode::KeepAll] {
+    for mode in [
+        CrashMode::DropUnsynced,
+        CrashMode::TearUnsynced { seed: 7 },
+        CrashMode::KeepAll,
+    ] {
         let storage = Arc::new(CrashStorage::new());
         let e = Engine::open(storage.clone(), opts(), clock()).unwrap();
         let v = e.clone_version(ROOT_VERSION).unwrap();
@@ -271,7 +396,11 @@ fn acknowledged_writes_survive_power_loss() {
         drop(e);
         let e = Engine::open(image, opts(), clock()).unwrap();
         for i in 0..500 {
-            assert_eq!(value(&e, v, &format!("k{i:04}")).as_deref(), Some("payload-payload"), "{mode:?} k{i}");
+            assert_eq!(
+                value(&e, v, &format!("k{i:04}")).as_deref(),
+                Some("payload-payload"),
+                "{mode:?} k{i}"
+            );
         }
     }
 }
@@ -281,7 +410,15 @@ fn acknowledged_writes_survive_power_loss() {
 #[test]
 fn version_splitting_splits_divergent_clones() {
     for split in [true, false] {
-        let e = Engine::open(Arc::new(MemStorage::new()), Options { version_split: split, ..opts() }, clock()).unwrap();
+        let e = Engine::open(
+            Arc::new(MemStorage::new()),
+            Options {
+                version_split: split,
+                ..opts()
+            },
+            clock(),
+        )
+        .unwrap();
         let base = e.clone_version(ROOT_VERSION).unwrap();
         put(&e, base, "shared", 1, "base");
         let _head = e.snapshot(base).unwrap();
@@ -302,7 +439,10 @@ fn version_splitting_splits_divergent_clones() {
             let keys = scan_keys(&e, c, Bound::Unbounded, Bound::Unbounded, false);
             assert_eq!(keys.len(), 101, "clone {n}");
             assert_eq!(value(&e, c, "shared").as_deref(), Some("base"));
-            assert_eq!(value(&e, c, &format!("c{n}-050")).as_deref(), Some("clone data"));
+            assert_eq!(
+                value(&e, c, &format!("c{n}-050")).as_deref(),
+                Some("clone data")
+            );
         }
     }
 }
@@ -331,10 +471,23 @@ fn a_scan_at_one_of_many_clones_reads_only_its_pieces() {
         let before = e.stats().scan_arrays_read;
         let keys = scan_keys(&e, c, Bound::Unbounded, Bound::Unbounded, false);
         let read = e.stats().scan_arrays_read - before;
-        assert!((1..=2).contains(&read), "clone {n} read {read} of {arrays} arrays");
-        let own: Vec<String> = keys.iter().filter(|k| k.starts_with('c')).cloned().collect();
+        assert!(
+            (1..=2).contains(&read),
+            "clone {n} read {read} of {arrays} arrays"
+        );
+        let own: Vec<String> = keys
+            .iter()
+            .filter(|k| k.starts_with('c'))
+            .cloned()
+            .collect();
         assert_eq!(keys.len() - own.len(), 20, "clone {n} sees the base");
-        assert_eq!(own, (0..30).map(|i| format!("c{i:02}-{n:03}")).collect::<Vec<_>>(), "clone {n} sees only its own writes");
+        assert_eq!(
+            own,
+            (0..30)
+                .map(|i| format!("c{i:02}-{n:03}"))
+                .collect::<Vec<_>>(),
+            "clone {n} sees only its own writes"
+        );
     }
 }
 
@@ -361,7 +514,11 @@ fn deleted_versions_are_reclaimed() {
 /// Background threads: concurrent writers and readers, automatic flushes and merges.
 #[test]
 fn concurrent_writers_and_readers() {
-    let options = Options { background_threads: true, memtable_bytes: 32 << 10, ..opts() };
+    let options = Options {
+        background_threads: true,
+        memtable_bytes: 32 << 10,
+        ..opts()
+    };
     let e = Arc::new(Engine::open(Arc::new(MemStorage::new()), options, clock()).unwrap());
     let v = e.clone_version(ROOT_VERSION).unwrap();
     let writers: Vec<_> = (0..4)
@@ -371,7 +528,10 @@ fn concurrent_writers_and_readers() {
                 for i in 0..500 {
                     put(&e, v, &format!("t{t}-{i:04}"), i, "concurrent value");
                     if i % 50 == 0 {
-                        assert_eq!(value(&e, v, &format!("t{t}-{i:04}")).as_deref(), Some("concurrent value"));
+                        assert_eq!(
+                            value(&e, v, &format!("t{t}-{i:04}")).as_deref(),
+                            Some("concurrent value")
+                        );
                     }
                 }
             })
@@ -381,7 +541,10 @@ fn concurrent_writers_and_readers() {
         let e = e.clone();
         std::thread::spawn(move || {
             for _ in 0..20 {
-                let n = e.scan(v, Bound::Unbounded, Bound::Unbounded, false).unwrap().count();
+                let n = e
+                    .scan(v, Bound::Unbounded, Bound::Unbounded, false)
+                    .unwrap()
+                    .count();
                 assert!(n <= 2000);
             }
         })
@@ -391,7 +554,10 @@ fn concurrent_writers_and_readers() {
     }
     reader.join().unwrap();
     e.flush().unwrap();
-    assert_eq!(scan_keys(&e, v, Bound::Unbounded, Bound::Unbounded, false).len(), 2000);
+    assert_eq!(
+        scan_keys(&e, v, Bound::Unbounded, Bound::Unbounded, false).len(),
+        2000
+    );
     assert!(e.stats().flushes > 1);
 }
 
@@ -408,25 +574,55 @@ fn scans_survive_concurrent_compaction_and_release_files_after() {
         }
         e.flush().unwrap();
     }
-    let arrays_before = storage.list().unwrap().iter().filter(|n| n.ends_with(".arr")).count();
-    let mut scan = e.scan(v, Bound::Unbounded, Bound::Unbounded, false).unwrap();
+    let arrays_before = storage
+        .list()
+        .unwrap()
+        .iter()
+        .filter(|n| n.ends_with(".arr"))
+        .count();
+    let mut scan = e
+        .scan(v, Bound::Unbounded, Bound::Unbounded, false)
+        .unwrap();
     let first = scan.next().unwrap().unwrap();
     e.compact().unwrap();
     let rest: Vec<_> = scan.by_ref().map(|r| r.unwrap()).collect();
     assert_eq!(first.0, b"k000".to_vec());
     assert_eq!(rest.len(), 99);
-    assert!(rest.iter().all(|(_, c)| c.value == CellValue::Live(b"r2".to_vec())));
-    let held = storage.list().unwrap().iter().filter(|n| n.ends_with(".arr")).count();
-    assert!(held >= arrays_before.min(2), "inputs still held by the scan");
+    assert!(rest
+        .iter()
+        .all(|(_, c)| c.value == CellValue::Live(b"r2".to_vec())));
+    let held = storage
+        .list()
+        .unwrap()
+        .iter()
+        .filter(|n| n.ends_with(".arr"))
+        .count();
+    assert!(
+        held >= arrays_before.min(2),
+        "inputs still held by the scan"
+    );
     drop(scan);
-    assert_eq!(storage.list().unwrap().iter().filter(|n| n.ends_with(".arr")).count(), 1);
+    assert_eq!(
+        storage
+            .list()
+            .unwrap()
+            .iter()
+            .filter(|n| n.ends_with(".arr"))
+            .count(),
+        1
+    );
 }
 
 /// Periodic mode acknowledges at once; records are in the OS before the ack (a process
 /// kill loses nothing) and a clean close makes them durable.
 #[test]
 fn periodic_mode_survives_process_kill_and_clean_close() {
-    let options = Options { sync: strata_engine::SyncMode::Periodic { interval_ms: 3_600_000 }, ..opts() };
+    let options = Options {
+        sync: strata_engine::SyncMode::Periodic {
+            interval_ms: 3_600_000,
+        },
+        ..opts()
+    };
     let storage = Arc::new(CrashStorage::new());
     let e = Engine::open(storage.clone(), options.clone(), clock()).unwrap();
     let v = e.clone_version(ROOT_VERSION).unwrap();
@@ -436,7 +632,10 @@ fn periodic_mode_survives_process_kill_and_clean_close() {
     let killed = storage.crash(CrashMode::KeepAll);
     drop(e);
     let e = Engine::open(killed.clone(), options.clone(), clock()).unwrap();
-    assert_eq!(scan_keys(&e, v, Bound::Unbounded, Bound::Unbounded, false).len(), 100);
+    assert_eq!(
+        scan_keys(&e, v, Bound::Unbounded, Bound::Unbounded, false).len(),
+        100
+    );
     put(&e, v, "after", 1, "x");
     e.close().unwrap();
     let e = Engine::open(killed.crash(CrashMode::DropUnsynced), options, clock()).unwrap();
@@ -455,7 +654,11 @@ fn io_errors_are_reported_and_acknowledged_writes_survive() {
         let mut acked = Vec::new();
         for i in 0..300 {
             let key = format!("k{i:03}");
-            let m = Mutation { version: v, key: key.clone().into_bytes(), cell: Cell::live(1, b"value".to_vec()) };
+            let m = Mutation {
+                version: v,
+                key: key.clone().into_bytes(),
+                cell: Cell::live(1, b"value".to_vec()),
+            };
             match e.write(&[m]) {
                 Ok(()) => acked.push(key),
                 Err(Error::Io(_) | Error::Poisoned(_)) => {}
@@ -466,7 +669,10 @@ fn io_errors_are_reported_and_acknowledged_writes_survive() {
         drop(e);
         let e = Engine::open(image, opts(), clock()).unwrap();
         for key in &acked {
-            assert!(value(&e, v, key).is_some(), "budget {budget}: lost acknowledged {key}");
+            assert!(
+                value(&e, v, key).is_some(),
+                "budget {budget}: lost acknowledged {key}"
+            );
         }
     }
 }
@@ -474,13 +680,29 @@ fn io_errors_are_reported_and_acknowledged_writes_survive() {
 /// Options that make no sense are refused up front.
 #[test]
 fn invalid_options_are_rejected() {
-    let bad = Options { density_threshold: 2.0, ..opts() };
-    assert!(matches!(Engine::open(Arc::new(MemStorage::new()), bad, clock()), Err(Error::InvalidArgument(_))));
-    let bad = Options { memtable_bytes: 10, ..opts() };
-    assert!(matches!(Engine::open(Arc::new(MemStorage::new()), bad, clock()), Err(Error::InvalidArgument(_))));
+    let bad = Options {
+        density_threshold: 2.0,
+        ..opts()
+    };
+    assert!(matches!(
+        Engine::open(Arc::new(MemStorage::new()), bad, clock()),
+        Err(Error::InvalidArgument(_))
+    ));
+    let bad = Options {
+        memtable_bytes: 10,
+        ..opts()
+    };
+    assert!(matches!(
+        Engine::open(Arc::new(MemStorage::new()), bad, clock()),
+        Err(Error::InvalidArgument(_))
+    ));
     let e = Engine::open(Arc::new(MemStorage::new()), opts(), clock()).unwrap();
     let v = e.clone_version(ROOT_VERSION).unwrap();
-    let huge = Mutation { version: v, key: vec![0; strata_engine::MAX_KEY_BYTES + 1], cell: Cell::live(1, b"x".to_vec()) };
+    let huge = Mutation {
+        version: v,
+        key: vec![0; strata_engine::MAX_KEY_BYTES + 1],
+        cell: Cell::live(1, b"x".to_vec()),
+    };
     assert!(matches!(e.write(&[huge]), Err(Error::LimitExceeded(_))));
 }
 
@@ -489,7 +711,11 @@ fn invalid_options_are_rejected() {
 /// error, and every branch ends with exactly its own writes.
 #[test]
 fn concurrent_version_operations_and_merges() {
-    let options = Options { background_threads: true, memtable_bytes: 16 << 10, ..opts() };
+    let options = Options {
+        background_threads: true,
+        memtable_bytes: 16 << 10,
+        ..opts()
+    };
     let e = Arc::new(Engine::open(Arc::new(MemStorage::new()), options, clock()).unwrap());
     let base = e.clone_version(ROOT_VERSION).unwrap();
     put(&e, base, "shared", 1, "base");
@@ -503,7 +729,13 @@ fn concurrent_version_operations_and_merges() {
             std::thread::spawn(move || {
                 let mut head = v;
                 for i in 0..400 {
-                    put(&e, head, &format!("b{b}-{:03}", i % 100), i, &format!("{i}"));
+                    put(
+                        &e,
+                        head,
+                        &format!("b{b}-{:03}", i % 100),
+                        i,
+                        &format!("{i}"),
+                    );
                     if i % 97 == 0 {
                         head = e.snapshot(head).unwrap(); // freeze the branch, keep writing in the child
                     }
@@ -519,7 +751,10 @@ fn concurrent_version_operations_and_merges() {
                 let c = e.clone_version(base).unwrap();
                 put(&e, c, "scratch", 1, "x");
                 e.delete_version(c).unwrap();
-                let n = e.scan(base, Bound::Unbounded, Bound::Unbounded, true).unwrap().count();
+                let n = e
+                    .scan(base, Bound::Unbounded, Bound::Unbounded, true)
+                    .unwrap()
+                    .count();
                 assert_eq!(n, 1);
             }
             e.compact().unwrap();
@@ -529,9 +764,18 @@ fn concurrent_version_operations_and_merges() {
     churn.join().unwrap();
     for (b, &head) in heads.iter().enumerate() {
         let keys = scan_keys(&e, head, Bound::Unbounded, Bound::Unbounded, false);
-        assert_eq!(keys.len(), 101, "branch {b}: its 100 keys plus the shared one");
-        assert!(keys.iter().all(|k| k == "shared" || k.starts_with(&format!("b{b}-"))));
-        assert_eq!(value(&e, head, &format!("b{b}-099")).as_deref(), Some("399"));
+        assert_eq!(
+            keys.len(),
+            101,
+            "branch {b}: its 100 keys plus the shared one"
+        );
+        assert!(keys
+            .iter()
+            .all(|k| k == "shared" || k.starts_with(&format!("b{b}-"))));
+        assert_eq!(
+            value(&e, head, &format!("b{b}-099")).as_deref(),
+            Some("399")
+        );
         assert_eq!(e.writable_head(branches[b]).unwrap(), head);
     }
 }
@@ -541,7 +785,12 @@ fn concurrent_version_operations_and_merges() {
 /// (an hour in some tests). Close must return promptly whatever the interval.
 #[test]
 fn close_right_after_open_does_not_wait_for_the_sync_interval() {
-    let options = Options { sync: strata_engine::SyncMode::Periodic { interval_ms: 3_600_000 }, ..opts() };
+    let options = Options {
+        sync: strata_engine::SyncMode::Periodic {
+            interval_ms: 3_600_000,
+        },
+        ..opts()
+    };
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for _ in 0..5 {
@@ -550,7 +799,10 @@ fn close_right_after_open_does_not_wait_for_the_sync_interval() {
         }
         let _ = tx.send(());
     });
-    assert!(rx.recv_timeout(std::time::Duration::from_secs(20)).is_ok(), "close stalled");
+    assert!(
+        rx.recv_timeout(std::time::Duration::from_secs(20)).is_ok(),
+        "close stalled"
+    );
 }
 
 /// A cleared snapshot in the middle of a chain (deleted, with a live child) keeps entries
@@ -571,8 +823,15 @@ fn merges_drop_a_deleted_versions_entries_its_live_descendants_overwrote() {
     assert_eq!(e.stats().array_entries, 160);
     e.delete_version(table).unwrap();
     e.compact().unwrap();
-    assert_eq!(e.stats().array_entries, 100, "the 60 overwritten rows of the deleted version are gone");
+    assert_eq!(
+        e.stats().array_entries,
+        100,
+        "the 60 overwritten rows of the deleted version are gone"
+    );
     assert_eq!(value(&e, head, "k000").as_deref(), Some("new"));
     assert_eq!(value(&e, head, "k099").as_deref(), Some("old"));
-    assert_eq!(scan_keys(&e, head, Bound::Unbounded, Bound::Unbounded, false).len(), 100);
+    assert_eq!(
+        scan_keys(&e, head, Bound::Unbounded, Bound::Unbounded, false).len(),
+        100
+    );
 }

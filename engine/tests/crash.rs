@@ -17,8 +17,8 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use strata_engine::{
-    Cell, CrashMode, CrashStorage, Engine, Error, ManualClock, Mutation, Options, Storage, SyncMode,
-    VersionId, WriteTicket, ROOT_VERSION,
+    Cell, CrashMode, CrashStorage, Engine, Error, ManualClock, Mutation, Options, Storage,
+    SyncMode, VersionId, WriteTicket, ROOT_VERSION,
 };
 
 const BATCHES: usize = 36;
@@ -43,7 +43,9 @@ fn options(ack: Ack) -> Options {
     Options {
         sync: match ack {
             Ack::Batch | Ack::BatchPipelined => SyncMode::Batch,
-            Ack::Periodic => SyncMode::Periodic { interval_ms: 3_600_000 },
+            Ack::Periodic => SyncMode::Periodic {
+                interval_ms: 3_600_000,
+            },
         },
         memtable_bytes: 4096,
         max_frozen_memtables: 1,
@@ -93,7 +95,9 @@ type Pending = Option<(usize, VersionId, WriteTicket)>;
 
 /// Acknowledges the pending batch once durable; false (and the batch in flight) on error.
 fn settle(engine: &Engine, pending: &mut Pending, outcome: &mut Outcome) -> bool {
-    let Some((batch, version, ticket)) = pending.take() else { return true };
+    let Some((batch, version, ticket)) = pending.take() else {
+        return true;
+    };
     let durable = engine.wait_durable(ticket).is_ok();
     if durable {
         outcome.acked.push((batch, version));
@@ -106,7 +110,9 @@ fn settle(engine: &Engine, pending: &mut Pending, outcome: &mut Outcome) -> bool
 /// Runs the workload until the first error; never panics on engine errors.
 fn run_workload(engine: &Engine, ack: Ack) -> Outcome {
     let mut outcome = Outcome::default();
-    let Ok(mut head) = engine.clone_version(ROOT_VERSION) else { return outcome };
+    let Ok(mut head) = engine.clone_version(ROOT_VERSION) else {
+        return outcome;
+    };
     outcome.table = Some(head);
     let mut pending: Pending = None;
     for batch in 0..BATCHES {
@@ -126,7 +132,11 @@ fn run_workload(engine: &Engine, ack: Ack) -> Outcome {
             }
         }
         let mutations: Vec<Mutation> = (0..WRITES_PER_BATCH)
-            .map(|slot| Mutation { version: head, key: key(batch, slot), cell: Cell::live(batch as i64 + 1, value(batch, slot)) })
+            .map(|slot| Mutation {
+                version: head,
+                key: key(batch, slot),
+                cell: Cell::live(batch as i64 + 1, value(batch, slot)),
+            })
             .collect();
         if ack == Ack::BatchPipelined {
             match engine.append(&mutations) {
@@ -164,7 +174,8 @@ fn scan_all(engine: &Engine, version: VersionId) -> Result<BTreeMap<Vec<u8>, Cel
     let iter = engine
         .scan(version, Bound::Unbounded, Bound::Unbounded, false)
         .map_err(|e| format!("scan(v{version}) failed: {e}"))?;
-    iter.map(|item| item.map_err(|e| format!("scan(v{version}) item failed: {e}"))).collect()
+    iter.map(|item| item.map_err(|e| format!("scan(v{version}) item failed: {e}")))
+        .collect()
 }
 
 fn cell_of(batch: usize, slot: usize) -> Cell {
@@ -176,13 +187,17 @@ fn visible_batches(engine: &Engine, version: VersionId) -> Result<Vec<usize>, St
     let visible = scan_all(engine, version)?;
     let mut batches: Vec<usize> = Vec::new();
     for batch in 0..BATCHES {
-        let slots: Vec<Option<&Cell>> = (0..WRITES_PER_BATCH).map(|slot| visible.get(&key(batch, slot))).collect();
+        let slots: Vec<Option<&Cell>> = (0..WRITES_PER_BATCH)
+            .map(|slot| visible.get(&key(batch, slot)))
+            .collect();
         if slots.iter().all(Option::is_none) {
             continue;
         }
         for (slot, got) in slots.iter().enumerate() {
             if *got != Some(&cell_of(batch, slot)) {
-                return Err(format!("v{version}: batch {batch} slot {slot} is {got:?}: partial batch or wrong data"));
+                return Err(format!(
+                    "v{version}: batch {batch} slot {slot} is {got:?}: partial batch or wrong data"
+                ));
             }
         }
         batches.push(batch);
@@ -197,16 +212,26 @@ fn visible_batches(engine: &Engine, version: VersionId) -> Result<Vec<usize>, St
 /// crash was a power loss in Periodic mode, so an unsynced tail of batches may be gone, but
 /// what survives must be a prefix of history reaching at least the last durability barrier.
 fn verify_after_crash(engine: &Engine, outcome: &Outcome, lossy: bool) -> Result<(), String> {
-    let Some(table) = outcome.table else { return Ok(()) };
+    let Some(table) = outcome.table else {
+        return Ok(());
+    };
     // The newest head whose creation was acknowledged holds every acknowledged batch.
     let head = outcome.snapshots.last().map_or(table, |&(_, child)| child);
     let visible = visible_batches(engine, head)?;
     let acked: Vec<usize> = outcome.acked.iter().map(|&(batch, _)| batch).collect();
-    let with_in_flight: Vec<usize> = acked.iter().copied().chain(outcome.in_flight.iter().map(|&(b, _)| b)).collect();
+    let with_in_flight: Vec<usize> = acked
+        .iter()
+        .copied()
+        .chain(outcome.in_flight.iter().map(|&(b, _)| b))
+        .collect();
     let is_prefix = with_in_flight.starts_with(&visible);
     let durable = match (lossy, outcome.snapshots.last()) {
         (false, _) => acked.len(),
-        (true, Some(&(frozen, _))) => outcome.acked.iter().filter(|&&(_, at)| at <= frozen).count(),
+        (true, Some(&(frozen, _))) => outcome
+            .acked
+            .iter()
+            .filter(|&&(_, at)| at <= frozen)
+            .count(),
         (true, None) => 0,
     };
     if !is_prefix || visible.len() < durable {
@@ -222,9 +247,16 @@ fn verify_after_crash(engine: &Engine, outcome: &Outcome, lossy: bool) -> Result
 fn verify_frozen_versions(engine: &Engine, outcome: &Outcome) -> Result<(), String> {
     for &(frozen, _) in &outcome.snapshots {
         let visible = visible_batches(engine, frozen)?;
-        let expected: Vec<usize> = outcome.acked.iter().filter(|&&(_, at)| at <= frozen).map(|&(b, _)| b).collect();
+        let expected: Vec<usize> = outcome
+            .acked
+            .iter()
+            .filter(|&&(_, at)| at <= frozen)
+            .map(|&(b, _)| b)
+            .collect();
         if visible != expected {
-            return Err(format!("frozen v{frozen} shows batches {visible:?}, expected {expected:?}"));
+            return Err(format!(
+                "frozen v{frozen} shows batches {visible:?}, expected {expected:?}"
+            ));
         }
     }
     Ok(())
@@ -236,16 +268,25 @@ fn workload_call_count(ack: Ack) -> u64 {
     let engine = open_with(&storage, ack).expect("open on empty storage");
     let before = storage.op_count();
     let outcome = run_workload(&engine, ack);
-    assert_eq!(outcome.acked.len(), BATCHES, "the workload must succeed without faults");
+    assert_eq!(
+        outcome.acked.len(),
+        BATCHES,
+        "the workload must succeed without faults"
+    );
     let stats = engine.stats();
-    assert!(stats.flushes >= 3 && stats.merges >= 1, "the workload must flush and merge: {stats:?}");
+    assert!(
+        stats.flushes >= 3 && stats.merges >= 1,
+        "the workload must flush and merge: {stats:?}"
+    );
     storage.op_count() - before
 }
 
 fn crash_mode(point: u64) -> CrashMode {
     match point % 3 {
         0 => CrashMode::DropUnsynced,
-        _ => CrashMode::TearUnsynced { seed: point.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1 },
+        _ => CrashMode::TearUnsynced {
+            seed: point.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
+        },
     }
 }
 
@@ -258,10 +299,13 @@ fn crash_at(point: u64, ack: Ack, mode: CrashMode) -> Result<(), String> {
     let survivor = storage.crash(mode);
     drop(engine);
     let lossy = ack == Ack::Periodic && mode != CrashMode::KeepAll;
-    let reopened = open_with(&survivor, ack).map_err(|e| format!("reopen after crash ({mode:?}) failed: {e}"))?;
+    let reopened = open_with(&survivor, ack)
+        .map_err(|e| format!("reopen after crash ({mode:?}) failed: {e}"))?;
     verify_after_crash(&reopened, &outcome, lossy).map_err(|e| format!("{mode:?}: {e}"))?;
     // Recovery must be repeatable: a clean close and a second open see the same data.
-    reopened.close().map_err(|e| format!("close after recovery failed: {e}"))?;
+    reopened
+        .close()
+        .map_err(|e| format!("close after recovery failed: {e}"))?;
     let again = open_with(&survivor, ack).map_err(|e| format!("second reopen failed: {e}"))?;
     verify_after_crash(&again, &outcome, lossy).map_err(|e| format!("{mode:?}, second reopen: {e}"))
 }
@@ -271,16 +315,28 @@ fn crash_at(point: u64, ack: Ack, mode: CrashMode) -> Result<(), String> {
 fn crash_points(total: u64) -> Vec<u64> {
     let stride = (total / 200).max(1);
     let dense = 40.min(total);
-    (0..dense).chain((dense..total).step_by(stride as usize)).chain([total]).collect()
+    (0..dense)
+        .chain((dense..total).step_by(stride as usize))
+        .chain([total])
+        .collect()
 }
 
 fn crash_at_every_point(ack: Ack, mode_at: impl Fn(u64) -> CrashMode) {
     let total = workload_call_count(ack);
     let failures: Vec<String> = crash_points(total)
         .into_iter()
-        .filter_map(|point| crash_at(point, ack, mode_at(point)).err().map(|e| format!("crash after call {point}/{total}: {e}")))
+        .filter_map(|point| {
+            crash_at(point, ack, mode_at(point))
+                .err()
+                .map(|e| format!("crash after call {point}/{total}: {e}"))
+        })
         .collect();
-    assert!(failures.is_empty(), "{} crash points failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} crash points failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -327,8 +383,10 @@ fn a_crash_during_recovery_loses_nothing() {
         let half_recovered = open(&attempt);
         let survivor = attempt.crash(crash_mode(point));
         drop(half_recovered);
-        let engine = open(&survivor).unwrap_or_else(|e| panic!("reopen after a crash in recovery call {point}: {e}"));
-        verify_after_crash(&engine, &outcome, false).unwrap_or_else(|e| panic!("crash in recovery call {point}: {e}"));
+        let engine = open(&survivor)
+            .unwrap_or_else(|e| panic!("reopen after a crash in recovery call {point}: {e}"));
+        verify_after_crash(&engine, &outcome, false)
+            .unwrap_or_else(|e| panic!("crash in recovery call {point}: {e}"));
     }
 }
 
@@ -359,12 +417,20 @@ fn file_kind(name: &str) -> FileKind {
 }
 
 fn files_of(storage: &CrashStorage, kind: FileKind) -> Vec<(String, u64)> {
-    let mut names: Vec<String> = storage.list().expect("list").into_iter().filter(|n| file_kind(n) == kind).collect();
+    let mut names: Vec<String> = storage
+        .list()
+        .expect("list")
+        .into_iter()
+        .filter(|n| file_kind(n) == kind)
+        .collect();
     names.sort();
-    names.into_iter().map(|n| {
-        let len = storage.len(&n).expect("len");
-        (n, len)
-    }).collect()
+    names
+        .into_iter()
+        .map(|n| {
+            let len = storage.len(&n).expect("len");
+            (n, len)
+        })
+        .collect()
 }
 
 const CORRUPTION_KEYS: usize = 120;
@@ -374,7 +440,10 @@ fn corruption_key(i: usize) -> Vec<u8> {
 }
 
 fn corruption_cell(i: usize) -> Cell {
-    Cell::live(i as i64 + 1, format!("cvalue-{i:04}-{}", "y".repeat(30)).into_bytes())
+    Cell::live(
+        i as i64 + 1,
+        format!("cvalue-{i:04}-{}", "y".repeat(30)).into_bytes(),
+    )
 }
 
 /// A store holding `CORRUPTION_KEYS` keys in table `v`; `flushed` moves them into arrays,
@@ -383,13 +452,18 @@ fn build_store(flushed: bool) -> (Arc<CrashStorage>, VersionId) {
     let storage = Arc::new(CrashStorage::new());
     let mut opts = options(Ack::Batch);
     opts.memtable_bytes = 64 << 20; // nothing flushes unless asked to
-    let engine = Engine::open(storage.clone(), opts, Arc::new(ManualClock::new(1_000_000))).expect("open");
+    let engine =
+        Engine::open(storage.clone(), opts, Arc::new(ManualClock::new(1_000_000))).expect("open");
     let mut head = engine.clone_version(ROOT_VERSION).expect("clone root");
     for i in 0..CORRUPTION_KEYS {
         if i % 20 == 19 {
             head = engine.snapshot(head).expect("snapshot");
         }
-        let m = Mutation { version: head, key: corruption_key(i), cell: corruption_cell(i) };
+        let m = Mutation {
+            version: head,
+            key: corruption_key(i),
+            cell: corruption_cell(i),
+        };
         engine.write(&[m]).expect("write");
     }
     if flushed {
@@ -410,7 +484,10 @@ fn read_everything(engine: &Engine, head: VersionId) -> bool {
             Ok(Some(cell)) => assert_eq!(cell, corruption_cell(i), "wrong data for key {i}"),
             Ok(None) => panic!("key {i} silently vanished"),
             Err(e) => {
-                assert!(matches!(e, Error::Corruption { .. }), "expected Corruption, got {e}");
+                assert!(
+                    matches!(e, Error::Corruption { .. }),
+                    "expected Corruption, got {e}"
+                );
                 saw_corruption = true;
             }
         }
@@ -420,11 +497,16 @@ fn read_everything(engine: &Engine, head: VersionId) -> bool {
             for item in iter {
                 match item {
                     Ok((key, cell)) => {
-                        let i = (0..CORRUPTION_KEYS).find(|&i| corruption_key(i) == key).expect("scan returned a key never written");
+                        let i = (0..CORRUPTION_KEYS)
+                            .find(|&i| corruption_key(i) == key)
+                            .expect("scan returned a key never written");
                         assert_eq!(cell, corruption_cell(i), "scan returned wrong data");
                     }
                     Err(e) => {
-                        assert!(matches!(e, Error::Corruption { .. }), "expected Corruption, got {e}");
+                        assert!(
+                            matches!(e, Error::Corruption { .. }),
+                            "expected Corruption, got {e}"
+                        );
                         saw_corruption = true;
                         break;
                     }
@@ -432,7 +514,10 @@ fn read_everything(engine: &Engine, head: VersionId) -> bool {
             }
         }
         Err(e) => {
-            assert!(matches!(e, Error::Corruption { .. }), "expected Corruption, got {e}");
+            assert!(
+                matches!(e, Error::Corruption { .. }),
+                "expected Corruption, got {e}"
+            );
             saw_corruption = true;
         }
     }
@@ -443,9 +528,15 @@ fn read_everything(engine: &Engine, head: VersionId) -> bool {
 /// Corruption error (at open or on some read) and no wrong data.
 fn assert_flip_detected(image: &CrashStorage, head: VersionId, name: &str, offset: u64) {
     let copy = copy_of(image);
-    assert!(copy.corrupt_byte(name, offset as usize), "no byte {offset} in {name}");
+    assert!(
+        copy.corrupt_byte(name, offset as usize),
+        "no byte {offset} in {name}"
+    );
     match open(&copy) {
-        Err(e) => assert!(matches!(e, Error::Corruption { .. }), "{name}@{offset}: expected Corruption at open, got {e}"),
+        Err(e) => assert!(
+            matches!(e, Error::Corruption { .. }),
+            "{name}@{offset}: expected Corruption at open, got {e}"
+        ),
         Ok(engine) => assert!(
             read_everything(&engine, head),
             "{name}@{offset}: a flipped byte went unnoticed (no Corruption error on any read)"
@@ -457,7 +548,11 @@ fn assert_flip_detected(image: &CrashStorage, head: VersionId, name: &str, offse
 fn a_flipped_byte_in_an_array_file_is_reported_as_corruption() {
     let (image, head) = build_store(true);
     let arrays = files_of(&image, FileKind::Array);
-    assert!(!arrays.is_empty(), "flush wrote no array file; files: {:?}", image.list());
+    assert!(
+        !arrays.is_empty(),
+        "flush wrote no array file; files: {:?}",
+        image.list()
+    );
     // Header, every block, index, Bloom filter, metadata and footer: ~48 offsets over the file.
     let (name, len) = &arrays[0];
     let stride = (len / 48).max(1) as usize;
@@ -470,7 +565,11 @@ fn a_flipped_byte_in_an_array_file_is_reported_as_corruption() {
 fn a_flipped_byte_in_a_middle_wal_record_is_reported_as_corruption() {
     let (image, head) = build_store(false);
     let wals = files_of(&image, FileKind::Wal);
-    let (name, len) = wals.iter().max_by_key(|(_, len)| *len).expect("a WAL segment").clone();
+    let (name, len) = wals
+        .iter()
+        .max_by_key(|(_, len)| *len)
+        .expect("a WAL segment")
+        .clone();
     for offset in [len / 3, len / 2, len * 2 / 3] {
         assert_flip_detected(&image, head, &name, offset);
     }
@@ -480,23 +579,42 @@ fn a_flipped_byte_in_a_middle_wal_record_is_reported_as_corruption() {
 fn a_torn_wal_tail_is_not_an_error_and_loses_only_the_torn_record() {
     let (image, head) = build_store(false);
     let wals = files_of(&image, FileKind::Wal);
-    let (name, _) = wals.iter().max_by_key(|(_, len)| *len).expect("a WAL segment").clone();
+    let (name, _) = wals
+        .iter()
+        .max_by_key(|(_, len)| *len)
+        .expect("a WAL segment")
+        .clone();
     // Batch-mode segments end in zero padding: the records end at the last non-zero byte
     // (or a little after it, if the last record ends in zeros).
     let bytes = copy_of(&image).read_all(&name).expect("read the segment");
     let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1) as u64;
-    for (cut, zero_fill) in [(1, false), (5, false), (17, false), (1, true), (5, true), (17, true)] {
+    for (cut, zero_fill) in [
+        (1, false),
+        (5, false),
+        (17, false),
+        (1, true),
+        (5, true),
+        (17, true),
+    ] {
         let copy = copy_of(&image);
         if zero_fill {
-            copy.write_at(&name, end - cut, &vec![0; cut as usize]).expect("tear over the padding");
+            copy.write_at(&name, end - cut, &vec![0; cut as usize])
+                .expect("tear over the padding");
         } else {
             copy.truncate(&name, end - cut).expect("truncate");
         }
-        let engine = open(&copy).unwrap_or_else(|e| panic!("torn tail ({cut} bytes cut) made open fail: {e}"));
+        let engine = open(&copy)
+            .unwrap_or_else(|e| panic!("torn tail ({cut} bytes cut) made open fail: {e}"));
         let visible = scan_all(&engine, head).expect("scan");
-        assert_eq!(visible.len(), CORRUPTION_KEYS - 1, "only the torn last record may be lost ({cut} bytes cut)");
+        assert_eq!(
+            visible.len(),
+            CORRUPTION_KEYS - 1,
+            "only the torn last record may be lost ({cut} bytes cut)"
+        );
         for (key, cell) in visible {
-            let i = (0..CORRUPTION_KEYS).find(|&i| corruption_key(i) == key).expect("a key never written");
+            let i = (0..CORRUPTION_KEYS)
+                .find(|&i| corruption_key(i) == key)
+                .expect("a key never written");
             assert_eq!(cell, corruption_cell(i));
         }
     }
@@ -506,7 +624,11 @@ fn a_torn_wal_tail_is_not_an_error_and_loses_only_the_torn_record() {
 fn a_flipped_byte_in_the_manifest_is_reported_as_corruption() {
     let (image, head) = build_store(true);
     let manifests = files_of(&image, FileKind::Manifest);
-    let (name, len) = manifests.iter().max_by_key(|(_, len)| *len).expect("a manifest").clone();
+    let (name, len) = manifests
+        .iter()
+        .max_by_key(|(_, len)| *len)
+        .expect("a manifest")
+        .clone();
     for offset in [len / 4, len / 2] {
         assert_flip_detected(&image, head, &name, offset);
     }
@@ -517,7 +639,8 @@ fn copy_of(image: &CrashStorage) -> Arc<CrashStorage> {
     let copy = Arc::new(CrashStorage::new());
     for name in image.list().expect("list") {
         copy.create(&name).expect("create");
-        copy.append(&name, &image.read_all(&name).expect("read")).expect("append");
+        copy.append(&name, &image.read_all(&name).expect("read"))
+            .expect("append");
         copy.sync(&name).expect("sync");
     }
     copy.sync_dir().expect("sync_dir");

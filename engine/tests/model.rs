@@ -44,7 +44,9 @@ fn model_random_cases() {
         Ok(raw) => vec![support::parse_seed(&raw)],
         Err(_) => {
             let base = env_u64("STRATA_MODEL_BASE_SEED", BASE_SEED);
-            (0..env_u64("STRATA_MODEL_CASES", 24)).map(|case| base.wrapping_add(case)).collect()
+            (0..env_u64("STRATA_MODEL_CASES", 24))
+                .map(|case| base.wrapping_add(case))
+                .collect()
         }
     };
     let single = seeds.len() == 1;
@@ -60,7 +62,16 @@ fn model_random_cases() {
     eprintln!("coverage over all cases: {total:?}");
     // Guard against a generator that stops reaching the interesting machinery.
     if !single {
-        assert!(total.flushes > 0 && total.merges > 0 && total.version_splits > 0 && total.prefix_skips > 0, "{total:?}");
-        assert!(total.try_appends_taken > 0 && total.try_appends_declined > 0, "{total:?}");
+        assert!(
+            total.flushes > 0
+                && total.merges > 0
+                && total.version_splits > 0
+                && total.prefix_skips > 0,
+            "{total:?}"
+        );
+        assert!(
+            total.try_appends_taken > 0 && total.try_appends_declined > 0,
+            "{total:?}"
+        );
     }
 }

@@ -43,9 +43,17 @@ pub struct WriteCommand {
 #[derive(Clone, Debug)]
 pub enum ReadTarget {
     /// One partition, rows restricted to `slices` (in clustering order).
-    Partition { token: i64, key: Vec<u8>, slices: Vec<ClusteringRange>, reverse: bool },
+    Partition {
+        token: i64,
+        key: Vec<u8>,
+        slices: Vec<ClusteringRange>,
+        reverse: bool,
+    },
     /// All partitions whose token lies in the range (a full scan when unbounded).
-    TokenRange { start: std::ops::Bound<i64>, end: std::ops::Bound<i64> },
+    TokenRange {
+        start: std::ops::Bound<i64>,
+        end: std::ops::Bound<i64>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -77,7 +85,11 @@ pub struct ReadResult {
 #[non_exhaustive]
 pub enum CoordinatorError {
     #[error("Cannot achieve consistency level {consistency:?}")]
-    Unavailable { consistency: Consistency, required: i32, alive: i32 },
+    Unavailable {
+        consistency: Consistency,
+        required: i32,
+        alive: i32,
+    },
     #[error("storage error: {0}")]
     Storage(#[from] strata_engine::Error),
     #[error("internal error: {0}")]
@@ -97,8 +109,15 @@ pub struct Coordinator {
 
 impl Coordinator {
     pub fn new(ring: Ring, local: Arc<LocalReplica>, null_storage: bool) -> Coordinator {
-        let cas_locks = (0..CAS_LOCK_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect();
-        Coordinator { ring, cas_locks, local, null_storage }
+        let cas_locks = (0..CAS_LOCK_STRIPES)
+            .map(|_| tokio::sync::Mutex::new(()))
+            .collect();
+        Coordinator {
+            ring,
+            cas_locks,
+            local,
+            null_storage,
+        }
     }
 
     pub fn ring(&self) -> &Ring {
@@ -110,7 +129,11 @@ impl Coordinator {
     }
 
     /// Applies a write on the replicas of its partitions and waits for `consistency`.
-    pub async fn mutate(&self, command: WriteCommand, consistency: Consistency) -> Result<(), CoordinatorError> {
+    pub async fn mutate(
+        &self,
+        command: WriteCommand,
+        consistency: Consistency,
+    ) -> Result<(), CoordinatorError> {
         self.check_available(consistency)?;
         if self.null_storage {
             return Ok(());
@@ -132,7 +155,11 @@ impl Coordinator {
     ) -> Result<T, E> {
         self.check_available(consistency)?;
         let _guard = self.cas_lock(token).lock().await;
-        let current = if self.null_storage { ReadResult::default() } else { self.local.read(read).await? };
+        let current = if self.null_storage {
+            ReadResult::default()
+        } else {
+            self.local.read(read).await?
+        };
         let (write, answer) = decide(current)?;
         if let Some(command) = write.filter(|_| !self.null_storage) {
             self.local.apply(command, self.counter_shard()).await?;
@@ -151,14 +178,21 @@ impl Coordinator {
     }
 
     /// Reads from enough replicas for `consistency` and reconciles their answers.
-    pub async fn read(&self, command: ReadCommand, consistency: Consistency) -> Result<ReadResult, CoordinatorError> {
+    pub async fn read(
+        &self,
+        command: ReadCommand,
+        consistency: Consistency,
+    ) -> Result<ReadResult, CoordinatorError> {
         self.check_available(consistency)?;
         if self.null_storage {
             return Ok(ReadResult::default());
         }
         // A SERIAL read of one partition must not observe half of a compare-and-set.
         let serial_partition = match (&command.target, consistency) {
-            (ReadTarget::Partition { token, .. }, Consistency::Serial | Consistency::LocalSerial) => Some(*token),
+            (
+                ReadTarget::Partition { token, .. },
+                Consistency::Serial | Consistency::LocalSerial,
+            ) => Some(*token),
             _ => None,
         };
         let _guard = match serial_partition {
@@ -174,7 +208,11 @@ impl Coordinator {
         let required = self.ring.block_for(consistency);
         let alive = self.ring.live_replicas();
         if required > alive {
-            return Err(CoordinatorError::Unavailable { consistency, required, alive });
+            return Err(CoordinatorError::Unavailable {
+                consistency,
+                required,
+                alive,
+            });
         }
         Ok(())
     }

@@ -29,9 +29,15 @@ pub struct LocalReplica {
 
 impl LocalReplica {
     pub fn new(engine: Arc<Engine>) -> LocalReplica {
-        let counter_locks = (0..COUNTER_LOCK_STRIPES).map(|_| std::sync::Mutex::new(())).collect();
+        let counter_locks = (0..COUNTER_LOCK_STRIPES)
+            .map(|_| std::sync::Mutex::new(()))
+            .collect();
         let writes = WritePipeline::start(engine.clone());
-        LocalReplica { engine, writes, counter_locks }
+        LocalReplica {
+            engine,
+            writes,
+            counter_locks,
+        }
     }
 
     pub fn engine(&self) -> &Arc<Engine> {
@@ -41,9 +47,18 @@ impl LocalReplica {
     /// Applies a write atomically. Counter increments are resolved into `counter_shard`
     /// (this node's shard id) under the partitions' counter locks, which stay held until
     /// the write is in the engine.
-    pub async fn apply(&self, mut command: WriteCommand, counter_shard: Vec<u8>) -> Result<(), CoordinatorError> {
+    pub async fn apply(
+        &self,
+        mut command: WriteCommand,
+        counter_shard: Vec<u8>,
+    ) -> Result<(), CoordinatorError> {
         let now = crate::clock::now_secs();
-        if !command.tables.iter().flat_map(|t| t.updates.iter()).any(|u| u.has_counter_adds()) {
+        if !command
+            .tables
+            .iter()
+            .flat_map(|t| t.updates.iter())
+            .any(|u| u.has_counter_adds())
+        {
             return self.apply_plain(&mut command, now).await;
         }
         let engine = self.engine.clone();
@@ -51,12 +66,18 @@ impl LocalReplica {
         blocking(move || {
             let stripes = counter_stripes(&command, locks.len());
             // Sorted, deduplicated stripes: two writers never wait for each other in a cycle.
-            let _guards: Vec<_> = stripes.iter().filter_map(|i| locks.get(*i)).map(|m| m.lock().unwrap_or_else(|e| e.into_inner())).collect();
+            let _guards: Vec<_> = stripes
+                .iter()
+                .filter_map(|i| locks.get(*i))
+                .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
+                .collect();
             let mut resolved = std::collections::HashMap::new();
             for table in &mut command.tables {
                 let version = table.version;
                 for update in table.updates.iter_mut().filter(|u| u.has_counter_adds()) {
-                    update.resolve_counters(&counter_shard, &mut resolved, |key| engine.get(version, key))?;
+                    update.resolve_counters(&counter_shard, &mut resolved, |key| {
+                        engine.get(version, key)
+                    })?;
                 }
             }
             engine.write(&command_mutations(&command, now))
@@ -67,7 +88,11 @@ impl LocalReplica {
     /// A snapshot may freeze a table's head between the coordinator choosing it and the
     /// write reaching the engine; the write then belongs to the head's successor, so it is
     /// retried there (a bounded number of times: snapshots are rare).
-    async fn apply_plain(&self, command: &mut WriteCommand, now: i64) -> Result<(), CoordinatorError> {
+    async fn apply_plain(
+        &self,
+        command: &mut WriteCommand,
+        now: i64,
+    ) -> Result<(), CoordinatorError> {
         const ATTEMPTS: usize = 3;
         for attempt in 1..=ATTEMPTS {
             match self.writes.write(command_mutations(command, now)).await {
@@ -95,7 +120,11 @@ fn command_mutations(command: &WriteCommand, now_secs: i64) -> Vec<strata_engine
     command
         .tables
         .iter()
-        .flat_map(|t| t.updates.iter().flat_map(move |u| u.to_mutations(t.version, now_secs)))
+        .flat_map(|t| {
+            t.updates
+                .iter()
+                .flat_map(move |u| u.to_mutations(t.version, now_secs))
+        })
         .collect()
 }
 
@@ -125,7 +154,12 @@ pub fn clustering_layout(table: &Table) -> ClusteringLayout {
     let columns = table
         .clustering_indexes()
         .into_iter()
-        .map(|i| (table.types[i].clone(), table.def.columns[i].order == ClusteringOrder::Desc))
+        .map(|i| {
+            (
+                table.types[i].clone(),
+                table.def.columns[i].order == ClusteringOrder::Desc,
+            )
+        })
         .collect();
     ClusteringLayout { columns }
 }
@@ -134,12 +168,18 @@ pub fn clustering_layout(table: &Table) -> ClusteringLayout {
 fn static_rows(command: &ReadCommand) -> StaticRows {
     let whole_partitions = match &command.target {
         ReadTarget::TokenRange { .. } => true,
-        ReadTarget::Partition { slices, .. } => matches!(slices.as_slice(), [s] if s.start.is_empty() && s.end.is_none()),
+        ReadTarget::Partition { slices, .. } => {
+            matches!(slices.as_slice(), [s] if s.start.is_empty() && s.end.is_none())
+        }
     };
     if !whole_partitions {
         return StaticRows::Never;
     }
-    let skip_partition = command.resume_after.as_deref().and_then(layout::split_partition).map(|(token, pk, _)| layout::partition_prefix(token, &pk));
+    let skip_partition = command
+        .resume_after
+        .as_deref()
+        .and_then(layout::split_partition)
+        .map(|(token, pk, _)| layout::partition_prefix(token, &pk));
     StaticRows::Emit { skip_partition }
 }
 
@@ -160,7 +200,8 @@ struct Collector {
 impl Collector {
     fn new(command: &ReadCommand) -> Collector {
         Collector {
-            decoder: Decoder::new(clustering_layout(&command.table), command.now_secs).with_static_rows(static_rows(command)),
+            decoder: Decoder::new(clustering_layout(&command.table), command.now_secs)
+                .with_static_rows(static_rows(command)),
             out: Vec::new(),
             rows: 0,
             rows_in_partition: 0,
@@ -197,7 +238,9 @@ impl Collector {
                 return;
             }
             match item {
-                Decoded::PartitionStart { .. } => self.rows_in_partition = self.carried_partition_rows.take().unwrap_or(0),
+                Decoded::PartitionStart { .. } => {
+                    self.rows_in_partition = self.carried_partition_rows.take().unwrap_or(0)
+                }
                 Decoded::Row(_) if self.rows_in_partition >= self.per_partition_limit => continue,
                 Decoded::Row(_) => {
                     self.rows += 1;
@@ -214,20 +257,29 @@ fn execute_read(engine: &Engine, command: &ReadCommand) -> Result<ReadResult, En
     let mut collector = Collector::new(command);
     let version = command.version;
     match &command.target {
-        ReadTarget::Partition { token, key, slices, reverse } => {
+        ReadTarget::Partition {
+            token,
+            key,
+            slices,
+            reverse,
+        } => {
             let prefix = layout::partition_prefix(*token, key);
             let mut slices: Vec<_> = slices.iter().collect();
             if *reverse {
                 slices.reverse();
             }
-            let mut bounds: Vec<_> =
-                slices.into_iter().map(|slice| row_bounds(&prefix, slice, command.resume_after.as_deref(), *reverse)).collect();
+            let mut bounds: Vec<_> = slices
+                .into_iter()
+                .map(|slice| row_bounds(&prefix, slice, command.resume_after.as_deref(), *reverse))
+                .collect();
             let (header_start, header_end) = header_bounds(&prefix);
             // The header ends where the row area begins. When the first slice (read forward)
             // begins there too, one engine scan reads both: setting up a scan costs about as
             // much as reading a short partition.
             match bounds.first_mut() {
-                Some((start, _)) if !*reverse && *start == Bound::Included(header_end.clone()) => *start = Bound::Included(header_start),
+                Some((start, _)) if !*reverse && *start == Bound::Included(header_end.clone()) => {
+                    *start = Bound::Included(header_start)
+                }
                 _ => {
                     feed_header(engine, version, &prefix, &mut collector)?;
                 }
@@ -242,7 +294,12 @@ fn execute_read(engine: &Engine, command: &ReadCommand) -> Result<ReadResult, En
             let (mut lo, hi) = token_bounds(*start, *end);
             if let Some(resume) = &command.resume_after {
                 if let Some((token, pk, _)) = layout::split_partition(resume) {
-                    feed_header(engine, version, &layout::partition_prefix(token, &pk), &mut collector)?;
+                    feed_header(
+                        engine,
+                        version,
+                        &layout::partition_prefix(token, &pk),
+                        &mut collector,
+                    )?;
                 }
                 lo = Bound::Excluded(resume.clone());
             }
@@ -250,19 +307,42 @@ fn execute_read(engine: &Engine, command: &ReadCommand) -> Result<ReadResult, En
         }
     }
     collector.finish();
-    let resume_key = if collector.full() { collector.last_key.clone() } else { None };
-    Ok(ReadResult { items: collector.out, resume_key, resume_partition_rows: collector.rows_in_partition })
+    let resume_key = if collector.full() {
+        collector.last_key.clone()
+    } else {
+        None
+    };
+    Ok(ReadResult {
+        items: collector.out,
+        resume_key,
+        resume_partition_rows: collector.rows_in_partition,
+    })
 }
 
 /// The keys of a partition's deletions and static cells: `[P‖0x00, P‖0x03)`.
 fn header_bounds(prefix: &[u8]) -> (Vec<u8>, Vec<u8>) {
-    (layout::with_suffix(prefix, &[&[layout::PARTITION_DELETION]]), layout::with_suffix(prefix, &[&[layout::ROW]]))
+    (
+        layout::with_suffix(prefix, &[&[layout::PARTITION_DELETION]]),
+        layout::with_suffix(prefix, &[&[layout::ROW]]),
+    )
 }
 
 /// Feeds a partition's deletions and static cells.
-fn feed_header(engine: &Engine, version: u32, prefix: &[u8], c: &mut Collector) -> Result<bool, EngineError> {
+fn feed_header(
+    engine: &Engine,
+    version: u32,
+    prefix: &[u8],
+    c: &mut Collector,
+) -> Result<bool, EngineError> {
     let (start, end) = header_bounds(prefix);
-    feed(engine, version, Bound::Included(start), Bound::Excluded(end), false, c)
+    feed(
+        engine,
+        version,
+        Bound::Included(start),
+        Bound::Excluded(end),
+        false,
+        c,
+    )
 }
 
 fn feed(
@@ -326,7 +406,9 @@ fn token_bounds(start: Bound<i64>, end: Bound<i64>) -> (Bound<Vec<u8>>, Bound<Ve
     };
     let lo = match start {
         Bound::Included(t) => Bound::Included(key(t)),
-        Bound::Excluded(t) if t == i64::MAX => return (Bound::Excluded(vec![0xFF; 9]), Bound::Unbounded),
+        Bound::Excluded(t) if t == i64::MAX => {
+            return (Bound::Excluded(vec![0xFF; 9]), Bound::Unbounded)
+        }
         Bound::Excluded(t) => Bound::Included(key(t + 1)),
         Bound::Unbounded => Bound::Unbounded,
     };

@@ -6,6 +6,8 @@ pub mod local;
 pub mod ring;
 mod write_pipeline;
 
-pub use coordinator::{Coordinator, CoordinatorError, ReadCommand, ReadResult, ReadTarget, TableWrite, WriteCommand};
+pub use coordinator::{
+    Coordinator, CoordinatorError, ReadCommand, ReadResult, ReadTarget, TableWrite, WriteCommand,
+};
 pub use local::LocalReplica;
 pub use ring::Ring;

@@ -25,9 +25,24 @@ pub struct Ring {
 
 impl Ring {
     /// A ring of one node owning `num_tokens` tokens.
-    pub fn single(host_id: Uuid, address: IpAddr, dc: String, rack: String, num_tokens: u32) -> Ring {
+    pub fn single(
+        host_id: Uuid,
+        address: IpAddr,
+        dc: String,
+        rack: String,
+        num_tokens: u32,
+    ) -> Ring {
         let tokens = tokens_for(host_id, num_tokens.max(1));
-        Ring { local: Node { host_id, address, dc, rack, tokens }, replication_factor: 1 }
+        Ring {
+            local: Node {
+                host_id,
+                address,
+                dc,
+                rack,
+                tokens,
+            },
+            replication_factor: 1,
+        }
     }
 
     pub fn local(&self) -> &Node {
@@ -57,7 +72,10 @@ impl Ring {
     pub fn range_owners(&self) -> Vec<(i64, Vec<IpAddr>)> {
         let mut tokens = self.local.tokens.clone();
         tokens.sort_unstable();
-        tokens.into_iter().map(|token| (token, vec![self.local.address])).collect()
+        tokens
+            .into_iter()
+            .map(|token| (token, vec![self.local.address]))
+            .collect()
     }
 }
 
@@ -96,7 +114,13 @@ mod tests {
 
     #[test]
     fn single_node_block_for() {
-        let ring = Ring::single(Uuid::nil(), [127, 0, 0, 1].into(), "dc".into(), "r".into(), 1);
+        let ring = Ring::single(
+            Uuid::nil(),
+            [127, 0, 0, 1].into(),
+            "dc".into(),
+            "r".into(),
+            1,
+        );
         assert_eq!(ring.block_for(Consistency::Quorum), 1);
         assert_eq!(ring.block_for(Consistency::All), 1);
         assert_eq!(ring.block_for(Consistency::Two), 2);

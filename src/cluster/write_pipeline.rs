@@ -77,16 +77,24 @@ impl WritePipeline {
         let durability = matches!(engine.sync_mode(), SyncMode::Batch).then(|| {
             let (appended, durability_queue) = mpsc::channel(QUEUE_GROUPS);
             let engine = engine.clone();
-            spawn_thread("strata-durability".into(), move || durability_loop(&engine, durability_queue));
+            spawn_thread("strata-durability".into(), move || {
+                durability_loop(&engine, durability_queue)
+            });
             appended
         });
         for i in 0..WRITER_THREADS {
             let engine = engine.clone();
             let receiver = receiver.clone();
             let durability = durability.clone();
-            spawn_thread(format!("strata-writer-{i}"), move || writer_loop(&engine, &receiver, durability.as_ref()));
+            spawn_thread(format!("strata-writer-{i}"), move || {
+                writer_loop(&engine, &receiver, durability.as_ref())
+            });
         }
-        WritePipeline { engine, queue, durability }
+        WritePipeline {
+            engine,
+            queue,
+            durability,
+        }
     }
 
     /// Applies `mutations` atomically and durably (per the engine's sync mode).
@@ -96,7 +104,15 @@ impl WritePipeline {
         };
         match &self.durability {
             None => self.engine.wait_durable(ticket),
-            Some(queue) => answer(|done| queue.send(Appended { ticket, replies: vec![done] })).await,
+            Some(queue) => {
+                answer(|done| {
+                    queue.send(Appended {
+                        ticket,
+                        replies: vec![done],
+                    })
+                })
+                .await
+            }
         }
     }
 }
@@ -119,10 +135,18 @@ fn spawn_thread(name: String, body: impl FnOnce() + Send + 'static) {
 
 /// `durability`: the durability thread's queue (batch mode); without it the writer
 /// acknowledges its own groups.
-fn writer_loop(engine: &Engine, receiver: &Mutex<mpsc::Receiver<Job>>, durability: Option<&mpsc::Sender<Appended>>) {
+fn writer_loop(
+    engine: &Engine,
+    receiver: &Mutex<mpsc::Receiver<Job>>,
+    durability: Option<&mpsc::Sender<Appended>>,
+) {
     loop {
-        let Some(group) = next_group(receiver) else { return };
-        let Some(appended) = append_group(engine, group) else { continue };
+        let Some(group) = next_group(receiver) else {
+            return;
+        };
+        let Some(appended) = append_group(engine, group) else {
+            continue;
+        };
         match durability {
             Some(queue) => {
                 if queue.blocking_send(appended).is_err() {
@@ -172,7 +196,10 @@ fn next_group(receiver: &Mutex<mpsc::Receiver<Job>>) -> Option<Vec<Job>> {
 }
 
 fn job_bytes(job: &Job) -> usize {
-    job.mutations.iter().map(|m| m.key.len() + 32 + cell_bytes(&m.cell)).sum()
+    job.mutations
+        .iter()
+        .map(|m| m.key.len() + 32 + cell_bytes(&m.cell))
+        .sum()
 }
 
 fn cell_bytes(cell: &strata_engine::Cell) -> usize {

@@ -52,7 +52,10 @@ pub fn is_numeric(ty: NativeType) -> bool {
 }
 
 fn is_floating(ty: NativeType) -> bool {
-    matches!(ty, NativeType::Float | NativeType::Double | NativeType::Decimal)
+    matches!(
+        ty,
+        NativeType::Float | NativeType::Double | NativeType::Decimal
+    )
 }
 
 /// Bytes of the type's values, `usize::MAX` for the unbounded ones (Cassandra's `size`).
@@ -82,7 +85,11 @@ pub fn result_type(left: NativeType, right: NativeType) -> NativeType {
 pub fn decode(ty: NativeType, bytes: &[u8]) -> Option<Num> {
     let fixed = |n: usize| -> Option<i64> {
         (bytes.len() == n).then(|| {
-            let mut out = if bytes.first().is_some_and(|b| b & 0x80 != 0) { -1i64 } else { 0 };
+            let mut out = if bytes.first().is_some_and(|b| b & 0x80 != 0) {
+                -1i64
+            } else {
+                0
+            };
             for b in bytes {
                 out = (out << 8) | i64::from(*b);
             }
@@ -94,13 +101,20 @@ pub fn decode(ty: NativeType, bytes: &[u8]) -> Option<Num> {
         NativeType::Smallint => fixed(2).map(Num::Int),
         NativeType::Int => fixed(4).map(Num::Int),
         NativeType::Bigint | NativeType::Counter => fixed(8).map(Num::Int),
-        NativeType::Float => Some(Num::Float(f64::from(f32::from_be_bytes(bytes.try_into().ok()?)))),
+        NativeType::Float => Some(Num::Float(f64::from(f32::from_be_bytes(
+            bytes.try_into().ok()?,
+        )))),
         NativeType::Double => Some(Num::Float(f64::from_be_bytes(bytes.try_into().ok()?))),
-        NativeType::Varint => (!bytes.is_empty()).then(|| Num::Varint(BigInt::from_signed_bytes_be(bytes))),
+        NativeType::Varint => {
+            (!bytes.is_empty()).then(|| Num::Varint(BigInt::from_signed_bytes_be(bytes)))
+        }
         NativeType::Decimal => {
             let scale = i32::from_be_bytes(bytes.get(..4)?.try_into().ok()?);
             let rest = bytes.get(4..).filter(|r| !r.is_empty())?;
-            Some(Num::Decimal(Decimal { unscaled: BigInt::from_signed_bytes_be(rest), scale }))
+            Some(Num::Decimal(Decimal {
+                unscaled: BigInt::from_signed_bytes_be(rest),
+                scale,
+            }))
         }
         _ => None,
     }
@@ -130,7 +144,9 @@ impl Num {
             Num::Int(v) => *v as f64,
             Num::Float(f) => *f,
             Num::Varint(b) => b.to_string().parse().unwrap_or(f64::NAN),
-            Num::Decimal(d) => format!("{}e{}", d.unscaled, -i64::from(d.scale)).parse().unwrap_or(f64::NAN),
+            Num::Decimal(d) => format!("{}e{}", d.unscaled, -i64::from(d.scale))
+                .parse()
+                .unwrap_or(f64::NAN),
         }
     }
 
@@ -163,7 +179,11 @@ fn java_special(f: f64) -> &'static str {
 
 fn low_64_bits(b: &BigInt) -> i64 {
     let bytes = b.to_signed_bytes_le();
-    let mut out = [if b.sign() == num_bigint::Sign::Minus { 0xFF } else { 0 }; 8];
+    let mut out = [if b.sign() == num_bigint::Sign::Minus {
+        0xFF
+    } else {
+        0
+    }; 8];
     for (slot, byte) in out.iter_mut().zip(bytes.iter()) {
         *slot = *byte;
     }
@@ -209,7 +229,10 @@ impl Decimal {
             unscaled *= pow10(1 - scale);
             scale = 1;
         }
-        Some(Decimal { unscaled, scale: i32::try_from(scale).ok()? })
+        Some(Decimal {
+            unscaled,
+            scale: i32::try_from(scale).ok()?,
+        })
     }
 
     fn rescaled(&self, scale: i32) -> BigInt {
@@ -223,21 +246,33 @@ impl Decimal {
 
     fn add(a: &Decimal, b: &Decimal) -> Decimal {
         let (x, y, scale) = Decimal::aligned(a, b);
-        Decimal { unscaled: x + y, scale }
+        Decimal {
+            unscaled: x + y,
+            scale,
+        }
     }
 
     fn subtract(a: &Decimal, b: &Decimal) -> Decimal {
         let (x, y, scale) = Decimal::aligned(a, b);
-        Decimal { unscaled: x - y, scale }
+        Decimal {
+            unscaled: x - y,
+            scale,
+        }
     }
 
     fn multiply(a: &Decimal, b: &Decimal) -> Decimal {
-        Decimal { unscaled: &a.unscaled * &b.unscaled, scale: a.scale.saturating_add(b.scale) }
+        Decimal {
+            unscaled: &a.unscaled * &b.unscaled,
+            scale: a.scale.saturating_add(b.scale),
+        }
     }
 
     fn remainder(a: &Decimal, b: &Decimal) -> Option<Decimal> {
         let (x, y, scale) = Decimal::aligned(a, b);
-        (y != BigInt::from(0)).then(|| Decimal { unscaled: x % y, scale })
+        (y != BigInt::from(0)).then(|| Decimal {
+            unscaled: x % y,
+            scale,
+        })
     }
 
     /// `a / b` rounded half-even to 34 significant digits, then trailing zeros stripped
@@ -248,10 +283,16 @@ impl Decimal {
         }
         let preferred = i64::from(a.scale) - i64::from(b.scale);
         if a.unscaled == BigInt::from(0) {
-            return Some(Decimal { unscaled: BigInt::from(0), scale: preferred.clamp(i32::MIN as i64, i32::MAX as i64) as i32 });
+            return Some(Decimal {
+                unscaled: BigInt::from(0),
+                scale: preferred.clamp(i32::MIN as i64, i32::MAX as i64) as i32,
+            });
         }
         // Extra digits so the quotient has at least 34 significant digits before rounding.
-        let shift = (DECIMAL128_DIGITS as i64 + digits(&b.unscaled) as i64 - digits(&a.unscaled) as i64 + 1).max(0);
+        let shift = (DECIMAL128_DIGITS as i64 + digits(&b.unscaled) as i64
+            - digits(&a.unscaled) as i64
+            + 1)
+        .max(0);
         let mut quotient = round_half_even(&(&a.unscaled * pow10(shift)), &b.unscaled);
         let mut scale = preferred + shift;
         let excess = digits(&quotient).saturating_sub(DECIMAL128_DIGITS) as i64;
@@ -264,14 +305,20 @@ impl Decimal {
             quotient /= &ten;
             scale -= 1;
         }
-        Some(Decimal { unscaled: quotient, scale: i32::try_from(scale).ok()? })
+        Some(Decimal {
+            unscaled: quotient,
+            scale: i32::try_from(scale).ok()?,
+        })
     }
 
     /// One step of Cassandra's running decimal average: `avg + (x - avg) / count`, the
     /// quotient rounded half-even at the difference's scale.
     pub fn average_step(&self, x: &Decimal, count: i64) -> Decimal {
         let difference = Decimal::subtract(x, self);
-        let step = Decimal { unscaled: round_half_even(&difference.unscaled, &BigInt::from(count.max(1))), scale: difference.scale };
+        let step = Decimal {
+            unscaled: round_half_even(&difference.unscaled, &BigInt::from(count.max(1))),
+            scale: difference.scale,
+        };
         Decimal::add(self, &step)
     }
 
@@ -353,13 +400,21 @@ pub fn apply(op: ArithmeticOp, result: NativeType, left: &Num, right: &Num) -> R
             Ok(Num::Float(f64::from(float_op(op, l, r))))
         }
         NativeType::Double => Ok(Num::Float(float_op(op, left.to_f64(), right.to_f64()))),
-        NativeType::Decimal => decimal_op(op, &left.to_decimal()?, &right.to_decimal()?).map(Num::Decimal),
+        NativeType::Decimal => {
+            decimal_op(op, &left.to_decimal()?, &right.to_decimal()?).map(Num::Decimal)
+        }
         NativeType::Varint => varint_op(op, &left.to_varint(), &right.to_varint()).map(Num::Varint),
         _ => integer_op(op, result, left.to_long(), right.to_long()).map(Num::Int),
     }
 }
 
-fn float_op<F: std::ops::Add<Output = F> + std::ops::Sub<Output = F> + std::ops::Mul<Output = F> + std::ops::Div<Output = F> + std::ops::Rem<Output = F>>(
+fn float_op<
+    F: std::ops::Add<Output = F>
+        + std::ops::Sub<Output = F>
+        + std::ops::Mul<Output = F>
+        + std::ops::Div<Output = F>
+        + std::ops::Rem<Output = F>,
+>(
     op: ArithmeticOp,
     l: F,
     r: F,
@@ -392,7 +447,9 @@ fn varint_op(op: ArithmeticOp, l: &BigInt, r: &BigInt) -> Result<BigInt, String>
         ArithmeticOp::Add => Ok(l + r),
         ArithmeticOp::Subtract => Ok(l - r),
         ArithmeticOp::Multiply => Ok(l * r),
-        ArithmeticOp::Divide | ArithmeticOp::Modulo if *r == zero => Err("BigInteger divide by zero".into()),
+        ArithmeticOp::Divide | ArithmeticOp::Modulo if *r == zero => {
+            Err("BigInteger divide by zero".into())
+        }
         ArithmeticOp::Divide => Ok(l / r),
         ArithmeticOp::Modulo => Ok(l % r),
     }
@@ -414,7 +471,10 @@ pub fn negate(ty: NativeType, n: &Num) -> Num {
         Num::Int(v) => Num::Int(wrap(ty, v.wrapping_neg())),
         Num::Float(f) => Num::Float(-f),
         Num::Varint(b) => Num::Varint(-b),
-        Num::Decimal(d) => Num::Decimal(Decimal { unscaled: -&d.unscaled, scale: d.scale }),
+        Num::Decimal(d) => Num::Decimal(Decimal {
+            unscaled: -&d.unscaled,
+            scale: d.scale,
+        }),
     }
 }
 
@@ -423,26 +483,74 @@ mod tests {
     use super::*;
 
     fn dec(unscaled: i64, scale: i32) -> Decimal {
-        Decimal { unscaled: BigInt::from(unscaled), scale }
+        Decimal {
+            unscaled: BigInt::from(unscaled),
+            scale,
+        }
     }
 
     #[test]
     fn promotion_follows_cassandra() {
-        assert_eq!(result_type(NativeType::Int, NativeType::Tinyint), NativeType::Int);
-        assert_eq!(result_type(NativeType::Int, NativeType::Float), NativeType::Float);
-        assert_eq!(result_type(NativeType::Bigint, NativeType::Float), NativeType::Double);
-        assert_eq!(result_type(NativeType::Varint, NativeType::Double), NativeType::Decimal);
-        assert_eq!(result_type(NativeType::Int, NativeType::Varint), NativeType::Varint);
-        assert_eq!(result_type(NativeType::Counter, NativeType::Int), NativeType::Bigint);
+        assert_eq!(
+            result_type(NativeType::Int, NativeType::Tinyint),
+            NativeType::Int
+        );
+        assert_eq!(
+            result_type(NativeType::Int, NativeType::Float),
+            NativeType::Float
+        );
+        assert_eq!(
+            result_type(NativeType::Bigint, NativeType::Float),
+            NativeType::Double
+        );
+        assert_eq!(
+            result_type(NativeType::Varint, NativeType::Double),
+            NativeType::Decimal
+        );
+        assert_eq!(
+            result_type(NativeType::Int, NativeType::Varint),
+            NativeType::Varint
+        );
+        assert_eq!(
+            result_type(NativeType::Counter, NativeType::Int),
+            NativeType::Bigint
+        );
     }
 
     #[test]
     fn integers_wrap_and_division_by_zero_fails() {
         let max = Num::Int(i64::from(i32::MAX));
-        assert_eq!(apply(ArithmeticOp::Add, NativeType::Int, &max, &Num::Int(1)), Ok(Num::Int(i64::from(i32::MIN))));
-        assert_eq!(apply(ArithmeticOp::Divide, NativeType::Int, &Num::Int(7), &Num::Int(-2)), Ok(Num::Int(-3)));
-        assert_eq!(apply(ArithmeticOp::Modulo, NativeType::Int, &Num::Int(-7), &Num::Int(2)), Ok(Num::Int(-1)));
-        assert_eq!(apply(ArithmeticOp::Divide, NativeType::Int, &Num::Int(1), &Num::Int(0)), Err("/ by zero".into()));
+        assert_eq!(
+            apply(ArithmeticOp::Add, NativeType::Int, &max, &Num::Int(1)),
+            Ok(Num::Int(i64::from(i32::MIN)))
+        );
+        assert_eq!(
+            apply(
+                ArithmeticOp::Divide,
+                NativeType::Int,
+                &Num::Int(7),
+                &Num::Int(-2)
+            ),
+            Ok(Num::Int(-3))
+        );
+        assert_eq!(
+            apply(
+                ArithmeticOp::Modulo,
+                NativeType::Int,
+                &Num::Int(-7),
+                &Num::Int(2)
+            ),
+            Ok(Num::Int(-1))
+        );
+        assert_eq!(
+            apply(
+                ArithmeticOp::Divide,
+                NativeType::Int,
+                &Num::Int(1),
+                &Num::Int(0)
+            ),
+            Err("/ by zero".into())
+        );
         assert_eq!(negate(NativeType::Tinyint, &Num::Int(-128)), Num::Int(-128));
     }
 
@@ -450,7 +558,10 @@ mod tests {
     fn decimal_division_rounds_to_34_digits_and_strips_zeros() {
         let third = Decimal::divide(&dec(1, 0), &dec(3, 0)).expect("divides");
         assert_eq!(third.scale, 34);
-        assert_eq!(third.unscaled.to_string(), "3333333333333333333333333333333333");
+        assert_eq!(
+            third.unscaled.to_string(),
+            "3333333333333333333333333333333333"
+        );
         let half = Decimal::divide(&dec(1, 0), &dec(2, 0)).expect("divides");
         assert_eq!(half, dec(5, 1));
         assert_eq!(Decimal::divide(&dec(10, 0), &dec(5, 0)), Some(dec(2, 0)));
@@ -464,7 +575,10 @@ mod tests {
     #[test]
     fn decimal_round_trips_and_mixes_with_doubles() {
         let d = dec(-12345, 2);
-        assert_eq!(decode(NativeType::Decimal, &d.to_bytes()), Some(Num::Decimal(d.clone())));
+        assert_eq!(
+            decode(NativeType::Decimal, &d.to_bytes()),
+            Some(Num::Decimal(d.clone()))
+        );
         assert_eq!(Num::Decimal(d).to_f64(), -123.45);
         assert_eq!(Decimal::from_f64(1.5), Some(dec(15, 1)));
         assert_eq!(Decimal::from_f64(100.0), Some(dec(1000, 1)));
@@ -473,11 +587,23 @@ mod tests {
 
     #[test]
     fn casts_convert_like_java_number_accessors() {
-        assert_eq!(cast(NativeType::Int, &Num::Float(3.9)), Ok(3i32.to_be_bytes().to_vec()));
+        assert_eq!(
+            cast(NativeType::Int, &Num::Float(3.9)),
+            Ok(3i32.to_be_bytes().to_vec())
+        );
         assert_eq!(cast(NativeType::Tinyint, &Num::Int(300)), Ok(vec![44]));
         assert_eq!(cast(NativeType::Varint, &Num::Float(2.5)), Ok(vec![2]));
-        assert_eq!(decode(NativeType::Int, &cast(NativeType::Int, &Num::Varint(BigInt::from(1u64 << 33) + 5)).expect("cast")), Some(Num::Int(5)));
-        assert_eq!(decode(NativeType::Smallint, &[0xFF, 0xFE]), Some(Num::Int(-2)));
+        assert_eq!(
+            decode(
+                NativeType::Int,
+                &cast(NativeType::Int, &Num::Varint(BigInt::from(1u64 << 33) + 5)).expect("cast")
+            ),
+            Some(Num::Int(5))
+        );
+        assert_eq!(
+            decode(NativeType::Smallint, &[0xFF, 0xFE]),
+            Some(Num::Int(-2))
+        );
         assert_eq!(decode(NativeType::Int, &[]), None);
     }
 }

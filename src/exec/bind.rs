@@ -6,7 +6,8 @@
 
 use super::Context;
 use crate::cql::ast::{
-    Assignment, BatchChild, ConditionSelection, Deletion, InValues, InsertValues, Predicate, Relation, SelectStatement, Selection, Selector, Statement, Term, UpdateCondition, UsingClause,
+    Assignment, BatchChild, ConditionSelection, Deletion, InValues, InsertValues, Predicate,
+    Relation, SelectStatement, Selection, Selector, Statement, Term, UpdateCondition, UsingClause,
 };
 use crate::error::{CqlError, CqlResult};
 use crate::schema::Table;
@@ -46,7 +47,8 @@ impl Collector<'_> {
         match (term, ty) {
             (Term::Bind(m), _) => self.add(m.index, name, ty.clone(), pk),
             (Term::TypeHint { term, .. }, _) => self.term(term, name, ty, pk),
-            (Term::List(items), CqlType::List { element, .. }) | (Term::Set(items), CqlType::Set { element, .. }) => {
+            (Term::List(items), CqlType::List { element, .. })
+            | (Term::Set(items), CqlType::Set { element, .. }) => {
                 for item in items {
                     self.term(item, name, element, None);
                 }
@@ -68,13 +70,20 @@ impl Collector<'_> {
 
     fn column(&self, name: &str) -> CqlResult<(usize, CqlType)> {
         let index = self.table.column_index(name).ok_or_else(|| {
-            CqlError::invalid(format!("Undefined column name {name} in table {}.{}", self.table.def.keyspace, self.table.def.name))
+            CqlError::invalid(format!(
+                "Undefined column name {name} in table {}.{}",
+                self.table.def.keyspace, self.table.def.name
+            ))
         })?;
         Ok((index, self.table.types[index].clone()))
     }
 
     fn pk_position(&self, index: usize) -> Option<usize> {
-        self.table.partition_key_indexes().iter().position(|i| *i == index).map(|_| index)
+        self.table
+            .partition_key_indexes()
+            .iter()
+            .position(|i| *i == index)
+            .map(|_| index)
     }
 
     fn relations(&mut self, relations: &[Relation]) -> CqlResult<()> {
@@ -84,22 +93,43 @@ impl Collector<'_> {
                     let (index, ty) = self.column(column)?;
                     self.predicate(predicate, column, &ty, index)?;
                 }
-                Relation::Token { value, .. } => self.term(value, "partition key token", &CqlType::Native(NativeType::Bigint), None),
+                Relation::Token { value, .. } => self.term(
+                    value,
+                    "partition key token",
+                    &CqlType::Native(NativeType::Bigint),
+                    None,
+                ),
                 Relation::MultiColumn { columns, predicate } => {
-                    let types = columns.iter().map(|c| self.column(c).map(|(_, t)| t)).collect::<CqlResult<Vec<_>>>()?;
+                    let types = columns
+                        .iter()
+                        .map(|c| self.column(c).map(|(_, t)| t))
+                        .collect::<CqlResult<Vec<_>>>()?;
                     let name = format!("({})", columns.join(","));
                     let tuple = CqlType::Tuple(types);
                     match predicate {
                         Predicate::Compare(_, term) => self.term(term, &name, &tuple, None),
-                        Predicate::In(InValues::Terms(terms)) => terms.iter().for_each(|t| self.term(t, &name, &tuple, None)),
-                        Predicate::In(InValues::Marker(m)) => {
-                            self.add(m.index, &format!("in{name}"), CqlType::List { element: Box::new(tuple), frozen: false }, None)
+                        Predicate::In(InValues::Terms(terms)) => {
+                            terms.iter().for_each(|t| self.term(t, &name, &tuple, None))
                         }
+                        Predicate::In(InValues::Marker(m)) => self.add(
+                            m.index,
+                            &format!("in{name}"),
+                            CqlType::List {
+                                element: Box::new(tuple),
+                                frozen: false,
+                            },
+                            None,
+                        ),
                     }
                 }
-                Relation::Element { column, key, value, .. } => {
+                Relation::Element {
+                    column, key, value, ..
+                } => {
                     let (_, ty) = self.column(column)?;
-                    if let CqlType::Map { key: k, value: v, .. } = &ty {
+                    if let CqlType::Map {
+                        key: k, value: v, ..
+                    } = &ty
+                    {
                         self.term(key, column, k, None);
                         self.term(value, column, v, None);
                     }
@@ -110,13 +140,22 @@ impl Collector<'_> {
         Ok(())
     }
 
-    fn predicate(&mut self, predicate: &Predicate, column: &str, ty: &CqlType, index: usize) -> CqlResult<()> {
+    fn predicate(
+        &mut self,
+        predicate: &Predicate,
+        column: &str,
+        ty: &CqlType,
+        index: usize,
+    ) -> CqlResult<()> {
         let pk = self.pk_position(index);
         match predicate {
             Predicate::Compare(op, term) => {
                 use crate::cql::ast::Operator;
                 let element = match (op, ty) {
-                    (Operator::Contains, CqlType::List { element, .. } | CqlType::Set { element, .. }) => element.as_ref().clone(),
+                    (
+                        Operator::Contains,
+                        CqlType::List { element, .. } | CqlType::Set { element, .. },
+                    ) => element.as_ref().clone(),
                     (Operator::Contains, CqlType::Map { value, .. }) => value.as_ref().clone(),
                     (Operator::ContainsKey, CqlType::Map { key, .. }) => key.as_ref().clone(),
                     _ => ty.clone(),
@@ -124,17 +163,27 @@ impl Collector<'_> {
                 let pk = if *op == Operator::Eq { pk } else { None };
                 self.term(term, column, &element, pk);
             }
-            Predicate::In(InValues::Terms(terms)) => terms.iter().for_each(|t| self.term(t, column, ty, None)),
-            Predicate::In(InValues::Marker(m)) => {
-                self.add(m.index, &format!("in({column})"), CqlType::List { element: Box::new(ty.clone()), frozen: false }, None)
+            Predicate::In(InValues::Terms(terms)) => {
+                terms.iter().for_each(|t| self.term(t, column, ty, None))
             }
+            Predicate::In(InValues::Marker(m)) => self.add(
+                m.index,
+                &format!("in({column})"),
+                CqlType::List {
+                    element: Box::new(ty.clone()),
+                    frozen: false,
+                },
+                None,
+            ),
         }
         Ok(())
     }
 
     /// Markers of an `IF` clause: the element key and the compared value.
     fn condition(&mut self, condition: Option<&UpdateCondition>) -> CqlResult<()> {
-        let Some(UpdateCondition::Conditions(conditions)) = condition else { return Ok(()) };
+        let Some(UpdateCondition::Conditions(conditions)) = condition else {
+            return Ok(());
+        };
         for condition in conditions {
             let (index, ty) = self.column(&condition.column)?;
             let column = condition.column.as_str();
@@ -147,9 +196,11 @@ impl Collector<'_> {
                     self.term(key, &format!("idx({column})"), &element_key_type(&ty), None);
                     element.as_ref().clone()
                 }
-                (Some(ConditionSelection::Field(field)), CqlType::Udt { def, .. }) => {
-                    def.fields.iter().find(|(n, _)| n == field.as_str()).map_or(ty.clone(), |(_, t)| t.clone())
-                }
+                (Some(ConditionSelection::Field(field)), CqlType::Udt { def, .. }) => def
+                    .fields
+                    .iter()
+                    .find(|(n, _)| n == field.as_str())
+                    .map_or(ty.clone(), |(_, t)| t.clone()),
                 _ => ty.clone(),
             };
             self.predicate(&condition.predicate, column, &compared, index)?;
@@ -172,7 +223,12 @@ impl Collector<'_> {
         }
         self.relations(&s.where_clause)?;
         if let Some(t) = &s.per_partition_limit {
-            self.term(t, "[per_partition_limit]", &CqlType::Native(NativeType::Int), None);
+            self.term(
+                t,
+                "[per_partition_limit]",
+                &CqlType::Native(NativeType::Int),
+                None,
+            );
         }
         if let Some(t) = &s.limit {
             self.term(t, "[limit]", &CqlType::Native(NativeType::Int), None);
@@ -184,13 +240,17 @@ impl Collector<'_> {
     fn selector(&mut self, selector: &Selector) {
         let (inner, keys): (&Selector, Vec<&Term>) = match selector {
             Selector::Element { selector, key } => (selector, vec![key]),
-            Selector::Slice { selector, from, to } => (selector, from.iter().chain(to.iter()).collect()),
+            Selector::Slice { selector, from, to } => {
+                (selector, from.iter().chain(to.iter()).collect())
+            }
             Selector::Field { selector, .. } => (selector, Vec::new()),
             _ => return,
         };
         if let Selector::Column(name) = inner {
             if let Ok((_, ty)) = self.column(name) {
-                keys.into_iter().for_each(|key| self.term(key, &format!("key({name})"), &element_key_type(&ty), None));
+                keys.into_iter().for_each(|key| {
+                    self.term(key, &format!("key({name})"), &element_key_type(&ty), None)
+                });
             }
         }
         self.selector(inner);
@@ -217,32 +277,50 @@ impl Collector<'_> {
                         Assignment::Subtract { column, value } => {
                             // `m = m - ?` binds the set of keys to remove.
                             let ty = match self.column(column)?.1 {
-                                CqlType::Map { key, .. } => CqlType::Set { element: key, frozen: false },
+                                CqlType::Map { key, .. } => CqlType::Set {
+                                    element: key,
+                                    frozen: false,
+                                },
                                 ty => ty,
                             };
                             self.term(value, column, &ty, None);
                         }
-                        Assignment::Set { column, value } | Assignment::Add { column, value } | Assignment::Prepend { column, value } => {
+                        Assignment::Set { column, value }
+                        | Assignment::Add { column, value }
+                        | Assignment::Prepend { column, value } => {
                             let (_, ty) = self.column(column)?;
                             self.term(value, column, &ty, None);
                         }
                         Assignment::SetElement { column, key, value } => {
                             let (_, ty) = self.column(column)?;
                             match &ty {
-                                CqlType::Map { key: k, value: v, .. } => {
+                                CqlType::Map {
+                                    key: k, value: v, ..
+                                } => {
                                     self.term(key, &format!("key({column})"), k, None);
                                     self.term(value, &format!("value({column})"), v, None);
                                 }
                                 CqlType::List { element, .. } => {
-                                    self.term(key, &format!("idx({column})"), &CqlType::Native(NativeType::Int), None);
+                                    self.term(
+                                        key,
+                                        &format!("idx({column})"),
+                                        &CqlType::Native(NativeType::Int),
+                                        None,
+                                    );
                                     self.term(value, &format!("value({column})"), element, None);
                                 }
                                 _ => {}
                             }
                         }
-                        Assignment::SetField { column, field, value } => {
+                        Assignment::SetField {
+                            column,
+                            field,
+                            value,
+                        } => {
                             if let CqlType::Udt { def, .. } = self.column(column)?.1 {
-                                if let Some((_, ty)) = def.fields.iter().find(|(n, _)| n == field.as_str()) {
+                                if let Some((_, ty)) =
+                                    def.fields.iter().find(|(n, _)| n == field.as_str())
+                                {
                                     self.term(value, &format!("{column}.{field}"), ty, None);
                                 }
                             }
@@ -289,7 +367,10 @@ pub fn bind_specs(ctx: &Context<'_>, statement: &Statement) -> CqlResult<Vec<Bin
     match statement {
         Statement::Select(s) => {
             let table = ctx.resolve_table(&s.table)?;
-            let mut c = Collector { table: &table, specs };
+            let mut c = Collector {
+                table: &table,
+                specs,
+            };
             c.select(s)?;
             specs = c.specs;
         }
@@ -301,24 +382,37 @@ pub fn bind_specs(ctx: &Context<'_>, statement: &Statement) -> CqlResult<Vec<Bin
                 specs = child_specs(ctx, child, specs)?;
             }
         }
-        _ => return Err(CqlError::invalid("Bind variables are not allowed in this statement")),
+        _ => {
+            return Err(CqlError::invalid(
+                "Bind variables are not allowed in this statement",
+            ))
+        }
     }
     specs.resize(count, None);
     specs
         .into_iter()
         .enumerate()
-        .map(|(i, s)| s.ok_or_else(|| CqlError::invalid(format!("Cannot infer the type of bind marker {i}"))))
+        .map(|(i, s)| {
+            s.ok_or_else(|| CqlError::invalid(format!("Cannot infer the type of bind marker {i}")))
+        })
         .collect()
 }
 
-fn child_specs(ctx: &Context<'_>, child: &BatchChild, specs: Vec<Option<BindSpec>>) -> CqlResult<Vec<Option<BindSpec>>> {
+fn child_specs(
+    ctx: &Context<'_>,
+    child: &BatchChild,
+    specs: Vec<Option<BindSpec>>,
+) -> CqlResult<Vec<Option<BindSpec>>> {
     let name = match child {
         BatchChild::Insert(s) => &s.table,
         BatchChild::Update(s) => &s.table,
         BatchChild::Delete(s) => &s.table,
     };
     let table = ctx.resolve_table(name)?;
-    let mut c = Collector { table: &table, specs };
+    let mut c = Collector {
+        table: &table,
+        specs,
+    };
     c.child(child)?;
     Ok(c.specs)
 }
@@ -328,7 +422,10 @@ fn child_specs(ctx: &Context<'_>, child: &BatchChild, specs: Vec<Option<BindSpec
 pub fn partition_key_indexes(table: &Table, specs: &[BindSpec]) -> Vec<u16> {
     let mut out = Vec::new();
     for column in table.partition_key_indexes() {
-        match specs.iter().position(|s| s.partition_key_column == Some(column)) {
+        match specs
+            .iter()
+            .position(|s| s.partition_key_column == Some(column))
+        {
             Some(position) => out.push(position as u16),
             None => return Vec::new(),
         }

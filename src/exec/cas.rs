@@ -21,7 +21,9 @@ use super::eval::{evaluate, BoundValues, Evaluated, Receiver};
 use super::restrict::PartitionKey;
 use super::wire_type;
 use crate::cluster::{ReadCommand, ReadTarget};
-use crate::cql::ast::{Condition, ConditionSelection, InValues, Operator, Predicate, UpdateCondition};
+use crate::cql::ast::{
+    Condition, ConditionSelection, InValues, Operator, Predicate, UpdateCondition,
+};
 use crate::error::{CqlError, CqlResult};
 use crate::schema::{ColumnKind, Table};
 use crate::storage::{CellData, ClusteringRange, Decoded, Row};
@@ -53,10 +55,19 @@ impl PartitionData {
 
     /// The current cell of a column: static columns from the static row, others from
     /// the row at `clustering`.
-    pub fn cell(&self, table: &Table, index: usize, clustering: Option<&[u8]>) -> Option<&CellData> {
+    pub fn cell(
+        &self,
+        table: &Table,
+        index: usize,
+        clustering: Option<&[u8]>,
+    ) -> Option<&CellData> {
         let column = &table.def.columns[index];
         if column.kind == ColumnKind::Static {
-            return self.statics.iter().find(|(n, _)| *n == column.name).map(|(_, c)| c);
+            return self
+                .statics
+                .iter()
+                .find(|(n, _)| *n == column.name)
+                .map(|(_, c)| c);
         }
         self.row(clustering?)?.cell(&column.name)
     }
@@ -71,12 +82,25 @@ impl PartitionData {
 }
 
 /// A read of the rows `clusterings` (and the static row) of one partition.
-pub fn partition_read(table: &std::sync::Arc<Table>, version: VersionId, key: &PartitionKey, clusterings: &[Vec<u8>]) -> ReadCommand {
-    let slices = clusterings.iter().map(|c| ClusteringRange::prefix(c)).collect();
+pub fn partition_read(
+    table: &std::sync::Arc<Table>,
+    version: VersionId,
+    key: &PartitionKey,
+    clusterings: &[Vec<u8>],
+) -> ReadCommand {
+    let slices = clusterings
+        .iter()
+        .map(|c| ClusteringRange::prefix(c))
+        .collect();
     ReadCommand {
         table: table.clone(),
         version,
-        target: ReadTarget::Partition { token: key.token, key: key.bytes.clone(), slices, reverse: false },
+        target: ReadTarget::Partition {
+            token: key.token,
+            key: key.bytes.clone(),
+            slices,
+            reverse: false,
+        },
         row_limit: usize::MAX,
         per_partition_limit: None,
         resume_after: None,
@@ -112,31 +136,47 @@ pub enum CasCondition {
 }
 
 impl CasCondition {
-    pub fn resolve(table: &Table, condition: &UpdateCondition, bound: &BoundValues) -> CqlResult<CasCondition> {
+    pub fn resolve(
+        table: &Table,
+        condition: &UpdateCondition,
+        bound: &BoundValues,
+    ) -> CqlResult<CasCondition> {
         match condition {
             UpdateCondition::Exists => Ok(CasCondition::Exists),
-            UpdateCondition::Conditions(conditions) => {
-                Ok(CasCondition::Columns(conditions.iter().map(|c| column_condition(table, c, bound)).collect::<CqlResult<_>>()?))
-            }
+            UpdateCondition::Conditions(conditions) => Ok(CasCondition::Columns(
+                conditions
+                    .iter()
+                    .map(|c| column_condition(table, c, bound))
+                    .collect::<CqlResult<_>>()?,
+            )),
         }
     }
 
     /// Whether only static columns are conditioned (then the static row is checked).
     pub fn is_static_only(&self, table: &Table) -> bool {
         match self {
-            CasCondition::Columns(c) => c.iter().all(|c| table.def.columns[c.column].kind == ColumnKind::Static),
+            CasCondition::Columns(c) => c
+                .iter()
+                .all(|c| table.def.columns[c.column].kind == ColumnKind::Static),
             _ => false,
         }
     }
 
-    pub fn holds(&self, table: &Table, data: &PartitionData, clustering: Option<&[u8]>) -> CqlResult<bool> {
+    pub fn holds(
+        &self,
+        table: &Table,
+        data: &PartitionData,
+        clustering: Option<&[u8]>,
+    ) -> CqlResult<bool> {
         match self {
             CasCondition::NotExists => Ok(!data.exists(clustering)),
             CasCondition::Exists => Ok(data.exists(clustering)),
             CasCondition::Columns(conditions) => {
                 for condition in conditions {
                     let ty = &table.types[condition.column];
-                    let current = data.cell(table, condition.column, clustering).map(|c| c.value.as_slice());
+                    let current = data
+                        .cell(table, condition.column, clustering)
+                        .map(|c| c.value.as_slice());
                     if !condition.holds(ty, current)? {
                         return Ok(false);
                     }
@@ -164,13 +204,23 @@ impl CasCondition {
     }
 }
 
-fn column_condition(table: &Table, condition: &Condition, bound: &BoundValues) -> CqlResult<ColumnCondition> {
+fn column_condition(
+    table: &Table,
+    condition: &Condition,
+    bound: &BoundValues,
+) -> CqlResult<ColumnCondition> {
     let index = table
         .column_index(&condition.column)
         .ok_or_else(|| CqlError::invalid(format!("Undefined column name {}", condition.column)))?;
     let column = &table.def.columns[index];
-    if matches!(column.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
-        return Err(CqlError::invalid(format!("PRIMARY KEY column '{}' cannot have IF conditions", column.name)));
+    if matches!(
+        column.kind,
+        ColumnKind::PartitionKey | ColumnKind::Clustering
+    ) {
+        return Err(CqlError::invalid(format!(
+            "PRIMARY KEY column '{}' cannot have IF conditions",
+            column.name
+        )));
     }
     let ty = &table.types[index];
     let int = CqlType::Native(NativeType::Int);
@@ -182,50 +232,109 @@ fn column_condition(table: &Table, condition: &Condition, bound: &BoundValues) -
         }
         (Some(ConditionSelection::Element(term)), CqlType::List { element, .. }) => {
             let i = required(term, &int, &column.name, bound)?;
-            let i = i32::from_be_bytes(i.as_slice().try_into().map_err(|_| CqlError::invalid("Invalid list index"))?);
+            let i = i32::from_be_bytes(
+                i.as_slice()
+                    .try_into()
+                    .map_err(|_| CqlError::invalid("Invalid list index"))?,
+            );
             (Some(ConditionPath::ListIndex(i)), element.as_ref())
         }
         (Some(ConditionSelection::Element(_)), _) => {
-            return Err(CqlError::invalid(format!("Invalid element access syntax for non-collection column {}", column.name)))
+            return Err(CqlError::invalid(format!(
+                "Invalid element access syntax for non-collection column {}",
+                column.name
+            )))
         }
         (Some(ConditionSelection::Field(field)), CqlType::Udt { def, .. }) => {
-            let position = def.fields.iter().position(|(n, _)| n == field.as_str()).ok_or_else(|| {
-                CqlError::invalid(format!("Unknown field {field} for column {}", column.name))
-            })?;
-            (Some(ConditionPath::Field(position)), &def.fields[position].1)
+            let position = def
+                .fields
+                .iter()
+                .position(|(n, _)| n == field.as_str())
+                .ok_or_else(|| {
+                    CqlError::invalid(format!("Unknown field {field} for column {}", column.name))
+                })?;
+            (
+                Some(ConditionPath::Field(position)),
+                &def.fields[position].1,
+            )
         }
         (Some(ConditionSelection::Field(_)), _) => {
-            return Err(CqlError::invalid(format!("Invalid field selection: {} of type {ty} is not a user type", column.name)))
+            return Err(CqlError::invalid(format!(
+                "Invalid field selection: {} of type {ty} is not a user type",
+                column.name
+            )))
         }
     };
-    let receiver = Receiver { name: &column.name, ty: operand_ty };
+    let receiver = Receiver {
+        name: &column.name,
+        ty: operand_ty,
+    };
     let (operator, operands, is_in) = match &condition.predicate {
-        Predicate::Compare(op, term) => (*op, vec![evaluate(term, &receiver, bound)?.into_option()], false),
+        Predicate::Compare(op, term) => (
+            *op,
+            vec![evaluate(term, &receiver, bound)?.into_option()],
+            false,
+        ),
         Predicate::In(InValues::Terms(terms)) => {
-            let values = terms.iter().map(|t| evaluate(t, &receiver, bound).map(Evaluated::into_option)).collect::<CqlResult<_>>()?;
+            let values = terms
+                .iter()
+                .map(|t| evaluate(t, &receiver, bound).map(Evaluated::into_option))
+                .collect::<CqlResult<_>>()?;
             (Operator::Eq, values, true)
         }
         Predicate::In(InValues::Marker(marker)) => {
-            let list = CqlType::List { element: Box::new(operand_ty.clone()), frozen: true };
+            let list = CqlType::List {
+                element: Box::new(operand_ty.clone()),
+                frozen: true,
+            };
             let term = crate::cql::ast::Term::Bind(marker.clone());
-            let values = match evaluate(&term, &Receiver { name: &column.name, ty: &list }, bound)?.into_option() {
+            let values = match evaluate(
+                &term,
+                &Receiver {
+                    name: &column.name,
+                    ty: &list,
+                },
+                bound,
+            )?
+            .into_option()
+            {
                 Some(v) => elements(&v)?.into_iter().map(Some).collect(),
                 None => return Err(CqlError::invalid("Invalid null list in IN condition")),
             };
             (Operator::Eq, values, true)
         }
     };
-    if matches!(operator, Operator::Contains | Operator::ContainsKey | Operator::Like) {
-        return Err(CqlError::invalid(format!("Unsupported operator {operator} in an IF condition")));
+    if matches!(
+        operator,
+        Operator::Contains | Operator::ContainsKey | Operator::Like
+    ) {
+        return Err(CqlError::invalid(format!(
+            "Unsupported operator {operator} in an IF condition"
+        )));
     }
     if !matches!(operator, Operator::Eq | Operator::NotEq) && operands.iter().any(Option::is_none) {
-        return Err(CqlError::invalid(format!("Invalid comparison with null for operator \"{operator}\"")));
+        return Err(CqlError::invalid(format!(
+            "Invalid comparison with null for operator \"{operator}\""
+        )));
     }
-    Ok(ColumnCondition { column: index, path, operator, operands, is_in })
+    Ok(ColumnCondition {
+        column: index,
+        path,
+        operator,
+        operands,
+        is_in,
+    })
 }
 
-fn required(term: &crate::cql::ast::Term, ty: &CqlType, name: &str, bound: &BoundValues) -> CqlResult<Vec<u8>> {
-    evaluate(term, &Receiver { name, ty }, bound)?.into_option().ok_or_else(|| CqlError::invalid(format!("Invalid null value for {name} element access")))
+fn required(
+    term: &crate::cql::ast::Term,
+    ty: &CqlType,
+    name: &str,
+    bound: &BoundValues,
+) -> CqlResult<Vec<u8>> {
+    evaluate(term, &Receiver { name, ty }, bound)?
+        .into_option()
+        .ok_or_else(|| CqlError::invalid(format!("Invalid null value for {name} element access")))
 }
 
 impl ColumnCondition {
@@ -250,17 +359,27 @@ impl ColumnCondition {
                 }
             }
         };
-        Ok(if self.is_in { self.operands.iter().any(matches) } else { self.operands.iter().all(matches) })
+        Ok(if self.is_in {
+            self.operands.iter().any(matches)
+        } else {
+            self.operands.iter().all(matches)
+        })
     }
 }
 
 /// The element, value or field a condition path selects, with its type.
-fn select<'a>(ty: &'a CqlType, path: &ConditionPath, current: Option<&[u8]>) -> CqlResult<(&'a CqlType, Option<Vec<u8>>)> {
+fn select<'a>(
+    ty: &'a CqlType,
+    path: &ConditionPath,
+    current: Option<&[u8]>,
+) -> CqlResult<(&'a CqlType, Option<Vec<u8>>)> {
     let Some(current) = current else {
         let inner = match (ty, path) {
             (CqlType::Map { value, .. }, _) => value.as_ref(),
             (CqlType::List { element, .. }, _) => element.as_ref(),
-            (CqlType::Udt { def, .. }, ConditionPath::Field(i)) => def.fields.get(*i).map_or(ty, |(_, t)| t),
+            (CqlType::Udt { def, .. }, ConditionPath::Field(i)) => {
+                def.fields.get(*i).map_or(ty, |(_, t)| t)
+            }
             _ => ty,
         };
         return Ok((inner, None));
@@ -268,12 +387,18 @@ fn select<'a>(ty: &'a CqlType, path: &ConditionPath, current: Option<&[u8]>) -> 
     Ok(match (ty, path) {
         (CqlType::Map { key, value, .. }, ConditionPath::MapKey(k)) => {
             let items = elements(current)?;
-            let found = items.chunks(2).find(|pair| pair.first().is_some_and(|pk| compare_values(key, pk, k) == Ordering::Equal));
+            let found = items.chunks(2).find(|pair| {
+                pair.first()
+                    .is_some_and(|pk| compare_values(key, pk, k) == Ordering::Equal)
+            });
             (value.as_ref(), found.and_then(|pair| pair.get(1)).cloned())
         }
         (CqlType::List { element, .. }, ConditionPath::ListIndex(i)) => {
             let items = elements(current)?;
-            (element.as_ref(), usize::try_from(*i).ok().and_then(|i| items.get(i)).cloned())
+            (
+                element.as_ref(),
+                usize::try_from(*i).ok().and_then(|i| items.get(i)).cloned(),
+            )
         }
         (CqlType::Udt { def, .. }, ConditionPath::Field(i)) => {
             let field_ty = def.fields.get(*i).map_or(ty, |(_, t)| t);
@@ -292,7 +417,14 @@ pub struct CheckedRow<'a> {
 
 /// The `[applied]` result of a conditional statement (`is_batch`: conditions of a batch,
 /// whose failure rows start with the primary key columns).
-pub fn result(table: &Table, key: &PartitionKey, data: &PartitionData, checked: &[CheckedRow<'_>], applied: bool, is_batch: bool) -> ResultBody {
+pub fn result(
+    table: &Table,
+    key: &PartitionKey,
+    data: &PartitionData,
+    checked: &[CheckedRow<'_>],
+    applied: bool,
+    is_batch: bool,
+) -> ResultBody {
     let bool_value = |b: bool| Some(Bytes::from_static(if b { &[1] } else { &[0] }));
     let applied_spec = spec(table, "[applied]", &CqlType::Native(NativeType::Boolean));
     if applied {
@@ -303,50 +435,94 @@ pub fn result(table: &Table, key: &PartitionKey, data: &PartitionData, checked: 
     for row in checked {
         match row.condition.columns() {
             None => wildcard = true,
-            Some(c) => columns.extend(c.into_iter().filter(|i| !columns.contains(i)).collect::<Vec<_>>()),
+            Some(c) => columns.extend(
+                c.into_iter()
+                    .filter(|i| !columns.contains(i))
+                    .collect::<Vec<_>>(),
+            ),
         }
     }
     if wildcard {
         columns = (0..table.def.columns.len()).collect();
     } else if is_batch {
-        let key_columns: Vec<usize> = table.partition_key_indexes().into_iter().chain(table.clustering_indexes()).collect();
+        let key_columns: Vec<usize> = table
+            .partition_key_indexes()
+            .into_iter()
+            .chain(table.clustering_indexes())
+            .collect();
         columns.retain(|i| !key_columns.contains(i));
         columns = key_columns.into_iter().chain(columns).collect();
     }
     let mut rows = Vec::new();
-    for row in checked.iter().filter(|r| data.exists(r.clustering.as_deref())) {
+    for row in checked
+        .iter()
+        .filter(|r| data.exists(r.clustering.as_deref()))
+    {
         let mut values = vec![bool_value(false)];
-        values.extend(columns.iter().map(|i| column_value(table, key, data, row.clustering.as_deref(), *i).map(Bytes::from)));
+        values.extend(columns.iter().map(|i| {
+            column_value(table, key, data, row.clustering.as_deref(), *i).map(Bytes::from)
+        }));
         rows.push(values);
     }
     if rows.is_empty() {
         return rows_body(vec![applied_spec], vec![vec![bool_value(false)]]);
     }
-    let specs = std::iter::once(applied_spec).chain(columns.iter().map(|i| spec(table, &table.def.columns[*i].name, &table.types[*i]))).collect();
+    let specs = std::iter::once(applied_spec)
+        .chain(
+            columns
+                .iter()
+                .map(|i| spec(table, &table.def.columns[*i].name, &table.types[*i])),
+        )
+        .collect();
     rows_body(specs, rows)
 }
 
-fn column_value(table: &Table, key: &PartitionKey, data: &PartitionData, clustering: Option<&[u8]>, index: usize) -> Option<Vec<u8>> {
+fn column_value(
+    table: &Table,
+    key: &PartitionKey,
+    data: &PartitionData,
+    clustering: Option<&[u8]>,
+    index: usize,
+) -> Option<Vec<u8>> {
     let column = &table.def.columns[index];
     match column.kind {
         ColumnKind::PartitionKey => {
-            let position = table.partition_key_indexes().iter().position(|i| *i == index)?;
+            let position = table
+                .partition_key_indexes()
+                .iter()
+                .position(|i| *i == index)?;
             key.components.get(position).cloned()
         }
         ColumnKind::Clustering => {
-            let position = table.clustering_indexes().iter().position(|i| *i == index)?;
-            data.row(clustering?)?.clustering_values.get(position).cloned()
+            let position = table
+                .clustering_indexes()
+                .iter()
+                .position(|i| *i == index)?;
+            data.row(clustering?)?
+                .clustering_values
+                .get(position)
+                .cloned()
         }
         _ => data.cell(table, index, clustering).map(|c| c.value.clone()),
     }
 }
 
 fn spec(table: &Table, name: &str, ty: &CqlType) -> ColumnSpec {
-    ColumnSpec { keyspace: table.def.keyspace.clone(), table: table.def.name.clone(), name: name.to_string(), col_type: wire_type(ty) }
+    ColumnSpec {
+        keyspace: table.def.keyspace.clone(),
+        table: table.def.name.clone(),
+        name: name.to_string(),
+        col_type: wire_type(ty),
+    }
 }
 
 fn rows_body(columns: Vec<ColumnSpec>, rows: Vec<Vec<Option<Bytes>>>) -> ResultBody {
-    let metadata = RowsMetadata { columns, paging_state: None, no_metadata: false, new_metadata_id: None };
+    let metadata = RowsMetadata {
+        columns,
+        paging_state: None,
+        no_metadata: false,
+        new_metadata_id: None,
+    };
     ResultBody::Rows(Rows { metadata, rows })
 }
 
@@ -354,20 +530,42 @@ fn rows_body(columns: Vec<ColumnSpec>, rows: Vec<Vec<Option<Bytes>>>) -> ResultB
 mod tests {
     use super::*;
 
-    fn condition(operator: Operator, operands: Vec<Option<Vec<u8>>>, is_in: bool) -> ColumnCondition {
-        ColumnCondition { column: 0, path: None, operator, operands, is_in }
+    fn condition(
+        operator: Operator,
+        operands: Vec<Option<Vec<u8>>>,
+        is_in: bool,
+    ) -> ColumnCondition {
+        ColumnCondition {
+            column: 0,
+            path: None,
+            operator,
+            operands,
+            is_in,
+        }
     }
 
     #[test]
     fn null_semantics_follow_cassandra() {
         let int = CqlType::Native(NativeType::Int);
         let one = Some(1i32.to_be_bytes().to_vec());
-        assert!(condition(Operator::Eq, vec![None], false).holds(&int, None).expect("eval"));
-        assert!(!condition(Operator::Eq, vec![one.clone()], false).holds(&int, None).expect("eval"));
-        assert!(condition(Operator::NotEq, vec![one.clone()], false).holds(&int, None).expect("eval"));
-        assert!(!condition(Operator::Gt, vec![one.clone()], false).holds(&int, None).expect("eval"));
+        assert!(condition(Operator::Eq, vec![None], false)
+            .holds(&int, None)
+            .expect("eval"));
+        assert!(!condition(Operator::Eq, vec![one.clone()], false)
+            .holds(&int, None)
+            .expect("eval"));
+        assert!(condition(Operator::NotEq, vec![one.clone()], false)
+            .holds(&int, None)
+            .expect("eval"));
+        assert!(!condition(Operator::Gt, vec![one.clone()], false)
+            .holds(&int, None)
+            .expect("eval"));
         let two = 2i32.to_be_bytes();
-        assert!(condition(Operator::Gt, vec![one.clone()], false).holds(&int, Some(&two)).expect("eval"));
-        assert!(condition(Operator::Eq, vec![one, Some(two.to_vec())], true).holds(&int, Some(&two)).expect("eval"));
+        assert!(condition(Operator::Gt, vec![one.clone()], false)
+            .holds(&int, Some(&two))
+            .expect("eval"));
+        assert!(condition(Operator::Eq, vec![one, Some(two.to_vec())], true)
+            .holds(&int, Some(&two))
+            .expect("eval"));
     }
 }

@@ -23,7 +23,12 @@ use crate::types::CqlType;
 /// Cloning the current state freezes the table's head first. That freeze point is nobody's
 /// snapshot, so it is deleted at once: both branches still read through it, and merges
 /// reclaim its rows once both sides have overwritten them (or one side is dropped).
-fn branch_from(ctx: &Context<'_>, catalog: &Catalog, table: &Table, snapshot: Option<&str>) -> CqlResult<VersionId> {
+fn branch_from(
+    ctx: &Context<'_>,
+    catalog: &Catalog,
+    table: &Table,
+    snapshot: Option<&str>,
+) -> CqlResult<VersionId> {
     let engine = &ctx.node.engine;
     match snapshot {
         Some(tag) => Ok(engine.clone_version(snapshot_version(catalog, table, tag)?)?),
@@ -41,23 +46,39 @@ pub fn snapshot_version(catalog: &Catalog, table: &Table, tag: &str) -> CqlResul
         .snapshot(tag, &table.def.keyspace, &table.def.name)
         .filter(|r| r.table_id.is_none_or(|id| id == table.def.id))
         .map(|r| r.version)
-        .ok_or_else(|| CqlError::invalid(format!("Snapshot '{tag}' does not exist for table {}.{}", table.def.keyspace, table.def.name)))
+        .ok_or_else(|| {
+            CqlError::invalid(format!(
+                "Snapshot '{tag}' does not exist for table {}.{}",
+                table.def.keyspace, table.def.name
+            ))
+        })
 }
 
 /// A copy of `source` named `keyspace.name` on the new branch `version`.
 fn cloned_def(source: &TableDef, keyspace: &str, name: &str, version: VersionId) -> TableDef {
-    TableDef { keyspace: keyspace.to_string(), name: name.to_string(), id: Uuid::new_v4(), data_version: version, ..source.clone() }
+    TableDef {
+        keyspace: keyspace.to_string(),
+        name: name.to_string(),
+        id: Uuid::new_v4(),
+        data_version: version,
+        ..source.clone()
+    }
 }
 
 pub async fn clone_table(ctx: &Context<'_>, s: &CloneTable) -> CqlResult<DdlOutcome> {
     let keyspace = ctx.keyspace_of(&s.name)?;
     let source = ctx.resolve_table(&s.source)?;
     if source.def.keyspace.starts_with("system") {
-        return Err(CqlError::invalid(format!("Cannot clone system table {}.{}", source.def.keyspace, source.def.name)));
+        return Err(CqlError::invalid(format!(
+            "Cannot clone system table {}.{}",
+            source.def.keyspace, source.def.name
+        )));
     }
     let _guard = ctx.node.schema.ddl_lock.lock().await;
     let catalog = ctx.node.schema.catalog();
-    let ks = catalog.keyspace(&keyspace).ok_or_else(|| CqlError::invalid(format!("Keyspace '{keyspace}' doesn't exist")))?;
+    let ks = catalog
+        .keyspace(&keyspace)
+        .ok_or_else(|| CqlError::invalid(format!("Keyspace '{keyspace}' doesn't exist")))?;
     if ks.tables.contains_key(&s.name.name) {
         if s.if_not_exists {
             return Ok(None);
@@ -70,19 +91,34 @@ pub async fn clone_table(ctx: &Context<'_>, s: &CloneTable) -> CqlResult<DdlOutc
         CqlType::parse(&column.type_text, &udts)?;
     }
     let clone = branch_from(ctx, &catalog, &source, s.snapshot.as_deref())?;
-    ctx.node.schema.apply(vec![SchemaWrite::PutTable(cloned_def(&source.def, &keyspace, &s.name.name, clone))])?;
+    ctx.node
+        .schema
+        .apply(vec![SchemaWrite::PutTable(cloned_def(
+            &source.def,
+            &keyspace,
+            &s.name.name,
+            clone,
+        ))])?;
     Ok(Some(SchemaChange {
         change: SchemaChangeType::Created,
-        target: SchemaChangeTarget::Table { keyspace, name: s.name.name.clone() },
+        target: SchemaChangeTarget::Table {
+            keyspace,
+            name: s.name.name.clone(),
+        },
     }))
 }
 
 pub async fn clone_keyspace(ctx: &Context<'_>, s: &CloneKeyspace) -> CqlResult<DdlOutcome> {
     let _guard = ctx.node.schema.ddl_lock.lock().await;
     let catalog = ctx.node.schema.catalog();
-    let source = catalog.keyspace(&s.source).ok_or_else(|| CqlError::invalid(format!("Keyspace '{}' doesn't exist", s.source)))?;
+    let source = catalog
+        .keyspace(&s.source)
+        .ok_or_else(|| CqlError::invalid(format!("Keyspace '{}' doesn't exist", s.source)))?;
     if source.system {
-        return Err(CqlError::invalid(format!("Cannot clone system keyspace {}", s.source)));
+        return Err(CqlError::invalid(format!(
+            "Cannot clone system keyspace {}",
+            s.source
+        )));
     }
     if catalog.keyspace(&s.name).is_some() {
         if s.if_not_exists {
@@ -94,16 +130,38 @@ pub async fn clone_keyspace(ctx: &Context<'_>, s: &CloneKeyspace) -> CqlResult<D
     def.name = s.name.clone();
     let mut writes = vec![SchemaWrite::PutKeyspace(def)];
     // The tables' column types may name the source keyspace's user types.
-    writes.extend(source.types.values().map(|ty| SchemaWrite::PutType(TypeDef { keyspace: s.name.clone(), ..ty.clone() })));
+    writes.extend(source.types.values().map(|ty| {
+        SchemaWrite::PutType(TypeDef {
+            keyspace: s.name.clone(),
+            ..ty.clone()
+        })
+    }));
     // At a snapshot, the clone has the tables the snapshot has (not those created later).
-    let in_snapshot = |t: &Table| s.snapshot.as_deref().is_none_or(|tag| snapshot_version(&catalog, t, tag).is_ok());
-    let tables: Vec<&Table> = source.tables.values().map(|t| t.as_ref()).filter(|t| in_snapshot(t)).collect();
+    let in_snapshot = |t: &Table| {
+        s.snapshot
+            .as_deref()
+            .is_none_or(|tag| snapshot_version(&catalog, t, tag).is_ok())
+    };
+    let tables: Vec<&Table> = source
+        .tables
+        .values()
+        .map(|t| t.as_ref())
+        .filter(|t| in_snapshot(t))
+        .collect();
     if let (Some(tag), true) = (&s.snapshot, tables.is_empty()) {
-        return Err(CqlError::invalid(format!("Snapshot '{tag}' does not exist for keyspace {}", s.source)));
+        return Err(CqlError::invalid(format!(
+            "Snapshot '{tag}' does not exist for keyspace {}",
+            s.source
+        )));
     }
     for table in tables {
         let clone = branch_from(ctx, &catalog, table, s.snapshot.as_deref())?;
-        writes.push(SchemaWrite::PutTable(cloned_def(&table.def, &s.name, &table.def.name, clone)));
+        writes.push(SchemaWrite::PutTable(cloned_def(
+            &table.def,
+            &s.name,
+            &table.def.name,
+            clone,
+        )));
     }
     let table_names: Vec<String> = writes
         .iter()
@@ -113,17 +171,29 @@ pub async fn clone_keyspace(ctx: &Context<'_>, s: &CloneKeyspace) -> CqlResult<D
         })
         .collect();
     ctx.node.schema.apply(writes)?;
-    let created = SchemaChange { change: SchemaChangeType::Created, target: SchemaChangeTarget::Keyspace(s.name.clone()) };
+    let created = SchemaChange {
+        change: SchemaChangeType::Created,
+        target: SchemaChangeTarget::Keyspace(s.name.clone()),
+    };
     // One statement creates a keyspace and its tables. Drivers refresh a keyspace event by
     // reading the keyspace row alone, so each table is announced too, after the keyspace
     // (drivers apply events in order, and drop a table event for a keyspace they lack).
     let announce = |change: SchemaChange| {
-        let _ = ctx.node.events.send(strata_protocol::Event::SchemaChange(change));
+        let _ = ctx
+            .node
+            .events
+            .send(strata_protocol::Event::SchemaChange(change));
     };
     announce(created.clone());
     for name in table_names {
-        let target = SchemaChangeTarget::Table { keyspace: s.name.clone(), name };
-        announce(SchemaChange { change: SchemaChangeType::Created, target });
+        let target = SchemaChangeTarget::Table {
+            keyspace: s.name.clone(),
+            name,
+        };
+        announce(SchemaChange {
+            change: SchemaChangeType::Created,
+            target,
+        });
     }
     Ok(Some(created))
 }
@@ -136,7 +206,10 @@ fn restore(ctx: &Context<'_>, catalog: &Catalog, tables: &[&Table], tag: &str) -
         let frozen = snapshot_version(catalog, table, tag)?;
         let clone = ctx.node.engine.clone_version(frozen)?;
         released.push(table.def.data_version);
-        writes.push(SchemaWrite::PutTable(TableDef { data_version: clone, ..table.def.clone() }));
+        writes.push(SchemaWrite::PutTable(TableDef {
+            data_version: clone,
+            ..table.def.clone()
+        }));
     }
     ctx.node.schema.apply(writes)?;
     for version in released {
@@ -152,24 +225,39 @@ pub async fn restore_table(ctx: &Context<'_>, s: &RestoreTable) -> CqlResult<Ddl
     restore(ctx, &catalog, &[table.as_ref()], &s.snapshot)?;
     Ok(Some(SchemaChange {
         change: SchemaChangeType::Updated,
-        target: SchemaChangeTarget::Table { keyspace: table.def.keyspace.clone(), name: table.def.name.clone() },
+        target: SchemaChangeTarget::Table {
+            keyspace: table.def.keyspace.clone(),
+            name: table.def.name.clone(),
+        },
     }))
 }
 
 pub async fn restore_keyspace(ctx: &Context<'_>, s: &RestoreKeyspace) -> CqlResult<DdlOutcome> {
     let _guard = ctx.node.schema.ddl_lock.lock().await;
     let catalog = ctx.node.schema.catalog();
-    let keyspace = catalog.keyspace(&s.keyspace).ok_or_else(|| CqlError::invalid(format!("Keyspace '{}' doesn't exist", s.keyspace)))?;
+    let keyspace = catalog
+        .keyspace(&s.keyspace)
+        .ok_or_else(|| CqlError::invalid(format!("Keyspace '{}' doesn't exist", s.keyspace)))?;
     let in_snapshot: BTreeMap<&str, &Table> = keyspace
         .tables
         .values()
-        .filter(|t| catalog.snapshot(&s.snapshot, &s.keyspace, &t.def.name).is_some())
+        .filter(|t| {
+            catalog
+                .snapshot(&s.snapshot, &s.keyspace, &t.def.name)
+                .is_some()
+        })
         .map(|t| (t.def.name.as_str(), t.as_ref()))
         .collect();
     if in_snapshot.is_empty() {
-        return Err(CqlError::invalid(format!("Snapshot '{}' does not exist for keyspace {}", s.snapshot, s.keyspace)));
+        return Err(CqlError::invalid(format!(
+            "Snapshot '{}' does not exist for keyspace {}",
+            s.snapshot, s.keyspace
+        )));
     }
     let tables: Vec<&Table> = in_snapshot.into_values().collect();
     restore(ctx, &catalog, &tables, &s.snapshot)?;
-    Ok(Some(SchemaChange { change: SchemaChangeType::Updated, target: SchemaChangeTarget::Keyspace(s.keyspace.clone()) }))
+    Ok(Some(SchemaChange {
+        change: SchemaChangeType::Updated,
+        target: SchemaChangeTarget::Keyspace(s.keyspace.clone()),
+    }))
 }

@@ -12,7 +12,11 @@ pub fn elements(bytes: &[u8]) -> CqlResult<Vec<Vec<u8>>> {
     let invalid = || CqlError::invalid("Invalid collection value");
     let mut rest = bytes;
     let take_int = |rest: &mut &[u8]| -> CqlResult<i32> {
-        let head: [u8; 4] = rest.get(..4).ok_or_else(invalid)?.try_into().map_err(|_| invalid())?;
+        let head: [u8; 4] = rest
+            .get(..4)
+            .ok_or_else(invalid)?
+            .try_into()
+            .map_err(|_| invalid())?;
         *rest = &rest[4..];
         Ok(i32::from_be_bytes(head))
     };
@@ -33,13 +37,27 @@ pub fn elements(bytes: &[u8]) -> CqlResult<Vec<Vec<u8>>> {
 
 /// `CONTAINS` / `CONTAINS KEY` on a serialized collection of type `ty`.
 pub fn contains(ty: &CqlType, collection: &[u8], operand: &[u8], key: bool) -> bool {
-    let Ok(items) = elements(collection) else { return false };
-    let equal = |element_ty: &CqlType, v: &Vec<u8>| compare_values(element_ty, v, operand) == Ordering::Equal;
+    let Ok(items) = elements(collection) else {
+        return false;
+    };
+    let equal = |element_ty: &CqlType, v: &Vec<u8>| {
+        compare_values(element_ty, v, operand) == Ordering::Equal
+    };
     match ty {
-        CqlType::List { element, .. } | CqlType::Set { element, .. } if !key => items.iter().any(|v| equal(element, v)),
+        CqlType::List { element, .. } | CqlType::Set { element, .. } if !key => {
+            items.iter().any(|v| equal(element, v))
+        }
         CqlType::Map { key: k, value, .. } => {
-            let (wanted_ty, offset) = if key { (k.as_ref(), 0) } else { (value.as_ref(), 1) };
-            items.iter().skip(offset).step_by(2).any(|v| equal(wanted_ty, v))
+            let (wanted_ty, offset) = if key {
+                (k.as_ref(), 0)
+            } else {
+                (value.as_ref(), 1)
+            };
+            items
+                .iter()
+                .skip(offset)
+                .step_by(2)
+                .any(|v| equal(wanted_ty, v))
         }
         _ => false,
     }
@@ -61,7 +79,10 @@ mod tests {
 
     #[test]
     fn reads_elements_and_rejects_garbage() {
-        assert_eq!(elements(&list(&[b"a", b"bc"])).expect("ok"), vec![b"a".to_vec(), b"bc".to_vec()]);
+        assert_eq!(
+            elements(&list(&[b"a", b"bc"])).expect("ok"),
+            vec![b"a".to_vec(), b"bc".to_vec()]
+        );
         assert!(elements(&[0, 0, 0, 9, 0, 0, 0, 5, 1]).is_err());
         assert!(elements(&[0xff, 0xff, 0xff, 0xff]).is_err());
     }
@@ -69,7 +90,11 @@ mod tests {
     #[test]
     fn map_contains_key_and_value() {
         let text = CqlType::Native(NativeType::Text);
-        let ty = CqlType::Map { key: Box::new(text.clone()), value: Box::new(text), frozen: false };
+        let ty = CqlType::Map {
+            key: Box::new(text.clone()),
+            value: Box::new(text),
+            frozen: false,
+        };
         let m = list(&[b"k", b"v"]);
         let m = [&2i32.to_be_bytes()[..], &m[4..]].concat();
         let m = [&1i32.to_be_bytes()[..], &m[4..]].concat();

@@ -14,18 +14,23 @@ use uuid::Uuid;
 
 use super::Context;
 use crate::cql::ast::{
-    AlterKeyspace, AlterTable, AlterTableAction, CreateKeyspace, CreateTable, DropKeyspace, DropObject, Literal,
-    OrderDirection, Property, PropertyValue, QualifiedName,
+    AlterKeyspace, AlterTable, AlterTableAction, CreateKeyspace, CreateTable, DropKeyspace,
+    DropObject, Literal, OrderDirection, Property, PropertyValue, QualifiedName,
 };
 use crate::error::{CqlError, CqlResult};
-use crate::schema::{Catalog, ClusteringOrder, ColumnDef, ColumnKind, Keyspace, KeyspaceDef, SchemaWrite, TableDef, TableOptions};
+use crate::schema::{
+    Catalog, ClusteringOrder, ColumnDef, ColumnKind, Keyspace, KeyspaceDef, SchemaWrite, TableDef,
+    TableOptions,
+};
 use crate::schema::{IndexDef, KeyspaceUdts, ViewRecord};
 use crate::types::{CqlType, UdtResolver};
 
 const MAX_NAME_LENGTH: usize = 48;
 
 fn check_name(kind: &str, name: &str) -> CqlResult<()> {
-    let valid = !name.is_empty() && name.len() <= MAX_NAME_LENGTH && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let valid = !name.is_empty()
+        && name.len() <= MAX_NAME_LENGTH
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid {
         return Err(CqlError::invalid(format!(
             "{kind} name must not be empty, more than {MAX_NAME_LENGTH} characters long, or contain non-alphanumeric-underscore characters (got \"{name}\")"
@@ -35,11 +40,20 @@ fn check_name(kind: &str, name: &str) -> CqlResult<()> {
 }
 
 fn keyspace_event(change: SchemaChangeType, name: &str) -> SchemaChange {
-    SchemaChange { change, target: SchemaChangeTarget::Keyspace(name.to_string()) }
+    SchemaChange {
+        change,
+        target: SchemaChangeTarget::Keyspace(name.to_string()),
+    }
 }
 
 fn table_event(change: SchemaChangeType, keyspace: &str, name: &str) -> SchemaChange {
-    SchemaChange { change, target: SchemaChangeTarget::Table { keyspace: keyspace.to_string(), name: name.to_string() } }
+    SchemaChange {
+        change,
+        target: SchemaChangeTarget::Table {
+            keyspace: keyspace.to_string(),
+            name: name.to_string(),
+        },
+    }
 }
 
 /// Result of a DDL: the event to report, or `None` when IF [NOT] EXISTS made it a no-op.
@@ -62,11 +76,19 @@ pub async fn create_keyspace(ctx: &Context<'_>, s: &CreateKeyspace) -> CqlResult
 
 /// The user keyspace an ALTER or DROP names: `None` when it is missing and `IF EXISTS`
 /// was given; an error when it is missing otherwise or is a system keyspace.
-fn user_keyspace<'c>(catalog: &'c Catalog, name: &str, if_exists: bool) -> CqlResult<Option<&'c Keyspace>> {
+fn user_keyspace<'c>(
+    catalog: &'c Catalog,
+    name: &str,
+    if_exists: bool,
+) -> CqlResult<Option<&'c Keyspace>> {
     match catalog.keyspace(name) {
         None if if_exists => Ok(None),
-        None => Err(CqlError::invalid(format!("Keyspace '{name}' doesn't exist"))),
-        Some(ks) if ks.system => Err(CqlError::Unauthorized(format!("{name} keyspace is not user-modifiable."))),
+        None => Err(CqlError::invalid(format!(
+            "Keyspace '{name}' doesn't exist"
+        ))),
+        Some(ks) if ks.system => Err(CqlError::Unauthorized(format!(
+            "{name} keyspace is not user-modifiable."
+        ))),
         Some(ks) => Ok(Some(ks)),
     }
 }
@@ -74,7 +96,9 @@ fn user_keyspace<'c>(catalog: &'c Catalog, name: &str, if_exists: bool) -> CqlRe
 pub async fn alter_keyspace(ctx: &Context<'_>, s: &AlterKeyspace) -> CqlResult<DdlOutcome> {
     let _guard = ctx.node.schema.ddl_lock.lock().await;
     let catalog = ctx.node.schema.catalog();
-    let Some(existing) = user_keyspace(&catalog, &s.name, s.if_exists)? else { return Ok(None) };
+    let Some(existing) = user_keyspace(&catalog, &s.name, s.if_exists)? else {
+        return Ok(None);
+    };
     let def = keyspace_def(ctx, &s.name, &s.properties, Some(&existing.def))?;
     ctx.node.schema.apply(vec![SchemaWrite::PutKeyspace(def)])?;
     Ok(Some(keyspace_event(SchemaChangeType::Updated, &s.name)))
@@ -83,15 +107,27 @@ pub async fn alter_keyspace(ctx: &Context<'_>, s: &AlterKeyspace) -> CqlResult<D
 pub async fn drop_keyspace(ctx: &Context<'_>, s: &DropKeyspace) -> CqlResult<DdlOutcome> {
     let _guard = ctx.node.schema.ddl_lock.lock().await;
     let catalog = ctx.node.schema.catalog();
-    let Some(keyspace) = user_keyspace(&catalog, &s.name, s.if_exists)? else { return Ok(None) };
+    let Some(keyspace) = user_keyspace(&catalog, &s.name, s.if_exists)? else {
+        return Ok(None);
+    };
     let mut writes: Vec<SchemaWrite> = keyspace
         .tables
         .values()
-        .map(|t| SchemaWrite::DropTable { keyspace: t.def.keyspace.clone(), name: t.def.name.clone() })
+        .map(|t| SchemaWrite::DropTable {
+            keyspace: t.def.keyspace.clone(),
+            name: t.def.name.clone(),
+        })
         .collect();
-    writes.extend(keyspace.types.keys().map(|name| SchemaWrite::DropType { keyspace: s.name.clone(), name: name.clone() }));
+    writes.extend(keyspace.types.keys().map(|name| SchemaWrite::DropType {
+        keyspace: s.name.clone(),
+        name: name.clone(),
+    }));
     writes.push(SchemaWrite::DropKeyspace(s.name.clone()));
-    let heads: Vec<_> = keyspace.tables.values().map(|t| t.def.data_version).collect();
+    let heads: Vec<_> = keyspace
+        .tables
+        .values()
+        .map(|t| t.def.data_version)
+        .collect();
     ctx.node.schema.apply(writes)?;
     for version in heads {
         ctx.release_branch(version);
@@ -100,7 +136,12 @@ pub async fn drop_keyspace(ctx: &Context<'_>, s: &DropKeyspace) -> CqlResult<Ddl
 }
 
 /// Builds a keyspace definition from `WITH replication = {...} AND durable_writes = ...`.
-fn keyspace_def(ctx: &Context<'_>, name: &str, properties: &[Property], existing: Option<&KeyspaceDef>) -> CqlResult<KeyspaceDef> {
+fn keyspace_def(
+    ctx: &Context<'_>,
+    name: &str,
+    properties: &[Property],
+    existing: Option<&KeyspaceDef>,
+) -> CqlResult<KeyspaceDef> {
     let mut replication = existing.map(|d| d.replication.clone());
     let mut durable_writes = existing.is_none_or(|d| d.durable_writes);
     for property in properties {
@@ -108,36 +149,66 @@ fn keyspace_def(ctx: &Context<'_>, name: &str, properties: &[Property], existing
             ("replication", PropertyValue::Map(entries)) => {
                 replication = Some(replication_options(ctx, entries)?);
             }
-            ("durable_writes", value) => durable_writes = boolean_property("durable_writes", value)?,
+            ("durable_writes", value) => {
+                durable_writes = boolean_property("durable_writes", value)?
+            }
             (other, _) => return Err(CqlError::Syntax(format!("Unknown property '{other}'"))),
         }
     }
-    let replication = replication.ok_or_else(|| CqlError::Config("Missing mandatory option 'replication'".into()))?;
-    Ok(KeyspaceDef { name: name.to_string(), replication, durable_writes })
+    let replication = replication
+        .ok_or_else(|| CqlError::Config("Missing mandatory option 'replication'".into()))?;
+    Ok(KeyspaceDef {
+        name: name.to_string(),
+        replication,
+        durable_writes,
+    })
 }
 
 /// Normalises replication options like Cassandra: full class names, and the
 /// `replication_factor` shorthand of NetworkTopologyStrategy expanded per datacenter.
-fn replication_options(ctx: &Context<'_>, entries: &[(Literal, Literal)]) -> CqlResult<BTreeMap<String, String>> {
-    let mut options: BTreeMap<String, String> = entries.iter().map(|(k, v)| (k.text.clone(), v.text.clone())).collect();
-    let class = options.remove("class").ok_or_else(|| CqlError::Config("Missing replication strategy class".into()))?;
+fn replication_options(
+    ctx: &Context<'_>,
+    entries: &[(Literal, Literal)],
+) -> CqlResult<BTreeMap<String, String>> {
+    let mut options: BTreeMap<String, String> = entries
+        .iter()
+        .map(|(k, v)| (k.text.clone(), v.text.clone()))
+        .collect();
+    let class = options
+        .remove("class")
+        .ok_or_else(|| CqlError::Config("Missing replication strategy class".into()))?;
     let class = match class.rsplit('.').next().unwrap_or_default() {
         "SimpleStrategy" => "org.apache.cassandra.locator.SimpleStrategy",
         "NetworkTopologyStrategy" => "org.apache.cassandra.locator.NetworkTopologyStrategy",
         "LocalStrategy" | "EverywhereStrategy" => {
-            return Err(CqlError::Config(format!("Unable to use given strategy class: {class} is reserved for internal use.")));
+            return Err(CqlError::Config(format!(
+                "Unable to use given strategy class: {class} is reserved for internal use."
+            )));
         }
-        _ => return Err(CqlError::Config(format!("Unable to find replication strategy class '{class}'"))),
+        _ => {
+            return Err(CqlError::Config(format!(
+                "Unable to find replication strategy class '{class}'"
+            )))
+        }
     };
-    if let Some(bad) = options.values().find(|v| !v.parse::<i64>().is_ok_and(|n| n >= 0)) {
-        return Err(CqlError::Config(format!("Replication factor must be non-negative integer; found {bad}")));
+    if let Some(bad) = options
+        .values()
+        .find(|v| !v.parse::<i64>().is_ok_and(|n| n >= 0))
+    {
+        return Err(CqlError::Config(format!(
+            "Replication factor must be non-negative integer; found {bad}"
+        )));
     }
     if class.ends_with("SimpleStrategy") {
         if !options.contains_key("replication_factor") {
-            return Err(CqlError::Config("SimpleStrategy requires a replication_factor strategy option.".into()));
+            return Err(CqlError::Config(
+                "SimpleStrategy requires a replication_factor strategy option.".into(),
+            ));
         }
         if let Some(unknown) = options.keys().find(|k| *k != "replication_factor") {
-            return Err(CqlError::Config(format!("Unrecognized strategy option {{{unknown}}} passed to SimpleStrategy for keyspace")));
+            return Err(CqlError::Config(format!(
+                "Unrecognized strategy option {{{unknown}}} passed to SimpleStrategy for keyspace"
+            )));
         }
     } else if let Some(rf) = options.remove("replication_factor") {
         options.entry(ctx.node.config.dc.clone()).or_insert(rf);
@@ -155,7 +226,9 @@ fn boolean_property(name: &str, value: &PropertyValue) -> CqlResult<bool> {
     match text.as_str() {
         "true" => Ok(true),
         "false" => Ok(false),
-        _ => Err(CqlError::Syntax(format!("Invalid boolean value {text} for '{name}'"))),
+        _ => Err(CqlError::Syntax(format!(
+            "Invalid boolean value {text} for '{name}'"
+        ))),
     }
 }
 
@@ -164,9 +237,13 @@ pub async fn create_table(ctx: &Context<'_>, s: &CreateTable) -> CqlResult<DdlOu
     check_name("Table", &s.name.name)?;
     let _guard = ctx.node.schema.ddl_lock.lock().await;
     let catalog = ctx.node.schema.catalog();
-    let ks = catalog.keyspace(&keyspace).ok_or_else(|| CqlError::invalid(format!("Keyspace '{keyspace}' doesn't exist")))?;
+    let ks = catalog
+        .keyspace(&keyspace)
+        .ok_or_else(|| CqlError::invalid(format!("Keyspace '{keyspace}' doesn't exist")))?;
     if ks.system {
-        return Err(CqlError::Unauthorized(format!("{keyspace} keyspace is not user-modifiable.")));
+        return Err(CqlError::Unauthorized(format!(
+            "{keyspace} keyspace is not user-modifiable."
+        )));
     }
     if ks.tables.contains_key(&s.name.name) {
         if s.if_not_exists {
@@ -177,18 +254,27 @@ pub async fn create_table(ctx: &Context<'_>, s: &CreateTable) -> CqlResult<DdlOu
     let mut def = table_def(&keyspace, s, &KeyspaceUdts::new(&keyspace, &ks.types))?;
     def.data_version = ctx.node.engine.clone_version(ROOT_VERSION)?;
     ctx.node.schema.apply(vec![SchemaWrite::PutTable(def)])?;
-    Ok(Some(table_event(SchemaChangeType::Created, &keyspace, &s.name.name)))
+    Ok(Some(table_event(
+        SchemaChangeType::Created,
+        &keyspace,
+        &s.name.name,
+    )))
 }
 
 fn table_def(keyspace: &str, s: &CreateTable, udts: &dyn UdtResolver) -> CqlResult<TableDef> {
     if s.options.compact_storage {
-        return Err(CqlError::invalid("COMPACT STORAGE tables are not supported starting with version 4.0"));
+        return Err(CqlError::invalid(
+            "COMPACT STORAGE tables are not supported starting with version 4.0",
+        ));
     }
     let (partition_key, clustering) = primary_key(s)?;
     let mut columns = Vec::with_capacity(s.columns.len());
     for column in &s.columns {
         if columns.iter().any(|c: &ColumnDef| c.name == column.name) {
-            return Err(CqlError::invalid(format!("Duplicate column '{}' declaration for table {keyspace}.{}", column.name, s.name.name)));
+            return Err(CqlError::invalid(format!(
+                "Duplicate column '{}' declaration for table {keyspace}.{}",
+                column.name, s.name.name
+            )));
         }
         let ty = CqlType::parse(&column.ty.to_string(), udts)?;
         let kind = if partition_key.contains(&column.name) {
@@ -205,13 +291,23 @@ fn table_def(keyspace: &str, s: &CreateTable, udts: &dyn UdtResolver) -> CqlResu
             return Err(CqlError::invalid("Static columns are only useful (and thus allowed) if the table has at least one clustering column"));
         }
         if column.is_static && kind != ColumnKind::Static {
-            return Err(CqlError::invalid(format!("Static column {} cannot be part of the PRIMARY KEY", column.name)));
+            return Err(CqlError::invalid(format!(
+                "Static column {} cannot be part of the PRIMARY KEY",
+                column.name
+            )));
         }
-        columns.push(ColumnDef { name: column.name.clone(), type_text: ty.to_string(), kind, order: ClusteringOrder::Asc });
+        columns.push(ColumnDef {
+            name: column.name.clone(),
+            type_text: ty.to_string(),
+            kind,
+            order: ClusteringOrder::Asc,
+        });
     }
     for key in partition_key.iter().chain(&clustering) {
         if !columns.iter().any(|c| &c.name == key) {
-            return Err(CqlError::invalid(format!("Unknown definition {key} referenced in PRIMARY KEY")));
+            return Err(CqlError::invalid(format!(
+                "Unknown definition {key} referenced in PRIMARY KEY"
+            )));
         }
     }
     apply_clustering_order(&mut columns, &clustering, &s.options.clustering_order)?;
@@ -234,10 +330,19 @@ fn table_def(keyspace: &str, s: &CreateTable, udts: &dyn UdtResolver) -> CqlResu
 }
 
 fn primary_key(s: &CreateTable) -> CqlResult<(Vec<String>, Vec<String>)> {
-    let inline: Vec<&String> = s.columns.iter().filter(|c| c.primary_key).map(|c| &c.name).collect();
+    let inline: Vec<&String> = s
+        .columns
+        .iter()
+        .filter(|c| c.primary_key)
+        .map(|c| &c.name)
+        .collect();
     match (&s.primary_key, inline.as_slice()) {
-        (Some(_), [_, ..]) | (None, [_, _, ..]) => Err(CqlError::invalid("Multiple PRIMARY KEYs specified (exactly one required)")),
-        (None, []) => Err(CqlError::invalid("No PRIMARY KEY specifed for table (exactly one required)")),
+        (Some(_), [_, ..]) | (None, [_, _, ..]) => Err(CqlError::invalid(
+            "Multiple PRIMARY KEYs specified (exactly one required)",
+        )),
+        (None, []) => Err(CqlError::invalid(
+            "No PRIMARY KEY specifed for table (exactly one required)",
+        )),
         (None, [name]) => Ok((vec![(*name).clone()], Vec::new())),
         (Some(pk), []) => Ok((pk.partition_key.clone(), pk.clustering_columns.clone())),
     }
@@ -245,14 +350,21 @@ fn primary_key(s: &CreateTable) -> CqlResult<(Vec<String>, Vec<String>)> {
 
 /// Cassandra's rules for counter tables: every non-key column a counter, no default TTL.
 fn check_counter_columns(columns: &[ColumnDef], options: &TableOptions) -> CqlResult<()> {
-    let values = columns.iter().filter(|c| matches!(c.kind, ColumnKind::Regular | ColumnKind::Static));
-    let (counters, others): (Vec<&ColumnDef>, Vec<&ColumnDef>) = values.partition(|c| c.type_text == "counter");
+    let values = columns
+        .iter()
+        .filter(|c| matches!(c.kind, ColumnKind::Regular | ColumnKind::Static));
+    let (counters, others): (Vec<&ColumnDef>, Vec<&ColumnDef>) =
+        values.partition(|c| c.type_text == "counter");
     let (counters, others) = (counters.len(), others.len());
     if counters > 0 && others > 0 {
-        return Err(CqlError::invalid("Cannot mix counter and non counter columns in the same table"));
+        return Err(CqlError::invalid(
+            "Cannot mix counter and non counter columns in the same table",
+        ));
     }
     if counters > 0 && options.default_time_to_live > 0 {
-        return Err(CqlError::invalid("Cannot set default_time_to_live on a table with counters"));
+        return Err(CqlError::invalid(
+            "Cannot set default_time_to_live on a table with counters",
+        ));
     }
     Ok(())
 }
@@ -260,40 +372,66 @@ fn check_counter_columns(columns: &[ColumnDef], options: &TableOptions) -> CqlRe
 fn check_column_type(name: &str, ty: &CqlType, kind: ColumnKind) -> CqlResult<()> {
     let is_key = matches!(kind, ColumnKind::PartitionKey | ColumnKind::Clustering);
     if is_key && ty.is_multi_cell() {
-        let what = if ty.is_collection() { "collection" } else { "user-defined" };
-        return Err(CqlError::invalid(format!("Invalid non-frozen {what} type for PRIMARY KEY component {name}")));
+        let what = if ty.is_collection() {
+            "collection"
+        } else {
+            "user-defined"
+        };
+        return Err(CqlError::invalid(format!(
+            "Invalid non-frozen {what} type for PRIMARY KEY component {name}"
+        )));
     }
     if let CqlType::Udt { def, frozen: false } = ty {
         if def.fields.iter().any(|(_, t)| t.is_multi_cell()) {
-            return Err(CqlError::invalid("Non-frozen UDTs with nested non-frozen collections are not supported"));
+            return Err(CqlError::invalid(
+                "Non-frozen UDTs with nested non-frozen collections are not supported",
+            ));
         }
     }
     if is_key && ty.is_counter() {
-        return Err(CqlError::invalid(format!("counter type is not supported for PRIMARY KEY column '{name}'")));
+        return Err(CqlError::invalid(format!(
+            "counter type is not supported for PRIMARY KEY column '{name}'"
+        )));
     }
     if kind == ColumnKind::Clustering && ty.references_duration() {
-        return Err(CqlError::invalid(format!("duration type is not supported for PRIMARY KEY column '{name}'")));
+        return Err(CqlError::invalid(format!(
+            "duration type is not supported for PRIMARY KEY column '{name}'"
+        )));
     }
     Ok(())
 }
 
-fn apply_clustering_order(columns: &mut [ColumnDef], clustering: &[String], order: &[(String, OrderDirection)]) -> CqlResult<()> {
+fn apply_clustering_order(
+    columns: &mut [ColumnDef],
+    clustering: &[String],
+    order: &[(String, OrderDirection)],
+) -> CqlResult<()> {
     if order.is_empty() {
         return Ok(());
     }
     for (position, (name, direction)) in order.iter().enumerate() {
         if clustering.get(position) != Some(name) {
             if !clustering.contains(name) {
-                return Err(CqlError::invalid(format!("Missing CLUSTERING ORDER for column {}", clustering.get(position).cloned().unwrap_or_default())));
+                return Err(CqlError::invalid(format!(
+                    "Missing CLUSTERING ORDER for column {}",
+                    clustering.get(position).cloned().unwrap_or_default()
+                )));
             }
             return Err(CqlError::invalid("The order of columns in the CLUSTERING ORDER directive must match that of the clustering columns"));
         }
         if let Some(c) = columns.iter_mut().find(|c| &c.name == name) {
-            c.order = if *direction == OrderDirection::Desc { ClusteringOrder::Desc } else { ClusteringOrder::Asc };
+            c.order = if *direction == OrderDirection::Desc {
+                ClusteringOrder::Desc
+            } else {
+                ClusteringOrder::Asc
+            };
         }
     }
     if order.len() < clustering.len() {
-        return Err(CqlError::invalid(format!("Missing CLUSTERING ORDER for column {}", clustering[order.len()])));
+        return Err(CqlError::invalid(format!(
+            "Missing CLUSTERING ORDER for column {}",
+            clustering[order.len()]
+        )));
     }
     Ok(())
 }
@@ -308,14 +446,23 @@ fn property_text(value: &PropertyValue) -> String {
 
 fn property_map(name: &str, value: &PropertyValue) -> CqlResult<BTreeMap<String, String>> {
     match value {
-        PropertyValue::Map(entries) => Ok(entries.iter().map(|(k, v)| (k.text.clone(), v.text.clone())).collect()),
-        _ => Err(CqlError::Syntax(format!("Invalid value for property '{name}'. It should be a map."))),
+        PropertyValue::Map(entries) => Ok(entries
+            .iter()
+            .map(|(k, v)| (k.text.clone(), v.text.clone()))
+            .collect()),
+        _ => Err(CqlError::Syntax(format!(
+            "Invalid value for property '{name}'. It should be a map."
+        ))),
     }
 }
 
 fn number<T: std::str::FromStr>(name: &str, value: &PropertyValue) -> CqlResult<T> {
     let text = property_text(value);
-    text.parse().map_err(|_| CqlError::Syntax(format!("Invalid value for property '{name}'. It should be a number, got '{text}'")))
+    text.parse().map_err(|_| {
+        CqlError::Syntax(format!(
+            "Invalid value for property '{name}'. It should be a number, got '{text}'"
+        ))
+    })
 }
 
 /// Applies `WITH name = value` table options, with Cassandra's validation of the common ones.
@@ -328,7 +475,11 @@ fn apply_table_properties(options: &mut TableOptions, properties: &[Property]) -
             "default_time_to_live" => {
                 let ttl: i32 = number(&p.name, v)?;
                 if ttl < 0 {
-                    return Err(CqlError::Config("default_time_to_live must be greater than or equal to 0 (got ".to_string() + &ttl.to_string() + ")"));
+                    return Err(CqlError::Config(
+                        "default_time_to_live must be greater than or equal to 0 (got ".to_string()
+                            + &ttl.to_string()
+                            + ")",
+                    ));
                 }
                 options.default_time_to_live = ttl;
             }
@@ -336,7 +487,9 @@ fn apply_table_properties(options: &mut TableOptions, properties: &[Property]) -
             "crc_check_chance" => options.crc_check_chance = number(&p.name, v)?,
             "max_index_interval" => options.max_index_interval = number(&p.name, v)?,
             "min_index_interval" => options.min_index_interval = number(&p.name, v)?,
-            "memtable_flush_period_in_ms" => options.memtable_flush_period_in_ms = number(&p.name, v)?,
+            "memtable_flush_period_in_ms" => {
+                options.memtable_flush_period_in_ms = number(&p.name, v)?
+            }
             "speculative_retry" => options.speculative_retry = property_text(v),
             "additional_write_policy" => options.additional_write_policy = property_text(v),
             "read_repair" => options.read_repair = property_text(v),
@@ -345,8 +498,18 @@ fn apply_table_properties(options: &mut TableOptions, properties: &[Property]) -
             "allow_auto_snapshot" => options.allow_auto_snapshot = boolean_property(&p.name, v)?,
             "incremental_backups" => options.incremental_backups = boolean_property(&p.name, v)?,
             "caching" => options.caching = property_map(&p.name, v)?,
-            "compaction" => options.compaction = normalise_class(property_map(&p.name, v)?, "org.apache.cassandra.db.compaction."),
-            "compression" => options.compression = normalise_class(property_map(&p.name, v)?, "org.apache.cassandra.io.compress."),
+            "compaction" => {
+                options.compaction = normalise_class(
+                    property_map(&p.name, v)?,
+                    "org.apache.cassandra.db.compaction.",
+                )
+            }
+            "compression" => {
+                options.compression = normalise_class(
+                    property_map(&p.name, v)?,
+                    "org.apache.cassandra.io.compress.",
+                )
+            }
             "extensions" => {}
             other => return Err(CqlError::Syntax(format!("Unknown property '{other}'"))),
         }
@@ -371,40 +534,81 @@ pub async fn alter_table(ctx: &Context<'_>, s: &AlterTable) -> CqlResult<DdlOutc
         if s.if_exists {
             return Ok(None);
         }
-        return Err(CqlError::invalid(format!("Table '{keyspace}.{}' doesn't exist", s.name.name)));
+        return Err(CqlError::invalid(format!(
+            "Table '{keyspace}.{}' doesn't exist",
+            s.name.name
+        )));
     };
     let mut def = table.def.clone();
     match &s.action {
-        AlterTableAction::Add { if_not_exists, columns } => {
+        AlterTableAction::Add {
+            if_not_exists,
+            columns,
+        } => {
             for column in columns {
                 if def.column(&column.name).is_some() {
                     if *if_not_exists {
                         continue;
                     }
-                    return Err(CqlError::invalid(format!("Column with name '{}' already exists", column.name)));
+                    return Err(CqlError::invalid(format!(
+                        "Column with name '{}' already exists",
+                        column.name
+                    )));
                 }
-                let types = catalog.keyspace(&keyspace).map(|k| k.types.clone()).unwrap_or_default();
-                let ty = CqlType::parse(&column.ty.to_string(), &KeyspaceUdts::new(&keyspace, &types))?;
-                let kind = if column.is_static { ColumnKind::Static } else { ColumnKind::Regular };
+                let types = catalog
+                    .keyspace(&keyspace)
+                    .map(|k| k.types.clone())
+                    .unwrap_or_default();
+                let ty = CqlType::parse(
+                    &column.ty.to_string(),
+                    &KeyspaceUdts::new(&keyspace, &types),
+                )?;
+                let kind = if column.is_static {
+                    ColumnKind::Static
+                } else {
+                    ColumnKind::Regular
+                };
                 check_column_type(&column.name, &ty, kind)?;
                 if column.is_static && def.clustering.is_empty() {
                     return Err(CqlError::invalid("Static columns are not allowed in COMPACT STORAGE tables or tables without clustering columns"));
                 }
-                def.columns.push(ColumnDef { name: column.name.clone(), type_text: ty.to_string(), kind, order: ClusteringOrder::Asc });
+                def.columns.push(ColumnDef {
+                    name: column.name.clone(),
+                    type_text: ty.to_string(),
+                    kind,
+                    order: ClusteringOrder::Asc,
+                });
             }
         }
-        AlterTableAction::Drop { if_exists, columns, timestamp } => {
+        AlterTableAction::Drop {
+            if_exists,
+            columns,
+            timestamp,
+        } => {
             for name in columns {
                 let Some(column) = def.column(name) else {
                     if *if_exists {
                         continue;
                     }
-                    return Err(CqlError::invalid(format!("Column {name} was not found in table {}", s.name.name)));
+                    return Err(CqlError::invalid(format!(
+                        "Column {name} was not found in table {}",
+                        s.name.name
+                    )));
                 };
-                if matches!(column.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
-                    return Err(CqlError::invalid(format!("Cannot drop PRIMARY KEY column {name}")));
+                if matches!(
+                    column.kind,
+                    ColumnKind::PartitionKey | ColumnKind::Clustering
+                ) {
+                    return Err(CqlError::invalid(format!(
+                        "Cannot drop PRIMARY KEY column {name}"
+                    )));
                 }
-                let dependents: Vec<&str> = table.indexes.iter().filter(|i| &i.column == name).map(|i| i.name.as_str()).collect();
+                let dependents: Vec<&str> = table
+                    .indexes
+                    .iter()
+                    .filter(|i| &i.column == name)
+                    .map(|i| i.name.as_str())
+                    .collect();
                 if !dependents.is_empty() {
                     return Err(CqlError::invalid(format!(
                         "Cannot drop column {name} because it has dependent secondary indexes ({})",
@@ -412,16 +616,27 @@ pub async fn alter_table(ctx: &Context<'_>, s: &AlterTable) -> CqlResult<DdlOutc
                     )));
                 }
                 def.columns.retain(|c| &c.name != name);
-                def.dropped_columns.insert(name.clone(), timestamp.unwrap_or_else(crate::clock::next_micros));
+                def.dropped_columns.insert(
+                    name.clone(),
+                    timestamp.unwrap_or_else(crate::clock::next_micros),
+                );
             }
         }
         AlterTableAction::Rename { renames, .. } => {
             for (from, to) in renames {
                 let Some(column) = def.columns.iter_mut().find(|c| &c.name == from) else {
-                    return Err(CqlError::invalid(format!("Column {from} was not found in table {}", s.name.name)));
+                    return Err(CqlError::invalid(format!(
+                        "Column {from} was not found in table {}",
+                        s.name.name
+                    )));
                 };
-                if !matches!(column.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
-                    return Err(CqlError::invalid(format!("Cannot rename non PRIMARY KEY column {from}")));
+                if !matches!(
+                    column.kind,
+                    ColumnKind::PartitionKey | ColumnKind::Clustering
+                ) {
+                    return Err(CqlError::invalid(format!(
+                        "Cannot rename non PRIMARY KEY column {from}"
+                    )));
                 }
                 column.name = to.clone();
                 for list in [&mut def.partition_key, &mut def.clustering] {
@@ -431,15 +646,27 @@ pub async fn alter_table(ctx: &Context<'_>, s: &AlterTable) -> CqlResult<DdlOutc
                 }
             }
         }
-        AlterTableAction::WithProperties(properties) => apply_table_properties(&mut def.options, properties)?,
-        AlterTableAction::AlterColumnType { column, .. } => {
-            return Err(CqlError::invalid(format!("Altering column types is no longer supported (column {column})")));
+        AlterTableAction::WithProperties(properties) => {
+            apply_table_properties(&mut def.options, properties)?
         }
-        AlterTableAction::DropCompactStorage => return Err(CqlError::invalid("Cannot DROP COMPACT STORAGE on a table without it")),
+        AlterTableAction::AlterColumnType { column, .. } => {
+            return Err(CqlError::invalid(format!(
+                "Altering column types is no longer supported (column {column})"
+            )));
+        }
+        AlterTableAction::DropCompactStorage => {
+            return Err(CqlError::invalid(
+                "Cannot DROP COMPACT STORAGE on a table without it",
+            ))
+        }
     }
     def.normalise_column_order();
     ctx.node.schema.apply(vec![SchemaWrite::PutTable(def)])?;
-    Ok(Some(table_event(SchemaChangeType::Updated, &keyspace, &s.name.name)))
+    Ok(Some(table_event(
+        SchemaChangeType::Updated,
+        &keyspace,
+        &s.name.name,
+    )))
 }
 
 pub async fn drop_table(ctx: &Context<'_>, s: &DropObject) -> CqlResult<DdlOutcome> {
@@ -450,33 +677,51 @@ pub async fn drop_table(ctx: &Context<'_>, s: &DropObject) -> CqlResult<DdlOutco
         if s.if_exists {
             return Ok(None);
         }
-        return Err(CqlError::invalid(format!("Table '{keyspace}.{}' doesn't exist", s.name.name)));
+        return Err(CqlError::invalid(format!(
+            "Table '{keyspace}.{}' doesn't exist",
+            s.name.name
+        )));
     };
     if catalog.keyspace(&keyspace).is_some_and(|k| k.system) {
-        return Err(CqlError::Unauthorized(format!("{keyspace} keyspace is not user-modifiable.")));
+        return Err(CqlError::Unauthorized(format!(
+            "{keyspace} keyspace is not user-modifiable."
+        )));
     }
     if table.view.is_some() {
         return Err(CqlError::invalid("Cannot use DROP TABLE on a materialized view. Please use DROP MATERIALIZED VIEW instead."));
     }
     if !table.views.is_empty() {
-        let views: Vec<String> = table.views.iter().map(|v| format!("{keyspace}.{v}")).collect();
+        let views: Vec<String> = table
+            .views
+            .iter()
+            .map(|v| format!("{keyspace}.{v}"))
+            .collect();
         return Err(CqlError::invalid(format!(
             "Cannot drop table when materialized views still depend on it ({})",
             views.join(", ")
         )));
     }
-    let mut writes = vec![SchemaWrite::DropTable { keyspace: keyspace.clone(), name: s.name.name.clone() }];
+    let mut writes = vec![SchemaWrite::DropTable {
+        keyspace: keyspace.clone(),
+        name: s.name.name.clone(),
+    }];
     writes.extend(table.indexes.iter().map(|i| SchemaWrite::DropIndex {
         keyspace: i.keyspace.clone(),
         table: i.table.clone(),
         name: i.name.clone(),
     }));
-    let branches: Vec<_> = std::iter::once(table.def.data_version).chain(table.indexes.iter().map(|i| i.data_version)).collect();
+    let branches: Vec<_> = std::iter::once(table.def.data_version)
+        .chain(table.indexes.iter().map(|i| i.data_version))
+        .collect();
     ctx.node.schema.apply(writes)?;
     for version in branches {
         ctx.release_branch(version);
     }
-    Ok(Some(table_event(SchemaChangeType::Dropped, &keyspace, &s.name.name)))
+    Ok(Some(table_event(
+        SchemaChangeType::Dropped,
+        &keyspace,
+        &s.name.name,
+    )))
 }
 
 /// TRUNCATE swaps the table (and its indexes and views) onto fresh empty branches, then
@@ -484,24 +729,43 @@ pub async fn drop_table(ctx: &Context<'_>, s: &DropObject) -> CqlResult<DdlOutco
 pub async fn truncate(ctx: &Context<'_>, name: &QualifiedName) -> CqlResult<()> {
     let table = ctx.resolve_table(name)?;
     if table.def.keyspace.starts_with("system") {
-        return Err(CqlError::Unauthorized(format!("{} keyspace is not user-modifiable.", table.def.keyspace)));
+        return Err(CqlError::Unauthorized(format!(
+            "{} keyspace is not user-modifiable.",
+            table.def.keyspace
+        )));
     }
     let _guard = ctx.node.schema.ddl_lock.lock().await;
     let catalog = ctx.node.schema.catalog();
     let fresh = || ctx.node.engine.clone_version(ROOT_VERSION);
     let mut released = vec![table.def.data_version];
-    let mut writes = vec![SchemaWrite::PutTable(TableDef { data_version: fresh()?, ..table.def.clone() })];
+    let mut writes = vec![SchemaWrite::PutTable(TableDef {
+        data_version: fresh()?,
+        ..table.def.clone()
+    })];
     // The table's indexes and views describe its rows, so they are emptied with it.
     for index in &table.indexes {
         released.push(index.data_version);
-        writes.push(SchemaWrite::PutIndex(IndexDef { data_version: fresh()?, ..index.clone() }));
+        writes.push(SchemaWrite::PutIndex(IndexDef {
+            data_version: fresh()?,
+            ..index.clone()
+        }));
     }
     for name in &table.views {
-        let Some(view) = catalog.table(&table.def.keyspace, name) else { continue };
-        let Some(info) = view.view.clone() else { continue };
+        let Some(view) = catalog.table(&table.def.keyspace, name) else {
+            continue;
+        };
+        let Some(info) = view.view.clone() else {
+            continue;
+        };
         released.push(view.def.data_version);
-        let def = TableDef { data_version: fresh()?, ..view.def.clone() };
-        writes.push(SchemaWrite::PutView(ViewRecord { table: def, view: info }));
+        let def = TableDef {
+            data_version: fresh()?,
+            ..view.def.clone()
+        };
+        writes.push(SchemaWrite::PutView(ViewRecord {
+            table: def,
+            view: info,
+        }));
     }
     ctx.node.schema.apply(writes)?;
     for version in released {

@@ -22,8 +22,8 @@ use std::sync::Arc;
 use strata_protocol::Consistency;
 
 use super::index::{self, entry_update, row_entries};
-use super::view;
 use super::rows::{FullRow, RowAssembler};
+use super::view;
 use super::Context;
 use crate::cluster::{ReadCommand, ReadTarget, TableWrite, WriteCommand};
 use crate::error::CqlResult;
@@ -42,13 +42,21 @@ type Entry = (Vec<u8>, Vec<u8>);
 
 /// Appends to `command` the index and view writes its base writes imply, reading each
 /// affected partition first.
-pub async fn add_derived_writes(ctx: &Context<'_>, command: &mut WriteCommand, consistency: Consistency) -> CqlResult<()> {
+pub async fn add_derived_writes(
+    ctx: &Context<'_>,
+    command: &mut WriteCommand,
+    consistency: Consistency,
+) -> CqlResult<()> {
     let mut before = Vec::new();
     for write in &command.tables {
         view::check_writable(&write.table)?;
         let mut per_update = Vec::with_capacity(write.updates.len());
         for update in &write.updates {
-            per_update.push(if needs_rows(&write.table, update) { Some(partition_rows(ctx, write, update, consistency).await?) } else { None });
+            per_update.push(if needs_rows(&write.table, update) {
+                Some(partition_rows(ctx, write, update, consistency).await?)
+            } else {
+                None
+            });
         }
         before.push(per_update);
     }
@@ -57,14 +65,28 @@ pub async fn add_derived_writes(ctx: &Context<'_>, command: &mut WriteCommand, c
 
 /// The same for a conditional write of one partition, applied under the partition's
 /// lock: `items` are the rows the condition read, which are all the rows it writes.
-pub fn add_conditional_derived_writes(ctx: &Context<'_>, command: &mut WriteCommand, items: &[Decoded]) -> CqlResult<()> {
+pub fn add_conditional_derived_writes(
+    ctx: &Context<'_>,
+    command: &mut WriteCommand,
+    items: &[Decoded],
+) -> CqlResult<()> {
     let mut before = Vec::new();
     for write in &command.tables {
         view::check_writable(&write.table)?;
         let mut assembler = RowAssembler::new(&write.table);
-        let rows: BTreeMap<Vec<u8>, FullRow> =
-            items.iter().cloned().filter_map(|item| assembler.push(item)).map(|row| (row.clustering.clone(), row)).collect();
-        before.push(write.updates.iter().map(|u| needs_rows(&write.table, u).then(|| rows.clone())).collect());
+        let rows: BTreeMap<Vec<u8>, FullRow> = items
+            .iter()
+            .cloned()
+            .filter_map(|item| assembler.push(item))
+            .map(|row| (row.clustering.clone(), row))
+            .collect();
+        before.push(
+            write
+                .updates
+                .iter()
+                .map(|u| needs_rows(&write.table, u).then(|| rows.clone()))
+                .collect(),
+        );
     }
     append_derived(ctx, command, &before)
 }
@@ -75,7 +97,11 @@ fn needs_rows(table: &Table, update: &PartitionUpdate) -> bool {
 
 /// Appends the derived writes, given each update's partition rows before the write
 /// (`before[table][update]`, `None` when the update changes no derived data).
-fn append_derived(ctx: &Context<'_>, command: &mut WriteCommand, before: &[Vec<Option<RowsBefore>>]) -> CqlResult<()> {
+fn append_derived(
+    ctx: &Context<'_>,
+    command: &mut WriteCommand,
+    before: &[Vec<Option<RowsBefore>>],
+) -> CqlResult<()> {
     let mut derived = Vec::new();
     for (write, before) in command.tables.iter().zip(before) {
         if write.table.indexes.is_empty() && write.table.views.is_empty() {
@@ -87,7 +113,10 @@ fn append_derived(ctx: &Context<'_>, command: &mut WriteCommand, before: &[Vec<O
         for (update, rows) in write.updates.iter().zip(before) {
             let Some(rows) = rows else { continue };
             for index in &write.table.indexes {
-                per_index.entry(index.name.clone()).or_default().extend(index_updates(&write.table, index, update, rows)?);
+                per_index
+                    .entry(index.name.clone())
+                    .or_default()
+                    .extend(index_updates(&write.table, index, update, rows)?);
             }
             for (view, updates) in views.iter().zip(per_view.iter_mut()) {
                 updates.extend(view::view_updates(&write.table, view, update, rows)?);
@@ -100,12 +129,20 @@ fn append_derived(ctx: &Context<'_>, command: &mut WriteCommand, before: &[Vec<O
             }
             let storage = index::storage_table(&write.table, index)?;
             let version = ctx.head_version(&storage)?;
-            derived.push(TableWrite { table: storage, version, updates });
+            derived.push(TableWrite {
+                table: storage,
+                version,
+                updates,
+            });
         }
         for (view, updates) in views.into_iter().zip(per_view) {
             if !updates.is_empty() {
                 let version = ctx.head_version(&view)?;
-                derived.push(TableWrite { table: view, version, updates });
+                derived.push(TableWrite {
+                    table: view,
+                    version,
+                    updates,
+                });
             }
         }
     }
@@ -115,7 +152,10 @@ fn append_derived(ctx: &Context<'_>, command: &mut WriteCommand, before: &[Vec<O
 
 /// The materialized views of a base table, from the statement's catalog snapshot.
 fn views_of(ctx: &Context<'_>, base: &Table) -> Vec<Arc<Table>> {
-    base.views.iter().filter_map(|name| ctx.catalog.table(&base.def.keyspace, name).cloned()).collect()
+    base.views
+        .iter()
+        .filter_map(|name| ctx.catalog.table(&base.def.keyspace, name).cloned())
+        .collect()
 }
 
 fn operation_column(operation: &Operation) -> Option<&str> {
@@ -135,12 +175,19 @@ fn touches_indexes(table: &Table, update: &PartitionUpdate) -> bool {
     }
     update.operations.iter().any(|op| match op {
         Operation::DeletePartition | Operation::DeleteRange(_) => true,
-        other => operation_column(other).is_some_and(|c| table.indexes.iter().any(|i| i.column == c)),
+        other => {
+            operation_column(other).is_some_and(|c| table.indexes.iter().any(|i| i.column == c))
+        }
     })
 }
 
 /// The partition's rows before the write, by clustering.
-async fn partition_rows(ctx: &Context<'_>, write: &TableWrite, update: &PartitionUpdate, consistency: Consistency) -> CqlResult<BTreeMap<Vec<u8>, FullRow>> {
+async fn partition_rows(
+    ctx: &Context<'_>,
+    write: &TableWrite,
+    update: &PartitionUpdate,
+    consistency: Consistency,
+) -> CqlResult<BTreeMap<Vec<u8>, FullRow>> {
     let command = ReadCommand {
         table: write.table.clone(),
         version: write.version,
@@ -158,14 +205,24 @@ async fn partition_rows(ctx: &Context<'_>, write: &TableWrite, update: &Partitio
     };
     let result = ctx.node.coordinator.read(command, consistency).await?;
     let mut assembler = RowAssembler::new(&write.table);
-    Ok(result.items.into_iter().filter_map(|item| assembler.push(item)).map(|row| (row.clustering.clone(), row)).collect())
+    Ok(result
+        .items
+        .into_iter()
+        .filter_map(|item| assembler.push(item))
+        .map(|row| (row.clustering.clone(), row))
+        .collect())
 }
 
 /// The clustering ranges an update can change, merged and in order: the whole partition
 /// when it deletes the partition or writes a static cell (static values show in every
 /// row), else its rows and deleted ranges.
 fn touched_slices(update: &PartitionUpdate) -> Vec<ClusteringRange> {
-    let full = || vec![ClusteringRange { start: Vec::new(), end: None }];
+    let full = || {
+        vec![ClusteringRange {
+            start: Vec::new(),
+            end: None,
+        }]
+    };
     let mut ranges = Vec::new();
     for operation in &update.operations {
         let clustering = match operation {
@@ -203,17 +260,35 @@ fn touched_slices(update: &PartitionUpdate) -> Vec<ClusteringRange> {
 }
 
 /// Entries of the rows before the write, by base clustering (one static pseudo-row).
-fn before_entries(table: &Table, index: &IndexDef, before: &BTreeMap<Vec<u8>, FullRow>) -> BTreeMap<Vec<u8>, Vec<Vec<u8>>> {
+fn before_entries(
+    table: &Table,
+    index: &IndexDef,
+    before: &BTreeMap<Vec<u8>, FullRow>,
+) -> BTreeMap<Vec<u8>, Vec<Vec<u8>>> {
     if index::is_static(table, index) {
-        let values = before.values().next().map(|row| row_entries(table, index, row)).unwrap_or_default();
+        let values = before
+            .values()
+            .next()
+            .map(|row| row_entries(table, index, row))
+            .unwrap_or_default();
         return BTreeMap::from([(Vec::new(), values)]);
     }
-    before.iter().map(|(clustering, row)| (clustering.clone(), row_entries(table, index, row))).collect()
+    before
+        .iter()
+        .map(|(clustering, row)| (clustering.clone(), row_entries(table, index, row)))
+        .collect()
 }
 
 /// The entry writes of one base partition update for one index.
-fn index_updates(table: &Arc<Table>, index: &IndexDef, update: &PartitionUpdate, before: &BTreeMap<Vec<u8>, FullRow>) -> CqlResult<Vec<PartitionUpdate>> {
-    let Some(column) = table.column_index(&index.column) else { return Ok(Vec::new()) };
+fn index_updates(
+    table: &Arc<Table>,
+    index: &IndexDef,
+    update: &PartitionUpdate,
+    before: &BTreeMap<Vec<u8>, FullRow>,
+) -> CqlResult<Vec<PartitionUpdate>> {
+    let Some(column) = table.column_index(&index.column) else {
+        return Ok(Vec::new());
+    };
     if index::is_key_column(table, index) {
         return key_index_updates(table, index, column, update, before);
     }
@@ -222,29 +297,74 @@ fn index_updates(table: &Arc<Table>, index: &IndexDef, update: &PartitionUpdate,
     let mut removed: BTreeSet<Entry> = BTreeSet::new();
     let mut added: BTreeSet<Entry> = BTreeSet::new();
     let old_of = |clustering: &[u8]| -> Vec<Entry> {
-        old.get(clustering).map(|values| values.iter().map(|v| (v.clone(), clustering.to_vec())).collect()).unwrap_or_default()
+        old.get(clustering)
+            .map(|values| {
+                values
+                    .iter()
+                    .map(|v| (v.clone(), clustering.to_vec()))
+                    .collect()
+            })
+            .unwrap_or_default()
     };
     let row_key = |clustering: &Option<Vec<u8>>| clustering.clone().unwrap_or_default();
     for operation in &update.operations {
         match operation {
             Operation::DeletePartition => removed.extend(old.keys().flat_map(|c| old_of(c))),
-            Operation::DeleteRange(range) => removed.extend(old.keys().filter(|c| range.contains(c)).flat_map(|c| old_of(c))),
-            Operation::Cell { clustering, column: name, value } if *name == index.column => {
+            Operation::DeleteRange(range) => removed.extend(
+                old.keys()
+                    .filter(|c| range.contains(c))
+                    .flat_map(|c| old_of(c)),
+            ),
+            Operation::Cell {
+                clustering,
+                column: name,
+                value,
+            } if *name == index.column => {
                 let key = row_key(clustering);
                 removed.extend(old_of(&key));
                 if let Some(v) = value {
-                    added.extend(index::entry_values(column_type, index.target, v).into_iter().map(|e| (e, key.clone())));
+                    added.extend(
+                        index::entry_values(column_type, index.target, v)
+                            .into_iter()
+                            .map(|e| (e, key.clone())),
+                    );
                 }
             }
-            Operation::ComplexDeletion { clustering, column: name, .. } if *name == index.column => removed.extend(old_of(&row_key(clustering))),
-            Operation::SubCell { clustering, column: name, path, value, .. } if *name == index.column => {
+            Operation::ComplexDeletion {
+                clustering,
+                column: name,
+                ..
+            } if *name == index.column => removed.extend(old_of(&row_key(clustering))),
+            Operation::SubCell {
+                clustering,
+                column: name,
+                path,
+                value,
+                ..
+            } if *name == index.column => {
                 let key = row_key(clustering);
-                let before_row = if clustering.is_some() { before.get(&key) } else { before.values().next() };
-                if let Some(old) = old_element(column_type, before_row.and_then(|r| r.cells.get(column)?.as_ref()), path) {
-                    removed.extend(element_entries(column_type, index.target, &old).into_iter().map(|e| (e, key.clone())));
+                let before_row = if clustering.is_some() {
+                    before.get(&key)
+                } else {
+                    before.values().next()
+                };
+                if let Some(old) = old_element(
+                    column_type,
+                    before_row.and_then(|r| r.cells.get(column)?.as_ref()),
+                    path,
+                ) {
+                    removed.extend(
+                        element_entries(column_type, index.target, &old)
+                            .into_iter()
+                            .map(|e| (e, key.clone())),
+                    );
                 }
                 if let Some(new) = value.as_deref().and_then(|v| decode_piece(column_type, v)) {
-                    added.extend(element_entries(column_type, index.target, &new).into_iter().map(|e| (e, key.clone())));
+                    added.extend(
+                        element_entries(column_type, index.target, &new)
+                            .into_iter()
+                            .map(|e| (e, key.clone())),
+                    );
                 }
             }
             _ => {}
@@ -255,13 +375,29 @@ fn index_updates(table: &Arc<Table>, index: &IndexDef, update: &PartitionUpdate,
 
 /// The entry writes for the entries a base update removes and adds (an entry both
 /// removed and re-added is only written).
-fn entry_writes(update: &PartitionUpdate, removed: &BTreeSet<Entry>, added: &BTreeSet<Entry>) -> CqlResult<Vec<PartitionUpdate>> {
+fn entry_writes(
+    update: &PartitionUpdate,
+    removed: &BTreeSet<Entry>,
+    added: &BTreeSet<Entry>,
+) -> CqlResult<Vec<PartitionUpdate>> {
     let mut updates = Vec::new();
     for (value, clustering) in removed.difference(added) {
-        updates.push(entry_update(value, &update.partition_key, clustering, update.timestamp, false)?);
+        updates.push(entry_update(
+            value,
+            &update.partition_key,
+            clustering,
+            update.timestamp,
+            false,
+        )?);
     }
     for (value, clustering) in added {
-        let mut entry = entry_update(value, &update.partition_key, clustering, update.timestamp, true)?;
+        let mut entry = entry_update(
+            value,
+            &update.partition_key,
+            clustering,
+            update.timestamp,
+            true,
+        )?;
         entry.ttl_secs = update.ttl_secs;
         updates.push(entry);
     }
@@ -270,10 +406,23 @@ fn entry_writes(update: &PartitionUpdate, removed: &BTreeSet<Entry>, added: &BTr
 
 /// Entry writes of an index on a partition key component or clustering column: every
 /// row the update writes holds the value; deleted rows lose it.
-fn key_index_updates(table: &Table, index: &IndexDef, column: usize, update: &PartitionUpdate, before: &RowsBefore) -> CqlResult<Vec<PartitionUpdate>> {
+fn key_index_updates(
+    table: &Table,
+    index: &IndexDef,
+    column: usize,
+    update: &PartitionUpdate,
+    before: &RowsBefore,
+) -> CqlResult<Vec<PartitionUpdate>> {
     let old = before_entries(table, index, before);
     let old_of = |clustering: &Vec<u8>| -> Vec<Entry> {
-        old.get(clustering).map(|values| values.iter().map(|v| (v.clone(), clustering.clone())).collect()).unwrap_or_default()
+        old.get(clustering)
+            .map(|values| {
+                values
+                    .iter()
+                    .map(|v| (v.clone(), clustering.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
     };
     let mut removed: BTreeSet<Entry> = BTreeSet::new();
     let mut added: BTreeSet<Entry> = BTreeSet::new();
@@ -288,7 +437,16 @@ fn key_index_updates(table: &Table, index: &IndexDef, column: usize, update: &Pa
                 continue;
             }
             Operation::RowMarker { clustering } => clustering,
-            Operation::Cell { clustering: Some(clustering), value: Some(_), .. } | Operation::SubCell { clustering: Some(clustering), value: Some(_), .. } => clustering,
+            Operation::Cell {
+                clustering: Some(clustering),
+                value: Some(_),
+                ..
+            }
+            | Operation::SubCell {
+                clustering: Some(clustering),
+                value: Some(_),
+                ..
+            } => clustering,
             _ => continue,
         };
         let values = view::row_values(table, update, written)?;
@@ -306,8 +464,14 @@ type Element = (Vec<u8>, Vec<u8>);
 /// Splits `[int length][bytes]` pieces off the front of `input`.
 fn sized_parts(mut input: &[u8]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
-    while let Some(len) = input.get(..4).and_then(|b| b.try_into().ok()).map(i32::from_be_bytes) {
-        let Some(part) = input.get(4..4 + len.max(0) as usize) else { break };
+    while let Some(len) = input
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .map(i32::from_be_bytes)
+    {
+        let Some(part) = input.get(4..4 + len.max(0) as usize) else {
+            break;
+        };
         out.push(part.to_vec());
         input = &input[4 + part.len()..];
     }
@@ -333,22 +497,38 @@ fn old_element(column_type: &CqlType, cell: Option<&CellData>, path: &[u8]) -> O
     let values = index::entry_values(column_type, IndexTargetKind::Values, &cell.value);
     let position = match column_type {
         CqlType::List { .. } => cell.paths.iter().position(|p| p == path)?,
-        CqlType::Set { element: key_type, .. } | CqlType::Map { key: key_type, .. } => {
-            let source = if matches!(column_type, CqlType::Set { .. }) { &values } else { &keys };
+        CqlType::Set {
+            element: key_type, ..
+        }
+        | CqlType::Map { key: key_type, .. } => {
+            let source = if matches!(column_type, CqlType::Set { .. }) {
+                &values
+            } else {
+                &keys
+            };
             source.iter().position(|k| {
                 let mut encoded = Vec::new();
-                crate::types::encode_key_component(key_type, k, false, &mut encoded).is_ok() && encoded == path
+                crate::types::encode_key_component(key_type, k, false, &mut encoded).is_ok()
+                    && encoded == path
             })?
         }
         _ => return None,
     };
     let value = values.get(position)?.clone();
-    let key = if matches!(column_type, CqlType::Map { .. }) { keys.get(position)?.clone() } else { value.clone() };
+    let key = if matches!(column_type, CqlType::Map { .. }) {
+        keys.get(position)?.clone()
+    } else {
+        value.clone()
+    };
     Some((key, value))
 }
 
 /// The index values one collection element contributes.
-fn element_entries(column_type: &CqlType, target: IndexTargetKind, (key, value): &Element) -> Vec<Vec<u8>> {
+fn element_entries(
+    column_type: &CqlType,
+    target: IndexTargetKind,
+    (key, value): &Element,
+) -> Vec<Vec<u8>> {
     match (column_type, target) {
         (CqlType::Map { .. } | CqlType::Set { .. }, IndexTargetKind::Keys) => vec![key.clone()],
         (CqlType::Map { .. }, IndexTargetKind::Entries) => vec![index::pack_entry(key, value)],
@@ -375,7 +555,10 @@ pub async fn build_from_base(
         let command = ReadCommand {
             table: base.clone(),
             version,
-            target: ReadTarget::TokenRange { start: std::ops::Bound::Unbounded, end: std::ops::Bound::Unbounded },
+            target: ReadTarget::TokenRange {
+                start: std::ops::Bound::Unbounded,
+                end: std::ops::Bound::Unbounded,
+            },
             row_limit: BUILD_BATCH_ROWS,
             per_partition_limit: None,
             resume_after: resume.take(),
@@ -385,11 +568,21 @@ pub async fn build_from_base(
         let result = ctx.node.coordinator.read(command, Consistency::One).await?;
         let mut assembler = RowAssembler::new(base);
         let mut updates = Vec::new();
-        for row in result.items.into_iter().filter_map(|item| assembler.push(item)) {
+        for row in result
+            .items
+            .into_iter()
+            .filter_map(|item| assembler.push(item))
+        {
             updates.extend(derive(&row)?);
         }
         if !updates.is_empty() {
-            let write = WriteCommand { tables: vec![TableWrite { table: target.clone(), version: target_version, updates }] };
+            let write = WriteCommand {
+                tables: vec![TableWrite {
+                    table: target.clone(),
+                    version: target_version,
+                    updates,
+                }],
+            };
             ctx.node.coordinator.mutate(write, Consistency::One).await?;
         }
         match result.resume_key {
@@ -410,25 +603,64 @@ mod tests {
 
     #[test]
     fn only_touched_rows_are_read_before_a_write() {
-        let update = |operations| PartitionUpdate { token: 0, partition_key: vec![1], timestamp: 1, ttl_secs: 0, operations };
-        let cell = |c: &[u8]| Operation::Cell { clustering: Some(c.to_vec()), column: "v".into(), value: None };
-        let slices = touched_slices(&update(vec![cell(b"c"), cell(b"a"), Operation::DeleteRange(ClusteringRange::prefix(b"a"))]));
+        let update = |operations| PartitionUpdate {
+            token: 0,
+            partition_key: vec![1],
+            timestamp: 1,
+            ttl_secs: 0,
+            operations,
+        };
+        let cell = |c: &[u8]| Operation::Cell {
+            clustering: Some(c.to_vec()),
+            column: "v".into(),
+            value: None,
+        };
+        let slices = touched_slices(&update(vec![
+            cell(b"c"),
+            cell(b"a"),
+            Operation::DeleteRange(ClusteringRange::prefix(b"a")),
+        ]));
         assert_eq!(slices.len(), 2);
         assert!(slices[0].start < slices[1].start);
         let whole = touched_slices(&update(vec![cell(b"a"), Operation::DeletePartition]));
-        assert_eq!(whole, vec![ClusteringRange { start: Vec::new(), end: None }]);
-        let statics = touched_slices(&update(vec![Operation::Cell { clustering: None, column: "s".into(), value: None }]));
-        assert_eq!(statics, vec![ClusteringRange { start: Vec::new(), end: None }]);
+        assert_eq!(
+            whole,
+            vec![ClusteringRange {
+                start: Vec::new(),
+                end: None
+            }]
+        );
+        let statics = touched_slices(&update(vec![Operation::Cell {
+            clustering: None,
+            column: "s".into(),
+            value: None,
+        }]));
+        assert_eq!(
+            statics,
+            vec![ClusteringRange {
+                start: Vec::new(),
+                end: None
+            }]
+        );
     }
 
     #[test]
     fn pieces_decode_per_collection_kind() {
         let map = CqlType::parse("map<text, int>", &NoUdts).expect("type");
         let piece = [sized(b"k"), sized(&[0, 0, 0, 3])].concat();
-        assert_eq!(decode_piece(&map, &piece), Some((b"k".to_vec(), vec![0, 0, 0, 3])));
-        assert_eq!(element_entries(&map, IndexTargetKind::Keys, &(b"k".to_vec(), vec![1])), vec![b"k".to_vec()]);
+        assert_eq!(
+            decode_piece(&map, &piece),
+            Some((b"k".to_vec(), vec![0, 0, 0, 3]))
+        );
+        assert_eq!(
+            element_entries(&map, IndexTargetKind::Keys, &(b"k".to_vec(), vec![1])),
+            vec![b"k".to_vec()]
+        );
         let set = CqlType::parse("set<text>", &NoUdts).expect("type");
-        assert_eq!(decode_piece(&set, &sized(b"x")), Some((b"x".to_vec(), b"x".to_vec())));
+        assert_eq!(
+            decode_piece(&set, &sized(b"x")),
+            Some((b"x".to_vec(), b"x".to_vec()))
+        );
         assert_eq!(decode_piece(&set, &[0, 0, 0, 9]), None);
     }
 
@@ -436,10 +668,22 @@ mod tests {
     fn old_set_element_is_found_by_its_key_path() {
         let set = CqlType::parse("set<text>", &NoUdts).expect("type");
         let value = [&2i32.to_be_bytes()[..], &sized(b"a"), &sized(b"b")].concat();
-        let cell = CellData { value, ..CellData::default() };
+        let cell = CellData {
+            value,
+            ..CellData::default()
+        };
         let mut path = Vec::new();
-        crate::types::encode_key_component(&CqlType::Native(crate::types::NativeType::Text), b"b", false, &mut path).expect("encodes");
-        assert_eq!(old_element(&set, Some(&cell), &path), Some((b"b".to_vec(), b"b".to_vec())));
+        crate::types::encode_key_component(
+            &CqlType::Native(crate::types::NativeType::Text),
+            b"b",
+            false,
+            &mut path,
+        )
+        .expect("encodes");
+        assert_eq!(
+            old_element(&set, Some(&cell), &path),
+            Some((b"b".to_vec(), b"b".to_vec()))
+        );
         assert_eq!(old_element(&set, Some(&cell), b"zz"), None);
     }
 }

@@ -8,9 +8,13 @@ use strata_protocol::{ColType, ColumnSpec, ResultBody, Rows, RowsMetadata};
 use super::Context;
 use crate::cql::ast::{Describe, DescribeTarget, QualifiedName};
 use crate::error::{CqlError, CqlResult};
-use crate::schema::{ClusteringOrder, ColumnKind, Keyspace, KeyspaceDef, KeyspaceUdts, Table, TableDef, TypeDef};
+use crate::schema::{
+    ClusteringOrder, ColumnKind, Keyspace, KeyspaceDef, KeyspaceUdts, Table, TableDef, TypeDef,
+};
 use crate::system::PARTITIONER;
-use crate::types::{maybe_quote_identifier as quote, serialize_list, serialize_map, CqlType, NativeType, UdtDef};
+use crate::types::{
+    maybe_quote_identifier as quote, serialize_list, serialize_map, CqlType, NativeType, UdtDef,
+};
 
 /// The snitch `DESCRIBE CLUSTER` names: Cassandra's default `SimpleSnitch` behind the
 /// `DynamicEndpointSnitch` wrapper that `dynamic_snitch: true` (the default) installs,
@@ -24,26 +28,42 @@ struct Output {
 
 impl Output {
     fn listing() -> Output {
-        Output { columns: &["keyspace_name", "type", "name"], rows: Vec::new() }
+        Output {
+            columns: &["keyspace_name", "type", "name"],
+            rows: Vec::new(),
+        }
     }
 
     fn elements() -> Output {
-        Output { columns: &["keyspace_name", "type", "name", "create_statement"], rows: Vec::new() }
+        Output {
+            columns: &["keyspace_name", "type", "name", "create_statement"],
+            rows: Vec::new(),
+        }
     }
 
     /// A listing row; names are quoted where CQL needs it, as Cassandra lists them.
     fn push_listed(&mut self, keyspace: &str, kind: &str, name: &str) {
-        self.rows.push(vec![quote(keyspace), kind.to_string(), quote(name)]);
+        self.rows
+            .push(vec![quote(keyspace), kind.to_string(), quote(name)]);
     }
 
     fn into_result(self) -> ResultBody {
-        let columns = self.columns.iter().map(|name| column(name, ColType::Varchar)).collect();
+        let columns = self
+            .columns
+            .iter()
+            .map(|name| column(name, ColType::Varchar))
+            .collect();
         rows_result(columns, self.rows.into_iter().map(text_row).collect())
     }
 }
 
 fn column(name: &str, col_type: ColType) -> ColumnSpec {
-    ColumnSpec { keyspace: String::new(), table: String::new(), name: name.to_string(), col_type }
+    ColumnSpec {
+        keyspace: String::new(),
+        table: String::new(),
+        name: name.to_string(),
+        col_type,
+    }
 }
 
 fn text_row(values: Vec<String>) -> Vec<Option<Bytes>> {
@@ -51,7 +71,15 @@ fn text_row(values: Vec<String>) -> Vec<Option<Bytes>> {
 }
 
 fn rows_result(columns: Vec<ColumnSpec>, rows: Vec<Vec<Option<Bytes>>>) -> ResultBody {
-    ResultBody::Rows(Rows { metadata: RowsMetadata { columns, paging_state: None, no_metadata: false, new_metadata_id: None }, rows })
+    ResultBody::Rows(Rows {
+        metadata: RowsMetadata {
+            columns,
+            paging_state: None,
+            no_metadata: false,
+            new_metadata_id: None,
+        },
+        rows,
+    })
 }
 
 /// `DESCRIBE CLUSTER` as Cassandra's DescribeStatement answers it: cluster name,
@@ -59,10 +87,24 @@ fn rows_result(columns: Vec<ColumnSpec>, rows: Vec<Vec<Option<Bytes>>>) -> Resul
 /// than a system one is in use.
 fn describe_cluster(ctx: &Context<'_>) -> CqlResult<ResultBody> {
     let partitioner = PARTITIONER.rsplit('.').next().unwrap_or(PARTITIONER);
-    let mut columns: Vec<ColumnSpec> = ["cluster", "partitioner", "snitch"].iter().map(|name| column(name, ColType::Varchar)).collect();
-    let mut row = text_row(vec![ctx.node.config.cluster_name.clone(), partitioner.to_string(), SNITCH.to_string()]);
-    if ctx.keyspace.and_then(|name| ctx.catalog.keyspace(name)).is_some_and(|ks| !ks.system) {
-        let ownership_type = ColType::Map(Box::new(ColType::Varchar), Box::new(ColType::List(Box::new(ColType::Varchar))));
+    let mut columns: Vec<ColumnSpec> = ["cluster", "partitioner", "snitch"]
+        .iter()
+        .map(|name| column(name, ColType::Varchar))
+        .collect();
+    let mut row = text_row(vec![
+        ctx.node.config.cluster_name.clone(),
+        partitioner.to_string(),
+        SNITCH.to_string(),
+    ]);
+    if ctx
+        .keyspace
+        .and_then(|name| ctx.catalog.keyspace(name))
+        .is_some_and(|ks| !ks.system)
+    {
+        let ownership_type = ColType::Map(
+            Box::new(ColType::Varchar),
+            Box::new(ColType::List(Box::new(ColType::Varchar))),
+        );
         columns.push(column("range_ownership", ownership_type));
         row.push(Some(Bytes::from(range_ownership(ctx)?)));
     }
@@ -76,8 +118,14 @@ fn range_ownership(ctx: &Context<'_>) -> CqlResult<Vec<u8>> {
     let port = ctx.node.config.storage_port;
     let mut entries = Vec::new();
     for (token, owners) in ctx.node.coordinator.ring().range_owners() {
-        let endpoints: Vec<_> = owners.iter().map(|&a| Some(format!("/{}", std::net::SocketAddr::new(a, port)).into_bytes())).collect();
-        entries.push((Some(token.to_string().into_bytes()), Some(serialize_list(&endpoints)?)));
+        let endpoints: Vec<_> = owners
+            .iter()
+            .map(|&a| Some(format!("/{}", std::net::SocketAddr::new(a, port)).into_bytes()))
+            .collect();
+        entries.push((
+            Some(token.to_string().into_bytes()),
+            Some(serialize_list(&endpoints)?),
+        ));
     }
     Ok(serialize_map(&CqlType::Native(NativeType::Text), &entries)?)
 }
@@ -102,7 +150,10 @@ pub fn execute(ctx: &Context<'_>, describe: &Describe) -> CqlResult<ResultBody> 
             out
         }
         DescribeTarget::Keyspace { only, name } => {
-            let name = name.clone().or_else(|| ctx.keyspace.map(str::to_string)).ok_or_else(no_keyspace)?;
+            let name = name
+                .clone()
+                .or_else(|| ctx.keyspace.map(str::to_string))
+                .ok_or_else(no_keyspace)?;
             let ks = keyspace(ctx, &name)?;
             let mut out = Output::elements();
             describe_keyspace(ks, !*only, &mut out);
@@ -110,24 +161,44 @@ pub fn execute(ctx: &Context<'_>, describe: &Describe) -> CqlResult<ResultBody> 
         }
         DescribeTarget::Schema { full } => {
             let mut out = Output::elements();
-            for ks in ctx.catalog.keyspaces.values().filter(|k| *full || !k.system) {
+            for ks in ctx
+                .catalog
+                .keyspaces
+                .values()
+                .filter(|k| *full || !k.system)
+            {
                 describe_keyspace(ks, true, &mut out);
             }
             out
         }
         DescribeTarget::Table(name) => {
             let (ks, element) = (element_keyspace(ctx, name)?, &name.name);
-            table_element(ks, element).ok_or_else(|| CqlError::invalid(format!("Table '{element}' not found in keyspace '{}'", ks.def.name)))?
+            table_element(ks, element).ok_or_else(|| {
+                CqlError::invalid(format!(
+                    "Table '{element}' not found in keyspace '{}'",
+                    ks.def.name
+                ))
+            })?
         }
         DescribeTarget::Index(name) => {
             let (ks, element) = (element_keyspace(ctx, name)?, &name.name);
-            index_element(ks, element).ok_or_else(|| CqlError::invalid(format!("Table for existing index '{element}' not found in '{}'", ks.def.name)))?
+            index_element(ks, element).ok_or_else(|| {
+                CqlError::invalid(format!(
+                    "Table for existing index '{element}' not found in '{}'",
+                    ks.def.name
+                ))
+            })?
         }
         DescribeTarget::MaterializedView(name) => {
             let (ks, element) = (element_keyspace(ctx, name)?, &name.name);
             table_element(ks, element)
                 .filter(|_| ks.tables.get(element).is_some_and(|t| t.view.is_some()))
-                .ok_or_else(|| CqlError::invalid(format!("Materialized view '{element}' not found in '{}'", ks.def.name)))?
+                .ok_or_else(|| {
+                    CqlError::invalid(format!(
+                        "Materialized view '{element}' not found in '{}'",
+                        ks.def.name
+                    ))
+                })?
         }
         DescribeTarget::Generic(name) => match (&name.keyspace, ctx.catalog.keyspace(&name.name)) {
             (None, Some(ks)) => {
@@ -139,7 +210,12 @@ pub fn execute(ctx: &Context<'_>, describe: &Describe) -> CqlResult<ResultBody> 
                 let (ks, element) = (element_keyspace(ctx, name)?, &name.name);
                 table_element(ks, element)
                     .or_else(|| index_element(ks, element))
-                    .ok_or_else(|| CqlError::invalid(format!("'{element}' not found in keyspace '{}'", ks.def.name)))?
+                    .ok_or_else(|| {
+                        CqlError::invalid(format!(
+                            "'{element}' not found in keyspace '{}'",
+                            ks.def.name
+                        ))
+                    })?
             }
         },
         DescribeTarget::Types => {
@@ -153,10 +229,19 @@ pub fn execute(ctx: &Context<'_>, describe: &Describe) -> CqlResult<ResultBody> 
         }
         DescribeTarget::Type(name) => {
             let (ks, element) = (element_keyspace(ctx, name)?, &name.name);
-            type_element(ks, element).ok_or_else(|| CqlError::invalid(format!("User defined type '{element}' not found in '{}'", ks.def.name)))?
+            type_element(ks, element).ok_or_else(|| {
+                CqlError::invalid(format!(
+                    "User defined type '{element}' not found in '{}'",
+                    ks.def.name
+                ))
+            })?
         }
         DescribeTarget::Functions | DescribeTarget::Aggregates => Output::listing(),
-        _ => return Err(CqlError::invalid("This DESCRIBE form is not supported by this node yet")),
+        _ => {
+            return Err(CqlError::invalid(
+                "This DESCRIBE form is not supported by this node yet",
+            ))
+        }
     };
     Ok(out.into_result())
 }
@@ -170,7 +255,11 @@ fn by_name<'a, T: 'a>(items: impl Iterator<Item = T>, name: impl Fn(&T) -> &str)
 
 /// The keyspaces a listing covers: the current one, else all of them by name.
 fn listed_keyspaces<'c>(ctx: &'c Context<'_>) -> Vec<&'c Keyspace> {
-    let keyspaces = ctx.catalog.keyspaces.values().filter(|k| ctx.keyspace.is_none_or(|s| s == k.def.name));
+    let keyspaces = ctx
+        .catalog
+        .keyspaces
+        .values()
+        .filter(|k| ctx.keyspace.is_none_or(|s| s == k.def.name));
     by_name(keyspaces, |k| &k.def.name)
 }
 
@@ -179,12 +268,18 @@ fn no_keyspace() -> CqlError {
 }
 
 fn keyspace<'c>(ctx: &'c Context<'_>, name: &str) -> CqlResult<&'c Keyspace> {
-    ctx.catalog.keyspace(name).ok_or_else(|| CqlError::invalid(format!("'{name}' not found in keyspaces")))
+    ctx.catalog
+        .keyspace(name)
+        .ok_or_else(|| CqlError::invalid(format!("'{name}' not found in keyspaces")))
 }
 
 /// The keyspace a named element is looked up in: its own, else the current one.
 fn element_keyspace<'c>(ctx: &'c Context<'_>, name: &QualifiedName) -> CqlResult<&'c Keyspace> {
-    let keyspace_name = name.keyspace.as_deref().or(ctx.keyspace).ok_or_else(no_keyspace)?;
+    let keyspace_name = name
+        .keyspace
+        .as_deref()
+        .or(ctx.keyspace)
+        .ok_or_else(no_keyspace)?;
     keyspace(ctx, keyspace_name)
 }
 
@@ -200,29 +295,64 @@ fn push_table(out: &mut Output, table: &Table) {
     let keyspace = &table.def.keyspace;
     if let Some(info) = &table.view {
         let statement = create_table(&table.def);
-        let options = statement.split_once(") WITH ").map_or("", |(_, o)| o.trim_end_matches(';'));
+        let options = statement
+            .split_once(") WITH ")
+            .map_or("", |(_, o)| o.trim_end_matches(';'));
         let view = super::view::create_statement(table, info, options);
-        out.rows.push(vec![keyspace.clone(), "materialized_view".into(), table.def.name.clone(), view]);
+        out.rows.push(vec![
+            keyspace.clone(),
+            "materialized_view".into(),
+            table.def.name.clone(),
+            view,
+        ]);
         return;
     }
-    out.rows.push(vec![keyspace.clone(), "table".into(), table.def.name.clone(), create_table(&table.def)]);
+    out.rows.push(vec![
+        keyspace.clone(),
+        "table".into(),
+        table.def.name.clone(),
+        create_table(&table.def),
+    ]);
     for index in &table.indexes {
-        out.rows.push(vec![keyspace.clone(), "index".into(), index.name.clone(), super::index::create_statement(index)]);
+        out.rows.push(vec![
+            keyspace.clone(),
+            "index".into(),
+            index.name.clone(),
+            super::index::create_statement(index),
+        ]);
     }
 }
 
 fn index_element(ks: &Keyspace, name: &str) -> Option<Output> {
-    let index = ks.tables.values().find_map(|t| t.indexes.iter().find(|i| i.name == name))?;
+    let index = ks
+        .tables
+        .values()
+        .find_map(|t| t.indexes.iter().find(|i| i.name == name))?;
     let mut out = Output::elements();
-    out.rows.push(vec![ks.def.name.clone(), "index".into(), index.name.clone(), super::index::create_statement(index)]);
+    out.rows.push(vec![
+        ks.def.name.clone(),
+        "index".into(),
+        index.name.clone(),
+        super::index::create_statement(index),
+    ]);
     Some(out)
 }
 
 fn describe_keyspace(ks: &Keyspace, with_tables: bool, out: &mut Output) {
-    out.rows.push(vec![ks.def.name.clone(), "keyspace".into(), ks.def.name.clone(), create_keyspace(&ks.def)]);
+    out.rows.push(vec![
+        ks.def.name.clone(),
+        "keyspace".into(),
+        ks.def.name.clone(),
+        create_keyspace(&ks.def),
+    ]);
     if with_tables {
         for ty in types_in_dependency_order(ks) {
-            out.rows.push(vec![ks.def.name.clone(), "type".into(), ty.name.clone(), create_type(ty)]);
+            out.rows.push(vec![
+                ks.def.name.clone(),
+                "type".into(),
+                ty.name.clone(),
+                create_type(ty),
+            ]);
         }
         for table in by_name(ks.tables.values(), |t| &t.def.name) {
             push_table(out, table);
@@ -256,9 +386,9 @@ fn push_user_type(def: &UdtDef, order: &mut Vec<String>) {
 fn push_user_types(ty: &CqlType, order: &mut Vec<String>) {
     match ty {
         CqlType::Udt { def, .. } => push_user_type(def, order),
-        CqlType::List { element, .. } | CqlType::Set { element, .. } | CqlType::Vector { element, .. } => {
-            push_user_types(element, order)
-        }
+        CqlType::List { element, .. }
+        | CqlType::Set { element, .. }
+        | CqlType::Vector { element, .. } => push_user_types(element, order),
         CqlType::Map { key, value, .. } => {
             push_user_types(key, order);
             push_user_types(value, order);
@@ -271,7 +401,12 @@ fn push_user_types(ty: &CqlType, order: &mut Vec<String>) {
 fn type_element(ks: &Keyspace, name: &str) -> Option<Output> {
     let ty = ks.types.get(name)?;
     let mut out = Output::elements();
-    out.rows.push(vec![ks.def.name.clone(), "type".into(), ty.name.clone(), create_type(ty)]);
+    out.rows.push(vec![
+        ks.def.name.clone(),
+        "type".into(),
+        ty.name.clone(),
+        create_type(ty),
+    ]);
     Some(out)
 }
 
@@ -296,17 +431,31 @@ fn string_literal(s: &str) -> String {
 }
 
 fn map_literal(map: &std::collections::BTreeMap<String, String>) -> String {
-    let entries: Vec<String> = map.iter().map(|(k, v)| format!("{}: {}", string_literal(k), string_literal(v))).collect();
+    let entries: Vec<String> = map
+        .iter()
+        .map(|(k, v)| format!("{}: {}", string_literal(k), string_literal(v)))
+        .collect();
     format!("{{{}}}", entries.join(", "))
 }
 
 /// Replication with `class` first, as Cassandra prints it: built-in strategies by their
 /// simple name, others by their full class name.
 fn replication_literal(def: &KeyspaceDef) -> String {
-    let class = def.replication.get("class").map(String::as_str).unwrap_or_default();
-    let class = class.strip_prefix("org.apache.cassandra.locator.").unwrap_or(class);
+    let class = def
+        .replication
+        .get("class")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let class = class
+        .strip_prefix("org.apache.cassandra.locator.")
+        .unwrap_or(class);
     let mut entries = vec![format!("'class': {}", string_literal(class))];
-    entries.extend(def.replication.iter().filter(|(k, _)| *k != "class").map(|(k, v)| format!("{}: {}", string_literal(k), string_literal(v))));
+    entries.extend(
+        def.replication
+            .iter()
+            .filter(|(k, _)| *k != "class")
+            .map(|(k, v)| format!("{}: {}", string_literal(k), string_literal(v))),
+    );
     format!("{{{}}}", entries.join(", "))
 }
 
@@ -345,9 +494,16 @@ pub fn create_table(def: &TableDef) -> String {
         .collect();
     if !single_key {
         let pk: Vec<String> = def.partition_key.iter().map(|n| quote(n)).collect();
-        let pk = if pk.len() == 1 { pk[0].clone() } else { format!("({})", pk.join(", ")) };
+        let pk = if pk.len() == 1 {
+            pk[0].clone()
+        } else {
+            format!("({})", pk.join(", "))
+        };
         let clustering: Vec<String> = def.clustering.iter().map(|n| quote(n)).collect();
-        let key = std::iter::once(pk).chain(clustering).collect::<Vec<_>>().join(", ");
+        let key = std::iter::once(pk)
+            .chain(clustering)
+            .collect::<Vec<_>>()
+            .join(", ");
         lines.push(format!("    PRIMARY KEY ({key})"));
     }
     let o = &def.options;
@@ -357,14 +513,30 @@ pub fn create_table(def: &TableDef) -> String {
             .clustering
             .iter()
             .filter_map(|n| def.column(n))
-            .map(|c| format!("{} {}", quote(&c.name), if c.order == ClusteringOrder::Desc { "DESC" } else { "ASC" }))
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    quote(&c.name),
+                    if c.order == ClusteringOrder::Desc {
+                        "DESC"
+                    } else {
+                        "ASC"
+                    }
+                )
+            })
             .collect();
         options.push(format!("CLUSTERING ORDER BY ({})", order.join(", ")));
     }
     options.extend([
-        format!("additional_write_policy = {}", string_literal(&o.additional_write_policy)),
+        format!(
+            "additional_write_policy = {}",
+            string_literal(&o.additional_write_policy)
+        ),
         format!("allow_auto_snapshot = {}", o.allow_auto_snapshot),
-        format!("bloom_filter_fp_chance = {}", format_double(o.bloom_filter_fp_chance)),
+        format!(
+            "bloom_filter_fp_chance = {}",
+            format_double(o.bloom_filter_fp_chance)
+        ),
         format!("caching = {}", map_literal(&o.caching)),
         format!("cdc = {}", o.cdc),
         format!("comment = {}", string_literal(&o.comment)),
@@ -377,10 +549,16 @@ pub fn create_table(def: &TableDef) -> String {
         format!("gc_grace_seconds = {}", o.gc_grace_seconds),
         format!("incremental_backups = {}", o.incremental_backups),
         format!("max_index_interval = {}", o.max_index_interval),
-        format!("memtable_flush_period_in_ms = {}", o.memtable_flush_period_in_ms),
+        format!(
+            "memtable_flush_period_in_ms = {}",
+            o.memtable_flush_period_in_ms
+        ),
         format!("min_index_interval = {}", o.min_index_interval),
         format!("read_repair = {}", string_literal(&o.read_repair)),
-        format!("speculative_retry = {}", string_literal(&o.speculative_retry)),
+        format!(
+            "speculative_retry = {}",
+            string_literal(&o.speculative_retry)
+        ),
     ]);
     format!(
         "CREATE TABLE {}.{} (\n{}\n) WITH {};",
@@ -403,7 +581,11 @@ mod tests {
             field_types: field_types.iter().map(|t| t.to_string()).collect(),
         };
         Keyspace {
-            def: KeyspaceDef { name: "ks".into(), replication: Default::default(), durable_writes: true },
+            def: KeyspaceDef {
+                name: "ks".into(),
+                replication: Default::default(),
+                durable_writes: true,
+            },
             tables: Default::default(),
             types: types.iter().map(|t| (t.0.to_string(), def(t))).collect(),
             system: false,
@@ -419,7 +601,10 @@ mod tests {
             ("zone", &["text"]),
             ("alone", &["int"]),
         ]);
-        let order: Vec<&str> = types_in_dependency_order(&ks).iter().map(|t| t.name.as_str()).collect();
+        let order: Vec<&str> = types_in_dependency_order(&ks)
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect();
         assert_eq!(order, ["Caps", "zone", "phone", "address", "alone"]);
     }
 

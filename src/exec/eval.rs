@@ -6,8 +6,8 @@
 
 use strata_protocol::Value;
 
-use crate::cql::ast::{BindMarker, Literal, LiteralKind, Term};
 use super::timeuuid;
+use crate::cql::ast::{BindMarker, Literal, LiteralKind, Term};
 use crate::error::{CqlError, CqlResult};
 use crate::types::{self, CqlType, NativeType};
 
@@ -62,15 +62,24 @@ pub fn evaluate(term: &Term, receiver: &Receiver<'_>, bound: &BoundValues) -> Cq
         Term::Map(pairs) => map(pairs, receiver, bound),
         Term::Tuple(items) => tuple(items, receiver, bound),
         Term::FunctionCall { name, args } => function(&name.name, args, receiver, bound),
-        Term::Negate(inner) => super::functions::term_arithmetic(None, inner, None, receiver, bound),
-        Term::Arithmetic { op, left, right } => super::functions::term_arithmetic(Some(*op), left, Some(right), receiver, bound),
+        Term::Negate(inner) => {
+            super::functions::term_arithmetic(None, inner, None, receiver, bound)
+        }
+        Term::Arithmetic { op, left, right } => {
+            super::functions::term_arithmetic(Some(*op), left, Some(right), receiver, bound)
+        }
         Term::Cast { term, ty } => super::functions::term_cast(term, *ty, receiver, bound),
         Term::Udt(fields) => udt(fields, receiver, bound),
     }
 }
 
 /// Evaluates to a value, rejecting null and unset (key columns, LIMIT, ...).
-pub fn evaluate_required(term: &Term, receiver: &Receiver<'_>, bound: &BoundValues, what: &str) -> CqlResult<Vec<u8>> {
+pub fn evaluate_required(
+    term: &Term,
+    receiver: &Receiver<'_>,
+    bound: &BoundValues,
+    what: &str,
+) -> CqlResult<Vec<u8>> {
     match evaluate(term, receiver, bound)? {
         Evaluated::Value(v) => Ok(v),
         Evaluated::Null => Err(CqlError::invalid(format!("Invalid null value {what}"))),
@@ -79,7 +88,12 @@ pub fn evaluate_required(term: &Term, receiver: &Receiver<'_>, bound: &BoundValu
 }
 
 fn literal(lit: &Literal, receiver: &Receiver<'_>) -> CqlResult<Evaluated> {
-    let value = types::literal_to_bytes(receiver.ty, to_type_kind(lit.kind), &lit.text, receiver.name)?;
+    let value = types::literal_to_bytes(
+        receiver.ty,
+        to_type_kind(lit.kind),
+        &lit.text,
+        receiver.name,
+    )?;
     Ok(value.map_or(Evaluated::Null, Evaluated::Value))
 }
 
@@ -103,35 +117,66 @@ fn bound_value(value: &Value, receiver: &Receiver<'_>) -> CqlResult<Evaluated> {
         Value::Unset => Ok(Evaluated::Unset),
         Value::Set(bytes) => {
             types::validate(receiver.ty, bytes)?;
-            Ok(Evaluated::Value(types::canonical_bound_value(receiver.ty, bytes)?))
+            Ok(Evaluated::Value(types::canonical_bound_value(
+                receiver.ty,
+                bytes,
+            )?))
         }
     }
 }
 
 fn element_receiver<'a>(receiver: &Receiver<'a>, ty: &'a CqlType) -> Receiver<'a> {
-    Receiver { name: receiver.name, ty }
-}
-
-fn required_element(term: &Term, receiver: &Receiver<'_>, bound: &BoundValues) -> CqlResult<Option<Vec<u8>>> {
-    match evaluate(term, receiver, bound)? {
-        Evaluated::Value(v) => Ok(Some(v)),
-        _ => Err(CqlError::invalid("null is not supported inside collections")),
+    Receiver {
+        name: receiver.name,
+        ty,
     }
 }
 
-fn collection(term: &Term, items: &[Term], receiver: &Receiver<'_>, bound: &BoundValues) -> CqlResult<Evaluated> {
+fn required_element(
+    term: &Term,
+    receiver: &Receiver<'_>,
+    bound: &BoundValues,
+) -> CqlResult<Option<Vec<u8>>> {
+    match evaluate(term, receiver, bound)? {
+        Evaluated::Value(v) => Ok(Some(v)),
+        _ => Err(CqlError::invalid(
+            "null is not supported inside collections",
+        )),
+    }
+}
+
+fn collection(
+    term: &Term,
+    items: &[Term],
+    receiver: &Receiver<'_>,
+    bound: &BoundValues,
+) -> CqlResult<Evaluated> {
     match (receiver.ty, term) {
         (CqlType::List { element, .. }, Term::List(_)) => {
-            let values = items.iter().map(|t| required_element(t, &element_receiver(receiver, element), bound));
-            Ok(Evaluated::Value(types::serialize_list(&values.collect::<CqlResult<Vec<_>>>()?)?))
+            let values = items
+                .iter()
+                .map(|t| required_element(t, &element_receiver(receiver, element), bound));
+            Ok(Evaluated::Value(types::serialize_list(
+                &values.collect::<CqlResult<Vec<_>>>()?,
+            )?))
         }
         (CqlType::Set { element, .. }, Term::Set(_)) => {
-            let values = items.iter().map(|t| required_element(t, &element_receiver(receiver, element), bound));
-            Ok(Evaluated::Value(types::serialize_set(element, &values.collect::<CqlResult<Vec<_>>>()?)?))
+            let values = items
+                .iter()
+                .map(|t| required_element(t, &element_receiver(receiver, element), bound));
+            Ok(Evaluated::Value(types::serialize_set(
+                element,
+                &values.collect::<CqlResult<Vec<_>>>()?,
+            )?))
         }
         // `{}` parses as a set; it is also the empty map.
         (CqlType::Map { .. }, Term::Set(items)) if items.is_empty() => map(&[], receiver, bound),
-        _ => Err(CqlError::invalid(format!("Invalid {} literal for {} of type {}", literal_name(term), receiver.name, receiver.ty))),
+        _ => Err(CqlError::invalid(format!(
+            "Invalid {} literal for {} of type {}",
+            literal_name(term),
+            receiver.name,
+            receiver.ty
+        ))),
     }
 }
 
@@ -145,9 +190,16 @@ fn literal_name(term: &Term) -> &'static str {
     }
 }
 
-fn map(pairs: &[(Term, Term)], receiver: &Receiver<'_>, bound: &BoundValues) -> CqlResult<Evaluated> {
+fn map(
+    pairs: &[(Term, Term)],
+    receiver: &Receiver<'_>,
+    bound: &BoundValues,
+) -> CqlResult<Evaluated> {
     let CqlType::Map { key, value, .. } = receiver.ty else {
-        return Err(CqlError::invalid(format!("Invalid map literal for {} of type {}", receiver.name, receiver.ty)));
+        return Err(CqlError::invalid(format!(
+            "Invalid map literal for {} of type {}",
+            receiver.name, receiver.ty
+        )));
     };
     let entries = pairs
         .iter()
@@ -162,17 +214,30 @@ fn map(pairs: &[(Term, Term)], receiver: &Receiver<'_>, bound: &BoundValues) -> 
 }
 
 /// `{field: term, ...}` for a user-defined type receiver; absent fields are null.
-fn udt(fields: &[(String, Term)], receiver: &Receiver<'_>, bound: &BoundValues) -> CqlResult<Evaluated> {
+fn udt(
+    fields: &[(String, Term)],
+    receiver: &Receiver<'_>,
+    bound: &BoundValues,
+) -> CqlResult<Evaluated> {
     let CqlType::Udt { def, .. } = receiver.ty else {
-        return Err(CqlError::invalid(format!("Invalid user type literal for {} of type {}", receiver.name, receiver.ty)));
+        return Err(CqlError::invalid(format!(
+            "Invalid user type literal for {} of type {}",
+            receiver.name, receiver.ty
+        )));
     };
     let values = fields
         .iter()
         .map(|(name, term)| {
             let (_, field_ty) = def.fields.iter().find(|(f, _)| f == name).ok_or_else(|| {
-                CqlError::invalid(format!("Unknown field '{name}' in value of user defined type {}", types::maybe_quote_identifier(&def.name)))
+                CqlError::invalid(format!(
+                    "Unknown field '{name}' in value of user defined type {}",
+                    types::maybe_quote_identifier(&def.name)
+                ))
             })?;
-            Ok((name.clone(), evaluate(term, &element_receiver(receiver, field_ty), bound)?.into_option()))
+            Ok((
+                name.clone(),
+                evaluate(term, &element_receiver(receiver, field_ty), bound)?.into_option(),
+            ))
         })
         .collect::<CqlResult<Vec<_>>>()?;
     Ok(Evaluated::Value(types::serialize_udt(def, &values)?))
@@ -183,7 +248,10 @@ fn tuple(items: &[Term], receiver: &Receiver<'_>, bound: &BoundValues) -> CqlRes
         if let [single] = items {
             return evaluate(single, receiver, bound);
         }
-        return Err(CqlError::invalid(format!("Invalid tuple literal for {} of type {}", receiver.name, receiver.ty)));
+        return Err(CqlError::invalid(format!(
+            "Invalid tuple literal for {} of type {}",
+            receiver.name, receiver.ty
+        )));
     };
     if items.len() > types_.len() {
         return Err(CqlError::invalid(format!(
@@ -197,31 +265,67 @@ fn tuple(items: &[Term], receiver: &Receiver<'_>, bound: &BoundValues) -> CqlRes
     let elements = items
         .iter()
         .zip(types_)
-        .map(|(t, ty)| evaluate(t, &element_receiver(receiver, ty), bound).map(Evaluated::into_option))
+        .map(|(t, ty)| {
+            evaluate(t, &element_receiver(receiver, ty), bound).map(Evaluated::into_option)
+        })
         .collect::<CqlResult<Vec<_>>>()?;
-    Ok(Evaluated::Value(types::serialize_tuple(receiver.ty, &elements, receiver.name)?))
+    Ok(Evaluated::Value(types::serialize_tuple(
+        receiver.ty,
+        &elements,
+        receiver.name,
+    )?))
 }
 
 /// The native functions usable as terms in writes and WHERE clauses.
-fn function(name: &str, args: &[Term], receiver: &Receiver<'_>, bound: &BoundValues) -> CqlResult<Evaluated> {
+fn function(
+    name: &str,
+    args: &[Term],
+    receiver: &Receiver<'_>,
+    bound: &BoundValues,
+) -> CqlResult<Evaluated> {
     let native = |t| CqlType::Native(t);
     let value = match (name, args) {
         ("now", []) => timeuuid::now().to_vec(),
         ("uuid", []) => uuid::Uuid::new_v4().as_bytes().to_vec(),
         ("currenttimestamp", []) => crate::clock::now_millis().to_be_bytes().to_vec(),
         ("currentdate", []) => timeuuid::today().to_be_bytes().to_vec(),
-        ("currenttime", []) => (crate::clock::now_micros().rem_euclid(86_400_000_000) * 1000).to_be_bytes().to_vec(),
+        ("currenttime", []) => (crate::clock::now_micros().rem_euclid(86_400_000_000) * 1000)
+            .to_be_bytes()
+            .to_vec(),
         ("currenttimeuuid", []) => timeuuid::now().to_vec(),
         ("totimestamp", [arg]) | ("tounixtimestamp", [arg]) => {
             let ty = native(NativeType::Timeuuid);
-            let v = required_element(arg, &Receiver { name: receiver.name, ty: &ty }, bound)?.unwrap_or_default();
+            let v = required_element(
+                arg,
+                &Receiver {
+                    name: receiver.name,
+                    ty: &ty,
+                },
+                bound,
+            )?
+            .unwrap_or_default();
             // timestamp and bigint share the 8-byte big-endian millisecond form.
-            timeuuid::unix_millis(&v).ok_or_else(|| CqlError::invalid("Invalid timeuuid"))?.to_be_bytes().to_vec()
+            timeuuid::unix_millis(&v)
+                .ok_or_else(|| CqlError::invalid("Invalid timeuuid"))?
+                .to_be_bytes()
+                .to_vec()
         }
         ("mintimeuuid", [arg]) | ("maxtimeuuid", [arg]) => {
             let ty = native(NativeType::Timestamp);
-            let v = required_element(arg, &Receiver { name: receiver.name, ty: &ty }, bound)?.unwrap_or_default();
-            let millis = i64::from_be_bytes(v.as_slice().try_into().map_err(|_| CqlError::invalid("invalid timestamp"))?);
+            let v = required_element(
+                arg,
+                &Receiver {
+                    name: receiver.name,
+                    ty: &ty,
+                },
+                bound,
+            )?
+            .unwrap_or_default();
+            let millis = i64::from_be_bytes(
+                v.as_slice()
+                    .try_into()
+                    .map_err(|_| CqlError::invalid("invalid timestamp"))?,
+            );
             timeuuid::bound(millis, name == "maxtimeuuid").to_vec()
         }
         _ => {
@@ -231,10 +335,14 @@ fn function(name: &str, args: &[Term], receiver: &Receiver<'_>, bound: &BoundVal
             return Err(CqlError::invalid(format!(
                 "Unknown function {name} called with {} arguments",
                 args.len()
-            )))
+            )));
         }
     };
-    types::validate(receiver.ty, &value)
-        .map_err(|_| CqlError::invalid(format!("Type error: cannot assign result of function system.{name} to {} of type {}", receiver.name, receiver.ty)))?;
+    types::validate(receiver.ty, &value).map_err(|_| {
+        CqlError::invalid(format!(
+            "Type error: cannot assign result of function system.{name} to {} of type {}",
+            receiver.name, receiver.ty
+        ))
+    })?;
     Ok(Evaluated::Value(value))
 }

@@ -29,13 +29,25 @@ enum Expr {
     Ttl(usize),
     Token,
     Constant(Option<Vec<u8>>),
-    Call { func: Scalar, args: Vec<(Expr, CqlType)>, ret: NativeType },
+    Call {
+        func: Scalar,
+        args: Vec<(Expr, CqlType)>,
+        ret: NativeType,
+    },
     /// The finished value of aggregate number `n` of the selection.
     Aggregate(usize),
     /// `writetime()`/`ttl()` of each piece of a multi-cell column of type `ty`.
-    PieceTimes { column: usize, ty: CqlType, ttl: bool },
+    PieceTimes {
+        column: usize,
+        ty: CqlType,
+        ttl: bool,
+    },
     /// A field, element or slice of a value of type `ty` (`exec::subselect`).
-    Part { of: Box<Expr>, ty: CqlType, access: super::subselect::Access },
+    Part {
+        of: Box<Expr>,
+        ty: CqlType,
+        access: super::subselect::Access,
+    },
 }
 
 /// The native scalar functions.
@@ -123,23 +135,51 @@ pub fn ast_native(ty: ast::NativeType) -> NativeType {
 impl Selection {
     /// Compiles a SELECT clause. `bound` is `None` at PREPARE, where constants only need
     /// their types.
-    pub fn compile(table: &Table, selection: &ast::Selection, bound: Option<&BoundValues>) -> CqlResult<Selection> {
+    pub fn compile(
+        table: &Table,
+        selection: &ast::Selection,
+        bound: Option<&BoundValues>,
+    ) -> CqlResult<Selection> {
         let items = match selection {
             ast::Selection::Wildcard => {
-                let columns = table.def.columns.iter().zip(&table.types).map(|(c, t)| OutputColumn { name: c.name.clone(), ty: t.clone() });
-                return Ok(Selection { columns: columns.collect(), exprs: (0..table.def.columns.len()).map(Expr::Column).collect(), aggregates: Vec::new() });
+                let columns =
+                    table
+                        .def
+                        .columns
+                        .iter()
+                        .zip(&table.types)
+                        .map(|(c, t)| OutputColumn {
+                            name: c.name.clone(),
+                            ty: t.clone(),
+                        });
+                return Ok(Selection {
+                    columns: columns.collect(),
+                    exprs: (0..table.def.columns.len()).map(Expr::Column).collect(),
+                    aggregates: Vec::new(),
+                });
             }
             ast::Selection::Selectors(items) => items,
         };
-        let mut compiler = Compiler { table, bound, aggregates: Vec::new() };
+        let mut compiler = Compiler {
+            table,
+            bound,
+            aggregates: Vec::new(),
+        };
         let mut columns = Vec::with_capacity(items.len());
         let mut exprs = Vec::with_capacity(items.len());
         for item in items {
             let compiled = compiler.selector(&item.selector, None, 0, false)?;
-            columns.push(OutputColumn { name: item.alias.clone().unwrap_or(compiled.name), ty: compiled.ty });
+            columns.push(OutputColumn {
+                name: item.alias.clone().unwrap_or(compiled.name),
+                ty: compiled.ty,
+            });
             exprs.push(compiled.expr);
         }
-        Ok(Selection { columns, exprs, aggregates: compiler.aggregates })
+        Ok(Selection {
+            columns,
+            exprs,
+            aggregates: compiler.aggregates,
+        })
     }
 
     pub fn is_aggregate(&self) -> bool {
@@ -148,34 +188,65 @@ impl Selection {
 
     /// The output row of one input row (non-aggregate selections).
     pub fn project(&self, row: &FullRow, now_secs: i64) -> CqlResult<Vec<Option<Bytes>>> {
-        let input = Input { row: Some(row), aggregates: &[], now_secs };
-        self.exprs.iter().map(|e| Ok(eval_expr(e, &input)?.map(Bytes::from))).collect()
+        let input = Input {
+            row: Some(row),
+            aggregates: &[],
+            now_secs,
+        };
+        self.exprs
+            .iter()
+            .map(|e| Ok(eval_expr(e, &input)?.map(Bytes::from)))
+            .collect()
     }
 
     pub fn new_group(&self) -> Group {
-        Group { accumulators: self.aggregates.iter().map(|a| Accumulator::new(a.kind)).collect(), first: None }
+        Group {
+            accumulators: self
+                .aggregates
+                .iter()
+                .map(|a| Accumulator::new(a.kind))
+                .collect(),
+            first: None,
+        }
     }
 }
 
 impl Compiler<'_> {
-    fn selector(&mut self, selector: &Selector, hint: Option<&CqlType>, depth: usize, in_aggregate: bool) -> CqlResult<Compiled> {
+    fn selector(
+        &mut self,
+        selector: &Selector,
+        hint: Option<&CqlType>,
+        depth: usize,
+        in_aggregate: bool,
+    ) -> CqlResult<Compiled> {
         if depth > MAX_DEPTH {
             return Err(CqlError::invalid("Selector nested too deeply"));
         }
         match selector {
             Selector::Column(name) => {
                 let i = self.column(name)?;
-                Ok(Compiled { expr: Expr::Column(i), ty: self.table.types[i].clone(), name: name.clone() })
+                Ok(Compiled {
+                    expr: Expr::Column(i),
+                    ty: self.table.types[i].clone(),
+                    name: name.clone(),
+                })
             }
-            Selector::CountRows => self.aggregate(AggregateKind::CountRows, None, "count".into(), in_aggregate),
+            Selector::CountRows => {
+                self.aggregate(AggregateKind::CountRows, None, "count".into(), in_aggregate)
+            }
             Selector::WriteTimeOrTtl { kind, selector } => self.write_time(*kind, selector),
             Selector::Term(term) => self.constant(term, hint),
             Selector::TypeHint { ty, selector } => {
-                let ty = CqlType::parse(&ty.to_string(), &types::NoUdts).map_err(|e| CqlError::invalid(e.to_string()))?;
+                let ty = CqlType::parse(&ty.to_string(), &types::NoUdts)
+                    .map_err(|e| CqlError::invalid(e.to_string()))?;
                 self.selector(selector, Some(&ty), depth + 1, in_aggregate)
             }
-            Selector::Cast { selector, ty } => self.cast(selector, ast_native(*ty), depth, in_aggregate),
-            Selector::Arithmetic { op, left, right } => self.arithmetic(*op, left, right, hint, depth, in_aggregate),
+            Selector::Cast { selector, ty } => {
+                self.cast(selector, ast_native(*ty), depth, in_aggregate)
+            }
+            Selector::Arithmetic { op, left, right } => {
+                self.arithmetic(*op, left, right, hint, depth, in_aggregate)
+            }
             Selector::Negate(inner) => {
                 let arg = self.selector(inner, hint, depth + 1, in_aggregate)?;
                 let t = native_of(&arg.ty).filter(|t| arith::is_numeric(*t)).ok_or_else(|| {
@@ -184,39 +255,73 @@ impl Compiler<'_> {
                 let name = format!("-{}", arg.name);
                 Ok(call(Scalar::Negate, vec![arg], t, name))
             }
-            Selector::Function { name, args } => self.function(&name.name.to_ascii_lowercase(), args, depth, in_aggregate),
-            Selector::Field { selector: inner, .. } | Selector::Element { selector: inner, .. } | Selector::Slice { selector: inner, .. } => {
-                self.part(selector, inner, depth, in_aggregate)
+            Selector::Function { name, args } => {
+                self.function(&name.name.to_ascii_lowercase(), args, depth, in_aggregate)
             }
+            Selector::Field {
+                selector: inner, ..
+            }
+            | Selector::Element {
+                selector: inner, ..
+            }
+            | Selector::Slice {
+                selector: inner, ..
+            } => self.part(selector, inner, depth, in_aggregate),
             other => Err(CqlError::invalid(format!("Unsupported selector: {other}"))),
         }
     }
 
     /// `inner.field`, `inner[key]`, `inner[from..to]`.
-    fn part(&mut self, selector: &Selector, inner: &Selector, depth: usize, in_aggregate: bool) -> CqlResult<Compiled> {
+    fn part(
+        &mut self,
+        selector: &Selector,
+        inner: &Selector,
+        depth: usize,
+        in_aggregate: bool,
+    ) -> CqlResult<Compiled> {
         use super::subselect;
         let of = self.selector(inner, None, depth + 1, in_aggregate)?;
         let shown = of.name.clone();
         let (access, ty) = match selector {
             Selector::Field { field, .. } => subselect::field(&of.ty, &shown, field)?,
             Selector::Element { key, .. } => subselect::element(&of.ty, &shown, key, self.bound)?,
-            Selector::Slice { from, to, .. } => (subselect::slice(&of.ty, &shown, from.as_ref(), to.as_ref(), self.bound)?, of.ty.frozen()),
-            _ => return Err(CqlError::invalid(format!("Unsupported selector: {selector}"))),
+            Selector::Slice { from, to, .. } => (
+                subselect::slice(&of.ty, &shown, from.as_ref(), to.as_ref(), self.bound)?,
+                of.ty.frozen(),
+            ),
+            _ => {
+                return Err(CqlError::invalid(format!(
+                    "Unsupported selector: {selector}"
+                )))
+            }
         };
-        let expr = Expr::Part { of: Box::new(of.expr), ty: of.ty, access };
-        Ok(Compiled { expr, ty, name: selector.to_string() })
+        let expr = Expr::Part {
+            of: Box::new(of.expr),
+            ty: of.ty,
+            access,
+        };
+        Ok(Compiled {
+            expr,
+            ty,
+            name: selector.to_string(),
+        })
     }
 
     fn column(&self, name: &str) -> CqlResult<usize> {
-        self.table
-            .column_index(name)
-            .ok_or_else(|| CqlError::invalid(format!("Undefined column name {name} in table {}.{}", self.table.def.keyspace, self.table.def.name)))
+        self.table.column_index(name).ok_or_else(|| {
+            CqlError::invalid(format!(
+                "Undefined column name {name} in table {}.{}",
+                self.table.def.keyspace, self.table.def.name
+            ))
+        })
     }
 
     fn column_arg(&self, selector: &Selector) -> CqlResult<usize> {
         match selector {
             Selector::Column(name) => self.column(name),
-            other => Err(CqlError::invalid(format!("Only column names are supported here, got {other}"))),
+            other => Err(CqlError::invalid(format!(
+                "Only column names are supported here, got {other}"
+            ))),
         }
     }
 
@@ -228,8 +333,14 @@ impl Compiler<'_> {
             WriteTimeKind::MaxWriteTime => "maxwritetime",
             WriteTimeKind::Ttl => "ttl",
         };
-        if matches!(column.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
-            return Err(CqlError::invalid(format!("Cannot use selection function {fname} on PRIMARY KEY part {}", column.name)));
+        if matches!(
+            column.kind,
+            ColumnKind::PartitionKey | ColumnKind::Clustering
+        ) {
+            return Err(CqlError::invalid(format!(
+                "Cannot use selection function {fname} on PRIMARY KEY part {}",
+                column.name
+            )));
         }
         let (ty, expr) = match kind {
             WriteTimeKind::Ttl => (NativeType::Int, Expr::Ttl(i)),
@@ -240,10 +351,25 @@ impl Compiler<'_> {
         // Cassandra 5.0: writetime()/ttl() of a multi-cell column list each element's.
         if column_ty.is_multi_cell() && kind != WriteTimeKind::MaxWriteTime {
             let ttl = kind == WriteTimeKind::Ttl;
-            let list = CqlType::List { element: Box::new(native(ty)), frozen: false };
-            return Ok(Compiled { expr: Expr::PieceTimes { column: i, ty: column_ty.clone(), ttl }, ty: list, name });
+            let list = CqlType::List {
+                element: Box::new(native(ty)),
+                frozen: false,
+            };
+            return Ok(Compiled {
+                expr: Expr::PieceTimes {
+                    column: i,
+                    ty: column_ty.clone(),
+                    ttl,
+                },
+                ty: list,
+                name,
+            });
         }
-        Ok(Compiled { expr, ty: native(ty), name })
+        Ok(Compiled {
+            expr,
+            ty: native(ty),
+            name,
+        })
     }
 
     /// A literal or bind marker; its type is the receiving parameter's, else the literal's
@@ -260,14 +386,27 @@ impl Compiler<'_> {
             (None, Term::Bind(_)) => None,
             (bound, _) => {
                 let empty = BoundValues::default();
-                let receiver = Receiver { name: &name, ty: &ty };
+                let receiver = Receiver {
+                    name: &name,
+                    ty: &ty,
+                };
                 eval::evaluate(term, &receiver, bound.unwrap_or(&empty))?.into_option()
             }
         };
-        Ok(Compiled { expr: Expr::Constant(value), ty, name })
+        Ok(Compiled {
+            expr: Expr::Constant(value),
+            ty,
+            name,
+        })
     }
 
-    fn cast(&mut self, selector: &Selector, to: NativeType, depth: usize, in_aggregate: bool) -> CqlResult<Compiled> {
+    fn cast(
+        &mut self,
+        selector: &Selector,
+        to: NativeType,
+        depth: usize,
+        in_aggregate: bool,
+    ) -> CqlResult<Compiled> {
         let arg = self.selector(selector, None, depth + 1, in_aggregate)?;
         let name = format!("cast({} as {})", arg.name, to.name());
         let from = native_of(&arg.ty);
@@ -275,22 +414,44 @@ impl Compiler<'_> {
             return Ok(Compiled { name, ..arg });
         }
         if !from.is_some_and(|f| cast_allowed(f, to)) {
-            return Err(CqlError::invalid(format!("{} cannot be cast to {}", arg.name, to.name())));
+            return Err(CqlError::invalid(format!(
+                "{} cannot be cast to {}",
+                arg.name,
+                to.name()
+            )));
         }
         Ok(call(Scalar::Cast, vec![arg], to, name))
     }
 
-    fn arithmetic(&mut self, op: ArithmeticOp, left: &Selector, right: &Selector, hint: Option<&CqlType>, depth: usize, in_aggregate: bool) -> CqlResult<Compiled> {
+    fn arithmetic(
+        &mut self,
+        op: ArithmeticOp,
+        left: &Selector,
+        right: &Selector,
+        hint: Option<&CqlType>,
+        depth: usize,
+        in_aggregate: bool,
+    ) -> CqlResult<Compiled> {
         // A constant operand takes the other operand's type, as Cassandra infers it.
         let (l, r) = match (left, right) {
             (Selector::Term(_), other) => {
                 let r = self.selector(other, hint, depth + 1, in_aggregate)?;
-                let l = self.selector(left, Some(&operand_hint(left, &r.ty)), depth + 1, in_aggregate)?;
+                let l = self.selector(
+                    left,
+                    Some(&operand_hint(left, &r.ty)),
+                    depth + 1,
+                    in_aggregate,
+                )?;
                 (l, r)
             }
             _ => {
                 let l = self.selector(left, hint, depth + 1, in_aggregate)?;
-                let r = self.selector(right, Some(&operand_hint(right, &l.ty)), depth + 1, in_aggregate)?;
+                let r = self.selector(
+                    right,
+                    Some(&operand_hint(right, &l.ty)),
+                    depth + 1,
+                    in_aggregate,
+                )?;
                 (l, r)
             }
         };
@@ -299,9 +460,17 @@ impl Compiler<'_> {
         Ok(call(Scalar::Arithmetic(op), vec![l, r], ret, name))
     }
 
-    fn aggregate(&mut self, kind: AggregateKind, arg: Option<Compiled>, name: String, in_aggregate: bool) -> CqlResult<Compiled> {
+    fn aggregate(
+        &mut self,
+        kind: AggregateKind,
+        arg: Option<Compiled>,
+        name: String,
+        in_aggregate: bool,
+    ) -> CqlResult<Compiled> {
         if in_aggregate {
-            return Err(CqlError::invalid("Aggregate functions cannot be used as arguments of aggregate functions"));
+            return Err(CqlError::invalid(
+                "Aggregate functions cannot be used as arguments of aggregate functions",
+            ));
         }
         let ty = match (kind, &arg) {
             (AggregateKind::CountRows | AggregateKind::Count, _) => native(NativeType::Bigint),
@@ -309,11 +478,24 @@ impl Compiler<'_> {
             (_, None) => native(NativeType::Bigint),
         };
         let slot = self.aggregates.len();
-        self.aggregates.push(AggregateSpec { kind, arg: arg.map(|a| (a.expr, a.ty)) });
-        Ok(Compiled { expr: Expr::Aggregate(slot), ty, name })
+        self.aggregates.push(AggregateSpec {
+            kind,
+            arg: arg.map(|a| (a.expr, a.ty)),
+        });
+        Ok(Compiled {
+            expr: Expr::Aggregate(slot),
+            ty,
+            name,
+        })
     }
 
-    fn function(&mut self, name: &str, args: &[Selector], depth: usize, in_aggregate: bool) -> CqlResult<Compiled> {
+    fn function(
+        &mut self,
+        name: &str,
+        args: &[Selector],
+        depth: usize,
+        in_aggregate: bool,
+    ) -> CqlResult<Compiled> {
         if name == "token" {
             return self.token(args);
         }
@@ -324,15 +506,36 @@ impl Compiler<'_> {
         let compiled = args
             .iter()
             .enumerate()
-            .map(|(i, a)| self.selector(a, hints.get(i).and_then(Option::as_ref), depth + 1, in_aggregate))
+            .map(|(i, a)| {
+                self.selector(
+                    a,
+                    hints.get(i).and_then(Option::as_ref),
+                    depth + 1,
+                    in_aggregate,
+                )
+            })
             .collect::<CqlResult<Vec<_>>>()?;
         let types: Vec<&CqlType> = compiled.iter().map(|c| &c.ty).collect();
         let (func, ret) = resolve_scalar(name, &types)?;
-        let column = format!("system.{name}({})", compiled.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "));
+        let column = format!(
+            "system.{name}({})",
+            compiled
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         Ok(call(func, compiled, ret, column))
     }
 
-    fn aggregate_call(&mut self, kind: AggregateKind, name: &str, args: &[Selector], depth: usize, in_aggregate: bool) -> CqlResult<Compiled> {
+    fn aggregate_call(
+        &mut self,
+        kind: AggregateKind,
+        name: &str,
+        args: &[Selector],
+        depth: usize,
+        in_aggregate: bool,
+    ) -> CqlResult<Compiled> {
         if kind == AggregateKind::CountRows {
             return self.aggregate(kind, None, "count".into(), in_aggregate);
         }
@@ -341,9 +544,13 @@ impl Compiler<'_> {
         };
         let arg = self.selector(arg, None, depth + 1, true)?;
         if in_aggregate {
-            return Err(CqlError::invalid("Aggregate functions cannot be used as arguments of aggregate functions"));
+            return Err(CqlError::invalid(
+                "Aggregate functions cannot be used as arguments of aggregate functions",
+            ));
         }
-        if matches!(kind, AggregateKind::Sum | AggregateKind::Avg) && !native_of(&arg.ty).is_some_and(arith::is_numeric) {
+        if matches!(kind, AggregateKind::Sum | AggregateKind::Avg)
+            && !native_of(&arg.ty).is_some_and(arith::is_numeric)
+        {
             return Err(CqlError::invalid(format!(
                 "Type error: {} cannot be passed as argument 0 of function system.{name} of type {}",
                 arg.name, arg.ty
@@ -354,18 +561,34 @@ impl Compiler<'_> {
     }
 
     fn token(&self, args: &[Selector]) -> CqlResult<Compiled> {
-        let columns = args.iter().map(|a| self.column_arg(a)).collect::<CqlResult<Vec<_>>>()?;
+        let columns = args
+            .iter()
+            .map(|a| self.column_arg(a))
+            .collect::<CqlResult<Vec<_>>>()?;
         if columns != self.table.partition_key_indexes() {
-            return Err(CqlError::invalid("Type error: token() arguments must be the partition key columns in order"));
+            return Err(CqlError::invalid(
+                "Type error: token() arguments must be the partition key columns in order",
+            ));
         }
-        let names: Vec<&str> = columns.iter().map(|i| self.table.def.columns[*i].name.as_str()).collect();
-        Ok(Compiled { expr: Expr::Token, ty: native(NativeType::Bigint), name: format!("system.token({})", names.join(", ")) })
+        let names: Vec<&str> = columns
+            .iter()
+            .map(|i| self.table.def.columns[*i].name.as_str())
+            .collect();
+        Ok(Compiled {
+            expr: Expr::Token,
+            ty: native(NativeType::Bigint),
+            name: format!("system.token({})", names.join(", ")),
+        })
     }
 }
 
 fn call(func: Scalar, args: Vec<Compiled>, ret: NativeType, name: String) -> Compiled {
     let args = args.into_iter().map(|a| (a.expr, a.ty)).collect();
-    Compiled { expr: Expr::Call { func, args, ret }, ty: native(ret), name }
+    Compiled {
+        expr: Expr::Call { func, args, ret },
+        ty: native(ret),
+        name,
+    }
 }
 
 fn aggregate_kind(name: &str, args: &[Selector]) -> Option<AggregateKind> {
@@ -410,8 +633,17 @@ fn operand_hint(operand: &Selector, other: &CqlType) -> CqlType {
         _ => None,
     };
     match (native_of(other), literal_kind) {
-        (Some(NativeType::Timestamp | NativeType::Date), _) | (_, Some(LiteralKind::Duration)) => native(NativeType::Duration),
-        (Some(t), Some(LiteralKind::Float)) if !matches!(t, NativeType::Float | NativeType::Double | NativeType::Decimal) => native(NativeType::Double),
+        (Some(NativeType::Timestamp | NativeType::Date), _) | (_, Some(LiteralKind::Duration)) => {
+            native(NativeType::Duration)
+        }
+        (Some(t), Some(LiteralKind::Float))
+            if !matches!(
+                t,
+                NativeType::Float | NativeType::Double | NativeType::Decimal
+            ) =>
+        {
+            native(NativeType::Double)
+        }
         (Some(NativeType::Counter), _) => native(NativeType::Bigint),
         _ => other.clone(),
     }
@@ -419,13 +651,17 @@ fn operand_hint(operand: &Selector, other: &CqlType) -> CqlType {
 
 fn arithmetic_type(op: ArithmeticOp, left: &CqlType, right: &CqlType) -> CqlResult<NativeType> {
     match (native_of(left), native_of(right)) {
-        (Some(l), Some(r)) if arith::is_numeric(l) && arith::is_numeric(r) => Ok(arith::result_type(l, r)),
+        (Some(l), Some(r)) if arith::is_numeric(l) && arith::is_numeric(r) => {
+            Ok(arith::result_type(l, r))
+        }
         (Some(t @ (NativeType::Timestamp | NativeType::Date)), Some(NativeType::Duration))
             if matches!(op, ArithmeticOp::Add | ArithmeticOp::Subtract) =>
         {
             Ok(t)
         }
-        _ => Err(CqlError::invalid(format!("the '{left} {op} {right}' operation is not supported"))),
+        _ => Err(CqlError::invalid(format!(
+            "the '{left} {op} {right}' operation is not supported"
+        ))),
     }
 }
 
@@ -437,7 +673,11 @@ fn parameter_hints(name: &str, count: usize) -> Vec<Option<CqlType>> {
         ("mintimeuuid" | "maxtimeuuid", 1) => one(NativeType::Timestamp),
         ("dateof" | "unixtimestampof", 1) => one(NativeType::Timeuuid),
         (n, 1) if n.starts_with("blobas") => one(NativeType::Blob),
-        (n, 1) => n.strip_suffix("asblob").and_then(blob_type).map(one).unwrap_or_default(),
+        (n, 1) => n
+            .strip_suffix("asblob")
+            .and_then(blob_type)
+            .map(one)
+            .unwrap_or_default(),
         _ => Vec::new(),
     }
 }
@@ -448,7 +688,10 @@ fn blob_type(name: &str) -> Option<NativeType> {
 
 fn signature_error(name: &str, types: &[&CqlType]) -> CqlError {
     let args: Vec<String> = types.iter().map(|t| t.to_string()).collect();
-    CqlError::invalid(format!("Invalid call to function system.{name}: no signature accepts ({})", args.join(", ")))
+    CqlError::invalid(format!(
+        "Invalid call to function system.{name}: no signature accepts ({})",
+        args.join(", ")
+    ))
 }
 
 /// Resolves a native scalar function by name and argument types.
@@ -463,13 +706,23 @@ fn resolve_scalar(name: &str, types: &[&CqlType]) -> CqlResult<(Scalar, NativeTy
         ("currentdate", []) => (Scalar::CurrentDate, N::Date),
         ("currenttime", []) => (Scalar::CurrentTime, N::Time),
         ("todate", [N::Timeuuid | N::Timestamp | N::Date]) => (Scalar::ToDate, N::Date),
-        ("totimestamp" | "dateof", [N::Timeuuid | N::Date | N::Timestamp]) => (Scalar::ToTimestamp, N::Timestamp),
-        ("tounixtimestamp" | "unixtimestampof", [N::Timeuuid | N::Date | N::Timestamp]) => (Scalar::ToUnixTimestamp, N::Bigint),
+        ("totimestamp" | "dateof", [N::Timeuuid | N::Date | N::Timestamp]) => {
+            (Scalar::ToTimestamp, N::Timestamp)
+        }
+        ("tounixtimestamp" | "unixtimestampof", [N::Timeuuid | N::Date | N::Timestamp]) => {
+            (Scalar::ToUnixTimestamp, N::Bigint)
+        }
         ("mintimeuuid", [N::Timestamp]) => (Scalar::MinTimeuuid, N::Timeuuid),
         ("maxtimeuuid", [N::Timestamp]) => (Scalar::MaxTimeuuid, N::Timeuuid),
         ("tojson", [_]) | ("tojson", []) if types.len() == 1 => (Scalar::ToJson, N::Text),
-        (n, [N::Blob]) if n.starts_with("blobas") && blob_type(&n[6..]).is_some() => (Scalar::BlobAs, blob_type(&n[6..]).unwrap_or(N::Blob)),
-        (n, [t]) if n.ends_with("asblob") && blob_type(&n[..n.len() - 6]) == Some(if *t == N::Counter { N::Bigint } else { *t }) => {
+        (n, [N::Blob]) if n.starts_with("blobas") && blob_type(&n[6..]).is_some() => {
+            (Scalar::BlobAs, blob_type(&n[6..]).unwrap_or(N::Blob))
+        }
+        (n, [t])
+            if n.ends_with("asblob")
+                && blob_type(&n[..n.len() - 6])
+                    == Some(if *t == N::Counter { N::Bigint } else { *t }) =>
+        {
             (Scalar::AsBlob, N::Blob)
         }
         _ if is_known_scalar(name) => return Err(signature_error(name, types)),
@@ -480,12 +733,28 @@ fn resolve_scalar(name: &str, types: &[&CqlType]) -> CqlResult<(Scalar, NativeTy
 
 fn is_known_scalar(name: &str) -> bool {
     const NAMES: &[&str] = &[
-        "now", "currenttimeuuid", "uuid", "currenttimestamp", "currentdate", "currenttime", "todate", "totimestamp", "dateof",
-        "tounixtimestamp", "unixtimestampof", "mintimeuuid", "maxtimeuuid", "tojson",
+        "now",
+        "currenttimeuuid",
+        "uuid",
+        "currenttimestamp",
+        "currentdate",
+        "currenttime",
+        "todate",
+        "totimestamp",
+        "dateof",
+        "tounixtimestamp",
+        "unixtimestampof",
+        "mintimeuuid",
+        "maxtimeuuid",
+        "tojson",
     ];
     NAMES.contains(&name)
-        || name.strip_prefix("blobas").is_some_and(|t| blob_type(t).is_some())
-        || name.strip_suffix("asblob").is_some_and(|t| blob_type(t).is_some())
+        || name
+            .strip_prefix("blobas")
+            .is_some_and(|t| blob_type(t).is_some())
+        || name
+            .strip_suffix("asblob")
+            .is_some_and(|t| blob_type(t).is_some())
 }
 
 /// CAST's conversion table (Cassandra's `CastFcts`).
@@ -513,11 +782,18 @@ struct Input<'a> {
 fn eval_expr(expr: &Expr, input: &Input<'_>) -> CqlResult<Option<Vec<u8>>> {
     Ok(match expr {
         Expr::Column(i) => input.row.and_then(|r| r.value(*i)).map(<[u8]>::to_vec),
-        Expr::WriteTime(i) => input.row.and_then(|r| r.cells.get(*i)?.as_ref()).map(|c| c.timestamp.to_be_bytes().to_vec()),
-        Expr::Ttl(i) => input.row.and_then(|r| r.cells.get(*i)?.as_ref()).filter(|c| c.expires_at_secs > 0).map(|c| {
-            let remaining = (c.expires_at_secs - input.now_secs).max(0) as i32;
-            remaining.to_be_bytes().to_vec()
-        }),
+        Expr::WriteTime(i) => input
+            .row
+            .and_then(|r| r.cells.get(*i)?.as_ref())
+            .map(|c| c.timestamp.to_be_bytes().to_vec()),
+        Expr::Ttl(i) => input
+            .row
+            .and_then(|r| r.cells.get(*i)?.as_ref())
+            .filter(|c| c.expires_at_secs > 0)
+            .map(|c| {
+                let remaining = (c.expires_at_secs - input.now_secs).max(0) as i32;
+                remaining.to_be_bytes().to_vec()
+            }),
         Expr::Token => input.row.map(|r| r.token.to_be_bytes().to_vec()),
         Expr::Constant(v) => v.clone(),
         Expr::Aggregate(slot) => input.aggregates.get(*slot).cloned().flatten(),
@@ -525,9 +801,14 @@ fn eval_expr(expr: &Expr, input: &Input<'_>) -> CqlResult<Option<Vec<u8>>> {
             .row
             .and_then(|r| r.cells.get(*column)?.as_ref())
             .and_then(|c| super::subselect::piece_times(ty, c, *ttl, input.now_secs)),
-        Expr::Part { of, ty, access } => eval_expr(of, input)?.and_then(|v| super::subselect::apply(access, ty, &v)),
+        Expr::Part { of, ty, access } => {
+            eval_expr(of, input)?.and_then(|v| super::subselect::apply(access, ty, &v))
+        }
         Expr::Call { func, args, ret } => {
-            let values = args.iter().map(|(e, _)| eval_expr(e, input)).collect::<CqlResult<Vec<_>>>()?;
+            let values = args
+                .iter()
+                .map(|(e, _)| eval_expr(e, input))
+                .collect::<CqlResult<Vec<_>>>()?;
             let types: Vec<&CqlType> = args.iter().map(|(_, t)| t).collect();
             apply_scalar(*func, &types, &values, *ret)?
         }
@@ -540,8 +821,12 @@ fn invalid_value(what: &str) -> CqlError {
 
 fn millis_of(ty: NativeType, value: &[u8]) -> CqlResult<i64> {
     match ty {
-        NativeType::Timeuuid => timeuuid::unix_millis(value).ok_or_else(|| invalid_value("timeuuid")),
-        NativeType::Timestamp => Ok(i64::from_be_bytes(value.try_into().map_err(|_| invalid_value("timestamp"))?)),
+        NativeType::Timeuuid => {
+            timeuuid::unix_millis(value).ok_or_else(|| invalid_value("timeuuid"))
+        }
+        NativeType::Timestamp => Ok(i64::from_be_bytes(
+            value.try_into().map_err(|_| invalid_value("timestamp"))?,
+        )),
         NativeType::Date => {
             let days = u32::from_be_bytes(value.try_into().map_err(|_| invalid_value("date"))?);
             Ok(types::date_to_timestamp(days))
@@ -551,13 +836,25 @@ fn millis_of(ty: NativeType, value: &[u8]) -> CqlResult<i64> {
 }
 
 /// Applies a scalar function; a null argument gives null, except for `toJson`.
-fn apply_scalar(func: Scalar, types: &[&CqlType], values: &[Option<Vec<u8>>], ret: NativeType) -> CqlResult<Option<Vec<u8>>> {
-    let arg_type = |i: usize| types.get(i).and_then(|t| native_of(t)).unwrap_or(NativeType::Blob);
+fn apply_scalar(
+    func: Scalar,
+    types: &[&CqlType],
+    values: &[Option<Vec<u8>>],
+    ret: NativeType,
+) -> CqlResult<Option<Vec<u8>>> {
+    let arg_type = |i: usize| {
+        types
+            .get(i)
+            .and_then(|t| native_of(t))
+            .unwrap_or(NativeType::Blob)
+    };
     if func == Scalar::ToJson {
         let (Some(ty), Some(value)) = (types.first(), values.first()) else {
             return Ok(None);
         };
-        let text = value.as_deref().map_or_else(|| "null".to_string(), |v| types::to_json(ty, v));
+        let text = value
+            .as_deref()
+            .map_or_else(|| "null".to_string(), |v| types::to_json(ty, v));
         return Ok(Some(text.into_bytes()));
     }
     if values.iter().any(Option::is_none) {
@@ -569,10 +866,18 @@ fn apply_scalar(func: Scalar, types: &[&CqlType], values: &[Option<Vec<u8>>], re
         Scalar::Uuid => uuid::Uuid::new_v4().as_bytes().to_vec(),
         Scalar::CurrentTimestamp => crate::clock::now_millis().to_be_bytes().to_vec(),
         Scalar::CurrentDate => timeuuid::today().to_be_bytes().to_vec(),
-        Scalar::CurrentTime => (crate::clock::now_micros().rem_euclid(86_400_000_000) * 1000).to_be_bytes().to_vec(),
+        Scalar::CurrentTime => (crate::clock::now_micros().rem_euclid(86_400_000_000) * 1000)
+            .to_be_bytes()
+            .to_vec(),
         Scalar::ToDate => date_of(millis_of(arg_type(0), arg(0))?)?,
-        Scalar::ToTimestamp | Scalar::ToUnixTimestamp => millis_of(arg_type(0), arg(0))?.to_be_bytes().to_vec(),
-        Scalar::MinTimeuuid | Scalar::MaxTimeuuid => timeuuid::bound(millis_of(NativeType::Timestamp, arg(0))?, func == Scalar::MaxTimeuuid).to_vec(),
+        Scalar::ToTimestamp | Scalar::ToUnixTimestamp => {
+            millis_of(arg_type(0), arg(0))?.to_be_bytes().to_vec()
+        }
+        Scalar::MinTimeuuid | Scalar::MaxTimeuuid => timeuuid::bound(
+            millis_of(NativeType::Timestamp, arg(0))?,
+            func == Scalar::MaxTimeuuid,
+        )
+        .to_vec(),
         Scalar::AsBlob => arg(0).to_vec(),
         Scalar::BlobAs => {
             types::validate(&native(ret), arg(0)).map_err(|_| {
@@ -586,9 +891,12 @@ fn apply_scalar(func: Scalar, types: &[&CqlType], values: &[Option<Vec<u8>>], re
             arg(0).to_vec()
         }
         Scalar::Cast => cast_value(arg_type(0), ret, arg(0))?,
-        Scalar::Arithmetic(op) => return arithmetic_value(op, arg_type(0), arg(0), arg_type(1), arg(1), ret),
+        Scalar::Arithmetic(op) => {
+            return arithmetic_value(op, arg_type(0), arg(0), arg_type(1), arg(1), ret)
+        }
         Scalar::Negate => {
-            let n = arith::decode(arg_type(0), arg(0)).ok_or_else(|| invalid_value(arg_type(0).name()))?;
+            let n = arith::decode(arg_type(0), arg(0))
+                .ok_or_else(|| invalid_value(arg_type(0).name()))?;
             arith::encode(ret, &arith::negate(ret, &n)).map_err(CqlError::invalid)?
         }
         Scalar::ToJson => return Ok(None),
@@ -605,7 +913,9 @@ fn cast_value(from: NativeType, to: NativeType, value: &[u8]) -> CqlResult<Vec<u
         let text = match from {
             NativeType::Text | NativeType::Ascii => String::from_utf8_lossy(value).into_owned(),
             NativeType::Timestamp | NativeType::Date | NativeType::Time | NativeType::Inet => {
-                types::format_value(&native(from), value).trim_matches('\'').to_string()
+                types::format_value(&native(from), value)
+                    .trim_matches('\'')
+                    .to_string()
             }
             _ => types::format_value(&native(from), value),
         };
@@ -623,16 +933,31 @@ fn cast_value(from: NativeType, to: NativeType, value: &[u8]) -> CqlResult<Vec<u
 }
 
 fn date_of(millis: i64) -> CqlResult<Vec<u8>> {
-    let date = types::timestamp_to_date(millis).ok_or_else(|| CqlError::invalid(format!("Timestamp {millis} is out of the range of the date type")))?;
+    let date = types::timestamp_to_date(millis).ok_or_else(|| {
+        CqlError::invalid(format!(
+            "Timestamp {millis} is out of the range of the date type"
+        ))
+    })?;
     Ok(date.to_be_bytes().to_vec())
 }
 
-fn arithmetic_value(op: ArithmeticOp, lt: NativeType, l: &[u8], rt: NativeType, r: &[u8], ret: NativeType) -> CqlResult<Option<Vec<u8>>> {
+fn arithmetic_value(
+    op: ArithmeticOp,
+    lt: NativeType,
+    l: &[u8],
+    rt: NativeType,
+    r: &[u8],
+    ret: NativeType,
+) -> CqlResult<Option<Vec<u8>>> {
     if l.is_empty() || r.is_empty() {
         return Ok(None);
     }
     let failure = |message: String| {
-        CqlError::invalid(format!("the operation '{} {op} {}' failed: {message}", lt.name(), rt.name()))
+        CqlError::invalid(format!(
+            "the operation '{} {op} {}' failed: {message}",
+            lt.name(),
+            rt.name()
+        ))
     };
     if matches!(lt, NativeType::Timestamp | NativeType::Date) {
         return temporal_arithmetic(op, lt, l, r).map(Some).map_err(failure);
@@ -640,12 +965,19 @@ fn arithmetic_value(op: ArithmeticOp, lt: NativeType, l: &[u8], rt: NativeType, 
     let left = arith::decode(lt, l).ok_or_else(|| invalid_value(lt.name()))?;
     let right = arith::decode(rt, r).ok_or_else(|| invalid_value(rt.name()))?;
     let result = arith::apply(op, ret, &left, &right).map_err(failure)?;
-    arith::encode(ret, &result).map(Some).map_err(CqlError::invalid)
+    arith::encode(ret, &result)
+        .map(Some)
+        .map_err(CqlError::invalid)
 }
 
 /// `timestamp ± duration` and `date ± duration`: months by calendar, then days and
 /// nanoseconds (a date keeps only whole days).
-fn temporal_arithmetic(op: ArithmeticOp, ty: NativeType, value: &[u8], duration: &[u8]) -> Result<Vec<u8>, String> {
+fn temporal_arithmetic(
+    op: ArithmeticOp,
+    ty: NativeType,
+    value: &[u8],
+    duration: &[u8],
+) -> Result<Vec<u8>, String> {
     let d = types::Duration::decode(duration).map_err(|e| e.to_string())?;
     let sign: i64 = if op == ArithmeticOp::Subtract { -1 } else { 1 };
     let millis = millis_of(ty, value).map_err(|e| e.to_string())?;
@@ -686,19 +1018,42 @@ fn days_in_month(y: i64, m: u32) -> u32 {
 #[derive(Clone, Debug)]
 enum Accumulator {
     Count(i64),
-    Extreme { max: bool, best: Option<Vec<u8>> },
-    Sum { total: Option<Num>, compensation: f64 },
-    Avg { total: Option<Num>, compensation: f64, count: i64 },
+    Extreme {
+        max: bool,
+        best: Option<Vec<u8>>,
+    },
+    Sum {
+        total: Option<Num>,
+        compensation: f64,
+    },
+    Avg {
+        total: Option<Num>,
+        compensation: f64,
+        count: i64,
+    },
 }
 
 impl Accumulator {
     fn new(kind: AggregateKind) -> Accumulator {
         match kind {
             AggregateKind::CountRows | AggregateKind::Count => Accumulator::Count(0),
-            AggregateKind::Min => Accumulator::Extreme { max: false, best: None },
-            AggregateKind::Max => Accumulator::Extreme { max: true, best: None },
-            AggregateKind::Sum => Accumulator::Sum { total: None, compensation: 0.0 },
-            AggregateKind::Avg => Accumulator::Avg { total: None, compensation: 0.0, count: 0 },
+            AggregateKind::Min => Accumulator::Extreme {
+                max: false,
+                best: None,
+            },
+            AggregateKind::Max => Accumulator::Extreme {
+                max: true,
+                best: None,
+            },
+            AggregateKind::Sum => Accumulator::Sum {
+                total: None,
+                compensation: 0.0,
+            },
+            AggregateKind::Avg => Accumulator::Avg {
+                total: None,
+                compensation: 0.0,
+                count: 0,
+            },
         }
     }
 
@@ -711,7 +1066,9 @@ impl Accumulator {
                 }
             }
             Accumulator::Extreme { max, best } => {
-                let (Some(v), Some(ty)) = (value, ty) else { return Ok(()) };
+                let (Some(v), Some(ty)) = (value, ty) else {
+                    return Ok(());
+                };
                 let replace = best.as_deref().is_none_or(|b| {
                     let order = types::compare_values(ty, &v, b);
                     if *max {
@@ -724,18 +1081,35 @@ impl Accumulator {
                     *best = Some(v);
                 }
             }
-            Accumulator::Sum { total, compensation } => {
-                let (Some(v), Some(t)) = (value, ty.and_then(native_of)) else { return Ok(()) };
-                let Some(n) = arith::decode(t, &v) else { return Ok(()) };
+            Accumulator::Sum {
+                total,
+                compensation,
+            } => {
+                let (Some(v), Some(t)) = (value, ty.and_then(native_of)) else {
+                    return Ok(());
+                };
+                let Some(n) = arith::decode(t, &v) else {
+                    return Ok(());
+                };
                 *total = Some(accumulate(t, total.take(), n, compensation));
             }
-            Accumulator::Avg { total, compensation, count } => {
-                let (Some(v), Some(t)) = (value, ty.and_then(native_of)) else { return Ok(()) };
-                let Some(n) = arith::decode(t, &v) else { return Ok(()) };
+            Accumulator::Avg {
+                total,
+                compensation,
+                count,
+            } => {
+                let (Some(v), Some(t)) = (value, ty.and_then(native_of)) else {
+                    return Ok(());
+                };
+                let Some(n) = arith::decode(t, &v) else {
+                    return Ok(());
+                };
                 *count += 1;
                 // Decimal averages are kept as a running average, as Cassandra does.
                 *total = Some(match (total.take(), n) {
-                    (Some(Num::Decimal(avg)), Num::Decimal(x)) => Num::Decimal(avg.average_step(&x, *count)),
+                    (Some(Num::Decimal(avg)), Num::Decimal(x)) => {
+                        Num::Decimal(avg.average_step(&x, *count))
+                    }
                     (previous, n) => accumulate(t, previous, n, compensation),
                 });
             }
@@ -744,16 +1118,30 @@ impl Accumulator {
     }
 
     fn finish(self, spec: &AggregateSpec) -> CqlResult<Option<Vec<u8>>> {
-        let t = spec.arg.as_ref().and_then(|(_, t)| native_of(t)).unwrap_or(NativeType::Bigint);
+        let t = spec
+            .arg
+            .as_ref()
+            .and_then(|(_, t)| native_of(t))
+            .unwrap_or(NativeType::Bigint);
         let zero = || arith::encode(t, &Num::Int(0)).map_err(CqlError::invalid);
         Ok(match self {
             Accumulator::Count(n) => Some(n.to_be_bytes().to_vec()),
             Accumulator::Extreme { best, .. } => best,
-            Accumulator::Sum { total: None, .. } | Accumulator::Avg { total: None, .. } => Some(zero()?),
-            Accumulator::Sum { total: Some(n), compensation } => Some(arith::encode(t, &compensated(n, compensation)).map_err(CqlError::invalid)?),
-            Accumulator::Avg { total: Some(n), count, compensation } => {
-                Some(arith::encode(t, &average(compensated(n, compensation), count)).map_err(CqlError::invalid)?)
+            Accumulator::Sum { total: None, .. } | Accumulator::Avg { total: None, .. } => {
+                Some(zero()?)
             }
+            Accumulator::Sum {
+                total: Some(n),
+                compensation,
+            } => Some(arith::encode(t, &compensated(n, compensation)).map_err(CqlError::invalid)?),
+            Accumulator::Avg {
+                total: Some(n),
+                count,
+                compensation,
+            } => Some(
+                arith::encode(t, &average(compensated(n, compensation), count))
+                    .map_err(CqlError::invalid)?,
+            ),
         })
     }
 }
@@ -812,7 +1200,11 @@ pub struct Group {
 
 impl Group {
     pub fn add(&mut self, selection: &Selection, row: &FullRow, now_secs: i64) -> CqlResult<()> {
-        let input = Input { row: Some(row), aggregates: &[], now_secs };
+        let input = Input {
+            row: Some(row),
+            aggregates: &[],
+            now_secs,
+        };
         for (acc, spec) in self.accumulators.iter_mut().zip(&selection.aggregates) {
             let value = match &spec.arg {
                 Some((expr, _)) => eval_expr(expr, &input)?,
@@ -838,14 +1230,27 @@ impl Group {
             .zip(&selection.aggregates)
             .map(|(acc, spec)| acc.finish(spec))
             .collect::<CqlResult<Vec<_>>>()?;
-        let input = Input { row: self.first.as_ref(), aggregates: &aggregates, now_secs };
-        selection.exprs.iter().map(|e| Ok(eval_expr(e, &input)?.map(Bytes::from))).collect()
+        let input = Input {
+            row: self.first.as_ref(),
+            aggregates: &aggregates,
+            now_secs,
+        };
+        selection
+            .exprs
+            .iter()
+            .map(|e| Ok(eval_expr(e, &input)?.map(Bytes::from)))
+            .collect()
     }
 }
 
 /// Native functions usable in terms (INSERT values, WHERE), for `eval`: evaluates
 /// `name(args)` for a receiver of a known type. `None` when `name` is not one of them.
-pub fn term_function(name: &str, args: &[Term], receiver: &Receiver<'_>, bound: &BoundValues) -> Option<CqlResult<eval::Evaluated>> {
+pub fn term_function(
+    name: &str,
+    args: &[Term],
+    receiver: &Receiver<'_>,
+    bound: &BoundValues,
+) -> Option<CqlResult<eval::Evaluated>> {
     if name == "fromjson" {
         return Some(super::json::from_json_term(args, receiver, bound));
     }
@@ -857,17 +1262,34 @@ pub fn term_function(name: &str, args: &[Term], receiver: &Receiver<'_>, bound: 
         let mut types = Vec::with_capacity(args.len());
         let mut values = Vec::with_capacity(args.len());
         for (i, arg) in args.iter().enumerate() {
-            let ty = hints.get(i).cloned().flatten().or_else(|| default_type(arg)).ok_or_else(|| {
-                CqlError::invalid(format!("Cannot infer type of argument {arg} in call to function system.{name}"))
-            })?;
-            let value = eval::evaluate(arg, &Receiver { name: receiver.name, ty: &ty }, bound)?.into_option();
+            let ty = hints
+                .get(i)
+                .cloned()
+                .flatten()
+                .or_else(|| default_type(arg))
+                .ok_or_else(|| {
+                    CqlError::invalid(format!(
+                        "Cannot infer type of argument {arg} in call to function system.{name}"
+                    ))
+                })?;
+            let value = eval::evaluate(
+                arg,
+                &Receiver {
+                    name: receiver.name,
+                    ty: &ty,
+                },
+                bound,
+            )?
+            .into_option();
             types.push(ty);
             values.push(value);
         }
         let type_refs: Vec<&CqlType> = types.iter().collect();
         let (func, ret) = resolve_scalar(name, &type_refs)?;
         let value = apply_scalar(func, &type_refs, &values, ret)?;
-        if native(ret) != *receiver.ty && !(ret == NativeType::Text && *receiver.ty == native(NativeType::Ascii)) {
+        if native(ret) != *receiver.ty
+            && !(ret == NativeType::Text && *receiver.ty == native(NativeType::Ascii))
+        {
             if let Some(v) = &value {
                 types::validate(receiver.ty, v).map_err(|_| {
                     CqlError::invalid(format!("Type error: cannot assign result of function system.{name} (type {}) to {} (type {})", ret.name(), receiver.name, receiver.ty))
@@ -880,10 +1302,21 @@ pub fn term_function(name: &str, args: &[Term], receiver: &Receiver<'_>, bound: 
 
 /// `left op right` (or `-inner`) as a term for a receiver: constants take the receiver's
 /// type, and the result must fit it.
-pub fn term_arithmetic(op: Option<ArithmeticOp>, left: &Term, right: Option<&Term>, receiver: &Receiver<'_>, bound: &BoundValues) -> CqlResult<eval::Evaluated> {
-    let ty = native_of(receiver.ty).filter(|t| arith::is_numeric(*t) || matches!(t, NativeType::Timestamp | NativeType::Date)).ok_or_else(|| {
-        CqlError::invalid(format!("Invalid arithmetic operation for {} of type {}", receiver.name, receiver.ty))
-    })?;
+pub fn term_arithmetic(
+    op: Option<ArithmeticOp>,
+    left: &Term,
+    right: Option<&Term>,
+    receiver: &Receiver<'_>,
+    bound: &BoundValues,
+) -> CqlResult<eval::Evaluated> {
+    let ty = native_of(receiver.ty)
+        .filter(|t| arith::is_numeric(*t) || matches!(t, NativeType::Timestamp | NativeType::Date))
+        .ok_or_else(|| {
+            CqlError::invalid(format!(
+                "Invalid arithmetic operation for {} of type {}",
+                receiver.name, receiver.ty
+            ))
+        })?;
     let operand_ty = |term: &Term, first: bool| -> NativeType {
         match (ty, term) {
             (NativeType::Timestamp | NativeType::Date, _) if !first => NativeType::Duration,
@@ -893,7 +1326,18 @@ pub fn term_arithmetic(op: Option<ArithmeticOp>, left: &Term, right: Option<&Ter
     };
     let value = |term: &Term, first: bool| -> CqlResult<(NativeType, Option<Vec<u8>>)> {
         let t = operand_ty(term, first);
-        Ok((t, eval::evaluate(term, &Receiver { name: receiver.name, ty: &native(t) }, bound)?.into_option()))
+        Ok((
+            t,
+            eval::evaluate(
+                term,
+                &Receiver {
+                    name: receiver.name,
+                    ty: &native(t),
+                },
+                bound,
+            )?
+            .into_option(),
+        ))
     };
     let (lt, l) = value(left, true)?;
     let result = match (op, right) {
@@ -913,20 +1357,44 @@ pub fn term_arithmetic(op: Option<ArithmeticOp>, left: &Term, right: Option<&Ter
 }
 
 /// `CAST(term AS type)` as a term for a receiver.
-pub fn term_cast(term: &Term, to: ast::NativeType, receiver: &Receiver<'_>, bound: &BoundValues) -> CqlResult<eval::Evaluated> {
+pub fn term_cast(
+    term: &Term,
+    to: ast::NativeType,
+    receiver: &Receiver<'_>,
+    bound: &BoundValues,
+) -> CqlResult<eval::Evaluated> {
     let to = ast_native(to);
-    let from = default_type(term).ok_or_else(|| CqlError::invalid(format!("Cannot infer type of {term} in CAST")))?;
+    let from = default_type(term)
+        .ok_or_else(|| CqlError::invalid(format!("Cannot infer type of {term} in CAST")))?;
     let from_native = native_of(&from).unwrap_or(NativeType::Blob);
     if from_native != to && !cast_allowed(from_native, to) {
-        return Err(CqlError::invalid(format!("{term} cannot be cast to {}", to.name())));
+        return Err(CqlError::invalid(format!(
+            "{term} cannot be cast to {}",
+            to.name()
+        )));
     }
-    let value = eval::evaluate(term, &Receiver { name: receiver.name, ty: &from }, bound)?.into_option();
+    let value = eval::evaluate(
+        term,
+        &Receiver {
+            name: receiver.name,
+            ty: &from,
+        },
+        bound,
+    )?
+    .into_option();
     let cast = match value {
         Some(v) if from_native != to => Some(cast_value(from_native, to, &v)?),
         other => other,
     };
     if let Some(v) = &cast {
-        types::validate(receiver.ty, v).map_err(|_| CqlError::invalid(format!("Type error: cannot assign {term} cast to {} to {} of type {}", to.name(), receiver.name, receiver.ty)))?;
+        types::validate(receiver.ty, v).map_err(|_| {
+            CqlError::invalid(format!(
+                "Type error: cannot assign {term} cast to {} to {} of type {}",
+                to.name(),
+                receiver.name,
+                receiver.ty
+            ))
+        })?;
     }
     Ok(cast.map_or(eval::Evaluated::Null, eval::Evaluated::Value))
 }
@@ -938,8 +1406,14 @@ mod tests {
     #[test]
     fn calendar_months_clamp_the_day() {
         let jan31 = types::days_from_civil(2024, 1, 31) * 86_400_000;
-        assert_eq!(types::civil_from_days(add_months(jan31, 1).div_euclid(86_400_000)), (2024, 2, 29));
-        assert_eq!(types::civil_from_days(add_months(jan31, -2).div_euclid(86_400_000)), (2023, 11, 30));
+        assert_eq!(
+            types::civil_from_days(add_months(jan31, 1).div_euclid(86_400_000)),
+            (2024, 2, 29)
+        );
+        assert_eq!(
+            types::civil_from_days(add_months(jan31, -2).div_euclid(86_400_000)),
+            (2023, 11, 30)
+        );
     }
 
     #[test]
@@ -955,36 +1429,80 @@ mod tests {
     #[test]
     fn functions_resolve_by_argument_type() {
         let blob = native(NativeType::Blob);
-        assert_eq!(resolve_scalar("blobasint", &[&blob]).ok(), Some((Scalar::BlobAs, NativeType::Int)));
+        assert_eq!(
+            resolve_scalar("blobasint", &[&blob]).ok(),
+            Some((Scalar::BlobAs, NativeType::Int))
+        );
         let int = native(NativeType::Int);
-        assert_eq!(resolve_scalar("intasblob", &[&int]).ok(), Some((Scalar::AsBlob, NativeType::Blob)));
+        assert_eq!(
+            resolve_scalar("intasblob", &[&int]).ok(),
+            Some((Scalar::AsBlob, NativeType::Blob))
+        );
         assert!(resolve_scalar("textasblob", &[&int]).is_err());
         assert!(resolve_scalar("nosuchfunction", &[]).is_err());
     }
 
     #[test]
     fn integer_sums_wrap_but_averages_do_not() {
-        let spec = AggregateSpec { kind: AggregateKind::Avg, arg: Some((Expr::Column(0), native(NativeType::Int))) };
+        let spec = AggregateSpec {
+            kind: AggregateKind::Avg,
+            arg: Some((Expr::Column(0), native(NativeType::Int))),
+        };
         let mut avg = Accumulator::new(AggregateKind::Avg);
         for _ in 0..2 {
-            avg.add(&spec, Some(i32::MAX.to_be_bytes().to_vec())).expect("adds");
+            avg.add(&spec, Some(i32::MAX.to_be_bytes().to_vec()))
+                .expect("adds");
         }
-        assert_eq!(avg.finish(&spec).expect("finishes"), Some(i32::MAX.to_be_bytes().to_vec()));
-        let sum_spec = AggregateSpec { kind: AggregateKind::Sum, ..spec };
+        assert_eq!(
+            avg.finish(&spec).expect("finishes"),
+            Some(i32::MAX.to_be_bytes().to_vec())
+        );
+        let sum_spec = AggregateSpec {
+            kind: AggregateKind::Sum,
+            ..spec
+        };
         let mut sum = Accumulator::new(AggregateKind::Sum);
         for _ in 0..2 {
-            sum.add(&sum_spec, Some(i32::MAX.to_be_bytes().to_vec())).expect("adds");
+            sum.add(&sum_spec, Some(i32::MAX.to_be_bytes().to_vec()))
+                .expect("adds");
         }
-        assert_eq!(sum.finish(&sum_spec).expect("finishes"), Some((-2i32).to_be_bytes().to_vec()));
+        assert_eq!(
+            sum.finish(&sum_spec).expect("finishes"),
+            Some((-2i32).to_be_bytes().to_vec())
+        );
     }
 
     #[test]
     fn empty_aggregates_give_cassandra_defaults() {
-        let spec = AggregateSpec { kind: AggregateKind::Sum, arg: Some((Expr::Column(0), native(NativeType::Double))) };
-        assert_eq!(Accumulator::new(AggregateKind::Sum).finish(&spec).expect("finishes"), Some(0f64.to_be_bytes().to_vec()));
-        let max = AggregateSpec { kind: AggregateKind::Max, ..spec.clone() };
-        assert_eq!(Accumulator::new(AggregateKind::Max).finish(&max).expect("finishes"), None);
-        let count = AggregateSpec { kind: AggregateKind::CountRows, arg: None };
-        assert_eq!(Accumulator::new(AggregateKind::CountRows).finish(&count).expect("finishes"), Some(0i64.to_be_bytes().to_vec()));
+        let spec = AggregateSpec {
+            kind: AggregateKind::Sum,
+            arg: Some((Expr::Column(0), native(NativeType::Double))),
+        };
+        assert_eq!(
+            Accumulator::new(AggregateKind::Sum)
+                .finish(&spec)
+                .expect("finishes"),
+            Some(0f64.to_be_bytes().to_vec())
+        );
+        let max = AggregateSpec {
+            kind: AggregateKind::Max,
+            ..spec.clone()
+        };
+        assert_eq!(
+            Accumulator::new(AggregateKind::Max)
+                .finish(&max)
+                .expect("finishes"),
+            None
+        );
+        let count = AggregateSpec {
+            kind: AggregateKind::CountRows,
+            arg: None,
+        };
+        assert_eq!(
+            Accumulator::new(AggregateKind::CountRows)
+                .finish(&count)
+                .expect("finishes"),
+            Some(0i64.to_be_bytes().to_vec())
+        );
     }
 }

@@ -14,16 +14,25 @@ pub fn group_by_prefix(table: &Table, statement: &SelectStatement) -> CqlResult<
     if statement.group_by.is_empty() {
         return Ok(None);
     }
-    let key: Vec<usize> = table.partition_key_indexes().into_iter().chain(table.clustering_indexes()).collect();
+    let key: Vec<usize> = table
+        .partition_key_indexes()
+        .into_iter()
+        .chain(table.clustering_indexes())
+        .collect();
     let mut position = 0;
     let mut clustering_prefix = 0;
     for selector in &statement.group_by {
         let Selector::Column(name) = selector else {
             return Err(CqlError::invalid(format!("Group by is currently only supported on the columns of the PRIMARY KEY, got {selector}")));
         };
-        let index = table.column_index(name).ok_or_else(|| CqlError::invalid(format!("Undefined column name {name}")))?;
+        let index = table
+            .column_index(name)
+            .ok_or_else(|| CqlError::invalid(format!("Undefined column name {name}")))?;
         let column = &table.def.columns[index];
-        if !matches!(column.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
+        if !matches!(
+            column.kind,
+            ColumnKind::PartitionKey | ColumnKind::Clustering
+        ) {
             return Err(CqlError::invalid(format!("Group by is currently only supported on the columns of the PRIMARY KEY, got {name}")));
         }
         loop {
@@ -42,11 +51,18 @@ pub fn group_by_prefix(table: &Table, statement: &SelectStatement) -> CqlResult<
             }
         }
     }
-    if key.get(position).is_some_and(|i| table.def.columns[*i].kind == ColumnKind::PartitionKey) {
-        return Err(CqlError::invalid("Group by is not supported on only a part of the partition key"));
+    if key
+        .get(position)
+        .is_some_and(|i| table.def.columns[*i].kind == ColumnKind::PartitionKey)
+    {
+        return Err(CqlError::invalid(
+            "Group by is not supported on only a part of the partition key",
+        ));
     }
     if clustering_prefix > 0 && statement.distinct {
-        return Err(CqlError::invalid("Grouping on clustering columns is not allowed for SELECT DISTINCT queries"));
+        return Err(CqlError::invalid(
+            "Grouping on clustering columns is not allowed for SELECT DISTINCT queries",
+        ));
     }
     Ok(Some(position))
 }

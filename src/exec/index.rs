@@ -23,9 +23,14 @@ use super::restrict::{Analyzer, PartitionKey, PartitionSelection, Restrictions};
 use super::rows::{FullRow, RowAssembler};
 use super::Context;
 use crate::cluster::{ReadCommand, ReadTarget};
-use crate::cql::ast::{self, CreateIndex, DropObject, Operator, Predicate, Relation, SelectStatement};
+use crate::cql::ast::{
+    self, CreateIndex, DropObject, Operator, Predicate, Relation, SelectStatement,
+};
 use crate::error::{CqlError, CqlResult};
-use crate::schema::{ClusteringOrder, ColumnDef, ColumnKind, IndexDef, IndexTargetKind, SchemaWrite, Table, TableDef, TableOptions, TableSource};
+use crate::schema::{
+    ClusteringOrder, ColumnDef, ColumnKind, IndexDef, IndexTargetKind, SchemaWrite, Table,
+    TableDef, TableOptions, TableSource,
+};
 use crate::storage::{ClusteringRange, Operation, PartitionUpdate};
 use crate::types::{self, CqlType, NativeType};
 
@@ -37,27 +42,46 @@ fn indexed_type(ty: &CqlType, kind: IndexTargetKind) -> Option<CqlType> {
     match (kind, ty) {
         (IndexTargetKind::Full, _) => Some(ty.clone()),
         (IndexTargetKind::Simple, t) if !t.is_multi_cell() => Some(t.clone()),
-        (IndexTargetKind::Simple | IndexTargetKind::Values, CqlType::List { element, .. } | CqlType::Set { element, .. }) => {
-            Some((**element).clone())
+        (
+            IndexTargetKind::Simple | IndexTargetKind::Values,
+            CqlType::List { element, .. } | CqlType::Set { element, .. },
+        ) => Some((**element).clone()),
+        (IndexTargetKind::Simple | IndexTargetKind::Values, CqlType::Map { value, .. }) => {
+            Some((**value).clone())
         }
-        (IndexTargetKind::Simple | IndexTargetKind::Values, CqlType::Map { value, .. }) => Some((**value).clone()),
-        (IndexTargetKind::Keys, CqlType::Map { key, .. } | CqlType::Set { element: key, .. }) => Some((**key).clone()),
-        (IndexTargetKind::Entries, CqlType::Map { key, value, .. }) => Some(CqlType::Tuple(vec![(**key).clone(), (**value).clone()])),
+        (IndexTargetKind::Keys, CqlType::Map { key, .. } | CqlType::Set { element: key, .. }) => {
+            Some((**key).clone())
+        }
+        (IndexTargetKind::Entries, CqlType::Map { key, value, .. }) => {
+            Some(CqlType::Tuple(vec![(**key).clone(), (**value).clone()]))
+        }
         _ => None,
     }
 }
 
 /// The hidden table an index's entries are stored as.
 pub fn storage_table(base: &Table, index: &IndexDef) -> CqlResult<Arc<Table>> {
-    let column = base.column_type(&index.column).ok_or_else(|| CqlError::Server(format!("index {} lost its column", index.name)))?;
-    let value_type = indexed_type(column, index.target).ok_or_else(|| CqlError::Server(format!("index {} has an invalid target", index.name)))?;
-    let column = |name: &str, type_text: String, kind| ColumnDef { name: name.into(), type_text, kind, order: ClusteringOrder::Asc };
+    let column = base
+        .column_type(&index.column)
+        .ok_or_else(|| CqlError::Server(format!("index {} lost its column", index.name)))?;
+    let value_type = indexed_type(column, index.target)
+        .ok_or_else(|| CqlError::Server(format!("index {} has an invalid target", index.name)))?;
+    let column = |name: &str, type_text: String, kind| ColumnDef {
+        name: name.into(),
+        type_text,
+        kind,
+        order: ClusteringOrder::Asc,
+    };
     let def = TableDef {
         keyspace: index.keyspace.clone(),
         name: format!("{}.{}", index.table, index.name),
         id: index.table_id,
         columns: vec![
-            column("value", value_type.frozen().to_string(), ColumnKind::PartitionKey),
+            column(
+                "value",
+                value_type.frozen().to_string(),
+                ColumnKind::PartitionKey,
+            ),
             column("pk", "blob".into(), ColumnKind::Clustering),
             column("ck", "blob".into(), ColumnKind::Clustering),
         ],
@@ -67,20 +91,36 @@ pub fn storage_table(base: &Table, index: &IndexDef) -> CqlResult<Arc<Table>> {
         data_version: index.data_version,
         dropped_columns: Default::default(),
     };
-    Ok(Arc::new(Table::new(def, TableSource::Engine).map_err(CqlError::Server)?))
+    Ok(Arc::new(
+        Table::new(def, TableSource::Engine).map_err(CqlError::Server)?,
+    ))
 }
 
 /// Splits a serialized collection into its elements (maps: key, value, key, value...).
 fn collection_elements(value: &[u8], per_entry: usize) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
-    let read_int = |input: &[u8], at: usize| input.get(at..at + 4).and_then(|b| b.try_into().ok()).map(i32::from_be_bytes);
-    let Some(count) = read_int(value, 0) else { return out };
+    let read_int = |input: &[u8], at: usize| {
+        input
+            .get(at..at + 4)
+            .and_then(|b| b.try_into().ok())
+            .map(i32::from_be_bytes)
+    };
+    let Some(count) = read_int(value, 0) else {
+        return out;
+    };
     let mut at = 4;
-    for _ in 0..(count.max(0) as usize).saturating_mul(per_entry).min(value.len()) {
-        let Some(len) = read_int(value, at) else { break };
+    for _ in 0..(count.max(0) as usize)
+        .saturating_mul(per_entry)
+        .min(value.len())
+    {
+        let Some(len) = read_int(value, at) else {
+            break;
+        };
         at += 4;
         let len = len.max(0) as usize;
-        let Some(element) = value.get(at..at + len) else { break };
+        let Some(element) = value.get(at..at + len) else {
+            break;
+        };
         out.push(element.to_vec());
         at += len;
     }
@@ -94,11 +134,23 @@ pub fn entry_values(column_type: &CqlType, kind: IndexTargetKind, value: &[u8]) 
     match kind {
         IndexTargetKind::Full => vec![value.to_vec()],
         IndexTargetKind::Simple if !column_type.is_multi_cell() => vec![value.to_vec()],
-        IndexTargetKind::Keys if is_map => collection_elements(value, 2).into_iter().step_by(2).collect(),
-        IndexTargetKind::Simple | IndexTargetKind::Values if is_map => collection_elements(value, 2).into_iter().skip(1).step_by(2).collect(),
+        IndexTargetKind::Keys if is_map => collection_elements(value, 2)
+            .into_iter()
+            .step_by(2)
+            .collect(),
+        IndexTargetKind::Simple | IndexTargetKind::Values if is_map => {
+            collection_elements(value, 2)
+                .into_iter()
+                .skip(1)
+                .step_by(2)
+                .collect()
+        }
         IndexTargetKind::Entries => {
             let parts = collection_elements(value, 2);
-            parts.chunks_exact(2).map(|pair| pack_entry(&pair[0], &pair[1])).collect()
+            parts
+                .chunks_exact(2)
+                .map(|pair| pack_entry(&pair[0], &pair[1]))
+                .collect()
         }
         _ => collection_elements(value, 1),
     }
@@ -124,9 +176,19 @@ fn entry_clustering(partition_key: &[u8], clustering: &[u8]) -> CqlResult<Vec<u8
 }
 
 /// The write adding (or removing) the entry `value → (partition_key, clustering)`.
-pub fn entry_update(value: &[u8], partition_key: &[u8], clustering: &[u8], timestamp: i64, insert: bool) -> CqlResult<PartitionUpdate> {
+pub fn entry_update(
+    value: &[u8],
+    partition_key: &[u8],
+    clustering: &[u8],
+    timestamp: i64,
+    insert: bool,
+) -> CqlResult<PartitionUpdate> {
     let entry = entry_clustering(partition_key, clustering)?;
-    let operation = if insert { Operation::RowMarker { clustering: entry } } else { Operation::DeleteRange(ClusteringRange::prefix(&entry)) };
+    let operation = if insert {
+        Operation::RowMarker { clustering: entry }
+    } else {
+        Operation::DeleteRange(ClusteringRange::prefix(&entry))
+    };
     Ok(PartitionUpdate {
         token: strata_protocol::murmur3::token(value),
         partition_key: value.to_vec(),
@@ -138,12 +200,22 @@ pub fn entry_update(value: &[u8], partition_key: &[u8], clustering: &[u8], times
 
 /// The entries of one base row for `index` (static indexes use an empty clustering).
 pub fn row_entries(base: &Table, index: &IndexDef, row: &FullRow) -> Vec<Vec<u8>> {
-    let Some(column) = base.column_index(&index.column) else { return Vec::new() };
-    row.value(column).map(|v| entry_values(&base.types[column], index.target, v)).unwrap_or_default()
+    let Some(column) = base.column_index(&index.column) else {
+        return Vec::new();
+    };
+    row.value(column)
+        .map(|v| entry_values(&base.types[column], index.target, v))
+        .unwrap_or_default()
 }
 
 fn index_event(keyspace: &str, table: &str) -> SchemaChange {
-    SchemaChange { change: SchemaChangeType::Updated, target: SchemaChangeTarget::Table { keyspace: keyspace.to_string(), name: table.to_string() } }
+    SchemaChange {
+        change: SchemaChangeType::Updated,
+        target: SchemaChangeTarget::Table {
+            keyspace: keyspace.to_string(),
+            name: table.to_string(),
+        },
+    }
 }
 
 fn target_kind(kind: ast::IndexTargetKind) -> IndexTargetKind {
@@ -157,13 +229,22 @@ fn target_kind(kind: ast::IndexTargetKind) -> IndexTargetKind {
 }
 
 /// Checks a target against its column like Cassandra's CreateIndexStatement.
-fn check_target(table: &Table, column: &ColumnDef, ty: &CqlType, kind: IndexTargetKind) -> CqlResult<()> {
+fn check_target(
+    table: &Table,
+    column: &ColumnDef,
+    ty: &CqlType,
+    kind: IndexTargetKind,
+) -> CqlResult<()> {
     let name = &column.name;
     if table.types.iter().any(CqlType::is_counter) {
-        return Err(CqlError::invalid("Secondary indexes on counter tables aren't supported"));
+        return Err(CqlError::invalid(
+            "Secondary indexes on counter tables aren't supported",
+        ));
     }
     if matches!(column.kind, ColumnKind::PartitionKey) && table.def.partition_key.len() == 1 {
-        return Err(CqlError::invalid(format!("Cannot create secondary index on the only partition key column {name}")));
+        return Err(CqlError::invalid(format!(
+            "Cannot create secondary index on the only partition key column {name}"
+        )));
     }
     let collection = ty.is_collection();
     let frozen = collection && !ty.is_multi_cell();
@@ -199,29 +280,48 @@ fn check_target(table: &Table, column: &ColumnDef, ty: &CqlType, kind: IndexTarg
 }
 
 fn default_name(table: &Table, column: &str) -> String {
-    let base: String = format!("{}_{}_idx", table.def.name, column).chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    let base: String = format!("{}_{}_idx", table.def.name, column)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
     let taken = |name: &str| table.indexes.iter().any(|i| i.name == name);
     if !taken(&base) {
         return base;
     }
-    (1..).map(|i| format!("{base}_{i}")).find(|n| !taken(n)).unwrap_or(base)
+    (1..)
+        .map(|i| format!("{base}_{i}"))
+        .find(|n| !taken(n))
+        .unwrap_or(base)
 }
 
 pub async fn create_index(ctx: &Context<'_>, s: &CreateIndex) -> CqlResult<DdlOutcome> {
     if s.custom || s.using.is_some() {
-        return Err(CqlError::invalid("Custom secondary indexes are not supported by this node"));
+        return Err(CqlError::invalid(
+            "Custom secondary indexes are not supported by this node",
+        ));
     }
     let [target] = s.targets.as_slice() else {
-        return Err(CqlError::invalid("Only CUSTOM indexes support multiple columns"));
+        return Err(CqlError::invalid(
+            "Only CUSTOM indexes support multiple columns",
+        ));
     };
     let keyspace = ctx.keyspace_of(&s.table)?;
     let _guard = ctx.node.schema.ddl_lock.lock().await;
     let catalog = ctx.node.schema.catalog();
-    let table = catalog.table(&keyspace, &s.table.name).cloned().ok_or_else(|| CqlError::invalid(format!("Table '{keyspace}.{}' doesn't exist", s.table.name)))?;
+    let table = catalog
+        .table(&keyspace, &s.table.name)
+        .cloned()
+        .ok_or_else(|| {
+            CqlError::invalid(format!("Table '{keyspace}.{}' doesn't exist", s.table.name))
+        })?;
     if table.source == TableSource::Virtual || keyspace.starts_with("system") {
-        return Err(CqlError::Unauthorized(format!("{keyspace} keyspace is not user-modifiable.")));
+        return Err(CqlError::Unauthorized(format!(
+            "{keyspace} keyspace is not user-modifiable."
+        )));
     }
-    let column_index = table.column_index(&target.column).ok_or_else(|| CqlError::invalid(format!("Column '{}' doesn't exist", target.column)))?;
+    let column_index = table
+        .column_index(&target.column)
+        .ok_or_else(|| CqlError::invalid(format!("Column '{}' doesn't exist", target.column)))?;
     let column = &table.def.columns[column_index];
     let kind = target_kind(target.kind);
     check_target(&table, column, &table.types[column_index], kind)?;
@@ -229,19 +329,33 @@ pub async fn create_index(ctx: &Context<'_>, s: &CreateIndex) -> CqlResult<DdlOu
         (IndexTargetKind::Simple, true) => IndexTargetKind::Values,
         (k, _) => k,
     };
-    let name = s.name.clone().unwrap_or_else(|| default_name(&table, &column.name));
-    let name_taken = catalog.keyspace(&keyspace).is_some_and(|k| k.tables.values().any(|t| t.indexes.iter().any(|i| i.name == name)));
+    let name = s
+        .name
+        .clone()
+        .unwrap_or_else(|| default_name(&table, &column.name));
+    let name_taken = catalog.keyspace(&keyspace).is_some_and(|k| {
+        k.tables
+            .values()
+            .any(|t| t.indexes.iter().any(|i| i.name == name))
+    });
     if name_taken {
         if s.if_not_exists {
             return Ok(None);
         }
         return Err(CqlError::invalid(format!("Index '{name}' already exists")));
     }
-    if let Some(existing) = table.indexes.iter().find(|i| i.column == column.name && i.target == kind) {
+    if let Some(existing) = table
+        .indexes
+        .iter()
+        .find(|i| i.column == column.name && i.target == kind)
+    {
         if s.if_not_exists {
             return Ok(None);
         }
-        return Err(CqlError::invalid(format!("Index {name} is a duplicate of existing index {}", existing.name)));
+        return Err(CqlError::invalid(format!(
+            "Index {name} is a duplicate of existing index {}",
+            existing.name
+        )));
     }
     let def = IndexDef {
         keyspace: keyspace.clone(),
@@ -262,27 +376,57 @@ async fn build(ctx: &Context<'_>, table: &Arc<Table>, index: &IndexDef) -> CqlRe
     let storage = Arc::new(storage_table(table, index)?);
     super::derived::build_from_base(ctx, table, &storage, |row| {
         let key = partition_key_of(table, row);
-        let clustering = if is_static(table, index) { Vec::new() } else { row.clustering.clone() };
+        let clustering = if is_static(table, index) {
+            Vec::new()
+        } else {
+            row.clustering.clone()
+        };
         // Key cells carry no write time: the row's newest cell dates an entry for them.
-        let timestamp = table.column_index(&index.column).and_then(|i| row.cells[i].as_ref()).map_or(0, |c| c.timestamp);
-        let timestamp = if timestamp == i64::MIN { row.cells.iter().flatten().map(|c| c.timestamp).max().unwrap_or(0).max(0) } else { timestamp };
-        row_entries(table, index, row).iter().map(|value| entry_update(value, &key.bytes, &clustering, timestamp, true)).collect()
+        let timestamp = table
+            .column_index(&index.column)
+            .and_then(|i| row.cells[i].as_ref())
+            .map_or(0, |c| c.timestamp);
+        let timestamp = if timestamp == i64::MIN {
+            row.cells
+                .iter()
+                .flatten()
+                .map(|c| c.timestamp)
+                .max()
+                .unwrap_or(0)
+                .max(0)
+        } else {
+            timestamp
+        };
+        row_entries(table, index, row)
+            .iter()
+            .map(|value| entry_update(value, &key.bytes, &clustering, timestamp, true))
+            .collect()
     })
     .await
 }
 
 /// Whether the index is on a partition key component or a clustering column.
 pub fn is_key_column(table: &Table, index: &IndexDef) -> bool {
-    table.def.column(&index.column).is_some_and(|c| matches!(c.kind, ColumnKind::PartitionKey | ColumnKind::Clustering))
+    table
+        .def
+        .column(&index.column)
+        .is_some_and(|c| matches!(c.kind, ColumnKind::PartitionKey | ColumnKind::Clustering))
 }
 
 pub fn is_static(table: &Table, index: &IndexDef) -> bool {
-    table.def.column(&index.column).is_some_and(|c| c.kind == ColumnKind::Static)
+    table
+        .def
+        .column(&index.column)
+        .is_some_and(|c| c.kind == ColumnKind::Static)
 }
 
 /// The partition key of a materialised row.
 pub fn partition_key_of(table: &Table, row: &FullRow) -> PartitionKey {
-    let components = table.partition_key_indexes().iter().map(|i| row.value(*i).unwrap_or_default().to_vec()).collect();
+    let components = table
+        .partition_key_indexes()
+        .iter()
+        .map(|i| row.value(*i).unwrap_or_default().to_vec())
+        .collect();
     PartitionKey::from_components(components)
 }
 
@@ -290,16 +434,25 @@ pub async fn drop_index(ctx: &Context<'_>, s: &DropObject) -> CqlResult<DdlOutco
     let keyspace = ctx.keyspace_of(&s.name)?;
     let _guard = ctx.node.schema.ddl_lock.lock().await;
     let catalog = ctx.node.schema.catalog();
-    let found = catalog
-        .keyspace(&keyspace)
-        .and_then(|k| k.tables.values().find_map(|t| t.indexes.iter().find(|i| i.name == s.name.name).cloned()));
+    let found = catalog.keyspace(&keyspace).and_then(|k| {
+        k.tables
+            .values()
+            .find_map(|t| t.indexes.iter().find(|i| i.name == s.name.name).cloned())
+    });
     let Some(index) = found else {
         if s.if_exists {
             return Ok(None);
         }
-        return Err(CqlError::invalid(format!("Index '{keyspace}.{}' doesn't exist", s.name.name)));
+        return Err(CqlError::invalid(format!(
+            "Index '{keyspace}.{}' doesn't exist",
+            s.name.name
+        )));
     };
-    ctx.node.schema.apply(vec![SchemaWrite::DropIndex { keyspace: keyspace.clone(), table: index.table.clone(), name: index.name.clone() }])?;
+    ctx.node.schema.apply(vec![SchemaWrite::DropIndex {
+        keyspace: keyspace.clone(),
+        table: index.table.clone(),
+        name: index.name.clone(),
+    }])?;
     ctx.release_branch(index.data_version);
     Ok(Some(index_event(&keyspace, &index.table)))
 }
@@ -315,10 +468,17 @@ pub struct IndexLookup {
 
 /// Finds an index answering one relation of `where_clause`: `=` on an indexed column,
 /// `CONTAINS` (values index), `CONTAINS KEY` (keys index) or `m[k] = v` (entries index).
-pub fn choose(table: &Table, where_clause: &[Relation], bound: &BoundValues) -> CqlResult<Option<IndexLookup>> {
+pub fn choose(
+    table: &Table,
+    where_clause: &[Relation],
+    bound: &BoundValues,
+) -> CqlResult<Option<IndexLookup>> {
     for (position, relation) in where_clause.iter().enumerate() {
         let (column, wanted, term, key) = match relation {
-            Relation::Column { column, predicate: Predicate::Compare(op, term) } => {
+            Relation::Column {
+                column,
+                predicate: Predicate::Compare(op, term),
+            } => {
                 let wanted = match op {
                     Operator::Eq => [IndexTargetKind::Simple, IndexTargetKind::Full],
                     Operator::Contains => [IndexTargetKind::Values, IndexTargetKind::Values],
@@ -327,37 +487,89 @@ pub fn choose(table: &Table, where_clause: &[Relation], bound: &BoundValues) -> 
                 };
                 (column, wanted, term, None)
             }
-            Relation::Element { column, key, op: Operator::Eq, value } => (column, [IndexTargetKind::Entries; 2], value, Some(key)),
+            Relation::Element {
+                column,
+                key,
+                op: Operator::Eq,
+                value,
+            } => (column, [IndexTargetKind::Entries; 2], value, Some(key)),
             _ => continue,
         };
-        let Some(index) = table.indexes.iter().find(|i| &i.column == column && wanted.contains(&i.target)) else { continue };
-        let Some(column_type) = table.column_type(column) else { continue };
-        let Some(value_type) = indexed_type(column_type, index.target) else { continue };
+        let Some(index) = table
+            .indexes
+            .iter()
+            .find(|i| &i.column == column && wanted.contains(&i.target))
+        else {
+            continue;
+        };
+        let Some(column_type) = table.column_type(column) else {
+            continue;
+        };
+        let Some(value_type) = indexed_type(column_type, index.target) else {
+            continue;
+        };
         let value = match (key, &value_type) {
             (Some(key), CqlType::Tuple(parts)) => {
                 let name = format!("{column}[key]");
-                let [key_type, value_type] = parts.as_slice() else { continue };
-                let k = eval::evaluate_required(key, &Receiver { name: &name, ty: key_type }, bound, "in index lookup")?;
-                let v = eval::evaluate_required(term, &Receiver { name: column, ty: value_type }, bound, "in index lookup")?;
+                let [key_type, value_type] = parts.as_slice() else {
+                    continue;
+                };
+                let k = eval::evaluate_required(
+                    key,
+                    &Receiver {
+                        name: &name,
+                        ty: key_type,
+                    },
+                    bound,
+                    "in index lookup",
+                )?;
+                let v = eval::evaluate_required(
+                    term,
+                    &Receiver {
+                        name: column,
+                        ty: value_type,
+                    },
+                    bound,
+                    "in index lookup",
+                )?;
                 pack_entry(&k, &v)
             }
-            _ => eval::evaluate_required(term, &Receiver { name: column, ty: &value_type }, bound, "in index lookup")?,
+            _ => eval::evaluate_required(
+                term,
+                &Receiver {
+                    name: column,
+                    ty: &value_type,
+                },
+                bound,
+                "in index lookup",
+            )?,
         };
-        return Ok(Some(IndexLookup { storage: storage_table(table, index)?, value, relation: position }));
+        return Ok(Some(IndexLookup {
+            storage: storage_table(table, index)?,
+            value,
+            relation: position,
+        }));
     }
     Ok(None)
 }
 
 /// The base partitions (in index order, each once) and, per partition, the clusterings
 /// whose rows may match; an empty clustering list means the whole partition.
-async fn candidates(ctx: &Context<'_>, lookup: &IndexLookup, consistency: Consistency) -> CqlResult<Vec<(PartitionKey, Vec<Vec<u8>>)>> {
+async fn candidates(
+    ctx: &Context<'_>,
+    lookup: &IndexLookup,
+    consistency: Consistency,
+) -> CqlResult<Vec<(PartitionKey, Vec<Vec<u8>>)>> {
     let command = ReadCommand {
         table: lookup.storage.clone(),
         version: ctx.head_version(&lookup.storage)?,
         target: ReadTarget::Partition {
             token: strata_protocol::murmur3::token(&lookup.value),
             key: lookup.value.clone(),
-            slices: vec![ClusteringRange { start: Vec::new(), end: None }],
+            slices: vec![ClusteringRange {
+                start: Vec::new(),
+                end: None,
+            }],
             reverse: false,
         },
         row_limit: MAX_LOOKUP_ENTRIES,
@@ -370,10 +582,20 @@ async fn candidates(ctx: &Context<'_>, lookup: &IndexLookup, consistency: Consis
     let mut assembler = RowAssembler::new(&lookup.storage);
     let mut out: Vec<(PartitionKey, Vec<Vec<u8>>)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for row in result.items.into_iter().filter_map(|item| assembler.push(item)) {
-        let (Some(pk), Some(ck)) = (row.value(1), row.value(2)) else { continue };
+    for row in result
+        .items
+        .into_iter()
+        .filter_map(|item| assembler.push(item))
+    {
+        let (Some(pk), Some(ck)) = (row.value(1), row.value(2)) else {
+            continue;
+        };
         if seen.insert(pk.to_vec()) {
-            let key = PartitionKey { token: strata_protocol::murmur3::token(pk), bytes: pk.to_vec(), components: Vec::new() };
+            let key = PartitionKey {
+                token: strata_protocol::murmur3::token(pk),
+                bytes: pk.to_vec(),
+                components: Vec::new(),
+            };
             out.push((key, Vec::new()));
         }
         if let Some(last) = out.last_mut().filter(|(k, _)| k.bytes == pk) {
@@ -389,37 +611,75 @@ async fn candidates(ctx: &Context<'_>, lookup: &IndexLookup, consistency: Consis
 /// partition key is not restricted: the other relations must not need ALLOW FILTERING
 /// (as in Cassandra), and all of them, the indexed one included, filter the candidate
 /// rows.
-pub fn analyze(table: &Table, statement: &SelectStatement, bound: &BoundValues) -> CqlResult<(Restrictions, Option<IndexLookup>)> {
+pub fn analyze(
+    table: &Table,
+    statement: &SelectStatement,
+    bound: &BoundValues,
+) -> CqlResult<(Restrictions, Option<IndexLookup>)> {
     let is_virtual = table.source == TableSource::Virtual;
-    let analyzer = |allow_filtering: bool| Analyzer { table, bound, allow_filtering: allow_filtering || is_virtual };
-    let lookup = if is_virtual || statement.snapshot.is_some() { None } else { choose(table, &statement.where_clause, bound)? };
+    let analyzer = |allow_filtering: bool| Analyzer {
+        table,
+        bound,
+        allow_filtering: allow_filtering || is_virtual,
+    };
+    let lookup = if is_virtual || statement.snapshot.is_some() {
+        None
+    } else {
+        choose(table, &statement.where_clause, bound)?
+    };
     let Some(lookup) = lookup else {
-        return Ok((analyzer(statement.allow_filtering).analyze(&statement.where_clause)?, None));
+        return Ok((
+            analyzer(statement.allow_filtering).analyze(&statement.where_clause)?,
+            None,
+        ));
     };
     let restrictions = analyzer(true).analyze(&statement.where_clause)?;
     if matches!(restrictions.partitions, PartitionSelection::Keys(_)) {
-        return Ok((analyzer(statement.allow_filtering).analyze(&statement.where_clause)?, None));
+        return Ok((
+            analyzer(statement.allow_filtering).analyze(&statement.where_clause)?,
+            None,
+        ));
     }
-    let others: Vec<Relation> =
-        statement.where_clause.iter().enumerate().filter(|(i, _)| *i != lookup.relation).map(|(_, r)| r.clone()).collect();
+    let others: Vec<Relation> = statement
+        .where_clause
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != lookup.relation)
+        .map(|(_, r)| r.clone())
+        .collect();
     analyzer(statement.allow_filtering).analyze(&others)?;
     Ok((restrictions, Some(lookup)))
 }
 
 /// The base partitions an index lookup reads, with the clustering slices to read in each:
 /// the rows the index names when the query does not restrict clustering itself.
-pub async fn targets(ctx: &Context<'_>, lookup: &IndexLookup, restrictions: &Restrictions, reverse: bool, consistency: Consistency) -> CqlResult<Vec<ReadTarget>> {
-    let unrestricted = matches!(restrictions.slices.as_slice(), [s] if s.start.is_empty() && s.end.is_none());
+pub async fn targets(
+    ctx: &Context<'_>,
+    lookup: &IndexLookup,
+    restrictions: &Restrictions,
+    reverse: bool,
+    consistency: Consistency,
+) -> CqlResult<Vec<ReadTarget>> {
+    let unrestricted =
+        matches!(restrictions.slices.as_slice(), [s] if s.start.is_empty() && s.end.is_none());
     Ok(candidates(ctx, lookup, consistency)
         .await?
         .into_iter()
         .map(|(key, clusterings)| {
             let slices = if unrestricted && !clusterings.is_empty() {
-                clusterings.iter().map(|c| ClusteringRange::prefix(c)).collect()
+                clusterings
+                    .iter()
+                    .map(|c| ClusteringRange::prefix(c))
+                    .collect()
             } else {
                 restrictions.slices.clone()
             };
-            ReadTarget::Partition { token: key.token, key: key.bytes, slices, reverse }
+            ReadTarget::Partition {
+                token: key.token,
+                key: key.bytes,
+                slices,
+                reverse,
+            }
         })
         .collect())
 }
@@ -427,7 +687,13 @@ pub async fn targets(ctx: &Context<'_>, lookup: &IndexLookup, restrictions: &Res
 /// `CREATE INDEX` text of an index, as DESCRIBE prints it.
 pub fn create_statement(index: &IndexDef) -> String {
     use crate::types::maybe_quote_identifier as quote;
-    format!("CREATE INDEX {} ON {}.{} ({});", quote(&index.name), quote(&index.keyspace), quote(&index.table), index.target_text())
+    format!(
+        "CREATE INDEX {} ON {}.{} ({});",
+        quote(&index.name),
+        quote(&index.keyspace),
+        quote(&index.table),
+        index.target_text()
+    )
 }
 
 #[cfg(test)]
@@ -451,11 +717,23 @@ mod tests {
         // A map's count is of entries, not elements.
         let mut value = value;
         value[..4].copy_from_slice(&2i32.to_be_bytes());
-        assert_eq!(entry_values(&map, IndexTargetKind::Keys, &value), vec![b"a".to_vec(), b"b".to_vec()]);
-        assert_eq!(entry_values(&map, IndexTargetKind::Values, &value), vec![vec![0, 0, 0, 1], vec![0, 0, 0, 2]]);
-        assert_eq!(entry_values(&map, IndexTargetKind::Entries, &value).len(), 2);
+        assert_eq!(
+            entry_values(&map, IndexTargetKind::Keys, &value),
+            vec![b"a".to_vec(), b"b".to_vec()]
+        );
+        assert_eq!(
+            entry_values(&map, IndexTargetKind::Values, &value),
+            vec![vec![0, 0, 0, 1], vec![0, 0, 0, 2]]
+        );
+        assert_eq!(
+            entry_values(&map, IndexTargetKind::Entries, &value).len(),
+            2
+        );
         let set = CqlType::parse("set<int>", &NoUdts).expect("type");
-        assert_eq!(entry_values(&set, IndexTargetKind::Values, &list_of(&[&[0, 0, 0, 7]])), vec![vec![0, 0, 0, 7]]);
+        assert_eq!(
+            entry_values(&set, IndexTargetKind::Values, &list_of(&[&[0, 0, 0, 7]])),
+            vec![vec![0, 0, 0, 7]]
+        );
     }
 
     #[test]
@@ -468,9 +746,15 @@ mod tests {
     #[test]
     fn indexed_types() {
         let list = CqlType::parse("list<text>", &NoUdts).expect("type");
-        assert_eq!(indexed_type(&list, IndexTargetKind::Values), Some(CqlType::Native(NativeType::Text)));
+        assert_eq!(
+            indexed_type(&list, IndexTargetKind::Values),
+            Some(CqlType::Native(NativeType::Text))
+        );
         assert_eq!(indexed_type(&list, IndexTargetKind::Entries), None);
         let frozen = CqlType::parse("frozen<list<text>>", &NoUdts).expect("type");
-        assert_eq!(indexed_type(&frozen, IndexTargetKind::Full), Some(frozen.clone()));
+        assert_eq!(
+            indexed_type(&frozen, IndexTargetKind::Full),
+            Some(frozen.clone())
+        );
     }
 }

@@ -28,9 +28,9 @@ mod restrict;
 mod rows;
 mod select;
 mod subselect;
-mod view;
 pub mod timeuuid;
 mod udt;
+mod view;
 
 use std::sync::Arc;
 
@@ -70,7 +70,11 @@ pub struct Outcome {
 
 impl Outcome {
     fn body(body: ResultBody) -> Outcome {
-        Outcome { body, keyspace: None, event: None }
+        Outcome {
+            body,
+            keyspace: None,
+            event: None,
+        }
     }
 
     fn void() -> Outcome {
@@ -87,7 +91,11 @@ pub struct Context<'a> {
 
 impl<'a> Context<'a> {
     pub fn new(node: &'a Node, keyspace: Option<&'a str>) -> Context<'a> {
-        Context { node, catalog: node.schema.catalog(), keyspace }
+        Context {
+            node,
+            catalog: node.schema.catalog(),
+            keyspace,
+        }
     }
 
     /// The keyspace a name refers to: its own, else the session's.
@@ -101,8 +109,14 @@ impl<'a> Context<'a> {
 
     pub fn resolve_table(&self, name: &QualifiedName) -> CqlResult<Arc<Table>> {
         let keyspace = self.keyspace_of(name)?;
-        let ks = self.catalog.keyspace(&keyspace).ok_or_else(|| CqlError::invalid(format!("keyspace {keyspace} does not exist")))?;
-        ks.tables.get(&name.name).cloned().ok_or_else(|| CqlError::invalid(format!("table {} does not exist", name.name)))
+        let ks = self
+            .catalog
+            .keyspace(&keyspace)
+            .ok_or_else(|| CqlError::invalid(format!("keyspace {keyspace} does not exist")))?;
+        ks.tables
+            .get(&name.name)
+            .cloned()
+            .ok_or_else(|| CqlError::invalid(format!("table {} does not exist", name.name)))
     }
 
     /// The writable head of a table's branch.
@@ -126,10 +140,22 @@ impl<'a> Context<'a> {
 }
 
 /// Executes one parsed statement.
-pub async fn execute(ctx: &Context<'_>, statement: &Statement, bound: &BoundValues, options: &ExecOptions) -> CqlResult<Outcome> {
-    let write = WriteOptions { consistency: options.consistency, timestamp: options.timestamp };
+pub async fn execute(
+    ctx: &Context<'_>,
+    statement: &Statement,
+    bound: &BoundValues,
+    options: &ExecOptions,
+) -> CqlResult<Outcome> {
+    let write = WriteOptions {
+        consistency: options.consistency,
+        timestamp: options.timestamp,
+    };
     let ddl = |event: Option<SchemaChange>| match event {
-        Some(change) => Outcome { body: ResultBody::SchemaChange(change.clone()), keyspace: None, event: Some(change) },
+        Some(change) => Outcome {
+            body: ResultBody::SchemaChange(change.clone()),
+            keyspace: None,
+            event: Some(change),
+        },
         None => Outcome::void(),
     };
     Ok(match statement {
@@ -148,9 +174,15 @@ pub async fn execute(ctx: &Context<'_>, statement: &Statement, bound: &BoundValu
         Statement::Batch(s) => Outcome::body(modify::batch(ctx, s, bound, write).await?),
         Statement::Use(keyspace) => {
             if ctx.catalog.keyspace(keyspace).is_none() {
-                return Err(CqlError::invalid(format!("Keyspace '{keyspace}' does not exist")));
+                return Err(CqlError::invalid(format!(
+                    "Keyspace '{keyspace}' does not exist"
+                )));
             }
-            Outcome { body: ResultBody::SetKeyspace(keyspace.clone()), keyspace: Some(keyspace.clone()), event: None }
+            Outcome {
+                body: ResultBody::SetKeyspace(keyspace.clone()),
+                keyspace: Some(keyspace.clone()),
+                event: None,
+            }
         }
         Statement::CreateKeyspace(s) => ddl(ddl::create_keyspace(ctx, s).await?),
         Statement::AlterKeyspace(s) => ddl(ddl::alter_keyspace(ctx, s).await?),
@@ -171,12 +203,20 @@ pub async fn execute(ctx: &Context<'_>, statement: &Statement, bound: &BoundValu
         Statement::CloneKeyspace(s) => ddl(clone::clone_keyspace(ctx, s).await?),
         Statement::RestoreTable(s) => ddl(clone::restore_table(ctx, s).await?),
         Statement::RestoreKeyspace(s) => ddl(clone::restore_keyspace(ctx, s).await?),
-        other => return Err(CqlError::invalid(format!("{} is not supported by this node yet", statement_kind(other)))),
+        other => {
+            return Err(CqlError::invalid(format!(
+                "{} is not supported by this node yet",
+                statement_kind(other)
+            )))
+        }
     })
 }
 
 /// Result columns of a statement for PREPARE (`None` for statements returning no rows).
-pub fn result_columns(ctx: &Context<'_>, statement: &Statement) -> CqlResult<Option<Vec<strata_protocol::ColumnSpec>>> {
+pub fn result_columns(
+    ctx: &Context<'_>,
+    statement: &Statement,
+) -> CqlResult<Option<Vec<strata_protocol::ColumnSpec>>> {
     match statement {
         Statement::Select(s) => {
             let table = ctx.resolve_table(&s.table)?;
@@ -189,10 +229,16 @@ pub fn result_columns(ctx: &Context<'_>, statement: &Statement) -> CqlResult<Opt
 fn statement_kind(statement: &Statement) -> &'static str {
     match statement {
         Statement::CreateIndex(_) | Statement::DropIndex(_) => "Secondary indexes are",
-        Statement::CreateType(_) | Statement::AlterType(_) | Statement::DropType(_) => "User-defined types are",
-        Statement::CreateView(_) | Statement::AlterView(_) | Statement::DropView(_) => "Materialized views are",
+        Statement::CreateType(_) | Statement::AlterType(_) | Statement::DropType(_) => {
+            "User-defined types are"
+        }
+        Statement::CreateView(_) | Statement::AlterView(_) | Statement::DropView(_) => {
+            "Materialized views are"
+        }
         Statement::CreateFunction(_) | Statement::DropFunction(_) => "User-defined functions are",
-        Statement::CreateAggregate(_) | Statement::DropAggregate(_) => "User-defined aggregates are",
+        Statement::CreateAggregate(_) | Statement::DropAggregate(_) => {
+            "User-defined aggregates are"
+        }
         _ => "This statement is",
     }
 }

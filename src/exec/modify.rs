@@ -16,8 +16,8 @@ use super::restrict::{Analyzer, PartitionKey, PartitionSelection, Restrictions};
 use super::Context;
 use crate::cluster::{ReadResult, TableWrite, WriteCommand};
 use crate::cql::ast::{
-    Assignment, BatchChild, BatchKind, BatchStatement, DeleteStatement, Deletion, InsertStatement, InsertValues, QualifiedName, Term,
-    UpdateStatement, UsingClause,
+    Assignment, BatchChild, BatchKind, BatchStatement, DeleteStatement, Deletion, InsertStatement,
+    InsertValues, QualifiedName, Term, UpdateStatement, UsingClause,
 };
 use crate::error::{CqlError, CqlResult};
 use crate::schema::{ColumnKind, Table, TableSource};
@@ -44,14 +44,22 @@ struct PendingWrites {
 impl PendingWrites {
     fn add(&mut self, table: &Arc<Table>, updates: Vec<PartitionUpdate>) {
         let key = (table.def.keyspace.clone(), table.def.name.clone());
-        self.by_table.entry(key).or_insert_with(|| (table.clone(), Vec::new())).1.extend(updates);
+        self.by_table
+            .entry(key)
+            .or_insert_with(|| (table.clone(), Vec::new()))
+            .1
+            .extend(updates);
     }
 
     fn command(self, ctx: &Context<'_>) -> CqlResult<WriteCommand> {
         let mut command = WriteCommand::default();
         for (_, (table, updates)) in self.by_table {
             let version = ctx.head_version(&table)?;
-            command.tables.push(TableWrite { table, version, updates });
+            command.tables.push(TableWrite {
+                table,
+                version,
+                updates,
+            });
         }
         Ok(command)
     }
@@ -76,7 +84,12 @@ struct StatementWrite {
 }
 
 impl StatementWrite {
-    fn new(table: Arc<Table>, keys: Vec<PartitionKey>, using: ResolvedUsing, explicit_timestamp: bool) -> StatementWrite {
+    fn new(
+        table: Arc<Table>,
+        keys: Vec<PartitionKey>,
+        using: ResolvedUsing,
+        explicit_timestamp: bool,
+    ) -> StatementWrite {
         StatementWrite {
             table,
             keys,
@@ -100,26 +113,52 @@ impl StatementWrite {
 
     /// The partition updates at `timestamp`; `current(i)` is the current state of
     /// partition `keys[i]` when `needs_current_values`.
-    fn updates(&self, timestamp: i64, current: &dyn Fn(usize) -> Option<PartitionData>) -> CqlResult<Vec<PartitionUpdate>> {
+    fn updates(
+        &self,
+        timestamp: i64,
+        current: &dyn Fn(usize) -> Option<PartitionData>,
+    ) -> CqlResult<Vec<PartitionUpdate>> {
         let mut updates = Vec::with_capacity(self.keys.len());
         for (position, key) in self.keys.iter().enumerate() {
-            let data = if self.needs_current_values() { current(position) } else { None };
+            let data = if self.needs_current_values() {
+                current(position)
+            } else {
+                None
+            };
             let mut operations = self.deletions.clone();
             if self.row_marker {
-                operations.extend(self.clusterings.iter().map(|c| Operation::RowMarker { clustering: c.clone() }));
+                operations.extend(self.clusterings.iter().map(|c| Operation::RowMarker {
+                    clustering: c.clone(),
+                }));
             }
             for (index, change) in &self.changes {
                 let column = &self.table.def.columns[*index];
-                let cell = |clustering: Option<&[u8]>| data.as_ref().and_then(|d| d.cell(&self.table, *index, clustering));
+                let cell = |clustering: Option<&[u8]>| {
+                    data.as_ref()
+                        .and_then(|d| d.cell(&self.table, *index, clustering))
+                };
                 if column.kind == ColumnKind::Static {
-                    operations.extend(change.operations(None, &column.name, timestamp, cell(None))?);
+                    operations.extend(change.operations(
+                        None,
+                        &column.name,
+                        timestamp,
+                        cell(None),
+                    )?);
                     continue;
                 }
                 for clustering in &self.clusterings {
-                    operations.extend(change.operations(Some(clustering.clone()), &column.name, timestamp, cell(Some(clustering)))?);
+                    operations.extend(change.operations(
+                        Some(clustering.clone()),
+                        &column.name,
+                        timestamp,
+                        cell(Some(clustering)),
+                    )?);
                 }
             }
-            let using = ResolvedUsing { timestamp, ..self.using };
+            let using = ResolvedUsing {
+                timestamp,
+                ..self.using
+            };
             updates.push(partition_update(key.clone(), &using, operations));
         }
         Ok(updates)
@@ -132,7 +171,11 @@ fn is_counter_table(table: &Table) -> bool {
 
 /// Reads the current state of every partition of `write` (list operations read before
 /// they write, as in Cassandra).
-async fn current_partitions(ctx: &Context<'_>, write: &StatementWrite, consistency: Consistency) -> CqlResult<Vec<PartitionData>> {
+async fn current_partitions(
+    ctx: &Context<'_>,
+    write: &StatementWrite,
+    consistency: Consistency,
+) -> CqlResult<Vec<PartitionData>> {
     let version = ctx.head_version(&write.table)?;
     let mut out = Vec::with_capacity(write.keys.len());
     for key in &write.keys {
@@ -144,11 +187,22 @@ async fn current_partitions(ctx: &Context<'_>, write: &StatementWrite, consisten
 }
 
 /// Applies unconditional statement writes as one atomic write.
-async fn apply(ctx: &Context<'_>, writes: Vec<StatementWrite>, consistency: Consistency) -> CqlResult<()> {
+async fn apply(
+    ctx: &Context<'_>,
+    writes: Vec<StatementWrite>,
+    consistency: Consistency,
+) -> CqlResult<()> {
     let mut pending = PendingWrites::default();
     for write in &writes {
-        let current = if write.needs_current_values() { current_partitions(ctx, write, consistency).await? } else { Vec::new() };
-        pending.add(&write.table, write.updates(write.using.timestamp, &|i| current.get(i).cloned())?);
+        let current = if write.needs_current_values() {
+            current_partitions(ctx, write, consistency).await?
+        } else {
+            Vec::new()
+        };
+        pending.add(
+            &write.table,
+            write.updates(write.using.timestamp, &|i| current.get(i).cloned())?,
+        );
     }
     let mut command = pending.command(ctx)?;
     if command.tables.is_empty() {
@@ -160,16 +214,27 @@ async fn apply(ctx: &Context<'_>, writes: Vec<StatementWrite>, consistency: Cons
 
 /// Runs conditional statement writes (one statement, or a batch) as one compare-and-set
 /// on their single partition.
-async fn apply_conditional(ctx: &Context<'_>, writes: Vec<StatementWrite>, is_batch: bool) -> CqlResult<ResultBody> {
-    let first = writes.first().ok_or_else(|| CqlError::invalid("Empty conditional batch"))?;
+async fn apply_conditional(
+    ctx: &Context<'_>,
+    writes: Vec<StatementWrite>,
+    is_batch: bool,
+) -> CqlResult<ResultBody> {
+    let first = writes
+        .first()
+        .ok_or_else(|| CqlError::invalid("Empty conditional batch"))?;
     let table = first.table.clone();
     let [key] = first.keys.as_slice() else {
-        return Err(CqlError::invalid("IN on the partition key is not supported with conditional updates"));
+        return Err(CqlError::invalid(
+            "IN on the partition key is not supported with conditional updates",
+        ));
     };
     let key = key.clone();
     for write in &writes {
-        if write.table.def.keyspace != table.def.keyspace || write.table.def.name != table.def.name {
-            return Err(CqlError::invalid("Batch with conditions cannot span multiple tables"));
+        if write.table.def.keyspace != table.def.keyspace || write.table.def.name != table.def.name
+        {
+            return Err(CqlError::invalid(
+                "Batch with conditions cannot span multiple tables",
+            ));
         }
         if write.keys.len() != 1 || write.keys[0].bytes != key.bytes {
             return Err(CqlError::invalid(if is_batch {
@@ -179,38 +244,63 @@ async fn apply_conditional(ctx: &Context<'_>, writes: Vec<StatementWrite>, is_ba
             }));
         }
         if write.clusterings.len() > 1 {
-            return Err(CqlError::invalid("IN on the clustering key columns is not supported with conditional updates"));
+            return Err(CqlError::invalid(
+                "IN on the clustering key columns is not supported with conditional updates",
+            ));
         }
         if write.is_counter() {
-            return Err(CqlError::invalid("Conditional updates are not supported on counter tables"));
+            return Err(CqlError::invalid(
+                "Conditional updates are not supported on counter tables",
+            ));
         }
         if write.explicit_timestamp {
-            return Err(CqlError::invalid("Cannot provide custom timestamp for conditional updates"));
+            return Err(CqlError::invalid(
+                "Cannot provide custom timestamp for conditional updates",
+            ));
         }
-        if !write.deletions.is_empty() && write.clusterings.is_empty() && !write.table.def.clustering.is_empty() {
+        if !write.deletions.is_empty()
+            && write.clusterings.is_empty()
+            && !write.table.def.clustering.is_empty()
+        {
             return Err(CqlError::invalid("DELETE statements must restrict all PRIMARY KEY columns with equality relations in order to use IF conditions"));
         }
     }
     let version = ctx.head_version(&table)?;
-    let mut clusterings: Vec<Vec<u8>> = writes.iter().flat_map(|w| w.clusterings.iter().cloned()).collect();
+    let mut clusterings: Vec<Vec<u8>> = writes
+        .iter()
+        .flat_map(|w| w.clusterings.iter().cloned())
+        .collect();
     clusterings.sort();
     clusterings.dedup();
     let read = partition_read(&table, version, &key, &clusterings);
     let decide = |result: ReadResult| -> CqlResult<(Option<WriteCommand>, ResultBody)> {
         // Index and view maintenance needs the rows as read (see `derived`).
-        let items = if table.indexes.is_empty() && table.views.is_empty() { Vec::new() } else { result.items.clone() };
+        let items = if table.indexes.is_empty() && table.views.is_empty() {
+            Vec::new()
+        } else {
+            result.items.clone()
+        };
         let data = PartitionData::from_items(result.items);
         let checked: Vec<CheckedRow<'_>> = writes
             .iter()
             .filter_map(|w| {
                 let condition = w.condition.as_ref()?;
-                let clustering = if condition.is_static_only(&w.table) { None } else { w.clusterings.first().cloned() };
-                Some(CheckedRow { condition, clustering })
+                let clustering = if condition.is_static_only(&w.table) {
+                    None
+                } else {
+                    w.clusterings.first().cloned()
+                };
+                Some(CheckedRow {
+                    condition,
+                    clustering,
+                })
             })
             .collect();
         let mut applied = true;
         for row in &checked {
-            applied &= row.condition.holds(&table, &data, row.clustering.as_deref())?;
+            applied &= row
+                .condition
+                .holds(&table, &data, row.clustering.as_deref())?;
         }
         let body = cas::result(&table, &key, &data, &checked, applied, is_batch);
         if !applied {
@@ -222,35 +312,63 @@ async fn apply_conditional(ctx: &Context<'_>, writes: Vec<StatementWrite>, is_ba
         for write in &writes {
             updates.extend(write.updates(timestamp, &|_| Some(data.clone()))?);
         }
-        let mut command = WriteCommand { tables: vec![TableWrite { table: table.clone(), version, updates }] };
+        let mut command = WriteCommand {
+            tables: vec![TableWrite {
+                table: table.clone(),
+                version,
+                updates,
+            }],
+        };
         super::derived::add_conditional_derived_writes(ctx, &mut command, &items)?;
         Ok((Some(command), body))
     };
-    ctx.node.coordinator.cas(key.token, read, Consistency::Serial, decide).await
+    ctx.node
+        .coordinator
+        .cas(key.token, read, Consistency::Serial, decide)
+        .await
 }
 
-pub async fn insert(ctx: &Context<'_>, statement: &InsertStatement, bound: &BoundValues, options: WriteOptions) -> CqlResult<ResultBody> {
+pub async fn insert(
+    ctx: &Context<'_>,
+    statement: &InsertStatement,
+    bound: &BoundValues,
+    options: WriteOptions,
+) -> CqlResult<ResultBody> {
     let table = writable_table(ctx, &statement.table)?;
     let using = resolve_using(&statement.using, bound, options.timestamp, &table)?;
     let write = insert_write(&table, statement, bound, using)?;
     run_one(ctx, write, options.consistency).await
 }
 
-pub async fn update(ctx: &Context<'_>, statement: &UpdateStatement, bound: &BoundValues, options: WriteOptions) -> CqlResult<ResultBody> {
+pub async fn update(
+    ctx: &Context<'_>,
+    statement: &UpdateStatement,
+    bound: &BoundValues,
+    options: WriteOptions,
+) -> CqlResult<ResultBody> {
     let table = writable_table(ctx, &statement.table)?;
     let using = resolve_using(&statement.using, bound, options.timestamp, &table)?;
     let write = update_write(&table, statement, bound, using)?;
     run_one(ctx, write, options.consistency).await
 }
 
-pub async fn delete(ctx: &Context<'_>, statement: &DeleteStatement, bound: &BoundValues, options: WriteOptions) -> CqlResult<ResultBody> {
+pub async fn delete(
+    ctx: &Context<'_>,
+    statement: &DeleteStatement,
+    bound: &BoundValues,
+    options: WriteOptions,
+) -> CqlResult<ResultBody> {
     let table = writable_table(ctx, &statement.table)?;
     let using = resolve_using(&delete_using(statement), bound, options.timestamp, &table)?;
     let write = delete_write(&table, statement, bound, using)?;
     run_one(ctx, write, options.consistency).await
 }
 
-async fn run_one(ctx: &Context<'_>, write: StatementWrite, consistency: Consistency) -> CqlResult<ResultBody> {
+async fn run_one(
+    ctx: &Context<'_>,
+    write: StatementWrite,
+    consistency: Consistency,
+) -> CqlResult<ResultBody> {
     if write.condition.is_some() {
         return apply_conditional(ctx, vec![write], false).await;
     }
@@ -259,13 +377,23 @@ async fn run_one(ctx: &Context<'_>, write: StatementWrite, consistency: Consiste
 }
 
 fn delete_using(statement: &DeleteStatement) -> UsingClause {
-    UsingClause { ttl: None, timestamp: statement.timestamp.clone() }
+    UsingClause {
+        ttl: None,
+        timestamp: statement.timestamp.clone(),
+    }
 }
 
-pub async fn batch(ctx: &Context<'_>, statement: &BatchStatement, bound: &BoundValues, options: WriteOptions) -> CqlResult<ResultBody> {
+pub async fn batch(
+    ctx: &Context<'_>,
+    statement: &BatchStatement,
+    bound: &BoundValues,
+    options: WriteOptions,
+) -> CqlResult<ResultBody> {
     let batch_using = resolve_timestamp(&statement.using, bound, options.timestamp)?;
     if statement.using.ttl.is_some() {
-        return Err(CqlError::invalid("Global TTL on the BATCH statement is not supported."));
+        return Err(CqlError::invalid(
+            "Global TTL on the BATCH statement is not supported.",
+        ));
     }
     let mut writes = BatchWrites::new(statement.kind, statement.using.timestamp.is_some());
     for child in &statement.statements {
@@ -283,7 +411,9 @@ pub fn add_batch_member(
     batch: &mut BatchWrites,
 ) -> CqlResult<()> {
     // A member's own USING TIMESTAMP wins over the batch's default timestamp.
-    let with_default = |using: &UsingClause, table: &Table| resolve_using(using, bound, Some(batch_timestamp), table);
+    let with_default = |using: &UsingClause, table: &Table| {
+        resolve_using(using, bound, Some(batch_timestamp), table)
+    };
     let write = match child {
         BatchChild::Insert(s) => {
             let table = writable_table(ctx, &s.table)?;
@@ -314,18 +444,36 @@ pub struct BatchWrites {
 impl BatchWrites {
     /// `explicit_timestamp`: the batch itself names a timestamp.
     pub fn new(kind: BatchKind, explicit_timestamp: bool) -> BatchWrites {
-        BatchWrites { kind, explicit_timestamp, writes: Vec::new() }
+        BatchWrites {
+            kind,
+            explicit_timestamp,
+            writes: Vec::new(),
+        }
     }
 
     /// Adds a member, with Cassandra's rules on counters in batches.
     fn add(&mut self, write: StatementWrite) -> CqlResult<()> {
         let counter = write.is_counter();
         match self.kind {
-            BatchKind::Counter if !counter => return Err(CqlError::invalid("Cannot include non-counter statement in a counter batch")),
-            BatchKind::Counter if self.explicit_timestamp => return Err(CqlError::invalid("Cannot provide custom timestamp for counter BATCH")),
-            BatchKind::Logged if counter => return Err(CqlError::invalid("Cannot include a counter statement in a logged batch")),
+            BatchKind::Counter if !counter => {
+                return Err(CqlError::invalid(
+                    "Cannot include non-counter statement in a counter batch",
+                ))
+            }
+            BatchKind::Counter if self.explicit_timestamp => {
+                return Err(CqlError::invalid(
+                    "Cannot provide custom timestamp for counter BATCH",
+                ))
+            }
+            BatchKind::Logged if counter => {
+                return Err(CqlError::invalid(
+                    "Cannot include a counter statement in a logged batch",
+                ))
+            }
             BatchKind::Unlogged if self.writes.iter().any(|w| w.is_counter() != counter) => {
-                return Err(CqlError::invalid("Counter and non-counter mutations cannot exist in the same batch"))
+                return Err(CqlError::invalid(
+                    "Counter and non-counter mutations cannot exist in the same batch",
+                ))
             }
             _ => {}
         }
@@ -346,7 +494,10 @@ impl BatchWrites {
 fn writable_table(ctx: &Context<'_>, name: &QualifiedName) -> CqlResult<Arc<Table>> {
     let table = ctx.resolve_table(name)?;
     if table.source == TableSource::Virtual || table.def.keyspace.starts_with("system") {
-        return Err(CqlError::Unauthorized(format!("{} keyspace is not user-modifiable.", table.def.keyspace)));
+        return Err(CqlError::Unauthorized(format!(
+            "{} keyspace is not user-modifiable.",
+            table.def.keyspace
+        )));
     }
     Ok(table)
 }
@@ -358,49 +509,83 @@ struct ResolvedUsing {
 }
 
 /// The statement's timestamp: `USING TIMESTAMP`, else the client's default, else now.
-fn resolve_timestamp(using: &UsingClause, bound: &BoundValues, client: Option<i64>) -> CqlResult<i64> {
+fn resolve_timestamp(
+    using: &UsingClause,
+    bound: &BoundValues,
+    client: Option<i64>,
+) -> CqlResult<i64> {
     match &using.timestamp {
         Some(term) => integer(term, bound, NativeType::Bigint, "[timestamp]"),
         None => Ok(client.unwrap_or_else(crate::clock::next_micros)),
     }
 }
 
-fn resolve_using(using: &UsingClause, bound: &BoundValues, default_timestamp: Option<i64>, table: &Table) -> CqlResult<ResolvedUsing> {
+fn resolve_using(
+    using: &UsingClause,
+    bound: &BoundValues,
+    default_timestamp: Option<i64>,
+    table: &Table,
+) -> CqlResult<ResolvedUsing> {
     let timestamp = resolve_timestamp(using, bound, default_timestamp)?;
     let ttl = match &using.ttl {
         Some(term) => integer(term, bound, NativeType::Int, "[ttl]")?,
         None => i64::from(table.def.options.default_time_to_live),
     };
     if ttl < 0 {
-        return Err(CqlError::invalid(format!("A TTL must be greater or equal to 0, but was {ttl}")));
+        return Err(CqlError::invalid(format!(
+            "A TTL must be greater or equal to 0, but was {ttl}"
+        )));
     }
     if ttl > MAX_TTL_SECS {
-        return Err(CqlError::invalid(format!("ttl is too large. requested ({ttl}) maximum ({MAX_TTL_SECS})")));
+        return Err(CqlError::invalid(format!(
+            "ttl is too large. requested ({ttl}) maximum ({MAX_TTL_SECS})"
+        )));
     }
-    Ok(ResolvedUsing { timestamp, ttl_secs: ttl as u32 })
+    Ok(ResolvedUsing {
+        timestamp,
+        ttl_secs: ttl as u32,
+    })
 }
 
 fn integer(term: &Term, bound: &BoundValues, ty: NativeType, name: &str) -> CqlResult<i64> {
     let ty = CqlType::Native(ty);
-    let bytes = evaluate_required(term, &Receiver { name, ty: &ty }, bound, &format!("of {}", name.trim_matches(['[', ']'])))?;
+    let bytes = evaluate_required(
+        term,
+        &Receiver { name, ty: &ty },
+        bound,
+        &format!("of {}", name.trim_matches(['[', ']'])),
+    )?;
     Ok(match bytes.len() {
-        4 => i64::from(i32::from_be_bytes(bytes.as_slice().try_into().unwrap_or_default())),
+        4 => i64::from(i32::from_be_bytes(
+            bytes.as_slice().try_into().unwrap_or_default(),
+        )),
         8 => i64::from_be_bytes(bytes.as_slice().try_into().unwrap_or_default()),
         _ => return Err(CqlError::invalid(format!("Invalid value for {name}"))),
     })
 }
 
 fn column_index(table: &Table, name: &str) -> CqlResult<usize> {
-    table
-        .column_index(name)
-        .ok_or_else(|| CqlError::invalid(format!("Undefined column name {name} in table {}.{}", table.def.keyspace, table.def.name)))
+    table.column_index(name).ok_or_else(|| {
+        CqlError::invalid(format!(
+            "Undefined column name {name} in table {}.{}",
+            table.def.keyspace, table.def.name
+        ))
+    })
 }
 
 fn receiver(table: &Table, index: usize) -> Receiver<'_> {
-    Receiver { name: &table.def.columns[index].name, ty: &table.types[index] }
+    Receiver {
+        name: &table.def.columns[index].name,
+        ty: &table.types[index],
+    }
 }
 
-fn insert_write(table: &Arc<Table>, statement: &InsertStatement, bound: &BoundValues, using: ResolvedUsing) -> CqlResult<StatementWrite> {
+fn insert_write(
+    table: &Arc<Table>,
+    statement: &InsertStatement,
+    bound: &BoundValues,
+    using: ResolvedUsing,
+) -> CqlResult<StatementWrite> {
     let InsertValues::Columns { columns, values } = &statement.values else {
         let (expanded, json_bound) = super::json::expand_insert(table, statement, bound)?;
         return insert_write(table, &expanded, &json_bound, using);
@@ -409,13 +594,17 @@ fn insert_write(table: &Arc<Table>, statement: &InsertStatement, bound: &BoundVa
         return Err(CqlError::invalid("Unmatched column names/values"));
     }
     if is_counter_table(table) {
-        return Err(CqlError::invalid("INSERT statements are not allowed on counter tables, use UPDATE instead"));
+        return Err(CqlError::invalid(
+            "INSERT statements are not allowed on counter tables, use UPDATE instead",
+        ));
     }
     let mut evaluated: BTreeMap<usize, Evaluated> = BTreeMap::new();
     for (name, term) in columns.iter().zip(values) {
         let index = column_index(table, name)?;
         if evaluated.contains_key(&index) {
-            return Err(CqlError::invalid(format!("Multiple definitions found for column {name}")));
+            return Err(CqlError::invalid(format!(
+                "Multiple definitions found for column {name}"
+            )));
         }
         evaluated.insert(index, evaluate(term, &receiver(table, index), bound)?);
     }
@@ -423,24 +612,53 @@ fn insert_write(table: &Arc<Table>, statement: &InsertStatement, bound: &BoundVa
         let name = &table.def.columns[index].name;
         match evaluated.get(&index) {
             Some(Evaluated::Value(v)) => Ok(v.clone()),
-            Some(Evaluated::Null) => Err(CqlError::invalid(format!("Invalid null value in condition for column {name}"))),
-            Some(Evaluated::Unset) => Err(CqlError::invalid(format!("Invalid unset value for column {name}"))),
-            None => Err(CqlError::invalid(format!("Some {kind} are missing: {name}"))),
+            Some(Evaluated::Null) => Err(CqlError::invalid(format!(
+                "Invalid null value in condition for column {name}"
+            ))),
+            Some(Evaluated::Unset) => Err(CqlError::invalid(format!(
+                "Invalid unset value for column {name}"
+            ))),
+            None => Err(CqlError::invalid(format!(
+                "Some {kind} are missing: {name}"
+            ))),
         }
     };
-    let components = table.partition_key_indexes().into_iter().map(|i| key_value(i, "partition key parts")).collect::<CqlResult<Vec<_>>>()?;
-    let mut write = StatementWrite::new(table.clone(), vec![PartitionKey::checked(components)?], using, statement.using.timestamp.is_some());
+    let components = table
+        .partition_key_indexes()
+        .into_iter()
+        .map(|i| key_value(i, "partition key parts"))
+        .collect::<CqlResult<Vec<_>>>()?;
+    let mut write = StatementWrite::new(
+        table.clone(),
+        vec![PartitionKey::checked(components)?],
+        using,
+        statement.using.timestamp.is_some(),
+    );
     // With no clustering value and only static columns, only the static row is written.
-    let clustering_given = table.clustering_indexes().iter().any(|i| evaluated.contains_key(i));
-    let only_static = evaluated.keys().all(|i| matches!(table.def.columns[*i].kind, ColumnKind::PartitionKey | ColumnKind::Static));
+    let clustering_given = table
+        .clustering_indexes()
+        .iter()
+        .any(|i| evaluated.contains_key(i));
+    let only_static = evaluated.keys().all(|i| {
+        matches!(
+            table.def.columns[*i].kind,
+            ColumnKind::PartitionKey | ColumnKind::Static
+        )
+    });
     if clustering_given || !only_static || table.def.clustering.is_empty() {
-        let clustering_values =
-            table.clustering_indexes().into_iter().map(|i| Ok((i, key_value(i, "clustering keys")?))).collect::<CqlResult<Vec<_>>>()?;
+        let clustering_values = table
+            .clustering_indexes()
+            .into_iter()
+            .map(|i| Ok((i, key_value(i, "clustering keys")?)))
+            .collect::<CqlResult<Vec<_>>>()?;
         write.clusterings = vec![encode_clustering(table, &clustering_values)?];
         write.row_marker = true;
     }
     for (index, value) in evaluated {
-        if matches!(table.def.columns[index].kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
+        if matches!(
+            table.def.columns[index].kind,
+            ColumnKind::PartitionKey | ColumnKind::Clustering
+        ) {
             continue;
         }
         if let Some(change) = whole_value_change(&table.types[index], value)? {
@@ -451,8 +669,18 @@ fn insert_write(table: &Arc<Table>, statement: &InsertStatement, bound: &BoundVa
     Ok(write)
 }
 
-fn partition_update(key: PartitionKey, using: &ResolvedUsing, operations: Vec<Operation>) -> PartitionUpdate {
-    PartitionUpdate { token: key.token, partition_key: key.bytes, timestamp: using.timestamp, ttl_secs: using.ttl_secs, operations }
+fn partition_update(
+    key: PartitionKey,
+    using: &ResolvedUsing,
+    operations: Vec<Operation>,
+) -> PartitionUpdate {
+    PartitionUpdate {
+        token: key.token,
+        partition_key: key.bytes,
+        timestamp: using.timestamp,
+        ttl_secs: using.ttl_secs,
+        operations,
+    }
 }
 
 fn encode_clustering(table: &Table, values: &[(usize, Vec<u8>)]) -> CqlResult<Vec<u8>> {
@@ -471,48 +699,89 @@ fn target_partitions(table: &Table, restrictions: &Restrictions) -> CqlResult<Ve
         PartitionSelection::Keys(keys) => Ok(keys.clone()),
         PartitionSelection::TokenRange { .. } => {
             let missing: Vec<&str> = table.def.partition_key.iter().map(String::as_str).collect();
-            Err(CqlError::invalid(format!("Some partition key parts are missing: {}", missing.join(", "))))
+            Err(CqlError::invalid(format!(
+                "Some partition key parts are missing: {}",
+                missing.join(", ")
+            )))
         }
     }
 }
 
-fn analyze(table: &Table, relations: &[crate::cql::ast::Relation], bound: &BoundValues) -> CqlResult<Restrictions> {
-    let restrictions = Analyzer { table, bound, allow_filtering: false }.analyze(relations)?;
+fn analyze(
+    table: &Table,
+    relations: &[crate::cql::ast::Relation],
+    bound: &BoundValues,
+) -> CqlResult<Restrictions> {
+    let restrictions = Analyzer {
+        table,
+        bound,
+        allow_filtering: false,
+    }
+    .analyze(relations)?;
     if !restrictions.filters.is_empty() {
-        return Err(CqlError::invalid("Non PRIMARY KEY columns found in where clause"));
+        return Err(CqlError::invalid(
+            "Non PRIMARY KEY columns found in where clause",
+        ));
     }
     Ok(restrictions)
 }
 
-fn update_write(table: &Arc<Table>, statement: &UpdateStatement, bound: &BoundValues, using: ResolvedUsing) -> CqlResult<StatementWrite> {
+fn update_write(
+    table: &Arc<Table>,
+    statement: &UpdateStatement,
+    bound: &BoundValues,
+    using: ResolvedUsing,
+) -> CqlResult<StatementWrite> {
     let restrictions = analyze(table, &statement.where_clause, bound)?;
     let keys = target_partitions(table, &restrictions)?;
     if is_counter_table(table) {
         if statement.using.ttl.is_some() {
-            return Err(CqlError::invalid("Cannot provide custom TTL for counter updates"));
+            return Err(CqlError::invalid(
+                "Cannot provide custom TTL for counter updates",
+            ));
         }
         if statement.using.timestamp.is_some() {
-            return Err(CqlError::invalid("Cannot provide custom timestamp for counter updates"));
+            return Err(CqlError::invalid(
+                "Cannot provide custom timestamp for counter updates",
+            ));
         }
     }
-    let mut write = StatementWrite::new(table.clone(), keys, using, statement.using.timestamp.is_some());
+    let mut write = StatementWrite::new(
+        table.clone(),
+        keys,
+        using,
+        statement.using.timestamp.is_some(),
+    );
     let counter_table = is_counter_table(table);
     for assignment in &statement.assignments {
         let index = column_index(table, assignment_column(assignment))?;
         let def = &table.def.columns[index];
         if matches!(def.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
-            return Err(CqlError::invalid(format!("PRIMARY KEY part {} found in SET part", def.name)));
+            return Err(CqlError::invalid(format!(
+                "PRIMARY KEY part {} found in SET part",
+                def.name
+            )));
         }
         if let Some(change) = assignment_change(table, index, assignment, bound)? {
             if change.is_counter() != counter_table {
-                return Err(CqlError::invalid("Cannot mix counter and non counter columns in the same table"));
+                return Err(CqlError::invalid(
+                    "Cannot mix counter and non counter columns in the same table",
+                ));
             }
             write.changes.push((index, change));
         }
     }
-    let only_static = !write.changes.is_empty() && write.changes.iter().all(|(i, _)| table.def.columns[*i].kind == ColumnKind::Static);
+    let only_static = !write.changes.is_empty()
+        && write
+            .changes
+            .iter()
+            .all(|(i, _)| table.def.columns[*i].kind == ColumnKind::Static);
     write.clusterings = row_clusterings(table, &restrictions, only_static)?;
-    write.condition = statement.condition.as_ref().map(|c| CasCondition::resolve(table, c, bound)).transpose()?;
+    write.condition = statement
+        .condition
+        .as_ref()
+        .map(|c| CasCondition::resolve(table, c, bound))
+        .transpose()?;
     Ok(write)
 }
 
@@ -528,7 +797,11 @@ fn assignment_column(assignment: &Assignment) -> &str {
 }
 
 /// The rows an UPDATE or a column DELETE touches: every clustering column must be given.
-fn row_clusterings(table: &Table, restrictions: &Restrictions, only_static: bool) -> CqlResult<Vec<Vec<u8>>> {
+fn row_clusterings(
+    table: &Table,
+    restrictions: &Restrictions,
+    only_static: bool,
+) -> CqlResult<Vec<Vec<u8>>> {
     if table.def.clustering.is_empty() {
         return Ok(vec![Vec::new()]);
     }
@@ -537,12 +810,19 @@ fn row_clusterings(table: &Table, restrictions: &Restrictions, only_static: bool
     }
     if restrictions.clusterings.is_empty() {
         let missing = table.def.clustering.first().cloned().unwrap_or_default();
-        return Err(CqlError::invalid(format!("Some clustering keys are missing: {missing}")));
+        return Err(CqlError::invalid(format!(
+            "Some clustering keys are missing: {missing}"
+        )));
     }
     Ok(restrictions.clusterings.clone())
 }
 
-fn delete_write(table: &Arc<Table>, statement: &DeleteStatement, bound: &BoundValues, using: ResolvedUsing) -> CqlResult<StatementWrite> {
+fn delete_write(
+    table: &Arc<Table>,
+    statement: &DeleteStatement,
+    bound: &BoundValues,
+    using: ResolvedUsing,
+) -> CqlResult<StatementWrite> {
     let restrictions = analyze(table, &statement.where_clause, bound)?;
     let keys = target_partitions(table, &restrictions)?;
     let mut write = StatementWrite::new(table.clone(), keys, using, statement.timestamp.is_some());
@@ -552,21 +832,32 @@ fn delete_write(table: &Arc<Table>, statement: &DeleteStatement, bound: &BoundVa
     } else {
         for deletion in &statement.columns {
             let name = match deletion {
-                Deletion::Column(name) | Deletion::Element { column: name, .. } | Deletion::Field { column: name, .. } => name,
+                Deletion::Column(name)
+                | Deletion::Element { column: name, .. }
+                | Deletion::Field { column: name, .. } => name,
             };
             let index = column_index(table, name)?;
             let def = &table.def.columns[index];
             if matches!(def.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
-                return Err(CqlError::invalid(format!("Invalid identifier {name} for deletion (should not be a PRIMARY KEY part)")));
+                return Err(CqlError::invalid(format!(
+                    "Invalid identifier {name} for deletion (should not be a PRIMARY KEY part)"
+                )));
             }
             if let Some(change) = deletion_change(table, index, deletion, bound)? {
                 write.changes.push((index, change));
             }
         }
-        let only_static = write.changes.iter().all(|(i, _)| table.def.columns[*i].kind == ColumnKind::Static);
+        let only_static = write
+            .changes
+            .iter()
+            .all(|(i, _)| table.def.columns[*i].kind == ColumnKind::Static);
         write.clusterings = row_clusterings(table, &restrictions, only_static)?;
     }
-    write.condition = statement.condition.as_ref().map(|c| CasCondition::resolve(table, c, bound)).transpose()?;
+    write.condition = statement
+        .condition
+        .as_ref()
+        .map(|c| CasCondition::resolve(table, c, bound))
+        .transpose()?;
     Ok(write)
 }
 
@@ -574,5 +865,10 @@ fn whole_row_deletions(table: &Table, restrictions: &Restrictions) -> Vec<Operat
     if !restrictions.has_clustering_restriction || table.def.clustering.is_empty() {
         return vec![Operation::DeletePartition];
     }
-    restrictions.slices.iter().cloned().map(Operation::DeleteRange).collect::<Vec<_>>()
+    restrictions
+        .slices
+        .iter()
+        .cloned()
+        .map(Operation::DeleteRange)
+        .collect::<Vec<_>>()
 }

@@ -48,8 +48,14 @@ impl PreparedCache {
     }
 
     fn insert(&self, statement: Arc<PreparedStatement>) {
-        let Ok(mut inner) = self.inner.lock() else { return };
-        if inner.by_id.insert(statement.id.clone(), statement.clone()).is_none() {
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
+        if inner
+            .by_id
+            .insert(statement.id.clone(), statement.clone())
+            .is_none()
+        {
             inner.order.push_back(statement.id.clone());
         }
         while inner.order.len() > MAX_PREPARED {
@@ -81,7 +87,12 @@ pub fn prepare(ctx: &Context<'_>, query: &str) -> CqlResult<Arc<PreparedStatemen
     let id = statement_id(ctx.keyspace, query);
     let bind_columns = specs
         .iter()
-        .map(|s| ColumnSpec { keyspace: s.keyspace.clone(), table: s.table.clone(), name: s.name.clone(), col_type: wire_type(&s.ty) })
+        .map(|s| ColumnSpec {
+            keyspace: s.keyspace.clone(),
+            table: s.table.clone(),
+            name: s.name.clone(),
+            col_type: wire_type(&s.ty),
+        })
         .collect();
     let response = Prepared {
         id: id.clone(),
@@ -129,7 +140,11 @@ fn first_table(statement: &Statement) -> Option<&crate::cql::ast::QualifiedName>
 }
 
 /// Orders the request's values by marker; named values are matched to receiver names.
-pub fn bind_values(specs: &[BindSpec], values: &Values, marker_count: usize) -> CqlResult<BoundValues> {
+pub fn bind_values(
+    specs: &[BindSpec],
+    values: &Values,
+    marker_count: usize,
+) -> CqlResult<BoundValues> {
     let values = match values {
         Values::Positional(v) => v.clone(),
         Values::Named(named) => specs
@@ -139,12 +154,17 @@ pub fn bind_values(specs: &[BindSpec], values: &Values, marker_count: usize) -> 
                     .iter()
                     .find(|(name, _)| name.eq_ignore_ascii_case(&spec.name))
                     .map(|(_, v)| v.clone())
-                    .ok_or_else(|| CqlError::invalid(format!("Invalid unset value for column {}", spec.name)))
+                    .ok_or_else(|| {
+                        CqlError::invalid(format!("Invalid unset value for column {}", spec.name))
+                    })
             })
             .collect::<CqlResult<Vec<Value>>>()?,
     };
     if values.len() != marker_count {
-        return Err(CqlError::invalid(format!("There were {marker_count} markers(?) in CQL but {} bound variables", values.len())));
+        return Err(CqlError::invalid(format!(
+            "There were {marker_count} markers(?) in CQL but {} bound variables",
+            values.len()
+        )));
     }
     Ok(BoundValues { values })
 }

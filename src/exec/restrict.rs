@@ -29,7 +29,11 @@ pub struct PartitionKey {
 impl PartitionKey {
     pub fn from_components(components: Vec<Vec<u8>>) -> PartitionKey {
         let bytes = serialize_partition_key(&components);
-        PartitionKey { token: strata_protocol::murmur3::token(&bytes), bytes, components }
+        PartitionKey {
+            token: strata_protocol::murmur3::token(&bytes),
+            bytes,
+            components,
+        }
     }
 
     /// A key a statement names: Cassandra's `validateKey` limits apply.
@@ -39,14 +43,21 @@ impl PartitionKey {
             return Err(CqlError::invalid("Key may not be empty"));
         }
         if key.bytes.len() > MAX_KEY_BYTES {
-            return Err(CqlError::invalid(format!("Key length of {} is longer than maximum of {MAX_KEY_BYTES}", key.bytes.len())));
+            return Err(CqlError::invalid(format!(
+                "Key length of {} is longer than maximum of {MAX_KEY_BYTES}",
+                key.bytes.len()
+            )));
         }
         Ok(key)
     }
 
     pub fn from_bytes(bytes: Vec<u8>, column_count: usize) -> PartitionKey {
         let components = split_partition_key(&bytes, column_count);
-        PartitionKey { token: strata_protocol::murmur3::token(&bytes), bytes, components }
+        PartitionKey {
+            token: strata_protocol::murmur3::token(&bytes),
+            bytes,
+            components,
+        }
     }
 }
 
@@ -73,7 +84,9 @@ fn split_partition_key(bytes: &[u8], column_count: usize) -> Vec<Vec<u8>> {
     let mut rest = bytes;
     while rest.len() >= 2 {
         let len = u16::from_be_bytes([rest[0], rest[1]]) as usize;
-        let Some(value) = rest.get(2..2 + len) else { break };
+        let Some(value) = rest.get(2..2 + len) else {
+            break;
+        };
         out.push(value.to_vec());
         rest = rest.get(3 + len..).unwrap_or_default();
     }
@@ -104,7 +117,9 @@ impl Filter {
     pub fn matches(&self, ty: &CqlType, value: Option<&[u8]>) -> bool {
         let Some(value) = value else { return false };
         match &self.op {
-            FilterOp::In(values) => values.iter().any(|v| types::compare_values(ty, value, v).is_eq()),
+            FilterOp::In(values) => values
+                .iter()
+                .any(|v| types::compare_values(ty, value, v).is_eq()),
             FilterOp::Compare(op, v) => compare(ty, *op, value, v),
         }
     }
@@ -169,7 +184,8 @@ const FILTERING_MESSAGE: &str = "Cannot execute this query as it might involve d
 impl Analyzer<'_> {
     pub fn analyze(&self, relations: &[Relation]) -> CqlResult<Restrictions> {
         let columns = self.table.def.columns.len();
-        let mut per_column: Vec<ColumnRestriction> = (0..columns).map(|_| ColumnRestriction::default()).collect();
+        let mut per_column: Vec<ColumnRestriction> =
+            (0..columns).map(|_| ColumnRestriction::default()).collect();
         let mut token: (Bound<i64>, Bound<i64>) = (Bound::Unbounded, Bound::Unbounded);
         let mut has_token = false;
         let mut filters = Vec::new();
@@ -191,7 +207,8 @@ impl Analyzer<'_> {
                 _ => return Err(CqlError::invalid("Unsupported restriction")),
             }
         }
-        let partitions = self.partition_selection(&mut per_column, has_token.then_some(token), &mut filters)?;
+        let partitions =
+            self.partition_selection(&mut per_column, has_token.then_some(token), &mut filters)?;
         if multi.columns > 0 && matches!(partitions, PartitionSelection::TokenRange { .. }) {
             return Err(CqlError::invalid(FILTERING_MESSAGE));
         }
@@ -211,28 +228,50 @@ impl Analyzer<'_> {
     }
 
     fn column_index(&self, name: &str) -> CqlResult<usize> {
-        self.table
-            .column_index(name)
-            .ok_or_else(|| CqlError::invalid(format!("Undefined column name {name} in table {}.{}", self.table.def.keyspace, self.table.def.name)))
+        self.table.column_index(name).ok_or_else(|| {
+            CqlError::invalid(format!(
+                "Undefined column name {name} in table {}.{}",
+                self.table.def.keyspace, self.table.def.name
+            ))
+        })
     }
 
     fn receiver(&self, index: usize) -> Receiver<'_> {
-        Receiver { name: &self.table.def.columns[index].name, ty: &self.table.types[index] }
+        Receiver {
+            name: &self.table.def.columns[index].name,
+            ty: &self.table.types[index],
+        }
     }
 
     fn value(&self, index: usize, term: &Term) -> CqlResult<Vec<u8>> {
         let name = &self.table.def.columns[index].name;
-        evaluate_required(term, &self.receiver(index), self.bound, &format!("for column {name}"))
+        evaluate_required(
+            term,
+            &self.receiver(index),
+            self.bound,
+            &format!("for column {name}"),
+        )
     }
 
     fn in_values(&self, index: usize, values: &InValues) -> CqlResult<Vec<Vec<u8>>> {
         match values {
             InValues::Terms(terms) => terms.iter().map(|t| self.value(index, t)).collect(),
             InValues::Marker(marker) => {
-                let list_ty = CqlType::List { element: Box::new(self.table.types[index].clone()), frozen: false };
+                let list_ty = CqlType::List {
+                    element: Box::new(self.table.types[index].clone()),
+                    frozen: false,
+                };
                 let name = format!("in({})", self.table.def.columns[index].name);
-                let receiver = Receiver { name: &name, ty: &list_ty };
-                let bytes = evaluate_required(&Term::Bind(marker.clone()), &receiver, self.bound, "for IN")?;
+                let receiver = Receiver {
+                    name: &name,
+                    ty: &list_ty,
+                };
+                let bytes = evaluate_required(
+                    &Term::Bind(marker.clone()),
+                    &receiver,
+                    self.bound,
+                    "for IN",
+                )?;
                 collections::elements(&bytes)
             }
         }
@@ -261,9 +300,10 @@ impl Analyzer<'_> {
                 }
                 r.values = Some(vec![self.value(index, term)?]);
             }
-            Predicate::Compare(op @ (Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq), term)
-                if kind != ColumnKind::Regular && kind != ColumnKind::Static =>
-            {
+            Predicate::Compare(
+                op @ (Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq),
+                term,
+            ) if kind != ColumnKind::Regular && kind != ColumnKind::Static => {
                 let value = self.value(index, term)?;
                 let inclusive = matches!(op, Operator::LtEq | Operator::GtEq);
                 if matches!(op, Operator::Gt | Operator::GtEq) {
@@ -281,7 +321,10 @@ impl Analyzer<'_> {
                     Operator::ContainsKey => self.collection_operand(index, term, true)?,
                     _ => self.value(index, term)?,
                 };
-                filters.push(Filter { column: index, op: FilterOp::Compare(*op, operand) });
+                filters.push(Filter {
+                    column: index,
+                    op: FilterOp::Compare(*op, operand),
+                });
             }
         }
         Ok(())
@@ -290,16 +333,23 @@ impl Analyzer<'_> {
     fn collection_operand(&self, index: usize, term: &Term, key: bool) -> CqlResult<Vec<u8>> {
         let ty = &self.table.types[index];
         let element = match (ty, key) {
-            (CqlType::List { element, .. } | CqlType::Set { element, .. }, false) => element.as_ref(),
+            (CqlType::List { element, .. } | CqlType::Set { element, .. }, false) => {
+                element.as_ref()
+            }
             (CqlType::Map { value, .. }, false) => value.as_ref(),
             (CqlType::Map { key, .. }, true) => key.as_ref(),
             _ => {
                 let name = &self.table.def.columns[index].name;
                 let what = if key { "CONTAINS KEY" } else { "CONTAINS" };
-                return Err(CqlError::invalid(format!("Cannot use {what} on non-collection column {name}")));
+                return Err(CqlError::invalid(format!(
+                    "Cannot use {what} on non-collection column {name}"
+                )));
             }
         };
-        let receiver = Receiver { name: &self.table.def.columns[index].name, ty: element };
+        let receiver = Receiver {
+            name: &self.table.def.columns[index].name,
+            ty: element,
+        };
         evaluate_required(term, &receiver, self.bound, "for CONTAINS")
     }
 
@@ -313,26 +363,51 @@ impl Analyzer<'_> {
         Ok(())
     }
 
-    fn add_token_bound(&self, op: Operator, term: &Term, range: &mut (Bound<i64>, Bound<i64>)) -> CqlResult<()> {
+    fn add_token_bound(
+        &self,
+        op: Operator,
+        term: &Term,
+        range: &mut (Bound<i64>, Bound<i64>),
+    ) -> CqlResult<()> {
         let ty = CqlType::Native(NativeType::Bigint);
-        let receiver = Receiver { name: "partition key token", ty: &ty };
+        let receiver = Receiver {
+            name: "partition key token",
+            ty: &ty,
+        };
         let bytes = evaluate_required(term, &receiver, self.bound, "for token")?;
-        let token = i64::from_be_bytes(bytes.as_slice().try_into().map_err(|_| CqlError::invalid("Invalid token value"))?);
+        let token = i64::from_be_bytes(
+            bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| CqlError::invalid("Invalid token value"))?,
+        );
         match op {
             Operator::Gt => range.0 = Bound::Excluded(token),
             Operator::GtEq => range.0 = Bound::Included(token),
             Operator::Lt => range.1 = Bound::Excluded(token),
             Operator::LtEq => range.1 = Bound::Included(token),
             Operator::Eq => *range = (Bound::Included(token), Bound::Included(token)),
-            _ => return Err(CqlError::invalid(format!("Unsupported operator on token: {op:?}"))),
+            _ => {
+                return Err(CqlError::invalid(format!(
+                    "Unsupported operator on token: {op:?}"
+                )))
+            }
         }
         Ok(())
     }
 
     /// `(c1, c2) op (v1, v2)` and `(c1, c2) IN (...)`: a prefix of the clustering columns,
     /// in clustering order.
-    fn add_multi_column(&self, columns: &[String], predicate: &Predicate, multi: &mut MultiColumn) -> CqlResult<()> {
-        let indexes = columns.iter().map(|c| self.column_index(c)).collect::<CqlResult<Vec<_>>>()?;
+    fn add_multi_column(
+        &self,
+        columns: &[String],
+        predicate: &Predicate,
+        multi: &mut MultiColumn,
+    ) -> CqlResult<()> {
+        let indexes = columns
+            .iter()
+            .map(|c| self.column_index(c))
+            .collect::<CqlResult<Vec<_>>>()?;
         let clustering = self.table.clustering_indexes();
         if clustering.get(..indexes.len()) != Some(indexes.as_slice()) {
             return Err(CqlError::invalid(format!(
@@ -341,39 +416,67 @@ impl Analyzer<'_> {
             )));
         }
         if multi.columns != 0 && multi.columns != indexes.len() {
-            return Err(CqlError::invalid("Multi-column relations on different column sets are not supported"));
+            return Err(CqlError::invalid(
+                "Multi-column relations on different column sets are not supported",
+            ));
         }
         multi.columns = indexes.len();
         let encode_tuple = |term: &Term| -> CqlResult<Vec<u8>> {
             let Term::Tuple(items) = term else {
-                return Err(CqlError::invalid("Multi-column relations need a tuple of values"));
+                return Err(CqlError::invalid(
+                    "Multi-column relations need a tuple of values",
+                ));
             };
             if items.len() != indexes.len() {
-                return Err(CqlError::invalid(format!("Expected {} elements in value tuple, but got {}", indexes.len(), items.len())));
+                return Err(CqlError::invalid(format!(
+                    "Expected {} elements in value tuple, but got {}",
+                    indexes.len(),
+                    items.len()
+                )));
             }
             let mut key = Vec::new();
             for (i, t) in indexes.iter().zip(items) {
                 let desc = self.table.def.columns[*i].order == ClusteringOrder::Desc;
-                types::encode_key_component(&self.table.types[*i], &self.value(*i, t)?, desc, &mut key)?;
+                types::encode_key_component(
+                    &self.table.types[*i],
+                    &self.value(*i, t)?,
+                    desc,
+                    &mut key,
+                )?;
             }
             Ok(key)
         };
         match predicate {
-            Predicate::Compare(Operator::Eq, term) => multi.prefixes = Some(vec![encode_tuple(term)?]),
+            Predicate::Compare(Operator::Eq, term) => {
+                multi.prefixes = Some(vec![encode_tuple(term)?])
+            }
             Predicate::In(InValues::Terms(terms)) => {
-                let mut prefixes = terms.iter().map(encode_tuple).collect::<CqlResult<Vec<_>>>()?;
+                let mut prefixes = terms
+                    .iter()
+                    .map(encode_tuple)
+                    .collect::<CqlResult<Vec<_>>>()?;
                 prefixes.sort();
                 prefixes.dedup();
                 multi.prefixes = Some(prefixes);
             }
-            Predicate::Compare(op @ (Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq), term) => {
-                let orders: Vec<ClusteringOrder> = indexes.iter().map(|i| self.table.def.columns[*i].order).collect();
+            Predicate::Compare(
+                op @ (Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq),
+                term,
+            ) => {
+                let orders: Vec<ClusteringOrder> = indexes
+                    .iter()
+                    .map(|i| self.table.def.columns[*i].order)
+                    .collect();
                 if orders.windows(2).any(|w| w[0] != w[1]) {
                     return Err(CqlError::invalid("Multi-column slices over clustering columns of mixed orders are not supported yet"));
                 }
-                let bound = (encode_tuple(term)?, matches!(op, Operator::LtEq | Operator::GtEq));
+                let bound = (
+                    encode_tuple(term)?,
+                    matches!(op, Operator::LtEq | Operator::GtEq),
+                );
                 // In DESC columns larger tuples sort first, so the bound changes ends.
-                let is_lower = matches!(op, Operator::Gt | Operator::GtEq) != (orders[0] == ClusteringOrder::Desc);
+                let is_lower = matches!(op, Operator::Gt | Operator::GtEq)
+                    != (orders[0] == ClusteringOrder::Desc);
                 if is_lower {
                     multi.lower = Some(bound);
                 } else {
@@ -387,7 +490,11 @@ impl Analyzer<'_> {
 
     /// Slices of a query whose clustering restriction is one multi-column relation.
     #[allow(clippy::type_complexity)]
-    fn multi_column_slices(&self, per_column: &[ColumnRestriction], multi: MultiColumn) -> CqlResult<(Vec<ClusteringRange>, Vec<Vec<u8>>, bool)> {
+    fn multi_column_slices(
+        &self,
+        per_column: &[ColumnRestriction],
+        multi: MultiColumn,
+    ) -> CqlResult<(Vec<ClusteringRange>, Vec<Vec<u8>>, bool)> {
         for i in self.table.clustering_indexes() {
             let r = &per_column[i];
             if r.values.is_some() || r.lower.is_some() || r.upper.is_some() {
@@ -399,7 +506,10 @@ impl Analyzer<'_> {
         }
         if let Some(prefixes) = multi.prefixes {
             let full = multi.columns == self.table.def.clustering.len();
-            let slices = prefixes.iter().map(|p| ClusteringRange::prefix(p)).collect();
+            let slices = prefixes
+                .iter()
+                .map(|p| ClusteringRange::prefix(p))
+                .collect();
             return Ok((slices, if full { prefixes } else { Vec::new() }, true));
         }
         let start = match multi.lower {
@@ -429,10 +539,17 @@ impl Analyzer<'_> {
                 let values = per_column[*i].values.take().unwrap_or_default();
                 keys = keys
                     .into_iter()
-                    .flat_map(|prefix| values.iter().map(move |v| [prefix.clone(), vec![v.clone()]].concat()))
+                    .flat_map(|prefix| {
+                        values
+                            .iter()
+                            .map(move |v| [prefix.clone(), vec![v.clone()]].concat())
+                    })
                     .collect();
             }
-            let mut keys: Vec<PartitionKey> = keys.into_iter().map(PartitionKey::checked).collect::<CqlResult<_>>()?;
+            let mut keys: Vec<PartitionKey> = keys
+                .into_iter()
+                .map(PartitionKey::checked)
+                .collect::<CqlResult<_>>()?;
             keys.sort_by(|a, b| (a.token, &a.bytes).cmp(&(b.token, &b.bytes)));
             keys.dedup();
             return Ok(PartitionSelection::Keys(keys));
@@ -443,7 +560,10 @@ impl Analyzer<'_> {
             }
             for i in &pk {
                 if let Some(values) = per_column[*i].values.take() {
-                    filters.push(Filter { column: *i, op: FilterOp::In(values) });
+                    filters.push(Filter {
+                        column: *i,
+                        op: FilterOp::In(values),
+                    });
                 }
             }
         }
@@ -471,7 +591,14 @@ impl Analyzer<'_> {
             for i in &clustering {
                 self.push_slice_filters(*i, std::mem::take(&mut per_column[*i]), filters);
             }
-            return Ok((vec![ClusteringRange { start: Vec::new(), end: None }], Vec::new(), true));
+            return Ok((
+                vec![ClusteringRange {
+                    start: Vec::new(),
+                    end: None,
+                }],
+                Vec::new(),
+                true,
+            ));
         }
         let mut prefixes: Vec<Vec<u8>> = vec![Vec::new()];
         let mut eq_columns = 0;
@@ -515,7 +642,10 @@ impl Analyzer<'_> {
         }
         let fully = eq_columns == clustering.len() && !clustering.is_empty();
         let slices = match range {
-            None => prefixes.iter().map(|p| ClusteringRange::prefix(p)).collect(),
+            None => prefixes
+                .iter()
+                .map(|p| ClusteringRange::prefix(p))
+                .collect(),
             Some((i, r)) => prefixes
                 .iter()
                 .map(|p| self.range_slice(i, p, &r))
@@ -527,20 +657,42 @@ impl Analyzer<'_> {
 
     fn push_slice_filters(&self, column: usize, r: ColumnRestriction, filters: &mut Vec<Filter>) {
         if let Some(values) = r.values {
-            filters.push(Filter { column, op: FilterOp::In(values) });
+            filters.push(Filter {
+                column,
+                op: FilterOp::In(values),
+            });
         }
         if let Some((v, inclusive)) = r.lower {
-            let op = if inclusive { Operator::GtEq } else { Operator::Gt };
-            filters.push(Filter { column, op: FilterOp::Compare(op, v) });
+            let op = if inclusive {
+                Operator::GtEq
+            } else {
+                Operator::Gt
+            };
+            filters.push(Filter {
+                column,
+                op: FilterOp::Compare(op, v),
+            });
         }
         if let Some((v, inclusive)) = r.upper {
-            let op = if inclusive { Operator::LtEq } else { Operator::Lt };
-            filters.push(Filter { column, op: FilterOp::Compare(op, v) });
+            let op = if inclusive {
+                Operator::LtEq
+            } else {
+                Operator::Lt
+            };
+            filters.push(Filter {
+                column,
+                op: FilterOp::Compare(op, v),
+            });
         }
     }
 
     /// The slice `prefix ‖ (lower..upper)` on clustering column `column`.
-    fn range_slice(&self, column: usize, prefix: &[u8], r: &ColumnRestriction) -> CqlResult<ClusteringRange> {
+    fn range_slice(
+        &self,
+        column: usize,
+        prefix: &[u8],
+        r: &ColumnRestriction,
+    ) -> CqlResult<ClusteringRange> {
         let desc = self.table.def.columns[column].order == ClusteringOrder::Desc;
         let ty = &self.table.types[column];
         let encode = |v: &[u8]| -> CqlResult<Vec<u8>> {
@@ -549,7 +701,11 @@ impl Analyzer<'_> {
             Ok(key)
         };
         // In a DESC column larger values sort first, so the bounds swap ends.
-        let (low, high) = if desc { (&r.upper, &r.lower) } else { (&r.lower, &r.upper) };
+        let (low, high) = if desc {
+            (&r.upper, &r.lower)
+        } else {
+            (&r.lower, &r.upper)
+        };
         let start = match low {
             Some((v, true)) => encode(v)?,
             Some((v, false)) => layout::prefix_successor(&encode(v)?).unwrap_or_default(),
@@ -563,7 +719,11 @@ impl Analyzer<'_> {
         Ok(ClusteringRange { start, end })
     }
 
-    fn regular_filters(&self, per_column: Vec<ColumnRestriction>, filters: &mut Vec<Filter>) -> CqlResult<()> {
+    fn regular_filters(
+        &self,
+        per_column: Vec<ColumnRestriction>,
+        filters: &mut Vec<Filter>,
+    ) -> CqlResult<()> {
         for (i, r) in per_column.into_iter().enumerate() {
             if r.values.is_none() && r.lower.is_none() && r.upper.is_none() {
                 continue;
@@ -571,7 +731,10 @@ impl Analyzer<'_> {
             self.push_slice_filters(i, r, filters);
         }
         let needs_filtering = filters.iter().any(|f| {
-            matches!(self.table.def.columns[f.column].kind, ColumnKind::Regular | ColumnKind::Static)
+            matches!(
+                self.table.def.columns[f.column].kind,
+                ColumnKind::Regular | ColumnKind::Static
+            )
         });
         if needs_filtering && !self.allow_filtering {
             return Err(CqlError::invalid(FILTERING_MESSAGE));

@@ -16,12 +16,19 @@ pub struct FullRow {
 
 impl FullRow {
     pub fn value(&self, column: usize) -> Option<&[u8]> {
-        self.cells.get(column).and_then(|c| c.as_ref()).map(|c| c.value.as_slice())
+        self.cells
+            .get(column)
+            .and_then(|c| c.as_ref())
+            .map(|c| c.value.as_slice())
     }
 }
 
 fn key_cell(value: Vec<u8>) -> Option<CellData> {
-    Some(CellData { value, timestamp: i64::MIN, ..CellData::default() })
+    Some(CellData {
+        value,
+        timestamp: i64::MIN,
+        ..CellData::default()
+    })
 }
 
 /// Builds rows from a decoded engine stream of `table`.
@@ -33,14 +40,21 @@ pub struct RowAssembler<'a> {
 
 impl<'a> RowAssembler<'a> {
     pub fn new(table: &'a Table) -> Self {
-        RowAssembler { table, partition: None, statics: Vec::new() }
+        RowAssembler {
+            table,
+            partition: None,
+            statics: Vec::new(),
+        }
     }
 
     /// Feeds one decoded item; returns a row when the item completes one.
     pub fn push(&mut self, item: Decoded) -> Option<FullRow> {
         match item {
             Decoded::PartitionStart { key, .. } => {
-                self.partition = Some(PartitionKey::from_bytes(key, self.table.def.partition_key.len()));
+                self.partition = Some(PartitionKey::from_bytes(
+                    key,
+                    self.table.def.partition_key.len(),
+                ));
                 self.statics.clear();
                 None
             }
@@ -51,10 +65,18 @@ impl<'a> RowAssembler<'a> {
             Decoded::Row(row) => {
                 let partition = self.partition.as_ref()?;
                 let mut cells: Vec<Option<CellData>> = vec![None; self.table.def.columns.len()];
-                for (component, index) in partition.components.iter().zip(self.table.partition_key_indexes()) {
+                for (component, index) in partition
+                    .components
+                    .iter()
+                    .zip(self.table.partition_key_indexes())
+                {
                     cells[index] = key_cell(component.clone());
                 }
-                for (value, index) in row.clustering_values.into_iter().zip(self.table.clustering_indexes()) {
+                for (value, index) in row
+                    .clustering_values
+                    .into_iter()
+                    .zip(self.table.clustering_indexes())
+                {
                     cells[index] = key_cell(value);
                 }
                 for (name, cell) in self.statics.iter().chain(row.cells.iter()) {
@@ -62,13 +84,21 @@ impl<'a> RowAssembler<'a> {
                         cells[index] = Some(cell.clone());
                     }
                 }
-                Some(FullRow { token: partition.token, cells, clustering: row.clustering })
+                Some(FullRow {
+                    token: partition.token,
+                    cells,
+                    clustering: row.clustering,
+                })
             }
         }
     }
 
     fn regular_index(&self, name: &str) -> Option<usize> {
         let index = self.table.column_index(name)?;
-        matches!(self.table.def.columns[index].kind, ColumnKind::Regular | ColumnKind::Static).then_some(index)
+        matches!(
+            self.table.def.columns[index].kind,
+            ColumnKind::Regular | ColumnKind::Static
+        )
+        .then_some(index)
     }
 }

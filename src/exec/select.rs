@@ -14,12 +14,12 @@ use strata_engine::VersionId;
 use strata_protocol::{ColumnSpec, Consistency, ResultBody, Rows, RowsMetadata};
 
 use super::eval::BoundValues;
+use super::functions::{OutputColumn, Selection};
+use super::grouping;
 use super::restrict::{PartitionSelection, Restrictions};
 use super::rows::{FullRow, RowAssembler};
 use super::{wire_type, Context};
 use crate::cluster::{ReadCommand, ReadTarget};
-use super::functions::{OutputColumn, Selection};
-use super::grouping;
 use crate::cql::ast::{OrderDirection, SelectStatement, Term};
 use crate::error::{CqlError, CqlResult};
 use crate::schema::{ClusteringOrder, ColumnKind, Table, TableSource};
@@ -35,7 +35,10 @@ pub fn result_columns(table: &Table, statement: &SelectStatement) -> CqlResult<V
 /// What the client sees: the selection's columns, or the single `[json]` column.
 fn output_columns(selection: &Selection, statement: &SelectStatement) -> Vec<OutputColumn> {
     if statement.json {
-        return vec![OutputColumn { name: "[json]".into(), ty: CqlType::Native(NativeType::Text) }];
+        return vec![OutputColumn {
+            name: "[json]".into(),
+            ty: CqlType::Native(NativeType::Text),
+        }];
     }
     selection.columns.clone()
 }
@@ -85,7 +88,12 @@ impl PagingState {
         let returned = u64::from_be_bytes(bytes[5..13].try_into().map_err(|_| invalid())?);
         let partition_rows = u32::from_be_bytes(bytes[13..17].try_into().map_err(|_| invalid())?);
         let key = &bytes[17..];
-        Ok(PagingState { partition_index: index, returned, partition_rows, resume_key: (!key.is_empty()).then(|| key.to_vec()) })
+        Ok(PagingState {
+            partition_index: index,
+            returned,
+            partition_rows,
+            resume_key: (!key.is_empty()).then(|| key.to_vec()),
+        })
     }
 }
 
@@ -109,26 +117,62 @@ struct Plan {
     per_partition_limit: Option<usize>,
 }
 
-pub async fn execute(ctx: &Context<'_>, statement: &SelectStatement, bound: &BoundValues, options: SelectOptions) -> CqlResult<ResultBody> {
+pub async fn execute(
+    ctx: &Context<'_>,
+    statement: &SelectStatement,
+    bound: &BoundValues,
+    options: SelectOptions,
+) -> CqlResult<ResultBody> {
     let table = ctx.resolve_table(&statement.table)?;
     let selection = Selection::compile(&table, &statement.selection, Some(bound))?;
     let plan = plan(ctx, &table, statement, bound)?;
     let group_by = grouping::group_by_prefix(&table, statement)?;
-    let state = options.paging_state.as_deref().map(PagingState::decode).transpose()?.unwrap_or_default();
+    let state = options
+        .paging_state
+        .as_deref()
+        .map(PagingState::decode)
+        .transpose()?
+        .unwrap_or_default();
     let now = crate::clock::now_secs();
     let (mut rows, next) = if selection.is_aggregate() || group_by.is_some() {
-        (aggregate(ctx, &plan, &selection, group_by.unwrap_or(0), options.consistency).await?, None)
+        (
+            aggregate(
+                ctx,
+                &plan,
+                &selection,
+                group_by.unwrap_or(0),
+                options.consistency,
+            )
+            .await?,
+            None,
+        )
     } else {
-        let (full_rows, next) = fetch(ctx, &plan, state, options.page_size, options.consistency).await?;
-        let rows = full_rows.iter().map(|r| selection.project(r, now)).collect::<CqlResult<Vec<_>>>()?;
+        let (full_rows, next) =
+            fetch(ctx, &plan, state, options.page_size, options.consistency).await?;
+        let rows = full_rows
+            .iter()
+            .map(|r| selection.project(r, now))
+            .collect::<CqlResult<Vec<_>>>()?;
         (rows, next)
     };
     if statement.json {
-        rows = rows.into_iter().map(|row| vec![Some(Bytes::from(super::json::row_to_json(&selection.columns, &row)))]).collect();
+        rows = rows
+            .into_iter()
+            .map(|row| {
+                vec![Some(Bytes::from(super::json::row_to_json(
+                    &selection.columns,
+                    &row,
+                )))]
+            })
+            .collect();
     }
     let columns = specs(&table, &output_columns(&selection, statement));
     let metadata = RowsMetadata {
-        columns: if options.skip_metadata { Vec::new() } else { columns },
+        columns: if options.skip_metadata {
+            Vec::new()
+        } else {
+            columns
+        },
         paging_state: next.map(|s| s.encode()),
         no_metadata: options.skip_metadata,
         new_metadata_id: None,
@@ -136,7 +180,12 @@ pub async fn execute(ctx: &Context<'_>, statement: &SelectStatement, bound: &Bou
     Ok(ResultBody::Rows(Rows { metadata, rows }))
 }
 
-fn plan(ctx: &Context<'_>, table: &Arc<Table>, statement: &SelectStatement, bound: &BoundValues) -> CqlResult<Plan> {
+fn plan(
+    ctx: &Context<'_>,
+    table: &Arc<Table>,
+    statement: &SelectStatement,
+    bound: &BoundValues,
+) -> CqlResult<Plan> {
     let version = match (&statement.snapshot, table.source) {
         (_, TableSource::Virtual) => strata_engine::ROOT_VERSION,
         (Some(tag), _) => ctx.snapshot_version(table, tag)?,
@@ -144,42 +193,78 @@ fn plan(ctx: &Context<'_>, table: &Arc<Table>, statement: &SelectStatement, boun
     };
     let (restrictions, index) = super::index::analyze(table, statement, bound)?;
     let reverse = ordering(table, statement, &restrictions)?;
-    let limit = statement.limit.as_ref().map(|t| limit_value(t, bound, "limit")).transpose()?;
-    let mut per_partition_limit =
-        statement.per_partition_limit.as_ref().map(|t| limit_value(t, bound, "per partition limit")).transpose()?.map(|v| v as usize);
+    let limit = statement
+        .limit
+        .as_ref()
+        .map(|t| limit_value(t, bound, "limit"))
+        .transpose()?;
+    let mut per_partition_limit = statement
+        .per_partition_limit
+        .as_ref()
+        .map(|t| limit_value(t, bound, "per partition limit"))
+        .transpose()?
+        .map(|v| v as usize);
     if statement.distinct {
         per_partition_limit = Some(1);
     }
-    Ok(Plan { table: table.clone(), version, restrictions, index, reverse, limit, per_partition_limit })
+    Ok(Plan {
+        table: table.clone(),
+        version,
+        restrictions,
+        index,
+        reverse,
+        limit,
+        per_partition_limit,
+    })
 }
 
 fn limit_value(term: &Term, bound: &BoundValues, what: &str) -> CqlResult<u64> {
     let ty = CqlType::Native(NativeType::Int);
-    let receiver = super::eval::Receiver { name: &format!("[{what}]"), ty: &ty };
+    let receiver = super::eval::Receiver {
+        name: &format!("[{what}]"),
+        ty: &ty,
+    };
     let bytes = super::eval::evaluate_required(term, &receiver, bound, &format!("of {what}"))?;
-    let value = i32::from_be_bytes(bytes.as_slice().try_into().map_err(|_| CqlError::invalid("Invalid limit"))?);
+    let value = i32::from_be_bytes(
+        bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| CqlError::invalid("Invalid limit"))?,
+    );
     if value <= 0 {
-        let name = if what == "limit" { "LIMIT".to_string() } else { what.to_uppercase() };
-        return Err(CqlError::invalid(format!("{name} must be strictly positive")));
+        let name = if what == "limit" {
+            "LIMIT".to_string()
+        } else {
+            what.to_uppercase()
+        };
+        return Err(CqlError::invalid(format!(
+            "{name} must be strictly positive"
+        )));
     }
     Ok(value as u64)
 }
 
 /// Whether the read runs in reverse clustering order, after checking ORDER BY like
 /// Cassandra does.
-fn ordering(table: &Table, statement: &SelectStatement, restrictions: &Restrictions) -> CqlResult<bool> {
+fn ordering(
+    table: &Table,
+    statement: &SelectStatement,
+    restrictions: &Restrictions,
+) -> CqlResult<bool> {
     if statement.order_by.is_empty() {
         return Ok(false);
     }
     if !matches!(restrictions.partitions, PartitionSelection::Keys(_)) {
-        return Err(CqlError::invalid("ORDER BY is only supported when the partition key is restricted by an EQ or an IN."));
+        return Err(CqlError::invalid(
+            "ORDER BY is only supported when the partition key is restricted by an EQ or an IN.",
+        ));
     }
     let clustering = table.clustering_indexes();
     let mut reverse = None;
     for (position, ordering) in statement.order_by.iter().enumerate() {
-        let index = table
-            .column_index(&ordering.column)
-            .ok_or_else(|| CqlError::invalid(format!("Undefined column name {}", ordering.column)))?;
+        let index = table.column_index(&ordering.column).ok_or_else(|| {
+            CqlError::invalid(format!("Undefined column name {}", ordering.column))
+        })?;
         if table.def.columns[index].kind != ColumnKind::Clustering {
             return Err(CqlError::invalid(format!("Order by is currently only supported on the clustered columns of the PRIMARY KEY, got {}", ordering.column)));
         }
@@ -201,10 +286,25 @@ fn ordering(table: &Table, statement: &SelectStatement, restrictions: &Restricti
 /// is read internally in pages and the result returned in one page. `group_prefix` is the
 /// number of primary key columns defining a group (0: one group for all rows). LIMIT
 /// counts output rows here, not input rows.
-async fn aggregate(ctx: &Context<'_>, plan: &Plan, selection: &Selection, group_prefix: usize, consistency: Consistency) -> CqlResult<Vec<Vec<Option<Bytes>>>> {
+async fn aggregate(
+    ctx: &Context<'_>,
+    plan: &Plan,
+    selection: &Selection,
+    group_prefix: usize,
+    consistency: Consistency,
+) -> CqlResult<Vec<Vec<Option<Bytes>>>> {
     const BATCH: usize = 10_000;
-    let input_plan = Plan { limit: None, ..plan.clone() };
-    let key_columns: Vec<usize> = plan.table.partition_key_indexes().into_iter().chain(plan.table.clustering_indexes()).take(group_prefix).collect();
+    let input_plan = Plan {
+        limit: None,
+        ..plan.clone()
+    };
+    let key_columns: Vec<usize> = plan
+        .table
+        .partition_key_indexes()
+        .into_iter()
+        .chain(plan.table.clustering_indexes())
+        .take(group_prefix)
+        .collect();
     let now = crate::clock::now_secs();
     let mut state = PagingState::default();
     let mut out = Vec::new();
@@ -214,9 +314,14 @@ async fn aggregate(ctx: &Context<'_>, plan: &Plan, selection: &Selection, group_
     loop {
         let (rows, next) = fetch(ctx, &input_plan, state, Some(BATCH), consistency).await?;
         for row in &rows {
-            let key: Vec<Option<Vec<u8>>> = key_columns.iter().map(|i| row.value(*i).map(<[u8]>::to_vec)).collect();
+            let key: Vec<Option<Vec<u8>>> = key_columns
+                .iter()
+                .map(|i| row.value(*i).map(<[u8]>::to_vec))
+                .collect();
             if group_prefix > 0 && group_key.as_ref().is_some_and(|k| *k != key) {
-                out.push(std::mem::replace(&mut group, selection.new_group()).finish(selection, now)?);
+                out.push(
+                    std::mem::replace(&mut group, selection.new_group()).finish(selection, now)?,
+                );
                 if out.len() >= wanted {
                     return Ok(out);
                 }
@@ -256,10 +361,12 @@ async fn fetch(
         TableSource::Engine => fetch_engine(ctx, plan, state.clone(), wanted, consistency).await?,
     };
     let returned = state.returned + rows.len() as u64;
-    let next = next.filter(|_| plan.limit.is_none_or(|l| returned < l)).map(|mut s| {
-        s.returned = returned;
-        s
-    });
+    let next = next
+        .filter(|_| plan.limit.is_none_or(|l| returned < l))
+        .map(|mut s| {
+            s.returned = returned;
+            s
+        });
     Ok((rows, next))
 }
 
@@ -273,7 +380,10 @@ async fn fetch_engine(
     let now_secs = crate::clock::now_secs();
     let mut rows = Vec::new();
     let targets: Vec<ReadTarget> = match (&plan.index, &plan.restrictions.partitions) {
-        (Some(lookup), _) => super::index::targets(ctx, lookup, &plan.restrictions, plan.reverse, consistency).await?,
+        (Some(lookup), _) => {
+            super::index::targets(ctx, lookup, &plan.restrictions, plan.reverse, consistency)
+                .await?
+        }
         (None, PartitionSelection::Keys(keys)) => keys
             .iter()
             .map(|k| ReadTarget::Partition {
@@ -283,11 +393,18 @@ async fn fetch_engine(
                 reverse: plan.reverse,
             })
             .collect(),
-        (None, PartitionSelection::TokenRange { start, end }) => vec![ReadTarget::TokenRange { start: *start, end: *end }],
+        (None, PartitionSelection::TokenRange { start, end }) => vec![ReadTarget::TokenRange {
+            start: *start,
+            end: *end,
+        }],
     };
     let mut resume = state.resume_key;
     let mut carried_rows = state.partition_rows as usize;
-    for (index, target) in targets.into_iter().enumerate().skip(state.partition_index as usize) {
+    for (index, target) in targets
+        .into_iter()
+        .enumerate()
+        .skip(state.partition_index as usize)
+    {
         let command = ReadCommand {
             table: plan.table.clone(),
             version: plan.version,
@@ -300,14 +417,28 @@ async fn fetch_engine(
         };
         let result = ctx.node.coordinator.read(command, consistency).await?;
         let mut assembler = RowAssembler::new(&plan.table);
-        rows.extend(result.items.into_iter().filter_map(|item| assembler.push(item)).filter(|r| passes(plan, r)));
+        rows.extend(
+            result
+                .items
+                .into_iter()
+                .filter_map(|item| assembler.push(item))
+                .filter(|r| passes(plan, r)),
+        );
         if let Some(key) = result.resume_key {
             let partition_rows = result.resume_partition_rows as u32;
-            let next = PagingState { partition_index: index as u32, returned: 0, partition_rows, resume_key: Some(key) };
+            let next = PagingState {
+                partition_index: index as u32,
+                returned: 0,
+                partition_rows,
+                resume_key: Some(key),
+            };
             return Ok((rows, Some(next)));
         }
         if rows.len() >= wanted {
-            let next = PagingState { partition_index: index as u32 + 1, ..PagingState::default() };
+            let next = PagingState {
+                partition_index: index as u32 + 1,
+                ..PagingState::default()
+            };
             return Ok((rows, Some(next)));
         }
     }
@@ -315,25 +446,48 @@ async fn fetch_engine(
 }
 
 fn passes(plan: &Plan, row: &FullRow) -> bool {
-    plan.restrictions.filters.iter().all(|f| f.matches(&plan.table.types[f.column], row.value(f.column)))
+    plan.restrictions
+        .filters
+        .iter()
+        .all(|f| f.matches(&plan.table.types[f.column], row.value(f.column)))
 }
 
 /// Generated tables are small: build every row, filter, and page by offset.
-fn fetch_virtual(ctx: &Context<'_>, plan: &Plan, state: PagingState, wanted: usize) -> CqlResult<(Vec<FullRow>, Option<PagingState>)> {
+fn fetch_virtual(
+    ctx: &Context<'_>,
+    plan: &Plan,
+    state: PagingState,
+    wanted: usize,
+) -> CqlResult<(Vec<FullRow>, Option<PagingState>)> {
     let all = crate::system::rows(ctx.node, &ctx.catalog, &plan.table)?;
     let pk = plan.table.partition_key_indexes();
     let matching: Vec<FullRow> = all
         .into_iter()
         .filter(|row| match &plan.restrictions.partitions {
-            PartitionSelection::Keys(keys) => keys.iter().any(|k| pk.iter().zip(&k.components).all(|(i, c)| row.value(*i) == Some(c.as_slice()))),
+            PartitionSelection::Keys(keys) => keys.iter().any(|k| {
+                pk.iter()
+                    .zip(&k.components)
+                    .all(|(i, c)| row.value(*i) == Some(c.as_slice()))
+            }),
             PartitionSelection::TokenRange { .. } => true,
         })
-        .filter(|row| plan.restrictions.slices.iter().any(|s: &ClusteringRange| s.contains(&row.clustering)))
+        .filter(|row| {
+            plan.restrictions
+                .slices
+                .iter()
+                .any(|s: &ClusteringRange| s.contains(&row.clustering))
+        })
         .filter(|row| passes(plan, row))
         .collect();
     let start = state.partition_index as usize;
     let end = start.saturating_add(wanted).min(matching.len());
-    let page = matching.get(start..end).map(<[FullRow]>::to_vec).unwrap_or_default();
-    let next = (end < matching.len()).then(|| PagingState { partition_index: end as u32, ..PagingState::default() });
+    let page = matching
+        .get(start..end)
+        .map(<[FullRow]>::to_vec)
+        .unwrap_or_default();
+    let next = (end < matching.len()).then(|| PagingState {
+        partition_index: end as u32,
+        ..PagingState::default()
+    });
     Ok((page, next))
 }

@@ -23,19 +23,29 @@ pub enum Access {
     /// not bound yet, as when preparing).
     Element(Option<Vec<u8>>),
     /// Map entries or set elements between inclusive bounds (`None` = unbounded).
-    Slice { from: Option<Vec<u8>>, to: Option<Vec<u8>> },
+    Slice {
+        from: Option<Vec<u8>>,
+        to: Option<Vec<u8>>,
+    },
 }
 
 /// `selector.field` on a value of type `ty`: the access and the field's type.
 pub fn field(ty: &CqlType, shown: &str, field: &str) -> CqlResult<(Access, CqlType)> {
     let CqlType::Udt { def, .. } = ty else {
-        return Err(CqlError::invalid(format!("Invalid field selection: {shown} of type {ty} is not a user type")));
+        return Err(CqlError::invalid(format!(
+            "Invalid field selection: {shown} of type {ty} is not a user type"
+        )));
     };
     let position = def
         .fields
         .iter()
         .position(|(n, _)| n == field)
-        .ok_or_else(|| CqlError::invalid(format!("{} has no field {field}", crate::types::maybe_quote_identifier(&def.name))))?;
+        .ok_or_else(|| {
+            CqlError::invalid(format!(
+                "{} has no field {field}",
+                crate::types::maybe_quote_identifier(&def.name)
+            ))
+        })?;
     Ok((Access::Field(position), def.fields[position].1.clone()))
 }
 
@@ -45,7 +55,10 @@ fn key_and_element(ty: &CqlType, shown: &str, what: &str) -> CqlResult<(CqlType,
     match ty {
         CqlType::Map { key, value, .. } => Ok((key.as_ref().clone(), value.as_ref().clone())),
         CqlType::Set { element, .. } => Ok((element.as_ref().clone(), element.as_ref().clone())),
-        _ => Err(CqlError::invalid(format!("{what} selection is only allowed on sets and maps, but {shown} is a {}", kind_name(ty)))),
+        _ => Err(CqlError::invalid(format!(
+            "{what} selection is only allowed on sets and maps, but {shown} is a {}",
+            kind_name(ty)
+        ))),
     }
 }
 
@@ -58,22 +71,56 @@ fn kind_name(ty: &CqlType) -> &'static str {
     }
 }
 
-fn key_value(term: &Term, key_ty: &CqlType, shown: &str, bound: Option<&BoundValues>) -> CqlResult<Option<Vec<u8>>> {
+fn key_value(
+    term: &Term,
+    key_ty: &CqlType,
+    shown: &str,
+    bound: Option<&BoundValues>,
+) -> CqlResult<Option<Vec<u8>>> {
     let Some(bound) = bound else { return Ok(None) };
-    Ok(evaluate(term, &Receiver { name: shown, ty: key_ty }, bound)?.into_option())
+    Ok(evaluate(
+        term,
+        &Receiver {
+            name: shown,
+            ty: key_ty,
+        },
+        bound,
+    )?
+    .into_option())
 }
 
 /// `selector[key]`: the access and the type selected.
-pub fn element(ty: &CqlType, shown: &str, key: &Term, bound: Option<&BoundValues>) -> CqlResult<(Access, CqlType)> {
+pub fn element(
+    ty: &CqlType,
+    shown: &str,
+    key: &Term,
+    bound: Option<&BoundValues>,
+) -> CqlResult<(Access, CqlType)> {
     let (key_ty, element_ty) = key_and_element(ty, shown, "Element")?;
-    Ok((Access::Element(key_value(key, &key_ty, shown, bound)?), element_ty))
+    Ok((
+        Access::Element(key_value(key, &key_ty, shown, bound)?),
+        element_ty,
+    ))
 }
 
 /// `selector[from..to]`: the access; a slice has the collection's own type.
-pub fn slice(ty: &CqlType, shown: &str, from: Option<&Term>, to: Option<&Term>, bound: Option<&BoundValues>) -> CqlResult<Access> {
+pub fn slice(
+    ty: &CqlType,
+    shown: &str,
+    from: Option<&Term>,
+    to: Option<&Term>,
+    bound: Option<&BoundValues>,
+) -> CqlResult<Access> {
     let (key_ty, _) = key_and_element(ty, shown, "Slice")?;
-    let bound_value = |t: Option<&Term>| t.map(|t| key_value(t, &key_ty, shown, bound)).transpose().map(Option::flatten);
-    Ok(Access::Slice { from: bound_value(from)?, to: bound_value(to)? })
+    let bound_value = |t: Option<&Term>| {
+        t.map(|t| key_value(t, &key_ty, shown, bound))
+            .transpose()
+            .map(Option::flatten)
+    };
+    Ok(Access::Slice {
+        from: bound_value(from)?,
+        to: bound_value(to)?,
+    })
 }
 
 /// Applies `access` to a serialized value of type `ty`.
@@ -83,20 +130,43 @@ pub fn apply(access: &Access, ty: &CqlType, value: &[u8]) -> Option<Vec<u8>> {
         (Access::Element(key), CqlType::Map { key: kty, .. }) => {
             let key = key.as_deref()?;
             let items = elements(value).ok()?;
-            items.chunks(2).find(|pair| pair.first().is_some_and(|k| compare_values(kty, k, key) == Ordering::Equal))?.get(1).cloned()
+            items
+                .chunks(2)
+                .find(|pair| {
+                    pair.first()
+                        .is_some_and(|k| compare_values(kty, k, key) == Ordering::Equal)
+                })?
+                .get(1)
+                .cloned()
         }
         (Access::Element(key), CqlType::Set { element, .. }) => {
             let key = key.as_deref()?;
-            elements(value).ok()?.into_iter().find(|e| compare_values(element, e, key) == Ordering::Equal)
+            elements(value)
+                .ok()?
+                .into_iter()
+                .find(|e| compare_values(element, e, key) == Ordering::Equal)
         }
-        (Access::Slice { from, to }, CqlType::Map { key: kty, .. } | CqlType::Set { element: kty, .. }) => {
-            let per_entry = if matches!(ty, CqlType::Map { .. }) { 2 } else { 1 };
+        (
+            Access::Slice { from, to },
+            CqlType::Map { key: kty, .. } | CqlType::Set { element: kty, .. },
+        ) => {
+            let per_entry = if matches!(ty, CqlType::Map { .. }) {
+                2
+            } else {
+                1
+            };
             let items = elements(value).ok()?;
             let inside = |k: &[u8]| {
-                from.as_deref().is_none_or(|f| compare_values(kty, k, f) != Ordering::Less)
-                    && to.as_deref().is_none_or(|t| compare_values(kty, k, t) != Ordering::Greater)
+                from.as_deref()
+                    .is_none_or(|f| compare_values(kty, k, f) != Ordering::Less)
+                    && to
+                        .as_deref()
+                        .is_none_or(|t| compare_values(kty, k, t) != Ordering::Greater)
             };
-            let kept: Vec<&[Vec<u8>]> = items.chunks(per_entry).filter(|entry| entry.first().is_some_and(|k| inside(k))).collect();
+            let kept: Vec<&[Vec<u8>]> = items
+                .chunks(per_entry)
+                .filter(|entry| entry.first().is_some_and(|k| inside(k)))
+                .collect();
             let mut out = (kept.len() as i32).to_be_bytes().to_vec();
             for part in kept.iter().flat_map(|entry| entry.iter()) {
                 out.extend_from_slice(&(part.len() as i32).to_be_bytes());
@@ -116,12 +186,19 @@ pub fn piece_times(ty: &CqlType, cell: &CellData, ttl: bool, now_secs: i64) -> O
         if !ttl {
             return Some(timestamp.to_be_bytes().to_vec());
         }
-        (expires_at > 0).then(|| ((expires_at - now_secs).max(0) as i32).to_be_bytes().to_vec())
+        (expires_at > 0).then(|| {
+            ((expires_at - now_secs).max(0) as i32)
+                .to_be_bytes()
+                .to_vec()
+        })
     };
     let entries: Vec<Option<Vec<u8>>> = match ty {
         CqlType::Udt { def, .. } => (0..def.fields.len())
             .map(|field| {
-                let position = cell.paths.iter().position(|p| p.get(..2).is_some_and(|b| usize::from(u16::from_be_bytes([b[0], b[1]])) == field))?;
+                let position = cell.paths.iter().position(|p| {
+                    p.get(..2)
+                        .is_some_and(|b| usize::from(u16::from_be_bytes([b[0], b[1]])) == field)
+                })?;
                 entry(*cell.piece_times.get(position)?)
             })
             .collect(),
@@ -149,7 +226,11 @@ pub fn udt_field(value: &[u8], wanted: usize) -> Option<Vec<u8>> {
     for index in 0..=wanted {
         let len = i32::from_be_bytes(rest.get(..4)?.try_into().ok()?);
         rest = rest.get(4..)?;
-        let field = if len >= 0 { Some(rest.get(..len as usize)?.to_vec()) } else { None };
+        let field = if len >= 0 {
+            Some(rest.get(..len as usize)?.to_vec())
+        } else {
+            None
+        };
         rest = rest.get(len.max(0) as usize..)?;
         if index == wanted {
             return field;
@@ -170,33 +251,82 @@ mod tests {
     #[test]
     fn map_elements_and_slices() {
         let int_ty = CqlType::Native(NativeType::Int);
-        let ty = CqlType::Map { key: Box::new(int_ty.clone()), value: Box::new(int_ty.clone()), frozen: false };
-        let value = serialize_map(&int_ty, &[(Some(int(1)), Some(int(10))), (Some(int(2)), Some(int(20))), (Some(int(3)), Some(int(30)))]).expect("map");
-        assert_eq!(apply(&Access::Element(Some(int(2))), &ty, &value), Some(int(20)));
+        let ty = CqlType::Map {
+            key: Box::new(int_ty.clone()),
+            value: Box::new(int_ty.clone()),
+            frozen: false,
+        };
+        let value = serialize_map(
+            &int_ty,
+            &[
+                (Some(int(1)), Some(int(10))),
+                (Some(int(2)), Some(int(20))),
+                (Some(int(3)), Some(int(30))),
+            ],
+        )
+        .expect("map");
+        assert_eq!(
+            apply(&Access::Element(Some(int(2))), &ty, &value),
+            Some(int(20))
+        );
         assert_eq!(apply(&Access::Element(Some(int(9))), &ty, &value), None);
-        let slice = apply(&Access::Slice { from: Some(int(2)), to: None }, &ty, &value).expect("slice");
-        let expected = serialize_map(&int_ty, &[(Some(int(2)), Some(int(20))), (Some(int(3)), Some(int(30)))]).expect("map");
+        let slice = apply(
+            &Access::Slice {
+                from: Some(int(2)),
+                to: None,
+            },
+            &ty,
+            &value,
+        )
+        .expect("slice");
+        let expected = serialize_map(
+            &int_ty,
+            &[(Some(int(2)), Some(int(20))), (Some(int(3)), Some(int(30)))],
+        )
+        .expect("map");
         assert_eq!(slice, expected);
     }
 
     #[test]
     fn set_slices_keep_bounds_inclusive() {
         let int_ty = CqlType::Native(NativeType::Int);
-        let ty = CqlType::Set { element: Box::new(int_ty.clone()), frozen: true };
-        let value = serialize_set(&int_ty, &[Some(int(1)), Some(int(5)), Some(int(9))]).expect("set");
-        let slice = apply(&Access::Slice { from: Some(int(1)), to: Some(int(5)) }, &ty, &value).expect("slice");
-        assert_eq!(slice, serialize_set(&int_ty, &[Some(int(1)), Some(int(5))]).expect("set"));
+        let ty = CqlType::Set {
+            element: Box::new(int_ty.clone()),
+            frozen: true,
+        };
+        let value =
+            serialize_set(&int_ty, &[Some(int(1)), Some(int(5)), Some(int(9))]).expect("set");
+        let slice = apply(
+            &Access::Slice {
+                from: Some(int(1)),
+                to: Some(int(5)),
+            },
+            &ty,
+            &value,
+        )
+        .expect("slice");
+        assert_eq!(
+            slice,
+            serialize_set(&int_ty, &[Some(int(1)), Some(int(5))]).expect("set")
+        );
         assert!(apply(&Access::Element(Some(int(1))), &ty, b"garbage").is_none());
     }
 
     #[test]
     fn piece_times_list_each_element_and_pad_udt_fields() {
-        let cell = CellData { paths: vec![vec![0, 1]], piece_times: vec![(7, 0)], ..CellData::default() };
+        let cell = CellData {
+            paths: vec![vec![0, 1]],
+            piece_times: vec![(7, 0)],
+            ..CellData::default()
+        };
         let udt = CqlType::Udt {
             def: Box::new(crate::types::UdtDef {
                 keyspace: "ks".into(),
                 name: "u".into(),
-                fields: vec![("a".into(), CqlType::Native(NativeType::Int)), ("b".into(), CqlType::Native(NativeType::Int))],
+                fields: vec![
+                    ("a".into(), CqlType::Native(NativeType::Int)),
+                    ("b".into(), CqlType::Native(NativeType::Int)),
+                ],
             }),
             frozen: false,
         };
@@ -205,9 +335,30 @@ mod tests {
         expected.extend_from_slice(&8i32.to_be_bytes());
         expected.extend_from_slice(&7i64.to_be_bytes());
         assert_eq!(piece_times(&udt, &cell, false, 0), Some(expected));
-        let list = CqlType::List { element: Box::new(CqlType::Native(NativeType::Int)), frozen: false };
-        let ttl = piece_times(&list, &CellData { piece_times: vec![(1, 0), (1, 15)], ..CellData::default() }, true, 10).expect("ttl");
-        assert_eq!(ttl, [&2i32.to_be_bytes()[..], &(-1i32).to_be_bytes(), &4i32.to_be_bytes(), &5i32.to_be_bytes()].concat());
+        let list = CqlType::List {
+            element: Box::new(CqlType::Native(NativeType::Int)),
+            frozen: false,
+        };
+        let ttl = piece_times(
+            &list,
+            &CellData {
+                piece_times: vec![(1, 0), (1, 15)],
+                ..CellData::default()
+            },
+            true,
+            10,
+        )
+        .expect("ttl");
+        assert_eq!(
+            ttl,
+            [
+                &2i32.to_be_bytes()[..],
+                &(-1i32).to_be_bytes(),
+                &4i32.to_be_bytes(),
+                &5i32.to_be_bytes()
+            ]
+            .concat()
+        );
         assert_eq!(piece_times(&list, &CellData::default(), false, 0), None);
     }
 

@@ -39,14 +39,21 @@ pub fn now() -> [u8; 16] {
     };
     let random = uuid::Uuid::new_v4().as_u64_pair().1;
     // IETF variant bits on the clock sequence.
-    build(ticks, (random & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000)
+    build(
+        ticks,
+        (random & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000,
+    )
 }
 
 /// The smallest (or largest) timeuuid of a millisecond, as Cassandra's
 /// `minTimeuuid`/`maxTimeuuid` build them.
 pub fn bound(millis: i64, max: bool) -> [u8; 16] {
     let ticks = millis * 10_000 + UUID_EPOCH_OFFSET + if max { 9_999 } else { 0 };
-    let lsb = if max { 0x7F7F_7F7F_7F7F_7F7F } else { 0x8080_8080_8080_8080 };
+    let lsb = if max {
+        0x7F7F_7F7F_7F7F_7F7F
+    } else {
+        0x8080_8080_8080_8080
+    };
     build(ticks, lsb)
 }
 

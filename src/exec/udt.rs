@@ -20,27 +20,46 @@ use crate::types::CqlType;
 const MAX_FIELDS: usize = 32_767;
 
 fn type_event(change: SchemaChangeType, keyspace: &str, name: &str) -> SchemaChange {
-    SchemaChange { change, target: SchemaChangeTarget::Type { keyspace: keyspace.to_string(), name: name.to_string() } }
+    SchemaChange {
+        change,
+        target: SchemaChangeTarget::Type {
+            keyspace: keyspace.to_string(),
+            name: name.to_string(),
+        },
+    }
 }
 
 /// The user keyspace a type statement names.
-fn user_keyspace<'c>(ctx: &Context<'_>, catalog: &'c Catalog, name: &QualifiedName) -> CqlResult<(String, &'c Keyspace)> {
+fn user_keyspace<'c>(
+    ctx: &Context<'_>,
+    catalog: &'c Catalog,
+    name: &QualifiedName,
+) -> CqlResult<(String, &'c Keyspace)> {
     let keyspace = ctx.keyspace_of(name)?;
-    let ks = catalog.keyspace(&keyspace).ok_or_else(|| CqlError::invalid(format!("Keyspace '{keyspace}' doesn't exist")))?;
+    let ks = catalog
+        .keyspace(&keyspace)
+        .ok_or_else(|| CqlError::invalid(format!("Keyspace '{keyspace}' doesn't exist")))?;
     if ks.system {
-        return Err(CqlError::Unauthorized(format!("{keyspace} keyspace is not user-modifiable.")));
+        return Err(CqlError::Unauthorized(format!(
+            "{keyspace} keyspace is not user-modifiable."
+        )));
     }
     Ok((keyspace, ks))
 }
 
 /// Parses and checks a field type against the keyspace's existing types.
 fn field_type(keyspace: &Keyspace, ty: &impl ToString) -> CqlResult<CqlType> {
-    let ty = CqlType::parse(&ty.to_string(), &KeyspaceUdts::new(&keyspace.def.name, &keyspace.types))?;
+    let ty = CqlType::parse(
+        &ty.to_string(),
+        &KeyspaceUdts::new(&keyspace.def.name, &keyspace.types),
+    )?;
     if ty.is_counter() {
         return Err(CqlError::invalid("A user type cannot contain counters"));
     }
     if matches!(ty, CqlType::Udt { frozen: false, .. }) {
-        return Err(CqlError::invalid("A user type cannot contain non-frozen UDTs"));
+        return Err(CqlError::invalid(
+            "A user type cannot contain non-frozen UDTs",
+        ));
     }
     Ok(ty)
 }
@@ -54,21 +73,36 @@ pub async fn create_type(ctx: &Context<'_>, s: &CreateType) -> CqlResult<DdlOutc
         if s.if_not_exists {
             return Ok(None);
         }
-        return Err(CqlError::invalid(format!("A user type with name '{name}' already exists")));
+        return Err(CqlError::invalid(format!(
+            "A user type with name '{name}' already exists"
+        )));
     }
     if s.fields.len() > MAX_FIELDS {
-        return Err(CqlError::invalid(format!("A user type cannot have more than {MAX_FIELDS} fields")));
+        return Err(CqlError::invalid(format!(
+            "A user type cannot have more than {MAX_FIELDS} fields"
+        )));
     }
-    let mut def = TypeDef { keyspace: keyspace.clone(), name: name.clone(), field_names: Vec::new(), field_types: Vec::new() };
+    let mut def = TypeDef {
+        keyspace: keyspace.clone(),
+        name: name.clone(),
+        field_names: Vec::new(),
+        field_types: Vec::new(),
+    };
     for (field, ty) in &s.fields {
         if def.field_names.contains(field) {
-            return Err(CqlError::invalid(format!("Duplicate field name '{field}' in type '{name}'")));
+            return Err(CqlError::invalid(format!(
+                "Duplicate field name '{field}' in type '{name}'"
+            )));
         }
         def.field_names.push(field.clone());
         def.field_types.push(field_type(ks, ty)?.to_string());
     }
     ctx.node.schema.apply(vec![SchemaWrite::PutType(def)])?;
-    Ok(Some(type_event(SchemaChangeType::Created, &keyspace, &name)))
+    Ok(Some(type_event(
+        SchemaChangeType::Created,
+        &keyspace,
+        &name,
+    )))
 }
 
 pub async fn alter_type(ctx: &Context<'_>, s: &AlterType) -> CqlResult<DdlOutcome> {
@@ -80,12 +114,22 @@ pub async fn alter_type(ctx: &Context<'_>, s: &AlterType) -> CqlResult<DdlOutcom
         if s.if_exists {
             return Ok(None);
         }
-        return Err(CqlError::invalid(format!("Type '{keyspace}.{name}' doesn't exist")));
+        return Err(CqlError::invalid(format!(
+            "Type '{keyspace}.{name}' doesn't exist"
+        )));
     };
     let mut def = existing.clone();
     match &s.action {
-        AlterTypeAction::AlterField { .. } => return Err(CqlError::invalid("Alterations of field types are not supported")),
-        AlterTypeAction::Add { if_not_exists, field, ty } => {
+        AlterTypeAction::AlterField { .. } => {
+            return Err(CqlError::invalid(
+                "Alterations of field types are not supported",
+            ))
+        }
+        AlterTypeAction::Add {
+            if_not_exists,
+            field,
+            ty,
+        } => {
             if def.field_names.contains(field) {
                 if *if_not_exists {
                     return Ok(None);
@@ -97,7 +141,9 @@ pub async fn alter_type(ctx: &Context<'_>, s: &AlterType) -> CqlResult<DdlOutcom
                 return Err(CqlError::invalid(format!("Cannot add new field {field} of type {ty} to user type {keyspace}.{name} as it would create a circular reference")));
             }
             if def.field_names.len() >= MAX_FIELDS {
-                return Err(CqlError::invalid(format!("A user type cannot have more than {MAX_FIELDS} fields")));
+                return Err(CqlError::invalid(format!(
+                    "A user type cannot have more than {MAX_FIELDS} fields"
+                )));
             }
             def.field_names.push(field.clone());
             def.field_types.push(ty.to_string());
@@ -108,10 +154,14 @@ pub async fn alter_type(ctx: &Context<'_>, s: &AlterType) -> CqlResult<DdlOutcom
                     if *if_exists {
                         continue;
                     }
-                    return Err(CqlError::invalid(format!("Unkown field {from} in user type {keyspace}.{name}")));
+                    return Err(CqlError::invalid(format!(
+                        "Unkown field {from} in user type {keyspace}.{name}"
+                    )));
                 };
                 if def.field_names.contains(to) {
-                    return Err(CqlError::invalid(format!("Duplicate field name {to} in type {keyspace}.{name}")));
+                    return Err(CqlError::invalid(format!(
+                        "Duplicate field name {to} in type {keyspace}.{name}"
+                    )));
                 }
                 def.field_names[position] = to.clone();
             }
@@ -124,8 +174,12 @@ pub async fn alter_type(ctx: &Context<'_>, s: &AlterType) -> CqlResult<DdlOutcom
 /// Whether `ty` is or contains the user type `name`.
 fn references(ty: &CqlType, name: &str) -> bool {
     match ty {
-        CqlType::Udt { def, .. } => def.name == name || def.fields.iter().any(|(_, t)| references(t, name)),
-        CqlType::List { element, .. } | CqlType::Set { element, .. } | CqlType::Vector { element, .. } => references(element, name),
+        CqlType::Udt { def, .. } => {
+            def.name == name || def.fields.iter().any(|(_, t)| references(t, name))
+        }
+        CqlType::List { element, .. }
+        | CqlType::Set { element, .. }
+        | CqlType::Vector { element, .. } => references(element, name),
         CqlType::Map { key, value, .. } => references(key, name) || references(value, name),
         CqlType::Tuple(items) => items.iter().any(|t| references(t, name)),
         CqlType::Native(_) | CqlType::Custom(_) => false,
@@ -141,25 +195,44 @@ pub async fn drop_type(ctx: &Context<'_>, s: &DropObject) -> CqlResult<DdlOutcom
         if s.if_exists {
             return Ok(None);
         }
-        return Err(CqlError::invalid(format!("User type '{keyspace}.{name}' doesn't exist")));
+        return Err(CqlError::invalid(format!(
+            "User type '{keyspace}.{name}' doesn't exist"
+        )));
     }
-    let tables: Vec<&str> =
-        ks.tables.values().filter(|t| t.types.iter().any(|ty| references(ty, name))).map(|t| t.def.name.as_str()).collect();
+    let tables: Vec<&str> = ks
+        .tables
+        .values()
+        .filter(|t| t.types.iter().any(|ty| references(ty, name)))
+        .map(|t| t.def.name.as_str())
+        .collect();
     if !tables.is_empty() {
-        return Err(CqlError::invalid(format!("Cannot drop user type '{keyspace}.{name}' as it is still used by tables {}", tables.join(", "))));
+        return Err(CqlError::invalid(format!(
+            "Cannot drop user type '{keyspace}.{name}' as it is still used by tables {}",
+            tables.join(", ")
+        )));
     }
     let resolver = KeyspaceUdts::new(&keyspace, &ks.types);
     let users: Vec<&str> = ks
         .types
         .keys()
         .filter(|other| *other != name)
-        .filter(|other| resolver.resolve(other).is_some_and(|def| def.fields.iter().any(|(_, t)| references(t, name))))
+        .filter(|other| {
+            resolver
+                .resolve(other)
+                .is_some_and(|def| def.fields.iter().any(|(_, t)| references(t, name)))
+        })
         .map(String::as_str)
         .collect();
     if !users.is_empty() {
-        return Err(CqlError::invalid(format!("Cannot drop user type '{keyspace}.{name}' as it is still used by user types {}", users.join(", "))));
+        return Err(CqlError::invalid(format!(
+            "Cannot drop user type '{keyspace}.{name}' as it is still used by user types {}",
+            users.join(", ")
+        )));
     }
-    ctx.node.schema.apply(vec![SchemaWrite::DropType { keyspace: keyspace.clone(), name: name.clone() }])?;
+    ctx.node.schema.apply(vec![SchemaWrite::DropType {
+        keyspace: keyspace.clone(),
+        name: name.clone(),
+    }])?;
     Ok(Some(type_event(SchemaChangeType::Dropped, &keyspace, name)))
 }
 
@@ -170,8 +243,18 @@ mod tests {
 
     #[test]
     fn references_finds_nested_types() {
-        let inner = CqlType::Udt { def: Box::new(UdtDef { keyspace: "ks".into(), name: "a".into(), fields: Vec::new() }), frozen: true };
-        let list = CqlType::List { element: Box::new(inner), frozen: false };
+        let inner = CqlType::Udt {
+            def: Box::new(UdtDef {
+                keyspace: "ks".into(),
+                name: "a".into(),
+                fields: Vec::new(),
+            }),
+            frozen: true,
+        };
+        let list = CqlType::List {
+            element: Box::new(inner),
+            frozen: false,
+        };
         assert!(references(&list, "a"));
         assert!(!references(&list, "b"));
         assert!(!references(&CqlType::Native(NativeType::Int), "a"));

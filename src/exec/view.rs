@@ -22,12 +22,21 @@ use super::rows::FullRow;
 use super::Context;
 use crate::cql::ast::{CreateView, DropObject, OrderDirection, Relation, Selection, Selector};
 use crate::error::{CqlError, CqlResult};
-use crate::schema::{ClusteringOrder, ColumnDef, ColumnKind, SchemaWrite, Table, TableDef, TableOptions, TableSource, ViewInfo, ViewRecord};
+use crate::schema::{
+    ClusteringOrder, ColumnDef, ColumnKind, SchemaWrite, Table, TableDef, TableOptions,
+    TableSource, ViewInfo, ViewRecord,
+};
 use crate::storage::{ClusteringRange, Operation, PartitionUpdate};
 use crate::types::{self, maybe_quote_identifier as quote};
 
 fn table_event(change: SchemaChangeType, keyspace: &str, name: &str) -> SchemaChange {
-    SchemaChange { change, target: SchemaChangeTarget::Table { keyspace: keyspace.to_string(), name: name.to_string() } }
+    SchemaChange {
+        change,
+        target: SchemaChangeTarget::Table {
+            keyspace: keyspace.to_string(),
+            name: name.to_string(),
+        },
+    }
 }
 
 fn invalid(message: impl Into<String>) -> CqlError {
@@ -36,14 +45,20 @@ fn invalid(message: impl Into<String>) -> CqlError {
 
 /// The selected base columns (`None` = `*`).
 fn selected_columns(base: &Table, selection: &Selection) -> CqlResult<Option<Vec<String>>> {
-    let Selection::Selectors(items) = selection else { return Ok(None) };
+    let Selection::Selectors(items) = selection else {
+        return Ok(None);
+    };
     let mut names = Vec::with_capacity(items.len());
     for item in items {
         if item.alias.is_some() {
-            return Err(invalid("Cannot use alias when defining a materialized view"));
+            return Err(invalid(
+                "Cannot use alias when defining a materialized view",
+            ));
         }
         let Selector::Column(name) = &item.selector else {
-            return Err(invalid("Can only select columns by name when defining a materialized view"));
+            return Err(invalid(
+                "Can only select columns by name when defining a materialized view",
+            ));
         };
         if base.column_index(name).is_none() {
             return Err(invalid(format!("Undefined column name {name}")));
@@ -67,26 +82,47 @@ fn not_null_columns(base: &Table, where_clause: &[Relation]) -> CqlResult<Vec<St
 
 /// Checks one view primary key column like Cassandra's `getColumnIdentifier`; returns
 /// whether it is a non-primary-key column of the base.
-fn check_key_column(base: &Table, name: &str, not_null: &[String], has_non_pk: bool) -> CqlResult<bool> {
-    let index = base.column_index(name).ok_or_else(|| invalid(format!("Unknown column name detected in CREATE MATERIALIZED VIEW statement: {name}")))?;
+fn check_key_column(
+    base: &Table,
+    name: &str,
+    not_null: &[String],
+    has_non_pk: bool,
+) -> CqlResult<bool> {
+    let index = base.column_index(name).ok_or_else(|| {
+        invalid(format!(
+            "Unknown column name detected in CREATE MATERIALIZED VIEW statement: {name}"
+        ))
+    })?;
     let column = &base.def.columns[index];
     let ty = &base.types[index];
     if ty.is_multi_cell() {
-        return Err(invalid(format!("Cannot use MultiCell column '{name}' in PRIMARY KEY of materialized view")));
+        return Err(invalid(format!(
+            "Cannot use MultiCell column '{name}' in PRIMARY KEY of materialized view"
+        )));
     }
     if ty.references_duration() {
-        return Err(invalid(format!("Cannot use Duration column '{name}' in PRIMARY KEY of materialized view")));
+        return Err(invalid(format!(
+            "Cannot use Duration column '{name}' in PRIMARY KEY of materialized view"
+        )));
     }
     if column.kind == ColumnKind::Static {
-        return Err(invalid(format!("Cannot use Static column '{name}' in PRIMARY KEY of materialized view")));
+        return Err(invalid(format!(
+            "Cannot use Static column '{name}' in PRIMARY KEY of materialized view"
+        )));
     }
-    let is_pk = matches!(column.kind, ColumnKind::PartitionKey | ColumnKind::Clustering);
+    let is_pk = matches!(
+        column.kind,
+        ColumnKind::PartitionKey | ColumnKind::Clustering
+    );
     if !is_pk && has_non_pk {
         return Err(invalid(format!("Cannot include more than one non-primary key column '{name}' in materialized view primary key")));
     }
-    let single_partition_key = column.kind == ColumnKind::PartitionKey && base.def.partition_key.len() == 1;
+    let single_partition_key =
+        column.kind == ColumnKind::PartitionKey && base.def.partition_key.len() == 1;
     if !single_partition_key && !not_null.iter().any(|n| n == name) {
-        return Err(invalid(format!("Primary key column '{name}' is required to be filtered by 'IS NOT NULL'")));
+        return Err(invalid(format!(
+            "Primary key column '{name}' is required to be filtered by 'IS NOT NULL'"
+        )));
     }
     Ok(!is_pk)
 }
@@ -94,11 +130,18 @@ fn check_key_column(base: &Table, name: &str, not_null: &[String], has_non_pk: b
 /// The view's table definition (without branch) after every check Cassandra makes.
 fn view_def(keyspace: &str, base: &Table, s: &CreateView) -> CqlResult<(TableDef, ViewInfo)> {
     if s.options.compact_storage {
-        return Err(invalid("Cannot use 'COMPACT STORAGE' when defining a materialized view"));
+        return Err(invalid(
+            "Cannot use 'COMPACT STORAGE' when defining a materialized view",
+        ));
     }
     let selected = selected_columns(base, &s.selection)?;
     let not_null = not_null_columns(base, &s.where_clause)?;
-    let key: Vec<&String> = s.primary_key.partition_key.iter().chain(&s.primary_key.clustering_columns).collect();
+    let key: Vec<&String> = s
+        .primary_key
+        .partition_key
+        .iter()
+        .chain(&s.primary_key.clustering_columns)
+        .collect();
     let mut has_non_pk = false;
     for name in &key {
         has_non_pk |= check_key_column(base, name, &not_null, has_non_pk)?;
@@ -123,14 +166,24 @@ fn view_def(keyspace: &str, base: &Table, s: &CreateView) -> CqlResult<(TableDef
         .def
         .columns
         .iter()
-        .filter(|c| key.contains(&&c.name) || selected.as_ref().is_none_or(|names| names.contains(&c.name)))
+        .filter(|c| {
+            key.contains(&&c.name)
+                || selected
+                    .as_ref()
+                    .is_none_or(|names| names.contains(&c.name))
+        })
         .collect();
     let mut columns = Vec::with_capacity(chosen.len());
     for column in chosen {
-        let ty = base.column_type(&column.name).ok_or_else(|| invalid(format!("Undefined column name {}", column.name)))?;
+        let ty = base
+            .column_type(&column.name)
+            .ok_or_else(|| invalid(format!("Undefined column name {}", column.name)))?;
         if column.kind == ColumnKind::Static {
             if selected.is_some() {
-                return Err(invalid(format!("Static column {} cannot be included in a materialized view", column.name)));
+                return Err(invalid(format!(
+                    "Static column {} cannot be included in a materialized view",
+                    column.name
+                )));
             }
             continue;
         }
@@ -144,9 +197,18 @@ fn view_def(keyspace: &str, base: &Table, s: &CreateView) -> CqlResult<(TableDef
         } else {
             ColumnKind::Regular
         };
-        columns.push(ColumnDef { name: column.name.clone(), type_text: column.type_text.clone(), kind, order: ClusteringOrder::Asc });
+        columns.push(ColumnDef {
+            name: column.name.clone(),
+            type_text: column.type_text.clone(),
+            kind,
+            order: ClusteringOrder::Asc,
+        });
     }
-    apply_clustering_order(&mut columns, &s.primary_key.clustering_columns, &s.options.clustering_order)?;
+    apply_clustering_order(
+        &mut columns,
+        &s.primary_key.clustering_columns,
+        &s.options.clustering_order,
+    )?;
     let mut def = TableDef {
         keyspace: keyspace.to_string(),
         name: s.name.name.clone(),
@@ -159,18 +221,36 @@ fn view_def(keyspace: &str, base: &Table, s: &CreateView) -> CqlResult<(TableDef
         dropped_columns: Default::default(),
     };
     def.normalise_column_order();
-    let where_clause = s.where_clause.iter().map(ToString::to_string).collect::<Vec<_>>().join(" AND ");
-    let info = ViewInfo { base_table: base.def.name.clone(), base_id: base.def.id, include_all_columns: selected.is_none(), where_clause };
+    let where_clause = s
+        .where_clause
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let info = ViewInfo {
+        base_table: base.def.name.clone(),
+        base_id: base.def.id,
+        include_all_columns: selected.is_none(),
+        where_clause,
+    };
     Ok((def, info))
 }
 
-fn apply_clustering_order(columns: &mut [ColumnDef], clustering: &[String], order: &[(String, OrderDirection)]) -> CqlResult<()> {
+fn apply_clustering_order(
+    columns: &mut [ColumnDef],
+    clustering: &[String],
+    order: &[(String, OrderDirection)],
+) -> CqlResult<()> {
     for (position, (name, direction)) in order.iter().enumerate() {
         if clustering.get(position) != Some(name) {
             return Err(invalid("The order of columns in the CLUSTERING ORDER directive must match that of the clustering columns"));
         }
         if let Some(column) = columns.iter_mut().find(|c| &c.name == name) {
-            column.order = if *direction == OrderDirection::Desc { ClusteringOrder::Desc } else { ClusteringOrder::Asc };
+            column.order = if *direction == OrderDirection::Desc {
+                ClusteringOrder::Desc
+            } else {
+                ClusteringOrder::Asc
+            };
         }
     }
     Ok(())
@@ -180,20 +260,35 @@ pub async fn create_view(ctx: &Context<'_>, s: &CreateView) -> CqlResult<DdlOutc
     let keyspace = ctx.keyspace_of(&s.name)?;
     let base_keyspace = ctx.keyspace_of(&s.base_table)?;
     if base_keyspace != keyspace {
-        return Err(invalid("Cannot create a materialized view on a table in a separate keyspace"));
+        return Err(invalid(
+            "Cannot create a materialized view on a table in a separate keyspace",
+        ));
     }
     let _guard = ctx.node.schema.ddl_lock.lock().await;
     let catalog = ctx.node.schema.catalog();
-    let ks = catalog.keyspace(&keyspace).ok_or_else(|| invalid(format!("Keyspace '{keyspace}' doesn't exist")))?;
+    let ks = catalog
+        .keyspace(&keyspace)
+        .ok_or_else(|| invalid(format!("Keyspace '{keyspace}' doesn't exist")))?;
     if ks.system {
-        return Err(CqlError::Unauthorized(format!("{keyspace} keyspace is not user-modifiable.")));
+        return Err(CqlError::Unauthorized(format!(
+            "{keyspace} keyspace is not user-modifiable."
+        )));
     }
-    let base = ks.tables.get(&s.base_table.name).cloned().ok_or_else(|| invalid(format!("Table '{keyspace}.{}' doesn't exist", s.base_table.name)))?;
+    let base = ks.tables.get(&s.base_table.name).cloned().ok_or_else(|| {
+        invalid(format!(
+            "Table '{keyspace}.{}' doesn't exist",
+            s.base_table.name
+        ))
+    })?;
     if base.view.is_some() {
-        return Err(invalid("Materialized views cannot be created against other materialized views"));
+        return Err(invalid(
+            "Materialized views cannot be created against other materialized views",
+        ));
     }
     if base.types.iter().any(types::CqlType::is_counter) {
-        return Err(invalid("Materialized views are not supported on counter tables"));
+        return Err(invalid(
+            "Materialized views are not supported on counter tables",
+        ));
     }
     if ks.tables.contains_key(&s.name.name) {
         if s.if_not_exists {
@@ -206,16 +301,36 @@ pub async fn create_view(ctx: &Context<'_>, s: &CreateView) -> CqlResult<DdlOutc
     let mut view = Table::new(def.clone(), TableSource::Engine).map_err(CqlError::Server)?;
     view.view = Some(info.clone());
     build(ctx, &base, &Arc::new(view)).await?;
-    ctx.node.schema.apply(vec![SchemaWrite::PutView(ViewRecord { table: def, view: info })])?;
-    Ok(Some(table_event(SchemaChangeType::Created, &keyspace, &s.name.name)))
+    ctx.node
+        .schema
+        .apply(vec![SchemaWrite::PutView(ViewRecord {
+            table: def,
+            view: info,
+        })])?;
+    Ok(Some(table_event(
+        SchemaChangeType::Created,
+        &keyspace,
+        &s.name.name,
+    )))
 }
 
 /// Writes the view rows of the rows the base table already holds.
 async fn build(ctx: &Context<'_>, base: &Arc<Table>, view: &Arc<Table>) -> CqlResult<()> {
     super::derived::build_from_base(ctx, base, view, |row| {
-        let values: Vec<Option<Vec<u8>>> = (0..base.def.columns.len()).map(|i| row.value(i).map(<[u8]>::to_vec)).collect();
-        let timestamp = row.cells.iter().flatten().map(|c| c.timestamp).max().unwrap_or(0);
-        Ok(view_key(base, view, &values)?.map(|key| upsert(base, view, &key, &values, timestamp, 0)).into_iter().collect())
+        let values: Vec<Option<Vec<u8>>> = (0..base.def.columns.len())
+            .map(|i| row.value(i).map(<[u8]>::to_vec))
+            .collect();
+        let timestamp = row
+            .cells
+            .iter()
+            .flatten()
+            .map(|c| c.timestamp)
+            .max()
+            .unwrap_or(0);
+        Ok(view_key(base, view, &values)?
+            .map(|key| upsert(base, view, &key, &values, timestamp, 0))
+            .into_iter()
+            .collect())
     })
     .await
 }
@@ -224,54 +339,112 @@ pub async fn drop_view(ctx: &Context<'_>, s: &DropObject) -> CqlResult<DdlOutcom
     let keyspace = ctx.keyspace_of(&s.name)?;
     let _guard = ctx.node.schema.ddl_lock.lock().await;
     let catalog = ctx.node.schema.catalog();
-    let view = catalog.table(&keyspace, &s.name.name).filter(|t| t.view.is_some()).cloned();
+    let view = catalog
+        .table(&keyspace, &s.name.name)
+        .filter(|t| t.view.is_some())
+        .cloned();
     let Some(view) = view else {
         if s.if_exists {
             return Ok(None);
         }
-        return Err(invalid(format!("Materialized view '{}' doesn't exist", s.name.name)));
+        return Err(invalid(format!(
+            "Materialized view '{}' doesn't exist",
+            s.name.name
+        )));
     };
-    ctx.node.schema.apply(vec![SchemaWrite::DropView { keyspace: keyspace.clone(), name: view.def.name.clone() }])?;
+    ctx.node.schema.apply(vec![SchemaWrite::DropView {
+        keyspace: keyspace.clone(),
+        name: view.def.name.clone(),
+    }])?;
     ctx.release_branch(view.def.data_version);
-    Ok(Some(table_event(SchemaChangeType::Dropped, &keyspace, &view.def.name)))
+    Ok(Some(table_event(
+        SchemaChangeType::Dropped,
+        &keyspace,
+        &view.def.name,
+    )))
 }
 
 /// The key of the view row of a base row (values by base column), or `None` when a view
 /// key column is null (no view row).
-fn view_key(base: &Table, view: &Table, values: &[Option<Vec<u8>>]) -> CqlResult<Option<(PartitionKey, Vec<u8>)>> {
-    let value_of = |name: &str| base.column_index(name).and_then(|i| values.get(i).cloned().flatten());
+fn view_key(
+    base: &Table,
+    view: &Table,
+    values: &[Option<Vec<u8>>],
+) -> CqlResult<Option<(PartitionKey, Vec<u8>)>> {
+    let value_of = |name: &str| {
+        base.column_index(name)
+            .and_then(|i| values.get(i).cloned().flatten())
+    };
     let mut components = Vec::with_capacity(view.def.partition_key.len());
     for name in &view.def.partition_key {
-        let Some(v) = value_of(name).filter(|v| !v.is_empty()) else { return Ok(None) };
+        let Some(v) = value_of(name).filter(|v| !v.is_empty()) else {
+            return Ok(None);
+        };
         components.push(v);
     }
     let mut clustering = Vec::new();
     for index in view.clustering_indexes() {
-        let Some(v) = value_of(&view.def.columns[index].name) else { return Ok(None) };
+        let Some(v) = value_of(&view.def.columns[index].name) else {
+            return Ok(None);
+        };
         let desc = view.def.columns[index].order == ClusteringOrder::Desc;
         types::encode_key_component(&view.types[index], &v, desc, &mut clustering)?;
     }
-    Ok(Some((PartitionKey::from_components(components), clustering)))
+    Ok(Some((
+        PartitionKey::from_components(components),
+        clustering,
+    )))
 }
 
 /// Writes a whole view row: liveness plus every non-key view column.
-fn upsert(base: &Table, view: &Table, (key, clustering): &(PartitionKey, Vec<u8>), values: &[Option<Vec<u8>>], timestamp: i64, ttl_secs: u32) -> PartitionUpdate {
-    let mut operations = vec![Operation::RowMarker { clustering: clustering.clone() }];
+fn upsert(
+    base: &Table,
+    view: &Table,
+    (key, clustering): &(PartitionKey, Vec<u8>),
+    values: &[Option<Vec<u8>>],
+    timestamp: i64,
+    ttl_secs: u32,
+) -> PartitionUpdate {
+    let mut operations = vec![Operation::RowMarker {
+        clustering: clustering.clone(),
+    }];
     for (_, column) in view.columns_of_kind(ColumnKind::Regular) {
-        let value = base.column_index(&column.name).and_then(|i| values.get(i).cloned().flatten());
-        operations.push(Operation::Cell { clustering: Some(clustering.clone()), column: column.name.clone(), value });
+        let value = base
+            .column_index(&column.name)
+            .and_then(|i| values.get(i).cloned().flatten());
+        operations.push(Operation::Cell {
+            clustering: Some(clustering.clone()),
+            column: column.name.clone(),
+            value,
+        });
     }
-    PartitionUpdate { token: key.token, partition_key: key.bytes.clone(), timestamp, ttl_secs, operations }
+    PartitionUpdate {
+        token: key.token,
+        partition_key: key.bytes.clone(),
+        timestamp,
+        ttl_secs,
+        operations,
+    }
 }
 
 fn remove(key: &PartitionKey, clustering: &[u8], timestamp: i64) -> PartitionUpdate {
     let operation = Operation::DeleteRange(ClusteringRange::prefix(clustering));
-    PartitionUpdate { token: key.token, partition_key: key.bytes.clone(), timestamp, ttl_secs: 0, operations: vec![operation] }
+    PartitionUpdate {
+        token: key.token,
+        partition_key: key.bytes.clone(),
+        timestamp,
+        ttl_secs: 0,
+        operations: vec![operation],
+    }
 }
 
 /// Base column values of the row at `clustering` of the updated partition, for a row the
 /// write creates: its key columns, nothing else.
-pub fn row_values(base: &Table, update: &PartitionUpdate, clustering: &[u8]) -> CqlResult<Vec<Option<Vec<u8>>>> {
+pub fn row_values(
+    base: &Table,
+    update: &PartitionUpdate,
+    clustering: &[u8],
+) -> CqlResult<Vec<Option<Vec<u8>>>> {
     let mut values = vec![None; base.def.columns.len()];
     let key = PartitionKey::from_bytes(update.partition_key.clone(), base.def.partition_key.len());
     for (index, component) in base.partition_key_indexes().into_iter().zip(key.components) {
@@ -280,7 +453,11 @@ pub fn row_values(base: &Table, update: &PartitionUpdate, clustering: &[u8]) -> 
     let mut input = clustering;
     for index in base.clustering_indexes() {
         let desc = base.def.columns[index].order == ClusteringOrder::Desc;
-        values[index] = Some(types::decode_key_component(&base.types[index], &mut input, desc)?);
+        values[index] = Some(types::decode_key_component(
+            &base.types[index],
+            &mut input,
+            desc,
+        )?);
     }
     Ok(values)
 }
@@ -291,10 +468,21 @@ type Values = Vec<Option<Vec<u8>>>;
 type RowsAfter = (BTreeMap<Vec<u8>, Values>, Vec<Vec<u8>>);
 
 /// The base rows after `update`, from the rows before it, and which rows it touched.
-fn rows_after(base: &Table, update: &PartitionUpdate, before: &BTreeMap<Vec<u8>, FullRow>) -> CqlResult<RowsAfter> {
+fn rows_after(
+    base: &Table,
+    update: &PartitionUpdate,
+    before: &BTreeMap<Vec<u8>, FullRow>,
+) -> CqlResult<RowsAfter> {
     let mut rows: BTreeMap<Vec<u8>, Values> = before
         .iter()
-        .map(|(c, row)| (c.clone(), (0..base.def.columns.len()).map(|i| row.value(i).map(<[u8]>::to_vec)).collect()))
+        .map(|(c, row)| {
+            (
+                c.clone(),
+                (0..base.def.columns.len())
+                    .map(|i| row.value(i).map(<[u8]>::to_vec))
+                    .collect(),
+            )
+        })
         .collect();
     let mut touched = Vec::new();
     for operation in &update.operations {
@@ -307,11 +495,17 @@ fn rows_after(base: &Table, update: &PartitionUpdate, before: &BTreeMap<Vec<u8>,
                 }
                 touched.push(clustering.clone());
             }
-            Operation::Cell { clustering: Some(clustering), column, value } => {
+            Operation::Cell {
+                clustering: Some(clustering),
+                column,
+                value,
+            } => {
                 if !rows.contains_key(clustering) {
                     rows.insert(clustering.clone(), row_values(base, update, clustering)?);
                 }
-                if let (Some(row), Some(index)) = (rows.get_mut(clustering), base.column_index(column)) {
+                if let (Some(row), Some(index)) =
+                    (rows.get_mut(clustering), base.column_index(column))
+                {
                     row[index] = value.clone();
                 }
                 touched.push(clustering.clone());
@@ -323,15 +517,23 @@ fn rows_after(base: &Table, update: &PartitionUpdate, before: &BTreeMap<Vec<u8>,
 }
 
 /// The view writes one base partition update implies.
-pub fn view_updates(base: &Table, view: &Table, update: &PartitionUpdate, before: &BTreeMap<Vec<u8>, FullRow>) -> CqlResult<Vec<PartitionUpdate>> {
+pub fn view_updates(
+    base: &Table,
+    view: &Table,
+    update: &PartitionUpdate,
+    before: &BTreeMap<Vec<u8>, FullRow>,
+) -> CqlResult<Vec<PartitionUpdate>> {
     let (after, touched) = rows_after(base, update, before)?;
     let mut updates = Vec::new();
     let mut clusterings: Vec<&Vec<u8>> = before.keys().chain(after.keys()).collect();
     clusterings.sort();
     clusterings.dedup();
     for clustering in clusterings {
-        let old_values: Option<Vec<Option<Vec<u8>>>> =
-            before.get(clustering).map(|row| (0..base.def.columns.len()).map(|i| row.value(i).map(<[u8]>::to_vec)).collect());
+        let old_values: Option<Vec<Option<Vec<u8>>>> = before.get(clustering).map(|row| {
+            (0..base.def.columns.len())
+                .map(|i| row.value(i).map(<[u8]>::to_vec))
+                .collect()
+        });
         let old_key = match &old_values {
             Some(values) => view_key(base, view, values)?,
             None => None,
@@ -348,7 +550,14 @@ pub fn view_updates(base: &Table, view: &Table, update: &PartitionUpdate, before
         }
         if let (Some(key), Some(values)) = (&new_key, new_values) {
             if touched.contains(clustering) || new_key != old_key {
-                updates.push(upsert(base, view, key, values, update.timestamp, update.ttl_secs));
+                updates.push(upsert(
+                    base,
+                    view,
+                    key,
+                    values,
+                    update.timestamp,
+                    update.ttl_secs,
+                ));
             }
         }
     }
@@ -360,11 +569,23 @@ pub fn create_statement(view: &Table, info: &ViewInfo, table_options: &str) -> S
     let columns = if info.include_all_columns {
         "*".to_string()
     } else {
-        view.def.columns.iter().map(|c| quote(&c.name)).collect::<Vec<_>>().join(", ")
+        view.def
+            .columns
+            .iter()
+            .map(|c| quote(&c.name))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     let pk: Vec<String> = view.def.partition_key.iter().map(|n| quote(n)).collect();
-    let pk = if pk.len() == 1 { pk[0].clone() } else { format!("({})", pk.join(", ")) };
-    let key = std::iter::once(pk).chain(view.def.clustering.iter().map(|n| quote(n))).collect::<Vec<_>>().join(", ");
+    let pk = if pk.len() == 1 {
+        pk[0].clone()
+    } else {
+        format!("({})", pk.join(", "))
+    };
+    let key = std::iter::once(pk)
+        .chain(view.def.clustering.iter().map(|n| quote(n)))
+        .collect::<Vec<_>>()
+        .join(", ");
     format!(
         "CREATE MATERIALIZED VIEW {}.{} AS\n    SELECT {columns}\n    FROM {}.{}\n    WHERE {}\n    PRIMARY KEY ({key})\n WITH {table_options};",
         quote(&view.def.keyspace),
@@ -389,10 +610,20 @@ mod tests {
     use crate::storage::CellData;
 
     fn column(name: &str, type_text: &str, kind: ColumnKind) -> ColumnDef {
-        ColumnDef { name: name.into(), type_text: type_text.into(), kind, order: ClusteringOrder::Asc }
+        ColumnDef {
+            name: name.into(),
+            type_text: type_text.into(),
+            kind,
+            order: ClusteringOrder::Asc,
+        }
     }
 
-    fn table(name: &str, columns: Vec<ColumnDef>, partition_key: &[&str], clustering: &[&str]) -> Table {
+    fn table(
+        name: &str,
+        columns: Vec<ColumnDef>,
+        partition_key: &[&str],
+        clustering: &[&str],
+    ) -> Table {
         let def = TableDef {
             keyspace: "ks".into(),
             name: name.into(),
@@ -410,13 +641,21 @@ mod tests {
     fn base_and_view() -> (Table, Table) {
         let base = table(
             "t",
-            vec![column("k", "int", ColumnKind::PartitionKey), column("c", "int", ColumnKind::Clustering), column("v", "int", ColumnKind::Regular)],
+            vec![
+                column("k", "int", ColumnKind::PartitionKey),
+                column("c", "int", ColumnKind::Clustering),
+                column("v", "int", ColumnKind::Regular),
+            ],
             &["k"],
             &["c"],
         );
         let view = table(
             "by_v",
-            vec![column("v", "int", ColumnKind::PartitionKey), column("k", "int", ColumnKind::Clustering), column("c", "int", ColumnKind::Clustering)],
+            vec![
+                column("v", "int", ColumnKind::PartitionKey),
+                column("k", "int", ColumnKind::Clustering),
+                column("c", "int", ColumnKind::Clustering),
+            ],
             &["v"],
             &["k", "c"],
         );
@@ -429,51 +668,107 @@ mod tests {
 
     fn clustering(c: i32) -> Vec<u8> {
         let mut out = Vec::new();
-        types::encode_key_component(&types::CqlType::Native(types::NativeType::Int), &int(c), false, &mut out).expect("encodes");
+        types::encode_key_component(
+            &types::CqlType::Native(types::NativeType::Int),
+            &int(c),
+            false,
+            &mut out,
+        )
+        .expect("encodes");
         out
     }
 
     fn update(operations: Vec<Operation>) -> PartitionUpdate {
-        PartitionUpdate { token: 0, partition_key: int(1), timestamp: 10, ttl_secs: 0, operations }
+        PartitionUpdate {
+            token: 0,
+            partition_key: int(1),
+            timestamp: 10,
+            ttl_secs: 0,
+            operations,
+        }
     }
 
     fn row(v: Option<i32>) -> FullRow {
-        let cell = |value: Vec<u8>| Some(CellData { value, ..CellData::default() });
-        FullRow { token: 0, cells: vec![cell(int(1)), cell(int(1)), v.map(int).and_then(cell)], clustering: clustering(1) }
+        let cell = |value: Vec<u8>| {
+            Some(CellData {
+                value,
+                ..CellData::default()
+            })
+        };
+        FullRow {
+            token: 0,
+            cells: vec![cell(int(1)), cell(int(1)), v.map(int).and_then(cell)],
+            clustering: clustering(1),
+        }
     }
 
     #[test]
     fn insert_creates_the_view_row() {
         let (base, view) = base_and_view();
         let write = update(vec![
-            Operation::RowMarker { clustering: clustering(1) },
-            Operation::Cell { clustering: Some(clustering(1)), column: "v".into(), value: Some(int(10)) },
+            Operation::RowMarker {
+                clustering: clustering(1),
+            },
+            Operation::Cell {
+                clustering: Some(clustering(1)),
+                column: "v".into(),
+                value: Some(int(10)),
+            },
         ]);
         let updates = view_updates(&base, &view, &write, &BTreeMap::new()).expect("computes");
         assert_eq!(updates.len(), 1);
         assert_eq!(updates[0].partition_key, int(10));
-        assert!(matches!(updates[0].operations[0], Operation::RowMarker { .. }));
+        assert!(matches!(
+            updates[0].operations[0],
+            Operation::RowMarker { .. }
+        ));
     }
 
     #[test]
     fn changing_the_view_key_moves_the_row_and_null_removes_it() {
         let (base, view) = base_and_view();
         let before = BTreeMap::from([(clustering(1), row(Some(10)))]);
-        let moved = update(vec![Operation::Cell { clustering: Some(clustering(1)), column: "v".into(), value: Some(int(11)) }]);
+        let moved = update(vec![Operation::Cell {
+            clustering: Some(clustering(1)),
+            column: "v".into(),
+            value: Some(int(11)),
+        }]);
         let updates = view_updates(&base, &view, &moved, &before).expect("computes");
-        assert_eq!(updates.iter().map(|u| u.partition_key.clone()).collect::<Vec<_>>(), vec![int(10), int(11)]);
-        assert!(matches!(updates[0].operations[0], Operation::DeleteRange(_)));
-        let nulled = update(vec![Operation::Cell { clustering: Some(clustering(1)), column: "v".into(), value: None }]);
+        assert_eq!(
+            updates
+                .iter()
+                .map(|u| u.partition_key.clone())
+                .collect::<Vec<_>>(),
+            vec![int(10), int(11)]
+        );
+        assert!(matches!(
+            updates[0].operations[0],
+            Operation::DeleteRange(_)
+        ));
+        let nulled = update(vec![Operation::Cell {
+            clustering: Some(clustering(1)),
+            column: "v".into(),
+            value: None,
+        }]);
         let updates = view_updates(&base, &view, &nulled, &before).expect("computes");
         assert_eq!(updates.len(), 1);
-        assert!(matches!(updates[0].operations[0], Operation::DeleteRange(_)));
+        assert!(matches!(
+            updates[0].operations[0],
+            Operation::DeleteRange(_)
+        ));
     }
 
     #[test]
     fn partition_deletion_removes_every_view_row() {
         let (base, view) = base_and_view();
         let before = BTreeMap::from([(clustering(1), row(Some(10)))]);
-        let updates = view_updates(&base, &view, &update(vec![Operation::DeletePartition]), &before).expect("computes");
+        let updates = view_updates(
+            &base,
+            &view,
+            &update(vec![Operation::DeletePartition]),
+            &before,
+        )
+        .expect("computes");
         assert_eq!(updates.len(), 1);
         assert_eq!(updates[0].partition_key, int(10));
     }

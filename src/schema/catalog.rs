@@ -13,7 +13,9 @@ use std::sync::Arc;
 use md5::{Digest, Md5};
 use uuid::Uuid;
 
-use super::defs::{ColumnDef, ColumnKind, IndexDef, KeyspaceDef, SnapshotRecord, TableDef, TypeDef, ViewInfo};
+use super::defs::{
+    ColumnDef, ColumnKind, IndexDef, KeyspaceDef, SnapshotRecord, TableDef, TypeDef, ViewInfo,
+};
 use crate::types::{CqlType, UdtDef, UdtResolver, MAX_TYPE_DEPTH};
 
 /// Where a table's rows come from.
@@ -47,13 +49,26 @@ impl Table {
     }
 
     /// A table whose column types may name the user-defined types `udts` resolves.
-    pub fn with_types(def: TableDef, source: TableSource, udts: &dyn UdtResolver) -> Result<Table, String> {
+    pub fn with_types(
+        def: TableDef,
+        source: TableSource,
+        udts: &dyn UdtResolver,
+    ) -> Result<Table, String> {
         let types = def
             .columns
             .iter()
-            .map(|c| CqlType::parse(&c.type_text, udts).map_err(|e| format!("column {}: {e}", c.name)))
+            .map(|c| {
+                CqlType::parse(&c.type_text, udts).map_err(|e| format!("column {}: {e}", c.name))
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Table { def, types, source, indexes: Vec::new(), views: Vec::new(), view: None })
+        Ok(Table {
+            def,
+            types,
+            source,
+            indexes: Vec::new(),
+            views: Vec::new(),
+            view: None,
+        })
     }
 
     pub fn column_index(&self, name: &str) -> Option<usize> {
@@ -79,11 +94,18 @@ impl Table {
     }
 
     pub fn columns_of_kind(&self, kind: ColumnKind) -> impl Iterator<Item = (usize, &ColumnDef)> {
-        self.def.columns.iter().enumerate().filter(move |(_, c)| c.kind == kind)
+        self.def
+            .columns
+            .iter()
+            .enumerate()
+            .filter(move |(_, c)| c.kind == kind)
     }
 
     pub fn has_static_columns(&self) -> bool {
-        self.def.columns.iter().any(|c| c.kind == ColumnKind::Static)
+        self.def
+            .columns
+            .iter()
+            .any(|c| c.kind == ColumnKind::Static)
     }
 }
 
@@ -108,7 +130,11 @@ pub struct KeyspaceUdts<'a> {
 
 impl<'a> KeyspaceUdts<'a> {
     pub fn new(keyspace: &'a str, types: &'a BTreeMap<String, TypeDef>) -> KeyspaceUdts<'a> {
-        KeyspaceUdts { keyspace, types, depth: std::cell::Cell::new(0) }
+        KeyspaceUdts {
+            keyspace,
+            types,
+            depth: std::cell::Cell::new(0),
+        }
     }
 
     /// The resolved definition of type `name`.
@@ -131,7 +157,11 @@ impl UdtResolver for KeyspaceUdts<'_> {
             .map(|(n, t)| CqlType::parse(t, self).ok().map(|ty| (n.clone(), ty)))
             .collect();
         self.depth.set(self.depth.get() - 1);
-        Some(UdtDef { keyspace: def.keyspace.clone(), name: def.name.clone(), fields: fields? })
+        Some(UdtDef {
+            keyspace: def.keyspace.clone(),
+            name: def.name.clone(),
+            fields: fields?,
+        })
     }
 }
 
@@ -149,16 +179,22 @@ impl Catalog {
     }
 
     pub fn table(&self, keyspace: &str, name: &str) -> Option<&Arc<Table>> {
-        self.keyspaces.get(keyspace).and_then(|k| k.tables.get(name))
+        self.keyspaces
+            .get(keyspace)
+            .and_then(|k| k.tables.get(name))
     }
 
     pub fn snapshot(&self, tag: &str, keyspace: &str, table: &str) -> Option<&SnapshotRecord> {
-        self.snapshots.get(&(tag.to_string(), keyspace.to_string(), table.to_string()))
+        self.snapshots
+            .get(&(tag.to_string(), keyspace.to_string(), table.to_string()))
     }
 
     /// All user (non-system) table definitions.
     pub fn user_tables(&self) -> impl Iterator<Item = &Arc<Table>> {
-        self.keyspaces.values().filter(|k| !k.system).flat_map(|k| k.tables.values())
+        self.keyspaces
+            .values()
+            .filter(|k| !k.system)
+            .flat_map(|k| k.tables.values())
     }
 
     /// Recomputes `version` from the user schema: an MD5 name-based UUID, as

@@ -87,7 +87,10 @@ pub struct TableOptions {
 }
 
 fn string_map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 impl Default for TableOptions {
@@ -100,7 +103,10 @@ impl Default for TableOptions {
             cdc: false,
             comment: String::new(),
             compaction: string_map(&[
-                ("class", "org.apache.cassandra.db.compaction.SizeTieredCompactionStrategy"),
+                (
+                    "class",
+                    "org.apache.cassandra.db.compaction.SizeTieredCompactionStrategy",
+                ),
                 ("max_threshold", "32"),
                 ("min_threshold", "4"),
             ]),
@@ -147,12 +153,22 @@ impl TableDef {
     pub fn normalise_column_order(&mut self) {
         let rank = |c: &ColumnDef| -> (u8, usize, String) {
             match c.kind {
-                ColumnKind::PartitionKey => {
-                    (0, self.partition_key.iter().position(|n| n == &c.name).unwrap_or(0), String::new())
-                }
-                ColumnKind::Clustering => {
-                    (1, self.clustering.iter().position(|n| n == &c.name).unwrap_or(0), String::new())
-                }
+                ColumnKind::PartitionKey => (
+                    0,
+                    self.partition_key
+                        .iter()
+                        .position(|n| n == &c.name)
+                        .unwrap_or(0),
+                    String::new(),
+                ),
+                ColumnKind::Clustering => (
+                    1,
+                    self.clustering
+                        .iter()
+                        .position(|n| n == &c.name)
+                        .unwrap_or(0),
+                    String::new(),
+                ),
                 // Cassandra's select order: static columns, then regular ones, each by name.
                 ColumnKind::Static => (2, 0, c.name.clone()),
                 ColumnKind::Regular => (3, 0, c.name.clone()),
@@ -175,7 +191,9 @@ impl TableDef {
             ColumnKind::Clustering => &self.clustering,
             _ => return -1,
         };
-        list.iter().position(|n| n == &column.name).map_or(-1, |p| p as i32)
+        list.iter()
+            .position(|n| n == &column.name)
+            .map_or(-1, |p| p as i32)
     }
 }
 

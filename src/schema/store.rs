@@ -41,15 +41,32 @@ pub enum SchemaWrite {
     PutKeyspace(KeyspaceDef),
     DropKeyspace(String),
     PutTable(TableDef),
-    DropTable { keyspace: String, name: String },
+    DropTable {
+        keyspace: String,
+        name: String,
+    },
     PutSnapshot(SnapshotRecord),
-    DropSnapshot { tag: String, keyspace: String, table: String },
+    DropSnapshot {
+        tag: String,
+        keyspace: String,
+        table: String,
+    },
     PutIndex(IndexDef),
-    DropIndex { keyspace: String, table: String, name: String },
+    DropIndex {
+        keyspace: String,
+        table: String,
+        name: String,
+    },
     PutView(ViewRecord),
-    DropView { keyspace: String, name: String },
+    DropView {
+        keyspace: String,
+        name: String,
+    },
     PutType(TypeDef),
-    DropType { keyspace: String, name: String },
+    DropType {
+        keyspace: String,
+        name: String,
+    },
 }
 
 /// The system branch's live records by key.
@@ -99,18 +116,27 @@ impl SchemaStore {
     /// The node's host id, generated and persisted on first start.
     pub fn host_id(&self) -> CqlResult<Uuid> {
         let mut records = self.lock_records();
-        let stored = records.get(HOST_ID_KEY).and_then(|v| std::str::from_utf8(v).ok()).and_then(|s| Uuid::parse_str(s).ok());
+        let stored = records
+            .get(HOST_ID_KEY)
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|s| Uuid::parse_str(s).ok());
         if let Some(id) = stored {
             return Ok(id);
         }
         let id = Uuid::new_v4();
-        self.put_raw(&mut records, vec![(HOST_ID_KEY.to_vec(), Some(id.to_string().into_bytes()))])?;
+        self.put_raw(
+            &mut records,
+            vec![(HOST_ID_KEY.to_vec(), Some(id.to_string().into_bytes()))],
+        )?;
         Ok(id)
     }
 
     /// Persists `writes` atomically and publishes the resulting catalog.
     pub fn apply(&self, writes: Vec<SchemaWrite>) -> CqlResult<Arc<Catalog>> {
-        let raw = writes.into_iter().map(encode_write).collect::<CqlResult<Vec<_>>>()?;
+        let raw = writes
+            .into_iter()
+            .map(encode_write)
+            .collect::<CqlResult<Vec<_>>>()?;
         let mut records = self.lock_records();
         self.put_raw(&mut records, raw)?;
         self.rebuild(&records)
@@ -119,7 +145,11 @@ impl SchemaStore {
     /// Persists `entries` (`None` deletes) in one engine write, then mirrors them in
     /// `records`; the caller holds the `records` lock throughout, so the mirror changes
     /// in the engine's order.
-    fn put_raw(&self, records: &mut Records, entries: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> CqlResult<()> {
+    fn put_raw(
+        &self,
+        records: &mut Records,
+        entries: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    ) -> CqlResult<()> {
         let head = self.system_head()?;
         let timestamp = crate::clock::next_micros();
         let now = crate::clock::now_secs();
@@ -134,7 +164,9 @@ impl SchemaStore {
                     expires_at_secs: 0,
                     value: match value {
                         Some(v) => CellValue::Live(v.clone()),
-                        None => CellValue::Tombstone { deleted_at_secs: now },
+                        None => CellValue::Tombstone {
+                            deleted_at_secs: now,
+                        },
                     },
                 },
             })
@@ -156,9 +188,22 @@ impl SchemaStore {
         for (def, tables) in system_keyspaces() {
             let tables = tables
                 .into_iter()
-                .map(|t| Ok((t.name.clone(), Arc::new(Table::new(t, TableSource::Virtual).map_err(CqlError::Server)?))))
+                .map(|t| {
+                    Ok((
+                        t.name.clone(),
+                        Arc::new(Table::new(t, TableSource::Virtual).map_err(CqlError::Server)?),
+                    ))
+                })
                 .collect::<CqlResult<BTreeMap<_, _>>>()?;
-            catalog.keyspaces.insert(def.name.clone(), Keyspace { def, tables, types: BTreeMap::new(), system: true });
+            catalog.keyspaces.insert(
+                def.name.clone(),
+                Keyspace {
+                    def,
+                    tables,
+                    types: BTreeMap::new(),
+                    system: true,
+                },
+            );
         }
         let mut indexes = Vec::new();
         let mut views = Vec::new();
@@ -171,7 +216,12 @@ impl SchemaStore {
                 catalog
                     .keyspaces
                     .entry(def.name.clone())
-                    .or_insert_with(|| Keyspace { def, tables: BTreeMap::new(), types: BTreeMap::new(), system: false });
+                    .or_insert_with(|| Keyspace {
+                        def,
+                        tables: BTreeMap::new(),
+                        types: BTreeMap::new(),
+                        system: false,
+                    });
             } else if key.starts_with(TABLE_PREFIX) {
                 table_defs.push(decode_json::<TableDef>(value)?);
             } else if key.starts_with(TYPE_PREFIX) {
@@ -181,7 +231,14 @@ impl SchemaStore {
                 }
             } else if key.starts_with(SNAPSHOT_PREFIX) {
                 let record: SnapshotRecord = decode_json(value)?;
-                catalog.snapshots.insert((record.tag.clone(), record.keyspace.clone(), record.table.clone()), record);
+                catalog.snapshots.insert(
+                    (
+                        record.tag.clone(),
+                        record.keyspace.clone(),
+                        record.table.clone(),
+                    ),
+                    record,
+                );
             } else if key.starts_with(INDEX_PREFIX) {
                 indexes.push(decode_json::<IndexDef>(value)?);
             } else if key.starts_with(VIEW_PREFIX) {
@@ -189,15 +246,26 @@ impl SchemaStore {
             }
         }
         for def in table_defs {
-            let Some(ks) = catalog.keyspaces.get_mut(&def.keyspace) else { continue };
+            let Some(ks) = catalog.keyspaces.get_mut(&def.keyspace) else {
+                continue;
+            };
             let (keyspace, name) = (def.keyspace.clone(), def.name.clone());
-            match Table::with_types(def, TableSource::Engine, &KeyspaceUdts::new(&ks.def.name, &ks.types)) {
+            match Table::with_types(
+                def,
+                TableSource::Engine,
+                &KeyspaceUdts::new(&ks.def.name, &ks.types),
+            ) {
                 Ok(table) => {
                     ks.tables.insert(table.def.name.clone(), Arc::new(table));
                 }
                 // One unreadable definition must not stop the node from starting or
                 // every later DDL from applying; the table stays hidden until fixed.
-                Err(error) => tracing::error!(keyspace, table = name, error, "table definition does not resolve; table skipped"),
+                Err(error) => tracing::error!(
+                    keyspace,
+                    table = name,
+                    error,
+                    "table definition does not resolve; table skipped"
+                ),
             }
         }
         attach_views(&mut catalog, views)?;
@@ -214,8 +282,14 @@ impl SchemaStore {
 /// Gives each table its indexes; an index of a dropped (or re-created) table is ignored.
 fn attach_indexes(catalog: &mut Catalog, indexes: Vec<IndexDef>) {
     for index in indexes {
-        let table = catalog.keyspaces.get_mut(&index.keyspace).and_then(|k| k.tables.get_mut(&index.table));
-        if let Some(table) = table.and_then(Arc::get_mut).filter(|t| t.def.id == index.table_id) {
+        let table = catalog
+            .keyspaces
+            .get_mut(&index.keyspace)
+            .and_then(|k| k.tables.get_mut(&index.table));
+        if let Some(table) = table
+            .and_then(Arc::get_mut)
+            .filter(|t| t.def.id == index.table_id)
+        {
             table.indexes.push(index);
         }
     }
@@ -225,13 +299,21 @@ fn attach_indexes(catalog: &mut Catalog, indexes: Vec<IndexDef>) {
 /// whose base is gone (or re-created) is ignored.
 fn attach_views(catalog: &mut Catalog, views: Vec<ViewRecord>) -> CqlResult<()> {
     for record in views {
-        let Some(ks) = catalog.keyspaces.get_mut(&record.table.keyspace) else { continue };
-        let Some(base) = ks.tables.get_mut(&record.view.base_table).and_then(Arc::get_mut).filter(|t| t.def.id == record.view.base_id) else {
+        let Some(ks) = catalog.keyspaces.get_mut(&record.table.keyspace) else {
+            continue;
+        };
+        let Some(base) = ks
+            .tables
+            .get_mut(&record.view.base_table)
+            .and_then(Arc::get_mut)
+            .filter(|t| t.def.id == record.view.base_id)
+        else {
             continue;
         };
         base.views.push(record.table.name.clone());
         let udts = KeyspaceUdts::new(&ks.def.name, &ks.types);
-        let mut table = Table::with_types(record.table, TableSource::Engine, &udts).map_err(CqlError::Server)?;
+        let mut table = Table::with_types(record.table, TableSource::Engine, &udts)
+            .map_err(CqlError::Server)?;
         table.view = Some(record.view);
         ks.tables.insert(table.def.name.clone(), Arc::new(table));
     }
@@ -243,11 +325,20 @@ fn view_key(keyspace: &str, name: &str) -> Vec<u8> {
 }
 
 fn index_key(keyspace: &str, table: &str, name: &str) -> Vec<u8> {
-    [INDEX_PREFIX, keyspace.as_bytes(), b"\0", table.as_bytes(), b"\0", name.as_bytes()].concat()
+    [
+        INDEX_PREFIX,
+        keyspace.as_bytes(),
+        b"\0",
+        table.as_bytes(),
+        b"\0",
+        name.as_bytes(),
+    ]
+    .concat()
 }
 
 fn decode_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> CqlResult<T> {
-    serde_json::from_slice(bytes).map_err(|e| CqlError::Server(format!("corrupt schema record: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| CqlError::Server(format!("corrupt schema record: {e}")))
 }
 
 fn encode_json<T: serde::Serialize>(value: &T) -> CqlResult<Vec<u8>> {
@@ -267,26 +358,53 @@ fn table_key(keyspace: &str, name: &str) -> Vec<u8> {
 }
 
 fn snapshot_key(tag: &str, keyspace: &str, table: &str) -> Vec<u8> {
-    [SNAPSHOT_PREFIX, tag.as_bytes(), b"\0", keyspace.as_bytes(), b"\0", table.as_bytes()].concat()
+    [
+        SNAPSHOT_PREFIX,
+        tag.as_bytes(),
+        b"\0",
+        keyspace.as_bytes(),
+        b"\0",
+        table.as_bytes(),
+    ]
+    .concat()
 }
 
 fn encode_write(write: SchemaWrite) -> CqlResult<(Vec<u8>, Option<Vec<u8>>)> {
     Ok(match write {
         SchemaWrite::PutKeyspace(def) => (keyspace_key(&def.name), Some(encode_json(&def)?)),
         SchemaWrite::DropKeyspace(name) => (keyspace_key(&name), None),
-        SchemaWrite::PutTable(def) => (table_key(&def.keyspace, &def.name), Some(encode_json(&def)?)),
+        SchemaWrite::PutTable(def) => (
+            table_key(&def.keyspace, &def.name),
+            Some(encode_json(&def)?),
+        ),
         SchemaWrite::DropTable { keyspace, name } => (table_key(&keyspace, &name), None),
-        SchemaWrite::PutSnapshot(r) => (snapshot_key(&r.tag, &r.keyspace, &r.table), Some(encode_json(&r)?)),
-        SchemaWrite::DropSnapshot { tag, keyspace, table } => (snapshot_key(&tag, &keyspace, &table), None),
-        SchemaWrite::PutIndex(def) => (index_key(&def.keyspace, &def.table, &def.name), Some(encode_json(&def)?)),
-        SchemaWrite::DropIndex { keyspace, table, name } => (index_key(&keyspace, &table, &name), None),
+        SchemaWrite::PutSnapshot(r) => (
+            snapshot_key(&r.tag, &r.keyspace, &r.table),
+            Some(encode_json(&r)?),
+        ),
+        SchemaWrite::DropSnapshot {
+            tag,
+            keyspace,
+            table,
+        } => (snapshot_key(&tag, &keyspace, &table), None),
+        SchemaWrite::PutIndex(def) => (
+            index_key(&def.keyspace, &def.table, &def.name),
+            Some(encode_json(&def)?),
+        ),
+        SchemaWrite::DropIndex {
+            keyspace,
+            table,
+            name,
+        } => (index_key(&keyspace, &table, &name), None),
         SchemaWrite::PutType(def) => (type_key(&def.keyspace, &def.name), Some(encode_json(&def)?)),
         SchemaWrite::DropType { keyspace, name } => (type_key(&keyspace, &name), None),
-        SchemaWrite::PutView(record) => (view_key(&record.table.keyspace, &record.table.name), Some(encode_json(&record)?)),
+        SchemaWrite::PutView(record) => (
+            view_key(&record.table.keyspace, &record.table.name),
+            Some(encode_json(&record)?),
+        ),
         SchemaWrite::DropView { keyspace, name } => (view_key(&keyspace, &name), None),
     })
 }
-
 
 /// Reads every live record of the system branch at `head`.
 fn load_records(engine: &Engine, head: VersionId) -> CqlResult<Records> {

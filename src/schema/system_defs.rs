@@ -192,8 +192,11 @@ const VIEWS_KEY: ColumnSpecs = &[
 
 const VIRTUAL_KEYSPACES: ColumnSpecs = &[("keyspace_name", "text", PK)];
 
-const VIRTUAL_TABLES: ColumnSpecs =
-    &[("keyspace_name", "text", PK), ("table_name", "text", CK), ("comment", "text", R)];
+const VIRTUAL_TABLES: ColumnSpecs = &[
+    ("keyspace_name", "text", PK),
+    ("table_name", "text", CK),
+    ("comment", "text", R),
+];
 
 /// The name of every system keyspace with its replication, as Cassandra 5.0 reports them.
 pub fn system_keyspaces() -> Vec<(KeyspaceDef, Vec<TableDef>)> {
@@ -205,8 +208,11 @@ pub fn system_keyspaces() -> Vec<(KeyspaceDef, Vec<TableDef>)> {
         ])
     };
     let tables_cols: Vec<(&str, &str, ColumnKind)> = [
-        &[("keyspace_name", "text", PK), ("table_name", "text", CK), ("flags", "frozen<set<text>>", R)]
-            [..],
+        &[
+            ("keyspace_name", "text", PK),
+            ("table_name", "text", CK),
+            ("flags", "frozen<set<text>>", R),
+        ][..],
         TABLE_OPTION_COLUMNS,
     ]
     .concat();
@@ -248,7 +254,10 @@ pub fn system_keyspaces() -> Vec<(KeyspaceDef, Vec<TableDef>)> {
         (keyspace("system_distributed", simple("3")), vec![]),
         (
             keyspace("system_traces", simple("2")),
-            vec![table("system_traces", "sessions", TRACE_SESSIONS), table("system_traces", "events", TRACE_EVENTS)],
+            vec![
+                table("system_traces", "sessions", TRACE_SESSIONS),
+                table("system_traces", "events", TRACE_EVENTS),
+            ],
         ),
     ]
 }
@@ -259,21 +268,35 @@ pub fn is_virtual_keyspace(name: &str) -> bool {
 }
 
 fn replication(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn keyspace(name: &str, replication: BTreeMap<String, String>) -> KeyspaceDef {
-    KeyspaceDef { name: name.into(), replication, durable_writes: true }
+    KeyspaceDef {
+        name: name.into(),
+        replication,
+        durable_writes: true,
+    }
 }
 
 fn table(keyspace: &str, name: &str, specs: ColumnSpecs) -> TableDef {
     let names_of = |kind: ColumnKind| -> Vec<String> {
-        specs.iter().filter(|c| c.2 == kind).map(|c| c.0.to_string()).collect()
+        specs
+            .iter()
+            .filter(|c| c.2 == kind)
+            .map(|c| c.0.to_string())
+            .collect()
     };
     let mut def = TableDef {
         keyspace: keyspace.into(),
         name: name.into(),
-        id: Uuid::new_v3(&Uuid::NAMESPACE_OID, format!("{keyspace}.{name}").as_bytes()),
+        id: Uuid::new_v3(
+            &Uuid::NAMESPACE_OID,
+            format!("{keyspace}.{name}").as_bytes(),
+        ),
         columns: specs
             .iter()
             .map(|(n, t, k)| ColumnDef {

@@ -57,7 +57,14 @@ impl SubCell {
     }
 
     pub fn from_tag(tag: u8) -> Option<SubCell> {
-        [SubCell::ComplexDeletion, SubCell::Element, SubCell::CounterShard, SubCell::UdtField].into_iter().find(|s| s.tag() == tag)
+        [
+            SubCell::ComplexDeletion,
+            SubCell::Element,
+            SubCell::CounterShard,
+            SubCell::UdtField,
+        ]
+        .into_iter()
+        .find(|s| s.tag() == tag)
     }
 }
 
@@ -71,7 +78,11 @@ pub fn sub_cell_key(cell_key: &[u8], kind: SubCell, path: &[u8]) -> Vec<u8> {
 /// way). `micros` must be unique per node (`clock::next_micros`).
 pub fn list_path(micros: i64, prepend: bool) -> Vec<u8> {
     let micros = micros.unsigned_abs() & (u64::MAX >> 1);
-    let order = if prepend { (1u64 << 63) - micros } else { (1u64 << 63) + micros };
+    let order = if prepend {
+        (1u64 << 63) - micros
+    } else {
+        (1u64 << 63) + micros
+    };
     order.to_be_bytes().to_vec()
 }
 
@@ -131,8 +142,10 @@ pub fn partition_prefix(token: i64, partition_key: &[u8]) -> Vec<u8> {
 
 /// The engine's prefix extractor: the partition prefix `P` of a key, so a partition read
 /// skips the arrays whose prefix filter says they hold nothing of that partition.
-pub const PARTITION_PREFIX: strata_engine::PrefixExtractor =
-    strata_engine::PrefixExtractor { name: "strata.partition.v1", prefix_len: partition_prefix_len };
+pub const PARTITION_PREFIX: strata_engine::PrefixExtractor = strata_engine::PrefixExtractor {
+    name: "strata.partition.v1",
+    prefix_len: partition_prefix_len,
+};
 
 /// Length of the partition prefix: the token, then the escaped key up to its terminator
 /// (the first `0x00 0x01` after the token; escaping never yields that pair inside the key).
@@ -249,7 +262,11 @@ mod tests {
             let marker = row_marker_key(&prefix, b"\x00\x01\x02");
             let cell = row_cell_key(&prefix, b"c", "v");
             for key in [&prefix, &marker, &cell] {
-                assert_eq!(partition_prefix_len(key), Some(prefix.len()), "{pk:?} {key:?}");
+                assert_eq!(
+                    partition_prefix_len(key),
+                    Some(prefix.len()),
+                    "{pk:?} {key:?}"
+                );
             }
         }
         // Too short to hold a token, or no terminator: no prefix.
@@ -288,7 +305,10 @@ mod tests {
         let element = sub_cell_key(&cell, SubCell::Element, b"a");
         let next_column = row_cell_key(&p, b"", "n");
         assert!(cell < deletion && deletion < element && element < next_column);
-        assert_eq!(SubCell::from_tag(SubCell::UdtField.tag()), Some(SubCell::UdtField));
+        assert_eq!(
+            SubCell::from_tag(SubCell::UdtField.tag()),
+            Some(SubCell::UdtField)
+        );
     }
 
     #[test]

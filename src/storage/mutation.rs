@@ -18,12 +18,16 @@ pub struct ClusteringRange {
 
 impl ClusteringRange {
     pub fn contains(&self, clustering: &[u8]) -> bool {
-        clustering >= self.start.as_slice() && self.end.as_deref().is_none_or(|end| clustering < end)
+        clustering >= self.start.as_slice()
+            && self.end.as_deref().is_none_or(|end| clustering < end)
     }
 
     /// The range covering exactly the rows whose clustering starts with `prefix`.
     pub fn prefix(prefix: &[u8]) -> ClusteringRange {
-        ClusteringRange { start: prefix.to_vec(), end: layout::prefix_successor(prefix) }
+        ClusteringRange {
+            start: prefix.to_vec(),
+            end: layout::prefix_successor(prefix),
+        }
     }
 }
 
@@ -33,23 +37,49 @@ pub enum Operation {
     DeletePartition,
     DeleteRange(ClusteringRange),
     /// Row liveness (INSERT); `clustering` is the encoded clustering.
-    RowMarker { clustering: Vec<u8> },
+    RowMarker {
+        clustering: Vec<u8>,
+    },
     /// A regular cell (`clustering = Some`) or a static cell (`None`); `value = None`
     /// writes a cell tombstone.
-    Cell { clustering: Option<Vec<u8>>, column: String, value: Option<Vec<u8>> },
+    Cell {
+        clustering: Option<Vec<u8>>,
+        column: String,
+        value: Option<Vec<u8>>,
+    },
     /// One piece (element, UDT field) of a multi-cell column; `value = None` deletes it.
-    SubCell { clustering: Option<Vec<u8>>, column: String, kind: SubCell, path: Vec<u8>, value: Option<Vec<u8>> },
+    SubCell {
+        clustering: Option<Vec<u8>>,
+        column: String,
+        kind: SubCell,
+        path: Vec<u8>,
+        value: Option<Vec<u8>>,
+    },
     /// Deletes every piece of a multi-cell column written at or before `timestamp`. A
     /// whole-collection overwrite uses the statement's timestamp - 1 (as Cassandra) so
     /// the new elements, written at the statement's timestamp, survive it.
-    ComplexDeletion { clustering: Option<Vec<u8>>, column: String, timestamp: i64 },
+    ComplexDeletion {
+        clustering: Option<Vec<u8>>,
+        column: String,
+        timestamp: i64,
+    },
     /// Adds `delta` to a counter. The replica leading the write turns it into its own
     /// `CounterShard` (see ARCHITECTURE.md, "Counters").
-    CounterAdd { clustering: Option<Vec<u8>>, column: String, delta: i64 },
+    CounterAdd {
+        clustering: Option<Vec<u8>>,
+        column: String,
+        delta: i64,
+    },
     /// One node's shard of a counter: its running total and the logical clock of its
     /// last change. The clock is also the engine timestamp, so the newest shard state
     /// wins when replicas exchange shards.
-    CounterShard { clustering: Option<Vec<u8>>, column: String, shard: Vec<u8>, clock: i64, count: i64 },
+    CounterShard {
+        clustering: Option<Vec<u8>>,
+        column: String,
+        shard: Vec<u8>,
+        clock: i64,
+        count: i64,
+    },
 }
 
 impl Operation {
@@ -63,7 +93,8 @@ impl Operation {
 }
 
 fn live_timestamp(cell: Option<Cell>) -> i64 {
-    cell.filter(|c| matches!(c.value, CellValue::Live(_))).map_or(i64::MIN, |c| c.timestamp)
+    cell.filter(|c| matches!(c.value, CellValue::Live(_)))
+        .map_or(i64::MIN, |c| c.timestamp)
 }
 
 /// The stored value of a counter shard: logical clock ‖ count, both big-endian i64.
@@ -103,7 +134,9 @@ impl PartitionUpdate {
     }
 
     pub fn has_counter_adds(&self) -> bool {
-        self.operations.iter().any(|op| matches!(op, Operation::CounterAdd { .. }))
+        self.operations
+            .iter()
+            .any(|op| matches!(op, Operation::CounterAdd { .. }))
     }
 
     /// Replaces every `CounterAdd` by this node's new shard state. `current` reads a
@@ -119,24 +152,43 @@ impl PartitionUpdate {
         mut current: impl FnMut(&[u8]) -> Result<Option<Cell>, E>,
     ) -> Result<(), E> {
         let prefix = layout::partition_prefix(self.token, &self.partition_key);
-        let partition_deleted_at = live_timestamp(current(&layout::partition_deletion_key(&prefix))?);
+        let partition_deleted_at =
+            live_timestamp(current(&layout::partition_deletion_key(&prefix))?);
         for op in &mut self.operations {
-            let Operation::CounterAdd { clustering, column, delta } = op else { continue };
+            let Operation::CounterAdd {
+                clustering,
+                column,
+                delta,
+            } = op
+            else {
+                continue;
+            };
             let cell_key = Operation::cell_key(&prefix, clustering.as_deref(), column);
-            let deleted_at = live_timestamp(current(&layout::sub_cell_key(&cell_key, SubCell::ComplexDeletion, &[]))?)
-                .max(partition_deleted_at);
+            let deleted_at = live_timestamp(current(&layout::sub_cell_key(
+                &cell_key,
+                SubCell::ComplexDeletion,
+                &[],
+            ))?)
+            .max(partition_deleted_at);
             let shard_key = layout::sub_cell_key(&cell_key, SubCell::CounterShard, shard);
             let (old_clock, old_count) = match resolved.get(&shard_key) {
                 Some(state) => *state,
-                None => match current(&shard_key)?.as_ref().map(|c| (&c.value, c.timestamp)) {
-                    Some((CellValue::Live(v), ts)) if ts > deleted_at => decode_counter_shard(v).unwrap_or((ts, 0)),
+                None => match current(&shard_key)?
+                    .as_ref()
+                    .map(|c| (&c.value, c.timestamp))
+                {
+                    Some((CellValue::Live(v), ts)) if ts > deleted_at => {
+                        decode_counter_shard(v).unwrap_or((ts, 0))
+                    }
                     Some((_, ts)) => (ts, 0),
                     None => (i64::MIN, 0),
                 },
             };
             // The clock orders this shard's states; it also passes every deletion so a
             // counter deleted and incremented again counts from zero.
-            let clock = crate::clock::next_micros().max(old_clock.saturating_add(1)).max(deleted_at.saturating_add(1));
+            let clock = crate::clock::next_micros()
+                .max(old_clock.saturating_add(1))
+                .max(deleted_at.saturating_add(1));
             let count = old_count.wrapping_add(*delta);
             resolved.insert(shard_key, (clock, count));
             *op = Operation::CounterShard {
@@ -152,34 +204,73 @@ impl PartitionUpdate {
 
     fn encode(&self, prefix: &[u8], op: &Operation, now_secs: i64) -> Option<(Vec<u8>, Cell)> {
         Some(match op {
-            Operation::DeletePartition => {
-                (layout::partition_deletion_key(prefix), self.marker_cell(Vec::new()))
-            }
+            Operation::DeletePartition => (
+                layout::partition_deletion_key(prefix),
+                self.marker_cell(Vec::new()),
+            ),
             Operation::DeleteRange(range) => {
                 let end = range.end.clone().unwrap_or_default();
                 let key = layout::range_tombstone_key(prefix, &range.start, &end);
                 let value = serde_json::to_vec(range).unwrap_or_default();
                 (key, self.marker_cell(value))
             }
-            Operation::RowMarker { clustering } => {
-                (layout::row_marker_key(prefix, clustering), self.live_cell(Vec::new(), now_secs))
-            }
-            Operation::Cell { clustering, column, value } => {
-                (Operation::cell_key(prefix, clustering.as_deref(), column), self.value_cell(value, now_secs))
-            }
-            Operation::SubCell { clustering, column, kind, path, value } => {
-                let key = layout::sub_cell_key(&Operation::cell_key(prefix, clustering.as_deref(), column), *kind, path);
+            Operation::RowMarker { clustering } => (
+                layout::row_marker_key(prefix, clustering),
+                self.live_cell(Vec::new(), now_secs),
+            ),
+            Operation::Cell {
+                clustering,
+                column,
+                value,
+            } => (
+                Operation::cell_key(prefix, clustering.as_deref(), column),
+                self.value_cell(value, now_secs),
+            ),
+            Operation::SubCell {
+                clustering,
+                column,
+                kind,
+                path,
+                value,
+            } => {
+                let key = layout::sub_cell_key(
+                    &Operation::cell_key(prefix, clustering.as_deref(), column),
+                    *kind,
+                    path,
+                );
                 (key, self.value_cell(value, now_secs))
             }
-            Operation::ComplexDeletion { clustering, column, timestamp } => {
+            Operation::ComplexDeletion {
+                clustering,
+                column,
+                timestamp,
+            } => {
                 let cell_key = Operation::cell_key(prefix, clustering.as_deref(), column);
                 let key = layout::sub_cell_key(&cell_key, SubCell::ComplexDeletion, &[]);
-                (key, Cell { timestamp: *timestamp, ..self.marker_cell(Vec::new()) })
+                (
+                    key,
+                    Cell {
+                        timestamp: *timestamp,
+                        ..self.marker_cell(Vec::new())
+                    },
+                )
             }
-            Operation::CounterShard { clustering, column, shard, clock, count } => {
+            Operation::CounterShard {
+                clustering,
+                column,
+                shard,
+                clock,
+                count,
+            } => {
                 let cell_key = Operation::cell_key(prefix, clustering.as_deref(), column);
                 let key = layout::sub_cell_key(&cell_key, SubCell::CounterShard, shard);
-                (key, Cell { timestamp: *clock, ..self.marker_cell(encode_counter_shard(*clock, *count)) })
+                (
+                    key,
+                    Cell {
+                        timestamp: *clock,
+                        ..self.marker_cell(encode_counter_shard(*clock, *count))
+                    },
+                )
             }
             // Unresolved increments have no stored form: the leading replica resolves
             // them into shards first (`PartitionUpdate::resolve_counters`).
@@ -196,12 +287,26 @@ impl PartitionUpdate {
 
     /// Deletion markers are live engine cells (see `layout`): never TTL'd, never purged.
     fn marker_cell(&self, value: Vec<u8>) -> Cell {
-        Cell { timestamp: self.timestamp, ttl_secs: 0, expires_at_secs: 0, value: CellValue::Live(value) }
+        Cell {
+            timestamp: self.timestamp,
+            ttl_secs: 0,
+            expires_at_secs: 0,
+            value: CellValue::Live(value),
+        }
     }
 
     fn live_cell(&self, value: Vec<u8>, now_secs: i64) -> Cell {
-        let expires_at_secs = if self.ttl_secs > 0 { now_secs + i64::from(self.ttl_secs) } else { 0 };
-        Cell { timestamp: self.timestamp, ttl_secs: self.ttl_secs, expires_at_secs, value: CellValue::Live(value) }
+        let expires_at_secs = if self.ttl_secs > 0 {
+            now_secs + i64::from(self.ttl_secs)
+        } else {
+            0
+        };
+        Cell {
+            timestamp: self.timestamp,
+            ttl_secs: self.ttl_secs,
+            expires_at_secs,
+            value: CellValue::Live(value),
+        }
     }
 
     fn tombstone(&self, now_secs: i64) -> Cell {
@@ -209,7 +314,9 @@ impl PartitionUpdate {
             timestamp: self.timestamp,
             ttl_secs: 0,
             expires_at_secs: 0,
-            value: CellValue::Tombstone { deleted_at_secs: now_secs },
+            value: CellValue::Tombstone {
+                deleted_at_secs: now_secs,
+            },
         }
     }
 }

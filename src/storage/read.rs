@@ -44,7 +44,10 @@ pub struct Row {
 
 impl Row {
     pub fn cell(&self, column: &str) -> Option<&CellData> {
-        self.cells.iter().find(|(name, _)| name == column).map(|(_, c)| c)
+        self.cells
+            .iter()
+            .find(|(name, _)| name == column)
+            .map(|(_, c)| c)
     }
 
     fn is_live(&self) -> bool {
@@ -68,23 +71,43 @@ impl ComplexColumn {
         let deleted_at = self.deleted_at.unwrap_or(i64::MIN);
         self.pieces.retain(|(_, c)| c.timestamp > deleted_at);
         self.pieces.sort_by(|a, b| a.0.cmp(&b.0));
-        let newest = self.pieces.iter().map(|(_, c)| c).max_by_key(|c| c.timestamp)?.clone();
+        let newest = self
+            .pieces
+            .iter()
+            .map(|(_, c)| c)
+            .max_by_key(|c| c.timestamp)?
+            .clone();
         let value = match self.kind? {
             SubCell::Element => {
                 let mut out = (self.pieces.len() as i32).to_be_bytes().to_vec();
-                self.pieces.iter().for_each(|(_, c)| out.extend_from_slice(&c.value));
+                self.pieces
+                    .iter()
+                    .for_each(|(_, c)| out.extend_from_slice(&c.value));
                 out
             }
             SubCell::CounterShard => {
-                let total = self.pieces.iter().filter_map(|(_, c)| decode_counter_shard(&c.value)).fold(0i64, |t, (_, n)| t.wrapping_add(n));
+                let total = self
+                    .pieces
+                    .iter()
+                    .filter_map(|(_, c)| decode_counter_shard(&c.value))
+                    .fold(0i64, |t, (_, n)| t.wrapping_add(n));
                 total.to_be_bytes().to_vec()
             }
             SubCell::UdtField => udt_value(&self.pieces),
             SubCell::ComplexDeletion => return None,
         };
-        let piece_times = self.pieces.iter().map(|(_, c)| (c.timestamp, c.expires_at_secs)).collect();
+        let piece_times = self
+            .pieces
+            .iter()
+            .map(|(_, c)| (c.timestamp, c.expires_at_secs))
+            .collect();
         let paths = self.pieces.into_iter().map(|(p, _)| p).collect();
-        Some(CellData { value, paths, piece_times, ..newest })
+        Some(CellData {
+            value,
+            paths,
+            piece_times,
+            ..newest
+        })
     }
 }
 
@@ -94,7 +117,13 @@ fn udt_value(pieces: &[(Vec<u8>, CellData)]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut next = 0u16;
     for (path, cell) in pieces {
-        let Some(index) = path.get(..2).and_then(|b| b.try_into().ok()).map(u16::from_be_bytes) else { continue };
+        let Some(index) = path
+            .get(..2)
+            .and_then(|b| b.try_into().ok())
+            .map(u16::from_be_bytes)
+        else {
+            continue;
+        };
         while next < index {
             out.extend_from_slice(&(-1i32).to_be_bytes());
             next += 1;
@@ -126,11 +155,17 @@ impl ComplexCells {
     /// Records one piece; `visible` is `None` for a tombstone or an expired or shadowed
     /// cell. `tail` is what follows the column name in the key.
     fn push(&mut self, name: String, tail: &[u8], timestamp: i64, visible: Option<CellData>) {
-        let Some((&tag, path)) = tail.split_first() else { return };
-        let Some(kind) = SubCell::from_tag(tag) else { return };
+        let Some((&tag, path)) = tail.split_first() else {
+            return;
+        };
+        let Some(kind) = SubCell::from_tag(tag) else {
+            return;
+        };
         let column = self.column(name);
         match kind {
-            SubCell::ComplexDeletion => column.deleted_at = Some(column.deleted_at.map_or(timestamp, |t| t.max(timestamp))),
+            SubCell::ComplexDeletion => {
+                column.deleted_at = Some(column.deleted_at.map_or(timestamp, |t| t.max(timestamp)))
+            }
             _ => {
                 column.kind = Some(kind);
                 if let Some(cell) = visible {
@@ -151,8 +186,16 @@ impl ComplexCells {
 }
 
 /// Adds one cell (simple or a piece of a multi-cell column) of a row or the static row.
-fn add_cell(cells: &mut Vec<(String, CellData)>, complex: &mut ComplexCells, mut rest: &[u8], cell: &Cell, visible: Option<CellData>) {
-    let Some(name) = layout::read_escaped(&mut rest).and_then(|c| String::from_utf8(c).ok()) else { return };
+fn add_cell(
+    cells: &mut Vec<(String, CellData)>,
+    complex: &mut ComplexCells,
+    mut rest: &[u8],
+    cell: &Cell,
+    visible: Option<CellData>,
+) {
+    let Some(name) = layout::read_escaped(&mut rest).and_then(|c| String::from_utf8(c).ok()) else {
+        return;
+    };
     if rest.is_empty() {
         if let Some(data) = visible {
             cells.push((name, data));
@@ -165,7 +208,10 @@ fn add_cell(cells: &mut Vec<(String, CellData)>, complex: &mut ComplexCells, mut
 /// What the decoder emits, in order.
 #[derive(Clone, Debug)]
 pub enum Decoded {
-    PartitionStart { token: i64, key: Vec<u8> },
+    PartitionStart {
+        token: i64,
+        key: Vec<u8>,
+    },
     /// The partition's visible static cells (emitted once, possibly empty, before rows).
     Static(Vec<(String, CellData)>),
     Row(Row),
@@ -185,16 +231,24 @@ impl Deletions {
 
     fn shadows_row(&self, clustering: &[u8], timestamp: i64) -> bool {
         self.shadows_static(timestamp)
-            || self.ranges.iter().any(|(r, t)| timestamp <= *t && r.contains(clustering))
+            || self
+                .ranges
+                .iter()
+                .any(|(r, t)| timestamp <= *t && r.contains(clustering))
     }
 
     /// Feeds a header entry (partition deletion or range tombstone); returns false if the
     /// entry is not a header entry.
     fn absorb(&mut self, suffix: &[u8], cell: &Cell) -> bool {
-        let CellValue::Live(value) = &cell.value else { return matches!(suffix.first(), Some(0 | 1)) };
+        let CellValue::Live(value) = &cell.value else {
+            return matches!(suffix.first(), Some(0 | 1));
+        };
         match suffix.first() {
             Some(&layout::PARTITION_DELETION) => {
-                self.partition = Some(self.partition.map_or(cell.timestamp, |t| t.max(cell.timestamp)));
+                self.partition = Some(
+                    self.partition
+                        .map_or(cell.timestamp, |t| t.max(cell.timestamp)),
+                );
                 true
             }
             Some(&layout::RANGE_TOMBSTONE) => {
@@ -278,7 +332,9 @@ impl Decoder {
 
     /// Feeds one engine entry; complete items are appended to `out`.
     pub fn push(&mut self, key: &[u8], cell: &Cell, out: &mut Vec<Decoded>) {
-        let Some((token, pk, suffix)) = layout::split_partition(key) else { return };
+        let Some((token, pk, suffix)) = layout::split_partition(key) else {
+            return;
+        };
         let prefix_len = key.len() - suffix.len();
         if key.get(..prefix_len) != Some(self.partition_prefix.as_slice()) {
             self.finish(out);
@@ -307,7 +363,9 @@ impl Decoder {
     fn flush_static_row(&mut self, out: &mut Vec<Decoded>) {
         let emit = match &self.static_rows {
             StaticRows::Never => false,
-            StaticRows::Emit { skip_partition } => skip_partition.as_deref() != Some(self.partition_prefix.as_slice()),
+            StaticRows::Emit { skip_partition } => {
+                skip_partition.as_deref() != Some(self.partition_prefix.as_slice())
+            }
         };
         if emit && self.partition_has_statics && !self.partition_has_rows {
             out.push(Decoded::Row(Row::default()));
@@ -317,7 +375,9 @@ impl Decoder {
     }
 
     fn push_static(&mut self, rest: &[u8], cell: &Cell) {
-        let visible = self.visible(cell).filter(|c| !self.deletions.shadows_static(c.timestamp));
+        let visible = self
+            .visible(cell)
+            .filter(|c| !self.deletions.shadows_static(c.timestamp));
         let (cells, complex) = self.statics.get_or_insert_with(Default::default);
         add_cell(cells, complex, rest, cell, visible);
     }
@@ -331,7 +391,9 @@ impl Decoder {
     }
 
     fn flush_row(&mut self, out: &mut Vec<Decoded>) {
-        let Some(mut row) = self.row.take() else { return };
+        let Some(mut row) = self.row.take() else {
+            return;
+        };
         std::mem::take(&mut row.complex).finish_into(&mut row.cells);
         if row.is_live() {
             self.partition_has_rows = true;
@@ -340,17 +402,27 @@ impl Decoder {
     }
 
     fn push_row_entry(&mut self, rest: &[u8], cell: &Cell, out: &mut Vec<Decoded>) {
-        let Some((clustering, values, tail)) = self.layout.split(rest) else { return };
+        let Some((clustering, values, tail)) = self.layout.split(rest) else {
+            return;
+        };
         if self.row.as_ref().is_none_or(|r| r.clustering != clustering) {
             self.flush_statics(out);
             self.flush_row(out);
-            self.row = Some(Row { clustering: clustering.to_vec(), clustering_values: values, ..Row::default() });
+            self.row = Some(Row {
+                clustering: clustering.to_vec(),
+                clustering_values: values,
+                ..Row::default()
+            });
         }
-        let visible = self.visible(cell).filter(|c| !self.deletions.shadows_row(clustering, c.timestamp));
+        let visible = self
+            .visible(cell)
+            .filter(|c| !self.deletions.shadows_row(clustering, c.timestamp));
         let Some(row) = self.row.as_mut() else { return };
         match tail.split_first() {
             Some((&layout::ROW_MARKER, _)) => row.has_live_marker |= visible.is_some(),
-            Some((&layout::ROW_CELL, rest)) => add_cell(&mut row.cells, &mut row.complex, rest, cell, visible),
+            Some((&layout::ROW_CELL, rest)) => {
+                add_cell(&mut row.cells, &mut row.complex, rest, cell, visible)
+            }
             _ => {}
         }
     }
@@ -376,7 +448,12 @@ mod tests {
     use crate::storage::mutation::encode_counter_shard;
 
     fn live(timestamp: i64, value: &[u8]) -> Cell {
-        Cell { timestamp, ttl_secs: 0, expires_at_secs: 0, value: CellValue::Live(value.to_vec()) }
+        Cell {
+            timestamp,
+            ttl_secs: 0,
+            expires_at_secs: 0,
+            value: CellValue::Live(value.to_vec()),
+        }
     }
 
     fn element(cell_key: &[u8], path: &[u8]) -> Vec<u8> {
@@ -385,13 +462,26 @@ mod tests {
 
     /// Decodes `entries` (in the given order) of one partition without clustering.
     fn decode(entries: &[(Vec<u8>, Cell)]) -> Vec<(String, CellData)> {
-        let mut decoder = Decoder::new(ClusteringLayout { columns: Vec::new() }, 0);
+        let mut decoder = Decoder::new(
+            ClusteringLayout {
+                columns: Vec::new(),
+            },
+            0,
+        );
         let mut out = Vec::new();
         for (key, cell) in entries {
             decoder.push(key, cell, &mut out);
         }
         decoder.finish(&mut out);
-        out.into_iter().find_map(|d| if let Decoded::Row(r) = d { Some(r.cells) } else { None }).unwrap_or_default()
+        out.into_iter()
+            .find_map(|d| {
+                if let Decoded::Row(r) = d {
+                    Some(r.cells)
+                } else {
+                    None
+                }
+            })
+            .unwrap_or_default()
     }
 
     #[test]
@@ -411,7 +501,11 @@ mod tests {
         assert_eq!(forward, backward);
         let (name, data) = &forward[0];
         assert_eq!(name, "s");
-        assert_eq!(data.value, b"\0\0\0\x02\0\0\0\x01b\0\0\0\x01c".to_vec(), "the deletion at 10 hides a");
+        assert_eq!(
+            data.value,
+            b"\0\0\0\x02\0\0\0\x01b\0\0\0\x01c".to_vec(),
+            "the deletion at 10 hides a"
+        );
         assert_eq!((data.timestamp, data.paths.len()), (12, 2));
     }
 
@@ -421,9 +515,18 @@ mod tests {
         let counter = layout::row_cell_key(&p, b"", "c");
         let set = layout::row_cell_key(&p, b"", "s");
         let entries = vec![
-            (layout::sub_cell_key(&counter, SubCell::CounterShard, b"node-a"), live(3, &encode_counter_shard(3, 5))),
-            (layout::sub_cell_key(&counter, SubCell::CounterShard, b"node-b"), live(4, &encode_counter_shard(4, -2))),
-            (layout::sub_cell_key(&set, SubCell::ComplexDeletion, &[]), live(10, b"")),
+            (
+                layout::sub_cell_key(&counter, SubCell::CounterShard, b"node-a"),
+                live(3, &encode_counter_shard(3, 5)),
+            ),
+            (
+                layout::sub_cell_key(&counter, SubCell::CounterShard, b"node-b"),
+                live(4, &encode_counter_shard(4, -2)),
+            ),
+            (
+                layout::sub_cell_key(&set, SubCell::ComplexDeletion, &[]),
+                live(10, b""),
+            ),
             (element(&set, b"a"), live(9, b"\0\0\0\x01a")),
         ];
         let cells = decode(&entries);
@@ -433,8 +536,14 @@ mod tests {
 
     #[test]
     fn udt_fields_fill_gaps_with_nulls() {
-        let cell = CellData { value: b"\0\0\0\x01x".to_vec(), ..CellData::default() };
+        let cell = CellData {
+            value: b"\0\0\0\x01x".to_vec(),
+            ..CellData::default()
+        };
         let value = udt_value(&[(vec![0, 2], cell)]);
-        assert_eq!(value, b"\xff\xff\xff\xff\xff\xff\xff\xff\0\0\0\x01x".to_vec());
+        assert_eq!(
+            value,
+            b"\xff\xff\xff\xff\xff\xff\xff\xff\0\0\0\x01x".to_vec()
+        );
     }
 }

@@ -10,7 +10,9 @@ use crate::error::{CqlError, CqlResult};
 use crate::exec::FullRow;
 use crate::node::Node;
 use crate::schema::system_defs::is_virtual_keyspace;
-use crate::schema::{Catalog, ClusteringOrder, ColumnKind, KeyspaceDef, Table, TableDef, TableOptions};
+use crate::schema::{
+    Catalog, ClusteringOrder, ColumnKind, KeyspaceDef, Table, TableDef, TableOptions,
+};
 use crate::storage::CellData;
 use crate::types::{self, CqlType, NativeType};
 
@@ -27,12 +29,18 @@ struct RowBuilder<'t> {
 
 impl<'t> RowBuilder<'t> {
     fn new(table: &'t Table) -> Self {
-        RowBuilder { table, cells: vec![None; table.def.columns.len()] }
+        RowBuilder {
+            table,
+            cells: vec![None; table.def.columns.len()],
+        }
     }
 
     fn set(mut self, column: &str, value: Option<Vec<u8>>) -> Self {
         if let (Some(i), Some(value)) = (self.table.column_index(column), value) {
-            self.cells[i] = Some(CellData { value, ..CellData::default() });
+            self.cells[i] = Some(CellData {
+                value,
+                ..CellData::default()
+            });
         }
         self
     }
@@ -67,14 +75,20 @@ impl<'t> RowBuilder<'t> {
 
     fn text_map(self, column: &str, map: &BTreeMap<String, String>) -> Self {
         let text = CqlType::Native(NativeType::Text);
-        let entries: Vec<_> = map.iter().map(|(k, v)| (Some(k.as_bytes().to_vec()), Some(v.as_bytes().to_vec()))).collect();
+        let entries: Vec<_> = map
+            .iter()
+            .map(|(k, v)| (Some(k.as_bytes().to_vec()), Some(v.as_bytes().to_vec())))
+            .collect();
         let value = types::serialize_map(&text, &entries).ok();
         self.set(column, value)
     }
 
     fn blob_map(self, column: &str, map: &BTreeMap<String, Vec<u8>>) -> Self {
         let text = CqlType::Native(NativeType::Text);
-        let entries: Vec<_> = map.iter().map(|(k, v)| (Some(k.as_bytes().to_vec()), Some(v.clone()))).collect();
+        let entries: Vec<_> = map
+            .iter()
+            .map(|(k, v)| (Some(k.as_bytes().to_vec()), Some(v.clone())))
+            .collect();
         let value = types::serialize_map(&text, &entries).ok();
         self.set(column, value)
     }
@@ -95,7 +109,10 @@ impl<'t> RowBuilder<'t> {
     fn finish(self) -> CqlResult<FullRow> {
         let mut clustering = Vec::new();
         for i in self.table.clustering_indexes() {
-            let value = self.cells[i].as_ref().map(|c| c.value.clone()).unwrap_or_default();
+            let value = self.cells[i]
+                .as_ref()
+                .map(|c| c.value.clone())
+                .unwrap_or_default();
             let desc = self.table.def.columns[i].order == ClusteringOrder::Desc;
             types::encode_key_component(&self.table.types[i], &value, desc, &mut clustering)?;
         }
@@ -103,10 +120,19 @@ impl<'t> RowBuilder<'t> {
             .table
             .partition_key_indexes()
             .iter()
-            .map(|i| self.cells[*i].as_ref().map(|c| c.value.clone()).unwrap_or_default())
+            .map(|i| {
+                self.cells[*i]
+                    .as_ref()
+                    .map(|c| c.value.clone())
+                    .unwrap_or_default()
+            })
             .collect();
         let token = strata_protocol::murmur3::token(&crate::exec::serialize_partition_key(&pk));
-        Ok(FullRow { token, cells: self.cells, clustering })
+        Ok(FullRow {
+            token,
+            cells: self.cells,
+            clustering,
+        })
     }
 }
 
@@ -146,7 +172,10 @@ fn trace_sessions(node: &Node, table: &Table) -> CqlResult<Vec<FullRow>> {
                     .int("duration", s.duration_micros)
                     .text_map("parameters", &s.parameters)
                     .text("request", &s.request)
-                    .set("started_at", Some(s.started_at_millis.to_be_bytes().to_vec()))
+                    .set(
+                        "started_at",
+                        Some(s.started_at_millis.to_be_bytes().to_vec()),
+                    )
                     .finish()
             })
             .collect()
@@ -330,7 +359,13 @@ fn user_types(catalog: &Catalog, table: &Table) -> CqlResult<Vec<FullRow>> {
 
 fn virtual_tables(catalog: &Catalog, table: &Table) -> CqlResult<Vec<FullRow>> {
     schema_tables(catalog, true)
-        .map(|def| RowBuilder::new(table).text("keyspace_name", &def.keyspace).text("table_name", &def.name).text("comment", "").finish())
+        .map(|def| {
+            RowBuilder::new(table)
+                .text("keyspace_name", &def.keyspace)
+                .text("table_name", &def.name)
+                .text("comment", "")
+                .finish()
+        })
         .collect()
 }
 

@@ -986,8 +986,14 @@ mod tests {
         assert!(!parse("tuple<int>").unwrap().is_multi_cell());
         assert!(parse("counter").unwrap().is_counter());
         assert_eq!(parse("varchar").unwrap().to_wire(), ColType::Varchar);
-        assert!(matches!(parse("map<int, text>").unwrap().to_wire(), ColType::Map(..)));
-        assert!(matches!(parse("address").unwrap().to_wire(), ColType::Udt { .. }));
+        assert!(matches!(
+            parse("map<int, text>").unwrap().to_wire(),
+            ColType::Map(..)
+        ));
+        assert!(matches!(
+            parse("address").unwrap().to_wire(),
+            ColType::Udt { .. }
+        ));
         assert_eq!(
             parse("vector<float, 3>").unwrap().to_wire(),
             ColType::Custom(

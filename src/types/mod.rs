@@ -38,8 +38,8 @@ mod validate;
 pub use bound::canonical_bound_value;
 pub use compare::compare_values;
 pub use cql_type::{
-    maybe_quote_identifier, CqlType, NativeType, NoUdts, UdtDef, UdtResolver,
-    MAX_TYPE_DEPTH, MAX_VECTOR_DIMENSION,
+    maybe_quote_identifier, CqlType, NativeType, NoUdts, UdtDef, UdtResolver, MAX_TYPE_DEPTH,
+    MAX_VECTOR_DIMENSION,
 };
 pub use duration::Duration;
 pub use error::TypeError;

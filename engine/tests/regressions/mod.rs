@@ -5,7 +5,10 @@
 
 use std::sync::Arc;
 
-use strata_engine::{Cell, CellValue, CrashMode, CrashStorage, Engine, ManualClock, Mutation, Options, SyncMode, ROOT_VERSION};
+use strata_engine::{
+    Cell, CellValue, CrashMode, CrashStorage, Engine, ManualClock, Mutation, Options, SyncMode,
+    ROOT_VERSION,
+};
 
 use super::support::{run_ops, Config, Op, Payload, VRef, Write};
 
@@ -26,7 +29,15 @@ fn batch_config() -> Config {
 }
 
 fn put(version: VRef, key: u8, timestamp: i64, value: &[u8]) -> Write {
-    Write { version, key, timestamp, payload: Payload::Put { value: value.to_vec(), ttl_secs: 0 } }
+    Write {
+        version,
+        key,
+        timestamp,
+        payload: Payload::Put {
+            value: value.to_vec(),
+            ttl_secs: 0,
+        },
+    }
 }
 
 /// Found by the model test (seed 0x5717a7a000000000, shrunk to these 3 ops), and by every
@@ -64,24 +75,42 @@ fn reopen_after_a_crash_with_a_non_empty_wal() {
 fn a_snapshot_that_survives_a_crash_keeps_the_writes_acknowledged_before_it() {
     // The periodic sync never fires during the test: only explicit durability points count.
     let options = Options {
-        sync: SyncMode::Periodic { interval_ms: 3_600_000 },
+        sync: SyncMode::Periodic {
+            interval_ms: 3_600_000,
+        },
         background_threads: false,
         ..Options::default()
     };
     let storage = Arc::new(CrashStorage::new());
-    let engine = Engine::open(storage.clone(), options.clone(), Arc::new(ManualClock::new(1))).expect("engine call");
+    let engine = Engine::open(
+        storage.clone(),
+        options.clone(),
+        Arc::new(ManualClock::new(1)),
+    )
+    .expect("engine call");
     let table = engine.clone_version(ROOT_VERSION).expect("engine call");
-    let write = Mutation { version: table, key: b"k".to_vec(), cell: Cell::live(1, b"before the snapshot".to_vec()) };
+    let write = Mutation {
+        version: table,
+        key: b"k".to_vec(),
+        cell: Cell::live(1, b"before the snapshot".to_vec()),
+    };
     engine.write(&[write]).expect("engine call");
     let head = engine.snapshot(table).expect("engine call");
 
     let survivor = storage.crash(CrashMode::DropUnsynced);
     drop(engine);
-    let engine = Engine::open(survivor, options, Arc::new(ManualClock::new(1))).expect("engine call");
+    let engine =
+        Engine::open(survivor, options, Arc::new(ManualClock::new(1))).expect("engine call");
     let frozen = engine.version_info(table).expect("engine call");
-    assert!(frozen.frozen && engine.version_info(head).is_some(), "the snapshot survived");
+    assert!(
+        frozen.frozen && engine.version_info(head).is_some(),
+        "the snapshot survived"
+    );
     assert_eq!(
-        engine.get(table, b"k").expect("engine call").map(|c| c.value),
+        engine
+            .get(table, b"k")
+            .expect("engine call")
+            .map(|c| c.value),
         Some(CellValue::Live(b"before the snapshot".to_vec())),
         "the snapshot survived but the write acknowledged before it did not"
     );

@@ -19,8 +19,8 @@ use std::sync::Arc;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use strata_engine::{
-    Cell, CellValue, Clock, CrashMode, CrashStorage, Engine, Error, ManualClock, Mutation, Options, PrefixExtractor, Storage,
-    SyncMode, VersionId, ROOT_VERSION,
+    Cell, CellValue, Clock, CrashMode, CrashStorage, Engine, Error, ManualClock, Mutation, Options,
+    PrefixExtractor, Storage, SyncMode, VersionId, ROOT_VERSION,
 };
 
 /// The tiny key universe: a few prefixes of each other so prefix scans and bound edges bite.
@@ -85,8 +85,14 @@ fn through_first_a(key: &[u8]) -> Option<usize> {
 impl Extractor {
     fn extractor(self) -> PrefixExtractor {
         match self {
-            Extractor::FirstByte => PrefixExtractor { name: "first-byte", prefix_len: first_byte },
-            Extractor::ThroughFirstA => PrefixExtractor { name: "through-first-a", prefix_len: through_first_a },
+            Extractor::FirstByte => PrefixExtractor {
+                name: "first-byte",
+                prefix_len: first_byte,
+            },
+            Extractor::ThroughFirstA => PrefixExtractor {
+                name: "through-first-a",
+                prefix_len: through_first_a,
+            },
         }
     }
 }
@@ -104,7 +110,11 @@ impl Config {
             background_threads: rng.random_bool(0.4),
             block_bytes: [128, 512, 4096][rng.random_range(0..3)],
             bloom_bits_per_key: [0, 10][rng.random_range(0..2)],
-            prefix_extractor: [None, Some(Extractor::FirstByte), Some(Extractor::ThroughFirstA)][rng.random_range(0..3)],
+            prefix_extractor: [
+                None,
+                Some(Extractor::FirstByte),
+                Some(Extractor::ThroughFirstA),
+            ][rng.random_range(0..3)],
             whole_key_filtering: rng.random_bool(0.5),
             try_append: rng.random_bool(0.5),
         }
@@ -112,7 +122,11 @@ impl Config {
 
     pub fn options(&self) -> Options {
         Options {
-            sync: if self.batch_sync { SyncMode::Batch } else { SyncMode::Periodic { interval_ms: 5 } },
+            sync: if self.batch_sync {
+                SyncMode::Batch
+            } else {
+                SyncMode::Periodic { interval_ms: 5 }
+            },
             memtable_bytes: self.memtable_bytes,
             max_frozen_memtables: self.max_frozen_memtables,
             gc_grace_secs: self.gc_grace_secs,
@@ -152,7 +166,10 @@ impl fmt::Debug for VRef {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Payload {
     /// A live value; `ttl_secs` 0 means no expiry.
-    Put { value: Vec<u8>, ttl_secs: u32 },
+    Put {
+        value: Vec<u8>,
+        ttl_secs: u32,
+    },
     Delete,
 }
 
@@ -167,7 +184,13 @@ pub struct Write {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op {
     Write(Vec<Write>),
-    Scan { version: VRef, lo: Bound<u8>, hi: Bound<u8>, prefix: Option<u8>, reverse: bool },
+    Scan {
+        version: VRef,
+        lo: Bound<u8>,
+        hi: Bound<u8>,
+        prefix: Option<u8>,
+        reverse: bool,
+    },
     Snapshot(VRef),
     Clone(VRef),
     DeleteVersion(VRef),
@@ -179,7 +202,10 @@ pub enum Op {
     CleanReopen,
     /// Runs `op` (a write, flush or compaction) on a storage that fails every call after the
     /// next `after` calls, then crashes (the disk died) and reopens.
-    WithFaults { after: u8, op: Box<Op> },
+    WithFaults {
+        after: u8,
+        op: Box<Op>,
+    },
 }
 
 /// Generates ops with timestamps chosen so the model's answer is always well defined:
@@ -199,7 +225,11 @@ const TS_STRIDE: i64 = 4096;
 
 impl Generator {
     fn new(seed: u64) -> Generator {
-        Generator { rng: SmallRng::seed_from_u64(seed), base_ts: 1, unique: 0 }
+        Generator {
+            rng: SmallRng::seed_from_u64(seed),
+            base_ts: 1,
+            unique: 0,
+        }
     }
 
     fn vref_writable(&mut self) -> VRef {
@@ -221,16 +251,40 @@ impl Generator {
     }
 
     fn write(&mut self) -> Write {
-        let version = if self.rng.random_bool(0.93) { self.vref_writable() } else { self.vref_any() };
+        let version = if self.rng.random_bool(0.93) {
+            self.vref_writable()
+        } else {
+            self.vref_any()
+        };
         let key = self.rng.random_range(0..KEYS.len() as u8);
         if self.rng.random_bool(0.25) {
-            return Write { version, key, timestamp: self.timestamp(false), payload: Payload::Delete };
+            return Write {
+                version,
+                key,
+                timestamp: self.timestamp(false),
+                payload: Payload::Delete,
+            };
         }
-        let ttl_secs = if self.rng.random_bool(0.15) { self.rng.random_range(1..60) } else { 0 };
-        let len = if self.rng.random_bool(0.1) { self.rng.random_range(100..400) } else { self.rng.random_range(0..4) };
-        let value: Vec<u8> = (0..len).map(|_| self.rng.random_range(b'0'..=b'3')).collect();
+        let ttl_secs = if self.rng.random_bool(0.15) {
+            self.rng.random_range(1..60)
+        } else {
+            0
+        };
+        let len = if self.rng.random_bool(0.1) {
+            self.rng.random_range(100..400)
+        } else {
+            self.rng.random_range(0..4)
+        };
+        let value: Vec<u8> = (0..len)
+            .map(|_| self.rng.random_range(b'0'..=b'3'))
+            .collect();
         let timestamp = self.timestamp(ttl_secs > 0);
-        Write { version, key, timestamp, payload: Payload::Put { value, ttl_secs } }
+        Write {
+            version,
+            key,
+            timestamp,
+            payload: Payload::Put { value, ttl_secs },
+        }
     }
 
     fn bound(&mut self) -> Bound<u8> {
@@ -254,10 +308,17 @@ impl Generator {
                 version: self.vref_any(),
                 lo: self.bound(),
                 hi: self.bound(),
-                prefix: self.rng.random_bool(0.3).then(|| self.rng.random_range(0..KEYS.len() as u8)),
+                prefix: self
+                    .rng
+                    .random_bool(0.3)
+                    .then(|| self.rng.random_range(0..KEYS.len() as u8)),
                 reverse: self.rng.random_bool(0.5),
             },
-            680..=729 => Op::Snapshot(if self.rng.random_bool(0.8) { self.vref_writable() } else { self.vref_any() }),
+            680..=729 => Op::Snapshot(if self.rng.random_bool(0.8) {
+                self.vref_writable()
+            } else {
+                self.vref_any()
+            }),
             730..=769 => Op::Clone(self.vref_any()),
             770..=799 => Op::DeleteVersion(self.vref_any()),
             800..=839 => Op::Flush,
@@ -276,10 +337,17 @@ impl Generator {
                     1 => Op::Compact,
                     _ => {
                         self.base_ts += 1;
-                        Op::Write((0..self.rng.random_range(1..=3)).map(|_| self.write()).collect())
+                        Op::Write(
+                            (0..self.rng.random_range(1..=3))
+                                .map(|_| self.write())
+                                .collect(),
+                        )
                     }
                 };
-                Op::WithFaults { after: self.rng.random_range(0..16), op: Box::new(op) }
+                Op::WithFaults {
+                    after: self.rng.random_range(0..16),
+                    op: Box::new(op),
+                }
             }
         }
     }
@@ -321,7 +389,10 @@ pub fn supersedes(a: &Cell, b: &Cell) -> bool {
         return a.timestamp > b.timestamp;
     }
     match (&a.value, &b.value) {
-        (CellValue::Tombstone { deleted_at_secs: x }, CellValue::Tombstone { deleted_at_secs: y }) if x != y => x > y,
+        (
+            CellValue::Tombstone { deleted_at_secs: x },
+            CellValue::Tombstone { deleted_at_secs: y },
+        ) if x != y => x > y,
         (CellValue::Tombstone { .. }, CellValue::Live(_)) => true,
         (CellValue::Live(_), CellValue::Tombstone { .. }) => false,
         (CellValue::Live(x), CellValue::Live(y)) if x != y => x > y,
@@ -331,12 +402,18 @@ pub fn supersedes(a: &Cell, b: &Cell) -> bool {
 }
 
 pub fn is_live_at(cell: &Cell, now: i64) -> bool {
-    matches!(cell.value, CellValue::Live(_)) && (cell.expires_at_secs == 0 || cell.expires_at_secs > now)
+    matches!(cell.value, CellValue::Live(_))
+        && (cell.expires_at_secs == 0 || cell.expires_at_secs > now)
 }
 
 impl Model {
     fn new() -> Model {
-        let root = ModelVersion { parent: None, frozen: true, deleted: false, snapshot_successor: None };
+        let root = ModelVersion {
+            parent: None,
+            frozen: true,
+            deleted: false,
+            snapshot_successor: None,
+        };
         Model {
             versions: BTreeMap::from([(ROOT_VERSION, root)]),
             created: vec![ROOT_VERSION],
@@ -363,23 +440,39 @@ impl Model {
     }
 
     fn writable_versions(&self) -> impl Iterator<Item = VersionId> + '_ {
-        self.versions.iter().filter(|(_, v)| !v.frozen && !v.deleted).map(|(id, _)| *id)
+        self.versions
+            .iter()
+            .filter(|(_, v)| !v.frozen && !v.deleted)
+            .map(|(id, _)| *id)
     }
 
     pub fn readable_versions(&self) -> Vec<VersionId> {
-        self.versions.iter().filter(|(_, v)| !v.deleted).map(|(id, _)| *id).collect()
+        self.versions
+            .iter()
+            .filter(|(_, v)| !v.deleted)
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     fn is_writable(&self, version: VersionId) -> bool {
-        self.versions.get(&version).is_some_and(|v| !v.frozen && !v.deleted)
+        self.versions
+            .get(&version)
+            .is_some_and(|v| !v.frozen && !v.deleted)
     }
 
     fn is_frozen_alive(&self, version: VersionId) -> bool {
-        self.versions.get(&version).is_some_and(|v| v.frozen && !v.deleted)
+        self.versions
+            .get(&version)
+            .is_some_and(|v| v.frozen && !v.deleted)
     }
 
     fn add_child(&mut self, parent: VersionId, child: VersionId) {
-        let node = ModelVersion { parent: Some(parent), frozen: false, deleted: false, snapshot_successor: None };
+        let node = ModelVersion {
+            parent: Some(parent),
+            frozen: false,
+            deleted: false,
+            snapshot_successor: None,
+        };
         self.versions.insert(child, node);
         self.created.push(child);
     }
@@ -421,7 +514,12 @@ const UNKNOWN_VERSION: VersionId = 900_000;
 /// come back exactly. A tombstone still inside `gc_grace` must come back as a tombstone of the
 /// same timestamp. An expired winner or a purgeable tombstone may come back dead in any form or
 /// not at all. No winner means no cell.
-pub fn check_cell(model: Option<&Cell>, engine: Option<&Cell>, now: i64, gc_grace: i64) -> Result<(), String> {
+pub fn check_cell(
+    model: Option<&Cell>,
+    engine: Option<&Cell>,
+    now: i64,
+    gc_grace: i64,
+) -> Result<(), String> {
     let Some(expected) = model else {
         return match engine {
             None => Ok(()),
@@ -432,12 +530,16 @@ pub fn check_cell(model: Option<&Cell>, engine: Option<&Cell>, now: i64, gc_grac
         return if engine == Some(expected) {
             Ok(())
         } else {
-            Err(format!("expected live {expected:?}, engine returned {engine:?}"))
+            Err(format!(
+                "expected live {expected:?}, engine returned {engine:?}"
+            ))
         };
     }
     if let Some(got) = engine {
         if is_live_at(got, now) {
-            return Err(format!("expected dead {expected:?}, engine returned live {got:?}"));
+            return Err(format!(
+                "expected dead {expected:?}, engine returned live {got:?}"
+            ));
         }
     }
     let CellValue::Tombstone { deleted_at_secs } = expected.value else {
@@ -450,7 +552,9 @@ pub fn check_cell(model: Option<&Cell>, engine: Option<&Cell>, now: i64, gc_grac
     if purgeable || same_tombstone {
         Ok(())
     } else {
-        Err(format!("expected tombstone {expected:?} (not purgeable yet), engine returned {engine:?}"))
+        Err(format!(
+            "expected tombstone {expected:?} (not purgeable yet), engine returned {engine:?}"
+        ))
     }
 }
 
@@ -458,7 +562,9 @@ pub fn check_cell(model: Option<&Cell>, engine: Option<&Cell>, now: i64, gc_grac
 fn range_is_empty(lo: &Bound<Vec<u8>>, hi: &Bound<Vec<u8>>) -> bool {
     match (lo, hi) {
         (Bound::Included(a), Bound::Included(b)) => a > b,
-        (Bound::Included(a) | Bound::Excluded(a), Bound::Excluded(b) | Bound::Included(b)) => a >= b,
+        (Bound::Included(a) | Bound::Excluded(a), Bound::Excluded(b) | Bound::Included(b)) => {
+            a >= b
+        }
         _ => false,
     }
 }
@@ -573,7 +679,9 @@ impl Harness {
     }
 
     fn engine(&self) -> Result<&Engine, String> {
-        self.engine.as_ref().ok_or_else(|| "engine is not open".to_string())
+        self.engine
+            .as_ref()
+            .ok_or_else(|| "engine is not open".to_string())
     }
 
     fn now(&self) -> i64 {
@@ -584,7 +692,13 @@ impl Harness {
     pub fn step(&mut self, op: &Op) -> Result<(), String> {
         match op {
             Op::Write(writes) => self.write(writes)?,
-            Op::Scan { version, lo, hi, prefix, reverse } => {
+            Op::Scan {
+                version,
+                lo,
+                hi,
+                prefix,
+                reverse,
+            } => {
                 let version = self.model.resolve_vref(*version);
                 let (lo, hi) = scan_bounds(*lo, *hi, *prefix);
                 self.check_scan(version, lo, hi, *reverse)?;
@@ -593,10 +707,15 @@ impl Harness {
             Op::Clone(vref) => self.create_version(*vref, false)?,
             Op::DeleteVersion(vref) => self.delete_version(*vref)?,
             Op::Flush => {
-                self.engine()?.flush().map_err(|e| format!("flush failed: {e}"))?;
+                self.engine()?
+                    .flush()
+                    .map_err(|e| format!("flush failed: {e}"))?;
                 self.mark_durable();
             }
-            Op::Compact => self.engine()?.compact().map_err(|e| format!("compact failed: {e}"))?,
+            Op::Compact => self
+                .engine()?
+                .compact()
+                .map_err(|e| format!("compact failed: {e}"))?,
             Op::MergeVersion(vref) => self.merge_version(*vref)?,
             Op::AdvanceClock(secs) => self.clock.advance(*secs),
             Op::CrashReopen => self.crash_reopen()?,
@@ -655,7 +774,11 @@ impl Harness {
         let now = self.now();
         let mutations: Vec<Mutation> = writes.iter().map(|w| self.mutation(w, now)).collect();
         let valid = mutations.iter().all(|m| self.model.is_writable(m.version));
-        let result = if self.config.try_append { self.try_append_then_write(&mutations)? } else { self.engine()?.write(&mutations) };
+        let result = if self.config.try_append {
+            self.try_append_then_write(&mutations)?
+        } else {
+            self.engine()?.write(&mutations)
+        };
         match (valid, result) {
             (true, Ok(())) => {
                 mutations.iter().for_each(|m| self.model.apply_write(m));
@@ -665,13 +788,18 @@ impl Harness {
                 Ok(())
             }
             (true, Err(e)) => Err(format!("valid write {mutations:?} failed: {e}")),
-            (false, Ok(())) => Err(format!("write to a non-writable version was accepted: {mutations:?}")),
+            (false, Ok(())) => Err(format!(
+                "write to a non-writable version was accepted: {mutations:?}"
+            )),
             (false, Err(_)) => Ok(()),
         }
     }
 
     /// `try_append` + `wait_durable`, or `write` when `try_append` declines (nothing written).
-    fn try_append_then_write(&mut self, mutations: &[Mutation]) -> Result<strata_engine::Result<()>, String> {
+    fn try_append_then_write(
+        &mut self,
+        mutations: &[Mutation],
+    ) -> Result<strata_engine::Result<()>, String> {
         let engine = self.engine()?;
         let (result, declined) = match engine.try_append(mutations) {
             Ok(Some(ticket)) => (engine.wait_durable(ticket), false),
@@ -692,27 +820,47 @@ impl Harness {
             Payload::Put { value, ttl_secs } => Cell {
                 timestamp: write.timestamp,
                 ttl_secs: *ttl_secs,
-                expires_at_secs: if *ttl_secs > 0 { now + i64::from(*ttl_secs) } else { 0 },
+                expires_at_secs: if *ttl_secs > 0 {
+                    now + i64::from(*ttl_secs)
+                } else {
+                    0
+                },
                 value: CellValue::Live(value.clone()),
             },
             Payload::Delete => Cell {
                 timestamp: write.timestamp,
                 ttl_secs: 0,
                 expires_at_secs: 0,
-                value: CellValue::Tombstone { deleted_at_secs: now },
+                value: CellValue::Tombstone {
+                    deleted_at_secs: now,
+                },
             },
         };
-        Mutation { version, key: KEYS[usize::from(write.key)].to_vec(), cell }
+        Mutation {
+            version,
+            key: KEYS[usize::from(write.key)].to_vec(),
+            cell,
+        }
     }
 
     fn create_version(&mut self, vref: VRef, snapshot: bool) -> Result<(), String> {
         let parent = self.model.resolve_vref(vref);
         let (valid, result) = if snapshot {
-            (self.model.is_writable(parent), self.engine()?.snapshot(parent))
+            (
+                self.model.is_writable(parent),
+                self.engine()?.snapshot(parent),
+            )
         } else {
-            (self.model.is_frozen_alive(parent), self.engine()?.clone_version(parent))
+            (
+                self.model.is_frozen_alive(parent),
+                self.engine()?.clone_version(parent),
+            )
         };
-        let what = if snapshot { "snapshot" } else { "clone_version" };
+        let what = if snapshot {
+            "snapshot"
+        } else {
+            "clone_version"
+        };
         match (valid, result) {
             (true, Ok(child)) => {
                 if self.model.versions.contains_key(&child) {
@@ -736,7 +884,12 @@ impl Harness {
 
     fn delete_version(&mut self, vref: VRef) -> Result<(), String> {
         let version = self.model.resolve_vref(vref);
-        let valid = version != ROOT_VERSION && self.model.versions.get(&version).is_some_and(|v| !v.deleted);
+        let valid = version != ROOT_VERSION
+            && self
+                .model
+                .versions
+                .get(&version)
+                .is_some_and(|v| !v.deleted);
         match (valid, self.engine()?.delete_version(version)) {
             (true, Ok(())) => {
                 if let Some(node) = self.model.versions.get_mut(&version) {
@@ -753,7 +906,11 @@ impl Harness {
 
     fn merge_version(&mut self, vref: VRef) -> Result<(), String> {
         let version = self.model.resolve_vref(vref);
-        let readable = self.model.versions.get(&version).is_some_and(|v| !v.deleted);
+        let readable = self
+            .model
+            .versions
+            .get(&version)
+            .is_some_and(|v| !v.deleted);
         match self.engine()?.merge_version(version) {
             Err(e) if readable => Err(format!("merge_version({version}) failed: {e}")),
             _ => Ok(()),
@@ -768,7 +925,11 @@ impl Harness {
         self.crashes += 1;
         let seed = self.crashes.wrapping_mul(0x9e37_79b9_7f4a_7c15);
         let power_loss = !self.crashes.is_multiple_of(3);
-        let mode = if power_loss { CrashMode::TearUnsynced { seed } } else { CrashMode::KeepAll };
+        let mode = if power_loss {
+            CrashMode::TearUnsynced { seed }
+        } else {
+            CrashMode::KeepAll
+        };
         self.storage = self.storage.crash(mode);
         if let Some(engine) = self.engine.take() {
             self.coverage.absorb(&engine);
@@ -790,7 +951,11 @@ impl Harness {
         let mut first_error = None;
         for kept in (0..=unsynced.len()).rev() {
             self.model.cells = self.durable_cells.clone();
-            unsynced.iter().take(kept).flatten().for_each(|m| self.model.apply_write(m));
+            unsynced
+                .iter()
+                .take(kept)
+                .flatten()
+                .for_each(|m| self.model.apply_write(m));
             match self.check_all() {
                 Ok(()) => {
                     self.mark_durable();
@@ -826,7 +991,9 @@ impl Harness {
             if node.deleted {
                 // Documented: reads at a deleted version fail.
                 if let Ok(found) = self.engine()?.get(version, KEYS[0]) {
-                    return Err(format!("get at deleted version {version} succeeded: {found:?}"));
+                    return Err(format!(
+                        "get at deleted version {version} succeeded: {found:?}"
+                    ));
                 }
                 continue;
             }
@@ -847,12 +1014,23 @@ impl Harness {
             None if node.deleted => Ok(()),
             None => Err(format!("version {version} is unknown to the engine")),
             Some(info)
-                if (info.parent, info.frozen, info.deleted, info.snapshot_successor)
-                    == (node.parent, node.frozen, node.deleted, node.snapshot_successor) =>
+                if (
+                    info.parent,
+                    info.frozen,
+                    info.deleted,
+                    info.snapshot_successor,
+                ) == (
+                    node.parent,
+                    node.frozen,
+                    node.deleted,
+                    node.snapshot_successor,
+                ) =>
             {
                 self.check_writable_head(version)
             }
-            Some(info) => Err(format!("version {version}: engine has {info:?}, model has {node:?}")),
+            Some(info) => Err(format!(
+                "version {version}: engine has {info:?}, model has {node:?}"
+            )),
         }
     }
 
@@ -868,19 +1046,28 @@ impl Harness {
                     None if node.frozen => return Ok(()),
                     None => break,
                 },
-                None => return Err(format!("model: snapshot chain of {version} reaches unknown {head}")),
+                None => {
+                    return Err(format!(
+                        "model: snapshot chain of {version} reaches unknown {head}"
+                    ))
+                }
             }
         }
         match self.engine()?.writable_head(version) {
             Ok(got) if got == head => Ok(()),
-            other => Err(format!("writable_head({version}) = {other:?}, model says {head}")),
+            other => Err(format!(
+                "writable_head({version}) = {other:?}, model says {head}"
+            )),
         }
     }
 
     fn check_gets(&self, version: VersionId) -> Result<(), String> {
         let (now, grace) = (self.now(), self.config.gc_grace_secs);
         for key in KEYS {
-            let got = self.engine()?.get(version, key).map_err(|e| format!("get({version}, {key:?}) failed: {e}"))?;
+            let got = self
+                .engine()?
+                .get(version, key)
+                .map_err(|e| format!("get({version}, {key:?}) failed: {e}"))?;
             let expected = self.model.resolve(version, key);
             check_cell(expected.as_ref(), got.as_ref(), now, grace)
                 .map_err(|e| format!("get(v{version}, {key:?}): {e}"))?;
@@ -888,10 +1075,24 @@ impl Harness {
         Ok(())
     }
 
-    fn check_scan(&self, version: VersionId, lo: Bound<Vec<u8>>, hi: Bound<Vec<u8>>, reverse: bool) -> Result<(), String> {
-        let readable = self.model.versions.get(&version).is_some_and(|v| !v.deleted);
+    fn check_scan(
+        &self,
+        version: VersionId,
+        lo: Bound<Vec<u8>>,
+        hi: Bound<Vec<u8>>,
+        reverse: bool,
+    ) -> Result<(), String> {
+        let readable = self
+            .model
+            .versions
+            .get(&version)
+            .is_some_and(|v| !v.deleted);
         let what = format!("scan(v{version}, {lo:?}, {hi:?}, reverse={reverse})");
-        let iter = match (readable, self.engine()?.scan(version, lo.clone(), hi.clone(), reverse)) {
+        let iter = match (
+            readable,
+            self.engine()?
+                .scan(version, lo.clone(), hi.clone(), reverse),
+        ) {
             (true, Ok(iter)) => iter,
             // An empty or inverted range may be refused instead of yielding nothing.
             (true, Err(Error::InvalidArgument(_))) if range_is_empty(&lo, &hi) => return Ok(()),
@@ -902,9 +1103,13 @@ impl Harness {
         let mut previous: Option<Vec<u8>> = None;
         for item in iter {
             let (key, cell) = item.map_err(|e| format!("{what} item failed: {e}"))?;
-            let in_order = previous.as_ref().is_none_or(|p| if reverse { key < *p } else { key > *p });
+            let in_order = previous
+                .as_ref()
+                .is_none_or(|p| if reverse { key < *p } else { key > *p });
             if !in_order || !key_in_bounds(&key, &lo, &hi) {
-                return Err(format!("{what} returned {key:?} out of order or out of bounds"));
+                return Err(format!(
+                    "{what} returned {key:?} out of order or out of bounds"
+                ));
             }
             previous = Some(key.clone());
             returned.insert(key, cell);
@@ -912,8 +1117,13 @@ impl Harness {
         let (now, grace) = (self.now(), self.config.gc_grace_secs);
         for key in KEYS.iter().filter(|k| key_in_bounds(k, &lo, &hi)) {
             let expected = self.model.resolve(version, key);
-            check_cell(expected.as_ref(), returned.remove(*key).as_ref(), now, grace)
-                .map_err(|e| format!("{what} key {key:?}: {e}"))?;
+            check_cell(
+                expected.as_ref(),
+                returned.remove(*key).as_ref(),
+                now,
+                grace,
+            )
+            .map_err(|e| format!("{what} key {key:?}: {e}"))?;
         }
         match returned.keys().next() {
             Some(stray) => Err(format!("{what} returned a key never written: {stray:?}")),
@@ -922,12 +1132,20 @@ impl Harness {
     }
 }
 
-fn open(storage: &Arc<CrashStorage>, clock: &Arc<ManualClock>, config: &Config) -> Result<Engine, String> {
+fn open(
+    storage: &Arc<CrashStorage>,
+    clock: &Arc<ManualClock>,
+    config: &Config,
+) -> Result<Engine, String> {
     let storage: Arc<dyn Storage> = storage.clone();
     Engine::open(storage, config.options(), clock.clone()).map_err(|e| format!("open failed: {e}"))
 }
 
-fn scan_bounds(lo: Bound<u8>, hi: Bound<u8>, prefix: Option<u8>) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+fn scan_bounds(
+    lo: Bound<u8>,
+    hi: Bound<u8>,
+    prefix: Option<u8>,
+) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
     if let Some(prefix) = prefix {
         let prefix = KEYS[usize::from(prefix)];
         let hi = prefix_successor(prefix).map_or(Bound::Unbounded, Bound::Excluded);
@@ -953,9 +1171,10 @@ pub fn run_ops(config: Config, ops: &[Op]) -> Result<Coverage, Failure> {
     let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<Coverage, Failure> {
         let mut harness = Harness::new(config).map_err(|message| Failure { step: 0, message })?;
         for (step, op) in ops.iter().enumerate() {
-            harness
-                .step(op)
-                .map_err(|message| Failure { step, message: format!("after {op:?}: {message}") })?;
+            harness.step(op).map_err(|message| Failure {
+                step,
+                message: format!("after {op:?}: {message}"),
+            })?;
         }
         if let Some(engine) = harness.engine.as_ref() {
             harness.coverage.absorb(engine);
@@ -968,7 +1187,10 @@ pub fn run_ops(config: Config, ops: &[Op]) -> Result<Coverage, Failure> {
             .cloned()
             .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap_or_else(|| "non-string panic".to_string());
-        Err(Failure { step: usize::MAX, message: format!("panic: {message}") })
+        Err(Failure {
+            step: usize::MAX,
+            message: format!("panic: {message}"),
+        })
     })
 }
 
@@ -1010,7 +1232,11 @@ pub fn shrink(config: Config, mut ops: Vec<Op>) -> Vec<Op> {
 pub fn shrink_and_report(seed: u64, steps: usize, failure: Failure) -> ! {
     let config = Config::from_seed(seed);
     let ops = generate(seed, steps);
-    let ops = if ops.len() > failure.step.saturating_add(1) { ops[..=failure.step].to_vec() } else { ops };
+    let ops = if ops.len() > failure.step.saturating_add(1) {
+        ops[..=failure.step].to_vec()
+    } else {
+        ops
+    };
     let minimal = shrink(config, ops);
     let minimal_failure = run_ops(config, &minimal).err();
     panic!(
