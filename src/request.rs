@@ -43,7 +43,11 @@ pub async fn handle(node: &Node, session: &Session, request: Request) -> Request
         Request::Prepare { query, keyspace } => {
             prepare_request(node, session, &query, keyspace.as_deref())
         }
-        Request::Execute { id, params, .. } => execute_request(node, session, &id, &params).await,
+        Request::Execute {
+            id,
+            result_metadata_id,
+            params,
+        } => execute_request(node, session, &id, result_metadata_id.as_deref(), &params).await,
         Request::Batch(batch) => batch_request(node, session, &batch)
             .await
             .map(|body| Outcome {
@@ -74,7 +78,6 @@ fn exec_options(params: &QueryParams) -> ExecOptions {
         consistency: params.consistency,
         page_size: params.page_size,
         paging_state: params.paging_state.clone(),
-        skip_metadata: params.skip_metadata,
         timestamp: params.timestamp,
     }
 }
@@ -112,10 +115,8 @@ async fn query_request(
     let statement = crate::cql::parse_statement(query)?;
     let ctx = Context::new(node, session_keyspace(session, params.keyspace.as_deref()));
     let bound = simple_values(&ctx, &statement, &params.values)?;
-    // A simple statement has no prepared metadata on the client: always send it.
-    let mut options = exec_options(params);
-    options.skip_metadata = false;
-    exec::execute(&ctx, &statement, &bound, &options).await
+    // A simple statement has no prepared metadata on the client: its rows always carry it.
+    exec::execute(&ctx, &statement, &bound, &exec_options(params)).await
 }
 
 fn prepare_request(
@@ -133,10 +134,12 @@ fn prepare_request(
     })
 }
 
+/// `result_metadata_id` is the v5 client's id of the result metadata it holds (None in v4).
 async fn execute_request(
     node: &Node,
     session: &Session,
     id: &[u8],
+    result_metadata_id: Option<&[u8]>,
     params: &QueryParams,
 ) -> CqlResult<Outcome> {
     let prepared = node
@@ -150,7 +153,16 @@ async fn execute_request(
         &params.values,
         prepared.statement.bind_marker_count(),
     )?;
-    exec::execute(&ctx, &prepared.statement, &bound, &exec_options(params)).await
+    let mut outcome =
+        exec::execute(&ctx, &prepared.statement, &bound, &exec_options(params)).await?;
+    if let ResultBody::Rows(rows) = &mut outcome.body {
+        prepared.settle_result_metadata(
+            result_metadata_id,
+            params.skip_metadata,
+            &mut rows.metadata,
+        );
+    }
+    Ok(outcome)
 }
 
 async fn batch_request(node: &Node, session: &Session, batch: &Batch) -> CqlResult<ResultBody> {

@@ -54,7 +54,6 @@ pub struct ExecOptions {
     pub consistency: Consistency,
     pub page_size: Option<i32>,
     pub paging_state: Option<Bytes>,
-    pub skip_metadata: bool,
     pub timestamp: Option<i64>,
 }
 
@@ -164,7 +163,6 @@ pub async fn execute(
                 consistency: options.consistency,
                 page_size: options.page_size.filter(|p| *p > 0).map(|p| p as usize),
                 paging_state: options.paging_state.clone(),
-                skip_metadata: options.skip_metadata,
             };
             Outcome::body(select::execute(ctx, s, bound, select_options).await?)
         }

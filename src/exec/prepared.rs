@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use md5::{Digest, Md5};
-use strata_protocol::{ColumnSpec, Prepared, Value, Values};
+use strata_protocol::{ColumnSpec, Prepared, RowsMetadata, Value, Values};
 
 use super::bind::{bind_specs, partition_key_indexes, BindSpec};
 use super::eval::BoundValues;
@@ -29,6 +29,40 @@ pub struct PreparedStatement {
     pub specs: Vec<BindSpec>,
     pub result_columns: Option<Vec<ColumnSpec>>,
     pub response: Prepared,
+}
+
+impl PreparedStatement {
+    /// Decides, as Cassandra's EXECUTE does, whether rows of this statement carry their column
+    /// specs. A v5 client names the metadata it holds (`client_id`): a different one gets
+    /// Metadata_changed with the new id and specs, the same one honours `skip_metadata`. A v4
+    /// client may skip only while the result still matches what PREPARE returned. Rows of a
+    /// conditional write (`[applied]` plus the current values) change shape per execution, so
+    /// they always carry specs and never a changed flag (CASSANDRA-13992).
+    pub fn settle_result_metadata(
+        &self,
+        client_id: Option<&[u8]>,
+        skip_metadata: bool,
+        metadata: &mut RowsMetadata,
+    ) {
+        if matches!(
+            self.statement,
+            Statement::Insert(_)
+                | Statement::Update(_)
+                | Statement::Delete(_)
+                | Statement::Batch(_)
+        ) {
+            return;
+        }
+        let current = result_metadata_id(Some(&metadata.columns));
+        match client_id {
+            Some(held) if held != current => metadata.new_metadata_id = Some(current),
+            Some(_) => metadata.no_metadata = skip_metadata,
+            None => {
+                metadata.no_metadata =
+                    skip_metadata && self.response.result_metadata_id.as_ref() == Some(&current)
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -113,11 +147,15 @@ pub fn prepare(ctx: &Context<'_>, query: &str) -> CqlResult<Arc<PreparedStatemen
     Ok(prepared)
 }
 
-/// A digest of the result columns (v5 `result_metadata_id`).
+/// A digest of the result columns (v5 `result_metadata_id`): keyspace, table, name and type of
+/// each, as Cassandra's `ResultMetadata.computeResultMetadataId`, so any change of them changes it.
 fn result_metadata_id(columns: Option<&[ColumnSpec]>) -> Bytes {
     let mut hasher = Md5::new();
     for c in columns.unwrap_or_default() {
-        hasher.update(c.name.as_bytes());
+        for part in [&c.keyspace, &c.table, &c.name] {
+            hasher.update(part.as_bytes());
+            hasher.update([0]);
+        }
         hasher.update(format!("{:?}", c.col_type).as_bytes());
     }
     Bytes::copy_from_slice(&hasher.finalize())

@@ -102,7 +102,6 @@ pub struct SelectOptions {
     pub consistency: Consistency,
     pub page_size: Option<usize>,
     pub paging_state: Option<Bytes>,
-    pub skip_metadata: bool,
 }
 
 #[derive(Clone)]
@@ -167,16 +166,10 @@ pub async fn execute(
             .collect();
     }
     let columns = specs(&table, &output_columns(&selection, statement));
-    let metadata = RowsMetadata {
-        columns: if options.skip_metadata {
-            Vec::new()
-        } else {
-            columns
-        },
-        paging_state: next.map(|s| s.encode()),
-        no_metadata: options.skip_metadata,
-        new_metadata_id: None,
-    };
+    // Full metadata always: whether the client may skip it is EXECUTE's decision (`request`), and
+    // even a No_metadata answer carries the column count.
+    let mut metadata = RowsMetadata::new(columns);
+    metadata.paging_state = next.map(|s| s.encode());
     Ok(ResultBody::Rows(Rows { metadata, rows }))
 }
 
