@@ -3,12 +3,17 @@
 //!
 //! Endpoints: `GET /metrics` (Prometheus text), `GET /nodetool/<verb>` for read-only
 //! verbs and `POST /nodetool/<verb>` for actions; the body of the answer is what
-//! nodetool prints. Only loopback-style local administration is intended: the endpoint
-//! binds to the node's listen address.
+//! nodetool prints. The verbs are not authenticated, so the endpoint binds to its own
+//! `admin_address`, loopback by default, never to the address other nodes and clients use.
 //!
-//! Invariants: one request per connection, request heads are bounded (`MAX_HEAD_BYTES`),
-//! and every verb answers in bounded time except flush/compact/drain, which report when
-//! done.
+//! The server is a few lines of HTTP/1.1 (one request per connection, no keep-alive, no
+//! body): an HTTP framework would add a dependency tree for nothing nodetool or a
+//! Prometheus scraper needs.
+//!
+//! Invariants: at most `MAX_CONNECTIONS` connections at once (more wait in the kernel's
+//! accept queue), one request per connection, request heads are bounded
+//! (`MAX_HEAD_BYTES`) and must arrive within `HEAD_TIMEOUT`, and every verb answers in
+//! bounded time except flush/compact/drain, which report when done.
 
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -16,18 +21,24 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 
 use crate::node::Node;
 use crate::snapshot;
 
 const MAX_HEAD_BYTES: usize = 8 * 1024;
+const MAX_CONNECTIONS: usize = 16;
+const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Serves the admin endpoint until the process exits. `drain` is signalled when an
 /// operator asks the node to drain.
 pub async fn run(node: Arc<Node>, listener: TcpListener, drain: watch::Sender<bool>) {
     let drain = Arc::new(drain);
+    let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
+        let Ok(permit) = limit.clone().acquire_owned().await else {
+            return;
+        };
         let Ok((socket, _)) = listener.accept().await else {
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
@@ -38,6 +49,7 @@ pub async fn run(node: Arc<Node>, listener: TcpListener, drain: watch::Sender<bo
             if let Err(e) = serve(node, socket, &drain).await {
                 tracing::debug!(error = %e, "admin request failed");
             }
+            drop(permit);
         });
     }
 }
@@ -47,17 +59,13 @@ async fn serve(
     mut socket: TcpStream,
     drain: &watch::Sender<bool>,
 ) -> std::io::Result<()> {
-    let mut head = Vec::with_capacity(512);
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = tokio::time::timeout(Duration::from_secs(5), socket.read(&mut buf))
-            .await
-            .map_err(|_| std::io::ErrorKind::TimedOut)??;
-        if n == 0 || head.len() + n > MAX_HEAD_BYTES {
-            return Ok(());
-        }
-        head.extend_from_slice(&buf[..n]);
-    }
+    // One deadline for the whole head, so a slow client cannot hold a connection slot.
+    let Some(head) = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut socket))
+        .await
+        .map_err(|_| std::io::ErrorKind::TimedOut)??
+    else {
+        return Ok(());
+    };
     let text = String::from_utf8_lossy(&head);
     let mut parts = text.split_whitespace();
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
@@ -73,6 +81,20 @@ async fn serve(
         body.len()
     );
     socket.write_all(response.as_bytes()).await
+}
+
+/// The request head, or `None` if the client closed early or sent more than `MAX_HEAD_BYTES`.
+async fn read_head(socket: &mut TcpStream) -> std::io::Result<Option<Vec<u8>>> {
+    let mut head = Vec::with_capacity(512);
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = socket.read(&mut buf).await?;
+        if n == 0 || head.len() + n > MAX_HEAD_BYTES {
+            return Ok(None);
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    Ok(Some(head))
 }
 
 async fn route(

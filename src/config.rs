@@ -8,14 +8,15 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use serde::Deserialize;
+mod cassandra_keys;
+mod yaml;
 
 /// How the commit log (the engine's WAL) acknowledges writes; Cassandra's `commitlog_sync`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CommitlogSync {
     /// Acknowledge a write only after its WAL record is fsynced (group commit).
     Batch,
-    /// Acknowledge at once and fsync every `period_ms`.
+    /// Acknowledge at once and fsync every `period_ms` (`commitlog_sync_period`).
     Periodic { period_ms: u64 },
 }
 
@@ -31,6 +32,9 @@ pub struct Config {
     pub rpc_address: IpAddr,
     pub native_transport_port: u16,
     pub storage_port: u16,
+    /// Admin endpoint (nodetool, metrics) address (Strata-specific): loopback by default,
+    /// since its verbs (drain, clearsnapshot) are not authenticated.
+    pub admin_address: IpAddr,
     /// Admin/metrics HTTP port (Strata-specific); 0 disables it.
     pub admin_port: u16,
     pub seeds: Vec<String>,
@@ -38,8 +42,9 @@ pub struct Config {
     pub dc: String,
     pub rack: String,
     pub data_dir: PathBuf,
-    pub commitlog_dir: Option<PathBuf>,
     pub commitlog_sync: CommitlogSync,
+    /// `commitlog_sync_period`, kept apart from the mode so that either can be given alone.
+    pub commitlog_sync_period_ms: u64,
     pub memtable_bytes: usize,
     /// Engine block cache budget (Cassandra's `file_cache_size`).
     pub block_cache_bytes: usize,
@@ -48,6 +53,9 @@ pub struct Config {
     pub max_inflight_per_connection: usize,
     /// Answer requests without touching the engine (benchmark baseline only).
     pub null_storage: bool,
+    /// Cassandra properties of the YAML file that Strata accepts but does not implement,
+    /// listed at start (never silently ignored).
+    pub ignored_properties: Vec<String>,
 }
 
 impl Default for Config {
@@ -60,25 +68,27 @@ impl Default for Config {
             rpc_address: localhost,
             native_transport_port: 9042,
             storage_port: 7000,
+            admin_address: localhost,
             admin_port: 7199,
             seeds: vec!["127.0.0.1".into()],
             num_tokens: 16,
             dc: "datacenter1".into(),
             rack: "rack1".into(),
             data_dir: PathBuf::from("./data"),
-            commitlog_dir: None,
             // Cassandra's default (`periodic`, 10 s): a write is in the OS before it is
             // acknowledged, so it survives a process crash (kill -9); a power loss can
             // lose the last period. `batch` waits for the fsync of each write group.
             commitlog_sync: CommitlogSync::Periodic {
                 period_ms: DEFAULT_SYNC_PERIOD_MS,
             },
+            commitlog_sync_period_ms: DEFAULT_SYNC_PERIOD_MS,
             memtable_bytes: 64 << 20,
             block_cache_bytes: default_file_cache_bytes(detected_memory_bytes()),
             max_frame_bytes: 16 << 20,
             max_connections: 4096,
             max_inflight_per_connection: 1024,
             null_storage: false,
+            ignored_properties: Vec::new(),
         }
     }
 }
@@ -91,55 +101,15 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("invalid YAML in {path}: {source}")]
-    Yaml {
-        path: PathBuf,
-        source: serde_yaml::Error,
-    },
-    #[error("invalid value for {key}: {value:?} ({reason})")]
+    /// Every problem of the YAML file, each on its own line.
+    #[error("{}", problems.join("\n"))]
+    Yaml { problems: Vec<String> },
+    #[error("invalid value for {key}: {value:?}; expected {form}")]
     Value {
         key: &'static str,
         value: String,
-        reason: String,
+        form: &'static str,
     },
-}
-
-/// The subset of `cassandra.yaml` Strata understands. Unknown keys are ignored, as a
-/// Cassandra yaml carries hundreds of settings that do not apply here.
-#[derive(Debug, Default, Deserialize)]
-struct YamlConfig {
-    cluster_name: Option<String>,
-    listen_address: Option<String>,
-    broadcast_address: Option<String>,
-    rpc_address: Option<String>,
-    native_transport_port: Option<u16>,
-    storage_port: Option<u16>,
-    admin_port: Option<u16>,
-    seed_provider: Option<Vec<SeedProvider>>,
-    num_tokens: Option<u32>,
-    dc: Option<String>,
-    rack: Option<String>,
-    data_file_directories: Option<Vec<PathBuf>>,
-    commitlog_directory: Option<PathBuf>,
-    commitlog_sync: Option<String>,
-    commitlog_sync_period: Option<String>,
-    commitlog_sync_period_in_ms: Option<u64>,
-    memtable_heap_space: Option<String>,
-    memtable_heap_space_in_mb: Option<u64>,
-    file_cache_size: Option<String>,
-    native_transport_max_frame_size: Option<String>,
-    native_transport_max_concurrent_connections: Option<i64>,
-}
-
-#[derive(Debug, Deserialize)]
-struct SeedProvider {
-    #[serde(default)]
-    parameters: Vec<SeedParameters>,
-}
-
-#[derive(Debug, Deserialize)]
-struct SeedParameters {
-    seeds: Option<String>,
 }
 
 /// Command-line overrides; `None` means "not given".
@@ -151,6 +121,7 @@ pub struct Overrides {
     pub rpc_address: Option<String>,
     pub native_port: Option<u16>,
     pub storage_port: Option<u16>,
+    pub admin_address: Option<String>,
     pub admin_port: Option<u16>,
     pub seeds: Option<String>,
     pub cluster_name: Option<String>,
@@ -169,73 +140,41 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let mut config = Config::default();
         if let Some(path) = &flags.config_file {
-            config.apply_yaml(read_yaml(path)?)?;
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            yaml::apply(&mut config, &text).map_err(|problems| ConfigError::Yaml { problems })?;
         }
         config.apply_env(env)?;
         config.apply_flags(flags)?;
         Ok(config)
     }
 
-    fn apply_yaml(&mut self, y: YamlConfig) -> Result<(), ConfigError> {
-        set(&mut self.cluster_name, y.cluster_name);
-        set_parsed(
-            &mut self.listen_address,
-            "listen_address",
-            y.listen_address.as_deref(),
-        )?;
-        if let Some(addr) = y.broadcast_address.as_deref() {
-            self.broadcast_address = Some(parse_ip("broadcast_address", addr)?);
-        }
-        set_parsed(
-            &mut self.rpc_address,
-            "rpc_address",
-            y.rpc_address.as_deref(),
-        )?;
-        set(&mut self.native_transport_port, y.native_transport_port);
-        set(&mut self.storage_port, y.storage_port);
-        set(&mut self.admin_port, y.admin_port);
-        let seeds = y
-            .seed_provider
-            .into_iter()
-            .flatten()
-            .flat_map(|p| p.parameters);
-        if let Some(list) = seeds.filter_map(|p| p.seeds).next() {
-            self.seeds = split_list(&list);
-        }
-        set(&mut self.num_tokens, y.num_tokens);
-        set(&mut self.dc, y.dc);
-        set(&mut self.rack, y.rack);
-        if let Some(first) = y.data_file_directories.and_then(|d| d.into_iter().next()) {
-            self.data_dir = first;
-        }
-        if y.commitlog_directory.is_some() {
-            self.commitlog_dir = y.commitlog_directory;
-        }
-        let period_ms = match (y.commitlog_sync_period, y.commitlog_sync_period_in_ms) {
-            (Some(text), _) => Some(parse_duration_ms("commitlog_sync_period", &text)?),
-            (None, ms) => ms,
+    /// `commitlog_sync`: `group` is Strata's `batch`, which already groups concurrent
+    /// writes into one fsync. `None` for an unknown mode.
+    fn set_commitlog_sync(&mut self, mode: &str) -> Option<()> {
+        self.commitlog_sync = match mode.trim() {
+            "batch" | "group" => CommitlogSync::Batch,
+            "periodic" => CommitlogSync::Periodic {
+                period_ms: self.commitlog_sync_period_ms,
+            },
+            _ => return None,
         };
-        if let Some(mode) = y.commitlog_sync {
-            self.commitlog_sync = parse_sync_mode(&mode, period_ms)?;
+        Some(())
+    }
+
+    /// `commitlog_sync_period`, honoured whether or not the mode is given too. `None` for 0,
+    /// which Cassandra rejects too ("Missing value for commitlog_sync_period").
+    fn set_commitlog_sync_period(&mut self, period_ms: u64) -> Option<()> {
+        if period_ms == 0 {
+            return None;
         }
-        if let Some(text) = y.memtable_heap_space {
-            self.memtable_bytes = parse_size("memtable_heap_space", &text)?;
-        } else if let Some(mb) = y.memtable_heap_space_in_mb {
-            self.memtable_bytes = (mb as usize) << 20;
+        self.commitlog_sync_period_ms = period_ms;
+        if let CommitlogSync::Periodic { .. } = self.commitlog_sync {
+            self.commitlog_sync = CommitlogSync::Periodic { period_ms };
         }
-        if let Some(text) = y.file_cache_size {
-            self.block_cache_bytes = parse_size("file_cache_size", &text)?;
-        }
-        if let Some(text) = y.native_transport_max_frame_size {
-            self.max_frame_bytes = parse_size("native_transport_max_frame_size", &text)?;
-        }
-        if let Some(n) = y
-            .native_transport_max_concurrent_connections
-            .filter(|n| *n > 0)
-        {
-            self.max_connections = n as usize;
-        }
-        Ok(())
+        Some(())
     }
 
     /// The variables the official Cassandra Docker image's entrypoint reads.
@@ -247,37 +186,43 @@ impl Config {
         set(&mut self.dc, env("CASSANDRA_DC"));
         set(&mut self.rack, env("CASSANDRA_RACK"));
         if let Some(n) = env("CASSANDRA_NUM_TOKENS") {
-            self.num_tokens = parse_num("CASSANDRA_NUM_TOKENS", &n)?;
+            self.num_tokens = n
+                .trim()
+                .parse()
+                .map_err(|_| invalid("CASSANDRA_NUM_TOKENS", &n, "a positive integer"))?;
         }
-        let listen = env("CASSANDRA_LISTEN_ADDRESS");
-        set_parsed(
+        set_ip(
             &mut self.listen_address,
             "CASSANDRA_LISTEN_ADDRESS",
-            listen.as_deref(),
+            env("CASSANDRA_LISTEN_ADDRESS").as_deref(),
         )?;
         if let Some(addr) = env("CASSANDRA_BROADCAST_ADDRESS") {
-            self.broadcast_address = Some(parse_ip("CASSANDRA_BROADCAST_ADDRESS", &addr)?);
+            self.broadcast_address = Some(ip_or_error("CASSANDRA_BROADCAST_ADDRESS", &addr)?);
         }
-        let rpc = env("CASSANDRA_RPC_ADDRESS");
-        set_parsed(
+        set_ip(
             &mut self.rpc_address,
             "CASSANDRA_RPC_ADDRESS",
-            rpc.as_deref(),
+            env("CASSANDRA_RPC_ADDRESS").as_deref(),
         )?;
         Ok(())
     }
 
     fn apply_flags(&mut self, f: &Overrides) -> Result<(), ConfigError> {
         set(&mut self.data_dir, f.data_dir.clone());
-        set_parsed(
+        set_ip(
             &mut self.listen_address,
             "--listen-address",
             f.listen_address.as_deref(),
         )?;
-        set_parsed(
+        set_ip(
             &mut self.rpc_address,
             "--rpc-address",
             f.rpc_address.as_deref(),
+        )?;
+        set_ip(
+            &mut self.admin_address,
+            "--admin-address",
+            f.admin_address.as_deref(),
         )?;
         set(&mut self.native_transport_port, f.native_port);
         set(&mut self.storage_port, f.storage_port);
@@ -290,7 +235,8 @@ impl Config {
         set(&mut self.rack, f.rack.clone());
         set(&mut self.num_tokens, f.num_tokens);
         if let Some(mode) = &f.commitlog_sync {
-            self.commitlog_sync = parse_sync_mode(mode, None)?;
+            self.set_commitlog_sync(mode)
+                .ok_or_else(|| invalid("--commitlog-sync", mode, "periodic, batch or group"))?;
         }
         self.null_storage |= f.null_storage;
         Ok(())
@@ -341,58 +287,36 @@ fn meminfo_total_bytes(meminfo: &str) -> Option<u64> {
     kib.checked_mul(1024)
 }
 
-fn read_yaml(path: &PathBuf) -> Result<YamlConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.clone(),
-        source,
-    })?;
-    if text.trim().is_empty() {
-        return Ok(YamlConfig::default());
-    }
-    serde_yaml::from_str(&text).map_err(|source| ConfigError::Yaml {
-        path: path.clone(),
-        source,
-    })
-}
-
 fn set<T>(slot: &mut T, value: Option<T>) {
     if let Some(v) = value {
         *slot = v;
     }
 }
 
-fn set_parsed(
-    slot: &mut IpAddr,
-    key: &'static str,
-    value: Option<&str>,
-) -> Result<(), ConfigError> {
+fn set_ip(slot: &mut IpAddr, key: &'static str, value: Option<&str>) -> Result<(), ConfigError> {
     if let Some(text) = value {
-        *slot = parse_ip(key, text)?;
+        *slot = ip_or_error(key, text)?;
     }
     Ok(())
 }
 
-fn invalid(key: &'static str, value: &str, reason: impl ToString) -> ConfigError {
+fn invalid(key: &'static str, value: &str, form: &'static str) -> ConfigError {
     ConfigError::Value {
         key,
         value: value.to_string(),
-        reason: reason.to_string(),
+        form,
     }
 }
 
-fn parse_ip(key: &'static str, text: &str) -> Result<IpAddr, ConfigError> {
-    let text = text.trim();
-    if text == "localhost" {
-        return Ok(IpAddr::from([127, 0, 0, 1]));
-    }
-    text.parse().map_err(|e| invalid(key, text, e))
+fn ip_or_error(key: &'static str, text: &str) -> Result<IpAddr, ConfigError> {
+    parse_ip(text).ok_or_else(|| invalid(key, text, "an IP address or localhost"))
 }
 
-fn parse_num<T: std::str::FromStr>(key: &'static str, text: &str) -> Result<T, ConfigError>
-where
-    T::Err: std::fmt::Display,
-{
-    text.trim().parse().map_err(|e| invalid(key, text, e))
+fn parse_ip(text: &str) -> Option<IpAddr> {
+    match text.trim() {
+        "localhost" => Some(IpAddr::from([127, 0, 0, 1])),
+        other => other.parse().ok(),
+    }
 }
 
 fn split_list(text: &str) -> Vec<String> {
@@ -403,22 +327,9 @@ fn split_list(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn parse_sync_mode(mode: &str, period_ms: Option<u64>) -> Result<CommitlogSync, ConfigError> {
-    match mode.trim() {
-        "batch" => Ok(CommitlogSync::Batch),
-        "periodic" => Ok(CommitlogSync::Periodic {
-            period_ms: period_ms.unwrap_or(DEFAULT_SYNC_PERIOD_MS),
-        }),
-        other => Err(invalid(
-            "commitlog_sync",
-            other,
-            "expected batch or periodic",
-        )),
-    }
-}
-
-/// Cassandra 4.1+ sizes: `16MiB`, `512KiB`, `1GiB`, `100B` (and the bare-number legacy form).
-fn parse_size(key: &'static str, text: &str) -> Result<usize, ConfigError> {
+/// Cassandra 4.1+ data sizes (`DataStorageSpec`): `16MiB`, `512KiB`, `1GiB`, `100B`; the unit
+/// is required, as in Cassandra (the legacy `*_in_mb` keys take bare numbers).
+fn parse_size(text: &str) -> Option<usize> {
     const UNITS: [(&str, usize); 4] = [
         ("GiB", 1 << 30),
         ("MiB", 1 << 20),
@@ -426,28 +337,27 @@ fn parse_size(key: &'static str, text: &str) -> Result<usize, ConfigError> {
         ("B", 1),
     ];
     let text = text.trim();
-    for (suffix, scale) in UNITS {
-        if let Some(number) = text.strip_suffix(suffix) {
-            let n: usize = parse_num(key, number)?;
-            return n
-                .checked_mul(scale)
-                .ok_or_else(|| invalid(key, text, "too large"));
-        }
-    }
-    parse_num(key, text)
+    let (number, scale) = UNITS
+        .iter()
+        .find_map(|(suffix, scale)| Some((text.strip_suffix(suffix)?, *scale)))?;
+    number.parse::<usize>().ok()?.checked_mul(scale)
 }
 
-/// Cassandra 4.1+ durations: `10000ms`, `10s`, `2m` (and the bare-number milliseconds form).
-fn parse_duration_ms(key: &'static str, text: &str) -> Result<u64, ConfigError> {
-    const UNITS: [(&str, u64); 4] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)];
+/// Cassandra 4.1+ durations (`DurationSpec`): `10000ms`, `10s`, `2m`, `1h`, `1d`; the unit
+/// is required (the legacy `*_in_ms` keys take bare numbers).
+fn parse_duration_ms(text: &str) -> Option<u64> {
+    const UNITS: [(&str, u64); 5] = [
+        ("ms", 1),
+        ("s", 1000),
+        ("m", 60_000),
+        ("h", 3_600_000),
+        ("d", 86_400_000),
+    ];
     let text = text.trim();
-    for (suffix, scale) in UNITS {
-        if let Some(number) = text.strip_suffix(suffix) {
-            let n: u64 = parse_num(key, number)?;
-            return Ok(n.saturating_mul(scale));
-        }
-    }
-    parse_num(key, text)
+    let (number, scale) = UNITS
+        .iter()
+        .find_map(|(suffix, scale)| Some((text.strip_suffix(suffix)?, *scale)))?;
+    number.parse::<u64>().ok()?.checked_mul(scale)
 }
 
 #[cfg(test)]
@@ -499,7 +409,7 @@ mod tests {
              parameters:\n      - seeds: \"10.0.0.1, 10.0.0.2\"\n\
              data_file_directories:\n  - /var/lib/strata\n\
              commitlog_sync: periodic\ncommitlog_sync_period: 5s\nmemtable_heap_space: 32MiB\n\
-             some_unknown_cassandra_key: 17\n",
+             concurrent_reads: 64\n",
         )
         .expect("write yaml");
         let env = |k: &str| match k {
@@ -525,6 +435,7 @@ mod tests {
             CommitlogSync::Periodic { period_ms: 5000 }
         );
         assert_eq!(c.memtable_bytes, 32 << 20);
+        assert_eq!(c.ignored_properties, vec!["concurrent_reads"]);
         std::fs::remove_dir_all(&dir).ok();
     }
 

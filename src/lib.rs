@@ -41,7 +41,13 @@ use crate::node::Node;
 /// `nodetool drain`.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let cql_addr = SocketAddr::new(config.rpc_address, config.native_transport_port);
-    let admin_addr = SocketAddr::new(config.listen_address, config.admin_port);
+    let admin_addr = SocketAddr::new(config.admin_address, config.admin_port);
+    if !config.ignored_properties.is_empty() {
+        tracing::warn!(
+            "cassandra.yaml properties Strata does not implement, ignored: [{}]",
+            config.ignored_properties.join(", ")
+        );
+    }
     // The memory bound (ARCHITECTURE.md): memtable x 3 + block cache + connection buffers.
     tracing::info!(
         memtable_mib = config.memtable_bytes >> 20,
@@ -59,7 +65,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let admin = TcpListener::bind(admin_addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen for admin on {admin_addr}: {e}"))?;
-        tracing::info!("Admin endpoint (nodetool, /metrics) on http://{admin_addr}");
+        tracing::info!("Admin endpoint (nodetool, /metrics) on http://{admin_addr}/");
         tokio::spawn(admin::run(node.clone(), admin, drain_tx));
     }
     tracing::info!(host_id = %node.host_id, "Starting listening for CQL clients on {cql_addr} (unencrypted)...");

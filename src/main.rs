@@ -46,7 +46,10 @@ struct NodeFlags {
     /// Internode port (storage_port, default 7000).
     #[arg(long)]
     storage_port: Option<u16>,
-    /// Admin/metrics HTTP port (default 7199; 0 disables).
+    /// Admin endpoint (nodetool, /metrics) address (admin_address, default 127.0.0.1).
+    #[arg(long)]
+    admin_address: Option<String>,
+    /// Admin endpoint port (admin_port, default 7199; 0 disables it).
     #[arg(long)]
     admin_port: Option<u16>,
     /// Comma-separated seed addresses.
@@ -60,7 +63,8 @@ struct NodeFlags {
     rack: Option<String>,
     #[arg(long)]
     num_tokens: Option<u32>,
-    /// batch (fsync before acknowledging, default) or periodic.
+    /// periodic (default: acknowledge at once, fsync every commitlog_sync_period, 10s),
+    /// batch (acknowledge after the fsync of each write group) or group (same as batch).
     #[arg(long)]
     commitlog_sync: Option<String>,
     /// Benchmark baseline: answer requests without touching storage.
@@ -126,6 +130,7 @@ fn overrides(f: NodeFlags) -> Overrides {
         rpc_address: f.rpc_address,
         native_port: f.native_port,
         storage_port: f.storage_port,
+        admin_address: f.admin_address,
         admin_port: f.admin_port,
         seeds: f.seeds,
         cluster_name: f.cluster_name,

@@ -1,0 +1,584 @@
+//! Strict reading of `cassandra.yaml`, as Cassandra's `YamlConfigurationLoader` does.
+//!
+//! Each top-level property is one of:
+//! - implemented: a row of [`KEYS`] applies it to the [`Config`];
+//! - a Cassandra 5.0 property Strata does not implement ([`CASSANDRA_KEYS`]): accepted and
+//!   listed at start as ignored, unless ignoring it would weaken security, in which case its
+//!   row in [`KEYS`] refuses any value but the harmless default;
+//! - anything else: startup stops with Cassandra's own message.
+//!
+//! Every problem is reported, each once, naming the property and the form it accepts.
+//! To implement a property, add its row to [`KEYS`] (and its field to `Config`).
+
+use std::net::IpAddr;
+
+use serde_yaml_ng::Value;
+
+use super::cassandra_keys::CASSANDRA_KEYS;
+use super::{parse_duration_ms, parse_ip, parse_size, split_list, Config};
+
+/// One implemented property.
+struct Key {
+    name: &'static str,
+    /// The accepted form, quoted when a value does not have it.
+    form: &'static str,
+    apply: fn(&mut Config, &Value) -> Result<(), Reject>,
+}
+
+/// Why a property's value was not applied.
+enum Reject {
+    /// Not of the key's accepted form.
+    Form,
+    /// Well-formed, but Strata refuses to start with it; the text says why.
+    Refused(String),
+}
+
+const SIZE: &str = "a data size with its unit, B, KiB, MiB or GiB (e.g. 64MiB)";
+const DURATION: &str = "a duration with its unit, ms, s, m, h or d (e.g. 10000ms)";
+const MEBIBYTES: &str = "a whole number of mebibytes";
+const MILLIS: &str = "a whole number of milliseconds";
+const IP: &str = "an IP address or localhost";
+const PORT: &str = "a port number from 0 to 65535";
+const TEXT: &str = "a string";
+
+/// The implemented properties, in `cassandra.yaml` order where it has one.
+const KEYS: &[Key] = &[
+    Key {
+        name: "cluster_name",
+        form: TEXT,
+        apply: |c, v| text(v).map(|t| c.cluster_name = t),
+    },
+    Key {
+        name: "num_tokens",
+        form: "an integer from 1 to 65536",
+        apply: |c, v| {
+            c.num_tokens = parse(v)
+                .filter(|n| (1..=65536).contains(n))
+                .ok_or(Reject::Form)?;
+            Ok(())
+        },
+    },
+    Key {
+        name: "partitioner",
+        form: "org.apache.cassandra.dht.Murmur3Partitioner",
+        apply: |_, v| {
+            let class = text(v)?;
+            match short_class(&class) {
+            "Murmur3Partitioner" => Ok(()),
+            _ => Err(Reject::Refused(format!("partitioner {class} is not supported: Strata places data with org.apache.cassandra.dht.Murmur3Partitioner only"))),
+        }
+        },
+    },
+    Key {
+        name: "authenticator",
+        form: "a class name, or a map with class_name",
+        apply: |_, v| {
+            only_default(
+                v,
+                "AllowAllAuthenticator",
+                "authentication",
+                "authenticator",
+            )
+        },
+    },
+    Key {
+        name: "authorizer",
+        form: "a class name, or a map with class_name",
+        apply: |_, v| only_default(v, "AllowAllAuthorizer", "authorization", "authorizer"),
+    },
+    Key {
+        name: "network_authorizer",
+        form: "a class name, or a map with class_name",
+        apply: |_, v| {
+            only_default(
+                v,
+                "AllowAllNetworkAuthorizer",
+                "network authorization",
+                "network_authorizer",
+            )
+        },
+    },
+    Key {
+        name: "cidr_authorizer",
+        form: "a class name, or a map with class_name",
+        apply: |_, v| {
+            only_default(
+                v,
+                "AllowAllCIDRAuthorizer",
+                "CIDR authorization",
+                "cidr_authorizer",
+            )
+        },
+    },
+    Key {
+        name: "seed_provider",
+        form: "a list of {class_name, parameters: [{seeds: \"host,host\"}]}",
+        apply: |c, v| {
+            let providers: Vec<SeedProvider> =
+                serde_yaml_ng::from_value(v.clone()).map_err(|_| Reject::Form)?;
+            let seeds = providers
+                .into_iter()
+                .flat_map(|p| p.parameters)
+                .find_map(|p| p.seeds);
+            if let Some(list) = seeds {
+                c.seeds = split_list(&list);
+            }
+            Ok(())
+        },
+    },
+    Key {
+        name: "data_file_directories",
+        form: "a list of one directory",
+        apply: |c, v| {
+            let dirs: Vec<String> =
+                serde_yaml_ng::from_value(v.clone()).map_err(|_| Reject::Form)?;
+            match dirs.as_slice() {
+                [dir] => {
+                    c.data_dir = dir.into();
+                    Ok(())
+                }
+                _ => Err(Reject::Form),
+            }
+        },
+    },
+    Key {
+        name: "commitlog_sync",
+        form: "periodic, batch or group",
+        apply: |c, v| c.set_commitlog_sync(&text(v)?).ok_or(Reject::Form),
+    },
+    Key {
+        name: "commitlog_sync_period",
+        form: DURATION,
+        apply: |c, v| {
+            c.set_commitlog_sync_period(duration_ms(v)?)
+                .ok_or(Reject::Form)
+        },
+    },
+    Key {
+        name: "commitlog_sync_period_in_ms",
+        form: MILLIS,
+        apply: |c, v| {
+            c.set_commitlog_sync_period(parse(v).ok_or(Reject::Form)?)
+                .ok_or(Reject::Form)
+        },
+    },
+    Key {
+        name: "memtable_heap_space",
+        form: SIZE,
+        apply: |c, v| size(v).map(|n| c.memtable_bytes = n),
+    },
+    Key {
+        name: "memtable_heap_space_in_mb",
+        form: MEBIBYTES,
+        apply: |c, v| mebibytes(v).map(|n| c.memtable_bytes = n),
+    },
+    Key {
+        name: "file_cache_size",
+        form: SIZE,
+        apply: |c, v| size(v).map(|n| c.block_cache_bytes = n),
+    },
+    Key {
+        name: "file_cache_size_in_mb",
+        form: MEBIBYTES,
+        apply: |c, v| mebibytes(v).map(|n| c.block_cache_bytes = n),
+    },
+    Key {
+        name: "listen_address",
+        form: IP,
+        apply: |c, v| ip(v).map(|a| c.listen_address = a),
+    },
+    Key {
+        name: "broadcast_address",
+        form: IP,
+        apply: |c, v| ip(v).map(|a| c.broadcast_address = Some(a)),
+    },
+    Key {
+        name: "rpc_address",
+        form: IP,
+        apply: |c, v| ip(v).map(|a| c.rpc_address = a),
+    },
+    Key {
+        name: "storage_port",
+        form: PORT,
+        apply: |c, v| port(v).map(|p| c.storage_port = p),
+    },
+    Key {
+        name: "native_transport_port",
+        form: PORT,
+        apply: |c, v| port(v).map(|p| c.native_transport_port = p),
+    },
+    Key {
+        name: "native_transport_max_frame_size",
+        form: SIZE,
+        apply: |c, v| size(v).map(|n| c.max_frame_bytes = n),
+    },
+    Key {
+        name: "native_transport_max_frame_size_in_mb",
+        form: MEBIBYTES,
+        apply: |c, v| mebibytes(v).map(|n| c.max_frame_bytes = n),
+    },
+    Key {
+        name: "native_transport_max_concurrent_connections",
+        form: "-1 (no limit) or a positive integer",
+        apply: |c, v| {
+            // Cassandra's -1 means unlimited; Strata keeps its own bound then.
+            match parse::<i64>(v).ok_or(Reject::Form)? {
+                -1 => Ok(()),
+                n if n > 0 => {
+                    c.max_connections = usize::try_from(n).map_err(|_| Reject::Form)?;
+                    Ok(())
+                }
+                _ => Err(Reject::Form),
+            }
+        },
+    },
+    Key {
+        name: "client_encryption_options",
+        form: "a map of encryption options",
+        apply: |_, v| {
+            refuse_enabled(
+                v,
+                "client_encryption_options",
+                "client connections would be unencrypted",
+                &[],
+            )
+        },
+    },
+    Key {
+        name: "server_encryption_options",
+        form: "a map of encryption options",
+        apply: |_, v| {
+            refuse_enabled(
+                v,
+                "server_encryption_options",
+                "internode connections would be unencrypted",
+                &["internode_encryption"],
+            )
+        },
+    },
+    Key {
+        name: "transparent_data_encryption_options",
+        form: "a map of encryption options",
+        apply: |_, v| {
+            refuse_enabled(
+                v,
+                "transparent_data_encryption_options",
+                "data would be written to disk unencrypted",
+                &[],
+            )
+        },
+    },
+    // Strata's own properties (no cassandra.yaml counterpart).
+    Key {
+        name: "admin_address",
+        form: IP,
+        apply: |c, v| ip(v).map(|a| c.admin_address = a),
+    },
+    Key {
+        name: "admin_port",
+        form: PORT,
+        apply: |c, v| port(v).map(|p| c.admin_port = p),
+    },
+    Key {
+        name: "dc",
+        form: TEXT,
+        apply: |c, v| text(v).map(|t| c.dc = t),
+    },
+    Key {
+        name: "rack",
+        form: TEXT,
+        apply: |c, v| text(v).map(|t| c.rack = t),
+    },
+];
+
+#[derive(serde::Deserialize)]
+struct SeedProvider {
+    #[serde(default)]
+    parameters: Vec<SeedParameters>,
+}
+
+#[derive(serde::Deserialize)]
+struct SeedParameters {
+    seeds: Option<String>,
+}
+
+/// Applies the YAML document `text` to `config`. On failure returns every problem, each
+/// once: unknown properties first (in Cassandra's words), then bad values.
+pub(super) fn apply(config: &mut Config, text: &str) -> Result<(), Vec<String>> {
+    let document: Value =
+        serde_yaml_ng::from_str(text).map_err(|e| vec![format!("Invalid yaml: {e}")])?;
+    let properties = match document {
+        Value::Null => return Ok(()),
+        Value::Mapping(m) => m,
+        _ => {
+            return Err(vec![
+                "Invalid yaml: expected a map of properties at the top level".into(),
+            ])
+        }
+    };
+    let mut unknown = Vec::new();
+    let mut problems = Vec::new();
+    for (name, value) in &properties {
+        let Some(name) = name.as_str() else {
+            problems.push(format!(
+                "Invalid yaml: property names must be strings, found {}",
+                inline(name)
+            ));
+            continue;
+        };
+        if let Some(key) = KEYS.iter().find(|k| k.name == name) {
+            // An empty value leaves the default, as Cassandra does for nullable properties.
+            if value.is_null() {
+                continue;
+            }
+            match (key.apply)(config, value) {
+                Ok(()) => {}
+                Err(Reject::Form) => problems.push(format!(
+                    "Invalid value for {name}: {}; expected {}",
+                    inline(value),
+                    key.form
+                )),
+                Err(Reject::Refused(why)) => problems.push(why),
+            }
+        } else if CASSANDRA_KEYS.binary_search(&name).is_ok() {
+            config.ignored_properties.push(name.to_string());
+        } else {
+            unknown.push(name);
+        }
+    }
+    if !unknown.is_empty() {
+        problems.insert(
+            0,
+            format!(
+                "Invalid yaml. Please remove properties [{}] from your cassandra.yaml",
+                unknown.join(", ")
+            ),
+        );
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+/// A value on one line, for messages.
+fn inline(value: &Value) -> String {
+    match value {
+        Value::String(s) => format!("{s:?}"),
+        other => serde_yaml_ng::to_string(other)
+            .map(|s| s.trim().replace('\n', " "))
+            .unwrap_or_default(),
+    }
+}
+
+/// The text of a scalar (YAML reads `8` as a number, `8MiB` as a string; both are text here).
+fn text(value: &Value) -> Result<String, Reject> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        _ => Err(Reject::Form),
+    }
+}
+
+fn parse<T: std::str::FromStr>(value: &Value) -> Option<T> {
+    text(value).ok()?.trim().parse().ok()
+}
+
+fn port(value: &Value) -> Result<u16, Reject> {
+    parse(value).ok_or(Reject::Form)
+}
+
+fn ip(value: &Value) -> Result<IpAddr, Reject> {
+    parse_ip(&text(value)?).ok_or(Reject::Form)
+}
+
+fn size(value: &Value) -> Result<usize, Reject> {
+    parse_size(&text(value)?).ok_or(Reject::Form)
+}
+
+fn mebibytes(value: &Value) -> Result<usize, Reject> {
+    parse::<usize>(value)
+        .and_then(|mb| mb.checked_mul(1 << 20))
+        .ok_or(Reject::Form)
+}
+
+fn duration_ms(value: &Value) -> Result<u64, Reject> {
+    parse_duration_ms(&text(value)?).ok_or(Reject::Form)
+}
+
+/// `org.apache.cassandra.auth.PasswordAuthenticator` -> `PasswordAuthenticator`.
+fn short_class(class: &str) -> &str {
+    class.trim().rsplit('.').next().unwrap_or(class)
+}
+
+/// A pluggable class (Cassandra 5.0 takes a name or `{class_name, parameters}`) that Strata
+/// implements only in its allow-everything form: anything else is refused, since running
+/// without it would open the node.
+fn only_default(value: &Value, default: &str, what: &str, key: &str) -> Result<(), Reject> {
+    let class = match value {
+        Value::Mapping(m) => m.get("class_name").ok_or(Reject::Form).and_then(text)?,
+        other => text(other)?,
+    };
+    if short_class(&class) == default {
+        return Ok(());
+    }
+    Err(Reject::Refused(format!(
+        "{key}: {class} is not implemented by Strata yet; refusing to start without {what} \
+         (set {key} to {default} or remove it to run without {what})"
+    )))
+}
+
+/// Encryption options: Strata does not encrypt yet, so a map that turns encryption on
+/// (`enabled` or `optional` true, or one of `modes` other than `none`) is refused.
+fn refuse_enabled(
+    value: &Value,
+    key: &str,
+    consequence: &str,
+    modes: &[&str],
+) -> Result<(), Reject> {
+    let Value::Mapping(options) = value else {
+        return Err(Reject::Form);
+    };
+    let on = |name: &str| options.get(name).map(text).transpose();
+    for flag in ["enabled", "optional"] {
+        match on(flag)?.as_deref() {
+            None | Some("false") => {}
+            Some("true") => {
+                return Err(Reject::Refused(format!(
+                    "{key}: {flag}: true is not implemented by Strata yet; refusing to start because {consequence} \
+                     (set {flag}: false to run without encryption)"
+                )))
+            }
+            Some(_) => return Err(Reject::Form),
+        }
+    }
+    for mode in modes {
+        if let Some(m) = on(mode)?.filter(|m| m != "none") {
+            return Err(Reject::Refused(format!(
+                "{key}: {mode}: {m} is not implemented by Strata yet; refusing to start because {consequence} \
+                 (set {mode}: none to run without encryption)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(yaml: &str) -> Result<Config, Vec<String>> {
+        let mut config = Config::default();
+        apply(&mut config, yaml).map(|()| config)
+    }
+
+    #[test]
+    fn cassandra_key_list_is_sorted_for_binary_search() {
+        assert!(CASSANDRA_KEYS.windows(2).all(|w| w[0] < w[1]));
+        for key in KEYS
+            .iter()
+            .filter(|k| !matches!(k.name, "admin_address" | "admin_port" | "dc" | "rack"))
+        {
+            assert!(
+                CASSANDRA_KEYS.binary_search(&key.name).is_ok(),
+                "{} is not a Cassandra property",
+                key.name
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_keys_stop_startup_with_cassandras_message() {
+        let problems = load("num_token: 8\ncluster_name: x\nfoo: 1\n").expect_err("unknown keys");
+        assert_eq!(
+            problems,
+            vec![
+                "Invalid yaml. Please remove properties [num_token, foo] from your cassandra.yaml"
+            ]
+        );
+    }
+
+    #[test]
+    fn known_but_unimplemented_keys_are_listed() {
+        let c = load("concurrent_reads: 64\nhinted_handoff_enabled: true\nnum_tokens: 4\n")
+            .expect("valid");
+        assert_eq!(
+            c.ignored_properties,
+            vec!["concurrent_reads", "hinted_handoff_enabled"]
+        );
+        assert_eq!(c.num_tokens, 4);
+    }
+
+    #[test]
+    fn every_bad_value_is_reported_once_with_its_form() {
+        let problems = load("num_tokens: many\nmemtable_heap_space: 64\nlisten_address: nowhere\ncommitlog_sync: sometimes\n")
+            .expect_err("bad values");
+        assert_eq!(
+            problems,
+            vec![
+                "Invalid value for num_tokens: \"many\"; expected an integer from 1 to 65536",
+                "Invalid value for memtable_heap_space: 64; expected a data size with its unit, B, KiB, MiB or GiB (e.g. 64MiB)",
+                "Invalid value for listen_address: \"nowhere\"; expected an IP address or localhost",
+                "Invalid value for commitlog_sync: \"sometimes\"; expected periodic, batch or group",
+            ]
+        );
+    }
+
+    #[test]
+    fn security_settings_are_refused_unless_harmless() {
+        load("authenticator: AllowAllAuthenticator\nauthorizer: org.apache.cassandra.auth.AllowAllAuthorizer\n\
+              client_encryption_options:\n  enabled: false\n  keystore: conf/.keystore\n\
+              server_encryption_options:\n  internode_encryption: none\n")
+        .expect("defaults are fine");
+        load("authenticator:\n  class_name: org.apache.cassandra.auth.AllowAllAuthenticator\n")
+            .expect("5.0 map form");
+        for yaml in [
+            "authenticator: PasswordAuthenticator\n",
+            "authenticator:\n  class_name: org.apache.cassandra.auth.PasswordAuthenticator\n",
+            "authorizer: CassandraAuthorizer\n",
+            "client_encryption_options:\n  enabled: true\n",
+            "client_encryption_options:\n  optional: true\n",
+            "server_encryption_options:\n  internode_encryption: all\n",
+            "transparent_data_encryption_options:\n  enabled: true\n",
+        ] {
+            let problems = load(yaml).expect_err(yaml);
+            assert!(
+                problems.len() == 1 && problems[0].contains("refusing to start"),
+                "{yaml}: {problems:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn commitlog_sync_period_is_honoured_on_its_own_and_in_any_order() {
+        use super::super::CommitlogSync;
+        let c = load("commitlog_sync_period: 2s\n").expect("valid");
+        assert_eq!(
+            c.commitlog_sync,
+            CommitlogSync::Periodic { period_ms: 2000 }
+        );
+        let c =
+            load("commitlog_sync_period_in_ms: 500\ncommitlog_sync: periodic\n").expect("valid");
+        assert_eq!(c.commitlog_sync, CommitlogSync::Periodic { period_ms: 500 });
+        let c = load("commitlog_sync: batch\ncommitlog_sync_period: 3s\n").expect("valid");
+        assert_eq!(c.commitlog_sync, CommitlogSync::Batch);
+        assert_eq!(c.commitlog_sync_period_ms, 3000);
+        assert!(
+            load("commitlog_sync_period: 0ms\n").is_err(),
+            "a zero period never syncs"
+        );
+    }
+
+    #[test]
+    fn empty_and_null_documents_keep_defaults() {
+        assert!(load("").is_ok());
+        assert!(load("# only a comment\n").is_ok());
+        assert_eq!(
+            load("cluster_name:\n").expect("null").cluster_name,
+            "Test Cluster"
+        );
+        assert!(load("- a\n- b\n").is_err());
+    }
+}
