@@ -1,36 +1,23 @@
 //! The statement executor: semantic checks (the parser is syntax-only) and execution of
 //! every statement, through the coordinator for table data.
 //!
-//! Layout: `eval` (terms to values), `restrict` (WHERE analysis), `rows` (materialised
-//! rows), `select`, `modify` (INSERT/UPDATE/DELETE/BATCH), `ddl`, `describe`, `bind`
-//! (PREPARE metadata), `prepared` (the prepared-statement cache).
+//! Layout, in layers (see ARCHITECTURE.md for the module dependencies): `expr` (terms,
+//! functions, JSON), `plan` (WHERE analysis, materialised rows, bind markers, the prepared
+//! cache), `read` (SELECT, DESCRIBE), `write` (INSERT/UPDATE/DELETE/BATCH, LWT),
+//! `derived` (secondary indexes, materialized views), `ddl` (schema statements).
 //!
 //! Invariant: the executor holds one catalog snapshot (`Context::catalog`) for the whole
 //! statement.
 
-mod arith;
-pub mod bind;
-mod cas;
-mod clone;
-mod collections;
 mod ddl;
 mod derived;
-mod describe;
-pub mod eval;
-mod functions;
-mod grouping;
-mod index;
-mod json;
-mod modify;
-mod multicell;
-pub mod prepared;
-mod restrict;
-mod rows;
-mod select;
-mod subselect;
-pub mod timeuuid;
-mod udt;
-mod view;
+pub mod expr;
+pub mod plan;
+mod read;
+mod write;
+
+pub use self::expr::timeuuid;
+pub use self::plan::{bind, prepared};
 
 use std::sync::Arc;
 
@@ -38,10 +25,10 @@ use bytes::Bytes;
 use strata_engine::VersionId;
 use strata_protocol::{ColType, Consistency, ResultBody, SchemaChange};
 
-pub use self::eval::BoundValues;
-pub use self::modify::{add_batch_member as add_batch_child, BatchWrites, WriteOptions};
-pub use self::restrict::serialize_partition_key;
-pub use self::rows::FullRow;
+pub use self::expr::eval::BoundValues;
+pub use self::plan::restrict::serialize_partition_key;
+pub use self::plan::rows::FullRow;
+pub use self::write::modify::{add_batch_member as add_batch_child, BatchWrites, WriteOptions};
 use crate::cql::ast::{QualifiedName, Statement};
 use crate::error::{CqlError, CqlResult};
 use crate::node::Node;
@@ -125,7 +112,7 @@ impl<'a> Context<'a> {
 
     /// The frozen version of `table` in snapshot `tag` (reads `AT SNAPSHOT`).
     pub fn snapshot_version(&self, table: &Table, tag: &str) -> CqlResult<VersionId> {
-        clone::snapshot_version(&self.catalog, table, tag)
+        ddl::clone::snapshot_version(&self.catalog, table, tag)
     }
 
     /// Frees a dropped or truncated branch; space comes back through merges. Failure
@@ -159,17 +146,17 @@ pub async fn execute(
     };
     Ok(match statement {
         Statement::Select(s) => {
-            let select_options = select::SelectOptions {
+            let select_options = read::select::SelectOptions {
                 consistency: options.consistency,
                 page_size: options.page_size.filter(|p| *p > 0).map(|p| p as usize),
                 paging_state: options.paging_state.clone(),
             };
-            Outcome::body(select::execute(ctx, s, bound, select_options).await?)
+            Outcome::body(read::select::execute(ctx, s, bound, select_options).await?)
         }
-        Statement::Insert(s) => Outcome::body(modify::insert(ctx, s, bound, write).await?),
-        Statement::Update(s) => Outcome::body(modify::update(ctx, s, bound, write).await?),
-        Statement::Delete(s) => Outcome::body(modify::delete(ctx, s, bound, write).await?),
-        Statement::Batch(s) => Outcome::body(modify::batch(ctx, s, bound, write).await?),
+        Statement::Insert(s) => Outcome::body(write::modify::insert(ctx, s, bound, write).await?),
+        Statement::Update(s) => Outcome::body(write::modify::update(ctx, s, bound, write).await?),
+        Statement::Delete(s) => Outcome::body(write::modify::delete(ctx, s, bound, write).await?),
+        Statement::Batch(s) => Outcome::body(write::modify::batch(ctx, s, bound, write).await?),
         Statement::Use(keyspace) => {
             if ctx.catalog.keyspace(keyspace).is_none() {
                 return Err(CqlError::invalid(format!(
@@ -189,18 +176,18 @@ pub async fn execute(
         Statement::AlterTable(s) => ddl(ddl::alter_table(ctx, s).await?),
         Statement::DropTable(s) => ddl(ddl::drop_table(ctx, s).await?),
         Statement::Truncate(name) => ddl::truncate(ctx, name).await.map(|_| Outcome::void())?,
-        Statement::CreateIndex(s) => ddl(index::create_index(ctx, s).await?),
-        Statement::DropIndex(s) => ddl(index::drop_index(ctx, s).await?),
-        Statement::CreateView(s) => ddl(view::create_view(ctx, s).await?),
-        Statement::DropView(s) => ddl(view::drop_view(ctx, s).await?),
-        Statement::CreateType(s) => ddl(udt::create_type(ctx, s).await?),
-        Statement::AlterType(s) => ddl(udt::alter_type(ctx, s).await?),
-        Statement::DropType(s) => ddl(udt::drop_type(ctx, s).await?),
-        Statement::Describe(d) => Outcome::body(describe::execute(ctx, d)?),
-        Statement::CloneTable(s) => ddl(clone::clone_table(ctx, s).await?),
-        Statement::CloneKeyspace(s) => ddl(clone::clone_keyspace(ctx, s).await?),
-        Statement::RestoreTable(s) => ddl(clone::restore_table(ctx, s).await?),
-        Statement::RestoreKeyspace(s) => ddl(clone::restore_keyspace(ctx, s).await?),
+        Statement::CreateIndex(s) => ddl(derived::index::create_index(ctx, s).await?),
+        Statement::DropIndex(s) => ddl(derived::index::drop_index(ctx, s).await?),
+        Statement::CreateView(s) => ddl(derived::view::create_view(ctx, s).await?),
+        Statement::DropView(s) => ddl(derived::view::drop_view(ctx, s).await?),
+        Statement::CreateType(s) => ddl(ddl::udt::create_type(ctx, s).await?),
+        Statement::AlterType(s) => ddl(ddl::udt::alter_type(ctx, s).await?),
+        Statement::DropType(s) => ddl(ddl::udt::drop_type(ctx, s).await?),
+        Statement::Describe(d) => Outcome::body(read::describe::execute(ctx, d)?),
+        Statement::CloneTable(s) => ddl(ddl::clone::clone_table(ctx, s).await?),
+        Statement::CloneKeyspace(s) => ddl(ddl::clone::clone_keyspace(ctx, s).await?),
+        Statement::RestoreTable(s) => ddl(ddl::clone::restore_table(ctx, s).await?),
+        Statement::RestoreKeyspace(s) => ddl(ddl::clone::restore_keyspace(ctx, s).await?),
         other => {
             return Err(CqlError::invalid(format!(
                 "{} is not supported by this node yet",
@@ -218,7 +205,7 @@ pub fn result_columns(
     match statement {
         Statement::Select(s) => {
             let table = ctx.resolve_table(&s.table)?;
-            Ok(Some(select::result_columns(&table, s)?))
+            Ok(Some(read::select::result_columns(&table, s)?))
         }
         _ => Ok(None),
     }

@@ -22,11 +22,11 @@ use std::sync::Arc;
 use strata_protocol::Consistency;
 
 use super::index::{self, entry_update, row_entries};
-use super::rows::{FullRow, RowAssembler};
 use super::view;
-use super::Context;
 use crate::cluster::{ReadCommand, ReadTarget, TableWrite, WriteCommand};
 use crate::error::CqlResult;
+use crate::exec::plan::rows::{FullRow, RowAssembler};
+use crate::exec::Context;
 use crate::schema::{IndexDef, IndexTargetKind, Table};
 use crate::storage::{CellData, ClusteringRange, Decoded, Operation, PartitionUpdate};
 use crate::types::CqlType;

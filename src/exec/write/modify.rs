@@ -10,16 +10,16 @@ use std::sync::Arc;
 use strata_protocol::{Consistency, ResultBody};
 
 use super::cas::{self, partition_read, CasCondition, CheckedRow, PartitionData};
-use super::eval::{evaluate, evaluate_required, BoundValues, Evaluated, Receiver};
 use super::multicell::{assignment_change, deletion_change, whole_value_change, ColumnChange};
-use super::restrict::{Analyzer, PartitionKey, PartitionSelection, Restrictions};
-use super::Context;
 use crate::cluster::{ReadResult, TableWrite, WriteCommand};
 use crate::cql::ast::{
     Assignment, BatchChild, BatchKind, BatchStatement, DeleteStatement, Deletion, InsertStatement,
     InsertValues, QualifiedName, Term, UpdateStatement, UsingClause,
 };
 use crate::error::{CqlError, CqlResult};
+use crate::exec::expr::eval::{evaluate, evaluate_required, BoundValues, Evaluated, Receiver};
+use crate::exec::plan::restrict::{Analyzer, PartitionKey, PartitionSelection, Restrictions};
+use crate::exec::Context;
 use crate::schema::{ColumnKind, Table, TableSource};
 use crate::storage::{Operation, PartitionUpdate};
 use crate::types::{self, CqlType, NativeType};
@@ -208,7 +208,7 @@ async fn apply(
     if command.tables.is_empty() {
         return Ok(());
     }
-    super::derived::add_derived_writes(ctx, &mut command, consistency).await?;
+    crate::exec::derived::hook::add_derived_writes(ctx, &mut command, consistency).await?;
     Ok(ctx.node.coordinator.mutate(command, consistency).await?)
 }
 
@@ -319,7 +319,7 @@ async fn apply_conditional(
                 updates,
             }],
         };
-        super::derived::add_conditional_derived_writes(ctx, &mut command, &items)?;
+        crate::exec::derived::hook::add_conditional_derived_writes(ctx, &mut command, &items)?;
         Ok((Some(command), body))
     };
     ctx.node
@@ -587,7 +587,8 @@ fn insert_write(
     using: ResolvedUsing,
 ) -> CqlResult<StatementWrite> {
     let InsertValues::Columns { columns, values } = &statement.values else {
-        let (expanded, json_bound) = super::json::expand_insert(table, statement, bound)?;
+        let (expanded, json_bound) =
+            crate::exec::expr::json::expand_insert(table, statement, bound)?;
         return insert_write(table, &expanded, &json_bound, using);
     };
     if columns.len() != values.len() {

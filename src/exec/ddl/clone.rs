@@ -11,10 +11,10 @@ use strata_engine::VersionId;
 use strata_protocol::{SchemaChange, SchemaChangeTarget, SchemaChangeType};
 use uuid::Uuid;
 
-use super::ddl::DdlOutcome;
-use super::Context;
+use super::DdlOutcome;
 use crate::cql::ast::{CloneKeyspace, CloneTable, RestoreKeyspace, RestoreTable};
 use crate::error::{CqlError, CqlResult};
+use crate::exec::Context;
 use crate::schema::{Catalog, KeyspaceUdts, SchemaWrite, Table, TableDef, TypeDef};
 use crate::types::CqlType;
 

@@ -16,15 +16,15 @@ use bytes::Bytes;
 use strata_engine::VersionId;
 use strata_protocol::{ColumnSpec, ResultBody, Rows, RowsMetadata};
 
-use super::collections::elements;
-use super::eval::{evaluate, BoundValues, Evaluated, Receiver};
-use super::restrict::PartitionKey;
-use super::wire_type;
 use crate::cluster::{ReadCommand, ReadTarget};
 use crate::cql::ast::{
     Condition, ConditionSelection, InValues, Operator, Predicate, UpdateCondition,
 };
 use crate::error::{CqlError, CqlResult};
+use crate::exec::expr::collections::elements;
+use crate::exec::expr::eval::{evaluate, BoundValues, Evaluated, Receiver};
+use crate::exec::plan::restrict::PartitionKey;
+use crate::exec::wire_type;
 use crate::schema::{ColumnKind, Table};
 use crate::storage::{CellData, ClusteringRange, Decoded, Row};
 use crate::types::{compare_values, CqlType, NativeType};
@@ -402,7 +402,10 @@ fn select<'a>(
         }
         (CqlType::Udt { def, .. }, ConditionPath::Field(i)) => {
             let field_ty = def.fields.get(*i).map_or(ty, |(_, t)| t);
-            (field_ty, super::subselect::udt_field(current, *i))
+            (
+                field_ty,
+                crate::exec::expr::subselect::udt_field(current, *i),
+            )
         }
         _ => (ty, None),
     })

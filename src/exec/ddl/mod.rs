@@ -6,6 +6,9 @@
 //! - A table's data is a version branch of the engine: CREATE clones the empty root,
 //!   TRUNCATE swaps in a fresh empty branch (O(1)), DROP deletes the branch's head.
 
+pub mod clone;
+pub mod udt;
+
 use std::collections::BTreeMap;
 
 use strata_engine::ROOT_VERSION;

@@ -5,9 +5,9 @@
 use bytes::Bytes;
 use strata_protocol::{ColType, ColumnSpec, ResultBody, Rows, RowsMetadata};
 
-use super::Context;
 use crate::cql::ast::{Describe, DescribeTarget, QualifiedName};
 use crate::error::{CqlError, CqlResult};
+use crate::exec::Context;
 use crate::schema::{
     ClusteringOrder, ColumnKind, Keyspace, KeyspaceDef, KeyspaceUdts, Table, TableDef, TypeDef,
 };
@@ -298,7 +298,7 @@ fn push_table(out: &mut Output, table: &Table) {
         let options = statement
             .split_once(") WITH ")
             .map_or("", |(_, o)| o.trim_end_matches(';'));
-        let view = super::view::create_statement(table, info, options);
+        let view = crate::exec::derived::view::create_statement(table, info, options);
         out.rows.push(vec![
             keyspace.clone(),
             "materialized_view".into(),
@@ -318,7 +318,7 @@ fn push_table(out: &mut Output, table: &Table) {
             keyspace.clone(),
             "index".into(),
             index.name.clone(),
-            super::index::create_statement(index),
+            crate::exec::derived::index::create_statement(index),
         ]);
     }
 }
@@ -333,7 +333,7 @@ fn index_element(ks: &Keyspace, name: &str) -> Option<Output> {
         ks.def.name.clone(),
         "index".into(),
         index.name.clone(),
-        super::index::create_statement(index),
+        crate::exec::derived::index::create_statement(index),
     ]);
     Some(out)
 }

@@ -11,10 +11,10 @@ use bytes::Bytes;
 
 use super::arith::{self, Num};
 use super::eval::{self, BoundValues, Receiver};
-use super::rows::FullRow;
 use super::timeuuid;
 use crate::cql::ast::{self, ArithmeticOp, LiteralKind, Selector, Term, WriteTimeKind};
 use crate::error::{CqlError, CqlResult};
+use crate::exec::plan::rows::FullRow;
 use crate::schema::{ColumnKind, Table};
 use crate::types::{self, CqlType, NativeType};
 

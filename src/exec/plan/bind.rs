@@ -4,12 +4,12 @@
 //! Invariant: receivers are listed by marker index; the names follow Cassandra
 //! (`in(col)`, `[limit]`, `[ttl]`, `[timestamp]`, `partition key token`).
 
-use super::Context;
 use crate::cql::ast::{
     Assignment, BatchChild, ConditionSelection, Deletion, InValues, InsertValues, Predicate,
     Relation, SelectStatement, Selection, Selector, Statement, Term, UpdateCondition, UsingClause,
 };
 use crate::error::{CqlError, CqlResult};
+use crate::exec::Context;
 use crate::schema::Table;
 use crate::types::{CqlType, NativeType};
 

@@ -14,10 +14,12 @@ use md5::{Digest, Md5};
 use strata_protocol::{ColumnSpec, Prepared, RowsMetadata, Value, Values};
 
 use super::bind::{bind_specs, partition_key_indexes, BindSpec};
-use super::eval::BoundValues;
-use super::{result_columns, wire_type, Context};
 use crate::cql::ast::Statement;
 use crate::error::{CqlError, CqlResult};
+use crate::exec::expr::eval::BoundValues;
+use crate::exec::result_columns;
+use crate::exec::wire_type;
+use crate::exec::Context;
 
 /// Bound on cached statements; each holds its AST and metadata (a few KiB).
 const MAX_PREPARED: usize = 10_000;

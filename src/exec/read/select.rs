@@ -13,15 +13,16 @@ use bytes::Bytes;
 use strata_engine::VersionId;
 use strata_protocol::{ColumnSpec, Consistency, ResultBody, Rows, RowsMetadata};
 
-use super::eval::BoundValues;
-use super::functions::{OutputColumn, Selection};
 use super::grouping;
-use super::restrict::{PartitionSelection, Restrictions};
-use super::rows::{FullRow, RowAssembler};
-use super::{wire_type, Context};
 use crate::cluster::{ReadCommand, ReadTarget};
 use crate::cql::ast::{OrderDirection, SelectStatement, Term};
 use crate::error::{CqlError, CqlResult};
+use crate::exec::expr::eval::BoundValues;
+use crate::exec::expr::functions::{OutputColumn, Selection};
+use crate::exec::plan::restrict::{PartitionSelection, Restrictions};
+use crate::exec::plan::rows::{FullRow, RowAssembler};
+use crate::exec::wire_type;
+use crate::exec::Context;
 use crate::schema::{ClusteringOrder, ColumnKind, Table, TableSource};
 use crate::storage::ClusteringRange;
 use crate::types::{CqlType, NativeType};
@@ -110,7 +111,7 @@ struct Plan {
     version: VersionId,
     restrictions: Restrictions,
     /// The secondary index answering the query, if one is used.
-    index: Option<super::index::IndexLookup>,
+    index: Option<crate::exec::derived::index::IndexLookup>,
     reverse: bool,
     limit: Option<u64>,
     per_partition_limit: Option<usize>,
@@ -158,7 +159,7 @@ pub async fn execute(
         rows = rows
             .into_iter()
             .map(|row| {
-                vec![Some(Bytes::from(super::json::row_to_json(
+                vec![Some(Bytes::from(crate::exec::expr::json::row_to_json(
                     &selection.columns,
                     &row,
                 )))]
@@ -184,7 +185,7 @@ fn plan(
         (Some(tag), _) => ctx.snapshot_version(table, tag)?,
         (None, _) => ctx.head_version(table)?,
     };
-    let (restrictions, index) = super::index::analyze(table, statement, bound)?;
+    let (restrictions, index) = crate::exec::derived::index::analyze(table, statement, bound)?;
     let reverse = ordering(table, statement, &restrictions)?;
     let limit = statement
         .limit
@@ -213,11 +214,12 @@ fn plan(
 
 fn limit_value(term: &Term, bound: &BoundValues, what: &str) -> CqlResult<u64> {
     let ty = CqlType::Native(NativeType::Int);
-    let receiver = super::eval::Receiver {
+    let receiver = crate::exec::expr::eval::Receiver {
         name: &format!("[{what}]"),
         ty: &ty,
     };
-    let bytes = super::eval::evaluate_required(term, &receiver, bound, &format!("of {what}"))?;
+    let bytes =
+        crate::exec::expr::eval::evaluate_required(term, &receiver, bound, &format!("of {what}"))?;
     let value = i32::from_be_bytes(
         bytes
             .as_slice()
@@ -374,8 +376,14 @@ async fn fetch_engine(
     let mut rows = Vec::new();
     let targets: Vec<ReadTarget> = match (&plan.index, &plan.restrictions.partitions) {
         (Some(lookup), _) => {
-            super::index::targets(ctx, lookup, &plan.restrictions, plan.reverse, consistency)
-                .await?
+            crate::exec::derived::index::targets(
+                ctx,
+                lookup,
+                &plan.restrictions,
+                plan.reverse,
+                consistency,
+            )
+            .await?
         }
         (None, PartitionSelection::Keys(keys)) => keys
             .iter()

@@ -9,10 +9,10 @@
 //! - Only list index operations and list value removal need the current value (Cassandra
 //!   reads before writing for exactly these).
 
-use super::collections::elements;
-use super::eval::{evaluate, BoundValues, Evaluated, Receiver};
 use crate::cql::ast::{Assignment, Deletion, Term};
 use crate::error::{CqlError, CqlResult};
+use crate::exec::expr::collections::elements;
+use crate::exec::expr::eval::{evaluate, BoundValues, Evaluated, Receiver};
 use crate::schema::Table;
 use crate::storage::layout::{list_path, SubCell};
 use crate::storage::{CellData, Operation};

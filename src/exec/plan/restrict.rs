@@ -5,10 +5,10 @@
 
 use std::ops::Bound;
 
-use super::collections;
-use super::eval::{evaluate_required, BoundValues, Receiver};
 use crate::cql::ast::{InValues, Operator, Predicate, Relation, Term};
 use crate::error::{CqlError, CqlResult};
+use crate::exec::expr::collections;
+use crate::exec::expr::eval::{evaluate_required, BoundValues, Receiver};
 use crate::schema::{ClusteringOrder, ColumnKind, Table};
 use crate::storage::{layout, ClusteringRange};
 use crate::types::{self, CqlType, NativeType};

@@ -16,12 +16,12 @@ use std::sync::Arc;
 
 use strata_protocol::{SchemaChange, SchemaChangeTarget, SchemaChangeType};
 
-use super::ddl::DdlOutcome;
-use super::restrict::PartitionKey;
-use super::rows::FullRow;
-use super::Context;
 use crate::cql::ast::{CreateView, DropObject, OrderDirection, Relation, Selection, Selector};
 use crate::error::{CqlError, CqlResult};
+use crate::exec::ddl::DdlOutcome;
+use crate::exec::plan::restrict::PartitionKey;
+use crate::exec::plan::rows::FullRow;
+use crate::exec::Context;
 use crate::schema::{
     ClusteringOrder, ColumnDef, ColumnKind, SchemaWrite, Table, TableDef, TableOptions,
     TableSource, ViewInfo, ViewRecord,
@@ -316,7 +316,7 @@ pub async fn create_view(ctx: &Context<'_>, s: &CreateView) -> CqlResult<DdlOutc
 
 /// Writes the view rows of the rows the base table already holds.
 async fn build(ctx: &Context<'_>, base: &Arc<Table>, view: &Arc<Table>) -> CqlResult<()> {
-    super::derived::build_from_base(ctx, base, view, |row| {
+    super::hook::build_from_base(ctx, base, view, |row| {
         let values: Vec<Option<Vec<u8>>> = (0..base.def.columns.len())
             .map(|i| row.value(i).map(<[u8]>::to_vec))
             .collect();
