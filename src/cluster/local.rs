@@ -201,7 +201,8 @@ impl Collector {
     fn new(command: &ReadCommand) -> Collector {
         Collector {
             decoder: Decoder::new(clustering_layout(&command.table), command.now_secs)
-                .with_static_rows(static_rows(command)),
+                .with_static_rows(static_rows(command))
+                .with_dropped_columns(command.table.def.dropped_columns.clone()),
             out: Vec::new(),
             rows: 0,
             rows_in_partition: 0,

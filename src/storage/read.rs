@@ -7,6 +7,11 @@
 //!   `[P‖0x00, P‖0x03)` range first, then the rows in either direction.
 //! - A cell is visible iff it is live at `now` and no deletion covering it has a timestamp
 //!   greater than or equal to the cell's (Cassandra: on a tie the tombstone wins).
+//! - A cell of a dropped column written at or before the drop is invisible, also once a
+//!   column of that name is added again (Cassandra's `DroppedColumn` rule): dropped data
+//!   never comes back, whatever compaction has or has not rewritten yet.
+
+use std::collections::BTreeMap;
 
 use strata_engine::{Cell, CellValue};
 
@@ -185,10 +190,12 @@ impl ComplexCells {
     }
 }
 
-/// Adds one cell (simple or a piece of a multi-cell column) of a row or the static row.
+/// Adds one cell (simple or a piece of a multi-cell column) of a row or the static row;
+/// cells of a dropped column older than its drop are skipped.
 fn add_cell(
     cells: &mut Vec<(String, CellData)>,
     complex: &mut ComplexCells,
+    dropped: &BTreeMap<String, i64>,
     mut rest: &[u8],
     cell: &Cell,
     visible: Option<CellData>,
@@ -196,6 +203,12 @@ fn add_cell(
     let Some(name) = layout::read_escaped(&mut rest).and_then(|c| String::from_utf8(c).ok()) else {
         return;
     };
+    if dropped
+        .get(&name)
+        .is_some_and(|dropped_at| cell.timestamp <= *dropped_at)
+    {
+        return;
+    }
     if rest.is_empty() {
         if let Some(data) = visible {
             cells.push((name, data));
@@ -287,6 +300,8 @@ impl ClusteringLayout {
 
 pub struct Decoder {
     layout: ClusteringLayout,
+    /// Dropped column name -> drop timestamp (µs), from the table's schema.
+    dropped: BTreeMap<String, i64>,
     now_secs: i64,
     partition_prefix: Vec<u8>,
     deletions: Deletions,
@@ -314,6 +329,7 @@ impl Decoder {
     pub fn new(layout: ClusteringLayout, now_secs: i64) -> Decoder {
         Decoder {
             layout,
+            dropped: BTreeMap::new(),
             now_secs,
             partition_prefix: Vec::new(),
             deletions: Deletions::default(),
@@ -327,6 +343,11 @@ impl Decoder {
 
     pub fn with_static_rows(mut self, static_rows: StaticRows) -> Decoder {
         self.static_rows = static_rows;
+        self
+    }
+
+    pub fn with_dropped_columns(mut self, dropped: BTreeMap<String, i64>) -> Decoder {
+        self.dropped = dropped;
         self
     }
 
@@ -379,7 +400,7 @@ impl Decoder {
             .visible(cell)
             .filter(|c| !self.deletions.shadows_static(c.timestamp));
         let (cells, complex) = self.statics.get_or_insert_with(Default::default);
-        add_cell(cells, complex, rest, cell, visible);
+        add_cell(cells, complex, &self.dropped, rest, cell, visible);
     }
 
     fn flush_statics(&mut self, out: &mut Vec<Decoded>) {
@@ -420,9 +441,14 @@ impl Decoder {
         let Some(row) = self.row.as_mut() else { return };
         match tail.split_first() {
             Some((&layout::ROW_MARKER, _)) => row.has_live_marker |= visible.is_some(),
-            Some((&layout::ROW_CELL, rest)) => {
-                add_cell(&mut row.cells, &mut row.complex, rest, cell, visible)
-            }
+            Some((&layout::ROW_CELL, rest)) => add_cell(
+                &mut row.cells,
+                &mut row.complex,
+                &self.dropped,
+                rest,
+                cell,
+                visible,
+            ),
             _ => {}
         }
     }
@@ -532,6 +558,63 @@ mod tests {
         let cells = decode(&entries);
         assert_eq!(cells.len(), 1, "{cells:?}");
         assert_eq!(cells[0].1.value, 3i64.to_be_bytes().to_vec());
+    }
+
+    #[test]
+    fn cells_of_a_dropped_column_up_to_the_drop_stay_hidden() {
+        let p = layout::partition_prefix(0, b"k");
+        let dropped = layout::row_cell_key(&p, b"", "x");
+        let list = layout::row_cell_key(&p, b"", "l");
+        let entries = [
+            (dropped.clone(), live(5, b"old")),
+            (element(&list, b"a"), live(20, b"\0\0\0\x01a")),
+            (element(&list, b"b"), live(31, b"\0\0\0\x01b")),
+        ];
+        let drops = BTreeMap::from([("x".to_string(), 10), ("l".to_string(), 30)]);
+        let mut decoder = Decoder::new(
+            ClusteringLayout {
+                columns: Vec::new(),
+            },
+            0,
+        )
+        .with_dropped_columns(drops.clone());
+        let mut out = Vec::new();
+        for (key, cell) in &entries {
+            decoder.push(key, cell, &mut out);
+        }
+        decoder.finish(&mut out);
+        let cells: Vec<_> = out
+            .iter()
+            .filter_map(|d| {
+                if let Decoded::Row(r) = d {
+                    Some(r.cells.clone())
+                } else {
+                    None
+                }
+            })
+            .collect();
+        assert_eq!(cells.len(), 1);
+        assert_eq!(
+            cells[0].len(),
+            1,
+            "only the piece written after the drop of l: {cells:?}"
+        );
+        assert_eq!(cells[0][0].1.value, b"\0\0\0\x01\0\0\0\x01b".to_vec());
+
+        let mut decoder = Decoder::new(
+            ClusteringLayout {
+                columns: Vec::new(),
+            },
+            0,
+        )
+        .with_dropped_columns(drops);
+        let mut out = Vec::new();
+        decoder.push(&dropped, &live(5, b"old"), &mut out);
+        decoder.finish(&mut out);
+        assert!(
+            !out.iter().any(|d| matches!(d, Decoded::Row(_))),
+            "a row holding only dropped cells is gone: {out:?}"
+        );
     }
 
     #[test]
