@@ -264,8 +264,8 @@ def test_multiple_clustering_reversed_components(t):
     assert t.rows(q + "(b, c) IN (?)", 0, (0, 1)) == [(0, 0, 1, 1), (0, 0, 1, 0)]
     assert t.rows(q + "(b, c) IN (?)", 0, (0, 0)) == [(0, 0, 0, 0)]
     assert t.rows(q + "(b) IN ((?))", 0, 0) == stored[3:]
-    # Cassandra keeps the pre-CASSANDRA-6875 answer on mixed-order tuple slices.
-    assert t.rows(q + "(b, c) > (?, ?)", 0, 1, 0) == []
+    # Tuple slices over clustering columns of mixed orders compare as tuples (CASSANDRA-7281).
+    assert t.rows(q + "(b, c) > (?, ?)", 0, 1, 0) == [(0, 1, 1, 1), (0, 1, 1, 0)]
 
 
 def test_multiple_clustering_with_index(t):
@@ -306,10 +306,10 @@ def test_multiple_partition_key_and_multi_clustering_with_index(t):
     t.filtering_required("SELECT * FROM %s WHERE a = ? AND (c, d) = (?, ?)", 0, 1, 1)
     assert t.rows("SELECT * FROM %s WHERE a = ? AND (c, d) = (?, ?) ALLOW FILTERING", 0, 1, 1) == [
         (0, 0, 1, 1, 0, 4), (0, 0, 1, 1, 1, 5)]
-    t.invalid("Partition key parts: b must be restricted as other parts are",
-              "SELECT * FROM %s WHERE a = ? AND (c, d) IN ((?, ?)) ALLOW FILTERING", 0, 1, 1)
-    t.invalid("Partition key parts: b must be restricted as other parts are",
-              "SELECT * FROM %s WHERE a = ? AND (c, d) >= (?, ?) ALLOW FILTERING", 0, 1, 1)
+    assert t.rows("SELECT * FROM %s WHERE a = ? AND (c, d) IN ((?, ?)) ALLOW FILTERING", 0, 1, 1) == [
+        (0, 0, 1, 1, 0, 4), (0, 0, 1, 1, 1, 5)]
+    assert t.rows("SELECT * FROM %s WHERE a = ? AND (c, d) >= (?, ?) ALLOW FILTERING", 0, 1, 1) == [
+        (0, 0, 1, 1, 0, 4), (0, 0, 1, 1, 1, 5), (0, 0, 2, 0, 0, 5)]
     cases = [
         ("(c) IN ((?)) AND f = ?", (0, 1, 5), [(0, 0, 1, 1, 1, 5)]),
         ("(c) IN ((?), (?)) AND f = ?", (0, 1, 2, 5), [(0, 0, 1, 1, 1, 5), (0, 0, 2, 0, 0, 5)]),
@@ -371,3 +371,30 @@ def test_literal_tuples_without_bind_markers(t):
         (0, 0, 1, 0), (0, 0, 1, 1), (0, 1, 0, 0)]
     assert t.rows("SELECT * FROM %s WHERE a = 0 AND b = 1 AND (c, d) <= (1, 0)") == [
         (0, 1, 0, 0), (0, 1, 1, 0)]
+
+
+def test_mixed_order_columns(t):
+    """Cassandra's testMixedOrderColumns1 (first queries): tuple slices over DESC/ASC columns."""
+    t.create_table("CREATE TABLE %s (a int, b int, c int, d int, e int, PRIMARY KEY (a, b, c, d, e)) WITH "
+                   "CLUSTERING ORDER BY (b DESC, c ASC, d DESC, e ASC)")
+    rows = [(0, 2, 0, -1, 0), (0, 2, 0, -1, 1), (0, 2, 0, 1, 1), (0, 1, -1, 0, 0), (0, 1, -1, 1, 1),
+            (0, 1, -1, 1, 0), (0, 1, 0, 1, -1), (0, 1, 0, 1, 1), (0, 1, 0, 0, -1), (0, 1, 0, 0, 0),
+            (0, 1, 0, 0, 1), (0, 1, 0, -1, -1), (0, 1, 1, 0, -1), (0, 1, 1, 0, 0), (0, 1, 1, 0, 1),
+            (0, 1, 1, -1, 0), (0, 0, 0, 0, 0), (0, -1, 0, -1, 0), (0, -1, 0, 0, 0)]
+    for row in rows:
+        t.execute("INSERT INTO %s (a, b, c, d, e) VALUES (?, ?, ?, ?, ?)", *row)
+    from_b1 = [(0, 1, -1, 1, 0), (0, 1, -1, 1, 1), (0, 1, -1, 0, 0), (0, 1, 0, 1, -1), (0, 1, 0, 1, 1),
+               (0, 1, 0, 0, -1), (0, 1, 0, 0, 0), (0, 1, 0, 0, 1), (0, 1, 0, -1, -1), (0, 1, 1, 0, -1),
+               (0, 1, 1, 0, 0), (0, 1, 1, 0, 1), (0, 1, 1, -1, 0)]
+    top = [(0, 2, 0, 1, 1), (0, 2, 0, -1, 0), (0, 2, 0, -1, 1)]
+    q = "SELECT * FROM %s WHERE a = ? AND "
+    assert t.rows(q + "(b,c,d,e)<=(?,?,?,?) AND (b)>(?)", 0, 2, 0, 1, 1, -1) == top + from_b1 + [(0, 0, 0, 0, 0)]
+    assert t.rows(q + "(b,c,d,e)<=(?,?,?,?) AND (b)>=(?)", 0, 2, 0, 1, 1, -1) == (
+        top + from_b1 + [(0, 0, 0, 0, 0), (0, -1, 0, 0, 0), (0, -1, 0, -1, 0)])
+    assert t.rows(q + "(b,c,d)>=(?,?,?) AND (b,c,d,e)<(?,?,?,?)", 0, 1, 1, 0, 1, 1, 0, 1) == [
+        (0, 1, 1, 0, -1), (0, 1, 1, 0, 0)]
+    assert t.rows(q + "(b,c,d,e) < (?,?,?,?) AND (b,c,d,e)>(?,?,?,?)", 0, 1, 0, 0, 0, 1, 0, -1, -1) == [
+        (0, 1, 0, 0, -1)]
+    assert t.rows(q + "(b)<(?) AND (b,c,d,e)>(?,?,?,?)", 0, 2, -1, 0, -1, -1) == (
+        from_b1 + [(0, 0, 0, 0, 0), (0, -1, 0, 0, 0), (0, -1, 0, -1, 0)])
+    assert t.rows(q + "(b)<(?) AND (b)>(?)", 0, 2, -1) == from_b1 + [(0, 0, 0, 0, 0)]

@@ -92,10 +92,10 @@ def test_partition_key_column_relations(t):
     assert t.sorted_rows("select * from %s where a in (?, ?) and b in (?, ?)",
                          "first", "second", 1, 4) == [
         ("first", 1, 1, 1), ("first", 4, 4, 4), ("second", 1, 1, 1), ("second", 4, 4, 4)]
-    t.invalid("Partition key parts: b must be restricted as other parts are",
-              "select * from %s where a in (?, ?)", "first", "second")
-    t.invalid("Partition key parts: b must be restricted as other parts are",
-              "select * from %s where a = ?", "first")
+    # Since Cassandra 3.10 (CASSANDRA-11031) a partial partition key is a filtering question.
+    t.filtering_required("select * from %s where a in (?, ?)", "first", "second")
+    t.filtering_required("select * from %s where a = ?", "first")
+    assert t.rows("select * from %s where a = ? ALLOW FILTERING", "second") == [("second", 1, 1, 1), ("second", 4, 4, 4)]
     t.invalid("b cannot be restricted by more than one relation if it includes a IN",
               "select * from %s where a = ? AND b IN (?, ?) AND b = ?", "first", 2, 2, 3)
     t.invalid("b cannot be restricted by more than one relation if it includes an Equal",
@@ -252,10 +252,10 @@ def test_multiple_partition_key_with_index(t):
         query = "SELECT * FROM %s WHERE a = ? AND " + where
         t.filtering_required(query, *values)
         assert t.rows(query + " ALLOW FILTERING", *values) == expected, where
-    for where, values in [("c IN (?) AND  d IN (?)", (0, 1, 1)), ("(c, d) >= (?, ?)", (0, 1, 1)),
-                          ("c >= ?", (0, 1))]:
-        t.invalid("Partition key parts: b must be restricted as other parts are",
-                  "SELECT * FROM %s WHERE a = ? AND " + where + " ALLOW FILTERING", *values)
+    assert t.rows("SELECT * FROM %s WHERE a = ? AND (c, d) >= (?, ?) ALLOW FILTERING", 0, 1, 1) == [
+        (0, 0, 1, 1, 0, 4), (0, 0, 1, 1, 1, 5), (0, 0, 2, 0, 0, 5)]
+    assert t.rows("SELECT * FROM %s WHERE a = ? AND c >= ? ALLOW FILTERING", 0, 1) == [
+        (0, 0, 1, 0, 0, 3), (0, 0, 1, 1, 0, 4), (0, 0, 1, 1, 1, 5), (0, 0, 2, 0, 0, 5)]
 
 
 def test_function_call_with_unset(t):
