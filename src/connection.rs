@@ -241,6 +241,8 @@ impl Connection {
             stream,
         };
         tokio::spawn(async move {
+            #[cfg(test)]
+            tests::seam(&request).await;
             let started = Instant::now();
             let RequestOutcome {
                 response,
@@ -451,5 +453,131 @@ impl Drop for ReplyGuard {
             };
             let _ = tx.try_send((ResponseFrame::new(self.stream, Response::Error(body)), None));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use bytes::BufMut;
+    use strata_protocol::{ErrorKind, Opcode, Request, Response};
+
+    use crate::testing::{TestClient, TestServer};
+
+    /// Queries with these texts panic or stall in the request task (a test seam: no real
+    /// statement panics on purpose).
+    const PANIC: &str = "-- test: panic";
+    const STALL: &str = "-- test: stall";
+    /// Stalled requests running now, and the most seen at once.
+    static STALLED: AtomicUsize = AtomicUsize::new(0);
+    static MOST_STALLED: AtomicUsize = AtomicUsize::new(0);
+
+    pub(super) async fn seam(request: &Request) {
+        let Request::Query { query, .. } = request else {
+            return;
+        };
+        if query == PANIC {
+            panic!("test seam: a request handler panics");
+        }
+        if query == STALL {
+            let now = STALLED.fetch_add(1, Ordering::SeqCst) + 1;
+            MOST_STALLED.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            STALLED.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// `count` QUERY envelopes of `cql` on streams 1..=count, as one socket write.
+    fn pipelined(cql: &str, count: i16) -> Vec<u8> {
+        let request = TestClient::query_request(cql);
+        (1..=count)
+            .flat_map(|stream| TestClient::envelope(stream, &request).to_vec())
+            .collect()
+    }
+
+    /// Every stream in 1..=count answered once, with a response `check` accepts.
+    async fn expect_answers(
+        client: &mut TestClient,
+        count: i16,
+        check: impl Fn(&Response) -> bool,
+    ) {
+        let mut seen = vec![false; count as usize + 1];
+        for _ in 0..count {
+            let (stream, response) = client.recv().await.expect("connection closed early");
+            assert!(check(&response), "stream {stream}: {response:?}");
+            assert!(
+                !std::mem::replace(&mut seen[stream as usize], true),
+                "stream {stream} answered twice"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_request_gets_a_server_error_even_when_replies_queue_up() {
+        let server = TestServer::with_config(|c| c.max_inflight_per_connection = 2).await;
+        let mut client = server.client().await;
+        client.send_raw(&pipelined(PANIC, 16)).await;
+        expect_answers(
+            &mut client,
+            16,
+            |r| matches!(r, Response::Error(e) if e.kind == ErrorKind::Server),
+        )
+        .await;
+        // The connection goes on.
+        assert!(matches!(
+            client
+                .query("SELECT release_version FROM system.local")
+                .await,
+            Response::Result(_)
+        ));
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn max_inflight_bounds_the_requests_decoded_from_one_read() {
+        let server = TestServer::with_config(|c| c.max_inflight_per_connection = 2).await;
+        let mut client = server.client().await;
+        client.send_raw(&pipelined(STALL, 12)).await;
+        // A stalled query then fails to parse: what matters is how many ran at once.
+        expect_answers(
+            &mut client,
+            12,
+            |r| matches!(r, Response::Error(e) if e.kind == ErrorKind::SyntaxError),
+        )
+        .await;
+        let most = MOST_STALLED.load(Ordering::SeqCst);
+        assert!(
+            (1..=2).contains(&most),
+            "{most} requests ran at once with max_inflight 2"
+        );
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_malformed_frame_closes_only_its_connection() {
+        let server = TestServer::start().await;
+        let mut bad = server.client().await;
+        let mut good = server.client().await;
+        // A QUERY whose body claims a longer string than it holds.
+        let mut frame = vec![4u8, 0, 0, 7, Opcode::Query as u8];
+        let body = [0u8, 0, 0, 100, b'x'];
+        frame.put_i32(body.len() as i32);
+        frame.extend_from_slice(&body);
+        bad.send_raw(&frame).await;
+        let reply = bad.recv().await;
+        assert!(
+            matches!(&reply, Some((7, Response::Error(e))) if e.kind == ErrorKind::Protocol),
+            "{reply:?}"
+        );
+        // A frame with a bad version byte is fatal for its connection only.
+        bad.send_raw(&[0x42, 0, 0, 8, 7, 0, 0, 0, 0]).await;
+        while bad.recv().await.is_some() {}
+        assert!(matches!(
+            good.query("SELECT release_version FROM system.local").await,
+            Response::Result(_)
+        ));
+        server.stop().await;
     }
 }

@@ -26,6 +26,8 @@ pub mod server;
 pub mod snapshot;
 pub mod storage;
 pub mod system;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod trace;
 pub mod types;
 
