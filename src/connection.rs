@@ -15,13 +15,14 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 use strata_protocol::{
-    unsupported_version_response, DecodeError, Envelope, ErrorBody, ErrorKind, Event, EventType,
-    Limits, Opcode, Request, Response, ResponseFrame, ServerCodec,
+    unsupported_version_response, DecodeError, Envelope, Event, EventType, Limits, Opcode, Request,
+    Response, ResponseFrame, ServerCodec,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{broadcast, mpsc, watch};
 
+use crate::error::CqlError;
 use crate::metrics::Metrics;
 use crate::node::Node;
 use crate::request::{self, RequestOutcome};
@@ -60,6 +61,8 @@ struct Connection {
     responses_tx: mpsc::Sender<(ResponseFrame, Option<String>)>,
     responses_rx: mpsc::Receiver<(ResponseFrame, Option<String>)>,
     inflight: usize,
+    /// `max_inflight_per_connection`: request slots, and the reply queue's capacity.
+    max_inflight: usize,
     out: BytesMut,
 }
 
@@ -86,6 +89,7 @@ pub async fn serve(
         responses_tx,
         responses_rx,
         inflight: 0,
+        max_inflight,
         out: BytesMut::new(),
     };
     if let Err(reason) = connection.run(stop).await {
@@ -96,20 +100,22 @@ pub async fn serve(
 
 impl Connection {
     async fn run(&mut self, mut stop: watch::Receiver<bool>) -> Result<(), String> {
-        let max_inflight = self.node.config.max_inflight_per_connection.max(1);
         let mut input = BytesMut::with_capacity(READ_BUFFER_BYTES);
+        let mut eof = false;
         loop {
+            // Frames already buffered are decoded only while a request slot is free: the
+            // bound holds on what is spawned, not only on what is read.
+            self.decode_all(&mut input).await?;
+            shrink(&mut input, READ_BUFFER_BYTES);
+            if eof && self.inflight == 0 {
+                return Ok(());
+            }
             tokio::select! {
-                read = self.socket.read_buf(&mut input), if self.inflight < max_inflight => {
-                    let n = read.map_err(|e| e.to_string())?;
-                    if n == 0 {
-                        return self.drain().await;
-                    }
-                    self.decode_all(&mut input).await?;
-                    shrink(&mut input, READ_BUFFER_BYTES);
+                read = self.socket.read_buf(&mut input), if !eof && self.inflight < self.max_inflight => {
+                    eof = read.map_err(|e| e.to_string())? == 0;
                 }
                 Some(reply) = self.responses_rx.recv() => self.write_replies(reply).await?,
-                event = recv_event(&mut self.events) => self.forward_event(event).await?,
+                event = recv_event(&mut self.events), if !eof => self.forward_event(event).await?,
                 _ = stop.changed() => return self.drain().await,
             }
         }
@@ -126,14 +132,17 @@ impl Connection {
         Ok(())
     }
 
+    /// Decodes and dispatches buffered frames until none is complete or every request
+    /// slot is taken.
     async fn decode_all(&mut self, input: &mut BytesMut) -> Result<(), String> {
-        loop {
+        while self.inflight < self.max_inflight {
             match self.codec.decode(input) {
                 Ok(Some(envelope)) => self.dispatch(envelope).await?,
                 Ok(None) => return Ok(()),
-                Err(error) => return self.reject(error).await,
+                Err(error) => self.reject(error).await?,
             }
         }
+        Ok(())
     }
 
     /// Answers a broken frame; closes the connection unless only one envelope was bad.
@@ -145,11 +154,7 @@ impl Connection {
             return Err(format!("unsupported protocol version {version}"));
         }
         if let Some(stream) = error.stream().filter(|_| self.codec.version().is_some()) {
-            let body = ErrorBody {
-                kind: ErrorKind::Protocol,
-                message: error.to_string(),
-            };
-            self.write(&ResponseFrame::new(stream, Response::Error(body)))
+            self.write(&error_frame(stream, &CqlError::from(&error)))
                 .await?;
         }
         if error.is_fatal() {
@@ -162,7 +167,7 @@ impl Connection {
         let stream = envelope.stream;
         let request = match Request::decode(&envelope) {
             Ok(r) => r,
-            Err(e) => return self.write(&protocol_error(stream, e.to_string())).await,
+            Err(e) => return self.write(&error_frame(stream, &CqlError::from(e))).await,
         };
         match request {
             Request::Options => {
@@ -175,7 +180,8 @@ impl Connection {
                     "Unexpected message {}, expecting STARTUP or OPTIONS",
                     opcode_name(envelope.opcode)
                 );
-                self.write(&protocol_error(stream, message)).await
+                self.write(&error_frame(stream, &CqlError::Protocol(message)))
+                    .await
             }
             Request::Register(types) => {
                 self.registered = types;
@@ -184,20 +190,16 @@ impl Connection {
                     .await
             }
             Request::AuthResponse(_) => {
-                let body = ErrorBody {
-                    kind: ErrorKind::Protocol,
-                    message: "Unexpected message AUTH_RESPONSE, authentication is not enabled"
-                        .into(),
-                };
-                self.write(&ResponseFrame::new(stream, Response::Error(body)))
-                    .await
+                let error = CqlError::Protocol(
+                    "Unexpected message AUTH_RESPONSE, authentication is not enabled".into(),
+                );
+                self.write(&error_frame(stream, &error)).await
             }
             other => {
                 let trace = envelope
                     .tracing_requested()
                     .then(|| self.start_trace(&other));
-                self.spawn(stream, other, trace);
-                Ok(())
+                self.spawn(stream, other, trace).await
             }
         }
     }
@@ -211,33 +213,41 @@ impl Connection {
             .keys()
             .any(|k| k.eq_ignore_ascii_case("CQL_VERSION"))
         {
-            return self
-                .write(&protocol_error(
-                    stream,
-                    "Missing value CQL_VERSION in STARTUP message".into(),
-                ))
-                .await;
+            let error = CqlError::Protocol("Missing value CQL_VERSION in STARTUP message".into());
+            return self.write(&error_frame(stream, &error)).await;
         }
         let compression = options
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("COMPRESSION"))
             .map(|(_, v)| v.as_str());
         if let Err(e) = self.codec.set_compression(compression) {
-            return self.write(&protocol_error(stream, e.to_string())).await;
+            return self.write(&error_frame(stream, &CqlError::from(e))).await;
         }
         self.started = true;
         self.write(&ResponseFrame::new(stream, Response::Ready))
             .await
     }
 
-    /// Runs a query-class request on its own task. A guard answers on the stream even if
-    /// the handler panics, so the client never waits forever.
-    fn spawn(&mut self, stream: i16, request: Request, mut trace: Option<ActiveTrace>) {
+    /// Runs a query-class request on its own task. Its reply slot is reserved first (the
+    /// queue holds `max_inflight` replies and at most that many requests run), so the
+    /// guard can always answer on the stream, even if the handler panics.
+    async fn spawn(
+        &mut self,
+        stream: i16,
+        request: Request,
+        mut trace: Option<ActiveTrace>,
+    ) -> Result<(), String> {
+        let Ok(slot) = self.responses_tx.clone().try_reserve_owned() else {
+            // Unreachable while `inflight` counts every reserved slot; refuse rather than wait.
+            let error =
+                CqlError::Overloaded("Too many requests in flight on this connection".into());
+            return self.write(&error_frame(stream, &error)).await;
+        };
         self.inflight += 1;
         let node = self.node.clone();
         let session = self.session.clone();
         let guard = ReplyGuard {
-            tx: Some(self.responses_tx.clone()),
+            slot: Some(slot),
             stream,
         };
         tokio::spawn(async move {
@@ -270,8 +280,9 @@ impl Connection {
             let mut frame = ResponseFrame::new(stream, response);
             frame.warnings = warnings;
             frame.tracing_id = tracing_id;
-            guard.send(frame, keyspace).await;
+            guard.send(frame, keyspace);
         });
+        Ok(())
     }
 
     /// A trace of `request`, named and described as Cassandra does.
@@ -368,15 +379,9 @@ impl Connection {
             // on its stream rather than a dropped connection.
             tracing::warn!(peer = %self.peer, error = %e, "cannot encode response");
             self.out.truncate(start);
-            let body = ErrorBody {
-                kind: ErrorKind::Server,
-                message: format!("cannot encode response: {e}"),
-            };
+            let error = CqlError::Server(format!("cannot encode response: {e}"));
             self.codec
-                .encode(
-                    &ResponseFrame::new(frame.stream, Response::Error(body)),
-                    &mut self.out,
-                )
+                .encode(&error_frame(frame.stream, &error), &mut self.out)
                 .map_err(|e| e.to_string())?;
         }
         Ok(())
@@ -407,14 +412,10 @@ async fn recv_event(events: &mut Option<broadcast::Receiver<Event>>) -> Option<E
     }
 }
 
-fn protocol_error(stream: i16, message: String) -> ResponseFrame {
-    ResponseFrame::new(
-        stream,
-        Response::Error(ErrorBody {
-            kind: ErrorKind::Protocol,
-            message,
-        }),
-    )
+/// An ERROR frame; the body (code and extra fields) comes from the one mapping,
+/// `CqlError::to_body`.
+fn error_frame(stream: i16, error: &CqlError) -> ResponseFrame {
+    ResponseFrame::new(stream, Response::Error(error.to_body()))
 }
 
 fn opcode_name(opcode: Opcode) -> &'static str {
@@ -429,29 +430,29 @@ fn opcode_name(opcode: Opcode) -> &'static str {
     }
 }
 
-/// Sends a request's reply; if dropped unsent (the handler panicked), replies with a
-/// server error instead.
+/// A reply slot reserved in the connection's queue for one request.
+type ReplySlot = mpsc::OwnedPermit<(ResponseFrame, Option<String>)>;
+
+/// Sends a request's reply into its reserved slot; if dropped unsent (the handler
+/// panicked), sends a server error instead. Neither can fail for want of queue space.
 struct ReplyGuard {
-    tx: Option<mpsc::Sender<(ResponseFrame, Option<String>)>>,
+    slot: Option<ReplySlot>,
     stream: i16,
 }
 
 impl ReplyGuard {
-    async fn send(mut self, frame: ResponseFrame, keyspace: Option<String>) {
-        if let Some(tx) = self.tx.take() {
-            let _ = tx.send((frame, keyspace)).await;
+    fn send(mut self, frame: ResponseFrame, keyspace: Option<String>) {
+        if let Some(slot) = self.slot.take() {
+            slot.send((frame, keyspace));
         }
     }
 }
 
 impl Drop for ReplyGuard {
     fn drop(&mut self) {
-        if let Some(tx) = self.tx.take() {
-            let body = ErrorBody {
-                kind: ErrorKind::Server,
-                message: "internal error while executing the request".into(),
-            };
-            let _ = tx.try_send((ResponseFrame::new(self.stream, Response::Error(body)), None));
+        if let Some(slot) = self.slot.take() {
+            let error = CqlError::Server("internal error while executing the request".into());
+            slot.send((error_frame(self.stream, &error), None));
         }
     }
 }

@@ -3,8 +3,12 @@
 //! Invariant: every error a client sees passes through `CqlError::to_body`; no other
 //! module picks a wire error code.
 
+use std::net::IpAddr;
+
 use bytes::Bytes;
-use strata_protocol::{Consistency, ErrorBody, ErrorKind};
+use strata_protocol::{
+    Consistency, DecodeError, ErrorBody, ErrorKind, FailureInfo, ProtocolError, WriteType,
+};
 
 use crate::cluster::CoordinatorError;
 use crate::cql::ParseError;
@@ -35,6 +39,44 @@ pub enum CqlError {
         consistency: Consistency,
         required: i32,
         alive: i32,
+    },
+    /// Fewer than `block_for` replicas acknowledged a write in time (0x1100). `contentions`
+    /// (Paxos contentions, v5) is sent only for CAS writes.
+    #[error("Operation timed out - received only {received} responses.")]
+    WriteTimeout {
+        consistency: Consistency,
+        received: i32,
+        block_for: i32,
+        write_type: WriteType,
+        contentions: Option<u16>,
+    },
+    /// Fewer than `block_for` replicas answered a read in time (0x1200); `data_present`:
+    /// the replica asked for data answered.
+    #[error("Operation timed out - received only {received} responses.")]
+    ReadTimeout {
+        consistency: Consistency,
+        received: i32,
+        block_for: i32,
+        data_present: bool,
+    },
+    /// Replicas failed a read (0x1300): v5 clients get `failures` as a reason map, v4
+    /// clients their count (the codec converts).
+    #[error("Operation failed - received {received} responses and {} failures: {}", failures.len(), failure_list(failures))]
+    ReadFailure {
+        consistency: Consistency,
+        received: i32,
+        block_for: i32,
+        failures: Vec<(IpAddr, FailureReason)>,
+        data_present: bool,
+    },
+    /// Replicas failed a write (0x1500); `failures` as for `ReadFailure`.
+    #[error("Operation failed - received {received} responses and {} failures: {}", failures.len(), failure_list(failures))]
+    WriteFailure {
+        consistency: Consistency,
+        received: i32,
+        block_for: i32,
+        failures: Vec<(IpAddr, FailureReason)>,
+        write_type: WriteType,
     },
     /// A broken request body (0x000A).
     #[error("{0}")]
@@ -98,6 +140,56 @@ impl CqlError {
                 required: *required,
                 alive: *alive,
             },
+            CqlError::WriteTimeout {
+                consistency,
+                received,
+                block_for,
+                write_type,
+                contentions,
+            } => ErrorKind::WriteTimeout {
+                consistency: *consistency,
+                received: *received,
+                block_for: *block_for,
+                write_type: *write_type,
+                contentions: *contentions,
+            },
+            CqlError::ReadTimeout {
+                consistency,
+                received,
+                block_for,
+                data_present,
+            } => ErrorKind::ReadTimeout {
+                consistency: *consistency,
+                received: *received,
+                block_for: *block_for,
+                data_present: *data_present,
+            },
+            CqlError::ReadFailure {
+                consistency,
+                received,
+                block_for,
+                failures,
+                data_present,
+            } => ErrorKind::ReadFailure {
+                consistency: *consistency,
+                received: *received,
+                block_for: *block_for,
+                failures: reason_map(failures),
+                data_present: *data_present,
+            },
+            CqlError::WriteFailure {
+                consistency,
+                received,
+                block_for,
+                failures,
+                write_type,
+            } => ErrorKind::WriteFailure {
+                consistency: *consistency,
+                received: *received,
+                block_for: *block_for,
+                failures: reason_map(failures),
+                write_type: *write_type,
+            },
             CqlError::Protocol(_) => ErrorKind::Protocol,
             CqlError::Config(_) => ErrorKind::ConfigError,
             CqlError::Unauthorized(_) => ErrorKind::Unauthorized,
@@ -108,6 +200,66 @@ impl CqlError {
             kind,
             message: self.to_string(),
         }
+    }
+}
+
+/// Why a replica failed a request: Cassandra's `RequestFailureReason`, whose code is
+/// what a v5 reason map carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureReason {
+    Unknown,
+    ReadTooManyTombstones,
+    Timeout,
+    IncompatibleSchema,
+}
+
+impl FailureReason {
+    pub fn code(self) -> u16 {
+        match self {
+            FailureReason::Unknown => 0,
+            FailureReason::ReadTooManyTombstones => 1,
+            FailureReason::Timeout => 2,
+            FailureReason::IncompatibleSchema => 3,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            FailureReason::Unknown => "UNKNOWN",
+            FailureReason::ReadTooManyTombstones => "READ_TOO_MANY_TOMBSTONES",
+            FailureReason::Timeout => "TIMEOUT",
+            FailureReason::IncompatibleSchema => "INCOMPATIBLE_SCHEMA",
+        }
+    }
+}
+
+fn reason_map(failures: &[(IpAddr, FailureReason)]) -> FailureInfo {
+    FailureInfo::ReasonMap(
+        failures
+            .iter()
+            .map(|(address, reason)| (*address, reason.code()))
+            .collect(),
+    )
+}
+
+/// `REASON from /address, ...`, as Cassandra lists failures in the message.
+fn failure_list(failures: &[(IpAddr, FailureReason)]) -> String {
+    failures
+        .iter()
+        .map(|(address, reason)| format!("{} from /{address}", reason.name()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl From<&DecodeError> for CqlError {
+    fn from(e: &DecodeError) -> Self {
+        CqlError::Protocol(e.to_string())
+    }
+}
+
+impl From<ProtocolError> for CqlError {
+    fn from(e: ProtocolError) -> Self {
+        CqlError::Protocol(e.to_string())
     }
 }
 
@@ -171,3 +323,154 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 pub type CqlResult<T> = Result<T, CqlError>;
+
+#[cfg(test)]
+mod tests {
+    use bytes::BytesMut;
+    use strata_protocol::{ProtocolVersion, Response};
+
+    use super::*;
+
+    /// The body after the `[string]` message: the code-specific fields drivers decode.
+    fn extra_fields(error: &CqlError, version: ProtocolVersion) -> (i32, Vec<u8>) {
+        let mut out = BytesMut::new();
+        Response::Error(error.to_body())
+            .encode_body(version, &mut out)
+            .expect("encode");
+        let code = i32::from_be_bytes(out[..4].try_into().unwrap());
+        let message_len = u16::from_be_bytes(out[4..6].try_into().unwrap()) as usize;
+        assert_eq!(&out[6..6 + message_len], error.to_string().as_bytes());
+        (code, out[6 + message_len..].to_vec())
+    }
+
+    const QUORUM: [u8; 2] = [0, 4];
+
+    fn counts(received: i32, block_for: i32) -> Vec<u8> {
+        [
+            &QUORUM[..],
+            &received.to_be_bytes(),
+            &block_for.to_be_bytes(),
+        ]
+        .concat()
+    }
+
+    fn string(s: &str) -> Vec<u8> {
+        [&(s.len() as u16).to_be_bytes()[..], s.as_bytes()].concat()
+    }
+
+    #[test]
+    fn unavailable_carries_consistency_required_and_alive() {
+        let error = CqlError::Unavailable {
+            consistency: Consistency::Quorum,
+            required: 2,
+            alive: 1,
+        };
+        assert_eq!(error.to_string(), "Cannot achieve consistency level QUORUM");
+        let (code, extra) = extra_fields(&error, ProtocolVersion::V4);
+        assert_eq!((code, extra), (0x1000, counts(2, 1)));
+    }
+
+    #[test]
+    fn write_timeout_sends_contentions_only_for_cas_on_v5() {
+        let cas = CqlError::WriteTimeout {
+            consistency: Consistency::Quorum,
+            received: 1,
+            block_for: 2,
+            write_type: WriteType::Cas,
+            contentions: Some(3),
+        };
+        assert_eq!(
+            cas.to_string(),
+            "Operation timed out - received only 1 responses."
+        );
+        let base = [counts(1, 2), string("CAS")].concat();
+        assert_eq!(
+            extra_fields(&cas, ProtocolVersion::V4),
+            (0x1100, base.clone())
+        );
+        assert_eq!(
+            extra_fields(&cas, ProtocolVersion::V5),
+            (0x1100, [base, vec![0, 3]].concat())
+        );
+        let simple = CqlError::WriteTimeout {
+            consistency: Consistency::Quorum,
+            received: 0,
+            block_for: 2,
+            write_type: WriteType::Simple,
+            contentions: None,
+        };
+        assert_eq!(
+            extra_fields(&simple, ProtocolVersion::V5),
+            (0x1100, [counts(0, 2), string("SIMPLE")].concat())
+        );
+    }
+
+    #[test]
+    fn read_timeout_carries_data_present() {
+        let error = CqlError::ReadTimeout {
+            consistency: Consistency::Quorum,
+            received: 1,
+            block_for: 2,
+            data_present: true,
+        };
+        assert_eq!(
+            extra_fields(&error, ProtocolVersion::V4),
+            (0x1200, [counts(1, 2), vec![1]].concat())
+        );
+    }
+
+    #[test]
+    fn failures_are_a_reason_map_on_v5_and_a_count_on_v4() {
+        let failures = vec![(
+            IpAddr::from([127, 0, 0, 2]),
+            FailureReason::ReadTooManyTombstones,
+        )];
+        let read = CqlError::ReadFailure {
+            consistency: Consistency::Quorum,
+            received: 1,
+            block_for: 2,
+            failures: failures.clone(),
+            data_present: false,
+        };
+        assert_eq!(
+            read.to_string(),
+            "Operation failed - received 1 responses and 1 failures: READ_TOO_MANY_TOMBSTONES from /127.0.0.2"
+        );
+        let reasons = [&1i32.to_be_bytes()[..], &[4, 127, 0, 0, 2], &[0, 1]].concat();
+        assert_eq!(
+            extra_fields(&read, ProtocolVersion::V4),
+            (
+                0x1300,
+                [counts(1, 2), 1i32.to_be_bytes().to_vec(), vec![0]].concat()
+            )
+        );
+        assert_eq!(
+            extra_fields(&read, ProtocolVersion::V5),
+            (0x1300, [counts(1, 2), reasons.clone(), vec![0]].concat())
+        );
+        let write = CqlError::WriteFailure {
+            consistency: Consistency::Quorum,
+            received: 1,
+            block_for: 2,
+            failures,
+            write_type: WriteType::Batch,
+        };
+        assert_eq!(
+            extra_fields(&write, ProtocolVersion::V4),
+            (
+                0x1500,
+                [counts(1, 2), 1i32.to_be_bytes().to_vec(), string("BATCH")].concat()
+            )
+        );
+        assert_eq!(
+            extra_fields(&write, ProtocolVersion::V5),
+            (0x1500, [counts(1, 2), reasons, string("BATCH")].concat())
+        );
+    }
+
+    #[test]
+    fn wire_level_errors_map_to_protocol_errors() {
+        let error = CqlError::from(ProtocolError::UnknownConsistency(0x99));
+        assert_eq!(error.to_body().kind, ErrorKind::Protocol);
+    }
+}

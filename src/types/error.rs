@@ -20,17 +20,6 @@ pub enum TypeError {
     CorruptKey(&'static str),
 }
 
-impl TypeError {
-    /// The CQL native-protocol error code this error is reported with.
-    pub fn protocol_code(&self) -> i32 {
-        match self {
-            TypeError::Invalid(_) | TypeError::Marshal(_) => 0x2200,
-            TypeError::Syntax(_) => 0x2000,
-            TypeError::CorruptKey(_) => 0x0000,
-        }
-    }
-}
-
 pub(crate) fn marshal(message: impl Into<String>) -> TypeError {
     TypeError::Marshal(message.into())
 }
