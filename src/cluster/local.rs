@@ -421,3 +421,75 @@ fn token_bounds(start: Bound<i64>, end: Bound<i64>) -> (Bound<Vec<u8>>, Bound<Ve
     };
     (lo, hi)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ops::Bound;
+
+    use strata_engine::{Cell, CellValue, Mutation};
+    use strata_protocol::{ErrorKind, Response};
+
+    use crate::storage::layout;
+    use crate::testing::TestServer;
+
+    /// A range tombstone whose bounds do not decode must fail the read: skipping it would
+    /// resurrect the rows it deletes.
+    #[tokio::test]
+    async fn an_undecodable_range_tombstone_is_a_corruption_error_not_skipped() {
+        let server = TestServer::start().await;
+        let mut client = server.client().await;
+        for cql in [
+            "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+            "CREATE TABLE ks.t (k int, c int, v int, PRIMARY KEY (k, c))",
+            "INSERT INTO ks.t (k, c, v) VALUES (1, 1, 1)",
+        ] {
+            assert!(matches!(client.query(cql).await, Response::Result(_)), "{cql}");
+        }
+        let engine = &server.node.engine;
+        let table = server
+            .node
+            .schema
+            .catalog()
+            .table("ks", "t")
+            .cloned()
+            .expect("table");
+        let version = engine.writable_head(table.def.data_version).expect("head");
+        let (row_key, _) = engine
+            .scan(version, Bound::Unbounded, Bound::Unbounded, false)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        let (token, pk, _) = layout::split_partition(&row_key).expect("row key");
+        let prefix = layout::partition_prefix(token, &pk);
+        let tombstone = Cell {
+            timestamp: i64::MAX - 1,
+            ttl_secs: 0,
+            expires_at_secs: 0,
+            value: CellValue::Live(b"{not json".to_vec()),
+        };
+        let key = layout::range_tombstone_key(&prefix, b"", b"");
+        engine
+            .write(&[Mutation {
+                version,
+                key,
+                cell: tombstone,
+            }])
+            .unwrap();
+
+        let reply = client.query("SELECT * FROM ks.t WHERE k = 1").await;
+        match &reply {
+            Response::Error(e) => {
+                assert_eq!(e.kind, ErrorKind::Server);
+                assert!(e.message.contains("corrupt"), "{}", e.message);
+            }
+            other => panic!("the deleted row came back: {other:?}"),
+        }
+        let reply = client.query("SELECT * FROM ks.t").await;
+        assert!(
+            matches!(&reply, Response::Error(e) if e.kind == ErrorKind::Server),
+            "{reply:?}"
+        );
+        server.stop().await;
+    }
+}
