@@ -195,6 +195,9 @@ struct Collector {
     per_partition_limit: usize,
     last_key: Option<Vec<u8>>,
     buffer: Vec<Decoded>,
+    /// Names the table in corruption errors.
+    keyspace: String,
+    table: String,
 }
 
 impl Collector {
@@ -211,6 +214,8 @@ impl Collector {
             per_partition_limit: command.per_partition_limit.unwrap_or(usize::MAX),
             last_key: None,
             buffer: Vec::new(),
+            keyspace: command.table.def.keyspace.clone(),
+            table: command.table.def.name.clone(),
         }
     }
 
@@ -219,13 +224,18 @@ impl Collector {
     }
 
     /// Feeds one entry; returns false once the row limit is reached.
-    fn push(&mut self, key: &[u8], cell: &Cell) -> bool {
-        self.decoder.push(key, cell, &mut self.buffer);
+    fn push(&mut self, key: &[u8], cell: &Cell) -> Result<bool, EngineError> {
+        self.decoder
+            .push(key, cell, &mut self.buffer)
+            .map_err(|e| EngineError::Corruption {
+                file: format!("table {}.{}", self.keyspace, self.table),
+                detail: e.to_string(),
+            })?;
         self.drain();
         if !self.full() {
             self.last_key = Some(key.to_vec());
         }
-        !self.full()
+        Ok(!self.full())
     }
 
     fn finish(&mut self) {
@@ -356,7 +366,7 @@ fn feed(
 ) -> Result<bool, EngineError> {
     for entry in engine.scan(version, start, end, reverse)? {
         let (key, cell) = entry?;
-        if !collector.push(&key, &cell) {
+        if !collector.push(&key, &cell)? {
             return Ok(false);
         }
     }

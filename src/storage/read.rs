@@ -251,10 +251,11 @@ impl Deletions {
     }
 
     /// Feeds a header entry (partition deletion or range tombstone); returns false if the
-    /// entry is not a header entry.
-    fn absorb(&mut self, suffix: &[u8], cell: &Cell) -> bool {
+    /// entry is not a header entry. A range tombstone whose bounds do not decode is an
+    /// error, never skipped: skipping it would resurrect the rows it deletes.
+    fn absorb(&mut self, suffix: &[u8], cell: &Cell) -> Result<bool, CorruptEntry> {
         let CellValue::Live(value) = &cell.value else {
-            return matches!(suffix.first(), Some(0 | 1));
+            return Ok(matches!(suffix.first(), Some(0 | 1)));
         };
         match suffix.first() {
             Some(&layout::PARTITION_DELETION) => {
@@ -262,18 +263,25 @@ impl Deletions {
                     self.partition
                         .map_or(cell.timestamp, |t| t.max(cell.timestamp)),
                 );
-                true
+                Ok(true)
             }
             Some(&layout::RANGE_TOMBSTONE) => {
-                if let Ok(range) = serde_json::from_slice::<ClusteringRange>(value) {
-                    self.ranges.push((range, cell.timestamp));
-                }
-                true
+                let range = serde_json::from_slice::<ClusteringRange>(value).map_err(|e| {
+                    CorruptEntry(format!("range tombstone bounds do not decode ({e})"))
+                })?;
+                self.ranges.push((range, cell.timestamp));
+                Ok(true)
             }
-            _ => false,
+            _ => Ok(false),
         }
     }
 }
+
+/// An entry the decoder cannot interpret although only the server writes them: storage
+/// corruption, reported to the reader instead of being skipped.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CorruptEntry(pub String);
 
 /// Clustering column types with their DESC flags, used to find where the clustering
 /// ends inside a row key.
@@ -352,9 +360,14 @@ impl Decoder {
     }
 
     /// Feeds one engine entry; complete items are appended to `out`.
-    pub fn push(&mut self, key: &[u8], cell: &Cell, out: &mut Vec<Decoded>) {
+    pub fn push(
+        &mut self,
+        key: &[u8],
+        cell: &Cell,
+        out: &mut Vec<Decoded>,
+    ) -> Result<(), CorruptEntry> {
         let Some((token, pk, suffix)) = layout::split_partition(key) else {
-            return;
+            return Ok(());
         };
         let prefix_len = key.len() - suffix.len();
         if key.get(..prefix_len) != Some(self.partition_prefix.as_slice()) {
@@ -363,14 +376,15 @@ impl Decoder {
             self.deletions = Deletions::default();
             out.push(Decoded::PartitionStart { token, key: pk });
         }
-        if self.deletions.absorb(suffix, cell) {
-            return;
+        if self.deletions.absorb(suffix, cell)? {
+            return Ok(());
         }
         match suffix.split_first() {
             Some((&layout::STATIC_CELL, rest)) => self.push_static(rest, cell),
             Some((&layout::ROW, rest)) => self.push_row_entry(rest, cell, out),
             _ => {}
         }
+        Ok(())
     }
 
     /// Flushes the pending static cells and row.
@@ -496,7 +510,9 @@ mod tests {
         );
         let mut out = Vec::new();
         for (key, cell) in entries {
-            decoder.push(key, cell, &mut out);
+            decoder
+                .push(key, cell, &mut out)
+                .expect("decodable entries");
         }
         decoder.finish(&mut out);
         out.into_iter()
