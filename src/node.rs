@@ -53,7 +53,7 @@ impl Node {
         );
         let coordinator = Coordinator::new(
             ring,
-            Arc::new(LocalReplica::new(engine.clone())),
+            Arc::new(LocalReplica::new(engine.clone())?),
             config.null_storage,
         );
         let (events, _) = broadcast::channel(EVENT_BUFFER);

@@ -28,16 +28,17 @@ pub struct LocalReplica {
 }
 
 impl LocalReplica {
-    pub fn new(engine: Arc<Engine>) -> LocalReplica {
+    /// Fails if the write pipeline's threads cannot start (writes would never complete).
+    pub fn new(engine: Arc<Engine>) -> std::io::Result<LocalReplica> {
         let counter_locks = (0..COUNTER_LOCK_STRIPES)
             .map(|_| std::sync::Mutex::new(()))
             .collect();
-        let writes = WritePipeline::start(engine.clone());
-        LocalReplica {
+        let writes = WritePipeline::start(engine.clone())?;
+        Ok(LocalReplica {
             engine,
             writes,
             counter_locks,
-        }
+        })
     }
 
     pub fn engine(&self) -> &Arc<Engine> {

@@ -70,31 +70,41 @@ pub struct WritePipeline {
     durability: Option<mpsc::Sender<Appended>>,
 }
 
+/// Starts a named thread running the body (`std::thread::Builder::spawn`, injectable
+/// so tests can make it fail).
+type Spawn = fn(String, Box<dyn FnOnce() + Send>) -> std::io::Result<()>;
+
 impl WritePipeline {
-    pub fn start(engine: Arc<Engine>) -> WritePipeline {
+    pub fn start(engine: Arc<Engine>) -> std::io::Result<WritePipeline> {
+        WritePipeline::start_with(engine, spawn_thread)
+    }
+
+    fn start_with(engine: Arc<Engine>, spawn: Spawn) -> std::io::Result<WritePipeline> {
         let (queue, receiver) = mpsc::channel(QUEUE_JOBS);
         let receiver = Arc::new(Mutex::new(receiver));
         let durability = matches!(engine.sync_mode(), SyncMode::Batch).then(|| {
             let (appended, durability_queue) = mpsc::channel(QUEUE_GROUPS);
             let engine = engine.clone();
-            spawn_thread("strata-durability".into(), move || {
-                durability_loop(&engine, durability_queue)
-            });
+            log_failure(spawn(
+                "strata-durability".into(),
+                Box::new(move || durability_loop(&engine, durability_queue)),
+            ));
             appended
         });
         for i in 0..WRITER_THREADS {
             let engine = engine.clone();
             let receiver = receiver.clone();
             let durability = durability.clone();
-            spawn_thread(format!("strata-writer-{i}"), move || {
-                writer_loop(&engine, &receiver, durability.as_ref())
-            });
+            log_failure(spawn(
+                format!("strata-writer-{i}"),
+                Box::new(move || writer_loop(&engine, &receiver, durability.as_ref())),
+            ));
         }
-        WritePipeline {
+        Ok(WritePipeline {
             engine,
             queue,
             durability,
-        }
+        })
     }
 
     /// Applies `mutations` atomically and durably (per the engine's sync mode).
@@ -127,9 +137,13 @@ where
     result.await.map_err(|_| EngineError::Closed)?
 }
 
-fn spawn_thread(name: String, body: impl FnOnce() + Send + 'static) {
-    if let Err(e) = std::thread::Builder::new().name(name.clone()).spawn(body) {
-        tracing::error!(error = %e, thread = %name, "cannot start a write pipeline thread");
+fn spawn_thread(name: String, body: Box<dyn FnOnce() + Send>) -> std::io::Result<()> {
+    std::thread::Builder::new().name(name).spawn(body).map(drop)
+}
+
+fn log_failure(result: std::io::Result<()>) {
+    if let Err(e) = result {
+        tracing::error!(error = %e, "cannot start a write pipeline thread");
     }
 }
 
@@ -236,6 +250,92 @@ fn append_group(engine: &Engine, group: Vec<Job>) -> Option<Appended> {
                 offset += len;
             }
             None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use strata_engine::{
+        Cell, Engine, MemStorage, Mutation, Options, SyncMode, SystemClock, ROOT_VERSION,
+    };
+
+    use super::WritePipeline;
+
+    fn engine(sync: SyncMode) -> Arc<Engine> {
+        let options = Options {
+            sync,
+            background_threads: false,
+            ..Options::default()
+        };
+        Arc::new(
+            Engine::open(Arc::new(MemStorage::new()), options, Arc::new(SystemClock))
+                .expect("engine"),
+        )
+    }
+
+    #[test]
+    fn a_thread_that_cannot_start_refuses_the_pipeline() {
+        fn failing(_: String, _: Box<dyn FnOnce() + Send>) -> std::io::Result<()> {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::WouldBlock,
+                "no more threads",
+            ))
+        }
+        for sync in [
+            SyncMode::Batch,
+            SyncMode::Periodic {
+                interval_ms: 10_000,
+            },
+        ] {
+            assert!(
+                WritePipeline::start_with(engine(sync.clone()), failing).is_err(),
+                "{sync:?}"
+            );
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_are_applied_in_either_sync_mode() {
+        for sync in [
+            SyncMode::Batch,
+            SyncMode::Periodic {
+                interval_ms: 10_000,
+            },
+        ] {
+            let engine = engine(sync.clone());
+            let pipeline = Arc::new(WritePipeline::start(engine.clone()).expect("pipeline"));
+            let version = engine.clone_version(ROOT_VERSION).expect("branch");
+            let writes: Vec<_> = (0..64u8)
+                .map(|i| {
+                    let pipeline = pipeline.clone();
+                    let mutation = Mutation {
+                        version,
+                        key: vec![b'k', i],
+                        cell: Cell::live(1, vec![i]),
+                    };
+                    tokio::spawn(async move { pipeline.write(vec![mutation]).await })
+                })
+                .collect();
+            for write in writes {
+                write.await.expect("task").expect("write");
+            }
+            for i in 0..64u8 {
+                let cell = engine
+                    .get(version, &[b'k', i])
+                    .expect("get")
+                    .expect("written");
+                assert_eq!(cell, Cell::live(1, vec![i]), "{sync:?}");
+            }
+            // A write to a frozen version fails alone, reported to its writer only.
+            let frozen = Mutation {
+                version: ROOT_VERSION,
+                key: b"x".to_vec(),
+                cell: Cell::live(1, vec![]),
+            };
+            assert!(pipeline.write(vec![frozen]).await.is_err());
         }
     }
 }
