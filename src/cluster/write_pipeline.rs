@@ -29,6 +29,8 @@
 //! - The queues are bounded (`QUEUE_JOBS` jobs, `QUEUE_GROUPS` appended groups); submitters
 //!   and writers wait when they are full.
 //! - A group holds at most `GROUP_BYTES` of mutations (below the WAL record limit).
+//! - The pipeline exists only with all its threads running: `start` fails if one cannot
+//!   be spawned, rather than accept writes nothing would drain.
 
 use std::sync::{Arc, Mutex};
 
@@ -85,20 +87,23 @@ impl WritePipeline {
         let durability = matches!(engine.sync_mode(), SyncMode::Batch).then(|| {
             let (appended, durability_queue) = mpsc::channel(QUEUE_GROUPS);
             let engine = engine.clone();
-            log_failure(spawn(
+            spawn(
                 "strata-durability".into(),
                 Box::new(move || durability_loop(&engine, durability_queue)),
-            ));
-            appended
+            )?;
+            Ok::<_, std::io::Error>(appended)
         });
+        // A missing thread would leave writes queued forever: refuse to start instead.
+        // Threads already running end once the queues they read are dropped with this.
+        let durability = durability.transpose()?;
         for i in 0..WRITER_THREADS {
             let engine = engine.clone();
             let receiver = receiver.clone();
             let durability = durability.clone();
-            log_failure(spawn(
+            spawn(
                 format!("strata-writer-{i}"),
                 Box::new(move || writer_loop(&engine, &receiver, durability.as_ref())),
-            ));
+            )?;
         }
         Ok(WritePipeline {
             engine,
@@ -139,12 +144,6 @@ where
 
 fn spawn_thread(name: String, body: Box<dyn FnOnce() + Send>) -> std::io::Result<()> {
     std::thread::Builder::new().name(name).spawn(body).map(drop)
-}
-
-fn log_failure(result: std::io::Result<()>) {
-    if let Err(e) = result {
-        tracing::error!(error = %e, "cannot start a write pipeline thread");
-    }
 }
 
 /// `durability`: the durability thread's queue (batch mode); without it the writer
