@@ -27,6 +27,8 @@ pub mod snapshot;
 pub mod storage;
 pub mod system;
 #[cfg(test)]
+pub(crate) mod test_rng;
+#[cfg(test)]
 pub(crate) mod testing;
 pub mod trace;
 pub mod types;

@@ -29,23 +29,30 @@ pub enum Consistency {
     LocalOne = 10,
 }
 
+impl Consistency {
+    /// Every level, in code order.
+    pub const ALL_LEVELS: [Consistency; 11] = [
+        Self::Any,
+        Self::One,
+        Self::Two,
+        Self::Three,
+        Self::Quorum,
+        Self::All,
+        Self::LocalQuorum,
+        Self::EachQuorum,
+        Self::Serial,
+        Self::LocalSerial,
+        Self::LocalOne,
+    ];
+}
+
 impl TryFrom<u16> for Consistency {
     type Error = ProtocolError;
     fn try_from(code: u16) -> Result<Self, ProtocolError> {
-        Ok(match code {
-            0 => Self::Any,
-            1 => Self::One,
-            2 => Self::Two,
-            3 => Self::Three,
-            4 => Self::Quorum,
-            5 => Self::All,
-            6 => Self::LocalQuorum,
-            7 => Self::EachQuorum,
-            8 => Self::Serial,
-            9 => Self::LocalSerial,
-            10 => Self::LocalOne,
-            other => return Err(ProtocolError::UnknownConsistency(other)),
-        })
+        Self::ALL_LEVELS
+            .get(usize::from(code))
+            .copied()
+            .ok_or(ProtocolError::UnknownConsistency(code))
     }
 }
 

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use strata_engine::VersionId;
 use strata_protocol::Consistency;
 
+use super::consistency::{Replica, ReplicaPlan, Replication, Unavailable};
 use super::local::LocalReplica;
 use super::ring::Ring;
 use crate::schema::Table;
@@ -96,6 +97,16 @@ pub enum CoordinatorError {
     Internal(String),
 }
 
+impl From<Unavailable> for CoordinatorError {
+    fn from(e: Unavailable) -> Self {
+        CoordinatorError::Unavailable {
+            consistency: e.consistency,
+            required: e.required,
+            alive: e.alive,
+        }
+    }
+}
+
 /// Lightweight transactions of one partition serialise on one of these stripes.
 const CAS_LOCK_STRIPES: usize = 256;
 
@@ -103,6 +114,8 @@ pub struct Coordinator {
     ring: Ring,
     cas_locks: Vec<tokio::sync::Mutex<()>>,
     local: Arc<LocalReplica>,
+    /// This node as a replica of every token (one node owns the ring).
+    local_replica: Replica,
     /// Benchmark baseline: acknowledge writes and answer reads without storage.
     null_storage: bool,
 }
@@ -112,10 +125,15 @@ impl Coordinator {
         let cas_locks = (0..CAS_LOCK_STRIPES)
             .map(|_| tokio::sync::Mutex::new(()))
             .collect();
+        let local_replica = Replica {
+            address: ring.local().address,
+            dc: ring.local().dc.clone(),
+        };
         Coordinator {
             ring,
             cas_locks,
             local,
+            local_replica,
             null_storage,
         }
     }
@@ -203,17 +221,15 @@ impl Coordinator {
     }
 
     /// With one node every level needing at most one replica succeeds; the others fail
-    /// like Cassandra's Unavailable would with rf = 1.
+    /// like Cassandra's Unavailable does with rf = 1.
     fn check_available(&self, consistency: Consistency) -> Result<(), CoordinatorError> {
-        let required = self.ring.block_for(consistency);
-        let alive = self.ring.live_replicas();
-        if required > alive {
-            return Err(CoordinatorError::Unavailable {
-                consistency,
-                required,
-                alive,
-            });
-        }
-        Ok(())
+        let plan = ReplicaPlan {
+            consistency,
+            replication: &Replication::Simple(1),
+            local_dc: &self.ring.local().dc,
+            replicas: std::slice::from_ref(&self.local_replica),
+            live: &[true],
+        };
+        Ok(plan.check_available()?)
     }
 }

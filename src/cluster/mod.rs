@@ -1,6 +1,7 @@
 //! Cluster layer: the coordinator every statement goes through, the token ring and the
 //! local replica. Gossip and internode messaging come later behind the same coordinator.
 
+pub mod consistency;
 pub mod coordinator;
 pub mod local;
 pub mod ring;

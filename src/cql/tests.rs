@@ -1153,32 +1153,10 @@ fn long_flat_statements_parse() {
 /// The fuzz seed: `STRATA_CQL_SEED` (decimal or 0x-hex) when set, to replay or explore, else
 /// the fixed default.
 pub(super) fn seed_from_env(default: u64) -> u64 {
-    let parsed =
-        std::env::var("STRATA_CQL_SEED")
-            .ok()
-            .and_then(|text| match text.strip_prefix("0x") {
-                Some(hex) => u64::from_str_radix(hex, 16).ok(),
-                None => text.parse().ok(),
-            });
-    // xorshift never leaves the all-zero state.
-    parsed.filter(|seed| *seed != 0).unwrap_or(default)
+    crate::test_rng::seed_from_env("STRATA_CQL_SEED", default)
 }
 
-/// A tiny deterministic generator (xorshift64*), so failures replay from the printed seed.
-pub(super) struct Rng(pub(super) u64);
-
-impl Rng {
-    pub(super) fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    pub(super) fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+pub(super) use crate::test_rng::Rng;
 
 /// Statements to mutate: one of each family.
 const SEEDS: &[&str] = &[

@@ -14,20 +14,6 @@ use strata_protocol::{
     Values, WriteType,
 };
 
-const CONSISTENCIES: [Consistency; 11] = [
-    Consistency::Any,
-    Consistency::One,
-    Consistency::Two,
-    Consistency::Three,
-    Consistency::Quorum,
-    Consistency::All,
-    Consistency::LocalQuorum,
-    Consistency::EachQuorum,
-    Consistency::Serial,
-    Consistency::LocalSerial,
-    Consistency::LocalOne,
-];
-
 pub fn versions() -> impl Strategy<Value = ProtocolVersion> {
     prop_oneof![Just(ProtocolVersion::V4), Just(ProtocolVersion::V5)]
 }
@@ -37,7 +23,7 @@ fn is_v5(version: ProtocolVersion) -> bool {
 }
 
 fn consistency() -> impl Strategy<Value = Consistency> + Clone {
-    proptest::sample::select(CONSISTENCIES.to_vec())
+    proptest::sample::select(Consistency::ALL_LEVELS.to_vec())
 }
 
 fn blob() -> impl Strategy<Value = Bytes> {
