@@ -69,23 +69,40 @@ impl Cell {
         !self.is_tombstone() && (self.expires_at_secs == 0 || self.expires_at_secs > now_secs)
     }
 
-    /// Cassandra reconciliation order: higher timestamp wins; on a tie a tombstone beats a
-    /// live cell; two live cells compare by value bytes; two tombstones by `deleted_at`.
-    /// Remaining ties break on expiry then TTL so the order is total.
+    /// Cassandra 5.0's reconciliation order (`Cells.resolveRegular`): the higher timestamp
+    /// wins; on a tie a cell that has a local deletion time (a tombstone or an expiring
+    /// cell, CASSANDRA-14592) beats one that has none, a tombstone beats an expiring cell,
+    /// then the later local deletion time wins, then the greater value bytes. A last tie
+    /// breaks on the TTL so the order is total. Replicas and the coordinator's read
+    /// resolution use this one order, so a read repair converges.
     pub fn precedence(&self, other: &Cell) -> Ordering {
         self.timestamp
             .cmp(&other.timestamp)
-            .then_with(|| match (&self.value, &other.value) {
-                (CellValue::Tombstone { .. }, CellValue::Live(_)) => Ordering::Greater,
-                (CellValue::Live(_), CellValue::Tombstone { .. }) => Ordering::Less,
-                (CellValue::Live(a), CellValue::Live(b)) => a.as_slice().cmp(b.as_slice()),
-                (
-                    CellValue::Tombstone { deleted_at_secs: a },
-                    CellValue::Tombstone { deleted_at_secs: b },
-                ) => a.cmp(b),
+            .then_with(|| {
+                let (mine, theirs) = (self.local_deletion_time(), other.local_deletion_time());
+                (mine.is_some().cmp(&theirs.is_some()))
+                    .then_with(|| self.is_tombstone().cmp(&other.is_tombstone()))
+                    .then_with(|| mine.cmp(&theirs))
             })
-            .then_with(|| self.expires_at_secs.cmp(&other.expires_at_secs))
+            .then_with(|| self.value_bytes().cmp(other.value_bytes()))
             .then_with(|| self.ttl_secs.cmp(&other.ttl_secs))
+    }
+
+    /// When the cell was deleted or expires (seconds): Cassandra's `localDeletionTime`,
+    /// `None` for a live cell without TTL.
+    fn local_deletion_time(&self) -> Option<i64> {
+        match self.value {
+            CellValue::Tombstone { deleted_at_secs } => Some(deleted_at_secs),
+            CellValue::Live(_) if self.expires_at_secs != 0 => Some(self.expires_at_secs),
+            CellValue::Live(_) => None,
+        }
+    }
+
+    fn value_bytes(&self) -> &[u8] {
+        match &self.value {
+            CellValue::Live(v) => v,
+            CellValue::Tombstone { .. } => &[],
+        }
     }
 
     /// True if `self` wins against `other` (strictly).
@@ -295,6 +312,27 @@ mod tests {
         assert!(bigger.beats(&new));
         assert!(Cell::tombstone(2, 5).beats(&Cell::tombstone(2, 4)));
         assert_eq!(new.precedence(&new.clone()), Ordering::Equal);
+    }
+
+    fn expiring(timestamp: i64, value: &[u8], expires_at_secs: i64) -> Cell {
+        Cell {
+            timestamp,
+            ttl_secs: 10,
+            expires_at_secs,
+            value: CellValue::Live(value.to_vec()),
+        }
+    }
+
+    /// CASSANDRA-14592: at one timestamp an expiring cell beats a live one whatever the
+    /// values, a tombstone beats an expiring cell, and two expiring cells compare by expiry
+    /// before value.
+    #[test]
+    fn expiring_cells_reconcile_as_in_cassandra() {
+        assert!(expiring(2, b"a", 100).beats(&Cell::live(2, b"z".to_vec())));
+        assert!(Cell::tombstone(2, 1).beats(&expiring(2, b"z", 100)));
+        assert!(expiring(2, b"a", 101).beats(&expiring(2, b"z", 100)));
+        assert!(expiring(2, b"b", 100).beats(&expiring(2, b"a", 100)));
+        assert!(Cell::live(3, b"a".to_vec()).beats(&expiring(2, b"z", 100)));
     }
 
     /// The `Fixed` encoding, as array format 1 and older WAL records hold it.

@@ -4,6 +4,7 @@
 pub mod consistency;
 pub mod coordinator;
 pub mod local;
+pub mod read_repair;
 pub mod ring;
 mod write_pipeline;
 
