@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use strata_engine::{Cell, CellValue};
 
 use super::*;
-use crate::testing::{seed_from_env, Rng};
+use crate::test_rng::{seed_from_env, Rng};
 
 type Store = BTreeMap<Vec<u8>, Cell>;
 
