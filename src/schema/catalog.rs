@@ -221,3 +221,70 @@ impl Catalog {
         self.version = Uuid::from_bytes(bytes);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use strata_protocol::Response;
+
+    use super::Table;
+    use crate::testing::TestServer;
+
+    async fn run(client: &mut crate::testing::TestClient, statements: &[&str]) {
+        for cql in statements {
+            let reply = client.query(cql).await;
+            assert!(matches!(reply, Response::Result(_)), "{cql}: {reply:?}");
+        }
+    }
+
+    const SCHEMA: [&str; 4] = [
+        "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+        "CREATE TABLE ks.t (k int PRIMARY KEY, v int)",
+        "CREATE INDEX t_v ON ks.t (v)",
+        "INSERT INTO ks.t (k, v) VALUES (1, 1)",
+    ];
+
+    /// TRUNCATE moves the table (and its index) onto new engine branches: node-local
+    /// state, not schema.
+    #[tokio::test]
+    async fn truncate_leaves_the_schema_version_alone() {
+        let server = TestServer::start().await;
+        let mut client = server.client().await;
+        run(&mut client, &SCHEMA).await;
+        let before = server.node.schema.catalog().version;
+        run(&mut client, &["TRUNCATE ks.t"]).await;
+        let catalog = server.node.schema.catalog();
+        assert_ne!(
+            catalog.table("ks", "t").unwrap().def.data_version,
+            0,
+            "the table has a branch of its own"
+        );
+        assert_eq!(catalog.version, before);
+        server.stop().await;
+    }
+
+    /// Two nodes holding the same definitions (as replicated DDL leaves them: same ids)
+    /// on differently numbered engine branches report the same version.
+    #[tokio::test]
+    async fn node_local_branches_do_not_change_the_schema_version() {
+        let server = TestServer::start().await;
+        let mut client = server.client().await;
+        run(&mut client, &SCHEMA).await;
+        let this_node = server.node.schema.catalog();
+        let mut other_node = (*this_node).clone();
+        for keyspace in other_node.keyspaces.values_mut() {
+            for table in keyspace.tables.values_mut() {
+                let mut def = table.def.clone();
+                def.data_version += 1000;
+                let mut moved = Table::new(def, table.source).expect("table");
+                moved.indexes = table.indexes.clone();
+                moved.indexes.iter_mut().for_each(|i| i.data_version += 1000);
+                *table = Arc::new(moved);
+            }
+        }
+        other_node.recompute_version();
+        assert_eq!(other_node.version, this_node.version);
+        server.stop().await;
+    }
+}
