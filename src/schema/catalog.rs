@@ -4,8 +4,10 @@
 //! - A `Catalog` is never mutated after it is published; readers hold an `Arc` to one
 //!   snapshot for the whole statement, so a concurrent DDL cannot change a table under a
 //!   running query.
-//! - `version` is a deterministic digest of every user keyspace and table definition, so
-//!   two nodes with the same schema report the same `schema_version`.
+//! - `version` is a deterministic digest of every user keyspace, type, table, index and
+//!   view definition, without node-local state (the engine branches in `data_version`),
+//!   so two nodes with the same schema report the same `schema_version` and TRUNCATE
+//!   does not change it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -198,20 +200,35 @@ impl Catalog {
     }
 
     /// Recomputes `version` from the user schema: an MD5 name-based UUID, as
-    /// Cassandra derives `schema_version`.
+    /// Cassandra derives `schema_version`. Only replicated definitions are hashed: the
+    /// engine branches tables and indexes live in (`data_version`, renumbered by TRUNCATE
+    /// and different on every node) are node-local and left out, so the same schema gives
+    /// the same version on every node.
     pub fn recompute_version(&mut self) {
         let mut hasher = Md5::new();
         for ks in self.keyspaces.values().filter(|k| !k.system) {
-            hasher.update(serde_json::to_vec(&ks.def).unwrap_or_default());
+            hash_json(&mut hasher, &ks.def);
             for ty in ks.types.values() {
-                hasher.update(serde_json::to_vec(ty).unwrap_or_default());
+                hash_json(&mut hasher, ty);
             }
             for table in ks.tables.values() {
-                hasher.update(serde_json::to_vec(&table.def).unwrap_or_default());
+                hash_json(
+                    &mut hasher,
+                    &TableDef {
+                        data_version: 0,
+                        ..table.def.clone()
+                    },
+                );
                 for index in &table.indexes {
-                    hasher.update(serde_json::to_vec(index).unwrap_or_default());
+                    hash_json(
+                        &mut hasher,
+                        &IndexDef {
+                            data_version: 0,
+                            ..index.clone()
+                        },
+                    );
                 }
-                hasher.update(serde_json::to_vec(&table.view).unwrap_or_default());
+                hash_json(&mut hasher, &table.view);
             }
         }
         let mut bytes: [u8; 16] = hasher.finalize().into();
@@ -220,6 +237,10 @@ impl Catalog {
         bytes[8] = (bytes[8] & 0x3f) | 0x80;
         self.version = Uuid::from_bytes(bytes);
     }
+}
+
+fn hash_json(hasher: &mut Md5, value: &impl serde::Serialize) {
+    hasher.update(serde_json::to_vec(value).unwrap_or_default());
 }
 
 #[cfg(test)]
@@ -279,7 +300,10 @@ mod tests {
                 def.data_version += 1000;
                 let mut moved = Table::new(def, table.source).expect("table");
                 moved.indexes = table.indexes.clone();
-                moved.indexes.iter_mut().for_each(|i| i.data_version += 1000);
+                moved
+                    .indexes
+                    .iter_mut()
+                    .for_each(|i| i.data_version += 1000);
                 *table = Arc::new(moved);
             }
         }
