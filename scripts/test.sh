@@ -2,7 +2,9 @@
 # The project's test command: bash scripts/test.sh
 #
 #   0. set-up: a Python venv (.venv) with compat-tests/requirements.txt
-#   1. unit + integration tests of every crate but the compat suite
+#   1. gates: `cargo fmt --all --check` and
+#      `cargo clippy --workspace --all-targets -- -D warnings`; then unit + integration
+#      tests of every crate but the compat suite
 #   2. release build of the server binary
 #   3. python-driver and cqlsh compat suites (pytest) against that binary
 #   4. the Cassandra-derived CQL suite (compat-tests/python/cassandra: Cassandra 5.0's own
@@ -85,6 +87,21 @@ run_step "python venv (compat-tests/requirements.txt)" setup_venv || true
 PYTHON="${PYTHON:-$VENV/bin/python}"
 # cqlsh and other console scripts of the venv must be found by the suites.
 export PATH="$VENV/bin:$PATH"
+
+# rustfmt and clippy come with rustup's default profile; added if a minimal one lacks them.
+rust_components() {
+    cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt || return 1
+    cargo clippy --version >/dev/null 2>&1 || rustup component add clippy || return 1
+}
+
+if run_step "rustfmt, clippy components" rust_components; then
+    run_step "cargo fmt --check" cargo fmt --all --check || true
+    run_step "cargo clippy -D warnings" \
+        cargo clippy --workspace --all-targets -- -D warnings || true
+else
+    skip_step "cargo fmt --check" "no rustfmt"
+    skip_step "cargo clippy -D warnings" "no clippy"
+fi
 
 run_step "cargo test (workspace)" \
     cargo test --workspace --exclude strata-compat-tests || true

@@ -146,7 +146,9 @@ struct ComplexCells {
 }
 
 impl ComplexCells {
-    fn column(&mut self, name: String) -> &mut ComplexColumn {
+    /// The column named `name`, added if new (`None` never happens: the lookup cannot
+    /// miss after the insert, but is written without indexing).
+    fn column(&mut self, name: String) -> Option<&mut ComplexColumn> {
         let index = match self.columns.iter().position(|(n, _)| *n == name) {
             Some(i) => i,
             None => {
@@ -154,7 +156,7 @@ impl ComplexCells {
                 self.columns.len() - 1
             }
         };
-        &mut self.columns[index].1
+        self.columns.get_mut(index).map(|(_, column)| column)
     }
 
     /// Records one piece; `visible` is `None` for a tombstone or an expired or shadowed
@@ -166,7 +168,9 @@ impl ComplexCells {
         let Some(kind) = SubCell::from_tag(tag) else {
             return;
         };
-        let column = self.column(name);
+        let Some(column) = self.column(name) else {
+            return;
+        };
         match kind {
             SubCell::ComplexDeletion => {
                 column.deleted_at = Some(column.deleted_at.map_or(timestamp, |t| t.max(timestamp)))
@@ -596,7 +600,7 @@ mod tests {
         .with_dropped_columns(drops.clone());
         let mut out = Vec::new();
         for (key, cell) in &entries {
-            decoder.push(key, cell, &mut out);
+            decoder.push(key, cell, &mut out).expect("decodable");
         }
         decoder.finish(&mut out);
         let cells: Vec<_> = out
@@ -625,7 +629,9 @@ mod tests {
         )
         .with_dropped_columns(drops);
         let mut out = Vec::new();
-        decoder.push(&dropped, &live(5, b"old"), &mut out);
+        decoder
+            .push(&dropped, &live(5, b"old"), &mut out)
+            .expect("decodable");
         decoder.finish(&mut out);
         assert!(
             !out.iter().any(|d| matches!(d, Decoded::Row(_))),
