@@ -188,6 +188,13 @@ pub async fn execute(
         Statement::CloneKeyspace(s) => ddl(ddl::clone::clone_keyspace(ctx, s).await?),
         Statement::RestoreTable(s) => ddl(ddl::clone::restore_table(ctx, s).await?),
         Statement::RestoreKeyspace(s) => ddl(ddl::clone::restore_keyspace(ctx, s).await?),
+        // The node behaves as Cassandra 5.0's default configuration, where
+        // user_defined_functions_enabled is false.
+        Statement::CreateFunction(_) => {
+            return Err(CqlError::invalid(
+                "User-defined functions are disabled in cassandra.yaml - set user_defined_functions_enabled=true to enable",
+            ))
+        }
         other => {
             return Err(CqlError::invalid(format!(
                 "{} is not supported by this node yet",
@@ -220,7 +227,7 @@ fn statement_kind(statement: &Statement) -> &'static str {
         Statement::CreateView(_) | Statement::AlterView(_) | Statement::DropView(_) => {
             "Materialized views are"
         }
-        Statement::CreateFunction(_) | Statement::DropFunction(_) => "User-defined functions are",
+        Statement::DropFunction(_) => "User-defined functions are",
         Statement::CreateAggregate(_) | Statement::DropAggregate(_) => {
             "User-defined aggregates are"
         }

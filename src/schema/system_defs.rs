@@ -104,6 +104,9 @@ const TABLE_OPTION_COLUMNS: ColumnSpecs = &[
     ("compaction", "frozen<map<text, text>>", R),
     ("compression", "frozen<map<text, text>>", R),
     ("crc_check_chance", "double", R),
+    // Unused since Cassandra 4.0 but kept, always 0.0, "for drivers' sake" (gocql's metadata
+    // queries select them).
+    ("dclocal_read_repair_chance", "double", R),
     ("default_time_to_live", "int", R),
     ("extensions", "frozen<map<text, blob>>", R),
     ("gc_grace_seconds", "int", R),
@@ -114,6 +117,7 @@ const TABLE_OPTION_COLUMNS: ColumnSpecs = &[
     ("memtable_flush_period_in_ms", "int", R),
     ("min_index_interval", "int", R),
     ("read_repair", "text", R),
+    ("read_repair_chance", "double", R),
     ("speculative_retry", "text", R),
 ];
 

@@ -306,6 +306,7 @@ fn table_row(table: &Table, def: &TableDef) -> CqlResult<FullRow> {
         .text_map("compaction", &o.compaction)
         .text_map("compression", &o.compression)
         .double("crc_check_chance", o.crc_check_chance)
+        .double("dclocal_read_repair_chance", 0.0)
         .int("default_time_to_live", o.default_time_to_live)
         .blob_map("extensions", &o.extensions)
         .text_set("flags", &["compound".to_string()])
@@ -317,6 +318,7 @@ fn table_row(table: &Table, def: &TableDef) -> CqlResult<FullRow> {
         .int("memtable_flush_period_in_ms", o.memtable_flush_period_in_ms)
         .int("min_index_interval", o.min_index_interval)
         .text("read_repair", &o.read_repair)
+        .double("read_repair_chance", 0.0)
         .text("speculative_retry", &o.speculative_retry)
         .finish()
 }

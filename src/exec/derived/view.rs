@@ -23,8 +23,8 @@ use crate::exec::plan::restrict::PartitionKey;
 use crate::exec::plan::rows::FullRow;
 use crate::exec::Context;
 use crate::schema::{
-    ClusteringOrder, ColumnDef, ColumnKind, SchemaWrite, Table, TableDef, TableOptions,
-    TableSource, ViewInfo, ViewRecord,
+    ClusteringOrder, ColumnDef, ColumnKind, KeyspaceUdts, SchemaWrite, Table, TableDef,
+    TableOptions, TableSource, ViewInfo, ViewRecord,
 };
 use crate::storage::{ClusteringRange, Operation, PartitionUpdate};
 use crate::types::{self, maybe_quote_identifier as quote};
@@ -298,7 +298,10 @@ pub async fn create_view(ctx: &Context<'_>, s: &CreateView) -> CqlResult<DdlOutc
     }
     let (mut def, info) = view_def(&keyspace, &base, s)?;
     def.data_version = ctx.node.engine.clone_version(strata_engine::ROOT_VERSION)?;
-    let mut view = Table::new(def.clone(), TableSource::Engine).map_err(CqlError::Server)?;
+    // The view's columns may use the keyspace's user types, as the base table's do.
+    let udts = KeyspaceUdts::new(&keyspace, &ks.types);
+    let mut view =
+        Table::with_types(def.clone(), TableSource::Engine, &udts).map_err(CqlError::Server)?;
     view.view = Some(info.clone());
     build(ctx, &base, &Arc::new(view)).await?;
     ctx.node

@@ -67,6 +67,16 @@ impl PendingWrites {
 
 /// One statement's writes before they are placed in partitions: which partitions and
 /// rows, and what happens to each column.
+/// The row whose existence and cells a conditional write checks. A DELETE of a table
+/// without clustering columns names no row, yet the partition's one row is the one checked.
+fn checked_row(write: &StatementWrite) -> Option<Vec<u8>> {
+    write
+        .clusterings
+        .first()
+        .cloned()
+        .or_else(|| write.table.def.clustering.is_empty().then(Vec::new))
+}
+
 struct StatementWrite {
     table: Arc<Table>,
     keys: Vec<PartitionKey>,
@@ -268,7 +278,7 @@ async fn apply_conditional(
     let version = ctx.head_version(&table)?;
     let mut clusterings: Vec<Vec<u8>> = writes
         .iter()
-        .flat_map(|w| w.clusterings.iter().cloned())
+        .flat_map(|w| w.clusterings.iter().cloned().chain(checked_row(w)))
         .collect();
     clusterings.sort();
     clusterings.dedup();
@@ -288,7 +298,7 @@ async fn apply_conditional(
                 let clustering = if condition.is_static_only(&w.table) {
                     None
                 } else {
-                    w.clusterings.first().cloned()
+                    checked_row(w)
                 };
                 Some(CheckedRow {
                     condition,
