@@ -10,12 +10,14 @@
 #   4. the Cassandra-derived CQL suite (compat-tests/python/cassandra: Cassandra 5.0's own
 #      cql3 validation tests rewritten for the python driver), with its own counts
 #   5. Rust scylla-driver compat suite against that binary
+#   6. Go gocql compat suite against that binary (compat-tests/go/run.sh installs Go and gocql
+#      from Debian with apt-get when they are missing)
 #
 # The script installs what it needs itself: a newcomer runs it on a fresh clone and nothing
 # else. The venv lives in .venv (STRATA_VENV overrides) and is reused while
 # requirements.txt is unchanged.
 #
-# Every step runs even if an earlier one failed (except that 3 and 4 need the binary from 2);
+# Every step runs even if an earlier one failed (except that 3 to 6 need the binary from 2);
 # a summary follows and the exit code is non-zero if anything failed.
 #
 # Builds go to the normal ./target (CARGO_TARGET_DIR is overridden on purpose), so CI and
@@ -115,10 +117,12 @@ if run_step "cargo build --release" cargo build --release --bin strata; then
     run_step "pytest (Cassandra-derived CQL)" \
         "$PYTHON" -m pytest -q compat-tests/python/cassandra ${PYTEST_ARGS:-} || true
     run_step "cargo test (scylla driver)" cargo test -p strata-compat-tests || true
+    run_step "go test (gocql)" bash compat-tests/go/run.sh || true
 else
     skip_step "pytest (python driver, cqlsh)" "no server binary"
     skip_step "pytest (Cassandra-derived CQL)" "no server binary"
     skip_step "cargo test (scylla driver)" "no server binary"
+    skip_step "go test (gocql)" "no server binary"
 fi
 
 print_summary
