@@ -18,8 +18,6 @@ use std::time::Instant;
 
 use uuid::Uuid;
 
-use crate::exec::timeuuid;
-
 const MAX_SESSIONS: usize = 1024;
 const MAX_EVENTS: usize = 64;
 
@@ -59,7 +57,7 @@ impl ActiveTrace {
         command: &'static str,
         request: &str,
     ) -> ActiveTrace {
-        let session_id = Uuid::from_bytes(timeuuid::now());
+        let session_id = Uuid::from_bytes(crate::clock::now_timeuuid());
         let session = TraceSession {
             session_id,
             client,
@@ -91,7 +89,7 @@ impl ActiveTrace {
             return;
         }
         self.session.events.push(TraceEvent {
-            event_id: Uuid::from_bytes(timeuuid::now()),
+            event_id: Uuid::from_bytes(crate::clock::now_timeuuid()),
             activity: activity.into(),
             source_elapsed_micros: self.elapsed_micros(),
         });

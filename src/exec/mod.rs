@@ -16,7 +16,6 @@ pub mod plan;
 mod read;
 mod write;
 
-pub use self::expr::timeuuid;
 pub use self::plan::{bind, prepared};
 
 use std::sync::Arc;

@@ -6,10 +6,9 @@
 
 use strata_protocol::Value;
 
-use super::timeuuid;
 use crate::cql::ast::{BindMarker, Literal, LiteralKind, Term};
 use crate::error::{CqlError, CqlResult};
-use crate::types::{self, CqlType, NativeType};
+use crate::types::{self, CqlType};
 
 /// A term evaluated for one receiver.
 #[derive(Clone, Debug, PartialEq)]
@@ -276,73 +275,18 @@ fn tuple(items: &[Term], receiver: &Receiver<'_>, bound: &BoundValues) -> CqlRes
     )?))
 }
 
-/// The native functions usable as terms in writes and WHERE clauses.
+/// A native function called in a term (INSERT values, WHERE): resolved and applied by
+/// `functions`, the one dispatch of native functions.
 fn function(
     name: &str,
     args: &[Term],
     receiver: &Receiver<'_>,
     bound: &BoundValues,
 ) -> CqlResult<Evaluated> {
-    let native = |t| CqlType::Native(t);
-    let value = match (name, args) {
-        ("now", []) => timeuuid::now().to_vec(),
-        ("uuid", []) => uuid::Uuid::new_v4().as_bytes().to_vec(),
-        ("currenttimestamp", []) => crate::clock::now_millis().to_be_bytes().to_vec(),
-        ("currentdate", []) => timeuuid::today().to_be_bytes().to_vec(),
-        ("currenttime", []) => (crate::clock::now_micros().rem_euclid(86_400_000_000) * 1000)
-            .to_be_bytes()
-            .to_vec(),
-        ("currenttimeuuid", []) => timeuuid::now().to_vec(),
-        ("totimestamp", [arg]) | ("tounixtimestamp", [arg]) => {
-            let ty = native(NativeType::Timeuuid);
-            let v = required_element(
-                arg,
-                &Receiver {
-                    name: receiver.name,
-                    ty: &ty,
-                },
-                bound,
-            )?
-            .unwrap_or_default();
-            // timestamp and bigint share the 8-byte big-endian millisecond form.
-            timeuuid::unix_millis(&v)
-                .ok_or_else(|| CqlError::invalid("Invalid timeuuid"))?
-                .to_be_bytes()
-                .to_vec()
-        }
-        ("mintimeuuid", [arg]) | ("maxtimeuuid", [arg]) => {
-            let ty = native(NativeType::Timestamp);
-            let v = required_element(
-                arg,
-                &Receiver {
-                    name: receiver.name,
-                    ty: &ty,
-                },
-                bound,
-            )?
-            .unwrap_or_default();
-            let millis = i64::from_be_bytes(
-                v.as_slice()
-                    .try_into()
-                    .map_err(|_| CqlError::invalid("invalid timestamp"))?,
-            );
-            timeuuid::bound(millis, name == "maxtimeuuid").to_vec()
-        }
-        _ => {
-            if let Some(result) = super::functions::term_function(name, args, receiver, bound) {
-                return result;
-            }
-            return Err(CqlError::invalid(format!(
-                "Unknown function {name} called with {} arguments",
-                args.len()
-            )));
-        }
-    };
-    types::validate(receiver.ty, &value).map_err(|_| {
-        CqlError::invalid(format!(
-            "Type error: cannot assign result of function system.{name} to {} of type {}",
-            receiver.name, receiver.ty
-        ))
-    })?;
-    Ok(Evaluated::Value(value))
+    super::functions::term_function(name, args, receiver, bound).unwrap_or_else(|| {
+        Err(CqlError::invalid(format!(
+            "Unknown function {name} called with {} arguments",
+            args.len()
+        )))
+    })
 }

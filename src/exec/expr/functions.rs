@@ -11,7 +11,6 @@ use bytes::Bytes;
 
 use super::arith::{self, Num};
 use super::eval::{self, BoundValues, Receiver};
-use super::timeuuid;
 use crate::cql::ast::{self, ArithmeticOp, LiteralKind, Selector, Term, WriteTimeKind};
 use crate::error::{CqlError, CqlResult};
 use crate::exec::plan::rows::FullRow;
@@ -822,7 +821,7 @@ fn invalid_value(what: &str) -> CqlError {
 fn millis_of(ty: NativeType, value: &[u8]) -> CqlResult<i64> {
     match ty {
         NativeType::Timeuuid => {
-            timeuuid::unix_millis(value).ok_or_else(|| invalid_value("timeuuid"))
+            types::timeuuid_unix_millis(value).ok_or_else(|| invalid_value("timeuuid"))
         }
         NativeType::Timestamp => Ok(i64::from_be_bytes(
             value.try_into().map_err(|_| invalid_value("timestamp"))?,
@@ -862,10 +861,10 @@ fn apply_scalar(
     }
     let arg = |i: usize| values.get(i).and_then(|v| v.as_deref()).unwrap_or_default();
     let out = match func {
-        Scalar::Now => timeuuid::now().to_vec(),
+        Scalar::Now => crate::clock::now_timeuuid().to_vec(),
         Scalar::Uuid => uuid::Uuid::new_v4().as_bytes().to_vec(),
         Scalar::CurrentTimestamp => crate::clock::now_millis().to_be_bytes().to_vec(),
-        Scalar::CurrentDate => timeuuid::today().to_be_bytes().to_vec(),
+        Scalar::CurrentDate => date_of(crate::clock::now_millis())?,
         Scalar::CurrentTime => (crate::clock::now_micros().rem_euclid(86_400_000_000) * 1000)
             .to_be_bytes()
             .to_vec(),
@@ -873,11 +872,12 @@ fn apply_scalar(
         Scalar::ToTimestamp | Scalar::ToUnixTimestamp => {
             millis_of(arg_type(0), arg(0))?.to_be_bytes().to_vec()
         }
-        Scalar::MinTimeuuid | Scalar::MaxTimeuuid => timeuuid::bound(
-            millis_of(NativeType::Timestamp, arg(0))?,
-            func == Scalar::MaxTimeuuid,
-        )
-        .to_vec(),
+        Scalar::MinTimeuuid => {
+            types::min_timeuuid(millis_of(NativeType::Timestamp, arg(0))?).to_vec()
+        }
+        Scalar::MaxTimeuuid => {
+            types::max_timeuuid(millis_of(NativeType::Timestamp, arg(0))?).to_vec()
+        }
         Scalar::AsBlob => arg(0).to_vec(),
         Scalar::BlobAs => {
             types::validate(&native(ret), arg(0)).map_err(|_| {
@@ -1257,7 +1257,11 @@ pub fn term_function(
     if !is_known_scalar(name) {
         return None;
     }
-    let hints = parameter_hints(name, args.len());
+    // In a term, `toTimestamp(x)` and `toUnixTimestamp(x)` take a timeuuid (`now()`, `?`).
+    let hints = match (name, args.len()) {
+        ("totimestamp" | "tounixtimestamp", 1) => vec![Some(native(NativeType::Timeuuid))],
+        _ => parameter_hints(name, args.len()),
+    };
     Some((|| {
         let mut types = Vec::with_capacity(args.len());
         let mut values = Vec::with_capacity(args.len());

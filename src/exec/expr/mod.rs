@@ -1,6 +1,6 @@
 //! Expressions: terms evaluated to values (`eval`), native functions, CAST and arithmetic
-//! (`functions`, `arith`), JSON (`json`), parts of values (`subselect`, `collections`),
-//! time-based UUIDs (`timeuuid`).
+//! (`functions`, `arith`), JSON (`json`)
+//! and parts of values (`subselect`, `collections`).
 
 pub mod arith;
 pub mod collections;
@@ -8,4 +8,3 @@ pub mod eval;
 pub mod functions;
 pub mod json;
 pub mod subselect;
-pub mod timeuuid;
