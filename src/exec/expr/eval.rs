@@ -1,4 +1,5 @@
-//! Evaluates terms (literals, bind markers, collection literals, a few functions) into
+//! Evaluates terms (literals, bind markers, collection and UDT literals, native function
+//! calls, arithmetic, CAST, fromJson) into
 //! wire-format values for a receiver of known type.
 //!
 //! Invariant: every value returned here has been validated against the receiver's type,
@@ -6,9 +7,15 @@
 
 use strata_protocol::Value;
 
-use crate::cql::ast::{BindMarker, Literal, LiteralKind, Term};
+use super::arith;
+use super::functions::{
+    apply_scalar, arithmetic_value, ast_native, cast_allowed, cast_value, default_type,
+    is_known_scalar, native, native_of, parameter_hints, resolve_scalar, Scalar,
+};
+use super::json;
+use crate::cql::ast::{self, ArithmeticOp, BindMarker, Literal, LiteralKind, Term};
 use crate::error::{CqlError, CqlResult};
-use crate::types::{self, CqlType};
+use crate::types::{self, CqlType, NativeType};
 
 /// A term evaluated for one receiver.
 #[derive(Clone, Debug, PartialEq)]
@@ -61,13 +68,11 @@ pub fn evaluate(term: &Term, receiver: &Receiver<'_>, bound: &BoundValues) -> Cq
         Term::Map(pairs) => map(pairs, receiver, bound),
         Term::Tuple(items) => tuple(items, receiver, bound),
         Term::FunctionCall { name, args } => function(&name.name, args, receiver, bound),
-        Term::Negate(inner) => {
-            super::functions::term_arithmetic(None, inner, None, receiver, bound)
-        }
+        Term::Negate(inner) => term_arithmetic(None, inner, None, receiver, bound),
         Term::Arithmetic { op, left, right } => {
-            super::functions::term_arithmetic(Some(*op), left, Some(right), receiver, bound)
+            term_arithmetic(Some(*op), left, Some(right), receiver, bound)
         }
-        Term::Cast { term, ty } => super::functions::term_cast(term, *ty, receiver, bound),
+        Term::Cast { term, ty } => term_cast(term, *ty, receiver, bound),
         Term::Udt(fields) => udt(fields, receiver, bound),
     }
 }
@@ -275,18 +280,196 @@ fn tuple(items: &[Term], receiver: &Receiver<'_>, bound: &BoundValues) -> CqlRes
     )?))
 }
 
-/// A native function called in a term (INSERT values, WHERE): resolved and applied by
-/// `functions`, the one dispatch of native functions.
+/// A native function called in a term (INSERT values, WHERE) for a receiver of a known
+/// type: `fromJson`, else resolved and applied by `functions`, the one dispatch of
+/// native functions.
 fn function(
     name: &str,
     args: &[Term],
     receiver: &Receiver<'_>,
     bound: &BoundValues,
 ) -> CqlResult<Evaluated> {
-    super::functions::term_function(name, args, receiver, bound).unwrap_or_else(|| {
-        Err(CqlError::invalid(format!(
+    if name == "fromjson" {
+        return from_json(args, receiver, bound);
+    }
+    if !is_known_scalar(name) {
+        return Err(CqlError::invalid(format!(
             "Unknown function {name} called with {} arguments",
             args.len()
-        )))
-    })
+        )));
+    }
+    // In a term, `toTimestamp(x)` and `toUnixTimestamp(x)` take a timeuuid (`now()`, `?`).
+    let hints = match (name, args.len()) {
+        ("totimestamp" | "tounixtimestamp", 1) => vec![Some(native(NativeType::Timeuuid))],
+        _ => parameter_hints(name, args.len()),
+    };
+    let mut types = Vec::with_capacity(args.len());
+    let mut values = Vec::with_capacity(args.len());
+    for (i, arg) in args.iter().enumerate() {
+        let ty = hints
+            .get(i)
+            .cloned()
+            .flatten()
+            .or_else(|| default_type(arg))
+            .ok_or_else(|| {
+                CqlError::invalid(format!(
+                    "Cannot infer type of argument {arg} in call to function system.{name}"
+                ))
+            })?;
+        let value = evaluate(
+            arg,
+            &Receiver {
+                name: receiver.name,
+                ty: &ty,
+            },
+            bound,
+        )?
+        .into_option();
+        types.push(ty);
+        values.push(value);
+    }
+    let type_refs: Vec<&CqlType> = types.iter().collect();
+    let (func, ret) = resolve_scalar(name, &type_refs)?;
+    let value = apply_scalar(func, &type_refs, &values, ret)?;
+    if native(ret) != *receiver.ty
+        && !(ret == NativeType::Text && *receiver.ty == native(NativeType::Ascii))
+    {
+        if let Some(v) = &value {
+            types::validate(receiver.ty, v).map_err(|_| {
+                CqlError::invalid(format!("Type error: cannot assign result of function system.{name} (type {}) to {} (type {})", ret.name(), receiver.name, receiver.ty))
+            })?;
+        }
+    }
+    Ok(value.map_or(Evaluated::Null, Evaluated::Value))
+}
+
+/// `left op right` (or `-inner`) as a term for a receiver: constants take the receiver's
+/// type, and the result must fit it.
+fn term_arithmetic(
+    op: Option<ArithmeticOp>,
+    left: &Term,
+    right: Option<&Term>,
+    receiver: &Receiver<'_>,
+    bound: &BoundValues,
+) -> CqlResult<Evaluated> {
+    let ty = native_of(receiver.ty)
+        .filter(|t| arith::is_numeric(*t) || matches!(t, NativeType::Timestamp | NativeType::Date))
+        .ok_or_else(|| {
+            CqlError::invalid(format!(
+                "Invalid arithmetic operation for {} of type {}",
+                receiver.name, receiver.ty
+            ))
+        })?;
+    let operand_ty = |term: &Term, first: bool| -> NativeType {
+        match (ty, term) {
+            (NativeType::Timestamp | NativeType::Date, _) if !first => NativeType::Duration,
+            (NativeType::Counter, _) => NativeType::Bigint,
+            _ => ty,
+        }
+    };
+    let value = |term: &Term, first: bool| -> CqlResult<(NativeType, Option<Vec<u8>>)> {
+        let t = operand_ty(term, first);
+        Ok((
+            t,
+            evaluate(
+                term,
+                &Receiver {
+                    name: receiver.name,
+                    ty: &native(t),
+                },
+                bound,
+            )?
+            .into_option(),
+        ))
+    };
+    let (lt, l) = value(left, true)?;
+    let result = match (op, right) {
+        (Some(op), Some(right)) => {
+            let (rt, r) = value(right, false)?;
+            match (l, r) {
+                (Some(l), Some(r)) => arithmetic_value(op, lt, &l, rt, &r, lt)?,
+                _ => None,
+            }
+        }
+        _ => match l {
+            Some(l) => apply_scalar(Scalar::Negate, &[&native(lt)], &[Some(l)], lt)?,
+            None => None,
+        },
+    };
+    Ok(result.map_or(Evaluated::Null, Evaluated::Value))
+}
+
+/// `CAST(term AS type)` as a term for a receiver.
+fn term_cast(
+    term: &Term,
+    to: ast::NativeType,
+    receiver: &Receiver<'_>,
+    bound: &BoundValues,
+) -> CqlResult<Evaluated> {
+    let to = ast_native(to);
+    let from = default_type(term)
+        .ok_or_else(|| CqlError::invalid(format!("Cannot infer type of {term} in CAST")))?;
+    let from_native = native_of(&from).unwrap_or(NativeType::Blob);
+    if from_native != to && !cast_allowed(from_native, to) {
+        return Err(CqlError::invalid(format!(
+            "{term} cannot be cast to {}",
+            to.name()
+        )));
+    }
+    let value = evaluate(
+        term,
+        &Receiver {
+            name: receiver.name,
+            ty: &from,
+        },
+        bound,
+    )?
+    .into_option();
+    let cast = match value {
+        Some(v) if from_native != to => Some(cast_value(from_native, to, &v)?),
+        other => other,
+    };
+    if let Some(v) = &cast {
+        types::validate(receiver.ty, v).map_err(|_| {
+            CqlError::invalid(format!(
+                "Type error: cannot assign {term} cast to {} to {} of type {}",
+                to.name(),
+                receiver.name,
+                receiver.ty
+            ))
+        })?;
+    }
+    Ok(cast.map_or(Evaluated::Null, Evaluated::Value))
+}
+
+/// The JSON text of an INSERT JSON value or fromJson() argument (a string literal or a
+/// bind marker).
+pub fn json_text(term: &Term, bound: &BoundValues, what: &str) -> CqlResult<Vec<u8>> {
+    let text = CqlType::Native(NativeType::Text);
+    evaluate_required(
+        term,
+        &Receiver {
+            name: what,
+            ty: &text,
+        },
+        bound,
+        &format!("for {what}"),
+    )
+}
+
+/// `fromJson(text)` as a term for a receiver of known type.
+fn from_json(args: &[Term], receiver: &Receiver<'_>, bound: &BoundValues) -> CqlResult<Evaluated> {
+    let [arg] = args else {
+        return Err(CqlError::invalid(format!("Invalid number of arguments in call to function system.fromjson: 1 required but {} provided", args.len())));
+    };
+    let text = json_text(arg, bound, "fromjson")?;
+    let json = json::parse_json(&text).map_err(|e| {
+        CqlError::invalid(format!(
+            "Could not decode JSON string '{}': {e}",
+            String::from_utf8_lossy(&text)
+        ))
+    })?;
+    let value =
+        types::from_json(receiver.ty, &json).map_err(|e| CqlError::invalid(e.to_string()))?;
+    Ok(value.map_or(Evaluated::Null, Evaluated::Value))
 }

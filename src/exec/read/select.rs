@@ -14,11 +14,11 @@ use strata_engine::VersionId;
 use strata_protocol::{ColumnSpec, Consistency, ResultBody, Rows, RowsMetadata};
 
 use super::grouping;
+use super::selection::{OutputColumn, Selection};
 use crate::cluster::{ReadCommand, ReadTarget};
 use crate::cql::ast::{OrderDirection, SelectStatement, Term};
 use crate::error::{CqlError, CqlResult};
 use crate::exec::expr::eval::BoundValues;
-use crate::exec::expr::functions::{OutputColumn, Selection};
 use crate::exec::plan::restrict::{PartitionSelection, Restrictions};
 use crate::exec::plan::rows::{FullRow, RowAssembler};
 use crate::exec::wire_type;
@@ -160,7 +160,7 @@ pub async fn execute(
             .into_iter()
             .map(|row| {
                 vec![Some(Bytes::from(crate::exec::expr::json::row_to_json(
-                    &selection.columns,
+                    selection.columns.iter().map(|c| (c.name.as_str(), &c.ty)),
                     &row,
                 )))]
             })

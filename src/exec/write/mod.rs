@@ -1,6 +1,8 @@
 //! Writes: INSERT/UPDATE/DELETE/BATCH (`modify`), what a write does to one column
-//! (`multicell`) and lightweight-transaction conditions (`cas`).
+//! (`multicell`), lightweight-transaction conditions (`cas`) and INSERT JSON
+//! (`insert_json`).
 
 pub mod cas;
+pub mod insert_json;
 pub mod modify;
 pub mod multicell;

@@ -597,8 +597,7 @@ fn insert_write(
     using: ResolvedUsing,
 ) -> CqlResult<StatementWrite> {
     let InsertValues::Columns { columns, values } = &statement.values else {
-        let (expanded, json_bound) =
-            crate::exec::expr::json::expand_insert(table, statement, bound)?;
+        let (expanded, json_bound) = super::insert_json::expand_insert(table, statement, bound)?;
         return insert_write(table, &expanded, &json_bound, using);
     };
     if columns.len() != values.len() {
