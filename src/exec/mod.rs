@@ -2,37 +2,36 @@
 //! every statement, through the coordinator for table data.
 //!
 //! Layout, in layers (see ARCHITECTURE.md for the module dependencies): `expr` (terms,
-//! functions, JSON), `plan` (WHERE analysis, materialised rows, bind markers, the prepared
-//! cache), `read` (SELECT, DESCRIBE), `write` (INSERT/UPDATE/DELETE/BATCH, LWT),
-//! `derived` (secondary indexes, materialized views), `ddl` (schema statements).
+//! functions, JSON), `plan` (WHERE analysis, materialised rows, bind markers), `read` (SELECT, DESCRIBE), `write` (INSERT/UPDATE/DELETE/BATCH, LWT),
+//! `derived` (secondary indexes, materialized views), `ddl` (schema statements), and
+//! `prepared` (the prepared-statement cache) above them.
+//!
+//! This module only dispatches; what every layer shares (`Context`) is in `context`.
 //!
 //! Invariant: the executor holds one catalog snapshot (`Context::catalog`) for the whole
 //! statement.
 
+mod context;
 mod ddl;
 mod derived;
 pub mod expr;
 pub mod plan;
+pub mod prepared;
 mod read;
 mod write;
 
-pub use self::plan::{bind, prepared};
-
-use std::sync::Arc;
+pub use self::plan::bind;
 
 use bytes::Bytes;
-use strata_engine::VersionId;
-use strata_protocol::{ColType, Consistency, ResultBody, SchemaChange};
+use strata_protocol::{Consistency, ResultBody, SchemaChange};
 
+pub use self::context::Context;
 pub use self::expr::eval::BoundValues;
 pub use self::plan::restrict::serialize_partition_key;
 pub use self::plan::rows::FullRow;
 pub use self::write::modify::{add_batch_member as add_batch_child, BatchWrites, WriteOptions};
-use crate::cql::ast::{QualifiedName, Statement};
+use crate::cql::ast::Statement;
 use crate::error::{CqlError, CqlResult};
-use crate::node::Node;
-use crate::schema::{Catalog, Table};
-use crate::types::CqlType;
 
 /// What one statement needs from its request besides the bound values.
 #[derive(Clone, Debug)]
@@ -64,63 +63,6 @@ impl Outcome {
 
     fn void() -> Outcome {
         Outcome::body(ResultBody::Void)
-    }
-}
-
-/// A statement's view of the node: one catalog snapshot and the session keyspace.
-pub struct Context<'a> {
-    pub node: &'a Node,
-    pub catalog: Arc<Catalog>,
-    pub keyspace: Option<&'a str>,
-}
-
-impl<'a> Context<'a> {
-    pub fn new(node: &'a Node, keyspace: Option<&'a str>) -> Context<'a> {
-        Context {
-            node,
-            catalog: node.schema.catalog(),
-            keyspace,
-        }
-    }
-
-    /// The keyspace a name refers to: its own, else the session's.
-    pub fn keyspace_of(&self, name: &QualifiedName) -> CqlResult<String> {
-        match (&name.keyspace, self.keyspace) {
-            (Some(ks), _) => Ok(ks.clone()),
-            (None, Some(ks)) => Ok(ks.to_string()),
-            (None, None) => Err(CqlError::invalid("No keyspace has been specified. USE a keyspace, or explicitly specify keyspace.tablename")),
-        }
-    }
-
-    pub fn resolve_table(&self, name: &QualifiedName) -> CqlResult<Arc<Table>> {
-        let keyspace = self.keyspace_of(name)?;
-        let ks = self
-            .catalog
-            .keyspace(&keyspace)
-            .ok_or_else(|| CqlError::invalid(format!("keyspace {keyspace} does not exist")))?;
-        ks.tables
-            .get(&name.name)
-            .cloned()
-            .ok_or_else(|| CqlError::invalid(format!("table {} does not exist", name.name)))
-    }
-
-    /// The writable head of a table's branch.
-    pub fn head_version(&self, table: &Table) -> CqlResult<VersionId> {
-        Ok(self.node.engine.writable_head(table.def.data_version)?)
-    }
-
-    /// The frozen version of `table` in snapshot `tag` (reads `AT SNAPSHOT`).
-    pub fn snapshot_version(&self, table: &Table, tag: &str) -> CqlResult<VersionId> {
-        ddl::clone::snapshot_version(&self.catalog, table, tag)
-    }
-
-    /// Frees a dropped or truncated branch; space comes back through merges. Failure
-    /// only leaks space, so it is logged, not reported to the client.
-    pub fn release_branch(&self, version: VersionId) {
-        let head = self.node.engine.writable_head(version).unwrap_or(version);
-        if let Err(e) = self.node.engine.delete_version(head) {
-            tracing::warn!(version = head, error = %e, "could not release table branch");
-        }
     }
 }
 
@@ -203,20 +145,6 @@ pub async fn execute(
     })
 }
 
-/// Result columns of a statement for PREPARE (`None` for statements returning no rows).
-pub fn result_columns(
-    ctx: &Context<'_>,
-    statement: &Statement,
-) -> CqlResult<Option<Vec<strata_protocol::ColumnSpec>>> {
-    match statement {
-        Statement::Select(s) => {
-            let table = ctx.resolve_table(&s.table)?;
-            Ok(Some(read::select::result_columns(&table, s)?))
-        }
-        _ => Ok(None),
-    }
-}
-
 fn statement_kind(statement: &Statement) -> &'static str {
     match statement {
         Statement::CreateIndex(_) | Statement::DropIndex(_) => "Secondary indexes are",
@@ -232,9 +160,4 @@ fn statement_kind(statement: &Statement) -> &'static str {
         }
         _ => "This statement is",
     }
-}
-
-/// The protocol's type option for a CQL type.
-pub fn wire_type(ty: &CqlType) -> ColType {
-    ty.to_wire()
 }

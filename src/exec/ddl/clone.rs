@@ -11,10 +11,10 @@ use strata_engine::VersionId;
 use strata_protocol::{SchemaChange, SchemaChangeTarget, SchemaChangeType};
 use uuid::Uuid;
 
-use super::DdlOutcome;
 use crate::cql::ast::{CloneKeyspace, CloneTable, RestoreKeyspace, RestoreTable};
 use crate::error::{CqlError, CqlResult};
-use crate::exec::Context;
+use crate::exec::context::DdlOutcome;
+use crate::exec::context::{snapshot_version, Context};
 use crate::schema::{Catalog, KeyspaceUdts, SchemaWrite, Table, TableDef, TypeDef};
 use crate::types::CqlType;
 
@@ -39,19 +39,6 @@ fn branch_from(
             Ok(clone)
         }
     }
-}
-
-pub fn snapshot_version(catalog: &Catalog, table: &Table, tag: &str) -> CqlResult<VersionId> {
-    catalog
-        .snapshot(tag, &table.def.keyspace, &table.def.name)
-        .filter(|r| r.table_id.is_none_or(|id| id == table.def.id))
-        .map(|r| r.version)
-        .ok_or_else(|| {
-            CqlError::invalid(format!(
-                "Snapshot '{tag}' does not exist for table {}.{}",
-                table.def.keyspace, table.def.name
-            ))
-        })
 }
 
 /// A copy of `source` named `keyspace.name` on the new branch `version`.

@@ -15,12 +15,12 @@ use strata_engine::ROOT_VERSION;
 use strata_protocol::{SchemaChange, SchemaChangeTarget, SchemaChangeType};
 use uuid::Uuid;
 
-use super::Context;
 use crate::cql::ast::{
     AlterKeyspace, AlterTable, AlterTableAction, CreateKeyspace, CreateTable, DropKeyspace,
     DropObject, Literal, OrderDirection, Property, PropertyValue, QualifiedName,
 };
 use crate::error::{CqlError, CqlResult};
+use crate::exec::context::{Context, DdlOutcome};
 use crate::schema::{
     Catalog, ClusteringOrder, ColumnDef, ColumnKind, Keyspace, KeyspaceDef, SchemaWrite, TableDef,
     TableOptions,
@@ -58,9 +58,6 @@ fn table_event(change: SchemaChangeType, keyspace: &str, name: &str) -> SchemaCh
         },
     }
 }
-
-/// Result of a DDL: the event to report, or `None` when IF [NOT] EXISTS made it a no-op.
-pub type DdlOutcome = Option<SchemaChange>;
 
 pub async fn create_keyspace(ctx: &Context<'_>, s: &CreateKeyspace) -> CqlResult<DdlOutcome> {
     check_name("Keyspace", &s.name)?;

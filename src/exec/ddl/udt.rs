@@ -9,10 +9,10 @@
 
 use strata_protocol::{SchemaChange, SchemaChangeTarget, SchemaChangeType};
 
-use super::DdlOutcome;
 use crate::cql::ast::{AlterType, AlterTypeAction, CreateType, DropObject, QualifiedName};
 use crate::error::{CqlError, CqlResult};
-use crate::exec::Context;
+use crate::exec::context::Context;
+use crate::exec::context::DdlOutcome;
 use crate::schema::{Catalog, Keyspace, KeyspaceUdts, SchemaWrite, TypeDef};
 use crate::types::CqlType;
 

@@ -25,8 +25,8 @@ use super::index::{self, entry_update, row_entries};
 use super::view;
 use crate::cluster::{ReadCommand, ReadTarget, TableWrite, WriteCommand};
 use crate::error::CqlResult;
+use crate::exec::context::Context;
 use crate::exec::plan::rows::{FullRow, RowAssembler};
-use crate::exec::Context;
 use crate::schema::{IndexDef, IndexTargetKind, Table};
 use crate::storage::{CellData, ClusteringRange, Decoded, Operation, PartitionUpdate};
 use crate::types::CqlType;
@@ -534,61 +534,6 @@ fn element_entries(
         (CqlType::Map { .. }, IndexTargetKind::Entries) => vec![index::pack_entry(key, value)],
         (_, IndexTargetKind::Values | IndexTargetKind::Simple) => vec![value.clone()],
         _ => Vec::new(),
-    }
-}
-
-/// Base rows read per batch while building an index or view from existing data.
-const BUILD_BATCH_ROWS: usize = 1_000;
-
-/// Fills a derived table (index storage or view) from the rows its base already holds:
-/// reads the base in batches and writes what `derive` makes of each row.
-pub async fn build_from_base(
-    ctx: &Context<'_>,
-    base: &Arc<Table>,
-    target: &Arc<Table>,
-    mut derive: impl FnMut(&FullRow) -> CqlResult<Vec<PartitionUpdate>>,
-) -> CqlResult<()> {
-    let version = ctx.head_version(base)?;
-    let target_version = ctx.head_version(target)?;
-    let mut resume = None;
-    loop {
-        let command = ReadCommand {
-            table: base.clone(),
-            version,
-            target: ReadTarget::TokenRange {
-                start: std::ops::Bound::Unbounded,
-                end: std::ops::Bound::Unbounded,
-            },
-            row_limit: BUILD_BATCH_ROWS,
-            per_partition_limit: None,
-            resume_after: resume.take(),
-            resume_partition_rows: 0,
-            now_secs: crate::clock::now_secs(),
-        };
-        let result = ctx.node.coordinator.read(command, Consistency::One).await?;
-        let mut assembler = RowAssembler::new(base);
-        let mut updates = Vec::new();
-        for row in result
-            .items
-            .into_iter()
-            .filter_map(|item| assembler.push(item))
-        {
-            updates.extend(derive(&row)?);
-        }
-        if !updates.is_empty() {
-            let write = WriteCommand {
-                tables: vec![TableWrite {
-                    table: target.clone(),
-                    version: target_version,
-                    updates,
-                }],
-            };
-            ctx.node.coordinator.mutate(write, Consistency::One).await?;
-        }
-        match result.resume_key {
-            Some(key) => resume = Some(key),
-            None => return Ok(()),
-        }
     }
 }
 

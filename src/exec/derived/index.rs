@@ -22,11 +22,11 @@ use crate::cql::ast::{
     self, CreateIndex, DropObject, Operator, Predicate, Relation, SelectStatement,
 };
 use crate::error::{CqlError, CqlResult};
-use crate::exec::ddl::DdlOutcome;
+use crate::exec::context::Context;
+use crate::exec::context::DdlOutcome;
 use crate::exec::expr::eval::{self, BoundValues, Receiver};
 use crate::exec::plan::restrict::{Analyzer, PartitionKey, PartitionSelection, Restrictions};
 use crate::exec::plan::rows::{FullRow, RowAssembler};
-use crate::exec::Context;
 use crate::schema::{
     ClusteringOrder, ColumnDef, ColumnKind, IndexDef, IndexTargetKind, SchemaWrite, Table,
     TableDef, TableOptions, TableSource,
@@ -374,7 +374,7 @@ pub async fn create_index(ctx: &Context<'_>, s: &CreateIndex) -> CqlResult<DdlOu
 /// Indexes the rows the table already holds.
 async fn build(ctx: &Context<'_>, table: &Arc<Table>, index: &IndexDef) -> CqlResult<()> {
     let storage = Arc::new(storage_table(table, index)?);
-    super::hook::build_from_base(ctx, table, &storage, |row| {
+    super::backfill::build_from_base(ctx, table, &storage, |row| {
         let key = partition_key_of(table, row);
         let clustering = if is_static(table, index) {
             Vec::new()

@@ -18,10 +18,10 @@ use strata_protocol::{SchemaChange, SchemaChangeTarget, SchemaChangeType};
 
 use crate::cql::ast::{CreateView, DropObject, OrderDirection, Relation, Selection, Selector};
 use crate::error::{CqlError, CqlResult};
-use crate::exec::ddl::DdlOutcome;
+use crate::exec::context::Context;
+use crate::exec::context::DdlOutcome;
 use crate::exec::plan::restrict::PartitionKey;
 use crate::exec::plan::rows::FullRow;
-use crate::exec::Context;
 use crate::schema::{
     ClusteringOrder, ColumnDef, ColumnKind, KeyspaceUdts, SchemaWrite, Table, TableDef,
     TableOptions, TableSource, ViewInfo, ViewRecord,
@@ -319,7 +319,7 @@ pub async fn create_view(ctx: &Context<'_>, s: &CreateView) -> CqlResult<DdlOutc
 
 /// Writes the view rows of the rows the base table already holds.
 async fn build(ctx: &Context<'_>, base: &Arc<Table>, view: &Arc<Table>) -> CqlResult<()> {
-    super::hook::build_from_base(ctx, base, view, |row| {
+    super::backfill::build_from_base(ctx, base, view, |row| {
         let values: Vec<Option<Vec<u8>>> = (0..base.def.columns.len())
             .map(|i| row.value(i).map(<[u8]>::to_vec))
             .collect();

@@ -9,7 +9,7 @@ use crate::cql::ast::{
     Relation, SelectStatement, Selection, Selector, Statement, Term, UpdateCondition, UsingClause,
 };
 use crate::error::{CqlError, CqlResult};
-use crate::exec::Context;
+use crate::exec::context::Context;
 use crate::schema::Table;
 use crate::types::{CqlType, NativeType};
 

@@ -1,8 +1,6 @@
 //! Statement analysis shared by reads and writes: WHERE restrictions (`restrict`),
-//! materialised rows (`rows`), bind-marker receivers (`bind`) and the prepared-statement
-//! cache (`prepared`).
+//! materialised rows (`rows`) and bind-marker receivers (`bind`).
 
 pub mod bind;
-pub mod prepared;
 pub mod restrict;
 pub mod rows;

@@ -7,7 +7,7 @@ use strata_protocol::{ColType, ColumnSpec, ResultBody, Rows, RowsMetadata};
 
 use crate::cql::ast::{Describe, DescribeTarget, QualifiedName};
 use crate::error::{CqlError, CqlResult};
-use crate::exec::Context;
+use crate::exec::context::Context;
 use crate::schema::{
     ClusteringOrder, ColumnKind, Keyspace, KeyspaceDef, KeyspaceUdts, Table, TableDef, TypeDef,
 };

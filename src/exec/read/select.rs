@@ -18,11 +18,10 @@ use super::selection::{OutputColumn, Selection};
 use crate::cluster::{ReadCommand, ReadTarget};
 use crate::cql::ast::{OrderDirection, SelectStatement, Term};
 use crate::error::{CqlError, CqlResult};
+use crate::exec::context::Context;
 use crate::exec::expr::eval::BoundValues;
 use crate::exec::plan::restrict::{PartitionSelection, Restrictions};
 use crate::exec::plan::rows::{FullRow, RowAssembler};
-use crate::exec::wire_type;
-use crate::exec::Context;
 use crate::schema::{ClusteringOrder, ColumnKind, Table, TableSource};
 use crate::storage::ClusteringRange;
 use crate::types::{CqlType, NativeType};
@@ -51,7 +50,7 @@ fn specs(table: &Table, columns: &[OutputColumn]) -> Vec<ColumnSpec> {
             keyspace: table.def.keyspace.clone(),
             table: table.def.name.clone(),
             name: c.name.clone(),
-            col_type: wire_type(&c.ty),
+            col_type: c.ty.to_wire(),
         })
         .collect()
 }

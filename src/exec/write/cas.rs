@@ -24,7 +24,6 @@ use crate::error::{CqlError, CqlResult};
 use crate::exec::expr::collections::elements;
 use crate::exec::expr::eval::{evaluate, BoundValues, Evaluated, Receiver};
 use crate::exec::plan::restrict::PartitionKey;
-use crate::exec::wire_type;
 use crate::schema::{ColumnKind, Table};
 use crate::storage::{CellData, ClusteringRange, Decoded, Row};
 use crate::types::{compare_values, CqlType, NativeType};
@@ -515,7 +514,7 @@ fn spec(table: &Table, name: &str, ty: &CqlType) -> ColumnSpec {
         keyspace: table.def.keyspace.clone(),
         table: table.def.name.clone(),
         name: name.to_string(),
-        col_type: wire_type(ty),
+        col_type: ty.to_wire(),
     }
 }
 

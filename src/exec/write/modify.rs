@@ -17,9 +17,9 @@ use crate::cql::ast::{
     InsertValues, QualifiedName, Term, UpdateStatement, UsingClause,
 };
 use crate::error::{CqlError, CqlResult};
+use crate::exec::context::Context;
 use crate::exec::expr::eval::{evaluate, evaluate_required, BoundValues, Evaluated, Receiver};
 use crate::exec::plan::restrict::{Analyzer, PartitionKey, PartitionSelection, Restrictions};
-use crate::exec::Context;
 use crate::schema::{ColumnKind, Table, TableSource};
 use crate::storage::{Operation, PartitionUpdate};
 use crate::types::{self, CqlType, NativeType};

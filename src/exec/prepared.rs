@@ -13,13 +13,11 @@ use bytes::Bytes;
 use md5::{Digest, Md5};
 use strata_protocol::{ColumnSpec, Prepared, RowsMetadata, Value, Values};
 
-use super::bind::{bind_specs, partition_key_indexes, BindSpec};
 use crate::cql::ast::Statement;
 use crate::error::{CqlError, CqlResult};
+use crate::exec::context::Context;
 use crate::exec::expr::eval::BoundValues;
-use crate::exec::result_columns;
-use crate::exec::wire_type;
-use crate::exec::Context;
+use crate::exec::plan::bind::{bind_specs, partition_key_indexes, BindSpec};
 
 /// Bound on cached statements; each holds its AST and metadata (a few KiB).
 const MAX_PREPARED: usize = 10_000;
@@ -127,7 +125,7 @@ pub fn prepare(ctx: &Context<'_>, query: &str) -> CqlResult<Arc<PreparedStatemen
             keyspace: s.keyspace.clone(),
             table: s.table.clone(),
             name: s.name.clone(),
-            col_type: wire_type(&s.ty),
+            col_type: s.ty.to_wire(),
         })
         .collect();
     let response = Prepared {
@@ -207,4 +205,15 @@ pub fn bind_values(
         )));
     }
     Ok(BoundValues { values })
+}
+
+/// Result columns of a statement for PREPARE (`None` for statements returning no rows).
+fn result_columns(ctx: &Context<'_>, statement: &Statement) -> CqlResult<Option<Vec<ColumnSpec>>> {
+    match statement {
+        Statement::Select(s) => {
+            let table = ctx.resolve_table(&s.table)?;
+            Ok(Some(super::read::select::result_columns(&table, s)?))
+        }
+        _ => Ok(None),
+    }
 }

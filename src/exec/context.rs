@@ -1,0 +1,86 @@
+//! What every layer of the executor shares: a statement's `Context` (the node, one
+//! catalog snapshot, the session keyspace) and the result type of schema statements.
+
+use std::sync::Arc;
+
+use strata_engine::VersionId;
+use strata_protocol::SchemaChange;
+
+use crate::cql::ast::QualifiedName;
+use crate::error::{CqlError, CqlResult};
+use crate::node::Node;
+use crate::schema::{Catalog, Table};
+
+/// Result of a DDL: the event to report, or `None` when IF [NOT] EXISTS made it a no-op.
+pub type DdlOutcome = Option<SchemaChange>;
+
+/// A statement's view of the node: one catalog snapshot and the session keyspace.
+pub struct Context<'a> {
+    pub node: &'a Node,
+    pub catalog: Arc<Catalog>,
+    pub keyspace: Option<&'a str>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(node: &'a Node, keyspace: Option<&'a str>) -> Context<'a> {
+        Context {
+            node,
+            catalog: node.schema.catalog(),
+            keyspace,
+        }
+    }
+
+    /// The keyspace a name refers to: its own, else the session's.
+    pub fn keyspace_of(&self, name: &QualifiedName) -> CqlResult<String> {
+        match (&name.keyspace, self.keyspace) {
+            (Some(ks), _) => Ok(ks.clone()),
+            (None, Some(ks)) => Ok(ks.to_string()),
+            (None, None) => Err(CqlError::invalid("No keyspace has been specified. USE a keyspace, or explicitly specify keyspace.tablename")),
+        }
+    }
+
+    pub fn resolve_table(&self, name: &QualifiedName) -> CqlResult<Arc<Table>> {
+        let keyspace = self.keyspace_of(name)?;
+        let ks = self
+            .catalog
+            .keyspace(&keyspace)
+            .ok_or_else(|| CqlError::invalid(format!("keyspace {keyspace} does not exist")))?;
+        ks.tables
+            .get(&name.name)
+            .cloned()
+            .ok_or_else(|| CqlError::invalid(format!("table {} does not exist", name.name)))
+    }
+
+    /// The writable head of a table's branch.
+    pub fn head_version(&self, table: &Table) -> CqlResult<VersionId> {
+        Ok(self.node.engine.writable_head(table.def.data_version)?)
+    }
+
+    /// The frozen version of `table` in snapshot `tag` (reads `AT SNAPSHOT`).
+    pub fn snapshot_version(&self, table: &Table, tag: &str) -> CqlResult<VersionId> {
+        snapshot_version(&self.catalog, table, tag)
+    }
+
+    /// Frees a dropped or truncated branch; space comes back through merges. Failure
+    /// only leaks space, so it is logged, not reported to the client.
+    pub fn release_branch(&self, version: VersionId) {
+        let head = self.node.engine.writable_head(version).unwrap_or(version);
+        if let Err(e) = self.node.engine.delete_version(head) {
+            tracing::warn!(version = head, error = %e, "could not release table branch");
+        }
+    }
+}
+
+/// The frozen version of `table` in snapshot `tag` (`AT SNAPSHOT`, `RESTORE`, `CLONE`).
+pub fn snapshot_version(catalog: &Catalog, table: &Table, tag: &str) -> CqlResult<VersionId> {
+    catalog
+        .snapshot(tag, &table.def.keyspace, &table.def.name)
+        .filter(|r| r.table_id.is_none_or(|id| id == table.def.id))
+        .map(|r| r.version)
+        .ok_or_else(|| {
+            CqlError::invalid(format!(
+                "Snapshot '{tag}' does not exist for table {}.{}",
+                table.def.keyspace, table.def.name
+            ))
+        })
+}
