@@ -216,7 +216,17 @@ impl TestClient {
 
     /// Runs one statement on stream 1 and returns its response.
     pub async fn query(&mut self, cql: &str) -> Response {
-        self.send(1, &TestClient::query_request(cql)).await;
+        self.query_with(cql, QueryParams::new(Consistency::One))
+            .await
+    }
+
+    /// Runs one statement with `params` (page size, paging state...) on stream 1.
+    pub async fn query_with(&mut self, cql: &str, params: QueryParams) -> Response {
+        let request = Request::Query {
+            query: cql.to_string(),
+            params,
+        };
+        self.send(1, &request).await;
         match self.recv().await {
             Some((1, response)) => response,
             other => panic!("{cql}: unexpected reply {other:?}"),

@@ -491,3 +491,117 @@ fn fetch_virtual(
     });
     Ok((page, next))
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use strata_protocol::{Consistency, ErrorKind, QueryParams, Response, ResultBody};
+
+    use crate::testing::{TestClient, TestServer};
+
+    async fn run(client: &mut TestClient, cql: &str) {
+        let reply = client.query(cql).await;
+        assert!(matches!(reply, Response::Result(_)), "{cql}: {reply:?}");
+    }
+
+    /// One page: its rows and the paging state of the next.
+    async fn page(
+        client: &mut TestClient,
+        cql: &str,
+        size: Option<i32>,
+        state: Option<Bytes>,
+    ) -> (Vec<Vec<Option<Bytes>>>, Option<Bytes>) {
+        let mut params = QueryParams::new(Consistency::One);
+        params.page_size = size;
+        params.paging_state = state;
+        match client.query_with(cql, params).await {
+            Response::Result(ResultBody::Rows(rows)) => (rows.rows, rows.metadata.paging_state),
+            other => panic!("{cql}: {other:?}"),
+        }
+    }
+
+    async fn schema(client: &mut TestClient) {
+        run(client, "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}").await;
+        run(
+            client,
+            "CREATE TABLE ks.t (k int, c int, v text, PRIMARY KEY (k, c))",
+        )
+        .await;
+    }
+
+    /// GROUP BY output is paged by groups (Cassandra's page size counts groups), and
+    /// LIMIT counts groups across pages.
+    #[tokio::test]
+    async fn group_by_output_is_paged_by_groups() {
+        let server = TestServer::start().await;
+        let mut client = server.client().await;
+        schema(&mut client).await;
+        for k in 0..5 {
+            for c in 0..3 {
+                run(
+                    &mut client,
+                    &format!("INSERT INTO ks.t (k, c, v) VALUES ({k}, {c}, 'x')"),
+                )
+                .await;
+            }
+        }
+        for (cql, want) in [
+            ("SELECT k, count(*) FROM ks.t GROUP BY k", 5),
+            ("SELECT k, count(*) FROM ks.t GROUP BY k LIMIT 3", 3),
+            ("SELECT k, c FROM ks.t GROUP BY k, c", 15),
+        ] {
+            let (all, none) = page(&mut client, cql, None, None).await;
+            assert_eq!((all.len(), none), (want, None), "{cql}");
+            let mut paged = Vec::new();
+            let mut state = None;
+            for _ in 0..=want {
+                let (rows, next) = page(&mut client, cql, Some(2), state).await;
+                assert!(rows.len() <= 2, "{cql}: a page of {} groups", rows.len());
+                paged.extend(rows);
+                state = next;
+                if state.is_none() {
+                    break;
+                }
+            }
+            assert!(state.is_none(), "{cql}: paging did not end");
+            let sorted = |mut rows: Vec<Vec<Option<Bytes>>>| {
+                rows.sort();
+                rows
+            };
+            assert_eq!(sorted(paged), sorted(all), "{cql}");
+        }
+        server.stop().await;
+    }
+
+    /// An unpaged SELECT is read in internal pages and refused once its result could not
+    /// fit the frame limit, instead of materialising every row first.
+    #[tokio::test]
+    async fn an_unpaged_select_is_bounded_by_the_frame_limit() {
+        let server = TestServer::with_config(|c| c.max_frame_bytes = 256 << 10).await;
+        let mut client = server.client().await;
+        schema(&mut client).await;
+        let text = "y".repeat(1000);
+        for c in 0..400 {
+            run(
+                &mut client,
+                &format!("INSERT INTO ks.t (k, c, v) VALUES (1, {c}, '{text}')"),
+            )
+            .await;
+        }
+        // 100 rows fit; 400 rows of 1 kB do not.
+        let (rows, _) = page(&mut client, "SELECT * FROM ks.t LIMIT 100", None, None).await;
+        assert_eq!(rows.len(), 100);
+        let reply = client.query("SELECT * FROM ks.t").await;
+        match reply {
+            Response::Error(e) => {
+                assert_eq!(e.kind, ErrorKind::Invalid, "{}", e.message);
+                assert!(e.message.contains("page size"), "{}", e.message);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Paged, the same query works.
+        let (rows, next) = page(&mut client, "SELECT * FROM ks.t", Some(100), None).await;
+        assert_eq!((rows.len(), next.is_some()), (100, true));
+        server.stop().await;
+    }
+}
