@@ -4,7 +4,10 @@
 //! Invariants:
 //! - A page never holds more than `page_size` rows; the paging state is opaque to clients
 //!   and names the partition and engine key to resume after, plus rows already returned
-//!   (for LIMIT).
+//!   (for LIMIT; for GROUP BY, groups already returned).
+//! - GROUP BY output is paged by groups; a page ends at a group boundary.
+//! - An unpaged SELECT, and aggregation input, is read in internal pages; no result
+//!   accumulates past what one frame can carry (`ResultBudget`).
 //! - Engine tables are read only through `Coordinator::read`.
 
 use std::sync::Arc;
@@ -133,21 +136,28 @@ pub async fn execute(
         .transpose()?
         .unwrap_or_default();
     let now = crate::clock::now_secs();
+    let page_size = options.page_size.filter(|p| *p > 0);
+    let mut budget = ResultBudget::new(ctx);
     let (mut rows, next) = if selection.is_aggregate() || group_by.is_some() {
-        (
-            aggregate(
-                ctx,
-                &plan,
-                &selection,
-                group_by.unwrap_or(0),
-                options.consistency,
-            )
-            .await?,
-            None,
+        let output = AggregateOutput {
+            group_prefix: group_by.unwrap_or(0),
+            page_size,
+            state,
+        };
+        aggregate(
+            ctx,
+            &plan,
+            &selection,
+            output,
+            &mut budget,
+            options.consistency,
         )
+        .await?
+    } else if page_size.is_none() {
+        let rows = fetch_unpaged(ctx, &plan, &selection, &mut budget, options.consistency).await?;
+        (rows, None)
     } else {
-        let (full_rows, next) =
-            fetch(ctx, &plan, state, options.page_size, options.consistency).await?;
+        let (full_rows, next) = fetch(ctx, &plan, state, page_size, options.consistency).await?;
         let rows = full_rows
             .iter()
             .map(|r| selection.project(r, now))
@@ -276,18 +286,95 @@ fn ordering(
     Ok(reverse.unwrap_or(false))
 }
 
-/// Aggregates (or groups, keeping each group's first row) every matching row: the input
-/// is read internally in pages and the result returned in one page. `group_prefix` is the
-/// number of primary key columns defining a group (0: one group for all rows). LIMIT
-/// counts output rows here, not input rows.
+/// Rows read per internal page: the input of aggregates and GROUP BY, and unpaged
+/// SELECTs.
+const INTERNAL_PAGE_ROWS: usize = 10_000;
+
+/// Bounds the rows a result accumulates to what one response frame can carry
+/// (`native_transport_max_frame_size`): a larger result could never be sent, so reading
+/// on would only hold memory.
+struct ResultBudget {
+    limit: usize,
+    used: usize,
+}
+
+impl ResultBudget {
+    fn new(ctx: &Context<'_>) -> ResultBudget {
+        ResultBudget {
+            limit: ctx.node.config.max_frame_bytes,
+            used: 0,
+        }
+    }
+
+    /// Counts a result row as encoded (`[bytes]` per value).
+    fn add(&mut self, row: &[Option<Bytes>]) -> CqlResult<()> {
+        self.used += row
+            .iter()
+            .map(|v| 4 + v.as_ref().map_or(0, Bytes::len))
+            .sum::<usize>();
+        if self.used > self.limit {
+            return Err(CqlError::invalid(format!(
+                "The result of this query exceeds the maximum frame size of {} bytes \
+                 (native_transport_max_frame_size); set a page size (fetch size) to read it in pages",
+                self.limit
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A SELECT without a page size: read in internal pages, up to the result budget.
+async fn fetch_unpaged(
+    ctx: &Context<'_>,
+    plan: &Plan,
+    selection: &Selection,
+    budget: &mut ResultBudget,
+    consistency: Consistency,
+) -> CqlResult<Vec<Vec<Option<Bytes>>>> {
+    let now = crate::clock::now_secs();
+    let mut state = PagingState::default();
+    let mut out = Vec::new();
+    loop {
+        let (rows, next) = fetch(ctx, plan, state, Some(INTERNAL_PAGE_ROWS), consistency).await?;
+        for row in &rows {
+            let projected = selection.project(row, now)?;
+            budget.add(&projected)?;
+            out.push(projected);
+        }
+        match next {
+            Some(s) => state = s,
+            None => return Ok(out),
+        }
+    }
+}
+
+/// How an aggregation's output is shaped and where it resumes.
+struct AggregateOutput {
+    /// Primary key columns defining a group (0: one group for all rows).
+    group_prefix: usize,
+    /// Groups per page (GROUP BY only, as Cassandra pages it; `None`: unpaged).
+    page_size: Option<usize>,
+    /// Where this page's input starts; its `returned` counts groups of earlier pages.
+    state: PagingState,
+}
+
+/// Aggregates (or groups, keeping each group's first row) the matching rows: the input
+/// is read internally in pages; GROUP BY output is paged by groups, and LIMIT counts
+/// groups, across pages. A page of groups ends at a group boundary: the next page's
+/// input resumes exactly before the first row of the next group.
 async fn aggregate(
     ctx: &Context<'_>,
     plan: &Plan,
     selection: &Selection,
-    group_prefix: usize,
+    output: AggregateOutput,
+    budget: &mut ResultBudget,
     consistency: Consistency,
-) -> CqlResult<Vec<Vec<Option<Bytes>>>> {
-    const BATCH: usize = 10_000;
+) -> CqlResult<(Vec<Vec<Option<Bytes>>>, Option<PagingState>)> {
+    let AggregateOutput {
+        group_prefix,
+        page_size,
+        state,
+    } = output;
     let input_plan = Plan {
         limit: None,
         ..plan.clone()
@@ -300,31 +387,56 @@ async fn aggregate(
         .take(group_prefix)
         .collect();
     let now = crate::clock::now_secs();
-    let mut state = PagingState::default();
+    let earlier_groups = state.returned;
+    let mut input = PagingState {
+        returned: 0,
+        ..state
+    };
     let mut out = Vec::new();
     let mut group = selection.new_group();
     let mut group_key: Option<Vec<Option<Vec<u8>>>> = None;
-    let wanted = plan.limit.map_or(usize::MAX, |l| l as usize);
+    let wanted = plan
+        .limit
+        .map_or(usize::MAX, |l| l.saturating_sub(earlier_groups) as usize);
+    let page = page_size.filter(|_| group_prefix > 0).unwrap_or(usize::MAX);
     loop {
-        let (rows, next) = fetch(ctx, &input_plan, state, Some(BATCH), consistency).await?;
-        for row in &rows {
+        let batch_start = input.clone();
+        let (rows, next) = fetch(
+            ctx,
+            &input_plan,
+            input,
+            Some(INTERNAL_PAGE_ROWS),
+            consistency,
+        )
+        .await?;
+        for (index, row) in rows.iter().enumerate() {
             let key: Vec<Option<Vec<u8>>> = key_columns
                 .iter()
                 .map(|i| row.value(*i).map(<[u8]>::to_vec))
                 .collect();
             if group_prefix > 0 && group_key.as_ref().is_some_and(|k| *k != key) {
-                out.push(
-                    std::mem::replace(&mut group, selection.new_group()).finish(selection, now)?,
-                );
+                let finished =
+                    std::mem::replace(&mut group, selection.new_group()).finish(selection, now)?;
+                budget.add(&finished)?;
+                out.push(finished);
                 if out.len() >= wanted {
-                    return Ok(out);
+                    return Ok((out, None));
+                }
+                if out.len() >= page {
+                    let next_page =
+                        position_before(ctx, &input_plan, batch_start, index, consistency).await?;
+                    let next_page = next_page.map(|s| PagingState {
+                        returned: earlier_groups + out.len() as u64,
+                        ..s
+                    });
+                    return Ok((out, next_page));
                 }
             }
             group_key = Some(key);
             group.add(selection, row, now)?;
         }
         match next {
-            Some(s) => state = s,
+            Some(s) => input = s,
             None => break,
         }
     }
@@ -332,7 +444,29 @@ async fn aggregate(
     if group_prefix == 0 || !group.is_empty() {
         out.push(group.finish(selection, now)?);
     }
-    Ok(out)
+    Ok((out, None))
+}
+
+/// The input position just before the row at `index` of what `start` reads: reading that
+/// many rows again ends there, by engine key, whatever filters drop (each round asks for
+/// at most the rows still missing, so it never reads past). `None` if fewer rows remain
+/// (deleted concurrently): the input ends there.
+async fn position_before(
+    ctx: &Context<'_>,
+    plan: &Plan,
+    mut start: PagingState,
+    mut index: usize,
+    consistency: Consistency,
+) -> CqlResult<Option<PagingState>> {
+    while index > 0 {
+        let (rows, next) = fetch(ctx, plan, start, Some(index), consistency).await?;
+        index = index.saturating_sub(rows.len());
+        match next {
+            Some(s) => start = s,
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(start))
 }
 
 /// Reads up to one page of rows starting at `state`; returns the rows and the state of
