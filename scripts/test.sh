@@ -12,13 +12,17 @@
 #   5. Rust scylla-driver compat suite against that binary
 #   6. Go gocql compat suite against that binary (compat-tests/go/run.sh installs Go and gocql
 #      from Debian with apt-get when they are missing)
+#   7. when a Docker engine answers (`docker info`): the image (docker/build.sh, a static
+#      binary in its own target dir), the single-container smoke and fault tests, and the
+#      3-node compose fault tests (docker/tests/run.sh)
 #
 # The script installs what it needs itself: a newcomer runs it on a fresh clone and nothing
 # else. The venv lives in .venv (STRATA_VENV overrides) and is reused while
 # requirements.txt is unchanged.
 #
 # Every step runs even if an earlier one failed (except that 3 to 6 need the binary from 2);
-# a summary follows and the exit code is non-zero if anything failed.
+# a summary follows and the exit code is non-zero if anything failed. A step that exits 77
+# could not run here (its reason is in the summary): NOT RUN, which is not a failure.
 #
 # Builds go to the normal ./target (CARGO_TARGET_DIR is overridden on purpose), so CI and
 # developers cache one tree. Extra pytest arguments can be passed in PYTEST_ARGS.
@@ -33,23 +37,37 @@ VENV="${STRATA_VENV:-$REPO_ROOT/.venv}"
 declare -a STEP_NAMES=() STEP_RESULTS=() STEP_SECONDS=()
 FAILED=0
 
-# run_step NAME COMMAND...: runs the command, records pass/fail and duration.
+# run_step NAME COMMAND...: runs the command, records pass/fail and duration. The command may
+# write why it could not run to $STRATA_NOT_RUN_FILE and exit 77.
 run_step() {
     local name="$1"
     shift
     local started=$SECONDS status=0
     echo
     echo "==> $name: $*"
+    STRATA_NOT_RUN_FILE="$(mktemp)"
+    export STRATA_NOT_RUN_FILE
     "$@" || status=$?
     STEP_NAMES+=("$name")
     STEP_SECONDS+=($((SECONDS - started)))
     if [[ $status -eq 0 ]]; then
         STEP_RESULTS+=("ok")
+    elif [[ $status -eq 77 ]]; then
+        STEP_RESULTS+=("NOT RUN: $(cat "$STRATA_NOT_RUN_FILE")")
+        status=0
     else
         STEP_RESULTS+=("FAILED (exit $status)")
         FAILED=1
     fi
+    rm -f "$STRATA_NOT_RUN_FILE"
     return $status
+}
+
+# note_step NAME REASON: a step that cannot run on this machine; listed, not a failure.
+note_step() {
+    STEP_NAMES+=("$1")
+    STEP_SECONDS+=(0)
+    STEP_RESULTS+=("NOT RUN: $2")
 }
 
 skip_step() {
@@ -123,6 +141,18 @@ else
     skip_step "pytest (Cassandra-derived CQL)" "no server binary"
     skip_step "cargo test (scylla driver)" "no server binary"
     skip_step "go test (gocql)" "no server binary"
+fi
+
+if docker info >/dev/null 2>&1; then
+    if run_step "docker image (docker/build.sh)" bash docker/build.sh; then
+        run_step "docker smoke + 1-node faults" bash docker/tests/run.sh smoke || true
+        run_step "docker 3-node fault tests" bash docker/tests/run.sh cluster || true
+    else
+        skip_step "docker smoke + 1-node faults" "no image"
+        skip_step "docker 3-node fault tests" "no image"
+    fi
+else
+    note_step "docker tests" "no Docker engine answers (docker info)"
 fi
 
 print_summary

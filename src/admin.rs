@@ -1,7 +1,8 @@
 //! The admin endpoint (HTTP on `admin_port`, default 7199) and the `strata nodetool`
 //! client that talks to it.
 //!
-//! Endpoints: `GET /metrics` (Prometheus text), `GET /nodetool/<verb>` for read-only
+//! Endpoints: `GET /metrics` (Prometheus text), `GET /health` (the operation mode; 200 when
+//! NORMAL, 503 otherwise, for `strata health`), `GET /nodetool/<verb>` for read-only
 //! verbs and `POST /nodetool/<verb>` for actions; the body of the answer is what
 //! nodetool prints. The verbs are not authenticated, so the endpoint binds to its own
 //! `admin_address`, loopback by default, never to the address other nodes and clients use.
@@ -23,7 +24,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 
-use crate::node::Node;
+use crate::node::{Mode, Node};
 use crate::snapshot;
 
 const MAX_HEAD_BYTES: usize = 8 * 1024;
@@ -108,6 +109,15 @@ async fn route(
     let args = args.to_vec();
     match (method, path, verb) {
         ("GET", "/metrics", _) => ("200 OK", metrics(node)),
+        ("GET", "/health", _) => {
+            let mode = *node.mode.borrow();
+            let status = if mode == Mode::Normal {
+                "200 OK"
+            } else {
+                "503 Service Unavailable"
+            };
+            (status, format!("{}\n", mode.name()))
+        }
         ("GET", _, "status") => ("200 OK", status(node)),
         ("GET", _, "info") => ("200 OK", info(node)),
         ("GET", _, "listsnapshots") => cql_blocking(node, snapshot::list).await,
@@ -355,21 +365,33 @@ pub fn nodetool(host: &str, port: u16, verb: &str, args: &[String]) -> anyhow::R
         "POST"
     };
     let query: Vec<String> = args.iter().map(|a| percent_encode(a)).collect();
-    let mut stream = std::net::TcpStream::connect((host, port))
+    let target = format!("/nodetool/{}?{}", percent_encode(verb), query.join("&"));
+    let (ok, body) = request(host, port, method, &target, Duration::from_secs(3600))
         .map_err(|e| anyhow::anyhow!("nodetool: Failed to connect to '{host}:{port}' - {e}."))?;
-    stream.set_read_timeout(Some(Duration::from_secs(3600)))?;
-    let verb = percent_encode(verb);
-    write!(
-        stream,
-        "{method} /nodetool/{verb}?{} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n",
-        query.join("&")
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    if !head.starts_with("HTTP/1.1 200") {
+    if !ok {
         anyhow::bail!("{}", body.trim().trim_start_matches("error: "));
     }
     print!("{body}");
     Ok(())
+}
+
+/// One request to the admin endpoint: whether it answered 200, and the body.
+pub fn request(
+    host: &str,
+    port: u16,
+    method: &str,
+    target: &str,
+    timeout: Duration,
+) -> std::io::Result<(bool, String)> {
+    let mut stream = std::net::TcpStream::connect((host, port))?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    write!(
+        stream,
+        "{method} {target} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n"
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    Ok((head.starts_with("HTTP/1.1 200"), body.to_string()))
 }

@@ -30,6 +30,8 @@ pub struct Config {
     pub listen_address: IpAddr,
     pub broadcast_address: Option<IpAddr>,
     pub rpc_address: IpAddr,
+    /// The CQL address given to clients and peers (`broadcast_rpc_address`).
+    pub broadcast_rpc_address: Option<IpAddr>,
     pub native_transport_port: u16,
     pub storage_port: u16,
     /// Admin endpoint (nodetool, metrics) address (Strata-specific): loopback by default,
@@ -37,8 +39,11 @@ pub struct Config {
     pub admin_address: IpAddr,
     /// Admin/metrics HTTP port (Strata-specific); 0 disables it.
     pub admin_port: u16,
+    /// Empty until `load` ends; then the configured seeds, or this node alone (the
+    /// official image's default, `CASSANDRA_SEEDS` = the broadcast address).
     pub seeds: Vec<String>,
     pub num_tokens: u32,
+    pub endpoint_snitch: Snitch,
     pub dc: String,
     pub rack: String,
     pub data_dir: PathBuf,
@@ -66,12 +71,14 @@ impl Default for Config {
             listen_address: localhost,
             broadcast_address: None,
             rpc_address: localhost,
+            broadcast_rpc_address: None,
             native_transport_port: 9042,
             storage_port: 7000,
             admin_address: localhost,
             admin_port: 7199,
-            seeds: vec!["127.0.0.1".into()],
+            seeds: Vec::new(),
             num_tokens: 16,
+            endpoint_snitch: Snitch::GossipingPropertyFile,
             dc: "datacenter1".into(),
             rack: "rack1".into(),
             data_dir: PathBuf::from("./data"),
@@ -89,6 +96,32 @@ impl Default for Config {
             max_inflight_per_connection: 1024,
             null_storage: false,
             ignored_properties: Vec::new(),
+        }
+    }
+}
+
+/// Where the node's datacenter and rack come from (Cassandra's `endpoint_snitch`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Snitch {
+    /// Always `datacenter1` / `rack1`, whatever `dc` and `rack` say.
+    Simple,
+    /// `dc` and `rack` from the configuration (Cassandra reads them from
+    /// cassandra-rackdc.properties; Strata from `CASSANDRA_DC`/`_RACK` and its flags).
+    /// The default, so that setting a datacenter takes effect without naming a snitch.
+    GossipingPropertyFile,
+}
+
+/// The snitches Strata has; the others (cloud snitches, PropertyFileSnitch) read sources
+/// Strata does not have, so they are refused rather than ignored.
+const SNITCH: &str = "SimpleSnitch or GossipingPropertyFileSnitch";
+
+impl Snitch {
+    /// A snitch by Cassandra's class name, short or with its package.
+    fn from_name(name: &str) -> Option<Snitch> {
+        match name.trim().rsplit('.').next()? {
+            "SimpleSnitch" => Some(Snitch::Simple),
+            "GossipingPropertyFileSnitch" => Some(Snitch::GossipingPropertyFile),
+            _ => None,
         }
     }
 }
@@ -148,6 +181,13 @@ impl Config {
         }
         config.apply_env(env)?;
         config.apply_flags(flags)?;
+        if config.seeds.is_empty() {
+            config.seeds = vec![config.broadcast_address().to_string()];
+        }
+        if config.endpoint_snitch == Snitch::Simple {
+            config.dc = "datacenter1".into();
+            config.rack = "rack1".into();
+        }
         Ok(config)
     }
 
@@ -177,7 +217,8 @@ impl Config {
         Some(())
     }
 
-    /// The variables the official Cassandra Docker image's entrypoint reads.
+    /// The variables the official Cassandra Docker image's entrypoint reads, with its
+    /// `auto` for the listen and broadcast addresses (the container's own address).
     fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         set(&mut self.cluster_name, env("CASSANDRA_CLUSTER_NAME"));
         if let Some(seeds) = env("CASSANDRA_SEEDS") {
@@ -191,19 +232,25 @@ impl Config {
                 .parse()
                 .map_err(|_| invalid("CASSANDRA_NUM_TOKENS", &n, "a positive integer"))?;
         }
-        set_ip(
-            &mut self.listen_address,
-            "CASSANDRA_LISTEN_ADDRESS",
-            env("CASSANDRA_LISTEN_ADDRESS").as_deref(),
-        )?;
+        if let Some(name) = env("CASSANDRA_ENDPOINT_SNITCH") {
+            self.endpoint_snitch = Snitch::from_name(&name)
+                .ok_or_else(|| invalid("CASSANDRA_ENDPOINT_SNITCH", &name, SNITCH))?;
+        }
+        if let Some(addr) = env("CASSANDRA_LISTEN_ADDRESS") {
+            self.listen_address = env_ip("CASSANDRA_LISTEN_ADDRESS", &addr)?;
+        }
         if let Some(addr) = env("CASSANDRA_BROADCAST_ADDRESS") {
-            self.broadcast_address = Some(ip_or_error("CASSANDRA_BROADCAST_ADDRESS", &addr)?);
+            self.broadcast_address = Some(env_ip("CASSANDRA_BROADCAST_ADDRESS", &addr)?);
         }
         set_ip(
             &mut self.rpc_address,
             "CASSANDRA_RPC_ADDRESS",
             env("CASSANDRA_RPC_ADDRESS").as_deref(),
         )?;
+        if let Some(addr) = env("CASSANDRA_BROADCAST_RPC_ADDRESS") {
+            self.broadcast_rpc_address =
+                Some(ip_or_error("CASSANDRA_BROADCAST_RPC_ADDRESS", &addr)?);
+        }
         Ok(())
     }
 
@@ -245,6 +292,28 @@ impl Config {
     /// The address other nodes and clients are told to use for this node.
     pub fn broadcast_address(&self) -> IpAddr {
         self.broadcast_address.unwrap_or(self.listen_address)
+    }
+
+    /// The CQL address clients and peers are told (`system.local.rpc_address`, events):
+    /// `broadcast_rpc_address`, else the rpc address, else, when that is a wildcard
+    /// (`0.0.0.0`, as in the Docker image), the broadcast address, as the official image's
+    /// entrypoint sets it.
+    pub fn broadcast_rpc_address(&self) -> IpAddr {
+        match self.broadcast_rpc_address {
+            Some(addr) => addr,
+            None if self.rpc_address.is_unspecified() => self.broadcast_address(),
+            None => self.rpc_address,
+        }
+    }
+
+    /// Where a local client reaches this node's CQL port: the rpc address, or loopback
+    /// when it listens on every interface.
+    pub fn local_cql_address(&self) -> IpAddr {
+        match self.rpc_address {
+            IpAddr::V4(a) if a.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
+            IpAddr::V6(a) if a.is_unspecified() => IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+            addr => addr,
+        }
     }
 
     /// Where the engine keeps its files (WAL, arrays, manifest).
@@ -306,6 +375,31 @@ fn invalid(key: &'static str, value: &str, form: &'static str) -> ConfigError {
         value: value.to_string(),
         form,
     }
+}
+
+/// An address from the official image's variables, where `auto` means the container's own
+/// address.
+fn env_ip(key: &'static str, text: &str) -> Result<IpAddr, ConfigError> {
+    if text.trim() == "auto" {
+        return own_address().ok_or_else(|| {
+            invalid(
+                key,
+                text,
+                "an IP address, or auto with a non-loopback IPv4 interface",
+            )
+        });
+    }
+    ip_or_error(key, text)
+}
+
+/// The first IPv4 address of a non-loopback interface that is not link-local: the rule of
+/// the official image's entrypoint (`ip address`, skipping `lo`, 127/8 and 169.254/16).
+fn own_address() -> Option<IpAddr> {
+    let interfaces = if_addrs::get_if_addrs().ok()?;
+    interfaces.into_iter().map(|i| i.ip()).find(|ip| match ip {
+        IpAddr::V4(v4) => !v4.is_loopback() && !v4.is_link_local(),
+        IpAddr::V6(_) => false,
+    })
 }
 
 fn ip_or_error(key: &'static str, text: &str) -> Result<IpAddr, ConfigError> {
@@ -409,13 +503,15 @@ mod tests {
              parameters:\n      - seeds: \"10.0.0.1, 10.0.0.2\"\n\
              data_file_directories:\n  - /var/lib/strata\n\
              commitlog_sync: periodic\ncommitlog_sync_period: 5s\nmemtable_heap_space: 32MiB\n\
-             concurrent_reads: 64\n",
+             concurrent_reads: 64\nbroadcast_rpc_address: 10.0.0.7\n\
+             endpoint_snitch: org.apache.cassandra.locator.SimpleSnitch\n",
         )
         .expect("write yaml");
         let env = |k: &str| match k {
             "CASSANDRA_CLUSTER_NAME" => Some("FromEnv".to_string()),
             "CASSANDRA_NUM_TOKENS" => Some("4".to_string()),
             "CASSANDRA_DC" => Some("dc2".to_string()),
+            "CASSANDRA_ENDPOINT_SNITCH" => Some("GossipingPropertyFileSnitch".to_string()),
             _ => None,
         };
         let flags = Overrides {
@@ -426,7 +522,11 @@ mod tests {
         let c = Config::load(&flags, &env).expect("config");
         assert_eq!(c.cluster_name, "FromEnv");
         assert_eq!(c.num_tokens, 2);
-        assert_eq!(c.dc, "dc2");
+        assert_eq!(
+            c.dc, "dc2",
+            "the variable's snitch overrides the YAML's SimpleSnitch"
+        );
+        assert_eq!(c.broadcast_rpc_address().to_string(), "10.0.0.7");
         assert_eq!(c.native_transport_port, 9999);
         assert_eq!(c.seeds, vec!["10.0.0.1", "10.0.0.2"]);
         assert_eq!(c.data_dir, PathBuf::from("/var/lib/strata"));
@@ -437,6 +537,60 @@ mod tests {
         assert_eq!(c.memtable_bytes, 32 << 20);
         assert_eq!(c.ignored_properties, vec!["concurrent_reads"]);
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn official_image_variables() {
+        let env = |k: &str| match k {
+            "CASSANDRA_LISTEN_ADDRESS" => Some("10.5.0.2".to_string()),
+            "CASSANDRA_RPC_ADDRESS" => Some("0.0.0.0".to_string()),
+            "CASSANDRA_ENDPOINT_SNITCH" => Some("GossipingPropertyFileSnitch".to_string()),
+            "CASSANDRA_DC" => Some("dc2".to_string()),
+            _ => None,
+        };
+        let c = Config::load(&Overrides::default(), &env).expect("config");
+        // As the image's entrypoint: broadcast_rpc_address and the seeds default to the
+        // broadcast address, which defaults to the listen address.
+        assert_eq!(c.broadcast_rpc_address().to_string(), "10.5.0.2");
+        assert_eq!(c.seeds, vec!["10.5.0.2"]);
+        assert_eq!(c.dc, "dc2");
+        assert_eq!(c.local_cql_address().to_string(), "127.0.0.1");
+
+        let env = |k: &str| match k {
+            "CASSANDRA_BROADCAST_ADDRESS" => Some("10.5.0.9".to_string()),
+            "CASSANDRA_BROADCAST_RPC_ADDRESS" => Some("10.5.0.8".to_string()),
+            "CASSANDRA_SEEDS" => Some("node1, node2".to_string()),
+            "CASSANDRA_ENDPOINT_SNITCH" => {
+                Some("org.apache.cassandra.locator.SimpleSnitch".to_string())
+            }
+            "CASSANDRA_DC" => Some("dc2".to_string()),
+            _ => None,
+        };
+        let c = Config::load(&Overrides::default(), &env).expect("config");
+        assert_eq!(c.broadcast_address().to_string(), "10.5.0.9");
+        assert_eq!(c.broadcast_rpc_address().to_string(), "10.5.0.8");
+        assert_eq!(c.seeds, vec!["node1", "node2"]);
+        assert_eq!(
+            c.dc, "datacenter1",
+            "SimpleSnitch ignores CASSANDRA_DC, as Cassandra"
+        );
+
+        let env = |k: &str| (k == "CASSANDRA_ENDPOINT_SNITCH").then(|| "Ec2Snitch".to_string());
+        let err = Config::load(&Overrides::default(), &env).expect_err("unsupported snitch");
+        assert!(
+            err.to_string().contains("CASSANDRA_ENDPOINT_SNITCH"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn auto_listen_address_is_an_interface_address() {
+        let env = |k: &str| (k == "CASSANDRA_LISTEN_ADDRESS").then(|| "auto".to_string());
+        match Config::load(&Overrides::default(), &env) {
+            Ok(c) => assert!(!c.listen_address.is_loopback(), "{}", c.listen_address),
+            // A machine with only a loopback interface: the error names the variable.
+            Err(e) => assert!(e.to_string().contains("CASSANDRA_LISTEN_ADDRESS"), "{e}"),
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod connection;
 pub mod cql;
 pub mod error;
 pub mod exec;
+pub mod health;
 pub mod metrics;
 pub mod node;
 pub mod request;
@@ -39,10 +40,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::node::Node;
+use crate::node::{Mode, Node};
 
 /// Opens the node and serves CQL (and the admin endpoint) until Ctrl-C, SIGTERM or
-/// `nodetool drain`.
+/// `nodetool drain`; then stops accepting clients, flushes and returns (exit code 0), which
+/// is what `docker stop` expects of the container's PID 1 (signals it does not handle are
+/// ignored there, so SIGTERM must be caught here).
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let cql_addr = SocketAddr::new(config.rpc_address, config.native_transport_port);
     let admin_addr = SocketAddr::new(config.admin_address, config.admin_port);
@@ -73,6 +76,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tokio::spawn(admin::run(node.clone(), admin, drain_tx));
     }
     tracing::info!(host_id = %node.host_id, "Starting listening for CQL clients on {cql_addr} (unencrypted)...");
+    node.mode.send_replace(Mode::Normal);
     let shutdown = async move {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
@@ -81,9 +85,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
     };
     server::run(node.clone(), listener, shutdown).await;
+    node.mode.send_replace(Mode::Draining);
     tracing::info!("Stopping: flushing memtables");
     let engine = node.engine.clone();
     tokio::task::spawn_blocking(move || engine.flush()).await??;
+    node.mode.send_replace(Mode::Drained);
+    tracing::info!("Drained; exiting");
     Ok(())
 }
 

@@ -1,6 +1,10 @@
-//! `strata`: starts a node (no subcommand) or runs an admin command (`strata nodetool`).
+//! `strata`: starts a node (no subcommand), runs an admin command (`strata nodetool`, also
+//! reached as `nodetool` through a link named so, as in the Docker image) or checks the
+//! local node's health (`strata health`, the image's HEALTHCHECK).
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
@@ -92,14 +96,35 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Exit 0 if the local node (configured as by the node flags, YAML and CASSANDRA_*
+    /// variables) is NORMAL and answers CQL, else print why and exit 1.
+    Health {
+        /// Seconds each step may take.
+        #[arg(long, default_value_t = 5)]
+        timeout: u64,
+    },
 }
 
 fn main() {
     // Errors are for operators: one line with its causes, no backtrace.
-    if let Err(e) = run(Cli::parse()) {
+    if let Err(e) = run(Cli::parse_from(argv())) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
+}
+
+/// The arguments, with `nodetool ARGS` read as `strata nodetool ARGS` when the binary is
+/// invoked under the name `nodetool`.
+fn argv() -> Vec<OsString> {
+    let mut args: Vec<OsString> = std::env::args_os().collect();
+    if args
+        .first()
+        .and_then(|a| Path::new(a).file_name())
+        .is_some_and(|name| name == "nodetool")
+    {
+        args.splice(0..1, [OsString::from("strata"), OsString::from("nodetool")]);
+    }
+    args
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -111,15 +136,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             args,
             ..
         }) => strata::admin::nodetool(&host, port, &verb, &args),
+        Some(Command::Health { timeout }) => {
+            strata::health::check(&load_config(cli.node)?, Duration::from_secs(timeout))?;
+            println!("healthy");
+            Ok(())
+        }
         None => {
             init_logging();
-            let config = Config::load(&overrides(cli.node), &|name| std::env::var(name).ok())?;
+            let config = load_config(cli.node)?;
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?
                 .block_on(strata::run(config))
         }
     }
+}
+
+fn load_config(flags: NodeFlags) -> anyhow::Result<Config> {
+    Ok(Config::load(&overrides(flags), &|name| {
+        std::env::var(name).ok()
+    })?)
 }
 
 fn overrides(f: NodeFlags) -> Overrides {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use strata_engine::{Engine, Options as EngineOptions, SyncMode, SystemClock};
 use strata_protocol::Event;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
 use crate::cluster::{Coordinator, LocalReplica, Ring};
@@ -18,6 +18,32 @@ use crate::schema::SchemaStore;
 
 /// Events buffered per registered connection before a slow one starts missing them.
 const EVENT_BUFFER: usize = 256;
+
+/// Cassandra's operation mode (`StorageService.getOperationMode`), the states a node goes
+/// through today; `strata health` reports healthy only in `Normal`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Storage open, CQL not yet served.
+    Starting,
+    /// Serving CQL.
+    Normal,
+    /// Stopped accepting clients; flushing.
+    Draining,
+    /// Flushed; about to exit.
+    Drained,
+}
+
+impl Mode {
+    /// Cassandra's name of the mode, as `nodetool netstats` prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Starting => "STARTING",
+            Mode::Normal => "NORMAL",
+            Mode::Draining => "DRAINING",
+            Mode::Drained => "DRAINED",
+        }
+    }
+}
 
 pub struct Node {
     pub config: Config,
@@ -32,6 +58,8 @@ pub struct Node {
     pub metrics: Metrics,
     /// Completed request traces (`system_traces`).
     pub traces: crate::trace::TraceStore,
+    /// Set by `run` as the node starts serving and shuts down; read by the admin endpoint.
+    pub mode: watch::Sender<Mode>,
 }
 
 impl Node {
@@ -68,6 +96,7 @@ impl Node {
             host_id,
             metrics: Metrics::default(),
             traces: crate::trace::TraceStore::default(),
+            mode: watch::Sender::new(Mode::Starting),
         }))
     }
 }

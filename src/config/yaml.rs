@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use serde_yaml_ng::Value;
 
 use super::cassandra_keys::CASSANDRA_KEYS;
-use super::{parse_duration_ms, parse_ip, parse_size, split_list, Config};
+use super::{parse_duration_ms, parse_ip, parse_size, split_list, Config, Snitch, SNITCH};
 
 /// One implemented property.
 struct Key {
@@ -196,6 +196,19 @@ const KEYS: &[Key] = &[
         name: "rpc_address",
         form: IP,
         apply: |c, v| ip(v).map(|a| c.rpc_address = a),
+    },
+    Key {
+        name: "broadcast_rpc_address",
+        form: IP,
+        apply: |c, v| ip(v).map(|a| c.broadcast_rpc_address = Some(a)),
+    },
+    Key {
+        name: "endpoint_snitch",
+        form: SNITCH,
+        apply: |c, v| {
+            c.endpoint_snitch = Snitch::from_name(&text(v)?).ok_or(Reject::Form)?;
+            Ok(())
+        },
     },
     Key {
         name: "storage_port",

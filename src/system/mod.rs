@@ -222,7 +222,7 @@ fn local(node: &Node, catalog: &Catalog, table: &Table) -> CqlResult<FullRow> {
         .text("partitioner", PARTITIONER)
         .text("rack", &config.rack)
         .text("release_version", RELEASE_VERSION)
-        .inet("rpc_address", config.rpc_address)
+        .inet("rpc_address", config.broadcast_rpc_address())
         .int("rpc_port", i32::from(config.native_transport_port))
         .uuid("schema_version", catalog.version)
         .text_set("tokens", &tokens)

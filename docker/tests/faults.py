@@ -1,0 +1,384 @@
+"""Fault tests: writers insert unique values while a node is killed, stopped, paused or cut off,
+then every acknowledged write must read back (workload.py says what each count means).
+
+    python docker/tests/faults.py --topology single             # one container, RF=1
+    python docker/tests/faults.py --topology cluster            # docker/compose.yml, RF=3
+    python docker/tests/faults.py --topology cluster --scenarios kill,split
+
+Writes and reads are at QUORUM. After each scenario the topology must recover without manual
+steps (every container healthy; in a cluster every node reports 3 UN in nodetool status), the
+writers must get acknowledgements again after the fault healed, and, in a cluster, the driver
+must have seen the faulted node go DOWN and come back UP.
+
+Exit codes: 0 all scenarios passed, 1 a scenario failed, 77 the cluster scenarios could not run
+because the nodes did not form a cluster (a server without gossip: each node alone) and
+--require-cluster was not given; the reason is printed. A scenario that did not run is never
+reported as passed.
+"""
+
+import argparse
+import os
+import signal
+import sys
+import time
+
+from cassandra.cluster import Cluster, ExecutionProfile, EXEC_PROFILE_DEFAULT
+from cassandra.policies import ConstantReconnectionPolicy, RoundRobinPolicy, WhiteListRoundRobinPolicy
+
+import dockerctl
+from dockerctl import DockerError, docker
+from workload import QUORUM, Events, Writer, check, create_table
+
+NOT_RUN = 77
+KEYSPACE = "faults"
+# Seconds a fault lasts: past the failure detector's conviction of a silent node (phi 8 at a 1 s
+# gossip interval convicts within ~10 s), so the DOWN and the UP are both exercised.
+FAULT_SECONDS = 12
+# Seconds the writers run before the fault and, at least, after the recovery.
+WARM_UP_SECONDS = 3
+AFTER_SECONDS = 3
+RECOVERY_TIMEOUT = 120
+
+
+class Single:
+    """One container on its own network with a pinned address, data on a named volume."""
+
+    name = "single"
+    replication_factor = 1
+    subnet, ip = "172.29.43.0/24", "172.29.43.11"
+
+    def __init__(self):
+        self.network = f"{dockerctl.RUN_ID}-net"
+        self.nodes = [f"{dockerctl.RUN_ID}-node1"]
+        self.ips = {self.nodes[0]: self.ip}
+
+    label = f"{dockerctl.LABEL}={dockerctl.RUN_ID}"
+
+    def start(self):
+        """Creates the network, the volume and the container; returns the seconds to healthy."""
+        docker("network", "create", "--label", self.label, "--subnet", self.subnet, self.network)
+        docker("volume", "create", "--label", self.label, f"{dockerctl.RUN_ID}-data")
+        self.start_container()
+        return dockerctl.wait_healthy(self.nodes[0])
+
+    def start_container(self):
+        docker(
+            "run", "-d", "--name", self.nodes[0], "--label", self.label, "--network", self.network, "--ip", self.ip,
+            "-v", f"{dockerctl.RUN_ID}-data:/var/lib/cassandra", dockerctl.IMAGE,
+        )
+
+    def cleanup(self):
+        dockerctl.cleanup()
+
+    def cluster_formed(self):
+        return None
+
+    def wait_recovered(self, timeout=RECOVERY_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        for node in self.nodes:
+            dockerctl.wait_healthy(node, timeout=max(1, deadline - time.monotonic()))
+
+
+class ComposeCluster(Single):
+    """docker/compose.yml as a user starts it (its own project name, CQL published on a free port)."""
+
+    name = "cluster"
+    replication_factor = 3
+    services = ("node1", "node2", "node3")
+    ips_by_service = {"node1": "172.29.42.11", "node2": "172.29.42.12", "node3": "172.29.42.13"}
+
+    def __init__(self):
+        self.compose = dockerctl.Compose(host_cql_port=int(os.environ.get("STRATA_FAULTS_CQL_PORT", "19042")))
+        self.nodes, self.ips = [], {}
+
+    def start(self):
+        self.compose("up", "-d", timeout=600)
+        for service in self.services:
+            container = self.compose.container(service)
+            self.nodes.append(container)
+            self.ips[container] = self.ips_by_service[service]
+        self.network = f"{self.compose.project}_default"
+        self.wait_healthy_all()
+
+    def wait_healthy_all(self, timeout=RECOVERY_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        for node in self.nodes:
+            dockerctl.wait_healthy(node, timeout=max(1, deadline - time.monotonic()))
+
+    def cleanup(self):
+        dockerctl.cleanup(self.compose)
+
+    def status_rows(self, node):
+        """(state, address) of each node in `nodetool status` as `node` sees it."""
+        out = dockerctl.exec_(node, "nodetool", "status", timeout=30, check=False)
+        rows = []
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and len(parts[0]) == 2 and parts[0][0] in "UD" and parts[0][1] in "NLJM":
+                rows.append((parts[0], parts[1]))
+        return rows
+
+    def cluster_formed(self):
+        """None when node1 sees all three nodes, else why the cluster scenarios cannot run."""
+        deadline = time.monotonic() + 60
+        rows = []
+        while time.monotonic() < deadline:
+            rows = self.status_rows(self.nodes[0])
+            if len(rows) == len(self.nodes):
+                return None
+            if len(rows) > 1:
+                # Some membership exists: give gossip its time, then fail rather than skip.
+                time.sleep(1)
+                continue
+            break
+        if len(rows) <= 1:
+            return (
+                f"node1's `nodetool status` lists {len(rows)} node(s), not {len(self.nodes)}: the server does "
+                "not form a cluster yet (no gossip); the three containers each run alone"
+            )
+        raise AssertionError(f"cluster partly formed after 60 s: {rows}")
+
+    def wait_recovered(self, timeout=RECOVERY_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        self.wait_healthy_all(timeout)
+        want = sorted(self.ips.values())
+        for node in self.nodes:
+            while True:
+                rows = self.status_rows(node)
+                if sorted(address for state, address in rows if state == "UN") == want:
+                    break
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"{node} does not see 3 UN nodes after {timeout} s: {rows}")
+                time.sleep(1)
+
+
+def connect(topology, only=None):
+    """A driver session (QUORUM reads and writes), optionally held to the nodes in `only`."""
+    contacts = only or list(topology.ips.values())
+    policy = WhiteListRoundRobinPolicy(contacts) if only else RoundRobinPolicy()
+    profile = ExecutionProfile(load_balancing_policy=policy, consistency_level=QUORUM, request_timeout=10)
+    cluster = Cluster(
+        contacts,
+        execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+        # Tests want a healed node used again within a second, not after an exponential back-off.
+        reconnection_policy=ConstantReconnectionPolicy(0.5, max_attempts=None),
+        connect_timeout=5,
+        control_connection_timeout=5,
+    )
+    events = Events()
+    cluster.register_listener(events)
+    return cluster.connect(), events
+
+
+def wait_for_ack_after(writer, moment, timeout=60):
+    """Seconds until the writers got an acknowledgement after `moment`; raises if none came."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with writer.lock:
+            if any(t > moment for t in writer.outcomes.ack_times):
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"no write acknowledged within {timeout} s after the fault healed")
+
+
+# --- faults: each takes the topology and a victim container, injects, heals and returns ---
+
+
+def fault_kill(topology, victim):
+    docker("kill", "-s", "KILL", victim)
+    time.sleep(FAULT_SECONDS)
+    docker("start", victim)
+
+
+def fault_stop(topology, victim):
+    started = time.monotonic()
+    docker("stop", "-t", "10", victim, timeout=60)
+    took = time.monotonic() - started
+    code = dockerctl.inspect(victim)["State"]["ExitCode"]
+    assert code == 0, f"docker stop: exit code {code}, expected 0 (SIGTERM drains then exits)\n{dockerctl.logs(victim)}"
+    assert took < 10, f"docker stop took {took:.1f} s: the node did not exit on SIGTERM before the 10 s SIGKILL"
+    print(f"    docker stop: exit 0 after {took:.1f} s")
+    time.sleep(FAULT_SECONDS)
+    docker("start", victim)
+
+
+def fault_pause(topology, victim):
+    docker("pause", victim)
+    time.sleep(FAULT_SECONDS)
+    docker("unpause", victim)
+
+
+def fault_disconnect(topology, victim):
+    docker("network", "disconnect", topology.network, victim)
+    time.sleep(FAULT_SECONDS)
+    docker("network", "connect", "--ip", topology.ips[victim], topology.network, victim)
+
+
+def fault_rolling(topology, victim):
+    for node in topology.nodes:
+        docker("stop", "-t", "10", node, timeout=60)
+        docker("start", node)
+        topology.wait_recovered()
+
+
+def fault_full_restart(topology, victim):
+    docker("kill", "-s", "KILL", *topology.nodes)
+    time.sleep(2)
+    for node in topology.nodes:
+        docker("start", node)
+
+
+def iptables_partition(topology, isolated, others, action):
+    """Adds (-A) or deletes (-D) DROP rules in `isolated`'s network namespace for traffic to and
+    from `others` (the image has no shell or iptables: nsenter from the host)."""
+    pid = str(dockerctl.inspect(isolated)["State"]["Pid"])
+    for other in others:
+        ip = topology.ips[other]
+        for chain, flag in (("INPUT", "-s"), ("OUTPUT", "-d")):
+            dockerctl.run(["nsenter", "-t", pid, "-n", "iptables", action, chain, flag, ip, "-j", "DROP"], timeout=30)
+
+
+# name: (fault, index of the victim in topology.nodes, topologies it applies to)
+SCENARIOS = {
+    "kill": (fault_kill, 2, ("single", "cluster")),
+    "stop": (fault_stop, 1, ("single", "cluster")),
+    "pause": (fault_pause, 2, ("single", "cluster")),
+    "disconnect": (fault_disconnect, 1, ("single", "cluster")),
+    "split": (None, 0, ("cluster",)),
+    "rolling": (fault_rolling, 0, ("cluster",)),
+    "full_restart": (fault_full_restart, 0, ("cluster",)),
+}
+
+
+def run_scenario(topology, name, session, events):
+    fault, victim_index, _ = SCENARIOS[name]
+    victim = topology.nodes[min(victim_index, len(topology.nodes) - 1)]
+    table = f"t_{name}"
+    create_table(session, KEYSPACE, table, topology.replication_factor)
+    started = time.monotonic()
+    if name == "split":
+        return run_split(topology, session, table, started)
+    with Writer(session, KEYSPACE, table, QUORUM, tag=name) as writer:
+        time.sleep(WARM_UP_SECONDS)
+        fault(topology, victim)
+        topology.wait_recovered()
+        healed = time.monotonic()
+        wait_for_ack_after(writer, healed)
+        time.sleep(AFTER_SECONDS)
+    outcomes = writer.outcomes
+    counts = check(session, KEYSPACE, table, outcomes, QUORUM)
+    problems = [] if counts.ok() else [f"counts: {counts.line()}"]
+    seen = events.since(started)
+    victims = topology.nodes if name in ("rolling", "full_restart") else [victim]
+    if topology.name == "cluster":
+        for node in victims:
+            address = topology.ips[node]
+            for event in ("DOWN", "UP"):
+                if (event, address) not in seen:
+                    problems.append(f"the driver saw no {event} event for {address}")
+    return counts, outcomes.errors, seen, problems
+
+
+def run_split(topology, session, table, started):
+    """Cluster 1|2: node1 cut off from nodes 2 and 3 while a writer on each side writes."""
+    isolated, majority = topology.nodes[0], topology.nodes[1:]
+    minority_session, _ = connect(topology, only=[topology.ips[isolated]])
+    majority_session, _ = connect(topology, only=[topology.ips[n] for n in majority])
+    try:
+        with Writer(minority_session, KEYSPACE, table, QUORUM, threads=2, tag="minority") as side1, \
+                Writer(majority_session, KEYSPACE, table, QUORUM, threads=2, tag="majority") as side2:
+            time.sleep(WARM_UP_SECONDS)
+            iptables_partition(topology, isolated, majority, "-A")
+            try:
+                time.sleep(FAULT_SECONDS)
+            finally:
+                iptables_partition(topology, isolated, majority, "-D")
+            topology.wait_recovered()
+            healed = time.monotonic()
+            wait_for_ack_after(side1, healed)
+            wait_for_ack_after(side2, healed)
+            time.sleep(AFTER_SECONDS)
+    finally:
+        minority_session.cluster.shutdown()
+        majority_session.cluster.shutdown()
+    outcomes = side1.outcomes
+    for field in ("acknowledged", "rejected", "timed_out"):
+        getattr(outcomes, field).update(getattr(side2.outcomes, field))
+    for kind, n in side2.outcomes.errors.items():
+        outcomes.errors[kind] = outcomes.errors.get(kind, 0) + n
+    counts = check(session, KEYSPACE, table, outcomes, QUORUM)
+    problems = [] if counts.ok() else [f"counts: {counts.line()}"]
+    print(f"    minority side acknowledged {len(side1.outcomes.acknowledged)}, majority side {len(side2.outcomes.acknowledged)}")
+    return counts, outcomes.errors, [], problems
+
+
+def run_scenarios(topology, wanted, session, events):
+    """Runs each scenario in turn, printing its counts; returns {name: passed}."""
+    results = {}
+    for name in wanted:
+        scenario_started = time.monotonic()
+        print(f"-- {name}")
+        try:
+            counts, errors, seen, problems = run_scenario(topology, name, session, events)
+        except (AssertionError, DockerError) as e:
+            counts, errors, seen, problems = None, {}, [], [str(e)]
+        if counts:
+            print(f"    {counts.line()}")
+        if errors:
+            print(f"    client errors: {errors}")
+        if seen:
+            print(f"    driver events: {sorted(set(seen))}")
+        for problem in problems:
+            print(f"    FAILED: {problem}")
+        results[name] = not problems
+        print(f"    {'passed' if not problems else 'FAILED'} in {time.monotonic() - scenario_started:.0f} s")
+    return results
+
+
+def summary(what, wanted, results):
+    """Prints the counts of passed, failed and not run; True if everything wanted passed."""
+    failed = [name for name, ok in results.items() if not ok]
+    not_run = [name for name in wanted if name not in results]
+    print(f"== {what}: {len(results) - len(failed)} passed, {len(failed)} failed {failed or ''}, "
+          f"{len(not_run)} not run {not_run or ''}")
+    return not failed and not not_run
+
+
+def exit_on_sigterm():
+    """A SIGTERM (a CI timeout) must still run the `finally` that cleans up."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--topology", choices=("single", "cluster"), default="cluster")
+    parser.add_argument("--scenarios", default="all", help="comma-separated: " + ",".join(SCENARIOS))
+    parser.add_argument("--require-cluster", action="store_true", help="fail (not skip) if no cluster forms")
+    args = parser.parse_args()
+    topology = Single() if args.topology == "single" else ComposeCluster()
+    applicable = [name for name, (_, _, where) in SCENARIOS.items() if topology.name in where]
+    wanted = applicable if args.scenarios == "all" else args.scenarios.split(",")
+    for name in wanted:
+        if name not in applicable:
+            parser.error(f"scenario {name!r} does not apply to the {topology.name} topology ({', '.join(applicable)})")
+    exit_on_sigterm()
+    results = {}
+    try:
+        print(f"== fault tests, {topology.name} topology ({dockerctl.IMAGE}), scenarios: {', '.join(wanted)}")
+        topology.start()
+        reason = topology.cluster_formed()
+        if reason is not None:
+            print(f"NOT RUN: the {topology.name} scenarios ({', '.join(wanted)}): {reason}")
+            return 1 if args.require_cluster else NOT_RUN
+        session, events = connect(topology)
+        try:
+            results = run_scenarios(topology, wanted, session, events)
+        finally:
+            session.cluster.shutdown()
+    finally:
+        topology.cleanup()
+    return 0 if summary(f"fault tests, {topology.name}", wanted, results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
