@@ -339,9 +339,13 @@ def summary(what, wanted, results):
     """Prints the counts of passed, failed and not run; True if everything wanted passed."""
     failed = [name for name, ok in results.items() if not ok]
     not_run = [name for name in wanted if name not in results]
-    print(f"== {what}: {len(results) - len(failed)} passed, {len(failed)} failed {failed or ''}, "
-          f"{len(not_run)} not run {not_run or ''}")
+    print(f"== {what}: {len(results) - len(failed)} passed, {len(failed)} failed{listing(failed)}, "
+          f"{len(not_run)} not run{listing(not_run)}")
     return not failed and not not_run
+
+
+def listing(names):
+    return f" ({', '.join(names)})" if names else ""
 
 
 def exit_on_sigterm():
