@@ -145,8 +145,8 @@ fi
 
 if docker info >/dev/null 2>&1; then
     if run_step "docker image (docker/build.sh)" bash docker/build.sh; then
-        run_step "docker smoke + 1-node faults" bash docker/tests/run.sh smoke || true
-        run_step "docker 3-node fault tests" bash docker/tests/run.sh cluster || true
+        run_step "docker smoke + 1-node faults" env PYTHON="$PYTHON" bash docker/tests/run.sh smoke || true
+        run_step "docker 3-node fault tests" env PYTHON="$PYTHON" bash docker/tests/run.sh cluster || true
     else
         skip_step "docker smoke + 1-node faults" "no image"
         skip_step "docker 3-node fault tests" "no image"
