@@ -141,7 +141,7 @@ pub enum Selector {
     /// `CAST(selector AS native_type)`
     Cast {
         selector: Box<Selector>,
-        ty: NativeType,
+        ty: NativeTypeName,
     },
     /// `name(args)`: any function, including `token(...)`, `count(x)`, `toJson(x)`.
     Function {
@@ -299,7 +299,7 @@ pub enum Term {
     /// `CAST(term AS native_type)`
     Cast {
         term: Box<Term>,
-        ty: NativeType,
+        ty: NativeTypeName,
     },
     /// `(type) term`
     TypeHint {
@@ -367,7 +367,7 @@ pub enum ArithmeticOp {
 /// A CQL type as written.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CqlType {
-    Native(NativeType),
+    Native(NativeTypeName),
     List(Box<CqlType>),
     Set(Box<CqlType>),
     Map(Box<CqlType>, Box<CqlType>),
@@ -381,10 +381,11 @@ pub enum CqlType {
     Custom(String),
 }
 
-/// The built-in scalar types. `Varchar` is kept apart from `Text` so that printing is faithful;
-/// the planner treats them as the same type.
+/// The name of a built-in scalar type as written (the executor's type is `types::NativeType`).
+/// `Varchar` is kept apart from `Text` so that printing is faithful; the planner treats them as
+/// the same type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum NativeType {
+pub enum NativeTypeName {
     Ascii,
     Bigint,
     Blob,
@@ -709,11 +710,12 @@ pub struct CreateIndex {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexTarget {
     pub column: Ident,
-    pub kind: IndexTargetKind,
+    pub kind: IndexTargetSyntax,
 }
 
+/// How an index target is written (the stored form is `schema::IndexTargetKind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum IndexTargetKind {
+pub enum IndexTargetSyntax {
     /// `col` (values of a non-frozen collection, or the column itself)
     Simple,
     /// `keys(m)`

@@ -356,7 +356,7 @@ impl Display for Selector {
     }
 }
 
-impl Display for NativeType {
+impl Display for NativeTypeName {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         f.write_str(&native_type_keyword(*self).to_ascii_lowercase())
     }
@@ -888,11 +888,11 @@ impl Display for AlterTypeAction {
 impl Display for IndexTarget {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let wrapper = match self.kind {
-            IndexTargetKind::Simple => return Name(&self.column).fmt(f),
-            IndexTargetKind::Keys => "KEYS",
-            IndexTargetKind::Values => "VALUES",
-            IndexTargetKind::Entries => "ENTRIES",
-            IndexTargetKind::Full => "FULL",
+            IndexTargetSyntax::Simple => return Name(&self.column).fmt(f),
+            IndexTargetSyntax::Keys => "KEYS",
+            IndexTargetSyntax::Values => "VALUES",
+            IndexTargetSyntax::Entries => "ENTRIES",
+            IndexTargetSyntax::Full => "FULL",
         };
         write!(f, "{wrapper}({})", Name(&self.column))
     }

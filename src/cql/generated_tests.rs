@@ -130,14 +130,14 @@ impl Generator {
         Literal { kind, text }
     }
 
-    fn native(&mut self) -> NativeType {
+    fn native(&mut self) -> NativeTypeName {
         *self.pick(&[
-            NativeType::Int,
-            NativeType::Text,
-            NativeType::Varchar,
-            NativeType::Blob,
-            NativeType::Timestamp,
-            NativeType::Counter,
+            NativeTypeName::Int,
+            NativeTypeName::Text,
+            NativeTypeName::Varchar,
+            NativeTypeName::Blob,
+            NativeTypeName::Timestamp,
+            NativeTypeName::Counter,
         ])
     }
 
@@ -899,11 +899,11 @@ impl Generator {
                     .map(|_| IndexTarget {
                         column: self.name(),
                         kind: *self.pick(&[
-                            IndexTargetKind::Simple,
-                            IndexTargetKind::Keys,
-                            IndexTargetKind::Values,
-                            IndexTargetKind::Entries,
-                            IndexTargetKind::Full,
+                            IndexTargetSyntax::Simple,
+                            IndexTargetSyntax::Keys,
+                            IndexTargetSyntax::Values,
+                            IndexTargetSyntax::Entries,
+                            IndexTargetSyntax::Full,
                         ]),
                     })
                     .collect(),

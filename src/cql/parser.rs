@@ -203,28 +203,28 @@ const RESERVED_TYPE_NAMES: &[&str] = &[
     "bitstring",
 ];
 
-const NATIVE_TYPES: &[(&str, NativeType)] = &[
-    ("ASCII", NativeType::Ascii),
-    ("BIGINT", NativeType::Bigint),
-    ("BLOB", NativeType::Blob),
-    ("BOOLEAN", NativeType::Boolean),
-    ("COUNTER", NativeType::Counter),
-    ("DATE", NativeType::Date),
-    ("DECIMAL", NativeType::Decimal),
-    ("DOUBLE", NativeType::Double),
-    ("DURATION", NativeType::Duration),
-    ("FLOAT", NativeType::Float),
-    ("INET", NativeType::Inet),
-    ("INT", NativeType::Int),
-    ("SMALLINT", NativeType::Smallint),
-    ("TEXT", NativeType::Text),
-    ("TIME", NativeType::Time),
-    ("TIMESTAMP", NativeType::Timestamp),
-    ("TIMEUUID", NativeType::Timeuuid),
-    ("TINYINT", NativeType::Tinyint),
-    ("UUID", NativeType::Uuid),
-    ("VARCHAR", NativeType::Varchar),
-    ("VARINT", NativeType::Varint),
+const NATIVE_TYPES: &[(&str, NativeTypeName)] = &[
+    ("ASCII", NativeTypeName::Ascii),
+    ("BIGINT", NativeTypeName::Bigint),
+    ("BLOB", NativeTypeName::Blob),
+    ("BOOLEAN", NativeTypeName::Boolean),
+    ("COUNTER", NativeTypeName::Counter),
+    ("DATE", NativeTypeName::Date),
+    ("DECIMAL", NativeTypeName::Decimal),
+    ("DOUBLE", NativeTypeName::Double),
+    ("DURATION", NativeTypeName::Duration),
+    ("FLOAT", NativeTypeName::Float),
+    ("INET", NativeTypeName::Inet),
+    ("INT", NativeTypeName::Int),
+    ("SMALLINT", NativeTypeName::Smallint),
+    ("TEXT", NativeTypeName::Text),
+    ("TIME", NativeTypeName::Time),
+    ("TIMESTAMP", NativeTypeName::Timestamp),
+    ("TIMEUUID", NativeTypeName::Timeuuid),
+    ("TINYINT", NativeTypeName::Tinyint),
+    ("UUID", NativeTypeName::Uuid),
+    ("VARCHAR", NativeTypeName::Varchar),
+    ("VARINT", NativeTypeName::Varint),
 ];
 
 fn contains_ignore_case(list: &[&str], word: &str) -> bool {
@@ -236,7 +236,7 @@ pub(super) fn is_reserved_word(word: &str) -> bool {
     contains_ignore_case(RESERVED, word)
 }
 
-fn native_type_named(word: &str) -> Option<NativeType> {
+fn native_type_named(word: &str) -> Option<NativeTypeName> {
     NATIVE_TYPES
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case(word))
@@ -256,7 +256,7 @@ pub(super) fn is_non_function_keyword(word: &str) -> bool {
 }
 
 /// The canonical (upper-case) keyword of a native type.
-pub(super) fn native_type_keyword(ty: NativeType) -> &'static str {
+pub(super) fn native_type_keyword(ty: NativeTypeName) -> &'static str {
     NATIVE_TYPES
         .iter()
         .find(|(_, t)| *t == ty)
@@ -830,7 +830,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `native_type`
-    fn native_type(&mut self) -> PResult<NativeType> {
+    fn native_type(&mut self) -> PResult<NativeTypeName> {
         let token = self.peek();
         match (token.kind, native_type_named(&token.text)) {
             (TokenKind::Word, Some(native)) => {

@@ -576,13 +576,13 @@ fn function_cast_hint_and_arithmetic_terms() {
         where_term("CAST(1 AS text)"),
         Term::Cast {
             term: Box::new(int("1")),
-            ty: NativeType::Text
+            ty: NativeTypeName::Text
         }
     );
     assert_eq!(
         where_term("(int) ?"),
         Term::TypeHint {
-            ty: CqlType::Native(NativeType::Int),
+            ty: CqlType::Native(NativeTypeName::Int),
             term: Box::new(marker(0, None))
         }
     );
@@ -590,7 +590,7 @@ fn function_cast_hint_and_arithmetic_terms() {
         where_term("(frozen<list<int>>) [1]"),
         Term::TypeHint {
             ty: CqlType::Frozen(Box::new(CqlType::List(Box::new(CqlType::Native(
-                NativeType::Int
+                NativeTypeName::Int
             ))))),
             term: Box::new(Term::List(vec![int("1")])),
         }
@@ -642,7 +642,7 @@ fn selector_trees() {
         panic!("wildcard")
     };
     let hint = |selector| Selector::TypeHint {
-        ty: CqlType::Native(NativeType::Int),
+        ty: CqlType::Native(NativeTypeName::Int),
         selector: Box::new(selector),
     };
     let field = |selector, name: &str| Selector::Field {
@@ -830,11 +830,11 @@ fn types_parse_to_trees() {
     let native = |n| Box::new(CqlType::Native(n));
     assert_eq!(
         type_of("map<text, int>"),
-        CqlType::Map(native(NativeType::Text), native(NativeType::Int))
+        CqlType::Map(native(NativeTypeName::Text), native(NativeTypeName::Int))
     );
     assert_eq!(
         type_of("vector<float, 1536>"),
-        CqlType::Vector(native(NativeType::Float), 1536)
+        CqlType::Vector(native(NativeTypeName::Float), 1536)
     );
     assert_eq!(
         type_of("address"),
@@ -851,8 +851,8 @@ fn types_parse_to_trees() {
     assert_eq!(
         type_of("frozen<tuple<int, list<text>>>"),
         CqlType::Frozen(Box::new(CqlType::Tuple(vec![
-            CqlType::Native(NativeType::Int),
-            CqlType::List(native(NativeType::Text)),
+            CqlType::Native(NativeTypeName::Int),
+            CqlType::List(native(NativeTypeName::Text)),
         ])))
     );
 }

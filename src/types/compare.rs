@@ -279,18 +279,18 @@ pub(crate) fn strip_trailing_nulls(fields: &mut Vec<Option<&[u8]>>) {
 mod tests {
     use super::*;
     use crate::types::cql_type::NoUdts;
-    use crate::types::literal::{literal_to_bytes, LiteralKind};
+    use crate::types::literal::{literal_to_bytes, ConstantKind};
 
     fn ty(text: &str) -> CqlType {
         CqlType::parse(text, &NoUdts).unwrap()
     }
 
-    fn value(t: &CqlType, kind: LiteralKind, text: &str) -> Vec<u8> {
+    fn value(t: &CqlType, kind: ConstantKind, text: &str) -> Vec<u8> {
         literal_to_bytes(t, kind, text, "c").unwrap().unwrap()
     }
 
     /// Asserts that the literals are listed in strictly increasing order.
-    fn assert_increasing(type_text: &str, kind: LiteralKind, literals: &[&str]) {
+    fn assert_increasing(type_text: &str, kind: ConstantKind, literals: &[&str]) {
         let t = ty(type_text);
         let values: Vec<Vec<u8>> = literals.iter().map(|l| value(&t, kind, l)).collect();
         for (i, w) in values.windows(2).enumerate() {
@@ -312,7 +312,7 @@ mod tests {
 
     #[test]
     fn native_orders() {
-        use LiteralKind as K;
+        use ConstantKind as K;
         assert_increasing(
             "int",
             K::Integer,

@@ -315,14 +315,14 @@ mod tests {
     use super::*;
     use crate::types::cql_type::{NoUdts, UdtDef};
     use crate::types::literal::{
-        literal_to_bytes, serialize_map, serialize_set, serialize_tuple, LiteralKind,
+        literal_to_bytes, serialize_map, serialize_set, serialize_tuple, ConstantKind,
     };
 
     fn ty(text: &str) -> CqlType {
         CqlType::parse(text, &NoUdts).unwrap()
     }
 
-    fn both(type_text: &str, kind: LiteralKind, literal: &str) -> (String, String) {
+    fn both(type_text: &str, kind: ConstantKind, literal: &str) -> (String, String) {
         let t = ty(type_text);
         let v = literal_to_bytes(&t, kind, literal, "c").unwrap().unwrap();
         (format_value(&t, &v), to_json(&t, &v))
@@ -330,7 +330,7 @@ mod tests {
 
     #[test]
     fn natives_as_literals_and_json() {
-        use LiteralKind as K;
+        use ConstantKind as K;
         let cases = [
             ("text", K::String, "it's", "'it''s'", "\"it's\""),
             ("ascii", K::String, "a\"b", "'a\"b'", "\"a\\\"b\""),

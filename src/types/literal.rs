@@ -18,7 +18,7 @@ pub type CqlValue = Option<Vec<u8>>;
 /// The lexical kind of a constant, as Cassandra's lexer classifies it (the name shows in error messages).
 /// Blob literals (`0xCAFE`) are `Hex`; `NaN` and `Infinity` (signed or not) are `Float`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LiteralKind {
+pub enum ConstantKind {
     String,
     Integer,
     Float,
@@ -29,18 +29,18 @@ pub enum LiteralKind {
     Null,
 }
 
-impl fmt::Display for LiteralKind {
+impl fmt::Display for ConstantKind {
     /// The upper-case name Cassandra puts in "Invalid STRING constant ..." messages.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            LiteralKind::String => "STRING",
-            LiteralKind::Integer => "INTEGER",
-            LiteralKind::Float => "FLOAT",
-            LiteralKind::Boolean => "BOOLEAN",
-            LiteralKind::Uuid => "UUID",
-            LiteralKind::Hex => "HEX",
-            LiteralKind::Duration => "DURATION",
-            LiteralKind::Null => "NULL",
+            ConstantKind::String => "STRING",
+            ConstantKind::Integer => "INTEGER",
+            ConstantKind::Float => "FLOAT",
+            ConstantKind::Boolean => "BOOLEAN",
+            ConstantKind::Uuid => "UUID",
+            ConstantKind::Hex => "HEX",
+            ConstantKind::Duration => "DURATION",
+            ConstantKind::Null => "NULL",
         })
     }
 }
@@ -51,11 +51,11 @@ impl fmt::Display for LiteralKind {
 /// `''` already collapsed); a `Hex` literal includes its `0x`. Returns `None` for `NULL`.
 pub fn literal_to_bytes(
     ty: &CqlType,
-    kind: LiteralKind,
+    kind: ConstantKind,
     text: &str,
     receiver: &str,
 ) -> Result<CqlValue, TypeError> {
-    if kind == LiteralKind::Null {
+    if kind == ConstantKind::Null {
         if ty.is_counter() {
             return Err(invalid(
                 "Invalid null value for counter increment/decrement",
@@ -70,27 +70,27 @@ pub fn literal_to_bytes(
     };
     match ty {
         CqlType::Native(native) if accepts(*native, kind) => {
-            if kind == LiteralKind::Hex {
+            if kind == ConstantKind::Hex {
                 return hex_literal(text).map(Some);
             }
             native_from_string(*native, text).map(Some)
         }
-        CqlType::Custom(_) if kind == LiteralKind::Hex => hex_literal(text).map(Some),
+        CqlType::Custom(_) if kind == ConstantKind::Hex => hex_literal(text).map(Some),
         _ => Err(wrong_kind()),
     }
 }
 
 /// Which literal kinds each native type takes (Cassandra's `Constants.Literal.testAssignment`).
-fn accepts(native: NativeType, kind: LiteralKind) -> bool {
+fn accepts(native: NativeType, kind: ConstantKind) -> bool {
     use NativeType as N;
     match kind {
-        LiteralKind::String => {
+        ConstantKind::String => {
             matches!(
                 native,
                 N::Ascii | N::Text | N::Inet | N::Date | N::Time | N::Timestamp
             )
         }
-        LiteralKind::Integer => matches!(
+        ConstantKind::Integer => matches!(
             native,
             N::Bigint
                 | N::Counter
@@ -106,12 +106,12 @@ fn accepts(native: NativeType, kind: LiteralKind) -> bool {
                 | N::Tinyint
                 | N::Varint
         ),
-        LiteralKind::Uuid => matches!(native, N::Uuid | N::Timeuuid),
-        LiteralKind::Float => matches!(native, N::Decimal | N::Double | N::Float),
-        LiteralKind::Boolean => native == N::Boolean,
-        LiteralKind::Hex => native == N::Blob,
-        LiteralKind::Duration => native == N::Duration,
-        LiteralKind::Null => true,
+        ConstantKind::Uuid => matches!(native, N::Uuid | N::Timeuuid),
+        ConstantKind::Float => matches!(native, N::Decimal | N::Double | N::Float),
+        ConstantKind::Boolean => native == N::Boolean,
+        ConstantKind::Hex => native == N::Blob,
+        ConstantKind::Duration => native == N::Duration,
+        ConstantKind::Null => true,
     }
 }
 
@@ -424,17 +424,17 @@ mod tests {
         CqlType::parse(text, &NoUdts).unwrap_or_else(|e| panic!("{text}: {e}"))
     }
 
-    fn lit(t: &str, kind: LiteralKind, text: &str) -> Result<Vec<u8>, String> {
+    fn lit(t: &str, kind: ConstantKind, text: &str) -> Result<Vec<u8>, String> {
         literal_to_bytes(&ty(t), kind, text, "col")
             .map(|v| v.unwrap_or_default())
             .map_err(|e| e.to_string())
     }
 
-    use LiteralKind as K;
+    use ConstantKind as K;
 
     #[test]
     fn constants_of_each_native_type() {
-        let cases: Vec<(&str, LiteralKind, &str, Vec<u8>)> = vec![
+        let cases: Vec<(&str, ConstantKind, &str, Vec<u8>)> = vec![
             ("int", K::Integer, "-2", vec![0xFF, 0xFF, 0xFF, 0xFE]),
             ("int", K::Integer, "+7", vec![0, 0, 0, 7]),
             ("bigint", K::Integer, "1", vec![0, 0, 0, 0, 0, 0, 0, 1]),

@@ -48,7 +48,7 @@ pub use json::from_json;
 pub use key::{decode_key_component, encode_key_component};
 pub use literal::{
     literal_to_bytes, serialize_list, serialize_map, serialize_set, serialize_tuple, serialize_udt,
-    serialize_vector, CqlValue, LiteralKind,
+    serialize_vector, ConstantKind, CqlValue,
 };
 pub(crate) use temporal::{civil_from_days, days_from_civil};
 pub use temporal::{

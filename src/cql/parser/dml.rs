@@ -594,7 +594,7 @@ impl Parser<'_> {
     pub(super) fn cast<T>(
         &mut self,
         operand: fn(&mut Self) -> PResult<T>,
-    ) -> PResult<(T, NativeType)> {
+    ) -> PResult<(T, NativeTypeName)> {
         self.expect_word("CAST")?;
         self.expect(Symbol::LParen)?;
         let value = operand(self)?;

@@ -333,11 +333,11 @@ impl Parser<'_> {
 
     /// `indexIdent`: `col`, `keys(col)`, `values(col)`, `entries(col)`, `full(col)`.
     pub(super) fn index_target(&mut self) -> PResult<IndexTarget> {
-        const KINDS: [(&str, IndexTargetKind); 4] = [
-            ("KEYS", IndexTargetKind::Keys),
-            ("VALUES", IndexTargetKind::Values),
-            ("ENTRIES", IndexTargetKind::Entries),
-            ("FULL", IndexTargetKind::Full),
+        const KINDS: [(&str, IndexTargetSyntax); 4] = [
+            ("KEYS", IndexTargetSyntax::Keys),
+            ("VALUES", IndexTargetSyntax::Values),
+            ("ENTRIES", IndexTargetSyntax::Entries),
+            ("FULL", IndexTargetSyntax::Full),
         ];
         let wrapped = KINDS
             .iter()
@@ -353,7 +353,7 @@ impl Parser<'_> {
             }
             _ => Ok(IndexTarget {
                 column: self.ident()?,
-                kind: IndexTargetKind::Simple,
+                kind: IndexTargetSyntax::Simple,
             }),
         }
     }

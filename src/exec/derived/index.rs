@@ -218,13 +218,13 @@ fn index_event(keyspace: &str, table: &str) -> SchemaChange {
     }
 }
 
-fn target_kind(kind: ast::IndexTargetKind) -> IndexTargetKind {
+fn target_kind(kind: ast::IndexTargetSyntax) -> IndexTargetKind {
     match kind {
-        ast::IndexTargetKind::Simple => IndexTargetKind::Simple,
-        ast::IndexTargetKind::Keys => IndexTargetKind::Keys,
-        ast::IndexTargetKind::Values => IndexTargetKind::Values,
-        ast::IndexTargetKind::Entries => IndexTargetKind::Entries,
-        ast::IndexTargetKind::Full => IndexTargetKind::Full,
+        ast::IndexTargetSyntax::Simple => IndexTargetKind::Simple,
+        ast::IndexTargetSyntax::Keys => IndexTargetKind::Keys,
+        ast::IndexTargetSyntax::Values => IndexTargetKind::Values,
+        ast::IndexTargetSyntax::Entries => IndexTargetKind::Entries,
+        ast::IndexTargetSyntax::Full => IndexTargetKind::Full,
     }
 }
 

@@ -101,17 +101,17 @@ fn literal(lit: &Literal, receiver: &Receiver<'_>) -> CqlResult<Evaluated> {
     Ok(value.map_or(Evaluated::Null, Evaluated::Value))
 }
 
-fn to_type_kind(kind: LiteralKind) -> types::LiteralKind {
+fn to_type_kind(kind: LiteralKind) -> types::ConstantKind {
     match kind {
-        LiteralKind::String => types::LiteralKind::String,
-        LiteralKind::Integer => types::LiteralKind::Integer,
-        LiteralKind::Float => types::LiteralKind::Float,
-        LiteralKind::Boolean => types::LiteralKind::Boolean,
-        LiteralKind::Null => types::LiteralKind::Null,
-        LiteralKind::Uuid => types::LiteralKind::Uuid,
-        LiteralKind::Blob => types::LiteralKind::Hex,
-        LiteralKind::Duration => types::LiteralKind::Duration,
-        LiteralKind::NaN | LiteralKind::Infinity => types::LiteralKind::Float,
+        LiteralKind::String => types::ConstantKind::String,
+        LiteralKind::Integer => types::ConstantKind::Integer,
+        LiteralKind::Float => types::ConstantKind::Float,
+        LiteralKind::Boolean => types::ConstantKind::Boolean,
+        LiteralKind::Null => types::ConstantKind::Null,
+        LiteralKind::Uuid => types::ConstantKind::Uuid,
+        LiteralKind::Blob => types::ConstantKind::Hex,
+        LiteralKind::Duration => types::ConstantKind::Duration,
+        LiteralKind::NaN | LiteralKind::Infinity => types::ConstantKind::Float,
     }
 }
 
@@ -402,7 +402,7 @@ fn term_arithmetic(
 /// `CAST(term AS type)` as a term for a receiver.
 fn term_cast(
     term: &Term,
-    to: ast::NativeType,
+    to: ast::NativeTypeName,
     receiver: &Receiver<'_>,
     bound: &BoundValues,
 ) -> CqlResult<Evaluated> {

@@ -41,7 +41,7 @@ pub fn native_of(ty: &CqlType) -> Option<NativeType> {
 }
 
 /// The planner's native type of a parsed one.
-pub fn ast_native(ty: ast::NativeType) -> NativeType {
+pub fn ast_native(ty: ast::NativeTypeName) -> NativeType {
     NativeType::from_name(&ty.to_string()).unwrap_or(NativeType::Blob)
 }
 

@@ -10,7 +10,7 @@ use super::*;
 use crate::types::compare::compare_values;
 use crate::types::cql_type::{NoUdts, UdtDef};
 use crate::types::literal::{
-    literal_to_bytes, serialize_list, serialize_map, serialize_set, serialize_vector, LiteralKind,
+    literal_to_bytes, serialize_list, serialize_map, serialize_set, serialize_vector, ConstantKind,
 };
 use crate::types::numeric::Decimal;
 
@@ -449,12 +449,12 @@ proptest! {
     fn printed_natives_parse_back((t, value) in native_leaf().prop_flat_map(|t| (Just(t.clone()), value_of(&t)))) {
         let text = crate::types::format_value(&t, &value);
         let kind = match t {
-            CqlType::Native(NativeType::Text | NativeType::Ascii | NativeType::Inet | NativeType::Timestamp | NativeType::Date | NativeType::Time) => LiteralKind::String,
-            CqlType::Native(NativeType::Blob) => LiteralKind::Hex,
-            CqlType::Native(NativeType::Boolean) => LiteralKind::Boolean,
-            CqlType::Native(NativeType::Uuid | NativeType::Timeuuid) => LiteralKind::Uuid,
-            CqlType::Native(NativeType::Float | NativeType::Double | NativeType::Decimal) if text.contains(['.', 'E', 'N', 'I']) => LiteralKind::Float,
-            _ => LiteralKind::Integer,
+            CqlType::Native(NativeType::Text | NativeType::Ascii | NativeType::Inet | NativeType::Timestamp | NativeType::Date | NativeType::Time) => ConstantKind::String,
+            CqlType::Native(NativeType::Blob) => ConstantKind::Hex,
+            CqlType::Native(NativeType::Boolean) => ConstantKind::Boolean,
+            CqlType::Native(NativeType::Uuid | NativeType::Timeuuid) => ConstantKind::Uuid,
+            CqlType::Native(NativeType::Float | NativeType::Double | NativeType::Decimal) if text.contains(['.', 'E', 'N', 'I']) => ConstantKind::Float,
+            _ => ConstantKind::Integer,
         };
         let unquoted = text.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')).map(|s| s.replace("''", "'"));
         let literal = unquoted.unwrap_or_else(|| text.clone());
