@@ -2,8 +2,9 @@
 # The project's test command: bash scripts/test.sh
 #
 #   0. set-up: a Python venv (.venv) with compat-tests/requirements.txt
-#   1. gates: `cargo fmt --all --check` and
-#      `cargo clippy --workspace --all-targets -- -D warnings`; then unit + integration
+#   1. gates: `cargo fmt --all --check`,
+#      `cargo clippy --workspace --all-targets -- -D warnings` and no new dependency cycle
+#      between modules of src/ (scripts/module_deps.py); then unit + integration
 #      tests of every crate but the compat suite
 #   2. release build of the server binary
 #   3. python-driver and cqlsh compat suites (pytest) against that binary
@@ -122,6 +123,7 @@ else
     skip_step "cargo fmt --check" "no rustfmt"
     skip_step "cargo clippy -D warnings" "no clippy"
 fi
+run_step "module dependency cycles" python3 scripts/module_deps.py || true
 
 run_step "cargo test (workspace)" \
     cargo test --workspace --exclude strata-compat-tests || true
