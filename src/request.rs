@@ -16,8 +16,8 @@
 )]
 
 use strata_protocol::{
-    Batch, BatchStatement as WireBatchStatement, BatchType, Event, QueryParams, Request, Response,
-    ResultBody, Values,
+    Batch, BatchStatement as WireBatchStatement, BatchType, Consistency, Event, QueryParams,
+    Request, Response, ResultBody, Values,
 };
 
 use crate::connection::Session;
@@ -25,7 +25,7 @@ use crate::cql::ast::{BatchChild, BatchKind, Statement};
 use crate::error::{CqlError, CqlResult};
 use crate::exec::prepared::{self, bind_values};
 use crate::exec::{
-    self, bind::bind_specs, BatchWrites, BoundValues, Context, ExecOptions, Outcome,
+    self, bind::bind_specs, BatchWrites, BoundValues, Context, ExecOptions, Outcome, WriteOptions,
 };
 use crate::node::Node;
 use crate::system::CQL_VERSION;
@@ -88,6 +88,7 @@ pub async fn handle(node: &Node, session: &Session, request: Request) -> Request
 fn exec_options(params: &QueryParams) -> ExecOptions {
     ExecOptions {
         consistency: params.consistency,
+        serial_consistency: params.serial_consistency.unwrap_or(Consistency::Serial),
         page_size: params.page_size,
         paging_state: params.paging_state.clone(),
         timestamp: params.timestamp,
@@ -215,5 +216,10 @@ async fn batch_request(node: &Node, session: &Session, batch: &Batch) -> CqlResu
         };
         exec::add_batch_child(&ctx, &child, &bound, timestamp, &mut writes)?;
     }
-    writes.send(&ctx, batch.consistency).await
+    let options = WriteOptions {
+        consistency: batch.consistency,
+        serial_consistency: batch.serial_consistency.unwrap_or(Consistency::Serial),
+        timestamp: batch.timestamp,
+    };
+    writes.send(&ctx, options).await
 }

@@ -18,6 +18,7 @@
 //! - A write succeeds only after `block_for` counted acks (for EACH_QUORUM, a quorum in
 //!   every DC); a read only after `block_for` counted answers including the data answer.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use strata_protocol::{Consistency, WriteType};
@@ -41,6 +42,27 @@ pub enum Replication {
 }
 
 impl Replication {
+    /// The factors of a keyspace's stored `replication` map (full class names, as
+    /// `system_schema.keyspaces` holds them). LocalStrategy data has one replica: the node.
+    pub fn from_options(options: &BTreeMap<String, String>) -> Replication {
+        let factor = |value: &String| value.trim().parse::<usize>().unwrap_or(0);
+        match options.get("class").map(String::as_str) {
+            Some("org.apache.cassandra.locator.NetworkTopologyStrategy") => {
+                Replication::NetworkTopology(
+                    options
+                        .iter()
+                        .filter(|(k, _)| *k != "class")
+                        .map(|(dc, rf)| (dc.clone(), factor(rf)))
+                        .collect(),
+                )
+            }
+            Some("org.apache.cassandra.locator.SimpleStrategy") => {
+                Replication::Simple(options.get("replication_factor").map_or(1, factor))
+            }
+            _ => Replication::Simple(1),
+        }
+    }
+
     pub fn total(&self) -> usize {
         match self {
             Replication::Simple(rf) => *rf,

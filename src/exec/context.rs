@@ -6,6 +6,7 @@ use std::sync::Arc;
 use strata_engine::VersionId;
 use strata_protocol::SchemaChange;
 
+use crate::cluster::consistency::Replication;
 use crate::cql::ast::QualifiedName;
 use crate::error::{CqlError, CqlResult};
 use crate::node::Node;
@@ -49,6 +50,26 @@ impl<'a> Context<'a> {
             .get(&name.name)
             .cloned()
             .ok_or_else(|| CqlError::invalid(format!("table {} does not exist", name.name)))
+    }
+
+    /// Refuses `what` on a keyspace with more than one replica: `protocol`, which would keep
+    /// its replicas consistent, is not implemented yet, and single-node semantics on
+    /// replicated data would be silently wrong. With replication factor 1 it runs as before.
+    pub fn require_single_replica(
+        &self,
+        keyspace: &str,
+        what: &str,
+        protocol: &str,
+    ) -> CqlResult<()> {
+        let Some(ks) = self.catalog.keyspace(keyspace) else {
+            return Ok(());
+        };
+        match Replication::from_options(&ks.def.replication).total() {
+            0 | 1 => Ok(()),
+            rf => Err(CqlError::invalid(format!(
+                "{what} not supported yet on keyspace {keyspace} (replication factor {rf}): Strata does not run {protocol} across replicas yet; use a keyspace with replication factor 1"
+            ))),
+        }
     }
 
     /// The writable head of a table's branch.

@@ -37,6 +37,9 @@ use crate::error::{CqlError, CqlResult};
 #[derive(Clone, Debug)]
 pub struct ExecOptions {
     pub consistency: Consistency,
+    /// The request's `serial_consistency`, SERIAL when it sent none (as Cassandra's
+    /// `QueryOptions` defaults it).
+    pub serial_consistency: Consistency,
     pub page_size: Option<i32>,
     pub paging_state: Option<Bytes>,
     pub timestamp: Option<i64>,
@@ -75,6 +78,7 @@ pub async fn execute(
 ) -> CqlResult<Outcome> {
     let write = WriteOptions {
         consistency: options.consistency,
+        serial_consistency: options.serial_consistency,
         timestamp: options.timestamp,
     };
     let ddl = |event: Option<SchemaChange>| match event {
@@ -161,3 +165,6 @@ fn statement_kind(statement: &Statement) -> &'static str {
         _ => "This statement is",
     }
 }
+
+#[cfg(test)]
+mod replication_limits_tests;

@@ -55,6 +55,9 @@ fn cloned_def(source: &TableDef, keyspace: &str, name: &str, version: VersionId)
 pub async fn clone_table(ctx: &Context<'_>, s: &CloneTable) -> CqlResult<DdlOutcome> {
     let keyspace = ctx.keyspace_of(&s.name)?;
     let source = ctx.resolve_table(&s.source)?;
+    for ks in [&source.def.keyspace, &keyspace] {
+        ctx.require_single_replica(ks, "CLONE is", "cluster-wide snapshots")?;
+    }
     if source.def.keyspace.starts_with("system") {
         return Err(CqlError::invalid(format!(
             "Cannot clone system table {}.{}",
@@ -101,6 +104,7 @@ pub async fn clone_keyspace(ctx: &Context<'_>, s: &CloneKeyspace) -> CqlResult<D
     let source = catalog
         .keyspace(&s.source)
         .ok_or_else(|| CqlError::invalid(format!("Keyspace '{}' doesn't exist", s.source)))?;
+    ctx.require_single_replica(&s.source, "CLONE is", "cluster-wide snapshots")?;
     if source.system {
         return Err(CqlError::invalid(format!(
             "Cannot clone system keyspace {}",
@@ -187,6 +191,9 @@ pub async fn clone_keyspace(ctx: &Context<'_>, s: &CloneKeyspace) -> CqlResult<D
 
 /// Points each table at a fresh clone of its snapshot and releases the old branch.
 fn restore(ctx: &Context<'_>, catalog: &Catalog, tables: &[&Table], tag: &str) -> CqlResult<()> {
+    for table in tables {
+        ctx.require_single_replica(&table.def.keyspace, "RESTORE is", "cluster-wide snapshots")?;
+    }
     let mut writes = Vec::with_capacity(tables.len());
     let mut released = Vec::with_capacity(tables.len());
     for table in tables {
@@ -225,6 +232,7 @@ pub async fn restore_keyspace(ctx: &Context<'_>, s: &RestoreKeyspace) -> CqlResu
     let keyspace = catalog
         .keyspace(&s.keyspace)
         .ok_or_else(|| CqlError::invalid(format!("Keyspace '{}' doesn't exist", s.keyspace)))?;
+    ctx.require_single_replica(&s.keyspace, "RESTORE is", "cluster-wide snapshots")?;
     let in_snapshot: BTreeMap<&str, &Table> = keyspace
         .tables
         .values()

@@ -191,7 +191,14 @@ fn plan(
 ) -> CqlResult<Plan> {
     let version = match (&statement.snapshot, table.source) {
         (_, TableSource::Virtual) => strata_engine::ROOT_VERSION,
-        (Some(tag), _) => ctx.snapshot_version(table, tag)?,
+        (Some(tag), _) => {
+            ctx.require_single_replica(
+                &table.def.keyspace,
+                "Reads AT SNAPSHOT are",
+                "cluster-wide snapshots",
+            )?;
+            ctx.snapshot_version(table, tag)?
+        }
         (None, _) => ctx.head_version(table)?,
     };
     let (restrictions, index) = crate::exec::derived::index::analyze(table, statement, bound)?;

@@ -31,6 +31,9 @@ const MAX_TTL_SECS: i64 = 630_720_000;
 #[derive(Clone, Copy, Debug)]
 pub struct WriteOptions {
     pub consistency: Consistency,
+    /// The level of the Paxos phases of a conditional write (the request's
+    /// `serial_consistency`, SERIAL when it sent none).
+    pub serial_consistency: Consistency,
     /// The client's default timestamp (µs), if it sent one.
     pub timestamp: Option<i64>,
 }
@@ -203,6 +206,13 @@ async fn apply(
     consistency: Consistency,
 ) -> CqlResult<()> {
     let mut pending = PendingWrites::default();
+    for write in writes.iter().filter(|w| w.is_counter()) {
+        ctx.require_single_replica(
+            &write.table.def.keyspace,
+            "Counter updates are",
+            "counter replication",
+        )?;
+    }
     for write in &writes {
         let current = if write.needs_current_values() {
             current_partitions(ctx, write, consistency).await?
@@ -228,11 +238,25 @@ async fn apply_conditional(
     ctx: &Context<'_>,
     writes: Vec<StatementWrite>,
     is_batch: bool,
+    serial_consistency: Consistency,
 ) -> CqlResult<ResultBody> {
+    if !matches!(
+        serial_consistency,
+        Consistency::Serial | Consistency::LocalSerial
+    ) {
+        return Err(CqlError::invalid(
+            "Invalid consistency for conditional update. Must be one of SERIAL or LOCAL_SERIAL",
+        ));
+    }
     let first = writes
         .first()
         .ok_or_else(|| CqlError::invalid("Empty conditional batch"))?;
     let table = first.table.clone();
+    ctx.require_single_replica(
+        &table.def.keyspace,
+        "Conditional statements (IF) are",
+        "Paxos",
+    )?;
     let [key] = first.keys.as_slice() else {
         return Err(CqlError::invalid(
             "IN on the partition key is not supported with conditional updates",
@@ -334,7 +358,7 @@ async fn apply_conditional(
     };
     ctx.node
         .coordinator
-        .cas(key.token, read, Consistency::Serial, decide)
+        .cas(key.token, read, serial_consistency, decide)
         .await
 }
 
@@ -347,7 +371,7 @@ pub async fn insert(
     let table = writable_table(ctx, &statement.table)?;
     let using = resolve_using(&statement.using, bound, options.timestamp, &table)?;
     let write = insert_write(&table, statement, bound, using)?;
-    run_one(ctx, write, options.consistency).await
+    run_one(ctx, write, options).await
 }
 
 pub async fn update(
@@ -359,7 +383,7 @@ pub async fn update(
     let table = writable_table(ctx, &statement.table)?;
     let using = resolve_using(&statement.using, bound, options.timestamp, &table)?;
     let write = update_write(&table, statement, bound, using)?;
-    run_one(ctx, write, options.consistency).await
+    run_one(ctx, write, options).await
 }
 
 pub async fn delete(
@@ -371,18 +395,18 @@ pub async fn delete(
     let table = writable_table(ctx, &statement.table)?;
     let using = resolve_using(&delete_using(statement), bound, options.timestamp, &table)?;
     let write = delete_write(&table, statement, bound, using)?;
-    run_one(ctx, write, options.consistency).await
+    run_one(ctx, write, options).await
 }
 
 async fn run_one(
     ctx: &Context<'_>,
     write: StatementWrite,
-    consistency: Consistency,
+    options: WriteOptions,
 ) -> CqlResult<ResultBody> {
     if write.condition.is_some() {
-        return apply_conditional(ctx, vec![write], false).await;
+        return apply_conditional(ctx, vec![write], false, options.serial_consistency).await;
     }
-    apply(ctx, vec![write], consistency).await?;
+    apply(ctx, vec![write], options.consistency).await?;
     Ok(ResultBody::Void)
 }
 
@@ -409,7 +433,7 @@ pub async fn batch(
     for child in &statement.statements {
         add_batch_member(ctx, child, bound, batch_using, &mut writes)?;
     }
-    writes.send(ctx, options.consistency).await
+    writes.send(ctx, options).await
 }
 
 /// Adds one batch member's writes; used for batches of text and of prepared statements.
@@ -492,11 +516,11 @@ impl BatchWrites {
     }
 
     /// Applies the batch atomically; a batch with conditions answers `[applied]`.
-    pub async fn send(self, ctx: &Context<'_>, consistency: Consistency) -> CqlResult<ResultBody> {
+    pub async fn send(self, ctx: &Context<'_>, options: WriteOptions) -> CqlResult<ResultBody> {
         if self.writes.iter().any(|w| w.condition.is_some()) {
-            return apply_conditional(ctx, self.writes, true).await;
+            return apply_conditional(ctx, self.writes, true, options.serial_consistency).await;
         }
-        apply(ctx, self.writes, consistency).await?;
+        apply(ctx, self.writes, options.consistency).await?;
         Ok(ResultBody::Void)
     }
 }

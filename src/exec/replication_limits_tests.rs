@@ -1,0 +1,109 @@
+//! Statements whose cross-replica protocol is not implemented yet are refused on replicated
+//! keyspaces (and keep working with replication factor 1); `serial_consistency` reaches
+//! conditional writes.
+
+use strata_protocol::{Consistency, ErrorKind, QueryParams, Request, Response};
+
+use crate::testing::{TestClient, TestServer};
+
+async fn run(client: &mut TestClient, cql: &str) {
+    let reply = client.query(cql).await;
+    assert!(matches!(reply, Response::Result(_)), "{cql}: {reply:?}");
+}
+
+async fn invalid(client: &mut TestClient, cql: &str) -> String {
+    match client.query(cql).await {
+        Response::Error(e) if e.kind == ErrorKind::Invalid => e.message,
+        other => panic!("{cql}: expected InvalidRequest, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn protocols_not_replicated_yet_are_refused_with_rf_above_one() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    for ks in ["one", "three"] {
+        let rf = if ks == "one" { 1 } else { 3 };
+        run(&mut client, &format!("CREATE KEYSPACE {ks} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': {rf}}}")).await;
+        run(
+            &mut client,
+            &format!("CREATE TABLE {ks}.t (k int PRIMARY KEY, v int)"),
+        )
+        .await;
+        run(
+            &mut client,
+            &format!("CREATE TABLE {ks}.c (k int PRIMARY KEY, n counter)"),
+        )
+        .await;
+    }
+    run(&mut client, "CREATE KEYSPACE nts WITH replication = {'class': 'NetworkTopologyStrategy', 'datacenter1': 2}").await;
+    run(&mut client, "CREATE TABLE nts.t (k int PRIMARY KEY, v int)").await;
+    // Plain writes and reads are not affected.
+    run(&mut client, "INSERT INTO three.t (k, v) VALUES (1, 1)").await;
+    run(&mut client, "SELECT * FROM three.t WHERE k = 1").await;
+
+    let refused = [
+        ("INSERT INTO three.t (k, v) VALUES (2, 2) IF NOT EXISTS", "Conditional statements (IF) are not supported yet on keyspace three (replication factor 3): Strata does not run Paxos across replicas yet"),
+        ("UPDATE nts.t SET v = 3 WHERE k = 1 IF v = 1", "Conditional statements (IF) are not supported yet on keyspace nts (replication factor 2)"),
+        ("BEGIN BATCH INSERT INTO three.t (k, v) VALUES (3, 3) IF NOT EXISTS; APPLY BATCH", "Conditional statements (IF)"),
+        ("UPDATE three.c SET n = n + 1 WHERE k = 1", "Counter updates are not supported yet on keyspace three (replication factor 3): Strata does not run counter replication across replicas yet"),
+        ("SELECT * FROM three.t AT SNAPSHOT 'x' WHERE k = 1", "Reads AT SNAPSHOT are not supported yet on keyspace three"),
+        ("CREATE TABLE one.copy CLONE three.t", "CLONE is not supported yet on keyspace three"),
+        ("CREATE TABLE three.copy CLONE one.t", "CLONE is not supported yet on keyspace three"),
+        ("CREATE KEYSPACE copy CLONE three", "CLONE is not supported yet on keyspace three"),
+        ("RESTORE TABLE three.t FROM SNAPSHOT 'x'", "RESTORE is not supported yet on keyspace three"),
+        ("RESTORE KEYSPACE three FROM SNAPSHOT 'x'", "RESTORE is not supported yet on keyspace three"),
+    ];
+    for (cql, expected) in refused {
+        let message = invalid(&mut client, cql).await;
+        assert!(message.starts_with(expected), "{cql}: {message}");
+    }
+    // Nothing of a refused statement was applied.
+    match client.query("SELECT * FROM three.t WHERE k = 2").await {
+        Response::Result(strata_protocol::ResultBody::Rows(rows)) => assert!(rows.rows.is_empty()),
+        other => panic!("{other:?}"),
+    }
+    // With replication factor 1 they run as before.
+    run(
+        &mut client,
+        "INSERT INTO one.t (k, v) VALUES (2, 2) IF NOT EXISTS",
+    )
+    .await;
+    run(&mut client, "UPDATE one.c SET n = n + 1 WHERE k = 1").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn serial_consistency_reaches_conditional_writes() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    run(&mut client, "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}").await;
+    run(&mut client, "CREATE TABLE ks.t (k int PRIMARY KEY, v int)").await;
+    let conditional = |serial: Option<Consistency>| {
+        let mut params = QueryParams::new(Consistency::One);
+        params.serial_consistency = serial;
+        Request::Query {
+            query: "INSERT INTO ks.t (k, v) VALUES (1, 1) IF NOT EXISTS".into(),
+            params,
+        }
+    };
+    client.send(1, &conditional(Some(Consistency::One))).await;
+    match client.recv().await {
+        Some((1, Response::Error(e))) => {
+            assert_eq!(e.kind, ErrorKind::Invalid);
+            assert_eq!(
+                e.message,
+                "Invalid consistency for conditional update. Must be one of SERIAL or LOCAL_SERIAL"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    for serial in [Some(Consistency::LocalSerial), None] {
+        client.send(1, &conditional(serial)).await;
+        assert!(
+            matches!(client.recv().await, Some((1, Response::Result(_)))),
+            "{serial:?}"
+        );
+    }
+    server.stop().await;
+}
