@@ -56,6 +56,10 @@ pub struct Config {
     pub max_frame_bytes: usize,
     pub max_connections: usize,
     pub max_inflight_per_connection: usize,
+    /// How long a coordinator waits for a write's replicas (`write_request_timeout`).
+    pub write_request_timeout_ms: u64,
+    /// How long a coordinator waits for a read's replicas (`read_request_timeout`).
+    pub read_request_timeout_ms: u64,
     /// Answer requests without touching the engine (benchmark baseline only).
     pub null_storage: bool,
     /// Cassandra properties of the YAML file that Strata accepts but does not implement,
@@ -94,6 +98,9 @@ impl Default for Config {
             max_frame_bytes: 16 << 20,
             max_connections: 4096,
             max_inflight_per_connection: 1024,
+            // Cassandra 5.0's defaults.
+            write_request_timeout_ms: 2_000,
+            read_request_timeout_ms: 5_000,
             null_storage: false,
             ignored_properties: Vec::new(),
         }

@@ -303,6 +303,29 @@ impl From<CoordinatorError> for CqlError {
                 required,
                 alive,
             },
+            CoordinatorError::WriteTimeout {
+                consistency,
+                received,
+                block_for,
+                write_type,
+            } => CqlError::WriteTimeout {
+                consistency,
+                received,
+                block_for,
+                write_type,
+                contentions: None,
+            },
+            CoordinatorError::ReadTimeout {
+                consistency,
+                received,
+                block_for,
+                data_present,
+            } => CqlError::ReadTimeout {
+                consistency,
+                received,
+                block_for,
+                data_present,
+            },
             other => CqlError::Server(other.to_string()),
         }
     }

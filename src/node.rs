@@ -4,13 +4,14 @@
 //! else receives an `Arc<Node>`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use strata_engine::{Engine, Options as EngineOptions, SyncMode, SystemClock};
 use strata_protocol::Event;
 use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
-use crate::cluster::{Coordinator, LocalReplica, Ring};
+use crate::cluster::{Coordinator, Deadlines, LocalReplica, Ring};
 use crate::config::{CommitlogSync, Config};
 use crate::exec::prepared::PreparedCache;
 use crate::metrics::Metrics;
@@ -82,6 +83,10 @@ impl Node {
         let coordinator = Coordinator::new(
             ring,
             Arc::new(LocalReplica::new(engine.clone())?),
+            Deadlines {
+                write: Duration::from_millis(config.write_request_timeout_ms),
+                read: Duration::from_millis(config.read_request_timeout_ms),
+            },
             config.null_storage,
         );
         let (events, _) = broadcast::channel(EVENT_BUFFER);

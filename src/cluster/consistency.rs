@@ -23,7 +23,7 @@ use std::net::IpAddr;
 
 use strata_protocol::{Consistency, WriteType};
 
-use crate::error::consistency_name;
+use crate::error::{consistency_name, FailureReason};
 
 /// One replica of a token as the coordinator sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -234,31 +234,6 @@ impl ReplicaPlan<'_> {
     }
 }
 
-/// Why a replica answered with a failure (Cassandra's `RequestFailureReason` codes, sent
-/// in protocol v5 failure maps).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FailureReason {
-    Unknown,
-    ReadTooManyTombstones,
-    Timeout,
-    IncompatibleSchema,
-    ReadSizeTooLarge,
-    NodeDown,
-}
-
-impl FailureReason {
-    pub fn code(self) -> u16 {
-        match self {
-            FailureReason::Unknown => 0,
-            FailureReason::ReadTooManyTombstones => 1,
-            FailureReason::Timeout => 2,
-            FailureReason::IncompatibleSchema => 3,
-            FailureReason::ReadSizeTooLarge => 4,
-            FailureReason::NodeDown => 5,
-        }
-    }
-}
-
 /// What a tracker has decided so far.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -274,7 +249,7 @@ pub enum Verdict {
     Failure {
         received: i32,
         block_for: i32,
-        failures: Vec<(IpAddr, u16)>,
+        failures: Vec<(IpAddr, FailureReason)>,
     },
 }
 
@@ -288,7 +263,7 @@ struct Tally {
     answered: Vec<bool>,
     addresses: Vec<IpAddr>,
     received: usize,
-    failures: Vec<(IpAddr, u16)>,
+    failures: Vec<(IpAddr, FailureReason)>,
     verdict: Verdict,
 }
 
@@ -329,7 +304,7 @@ impl Tally {
     /// could still answer (`candidates`).
     fn on_failure(&mut self, i: usize, reason: FailureReason, candidates: usize) {
         if self.first_counted_answer(i) {
-            self.failures.push((self.addresses[i], reason.code()));
+            self.failures.push((self.addresses[i], reason));
             if self.block_for + self.failures.len() > candidates {
                 self.verdict = self.failure();
             }

@@ -15,12 +15,17 @@
 //!   partition's lock stripe, so lightweight transactions are linearizable per partition.
 //!   With several replicas a Paxos round takes the lock's place behind the same interface.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
 
 use strata_engine::VersionId;
-use strata_protocol::Consistency;
+use strata_protocol::{Consistency, WriteType};
 
-use super::consistency::{Replica, ReplicaPlan, Replication, Unavailable};
+use super::consistency::{
+    ReadTracker, Replica, ReplicaPlan, Replication, Unavailable, Verdict, WriteTracker,
+};
 use super::local::LocalReplica;
 use super::ring::Ring;
 use crate::schema::Table;
@@ -91,10 +96,60 @@ pub enum CoordinatorError {
         required: i32,
         alive: i32,
     },
+    /// The deadline passed before `block_for` replicas acknowledged.
+    #[error("Operation timed out - received only {received} responses.")]
+    WriteTimeout {
+        consistency: Consistency,
+        received: i32,
+        block_for: i32,
+        write_type: WriteType,
+    },
+    /// The deadline passed before `block_for` replicas (the data one among them) answered.
+    #[error("Operation timed out - received only {received} responses.")]
+    ReadTimeout {
+        consistency: Consistency,
+        received: i32,
+        block_for: i32,
+        data_present: bool,
+    },
     #[error("storage error: {0}")]
     Storage(#[from] strata_engine::Error),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl CoordinatorError {
+    /// The error of a write whose tracker decided against it.
+    fn from_write(verdict: &Verdict, consistency: Consistency, write_type: WriteType) -> Self {
+        match verdict {
+            Verdict::Timeout {
+                received,
+                block_for,
+            } => CoordinatorError::WriteTimeout {
+                consistency,
+                received: *received,
+                block_for: *block_for,
+                write_type,
+            },
+            other => CoordinatorError::Internal(format!("write ended with {other:?}")),
+        }
+    }
+
+    /// The error of a read whose tracker decided against it.
+    fn from_read(verdict: &Verdict, consistency: Consistency, data_present: bool) -> Self {
+        match verdict {
+            Verdict::Timeout {
+                received,
+                block_for,
+            } => CoordinatorError::ReadTimeout {
+                consistency,
+                received: *received,
+                block_for: *block_for,
+                data_present,
+            },
+            other => CoordinatorError::Internal(format!("read ended with {other:?}")),
+        }
+    }
 }
 
 impl From<Unavailable> for CoordinatorError {
@@ -107,6 +162,26 @@ impl From<Unavailable> for CoordinatorError {
     }
 }
 
+/// How long the coordinator waits for replicas: cassandra.yaml's `write_request_timeout`
+/// and `read_request_timeout`.
+#[derive(Clone, Copy, Debug)]
+pub struct Deadlines {
+    pub write: Duration,
+    pub read: Duration,
+}
+
+/// Runs `operation` for at most `deadline`; `None` when the deadline passed first. Most
+/// local operations complete on their first poll, and those never arm a timer (a timer per
+/// request would cost the single-node path for nothing).
+async fn within<F: Future>(deadline: Duration, operation: F) -> Option<F::Output> {
+    let mut operation = std::pin::pin!(operation);
+    let first = std::future::poll_fn(|cx| Poll::Ready(operation.as_mut().poll(cx))).await;
+    match first {
+        Poll::Ready(output) => Some(output),
+        Poll::Pending => tokio::time::timeout(deadline, operation).await.ok(),
+    }
+}
+
 /// Lightweight transactions of one partition serialise on one of these stripes.
 const CAS_LOCK_STRIPES: usize = 256;
 
@@ -116,12 +191,18 @@ pub struct Coordinator {
     local: Arc<LocalReplica>,
     /// This node as a replica of every token (one node owns the ring).
     local_replica: Replica,
+    deadlines: Deadlines,
     /// Benchmark baseline: acknowledge writes and answer reads without storage.
     null_storage: bool,
 }
 
 impl Coordinator {
-    pub fn new(ring: Ring, local: Arc<LocalReplica>, null_storage: bool) -> Coordinator {
+    pub fn new(
+        ring: Ring,
+        local: Arc<LocalReplica>,
+        deadlines: Deadlines,
+        null_storage: bool,
+    ) -> Coordinator {
         let cas_locks = (0..CAS_LOCK_STRIPES)
             .map(|_| tokio::sync::Mutex::new(()))
             .collect();
@@ -134,6 +215,7 @@ impl Coordinator {
             cas_locks,
             local,
             local_replica,
+            deadlines,
             null_storage,
         }
     }
@@ -156,7 +238,27 @@ impl Coordinator {
         if self.null_storage {
             return Ok(());
         }
-        self.local.apply(command, self.counter_shard()).await
+        let counter = command
+            .tables
+            .iter()
+            .any(|t| t.updates.iter().any(PartitionUpdate::has_counter_adds));
+        let apply = self.local.apply(command, self.counter_shard());
+        match within(self.deadlines.write, apply).await {
+            Some(result) => result,
+            None => {
+                let write_type = if counter {
+                    WriteType::Counter
+                } else {
+                    WriteType::Simple
+                };
+                let mut tracker = WriteTracker::new(&self.local_plan(consistency), write_type);
+                Err(CoordinatorError::from_write(
+                    tracker.on_deadline(),
+                    consistency,
+                    write_type,
+                ))
+            }
+        }
     }
 
     /// Compare-and-set on the partition with `token`: reads `read`, lets `decide` choose
@@ -217,19 +319,85 @@ impl Coordinator {
             Some(token) => Some(self.cas_lock(token).lock().await),
             None => None,
         };
-        self.local.read(command).await
+        match within(self.deadlines.read, self.local.read(command)).await {
+            Some(result) => result,
+            None => {
+                let plan = self.local_plan(consistency);
+                let mut tracker = ReadTracker::new(&plan, plan.replicas);
+                Err(CoordinatorError::from_read(
+                    tracker.on_deadline(),
+                    consistency,
+                    false,
+                ))
+            }
+        }
     }
 
     /// With one node every level needing at most one replica succeeds; the others fail
     /// like Cassandra's Unavailable does with rf = 1.
     fn check_available(&self, consistency: Consistency) -> Result<(), CoordinatorError> {
-        let plan = ReplicaPlan {
+        Ok(self.local_plan(consistency).check_available()?)
+    }
+
+    /// The replica plan of every token while this node is the whole ring.
+    fn local_plan(&self, consistency: Consistency) -> ReplicaPlan<'_> {
+        ReplicaPlan {
             consistency,
             replication: &Replication::Simple(1),
             local_dc: &self.ring.local().dc,
             replicas: std::slice::from_ref(&self.local_replica),
             live: &[true],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::CqlError;
+    use strata_protocol::ErrorKind;
+
+    #[tokio::test]
+    async fn a_deadline_ends_an_operation_that_does_not_finish() {
+        let deadline = Duration::from_millis(20);
+        assert_eq!(within(deadline, async { 7 }).await, Some(7));
+        assert_eq!(within(deadline, std::future::pending::<u8>()).await, None);
+        let slow = tokio::time::sleep(Duration::from_millis(1));
+        assert_eq!(within(Duration::from_secs(5), slow).await, Some(()));
+    }
+
+    #[test]
+    fn timeouts_reach_the_client_with_their_counts() {
+        let verdict = Verdict::Timeout {
+            received: 0,
+            block_for: 1,
         };
-        Ok(plan.check_available()?)
+        let write = CoordinatorError::from_write(&verdict, Consistency::One, WriteType::Counter);
+        let body = CqlError::from(write).to_body();
+        assert_eq!(
+            body.kind,
+            ErrorKind::WriteTimeout {
+                consistency: Consistency::One,
+                received: 0,
+                block_for: 1,
+                write_type: WriteType::Counter,
+                contentions: None
+            }
+        );
+        assert_eq!(
+            body.message,
+            "Operation timed out - received only 0 responses."
+        );
+        let read = CoordinatorError::from_read(&verdict, Consistency::Quorum, false);
+        let body = CqlError::from(read).to_body();
+        assert_eq!(
+            body.kind,
+            ErrorKind::ReadTimeout {
+                consistency: Consistency::Quorum,
+                received: 0,
+                block_for: 1,
+                data_present: false
+            }
+        );
     }
 }

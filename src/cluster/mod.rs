@@ -9,7 +9,8 @@ pub mod ring;
 mod write_pipeline;
 
 pub use coordinator::{
-    Coordinator, CoordinatorError, ReadCommand, ReadResult, ReadTarget, TableWrite, WriteCommand,
+    Coordinator, CoordinatorError, Deadlines, ReadCommand, ReadResult, ReadTarget, TableWrite,
+    WriteCommand,
 };
 pub use local::LocalReplica;
 pub use ring::Ring;

@@ -163,6 +163,26 @@ const KEYS: &[Key] = &[
         },
     },
     Key {
+        name: "read_request_timeout",
+        form: DURATION,
+        apply: |c, v| duration_ms(v).map(|ms| c.read_request_timeout_ms = ms),
+    },
+    Key {
+        name: "read_request_timeout_in_ms",
+        form: MILLIS,
+        apply: |c, v| millis(v).map(|ms| c.read_request_timeout_ms = ms),
+    },
+    Key {
+        name: "write_request_timeout",
+        form: DURATION,
+        apply: |c, v| duration_ms(v).map(|ms| c.write_request_timeout_ms = ms),
+    },
+    Key {
+        name: "write_request_timeout_in_ms",
+        form: MILLIS,
+        apply: |c, v| millis(v).map(|ms| c.write_request_timeout_ms = ms),
+    },
+    Key {
         name: "memtable_heap_space",
         form: SIZE,
         apply: |c, v| size(v).map(|n| c.memtable_bytes = n),
@@ -421,6 +441,10 @@ fn duration_ms(value: &Value) -> Result<u64, Reject> {
     parse_duration_ms(&text(value)?).ok_or(Reject::Form)
 }
 
+fn millis(value: &Value) -> Result<u64, Reject> {
+    parse(value).ok_or(Reject::Form)
+}
+
 /// `org.apache.cassandra.auth.PasswordAuthenticator` -> `PasswordAuthenticator`.
 fn short_class(class: &str) -> &str {
     class.trim().rsplit('.').next().unwrap_or(class)
@@ -562,6 +586,31 @@ mod tests {
                 "{yaml}: {problems:?}"
             );
         }
+    }
+
+    #[test]
+    fn request_timeouts_in_both_forms() {
+        let c = load("").expect("valid");
+        assert_eq!(
+            (c.write_request_timeout_ms, c.read_request_timeout_ms),
+            (2_000, 5_000)
+        );
+        let c = load("write_request_timeout: 500ms\nread_request_timeout_in_ms: 7000\n")
+            .expect("valid");
+        assert_eq!(
+            (c.write_request_timeout_ms, c.read_request_timeout_ms),
+            (500, 7_000)
+        );
+        let c =
+            load("write_request_timeout_in_ms: 100\nread_request_timeout: 1s\n").expect("valid");
+        assert_eq!(
+            (c.write_request_timeout_ms, c.read_request_timeout_ms),
+            (100, 1_000)
+        );
+        assert!(
+            load("write_request_timeout: 2\n").is_err(),
+            "a duration needs its unit"
+        );
     }
 
     #[test]

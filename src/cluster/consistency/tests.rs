@@ -182,7 +182,10 @@ fn write_tracker_counts_acks_failures_and_timeouts() {
     w.on_ack(0);
     assert_eq!(w.on_failure(1, FailureReason::Unknown), &Verdict::Pending);
     let failure = w.on_failure(2, FailureReason::Timeout).clone();
-    let expected = vec![(three[1].address, 0), (three[2].address, 2)];
+    let expected = vec![
+        (three[1].address, FailureReason::Unknown),
+        (three[2].address, FailureReason::Timeout),
+    ];
     assert_eq!(
         failure,
         Verdict::Failure {
@@ -286,7 +289,7 @@ fn reads_contact_the_nearest_live_replicas_and_need_the_data() {
         Verdict::Failure {
             received: 1,
             block_for: 2,
-            failures: vec![(three[2].address, 1)]
+            failures: vec![(three[2].address, FailureReason::ReadTooManyTombstones)]
         }
     );
 
