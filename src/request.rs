@@ -62,11 +62,7 @@ pub async fn handle(node: &Node, session: &Session, request: Request) -> Request
         } => execute_request(node, session, &id, result_metadata_id.as_deref(), &params).await,
         Request::Batch(batch) => batch_request(node, session, &batch)
             .await
-            .map(|body| Outcome {
-                body,
-                keyspace: None,
-                event: None,
-            }),
+            .map(Outcome::body),
         _ => Err(CqlError::Protocol("Unexpected message".into())),
     };
     match result {
@@ -74,7 +70,7 @@ pub async fn handle(node: &Node, session: &Session, request: Request) -> Request
             response: Response::Result(outcome.body),
             keyspace: outcome.keyspace,
             event: outcome.event.map(Event::SchemaChange),
-            warnings: Vec::new(),
+            warnings: outcome.warnings,
         },
         Err(error) => RequestOutcome {
             response: Response::Error(error.to_body()),
@@ -140,11 +136,9 @@ fn prepare_request(
 ) -> CqlResult<Outcome> {
     let ctx = Context::new(node, session_keyspace(session, keyspace));
     let prepared = prepared::prepare(&ctx, query)?;
-    Ok(Outcome {
-        body: ResultBody::Prepared(prepared.response.clone()),
-        keyspace: None,
-        event: None,
-    })
+    Ok(Outcome::body(ResultBody::Prepared(
+        prepared.response.clone(),
+    )))
 }
 
 /// `result_metadata_id` is the v5 client's id of the result metadata it holds (None in v4).

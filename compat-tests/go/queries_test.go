@@ -196,3 +196,36 @@ func TestNestedUserTypes(t *testing.T) {
 	check(t, "others", gotOthers, map[string]contact{"bob": others["bob"], "cy": {Name: "cy"}})
 	check(t, "favourites", gotFavourites, favourites)
 }
+
+// Client warnings arrive with the rows (Iter.Warnings), as Cassandra 5.0 sends them.
+func TestAggregationWarnings(t *testing.T) {
+	begin(t)
+	session := freshKeyspace(t, "go_warnings")
+	run(t, session, "CREATE TABLE t (k int, c int, v int, PRIMARY KEY (k, c))")
+	for k := 0; k < 3; k++ {
+		run(t, session, "INSERT INTO t (k, c, v) VALUES (?, 0, ?)", k, k)
+	}
+	cases := []struct {
+		query   string
+		values  []interface{}
+		warning []string
+	}{
+		{"SELECT count(*) FROM t", nil, []string{"Aggregation query used without partition key"}},
+		{"SELECT max(v) FROM t WHERE v > 0 ALLOW FILTERING", nil, []string{"Aggregation query used without partition key"}},
+		{"SELECT k, count(*) FROM t GROUP BY k", nil, []string{"Aggregation query used without partition key"}},
+		{"SELECT count(*) FROM t WHERE k IN ?", []interface{}{[]int{0, 1}}, []string{"Aggregation query used on multiple partition keys (IN restriction)"}},
+		{"SELECT count(*) FROM t WHERE k = ?", []interface{}{1}, nil},
+		{"SELECT v FROM t", nil, nil},
+	}
+	for _, tc := range cases {
+		iter := session.Query(tc.query, tc.values...).Iter()
+		if _, err := iter.SliceMap(); err != nil {
+			t.Fatalf("%s: %v", tc.query, err)
+		}
+		warnings := iter.Warnings()
+		if err := iter.Close(); err != nil {
+			t.Fatalf("%s: %v", tc.query, err)
+		}
+		check(t, tc.query, warnings, tc.warning)
+	}
+}

@@ -53,14 +53,18 @@ pub struct Outcome {
     pub keyspace: Option<String>,
     /// A schema change to announce to registered connections.
     pub event: Option<SchemaChange>,
+    /// Client warnings sent with the response (the frame's Warning flag), as Cassandra's
+    /// `ClientWarn` collects them.
+    pub warnings: Vec<String>,
 }
 
 impl Outcome {
-    fn body(body: ResultBody) -> Outcome {
+    pub fn body(body: ResultBody) -> Outcome {
         Outcome {
             body,
             keyspace: None,
             event: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -83,9 +87,8 @@ pub async fn execute(
     };
     let ddl = |event: Option<SchemaChange>| match event {
         Some(change) => Outcome {
-            body: ResultBody::SchemaChange(change.clone()),
-            keyspace: None,
-            event: Some(change),
+            event: Some(change.clone()),
+            ..Outcome::body(ResultBody::SchemaChange(change))
         },
         None => Outcome::void(),
     };
@@ -96,7 +99,11 @@ pub async fn execute(
                 page_size: options.page_size.filter(|p| *p > 0).map(|p| p as usize),
                 paging_state: options.paging_state.clone(),
             };
-            Outcome::body(read::select::execute(ctx, s, bound, select_options).await?)
+            let selected = read::select::execute(ctx, s, bound, select_options).await?;
+            Outcome {
+                warnings: selected.warning.into_iter().map(String::from).collect(),
+                ..Outcome::body(selected.body)
+            }
         }
         Statement::Insert(s) => Outcome::body(write::modify::insert(ctx, s, bound, write).await?),
         Statement::Update(s) => Outcome::body(write::modify::update(ctx, s, bound, write).await?),
@@ -109,9 +116,8 @@ pub async fn execute(
                 )));
             }
             Outcome {
-                body: ResultBody::SetKeyspace(keyspace.clone()),
                 keyspace: Some(keyspace.clone()),
-                event: None,
+                ..Outcome::body(ResultBody::SetKeyspace(keyspace.clone()))
             }
         }
         Statement::CreateKeyspace(s) => ddl(ddl::create_keyspace(ctx, s).await?),

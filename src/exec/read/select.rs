@@ -19,7 +19,7 @@ use strata_protocol::{ColumnSpec, Consistency, ResultBody, Rows, RowsMetadata};
 use super::grouping;
 use super::selection::{OutputColumn, Selection};
 use crate::cluster::{ReadCommand, ReadTarget};
-use crate::cql::ast::{OrderDirection, SelectStatement, Term};
+use crate::cql::ast::{OrderDirection, Predicate, Relation, SelectStatement, Term};
 use crate::error::{CqlError, CqlResult};
 use crate::exec::context::Context;
 use crate::exec::expr::eval::BoundValues;
@@ -119,12 +119,18 @@ struct Plan {
     per_partition_limit: Option<usize>,
 }
 
+/// The rows of a SELECT and the client warning Cassandra attaches to it, if any.
+pub struct Selected {
+    pub body: ResultBody,
+    pub warning: Option<&'static str>,
+}
+
 pub async fn execute(
     ctx: &Context<'_>,
     statement: &SelectStatement,
     bound: &BoundValues,
     options: SelectOptions,
-) -> CqlResult<ResultBody> {
+) -> CqlResult<Selected> {
     let table = ctx.resolve_table(&statement.table)?;
     let selection = Selection::compile(&table, &statement.selection, Some(bound))?;
     let plan = plan(ctx, &table, statement, bound)?;
@@ -180,7 +186,40 @@ pub async fn execute(
     // even a No_metadata answer carries the column count.
     let mut metadata = RowsMetadata::new(columns);
     metadata.paging_state = next.map(|s| s.encode());
-    Ok(ResultBody::Rows(Rows { metadata, rows }))
+    let aggregation = selection.is_aggregate() || group_by.is_some();
+    Ok(Selected {
+        body: ResultBody::Rows(Rows { metadata, rows }),
+        warning: aggregation
+            .then(|| aggregation_warning(&table, statement))
+            .flatten(),
+    })
+}
+
+/// Cassandra warns when an aggregation (aggregate selectors or GROUP BY) reads more than one
+/// partition: no partition key restriction at all, or an IN on it (SelectStatement.execute).
+fn aggregation_warning(table: &Table, statement: &SelectStatement) -> Option<&'static str> {
+    let partition_key = table.partition_key_indexes();
+    let on_key = |column: &str| {
+        table
+            .column_index(column)
+            .is_some_and(|index| partition_key.contains(&index))
+    };
+    let mut restricted = false;
+    for relation in &statement.where_clause {
+        match relation {
+            Relation::Token { .. } => restricted = true,
+            Relation::Column { column, predicate } if on_key(column) => match predicate {
+                Predicate::In(_) => {
+                    return Some(
+                        "Aggregation query used on multiple partition keys (IN restriction)",
+                    )
+                }
+                Predicate::Compare(..) => restricted = true,
+            },
+            _ => {}
+        }
+    }
+    (!restricted).then_some("Aggregation query used without partition key")
 }
 
 fn plan(
