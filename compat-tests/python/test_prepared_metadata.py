@@ -8,8 +8,8 @@ still matches what PREPARE returned. Conditional writes always carry their metad
 flag a change (CASSANDRA-13992).
 
 The python driver never sets the skip-metadata flag (gocql and the Rust driver do); the
-`skipping` fixture makes its EXECUTEs ask for it, and a recorder reads the rows-metadata flags
-off the wire.
+`skipping` fixture makes its EXECUTEs ask for it, and `metadata_flags` reads the rows-metadata
+flags off the wire.
 """
 
 import io
@@ -27,19 +27,28 @@ SKIP_METADATA_REQUEST_FLAG = 0x02
 
 
 @pytest.fixture
-def metadata_flags(monkeypatch):
-    """Every rows-metadata flags int the driver decodes, in order."""
+def metadata_flags(versioned_session):
+    """The rows-metadata flags of every rows result the test's session decodes, in order: its
+    protocol handler decodes RESULT messages with a recording subclass (other sessions of the
+    test process, refreshing schema in the background, are not recorded)."""
     seen = []
-    decode = ResultMessage.recv_results_metadata
+    handler = versioned_session.client_protocol_handler
+    result_class = handler.message_types_by_opcode[ResultMessage.opcode]
 
-    def recording(self, f, user_type_map):
-        position = f.tell()
-        seen.append(struct.unpack(">i", f.read(4))[0])
-        f.seek(position)
-        return decode(self, f, user_type_map)
+    class RecordingResult(result_class):
+        def recv_results_rows(self, f, *args):
+            position = f.tell()
+            seen.append(struct.unpack(">i", f.read(4))[0])
+            f.seek(position)
+            return result_class.recv_results_rows(self, f, *args)
 
-    monkeypatch.setattr(ResultMessage, "recv_results_metadata", recording)
-    return seen
+    class RecordingHandler(handler):
+        message_types_by_opcode = {**handler.message_types_by_opcode,
+                                   ResultMessage.opcode: RecordingResult}
+
+    versioned_session.client_protocol_handler = RecordingHandler
+    yield seen
+    versioned_session.client_protocol_handler = handler
 
 
 class SkipMetadataExecute(ExecuteMessage):
@@ -61,7 +70,7 @@ def skipping(monkeypatch):
 
 @pytest.fixture(params=[4, 5])
 def versioned_session(strata, request):
-    # No schema or token refreshes: every rows result decoded is one the test asked for.
+    # No schema or token refreshes on this cluster: less background work while flags are read.
     session = connect(strata, protocol_version=request.param, schema_metadata_enabled=False,
                       token_metadata_enabled=False)
     keyspace = f"prepared_meta_v{request.param}"
