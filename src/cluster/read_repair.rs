@@ -26,6 +26,9 @@ use std::collections::BTreeMap;
 
 use md5::{Digest, Md5};
 use strata_engine::{Cell, CellValue};
+use strata_protocol::WriteType;
+
+use super::consistency::{Replica, ReplicaPlan, WriteTracker};
 
 /// One replica's answer to a read: its cells in key order, and how far the answer is
 /// complete.
@@ -132,6 +135,38 @@ pub fn resolve(responses: &[ReplicaCells]) -> Resolution {
         },
         repairs,
     }
+}
+
+/// Whether the digest answers agree with the data answer: if so the data is the read's
+/// answer; if not, the coordinator asks every contacted replica for data and `resolve`s.
+pub fn digests_agree(data: &ReplicaCells, digests: &[[u8; 16]]) -> bool {
+    let expected = digest(data);
+    digests.iter().all(|d| *d == expected)
+}
+
+/// Blocking read repair (Cassandra's `BlockingPartitionRepair`): the read answers only once
+/// `block_for` of the contacted replicas hold the merged cells, the ones already in sync
+/// counting at once and the others when they acknowledge their repair. `contacts[i]` is the
+/// replica of `resolution.repairs[i]`. With one contact (ONE, LOCAL_ONE) nothing can
+/// disagree, so only levels above ONE ever wait here.
+pub fn repair_tracker(
+    plan: &ReplicaPlan<'_>,
+    contacts: &[Replica],
+    resolution: &Resolution,
+) -> WriteTracker {
+    let live = vec![true; contacts.len()];
+    let contacted = ReplicaPlan {
+        replicas: contacts,
+        live: &live,
+        ..plan.clone()
+    };
+    let mut tracker = WriteTracker::new(&contacted, WriteType::Simple);
+    for (i, repair) in resolution.repairs.iter().enumerate() {
+        if repair.is_empty() {
+            tracker.on_ack(i);
+        }
+    }
+    tracker
 }
 
 #[cfg(test)]

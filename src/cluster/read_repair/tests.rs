@@ -244,3 +244,65 @@ fn resolution_matches_a_model_and_repairs_converge() {
     eprintln!("{repaired_cells} repair cells applied");
     assert!(repaired_cells > 1_000);
 }
+
+#[test]
+fn a_quorum_read_waits_for_the_stale_replica_to_take_its_repair() {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use strata_protocol::Consistency;
+
+    use crate::cluster::consistency::{Replica, ReplicaPlan, Replication, Verdict};
+
+    let replicas: Vec<Replica> = (1..=3)
+        .map(|i| Replica {
+            address: IpAddr::V4(Ipv4Addr::new(127, 0, 0, i)),
+            dc: "dc1".into(),
+        })
+        .collect();
+    let replication = Replication::Simple(3);
+    let live = [true; 3];
+    let plan = ReplicaPlan {
+        consistency: Consistency::Quorum,
+        replication: &replication,
+        local_dc: "dc1",
+        replicas: &replicas,
+        live: &live,
+    };
+    let contacts = &replicas[..2];
+    let fresh = ReplicaCells {
+        cells: vec![(b"k".to_vec(), Cell::live(2, b"new".to_vec()))],
+        complete_through: None,
+    };
+    let stale = ReplicaCells {
+        cells: vec![(b"k".to_vec(), Cell::live(1, b"old".to_vec()))],
+        complete_through: None,
+    };
+    assert!(digests_agree(&fresh, &[digest(&fresh)]));
+    assert!(!digests_agree(&fresh, &[digest(&stale)]));
+
+    let resolution = resolve(&[fresh.clone(), stale]);
+    let mut tracker = repair_tracker(&plan, contacts, &resolution);
+    assert_eq!(
+        tracker.verdict(),
+        &Verdict::Pending,
+        "the stale replica has not taken its repair"
+    );
+    assert_eq!(tracker.on_ack(1), &Verdict::Success);
+    // Past the deadline without the repair's ack, the read times out (not all of a quorum
+    // holds what it would return).
+    let mut tracker = repair_tracker(&plan, contacts, &resolution);
+    assert_eq!(
+        tracker.on_deadline(),
+        &Verdict::Timeout {
+            received: 1,
+            block_for: 2
+        }
+    );
+
+    // In agreement nothing waits.
+    let agreed = resolve(&[fresh.clone(), fresh]);
+    assert_eq!(
+        repair_tracker(&plan, contacts, &agreed).verdict(),
+        &Verdict::Success
+    );
+}
