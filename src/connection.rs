@@ -9,18 +9,6 @@
 //! - A malformed frame closes only this connection; a request that fails (or panics)
 //!   gets an ERROR on its own stream and the connection goes on.
 
-// Client input (or, for storage, bytes read back from disk) must never panic the server:
-// the protocol and engine crates' lints, here for this module (tests may unwrap).
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;

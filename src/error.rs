@@ -3,18 +3,6 @@
 //! Invariant: every error a client sees passes through `CqlError::to_body`; no other
 //! module picks a wire error code.
 
-// Client input (or, for storage, bytes read back from disk) must never panic the server:
-// the protocol and engine crates' lints, here for this module (tests may unwrap).
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
-
 use std::net::IpAddr;
 
 use bytes::Bytes;

@@ -3,18 +3,6 @@
 //!
 //! Invariant: every failure becomes an ERROR response through `CqlError::to_body`.
 
-// Client input (or, for storage, bytes read back from disk) must never panic the server:
-// the protocol and engine crates' lints, here for this module (tests may unwrap).
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
-
 use strata_protocol::{
     Batch, BatchStatement as WireBatchStatement, BatchType, Consistency, Event, QueryParams,
     Request, Response, ResultBody, Values,
