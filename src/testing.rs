@@ -12,8 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
-use strata_protocol::frame::{RawHeader, HEADER_LEN};
+use bytes::{Buf, BufMut, BytesMut};
+use strata_protocol::frame::{flags, RawHeader, HEADER_LEN};
+use strata_protocol::types::Reader;
 use strata_protocol::{Consistency, Opcode, ProtocolVersion, QueryParams, Request, Response};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -191,9 +192,16 @@ impl TestClient {
                 let length = usize::try_from(header.length).expect("response length");
                 if self.input.len() >= HEADER_LEN + length {
                     self.input.advance(HEADER_LEN);
-                    let body: Bytes = self.input.split_to(length).freeze();
+                    let mut body = Reader::new(self.input.split_to(length).freeze());
+                    // What precedes the message (a tracing id, warnings) is not checked here.
+                    if header.flags & flags::TRACING != 0 {
+                        body.take(16, "tracing id").expect("tracing id");
+                    }
+                    if header.flags & flags::WARNING != 0 {
+                        body.read_string_list("warnings").expect("warnings");
+                    }
                     let opcode = Opcode::try_from(header.opcode).expect("response opcode");
-                    let response = Response::decode(ProtocolVersion::V4, opcode, body)
+                    let response = Response::decode(ProtocolVersion::V4, opcode, body.into_rest())
                         .expect("decode response");
                     return Some((header.stream, response));
                 }
