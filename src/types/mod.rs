@@ -36,6 +36,7 @@ mod timeuuid;
 mod validate;
 
 pub use bound::canonical_bound_value;
+pub(crate) use codec::split_fields;
 pub use compare::compare_values;
 pub use cql_type::{
     maybe_quote_identifier, CqlType, NativeType, NoUdts, UdtDef, UdtResolver, MAX_TYPE_DEPTH,

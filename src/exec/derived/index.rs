@@ -617,10 +617,11 @@ pub fn analyze(
     bound: &BoundValues,
 ) -> CqlResult<(Restrictions, Option<IndexLookup>)> {
     let is_virtual = table.source == TableSource::Virtual;
-    let analyzer = |allow_filtering: bool| Analyzer {
+    let analyzer = |allow_filtering: bool, indexed: bool| Analyzer {
         table,
         bound,
         allow_filtering: allow_filtering || is_virtual,
+        indexed,
     };
     let lookup = if is_virtual || statement.snapshot.is_some() {
         None
@@ -629,14 +630,14 @@ pub fn analyze(
     };
     let Some(lookup) = lookup else {
         return Ok((
-            analyzer(statement.allow_filtering).analyze(&statement.where_clause)?,
+            analyzer(statement.allow_filtering, false).analyze(&statement.where_clause)?,
             None,
         ));
     };
-    let restrictions = analyzer(true).analyze(&statement.where_clause)?;
+    let restrictions = analyzer(true, true).analyze(&statement.where_clause)?;
     if matches!(restrictions.partitions, PartitionSelection::Keys(_)) {
         return Ok((
-            analyzer(statement.allow_filtering).analyze(&statement.where_clause)?,
+            analyzer(statement.allow_filtering, false).analyze(&statement.where_clause)?,
             None,
         ));
     }
@@ -647,7 +648,7 @@ pub fn analyze(
         .filter(|(i, _)| *i != lookup.relation)
         .map(|(_, r)| r.clone())
         .collect();
-    analyzer(statement.allow_filtering).analyze(&others)?;
+    analyzer(statement.allow_filtering, true).analyze(&others)?;
     Ok((restrictions, Some(lookup)))
 }
 

@@ -1,5 +1,5 @@
 //! Reading serialized collection values (protocol v3+ form: `[int n]` then each element
-//! as `[int length][bytes]`), for `IN ?` lists and CONTAINS filters.
+//! as `[int length][bytes]`), for `IN ?` lists, CONTAINS and map-entry filters.
 
 use std::cmp::Ordering;
 
@@ -61,6 +61,18 @@ pub fn contains(ty: &CqlType, collection: &[u8], operand: &[u8], key: bool) -> b
         }
         _ => false,
     }
+}
+
+/// The value of `key` in a serialized map of type `ty` (`m[k] = v` filters).
+pub fn map_get(ty: &CqlType, map: &[u8], key: &[u8]) -> Option<Vec<u8>> {
+    let CqlType::Map { key: key_ty, .. } = ty else {
+        return None;
+    };
+    let items = elements(map).ok()?;
+    items
+        .chunks(2)
+        .find(|pair| compare_values(key_ty, &pair[0], key) == Ordering::Equal)
+        .and_then(|pair| pair.get(1).cloned())
 }
 
 #[cfg(test)]

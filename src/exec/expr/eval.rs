@@ -316,15 +316,21 @@ fn function(
                     "Cannot infer type of argument {arg} in call to function system.{name}"
                 ))
             })?;
-        let value = evaluate(
+        let value = match evaluate(
             arg,
             &Receiver {
                 name: receiver.name,
                 ty: &ty,
             },
             bound,
-        )?
-        .into_option();
+        )? {
+            Evaluated::Unset => {
+                return Err(CqlError::invalid(format!(
+                    "Invalid unset value for argument in call to function {name}"
+                )))
+            }
+            evaluated => evaluated.into_option(),
+        };
         types.push(ty);
         values.push(value);
     }

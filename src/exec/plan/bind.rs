@@ -64,6 +64,21 @@ impl Collector<'_> {
                     self.term(item, name, t, None);
                 }
             }
+            (
+                Term::FunctionCall {
+                    name: function,
+                    args,
+                },
+                _,
+            ) => {
+                let hints =
+                    crate::exec::expr::functions::parameter_hints(&function.name, args.len());
+                for (i, (arg, hint)) in args.iter().zip(hints).enumerate() {
+                    if let Some(ty) = hint {
+                        self.term(arg, &format!("arg{i}(system.{})", function.name), &ty, None);
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -93,18 +108,43 @@ impl Collector<'_> {
                     let (index, ty) = self.column(column)?;
                     self.predicate(predicate, column, &ty, index)?;
                 }
-                Relation::Token { value, .. } => self.term(
-                    value,
-                    "partition key token",
-                    &CqlType::Native(NativeType::Bigint),
-                    None,
-                ),
+                Relation::Token { value, .. } => match value {
+                    Term::FunctionCall { name, args } if name.name == "token" => {
+                        for (arg, index) in args.iter().zip(self.table.partition_key_indexes()) {
+                            let column = self.table.def.columns[index].name.clone();
+                            self.term(arg, &column, &self.table.types[index].clone(), None);
+                        }
+                    }
+                    _ => self.term(
+                        value,
+                        "partition key token",
+                        &CqlType::Native(NativeType::Bigint),
+                        None,
+                    ),
+                },
                 Relation::MultiColumn { columns, predicate } => {
                     let types = columns
                         .iter()
                         .map(|c| self.column(c).map(|(_, t)| t))
                         .collect::<CqlResult<Vec<_>>>()?;
                     let name = format!("({})", columns.join(","));
+                    // Cassandra checks the arity when preparing, before typing the markers.
+                    let terms: Vec<&Term> = match predicate {
+                        Predicate::Compare(_, term) => vec![term],
+                        Predicate::In(InValues::Terms(terms)) => terms.iter().collect(),
+                        Predicate::In(InValues::Marker(_)) => Vec::new(),
+                    };
+                    for term in terms {
+                        if let Term::Tuple(items) = term {
+                            if items.len() != types.len() {
+                                return Err(CqlError::invalid(format!(
+                                    "Expected {} elements in value tuple, but got {}: {term}",
+                                    types.len(),
+                                    items.len()
+                                )));
+                            }
+                        }
+                    }
                     let tuple = CqlType::Tuple(types);
                     match predicate {
                         Predicate::Compare(_, term) => self.term(term, &name, &tuple, None),

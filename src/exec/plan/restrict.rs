@@ -5,10 +5,11 @@
 
 use std::ops::Bound;
 
+use super::clustering::{ClusteringKind, ClusteringRestriction, TupleBound};
 use crate::cql::ast::{InValues, Operator, Predicate, Relation, Term};
 use crate::error::{CqlError, CqlResult};
 use crate::exec::expr::collections;
-use crate::exec::expr::eval::{evaluate_required, BoundValues, Receiver};
+use crate::exec::expr::eval::{evaluate, evaluate_required, BoundValues, Evaluated, Receiver};
 use crate::schema::{ClusteringOrder, ColumnKind, Table};
 use crate::storage::{layout, ClusteringRange};
 use crate::types::{self, CqlType, NativeType};
@@ -103,6 +104,7 @@ pub enum PartitionSelection {
 /// A row filter applied after reading (ALLOW FILTERING, system tables).
 #[derive(Clone, Debug)]
 pub struct Filter {
+    /// The filtered column (the first one for a tuple filter).
     pub column: usize,
     pub op: FilterOp,
 }
@@ -111,18 +113,90 @@ pub struct Filter {
 pub enum FilterOp {
     Compare(Operator, Vec<u8>),
     In(Vec<Vec<u8>>),
+    /// `m[key] = value` on a map column.
+    MapEntry {
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    /// `(c1, ..., cn) IN (...)` (or `=`) on clustering columns.
+    TupleIn {
+        columns: Vec<usize>,
+        tuples: Vec<Vec<Vec<u8>>>,
+    },
+    /// A tuple slice on clustering columns, compared by value.
+    TupleSlice {
+        columns: Vec<usize>,
+        lower: Option<TupleBound>,
+        upper: Option<TupleBound>,
+    },
 }
 
 impl Filter {
-    pub fn matches(&self, ty: &CqlType, value: Option<&[u8]>) -> bool {
-        let Some(value) = value else { return false };
+    /// Whether a row passes, given the table's column types and the row's values.
+    pub fn matches<'a>(
+        &self,
+        types: &[CqlType],
+        value_of: impl Fn(usize) -> Option<&'a [u8]>,
+    ) -> bool {
+        let ty = &types[self.column];
         match &self.op {
-            FilterOp::In(values) => values
+            FilterOp::In(values) => value_of(self.column).is_some_and(|value| {
+                values
+                    .iter()
+                    .any(|v| types::compare_values(ty, value, v).is_eq())
+            }),
+            FilterOp::Compare(op, v) => {
+                value_of(self.column).is_some_and(|value| compare(ty, *op, value, v))
+            }
+            FilterOp::MapEntry { key, value } => value_of(self.column).is_some_and(|map| {
+                collections::map_get(ty, map, key).is_some_and(|found| {
+                    types::compare_values(map_value_type(ty), &found, value).is_eq()
+                })
+            }),
+            FilterOp::TupleIn { columns, tuples } => tuples
                 .iter()
-                .any(|v| types::compare_values(ty, value, v).is_eq()),
-            FilterOp::Compare(op, v) => compare(ty, *op, value, v),
+                .any(|t| tuple_order(types, columns, &value_of, t).is_some_and(|o| o.is_eq())),
+            FilterOp::TupleSlice {
+                columns,
+                lower,
+                upper,
+            } => {
+                let above = lower.as_ref().is_none_or(|b| {
+                    tuple_order(types, columns, &value_of, &b.values)
+                        .is_some_and(|o| o.is_gt() || (b.inclusive && o.is_eq()))
+                });
+                let below = upper.as_ref().is_none_or(|b| {
+                    tuple_order(types, columns, &value_of, &b.values)
+                        .is_some_and(|o| o.is_lt() || (b.inclusive && o.is_eq()))
+                });
+                above && below
+            }
         }
     }
+}
+
+fn map_value_type(ty: &CqlType) -> &CqlType {
+    match ty {
+        CqlType::Map { value, .. } => value,
+        other => other,
+    }
+}
+
+/// How the row's values of `columns` compare, by value, with the first `bound.len()`
+/// of them (a shorter bound compares its prefix); `None` if a value is missing.
+fn tuple_order<'a>(
+    types: &[CqlType],
+    columns: &[usize],
+    value_of: &impl Fn(usize) -> Option<&'a [u8]>,
+    bound: &[Vec<u8>],
+) -> Option<std::cmp::Ordering> {
+    for (column, expected) in columns.iter().zip(bound) {
+        let order = types::compare_values(&types[*column], value_of(*column)?, expected);
+        if order.is_ne() {
+            return Some(order);
+        }
+    }
+    Some(std::cmp::Ordering::Equal)
 }
 
 fn compare(ty: &CqlType, op: Operator, value: &[u8], operand: &[u8]) -> bool {
@@ -154,7 +228,7 @@ pub struct Restrictions {
     pub has_clustering_restriction: bool,
 }
 
-/// Values of one column's restriction: EQ/IN values, or a slice.
+/// Values of one partition key or regular column's restriction: EQ/IN values, or a slice.
 #[derive(Default)]
 struct ColumnRestriction {
     values: Option<Vec<Vec<u8>>>,
@@ -162,72 +236,78 @@ struct ColumnRestriction {
     upper: Option<(Vec<u8>, bool)>,
 }
 
-/// A multi-column relation on a clustering prefix `(c1, ..., ck)`, with each bound the
-/// concatenated order-preserving encoding of the tuple.
-#[derive(Default)]
-struct MultiColumn {
-    columns: usize,
-    lower: Option<(Vec<u8>, bool)>,
-    upper: Option<(Vec<u8>, bool)>,
-    /// `(c1, c2) IN ((..), (..))` or `=`: encoded prefixes.
-    prefixes: Option<Vec<Vec<u8>>>,
-}
-
 pub struct Analyzer<'a> {
     pub table: &'a Table,
     pub bound: &'a BoundValues,
     pub allow_filtering: bool,
+    /// A secondary index answers another relation of the query: restrictions that would
+    /// need filtering are left to the ALLOW FILTERING check (Cassandra's
+    /// `usesSecondaryIndexing`), not refused for their shape.
+    pub indexed: bool,
 }
 
-const FILTERING_MESSAGE: &str = "Cannot execute this query as it might involve data filtering and thus may have unpredictable performance. If you want to execute this query despite the performance unpredictability, use ALLOW FILTERING";
+pub(super) const FILTERING_MESSAGE: &str = "Cannot execute this query as it might involve data filtering and thus may have unpredictable performance. If you want to execute this query despite the performance unpredictability, use ALLOW FILTERING";
+
+/// What an analysis collects before deciding partitions, slices and filters.
+#[derive(Default)]
+struct Collected {
+    per_column: Vec<ColumnRestriction>,
+    clustering: Vec<ClusteringRestriction>,
+    token: Option<(Bound<i64>, Bound<i64>)>,
+    filters: Vec<Filter>,
+    /// A bad value in a filtering restriction: Cassandra reports it only once the query
+    /// is known not to need ALLOW FILTERING (the check happens at PREPARE there).
+    deferred: Option<CqlError>,
+}
 
 impl Analyzer<'_> {
     pub fn analyze(&self, relations: &[Relation]) -> CqlResult<Restrictions> {
-        let columns = self.table.def.columns.len();
-        let mut per_column: Vec<ColumnRestriction> =
-            (0..columns).map(|_| ColumnRestriction::default()).collect();
-        let mut token: (Bound<i64>, Bound<i64>) = (Bound::Unbounded, Bound::Unbounded);
-        let mut has_token = false;
-        let mut filters = Vec::new();
-        let mut multi = MultiColumn::default();
+        let mut c = Collected {
+            per_column: (0..self.table.def.columns.len())
+                .map(|_| ColumnRestriction::default())
+                .collect(),
+            ..Collected::default()
+        };
         for relation in relations {
             match relation {
                 Relation::Column { column, predicate } => {
                     let index = self.column_index(column)?;
-                    self.add_column_restriction(index, predicate, &mut per_column, &mut filters)?;
+                    self.add_column_relation(index, predicate, relation, &mut c)?;
                 }
                 Relation::Token { columns, op, value } => {
                     self.check_token_columns(columns)?;
-                    has_token = true;
-                    self.add_token_bound(*op, value, &mut token)?;
+                    let range = c.token.get_or_insert((Bound::Unbounded, Bound::Unbounded));
+                    self.add_token_bound(*op, value, range)?;
                 }
                 Relation::MultiColumn { columns, predicate } => {
-                    self.add_multi_column(columns, predicate, &mut multi)?;
+                    let text = relation.to_string();
+                    let restriction = self.multi_column_restriction(columns, predicate, &text)?;
+                    self.add_clustering(&mut c.clustering, restriction)?;
                 }
+                Relation::Element {
+                    column, key, value, ..
+                } => self.add_map_entry(column, key, value, &mut c)?,
                 _ => return Err(CqlError::invalid("Unsupported restriction")),
             }
         }
-        let partitions =
-            self.partition_selection(&mut per_column, has_token.then_some(token), &mut filters)?;
-        if multi.columns > 0 && matches!(partitions, PartitionSelection::TokenRange { .. }) {
-            return Err(CqlError::invalid(FILTERING_MESSAGE));
+        let partitions = self.partition_selection(&mut c)?;
+        let single_partitions = matches!(partitions, PartitionSelection::Keys(_));
+        let clustering = std::mem::take(&mut c.clustering);
+        let plan = self.clustering_plan(clustering, single_partitions, &mut c.filters)?;
+        self.regular_filters(&mut c)?;
+        if let Some(error) = c.deferred {
+            return Err(error);
         }
-        let (slices, clusterings, has_clustering_restriction) = if multi.columns > 0 {
-            self.multi_column_slices(&per_column, multi)?
-        } else {
-            self.clustering(&mut per_column, &partitions, &mut filters)?
-        };
-        self.regular_filters(per_column, &mut filters)?;
         Ok(Restrictions {
             partitions,
-            slices,
-            clusterings,
-            filters,
-            has_clustering_restriction,
+            slices: plan.slices,
+            clusterings: plan.clusterings,
+            filters: c.filters,
+            has_clustering_restriction: plan.restricted,
         })
     }
 
-    fn column_index(&self, name: &str) -> CqlResult<usize> {
+    pub(super) fn column_index(&self, name: &str) -> CqlResult<usize> {
         self.table.column_index(name).ok_or_else(|| {
             CqlError::invalid(format!(
                 "Undefined column name {name} in table {}.{}",
@@ -261,7 +341,8 @@ impl Analyzer<'_> {
                     element: Box::new(self.table.types[index].clone()),
                     frozen: false,
                 };
-                let name = format!("in({})", self.table.def.columns[index].name);
+                let column = &self.table.def.columns[index].name;
+                let name = format!("in({column})");
                 let receiver = Receiver {
                     name: &name,
                     ty: &list_ty,
@@ -270,68 +351,239 @@ impl Analyzer<'_> {
                     &Term::Bind(marker.clone()),
                     &receiver,
                     self.bound,
-                    "for IN",
+                    &format!("for column {column}"),
                 )?;
                 collections::elements(&bytes)
             }
         }
     }
 
-    fn add_column_restriction(
+    /// A value compared in a filter on a non-key column: null and unset are refused with
+    /// Cassandra's "Unsupported ..." texts, reported after the ALLOW FILTERING check.
+    fn filter_operand(
+        &self,
+        term: &Term,
+        receiver: &Receiver<'_>,
+        what: &str,
+        deferred: &mut Option<CqlError>,
+    ) -> CqlResult<Option<Vec<u8>>> {
+        let refused = match evaluate(term, receiver, self.bound)? {
+            Evaluated::Value(v) => return Ok(Some(v)),
+            Evaluated::Null => "null",
+            Evaluated::Unset => "unset",
+        };
+        deferred.get_or_insert_with(|| CqlError::invalid(format!("Unsupported {refused} {what}")));
+        Ok(None)
+    }
+
+    fn add_column_relation(
         &self,
         index: usize,
         predicate: &Predicate,
-        per_column: &mut [ColumnRestriction],
-        filters: &mut Vec<Filter>,
+        relation: &Relation,
+        c: &mut Collected,
     ) -> CqlResult<()> {
         let kind = self.table.def.columns[index].kind;
-        let name = &self.table.def.columns[index].name;
-        let r = &mut per_column[index];
+        let name = self.table.def.columns[index].name.clone();
+        if let Predicate::Compare(Operator::NotEq, _) = predicate {
+            return Err(CqlError::invalid(format!(
+                "Unsupported \"!=\" relation: {relation}"
+            )));
+        }
+        if kind == ColumnKind::Clustering {
+            if let Some(restriction) = self.clustering_relation(index, predicate)? {
+                return self.add_clustering(&mut c.clustering, restriction);
+            }
+        } else if kind != ColumnKind::PartitionKey {
+            self.check_collection_relation(index, predicate)?;
+        }
+        let key = kind == ColumnKind::PartitionKey;
+        let r = &mut c.per_column[index];
         match predicate {
             Predicate::In(values) => {
                 if r.values.is_some() {
-                    return Err(CqlError::invalid(format!("{name} cannot be restricted by more than one relation if it includes an IN")));
+                    return Err(CqlError::invalid(format!(
+                        "{name} cannot be restricted by more than one relation if it includes a IN"
+                    )));
                 }
-                r.values = Some(self.in_values(index, values)?);
+                if key {
+                    r.values = Some(self.in_values(index, values)?);
+                } else {
+                    let values = match values {
+                        InValues::Terms(terms) => terms
+                            .iter()
+                            .map(|t| {
+                                self.filter_operand(
+                                    t,
+                                    &self.receiver(index),
+                                    &format!("value for column {name}"),
+                                    &mut c.deferred,
+                                )
+                            })
+                            .collect::<CqlResult<Vec<_>>>()?
+                            .into_iter()
+                            .flatten()
+                            .collect(),
+                        InValues::Marker(_) => self.in_values(index, values)?,
+                    };
+                    r.values = Some(values);
+                }
             }
             Predicate::Compare(Operator::Eq, term) => {
                 if r.values.is_some() {
-                    return Err(CqlError::invalid(format!("{name} cannot be restricted by more than one relation if it includes an Equal")));
+                    return Err(CqlError::invalid(format!(
+                        "{name} cannot be restricted by more than one relation if it includes an Equal"
+                    )));
                 }
-                r.values = Some(vec![self.value(index, term)?]);
+                let value = if key {
+                    Some(self.value(index, term)?)
+                } else {
+                    self.filter_operand(
+                        term,
+                        &self.receiver(index),
+                        &format!("value for column {name}"),
+                        &mut c.deferred,
+                    )?
+                };
+                r.values = Some(value.into_iter().collect());
             }
             Predicate::Compare(
                 op @ (Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq),
                 term,
-            ) if kind != ColumnKind::Regular && kind != ColumnKind::Static => {
-                let value = self.value(index, term)?;
-                let inclusive = matches!(op, Operator::LtEq | Operator::GtEq);
-                if matches!(op, Operator::Gt | Operator::GtEq) {
-                    r.lower = Some((value, inclusive));
+            ) => {
+                let value = if key {
+                    Some(self.value(index, term)?)
                 } else {
-                    r.upper = Some((value, inclusive));
+                    self.filter_operand(
+                        term,
+                        &self.receiver(index),
+                        &format!("value for column {name}"),
+                        &mut c.deferred,
+                    )?
+                };
+                let Some(value) = value else { return Ok(()) };
+                let inclusive = matches!(op, Operator::LtEq | Operator::GtEq);
+                let (slot, bound) = if matches!(op, Operator::Gt | Operator::GtEq) {
+                    (&mut r.lower, "start")
+                } else {
+                    (&mut r.upper, "end")
+                };
+                if slot.is_some() {
+                    return Err(CqlError::invalid(format!(
+                        "More than one restriction was found for the {bound} bound on {name}"
+                    )));
                 }
+                *slot = Some((value, inclusive));
             }
             Predicate::Compare(op, term) => {
-                if kind == ColumnKind::PartitionKey && *op != Operator::Eq {
-                    return Err(CqlError::invalid("Only EQ and IN relation are supported on the partition key (unless you use the token() function)"));
+                if key {
+                    return Err(CqlError::invalid(
+                        "Only EQ and IN relation are supported on the partition key (unless you use the token() function)",
+                    ));
                 }
                 let operand = match op {
-                    Operator::Contains => self.collection_operand(index, term, false)?,
-                    Operator::ContainsKey => self.collection_operand(index, term, true)?,
-                    _ => self.value(index, term)?,
+                    Operator::Contains | Operator::ContainsKey => self.collection_operand(
+                        index,
+                        term,
+                        *op == Operator::ContainsKey,
+                        &mut c.deferred,
+                    )?,
+                    _ => Some(self.value(index, term)?),
                 };
-                filters.push(Filter {
-                    column: index,
-                    op: FilterOp::Compare(*op, operand),
-                });
+                if let Some(operand) = operand {
+                    c.filters.push(Filter {
+                        column: index,
+                        op: FilterOp::Compare(*op, operand),
+                    });
+                }
             }
         }
         Ok(())
     }
 
-    fn collection_operand(&self, index: usize, term: &Term, key: bool) -> CqlResult<Vec<u8>> {
+    /// A single-column relation on a clustering column, unless it is one (CONTAINS on a
+    /// frozen collection, ...) that only filters.
+    fn clustering_relation(
+        &self,
+        index: usize,
+        predicate: &Predicate,
+    ) -> CqlResult<Option<ClusteringRestriction>> {
+        let position = self
+            .table
+            .clustering_indexes()
+            .iter()
+            .position(|i| *i == index)
+            .unwrap_or_default();
+        let kind = match predicate {
+            Predicate::Compare(Operator::Eq, term) => ClusteringKind::Values {
+                tuples: vec![vec![self.value(index, term)?]],
+                is_in: false,
+            },
+            Predicate::In(values) => ClusteringKind::Values {
+                tuples: self
+                    .in_values(index, values)?
+                    .into_iter()
+                    .map(|v| vec![v])
+                    .collect(),
+                is_in: true,
+            },
+            Predicate::Compare(
+                op @ (Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq),
+                term,
+            ) => {
+                let bound = TupleBound {
+                    values: vec![self.value(index, term)?],
+                    inclusive: matches!(op, Operator::LtEq | Operator::GtEq),
+                };
+                if matches!(op, Operator::Gt | Operator::GtEq) {
+                    ClusteringKind::Slice {
+                        lower: Some(bound),
+                        upper: None,
+                    }
+                } else {
+                    ClusteringKind::Slice {
+                        lower: None,
+                        upper: Some(bound),
+                    }
+                }
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(ClusteringRestriction::single(position, kind)))
+    }
+
+    /// Non-frozen collections are only restricted by CONTAINS, CONTAINS KEY and entries.
+    fn check_collection_relation(&self, index: usize, predicate: &Predicate) -> CqlResult<()> {
         let ty = &self.table.types[index];
+        let multi_cell = matches!(
+            ty,
+            CqlType::List { frozen: false, .. }
+                | CqlType::Set { frozen: false, .. }
+                | CqlType::Map { frozen: false, .. }
+        );
+        let op = match predicate {
+            Predicate::In(_) => "IN".to_string(),
+            Predicate::Compare(Operator::Contains | Operator::ContainsKey, _) => return Ok(()),
+            Predicate::Compare(op, _) => op.to_string(),
+        };
+        if multi_cell {
+            let name = &self.table.def.columns[index].name;
+            return Err(CqlError::invalid(format!(
+                "Collection column '{name}' ({ty}) cannot be restricted by a '{op}' relation"
+            )));
+        }
+        Ok(())
+    }
+
+    fn collection_operand(
+        &self,
+        index: usize,
+        term: &Term,
+        key: bool,
+        deferred: &mut Option<CqlError>,
+    ) -> CqlResult<Option<Vec<u8>>> {
+        let ty = &self.table.types[index];
+        let name = &self.table.def.columns[index].name;
         let element = match (ty, key) {
             (CqlType::List { element, .. } | CqlType::Set { element, .. }, false) => {
                 element.as_ref()
@@ -339,18 +591,73 @@ impl Analyzer<'_> {
             (CqlType::Map { value, .. }, false) => value.as_ref(),
             (CqlType::Map { key, .. }, true) => key.as_ref(),
             _ => {
-                let name = &self.table.def.columns[index].name;
                 let what = if key { "CONTAINS KEY" } else { "CONTAINS" };
                 return Err(CqlError::invalid(format!(
                     "Cannot use {what} on non-collection column {name}"
                 )));
             }
         };
-        let receiver = Receiver {
-            name: &self.table.def.columns[index].name,
-            ty: element,
+        let receiver = Receiver { name, ty: element };
+        self.filter_operand(
+            term,
+            &receiver,
+            &format!("value for column {name}"),
+            deferred,
+        )
+    }
+
+    /// `m[key] = value`: filters rows on one entry of a non-frozen map.
+    fn add_map_entry(
+        &self,
+        column: &str,
+        key: &Term,
+        value: &Term,
+        c: &mut Collected,
+    ) -> CqlResult<()> {
+        let index = self.column_index(column)?;
+        let ty = &self.table.types[index];
+        let (key_ty, value_ty) = match ty {
+            CqlType::Map {
+                key,
+                value,
+                frozen: false,
+            } => (key.as_ref(), value.as_ref()),
+            CqlType::Map { frozen: true, .. } => {
+                return Err(CqlError::invalid(format!(
+                    "Map-entry equality predicates on frozen map column {column} are not supported"
+                )))
+            }
+            _ => {
+                return Err(CqlError::invalid(format!(
+                    "Column {column} cannot be used as a map"
+                )))
+            }
         };
-        evaluate_required(term, &receiver, self.bound, "for CONTAINS")
+        let key = self.filter_operand(
+            key,
+            &Receiver {
+                name: column,
+                ty: key_ty,
+            },
+            &format!("map key for column {column}"),
+            &mut c.deferred,
+        )?;
+        let value = self.filter_operand(
+            value,
+            &Receiver {
+                name: column,
+                ty: value_ty,
+            },
+            &format!("map value for column {column}"),
+            &mut c.deferred,
+        )?;
+        if let (Some(key), Some(value)) = (key, value) {
+            c.filters.push(Filter {
+                column: index,
+                op: FilterOp::MapEntry { key, value },
+            });
+        }
+        Ok(())
     }
 
     fn check_token_columns(&self, columns: &[String]) -> CqlResult<()> {
@@ -363,24 +670,59 @@ impl Analyzer<'_> {
         Ok(())
     }
 
+    /// A token bound: a bigint, or `token(v1, ...)` of partition key values.
+    fn token_value(&self, term: &Term) -> CqlResult<i64> {
+        if let Term::FunctionCall { name, args } = term {
+            if name.name == "token" {
+                let pk = self.table.partition_key_indexes();
+                if args.len() != pk.len() {
+                    return Err(CqlError::invalid(format!(
+                        "Invalid number of arguments in call to function token: {} required but {} provided",
+                        pk.len(),
+                        args.len()
+                    )));
+                }
+                let components = args
+                    .iter()
+                    .zip(&pk)
+                    .map(
+                        |(arg, i)| match evaluate(arg, &self.receiver(*i), self.bound)? {
+                            Evaluated::Value(v) => Ok(v),
+                            Evaluated::Null => Err(CqlError::invalid("Invalid null token value")),
+                            Evaluated::Unset => Err(CqlError::invalid(
+                                "Invalid unset value for argument in call to function token",
+                            )),
+                        },
+                    )
+                    .collect::<CqlResult<Vec<_>>>()?;
+                return Ok(PartitionKey::from_components(components).token);
+            }
+        }
+        let ty = CqlType::Native(NativeType::Bigint);
+        let receiver = Receiver {
+            name: "partition key token",
+            ty: &ty,
+        };
+        let bytes = match evaluate(term, &receiver, self.bound)? {
+            Evaluated::Value(v) => v,
+            Evaluated::Null => return Err(CqlError::invalid("Invalid null token value")),
+            Evaluated::Unset => return Err(CqlError::invalid("Invalid unset token value")),
+        };
+        Ok(i64::from_be_bytes(
+            bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| CqlError::invalid("Invalid token value"))?,
+        ))
+    }
+
     fn add_token_bound(
         &self,
         op: Operator,
         term: &Term,
         range: &mut (Bound<i64>, Bound<i64>),
     ) -> CqlResult<()> {
-        let ty = CqlType::Native(NativeType::Bigint);
-        let receiver = Receiver {
-            name: "partition key token",
-            ty: &ty,
-        };
-        let bytes = evaluate_required(term, &receiver, self.bound, "for token")?;
-        let token = i64::from_be_bytes(
-            bytes
-                .as_slice()
-                .try_into()
-                .map_err(|_| CqlError::invalid("Invalid token value"))?,
-        );
+        let token = self.token_value(term)?;
         match op {
             Operator::Gt => range.0 = Bound::Excluded(token),
             Operator::GtEq => range.0 = Bound::Included(token),
@@ -396,147 +738,22 @@ impl Analyzer<'_> {
         Ok(())
     }
 
-    /// `(c1, c2) op (v1, v2)` and `(c1, c2) IN (...)`: a prefix of the clustering columns,
-    /// in clustering order.
-    fn add_multi_column(
-        &self,
-        columns: &[String],
-        predicate: &Predicate,
-        multi: &mut MultiColumn,
-    ) -> CqlResult<()> {
-        let indexes = columns
-            .iter()
-            .map(|c| self.column_index(c))
-            .collect::<CqlResult<Vec<_>>>()?;
-        let clustering = self.table.clustering_indexes();
-        if clustering.get(..indexes.len()) != Some(indexes.as_slice()) {
-            return Err(CqlError::invalid(format!(
-                "Clustering columns must appear in the PRIMARY KEY order in multi-column relations: ({})",
-                columns.join(", ")
-            )));
-        }
-        if multi.columns != 0 && multi.columns != indexes.len() {
-            return Err(CqlError::invalid(
-                "Multi-column relations on different column sets are not supported",
-            ));
-        }
-        multi.columns = indexes.len();
-        let encode_tuple = |term: &Term| -> CqlResult<Vec<u8>> {
-            let Term::Tuple(items) = term else {
-                return Err(CqlError::invalid(
-                    "Multi-column relations need a tuple of values",
-                ));
-            };
-            if items.len() != indexes.len() {
-                return Err(CqlError::invalid(format!(
-                    "Expected {} elements in value tuple, but got {}",
-                    indexes.len(),
-                    items.len()
-                )));
-            }
-            let mut key = Vec::new();
-            for (i, t) in indexes.iter().zip(items) {
-                let desc = self.table.def.columns[*i].order == ClusteringOrder::Desc;
-                types::encode_key_component(
-                    &self.table.types[*i],
-                    &self.value(*i, t)?,
-                    desc,
-                    &mut key,
-                )?;
-            }
-            Ok(key)
-        };
-        match predicate {
-            Predicate::Compare(Operator::Eq, term) => {
-                multi.prefixes = Some(vec![encode_tuple(term)?])
-            }
-            Predicate::In(InValues::Terms(terms)) => {
-                let mut prefixes = terms
-                    .iter()
-                    .map(encode_tuple)
-                    .collect::<CqlResult<Vec<_>>>()?;
-                prefixes.sort();
-                prefixes.dedup();
-                multi.prefixes = Some(prefixes);
-            }
-            Predicate::Compare(
-                op @ (Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq),
-                term,
-            ) => {
-                let orders: Vec<ClusteringOrder> = indexes
-                    .iter()
-                    .map(|i| self.table.def.columns[*i].order)
-                    .collect();
-                if orders.windows(2).any(|w| w[0] != w[1]) {
-                    return Err(CqlError::invalid("Multi-column slices over clustering columns of mixed orders are not supported yet"));
-                }
-                let bound = (
-                    encode_tuple(term)?,
-                    matches!(op, Operator::LtEq | Operator::GtEq),
-                );
-                // In DESC columns larger tuples sort first, so the bound changes ends.
-                let is_lower = matches!(op, Operator::Gt | Operator::GtEq)
-                    != (orders[0] == ClusteringOrder::Desc);
-                if is_lower {
-                    multi.lower = Some(bound);
-                } else {
-                    multi.upper = Some(bound);
-                }
-            }
-            _ => return Err(CqlError::invalid("Unsupported multi-column relation")),
-        }
-        Ok(())
-    }
-
-    /// Slices of a query whose clustering restriction is one multi-column relation.
-    #[allow(clippy::type_complexity)]
-    fn multi_column_slices(
-        &self,
-        per_column: &[ColumnRestriction],
-        multi: MultiColumn,
-    ) -> CqlResult<(Vec<ClusteringRange>, Vec<Vec<u8>>, bool)> {
-        for i in self.table.clustering_indexes() {
-            let r = &per_column[i];
-            if r.values.is_some() || r.lower.is_some() || r.upper.is_some() {
-                let name = &self.table.def.columns[i].name;
-                return Err(CqlError::invalid(format!(
-                    "Column \"{name}\" cannot be restricted by both a tuple notation relation and a single column relation"
-                )));
-            }
-        }
-        if let Some(prefixes) = multi.prefixes {
-            let full = multi.columns == self.table.def.clustering.len();
-            let slices = prefixes
-                .iter()
-                .map(|p| ClusteringRange::prefix(p))
-                .collect();
-            return Ok((slices, if full { prefixes } else { Vec::new() }, true));
-        }
-        let start = match multi.lower {
-            Some((key, true)) => key,
-            Some((key, false)) => layout::prefix_successor(&key).unwrap_or_default(),
-            None => Vec::new(),
-        };
-        let end = match multi.upper {
-            Some((key, true)) => layout::prefix_successor(&key),
-            Some((key, false)) => Some(key),
-            None => None,
-        };
-        Ok((vec![ClusteringRange { start, end }], Vec::new(), true))
-    }
-
-    fn partition_selection(
-        &self,
-        per_column: &mut [ColumnRestriction],
-        token: Option<(Bound<i64>, Bound<i64>)>,
-        filters: &mut Vec<Filter>,
-    ) -> CqlResult<PartitionSelection> {
+    /// Keys when every partition key column has EQ/IN values (in the order of the values,
+    /// as Cassandra returns IN partitions); otherwise a token range, the key restrictions
+    /// becoming filters (ALLOW FILTERING, CASSANDRA-11031).
+    fn partition_selection(&self, c: &mut Collected) -> CqlResult<PartitionSelection> {
         let pk = self.table.partition_key_indexes();
-        let restricted: Vec<bool> = pk.iter().map(|i| per_column[*i].values.is_some()).collect();
-        if restricted.iter().all(|r| *r) && token.is_none() {
+        let all_values = pk.iter().all(|i| {
+            let r = &c.per_column[*i];
+            r.values.is_some() && r.lower.is_none() && r.upper.is_none()
+        });
+        if all_values && c.token.is_none() {
             let mut keys: Vec<Vec<Vec<u8>>> = vec![Vec::new()];
             for i in &pk {
-                let values = per_column[*i].values.take().unwrap_or_default();
+                let ty = &self.table.types[*i];
+                let mut values = c.per_column[*i].values.take().unwrap_or_default();
+                values.sort_by(|a, b| types::compare_values(ty, a, b));
+                values.dedup_by(|a, b| types::compare_values(ty, a, b).is_eq());
                 keys = keys
                     .into_iter()
                     .flat_map(|prefix| {
@@ -546,113 +763,27 @@ impl Analyzer<'_> {
                     })
                     .collect();
             }
-            let mut keys: Vec<PartitionKey> = keys
+            let keys: Vec<PartitionKey> = keys
                 .into_iter()
                 .map(PartitionKey::checked)
                 .collect::<CqlResult<_>>()?;
-            keys.sort_by(|a, b| (a.token, &a.bytes).cmp(&(b.token, &b.bytes)));
-            keys.dedup();
             return Ok(PartitionSelection::Keys(keys));
         }
-        if restricted.iter().any(|r| *r) {
+        let restricted = pk.iter().any(|i| {
+            let r = &c.per_column[*i];
+            r.values.is_some() || r.lower.is_some() || r.upper.is_some()
+        });
+        if restricted {
             if !self.allow_filtering {
                 return Err(CqlError::invalid(FILTERING_MESSAGE));
             }
             for i in &pk {
-                if let Some(values) = per_column[*i].values.take() {
-                    filters.push(Filter {
-                        column: *i,
-                        op: FilterOp::In(values),
-                    });
-                }
+                let r = std::mem::take(&mut c.per_column[*i]);
+                self.push_slice_filters(*i, r, &mut c.filters);
             }
         }
-        let (start, end) = token.unwrap_or((Bound::Unbounded, Bound::Unbounded));
+        let (start, end) = c.token.unwrap_or((Bound::Unbounded, Bound::Unbounded));
         Ok(PartitionSelection::TokenRange { start, end })
-    }
-
-    /// Builds clustering slices from EQ/IN prefixes and at most one trailing range.
-    #[allow(clippy::type_complexity)]
-    fn clustering(
-        &self,
-        per_column: &mut [ColumnRestriction],
-        partitions: &PartitionSelection,
-        filters: &mut Vec<Filter>,
-    ) -> CqlResult<(Vec<ClusteringRange>, Vec<Vec<u8>>, bool)> {
-        let clustering = self.table.clustering_indexes();
-        let any = clustering.iter().any(|i| {
-            let r = &per_column[*i];
-            r.values.is_some() || r.lower.is_some() || r.upper.is_some()
-        });
-        if any && matches!(partitions, PartitionSelection::TokenRange { .. }) {
-            if !self.allow_filtering {
-                return Err(CqlError::invalid(FILTERING_MESSAGE));
-            }
-            for i in &clustering {
-                self.push_slice_filters(*i, std::mem::take(&mut per_column[*i]), filters);
-            }
-            return Ok((
-                vec![ClusteringRange {
-                    start: Vec::new(),
-                    end: None,
-                }],
-                Vec::new(),
-                true,
-            ));
-        }
-        let mut prefixes: Vec<Vec<u8>> = vec![Vec::new()];
-        let mut eq_columns = 0;
-        let mut range: Option<(usize, ColumnRestriction)> = None;
-        for (position, i) in clustering.iter().enumerate() {
-            let r = std::mem::take(&mut per_column[*i]);
-            let desc = self.table.def.columns[*i].order == ClusteringOrder::Desc;
-            if range.is_some() || position > eq_columns {
-                if r.values.is_some() || r.lower.is_some() || r.upper.is_some() {
-                    if !self.allow_filtering {
-                        let name = &self.table.def.columns[*i].name;
-                        let previous = &self.table.def.columns[clustering[position - 1]].name;
-                        return Err(CqlError::invalid(format!(
-                            "PRIMARY KEY column \"{name}\" cannot be restricted as preceding column \"{previous}\" is not restricted"
-                        )));
-                    }
-                    self.push_slice_filters(*i, r, filters);
-                }
-                continue;
-            }
-            if let Some(values) = r.values {
-                let mut sorted = values;
-                sorted.sort_by(|a, b| types::compare_values(&self.table.types[*i], a, b));
-                sorted.dedup();
-                let mut next = Vec::with_capacity(prefixes.len() * sorted.len());
-                for prefix in &prefixes {
-                    for v in &sorted {
-                        let mut p = prefix.clone();
-                        types::encode_key_component(&self.table.types[*i], v, desc, &mut p)?;
-                        next.push(p);
-                    }
-                }
-                if desc {
-                    next.sort();
-                }
-                prefixes = next;
-                eq_columns += 1;
-            } else if r.lower.is_some() || r.upper.is_some() {
-                range = Some((*i, r));
-            }
-        }
-        let fully = eq_columns == clustering.len() && !clustering.is_empty();
-        let slices = match range {
-            None => prefixes
-                .iter()
-                .map(|p| ClusteringRange::prefix(p))
-                .collect(),
-            Some((i, r)) => prefixes
-                .iter()
-                .map(|p| self.range_slice(i, p, &r))
-                .collect::<CqlResult<Vec<_>>>()?,
-        };
-        let clusterings = if fully { prefixes } else { Vec::new() };
-        Ok((slices, clusterings, any))
     }
 
     fn push_slice_filters(&self, column: usize, r: ColumnRestriction, filters: &mut Vec<Filter>) {
@@ -687,11 +818,12 @@ impl Analyzer<'_> {
     }
 
     /// The slice `prefix ‖ (lower..upper)` on clustering column `column`.
-    fn range_slice(
+    pub(super) fn range_slice(
         &self,
         column: usize,
         prefix: &[u8],
-        r: &ColumnRestriction,
+        lower: &Option<(Vec<u8>, bool)>,
+        upper: &Option<(Vec<u8>, bool)>,
     ) -> CqlResult<ClusteringRange> {
         let desc = self.table.def.columns[column].order == ClusteringOrder::Desc;
         let ty = &self.table.types[column];
@@ -701,11 +833,7 @@ impl Analyzer<'_> {
             Ok(key)
         };
         // In a DESC column larger values sort first, so the bounds swap ends.
-        let (low, high) = if desc {
-            (&r.upper, &r.lower)
-        } else {
-            (&r.lower, &r.upper)
-        };
+        let (low, high) = if desc { (upper, lower) } else { (lower, upper) };
         let start = match low {
             Some((v, true)) => encode(v)?,
             Some((v, false)) => layout::prefix_successor(&encode(v)?).unwrap_or_default(),
@@ -719,23 +847,19 @@ impl Analyzer<'_> {
         Ok(ClusteringRange { start, end })
     }
 
-    fn regular_filters(
-        &self,
-        per_column: Vec<ColumnRestriction>,
-        filters: &mut Vec<Filter>,
-    ) -> CqlResult<()> {
-        for (i, r) in per_column.into_iter().enumerate() {
+    fn regular_filters(&self, c: &mut Collected) -> CqlResult<()> {
+        for (i, r) in std::mem::take(&mut c.per_column).into_iter().enumerate() {
             if r.values.is_none() && r.lower.is_none() && r.upper.is_none() {
                 continue;
             }
-            self.push_slice_filters(i, r, filters);
+            self.push_slice_filters(i, r, &mut c.filters);
         }
-        let needs_filtering = filters.iter().any(|f| {
+        let needs_filtering = c.filters.iter().any(|f| {
             matches!(
                 self.table.def.columns[f.column].kind,
                 ColumnKind::Regular | ColumnKind::Static
             )
-        });
+        }) || (c.deferred.is_some() && c.filters.is_empty());
         if needs_filtering && !self.allow_filtering {
             return Err(CqlError::invalid(FILTERING_MESSAGE));
         }

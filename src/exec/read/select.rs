@@ -246,12 +246,14 @@ fn plan(
         .limit
         .as_ref()
         .map(|t| limit_value(t, bound, "limit"))
-        .transpose()?;
+        .transpose()?
+        .flatten();
     let mut per_partition_limit = statement
         .per_partition_limit
         .as_ref()
         .map(|t| limit_value(t, bound, "per partition limit"))
         .transpose()?
+        .flatten()
         .map(|v| v as usize);
     if statement.distinct {
         per_partition_limit = Some(1);
@@ -267,14 +269,19 @@ fn plan(
     })
 }
 
-fn limit_value(term: &Term, bound: &BoundValues, what: &str) -> CqlResult<u64> {
+/// A LIMIT value; an unset marker means no limit (Cassandra's `getLimit`).
+fn limit_value(term: &Term, bound: &BoundValues, what: &str) -> CqlResult<Option<u64>> {
+    use crate::exec::expr::eval::{evaluate, Evaluated, Receiver};
     let ty = CqlType::Native(NativeType::Int);
-    let receiver = crate::exec::expr::eval::Receiver {
+    let receiver = Receiver {
         name: &format!("[{what}]"),
         ty: &ty,
     };
-    let bytes =
-        crate::exec::expr::eval::evaluate_required(term, &receiver, bound, &format!("of {what}"))?;
+    let bytes = match evaluate(term, &receiver, bound)? {
+        Evaluated::Value(bytes) => bytes,
+        Evaluated::Unset => return Ok(None),
+        Evaluated::Null => return Err(CqlError::invalid(format!("Invalid null value of {what}"))),
+    };
     let value = i32::from_be_bytes(
         bytes
             .as_slice()
@@ -291,7 +298,7 @@ fn limit_value(term: &Term, bound: &BoundValues, what: &str) -> CqlResult<u64> {
             "{name} must be strictly positive"
         )));
     }
-    Ok(value as u64)
+    Ok(Some(value as u64))
 }
 
 /// Whether the read runs in reverse clustering order, after checking ORDER BY like
@@ -629,7 +636,7 @@ fn passes(plan: &Plan, row: &FullRow) -> bool {
     plan.restrictions
         .filters
         .iter()
-        .all(|f| f.matches(&plan.table.types[f.column], row.value(f.column)))
+        .all(|f| f.matches(&plan.table.types, |i| row.value(i)))
 }
 
 /// Generated tables are small: build every row, filter, and page by offset.

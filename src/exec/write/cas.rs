@@ -226,16 +226,21 @@ fn column_condition(
     let (path, operand_ty) = match (&condition.selection, ty) {
         (None, ty) => (None, ty),
         (Some(ConditionSelection::Element(term)), CqlType::Map { key, value, .. }) => {
-            let k = required(term, key, &column.name, bound)?;
+            let k = required(term, key, &column.name, "map", bound)?;
             (Some(ConditionPath::MapKey(k)), value.as_ref())
         }
         (Some(ConditionSelection::Element(term)), CqlType::List { element, .. }) => {
-            let i = required(term, &int, &column.name, bound)?;
+            let i = required(term, &int, &column.name, "list", bound)?;
             let i = i32::from_be_bytes(
                 i.as_slice()
                     .try_into()
                     .map_err(|_| CqlError::invalid("Invalid list index"))?,
             );
+            if i < 0 {
+                return Err(CqlError::invalid(format!(
+                    "Invalid negative list index {i}"
+                )));
+            }
             (Some(ConditionPath::ListIndex(i)), element.as_ref())
         }
         (Some(ConditionSelection::Element(_)), _) => {
@@ -325,15 +330,17 @@ fn column_condition(
     })
 }
 
+/// The key or index of `m[k]` / `l[i]` in a condition (`kind` is "map" or "list").
 fn required(
     term: &crate::cql::ast::Term,
     ty: &CqlType,
     name: &str,
+    kind: &str,
     bound: &BoundValues,
 ) -> CqlResult<Vec<u8>> {
     evaluate(term, &Receiver { name, ty }, bound)?
         .into_option()
-        .ok_or_else(|| CqlError::invalid(format!("Invalid null value for {name} element access")))
+        .ok_or_else(|| CqlError::invalid(format!("Invalid null value for {kind} element access")))
 }
 
 impl ColumnCondition {

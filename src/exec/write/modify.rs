@@ -18,7 +18,7 @@ use crate::cql::ast::{
 };
 use crate::error::{CqlError, CqlResult};
 use crate::exec::context::Context;
-use crate::exec::expr::eval::{evaluate, evaluate_required, BoundValues, Evaluated, Receiver};
+use crate::exec::expr::eval::{evaluate, BoundValues, Evaluated, Receiver};
 use crate::exec::plan::restrict::{Analyzer, PartitionKey, PartitionSelection, Restrictions};
 use crate::schema::{ColumnKind, Table, TableSource};
 use crate::storage::{Operation, PartitionUpdate};
@@ -542,16 +542,18 @@ struct ResolvedUsing {
     ttl_secs: u32,
 }
 
-/// The statement's timestamp: `USING TIMESTAMP`, else the client's default, else now.
+/// The statement's timestamp: `USING TIMESTAMP` (an unset marker counts as absent), else
+/// the client's default, else now.
 fn resolve_timestamp(
     using: &UsingClause,
     bound: &BoundValues,
     client: Option<i64>,
 ) -> CqlResult<i64> {
-    match &using.timestamp {
-        Some(term) => integer(term, bound, NativeType::Bigint, "[timestamp]"),
-        None => Ok(client.unwrap_or_else(crate::clock::next_micros)),
-    }
+    let given = match &using.timestamp {
+        Some(term) => using_value(term, bound, NativeType::Bigint, "[timestamp]", None)?,
+        None => None,
+    };
+    Ok(given.unwrap_or_else(|| client.unwrap_or_else(crate::clock::next_micros)))
 }
 
 fn resolve_using(
@@ -561,10 +563,12 @@ fn resolve_using(
     table: &Table,
 ) -> CqlResult<ResolvedUsing> {
     let timestamp = resolve_timestamp(using, bound, default_timestamp)?;
+    // Cassandra's Attributes.getTimeToLive: null is no TTL, unset the table's default.
     let ttl = match &using.ttl {
-        Some(term) => integer(term, bound, NativeType::Int, "[ttl]")?,
-        None => i64::from(table.def.options.default_time_to_live),
-    };
+        Some(term) => using_value(term, bound, NativeType::Int, "[ttl]", Some(0))?,
+        None => None,
+    }
+    .unwrap_or_else(|| i64::from(table.def.options.default_time_to_live));
     if ttl < 0 {
         return Err(CqlError::invalid(format!(
             "A TTL must be greater or equal to 0, but was {ttl}"
@@ -581,21 +585,34 @@ fn resolve_using(
     })
 }
 
-fn integer(term: &Term, bound: &BoundValues, ty: NativeType, name: &str) -> CqlResult<i64> {
+/// A `USING` value: `None` if the marker is unset; `null` gives `if_null` when allowed.
+fn using_value(
+    term: &Term,
+    bound: &BoundValues,
+    ty: NativeType,
+    name: &str,
+    if_null: Option<i64>,
+) -> CqlResult<Option<i64>> {
     let ty = CqlType::Native(ty);
-    let bytes = evaluate_required(
-        term,
-        &Receiver { name, ty: &ty },
-        bound,
-        &format!("of {}", name.trim_matches(['[', ']'])),
-    )?;
-    Ok(match bytes.len() {
+    let bytes = match evaluate(term, &Receiver { name, ty: &ty }, bound)? {
+        Evaluated::Value(bytes) => bytes,
+        Evaluated::Unset => return Ok(None),
+        Evaluated::Null => {
+            return if_null.map(Some).ok_or_else(|| {
+                CqlError::invalid(format!(
+                    "Invalid null value of {}",
+                    name.trim_matches(['[', ']'])
+                ))
+            })
+        }
+    };
+    Ok(Some(match bytes.len() {
         4 => i64::from(i32::from_be_bytes(
             bytes.as_slice().try_into().unwrap_or_default(),
         )),
         8 => i64::from_be_bytes(bytes.as_slice().try_into().unwrap_or_default()),
         _ => return Err(CqlError::invalid(format!("Invalid value for {name}"))),
-    })
+    }))
 }
 
 fn column_index(table: &Table, name: &str) -> CqlResult<usize> {
@@ -636,9 +653,7 @@ fn insert_write(
     for (name, term) in columns.iter().zip(values) {
         let index = column_index(table, name)?;
         if evaluated.contains_key(&index) {
-            return Err(CqlError::invalid(format!(
-                "Multiple definitions found for column {name}"
-            )));
+            return Err(CqlError::invalid("The column names contains duplicates"));
         }
         evaluated.insert(index, evaluate(term, &receiver(table, index), bound)?);
     }
@@ -750,6 +765,7 @@ fn analyze(
         table,
         bound,
         allow_filtering: false,
+        indexed: false,
     }
     .analyze(relations)?;
     if !restrictions.filters.is_empty() {
