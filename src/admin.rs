@@ -110,7 +110,7 @@ async fn route(
     match (method, path, verb) {
         ("GET", "/metrics", _) => ("200 OK", metrics(node)),
         ("GET", "/health", _) => {
-            let mode = *node.mode.borrow();
+            let mode = node.mode();
             let status = if mode == Mode::Normal {
                 "200 OK"
             } else {
@@ -128,12 +128,12 @@ async fn route(
         ("POST", _, "clearsnapshot") => {
             cql_blocking(node, move |n| clearsnapshot_verb(n, &args)).await
         }
-        ("POST", _, "flush") => blocking(node, |n| n.engine.flush().map(|_| String::new())).await,
+        ("POST", _, "flush") => blocking(node, |n| n.engine().flush().map(|_| String::new())).await,
         ("POST", _, "compact") => {
-            blocking(node, |n| n.engine.compact().map(|_| String::new())).await
+            blocking(node, |n| n.engine().compact().map(|_| String::new())).await
         }
         ("POST", _, "drain") => {
-            let result = blocking(node, |n| n.engine.flush().map(|_| String::new())).await;
+            let result = blocking(node, |n| n.engine().flush().map(|_| String::new())).await;
             let _ = drain.send(true);
             result
         }
@@ -246,8 +246,8 @@ fn percent_encode(text: &str) -> String {
 }
 
 fn metrics(node: &Node) -> String {
-    let stats = node.engine.stats();
-    node.metrics.render(&[
+    let stats = node.engine().stats();
+    node.metrics().render(&[
         (
             "strata_engine_arrays",
             "immutable arrays on disk",
@@ -318,9 +318,9 @@ pub fn human_bytes(bytes: u64) -> String {
 
 /// `nodetool status` in Cassandra's layout.
 fn status(node: &Node) -> String {
-    let ring = node.coordinator.ring().local();
-    let load = human_bytes(node.engine.stats().array_bytes);
-    let dc = &node.config.dc;
+    let ring = node.coordinator().ring().local();
+    let load = human_bytes(node.engine().stats().array_bytes);
+    let dc = &node.config().dc;
     format!(
         "Datacenter: {dc}\n{}\nStatus=Up/Down\n|/ State=Normal/Leaving/Joining/Moving\n\
          --  Address    Load        Tokens  Owns (effective)  Host ID                               Rack\n\
@@ -337,17 +337,17 @@ fn status(node: &Node) -> String {
 
 /// `nodetool info` in Cassandra's layout (the subset that applies).
 fn info(node: &Node) -> String {
-    let stats = node.engine.stats();
-    let uptime = crate::clock::now_secs() - i64::from(node.generation);
+    let stats = node.engine().stats();
+    let uptime = crate::clock::now_secs() - i64::from(node.generation());
     let rows = [
-        ("ID", node.host_id.to_string()),
+        ("ID", node.host_id().to_string()),
         ("Gossip active", "true".into()),
         ("Native Transport active", "true".into()),
         ("Load", human_bytes(stats.array_bytes)),
-        ("Generation No", node.generation.to_string()),
+        ("Generation No", node.generation().to_string()),
         ("Uptime (seconds)", uptime.to_string()),
-        ("Data Center", node.config.dc.clone()),
-        ("Rack", node.config.rack.clone()),
+        ("Data Center", node.config().dc.clone()),
+        ("Rack", node.config().rack.clone()),
         ("Memtable size", human_bytes(stats.memtable_bytes as u64)),
         ("Arrays", stats.arrays.to_string()),
         ("Versions", stats.versions.to_string()),

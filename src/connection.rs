@@ -72,11 +72,11 @@ pub async fn serve(
     peer: SocketAddr,
     stop: watch::Receiver<bool>,
 ) {
-    Metrics::add(&node.metrics.connections_opened, 1);
+    Metrics::add(&node.metrics().connections_opened, 1);
     let _ = socket.set_nodelay(true);
-    let max_inflight = node.config.max_inflight_per_connection.max(1);
+    let max_inflight = node.config().max_inflight_per_connection.max(1);
     let (responses_tx, responses_rx) = mpsc::channel(max_inflight);
-    let codec = ServerCodec::new(Limits::with_max_frame_bytes(node.config.max_frame_bytes));
+    let codec = ServerCodec::new(Limits::with_max_frame_bytes(node.config().max_frame_bytes));
     let mut connection = Connection {
         node: node.clone(),
         socket,
@@ -95,7 +95,7 @@ pub async fn serve(
     if let Err(reason) = connection.run(stop).await {
         tracing::debug!(%peer, %reason, "connection closed");
     }
-    Metrics::add(&node.metrics.connections_closed, 1);
+    Metrics::add(&node.metrics().connections_closed, 1);
 }
 
 impl Connection {
@@ -147,7 +147,7 @@ impl Connection {
 
     /// Answers a broken frame; closes the connection unless only one envelope was bad.
     async fn reject(&mut self, error: DecodeError) -> Result<(), String> {
-        Metrics::add(&self.node.metrics.protocol_errors, 1);
+        Metrics::add(&self.node.metrics().protocol_errors, 1);
         if let DecodeError::UnsupportedVersion { version, stream } = error {
             let reply = unsupported_version_response(version, stream);
             let _ = self.socket.write_all(&reply).await;
@@ -185,7 +185,7 @@ impl Connection {
             }
             Request::Register(types) => {
                 self.registered = types;
-                self.events = Some(self.node.events.subscribe());
+                self.events = Some(self.node.subscribe());
                 self.write(&ResponseFrame::new(stream, Response::Ready))
                     .await
             }
@@ -263,19 +263,19 @@ impl Connection {
             let tracing_id = trace.take().map(|mut trace| {
                 trace.event("Request complete");
                 let id = trace.session_id();
-                node.traces.finish(trace);
+                node.traces().finish(trace);
                 *id.as_bytes()
             });
             if matches!(response, Response::Error(_)) {
-                Metrics::add(&node.metrics.request_errors, 1);
+                Metrics::add(&node.metrics().request_errors, 1);
             }
-            Metrics::add(&node.metrics.requests, 1);
+            Metrics::add(&node.metrics().requests, 1);
             Metrics::add(
-                &node.metrics.request_micros_total,
+                &node.metrics().request_micros_total,
                 started.elapsed().as_micros() as u64,
             );
             if let Some(event) = event {
-                let _ = node.events.send(event);
+                node.publish(event);
             }
             let mut frame = ResponseFrame::new(stream, response);
             frame.warnings = warnings;

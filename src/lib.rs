@@ -95,8 +95,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::info!("Admin endpoint (nodetool, /metrics) on http://{admin_addr}/");
         tokio::spawn(admin::run(node.clone(), admin, drain_tx));
     }
-    tracing::info!(host_id = %node.host_id, "Starting listening for CQL clients on {cql_addr} (unencrypted)...");
-    node.mode.send_replace(Mode::Normal);
+    tracing::info!(host_id = %node.host_id(), "Starting listening for CQL clients on {cql_addr} (unencrypted)...");
+    node.set_mode(Mode::Normal);
     let shutdown = async move {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
@@ -105,11 +105,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
     };
     server::run(node.clone(), listener, shutdown).await;
-    node.mode.send_replace(Mode::Draining);
+    node.set_mode(Mode::Draining);
     tracing::info!("Stopping: flushing memtables");
-    let engine = node.engine.clone();
+    let engine = node.engine().clone();
     tokio::task::spawn_blocking(move || engine.flush()).await??;
-    node.mode.send_replace(Mode::Drained);
+    node.set_mode(Mode::Drained);
     tracing::info!("Drained; exiting");
     Ok(())
 }

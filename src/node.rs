@@ -15,7 +15,7 @@ use crate::cluster::{Coordinator, Deadlines, LocalReplica, Ring};
 use crate::config::{CommitlogSync, Config};
 use crate::exec::prepared::PreparedCache;
 use crate::metrics::Metrics;
-use crate::schema::SchemaStore;
+use crate::schema::{Catalog, SchemaStore};
 
 /// Events buffered per registered connection before a slow one starts missing them.
 const EVENT_BUFFER: usize = 256;
@@ -47,20 +47,20 @@ impl Mode {
 }
 
 pub struct Node {
-    pub config: Config,
-    pub engine: Arc<Engine>,
-    pub schema: SchemaStore,
-    pub coordinator: Coordinator,
-    pub prepared: PreparedCache,
-    pub events: broadcast::Sender<Event>,
-    pub host_id: Uuid,
+    config: Config,
+    engine: Arc<Engine>,
+    schema: SchemaStore,
+    coordinator: Coordinator,
+    prepared: PreparedCache,
+    events: broadcast::Sender<Event>,
+    host_id: Uuid,
     /// Seconds since the epoch at start, as Cassandra's gossip generation.
-    pub generation: i32,
-    pub metrics: Metrics,
+    generation: i32,
+    metrics: Metrics,
     /// Completed request traces (`system_traces`).
-    pub traces: crate::trace::TraceStore,
+    traces: crate::trace::TraceStore,
     /// Set by `run` as the node starts serving and shuts down; read by the admin endpoint.
-    pub mode: watch::Sender<Mode>,
+    mode: watch::Sender<Mode>,
 }
 
 impl Node {
@@ -103,6 +103,70 @@ impl Node {
             traces: crate::trace::TraceStore::default(),
             mode: watch::Sender::new(Mode::Starting),
         }))
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The storage engine, for what is not table data (versions, snapshots, stats,
+    /// flush): table data goes through the coordinator.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    pub fn schema(&self) -> &SchemaStore {
+        &self.schema
+    }
+
+    /// The current catalog snapshot.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.schema.catalog()
+    }
+
+    pub fn coordinator(&self) -> &Coordinator {
+        &self.coordinator
+    }
+
+    pub fn prepared(&self) -> &PreparedCache {
+        &self.prepared
+    }
+
+    /// Announces a schema or topology event to every registered connection (none
+    /// registered is not an error).
+    pub fn publish(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+
+    /// Events from now on, for a connection that REGISTERed.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    pub fn host_id(&self) -> Uuid {
+        self.host_id
+    }
+
+    /// Seconds since the epoch at start, as Cassandra's gossip generation.
+    pub fn generation(&self) -> i32 {
+        self.generation
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Completed request traces (`system_traces`).
+    pub fn traces(&self) -> &crate::trace::TraceStore {
+        &self.traces
+    }
+
+    pub fn mode(&self) -> Mode {
+        *self.mode.borrow()
+    }
+
+    pub fn set_mode(&self, mode: Mode) {
+        self.mode.send_replace(mode);
     }
 }
 

@@ -138,7 +138,7 @@ async fn execute_request(
     params: &QueryParams,
 ) -> CqlResult<Outcome> {
     let prepared = node
-        .prepared
+        .prepared()
         .get(id)
         .ok_or_else(|| CqlError::Unprepared(bytes::Bytes::copy_from_slice(id)))?;
     let keyspace = prepared.keyspace.as_deref().or(session.keyspace.as_deref());
@@ -179,7 +179,7 @@ async fn batch_request(node: &Node, session: &Session, batch: &Batch) -> CqlResu
             }
             WireBatchStatement::Prepared { id, values } => {
                 let prepared = node
-                    .prepared
+                    .prepared()
                     .get(id)
                     .ok_or_else(|| CqlError::Unprepared(id.clone()))?;
                 let bound = bind_values(

@@ -17,7 +17,7 @@ use crate::node::Node;
 
 /// Accepts CQL connections on `listener` until `shutdown` completes.
 pub async fn run(node: Arc<Node>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
-    let limit = Arc::new(Semaphore::new(node.config.max_connections));
+    let limit = Arc::new(Semaphore::new(node.config().max_connections));
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::pin!(shutdown);
     let mut backoff = Duration::from_millis(1);

@@ -56,8 +56,8 @@ fn selected<'c>(
 /// Takes snapshot `tag` (default: the current time in milliseconds, as Cassandra does)
 /// of the targets; returns the tag.
 pub fn take(node: &Node, tag: Option<String>, targets: &[String]) -> CqlResult<String> {
-    let _guard = node.schema.ddl_lock.blocking_lock();
-    let catalog = node.schema.catalog();
+    let _guard = node.schema().ddl_lock.blocking_lock();
+    let catalog = node.catalog();
     let now = crate::clock::now_millis();
     let tag = tag.unwrap_or_else(|| now.to_string());
     let tables = selected(&catalog, targets)?;
@@ -80,23 +80,23 @@ pub fn take(node: &Node, tag: Option<String>, targets: &[String]) -> CqlResult<S
             created_at_millis: now,
         }));
     }
-    node.schema.apply(writes)?;
+    node.schema().apply(writes)?;
     Ok(tag)
 }
 
 /// Freezes the table's current state and returns the frozen version; the table keeps
 /// writing in a new child.
 pub fn freeze(node: &Node, table: &Table) -> CqlResult<strata_engine::VersionId> {
-    let head = node.engine.writable_head(table.def.data_version)?;
-    node.engine.snapshot(head)?;
+    let head = node.engine().writable_head(table.def.data_version)?;
+    node.engine().snapshot(head)?;
     Ok(head)
 }
 
 /// Removes snapshot `tag` (or every snapshot when `tag` is `None`) of the given keyspaces
 /// (all when empty); returns how many table snapshots were removed.
 pub fn clear(node: &Node, tag: Option<&str>, keyspaces: &[String]) -> CqlResult<usize> {
-    let _guard = node.schema.ddl_lock.blocking_lock();
-    let catalog = node.schema.catalog();
+    let _guard = node.schema().ddl_lock.blocking_lock();
+    let catalog = node.catalog();
     let doomed: Vec<&SnapshotRecord> = catalog
         .snapshots
         .values()
@@ -111,9 +111,9 @@ pub fn clear(node: &Node, tag: Option<&str>, keyspaces: &[String]) -> CqlResult<
             table: r.table.clone(),
         })
         .collect();
-    node.schema.apply(writes)?;
+    node.schema().apply(writes)?;
     for record in &doomed {
-        if let Err(e) = node.engine.delete_version(record.version) {
+        if let Err(e) = node.engine().delete_version(record.version) {
             tracing::warn!(tag = %record.tag, version = record.version, error = %e, "could not delete snapshot version");
         }
     }
@@ -122,7 +122,7 @@ pub fn clear(node: &Node, tag: Option<&str>, keyspaces: &[String]) -> CqlResult<
 
 /// `nodetool listsnapshots` in Cassandra's layout.
 pub fn list(node: &Node) -> CqlResult<String> {
-    let catalog = node.schema.catalog();
+    let catalog = node.catalog();
     if catalog.snapshots.is_empty() {
         return Ok("Snapshot Details: \nThere are no snapshots\n".into());
     }
@@ -144,7 +144,7 @@ pub fn list(node: &Node) -> CqlResult<String> {
         if family.snapshots.is_empty() {
             continue;
         }
-        let exclusive = family.exclusive_bytes(&node.engine)?;
+        let exclusive = family.exclusive_bytes(node.engine())?;
         for (r, bytes) in family.snapshots.iter().zip(exclusive.iter().skip(1)) {
             total += bytes;
             let created = crate::types::format_timestamp(r.created_at_millis);
@@ -167,11 +167,11 @@ pub fn list(node: &Node) -> CqlResult<String> {
 /// `nodetool tablestats`: per table, the bytes its live head holds exclusively and the
 /// bytes each of its snapshots holds exclusively.
 pub fn tablestats(node: &Node, targets: &[String]) -> CqlResult<String> {
-    let catalog = node.schema.catalog();
+    let catalog = node.catalog();
     let mut out = String::new();
     for table in selected(&catalog, targets)? {
         let family = TableFamily::of(node, &catalog, table)?;
-        let exclusive = family.exclusive_bytes(&node.engine)?;
+        let exclusive = family.exclusive_bytes(node.engine())?;
         let _ = writeln!(
             out,
             "Keyspace : {}\n\tTable: {}",
@@ -205,7 +205,7 @@ impl<'c> TableFamily<'c> {
         catalog: &'c crate::schema::Catalog,
         table: &Table,
     ) -> CqlResult<TableFamily<'c>> {
-        let head = node.engine.writable_head(table.def.data_version)?;
+        let head = node.engine().writable_head(table.def.data_version)?;
         let snapshots = catalog
             .snapshots
             .values()

@@ -456,10 +456,9 @@ mod tests {
         ] {
             assert!(matches!(client.query(cql).await, Response::Result(_)), "{cql}");
         }
-        let engine = &server.node.engine;
+        let engine = server.node.engine();
         let table = server
             .node
-            .schema
             .catalog()
             .table("ks", "t")
             .cloned()

@@ -26,7 +26,7 @@ impl<'a> Context<'a> {
     pub fn new(node: &'a Node, keyspace: Option<&'a str>) -> Context<'a> {
         Context {
             node,
-            catalog: node.schema.catalog(),
+            catalog: node.catalog(),
             keyspace,
         }
     }
@@ -74,7 +74,7 @@ impl<'a> Context<'a> {
 
     /// The writable head of a table's branch.
     pub fn head_version(&self, table: &Table) -> CqlResult<VersionId> {
-        Ok(self.node.engine.writable_head(table.def.data_version)?)
+        Ok(self.node.engine().writable_head(table.def.data_version)?)
     }
 
     /// The frozen version of `table` in snapshot `tag` (reads `AT SNAPSHOT`).
@@ -85,8 +85,8 @@ impl<'a> Context<'a> {
     /// Frees a dropped or truncated branch; space comes back through merges. Failure
     /// only leaks space, so it is logged, not reported to the client.
     pub fn release_branch(&self, version: VersionId) {
-        let head = self.node.engine.writable_head(version).unwrap_or(version);
-        if let Err(e) = self.node.engine.delete_version(head) {
+        let head = self.node.engine().writable_head(version).unwrap_or(version);
+        if let Err(e) = self.node.engine().delete_version(head) {
             tracing::warn!(version = head, error = %e, "could not release table branch");
         }
     }

@@ -143,7 +143,7 @@ pub fn prepare(ctx: &Context<'_>, query: &str) -> CqlResult<Arc<PreparedStatemen
         result_columns,
         response,
     });
-    ctx.node.prepared.insert(prepared.clone());
+    ctx.node.prepared().insert(prepared.clone());
     Ok(prepared)
 }
 

@@ -273,9 +273,9 @@ mod tests {
         let server = TestServer::start().await;
         let mut client = server.client().await;
         run(&mut client, &SCHEMA).await;
-        let before = server.node.schema.catalog().version;
+        let before = server.node.catalog().version;
         run(&mut client, &["TRUNCATE ks.t"]).await;
-        let catalog = server.node.schema.catalog();
+        let catalog = server.node.catalog();
         assert_ne!(
             catalog.table("ks", "t").unwrap().def.data_version,
             0,
@@ -292,7 +292,7 @@ mod tests {
         let server = TestServer::start().await;
         let mut client = server.client().await;
         run(&mut client, &SCHEMA).await;
-        let this_node = server.node.schema.catalog();
+        let this_node = server.node.catalog();
         let mut other_node = (*this_node).clone();
         for keyspace in other_node.keyspaces.values_mut() {
             for table in keyspace.tables.values_mut() {

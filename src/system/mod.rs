@@ -159,7 +159,7 @@ pub fn rows(node: &Node, catalog: &Catalog, table: &Table) -> CqlResult<Vec<Full
 }
 
 fn trace_sessions(node: &Node, table: &Table) -> CqlResult<Vec<FullRow>> {
-    node.traces.with_sessions(|sessions| {
+    node.traces().with_sessions(|sessions| {
         sessions
             .iter()
             .map(|s| {
@@ -183,7 +183,7 @@ fn trace_sessions(node: &Node, table: &Table) -> CqlResult<Vec<FullRow>> {
 }
 
 fn trace_events(node: &Node, table: &Table) -> CqlResult<Vec<FullRow>> {
-    node.traces.with_sessions(|sessions| {
+    node.traces().with_sessions(|sessions| {
         sessions
             .iter()
             .flat_map(|s| s.events.iter().map(move |e| (s, e)))
@@ -203,8 +203,8 @@ fn trace_events(node: &Node, table: &Table) -> CqlResult<Vec<FullRow>> {
 }
 
 fn local(node: &Node, catalog: &Catalog, table: &Table) -> CqlResult<FullRow> {
-    let config = &node.config;
-    let ring = node.coordinator.ring().local();
+    let config = node.config();
+    let ring = node.coordinator().ring().local();
     let tokens: Vec<String> = ring.tokens.iter().map(i64::to_string).collect();
     RowBuilder::new(table)
         .text("key", "local")
@@ -214,8 +214,8 @@ fn local(node: &Node, catalog: &Catalog, table: &Table) -> CqlResult<FullRow> {
         .text("cluster_name", &config.cluster_name)
         .text("cql_version", CQL_VERSION)
         .text("data_center", &config.dc)
-        .int("gossip_generation", node.generation)
-        .uuid("host_id", node.host_id)
+        .int("gossip_generation", node.generation())
+        .uuid("host_id", node.host_id())
         .inet("listen_address", config.listen_address)
         .int("listen_port", i32::from(config.storage_port))
         .text("native_protocol_version", NATIVE_PROTOCOL_VERSION)

@@ -29,7 +29,7 @@ fn branch_from(
     table: &Table,
     snapshot: Option<&str>,
 ) -> CqlResult<VersionId> {
-    let engine = &ctx.node.engine;
+    let engine = ctx.node.engine();
     match snapshot {
         Some(tag) => Ok(engine.clone_version(snapshot_version(catalog, table, tag)?)?),
         None => {
@@ -64,8 +64,8 @@ pub async fn clone_table(ctx: &Context<'_>, s: &CloneTable) -> CqlResult<DdlOutc
             source.def.keyspace, source.def.name
         )));
     }
-    let _guard = ctx.node.schema.ddl_lock.lock().await;
-    let catalog = ctx.node.schema.catalog();
+    let _guard = ctx.node.schema().ddl_lock.lock().await;
+    let catalog = ctx.node.catalog();
     let ks = catalog
         .keyspace(&keyspace)
         .ok_or_else(|| CqlError::invalid(format!("Keyspace '{keyspace}' doesn't exist")))?;
@@ -82,7 +82,7 @@ pub async fn clone_table(ctx: &Context<'_>, s: &CloneTable) -> CqlResult<DdlOutc
     }
     let clone = branch_from(ctx, &catalog, &source, s.snapshot.as_deref())?;
     ctx.node
-        .schema
+        .schema()
         .apply(vec![SchemaWrite::PutTable(cloned_def(
             &source.def,
             &keyspace,
@@ -99,8 +99,8 @@ pub async fn clone_table(ctx: &Context<'_>, s: &CloneTable) -> CqlResult<DdlOutc
 }
 
 pub async fn clone_keyspace(ctx: &Context<'_>, s: &CloneKeyspace) -> CqlResult<DdlOutcome> {
-    let _guard = ctx.node.schema.ddl_lock.lock().await;
-    let catalog = ctx.node.schema.catalog();
+    let _guard = ctx.node.schema().ddl_lock.lock().await;
+    let catalog = ctx.node.catalog();
     let source = catalog
         .keyspace(&s.source)
         .ok_or_else(|| CqlError::invalid(format!("Keyspace '{}' doesn't exist", s.source)))?;
@@ -161,7 +161,7 @@ pub async fn clone_keyspace(ctx: &Context<'_>, s: &CloneKeyspace) -> CqlResult<D
             _ => None,
         })
         .collect();
-    ctx.node.schema.apply(writes)?;
+    ctx.node.schema().apply(writes)?;
     let created = SchemaChange {
         change: SchemaChangeType::Created,
         target: SchemaChangeTarget::Keyspace(s.name.clone()),
@@ -170,10 +170,8 @@ pub async fn clone_keyspace(ctx: &Context<'_>, s: &CloneKeyspace) -> CqlResult<D
     // reading the keyspace row alone, so each table is announced too, after the keyspace
     // (drivers apply events in order, and drop a table event for a keyspace they lack).
     let announce = |change: SchemaChange| {
-        let _ = ctx
-            .node
-            .events
-            .send(strata_protocol::Event::SchemaChange(change));
+        ctx.node
+            .publish(strata_protocol::Event::SchemaChange(change));
     };
     announce(created.clone());
     for name in table_names {
@@ -198,14 +196,14 @@ fn restore(ctx: &Context<'_>, catalog: &Catalog, tables: &[&Table], tag: &str) -
     let mut released = Vec::with_capacity(tables.len());
     for table in tables {
         let frozen = snapshot_version(catalog, table, tag)?;
-        let clone = ctx.node.engine.clone_version(frozen)?;
+        let clone = ctx.node.engine().clone_version(frozen)?;
         released.push(table.def.data_version);
         writes.push(SchemaWrite::PutTable(TableDef {
             data_version: clone,
             ..table.def.clone()
         }));
     }
-    ctx.node.schema.apply(writes)?;
+    ctx.node.schema().apply(writes)?;
     for version in released {
         ctx.release_branch(version);
     }
@@ -214,8 +212,8 @@ fn restore(ctx: &Context<'_>, catalog: &Catalog, tables: &[&Table], tag: &str) -
 
 pub async fn restore_table(ctx: &Context<'_>, s: &RestoreTable) -> CqlResult<DdlOutcome> {
     let table = ctx.resolve_table(&s.table)?;
-    let _guard = ctx.node.schema.ddl_lock.lock().await;
-    let catalog = ctx.node.schema.catalog();
+    let _guard = ctx.node.schema().ddl_lock.lock().await;
+    let catalog = ctx.node.catalog();
     restore(ctx, &catalog, &[table.as_ref()], &s.snapshot)?;
     Ok(Some(SchemaChange {
         change: SchemaChangeType::Updated,
@@ -227,8 +225,8 @@ pub async fn restore_table(ctx: &Context<'_>, s: &RestoreTable) -> CqlResult<Ddl
 }
 
 pub async fn restore_keyspace(ctx: &Context<'_>, s: &RestoreKeyspace) -> CqlResult<DdlOutcome> {
-    let _guard = ctx.node.schema.ddl_lock.lock().await;
-    let catalog = ctx.node.schema.catalog();
+    let _guard = ctx.node.schema().ddl_lock.lock().await;
+    let catalog = ctx.node.catalog();
     let keyspace = catalog
         .keyspace(&s.keyspace)
         .ok_or_else(|| CqlError::invalid(format!("Keyspace '{}' doesn't exist", s.keyspace)))?;

@@ -61,8 +61,8 @@ fn table_event(change: SchemaChangeType, keyspace: &str, name: &str) -> SchemaCh
 
 pub async fn create_keyspace(ctx: &Context<'_>, s: &CreateKeyspace) -> CqlResult<DdlOutcome> {
     check_name("Keyspace", &s.name)?;
-    let _guard = ctx.node.schema.ddl_lock.lock().await;
-    let catalog = ctx.node.schema.catalog();
+    let _guard = ctx.node.schema().ddl_lock.lock().await;
+    let catalog = ctx.node.catalog();
     if catalog.keyspace(&s.name).is_some() {
         if s.if_not_exists {
             return Ok(None);
@@ -70,7 +70,9 @@ pub async fn create_keyspace(ctx: &Context<'_>, s: &CreateKeyspace) -> CqlResult
         return Err(CqlError::keyspace_exists(&s.name));
     }
     let def = keyspace_def(ctx, &s.name, &s.properties, None)?;
-    ctx.node.schema.apply(vec![SchemaWrite::PutKeyspace(def)])?;
+    ctx.node
+        .schema()
+        .apply(vec![SchemaWrite::PutKeyspace(def)])?;
     Ok(Some(keyspace_event(SchemaChangeType::Created, &s.name)))
 }
 
@@ -94,19 +96,21 @@ fn user_keyspace<'c>(
 }
 
 pub async fn alter_keyspace(ctx: &Context<'_>, s: &AlterKeyspace) -> CqlResult<DdlOutcome> {
-    let _guard = ctx.node.schema.ddl_lock.lock().await;
-    let catalog = ctx.node.schema.catalog();
+    let _guard = ctx.node.schema().ddl_lock.lock().await;
+    let catalog = ctx.node.catalog();
     let Some(existing) = user_keyspace(&catalog, &s.name, s.if_exists)? else {
         return Ok(None);
     };
     let def = keyspace_def(ctx, &s.name, &s.properties, Some(&existing.def))?;
-    ctx.node.schema.apply(vec![SchemaWrite::PutKeyspace(def)])?;
+    ctx.node
+        .schema()
+        .apply(vec![SchemaWrite::PutKeyspace(def)])?;
     Ok(Some(keyspace_event(SchemaChangeType::Updated, &s.name)))
 }
 
 pub async fn drop_keyspace(ctx: &Context<'_>, s: &DropKeyspace) -> CqlResult<DdlOutcome> {
-    let _guard = ctx.node.schema.ddl_lock.lock().await;
-    let catalog = ctx.node.schema.catalog();
+    let _guard = ctx.node.schema().ddl_lock.lock().await;
+    let catalog = ctx.node.catalog();
     let Some(keyspace) = user_keyspace(&catalog, &s.name, s.if_exists)? else {
         return Ok(None);
     };
@@ -128,7 +132,7 @@ pub async fn drop_keyspace(ctx: &Context<'_>, s: &DropKeyspace) -> CqlResult<Ddl
         .values()
         .map(|t| t.def.data_version)
         .collect();
-    ctx.node.schema.apply(writes)?;
+    ctx.node.schema().apply(writes)?;
     for version in heads {
         ctx.release_branch(version);
     }
@@ -211,7 +215,7 @@ fn replication_options(
             )));
         }
     } else if let Some(rf) = options.remove("replication_factor") {
-        options.entry(ctx.node.config.dc.clone()).or_insert(rf);
+        options.entry(ctx.node.config().dc.clone()).or_insert(rf);
     }
     options.insert("class".into(), class.into());
     Ok(options)
@@ -235,8 +239,8 @@ fn boolean_property(name: &str, value: &PropertyValue) -> CqlResult<bool> {
 pub async fn create_table(ctx: &Context<'_>, s: &CreateTable) -> CqlResult<DdlOutcome> {
     let keyspace = ctx.keyspace_of(&s.name)?;
     check_name("Table", &s.name.name)?;
-    let _guard = ctx.node.schema.ddl_lock.lock().await;
-    let catalog = ctx.node.schema.catalog();
+    let _guard = ctx.node.schema().ddl_lock.lock().await;
+    let catalog = ctx.node.catalog();
     let ks = catalog
         .keyspace(&keyspace)
         .ok_or_else(|| CqlError::invalid(format!("Keyspace '{keyspace}' doesn't exist")))?;
@@ -252,8 +256,8 @@ pub async fn create_table(ctx: &Context<'_>, s: &CreateTable) -> CqlResult<DdlOu
         return Err(CqlError::table_exists(&keyspace, &s.name.name));
     }
     let mut def = table_def(&keyspace, s, &KeyspaceUdts::new(&keyspace, &ks.types))?;
-    def.data_version = ctx.node.engine.clone_version(ROOT_VERSION)?;
-    ctx.node.schema.apply(vec![SchemaWrite::PutTable(def)])?;
+    def.data_version = ctx.node.engine().clone_version(ROOT_VERSION)?;
+    ctx.node.schema().apply(vec![SchemaWrite::PutTable(def)])?;
     Ok(Some(table_event(
         SchemaChangeType::Created,
         &keyspace,
@@ -528,8 +532,8 @@ fn normalise_class(mut map: BTreeMap<String, String>, package: &str) -> BTreeMap
 
 pub async fn alter_table(ctx: &Context<'_>, s: &AlterTable) -> CqlResult<DdlOutcome> {
     let keyspace = ctx.keyspace_of(&s.name)?;
-    let _guard = ctx.node.schema.ddl_lock.lock().await;
-    let catalog = ctx.node.schema.catalog();
+    let _guard = ctx.node.schema().ddl_lock.lock().await;
+    let catalog = ctx.node.catalog();
     let Some(table) = catalog.table(&keyspace, &s.name.name) else {
         if s.if_exists {
             return Ok(None);
@@ -661,7 +665,7 @@ pub async fn alter_table(ctx: &Context<'_>, s: &AlterTable) -> CqlResult<DdlOutc
         }
     }
     def.normalise_column_order();
-    ctx.node.schema.apply(vec![SchemaWrite::PutTable(def)])?;
+    ctx.node.schema().apply(vec![SchemaWrite::PutTable(def)])?;
     Ok(Some(table_event(
         SchemaChangeType::Updated,
         &keyspace,
@@ -671,8 +675,8 @@ pub async fn alter_table(ctx: &Context<'_>, s: &AlterTable) -> CqlResult<DdlOutc
 
 pub async fn drop_table(ctx: &Context<'_>, s: &DropObject) -> CqlResult<DdlOutcome> {
     let keyspace = ctx.keyspace_of(&s.name)?;
-    let _guard = ctx.node.schema.ddl_lock.lock().await;
-    let catalog = ctx.node.schema.catalog();
+    let _guard = ctx.node.schema().ddl_lock.lock().await;
+    let catalog = ctx.node.catalog();
     let Some(table) = catalog.table(&keyspace, &s.name.name) else {
         if s.if_exists {
             return Ok(None);
@@ -713,7 +717,7 @@ pub async fn drop_table(ctx: &Context<'_>, s: &DropObject) -> CqlResult<DdlOutco
     let branches: Vec<_> = std::iter::once(table.def.data_version)
         .chain(table.indexes.iter().map(|i| i.data_version))
         .collect();
-    ctx.node.schema.apply(writes)?;
+    ctx.node.schema().apply(writes)?;
     for version in branches {
         ctx.release_branch(version);
     }
@@ -734,9 +738,9 @@ pub async fn truncate(ctx: &Context<'_>, name: &QualifiedName) -> CqlResult<()> 
             table.def.keyspace
         )));
     }
-    let _guard = ctx.node.schema.ddl_lock.lock().await;
-    let catalog = ctx.node.schema.catalog();
-    let fresh = || ctx.node.engine.clone_version(ROOT_VERSION);
+    let _guard = ctx.node.schema().ddl_lock.lock().await;
+    let catalog = ctx.node.catalog();
+    let fresh = || ctx.node.engine().clone_version(ROOT_VERSION);
     let mut released = vec![table.def.data_version];
     let mut writes = vec![SchemaWrite::PutTable(TableDef {
         data_version: fresh()?,
@@ -767,7 +771,7 @@ pub async fn truncate(ctx: &Context<'_>, name: &QualifiedName) -> CqlResult<()> 
             view: info,
         }));
     }
-    ctx.node.schema.apply(writes)?;
+    ctx.node.schema().apply(writes)?;
     for version in released {
         ctx.release_branch(version);
     }

@@ -65,8 +65,8 @@ fn field_type(keyspace: &Keyspace, ty: &impl ToString) -> CqlResult<CqlType> {
 }
 
 pub async fn create_type(ctx: &Context<'_>, s: &CreateType) -> CqlResult<DdlOutcome> {
-    let _guard = ctx.node.schema.ddl_lock.lock().await;
-    let catalog = ctx.node.schema.catalog();
+    let _guard = ctx.node.schema().ddl_lock.lock().await;
+    let catalog = ctx.node.catalog();
     let (keyspace, ks) = user_keyspace(ctx, &catalog, &s.name)?;
     let name = s.name.name.clone();
     if ks.types.contains_key(&name) {
@@ -97,7 +97,7 @@ pub async fn create_type(ctx: &Context<'_>, s: &CreateType) -> CqlResult<DdlOutc
         def.field_names.push(field.clone());
         def.field_types.push(field_type(ks, ty)?.to_string());
     }
-    ctx.node.schema.apply(vec![SchemaWrite::PutType(def)])?;
+    ctx.node.schema().apply(vec![SchemaWrite::PutType(def)])?;
     Ok(Some(type_event(
         SchemaChangeType::Created,
         &keyspace,
@@ -106,8 +106,8 @@ pub async fn create_type(ctx: &Context<'_>, s: &CreateType) -> CqlResult<DdlOutc
 }
 
 pub async fn alter_type(ctx: &Context<'_>, s: &AlterType) -> CqlResult<DdlOutcome> {
-    let _guard = ctx.node.schema.ddl_lock.lock().await;
-    let catalog = ctx.node.schema.catalog();
+    let _guard = ctx.node.schema().ddl_lock.lock().await;
+    let catalog = ctx.node.catalog();
     let (keyspace, ks) = user_keyspace(ctx, &catalog, &s.name)?;
     let name = &s.name.name;
     let Some(existing) = ks.types.get(name) else {
@@ -167,7 +167,7 @@ pub async fn alter_type(ctx: &Context<'_>, s: &AlterType) -> CqlResult<DdlOutcom
             }
         }
     }
-    ctx.node.schema.apply(vec![SchemaWrite::PutType(def)])?;
+    ctx.node.schema().apply(vec![SchemaWrite::PutType(def)])?;
     Ok(Some(type_event(SchemaChangeType::Updated, &keyspace, name)))
 }
 
@@ -187,8 +187,8 @@ fn references(ty: &CqlType, name: &str) -> bool {
 }
 
 pub async fn drop_type(ctx: &Context<'_>, s: &DropObject) -> CqlResult<DdlOutcome> {
-    let _guard = ctx.node.schema.ddl_lock.lock().await;
-    let catalog = ctx.node.schema.catalog();
+    let _guard = ctx.node.schema().ddl_lock.lock().await;
+    let catalog = ctx.node.catalog();
     let (keyspace, ks) = user_keyspace(ctx, &catalog, &s.name)?;
     let name = &s.name.name;
     if !ks.types.contains_key(name) {
@@ -229,7 +229,7 @@ pub async fn drop_type(ctx: &Context<'_>, s: &DropObject) -> CqlResult<DdlOutcom
             users.join(", ")
         )));
     }
-    ctx.node.schema.apply(vec![SchemaWrite::DropType {
+    ctx.node.schema().apply(vec![SchemaWrite::DropType {
         keyspace: keyspace.clone(),
         name: name.clone(),
     }])?;

@@ -44,7 +44,11 @@ pub async fn build_from_base(
             resume_partition_rows: 0,
             now_secs: crate::clock::now_secs(),
         };
-        let result = ctx.node.coordinator.read(command, Consistency::One).await?;
+        let result = ctx
+            .node
+            .coordinator()
+            .read(command, Consistency::One)
+            .await?;
         let mut assembler = RowAssembler::new(base);
         let mut updates = Vec::new();
         for row in result
@@ -62,7 +66,10 @@ pub async fn build_from_base(
                     updates,
                 }],
             };
-            ctx.node.coordinator.mutate(write, Consistency::One).await?;
+            ctx.node
+                .coordinator()
+                .mutate(write, Consistency::One)
+                .await?;
         }
         match result.resume_key {
             Some(key) => resume = Some(key),

@@ -203,7 +203,7 @@ async fn partition_rows(
         resume_partition_rows: 0,
         now_secs: crate::clock::now_secs(),
     };
-    let result = ctx.node.coordinator.read(command, consistency).await?;
+    let result = ctx.node.coordinator().read(command, consistency).await?;
     let mut assembler = RowAssembler::new(&write.table);
     Ok(result
         .items

@@ -306,8 +306,8 @@ pub async fn create_index(ctx: &Context<'_>, s: &CreateIndex) -> CqlResult<DdlOu
         ));
     };
     let keyspace = ctx.keyspace_of(&s.table)?;
-    let _guard = ctx.node.schema.ddl_lock.lock().await;
-    let catalog = ctx.node.schema.catalog();
+    let _guard = ctx.node.schema().ddl_lock.lock().await;
+    let catalog = ctx.node.catalog();
     let table = catalog
         .table(&keyspace, &s.table.name)
         .cloned()
@@ -364,10 +364,13 @@ pub async fn create_index(ctx: &Context<'_>, s: &CreateIndex) -> CqlResult<DdlOu
         name,
         column: column.name.clone(),
         target: kind,
-        data_version: ctx.node.engine.clone_version(strata_engine::ROOT_VERSION)?,
+        data_version: ctx
+            .node
+            .engine()
+            .clone_version(strata_engine::ROOT_VERSION)?,
     };
     build(ctx, &table, &def).await?;
-    ctx.node.schema.apply(vec![SchemaWrite::PutIndex(def)])?;
+    ctx.node.schema().apply(vec![SchemaWrite::PutIndex(def)])?;
     Ok(Some(index_event(&keyspace, &table.def.name)))
 }
 
@@ -432,8 +435,8 @@ pub fn partition_key_of(table: &Table, row: &FullRow) -> PartitionKey {
 
 pub async fn drop_index(ctx: &Context<'_>, s: &DropObject) -> CqlResult<DdlOutcome> {
     let keyspace = ctx.keyspace_of(&s.name)?;
-    let _guard = ctx.node.schema.ddl_lock.lock().await;
-    let catalog = ctx.node.schema.catalog();
+    let _guard = ctx.node.schema().ddl_lock.lock().await;
+    let catalog = ctx.node.catalog();
     let found = catalog.keyspace(&keyspace).and_then(|k| {
         k.tables
             .values()
@@ -448,7 +451,7 @@ pub async fn drop_index(ctx: &Context<'_>, s: &DropObject) -> CqlResult<DdlOutco
             s.name.name
         )));
     };
-    ctx.node.schema.apply(vec![SchemaWrite::DropIndex {
+    ctx.node.schema().apply(vec![SchemaWrite::DropIndex {
         keyspace: keyspace.clone(),
         table: index.table.clone(),
         name: index.name.clone(),
@@ -578,7 +581,7 @@ async fn candidates(
         resume_partition_rows: 0,
         now_secs: crate::clock::now_secs(),
     };
-    let result = ctx.node.coordinator.read(command, consistency).await?;
+    let result = ctx.node.coordinator().read(command, consistency).await?;
     let mut assembler = RowAssembler::new(&lookup.storage);
     let mut out: Vec<(PartitionKey, Vec<Vec<u8>>)> = Vec::new();
     let mut seen = std::collections::HashSet::new();

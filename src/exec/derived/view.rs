@@ -264,8 +264,8 @@ pub async fn create_view(ctx: &Context<'_>, s: &CreateView) -> CqlResult<DdlOutc
             "Cannot create a materialized view on a table in a separate keyspace",
         ));
     }
-    let _guard = ctx.node.schema.ddl_lock.lock().await;
-    let catalog = ctx.node.schema.catalog();
+    let _guard = ctx.node.schema().ddl_lock.lock().await;
+    let catalog = ctx.node.catalog();
     let ks = catalog
         .keyspace(&keyspace)
         .ok_or_else(|| invalid(format!("Keyspace '{keyspace}' doesn't exist")))?;
@@ -297,7 +297,10 @@ pub async fn create_view(ctx: &Context<'_>, s: &CreateView) -> CqlResult<DdlOutc
         return Err(CqlError::table_exists(&keyspace, &s.name.name));
     }
     let (mut def, info) = view_def(&keyspace, &base, s)?;
-    def.data_version = ctx.node.engine.clone_version(strata_engine::ROOT_VERSION)?;
+    def.data_version = ctx
+        .node
+        .engine()
+        .clone_version(strata_engine::ROOT_VERSION)?;
     // The view's columns may use the keyspace's user types, as the base table's do.
     let udts = KeyspaceUdts::new(&keyspace, &ks.types);
     let mut view =
@@ -305,7 +308,7 @@ pub async fn create_view(ctx: &Context<'_>, s: &CreateView) -> CqlResult<DdlOutc
     view.view = Some(info.clone());
     build(ctx, &base, &Arc::new(view)).await?;
     ctx.node
-        .schema
+        .schema()
         .apply(vec![SchemaWrite::PutView(ViewRecord {
             table: def,
             view: info,
@@ -340,8 +343,8 @@ async fn build(ctx: &Context<'_>, base: &Arc<Table>, view: &Arc<Table>) -> CqlRe
 
 pub async fn drop_view(ctx: &Context<'_>, s: &DropObject) -> CqlResult<DdlOutcome> {
     let keyspace = ctx.keyspace_of(&s.name)?;
-    let _guard = ctx.node.schema.ddl_lock.lock().await;
-    let catalog = ctx.node.schema.catalog();
+    let _guard = ctx.node.schema().ddl_lock.lock().await;
+    let catalog = ctx.node.catalog();
     let view = catalog
         .table(&keyspace, &s.name.name)
         .filter(|t| t.view.is_some())
@@ -355,7 +358,7 @@ pub async fn drop_view(ctx: &Context<'_>, s: &DropObject) -> CqlResult<DdlOutcom
             s.name.name
         )));
     };
-    ctx.node.schema.apply(vec![SchemaWrite::DropView {
+    ctx.node.schema().apply(vec![SchemaWrite::DropView {
         keyspace: keyspace.clone(),
         name: view.def.name.clone(),
     }])?;

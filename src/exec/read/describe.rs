@@ -92,7 +92,7 @@ fn describe_cluster(ctx: &Context<'_>) -> CqlResult<ResultBody> {
         .map(|name| column(name, ColType::Varchar))
         .collect();
     let mut row = text_row(vec![
-        ctx.node.config.cluster_name.clone(),
+        ctx.node.config().cluster_name.clone(),
         partitioner.to_string(),
         SNITCH.to_string(),
     ]);
@@ -115,9 +115,9 @@ fn describe_cluster(ctx: &Context<'_>) -> CqlResult<ResultBody> {
 /// written as Cassandra 5.0 prints an `InetAddressAndPort` (`/127.0.0.1:7000`); the map
 /// serialization sorts the keys as text, as Cassandra's does.
 fn range_ownership(ctx: &Context<'_>) -> CqlResult<Vec<u8>> {
-    let port = ctx.node.config.storage_port;
+    let port = ctx.node.config().storage_port;
     let mut entries = Vec::new();
-    for (token, owners) in ctx.node.coordinator.ring().range_owners() {
+    for (token, owners) in ctx.node.coordinator().ring().range_owners() {
         let endpoints: Vec<_> = owners
             .iter()
             .map(|&a| Some(format!("/{}", std::net::SocketAddr::new(a, port)).into_bytes()))

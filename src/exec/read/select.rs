@@ -354,7 +354,7 @@ struct ResultBudget {
 impl ResultBudget {
     fn new(ctx: &Context<'_>) -> ResultBudget {
         ResultBudget {
-            limit: ctx.node.config.max_frame_bytes,
+            limit: ctx.node.config().max_frame_bytes,
             used: 0,
         }
     }
@@ -602,7 +602,7 @@ async fn fetch_engine(
             resume_partition_rows: std::mem::take(&mut carried_rows),
             now_secs,
         };
-        let result = ctx.node.coordinator.read(command, consistency).await?;
+        let result = ctx.node.coordinator().read(command, consistency).await?;
         let mut assembler = RowAssembler::new(&plan.table);
         rows.extend(
             result

@@ -193,7 +193,7 @@ async fn current_partitions(
     let mut out = Vec::with_capacity(write.keys.len());
     for key in &write.keys {
         let command = partition_read(&write.table, version, key, &write.clusterings);
-        let result = ctx.node.coordinator.read(command, consistency).await?;
+        let result = ctx.node.coordinator().read(command, consistency).await?;
         out.push(PartitionData::from_items(result.items));
     }
     Ok(out)
@@ -229,7 +229,7 @@ async fn apply(
         return Ok(());
     }
     crate::exec::derived::hook::add_derived_writes(ctx, &mut command, consistency).await?;
-    Ok(ctx.node.coordinator.mutate(command, consistency).await?)
+    Ok(ctx.node.coordinator().mutate(command, consistency).await?)
 }
 
 /// Runs conditional statement writes (one statement, or a batch) as one compare-and-set
@@ -357,7 +357,7 @@ async fn apply_conditional(
         Ok((Some(command), body))
     };
     ctx.node
-        .coordinator
+        .coordinator()
         .cas(key.token, read, serial_consistency, decide)
         .await
 }
