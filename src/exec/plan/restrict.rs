@@ -3,9 +3,11 @@
 //!
 //! Invariant: the error texts are Cassandra's, because drivers and users match on them.
 
+mod clustering;
+
 use std::ops::Bound;
 
-use super::clustering::{ClusteringKind, ClusteringRestriction, TupleBound};
+use self::clustering::{ClusteringKind, ClusteringRestriction, TupleBound};
 use crate::cql::ast::{InValues, Operator, Predicate, Relation, Term};
 use crate::error::{CqlError, CqlResult};
 use crate::exec::expr::collections;

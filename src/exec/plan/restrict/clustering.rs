@@ -9,7 +9,7 @@
 //! bound), each term one engine range; the ranges of a lower and an upper bound are
 //! intersected pairwise.
 
-use super::restrict::{Analyzer, Filter, FilterOp, FILTERING_MESSAGE};
+use super::{Analyzer, Filter, FilterOp, FILTERING_MESSAGE};
 use crate::cql::ast::{InValues, Operator, Predicate, Term};
 use crate::error::{CqlError, CqlResult};
 use crate::exec::expr::collections;
