@@ -27,6 +27,8 @@ use tokio::sync::{watch, Semaphore};
 use crate::node::{Mode, Node};
 use crate::snapshot;
 
+mod stats;
+
 const MAX_HEAD_BYTES: usize = 8 * 1024;
 const MAX_CONNECTIONS: usize = 16;
 const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
@@ -76,6 +78,7 @@ async fn serve(
         .filter(|a| !a.is_empty())
         .map(percent_decode)
         .collect();
+    tracing::debug!(method, path, "admin request");
     let (status, body) = route(&node, method, path, &args, drain).await;
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -121,9 +124,37 @@ async fn route(
         ("GET", _, "status") => ("200 OK", status(node)),
         ("GET", _, "info") => ("200 OK", info(node)),
         ("GET", _, "listsnapshots") => cql_blocking(node, snapshot::list).await,
-        ("GET", _, "tablestats") => {
+        ("GET", _, "tablestats" | "cfstats") => {
             cql_blocking(node, move |n| snapshot::tablestats(n, &args)).await
         }
+        ("GET", _, "version") => ("200 OK", stats::version()),
+        ("GET", _, "tpstats") => ("200 OK", stats::tpstats(node)),
+        ("GET", _, "compactionstats") => ("200 OK", stats::compactionstats(node)),
+        ("GET", _, "proxyhistograms") => ("200 OK", stats::proxyhistograms(node)),
+        ("GET", _, "tablehistograms" | "cfhistograms") => {
+            cql_blocking(node, move |n| stats::tablehistograms(n, &args)).await
+        }
+        ("GET", _, "getlogginglevels") => ("200 OK", crate::logging::levels()),
+        ("POST", _, "setlogginglevel") => match crate::logging::set_level(&args) {
+            Ok(()) => ("200 OK", String::new()),
+            Err(e) => ("400 Bad Request", format!("error: {e}\n")),
+        },
+        ("POST", _, "settraceprobability") => match args.as_slice() {
+            [p] => match p.parse::<f64>() {
+                Ok(p) if (0.0..=1.0).contains(&p) => {
+                    node.traces().set_probability(p);
+                    ("200 OK", String::new())
+                }
+                _ => (
+                    "400 Bad Request",
+                    "error: Trace probability must be between 0 and 1\n".into(),
+                ),
+            },
+            _ => (
+                "400 Bad Request",
+                "error: settraceprobability requires a probability between 0 and 1\n".into(),
+            ),
+        },
         ("POST", _, "snapshot") => cql_blocking(node, move |n| snapshot_verb(n, &args)).await,
         ("POST", _, "clearsnapshot") => {
             cql_blocking(node, move |n| clearsnapshot_verb(n, &args)).await
@@ -233,72 +264,24 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+fn metrics(node: &Node) -> String {
+    node.metrics().render(
+        &node.engine().stats(),
+        commitlog_bytes(&node.config().engine_dir()),
+    )
 }
 
-fn metrics(node: &Node) -> String {
-    let stats = node.engine().stats();
-    node.metrics().render(&[
-        (
-            "strata_engine_arrays",
-            "immutable arrays on disk",
-            stats.arrays as u64,
-        ),
-        (
-            "strata_engine_array_bytes",
-            "bytes in arrays on disk",
-            stats.array_bytes,
-        ),
-        (
-            "strata_engine_memtable_bytes",
-            "estimated bytes in the active and frozen memtables",
-            stats.memtable_bytes as u64,
-        ),
-        (
-            "strata_engine_frozen_memtables",
-            "memtables frozen and waiting for flush",
-            stats.frozen_memtables as u64,
-        ),
-        (
-            "strata_engine_block_cache_bytes",
-            "bytes held by the block cache",
-            stats.block_cache_bytes as u64,
-        ),
-        (
-            "strata_engine_versions",
-            "versions in the version tree",
-            stats.versions as u64,
-        ),
-        (
-            "strata_engine_flushes_total",
-            "memtable flushes since start",
-            stats.flushes,
-        ),
-        (
-            "strata_engine_merges_total",
-            "array merges since start",
-            stats.merges,
-        ),
-        (
-            "strata_engine_scan_arrays_read_total",
-            "arrays opened by scans since start",
-            stats.scan_arrays_read,
-        ),
-        (
-            "strata_engine_scan_arrays_skipped_total",
-            "arrays partition reads skipped by prefix filter since start",
-            stats.scan_arrays_skipped_by_prefix,
-        ),
-    ])
+/// Bytes of the WAL segments in the engine directory (Cassandra's TotalCommitLogSize).
+fn commitlog_bytes(engine_dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(engine_dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".wal"))
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum()
 }
 
 pub fn human_bytes(bytes: u64) -> String {
@@ -355,24 +338,6 @@ fn info(node: &Node) -> String {
     rows.iter()
         .map(|(k, v)| format!("{k:<23}: {v}\n"))
         .collect()
-}
-
-/// The `strata nodetool` client: sends one verb and prints the answer.
-pub fn nodetool(host: &str, port: u16, verb: &str, args: &[String]) -> anyhow::Result<()> {
-    let method = if matches!(verb, "status" | "info" | "listsnapshots" | "tablestats") {
-        "GET"
-    } else {
-        "POST"
-    };
-    let query: Vec<String> = args.iter().map(|a| percent_encode(a)).collect();
-    let target = format!("/nodetool/{}?{}", percent_encode(verb), query.join("&"));
-    let (ok, body) = request(host, port, method, &target, Duration::from_secs(3600))
-        .map_err(|e| anyhow::anyhow!("nodetool: Failed to connect to '{host}:{port}' - {e}."))?;
-    if !ok {
-        anyhow::bail!("{}", body.trim().trim_start_matches("error: "));
-    }
-    print!("{body}");
-    Ok(())
 }
 
 /// One request to the admin endpoint: whether it answered 200, and the body.

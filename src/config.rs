@@ -296,6 +296,37 @@ impl Config {
         Ok(())
     }
 
+    /// The settings in force, for the start-up log, in `cassandra.yaml`'s words.
+    pub fn summary(&self) -> String {
+        let sync = match self.commitlog_sync {
+            CommitlogSync::Batch => "batch".to_string(),
+            CommitlogSync::Periodic { period_ms } => {
+                format!("periodic, commitlog_sync_period: {period_ms}ms")
+            }
+        };
+        format!(
+            "listen_address: {}, broadcast_address: {}, rpc_address: {}, native_transport_port: {}, \
+             storage_port: {}, admin: {}:{}, seeds: [{}], num_tokens: {}, dc: {}, rack: {}, \
+             commitlog_sync: {sync}, memtable_heap_space: {}MiB, file_cache_size: {}MiB, \
+             native_transport_max_frame_size: {}MiB, native_transport_max_concurrent_connections: {}",
+            self.listen_address,
+            self.broadcast_address(),
+            self.rpc_address,
+            self.native_transport_port,
+            self.storage_port,
+            self.admin_address,
+            self.admin_port,
+            self.seeds.join(", "),
+            self.num_tokens,
+            self.dc,
+            self.rack,
+            self.memtable_bytes >> 20,
+            self.block_cache_bytes >> 20,
+            self.max_frame_bytes >> 20,
+            self.max_connections,
+        )
+    }
+
     /// The address other nodes and clients are told to use for this node.
     pub fn broadcast_address(&self) -> IpAddr {
         self.broadcast_address.unwrap_or(self.listen_address)

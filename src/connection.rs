@@ -196,10 +196,12 @@ impl Connection {
                 self.write(&error_frame(stream, &error)).await
             }
             other => {
-                let trace = envelope
-                    .tracing_requested()
-                    .then(|| self.start_trace(&other));
-                self.spawn(stream, other, trace).await
+                // Sampled requests (`nodetool settraceprobability`) are traced too, but
+                // only a client that asked gets the session id, as in Cassandra.
+                let requested = envelope.tracing_requested();
+                let trace =
+                    (requested || self.node.traces().sampled()).then(|| self.start_trace(&other));
+                self.spawn(stream, other, trace, requested).await
             }
         }
     }
@@ -236,6 +238,7 @@ impl Connection {
         stream: i16,
         request: Request,
         mut trace: Option<ActiveTrace>,
+        reply_trace: bool,
     ) -> Result<(), String> {
         let Ok(slot) = self.responses_tx.clone().try_reserve_owned() else {
             // Unreachable while `inflight` counts every reserved slot; refuse rather than wait.
@@ -266,8 +269,8 @@ impl Connection {
                 node.traces().finish(trace);
                 *id.as_bytes()
             });
-            if matches!(response, Response::Error(_)) {
-                Metrics::add(&node.metrics().request_errors, 1);
+            if let Response::Error(error) = &response {
+                node.metrics().error(error.kind.code());
             }
             Metrics::add(&node.metrics().requests, 1);
             Metrics::add(
@@ -279,7 +282,7 @@ impl Connection {
             }
             let mut frame = ResponseFrame::new(stream, response);
             frame.warnings = warnings;
-            frame.tracing_id = tracing_id;
+            frame.tracing_id = tracing_id.filter(|_| reply_trace);
             guard.send(frame, keyspace);
         });
         Ok(())

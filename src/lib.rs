@@ -36,8 +36,10 @@ pub mod error;
 #[allow(clippy::restriction)] // PANIC_LINTS_PENDING
 pub mod exec;
 pub mod health;
+pub mod logging;
 pub mod metrics;
 pub mod node;
+pub mod nodetool;
 pub mod request;
 pub mod schema;
 pub mod server;
@@ -75,14 +77,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             config.ignored_properties.join(", ")
         );
     }
-    // The memory bound (ARCHITECTURE.md): memtable x 3 + block cache + connection buffers.
     tracing::info!(
-        memtable_mib = config.memtable_bytes >> 20,
-        file_cache_size_mib = config.block_cache_bytes >> 20,
-        commitlog_sync = ?config.commitlog_sync,
-        "Opening storage under {}",
+        "Strata {} (Cassandra {} compatible), cluster '{}', data directory {}",
+        env!("CARGO_PKG_VERSION"),
+        system::RELEASE_VERSION,
+        config.cluster_name,
         config.data_dir.display()
     );
+    // Includes the memory bound (ARCHITECTURE.md): memtable x 3 + block cache + connections.
+    tracing::info!("Configuration: {}", config.summary());
     let node = tokio::task::spawn_blocking(move || Node::open(config)).await??;
     let listener = TcpListener::bind(cql_addr)
         .await

@@ -78,21 +78,19 @@ struct NodeFlags {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Administer a running node (Cassandra's nodetool verbs).
-    // `-h` is the host, as in Cassandra's nodetool, so help is `--help` only.
+    /// Administer a running node, as Cassandra's nodetool:
+    /// strata nodetool [-h HOST] [-p PORT] [-u USER] [-pw PASSWORD] COMMAND [ARGS...]
+    // The options are parsed by `strata::nodetool` (clap has no two-letter short options
+    // such as `-pw`), so help is `--help` only and `-h` is the host.
     #[command(disable_help_flag = true)]
     Nodetool {
-        /// Admin host of the node.
-        #[arg(long, short = 'h', default_value = "127.0.0.1")]
-        host: String,
-        /// Admin port of the node.
-        #[arg(long, short = 'p', default_value_t = 7199)]
-        port: u16,
         #[arg(long, action = clap::ArgAction::Help)]
         help: Option<bool>,
-        /// status, info, flush, compact, drain, snapshot, listsnapshots, clearsnapshot, tablestats
-        verb: String,
-        /// Arguments of the verb, e.g. `snapshot -t TAG ks.table`.
+        /// Options and command: status, info, version, tpstats, compactionstats,
+        /// tablestats|cfstats [-H] [ks[.table]...], tablehistograms ks table,
+        /// proxyhistograms, flush, compact, drain, snapshot [-t TAG] [ks...],
+        /// listsnapshots, clearsnapshot [-t TAG | --all], settraceprobability P,
+        /// setlogginglevel [COMPONENT LEVEL], getlogginglevels.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -129,20 +127,14 @@ fn argv() -> Vec<OsString> {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Some(Command::Nodetool {
-            host,
-            port,
-            verb,
-            args,
-            ..
-        }) => strata::admin::nodetool(&host, port, &verb, &args),
+        Some(Command::Nodetool { args, .. }) => strata::nodetool::run(&args),
         Some(Command::Health { timeout }) => {
             strata::health::check(&load_config(cli.node)?, Duration::from_secs(timeout))?;
             println!("healthy");
             Ok(())
         }
         None => {
-            init_logging();
+            strata::logging::init();
             let config = load_config(cli.node)?;
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -176,15 +168,4 @@ fn overrides(f: NodeFlags) -> Overrides {
         commitlog_sync: f.commitlog_sync,
         null_storage: f.null_storage,
     }
-}
-
-fn init_logging() {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_env("STRATA_LOG").unwrap_or_else(|_| "info".into());
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr)
-        .init();
 }

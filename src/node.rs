@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::cluster::{Coordinator, Deadlines, LocalReplica, Ring};
 use crate::config::{CommitlogSync, Config};
 use crate::exec::prepared::PreparedCache;
-use crate::metrics::Metrics;
+use crate::metrics::{self, Metrics};
 use crate::schema::{Catalog, SchemaStore};
 
 /// Events buffered per registered connection before a slow one starts missing them.
@@ -56,7 +56,7 @@ pub struct Node {
     host_id: Uuid,
     /// Seconds since the epoch at start, as Cassandra's gossip generation.
     generation: i32,
-    metrics: Metrics,
+    metrics: &'static Metrics,
     /// Completed request traces (`system_traces`).
     traces: crate::trace::TraceStore,
     /// Set by `run` as the node starts serving and shuts down; read by the admin endpoint.
@@ -99,7 +99,7 @@ impl Node {
             prepared: PreparedCache::default(),
             events,
             host_id,
-            metrics: Metrics::default(),
+            metrics: metrics::global(),
             traces: crate::trace::TraceStore::default(),
             mode: watch::Sender::new(Mode::Starting),
         }))
@@ -153,7 +153,7 @@ impl Node {
     }
 
     pub fn metrics(&self) -> &Metrics {
-        &self.metrics
+        self.metrics
     }
 
     /// Completed request traces (`system_traces`).
@@ -186,6 +186,7 @@ fn engine_options(config: &Config) -> EngineOptions {
         // find their arrays through the partition filter too: a whole-key filter would cost
         // two inserts per CQL row (marker and cell keys) in every flush and merge.
         whole_key_filtering: false,
+        listener: Some(crate::logging::engine_listener()),
         ..EngineOptions::default()
     }
 }

@@ -80,7 +80,9 @@ pub fn take(node: &Node, tag: Option<String>, targets: &[String]) -> CqlResult<S
             created_at_millis: now,
         }));
     }
+    let count = writes.len();
     node.schema().apply(writes)?;
+    tracing::info!("Snapshot {tag} taken of {count} tables");
     Ok(tag)
 }
 
@@ -117,6 +119,11 @@ pub fn clear(node: &Node, tag: Option<&str>, keyspaces: &[String]) -> CqlResult<
             tracing::warn!(tag = %record.tag, version = record.version, error = %e, "could not delete snapshot version");
         }
     }
+    tracing::info!(
+        "Cleared {} table snapshots ({})",
+        doomed.len(),
+        tag.unwrap_or("all tags")
+    );
     Ok(doomed.len())
 }
 
@@ -144,11 +151,11 @@ pub fn list(node: &Node) -> CqlResult<String> {
         if family.snapshots.is_empty() {
             continue;
         }
-        let exclusive = family.exclusive_bytes(node.engine())?;
-        for (r, bytes) in family.snapshots.iter().zip(exclusive.iter().skip(1)) {
-            total += bytes;
+        let sizes = family.sizes(node.engine())?;
+        for (r, bytes) in family.snapshots.iter().zip(sizes.iter().skip(1)) {
+            total += bytes.exclusive;
             let created = crate::types::format_timestamp(r.created_at_millis);
-            let size = crate::admin::human_bytes(*bytes);
+            let size = crate::admin::human_bytes(bytes.exclusive);
             let _ = writeln!(
                 out,
                 "{:<20} {:<20} {:<20} {:>12} {:>12} {:<24}",
@@ -164,33 +171,123 @@ pub fn list(node: &Node) -> CqlResult<String> {
     Ok(out)
 }
 
-/// `nodetool tablestats`: per table, the bytes its live head holds exclusively and the
-/// bytes each of its snapshots holds exclusively.
-pub fn tablestats(node: &Node, targets: &[String]) -> CqlResult<String> {
-    let catalog = node.catalog();
-    let mut out = String::new();
-    for table in selected(&catalog, targets)? {
-        let family = TableFamily::of(node, &catalog, table)?;
-        let exclusive = family.exclusive_bytes(node.engine())?;
-        let _ = writeln!(
-            out,
-            "Keyspace : {}\n\tTable: {}",
-            table.def.keyspace, table.def.name
-        );
-        let _ = writeln!(
-            out,
-            "\t\tSpace used exclusively (live): {}",
-            exclusive.first().copied().unwrap_or(0)
-        );
-        for (r, bytes) in family.snapshots.iter().zip(exclusive.iter().skip(1)) {
-            let _ = writeln!(
-                out,
-                "\t\tSpace used exclusively by snapshot {}: {}",
-                r.tag, bytes
-            );
+/// `nodetool tablestats|cfstats [-H] [keyspace[.table]...]` in Cassandra's layout.
+/// Sizes are estimated from the entries each version sees (key, value, per-entry
+/// fields): "live" is what the table's head sees, "by snapshots" what only its snapshots
+/// keep, "exclusively" what only the head (or one snapshot) keeps.
+pub fn tablestats(node: &Node, args: &[String]) -> CqlResult<String> {
+    let mut human = false;
+    let mut targets = Vec::new();
+    for arg in args {
+        match arg.as_str() {
+            "-H" | "--human-readable" => human = true,
+            option if option.starts_with('-') => {
+                return Err(CqlError::invalid(format!(
+                    "tablestats: unsupported option {option} (supported: -H)"
+                )))
+            }
+            target => targets.push(target.to_string()),
         }
     }
+    let size = |bytes: u64| {
+        if human {
+            crate::admin::human_bytes(bytes)
+        } else {
+            bytes.to_string()
+        }
+    };
+    let catalog = node.catalog();
+    let tables = selected(&catalog, &targets)?;
+    let pending_flushes = node.engine().stats().frozen_memtables;
+    let mut out = format!(
+        "Total number of tables: {}\n----------------\n",
+        tables.len()
+    );
+    let mut keyspaces: Vec<&str> = tables.iter().map(|t| t.def.keyspace.as_str()).collect();
+    keyspaces.dedup();
+    for keyspace in keyspaces {
+        let in_keyspace: Vec<&Table> = tables
+            .iter()
+            .copied()
+            .filter(|t| t.def.keyspace == keyspace)
+            .collect();
+        let reads = Latency::sum(in_keyspace.iter().map(|t| &t.metrics.read));
+        let writes = Latency::sum(in_keyspace.iter().map(|t| &t.metrics.write));
+        let _ = write!(
+            out,
+            "Keyspace : {keyspace}\n\tRead Count: {}\n\tRead Latency: {} ms\n\tWrite Count: {}\n\t\
+             Write Latency: {} ms\n\tPending Flushes: {pending_flushes}\n",
+            reads.count,
+            reads.mean_ms(),
+            writes.count,
+            writes.mean_ms()
+        );
+        for table in in_keyspace {
+            let family = TableFamily::of(node, &catalog, table)?;
+            let sizes = family.sizes(node.engine())?;
+            let live = sizes.first().map_or(0, |s| s.visible);
+            let snapshots: u64 = sizes.iter().skip(1).map(|s| s.exclusive).sum();
+            let reads = Latency::sum([&table.metrics.read, &table.metrics.range]);
+            let writes = Latency::sum([&table.metrics.write]);
+            let _ = write!(
+                out,
+                "\t\tTable: {}\n\t\tSpace used (live): {}\n\t\tSpace used (total): {}\n\t\t\
+                 Space used by snapshots (total): {}\n\t\tSpace used exclusively (live): {}\n",
+                table.def.name,
+                size(live),
+                size(live + snapshots),
+                size(snapshots),
+                size(sizes.first().map_or(0, |s| s.exclusive)),
+            );
+            for (r, bytes) in family.snapshots.iter().zip(sizes.iter().skip(1)) {
+                let _ = writeln!(
+                    out,
+                    "\t\tSpace used exclusively by snapshot {}: {}",
+                    r.tag,
+                    size(bytes.exclusive)
+                );
+            }
+            let _ = write!(
+                out,
+                "\t\tLocal read count: {}\n\t\tLocal read latency: {} ms\n\t\t\
+                 Local write count: {}\n\t\tLocal write latency: {} ms\n\t\t\
+                 Pending flushes: {pending_flushes}\n\n",
+                reads.count,
+                reads.mean_ms(),
+                writes.count,
+                writes.mean_ms()
+            );
+        }
+        out.push_str("----------------\n");
+    }
     Ok(out)
+}
+
+/// Count and total time of latency histograms, for tablestats' means.
+#[derive(Default)]
+struct Latency {
+    count: u64,
+    seconds: f64,
+}
+
+impl Latency {
+    fn sum<'h>(histograms: impl IntoIterator<Item = &'h prometheus::Histogram>) -> Latency {
+        histograms
+            .into_iter()
+            .fold(Latency::default(), |acc, h| Latency {
+                count: acc.count + h.get_sample_count(),
+                seconds: acc.seconds + h.get_sample_sum(),
+            })
+    }
+
+    /// Cassandra prints `NaN ms` when nothing was measured.
+    fn mean_ms(&self) -> String {
+        if self.count == 0 {
+            "NaN".into()
+        } else {
+            format!("{:.3}", self.seconds * 1000.0 / self.count as f64)
+        }
+    }
 }
 
 /// A table's live head and its snapshots.
@@ -214,8 +311,8 @@ impl<'c> TableFamily<'c> {
         Ok(TableFamily { head, snapshots })
     }
 
-    /// Exclusive bytes of the head, then of each snapshot in order.
-    fn exclusive_bytes(&self, engine: &Engine) -> CqlResult<Vec<u64>> {
+    /// Bytes of the head, then of each snapshot in order.
+    fn sizes(&self, engine: &Engine) -> CqlResult<Vec<VersionBytes>> {
         let versions: Vec<VersionId> = std::iter::once(self.head)
             .chain(self.snapshots.iter().map(|r| r.version))
             .collect();
@@ -223,14 +320,26 @@ impl<'c> TableFamily<'c> {
     }
 }
 
+/// The estimated bytes of the entries one version sees.
+#[derive(Clone, Copy, Default)]
+struct VersionBytes {
+    /// All of them.
+    visible: u64,
+    /// Those that no other of the versions compared resolves to the same cell.
+    exclusive: u64,
+}
+
 /// One pass over `versions` in key order: per version, the bytes of the entries (key,
-/// cell) that no other of `versions` resolves to the same cell.
-fn bytes_seen_by_one_version(engine: &Engine, versions: &[VersionId]) -> CqlResult<Vec<u64>> {
+/// cell) it sees, and of those no other of `versions` resolves to the same cell.
+fn bytes_seen_by_one_version(
+    engine: &Engine,
+    versions: &[VersionId],
+) -> CqlResult<Vec<VersionBytes>> {
     let mut cursors = versions
         .iter()
         .map(|&v| Cursor::open(engine, v))
         .collect::<CqlResult<Vec<_>>>()?;
-    let mut bytes = vec![0u64; versions.len()];
+    let mut bytes = vec![VersionBytes::default(); versions.len()];
     while let Some(key) = cursors
         .iter()
         .filter_map(|c| c.current.as_ref().map(|(k, _)| k))
@@ -248,12 +357,14 @@ fn bytes_seen_by_one_version(engine: &Engine, versions: &[VersionId]) -> CqlResu
             .collect();
         for (i, cell) in at_key.iter().enumerate() {
             let Some(cell) = cell else { continue };
+            let entry = entry_bytes(&key, cell);
+            bytes[i].visible += entry;
             let shared = at_key
                 .iter()
                 .enumerate()
                 .any(|(j, other)| j != i && *other == Some(*cell));
             if !shared {
-                bytes[i] += entry_bytes(&key, cell);
+                bytes[i].exclusive += entry;
             }
         }
         for c in cursors

@@ -13,6 +13,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -104,9 +105,35 @@ impl ActiveTrace {
 #[derive(Default)]
 pub struct TraceStore {
     sessions: Mutex<VecDeque<TraceSession>>,
+    /// `nodetool settraceprobability`: the share of requests traced without the TRACING
+    /// flag, as f64 bits (0 = none, the default).
+    probability: AtomicU64,
+    /// Requests considered for sampling, hashed into a uniform draw.
+    draws: AtomicU64,
 }
 
 impl TraceStore {
+    pub fn set_probability(&self, p: f64) {
+        self.probability.store(p.to_bits(), Ordering::Relaxed);
+    }
+
+    /// Whether to trace a request its client did not ask to trace. One relaxed load when
+    /// sampling is off; otherwise a counter hashed (SplitMix64) into [0, 1).
+    pub fn sampled(&self) -> bool {
+        let p = f64::from_bits(self.probability.load(Ordering::Relaxed));
+        if p <= 0.0 {
+            return false;
+        }
+        let mut z = self
+            .draws
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        ((z >> 11) as f64 / (1u64 << 53) as f64) < p
+    }
+
     /// Completes `trace` (its duration is the time since it started) and publishes it.
     pub fn finish(&self, mut trace: ActiveTrace) {
         trace.session.duration_micros = trace.elapsed_micros();

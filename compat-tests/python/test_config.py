@@ -73,7 +73,7 @@ def test_unimplemented_keys_are_listed_and_the_period_alone_is_honoured(tmp_path
     log = node.log_tail(200)
     assert ("properties Strata does not implement, ignored: [concurrent_reads, "
             "hinted_handoff_enabled]") in log, log
-    assert "period_ms: 2500" in log, log
+    assert "commitlog_sync: periodic, commitlog_sync_period: 2500ms" in log, log
 
 
 def test_admin_endpoint_binds_its_own_address_and_logs_its_url(strata_factory):

@@ -776,6 +776,9 @@ struct CacheShard {
     map: BlockMap,
     order: VecDeque<(u64, u32)>,
     bytes: usize,
+    /// Lookups of reads that fill the cache (merges do not, so they are not counted).
+    hits: u64,
+    misses: u64,
 }
 
 const CACHE_SHARDS: usize = 16;
@@ -803,11 +806,27 @@ impl BlockCache {
             .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    fn get(&self, key: (u64, u32)) -> Option<Arc<Block>> {
+    /// The cached block; `count` records the lookup as a hit or a miss.
+    fn get(&self, key: (u64, u32), count: bool) -> Option<Arc<Block>> {
         let mut shard = self.shard(key)?;
-        let (block, referenced) = shard.map.get_mut(&key)?;
-        *referenced = true;
-        Some(block.clone())
+        let found = shard.map.get_mut(&key).map(|(block, referenced)| {
+            *referenced = true;
+            block.clone()
+        });
+        if count {
+            match found {
+                Some(_) => shard.hits += 1,
+                None => shard.misses += 1,
+            }
+        }
+        found
+    }
+
+    /// Counted hits and misses since start.
+    pub(crate) fn hits_and_misses(&self) -> (u64, u64) {
+        self.shards.iter().fold((0, 0), |(h, m), s| {
+            s.lock().map_or((h, m), |s| (h + s.hits, m + s.misses))
+        })
     }
 
     fn insert(&self, key: (u64, u32), block: Arc<Block>) {
@@ -989,7 +1008,7 @@ impl ArrayReader {
     fn block(&self, i: usize, fill_cache: bool) -> Result<Arc<Block>> {
         let idx =
             u32::try_from(i).map_err(|_| Error::corruption(&self.name, "block index overflow"))?;
-        if let Some(b) = self.cache.get((self.id, idx)) {
+        if let Some(b) = self.cache.get((self.id, idx), fill_cache) {
             return Ok(b);
         }
         let entry = self
@@ -1500,14 +1519,24 @@ mod tests {
         cache.insert(same[0], block());
         cache.insert(same[1], block());
         cache.insert(same[2], block());
-        assert!(cache.get(same[0]).is_some()); // hot
+        assert!(cache.get(same[0], true).is_some()); // hot
         cache.insert(same[3], block());
         assert!(
-            cache.get(same[0]).is_some(),
+            cache.get(same[0], true).is_some(),
             "the hit block got a second chance"
         );
-        assert!(cache.get(same[1]).is_none(), "the cold one was evicted");
+        assert!(
+            cache.get(same[1], true).is_none(),
+            "the cold one was evicted"
+        );
         assert!(cache.bytes() <= CACHE_SHARDS * 3 * 1253);
+        assert_eq!(cache.hits_and_misses(), (2, 1));
+        assert!(cache.get(same[1], false).is_none());
+        assert_eq!(
+            cache.hits_and_misses(),
+            (2, 1),
+            "uncounted lookups (merges)"
+        );
     }
 
     #[test]

@@ -37,8 +37,8 @@ use crate::scan::{EntrySource, KeyMerger};
 use crate::version::{VersionOp, VersionTally, VersionTree};
 use crate::wal::{replay_segment, segment_name, Wal, WalState};
 use crate::{
-    Cell, Clock, Error, LevelStats, Mutation, Options, Result, ScanIter, Stats, Storage, SyncMode,
-    VersionId, VersionInfo, WriteTicket, ROOT_VERSION,
+    Cell, Clock, Error, Event, LevelStats, Mutation, Options, Result, ScanIter, Stats, Storage,
+    SyncMode, VersionId, VersionInfo, WriteTicket, ROOT_VERSION,
 };
 
 /// Highest level of the doubling array.
@@ -599,6 +599,12 @@ impl Inner {
         read(&self.view).clone()
     }
 
+    fn notify(&self, event: &Event) {
+        if let Some(listener) = &self.options.listener {
+            (listener.0)(event);
+        }
+    }
+
     fn level_base(&self) -> u64 {
         (self.options.memtable_bytes as u64 / 2).max(4096)
     }
@@ -778,6 +784,7 @@ impl Inner {
     }
 
     fn flush_memtable(&self, mem: &Arc<Memtable>) -> Result<()> {
+        let started = std::time::Instant::now();
         let handle = if mem.is_empty() {
             None
         } else {
@@ -787,6 +794,12 @@ impl Inner {
             self.finish_outputs(vec![builder], built, 0)?.pop()
         };
         let floor = mem.id + 1;
+        let event = Event::Flushed {
+            array: handle.as_ref().map(|h| h.reader.id),
+            bytes: handle.as_ref().map_or(0, |h| h.reader.file_bytes),
+            entries: handle.as_ref().map_or(0, |h| h.reader.meta.entries),
+            duration: started.elapsed(),
+        };
         let edit = Edit {
             add: handle.iter().map(|h| (h.reader.id, h.level)).collect(),
             remove: Vec::new(),
@@ -796,6 +809,7 @@ impl Inner {
         // Best effort: a segment left behind (below the floor) is removed at the next open.
         let _ = self.storage.remove(&segment_name(mem.id));
         self.counters.flushes.fetch_add(1, Ordering::Relaxed);
+        self.notify(&event);
         self.request_merge();
         Ok(())
     }
@@ -892,29 +906,31 @@ impl Inner {
     /// Picks the lowest level that needs a merge (invariant 4).
     fn pick_merge(&self) -> Option<(Vec<Arc<ArrayHandle>>, u32)> {
         let view = self.view();
-        let base = self.level_base();
-        for level in 0..=MAX_LEVEL {
-            let at: Vec<Arc<ArrayHandle>> = view
-                .arrays
-                .iter()
-                .filter(|a| a.level == level)
-                .cloned()
-                .collect();
-            if at.len() < 2 {
-                continue;
-            }
-            let bytes: u64 = at.iter().map(|a| a.reader.file_bytes).sum();
-            let full =
-                level < MAX_LEVEL && bytes >= base.saturating_mul(1u64 << (level + 1).min(62));
-            let overlap = at
-                .iter()
-                .enumerate()
-                .any(|(i, a)| at.iter().skip(i + 1).any(|b| sets_overlap(a, b)));
-            if full || overlap {
-                return Some((at, (level + 1).min(MAX_LEVEL)));
-            }
+        (0..=MAX_LEVEL).find_map(|level| self.level_needs_merge(&view, level))
+    }
+
+    /// The arrays of `level` and the level to merge them into, if the level needs a merge.
+    fn level_needs_merge(&self, view: &View, level: u32) -> Option<(Vec<Arc<ArrayHandle>>, u32)> {
+        let at: Vec<Arc<ArrayHandle>> = view
+            .arrays
+            .iter()
+            .filter(|a| a.level == level)
+            .cloned()
+            .collect();
+        if at.len() < 2 {
+            return None;
         }
-        None
+        let bytes: u64 = at.iter().map(|a| a.reader.file_bytes).sum();
+        let full = level < MAX_LEVEL
+            && bytes
+                >= self
+                    .level_base()
+                    .saturating_mul(1u64 << (level + 1).min(62));
+        let overlap = at
+            .iter()
+            .enumerate()
+            .any(|(i, a)| at.iter().skip(i + 1).any(|b| sets_overlap(a, b)));
+        (full || overlap).then(|| (at, (level + 1).min(MAX_LEVEL)))
     }
 
     fn run_merges(&self) -> Result<()> {
@@ -953,6 +969,7 @@ impl Inner {
     /// result would not be dense, entries are routed into version-split pieces as they are
     /// merged.
     fn merge(&self, inputs: &[Arc<ArrayHandle>], min_level: u32) -> Result<()> {
+        let started = std::time::Instant::now();
         let tree = read(&self.tree).clone();
         let view = self.view();
         let input_ids: HashSet<u64> = inputs.iter().map(|a| a.reader.id).collect();
@@ -1024,7 +1041,16 @@ impl Inner {
             wal_floor: 0,
         };
         let n_out = outputs.len() as u64;
+        let event = Event::Merged {
+            inputs: inputs.len(),
+            input_bytes: inputs.iter().map(|a| a.reader.file_bytes).sum(),
+            outputs: outputs.len(),
+            output_bytes: outputs.iter().map(|a| a.reader.file_bytes).sum(),
+            level: outputs.iter().map(|a| a.level).max().unwrap_or(min_level),
+            duration: started.elapsed(),
+        };
         self.commit_edit(edit, outputs, inputs, None)?;
+        self.notify(&event);
         self.counters.merges.fetch_add(1, Ordering::Relaxed);
         self.counters
             .merge_outputs
@@ -1231,6 +1257,7 @@ impl Inner {
             l.entries += a.reader.meta.entries;
         }
         let tree = read(&self.tree);
+        let (block_cache_hits, block_cache_misses) = self.cache.hits_and_misses();
         Stats {
             arrays: view.arrays.len(),
             array_bytes: view.arrays.iter().map(|a| a.reader.file_bytes).sum(),
@@ -1251,6 +1278,11 @@ impl Inner {
                 .scan_arrays_skipped
                 .load(Ordering::Relaxed),
             block_cache_bytes: self.cache.bytes(),
+            block_cache_hits,
+            block_cache_misses,
+            pending_merges: (0..=MAX_LEVEL)
+                .filter(|&level| self.level_needs_merge(&view, level).is_some())
+                .count(),
         }
     }
 }

@@ -215,6 +215,40 @@ pub struct Options {
     pub whole_key_filtering: bool,
     /// The manifest log is rewritten (compacted) once it grows past this size.
     pub manifest_compact_bytes: u64,
+    /// Told of each completed flush and merge (the server logs them).
+    pub listener: Option<Listener>,
+}
+
+/// A background operation the engine completed. Durations are measured with the
+/// monotonic clock, for reporting only: nothing the engine stores depends on them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A frozen memtable became an array (`None`: it was empty, no array was written).
+    Flushed {
+        array: Option<u64>,
+        bytes: u64,
+        entries: u64,
+        duration: std::time::Duration,
+    },
+    /// Arrays were merged into `outputs` arrays at `level` or above.
+    Merged {
+        inputs: usize,
+        input_bytes: u64,
+        outputs: usize,
+        output_bytes: u64,
+        level: u32,
+        duration: std::time::Duration,
+    },
+}
+
+/// Receives [`Event`]s on the engine's background threads; must return quickly.
+#[derive(Clone)]
+pub struct Listener(pub std::sync::Arc<dyn Fn(&Event) + Send + Sync>);
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Listener")
+    }
 }
 
 impl Default for Options {
@@ -233,6 +267,7 @@ impl Default for Options {
             prefix_extractor: None,
             whole_key_filtering: true,
             manifest_compact_bytes: 4 << 20,
+            listener: None,
         }
     }
 }
@@ -284,6 +319,11 @@ pub struct Stats {
     pub scan_arrays_skipped_by_prefix: u64,
     /// Memory held by the block cache.
     pub block_cache_bytes: usize,
+    /// Block lookups of reads found in the block cache, and not found (merges bypass it).
+    pub block_cache_hits: u64,
+    pub block_cache_misses: u64,
+    /// Levels that need a merge now (Cassandra's pending compactions).
+    pub pending_merges: usize,
 }
 
 #[cfg(test)]

@@ -835,3 +835,45 @@ fn merges_drop_a_deleted_versions_entries_its_live_descendants_overwrote() {
         100
     );
 }
+
+#[test]
+fn listener_hears_each_flush_and_merge_with_sizes() {
+    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let options = Options {
+        listener: Some(strata_engine::Listener(Arc::new(
+            move |e: &strata_engine::Event| sink.lock().unwrap().push(e.clone()),
+        ))),
+        ..opts()
+    };
+    let e = Engine::open(Arc::new(MemStorage::new()), options, clock()).unwrap();
+    let v = e.clone_version(ROOT_VERSION).unwrap();
+    for round in 0..2 {
+        for i in 0..50 {
+            put(&e, v, &format!("k{i}"), round * 100 + i, "value");
+        }
+        e.flush().unwrap();
+    }
+    e.compact().unwrap();
+    let events = events.lock().unwrap();
+    let flushes: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            strata_engine::Event::Flushed { bytes, entries, .. } => Some((*bytes, *entries)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(flushes.len(), 2, "{events:?}");
+    assert!(
+        flushes
+            .iter()
+            .all(|&(bytes, entries)| bytes > 0 && entries == 50),
+        "{flushes:?}"
+    );
+    assert!(
+        events.iter().any(|e| matches!(e,
+            strata_engine::Event::Merged { inputs: 2, input_bytes, outputs: 1, output_bytes, .. }
+                if *input_bytes > 0 && *output_bytes > 0)),
+        "{events:?}"
+    );
+}

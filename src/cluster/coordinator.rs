@@ -14,11 +14,13 @@
 //! - Compare-and-set (`cas`) and SERIAL reads of one partition are serialised by that
 //!   partition's lock stripe, so lightweight transactions are linearizable per partition.
 //!   With several replicas a Paxos round takes the lock's place behind the same interface.
+//! - Every request is timed here, as Cassandra's StorageProxy does: the `ClientRequest`
+//!   latency of its kind and its tables' latencies (`metrics`).
 
 use std::future::Future;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use strata_engine::VersionId;
 use strata_protocol::{Consistency, WriteType};
@@ -28,6 +30,7 @@ use super::consistency::{
 };
 use super::local::LocalReplica;
 use super::ring::Ring;
+use crate::metrics;
 use crate::schema::Table;
 use crate::storage::{ClusteringRange, Decoded, PartitionUpdate};
 
@@ -234,6 +237,7 @@ impl Coordinator {
         command: WriteCommand,
         consistency: Consistency,
     ) -> Result<(), CoordinatorError> {
+        let _latency = metrics::global().client_requests.write.start_timer();
         self.check_available(consistency)?;
         if self.null_storage {
             return Ok(());
@@ -242,8 +246,20 @@ impl Coordinator {
             .tables
             .iter()
             .any(|t| t.updates.iter().any(PartitionUpdate::has_counter_adds));
+        // Histogram handles (reference counted, no allocation for a one-table write).
+        let first = command
+            .tables
+            .first()
+            .map(|t| t.table.metrics.write.clone());
+        let others: Vec<_> = command
+            .tables
+            .iter()
+            .skip(1)
+            .map(|t| t.table.metrics.write.clone())
+            .collect();
+        let started = Instant::now();
         let apply = self.local.apply(command, self.counter_shard());
-        match within(self.deadlines.write, apply).await {
+        let result = match within(self.deadlines.write, apply).await {
             Some(result) => result,
             None => {
                 let write_type = if counter {
@@ -258,7 +274,10 @@ impl Coordinator {
                     write_type,
                 ))
             }
-        }
+        };
+        let seconds = started.elapsed().as_secs_f64();
+        first.iter().chain(&others).for_each(|h| h.observe(seconds));
+        result
     }
 
     /// Compare-and-set on the partition with `token`: reads `read`, lets `decide` choose
@@ -273,6 +292,7 @@ impl Coordinator {
         consistency: Consistency,
         decide: impl FnOnce(ReadResult) -> Result<(Option<WriteCommand>, T), E>,
     ) -> Result<T, E> {
+        let _latency = metrics::global().client_requests.cas_write.start_timer();
         self.check_available(consistency)?;
         let _guard = self.cas_lock(token).lock().await;
         let current = if self.null_storage {
@@ -303,10 +323,6 @@ impl Coordinator {
         command: ReadCommand,
         consistency: Consistency,
     ) -> Result<ReadResult, CoordinatorError> {
-        self.check_available(consistency)?;
-        if self.null_storage {
-            return Ok(ReadResult::default());
-        }
         // A SERIAL read of one partition must not observe half of a compare-and-set.
         let serial_partition = match (&command.target, consistency) {
             (
@@ -315,10 +331,27 @@ impl Coordinator {
             ) => Some(*token),
             _ => None,
         };
+        let client = &metrics::global().client_requests;
+        let (client_latency, table_latency) = match (&command.target, serial_partition) {
+            (ReadTarget::TokenRange { .. }, _) => {
+                (&client.range_slice, &command.table.metrics.range)
+            }
+            (ReadTarget::Partition { .. }, Some(_)) => {
+                (&client.cas_read, &command.table.metrics.read)
+            }
+            (ReadTarget::Partition { .. }, None) => (&client.read, &command.table.metrics.read),
+        };
+        let _latency = client_latency.start_timer();
+        let table_latency = table_latency.clone();
+        self.check_available(consistency)?;
+        if self.null_storage {
+            return Ok(ReadResult::default());
+        }
         let _guard = match serial_partition {
             Some(token) => Some(self.cas_lock(token).lock().await),
             None => None,
         };
+        let _table_latency = table_latency.start_timer();
         match within(self.deadlines.read, self.local.read(command)).await {
             Some(result) => result,
             None => {

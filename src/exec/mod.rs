@@ -85,11 +85,15 @@ pub async fn execute(
         serial_consistency: options.serial_consistency,
         timestamp: options.timestamp,
     };
+    // One log line per schema change (clones and restores included), as the statement.
     let ddl = |event: Option<SchemaChange>| match event {
-        Some(change) => Outcome {
-            event: Some(change.clone()),
-            ..Outcome::body(ResultBody::SchemaChange(change))
-        },
+        Some(change) => {
+            tracing::info!("Schema change: {statement}");
+            Outcome {
+                event: Some(change.clone()),
+                ..Outcome::body(ResultBody::SchemaChange(change))
+            }
+        }
         None => Outcome::void(),
     };
     Ok(match statement {

@@ -42,6 +42,8 @@ pub struct Table {
     pub views: Vec<String>,
     /// Set when this table is a materialized view.
     pub view: Option<ViewInfo>,
+    /// Latency histograms of this table, resolved once here so requests need no lookup.
+    pub metrics: crate::metrics::TableMetrics,
 }
 
 impl Table {
@@ -64,6 +66,7 @@ impl Table {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Table {
+            metrics: crate::metrics::global().table(&def.keyspace, &def.name),
             def,
             types,
             source,

@@ -1,0 +1,129 @@
+//! Process logging: `tracing` events to stderr, filtered by `STRATA_LOG` (default `info`).
+//! The filter sits behind tracing-subscriber's reload layer, so `nodetool
+//! setlogginglevel` changes it at run time, as Cassandra's logback levels can be.
+
+use std::sync::{Mutex, OnceLock};
+
+use tracing_subscriber::prelude::*;
+use tracing_subscriber::{reload, EnvFilter, Registry};
+
+struct Reloadable {
+    handle: reload::Handle<EnvFilter, Registry>,
+    /// The filter given at start, which `setlogginglevel` without arguments restores.
+    initial: String,
+    /// The filter in force, as directives (`info,strata::cluster=debug`).
+    current: Mutex<String>,
+}
+
+static FILTER: OnceLock<Reloadable> = OnceLock::new();
+
+/// Installs the global subscriber (once per process; later calls do nothing).
+pub fn init() {
+    let initial = std::env::var("STRATA_LOG")
+        .ok()
+        .filter(|text| EnvFilter::try_new(text).is_ok())
+        .unwrap_or_else(|| "info".into());
+    let (filter, handle) = reload::Layer::new(EnvFilter::new(&initial));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let output = tracing_subscriber::fmt::layer()
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr);
+    if tracing_subscriber::registry()
+        .with(filter)
+        .with(output)
+        .try_init()
+        .is_ok()
+    {
+        let current = Mutex::new(initial.clone());
+        let _ = FILTER.set(Reloadable {
+            handle,
+            initial,
+            current,
+        });
+    }
+}
+
+/// Cassandra's `nodetool setlogginglevel [component] [level]`: no arguments restore the
+/// start-up filter; a component (a module path such as `strata::cluster`, or `ROOT` or
+/// an empty one for everything) gets the level. Levels: TRACE, DEBUG, INFO, WARN, ERROR,
+/// OFF (and ALL, as TRACE), in any case.
+pub fn set_level(args: &[String]) -> Result<(), String> {
+    let filter = FILTER
+        .get()
+        .ok_or("logging is not reloadable in this process")?;
+    let mut current = filter.current.lock().unwrap_or_else(|e| e.into_inner());
+    let next = match args {
+        [] => filter.initial.clone(),
+        [component, level] => {
+            let level = match level.to_ascii_lowercase().as_str() {
+                "all" => "trace".to_string(),
+                l @ ("trace" | "debug" | "info" | "warn" | "error" | "off") => l.to_string(),
+                _ => return Err(format!("Invalid log level {level}: expected TRACE, DEBUG, INFO, WARN, ERROR, OFF or ALL")),
+            };
+            match component.as_str() {
+                "" | "ROOT" | "root" => level,
+                target => format!("{current},{target}={level}"),
+            }
+        }
+        _ => return Err("usage: setlogginglevel [<component> <level>]".into()),
+    };
+    let parsed =
+        EnvFilter::try_new(&next).map_err(|e| format!("Invalid logging component: {e}"))?;
+    filter.handle.reload(parsed).map_err(|e| e.to_string())?;
+    *current = next;
+    Ok(())
+}
+
+/// `nodetool getlogginglevels`: each directive of the filter in force.
+pub fn levels() -> String {
+    let current = FILTER
+        .get()
+        .map(|f| f.current.lock().unwrap_or_else(|e| e.into_inner()).clone())
+        .unwrap_or_default();
+    let mut out = format!("\n{:<50}{}\n", "Logger Name", "Log Level");
+    for directive in current.split(',').filter(|d| !d.is_empty()) {
+        let (name, level) = directive.split_once('=').unwrap_or(("ROOT", directive));
+        out.push_str(&format!("{name:<50}{}\n", level.to_ascii_uppercase()));
+    }
+    out
+}
+
+/// Logs each engine flush and merge, one line each (Cassandra logs every flush and
+/// compaction with sizes and durations).
+pub fn engine_listener() -> strata_engine::Listener {
+    strata_engine::Listener(std::sync::Arc::new(
+        |event: &strata_engine::Event| match event {
+            strata_engine::Event::Flushed {
+                array: None,
+                duration,
+                ..
+            } => {
+                tracing::debug!("Flushed an empty memtable in {} ms", duration.as_millis())
+            }
+            strata_engine::Event::Flushed {
+                array: Some(id),
+                bytes,
+                entries,
+                duration,
+            } => {
+                tracing::info!(
+                    "Flushed memtable to array {id}: {entries} entries, {bytes} bytes in {} ms",
+                    duration.as_millis()
+                )
+            }
+            strata_engine::Event::Merged {
+                inputs,
+                input_bytes,
+                outputs,
+                output_bytes,
+                level,
+                duration,
+            } => {
+                tracing::info!(
+                "Merged {inputs} arrays ({input_bytes} bytes) into {outputs} ({output_bytes} bytes) at level {level} in {} ms",
+                duration.as_millis()
+            )
+            }
+        },
+    ))
+}
