@@ -78,6 +78,11 @@ class StrataServer:
         ]
 
     def start(self):
+        self.launch()
+        self.wait_until_listening()
+
+    def launch(self):
+        """Starts the process without waiting for it to listen."""
         if not os.path.isfile(self.binary):
             raise StrataServerError(
                 f"strata binary not found at {self.binary} (build it with "
@@ -90,7 +95,6 @@ class StrataServer:
             self.process = subprocess.Popen(
                 self.command(), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 cwd=self.data_dir)
-        self.wait_until_listening()
 
     def wait_until_listening(self):
         deadline = time.monotonic() + STARTUP_TIMEOUT_S

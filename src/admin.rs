@@ -24,6 +24,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 
+use crate::cluster::nodetool;
 use crate::node::{Mode, Node};
 use crate::snapshot;
 
@@ -121,7 +122,13 @@ async fn route(
             };
             (status, format!("{}\n", mode.name()))
         }
-        ("GET", _, "status") => ("200 OK", status(node)),
+        ("GET", _, "status") => answer(nodetool::status(node, args.first().map(String::as_str))),
+        ("GET", _, "ring") => answer(nodetool::ring(node, args.first().map(String::as_str))),
+        ("GET", _, "getendpoints") => answer(nodetool::getendpoints(node, &args)),
+        ("GET", _, "gossipinfo") => match node.gossip() {
+            Some(gossip) => ("200 OK", gossip.info().await),
+            None => ("503 Service Unavailable", "gossip is not running\n".into()),
+        },
         ("GET", _, "info") => ("200 OK", info(node)),
         ("GET", _, "listsnapshots") => cql_blocking(node, snapshot::list).await,
         ("GET", _, "tablestats" | "cfstats") => {
@@ -172,6 +179,13 @@ async fn route(
             "404 Not Found",
             format!("nodetool: unknown command '{verb}'\n"),
         ),
+    }
+}
+
+fn answer(result: Result<String, String>) -> (&'static str, String) {
+    match result {
+        Ok(body) => ("200 OK", body),
+        Err(e) => ("400 Bad Request", format!("error: {e}\n")),
     }
 }
 
@@ -297,25 +311,6 @@ pub fn human_bytes(bytes: u64) -> String {
     } else {
         format!("{value:.2} {}", UNITS[unit])
     }
-}
-
-/// `nodetool status` in Cassandra's layout.
-fn status(node: &Node) -> String {
-    let ring = node.coordinator().ring().local();
-    let load = human_bytes(node.engine().stats().array_bytes);
-    let dc = &node.config().dc;
-    format!(
-        "Datacenter: {dc}\n{}\nStatus=Up/Down\n|/ State=Normal/Leaving/Joining/Moving\n\
-         --  Address    Load        Tokens  Owns (effective)  Host ID                               Rack\n\
-         UN  {:<9}  {:<10}  {:<6}  {:<16}  {}  {}\n\n",
-        "=".repeat(dc.len() + 12),
-        ring.address,
-        load,
-        ring.tokens.len(),
-        "100.0%",
-        ring.host_id,
-        ring.rack
-    )
 }
 
 /// `nodetool info` in Cassandra's layout (the subset that applies).

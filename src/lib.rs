@@ -86,7 +86,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     // Includes the memory bound (ARCHITECTURE.md): memtable x 3 + block cache + connections.
     tracing::info!("Configuration: {}", config.summary());
-    let node = tokio::task::spawn_blocking(move || Node::open(config)).await??;
+    let node = Node::open(config).await?;
     let listener = TcpListener::bind(cql_addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen for CQL on {cql_addr}: {e}"))?;
@@ -99,6 +99,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tokio::spawn(admin::run(node.clone(), admin, drain_tx));
     }
     tracing::info!(host_id = %node.host_id(), "Starting listening for CQL clients on {cql_addr} (unencrypted)...");
+    if let Some(gossip) = node.gossip() {
+        gossip.set_rpc_ready(true).await;
+    }
     node.set_mode(Mode::Normal);
     let shutdown = async move {
         tokio::select! {

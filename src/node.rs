@@ -3,7 +3,8 @@
 //! Invariant: `Node::open` is the only place components are wired together; everything
 //! else receives an `Arc<Node>`.
 
-use std::sync::Arc;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use strata_engine::{Engine, Options as EngineOptions, SyncMode, SystemClock};
@@ -11,7 +12,11 @@ use strata_protocol::Event;
 use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
-use crate::cluster::{Coordinator, Deadlines, LocalReplica, Ring};
+use crate::cluster::gossip::{peer_records_prefix, Gossip, Membership};
+use crate::cluster::membership::MembershipState;
+use crate::cluster::messaging::{Messaging, MessagingConfig};
+use crate::cluster::ring::Endpoint;
+use crate::cluster::{Coordinator, Deadlines, LocalReplica, Ring, SharedRing};
 use crate::config::{CommitlogSync, Config};
 use crate::exec::prepared::PreparedCache;
 use crate::metrics::{self, Metrics};
@@ -61,28 +66,52 @@ pub struct Node {
     traces: crate::trace::TraceStore,
     /// Set by `run` as the node starts serving and shuts down; read by the admin endpoint.
     mode: watch::Sender<Mode>,
+    /// The other nodes, as gossip last described them.
+    membership: Membership,
+    /// Internode requests and responses (TCP on `storage_port`).
+    messaging: Messaging,
+    /// Set once gossip runs (right after the node is built, before CQL is served).
+    gossip: OnceLock<Gossip>,
 }
 
 impl Node {
-    pub fn open(config: Config) -> anyhow::Result<Arc<Node>> {
-        std::fs::create_dir_all(config.engine_dir())?;
-        let engine = Arc::new(Engine::open_dir(
-            config.engine_dir(),
-            engine_options(&config),
-            Arc::new(SystemClock),
-        )?);
-        let schema = SchemaStore::open(engine.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let host_id = schema.host_id().map_err(|e| anyhow::anyhow!("{e}"))?;
-        let ring = Ring::single(
+    /// Opens storage, binds internode messaging and joins gossip; on a first start, picks
+    /// the node's tokens (after learning the ring, unless this node is a seed).
+    pub async fn open(config: Config) -> anyhow::Result<Arc<Node>> {
+        let storage = tokio::task::spawn_blocking(move || open_storage(config)).await??;
+        let Storage {
+            config,
+            engine,
+            schema,
             host_id,
-            config.broadcast_address(),
-            config.dc.clone(),
-            config.rack.clone(),
-            config.num_tokens,
-        );
+            tokens,
+            local_replica,
+        } = storage;
+        let peers = Membership::load_persisted(schema.local_records(peer_records_prefix()));
+        let mut ring = Ring::new(Endpoint {
+            host_id,
+            address: config.broadcast_address(),
+            dc: config.dc.clone(),
+            rack: config.rack.clone(),
+            tokens: tokens.clone().unwrap_or_default(),
+        });
+        for peer in peers
+            .iter()
+            .filter(|p| p.host_id != host_id && !p.tokens.is_empty())
+        {
+            ring.upsert(peer.endpoint());
+        }
+        let internode = SocketAddr::new(config.listen_address, config.storage_port);
+        let messaging = Messaging::bind(MessagingConfig::new(
+            config.cluster_name.clone(),
+            host_id,
+            internode,
+        ))
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen for internode messages on {internode}: {e}"))?;
         let coordinator = Coordinator::new(
-            ring,
-            Arc::new(LocalReplica::new(engine.clone())?),
+            SharedRing::new(ring),
+            Arc::new(local_replica),
             Deadlines {
                 write: Duration::from_millis(config.write_request_timeout_ms),
                 read: Duration::from_millis(config.read_request_timeout_ms),
@@ -90,7 +119,7 @@ impl Node {
             config.null_storage,
         );
         let (events, _) = broadcast::channel(EVENT_BUFFER);
-        Ok(Arc::new(Node {
+        let node = Arc::new(Node {
             generation: crate::clock::now_secs() as i32,
             config,
             engine,
@@ -102,7 +131,39 @@ impl Node {
             metrics: metrics::global(),
             traces: crate::trace::TraceStore::default(),
             mode: watch::Sender::new(Mode::Starting),
-        }))
+            membership: Membership::new(MembershipState::new(host_id, peers)),
+            messaging,
+            gossip: OnceLock::new(),
+        });
+        let gossip = Gossip::start(node.clone()).await?;
+        if tokens.is_none() {
+            let tokens = gossip.choose_tokens(&node).await;
+            let stored = serde_json::to_vec(&tokens)?;
+            let writer = node.clone();
+            tokio::task::spawn_blocking(move || {
+                writer.schema.put_local_record(TOKENS_RECORD, stored)
+            })
+            .await?
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            gossip.publish_tokens(&node, tokens).await;
+        }
+        let _ = node.gossip.set(gossip);
+        Ok(node)
+    }
+
+    /// The other nodes, as gossip last described them.
+    pub fn membership(&self) -> &Membership {
+        &self.membership
+    }
+
+    /// Internode requests and responses.
+    pub fn messaging(&self) -> &Messaging {
+        &self.messaging
+    }
+
+    /// The gossiper (`None` only while `Node::open` is starting it).
+    pub fn gossip(&self) -> Option<&Gossip> {
+        self.gossip.get()
     }
 
     pub fn config(&self) -> &Config {
@@ -169,6 +230,45 @@ impl Node {
         self.mode.send_replace(mode);
     }
 }
+
+/// What opening storage gives: `tokens` is `None` on a first start.
+struct Storage {
+    config: Config,
+    engine: Arc<Engine>,
+    schema: SchemaStore,
+    host_id: Uuid,
+    tokens: Option<Vec<i64>>,
+    local_replica: LocalReplica,
+}
+
+/// The blocking part of opening: the engine, the schema store, the host id, the
+/// persisted tokens and the local replica's threads.
+fn open_storage(config: Config) -> anyhow::Result<Storage> {
+    std::fs::create_dir_all(config.engine_dir())?;
+    let engine = Arc::new(Engine::open_dir(
+        config.engine_dir(),
+        engine_options(&config),
+        Arc::new(SystemClock),
+    )?);
+    let schema = SchemaStore::open(engine.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let host_id = schema.host_id().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let tokens = schema
+        .local_record(TOKENS_RECORD)
+        .map(|stored| serde_json::from_slice(&stored))
+        .transpose()?;
+    let local_replica = LocalReplica::new(engine.clone())?;
+    Ok(Storage {
+        config,
+        engine,
+        schema,
+        host_id,
+        tokens,
+        local_replica,
+    })
+}
+
+/// Local record holding the node's tokens (JSON list).
+const TOKENS_RECORD: &str = "tokens";
 
 fn engine_options(config: &Config) -> EngineOptions {
     let sync = match config.commitlog_sync {

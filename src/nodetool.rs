@@ -33,6 +33,9 @@ const READ_ONLY: &[&str] = &[
     "cfhistograms",
     "proxyhistograms",
     "getlogginglevels",
+    "ring",
+    "gossipinfo",
+    "getendpoints",
 ];
 
 /// Parses the arguments after `nodetool`.

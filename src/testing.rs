@@ -61,6 +61,8 @@ pub fn test_config(dir: &TempDir) -> Config {
         data_dir: dir.path().to_path_buf(),
         admin_port: 0,
         native_transport_port: 0,
+        // Messaging and gossip on ephemeral ports: tests run many nodes at once.
+        storage_port: 0,
         memtable_bytes: 4 << 20,
         block_cache_bytes: 4 << 20,
         ..Config::default()
@@ -86,10 +88,7 @@ impl TestServer {
         let dir = TempDir::new("server");
         let mut config = test_config(&dir);
         adjust(&mut config);
-        let node = tokio::task::spawn_blocking(move || Node::open(config))
-            .await
-            .expect("open task")
-            .expect("open node");
+        let node = Node::open(config).await.expect("open node");
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");

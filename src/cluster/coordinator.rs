@@ -29,7 +29,7 @@ use super::consistency::{
     ReadTracker, Replica, ReplicaPlan, Replication, Unavailable, Verdict, WriteTracker,
 };
 use super::local::LocalReplica;
-use super::ring::Ring;
+use super::ring::{Ring, SharedRing};
 use crate::metrics;
 use crate::schema::Table;
 use crate::storage::{ClusteringRange, Decoded, PartitionUpdate};
@@ -189,7 +189,9 @@ async fn within<F: Future>(deadline: Duration, operation: F) -> Option<F::Output
 const CAS_LOCK_STRIPES: usize = 256;
 
 pub struct Coordinator {
-    ring: Ring,
+    ring: SharedRing,
+    /// The local node's host id (its counter shard), fixed for the process's life.
+    host_id: uuid::Uuid,
     cas_locks: Vec<tokio::sync::Mutex<()>>,
     local: Arc<LocalReplica>,
     /// This node as a replica of every token (one node owns the ring).
@@ -201,7 +203,7 @@ pub struct Coordinator {
 
 impl Coordinator {
     pub fn new(
-        ring: Ring,
+        ring: SharedRing,
         local: Arc<LocalReplica>,
         deadlines: Deadlines,
         null_storage: bool,
@@ -209,11 +211,13 @@ impl Coordinator {
         let cas_locks = (0..CAS_LOCK_STRIPES)
             .map(|_| tokio::sync::Mutex::new(()))
             .collect();
+        let current = ring.current();
         let local_replica = Replica {
-            address: ring.local().address,
-            dc: ring.local().dc.clone(),
+            address: current.local().address,
+            dc: current.local().dc.clone(),
         };
         Coordinator {
+            host_id: current.local().host_id,
             ring,
             cas_locks,
             local,
@@ -223,7 +227,12 @@ impl Coordinator {
         }
     }
 
-    pub fn ring(&self) -> &Ring {
+    /// The current ring (a snapshot: membership publishes changes as new rings).
+    pub fn ring(&self) -> Arc<Ring> {
+        self.ring.current()
+    }
+
+    pub fn shared_ring(&self) -> &SharedRing {
         &self.ring
     }
 
@@ -314,7 +323,7 @@ impl Coordinator {
 
     /// This node's counter shard id: its host id (see ARCHITECTURE.md, "Counters").
     fn counter_shard(&self) -> Vec<u8> {
-        self.ring.local().host_id.as_bytes().to_vec()
+        self.host_id.as_bytes().to_vec()
     }
 
     /// Reads from enough replicas for `consistency` and reconciles their answers.
@@ -377,7 +386,7 @@ impl Coordinator {
         ReplicaPlan {
             consistency,
             replication: &Replication::Simple(1),
-            local_dc: &self.ring.local().dc,
+            local_dc: &self.local_replica.dc,
             replicas: std::slice::from_ref(&self.local_replica),
             live: &[true],
         }

@@ -1,9 +1,15 @@
-//! Cluster layer: the coordinator every statement goes through, the token ring and the
-//! local replica. Gossip and internode messaging come later behind the same coordinator.
+//! Cluster layer: the coordinator every statement goes through, the token ring and replica
+//! placement (sans-IO), membership (sans-IO) fed by gossip, internode messaging, and the
+//! local replica.
 
 pub mod consistency;
 pub mod coordinator;
+pub mod gossip;
 pub mod local;
+pub mod membership;
+pub mod messaging;
+pub mod nodetool;
+pub mod placement;
 pub mod read_repair;
 pub mod ring;
 mod write_pipeline;
@@ -13,4 +19,4 @@ pub use coordinator::{
     WriteCommand,
 };
 pub use local::LocalReplica;
-pub use ring::Ring;
+pub use ring::{Ring, SharedRing};

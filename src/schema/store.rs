@@ -34,7 +34,8 @@ const SNAPSHOT_PREFIX: &[u8] = b"sn/";
 const INDEX_PREFIX: &[u8] = b"ix/";
 const TYPE_PREFIX: &[u8] = b"ty/";
 const VIEW_PREFIX: &[u8] = b"vw/";
-const HOST_ID_KEY: &[u8] = b"local/host_id";
+/// Node-local records (host id, tokens, peers) live under this key prefix.
+const LOCAL_PREFIX: &str = "local/";
 
 /// One change to persisted schema.
 pub enum SchemaWrite {
@@ -115,20 +116,49 @@ impl SchemaStore {
 
     /// The node's host id, generated and persisted on first start.
     pub fn host_id(&self) -> CqlResult<Uuid> {
-        let mut records = self.lock_records();
-        let stored = records
-            .get(HOST_ID_KEY)
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .and_then(|s| Uuid::parse_str(s).ok());
+        let stored = self
+            .local_record("host_id")
+            .and_then(|v| String::from_utf8(v).ok())
+            .and_then(|s| Uuid::parse_str(&s).ok());
         if let Some(id) = stored {
             return Ok(id);
         }
         let id = Uuid::new_v4();
+        self.put_local_record("host_id", id.to_string().into_bytes())?;
+        Ok(id)
+    }
+
+    /// A node-local record (host id, tokens, known peers), never part of the schema.
+    pub fn local_record(&self, name: &str) -> Option<Vec<u8>> {
+        self.lock_records()
+            .get(format!("{LOCAL_PREFIX}{name}").as_bytes())
+            .cloned()
+    }
+
+    /// Persists a node-local record (`None` deletes it).
+    pub fn put_local_record(&self, name: &str, value: impl Into<Option<Vec<u8>>>) -> CqlResult<()> {
+        let mut records = self.lock_records();
         self.put_raw(
             &mut records,
-            vec![(HOST_ID_KEY.to_vec(), Some(id.to_string().into_bytes()))],
-        )?;
-        Ok(id)
+            vec![(format!("{LOCAL_PREFIX}{name}").into_bytes(), value.into())],
+        )
+    }
+
+    /// Node-local records whose name starts with `prefix`, by name.
+    pub fn local_records(&self, prefix: &str) -> Vec<(String, Vec<u8>)> {
+        let start = format!("{LOCAL_PREFIX}{prefix}").into_bytes();
+        let records = self.lock_records();
+        records
+            .range(start.clone()..)
+            .take_while(|(k, _)| k.starts_with(&start))
+            .map(|(k, v)| {
+                (
+                    String::from_utf8_lossy(k.get(LOCAL_PREFIX.len()..).unwrap_or_default())
+                        .into_owned(),
+                    v.clone(),
+                )
+            })
+            .collect()
     }
 
     /// Persists `writes` atomically and publishes the resulting catalog.

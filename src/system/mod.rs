@@ -140,7 +140,8 @@ impl<'t> RowBuilder<'t> {
 pub fn rows(node: &Node, catalog: &Catalog, table: &Table) -> CqlResult<Vec<FullRow>> {
     let rows = match (table.def.keyspace.as_str(), table.def.name.as_str()) {
         ("system", "local") => vec![local(node, catalog, table)?],
-        ("system", "peers" | "peers_v2") => Vec::new(),
+        ("system", "peers") => peers(node, table, false)?,
+        ("system", "peers_v2") => peers(node, table, true)?,
         ("system_schema", "keyspaces") => keyspaces(catalog, table, false)?,
         ("system_schema", "tables") => tables(catalog, table)?,
         ("system_schema", "columns") => columns(catalog, table, false)?,
@@ -204,8 +205,8 @@ fn trace_events(node: &Node, table: &Table) -> CqlResult<Vec<FullRow>> {
 
 fn local(node: &Node, catalog: &Catalog, table: &Table) -> CqlResult<FullRow> {
     let config = node.config();
-    let ring = node.coordinator().ring().local();
-    let tokens: Vec<String> = ring.tokens.iter().map(i64::to_string).collect();
+    let ring = node.coordinator().ring();
+    let tokens: Vec<String> = ring.local().tokens.iter().map(i64::to_string).collect();
     RowBuilder::new(table)
         .text("key", "local")
         .text("bootstrapped", "COMPLETED")
@@ -227,6 +228,37 @@ fn local(node: &Node, catalog: &Catalog, table: &Table) -> CqlResult<FullRow> {
         .uuid("schema_version", catalog.version)
         .text_set("tokens", &tokens)
         .finish()
+}
+
+/// `system.peers` / `system.peers_v2`: one row per other node this node knows, down ones
+/// included (drivers decide liveness from events and their own connections).
+fn peers(node: &Node, table: &Table, v2: bool) -> CqlResult<Vec<FullRow>> {
+    node.membership()
+        .peers()
+        .iter()
+        .map(|peer| {
+            let info = &peer.info;
+            let tokens: Vec<String> = info.tokens.iter().map(i64::to_string).collect();
+            let mut row = RowBuilder::new(table)
+                .inet("peer", info.address)
+                .text("data_center", &info.dc)
+                .uuid("host_id", info.host_id)
+                .text("rack", &info.rack)
+                .text("release_version", &info.release_version)
+                .text_set("tokens", &tokens);
+            if let Some(version) = info.schema_version {
+                row = row.uuid("schema_version", version);
+            }
+            row = if v2 {
+                row.int("peer_port", i32::from(node.config().storage_port))
+                    .inet("native_address", info.native_address.ip())
+                    .int("native_port", i32::from(info.native_address.port()))
+            } else {
+                row.inet("rpc_address", info.native_address.ip())
+            };
+            row.finish()
+        })
+        .collect()
 }
 
 fn keyspaces(catalog: &Catalog, table: &Table, virtual_ks: bool) -> CqlResult<Vec<FullRow>> {

@@ -15,6 +15,7 @@ use strata_engine::ROOT_VERSION;
 use strata_protocol::{SchemaChange, SchemaChangeTarget, SchemaChangeType};
 use uuid::Uuid;
 
+use crate::cluster::placement::Strategy;
 use crate::cql::ast::{
     AlterKeyspace, AlterTable, AlterTableAction, CreateKeyspace, CreateTable, DropKeyspace,
     DropObject, Literal, OrderDirection, Property, PropertyValue, QualifiedName,
@@ -151,7 +152,7 @@ fn keyspace_def(
     for property in properties {
         match (property.name.as_str(), &property.value) {
             ("replication", PropertyValue::Map(entries)) => {
-                replication = Some(replication_options(ctx, entries)?);
+                replication = Some(replication_options(ctx, name, entries)?);
             }
             ("durable_writes", value) => {
                 durable_writes = boolean_property("durable_writes", value)?
@@ -161,6 +162,9 @@ fn keyspace_def(
     }
     let replication = replication
         .ok_or_else(|| CqlError::Config("Missing mandatory option 'replication'".into()))?;
+    Strategy::from_options(&replication)
+        .and_then(|strategy| strategy.validate(name, &ctx.node.coordinator().ring()))
+        .map_err(|e| CqlError::Config(e.to_string()))?;
     Ok(KeyspaceDef {
         name: name.to_string(),
         replication,
@@ -172,6 +176,7 @@ fn keyspace_def(
 /// `replication_factor` shorthand of NetworkTopologyStrategy expanded per datacenter.
 fn replication_options(
     ctx: &Context<'_>,
+    name: &str,
     entries: &[(Literal, Literal)],
 ) -> CqlResult<BTreeMap<String, String>> {
     let mut options: BTreeMap<String, String> = entries
@@ -211,7 +216,7 @@ fn replication_options(
         }
         if let Some(unknown) = options.keys().find(|k| *k != "replication_factor") {
             return Err(CqlError::Config(format!(
-                "Unrecognized strategy option {{{unknown}}} passed to SimpleStrategy for keyspace"
+                "Unrecognized strategy option {{{unknown}}} passed to SimpleStrategy for keyspace {name}"
             )));
         }
     } else if let Some(rf) = options.remove("replication_factor") {

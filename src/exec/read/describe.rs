@@ -5,6 +5,7 @@
 use bytes::Bytes;
 use strata_protocol::{ColType, ColumnSpec, ResultBody, Rows, RowsMetadata};
 
+use crate::cluster::placement::{range_owners, Strategy};
 use crate::cql::ast::{Describe, DescribeTarget, QualifiedName};
 use crate::error::{CqlError, CqlResult};
 use crate::exec::context::Context;
@@ -96,17 +97,17 @@ fn describe_cluster(ctx: &Context<'_>) -> CqlResult<ResultBody> {
         partitioner.to_string(),
         SNITCH.to_string(),
     ]);
-    if ctx
+    if let Some(ks) = ctx
         .keyspace
         .and_then(|name| ctx.catalog.keyspace(name))
-        .is_some_and(|ks| !ks.system)
+        .filter(|ks| !ks.system)
     {
         let ownership_type = ColType::Map(
             Box::new(ColType::Varchar),
             Box::new(ColType::List(Box::new(ColType::Varchar))),
         );
         columns.push(column("range_ownership", ownership_type));
-        row.push(Some(Bytes::from(range_ownership(ctx)?)));
+        row.push(Some(Bytes::from(range_ownership(ctx, &ks.def)?)));
     }
     Ok(rows_result(columns, vec![row]))
 }
@@ -114,10 +115,12 @@ fn describe_cluster(ctx: &Context<'_>) -> CqlResult<ResultBody> {
 /// `map<text, list<text>>` from each token range's end token to its replicas' endpoints,
 /// written as Cassandra 5.0 prints an `InetAddressAndPort` (`/127.0.0.1:7000`); the map
 /// serialization sorts the keys as text, as Cassandra's does.
-fn range_ownership(ctx: &Context<'_>) -> CqlResult<Vec<u8>> {
+fn range_ownership(ctx: &Context<'_>, keyspace: &KeyspaceDef) -> CqlResult<Vec<u8>> {
     let port = ctx.node.config().storage_port;
+    let strategy = Strategy::from_options(&keyspace.replication)
+        .map_err(|e| CqlError::Config(e.to_string()))?;
     let mut entries = Vec::new();
-    for (token, owners) in ctx.node.coordinator().ring().range_owners() {
+    for (token, owners) in range_owners(&ctx.node.coordinator().ring(), &strategy) {
         let endpoints: Vec<_> = owners
             .iter()
             .map(|&a| Some(format!("/{}", std::net::SocketAddr::new(a, port)).into_bytes()))

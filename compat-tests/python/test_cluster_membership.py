@@ -1,0 +1,244 @@
+"""A real 3-node cluster on 127.0.0.1/.2/.3 (all loopback on Linux), every node on the same
+ports: it forms from one seed, every node lists the others in system.peers, the Python
+driver discovers all three, `nodetool status` shows them UN, a `kill -9`ed node is marked DN
+and announced DOWN (STATUS_CHANGE) within 10 s, and announced UP again after a restart.
+
+Every wait is bounded and prints how long it took."""
+
+import importlib.util
+import pathlib
+import socket
+import struct
+import tempfile
+import time
+
+import pytest
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
+from cassandra.policies import WhiteListRoundRobinPolicy
+
+import rawcql
+
+def _load_harness():
+    """The process harness of compat-tests/conftest.py (`conftest` here names the driver one)."""
+    path = pathlib.Path(__file__).resolve().parent.parent / "conftest.py"
+    spec = importlib.util.spec_from_file_location("strata_process_harness", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+harness = _load_harness()
+
+ADDRESSES = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
+FORM_TIMEOUT_S = 20.0
+DOWN_TIMEOUT_S = 10.0
+UP_TIMEOUT_S = 30.0
+OPCODE_REGISTER = 0x0B
+OPCODE_EVENT = 0x0C
+
+
+def shared_port():
+    """A TCP and UDP port free on all three addresses (a small race is accepted)."""
+    for _ in range(50):
+        port = harness.free_port()
+        try:
+            for address in ADDRESSES:
+                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                    with socket.socket(socket.AF_INET, kind) as sock:
+                        sock.bind((address, port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no port free on 127.0.0.1-3")
+
+
+class ClusterNode(harness.StrataServer):
+    def __init__(self, address, native_port, storage_port):
+        super().__init__(harness.strata_binary(), tempfile.mkdtemp(prefix="strata-cluster-"),
+                         ["--seeds", ADDRESSES[0], "--admin-address", address])
+        self.host = address
+        self.native_port = native_port
+        self.storage_port = storage_port
+        self.cluster_name = harness.CLUSTER_NAME
+
+
+def wait_for(what, condition, timeout_s):
+    """Polls `condition` until it returns a truthy value; returns (value, seconds)."""
+    started = time.monotonic()
+    last = None
+    while time.monotonic() - started < timeout_s:
+        last = condition()
+        if last:
+            elapsed = time.monotonic() - started
+            print(f"{what}: {elapsed:.2f} s")
+            return last, elapsed
+        time.sleep(0.2)
+    raise AssertionError(f"{what}: not within {timeout_s:.0f} s (last: {last!r})")
+
+
+def session_on(node):
+    """A driver session that only talks to `node` (to read that node's system tables)."""
+    profile = ExecutionProfile(load_balancing_policy=WhiteListRoundRobinPolicy([node.host]),
+                               request_timeout=10)
+    cluster = Cluster([node.host], port=node.native_port, compression=False,
+                      execution_profiles={EXEC_PROFILE_DEFAULT: profile}, connect_timeout=10)
+    return cluster.connect()
+
+
+def peers_of(node):
+    session = session_on(node)
+    try:
+        rows = list(session.execute("SELECT peer, rpc_address, host_id, tokens, data_center, rack "
+                                    "FROM system.peers"))
+        v2 = list(session.execute("SELECT peer, native_address, native_port FROM system.peers_v2"))
+        return rows, v2
+    finally:
+        session.cluster.shutdown()
+
+
+def status_lines(node):
+    run = node.nodetool("status")
+    assert run.returncode == 0, run.stdout + run.stderr
+    return [line for line in run.stdout.splitlines() if line[:2] in ("UN", "DN", "UJ", "DJ")]
+
+
+def state_of(node, address):
+    return {line.split()[1]: line[:2] for line in status_lines(node)}.get(address)
+
+
+class EventListener:
+    """A raw connection REGISTERed for node events."""
+
+    def __init__(self, node):
+        self.conn = rawcql.RawConnection(node.host, node.native_port)
+        self.conn.startup()
+        types = ["STATUS_CHANGE", "TOPOLOGY_CHANGE"]
+        body = struct.pack(">H", len(types)) + b"".join(rawcql.string(t) for t in types)
+        reply = self.conn.request(OPCODE_REGISTER, body)
+        assert reply.opcode == rawcql.OPCODE_READY, reply
+        self.events = []
+
+    def wait(self, wanted, timeout_s):
+        """Reads events until `wanted` (type, change, address) arrives; returns seconds."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout_s:
+            self.conn.sock.settimeout(max(0.05, timeout_s - (time.monotonic() - started)))
+            try:
+                frame = self.conn.read_frame()
+            except socket.timeout:
+                break
+            if frame.opcode != OPCODE_EVENT:
+                continue
+            kind, offset = rawcql.read_string(frame.body, 0)
+            change, offset = rawcql.read_string(frame.body, offset)
+            size = frame.body[offset]
+            address = socket.inet_ntoa(frame.body[offset + 1:offset + 1 + size])
+            self.events.append((kind, change, address))
+            if (kind, change, address) == wanted:
+                elapsed = time.monotonic() - started
+                print(f"event {wanted}: {elapsed:.2f} s")
+                return elapsed
+        raise AssertionError(f"no {wanted} within {timeout_s:.0f} s; events: {self.events}")
+
+    def close(self):
+        self.conn.close()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    native_port, storage_port = shared_port(), shared_port()
+    pool = harness.ServerPool()
+    nodes = [ClusterNode(address, native_port, storage_port) for address in ADDRESSES]
+    started = time.monotonic()
+    pool.servers.extend(nodes)
+    harness._LIVE_SERVERS.extend(nodes)
+    try:
+        nodes[0].start()
+        # The other two join at once, as a seed's peers do when a cluster is started.
+        for node in nodes[1:]:
+            node.launch()
+        for node in nodes[1:]:
+            node.wait_until_listening()
+        print(f"3 nodes serve CQL after {time.monotonic() - started:.2f} s")
+        yield nodes
+    finally:
+        complaints = pool.close()
+        if complaints:
+            pytest.fail("\n".join(complaints))
+
+
+def test_every_node_lists_the_others_in_peers(cluster):
+    for node in cluster:
+        others = {n.host for n in cluster} - {node.host}
+
+        def listed():
+            rows, v2 = peers_of(node)
+            complete = {str(r.peer) for r in rows} == others and all(r.tokens for r in rows)
+            return (rows, v2) if complete else None
+
+        (rows, v2), _ = wait_for(f"system.peers of {node.host} lists {sorted(others)}", listed,
+                                 FORM_TIMEOUT_S)
+        for row in rows:
+            assert str(row.rpc_address) == str(row.peer)
+            assert row.host_id is not None and row.data_center == "datacenter1"
+            assert len(row.tokens) == 16
+        assert {(str(r.native_address), r.native_port) for r in v2} == {
+            (host, node.native_port) for host in others}
+
+
+def test_driver_discovers_every_host_and_token(cluster):
+    driver = Cluster([cluster[0].host], port=cluster[0].native_port, compression=False,
+                     connect_timeout=10)
+    try:
+        driver.connect()
+        hosts, _ = wait_for("the driver sees 3 hosts up",
+                            lambda: [h for h in driver.metadata.all_hosts() if h.is_up]
+                            if len([h for h in driver.metadata.all_hosts() if h.is_up]) == 3
+                            else None, FORM_TIMEOUT_S)
+        assert {h.address for h in hosts} == set(ADDRESSES)
+        ring = driver.metadata.token_map.ring
+        assert len(ring) == 48, f"{len(ring)} tokens"
+    finally:
+        driver.shutdown()
+
+
+def test_nodetool_status_shows_three_up_normal(cluster):
+    for node in cluster:
+        lines, _ = wait_for(f"nodetool status on {node.host} shows 3 UN",
+                            lambda: (lambda ls: ls if len(ls) == 3 and all(
+                                line.startswith("UN") for line in ls) else None)(
+                                status_lines(node)), FORM_TIMEOUT_S)
+        assert {line.split()[1] for line in lines} == set(ADDRESSES)
+    run = cluster[0].nodetool("ring")
+    assert run.returncode == 0 and run.stdout.count("Normal") == 48, run.stdout
+
+
+def test_kill9_is_down_within_10s_and_up_after_restart(cluster):
+    victim = cluster[2]
+    listener = EventListener(cluster[0])
+    try:
+        victim.kill9()
+        killed = time.monotonic()
+        listener.wait(("STATUS_CHANGE", "DOWN", victim.host), DOWN_TIMEOUT_S)
+        for node in cluster[:2]:
+            remaining = max(0.5, DOWN_TIMEOUT_S - (time.monotonic() - killed))
+            wait_for(f"{node.host} marks {victim.host} DN",
+                     lambda: state_of(node, victim.host) == "DN", remaining)
+        print(f"kill -9 to DN on both survivors: {time.monotonic() - killed:.2f} s")
+        # A down node stays in the ring and in system.peers.
+        rows, _ = peers_of(cluster[0])
+        assert victim.host in {str(r.peer) for r in rows}
+
+        victim.start()
+        restarted = time.monotonic()
+        listener.wait(("STATUS_CHANGE", "UP", victim.host), UP_TIMEOUT_S)
+        for node in cluster[:2]:
+            wait_for(f"{node.host} marks {victim.host} UN again",
+                     lambda: state_of(node, victim.host) == "UN", UP_TIMEOUT_S)
+        print(f"restart to UN on both survivors: {time.monotonic() - restarted:.2f} s")
+        downs = [e for e in listener.events if e == ("STATUS_CHANGE", "DOWN", victim.host)]
+        assert len(downs) == 1, f"DOWN is sent once: {listener.events}"
+        assert not [e for e in listener.events if e[0] == "TOPOLOGY_CHANGE"], (
+            f"a restart is not a new node: {listener.events}")
+    finally:
+        listener.close()

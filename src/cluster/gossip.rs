@@ -1,0 +1,370 @@
+//! Gossip: liveness and each node's published state, with the `chitchat` crate
+//! (Scuttlebutt anti-entropy plus a phi-accrual failure detector) over UDP on the
+//! `storage_port` (internode messaging uses TCP on the same port number).
+//!
+//! Where gossip ends: chitchat decides who is alive and carries each node's short-lived
+//! state (`membership::keys`). Everything else is `MembershipState`'s (sans-IO): down
+//! nodes stay known and in the ring (chitchat forgets a dead node after its grace
+//! period; Strata does not), events are derived from transitions, known peers are
+//! persisted so a restart knows the down ones too.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use chitchat::transport::UdpTransport;
+use chitchat::{spawn_chitchat, ChitchatConfig, ChitchatHandle, ChitchatId, FailureDetectorConfig};
+use uuid::Uuid;
+
+use super::membership::{format_tokens, keys, Changes, MembershipState, NodeEvent, Peer, PeerInfo};
+use super::ring::{allocate_tokens, Endpoint, SharedRing};
+use crate::node::Node;
+
+/// Gossip round period: half of Cassandra's second, so that detection stays well inside
+/// the 10 s goal without a hair-trigger threshold (a three-node cluster exchanges a few
+/// hundred bytes per round).
+const GOSSIP_INTERVAL: Duration = Duration::from_millis(500);
+/// chitchat's phi is `elapsed / mean heartbeat interval` (Cassandra's is that times
+/// 1/ln 10, so its 8 is about 18 intervals): 10 convicts after about ten rounds without
+/// news, about 6 s from a crash to DOWN (measured 8.5 s with 1 s rounds and phi 6).
+const PHI_THRESHOLD: f64 = 10.0;
+/// How often published state (load, schema version) is refreshed and liveness re-read.
+const REFRESH_INTERVAL: Duration = Duration::from_millis(500);
+/// Longest a joining non-seed node waits to learn the ring before choosing tokens.
+const JOIN_WAIT: Duration = Duration::from_secs(10);
+/// Key prefix of persisted peers among the node-local records.
+const PEER_RECORD_PREFIX: &str = "peers/";
+
+/// This node's view of the cluster, shared by the system tables, nodetool and the
+/// coordinator. Peers only; the local node is always up.
+#[derive(Default)]
+pub struct Membership {
+    state: RwLock<MembershipState>,
+}
+
+impl Membership {
+    pub fn new(state: MembershipState) -> Membership {
+        Membership {
+            state: RwLock::new(state),
+        }
+    }
+
+    /// Peers persisted by earlier runs (see `persist`).
+    pub fn load_persisted(node_records: Vec<(String, Vec<u8>)>) -> Vec<PeerInfo> {
+        node_records
+            .into_iter()
+            .filter_map(|(_, value)| serde_json::from_slice(&value).ok())
+            .collect()
+    }
+
+    pub fn peers(&self) -> Vec<Peer> {
+        self.read().peers().cloned().collect()
+    }
+
+    /// Whether `host_id` is up: the local node always is; an unknown node is not.
+    pub fn is_alive(&self, local: Uuid, host_id: &Uuid) -> bool {
+        *host_id == local || self.read().peer(host_id).is_some_and(|p| p.alive)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, MembershipState> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, MembershipState> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Node-local record name of a persisted peer.
+pub fn peer_record(host_id: &Uuid) -> String {
+    format!("{PEER_RECORD_PREFIX}{host_id}")
+}
+
+pub fn peer_records_prefix() -> &'static str {
+    PEER_RECORD_PREFIX
+}
+
+/// The running gossiper of this node.
+pub struct Gossip {
+    handle: ChitchatHandle,
+}
+
+impl Gossip {
+    /// Publishes this node's state and starts gossiping with the seeds.
+    pub async fn start(node: Arc<Node>) -> anyhow::Result<Gossip> {
+        let config = node.config();
+        let listen = SocketAddr::new(config.listen_address, config.storage_port);
+        let advertise = SocketAddr::new(config.broadcast_address(), config.storage_port);
+        let seeds = seed_addresses(&config.seeds, config.storage_port, advertise);
+        let chitchat_config = ChitchatConfig {
+            // The restart count in chitchat's identity: milliseconds, so a node killed
+            // and restarted within a second still gets a newer incarnation.
+            chitchat_id: ChitchatId::new(
+                node.host_id().to_string(),
+                crate::clock::now_millis() as u64,
+                advertise,
+            ),
+            cluster_id: config.cluster_name.clone(),
+            gossip_interval: GOSSIP_INTERVAL,
+            listen_addr: listen,
+            seed_nodes: seeds,
+            failure_detector_config: FailureDetectorConfig {
+                phi_threshold: PHI_THRESHOLD,
+                sampling_window_size: 1000,
+                max_interval: Duration::from_secs(10),
+                initial_interval: GOSSIP_INTERVAL * 2,
+                // chitchat then forgets the dead incarnation; Strata keeps the peer.
+                dead_node_grace_period: Duration::from_secs(3600),
+            },
+            marked_for_deletion_grace_period: Duration::from_secs(3600),
+            catchup_callback: None,
+            extra_liveness_predicate: None,
+            protocol_version: chitchat::ProtocolVersion::V0,
+        };
+        let handle = spawn_chitchat(
+            chitchat_config,
+            published_state(&node, false),
+            &UdpTransport,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot gossip on udp/{listen}: {e}"))?;
+        let gossip = Gossip { handle };
+        tokio::spawn(watch_loop(node, gossip.handle.chitchat()));
+        Ok(gossip)
+    }
+
+    /// A first start's tokens (Cassandra's bootstrap token selection): a seed allocates at
+    /// once; another node first waits (at most `JOIN_WAIT`) to learn the ring from gossip,
+    /// then allocates against it (`ring::allocate_tokens`).
+    pub async fn choose_tokens(&self, node: &Node) -> Vec<i64> {
+        let config = node.config();
+        let own = SocketAddr::new(config.broadcast_address(), config.storage_port);
+        let is_seed = seed_addresses(&config.seeds, config.storage_port, own).len()
+            < config.seeds.len()
+            || config.seeds.is_empty();
+        if !is_seed {
+            let deadline = tokio::time::Instant::now() + JOIN_WAIT;
+            let mut ring_changes = node.coordinator().shared_ring().subscribe();
+            while node.coordinator().ring().len() < 2 {
+                if tokio::time::timeout_at(deadline, ring_changes.changed())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("no ring learned from the seeds within {JOIN_WAIT:?}; choosing tokens alone");
+                    break;
+                }
+            }
+        }
+        let ring = node.coordinator().ring();
+        let existing: BTreeMap<i64, Uuid> = ring
+            .tokens()
+            .filter(|(_, h)| *h != node.host_id())
+            .collect();
+        let (hi, lo) = node.host_id().as_u64_pair();
+        allocate_tokens(&existing, config.num_tokens.max(1) as usize, hi ^ lo)
+    }
+
+    /// Makes `tokens` this node's, in the ring and in gossip (the caller persisted them).
+    pub async fn publish_tokens(&self, node: &Node, tokens: Vec<i64>) {
+        let published = format_tokens(&tokens);
+        node.coordinator().shared_ring().update(|ring| {
+            let local = Endpoint {
+                tokens,
+                ..ring.local().clone()
+            };
+            ring.upsert(local)
+        });
+        self.handle
+            .with_chitchat(|c| c.self_node_state().set(keys::TOKENS, &published))
+            .await;
+    }
+
+    /// Announces that this node serves CQL (drivers get `NEW_NODE`/`UP` only after this).
+    pub async fn set_rpc_ready(&self, ready: bool) {
+        self.handle
+            .with_chitchat(|c| c.self_node_state().set(keys::RPC_READY, ready))
+            .await;
+    }
+
+    /// The raw gossip state of every node, for `nodetool gossipinfo`.
+    pub async fn info(&self) -> String {
+        let chitchat = self.handle.chitchat();
+        let chitchat = chitchat.lock().await;
+        let live: BTreeSet<ChitchatId> = chitchat.live_nodes().cloned().collect();
+        let mut out = String::new();
+        for (id, state) in chitchat.node_states() {
+            out.push_str(&format!("/{}\n", id.gossip_advertise_addr.ip()));
+            out.push_str(&format!(
+                "  generation:{}\n  heartbeat:{}\n",
+                id.generation_id,
+                u64::from(state.heartbeat())
+            ));
+            out.push_str(&format!(
+                "  STATUS:{}\n",
+                if live.contains(id) { "NORMAL" } else { "DOWN" }
+            ));
+            for (key, value) in state.key_values() {
+                out.push_str(&format!("  {}:{}\n", key.to_uppercase(), value));
+            }
+        }
+        out
+    }
+}
+
+/// Seeds as chitchat wants them (`host:port`), without this node itself.
+fn seed_addresses(seeds: &[String], port: u16, own: SocketAddr) -> Vec<String> {
+    seeds
+        .iter()
+        .map(
+            |seed| match (seed.parse::<SocketAddr>(), seed.parse::<IpAddr>()) {
+                (Ok(addr), _) => addr.to_string(),
+                (_, Ok(ip)) => SocketAddr::new(ip, port).to_string(),
+                _ => format!("{seed}:{port}"),
+            },
+        )
+        .filter(|seed| *seed != own.to_string())
+        .collect()
+}
+
+/// This node's published key-values.
+fn published_state(node: &Node, rpc_ready: bool) -> Vec<(String, String)> {
+    let config = node.config();
+    let ring = node.coordinator().ring();
+    let values = [
+        (keys::HOST_ID, node.host_id().to_string()),
+        (keys::DC, config.dc.clone()),
+        (keys::RACK, config.rack.clone()),
+        (keys::TOKENS, format_tokens(&ring.local().tokens)),
+        (keys::NATIVE_ADDRESS, native_address(node).to_string()),
+        (
+            keys::RELEASE_VERSION,
+            crate::system::RELEASE_VERSION.to_string(),
+        ),
+        (keys::SCHEMA, node.schema().catalog().version.to_string()),
+        (keys::LOAD, node.engine().stats().array_bytes.to_string()),
+        (keys::RPC_READY, rpc_ready.to_string()),
+        (keys::EPOCH, "0".to_string()),
+    ];
+    values
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+}
+
+/// The address drivers reach this node's CQL at (Cassandra's broadcast_rpc_address).
+pub fn native_address(node: &Node) -> SocketAddr {
+    let config = node.config();
+    let ip = if config.rpc_address.is_unspecified() {
+        config.broadcast_address()
+    } else {
+        config.rpc_address
+    };
+    SocketAddr::new(ip, config.native_transport_port)
+}
+
+/// Follows gossip: refreshes this node's published state, feeds each view to the
+/// membership, and applies the changes (ring, persisted peers, driver events).
+async fn watch_loop(node: Arc<Node>, chitchat: Arc<tokio::sync::Mutex<chitchat::Chitchat>>) {
+    let mut changed = chitchat.lock().await.live_nodes_watcher();
+    let mut tick = tokio::time::interval(REFRESH_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            result = changed.changed() => if result.is_err() { return },
+        }
+        let view = {
+            let mut chitchat = chitchat.lock().await;
+            let state = chitchat.self_node_state();
+            state.set(keys::LOAD, node.engine().stats().array_bytes);
+            state.set(keys::SCHEMA, node.schema().catalog().version);
+            let live: BTreeSet<ChitchatId> = chitchat.live_nodes().cloned().collect();
+            // The newest incarnation of each host (a restarted node has two).
+            let mut newest: BTreeMap<Uuid, (u64, PeerInfo, bool)> = BTreeMap::new();
+            for (id, state) in chitchat.node_states() {
+                let Some(info) =
+                    PeerInfo::from_gossip(id.gossip_advertise_addr.ip(), state.key_values())
+                else {
+                    continue;
+                };
+                if newest
+                    .get(&info.host_id)
+                    .is_none_or(|(generation, _, _)| *generation < id.generation_id)
+                {
+                    newest.insert(info.host_id, (id.generation_id, info, live.contains(id)));
+                }
+            }
+            newest
+        };
+        let alive: BTreeSet<Uuid> = view
+            .values()
+            .filter(|(_, _, alive)| *alive)
+            .map(|(_, info, _)| info.host_id)
+            .collect();
+        let mut changes = node
+            .membership()
+            .write()
+            .observe(view.into_values().map(|(_, info, alive)| (info, alive)));
+        changes
+            .events
+            .extend(node.membership().write().mark_down_except(&alive));
+        apply(&node, node.coordinator().shared_ring(), changes).await;
+    }
+}
+
+async fn apply(node: &Arc<Node>, ring: &SharedRing, changes: Changes) {
+    if !changes.ring.is_empty() {
+        ring.update(|ring| {
+            let mut changed = false;
+            for endpoint in &changes.ring {
+                changed |= ring.upsert(endpoint.clone());
+            }
+            changed
+        });
+    }
+    if !changes.persist.is_empty() {
+        let node = node.clone();
+        let persist = changes.persist;
+        let stored = tokio::task::spawn_blocking(move || {
+            for info in persist {
+                let value = serde_json::to_vec(&info).map_err(|e| e.to_string())?;
+                node.schema()
+                    .put_local_record(&peer_record(&info.host_id), value)
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok::<_, String>(())
+        })
+        .await;
+        if let Ok(Err(error)) | Err(error) = stored.map_err(|e| e.to_string()) {
+            tracing::warn!(error, "cannot persist peers");
+        }
+    }
+    for event in changes.events {
+        log_event(&event);
+        let _ = node.publish(event.to_protocol());
+    }
+}
+
+fn log_event(event: &NodeEvent) {
+    match event {
+        NodeEvent::NewNode(a) => tracing::info!("Node /{} is now part of the cluster", a.ip()),
+        NodeEvent::Up(a) => tracing::info!("InetAddress /{} is now UP", a.ip()),
+        NodeEvent::Down(a) => tracing::info!("InetAddress /{} is now DOWN", a.ip()),
+        NodeEvent::RemovedNode(a) => tracing::info!("Removing node /{}", a.ip()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_get_the_storage_port_and_skip_this_node() {
+        let own: SocketAddr = "127.0.0.1:7000".parse().unwrap();
+        let seeds = ["127.0.0.1", "127.0.0.2", "127.0.0.3:7001", "seed.example"].map(String::from);
+        assert_eq!(
+            seed_addresses(&seeds, 7000, own),
+            vec!["127.0.0.2:7000", "127.0.0.3:7001", "seed.example:7000"]
+        );
+    }
+}

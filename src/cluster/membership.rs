@@ -1,0 +1,384 @@
+//! Membership: what this node knows about every other node, whether it is up, and which
+//! driver events a change of that knowledge causes.
+//!
+//! Sans-IO: `MembershipState::observe` takes a view of gossip (each node's published
+//! state and the failure detector's verdict) and returns the changes to apply: ring
+//! endpoints, peers to persist and events. The gossip task (`cluster::gossip`) does the IO.
+//!
+//! Invariants:
+//! - A peer, once known, stays known (and in the ring) while it is down, until removed.
+//! - `STATUS_CHANGE` events are deduplicated: `UP` only on a down-to-up transition, `DOWN`
+//!   only on up-to-down.
+//! - `NEW_NODE` is sent once per newly seen node, and only once it serves CQL
+//!   (`rpc_ready`), as Cassandra holds it back (CASSANDRA-11038); a node that comes up
+//!   for the first time gets `NEW_NODE`, not `UP`.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::ring::Endpoint;
+
+/// Gossip keys of a node's published state (Cassandra's application states).
+pub mod keys {
+    pub const HOST_ID: &str = "host_id";
+    pub const DC: &str = "dc";
+    pub const RACK: &str = "rack";
+    /// Comma-separated tokens; absent until the node has chosen them.
+    pub const TOKENS: &str = "tokens";
+    /// `true` once the node serves CQL.
+    pub const RPC_READY: &str = "rpc_ready";
+    /// Broadcast native (CQL) address, `ip:port`.
+    pub const NATIVE_ADDRESS: &str = "native_address";
+    /// Bytes of data on disk.
+    pub const LOAD: &str = "load";
+    pub const SCHEMA: &str = "schema";
+    pub const RELEASE_VERSION: &str = "release_version";
+    /// The cluster-metadata epoch the node has applied.
+    pub const EPOCH: &str = "epoch";
+}
+
+/// What a node publishes about itself, as last seen (and persisted for down nodes).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PeerInfo {
+    pub host_id: Uuid,
+    /// Broadcast (internode) address.
+    pub address: IpAddr,
+    pub dc: String,
+    pub rack: String,
+    pub tokens: Vec<i64>,
+    pub native_address: SocketAddr,
+    pub release_version: String,
+    pub schema_version: Option<Uuid>,
+    pub load: u64,
+    pub rpc_ready: bool,
+    pub epoch: u64,
+}
+
+impl PeerInfo {
+    /// Parses a node's gossip key-values; `None` until the identifying ones have arrived.
+    pub fn from_gossip<'a>(
+        address: IpAddr,
+        values: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Option<PeerInfo> {
+        let values: BTreeMap<&str, &str> = values.into_iter().collect();
+        let get = |key: &str| values.get(key).copied();
+        let tokens = get(keys::TOKENS)
+            .map(|t| t.split(',').filter_map(|s| s.parse().ok()).collect())
+            .unwrap_or_default();
+        Some(PeerInfo {
+            host_id: get(keys::HOST_ID)?.parse().ok()?,
+            address,
+            dc: get(keys::DC)?.to_string(),
+            rack: get(keys::RACK)?.to_string(),
+            tokens,
+            native_address: get(keys::NATIVE_ADDRESS)?.parse().ok()?,
+            release_version: get(keys::RELEASE_VERSION).unwrap_or_default().to_string(),
+            schema_version: get(keys::SCHEMA).and_then(|s| s.parse().ok()),
+            load: get(keys::LOAD).and_then(|s| s.parse().ok()).unwrap_or(0),
+            rpc_ready: get(keys::RPC_READY) == Some("true"),
+            epoch: get(keys::EPOCH).and_then(|s| s.parse().ok()).unwrap_or(0),
+        })
+    }
+
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint {
+            host_id: self.host_id,
+            address: self.address,
+            dc: self.dc.clone(),
+            rack: self.rack.clone(),
+            tokens: self.tokens.clone(),
+        }
+    }
+}
+
+/// Comma-joined tokens, as published under `keys::TOKENS`.
+pub fn format_tokens(tokens: &[i64]) -> String {
+    tokens
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Peer {
+    pub info: PeerInfo,
+    pub alive: bool,
+    /// `NEW_NODE` was sent (or the node was known before this process started).
+    announced: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeEvent {
+    NewNode(SocketAddr),
+    RemovedNode(SocketAddr),
+    Up(SocketAddr),
+    Down(SocketAddr),
+}
+
+impl NodeEvent {
+    pub fn to_protocol(&self) -> strata_protocol::Event {
+        use strata_protocol::Event;
+        let (topology, change, address) = match self {
+            NodeEvent::NewNode(a) => (true, "NEW_NODE", *a),
+            NodeEvent::RemovedNode(a) => (true, "REMOVED_NODE", *a),
+            NodeEvent::Up(a) => (false, "UP", *a),
+            NodeEvent::Down(a) => (false, "DOWN", *a),
+        };
+        if topology {
+            Event::TopologyChange {
+                change: change.into(),
+                address,
+            }
+        } else {
+            Event::StatusChange {
+                change: change.into(),
+                address,
+            }
+        }
+    }
+}
+
+/// The effects of one observation, for the IO side to apply.
+#[derive(Debug, Default, PartialEq)]
+pub struct Changes {
+    /// Endpoints to add to or replace in the ring.
+    pub ring: Vec<Endpoint>,
+    /// Peers whose persisted record changed.
+    pub persist: Vec<PeerInfo>,
+    pub events: Vec<NodeEvent>,
+}
+
+/// Every other node this node knows of.
+#[derive(Debug, Default)]
+pub struct MembershipState {
+    local: Uuid,
+    peers: BTreeMap<Uuid, Peer>,
+}
+
+impl MembershipState {
+    /// Starts from the peers persisted by an earlier run: known, down until heard from,
+    /// and already announced to drivers (which learn them from `system.peers`).
+    pub fn new(local: Uuid, persisted: Vec<PeerInfo>) -> MembershipState {
+        let peers = persisted
+            .into_iter()
+            .filter(|p| p.host_id != local)
+            .map(|info| {
+                (
+                    info.host_id,
+                    Peer {
+                        info,
+                        alive: false,
+                        announced: true,
+                    },
+                )
+            })
+            .collect();
+        MembershipState { local, peers }
+    }
+
+    pub fn peers(&self) -> impl Iterator<Item = &Peer> {
+        self.peers.values()
+    }
+
+    pub fn peer(&self, host_id: &Uuid) -> Option<&Peer> {
+        self.peers.get(host_id)
+    }
+
+    /// Applies one gossip view: `(state, alive)` for each node gossip knows. Nodes absent
+    /// from the view keep their last state; a node with several incarnations in the view
+    /// (a restart) must be given once, by its newest one.
+    pub fn observe(&mut self, view: impl IntoIterator<Item = (PeerInfo, bool)>) -> Changes {
+        let mut changes = Changes::default();
+        for (info, alive) in view {
+            if info.host_id == self.local {
+                continue;
+            }
+            let native = info.native_address;
+            match self.peers.get_mut(&info.host_id) {
+                None => {
+                    let announce = alive && info.rpc_ready;
+                    if announce {
+                        changes.events.push(NodeEvent::NewNode(native));
+                    }
+                    if !info.tokens.is_empty() {
+                        changes.ring.push(info.endpoint());
+                    }
+                    changes.persist.push(info.clone());
+                    self.peers.insert(
+                        info.host_id,
+                        Peer {
+                            info,
+                            alive,
+                            announced: announce,
+                        },
+                    );
+                }
+                Some(peer) => {
+                    let ready = alive && info.rpc_ready;
+                    if ready && !peer.announced {
+                        changes.events.push(NodeEvent::NewNode(native));
+                        peer.announced = true;
+                    } else if ready && !(peer.alive && peer.info.rpc_ready) {
+                        changes.events.push(NodeEvent::Up(native));
+                    } else if !alive && peer.alive {
+                        changes
+                            .events
+                            .push(NodeEvent::Down(peer.info.native_address));
+                    }
+                    if info.endpoint() != peer.info.endpoint() && !info.tokens.is_empty() {
+                        changes.ring.push(info.endpoint());
+                    }
+                    if persisted_fields(&info) != persisted_fields(&peer.info) {
+                        changes.persist.push(info.clone());
+                    }
+                    peer.alive = alive;
+                    peer.info = info;
+                }
+            }
+        }
+        changes
+    }
+
+    /// Marks every known peer not in `alive` as down (the failure detector convicted it or
+    /// gossip forgot it), returning the `DOWN` events.
+    pub fn mark_down_except(&mut self, alive: &std::collections::BTreeSet<Uuid>) -> Vec<NodeEvent> {
+        let mut events = Vec::new();
+        for peer in self.peers.values_mut() {
+            if peer.alive && !alive.contains(&peer.info.host_id) {
+                peer.alive = false;
+                events.push(NodeEvent::Down(peer.info.native_address));
+            }
+        }
+        events
+    }
+
+    /// Forgets a peer (`nodetool removenode`): the caller removes it from the ring too.
+    pub fn remove(&mut self, host_id: &Uuid) -> Option<NodeEvent> {
+        self.peers
+            .remove(host_id)
+            .map(|p| NodeEvent::RemovedNode(p.info.native_address))
+    }
+}
+
+/// The fields worth persisting: not the load or liveness flags, which change constantly.
+fn persisted_fields(info: &PeerInfo) -> (Endpoint, SocketAddr, &str, Option<Uuid>) {
+    (
+        info.endpoint(),
+        info.native_address,
+        &info.release_version,
+        info.schema_version,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(n: u8, ready: bool) -> PeerInfo {
+        PeerInfo {
+            host_id: Uuid::from_u128(u128::from(n)),
+            address: [127, 0, 0, n].into(),
+            dc: "dc".into(),
+            rack: "r".into(),
+            tokens: vec![i64::from(n)],
+            native_address: SocketAddr::new([127, 0, 0, n].into(), 9042),
+            release_version: "5.0.0".into(),
+            schema_version: None,
+            load: 0,
+            rpc_ready: ready,
+            epoch: 0,
+        }
+    }
+
+    fn native(n: u8) -> SocketAddr {
+        SocketAddr::new([127, 0, 0, n].into(), 9042)
+    }
+
+    #[test]
+    fn parses_gossip_state() {
+        let values = [
+            (keys::HOST_ID, "00000000-0000-0000-0000-000000000002"),
+            (keys::DC, "dc"),
+            (keys::RACK, "r"),
+            (keys::TOKENS, "2"),
+            (keys::NATIVE_ADDRESS, "127.0.0.2:9042"),
+            (keys::RELEASE_VERSION, "5.0.0"),
+            (keys::RPC_READY, "true"),
+        ];
+        assert_eq!(
+            PeerInfo::from_gossip([127, 0, 0, 2].into(), values),
+            Some(info(2, true))
+        );
+        assert_eq!(
+            PeerInfo::from_gossip([127, 0, 0, 2].into(), [(keys::DC, "dc")]),
+            None,
+            "no host id yet"
+        );
+    }
+
+    #[test]
+    fn new_node_waits_for_rpc_ready_then_status_changes_are_deduplicated() {
+        let mut state = MembershipState::new(Uuid::from_u128(1), Vec::new());
+        let first = state.observe([(info(2, false), true)]);
+        assert_eq!(first.events, vec![]);
+        assert_eq!(
+            first.ring.len(),
+            1,
+            "a joining node's tokens enter the ring at once"
+        );
+        assert_eq!(
+            state.observe([(info(2, true), true)]).events,
+            vec![NodeEvent::NewNode(native(2))]
+        );
+        assert_eq!(
+            state.observe([(info(2, true), true)]).events,
+            vec![],
+            "nothing changed"
+        );
+        assert_eq!(
+            state.observe([(info(2, true), false)]).events,
+            vec![NodeEvent::Down(native(2))]
+        );
+        assert_eq!(
+            state.observe([(info(2, true), false)]).events,
+            vec![],
+            "DOWN once"
+        );
+        assert!(
+            state.peer(&Uuid::from_u128(2)).is_some(),
+            "a down node stays known"
+        );
+        // A restart: the new incarnation first gossips without serving CQL, then ready.
+        assert_eq!(state.observe([(info(2, false), true)]).events, vec![]);
+        assert_eq!(
+            state.observe([(info(2, true), true)]).events,
+            vec![NodeEvent::Up(native(2))]
+        );
+        assert_eq!(
+            state.mark_down_except(&Default::default()),
+            vec![NodeEvent::Down(native(2))]
+        );
+        assert_eq!(
+            state.remove(&Uuid::from_u128(2)),
+            Some(NodeEvent::RemovedNode(native(2)))
+        );
+    }
+
+    #[test]
+    fn persisted_peers_come_back_up_not_new() {
+        let mut state =
+            MembershipState::new(Uuid::from_u128(1), vec![info(2, true), info(1, true)]);
+        assert_eq!(
+            state.peers().count(),
+            1,
+            "the local node is not its own peer"
+        );
+        let changes = state.observe([(info(2, true), true), (info(1, true), true)]);
+        assert_eq!(changes.events, vec![NodeEvent::Up(native(2))]);
+        assert!(changes.persist.is_empty() && changes.ring.is_empty());
+    }
+}

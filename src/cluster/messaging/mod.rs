@@ -1,0 +1,639 @@
+//! Internode messaging on `storage_port` (7000): request/response and one-way messages
+//! between nodes over framed TCP.
+//!
+//! # API (what the coordinator and the replicas use)
+//!
+//! ```ignore
+//! let messaging = Messaging::bind(MessagingConfig::new(cluster_name, host_id, listen)).await?;
+//! // Serve a verb: the handler gets the raw payload and answers bytes or an error text.
+//! messaging.register(Verb::Ping, |inbound: Inbound| async move { Ok(inbound.payload) });
+//! // Ask a peer; typed payloads go through `encode`/`decode` (postcard).
+//! let response = messaging.send_request(peer, Verb::Ping, encode(&request), deadline).await?;
+//! let answer: MyAnswer = decode(&response.payload)?;
+//! // Or in one call:
+//! let answer: MyAnswer = messaging.request(peer, Verb::Ping, &request, deadline).await?;
+//! ```
+//!
+//! - A peer is its internode address (`broadcast_address:storage_port`, `Endpoint::address`
+//!   plus the port). Connections are opened lazily on the first message and re-opened with
+//!   exponential backoff (50 ms to 1 s) while messages wait in the queue.
+//! - `deadline` bounds the whole exchange: the caller gets `MessagingError::Timeout` at the
+//!   deadline whatever happened on the wire (a lost connection included), and the receiver
+//!   drops a request whose deadline (sent as wall-clock milliseconds, so clocks must be
+//!   synchronised as in Cassandra) passed before it is handled.
+//! - Every message carries the sender's cluster-metadata epoch (`set_epoch`); handlers see
+//!   it in `Inbound::epoch`, callers in `Response::epoch`.
+//! - Three connections per peer (`Link`): urgent (verbs that must not wait behind data,
+//!   `Verb::is_urgent`), small, and large (payloads over `large_message_bytes`). Each link
+//!   queues at most `queue_bytes` of unsent messages; beyond that a send fails at once with
+//!   `Overloaded` (Cassandra's per-endpoint outbound limit) instead of buffering without
+//!   bound. Responses travel back on the connection that carried the request.
+//! - The handshake checks the cluster name and negotiates the messaging version; a peer of
+//!   another cluster is refused and its requests time out.
+//!
+//! Verbs are added to `Verb` (a stable `u16` each: the number is the wire format).
+
+mod frame;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+use tokio_util::codec::{Framed, LengthDelimitedCodec};
+use uuid::Uuid;
+
+pub use frame::{decode, encode, FrameError, Link};
+use frame::{Header, Hello, HelloReply, Kind};
+
+/// A message type. The discriminant is the wire value and must never change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u16)]
+#[non_exhaustive]
+pub enum Verb {
+    /// Echoes its payload (liveness checks, tests).
+    Ping = 0,
+}
+
+impl Verb {
+    fn from_wire(value: u16) -> Option<Verb> {
+        match value {
+            0 => Some(Verb::Ping),
+            _ => None,
+        }
+    }
+
+    /// Verbs on the urgent link: small control messages that must not queue behind data.
+    pub fn is_urgent(self) -> bool {
+        matches!(self, Verb::Ping)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct MessagingConfig {
+    pub cluster_name: String,
+    pub host_id: Uuid,
+    /// Where to listen, and the address peers know this node by.
+    pub listen: SocketAddr,
+    /// Unsent bytes allowed per link per peer.
+    pub queue_bytes: usize,
+    /// Payloads above this go on the large link.
+    pub large_message_bytes: usize,
+    /// Largest frame accepted or sent.
+    pub max_message_bytes: usize,
+    /// Requests handled at once per inbound connection (then the socket is not read).
+    pub max_inflight_per_connection: usize,
+}
+
+impl MessagingConfig {
+    pub fn new(
+        cluster_name: impl Into<String>,
+        host_id: Uuid,
+        listen: SocketAddr,
+    ) -> MessagingConfig {
+        MessagingConfig {
+            cluster_name: cluster_name.into(),
+            host_id,
+            listen,
+            // Cassandra's internode_application_send_queue_reserve_endpoint_capacity (128 MiB)
+            // is per endpoint over all links; a third of it per link, rounded.
+            queue_bytes: 32 << 20,
+            // Cassandra's large-message threshold.
+            large_message_bytes: 64 << 10,
+            max_message_bytes: 256 << 20,
+            max_inflight_per_connection: 1024,
+        }
+    }
+}
+
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MessagingError {
+    #[error("request timed out")]
+    Timeout,
+    #[error("outbound queue to {0} is full")]
+    Overloaded(SocketAddr),
+    #[error("message of {0} bytes exceeds the internode message size limit")]
+    TooLarge(usize),
+    /// The peer's handler failed (or does not know the verb); its message.
+    #[error("remote error: {0}")]
+    Remote(String),
+    #[error("undecodable message: {0}")]
+    Decode(String),
+    #[error("messaging is shut down")]
+    Shutdown,
+}
+
+/// A request or one-way message as a handler receives it.
+#[derive(Debug)]
+pub struct Inbound {
+    /// The sender's internode address (from its handshake).
+    pub from: SocketAddr,
+    pub host_id: Uuid,
+    pub verb: Verb,
+    pub epoch: u64,
+    pub payload: Bytes,
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub payload: Bytes,
+    /// The responder's cluster-metadata epoch.
+    pub epoch: u64,
+}
+
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Bytes, String>> + Send>>;
+type Handler = Arc<dyn Fn(Inbound) -> HandlerFuture + Send + Sync>;
+type Callback = oneshot::Sender<Result<Response, MessagingError>>;
+
+const MIN_BACKOFF: Duration = Duration::from_millis(50);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+/// Bound on connecting plus the handshake, so a black-holed peer does not stall its link.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The messaging service of one node. Cheap to clone.
+#[derive(Clone)]
+pub struct Messaging {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: MessagingConfig,
+    local_addr: SocketAddr,
+    epoch: AtomicU64,
+    next_id: AtomicU64,
+    handlers: RwLock<HashMap<Verb, Handler>>,
+    callbacks: Mutex<HashMap<u64, Callback>>,
+    links: Mutex<HashMap<(SocketAddr, Link), Outbound>>,
+    shutdown: watch::Sender<bool>,
+}
+
+struct Outbound {
+    queue: mpsc::UnboundedSender<Outgoing>,
+    budget: Arc<Semaphore>,
+}
+
+struct Outgoing {
+    frame: Bytes,
+    expires_at_ms: u64,
+    /// Bytes of the link's queue budget this message holds until written.
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Messaging {
+    /// Listens on `config.listen` and serves inbound connections until `shutdown`.
+    pub async fn bind(config: MessagingConfig) -> std::io::Result<Messaging> {
+        let listener = TcpListener::bind(config.listen).await?;
+        let local_addr = listener.local_addr()?;
+        let (shutdown, _) = watch::channel(false);
+        let inner = Arc::new(Inner {
+            config,
+            local_addr,
+            epoch: AtomicU64::new(0),
+            next_id: AtomicU64::new(1),
+            handlers: RwLock::default(),
+            callbacks: Mutex::default(),
+            links: Mutex::default(),
+            shutdown,
+        });
+        tokio::spawn(accept_loop(inner.clone(), listener));
+        Ok(Messaging { inner })
+    }
+
+    /// The bound address (the configured one, with the actual port when it was 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.local_addr
+    }
+
+    pub fn set_epoch(&self, epoch: u64) {
+        self.inner.epoch.store(epoch, Ordering::Relaxed);
+    }
+
+    pub fn epoch(&self) -> u64 {
+        self.inner.epoch.load(Ordering::Relaxed)
+    }
+
+    /// Serves `verb` with `handler` (replacing any earlier one). Its answer goes back to
+    /// the requester; an `Err` arrives there as `MessagingError::Remote`.
+    pub fn register<F, Fut>(&self, verb: Verb, handler: F)
+    where
+        F: Fn(Inbound) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Bytes, String>> + Send + 'static,
+    {
+        let handler: Handler = Arc::new(move |inbound| Box::pin(handler(inbound)));
+        self.inner
+            .handlers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(verb, handler);
+    }
+
+    /// Sends a request and waits for its response until `deadline`.
+    pub async fn send_request(
+        &self,
+        peer: SocketAddr,
+        verb: Verb,
+        payload: Bytes,
+        deadline: Instant,
+    ) -> Result<Response, MessagingError> {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.inner.lock_callbacks().insert(id, tx);
+        // Removes the callback however this future ends (answer, timeout, or dropped).
+        let _pending = PendingGuard {
+            inner: &self.inner,
+            id,
+        };
+        self.inner
+            .enqueue(peer, Kind::Request, id, verb, payload, deadline)?;
+        match tokio::time::timeout_at(deadline, rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(MessagingError::Shutdown),
+            Err(_) => Err(MessagingError::Timeout),
+        }
+    }
+
+    /// `send_request` with postcard-encoded request and response types.
+    pub async fn request<Req, Resp>(
+        &self,
+        peer: SocketAddr,
+        verb: Verb,
+        request: &Req,
+        deadline: Instant,
+    ) -> Result<Resp, MessagingError>
+    where
+        Req: serde::Serialize,
+        Resp: for<'de> serde::Deserialize<'de>,
+    {
+        let response = self
+            .send_request(peer, verb, encode(request), deadline)
+            .await?;
+        decode(&response.payload).map_err(|e| MessagingError::Decode(e.to_string()))
+    }
+
+    /// Sends a message that gets no response (dropped by the receiver after `deadline`).
+    pub fn send_one_way(
+        &self,
+        peer: SocketAddr,
+        verb: Verb,
+        payload: Bytes,
+        deadline: Instant,
+    ) -> Result<(), MessagingError> {
+        self.inner
+            .enqueue(peer, Kind::OneWay, 0, verb, payload, deadline)
+    }
+
+    /// Stops accepting, closes every connection and fails pending requests.
+    pub fn shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+        self.inner.lock_links().clear();
+        self.inner.lock_callbacks().clear();
+    }
+}
+
+struct PendingGuard<'a> {
+    inner: &'a Inner,
+    id: u64,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        self.inner.lock_callbacks().remove(&self.id);
+    }
+}
+
+impl Inner {
+    fn lock_callbacks(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Callback>> {
+        self.callbacks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lock_links(&self) -> std::sync::MutexGuard<'_, HashMap<(SocketAddr, Link), Outbound>> {
+        self.links.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn enqueue(
+        self: &Arc<Self>,
+        peer: SocketAddr,
+        kind: Kind,
+        id: u64,
+        verb: Verb,
+        payload: Bytes,
+        deadline: Instant,
+    ) -> Result<(), MessagingError> {
+        if *self.shutdown.borrow() {
+            return Err(MessagingError::Shutdown);
+        }
+        let len = payload.len() + frame::HEADER_LEN;
+        if len > self.config.max_message_bytes || len > self.config.queue_bytes {
+            return Err(MessagingError::TooLarge(len));
+        }
+        let link = if verb.is_urgent() {
+            Link::Urgent
+        } else if payload.len() > self.config.large_message_bytes {
+            Link::Large
+        } else {
+            Link::Small
+        };
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let expires_at_ms = crate::clock::now_millis() as u64 + remaining.as_millis() as u64;
+        let header = Header {
+            kind,
+            id,
+            verb: verb as u16,
+            epoch: self.epoch.load(Ordering::Relaxed),
+            expires_at_ms,
+        };
+        let mut links = self.lock_links();
+        let outbound = links.entry((peer, link)).or_insert_with(|| {
+            let (queue, rx) = mpsc::unbounded_channel();
+            let budget = Arc::new(Semaphore::new(self.config.queue_bytes));
+            tokio::spawn(run_link(self.clone(), peer, link, rx));
+            Outbound { queue, budget }
+        });
+        let permit = outbound
+            .budget
+            .clone()
+            .try_acquire_many_owned(len as u32)
+            .map_err(|_| MessagingError::Overloaded(peer))?;
+        outbound
+            .queue
+            .send(Outgoing {
+                frame: header.encode(&payload),
+                expires_at_ms,
+                _permit: permit,
+            })
+            .map_err(|_| MessagingError::Shutdown)
+    }
+
+    /// A response arrived: hand it to its waiting request, if that is still waiting.
+    fn complete(&self, header: Header, payload: Bytes) {
+        let Some(callback) = self.lock_callbacks().remove(&header.id) else {
+            return;
+        };
+        let result = match header.kind {
+            Kind::Response => Ok(Response {
+                payload,
+                epoch: header.epoch,
+            }),
+            _ => Err(MessagingError::Remote(
+                String::from_utf8_lossy(&payload).into_owned(),
+            )),
+        };
+        let _ = callback.send(result);
+    }
+
+    fn codec(&self) -> LengthDelimitedCodec {
+        LengthDelimitedCodec::builder()
+            .max_frame_length(self.config.max_message_bytes)
+            .new_codec()
+    }
+
+    fn hello(&self, link: Link) -> Hello {
+        Hello {
+            magic: frame::MAGIC,
+            min_version: frame::MIN_VERSION,
+            max_version: frame::MAX_VERSION,
+            cluster_name: self.config.cluster_name.clone(),
+            host_id: self.config.host_id,
+            listen: self.local_addr,
+            link,
+        }
+    }
+}
+
+/// One outbound link to one peer: connects (again) as needed and writes queued messages;
+/// a reader task takes the responses that come back on the same connection (reading and
+/// writing never wait on each other, so neither side's buffers can deadlock the link).
+async fn run_link(
+    inner: Arc<Inner>,
+    peer: SocketAddr,
+    link: Link,
+    mut queue: mpsc::UnboundedReceiver<Outgoing>,
+) {
+    let mut shutdown = inner.shutdown.subscribe();
+    let mut backoff = MIN_BACKOFF;
+    loop {
+        let framed = match tokio::time::timeout(CONNECT_TIMEOUT, connect(&inner, peer, link)).await
+        {
+            Ok(Ok(framed)) => framed,
+            failed => {
+                let error = failed.map_or_else(
+                    |_| "timed out".to_string(),
+                    |r| r.err().map(|e| e.to_string()).unwrap_or_default(),
+                );
+                tracing::debug!(%peer, ?link, error, "internode connection failed");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = stopped(&mut shutdown) => return,
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                continue;
+            }
+        };
+        backoff = MIN_BACKOFF;
+        let (mut sink, mut stream) = framed.split();
+        let reader_inner = inner.clone();
+        let mut reader = tokio::spawn(async move {
+            while let Some(Ok(frame)) = stream.next().await {
+                match Header::decode(frame.freeze()) {
+                    Ok((header, payload)) => reader_inner.complete(header, payload),
+                    Err(_) => return,
+                }
+            }
+        });
+        loop {
+            tokio::select! {
+                message = queue.recv() => {
+                    let Some(message) = message else {
+                        reader.abort();
+                        return;
+                    };
+                    if message.expires_at_ms < crate::clock::now_millis() as u64 {
+                        continue;
+                    }
+                    if sink.send(message.frame).await.is_err() {
+                        break;
+                    }
+                }
+                _ = &mut reader => break,
+                _ = stopped(&mut shutdown) => {
+                    reader.abort();
+                    return;
+                }
+            }
+        }
+        reader.abort();
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ConnectError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Frame(#[from] FrameError),
+    #[error("peer closed the connection during the handshake")]
+    Closed,
+    #[error("refused by peer: {0}")]
+    Rejected(String),
+}
+
+async fn connect(
+    inner: &Inner,
+    peer: SocketAddr,
+    link: Link,
+) -> Result<Framed<TcpStream, LengthDelimitedCodec>, ConnectError> {
+    let stream = TcpStream::connect(peer).await?;
+    stream.set_nodelay(true)?;
+    let mut framed = Framed::new(stream, inner.codec());
+    framed.send(encode(&inner.hello(link))).await?;
+    let reply = framed.next().await.ok_or(ConnectError::Closed)??;
+    match decode::<HelloReply>(&reply)? {
+        HelloReply::Accept { .. } => Ok(framed),
+        HelloReply::Reject { reason } => {
+            tracing::warn!(%peer, reason, "internode handshake refused");
+            Err(ConnectError::Rejected(reason))
+        }
+    }
+}
+
+async fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {
+    let mut shutdown = inner.shutdown.subscribe();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stopped(&mut shutdown) => return,
+        };
+        match accepted {
+            Ok((stream, _)) => {
+                let inner = inner.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = serve_connection(inner, stream).await {
+                        tracing::debug!(%error, "internode connection closed");
+                    }
+                });
+            }
+            Err(error) => {
+                tracing::warn!(%error, "internode accept failed");
+                tokio::time::sleep(MIN_BACKOFF).await;
+            }
+        }
+    }
+}
+
+/// An inbound connection: the handshake, then requests handled concurrently (at most
+/// `max_inflight_per_connection`) with their responses written back in completion order.
+async fn serve_connection(inner: Arc<Inner>, stream: TcpStream) -> Result<(), ConnectError> {
+    stream.set_nodelay(true)?;
+    let mut framed = Framed::new(stream, inner.codec());
+    let hello_frame = tokio::time::timeout(CONNECT_TIMEOUT, framed.next())
+        .await
+        .map_err(|_| ConnectError::Closed)?
+        .ok_or(ConnectError::Closed)??;
+    let hello: Hello = decode(&hello_frame)?;
+    let reply = hello.answer(&inner.config.cluster_name, inner.config.host_id);
+    framed.send(encode(&reply)).await?;
+    if let HelloReply::Reject { reason } = reply {
+        tracing::warn!(peer = %hello.listen, reason, "refused internode connection");
+        return Err(ConnectError::Rejected(reason));
+    }
+    let (mut sink, mut stream) = framed.split();
+    let (responses_tx, mut responses) =
+        mpsc::channel::<Bytes>(inner.config.max_inflight_per_connection);
+    let writer = tokio::spawn(async move {
+        while let Some(response) = responses.recv().await {
+            if sink.send(response).await.is_err() {
+                return;
+            }
+        }
+    });
+    let _writer = AbortOnDrop(writer);
+    let inflight = Arc::new(Semaphore::new(inner.config.max_inflight_per_connection));
+    let mut shutdown = inner.shutdown.subscribe();
+    loop {
+        let permit = inflight
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| ConnectError::Closed)?;
+        let frame = tokio::select! {
+            frame = stream.next() => frame,
+            _ = stopped(&mut shutdown) => return Ok(()),
+        };
+        let Some(frame) = frame else { return Ok(()) };
+        let (header, payload) = Header::decode(frame?.freeze())?;
+        if header.expired(crate::clock::now_millis() as u64)
+            || !matches!(header.kind, Kind::Request | Kind::OneWay)
+        {
+            continue;
+        }
+        let handler = Verb::from_wire(header.verb).and_then(|verb| {
+            inner
+                .handlers
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&verb)
+                .cloned()
+                .map(|h| (verb, h))
+        });
+        let responses_tx = responses_tx.clone();
+        let epoch = inner.epoch.load(Ordering::Relaxed);
+        let (from, host_id) = (hello.listen, hello.host_id);
+        tokio::spawn(async move {
+            let _permit = permit;
+            let result = match handler {
+                Some((verb, handler)) => {
+                    handler(Inbound {
+                        from,
+                        host_id,
+                        verb,
+                        epoch: header.epoch,
+                        payload,
+                    })
+                    .await
+                }
+                None => Err(format!("unknown verb {}", header.verb)),
+            };
+            if header.kind == Kind::OneWay {
+                return;
+            }
+            let (kind, body) = match result {
+                Ok(body) => (Kind::Response, body),
+                Err(message) => (Kind::Failure, Bytes::from(message)),
+            };
+            let response = Header {
+                kind,
+                id: header.id,
+                verb: header.verb,
+                epoch,
+                expires_at_ms: 0,
+            };
+            let _ = responses_tx.send(response.encode(&body)).await;
+        });
+    }
+}
+
+/// Resolves once `shutdown` is set (the guard `wait_for` returns is not `Send`, so it is
+/// dropped here rather than held in a caller's `select!`).
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|s| *s).await;
+}
+
+/// Aborts a task when its owner goes away.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests;

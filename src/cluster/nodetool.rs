@@ -1,0 +1,245 @@
+//! The cluster's `nodetool` views: `status`, `ring`, `gossipinfo`, `getendpoints`, in
+//! Cassandra's layouts. Pure functions of the node's ring, membership and catalog, except
+//! `gossipinfo`, which reads gossip's raw state.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::net::IpAddr;
+
+use uuid::Uuid;
+
+use super::placement::{effective_ownership, Strategy};
+use super::ring::{primary_ownership, Ring};
+use crate::admin::human_bytes;
+use crate::node::Node;
+
+/// One row of `status`/`ring`.
+struct Row {
+    host_id: Uuid,
+    address: IpAddr,
+    dc: String,
+    rack: String,
+    up: bool,
+    joining: bool,
+    load: u64,
+    tokens: usize,
+}
+
+fn rows(node: &Node, ring: &Ring) -> Vec<Row> {
+    let mut rows: Vec<Row> = node
+        .membership()
+        .peers()
+        .into_iter()
+        .map(|p| Row {
+            host_id: p.info.host_id,
+            address: p.info.address,
+            dc: p.info.dc.clone(),
+            rack: p.info.rack.clone(),
+            up: p.alive,
+            joining: p.info.tokens.is_empty(),
+            load: p.info.load,
+            tokens: p.info.tokens.len(),
+        })
+        .collect();
+    let local = ring.local();
+    rows.push(Row {
+        host_id: local.host_id,
+        address: local.address,
+        dc: local.dc.clone(),
+        rack: local.rack.clone(),
+        up: true,
+        joining: local.tokens.is_empty(),
+        load: node.engine().stats().array_bytes,
+        tokens: local.tokens.len(),
+    });
+    rows.sort_by(|a, b| (&a.dc, a.address).cmp(&(&b.dc, b.address)));
+    rows
+}
+
+/// The strategy "Owns (effective)" is computed for: the named keyspace's, else the one
+/// every non-system keyspace shares (primary ownership when there are none). `Err` is
+/// the reason it is meaningless, as Cassandra prints it.
+fn ownership(
+    node: &Node,
+    ring: &Ring,
+    keyspace: Option<&str>,
+) -> Result<BTreeMap<Uuid, f64>, String> {
+    let catalog = node.schema().catalog();
+    let strategy_of = |options| Strategy::from_options(options).map_err(|e| e.to_string());
+    let strategy = match keyspace {
+        Some(name) => {
+            let ks = catalog
+                .keyspace(name)
+                .ok_or_else(|| format!("The keyspace {name}, does not exist"))?;
+            strategy_of(&ks.def.replication)?
+        }
+        None => {
+            let mut user = catalog
+                .keyspaces
+                .values()
+                .filter(|k| !k.system)
+                .map(|k| &k.def.replication);
+            let Some(first) = user.next() else {
+                return Ok(primary_ownership(ring));
+            };
+            if user.any(|other| other != first) {
+                return Err("Non-system keyspaces don't have the same replication settings, effective ownership information is meaningless".into());
+            }
+            strategy_of(first)?
+        }
+    };
+    Ok(effective_ownership(ring, &strategy))
+}
+
+fn percent(owns: &Result<BTreeMap<Uuid, f64>, String>, host: &Uuid) -> String {
+    match owns {
+        Ok(map) => format!("{:.1}%", map.get(host).copied().unwrap_or(0.0) * 100.0),
+        Err(_) => "?".into(),
+    }
+}
+
+fn dc_header(out: &mut String, dc: &str) {
+    let title = format!("Datacenter: {dc}");
+    let _ = writeln!(out, "{title}\n{}", "=".repeat(title.len()));
+}
+
+/// `nodetool status [keyspace]`.
+pub fn status(node: &Node, keyspace: Option<&str>) -> Result<String, String> {
+    let ring = node.coordinator().ring();
+    let owns = ownership(node, &ring, keyspace);
+    if let (Some(_), Err(e)) = (keyspace, &owns) {
+        return Err(e.clone());
+    }
+    let rows = rows(node, &ring);
+    let mut out = String::new();
+    let mut dcs: Vec<&str> = rows.iter().map(|r| r.dc.as_str()).collect();
+    dcs.dedup();
+    for dc in dcs {
+        dc_header(&mut out, dc);
+        out.push_str("Status=Up/Down\n|/ State=Normal/Leaving/Joining/Moving\n");
+        let _ = writeln!(
+            out,
+            "--  {:<15}  {:<10}  {:<6}  {:<16}  {:<36}  Rack",
+            "Address", "Load", "Tokens", "Owns (effective)", "Host ID"
+        );
+        for r in rows.iter().filter(|r| r.dc == dc) {
+            let state = format!(
+                "{}{}",
+                if r.up { 'U' } else { 'D' },
+                if r.joining { 'J' } else { 'N' }
+            );
+            let _ = writeln!(
+                out,
+                "{state}  {:<15}  {:<10}  {:<6}  {:<16}  {:<36}  {}",
+                r.address.to_string(),
+                human_bytes(r.load),
+                r.tokens,
+                percent(&owns, &r.host_id),
+                r.host_id.to_string(),
+                r.rack
+            );
+        }
+        out.push('\n');
+    }
+    if let Err(note) = owns {
+        let _ = writeln!(out, "Note: {note}");
+    }
+    Ok(out)
+}
+
+/// `nodetool ring [keyspace]`: every token with its owner, per datacenter.
+pub fn ring(node: &Node, keyspace: Option<&str>) -> Result<String, String> {
+    let ring = node.coordinator().ring();
+    let owns = ownership(node, &ring, keyspace);
+    if let (Some(_), Err(e)) = (keyspace, &owns) {
+        return Err(e.clone());
+    }
+    let rows: BTreeMap<Uuid, Row> = rows(node, &ring)
+        .into_iter()
+        .map(|r| (r.host_id, r))
+        .collect();
+    let mut out = String::new();
+    let mut dcs: Vec<&str> = rows.values().map(|r| r.dc.as_str()).collect();
+    dcs.sort_unstable();
+    dcs.dedup();
+    for dc in dcs {
+        let tokens: Vec<(i64, &Row)> = ring
+            .tokens()
+            .filter_map(|(t, h)| rows.get(&h).map(|r| (t, r)))
+            .filter(|(_, r)| r.dc == dc)
+            .collect();
+        dc_header(&mut out, dc);
+        let _ = writeln!(
+            out,
+            "{:<15}  {:<10}  {:<6}  {:<7}  {:<10}  {:<16}  Token",
+            "Address", "Rack", "Status", "State", "Load", "Owns"
+        );
+        if let Some((last, _)) = tokens.last() {
+            // Cassandra prints the last token alone first, in the Token column.
+            let _ = writeln!(out, "{}{last}", " ".repeat(76));
+        }
+        for (token, r) in tokens {
+            let _ = writeln!(
+                out,
+                "{:<15}  {:<10}  {:<6}  {:<7}  {:<10}  {:<16}  {token}",
+                r.address.to_string(),
+                r.rack,
+                if r.up { "Up" } else { "Down" },
+                if r.joining { "Joining" } else { "Normal" },
+                human_bytes(r.load),
+                percent(&owns, &r.host_id)
+            );
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// `nodetool getendpoints <keyspace> <table> <key>`: the replicas' addresses, one a line.
+/// A composite key's components are separated by `:`, as Cassandra's `fromString` reads it.
+pub fn getendpoints(node: &Node, args: &[String]) -> Result<String, String> {
+    let [keyspace, table, key] = args else {
+        return Err("getendpoints requires keyspace, table and partition key arguments".into());
+    };
+    let catalog = node.schema().catalog();
+    let ks = catalog
+        .keyspace(keyspace)
+        .ok_or_else(|| format!("Keyspace {keyspace} does not exist"))?;
+    let table_def = ks
+        .tables
+        .get(table)
+        .ok_or_else(|| format!("Table {table} does not exist in keyspace {keyspace}"))?;
+    let key_columns = table_def.partition_key_indexes();
+    let parts: Vec<&str> = if key_columns.len() == 1 {
+        vec![key.as_str()]
+    } else {
+        key.split(':').collect()
+    };
+    if parts.len() != key_columns.len() {
+        return Err(format!(
+            "Invalid partition key {key}: expected {} components",
+            key_columns.len()
+        ));
+    }
+    let components = key_columns
+        .iter()
+        .zip(parts)
+        .map(|(i, part)| {
+            let value = crate::types::from_json(
+                &table_def.types[*i],
+                &serde_json::Value::String(part.to_string()),
+            )
+            .map_err(|e| e.to_string())?;
+            value.ok_or_else(|| "Invalid null partition key".to_string())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let token = strata_protocol::murmur3::token(&crate::exec::serialize_partition_key(&components));
+    let strategy = Strategy::from_options(&ks.def.replication).map_err(|e| e.to_string())?;
+    let ring = node.coordinator().ring();
+    Ok(strategy
+        .replicas(&ring, token)
+        .iter()
+        .filter_map(|h| ring.endpoint(h))
+        .map(|e| format!("{}\n", e.address))
+        .collect())
+}
