@@ -18,6 +18,29 @@ fn in_secs(secs: f64) -> Instant {
     Instant::now() + Duration::from_secs_f64(secs)
 }
 
+/// A loopback address nobody listens on (yet).
+fn unused_addr() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+/// A `Ping` from `from` to `to` with a deadline `secs` away.
+async fn ping(
+    from: &Messaging,
+    to: &Messaging,
+    payload: &'static [u8],
+    secs: f64,
+) -> Result<Response, MessagingError> {
+    let deadline = in_secs(secs);
+    from.send_request(
+        to.local_addr(),
+        Verb::Ping,
+        Bytes::from_static(payload),
+        deadline,
+    )
+    .await
+}
+
 #[tokio::test]
 async fn request_response_carries_epochs_and_errors() {
     let (a, b) = (node("c", |_| {}).await, node("c", |_| {}).await);
@@ -33,26 +56,10 @@ async fn request_response_carries_epochs_and_errors() {
             ))),
         }
     });
-    let response = a
-        .send_request(
-            b.local_addr(),
-            Verb::Ping,
-            Bytes::from_static(b"hi"),
-            in_secs(5.0),
-        )
-        .await
-        .unwrap();
+    let response = ping(&a, &b, b"hi", 5.0).await.unwrap();
     assert_eq!(&response.payload[..], b"5:hi");
     assert_eq!(response.epoch, 9);
-    let err = a
-        .send_request(
-            b.local_addr(),
-            Verb::Ping,
-            Bytes::from_static(b"fail"),
-            in_secs(5.0),
-        )
-        .await
-        .unwrap_err();
+    let err = ping(&a, &b, b"fail", 5.0).await.unwrap_err();
     assert_eq!(err, MessagingError::Remote("handler failed".into()));
     // Typed helper, and a large payload (its own link) next to small ones.
     let big = vec![7u8; 1 << 20];
@@ -68,10 +75,7 @@ async fn request_response_carries_epochs_and_errors() {
 #[tokio::test]
 async fn unknown_verb_handler_answers_an_error() {
     let (a, b) = (node("c", |_| {}).await, node("c", |_| {}).await);
-    let err = a
-        .send_request(b.local_addr(), Verb::Ping, Bytes::new(), in_secs(5.0))
-        .await
-        .unwrap_err();
+    let err = ping(&a, &b, b"", 5.0).await.unwrap_err();
     assert_eq!(err, MessagingError::Remote("unknown verb 0".into()));
 }
 
@@ -80,10 +84,7 @@ async fn other_cluster_is_refused() {
     let (a, b) = (node("one", |_| {}).await, node("two", |_| {}).await);
     b.register(Verb::Ping, |m: Inbound| async move { Ok(m.payload) });
     let started = std::time::Instant::now();
-    let err = a
-        .send_request(b.local_addr(), Verb::Ping, Bytes::new(), in_secs(0.5))
-        .await
-        .unwrap_err();
+    let err = ping(&a, &b, b"", 0.5).await.unwrap_err();
     assert_eq!(err, MessagingError::Timeout);
     assert!(started.elapsed() < Duration::from_secs(3));
 }
@@ -96,10 +97,7 @@ async fn deadline_bounds_a_slow_handler() {
         Ok(m.payload)
     });
     let started = std::time::Instant::now();
-    let err = a
-        .send_request(b.local_addr(), Verb::Ping, Bytes::new(), in_secs(0.3))
-        .await
-        .unwrap_err();
+    let err = ping(&a, &b, b"", 0.3).await.unwrap_err();
     assert_eq!(err, MessagingError::Timeout);
     assert!(
         started.elapsed() < Duration::from_secs(2),
@@ -115,13 +113,7 @@ async fn deadline_bounds_a_slow_handler() {
 #[tokio::test]
 async fn reconnects_when_the_peer_comes_up() {
     let a = node("c", |_| {}).await;
-    // A port nobody listens on yet.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let peer: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let peer = unused_addr();
     let pending = {
         let a = a.clone();
         tokio::spawn(async move {
@@ -145,12 +137,7 @@ async fn reconnects_when_the_peer_comes_up() {
 #[tokio::test]
 async fn queue_is_bounded_in_bytes() {
     let a = node("c", |c| c.queue_bytes = 4096).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let peer: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let peer = unused_addr();
     let payload = Bytes::from(vec![0u8; 3000]);
     a.send_one_way(peer, Verb::Ping, payload.clone(), in_secs(30.0))
         .unwrap();
