@@ -341,7 +341,7 @@ async fn apply(node: &Arc<Node>, ring: &SharedRing, changes: Changes) {
     }
     for event in changes.events {
         log_event(&event);
-        let _ = node.publish(event.to_protocol());
+        node.publish(event.to_protocol());
     }
 }
 
