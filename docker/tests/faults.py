@@ -170,6 +170,59 @@ def connect(topology, only=None):
     return cluster.connect(), events
 
 
+def replication_gap(topology, timeout=30):
+    """None when the nodes replicate, else why RF=3 QUORUM scenarios cannot mean anything yet.
+
+    Three UN nodes are not enough: a table created through node 1 must reach every node (schema
+    agreement), and a row written at ALL through node 1 must be readable at ONE on every node.
+    Without both, every scenario would report acknowledged writes as lost because of a missing
+    feature, not because of the fault under test.
+    """
+    from cassandra import ConsistencyLevel
+    from cassandra.query import SimpleStatement
+
+    first, *others = [topology.ips[node] for node in topology.nodes]
+    if not others:
+        return None
+    session, _ = connect(topology, only=[first])
+    try:
+        create_table(session, KEYSPACE, "probe", topology.replication_factor)
+        write = SimpleStatement(
+            f"INSERT INTO {KEYSPACE}.probe (id, v) VALUES ('probe', 'x')", consistency_level=ConsistencyLevel.ALL
+        )
+        try:
+            session.execute(write)
+        except Exception as e:  # noqa: BLE001 - any refusal means the cluster does not replicate yet
+            return f"a write at ALL through node 1 failed ({type(e).__name__}: {e})"
+    finally:
+        session.cluster.shutdown()
+    for address in others:
+        session, _ = connect(topology, only=[address])
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                found = session.execute(
+                    "SELECT table_name FROM system_schema.tables WHERE keyspace_name = %s AND table_name = 'probe'",
+                    (KEYSPACE,),
+                ).one()
+                if found:
+                    break
+                if time.monotonic() > deadline:
+                    return (
+                        f"a table created through node 1 is not visible on {address} after {timeout} s: "
+                        "schema is not replicated between nodes yet"
+                    )
+                time.sleep(1)
+            read = SimpleStatement(
+                f"SELECT v FROM {KEYSPACE}.probe WHERE id = 'probe'", consistency_level=ConsistencyLevel.ONE
+            )
+            if session.execute(read).one() is None:
+                return f"a row written at ALL through node 1 is not readable at ONE on {address}: writes are not replicated yet"
+        finally:
+            session.cluster.shutdown()
+    return None
+
+
 def wait_for_ack_after(writer, moment, timeout=60):
     """Seconds until the writers got an acknowledgement after `moment`; raises if none came."""
     deadline = time.monotonic() + timeout
@@ -370,7 +423,7 @@ def main():
     try:
         print(f"== fault tests, {topology.name} topology ({dockerctl.IMAGE}), scenarios: {', '.join(wanted)}")
         topology.start()
-        reason = topology.cluster_formed()
+        reason = topology.cluster_formed() or replication_gap(topology)
         if reason is not None:
             print(f"NOT RUN: the {topology.name} scenarios ({', '.join(wanted)}): {reason}")
             return 1 if args.require_cluster else NOT_RUN
