@@ -186,7 +186,10 @@ def replication_gap(topology, timeout=30):
         return None
     session, _ = connect(topology, only=[first])
     try:
-        create_table(session, KEYSPACE, "probe", topology.replication_factor)
+        try:
+            create_table(session, KEYSPACE, "probe", topology.replication_factor)
+        except Exception as e:  # noqa: BLE001 - reported as the reason, never as a pass
+            return f"creating an RF={topology.replication_factor} table through node 1 failed ({type(e).__name__}: {e})"
         write = SimpleStatement(
             f"INSERT INTO {KEYSPACE}.probe (id, v) VALUES ('probe', 'x')", consistency_level=ConsistencyLevel.ALL
         )
