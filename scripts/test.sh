@@ -80,6 +80,10 @@ skip_step() {
 
 print_summary() {
     echo
+    # Disk is the resource a cold run is most likely to exhaust (two cargo trees, a static
+    # one, images); what is left is printed so a failure for lack of it is plain.
+    df -h "$REPO_ROOT" | tail -n 1 | awk '{print "disk: " $4 " free of " $2 " at the end"}'
+    echo
     echo "================ strata test summary ================"
     local i
     for i in "${!STEP_NAMES[@]}"; do
