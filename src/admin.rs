@@ -27,6 +27,7 @@ use tokio::sync::{watch, Semaphore};
 use crate::cluster::nodetool;
 use crate::node::{Mode, Node};
 use crate::snapshot;
+use crate::util::human_bytes;
 
 mod stats;
 
@@ -94,10 +95,14 @@ async fn read_head(socket: &mut TcpStream) -> std::io::Result<Option<Vec<u8>>> {
     let mut buf = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
         let n = socket.read(&mut buf).await?;
-        if n == 0 || head.len() + n > MAX_HEAD_BYTES {
+        // `read` returns at most `buf.len()` bytes, so the slice is always there.
+        let Some(read) = buf.get(..n).filter(|r| !r.is_empty()) else {
+            return Ok(None);
+        };
+        if head.len() + n > MAX_HEAD_BYTES {
             return Ok(None);
         }
-        head.extend_from_slice(&buf[..n]);
+        head.extend_from_slice(read);
     }
     Ok(Some(head))
 }
@@ -122,9 +127,9 @@ async fn route(
             };
             (status, format!("{}\n", mode.name()))
         }
-        ("GET", _, "status") => answer(nodetool::status(node, args.first().map(String::as_str))),
-        ("GET", _, "ring") => answer(nodetool::ring(node, args.first().map(String::as_str))),
-        ("GET", _, "getendpoints") => answer(nodetool::getendpoints(node, &args)),
+        ("GET", _, "status") => answer(nodetool::status(&**node, args.first().map(String::as_str))),
+        ("GET", _, "ring") => answer(nodetool::ring(&**node, args.first().map(String::as_str))),
+        ("GET", _, "getendpoints") => answer(nodetool::getendpoints(&**node, &args)),
         ("GET", _, "gossipinfo") => match node.gossip() {
             Some(gossip) => ("200 OK", gossip.info().await),
             None => ("503 Service Unavailable", "gossip is not running\n".into()),
@@ -258,20 +263,20 @@ fn clearsnapshot_verb(node: &Node, args: &[String]) -> Result<String, crate::err
 fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
+    let mut rest = bytes;
+    while let [first, tail @ ..] = rest {
+        let hex = tail
+            .get(..2)
             .and_then(|h| std::str::from_utf8(h).ok())
             .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
+        match (first, hex) {
             (b'%', Some(b)) => {
                 out.push(b);
-                i += 3;
+                rest = tail.get(2..).unwrap_or_default();
             }
             (b, _) => {
-                out.push(b);
-                i += 1;
+                out.push(*b);
+                rest = tail;
             }
         }
     }
@@ -296,21 +301,6 @@ fn commitlog_bytes(engine_dir: &std::path::Path) -> u64 {
         .filter_map(|e| e.metadata().ok())
         .map(|m| m.len())
         .sum()
-}
-
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} bytes")
-    } else {
-        format!("{value:.2} {}", UNITS[unit])
-    }
 }
 
 /// `nodetool info` in Cassandra's layout (the subset that applies).

@@ -55,6 +55,8 @@ pub(crate) mod testing;
 pub mod trace;
 #[allow(clippy::restriction)] // PANIC_LINTS_PENDING
 pub mod types;
+pub mod util;
+pub mod version;
 
 use std::net::SocketAddr;
 
@@ -80,7 +82,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(
         "Strata {} (Cassandra {} compatible), cluster '{}', data directory {}",
         env!("CARGO_PKG_VERSION"),
-        system::RELEASE_VERSION,
+        version::RELEASE_VERSION,
         config.cluster_name,
         config.data_dir.display()
     );

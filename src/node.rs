@@ -16,7 +16,7 @@ use crate::cluster::gossip::{peer_records_prefix, Gossip, Membership};
 use crate::cluster::membership::MembershipState;
 use crate::cluster::messaging::{Messaging, MessagingConfig};
 use crate::cluster::ring::Endpoint;
-use crate::cluster::{Coordinator, Deadlines, LocalReplica, Ring, SharedRing};
+use crate::cluster::{Coordinator, Deadlines, Host, LocalReplica, Ring, SharedRing};
 use crate::config::{CommitlogSync, Config};
 use crate::exec::prepared::PreparedCache;
 use crate::metrics::{self, Metrics};
@@ -137,7 +137,7 @@ impl Node {
         });
         let gossip = Gossip::start(node.clone()).await?;
         if tokens.is_none() {
-            let tokens = gossip.choose_tokens(&node).await;
+            let tokens = gossip.choose_tokens(&*node).await;
             let stored = serde_json::to_vec(&tokens)?;
             let writer = node.clone();
             tokio::task::spawn_blocking(move || {
@@ -145,7 +145,7 @@ impl Node {
             })
             .await?
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-            gossip.publish_tokens(&node, tokens).await;
+            gossip.publish_tokens(&*node, tokens).await;
         }
         let _ = node.gossip.set(gossip);
         Ok(node)
@@ -228,6 +228,30 @@ impl Node {
 
     pub fn set_mode(&self, mode: Mode) {
         self.mode.send_replace(mode);
+    }
+}
+
+impl Host for Node {
+    fn config(&self) -> &Config {
+        Node::config(self)
+    }
+    fn host_id(&self) -> Uuid {
+        Node::host_id(self)
+    }
+    fn coordinator(&self) -> &Coordinator {
+        Node::coordinator(self)
+    }
+    fn schema(&self) -> &SchemaStore {
+        Node::schema(self)
+    }
+    fn engine(&self) -> &Arc<Engine> {
+        Node::engine(self)
+    }
+    fn membership(&self) -> &Membership {
+        Node::membership(self)
+    }
+    fn publish(&self, event: Event) {
+        Node::publish(self, event)
     }
 }
 

@@ -16,7 +16,7 @@ use crate::exec::{
     self, bind::bind_specs, BatchWrites, BoundValues, Context, ExecOptions, Outcome, WriteOptions,
 };
 use crate::node::Node;
-use crate::system::CQL_VERSION;
+use crate::version::CQL_VERSION;
 
 pub struct RequestOutcome {
     pub response: Response,

@@ -155,7 +155,7 @@ pub fn list(node: &Node) -> CqlResult<String> {
         for (r, bytes) in family.snapshots.iter().zip(sizes.iter().skip(1)) {
             total += bytes.exclusive;
             let created = crate::types::format_timestamp(r.created_at_millis);
-            let size = crate::admin::human_bytes(bytes.exclusive);
+            let size = crate::util::human_bytes(bytes.exclusive);
             let _ = writeln!(
                 out,
                 "{:<20} {:<20} {:<20} {:>12} {:>12} {:<24}",
@@ -166,7 +166,7 @@ pub fn list(node: &Node) -> CqlResult<String> {
     let _ = writeln!(
         out,
         "\nTotal TrueDiskSpaceUsed: {}\n",
-        crate::admin::human_bytes(total)
+        crate::util::human_bytes(total)
     );
     Ok(out)
 }
@@ -191,7 +191,7 @@ pub fn tablestats(node: &Node, args: &[String]) -> CqlResult<String> {
     }
     let size = |bytes: u64| {
         if human {
-            crate::admin::human_bytes(bytes)
+            crate::util::human_bytes(bytes)
         } else {
             bytes.to_string()
         }
@@ -355,16 +355,17 @@ fn bytes_seen_by_one_version(
                     .map(|(_, cell)| cell)
             })
             .collect();
-        for (i, cell) in at_key.iter().enumerate() {
+        // `bytes` and `at_key` both have one entry per version, so they zip exactly.
+        for (i, (cell, total)) in at_key.iter().zip(bytes.iter_mut()).enumerate() {
             let Some(cell) = cell else { continue };
             let entry = entry_bytes(&key, cell);
-            bytes[i].visible += entry;
+            total.visible += entry;
             let shared = at_key
                 .iter()
                 .enumerate()
                 .any(|(j, other)| j != i && *other == Some(*cell));
             if !shared {
-                bytes[i].exclusive += entry;
+                total.exclusive += entry;
             }
         }
         for c in cursors

@@ -10,7 +10,7 @@ use crate::error::{CqlError, CqlResult};
 use crate::node::Node;
 
 pub fn version() -> String {
-    format!("ReleaseVersion: {}\n", crate::system::RELEASE_VERSION)
+    format!("ReleaseVersion: {}\n", crate::version::RELEASE_VERSION)
 }
 
 /// `tpstats`: Strata has no staged thread pools; each row is the work Cassandra's pool

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::membership::{format_tokens, keys, Changes, MembershipState, NodeEvent, Peer, PeerInfo};
 use super::ring::{allocate_tokens, Endpoint, SharedRing};
-use crate::node::Node;
+use super::Host;
 
 /// Gossip round period: half of Cassandra's second, so that detection stays well inside
 /// the 10 s goal without a hair-trigger threshold (a three-node cluster exchanges a few
@@ -92,7 +92,7 @@ pub struct Gossip {
 
 impl Gossip {
     /// Publishes this node's state and starts gossiping with the seeds.
-    pub async fn start(node: Arc<Node>) -> anyhow::Result<Gossip> {
+    pub async fn start(node: Arc<dyn Host>) -> anyhow::Result<Gossip> {
         let config = node.config();
         let listen = SocketAddr::new(config.listen_address, config.storage_port);
         let advertise = SocketAddr::new(config.broadcast_address(), config.storage_port);
@@ -124,7 +124,7 @@ impl Gossip {
         };
         let handle = spawn_chitchat(
             chitchat_config,
-            published_state(&node, false),
+            published_state(&*node, false),
             &UdpTransport,
         )
         .await
@@ -137,7 +137,7 @@ impl Gossip {
     /// A first start's tokens (Cassandra's bootstrap token selection): a seed allocates at
     /// once; another node first waits (at most `JOIN_WAIT`) to learn the ring from gossip,
     /// then allocates against it (`ring::allocate_tokens`).
-    pub async fn choose_tokens(&self, node: &Node) -> Vec<i64> {
+    pub async fn choose_tokens(&self, node: &dyn Host) -> Vec<i64> {
         let config = node.config();
         let own = SocketAddr::new(config.broadcast_address(), config.storage_port);
         let is_seed = seed_addresses(&config.seeds, config.storage_port, own).len()
@@ -166,7 +166,7 @@ impl Gossip {
     }
 
     /// Makes `tokens` this node's, in the ring and in gossip (the caller persisted them).
-    pub async fn publish_tokens(&self, node: &Node, tokens: Vec<i64>) {
+    pub async fn publish_tokens(&self, node: &dyn Host, tokens: Vec<i64>) {
         let published = format_tokens(&tokens);
         node.coordinator().shared_ring().update(|ring| {
             let local = Endpoint {
@@ -228,7 +228,7 @@ fn seed_addresses(seeds: &[String], port: u16, own: SocketAddr) -> Vec<String> {
 }
 
 /// This node's published key-values.
-fn published_state(node: &Node, rpc_ready: bool) -> Vec<(String, String)> {
+fn published_state(node: &dyn Host, rpc_ready: bool) -> Vec<(String, String)> {
     let config = node.config();
     let ring = node.coordinator().ring();
     let values = [
@@ -239,7 +239,7 @@ fn published_state(node: &Node, rpc_ready: bool) -> Vec<(String, String)> {
         (keys::NATIVE_ADDRESS, native_address(node).to_string()),
         (
             keys::RELEASE_VERSION,
-            crate::system::RELEASE_VERSION.to_string(),
+            crate::version::RELEASE_VERSION.to_string(),
         ),
         (keys::SCHEMA, node.schema().catalog().version.to_string()),
         (keys::LOAD, node.engine().stats().array_bytes.to_string()),
@@ -253,7 +253,7 @@ fn published_state(node: &Node, rpc_ready: bool) -> Vec<(String, String)> {
 }
 
 /// The address drivers reach this node's CQL at (Cassandra's broadcast_rpc_address).
-pub fn native_address(node: &Node) -> SocketAddr {
+pub fn native_address(node: &dyn Host) -> SocketAddr {
     let config = node.config();
     let ip = if config.rpc_address.is_unspecified() {
         config.broadcast_address()
@@ -265,7 +265,7 @@ pub fn native_address(node: &Node) -> SocketAddr {
 
 /// Follows gossip: refreshes this node's published state, feeds each view to the
 /// membership, and applies the changes (ring, persisted peers, driver events).
-async fn watch_loop(node: Arc<Node>, chitchat: Arc<tokio::sync::Mutex<chitchat::Chitchat>>) {
+async fn watch_loop(node: Arc<dyn Host>, chitchat: Arc<tokio::sync::Mutex<chitchat::Chitchat>>) {
     let mut changed = chitchat.lock().await.live_nodes_watcher();
     let mut tick = tokio::time::interval(REFRESH_INTERVAL);
     loop {
@@ -312,7 +312,7 @@ async fn watch_loop(node: Arc<Node>, chitchat: Arc<tokio::sync::Mutex<chitchat::
     }
 }
 
-async fn apply(node: &Arc<Node>, ring: &SharedRing, changes: Changes) {
+async fn apply(node: &Arc<dyn Host>, ring: &SharedRing, changes: Changes) {
     if !changes.ring.is_empty() {
         ring.update(|ring| {
             let mut changed = false;

@@ -20,3 +20,19 @@ pub use coordinator::{
 };
 pub use local::LocalReplica;
 pub use ring::{Ring, SharedRing};
+
+/// The node cluster code runs in, as cluster code sees it. `node::Node` implements it
+/// (with its own accessors), so that gossip and the nodetool views, below `node` in the
+/// module layers, read and drive the node's state without depending on `node`.
+pub trait Host: Send + Sync + 'static {
+    fn config(&self) -> &crate::config::Config;
+    fn host_id(&self) -> uuid::Uuid;
+    /// The ring (`shared_ring`, `ring`) lives in the coordinator.
+    fn coordinator(&self) -> &Coordinator;
+    fn schema(&self) -> &crate::schema::SchemaStore;
+    /// The storage engine, for its stats (the load gossip and nodetool report).
+    fn engine(&self) -> &std::sync::Arc<strata_engine::Engine>;
+    fn membership(&self) -> &gossip::Membership;
+    /// Announces a topology or status event to the registered clients.
+    fn publish(&self, event: strata_protocol::Event);
+}

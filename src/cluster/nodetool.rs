@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::placement::{effective_ownership, Strategy};
 use super::ring::{primary_ownership, Ring};
-use crate::admin::human_bytes;
-use crate::node::Node;
+use super::Host;
+use crate::util::human_bytes;
 
 /// One row of `status`/`ring`.
 struct Row {
@@ -25,7 +25,7 @@ struct Row {
     tokens: usize,
 }
 
-fn rows(node: &Node, ring: &Ring) -> Vec<Row> {
+fn rows(node: &dyn Host, ring: &Ring) -> Vec<Row> {
     let mut rows: Vec<Row> = node
         .membership()
         .peers()
@@ -60,7 +60,7 @@ fn rows(node: &Node, ring: &Ring) -> Vec<Row> {
 /// every non-system keyspace shares (primary ownership when there are none). `Err` is
 /// the reason it is meaningless, as Cassandra prints it.
 fn ownership(
-    node: &Node,
+    node: &dyn Host,
     ring: &Ring,
     keyspace: Option<&str>,
 ) -> Result<BTreeMap<Uuid, f64>, String> {
@@ -104,7 +104,7 @@ fn dc_header(out: &mut String, dc: &str) {
 }
 
 /// `nodetool status [keyspace]`.
-pub fn status(node: &Node, keyspace: Option<&str>) -> Result<String, String> {
+pub fn status(node: &dyn Host, keyspace: Option<&str>) -> Result<String, String> {
     let ring = node.coordinator().ring();
     let owns = ownership(node, &ring, keyspace);
     if let (Some(_), Err(e)) = (keyspace, &owns) {
@@ -148,7 +148,7 @@ pub fn status(node: &Node, keyspace: Option<&str>) -> Result<String, String> {
 }
 
 /// `nodetool ring [keyspace]`: every token with its owner, per datacenter.
-pub fn ring(node: &Node, keyspace: Option<&str>) -> Result<String, String> {
+pub fn ring(node: &dyn Host, keyspace: Option<&str>) -> Result<String, String> {
     let ring = node.coordinator().ring();
     let owns = ownership(node, &ring, keyspace);
     if let (Some(_), Err(e)) = (keyspace, &owns) {
@@ -197,7 +197,7 @@ pub fn ring(node: &Node, keyspace: Option<&str>) -> Result<String, String> {
 
 /// `nodetool getendpoints <keyspace> <table> <key>`: the replicas' addresses, one a line.
 /// A composite key's components are separated by `:`, as Cassandra's `fromString` reads it.
-pub fn getendpoints(node: &Node, args: &[String]) -> Result<String, String> {
+pub fn getendpoints(node: &dyn Host, args: &[String]) -> Result<String, String> {
     let [keyspace, table, key] = args else {
         return Err("getendpoints requires keyspace, table and partition key arguments".into());
     };
@@ -233,7 +233,8 @@ pub fn getendpoints(node: &Node, args: &[String]) -> Result<String, String> {
             value.ok_or_else(|| "Invalid null partition key".to_string())
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let token = strata_protocol::murmur3::token(&crate::exec::serialize_partition_key(&components));
+    let token =
+        strata_protocol::murmur3::token(&crate::types::serialize_partition_key(&components));
     let strategy = Strategy::from_options(&ks.def.replication).map_err(|e| e.to_string())?;
     let ring = node.coordinator().ring();
     Ok(strategy

@@ -27,7 +27,6 @@ use strata_protocol::{Consistency, ResultBody, SchemaChange};
 
 pub use self::context::Context;
 pub use self::expr::eval::BoundValues;
-pub use self::plan::restrict::serialize_partition_key;
 pub use self::plan::rows::FullRow;
 pub use self::write::modify::{add_batch_member as add_batch_child, BatchWrites, WriteOptions};
 use crate::cql::ast::Statement;

@@ -6,4 +6,4 @@ pub mod mutation;
 pub mod read;
 
 pub use mutation::{ClusteringRange, Operation, PartitionUpdate};
-pub use read::{CellData, ClusteringLayout, Decoded, Decoder, Row, StaticRows};
+pub use read::{CellData, ClusteringLayout, Decoded, Decoder, FullRow, Row, StaticRows};

@@ -35,6 +35,27 @@ pub struct CellData {
     pub piece_times: Vec<(i64, i64)>,
 }
 
+/// A materialised CQL row: the value and write metadata of every column of a table,
+/// whatever the row came from (engine partitions, assembled by `exec`, or the generated
+/// system tables).
+#[derive(Clone, Debug)]
+pub struct FullRow {
+    pub token: i64,
+    /// Indexed like `table.def.columns`.
+    pub cells: Vec<Option<CellData>>,
+    /// Encoded clustering of the row (for clustering filters on generated rows).
+    pub clustering: Vec<u8>,
+}
+
+impl FullRow {
+    pub fn value(&self, column: usize) -> Option<&[u8]> {
+        self.cells
+            .get(column)
+            .and_then(|c| c.as_ref())
+            .map(|c| c.value.as_slice())
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Row {
     /// Encoded clustering (engine order); empty for tables without clustering columns.

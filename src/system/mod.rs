@@ -7,18 +7,15 @@
 use std::collections::BTreeMap;
 
 use crate::error::{CqlError, CqlResult};
-use crate::exec::FullRow;
 use crate::node::Node;
 use crate::schema::system_defs::is_virtual_keyspace;
 use crate::schema::{
     Catalog, ClusteringOrder, ColumnKind, KeyspaceDef, Table, TableDef, TableOptions,
 };
-use crate::storage::CellData;
+use crate::storage::{CellData, FullRow};
 use crate::types::{self, CqlType, NativeType};
+use crate::version::{CQL_VERSION, NATIVE_PROTOCOL_VERSION, RELEASE_VERSION};
 
-pub const RELEASE_VERSION: &str = "5.0.0";
-pub const CQL_VERSION: &str = "3.4.7";
-pub const NATIVE_PROTOCOL_VERSION: &str = "5";
 pub const PARTITIONER: &str = "org.apache.cassandra.dht.Murmur3Partitioner";
 
 /// Builds one row of a generated table by column name.
@@ -36,8 +33,12 @@ impl<'t> RowBuilder<'t> {
     }
 
     fn set(mut self, column: &str, value: Option<Vec<u8>>) -> Self {
-        if let (Some(i), Some(value)) = (self.table.column_index(column), value) {
-            self.cells[i] = Some(CellData {
+        let cell = self
+            .table
+            .column_index(column)
+            .and_then(|i| self.cells.get_mut(i));
+        if let (Some(cell), Some(value)) = (cell, value) {
+            *cell = Some(CellData {
                 value,
                 ..CellData::default()
             });
@@ -106,28 +107,37 @@ impl<'t> RowBuilder<'t> {
         self.set(column, value)
     }
 
+    /// The value set for column `i`, empty when unset.
+    fn value(&self, i: usize) -> Vec<u8> {
+        self.cells
+            .get(i)
+            .and_then(Option::as_ref)
+            .map(|c| c.value.clone())
+            .unwrap_or_default()
+    }
+
     fn finish(self) -> CqlResult<FullRow> {
         let mut clustering = Vec::new();
         for i in self.table.clustering_indexes() {
-            let value = self.cells[i]
-                .as_ref()
-                .map(|c| c.value.clone())
-                .unwrap_or_default();
-            let desc = self.table.def.columns[i].order == ClusteringOrder::Desc;
-            types::encode_key_component(&self.table.types[i], &value, desc, &mut clustering)?;
+            // `clustering_indexes` are positions in `def.columns`, which `types` parallels.
+            let (Some(column), Some(cql_type)) =
+                (self.table.def.columns.get(i), self.table.types.get(i))
+            else {
+                return Err(CqlError::Server(format!(
+                    "generated table {}.{} has no clustering column {i}",
+                    self.table.def.keyspace, self.table.def.name
+                )));
+            };
+            let desc = column.order == ClusteringOrder::Desc;
+            types::encode_key_component(cql_type, &self.value(i), desc, &mut clustering)?;
         }
         let pk: Vec<Vec<u8>> = self
             .table
             .partition_key_indexes()
-            .iter()
-            .map(|i| {
-                self.cells[*i]
-                    .as_ref()
-                    .map(|c| c.value.clone())
-                    .unwrap_or_default()
-            })
+            .into_iter()
+            .map(|i| self.value(i))
             .collect();
-        let token = strata_protocol::murmur3::token(&crate::exec::serialize_partition_key(&pk));
+        let token = strata_protocol::murmur3::token(&crate::types::serialize_partition_key(&pk));
         Ok(FullRow {
             token,
             cells: self.cells,

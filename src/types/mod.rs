@@ -31,6 +31,7 @@ mod json;
 mod key;
 mod literal;
 mod numeric;
+mod partition_key;
 mod temporal;
 mod timeuuid;
 mod validate;
@@ -51,6 +52,7 @@ pub use literal::{
     literal_to_bytes, serialize_list, serialize_map, serialize_set, serialize_tuple, serialize_udt,
     serialize_vector, ConstantKind, CqlValue,
 };
+pub use partition_key::{serialize_partition_key, split_partition_key};
 pub(crate) use temporal::{civil_from_days, days_from_civil};
 pub use temporal::{
     format_date, format_time, format_timestamp, parse_date, parse_time, parse_timestamp,

@@ -14,7 +14,7 @@ use crate::exec::expr::collections;
 use crate::exec::expr::eval::{evaluate, evaluate_required, BoundValues, Evaluated, Receiver};
 use crate::schema::{ClusteringOrder, ColumnKind, Table};
 use crate::storage::{layout, ClusteringRange};
-use crate::types::{self, CqlType, NativeType};
+use crate::types::{self, serialize_partition_key, split_partition_key, CqlType, NativeType};
 
 /// Longest serialized partition key (an unsigned short length in Cassandra's formats).
 const MAX_KEY_BYTES: usize = 65_535;
@@ -62,38 +62,6 @@ impl PartitionKey {
             components,
         }
     }
-}
-
-/// One component as-is; several in Cassandra's CompositeType form
-/// (`u16 length ‖ value ‖ 0x00` each), which is also what drivers hash for routing.
-pub fn serialize_partition_key(components: &[Vec<u8>]) -> Vec<u8> {
-    if let [single] = components {
-        return single.clone();
-    }
-    let mut out = Vec::new();
-    for c in components {
-        out.extend_from_slice(&(c.len() as u16).to_be_bytes());
-        out.extend_from_slice(c);
-        out.push(0);
-    }
-    out
-}
-
-fn split_partition_key(bytes: &[u8], column_count: usize) -> Vec<Vec<u8>> {
-    if column_count <= 1 {
-        return vec![bytes.to_vec()];
-    }
-    let mut out = Vec::with_capacity(column_count);
-    let mut rest = bytes;
-    while rest.len() >= 2 {
-        let len = u16::from_be_bytes([rest[0], rest[1]]) as usize;
-        let Some(value) = rest.get(2..2 + len) else {
-            break;
-        };
-        out.push(value.to_vec());
-        rest = rest.get(3 + len..).unwrap_or_default();
-    }
-    out
 }
 
 /// Which partitions a statement touches.

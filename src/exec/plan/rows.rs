@@ -1,27 +1,10 @@
-//! A materialised CQL row: the value and write metadata of every column of a table,
-//! whatever the row came from (engine partitions or generated system tables).
+//! Materialised CQL rows (`storage::FullRow`, defined below `exec` so that the system
+//! tables build them too) assembled from decoded engine streams.
 
 use super::restrict::PartitionKey;
 use crate::schema::{ColumnKind, Table};
+pub use crate::storage::FullRow;
 use crate::storage::{CellData, Decoded};
-
-#[derive(Clone, Debug)]
-pub struct FullRow {
-    pub token: i64,
-    /// Indexed like `table.def.columns`.
-    pub cells: Vec<Option<CellData>>,
-    /// Encoded clustering of the row (for clustering filters on generated rows).
-    pub clustering: Vec<u8>,
-}
-
-impl FullRow {
-    pub fn value(&self, column: usize) -> Option<&[u8]> {
-        self.cells
-            .get(column)
-            .and_then(|c| c.as_ref())
-            .map(|c| c.value.as_slice())
-    }
-}
 
 fn key_cell(value: Vec<u8>) -> Option<CellData> {
     Some(CellData {
