@@ -38,7 +38,17 @@ const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 /// Serves the admin endpoint until the process exits. `drain` is signalled when an
 /// operator asks the node to drain.
 pub async fn run(node: Arc<Node>, listener: TcpListener, drain: watch::Sender<bool>) {
-    let drain = Arc::new(drain);
+    accept(node, listener, Some(Arc::new(drain))).await
+}
+
+/// Serves the read-only metrics listener (`metrics_port`) until the process exits: `GET
+/// /metrics` and nothing else, so metrics can be exposed without the admin verbs.
+pub async fn run_metrics(node: Arc<Node>, listener: TcpListener) {
+    accept(node, listener, None).await
+}
+
+/// The accept loop of both listeners; `drain` is `None` on the metrics-only one.
+async fn accept(node: Arc<Node>, listener: TcpListener, drain: Option<Arc<watch::Sender<bool>>>) {
     let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         let Ok(permit) = limit.clone().acquire_owned().await else {
@@ -51,7 +61,7 @@ pub async fn run(node: Arc<Node>, listener: TcpListener, drain: watch::Sender<bo
         let node = node.clone();
         let drain = drain.clone();
         tokio::spawn(async move {
-            if let Err(e) = serve(node, socket, &drain).await {
+            if let Err(e) = serve(node, socket, drain.as_deref()).await {
                 tracing::debug!(error = %e, "admin request failed");
             }
             drop(permit);
@@ -62,7 +72,7 @@ pub async fn run(node: Arc<Node>, listener: TcpListener, drain: watch::Sender<bo
 async fn serve(
     node: Arc<Node>,
     mut socket: TcpStream,
-    drain: &watch::Sender<bool>,
+    drain: Option<&watch::Sender<bool>>,
 ) -> std::io::Result<()> {
     // One deadline for the whole head, so a slow client cannot hold a connection slot.
     let Some(head) = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut socket))
@@ -81,7 +91,11 @@ async fn serve(
         .map(percent_decode)
         .collect();
     tracing::debug!(method, path, "admin request");
-    let (status, body) = route(&node, method, path, &args, drain).await;
+    let (status, body) = match drain {
+        Some(drain) => route(&node, method, path, &args, drain).await,
+        None if (method, path) == ("GET", "/metrics") => ("200 OK", metrics(&node)),
+        None => ("404 Not Found", "only GET /metrics is served here\n".into()),
+    };
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
@@ -135,13 +149,17 @@ async fn route(
             None => ("503 Service Unavailable", "gossip is not running\n".into()),
         },
         ("GET", _, "info") => ("200 OK", info(node)),
+        ("GET", _, "describecluster") => ("200 OK", nodetool::describecluster(&**node)),
+        ("GET", _, "netstats") => ("200 OK", stats::netstats(node)),
         ("GET", _, "listsnapshots") => cql_blocking(node, snapshot::list).await,
         ("GET", _, "tablestats" | "cfstats") => {
             cql_blocking(node, move |n| snapshot::tablestats(n, &args)).await
         }
         ("GET", _, "version") => ("200 OK", stats::version()),
         ("GET", _, "tpstats") => ("200 OK", stats::tpstats(node)),
-        ("GET", _, "compactionstats") => ("200 OK", stats::compactionstats(node)),
+        ("GET", _, "compactionstats") => {
+            answer(stats::compactionstats(node, &args).map_err(|e| e.to_string()))
+        }
         ("GET", _, "proxyhistograms") => ("200 OK", stats::proxyhistograms(node)),
         ("GET", _, "tablehistograms" | "cfhistograms") => {
             cql_blocking(node, move |n| stats::tablehistograms(n, &args)).await

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 mod cassandra_keys;
+mod settings;
 mod yaml;
 
 /// How the commit log (the engine's WAL) acknowledges writes; Cassandra's `commitlog_sync`.
@@ -39,6 +40,12 @@ pub struct Config {
     pub admin_address: IpAddr,
     /// Admin/metrics HTTP port (Strata-specific); 0 disables it.
     pub admin_port: u16,
+    /// Address of the read-only metrics listener (Strata-specific, `GET /metrics` only);
+    /// `None` means `listen_address`.
+    pub metrics_address: Option<IpAddr>,
+    /// Port of the read-only metrics listener; 0 (the default) serves metrics only on the
+    /// admin endpoint.
+    pub metrics_port: u16,
     /// Empty until `load` ends; then the configured seeds, or this node alone (the
     /// official image's default, `CASSANDRA_SEEDS` = the broadcast address).
     pub seeds: Vec<String>,
@@ -51,6 +58,9 @@ pub struct Config {
     /// `commitlog_sync_period`, kept apart from the mode so that either can be given alone.
     pub commitlog_sync_period_ms: u64,
     pub memtable_bytes: usize,
+    /// A merge writing more than this for one partition warns
+    /// (`compaction_large_partition_warning_threshold`, 100MiB as in Cassandra).
+    pub large_partition_warning_bytes: u64,
     /// Engine block cache budget (Cassandra's `file_cache_size`).
     pub block_cache_bytes: usize,
     pub max_frame_bytes: usize,
@@ -80,6 +90,8 @@ impl Default for Config {
             storage_port: 7000,
             admin_address: localhost,
             admin_port: 7199,
+            metrics_address: None,
+            metrics_port: 0,
             seeds: Vec::new(),
             num_tokens: 16,
             endpoint_snitch: Snitch::GossipingPropertyFile,
@@ -94,6 +106,7 @@ impl Default for Config {
             },
             commitlog_sync_period_ms: DEFAULT_SYNC_PERIOD_MS,
             memtable_bytes: 64 << 20,
+            large_partition_warning_bytes: 100 << 20,
             block_cache_bytes: default_file_cache_bytes(detected_memory_bytes()),
             max_frame_bytes: 16 << 20,
             max_connections: 4096,
@@ -163,6 +176,8 @@ pub struct Overrides {
     pub storage_port: Option<u16>,
     pub admin_address: Option<String>,
     pub admin_port: Option<u16>,
+    pub metrics_address: Option<String>,
+    pub metrics_port: Option<u16>,
     pub seeds: Option<String>,
     pub cluster_name: Option<String>,
     pub dc: Option<String>,
@@ -281,6 +296,10 @@ impl Config {
         set(&mut self.native_transport_port, f.native_port);
         set(&mut self.storage_port, f.storage_port);
         set(&mut self.admin_port, f.admin_port);
+        if let Some(text) = &f.metrics_address {
+            self.metrics_address = Some(ip_or_error("--metrics-address", text)?);
+        }
+        set(&mut self.metrics_port, f.metrics_port);
         if let Some(seeds) = &f.seeds {
             self.seeds = split_list(seeds);
         }
@@ -325,6 +344,16 @@ impl Config {
             self.max_frame_bytes >> 20,
             self.max_connections,
         )
+    }
+
+    /// Where the read-only metrics listener binds, if it is enabled.
+    pub fn metrics_listener(&self) -> Option<std::net::SocketAddr> {
+        (self.metrics_port != 0).then(|| {
+            std::net::SocketAddr::new(
+                self.metrics_address.unwrap_or(self.listen_address),
+                self.metrics_port,
+            )
+        })
     }
 
     /// The address other nodes and clients are told to use for this node.

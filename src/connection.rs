@@ -64,6 +64,8 @@ struct Connection {
     /// `max_inflight_per_connection`: request slots, and the reply queue's capacity.
     max_inflight: usize,
     out: BytesMut,
+    /// This connection's row of `system_views.clients`, listed until the connection ends.
+    client: crate::clients::ClientHandle,
 }
 
 pub async fn serve(
@@ -91,6 +93,7 @@ pub async fn serve(
         inflight: 0,
         max_inflight,
         out: BytesMut::new(),
+        client: node.clients().register(peer),
     };
     if let Err(reason) = connection.run(stop).await {
         tracing::debug!(%peer, %reason, "connection closed");
@@ -226,6 +229,8 @@ impl Connection {
             return self.write(&error_frame(stream, &CqlError::from(e))).await;
         }
         self.started = true;
+        self.client
+            .started(options, self.codec.version().map(|v| v.number()));
         self.write(&ResponseFrame::new(stream, Response::Ready))
             .await
     }
@@ -247,6 +252,7 @@ impl Connection {
             return self.write(&error_frame(stream, &error)).await;
         };
         self.inflight += 1;
+        self.client.request();
         let node = self.node.clone();
         let session = self.session.clone();
         let guard = ReplyGuard {
@@ -359,6 +365,7 @@ impl Connection {
         while let Some((frame, keyspace)) = next.take() {
             self.inflight -= 1;
             if let Some(ks) = keyspace {
+                self.client.set_keyspace(&ks);
                 self.session.keyspace = Some(ks);
             }
             self.encode(&frame)?;

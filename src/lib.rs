@@ -26,6 +26,7 @@
 
 #[allow(clippy::restriction)] // PANIC_LINTS_PENDING
 pub mod admin;
+pub mod clients;
 pub mod clock;
 #[allow(clippy::restriction)] // PANIC_LINTS_PENDING
 pub mod cluster;
@@ -99,6 +100,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("cannot listen for admin on {admin_addr}: {e}"))?;
         tracing::info!("Admin endpoint (nodetool, /metrics) on http://{admin_addr}/");
         tokio::spawn(admin::run(node.clone(), admin, drain_tx));
+    }
+    if let Some(metrics_addr) = node.config().metrics_listener() {
+        let metrics = TcpListener::bind(metrics_addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen for metrics on {metrics_addr}: {e}"))?;
+        tracing::info!("Metrics (read-only) on http://{metrics_addr}/metrics");
+        tokio::spawn(admin::run_metrics(node.clone(), metrics));
     }
     tracing::info!(host_id = %node.host_id(), "Starting listening for CQL clients on {cql_addr} (unencrypted)...");
     if let Some(gossip) = node.gossip() {

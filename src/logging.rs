@@ -2,7 +2,9 @@
 //! The filter sits behind tracing-subscriber's reload layer, so `nodetool
 //! setlogginglevel` changes it at run time, as Cassandra's logback levels can be.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::{reload, EnvFilter, Registry};
@@ -88,6 +90,66 @@ pub fn levels() -> String {
     out
 }
 
+/// Cassandra's `slow_query_log_timeout` default: requests slower than this are logged.
+const SLOW_REQUEST: Duration = Duration::from_millis(500);
+/// At most one slow-request line per this interval (Cassandra reports every 5 s).
+const SLOW_REPORT_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Slow requests seen since the last report, and when that report was (ms since `EPOCH`,
+/// 0 for never).
+struct SlowLog {
+    since_report: AtomicU64,
+    last_report_ms: AtomicU64,
+}
+
+impl SlowLog {
+    const fn new() -> SlowLog {
+        SlowLog {
+            since_report: AtomicU64::new(0),
+            last_report_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts a slow request at `now_ms` (> 0): the slow requests to report (this one
+    /// included) if a line is due, `None` if the last line is too recent.
+    fn count(&self, now_ms: u64) -> Option<u64> {
+        self.since_report.fetch_add(1, Ordering::Relaxed);
+        let last = self.last_report_ms.load(Ordering::Relaxed);
+        let interval = SLOW_REPORT_INTERVAL.as_millis() as u64;
+        if last != 0 && now_ms.saturating_sub(last) < interval {
+            return None;
+        }
+        self.last_report_ms
+            .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+            .ok()?;
+        Some(self.since_report.swap(0, Ordering::Relaxed))
+    }
+}
+
+static SLOW: SlowLog = SlowLog::new();
+static EPOCH: OnceLock<Instant> = OnceLock::new();
+
+/// Warns of a request that took `elapsed` if that is past `slow_query_log_timeout`: at
+/// most one line per `SLOW_REPORT_INTERVAL`, naming this request (`describe` runs only
+/// then) and counting the slow ones since the last line, as Cassandra's slow query log.
+/// A fast request costs one comparison.
+pub fn slow_request(elapsed: Duration, describe: impl FnOnce() -> String) {
+    if elapsed < SLOW_REQUEST {
+        return;
+    }
+    let now_ms = EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64 + 1;
+    let Some(seen) = SLOW.count(now_ms) else {
+        return;
+    };
+    tracing::warn!(
+        "{seen} operations were slow in the last {} msecs: <{}>, time {} msec - slow timeout {} msec",
+        SLOW_REPORT_INTERVAL.as_millis(),
+        describe(),
+        elapsed.as_millis(),
+        SLOW_REQUEST.as_millis()
+    );
+}
+
 /// Logs each engine flush and merge, one line each (Cassandra logs every flush and
 /// compaction with sizes and durations).
 pub fn engine_listener() -> strata_engine::Listener {
@@ -111,6 +173,20 @@ pub fn engine_listener() -> strata_engine::Listener {
                     duration.as_millis()
                 )
             }
+            strata_engine::Event::LargePrefix {
+                version,
+                prefix,
+                bytes,
+            } => {
+                let (token, key) = crate::storage::layout::split_partition(prefix)
+                    .map(|(token, key, _)| (token, key))
+                    .unwrap_or_default();
+                let key: String = key.iter().map(|b| format!("{b:02x}")).collect();
+                tracing::warn!(
+                    "Writing large partition (token {token}, key 0x{key}, table version \
+                     {version}) ({bytes} bytes): over compaction_large_partition_warning_threshold"
+                )
+            }
             strata_engine::Event::Merged {
                 inputs,
                 input_bytes,
@@ -126,4 +202,20 @@ pub fn engine_listener() -> strata_engine::Listener {
             }
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slow_requests_are_reported_once_per_interval_with_their_count() {
+        let log = SlowLog::new();
+        assert_eq!(log.count(1), Some(1), "the first is reported at once");
+        assert_eq!(log.count(100), None);
+        assert_eq!(log.count(4_000), None);
+        assert_eq!(log.count(5_001), Some(3), "with the two held back");
+        assert_eq!(log.count(5_002), None);
+        assert_eq!(log.count(20_000), Some(2));
+    }
 }

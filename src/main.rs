@@ -56,6 +56,13 @@ struct NodeFlags {
     /// Admin endpoint port (admin_port, default 7199; 0 disables it).
     #[arg(long)]
     admin_port: Option<u16>,
+    /// Read-only metrics listener address (metrics_address, default listen_address).
+    #[arg(long)]
+    metrics_address: Option<String>,
+    /// Read-only metrics listener port, serving only GET /metrics (metrics_port, default 0:
+    /// metrics only on the admin endpoint).
+    #[arg(long)]
+    metrics_port: Option<u16>,
     /// Comma-separated seed addresses.
     #[arg(long)]
     seeds: Option<String>,
@@ -160,6 +167,8 @@ fn overrides(f: NodeFlags) -> Overrides {
         storage_port: f.storage_port,
         admin_address: f.admin_address,
         admin_port: f.admin_port,
+        metrics_address: f.metrics_address,
+        metrics_port: f.metrics_port,
         seeds: f.seeds,
         cluster_name: f.cluster_name,
         dc: f.dc,

@@ -13,6 +13,7 @@
 
 use std::sync::{LazyLock, Mutex};
 
+use prometheus::core::Metric;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
     Registry, TextEncoder,
@@ -54,6 +55,44 @@ pub struct TableMetrics {
     pub read: Histogram,
     pub range: Histogram,
     pub write: Histogram,
+}
+
+/// The upper bound (µs) of the bucket of `histogram` holding its `quantile` sample: a
+/// percentile as bucketed histograms (Cassandra's too) report it; 0 with no samples.
+pub fn percentile_micros(histogram: &Histogram, quantile: f64) -> f64 {
+    let buckets: Vec<(f64, u64)> = histogram
+        .metric()
+        .get_histogram()
+        .get_bucket()
+        .iter()
+        .map(|b| (b.upper_bound(), b.cumulative_count()))
+        .collect();
+    bucket_micros(&buckets, histogram.get_sample_count(), quantile)
+}
+
+/// `percentile_micros` over (upper bound in seconds, cumulative count) buckets. Samples
+/// beyond the last bucket report its bound.
+fn bucket_micros(buckets: &[(f64, u64)], count: u64, quantile: f64) -> f64 {
+    if count == 0 {
+        return 0.0;
+    }
+    let rank = ((quantile * count as f64).ceil() as u64).clamp(1, count);
+    let bound = buckets
+        .iter()
+        .find(|(_, cumulative)| *cumulative >= rank)
+        .or(buckets.last())
+        .map_or(0.0, |(bound, _)| *bound);
+    bound * 1e6
+}
+
+/// One of Cassandra's thread pools with the counts of the work Strata does in its place
+/// (`nodetool tpstats`, `system_views.thread_pools`): Strata has no staged pools.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThreadPool {
+    pub name: &'static str,
+    pub active: u64,
+    pub pending: u64,
+    pub completed: u64,
 }
 
 pub struct Metrics {
@@ -183,6 +222,39 @@ impl Metrics {
         }
     }
 
+    /// Cassandra's pools, by name: merges (CompactionExecutor, `running_merges` of them
+    /// active now), flushes, writes, requests and reads, with their counts since start.
+    pub fn thread_pools(&self, engine: &Stats, running_merges: usize) -> Vec<ThreadPool> {
+        let client = &self.client_requests;
+        let reads = client.read.get_sample_count()
+            + client.range_slice.get_sample_count()
+            + client.cas_read.get_sample_count();
+        let writes = client.write.get_sample_count() + client.cas_write.get_sample_count();
+        let pool = |name, active, pending, completed| ThreadPool {
+            name,
+            active,
+            pending,
+            completed,
+        };
+        vec![
+            pool(
+                "CompactionExecutor",
+                running_merges as u64,
+                engine.pending_merges as u64,
+                engine.merges,
+            ),
+            pool(
+                "MemtableFlushWriter",
+                0,
+                engine.frozen_memtables as u64,
+                engine.flushes,
+            ),
+            pool("MutationStage", 0, 0, writes),
+            pool("Native-Transport-Requests", 0, 0, self.requests.get()),
+            pool("ReadStage", 0, 0, reads),
+        ]
+    }
+
     /// The latency histograms of one table (resolved once per catalog build).
     pub fn table(&self, keyspace: &str, table: &str) -> TableMetrics {
         let labels = [keyspace, table];
@@ -259,6 +331,21 @@ fn register<C: prometheus::core::Collector + Clone + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percentiles_are_bucket_upper_bounds_in_micros() {
+        let buckets = [(0.0001, 1), (0.001, 9), (0.01, 10)];
+        assert_eq!(bucket_micros(&buckets, 10, 0.0), 100.0);
+        assert_eq!(bucket_micros(&buckets, 10, 0.5), 1000.0);
+        assert_eq!(bucket_micros(&buckets, 10, 0.95), 10000.0);
+        assert_eq!(bucket_micros(&buckets, 10, 1.0), 10000.0);
+        assert_eq!(bucket_micros(&buckets, 0, 0.5), 0.0);
+        assert_eq!(
+            bucket_micros(&[(0.0001, 0), (0.001, 0)], 3, 0.5),
+            1000.0,
+            "beyond the last bucket"
+        );
+    }
 
     #[test]
     fn render_types_counters_as_counters_and_holds_histograms() {

@@ -72,6 +72,8 @@ pub struct Node {
     messaging: Messaging,
     /// Set once gossip runs (right after the node is built, before CQL is served).
     gossip: OnceLock<Gossip>,
+    /// The CQL connections open now (`system_views.clients`).
+    clients: Arc<crate::clients::ClientRegistry>,
 }
 
 impl Node {
@@ -134,6 +136,7 @@ impl Node {
             membership: Membership::new(MembershipState::new(host_id, peers)),
             messaging,
             gossip: OnceLock::new(),
+            clients: Arc::default(),
         });
         let gossip = Gossip::start(node.clone()).await?;
         if tokens.is_none() {
@@ -149,6 +152,11 @@ impl Node {
         }
         let _ = node.gossip.set(gossip);
         Ok(node)
+    }
+
+    /// The CQL connections open now.
+    pub fn clients(&self) -> &Arc<crate::clients::ClientRegistry> {
+        &self.clients
     }
 
     /// The other nodes, as gossip last described them.
@@ -311,6 +319,7 @@ fn engine_options(config: &Config) -> EngineOptions {
         // two inserts per CQL row (marker and cell keys) in every flush and merge.
         whole_key_filtering: false,
         listener: Some(crate::logging::engine_listener()),
+        large_prefix_bytes: config.large_partition_warning_bytes,
         ..EngineOptions::default()
     }
 }

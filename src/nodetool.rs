@@ -36,6 +36,8 @@ const READ_ONLY: &[&str] = &[
     "ring",
     "gossipinfo",
     "getendpoints",
+    "describecluster",
+    "netstats",
 ];
 
 /// Parses the arguments after `nodetool`.

@@ -38,21 +38,21 @@ pub fn supported() -> Response {
 }
 
 pub async fn handle(node: &Node, session: &Session, request: Request) -> RequestOutcome {
-    let result = match request {
-        Request::Query { query, params } => query_request(node, session, &query, &params).await,
+    let started = std::time::Instant::now();
+    let result = match &request {
+        Request::Query { query, params } => query_request(node, session, query, params).await,
         Request::Prepare { query, keyspace } => {
-            prepare_request(node, session, &query, keyspace.as_deref())
+            prepare_request(node, session, query, keyspace.as_deref())
         }
         Request::Execute {
             id,
             result_metadata_id,
             params,
-        } => execute_request(node, session, &id, result_metadata_id.as_deref(), &params).await,
-        Request::Batch(batch) => batch_request(node, session, &batch)
-            .await
-            .map(Outcome::body),
+        } => execute_request(node, session, id, result_metadata_id.as_deref(), params).await,
+        Request::Batch(batch) => batch_request(node, session, batch).await.map(Outcome::body),
         _ => Err(CqlError::Protocol("Unexpected message".into())),
     };
+    crate::logging::slow_request(started.elapsed(), || describe(&request));
     match result {
         Ok(outcome) => RequestOutcome {
             response: Response::Result(outcome.body),
@@ -66,6 +66,19 @@ pub async fn handle(node: &Node, session: &Session, request: Request) -> Request
             event: None,
             warnings: Vec::new(),
         },
+    }
+}
+
+/// What the slow-request log names: the statement text where the request carries it.
+fn describe(request: &Request) -> String {
+    match request {
+        Request::Query { query, .. } | Request::Prepare { query, .. } => query.clone(),
+        Request::Execute { id, .. } => format!(
+            "EXECUTE of prepared statement 0x{}",
+            id.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        ),
+        Request::Batch(batch) => format!("BATCH of {} statements", batch.statements.len()),
+        _ => String::new(),
     }
 }
 

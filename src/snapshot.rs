@@ -379,7 +379,7 @@ fn bytes_seen_by_one_version(
 }
 
 /// What an entry costs in an array file: key, value and the fixed per-entry fields.
-fn entry_bytes(key: &[u8], cell: &Cell) -> u64 {
+pub(crate) fn entry_bytes(key: &[u8], cell: &Cell) -> u64 {
     const FIXED: usize = 33;
     let value = match &cell.value {
         CellValue::Live(v) => v.len(),

@@ -8,3 +8,5 @@ pub const RELEASE_VERSION: &str = "5.0.0";
 pub const CQL_VERSION: &str = "3.4.7";
 /// The highest native protocol version served, as `system.local` reports it.
 pub const NATIVE_PROTOCOL_VERSION: &str = "5";
+/// The partitioner Strata's tokens are (Murmur3), as Cassandra names it.
+pub const PARTITIONER: &str = "org.apache.cassandra.dht.Murmur3Partitioner";

@@ -1,5 +1,7 @@
 """Helpers shared by the python-driver tests (imported by conftest.py and the tests)."""
 
+import importlib.util
+import pathlib
 import re
 
 import pytest
@@ -60,3 +62,12 @@ def server_message(error):
         return message
     match = re.search(r'message="(.*)"$', str(error), re.DOTALL)
     return match.group(1) if match else str(error)
+
+
+def process_harness():
+    """The process harness of compat-tests/conftest.py (`conftest` here names the driver one)."""
+    path = pathlib.Path(__file__).resolve().parent.parent / "conftest.py"
+    spec = importlib.util.spec_from_file_location("strata_process_harness", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -5,8 +5,6 @@ and announced DOWN (STATUS_CHANGE) within 10 s, and announced UP again after a r
 
 Every wait is bounded and prints how long it took."""
 
-import importlib.util
-import pathlib
 import socket
 import struct
 import tempfile
@@ -17,17 +15,9 @@ from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
 from cassandra.policies import WhiteListRoundRobinPolicy
 
 import rawcql
+from driver_helpers import process_harness
 
-def _load_harness():
-    """The process harness of compat-tests/conftest.py (`conftest` here names the driver one)."""
-    path = pathlib.Path(__file__).resolve().parent.parent / "conftest.py"
-    spec = importlib.util.spec_from_file_location("strata_process_harness", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-harness = _load_harness()
+harness = process_harness()
 
 ADDRESSES = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
 FORM_TIMEOUT_S = 20.0

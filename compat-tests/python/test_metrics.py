@@ -1,12 +1,15 @@
 """`/metrics` on the admin endpoint: Prometheus text format, parsed by the reference
 parser (prometheus_client), with Cassandra-equivalent latency histograms."""
 
+import urllib.error
 import urllib.request
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from driver_helpers import connect, create_keyspace
+from driver_helpers import connect, create_keyspace, process_harness
+
+free_port = process_harness().free_port
 
 
 @pytest.fixture
@@ -68,3 +71,22 @@ def test_metrics_parse_and_hold_latency_histograms(node):
     errors = families["strata_cql_errors"]
     assert samples(errors, "strata_cql_errors_total", code="0x2200")[0].value >= 1
     assert "process_resident_memory_bytes" in families
+
+
+def test_read_only_metrics_listener(strata_factory):
+    """`--metrics-port` serves GET /metrics and nothing else (the admin verbs stay on the
+    admin endpoint)."""
+    port = free_port()
+    node = strata_factory.start(["--metrics-address", "127.0.0.1", "--metrics-port", str(port)])
+    url = f"http://127.0.0.1:{port}"
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
+        assert response.status == 200
+        families = {f.name for f in text_string_to_metric_families(response.read().decode())}
+    assert "strata_client_request_latency_seconds" in families, families
+    for method, path in (("GET", "/health"), ("GET", "/nodetool/info"), ("POST", "/nodetool/drain")):
+        request = urllib.request.Request(f"{url}{path}", method=method)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 404, (method, path)
+    assert node.is_running()
+    assert f"Metrics (read-only) on {url}/metrics" in node.log_tail(200)

@@ -166,3 +166,52 @@ def test_log_lines_for_start_flush_merge_snapshot_and_schema_changes(table_node)
             "Schema change: CREATE TABLE tool.t", "Schema change: CREATE TABLE tool.c CLONE",
             "Cleared 1 table snapshots (logged)"):
         assert expected in log, f"{expected!r} not logged:\n{log}"
+
+
+def test_describecluster_and_netstats(table_node):
+    node, _ = table_node
+    out = nodetool_ok(node, "describecluster")
+    assert out.startswith("Cluster Information:\n\tName: Strata Compat Cluster\n"), out
+    assert "\tPartitioner: org.apache.cassandra.dht.Murmur3Partitioner" in out, out
+    schema = out.split("Schema versions:\n", 1)[1].splitlines()[0]
+    assert schema.strip().endswith(f"[{node.host}]"), out
+    assert "\tLive: 1\n" in out and "\tUnreachable: 0\n" in out, out
+    assert f"\t5.0.0: [{node.host}:{node.storage_port}]" in out, out
+    assert "\ttool -> Replication class: SimpleStrategy {replication_factor=1}" in out, out
+    out = nodetool_ok(node, "netstats")
+    assert out.startswith("Mode: NORMAL\nNot sending any streams.\n"), out
+    assert "Small messages" in out, out
+
+
+def test_compactionstats_shape(table_node):
+    node, _ = table_node
+    out = nodetool_ok(node, "compactionstats")
+    assert out.startswith("pending tasks: "), out
+    assert int(out.split()[2]) >= 0, out
+    assert nodetool_ok(node, "compactionstats", "-H").startswith("pending tasks: ")
+    run = node.nodetool("compactionstats", "--bogus")
+    assert run.returncode != 0 and "unsupported" in run.stderr, run
+
+
+def test_large_partition_warning_at_merge(strata_factory, tmp_path):
+    """Cassandra's compaction_large_partition_warning_threshold: a merge writing more than
+    that for one partition logs a warning naming it."""
+    config = tmp_path / "cassandra.yaml"
+    config.write_text("compaction_large_partition_warning_threshold: 4KiB\n")
+    node = strata_factory.start(["--config", str(config)])
+    session = connect(node)
+    try:
+        session.execute("CREATE KEYSPACE big WITH replication = "
+                        "{'class': 'SimpleStrategy', 'replication_factor': 1}")
+        session.execute("CREATE TABLE big.t (k int, c int, v text, PRIMARY KEY (k, c))")
+        insert = session.prepare("INSERT INTO big.t (k, c, v) VALUES (?, ?, ?)")
+        for c in range(200):
+            session.execute(insert, (1, c, "x" * 100))
+        session.execute(insert, (2, 0, "small"))
+    finally:
+        session.cluster.shutdown()
+    nodetool_ok(node, "flush")
+    nodetool_ok(node, "compact")
+    log = node.log_tail(400)
+    warnings = [line for line in log.splitlines() if "Writing large partition" in line]
+    assert warnings and all(" WARN " in w and "key 0x00000001," in w for w in warnings), log

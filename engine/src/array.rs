@@ -19,7 +19,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::ops::Bound;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::cell::{encode_entry, EntryFormat, MAX_KEY_BYTES, MAX_VALUE_BYTES};
@@ -870,6 +870,14 @@ impl BlockCache {
             .map(|s| s.lock().map(|s| s.bytes).unwrap_or(0))
             .sum()
     }
+
+    /// Blocks held.
+    pub(crate) fn entries(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().map(|s| s.map.len()).unwrap_or(0))
+            .sum()
+    }
 }
 
 /// An open array: index, Bloom filter and meta in memory, data blocks through the cache.
@@ -1031,6 +1039,14 @@ impl ArrayReader {
         Error::corruption(&self.name, e.0)
     }
 
+    /// Bytes of the data blocks (what a merge reads of this array).
+    pub(crate) fn data_bytes(&self) -> u64 {
+        self.index
+            .slots
+            .last()
+            .map_or(0, |s| s.offset + u64::from(s.len))
+    }
+
     /// False only if the prefix filter, built by the extractor named `extractor`, rules out
     /// every key that starts with the prefix hashed to `prefix_hash`.
     pub(crate) fn may_hold_prefix(&self, extractor: &str, prefix_hash: u64) -> bool {
@@ -1104,6 +1120,8 @@ pub(crate) struct ArrayCursor {
     versions: Option<Arc<Vec<VersionId>>>,
     /// Whether blocks read from storage enter the block cache (not for merges).
     fill_cache: bool,
+    /// A merge's progress: the bytes of each data block this cursor finishes are added.
+    progress: Option<Arc<AtomicU64>>,
 }
 
 impl ArrayCursor {
@@ -1137,6 +1155,7 @@ impl ArrayCursor {
             done: false,
             versions: None,
             fill_cache,
+            progress: None,
         }
     }
 
@@ -1144,8 +1163,12 @@ impl ArrayCursor {
     /// stay out of the block cache (RocksDB's `fill_cache = false` for compactions), so
     /// a merge neither evicts the blocks reads are using nor holds cache memory during
     /// write-only loads. Blocks already cached are still used.
-    pub(crate) fn for_merge(array: Arc<ArrayReader>) -> ArrayCursor {
-        ArrayCursor::unpositioned(array, false, Bound::Unbounded, false)
+    /// `progress` gains each data block's bytes once the cursor is past it (one atomic add
+    /// per block), so a running merge reports how far it is.
+    pub(crate) fn for_merge(array: Arc<ArrayReader>, progress: Arc<AtomicU64>) -> ArrayCursor {
+        let mut cursor = ArrayCursor::unpositioned(array, false, Bound::Unbounded, false);
+        cursor.progress = Some(progress);
+        cursor
     }
 
     /// Restricts the cursor to entries written at `versions` (sorted): a scan passes its
@@ -1249,6 +1272,11 @@ impl ArrayCursor {
                 self.pos
             } else {
                 if self.pos >= block.len() {
+                    if let (Some(progress), Some(slot)) =
+                        (&self.progress, self.array.index.slot(self.block_idx))
+                    {
+                        progress.fetch_add(u64::from(slot.len), Ordering::Relaxed);
+                    }
                     self.block = None;
                     self.block_idx += 1;
                     continue;

@@ -37,8 +37,8 @@ use crate::scan::{EntrySource, KeyMerger};
 use crate::version::{VersionOp, VersionTally, VersionTree};
 use crate::wal::{replay_segment, segment_name, Wal, WalState};
 use crate::{
-    Cell, Clock, Error, Event, LevelStats, Mutation, Options, Result, ScanIter, Stats, Storage,
-    SyncMode, VersionId, VersionInfo, WriteTicket, ROOT_VERSION,
+    Cell, Clock, Error, Event, LevelStats, MergeProgress, Mutation, Options, Result, ScanIter,
+    Stats, Storage, SyncMode, VersionId, VersionInfo, WriteTicket, ROOT_VERSION,
 };
 
 /// Highest level of the doubling array.
@@ -97,6 +97,80 @@ struct Counters {
     scan_arrays_skipped: AtomicU64,
 }
 
+/// The merge running now, as `running_merges` reports it: fixed at its start but for
+/// `done`, which its input cursors advance once per data block.
+struct RunningMerge {
+    id: u64,
+    level: u32,
+    inputs: usize,
+    total: u64,
+    done: Arc<AtomicU64>,
+    started: std::time::Instant,
+}
+
+/// Bytes (keys and values) a merge writes per prefix and version, to report the prefixes
+/// past `Options::large_prefix_bytes` once each (keys arrive in order, so a prefix's
+/// entries are contiguous). A few comparisons and adds per key.
+struct PrefixSizes {
+    extractor: Option<crate::PrefixExtractor>,
+    threshold: u64,
+    prefix: Vec<u8>,
+    /// Bytes per version under `prefix` (few versions per prefix: a linear search).
+    sizes: Vec<(VersionId, u64)>,
+}
+
+impl PrefixSizes {
+    fn new(options: &Options) -> PrefixSizes {
+        PrefixSizes {
+            extractor: options
+                .prefix_extractor
+                .filter(|_| options.large_prefix_bytes > 0),
+            threshold: options.large_prefix_bytes,
+            prefix: Vec::new(),
+            sizes: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, key: &[u8], group: &[(VersionId, Cell)], report: &mut dyn FnMut(Event)) {
+        let Some(prefix) = self.extractor.and_then(|e| e.prefix(key)) else {
+            return;
+        };
+        if prefix != self.prefix.as_slice() {
+            self.finish(report);
+            self.prefix = prefix.to_vec();
+        }
+        for (version, cell) in group {
+            let bytes = (key.len() + cell.approx_bytes()) as u64;
+            match self.sizes.iter_mut().find(|(v, _)| v == version) {
+                Some((_, total)) => *total += bytes,
+                None => self.sizes.push((*version, bytes)),
+            }
+        }
+    }
+
+    /// Reports the current prefix's large versions and forgets it.
+    fn finish(&mut self, report: &mut dyn FnMut(Event)) {
+        for (version, bytes) in self.sizes.drain(..) {
+            if bytes >= self.threshold {
+                report(Event::LargePrefix {
+                    version,
+                    prefix: self.prefix.clone(),
+                    bytes,
+                });
+            }
+        }
+    }
+}
+
+/// Unregisters the running merge however `merge` ends (error or shutdown included).
+struct RunningGuard<'a>(&'a Mutex<Option<Arc<RunningMerge>>>);
+
+impl Drop for RunningGuard<'_> {
+    fn drop(&mut self) {
+        *lock(self.0) = None;
+    }
+}
+
 struct Inner {
     storage: Arc<dyn Storage>,
     options: Options,
@@ -112,6 +186,10 @@ struct Inner {
     flush_lock: Mutex<()>,
     /// One merge at a time: merges pick inputs from the view and must not overlap.
     merge_lock: Mutex<()>,
+    /// The merge in progress (set under `merge_lock`, read by `running_merges`).
+    running: Mutex<Option<Arc<RunningMerge>>>,
+    /// Ids of merges, for `MergeProgress::id`.
+    next_merge_id: AtomicU64,
     /// Next id for an array or WAL segment.
     next_file_id: AtomicU64,
     bg: Mutex<BgState>,
@@ -216,6 +294,8 @@ impl Engine {
             bg: Mutex::new(BgState::default()),
             bg_cond: Condvar::new(),
             counters: Counters::default(),
+            running: Mutex::new(None),
+            next_merge_id: AtomicU64::new(1),
             closed: AtomicBool::new(false),
             storage,
             options,
@@ -441,6 +521,22 @@ impl Engine {
 
     pub fn stats(&self) -> Stats {
         self.inner.stats()
+    }
+
+    /// The merges running now with their progress (at most one today: merges are
+    /// serialised). Cheap: one lock and a few atomic loads.
+    pub fn running_merges(&self) -> Vec<MergeProgress> {
+        lock(&self.inner.running)
+            .iter()
+            .map(|m| MergeProgress {
+                id: m.id,
+                level: m.level,
+                inputs: m.inputs,
+                bytes_done: m.done.load(Ordering::Relaxed).min(m.total),
+                bytes_total: m.total,
+                elapsed: m.started.elapsed(),
+            })
+            .collect()
     }
 
     /// Makes the WAL durable and stops background threads. `Drop` does the same,
@@ -970,6 +1066,17 @@ impl Inner {
     /// merged.
     fn merge(&self, inputs: &[Arc<ArrayHandle>], min_level: u32) -> Result<()> {
         let started = std::time::Instant::now();
+        let running = Arc::new(RunningMerge {
+            id: self.next_merge_id.fetch_add(1, Ordering::Relaxed),
+            level: min_level,
+            inputs: inputs.len(),
+            total: inputs.iter().map(|a| a.reader.data_bytes()).sum(),
+            done: Arc::new(AtomicU64::new(0)),
+            started,
+        });
+        let progress = running.done.clone();
+        *lock(&self.running) = Some(running);
+        let _running = RunningGuard(&self.running);
         let tree = read(&self.tree).clone();
         let view = self.view();
         let input_ids: HashSet<u64> = inputs.iter().map(|a| a.reader.id).collect();
@@ -1018,7 +1125,7 @@ impl Inner {
             .map(|p| input_keys.min(p.iter().map(|&v| counts.entries(v)).sum()))
             .collect();
         let mut builders: Vec<Option<ArrayBuilder>> = pieces.iter().map(|_| None).collect();
-        let built = self.merge_into(inputs, &mut gc, &mut |key, version, cell| {
+        let built = self.merge_into(inputs, &progress, &mut gc, &mut |key, version, cell| {
             let piece = piece_of.get(&version).copied().unwrap_or(0);
             let Some(slot) = builders.get_mut(piece) else {
                 return Err(Error::InvalidArgument("no such piece".into()));
@@ -1135,18 +1242,24 @@ impl Inner {
     fn merge_into(
         &self,
         inputs: &[Arc<ArrayHandle>],
+        progress: &Arc<AtomicU64>,
         gc: &mut GcContext<'_>,
         sink: &mut EntryVisitor<'_>,
     ) -> Result<()> {
         let mut sources: Vec<Box<dyn EntrySource>> = Vec::with_capacity(inputs.len());
         for a in inputs {
-            sources.push(Box::new(ArrayCursor::for_merge(a.reader.clone())));
+            sources.push(Box::new(ArrayCursor::for_merge(
+                a.reader.clone(),
+                progress.clone(),
+            )));
         }
         let mut merger = KeyMerger::new(sources, false)?;
         let mut group = Vec::new();
         let mut keys = 0u64;
+        let mut prefixes = PrefixSizes::new(&self.options);
         while let Some(key) = merger.next_group(&mut group)? {
             gc.resolve_key(&mut group);
+            prefixes.add(&key, &group, &mut |e| self.notify(&e));
             for (v, c) in &group {
                 sink(&key, *v, c)?;
             }
@@ -1155,6 +1268,7 @@ impl Inner {
                 return Err(Error::Closed);
             }
         }
+        prefixes.finish(&mut |e| self.notify(&e));
         Ok(())
     }
 
@@ -1278,6 +1392,7 @@ impl Inner {
                 .scan_arrays_skipped
                 .load(Ordering::Relaxed),
             block_cache_bytes: self.cache.bytes(),
+            block_cache_entries: self.cache.entries(),
             block_cache_hits,
             block_cache_misses,
             pending_merges: (0..=MAX_LEVEL)

@@ -217,6 +217,10 @@ pub struct Options {
     pub manifest_compact_bytes: u64,
     /// Told of each completed flush and merge (the server logs them).
     pub listener: Option<Listener>,
+    /// With a prefix extractor, a merge reports each prefix whose entries written at one
+    /// version add up to at least this many bytes (`Event::LargePrefix`; Cassandra's
+    /// `compaction_large_partition_warning_threshold`); 0 reports none.
+    pub large_prefix_bytes: u64,
 }
 
 /// A background operation the engine completed. Durations are measured with the
@@ -238,6 +242,13 @@ pub enum Event {
         output_bytes: u64,
         level: u32,
         duration: std::time::Duration,
+    },
+    /// A merge wrote `bytes` of keys and values under `prefix` at `version` (at least
+    /// `Options::large_prefix_bytes`).
+    LargePrefix {
+        version: VersionId,
+        prefix: Vec<u8>,
+        bytes: u64,
     },
 }
 
@@ -268,6 +279,7 @@ impl Default for Options {
             whole_key_filtering: true,
             manifest_compact_bytes: 4 << 20,
             listener: None,
+            large_prefix_bytes: 100 << 20,
         }
     }
 }
@@ -317,13 +329,31 @@ pub struct Stats {
     pub scan_arrays_read: u64,
     /// Arrays a scan inside one prefix skipped because their prefix filter rules it out.
     pub scan_arrays_skipped_by_prefix: u64,
-    /// Memory held by the block cache.
+    /// Memory held by the block cache, and the blocks it holds.
     pub block_cache_bytes: usize,
+    pub block_cache_entries: usize,
     /// Block lookups of reads found in the block cache, and not found (merges bypass it).
     pub block_cache_hits: u64,
     pub block_cache_misses: u64,
     /// Levels that need a merge now (Cassandra's pending compactions).
     pub pending_merges: usize,
+}
+
+/// A merge running now ([`Engine::running_merges`]): Cassandra's compaction progress. The
+/// engine is one dictionary, so a merge covers every table whose data its arrays hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MergeProgress {
+    /// Unique among the merges of this engine since it was opened.
+    pub id: u64,
+    /// The lowest level its outputs go to.
+    pub level: u32,
+    /// Input arrays.
+    pub inputs: usize,
+    /// Data bytes of the input arrays read so far (whole blocks) and in all.
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    /// Time since the merge started (monotonic clock; reporting only).
+    pub elapsed: std::time::Duration,
 }
 
 #[cfg(test)]

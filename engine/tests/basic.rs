@@ -877,3 +877,167 @@ fn listener_hears_each_flush_and_merge_with_sizes() {
         "{events:?}"
     );
 }
+
+/// Storage whose array reads wait at a gate while it is closed, so a test can look at a
+/// merge in the middle of its input.
+#[derive(Debug)]
+struct GatedStorage {
+    inner: MemStorage,
+    /// (closed, array reads waiting); reads of `.arr` files block while closed.
+    gate: std::sync::Mutex<(bool, usize)>,
+    changed: std::sync::Condvar,
+}
+
+impl GatedStorage {
+    fn set_closed(&self, closed: bool) {
+        self.gate.lock().unwrap().0 = closed;
+        self.changed.notify_all();
+    }
+
+    /// Waits until a read is held at the gate.
+    fn wait_for_reader(&self) {
+        let mut gate = self.gate.lock().unwrap();
+        while gate.1 == 0 {
+            gate = self.changed.wait(gate).unwrap();
+        }
+    }
+}
+
+impl Storage for GatedStorage {
+    fn create(&self, name: &str) -> std::io::Result<()> {
+        self.inner.create(name)
+    }
+    fn append(&self, name: &str, data: &[u8]) -> std::io::Result<()> {
+        self.inner.append(name, data)
+    }
+    fn write_at(&self, name: &str, offset: u64, data: &[u8]) -> std::io::Result<()> {
+        self.inner.write_at(name, offset, data)
+    }
+    fn read_at(&self, name: &str, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        if name.ends_with(".arr") {
+            let mut gate = self.gate.lock().unwrap();
+            if gate.0 {
+                gate.1 += 1;
+                self.changed.notify_all();
+                while gate.0 {
+                    gate = self.changed.wait(gate).unwrap();
+                }
+                gate.1 -= 1;
+            }
+        }
+        self.inner.read_at(name, offset, buf)
+    }
+    fn len(&self, name: &str) -> std::io::Result<u64> {
+        self.inner.len(name)
+    }
+    fn truncate(&self, name: &str, len: u64) -> std::io::Result<()> {
+        self.inner.truncate(name, len)
+    }
+    fn sync(&self, name: &str) -> std::io::Result<()> {
+        self.inner.sync(name)
+    }
+    fn rename(&self, from: &str, to: &str) -> std::io::Result<()> {
+        self.inner.rename(from, to)
+    }
+    fn remove(&self, name: &str) -> std::io::Result<()> {
+        self.inner.remove(name)
+    }
+    fn list(&self) -> std::io::Result<Vec<String>> {
+        self.inner.list()
+    }
+    fn sync_dir(&self) -> std::io::Result<()> {
+        self.inner.sync_dir()
+    }
+}
+
+#[test]
+fn a_running_merge_reports_its_progress_by_blocks_read() {
+    let storage = Arc::new(GatedStorage {
+        inner: MemStorage::new(),
+        gate: std::sync::Mutex::new((false, 0)),
+        changed: std::sync::Condvar::new(),
+    });
+    let e = Arc::new(Engine::open(storage.clone(), opts(), clock()).unwrap());
+    let v = e.clone_version(ROOT_VERSION).unwrap();
+    for round in 0..3 {
+        for i in 0..200 {
+            put(&e, v, &format!("k{i:05}"), round * 1000 + i, "some value");
+        }
+        e.flush().unwrap();
+    }
+    assert!(e.running_merges().is_empty(), "no merge before compact");
+    let before = e.stats().array_bytes;
+    storage.set_closed(true);
+    let compacting = {
+        let e = e.clone();
+        std::thread::spawn(move || e.compact())
+    };
+    storage.wait_for_reader();
+    let running = e.running_merges();
+    assert_eq!(running.len(), 1, "{running:?}");
+    let first = running[0].clone();
+    assert!(first.inputs >= 1, "{first:?}");
+    assert!(
+        first.bytes_total > 0 && first.bytes_total <= before,
+        "{first:?} of {before}"
+    );
+    assert!(first.bytes_done < first.bytes_total, "{first:?}");
+    storage.set_closed(false);
+    compacting.join().unwrap().unwrap();
+    assert!(e.running_merges().is_empty(), "the merge unregistered");
+    assert_eq!(value(&e, v, "k00007").as_deref(), Some("some value"));
+}
+
+/// Prefix = everything up to and including the first `/`.
+fn through_slash(key: &[u8]) -> Option<usize> {
+    key.iter().position(|&b| b == b'/').map(|i| i + 1)
+}
+
+#[test]
+fn merges_report_prefixes_written_past_the_large_prefix_threshold() {
+    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let options = Options {
+        prefix_extractor: Some(strata_engine::PrefixExtractor {
+            name: "slash",
+            prefix_len: through_slash,
+        }),
+        large_prefix_bytes: 3_000,
+        listener: Some(strata_engine::Listener(Arc::new(move |e| {
+            if let strata_engine::Event::LargePrefix { .. } = e {
+                seen.lock().unwrap().push(e.clone());
+            }
+        }))),
+        ..opts()
+    };
+    let e = Engine::open(Arc::new(MemStorage::new()), options, clock()).unwrap();
+    let big = e.clone_version(ROOT_VERSION).unwrap();
+    let other = e.clone_version(ROOT_VERSION).unwrap();
+    let value = "forty bytes of value, forty bytes of val";
+    for i in 0..60 {
+        put(&e, big, &format!("big/{i:03}"), i, value);
+        put(&e, other, &format!("big/{i:03}"), 100 + i, "x");
+    }
+    for i in 0..5 {
+        put(&e, big, &format!("small/{i}"), i, value);
+    }
+    e.compact().unwrap();
+    let events = events.lock().unwrap().clone();
+    assert!(!events.is_empty(), "no event");
+    for event in &events {
+        let strata_engine::Event::LargePrefix {
+            version,
+            prefix,
+            bytes,
+        } = event
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            (*version, prefix.as_slice()),
+            (big, &b"big/"[..]),
+            "only the large prefix, and only at the version that wrote it: {event:?}"
+        );
+        assert!(*bytes >= 3_000, "{event:?}");
+    }
+}

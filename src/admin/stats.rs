@@ -1,12 +1,12 @@
 //! The read-only report verbs of nodetool, in Cassandra's layouts: `version`, `tpstats`,
-//! `compactionstats`, `tablehistograms`, `proxyhistograms`.
+//! `netstats`, `compactionstats`, `tablehistograms`, `proxyhistograms`.
 
 use std::fmt::Write;
 
-use prometheus::core::Metric;
 use prometheus::Histogram;
 
 use crate::error::{CqlError, CqlResult};
+use crate::metrics::percentile_micros;
 use crate::node::Node;
 
 pub fn version() -> String {
@@ -16,40 +16,19 @@ pub fn version() -> String {
 /// `tpstats`: Strata has no staged thread pools; each row is the work Cassandra's pool
 /// of that name does (reads, writes, requests, merges, flushes), with its counts.
 pub fn tpstats(node: &Node) -> String {
-    let stats = node.engine().stats();
-    let client = &node.metrics().client_requests;
-    let reads = client.read.get_sample_count()
-        + client.range_slice.get_sample_count()
-        + client.cas_read.get_sample_count();
-    let writes = client.write.get_sample_count() + client.cas_write.get_sample_count();
-    let rows = [
-        (
-            "CompactionExecutor",
-            stats.pending_merges as u64,
-            stats.merges,
-        ),
-        (
-            "MemtableFlushWriter",
-            stats.frozen_memtables as u64,
-            stats.flushes,
-        ),
-        ("MutationStage", 0, writes),
-        (
-            "Native-Transport-Requests",
-            0,
-            node.metrics().requests.get(),
-        ),
-        ("ReadStage", 0, reads),
-    ];
+    let engine = node.engine();
+    let pools = node
+        .metrics()
+        .thread_pools(&engine.stats(), engine.running_merges().len());
     let mut out = format!(
         "{:<34}{:>7}{:>8}{:>11}{:>8}{:>17}\n",
         "Pool Name", "Active", "Pending", "Completed", "Blocked", "All time blocked"
     );
-    for (name, pending, completed) in rows {
+    for pool in pools {
         let _ = writeln!(
             out,
-            "{name:<34}{:>7}{pending:>8}{completed:>11}{:>8}{:>17}",
-            0, 0, 0
+            "{:<34}{:>7}{:>8}{:>11}{:>8}{:>17}",
+            pool.name, pool.active, pool.pending, pool.completed, 0, 0
         );
     }
     out.push_str("\nMessage type           Dropped\n");
@@ -65,14 +44,121 @@ pub fn tpstats(node: &Node) -> String {
     out
 }
 
-/// `compactionstats`: merges waiting, and completed since start. The engine does not
-/// report the progress of a running merge yet.
-pub fn compactionstats(node: &Node) -> String {
-    let stats = node.engine().stats();
-    format!(
-        "pending tasks: {}\ncompactions completed: {}\n",
-        stats.pending_merges, stats.merges
-    )
+/// `netstats` in Cassandra's layout: the node's mode and streaming (Strata streams
+/// nothing yet), read repairs and internode message pools (not counted yet: zeros).
+pub fn netstats(node: &Node) -> String {
+    let mut out = format!(
+        "Mode: {}\nNot sending any streams.\nRead Repair Statistics:\nAttempted: 0\n\
+         Mismatch (Blocking): 0\nMismatch (Background): 0\n",
+        node.mode().name()
+    );
+    let _ = writeln!(
+        out,
+        "{:<25}{:>10}{:>10}{:>15}{:>10}",
+        "Pool Name", "Active", "Pending", "Completed", "Dropped"
+    );
+    for pool in ["Large messages", "Small messages", "Gossip messages"] {
+        let _ = writeln!(out, "{pool:<25}{:>10}{:>10}{:>15}{:>10}", "n/a", 0, 0, 0);
+    }
+    out
+}
+
+/// `compactionstats [-H]` in Cassandra's layout: merges waiting, then each running merge
+/// with its progress (input bytes read of the total) and the time left at its rate so far.
+/// A merge covers every table whose data its arrays hold, so keyspace and table are `*`.
+pub fn compactionstats(node: &Node, args: &[String]) -> CqlResult<String> {
+    let human = match args {
+        [] => false,
+        [flag] if flag == "-H" || flag == "--human-readable" => true,
+        _ => {
+            return Err(CqlError::invalid(
+                "compactionstats: unsupported arguments (supported: -H)",
+            ))
+        }
+    };
+    let engine = node.engine();
+    let running = engine.running_merges();
+    let mut out = format!("pending tasks: {}\n\n", engine.stats().pending_merges);
+    if running.is_empty() {
+        return Ok(out);
+    }
+    let bytes = |n: u64| {
+        if human {
+            crate::util::human_bytes(n)
+        } else {
+            n.to_string()
+        }
+    };
+    let mut rows = vec![[
+        "id",
+        "compaction type",
+        "keyspace",
+        "table",
+        "completed",
+        "total",
+        "unit",
+        "progress",
+    ]
+    .map(String::from)];
+    let mut remaining_secs = 0.0;
+    for merge in &running {
+        let progress = if merge.bytes_total == 0 {
+            "n/a".to_string()
+        } else {
+            format!(
+                "{:.2}%",
+                merge.bytes_done as f64 * 100.0 / merge.bytes_total as f64
+            )
+        };
+        rows.push([
+            crate::system::merge_task_id(node.host_id(), merge.id).to_string(),
+            "Compaction".into(),
+            "*".into(),
+            "*".into(),
+            bytes(merge.bytes_done),
+            bytes(merge.bytes_total),
+            "bytes".into(),
+            progress,
+        ]);
+        let rate = merge.bytes_done as f64 / merge.elapsed.as_secs_f64().max(1e-3);
+        remaining_secs += (merge.bytes_total - merge.bytes_done) as f64 / rate.max(1.0);
+    }
+    out.push_str(&aligned(&rows));
+    let secs = remaining_secs.min(1e9) as u64;
+    let _ = writeln!(
+        out,
+        "{:>25}{:>10}",
+        "Active compaction remaining time : ",
+        format!(
+            "{}h{:02}m{:02}s",
+            secs / 3600,
+            (secs % 3600) / 60,
+            secs % 60
+        )
+    );
+    Ok(out)
+}
+
+/// Rows with each column padded to its widest cell, one space apart (nodetool's
+/// `TableBuilder`).
+fn aligned<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        out.push_str(line.join(" ").trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 /// `tablehistograms <keyspace> <table>` or `<keyspace.table>`.
@@ -122,18 +208,6 @@ pub fn proxyhistograms(node: &Node) -> String {
 /// Cassandra's percentile table in microseconds. A percentile is the upper bound of the
 /// histogram bucket it falls in (Cassandra's histograms are bucketed too).
 fn percentiles(columns: &[(&str, &Histogram)]) -> String {
-    let buckets: Vec<Vec<(f64, u64)>> = columns
-        .iter()
-        .map(|(_, h)| {
-            h.metric()
-                .get_histogram()
-                .get_bucket()
-                .iter()
-                .map(|b| (b.upper_bound(), b.cumulative_count()))
-                .collect()
-        })
-        .collect();
-    let counts: Vec<u64> = columns.iter().map(|(_, h)| h.get_sample_count()).collect();
     let mut out = format!("{:<10}", "Percentile");
     for (name, _) in columns {
         let _ = write!(out, "{name:>19}");
@@ -154,8 +228,8 @@ fn percentiles(columns: &[(&str, &Histogram)]) -> String {
     ];
     for (label, quantile) in rows {
         let _ = write!(out, "{label:<10}");
-        for (b, &count) in buckets.iter().zip(&counts) {
-            let _ = write!(out, "{:>19.2}", bucket_micros(b, count, quantile));
+        for (_, histogram) in columns {
+            let _ = write!(out, "{:>19.2}", percentile_micros(histogram, quantile));
         }
         out.push('\n');
     }
@@ -163,37 +237,16 @@ fn percentiles(columns: &[(&str, &Histogram)]) -> String {
     out
 }
 
-/// The upper bound (µs) of the bucket holding the `quantile` sample; 0 with no samples.
-/// Samples beyond the last bucket report its bound.
-fn bucket_micros(buckets: &[(f64, u64)], count: u64, quantile: f64) -> f64 {
-    if count == 0 {
-        return 0.0;
-    }
-    let rank = ((quantile * count as f64).ceil() as u64).clamp(1, count);
-    let bound = buckets
-        .iter()
-        .find(|(_, cumulative)| *cumulative >= rank)
-        .or(buckets.last())
-        .map_or(0.0, |(bound, _)| *bound);
-    bound * 1e6
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn percentiles_are_bucket_upper_bounds_in_micros() {
-        let buckets = [(0.0001, 1), (0.001, 9), (0.01, 10)];
-        assert_eq!(bucket_micros(&buckets, 10, 0.0), 100.0);
-        assert_eq!(bucket_micros(&buckets, 10, 0.5), 1000.0);
-        assert_eq!(bucket_micros(&buckets, 10, 0.95), 10000.0);
-        assert_eq!(bucket_micros(&buckets, 10, 1.0), 10000.0);
-        assert_eq!(bucket_micros(&buckets, 0, 0.5), 0.0);
-        assert_eq!(
-            bucket_micros(&[(0.0001, 0), (0.001, 0)], 3, 0.5),
-            1000.0,
-            "beyond the last bucket"
-        );
+    fn columns_are_padded_to_their_widest_cell() {
+        let rows = [
+            ["id".to_string(), "type".to_string(), "x".to_string()],
+            ["abcd".to_string(), "t".to_string(), "yy".to_string()],
+        ];
+        assert_eq!(aligned(&rows), "id   type x\nabcd t    yy\n");
     }
 }

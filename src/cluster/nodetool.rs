@@ -103,6 +103,107 @@ fn dc_header(out: &mut String, dc: &str) {
     let _ = writeln!(out, "{title}\n{}", "=".repeat(title.len()));
 }
 
+/// `nodetool describecluster` in Cassandra 5.0's layout: the schema version each node
+/// reports through gossip (unreachable nodes under `UNREACHABLE`), node counts, datacenters,
+/// release versions and the keyspaces' replication.
+pub fn describecluster(node: &dyn Host) -> String {
+    let config = node.config();
+    let catalog = node.schema().catalog();
+    let ring = node.coordinator().ring();
+    let local = ring.local();
+    let peers = node.membership().peers();
+    let mut schemas: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
+    let mut releases: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
+    schemas
+        .entry(catalog.version.to_string())
+        .or_default()
+        .push(local.address);
+    releases
+        .entry(crate::version::RELEASE_VERSION.to_string())
+        .or_default()
+        .push(local.address);
+    for peer in &peers {
+        let schema = match (peer.alive, peer.info.schema_version) {
+            (true, Some(version)) => version.to_string(),
+            (true, None) => "UNKNOWN".to_string(),
+            (false, _) => "UNREACHABLE".to_string(),
+        };
+        schemas.entry(schema).or_default().push(peer.info.address);
+        releases
+            .entry(peer.info.release_version.clone())
+            .or_default()
+            .push(peer.info.address);
+    }
+    let snitch = match config.endpoint_snitch {
+        crate::config::Snitch::Simple => "SimpleSnitch",
+        crate::config::Snitch::GossipingPropertyFile => "GossipingPropertyFileSnitch",
+    };
+    let mut out = format!(
+        "Cluster Information:\n\tName: {}\n\tSnitch: org.apache.cassandra.locator.{snitch}\n\t\
+         DynamicEndPointSnitch: disabled\n\tPartitioner: {}\n\tSchema versions:\n",
+        config.cluster_name,
+        crate::version::PARTITIONER
+    );
+    let list = |addresses: &[IpAddr], port: Option<u16>| -> String {
+        let mut sorted = addresses.to_vec();
+        sorted.sort();
+        let items: Vec<String> = sorted
+            .iter()
+            .map(|a| port.map_or(a.to_string(), |p| format!("{a}:{p}")))
+            .collect();
+        format!("[{}]", items.join(", "))
+    };
+    for (version, addresses) in &schemas {
+        let _ = writeln!(out, "\t\t{version}: {}\n", list(addresses.as_slice(), None));
+    }
+    let rows = rows(node, &ring);
+    let unreachable = rows.iter().filter(|r| !r.up).count();
+    let joining = rows.iter().filter(|r| r.up && r.joining).count();
+    let _ = write!(
+        out,
+        "Stats for all nodes:\n\tLive: {}\n\tJoining: {joining}\n\tMoving: 0\n\t\
+         Leaving: 0\n\tUnreachable: {unreachable}\n\nData Centers: \n",
+        rows.len() - unreachable
+    );
+    let mut dcs: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for row in &rows {
+        let entry = dcs.entry(row.dc.as_str()).or_default();
+        entry.0 += 1;
+        entry.1 += usize::from(!row.up);
+    }
+    for (dc, (nodes, down)) in dcs {
+        let _ = writeln!(out, "\t{dc} #Nodes: {nodes} #Down: {down}");
+    }
+    out.push_str("\nDatabase versions:\n");
+    for (version, addresses) in &releases {
+        let _ = writeln!(
+            out,
+            "\t{version}: {}\n",
+            list(addresses.as_slice(), Some(config.storage_port))
+        );
+    }
+    out.push_str("Keyspaces:\n");
+    for keyspace in catalog.keyspaces.values() {
+        let replication = &keyspace.def.replication;
+        let class = replication
+            .get("class")
+            .map(|c| c.rsplit('.').next().unwrap_or(c))
+            .unwrap_or_default();
+        let options: Vec<String> = replication
+            .iter()
+            .filter(|(k, _)| k.as_str() != "class")
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\t{} -> Replication class: {class} {{{}}}",
+            keyspace.def.name,
+            options.join(", ")
+        );
+    }
+    out
+}
+
 /// `nodetool status [keyspace]`.
 pub fn status(node: &dyn Host, keyspace: Option<&str>) -> Result<String, String> {
     let ring = node.coordinator().ring();

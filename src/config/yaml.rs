@@ -193,6 +193,16 @@ const KEYS: &[Key] = &[
         apply: |c, v| mebibytes(v).map(|n| c.memtable_bytes = n),
     },
     Key {
+        name: "compaction_large_partition_warning_threshold",
+        form: SIZE,
+        apply: |c, v| size(v).map(|n| c.large_partition_warning_bytes = n as u64),
+    },
+    Key {
+        name: "compaction_large_partition_warning_threshold_mb",
+        form: MEBIBYTES,
+        apply: |c, v| mebibytes(v).map(|n| c.large_partition_warning_bytes = n as u64),
+    },
+    Key {
         name: "file_cache_size",
         form: SIZE,
         apply: |c, v| size(v).map(|n| c.block_cache_bytes = n),
@@ -311,6 +321,16 @@ const KEYS: &[Key] = &[
         name: "admin_port",
         form: PORT,
         apply: |c, v| port(v).map(|p| c.admin_port = p),
+    },
+    Key {
+        name: "metrics_address",
+        form: IP,
+        apply: |c, v| ip(v).map(|a| c.metrics_address = Some(a)),
+    },
+    Key {
+        name: "metrics_port",
+        form: PORT,
+        apply: |c, v| port(v).map(|p| c.metrics_port = p),
     },
     Key {
         name: "dc",
@@ -514,10 +534,12 @@ mod tests {
     #[test]
     fn cassandra_key_list_is_sorted_for_binary_search() {
         assert!(CASSANDRA_KEYS.windows(2).all(|w| w[0] < w[1]));
-        for key in KEYS
-            .iter()
-            .filter(|k| !matches!(k.name, "admin_address" | "admin_port" | "dc" | "rack"))
-        {
+        for key in KEYS.iter().filter(|k| {
+            !matches!(
+                k.name,
+                "admin_address" | "admin_port" | "metrics_address" | "metrics_port" | "dc" | "rack"
+            )
+        }) {
             assert!(
                 CASSANDRA_KEYS.binary_search(&key.name).is_ok(),
                 "{} is not a Cassandra property",

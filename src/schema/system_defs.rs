@@ -194,6 +194,99 @@ const VIEWS_KEY: ColumnSpecs = &[
     ("where_clause", "text", R),
 ];
 
+/// `system.size_estimates`: per table and local primary token range (Spark's connector
+/// reads it to split scans).
+const SIZE_ESTIMATES: ColumnSpecs = &[
+    ("keyspace_name", "text", PK),
+    ("table_name", "text", CK),
+    ("range_start", "text", CK),
+    ("range_end", "text", CK),
+    ("mean_partition_size", "bigint", R),
+    ("partitions_count", "bigint", R),
+];
+
+/// `system.table_estimates`: the same per range type (`primary`, `local_primary`).
+const TABLE_ESTIMATES: ColumnSpecs = &[
+    ("keyspace_name", "text", PK),
+    ("table_name", "text", CK),
+    ("range_type", "text", CK),
+    ("range_start", "text", CK),
+    ("range_end", "text", CK),
+    ("mean_partition_size", "bigint", R),
+    ("partitions_count", "bigint", R),
+];
+
+const VIEW_CACHES: ColumnSpecs = &[
+    ("name", "text", PK),
+    ("capacity_bytes", "bigint", R),
+    ("entry_count", "int", R),
+    ("hit_count", "bigint", R),
+    ("hit_ratio", "double", R),
+    ("recent_hit_rate_per_second", "bigint", R),
+    ("recent_request_rate_per_second", "bigint", R),
+    ("request_count", "bigint", R),
+    ("size_bytes", "bigint", R),
+];
+
+const VIEW_CLIENTS: ColumnSpecs = &[
+    ("address", "inet", PK),
+    ("port", "int", CK),
+    ("authentication_metadata", "frozen<map<text, text>>", R),
+    ("authentication_mode", "text", R),
+    ("client_options", "frozen<map<text, text>>", R),
+    ("connection_stage", "text", R),
+    ("driver_name", "text", R),
+    ("driver_version", "text", R),
+    ("hostname", "text", R),
+    ("keyspace_name", "text", R),
+    ("protocol_version", "int", R),
+    ("request_count", "bigint", R),
+    ("ssl_cipher_suite", "text", R),
+    ("ssl_enabled", "boolean", R),
+    ("ssl_protocol", "text", R),
+    ("username", "text", R),
+];
+
+const VIEW_SETTINGS: ColumnSpecs = &[("name", "text", PK), ("value", "text", R)];
+
+const VIEW_THREAD_POOLS: ColumnSpecs = &[
+    ("name", "text", PK),
+    ("active_tasks", "int", R),
+    ("active_tasks_limit", "int", R),
+    ("blocked_tasks", "bigint", R),
+    ("blocked_tasks_all_time", "bigint", R),
+    ("completed_tasks", "bigint", R),
+    ("pending_tasks", "int", R),
+];
+
+const VIEW_DISK_USAGE: ColumnSpecs = &[
+    ("keyspace_name", "text", PK),
+    ("table_name", "text", PK),
+    ("mebibytes", "bigint", R),
+];
+
+/// Cassandra's `TableMetricTables` latency tables (milliseconds).
+const VIEW_LATENCY: ColumnSpecs = &[
+    ("keyspace_name", "text", PK),
+    ("table_name", "text", PK),
+    ("50th_ms", "double", R),
+    ("99th_ms", "double", R),
+    ("count", "bigint", R),
+    ("max_ms", "double", R),
+    ("per_second", "double", R),
+];
+
+const VIEW_SSTABLE_TASKS: ColumnSpecs = &[
+    ("keyspace_name", "text", PK),
+    ("table_name", "text", CK),
+    ("task_id", "uuid", CK),
+    ("completion_ratio", "double", R),
+    ("kind", "text", R),
+    ("progress", "bigint", R),
+    ("total", "bigint", R),
+    ("unit", "text", R),
+];
+
 const VIRTUAL_KEYSPACES: ColumnSpecs = &[("keyspace_name", "text", PK)];
 
 const VIRTUAL_TABLES: ColumnSpecs = &[
@@ -228,6 +321,8 @@ pub fn system_keyspaces() -> Vec<(KeyspaceDef, Vec<TableDef>)> {
                 table("system", "local", LOCAL),
                 table("system", "peers", PEERS),
                 table("system", "peers_v2", PEERS_V2),
+                table("system", "size_estimates", SIZE_ESTIMATES),
+                table("system", "table_estimates", TABLE_ESTIMATES),
             ],
         ),
         (
@@ -248,12 +343,21 @@ pub fn system_keyspaces() -> Vec<(KeyspaceDef, Vec<TableDef>)> {
         (
             keyspace("system_virtual_schema", local()),
             vec![
-                table("system_virtual_schema", "keyspaces", VIRTUAL_KEYSPACES),
-                table("system_virtual_schema", "tables", VIRTUAL_TABLES),
-                table("system_virtual_schema", "columns", SCHEMA_COLUMNS),
+                commented(
+                    table("system_virtual_schema", "keyspaces", VIRTUAL_KEYSPACES),
+                    "virtual keyspace definitions",
+                ),
+                commented(
+                    table("system_virtual_schema", "tables", VIRTUAL_TABLES),
+                    "virtual table definitions",
+                ),
+                commented(
+                    table("system_virtual_schema", "columns", SCHEMA_COLUMNS),
+                    "virtual column definitions",
+                ),
             ],
         ),
-        (keyspace("system_views", local()), vec![]),
+        (keyspace("system_views", local()), system_views()),
         (keyspace("system_auth", simple("1")), vec![]),
         (keyspace("system_distributed", simple("3")), vec![]),
         (
@@ -263,6 +367,30 @@ pub fn system_keyspaces() -> Vec<(KeyspaceDef, Vec<TableDef>)> {
                 table("system_traces", "events", TRACE_EVENTS),
             ],
         ),
+    ]
+}
+
+/// A virtual table with Cassandra's comment (cqlsh `DESCRIBE` prints it).
+fn commented(mut def: TableDef, comment: &str) -> TableDef {
+    def.options.comment = comment.to_string();
+    def
+}
+
+/// `system_views`, with Cassandra's comments.
+fn system_views() -> Vec<TableDef> {
+    let view = |name: &str, comment: &str, specs: ColumnSpecs| {
+        commented(table("system_views", name, specs), comment)
+    };
+    vec![
+        view("caches", "system caches", VIEW_CACHES),
+        view("clients", "currently connected clients", VIEW_CLIENTS),
+        view("disk_usage", "", VIEW_DISK_USAGE),
+        view("local_read_latency", "", VIEW_LATENCY),
+        view("local_scan_latency", "", VIEW_LATENCY),
+        view("local_write_latency", "", VIEW_LATENCY),
+        view("settings", "current settings", VIEW_SETTINGS),
+        view("sstable_tasks", "current sstable tasks", VIEW_SSTABLE_TASKS),
+        view("thread_pools", "", VIEW_THREAD_POOLS),
     ]
 }
 

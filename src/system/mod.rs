@@ -1,5 +1,7 @@
 //! Rows of the generated system tables (`system.local`, `system.peers[_v2]`,
-//! `system_schema.*`, `system_virtual_schema.*`), built from node state and the catalog.
+//! `system.size_estimates`/`table_estimates` (`estimates`), `system_schema.*`,
+//! `system_virtual_schema.*`, `system_views.*` (`views`)), built from node state and the
+//! catalog.
 //!
 //! Invariant: the column names and types are those of `schema::system_defs`; a value put
 //! under a column is serialized for that column's type.
@@ -16,7 +18,12 @@ use crate::storage::{CellData, FullRow};
 use crate::types::{self, CqlType, NativeType};
 use crate::version::{CQL_VERSION, NATIVE_PROTOCOL_VERSION, RELEASE_VERSION};
 
-pub const PARTITIONER: &str = "org.apache.cassandra.dht.Murmur3Partitioner";
+mod estimates;
+mod views;
+
+pub use views::merge_task_id;
+
+pub use crate::version::PARTITIONER;
 
 /// Builds one row of a generated table by column name.
 struct RowBuilder<'t> {
@@ -52,6 +59,15 @@ impl<'t> RowBuilder<'t> {
 
     fn int(self, column: &str, value: i32) -> Self {
         self.set(column, Some(value.to_be_bytes().to_vec()))
+    }
+
+    fn bigint(self, column: &str, value: i64) -> Self {
+        self.set(column, Some(value.to_be_bytes().to_vec()))
+    }
+
+    /// A count as `bigint` (saturating: counts never reach `i64::MAX`).
+    fn count(self, column: &str, value: u64) -> Self {
+        self.bigint(column, i64::try_from(value).unwrap_or(i64::MAX))
     }
 
     fn double(self, column: &str, value: f64) -> Self {
@@ -152,6 +168,9 @@ pub fn rows(node: &Node, catalog: &Catalog, table: &Table) -> CqlResult<Vec<Full
         ("system", "local") => vec![local(node, catalog, table)?],
         ("system", "peers") => peers(node, table, false)?,
         ("system", "peers_v2") => peers(node, table, true)?,
+        ("system", "size_estimates") => estimates::size_estimates(node, catalog, table)?,
+        ("system", "table_estimates") => estimates::table_estimates(node, catalog, table)?,
+        ("system_views", name) => views::rows(node, catalog, table, name)?,
         ("system_schema", "keyspaces") => keyspaces(catalog, table, false)?,
         ("system_schema", "tables") => tables(catalog, table)?,
         ("system_schema", "columns") => columns(catalog, table, false)?,
@@ -407,7 +426,7 @@ fn virtual_tables(catalog: &Catalog, table: &Table) -> CqlResult<Vec<FullRow>> {
             RowBuilder::new(table)
                 .text("keyspace_name", &def.keyspace)
                 .text("table_name", &def.name)
-                .text("comment", "")
+                .text("comment", &def.options.comment)
                 .finish()
         })
         .collect()

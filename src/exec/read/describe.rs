@@ -9,6 +9,7 @@ use crate::cluster::placement::{range_owners, Strategy};
 use crate::cql::ast::{Describe, DescribeTarget, QualifiedName};
 use crate::error::{CqlError, CqlResult};
 use crate::exec::context::Context;
+use crate::schema::system_defs::is_virtual_keyspace;
 use crate::schema::{
     ClusteringOrder, ColumnKind, Keyspace, KeyspaceDef, KeyspaceUdts, Table, TableDef, TypeDef,
 };
@@ -310,11 +311,16 @@ fn push_table(out: &mut Output, table: &Table) {
         ]);
         return;
     }
+    let statement = if is_virtual_keyspace(keyspace) {
+        table_cql(&table.def, true)
+    } else {
+        create_table(&table.def)
+    };
     out.rows.push(vec![
         keyspace.clone(),
         "table".into(),
         table.def.name.clone(),
-        create_table(&table.def),
+        statement,
     ]);
     for index in &table.indexes {
         out.rows.push(vec![
@@ -480,6 +486,12 @@ fn format_double(v: f64) -> String {
 }
 
 pub fn create_table(def: &TableDef) -> String {
+    table_cql(def, false)
+}
+
+/// `CREATE TABLE`, or for a virtual table Cassandra's commented `VIRTUAL TABLE` structure
+/// (only the clustering order and the comment as options).
+fn table_cql(def: &TableDef, virtual_table: bool) -> String {
     let single_key = def.partition_key.len() == 1 && def.clustering.is_empty();
     let mut lines: Vec<String> = def
         .columns
@@ -530,6 +542,20 @@ pub fn create_table(def: &TableDef) -> String {
             .collect();
         options.push(format!("CLUSTERING ORDER BY ({})", order.join(", ")));
     }
+    if virtual_table {
+        options.push(format!(
+            "comment = {}",
+            string_literal(&def.options.comment)
+        ));
+        return format!(
+            "/*\nWarning: Table {ks}.{name} is a virtual table and cannot be recreated with CQL.\n\
+             Structure, for reference:\nVIRTUAL TABLE {ks}.{name} (\n{}\n) WITH {};\n*/",
+            lines.join(",\n"),
+            options.join("\n    AND "),
+            ks = quote(&def.keyspace),
+            name = quote(&def.name),
+        );
+    }
     options.extend([
         format!(
             "additional_write_policy = {}",
@@ -574,6 +600,36 @@ pub fn create_table(def: &TableDef) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    /// Cassandra 5.0's `DescribeStatementTest.testDescribeVirtualTables`.
+    #[test]
+    fn virtual_tables_are_described_as_cassandra_does() {
+        let columns = crate::schema::system_defs::system_keyspaces()
+            .into_iter()
+            .flat_map(|(_, tables)| tables)
+            .find(|t| t.keyspace == "system_virtual_schema" && t.name == "columns")
+            .expect("system_virtual_schema.columns");
+        assert_eq!(
+            table_cql(&columns, true),
+            "/*\n\
+             Warning: Table system_virtual_schema.columns is a virtual table and cannot be recreated with CQL.\n\
+             Structure, for reference:\n\
+             VIRTUAL TABLE system_virtual_schema.columns (\n    \
+             keyspace_name text,\n    \
+             table_name text,\n    \
+             column_name text,\n    \
+             clustering_order text,\n    \
+             column_name_bytes blob,\n    \
+             kind text,\n    \
+             position int,\n    \
+             type text,\n    \
+             PRIMARY KEY (keyspace_name, table_name, column_name)\n\
+             ) WITH CLUSTERING ORDER BY (table_name ASC, column_name ASC)\n    \
+             AND comment = 'virtual column definitions';\n\
+             */"
+        );
+    }
+
     use super::*;
 
     fn keyspace_with_types(types: &[(&str, &[&str])]) -> Keyspace {
