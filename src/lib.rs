@@ -24,7 +24,6 @@
     )
 )]
 
-#[allow(clippy::restriction)] // PANIC_LINTS_PENDING
 pub mod admin;
 pub mod clients;
 pub mod clock;
@@ -44,17 +43,14 @@ pub mod nodetool;
 pub mod request;
 pub mod schema;
 pub mod server;
-#[allow(clippy::restriction)] // PANIC_LINTS_PENDING
 pub mod snapshot;
 pub mod storage;
-#[allow(clippy::restriction)] // PANIC_LINTS_PENDING
 pub mod system;
 #[cfg(test)]
 pub(crate) mod test_rng;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod trace;
-#[allow(clippy::restriction)] // PANIC_LINTS_PENDING
 pub mod types;
 pub mod util;
 pub mod version;

@@ -5,7 +5,7 @@
 //! hashes exactly like the same value written as a literal. Tuples and UDTs are kept as sent,
 //! as in Cassandra.
 
-use super::codec::{split_collection, CollectionKind};
+use super::codec::{split_collection, split_map, CollectionKind};
 use super::cql_type::CqlType;
 use super::error::{invalid, TypeError};
 use super::literal::{serialize_list, serialize_map, serialize_set, CqlValue};
@@ -28,13 +28,12 @@ pub fn canonical_bound_value(ty: &CqlType, value: &[u8]) -> Result<Vec<u8>, Type
             value: value_type,
             ..
         } if !value.is_empty() => {
-            let elements = split_collection(value, CollectionKind::Map)?;
-            let entries = elements
-                .chunks(2)
-                .map(|pair| {
+            let entries = split_map(value)?
+                .into_iter()
+                .map(|(k, v)| {
                     Ok((
-                        canonical_element(key, pair[0])?,
-                        canonical_element(value_type, pair[1])?,
+                        canonical_element(key, k)?,
+                        canonical_element(value_type, v)?,
                     ))
                 })
                 .collect::<Result<Vec<_>, TypeError>>()?;

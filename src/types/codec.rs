@@ -99,6 +99,19 @@ pub(crate) fn split_collection(
     Ok(elements)
 }
 
+/// A map entry: key and value, each `None` when null.
+pub(crate) type MapEntry<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+
+/// The entries of a serialized map (`split_collection`'s elements two at a time).
+pub(crate) fn split_map(bytes: &[u8]) -> Result<Vec<MapEntry<'_>>, TypeError> {
+    let mut elements = split_collection(bytes, CollectionKind::Map)?.into_iter();
+    let mut entries = Vec::with_capacity(elements.len() / 2);
+    while let (Some(key), Some(value)) = (elements.next(), elements.next()) {
+        entries.push((key, value));
+    }
+    Ok(entries)
+}
+
 /// Builds a serialized collection from already-serialized elements (2 per map entry).
 pub(crate) fn pack_collection<'a>(
     entries: usize,
@@ -219,26 +232,33 @@ pub(crate) fn write_unsigned_vint(value: u64, out: &mut Vec<u8>) {
     }
     let extra = size - 1;
     let be = value.to_be_bytes();
-    let first = (0xFFu8 << (8 - extra)) | be[7 - extra];
-    out.push(first);
-    out.extend_from_slice(&be[8 - extra..]);
+    // `extra` is 1..=7 here: the first byte carries the bits above the `extra` low bytes.
+    match be.get(7 - extra..).and_then(<[u8]>::split_first) {
+        Some((&high, low)) => {
+            out.push((0xFFu8 << (8 - extra)) | high);
+            out.extend_from_slice(low);
+        }
+        // Not reached; the 9-byte form encodes any value.
+        None => {
+            out.push(0xFF);
+            out.extend_from_slice(&be);
+        }
+    }
 }
 
 pub(crate) fn read_unsigned_vint(input: &mut &[u8]) -> Option<u64> {
     let (&first, rest) = input.split_first()?;
     let extra = first.leading_ones() as usize;
-    if rest.len() < extra {
-        return None;
-    }
+    let (bytes, rest) = rest.split_at_checked(extra)?;
     let mut value = if extra == 8 {
         0
     } else {
         u64::from(first & (0xFF >> extra))
     };
-    for &b in &rest[..extra] {
+    for &b in bytes {
         value = (value << 8) | u64::from(b);
     }
-    *input = &rest[extra..];
+    *input = rest;
     Some(value)
 }
 

@@ -2,7 +2,7 @@
 
 use std::cmp::Ordering;
 
-use super::codec::{split_collection, split_fields, split_vector, CollectionKind};
+use super::codec::{split_collection, split_fields, split_map, split_vector, CollectionKind};
 use super::cql_type::{CqlType, NativeType, MAX_TYPE_DEPTH};
 use super::numeric::{varint_from_bytes, Decimal};
 
@@ -47,7 +47,7 @@ fn compare_native(native: NativeType, a: &[u8], b: &[u8]) -> Ordering {
         N::Int | N::Bigint | N::Counter | N::Smallint | N::Tinyint | N::Timestamp => {
             compare_signed_be(a, b)
         }
-        N::Boolean => (a[0] != 0).cmp(&(b[0] != 0)),
+        N::Boolean => a.first().map(|&x| x != 0).cmp(&b.first().map(|&y| y != 0)),
         N::Float | N::Double => match (float_sort_key(a), float_sort_key(b)) {
             (Some(x), Some(y)) => x.cmp(&y),
             _ => a.cmp(b),
@@ -72,12 +72,12 @@ fn compare_native(native: NativeType, a: &[u8], b: &[u8]) -> Ordering {
 
 /// Two's-complement big-endian integers of the same width: the first byte signed, the rest unsigned.
 fn compare_signed_be(a: &[u8], b: &[u8]) -> Ordering {
-    if a.len() != b.len() {
-        return a.cmp(b);
+    match (a.split_first(), b.split_first()) {
+        (Some((&x, a_rest)), Some((&y, b_rest))) if a.len() == b.len() => {
+            (x as i8).cmp(&(y as i8)).then_with(|| a_rest.cmp(b_rest))
+        }
+        _ => a.cmp(b),
     }
-    (a[0] as i8)
-        .cmp(&(b[0] as i8))
-        .then_with(|| a[1..].cmp(&b[1..]))
 }
 
 /// An unsigned key whose order is Java's `Float.compare` / `Double.compare`: -0.0 < 0.0, every NaN equal and
@@ -219,20 +219,12 @@ fn compare_sequences(
 
 /// Frozen maps: entry by entry (key, then value), then the shorter first.
 fn compare_maps(key: &CqlType, value: &CqlType, a: &[u8], b: &[u8], depth: usize) -> Ordering {
-    let (Ok(xs), Ok(ys)) = (
-        split_collection(a, CollectionKind::Map),
-        split_collection(b, CollectionKind::Map),
-    ) else {
+    let (Ok(xs), Ok(ys)) = (split_map(a), split_map(b)) else {
         return a.cmp(b);
     };
-    for (x, y) in xs.chunks(2).zip(ys.chunks(2)) {
-        for (i, ty) in [key, value].into_iter().enumerate() {
-            let c = compare_at(
-                ty,
-                x[i].unwrap_or_default(),
-                y[i].unwrap_or_default(),
-                depth + 1,
-            );
+    for ((xk, xv), (yk, yv)) in xs.iter().zip(&ys) {
+        for (ty, x, y) in [(key, xk, yk), (value, xv, yv)] {
+            let c = compare_at(ty, x.unwrap_or_default(), y.unwrap_or_default(), depth + 1);
             if c.is_ne() {
                 return c;
             }

@@ -374,12 +374,12 @@ fn collect_designators(
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
         let amount = number(&rest[..digits])?;
         let designator = rest[digits..].chars().next()?;
-        let position = order
+        let (position, &(_, unit)) = order
             .iter()
+            .enumerate()
             .skip(next)
-            .position(|(c, _)| *c == designator)?
-            + next;
-        steps.push((order[position].1, amount));
+            .find(|(_, (c, _))| *c == designator)?;
+        steps.push((unit, amount));
         next = position + 1;
         rest = &rest[digits + 1..];
     }
@@ -391,9 +391,9 @@ fn parse_iso_alternative(iso: &str, builder: &mut Builder) -> Option<Result<(), 
     let bytes = iso.as_bytes();
     let shape_ok = iso.is_ascii()
         && bytes.len() == 19
-        && [4, 7].iter().all(|&i| bytes[i] == b'-')
-        && bytes[10] == b'T'
-        && [13, 16].iter().all(|&i| bytes[i] == b':');
+        && [4, 7].iter().all(|&i| bytes.get(i) == Some(&b'-'))
+        && bytes.get(10) == Some(&b'T')
+        && [13, 16].iter().all(|&i| bytes.get(i) == Some(&b':'));
     if !shape_ok {
         return None;
     }

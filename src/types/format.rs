@@ -2,7 +2,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::codec::{split_collection, split_fields, split_vector, CollectionKind};
+use super::codec::{split_collection, split_fields, split_map, split_vector, CollectionKind};
 use super::cql_type::{maybe_quote_identifier, CqlType, NativeType, MAX_TYPE_DEPTH};
 use super::duration::Duration;
 use super::numeric::{varint_from_bytes, Decimal};
@@ -147,16 +147,16 @@ fn render_map(
     style: Style,
     depth: usize,
 ) -> Option<String> {
-    let elements = split_collection(value, CollectionKind::Map).ok()?;
-    let mut parts = Vec::with_capacity(elements.len() / 2);
-    for pair in elements.chunks(2) {
-        let mut k = render(key, pair[0]?, style, depth + 1)?;
+    let entries = split_map(value).ok()?;
+    let mut parts = Vec::with_capacity(entries.len());
+    for (k, v) in entries {
+        let mut k = render(key, k?, style, depth + 1)?;
         if style == Style::Json && !k.starts_with('"') {
             k = json_string(&k);
         }
         parts.push(format!(
             "{k}: {}",
-            render(value_type, pair[1]?, style, depth + 1)?
+            render(value_type, v?, style, depth + 1)?
         ));
     }
     Some(format!("{{{}}}", parts.join(", ")))
@@ -248,12 +248,13 @@ fn inet_text(value: &[u8]) -> Option<String> {
 
 /// Java's `InetAddress.getHostAddress()`: IPv6 uncompressed, groups without leading zeros.
 fn java_inet_text(value: &[u8]) -> Option<String> {
-    if value.len() != 16 {
+    let Ok(octets) = <[u8; 16]>::try_from(value) else {
         return inet_text(value);
-    }
-    let groups: Vec<String> = value
-        .chunks(2)
-        .map(|g| format!("{:x}", u16::from_be_bytes([g[0], g[1]])))
+    };
+    let groups: Vec<String> = std::net::Ipv6Addr::from(octets)
+        .segments()
+        .iter()
+        .map(|g| format!("{g:x}"))
         .collect();
     Some(groups.join(":"))
 }

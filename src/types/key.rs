@@ -19,8 +19,8 @@
 use num_bigint::{BigInt, BigUint, Sign};
 
 use super::codec::{
-    pack_collection, pack_vector, split_collection, split_fields, split_vector, write_element,
-    CollectionKind,
+    pack_collection, pack_vector, split_collection, split_fields, split_map, split_vector,
+    write_element, CollectionKind,
 };
 use super::compare::{
     float_from_sort_key, float_sort_key, strip_trailing_nulls, timeuuid_from_sort_key,
@@ -65,7 +65,7 @@ pub fn encode_key_component(
         return Err(e);
     }
     if descending {
-        out[start..].iter_mut().for_each(|b| *b = !*b);
+        out.iter_mut().skip(start).for_each(|b| *b = !*b);
     }
     Ok(())
 }
@@ -84,7 +84,7 @@ pub fn decode_key_component(
     };
     let mut out = Vec::new();
     decode_asc(ty, &mut reader, &mut out, 0)?;
-    *input = &input[reader.pos..];
+    *input = input.get(reader.pos..).unwrap_or_default();
     Ok(out)
 }
 
@@ -126,10 +126,10 @@ fn encode_asc(
             ..
         } => {
             out.push(PRESENT);
-            for pair in split_collection(value, CollectionKind::Map)?.chunks(2) {
+            for (k, v) in split_map(value)? {
                 out.push(ELEMENT);
-                encode_asc(key, pair[0].unwrap_or_default(), out, depth + 1)?;
-                encode_asc(value_type, pair[1].unwrap_or_default(), out, depth + 1)?;
+                encode_asc(key, k.unwrap_or_default(), out, depth + 1)?;
+                encode_asc(value_type, v.unwrap_or_default(), out, depth + 1)?;
             }
             out.push(END);
             Ok(())
@@ -214,13 +214,16 @@ fn encode_native(native: NativeType, value: &[u8], out: &mut Vec<u8>) -> Result<
     }
     match native {
         N::Int | N::Bigint | N::Counter | N::Smallint | N::Tinyint | N::Timestamp => {
-            out.push(value[0] ^ 0x80);
-            out.extend_from_slice(&value[1..]);
+            let (sign, rest) = value.split_first().ok_or(corrupt("integer width"))?;
+            out.push(sign ^ 0x80);
+            out.extend_from_slice(rest);
         }
-        N::Boolean => out.push(u8::from(value[0] != 0)),
+        N::Boolean => out.push(u8::from(value.first().is_some_and(|b| *b != 0))),
         N::Float | N::Double => {
             let key = float_sort_key(value).ok_or(corrupt("float width"))?;
-            out.extend_from_slice(&key.to_be_bytes()[8 - value.len()..]);
+            let bytes = key.to_be_bytes();
+            let low = bytes.get(8usize.saturating_sub(value.len())..);
+            out.extend_from_slice(low.ok_or(corrupt("float width"))?);
         }
         N::Date | N::Time => out.extend_from_slice(value),
         N::Uuid => out.extend_from_slice(&uuid_sort_key(value).ok_or(corrupt("uuid width"))?),
@@ -242,9 +245,9 @@ fn write_length(len: usize, out: &mut Vec<u8>) {
         return;
     }
     let be = (len as u64).to_be_bytes();
-    let skip = be.iter().take_while(|b| **b == 0).count();
-    out.push(0xF8 + (7 - skip) as u8);
-    out.extend_from_slice(&be[skip..]);
+    let significant: Vec<u8> = be.into_iter().skip_while(|b| *b == 0).collect();
+    out.push(0xF7 + significant.len() as u8);
+    out.extend_from_slice(&significant);
 }
 
 /// Appends `bytes`, inverted when `negative` (so a larger magnitude sorts first).
@@ -283,8 +286,12 @@ fn encode_decimal(value: &Decimal, out: &mut Vec<u8>) {
             .to_be_bytes()
             .to_vec();
         for pair in normalized.digits.chunks(2) {
-            let low = pair.get(1).copied().unwrap_or(0);
-            body.push(pair[0] * 10 + low + 1);
+            let (high, low) = match pair {
+                [high, low] => (*high, *low),
+                [high] => (*high, 0),
+                _ => (0, 0),
+            };
+            body.push(high * 10 + low + 1);
         }
         body.push(END);
         push_signed(out, &body, negative);
@@ -312,7 +319,10 @@ impl Reader<'_> {
             .checked_add(n)
             .filter(|e| *e <= self.data.len())
             .ok_or(corrupt("truncated"))?;
-        let out = self.data[self.pos..end]
+        let out = self
+            .data
+            .get(self.pos..end)
+            .ok_or(corrupt("truncated"))?
             .iter()
             .map(|b| b ^ self.mask)
             .collect();
@@ -466,16 +476,22 @@ fn decode_native(
         N::Int | N::Bigint | N::Counter | N::Smallint | N::Tinyint | N::Timestamp => {
             let width = native.fixed_size().ok_or(corrupt("width"))?;
             let mut bytes = r.bytes(width)?;
-            bytes[0] ^= 0x80;
+            if let Some(sign) = bytes.first_mut() {
+                *sign ^= 0x80;
+            }
             out.extend(bytes);
         }
         N::Boolean => out.push(r.byte()?),
         N::Float | N::Double => {
             let width = native.fixed_size().ok_or(corrupt("width"))?;
-            let mut key = [0u8; 8];
-            key[8 - width..].copy_from_slice(&r.bytes(width)?);
-            let bits = float_from_sort_key(u64::from_be_bytes(key), width);
-            out.extend_from_slice(&bits.to_be_bytes()[8 - width..]);
+            // A float key is the low `width` bytes of a u64 (`encode_native`).
+            let key = r
+                .bytes(width)?
+                .into_iter()
+                .fold(0u64, |key, b| (key << 8) | u64::from(b));
+            let bits = float_from_sort_key(key, width).to_be_bytes();
+            let low = bits.get(8usize.saturating_sub(width)..);
+            out.extend_from_slice(low.ok_or(corrupt("width"))?);
         }
         N::Date => out.extend(r.bytes(4)?),
         N::Time => out.extend(r.bytes(8)?),

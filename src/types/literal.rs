@@ -134,8 +134,9 @@ pub(crate) fn decode_hex(digits: &str) -> Option<Vec<u8>> {
         .as_bytes()
         .chunks(2)
         .map(|pair| {
-            let hi = (pair[0] as char).to_digit(16)?;
-            let lo = (pair[1] as char).to_digit(16)?;
+            let [hi, lo] = pair else { return None };
+            let hi = char::from(*hi).to_digit(16)?;
+            let lo = char::from(*lo).to_digit(16)?;
             Some((hi * 16 + lo) as u8)
         })
         .collect()

@@ -1,6 +1,6 @@
 //! Validation of values bound by drivers, with Cassandra's `TypeSerializer.validate` messages.
 
-use super::codec::{read_element, split_collection, split_vector, CollectionKind};
+use super::codec::{read_element, split_collection, split_map, split_vector, CollectionKind};
 use super::cql_type::{CqlType, NativeType, MAX_TYPE_DEPTH};
 use super::duration::Duration;
 use super::error::{invalid, marshal, TypeError};
@@ -27,10 +27,9 @@ fn validate_at(ty: &CqlType, value: &[u8], depth: usize) -> Result<(), TypeError
             value: value_type,
             ..
         } if !value.is_empty() => {
-            let elements = split_collection(value, CollectionKind::Map)?;
-            for pair in elements.chunks(2) {
-                validate_at(key, non_null(pair[0])?, depth + 1)?;
-                validate_at(value_type, non_null(pair[1])?, depth + 1)?;
+            for (k, v) in split_map(value)? {
+                validate_at(key, non_null(k)?, depth + 1)?;
+                validate_at(value_type, non_null(v)?, depth + 1)?;
             }
             Ok(())
         }
@@ -163,7 +162,7 @@ fn validate_native(native: NativeType, value: &[u8]) -> Result<(), TypeError> {
                 format!("UUID should be 16 or 0 bytes ({len})"),
             )?;
             check(
-                len == 0 || value[6] & 0xF0 == 0x10,
+                value.get(6).is_none_or(|b| b & 0xF0 == 0x10),
                 "Invalid version for TimeUUID type.".into(),
             )
         }
