@@ -33,12 +33,23 @@ def test_batch_across_tables_and_partitions(session, ks, kind):
 
 
 def test_batch_timestamps(session, ks):
+    # The batch's timestamp applies to its members; a member may name its own only when the
+    # batch does not (Cassandra's BatchStatement.validate refuses both).
     session.execute("BEGIN BATCH USING TIMESTAMP 1000 "
                     "INSERT INTO dm_batch.a (k, v) VALUES (10, 1); "
-                    "INSERT INTO dm_batch.a (k, v) VALUES (11, 1) USING TIMESTAMP 2000; "
+                    "INSERT INTO dm_batch.a (k, v) VALUES (11, 1); "
                     "APPLY BATCH")
-    got = {r.k: r.wt for r in session.execute("SELECT k, writetime(v) AS wt FROM dm_batch.a WHERE k IN (10, 11)")}
-    assert got == {10: 1000, 11: 2000}
+    session.execute("BEGIN BATCH "
+                    "INSERT INTO dm_batch.a (k, v) VALUES (12, 1) USING TIMESTAMP 2000; "
+                    "INSERT INTO dm_batch.a (k, v) VALUES (13, 1); "
+                    "APPLY BATCH")
+    got = {r.k: r.wt for r in session.execute(
+        "SELECT k, writetime(v) AS wt FROM dm_batch.a WHERE k IN (10, 11, 12)")}
+    assert got == {10: 1000, 11: 1000, 12: 2000}
+    expect_invalid(session, "BEGIN BATCH USING TIMESTAMP 1000 "
+                            "INSERT INTO dm_batch.a (k, v) VALUES (14, 1) USING TIMESTAMP 2000; "
+                            "APPLY BATCH",
+                   "Timestamp must be set either on BATCH or individual statements")
 
 
 def test_prepared_members_and_driver_batch_types(session, ks):

@@ -337,4 +337,77 @@ mod tests {
             assert!(pipeline.write(vec![frozen]).await.is_err());
         }
     }
+
+    /// Thread bodies held back by `deferred_spawn` until the test has queued its writes.
+    static DEFERRED: std::sync::Mutex<Vec<Box<dyn FnOnce() + Send>>> =
+        std::sync::Mutex::new(Vec::new());
+
+    fn deferred_spawn(_: String, body: Box<dyn FnOnce() + Send>) -> std::io::Result<()> {
+        DEFERRED.lock().expect("deferred").push(body);
+        Ok(())
+    }
+
+    /// Writes the engine cannot take in place (each is as large as the memtable) queue for
+    /// the writer, which appends the whole queue as one group. One job of the group writes to
+    /// a frozen version: the group fails, each job is retried alone, and only that job
+    /// fails, without any of its mutations applied (a job is one atomic append).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_job_in_a_group_fails_alone_and_atomically() {
+        let options = Options {
+            sync: SyncMode::Periodic {
+                interval_ms: 10_000,
+            },
+            background_threads: false,
+            memtable_bytes: 4096,
+            ..Options::default()
+        };
+        let engine = Arc::new(
+            Engine::open(Arc::new(MemStorage::new()), options, Arc::new(SystemClock))
+                .expect("engine"),
+        );
+        let pipeline =
+            Arc::new(WritePipeline::start_with(engine.clone(), deferred_spawn).expect("pipeline"));
+        let version = engine.clone_version(ROOT_VERSION).expect("branch");
+        let put = |version, key: Vec<u8>| Mutation {
+            version,
+            key,
+            cell: Cell::live(1, vec![1; 4096]),
+        };
+        let bad = 5u8;
+        let writes: Vec<_> = (0..10u8)
+            .map(|i| {
+                let mut job = vec![put(version, vec![b'a', i]), put(version, vec![b'b', i])];
+                if i == bad {
+                    job.push(put(ROOT_VERSION, vec![b'x']));
+                }
+                let pipeline = pipeline.clone();
+                tokio::spawn(async move { pipeline.write(job).await })
+            })
+            .collect();
+        // Nothing drains the queue yet: every write waits there for the writer.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(
+            writes.iter().all(|w| !w.is_finished()),
+            "a write finished without the writer thread"
+        );
+        let bodies: Vec<_> = std::mem::take(&mut *DEFERRED.lock().expect("deferred"));
+        assert_eq!(bodies.len(), 1, "one writer thread, no durability thread");
+        for body in bodies {
+            std::thread::spawn(body);
+        }
+        for (i, write) in writes.into_iter().enumerate() {
+            let result = write.await.expect("task");
+            assert_eq!(
+                result.is_err(),
+                i == usize::from(bad),
+                "job {i}: {result:?}"
+            );
+        }
+        for i in 0..10u8 {
+            for prefix in [b'a', b'b'] {
+                let cell = engine.get(version, &[prefix, i]).expect("get");
+                assert_eq!(cell.is_some(), i != bad, "key {prefix}{i}");
+            }
+        }
+    }
 }

@@ -67,8 +67,18 @@ pub fn group_by_prefix(table: &Table, statement: &SelectStatement) -> CqlResult<
     Ok(Some(position))
 }
 
-fn restricted_by_eq(statement: &SelectStatement, column: &str) -> bool {
-    statement.where_clause.iter().any(|r| {
-        matches!(r, Relation::Column { column: c, predicate: Predicate::Compare(Operator::Eq, _) } if c == column)
+/// Whether a relation restricts `column` by `=`, alone or in a multi-column equality
+/// (Cassandra's `isColumnRestrictedByEq`, used by GROUP BY and ORDER BY checks).
+pub(super) fn restricted_by_eq(statement: &SelectStatement, column: &str) -> bool {
+    statement.where_clause.iter().any(|r| match r {
+        Relation::Column {
+            column: c,
+            predicate: Predicate::Compare(Operator::Eq, _),
+        } => c == column,
+        Relation::MultiColumn {
+            columns,
+            predicate: Predicate::Compare(Operator::Eq, _),
+        } => columns.iter().any(|c| c == column),
+        _ => false,
     })
 }

@@ -4,4 +4,6 @@
 pub mod describe;
 pub mod grouping;
 pub mod select;
+#[cfg(test)]
+mod select_tests;
 pub mod selection;

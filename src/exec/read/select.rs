@@ -134,6 +134,9 @@ pub async fn execute(
     let table = ctx.resolve_table(&statement.table)?;
     let selection = Selection::compile(&table, &statement.selection, Some(bound))?;
     let plan = plan(ctx, &table, statement, bound)?;
+    if statement.distinct {
+        check_distinct(&table, &selection, &plan.restrictions)?;
+    }
     let group_by = grouping::group_by_prefix(&table, statement)?;
     let state = options
         .paging_state
@@ -269,6 +272,53 @@ fn plan(
     })
 }
 
+/// Cassandra's `validateDistinctSelection`: DISTINCT reads partition keys and static
+/// columns only, restricted by them only, and a range of partitions selects the whole key.
+fn check_distinct(
+    table: &Table,
+    selection: &Selection,
+    restrictions: &Restrictions,
+) -> CqlResult<()> {
+    let kind = |i: usize| table.def.columns.get(i).map(|c| c.kind);
+    let key_or_static =
+        |i: usize| matches!(kind(i), Some(ColumnKind::PartitionKey | ColumnKind::Static));
+    let non_key_filter = restrictions.filters.iter().any(|f| {
+        matches!(
+            kind(f.column),
+            Some(ColumnKind::Clustering | ColumnKind::Regular)
+        )
+    });
+    if restrictions.has_clustering_restriction || non_key_filter {
+        return Err(CqlError::invalid("SELECT DISTINCT with WHERE clause only supports restriction by partition key and/or static columns."));
+    }
+    let requested = selection.columns_read();
+    if let Some(name) = requested
+        .iter()
+        .find(|i| !key_or_static(**i))
+        .and_then(|i| table.def.columns.get(*i))
+        .map(|c| &c.name)
+    {
+        return Err(CqlError::invalid(format!("SELECT DISTINCT queries must only request partition key columns and/or static columns (not {name})")));
+    }
+    if matches!(
+        restrictions.partitions,
+        PartitionSelection::TokenRange { .. }
+    ) {
+        let missing = table
+            .partition_key_indexes()
+            .into_iter()
+            .find(|i| !requested.contains(i))
+            .and_then(|i| table.def.columns.get(i));
+        if let Some(column) = missing {
+            return Err(CqlError::invalid(format!(
+                "SELECT DISTINCT queries must request all the partition key columns (missing {})",
+                column.name
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// A LIMIT value; an unset marker means no limit (Cassandra's `getLimit`).
 fn limit_value(term: &Term, bound: &BoundValues, what: &str) -> CqlResult<Option<u64>> {
     use crate::exec::expr::eval::{evaluate, Evaluated, Receiver};
@@ -317,18 +367,37 @@ fn ordering(
         ));
     }
     let clustering = table.clustering_indexes();
+    // Cassandra's `isReversed`: the ordered columns follow the clustering order, and a
+    // clustering column they skip must be restricted by equality.
+    let mut unordered = clustering.iter();
     let mut reverse = None;
-    for (position, ordering) in statement.order_by.iter().enumerate() {
+    for ordering in &statement.order_by {
         let index = table.column_index(&ordering.column).ok_or_else(|| {
             CqlError::invalid(format!("Undefined column name {}", ordering.column))
         })?;
-        if table.def.columns[index].kind != ColumnKind::Clustering {
+        let Some(column) = table
+            .def
+            .columns
+            .get(index)
+            .filter(|c| c.kind == ColumnKind::Clustering)
+        else {
             return Err(CqlError::invalid(format!("Order by is currently only supported on the clustered columns of the PRIMARY KEY, got {}", ordering.column)));
+        };
+        let mut follows = false;
+        for &next in unordered.by_ref() {
+            if next == index {
+                follows = true;
+                break;
+            }
+            let name = table.def.columns.get(next).map_or("", |c| c.name.as_str());
+            if !grouping::restricted_by_eq(statement, name) {
+                break;
+            }
         }
-        if clustering.get(position) != Some(&index) {
+        if !follows {
             return Err(CqlError::invalid("Order by currently only supports the ordering of columns following their declared order in the PRIMARY KEY"));
         }
-        let declared_desc = table.def.columns[index].order == ClusteringOrder::Desc;
+        let declared_desc = column.order == ClusteringOrder::Desc;
         let wanted_desc = ordering.direction == OrderDirection::Desc;
         let this_reverse = declared_desc != wanted_desc;
         if reverse.is_some_and(|r| r != this_reverse) {

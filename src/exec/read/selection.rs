@@ -54,6 +54,23 @@ enum Expr {
     },
 }
 
+impl Expr {
+    /// Adds the columns this expression reads to `out` (once each).
+    fn columns_read(&self, out: &mut Vec<usize>) {
+        match self {
+            Expr::Column(c) | Expr::WriteTime(c) | Expr::Ttl(c) => {
+                if !out.contains(c) {
+                    out.push(*c);
+                }
+            }
+            Expr::PieceTimes { column, .. } => Expr::Column(*column).columns_read(out),
+            Expr::Call { args, .. } => args.iter().for_each(|(a, _)| a.columns_read(out)),
+            Expr::Part { of, .. } => of.columns_read(out),
+            Expr::Token | Expr::Constant(_) | Expr::Aggregate(_) => {}
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum AggregateKind {
     CountRows,
@@ -147,6 +164,17 @@ impl Selection {
             exprs,
             aggregates: compiler.aggregates,
         })
+    }
+
+    /// The table columns the selectors read (by index into `def.columns`), in selector
+    /// order, each once.
+    pub fn columns_read(&self) -> Vec<usize> {
+        let mut columns = Vec::new();
+        let args = self.aggregates.iter().filter_map(|a| a.arg.as_ref());
+        for expr in self.exprs.iter().chain(args.map(|(e, _)| e)) {
+            expr.columns_read(&mut columns);
+        }
+        columns
     }
 
     pub fn is_aggregate(&self) -> bool {

@@ -5,4 +5,6 @@
 pub mod cas;
 pub mod insert_json;
 pub mod modify;
+#[cfg(test)]
+mod modify_tests;
 pub mod multicell;

@@ -14,7 +14,7 @@ use super::multicell::{assignment_change, deletion_change, whole_value_change, C
 use crate::cluster::{ReadResult, TableWrite, WriteCommand};
 use crate::cql::ast::{
     Assignment, BatchChild, BatchKind, BatchStatement, DeleteStatement, Deletion, InsertStatement,
-    InsertValues, QualifiedName, Term, UpdateStatement, UsingClause,
+    InsertValues, QualifiedName, Relation, Term, UpdateStatement, UsingClause,
 };
 use crate::error::{CqlError, CqlResult};
 use crate::exec::context::Context;
@@ -465,7 +465,8 @@ pub fn add_batch_member(
             delete_write(&table, s, bound, using)?
         }
     };
-    batch.add(write)
+    batch.add(write);
+    Ok(())
 }
 
 /// A BATCH under construction (members may come from different prepared ids).
@@ -485,38 +486,42 @@ impl BatchWrites {
         }
     }
 
-    /// Adds a member, with Cassandra's rules on counters in batches.
-    fn add(&mut self, write: StatementWrite) -> CqlResult<()> {
-        let counter = write.is_counter();
-        match self.kind {
-            BatchKind::Counter if !counter => {
-                return Err(CqlError::invalid(
-                    "Cannot include non-counter statement in a counter batch",
-                ))
-            }
-            BatchKind::Counter if self.explicit_timestamp => {
-                return Err(CqlError::invalid(
-                    "Cannot provide custom timestamp for counter BATCH",
-                ))
-            }
-            BatchKind::Logged if counter => {
-                return Err(CqlError::invalid(
-                    "Cannot include a counter statement in a logged batch",
-                ))
-            }
-            BatchKind::Unlogged if self.writes.iter().any(|w| w.is_counter() != counter) => {
-                return Err(CqlError::invalid(
-                    "Counter and non-counter mutations cannot exist in the same batch",
-                ))
-            }
-            _ => {}
-        }
+    /// Adds a member; the batch's rules apply once every member is in (`check`).
+    fn add(&mut self, write: StatementWrite) {
         self.writes.push(write);
-        Ok(())
+    }
+
+    /// Cassandra's rules on a batch's timestamp, conditions and counters, checked on the
+    /// whole batch in the order of its `BatchStatement.validate` (so a batch breaking
+    /// several gets the same message).
+    fn check(&self) -> CqlResult<()> {
+        let counters = self.writes.iter().filter(|w| w.is_counter()).count();
+        let has_counters = counters > 0;
+        let has_non_counters = counters < self.writes.len();
+        let timestamp = self.explicit_timestamp;
+        let message = if timestamp && self.writes.iter().any(|w| w.condition.is_some()) {
+            "Cannot provide custom timestamp for conditional BATCH"
+        } else if timestamp && self.kind == BatchKind::Counter {
+            "Cannot provide custom timestamp for counter BATCH"
+        } else if timestamp && self.writes.iter().any(|w| w.explicit_timestamp) {
+            "Timestamp must be set either on BATCH or individual statements"
+        } else if timestamp && has_counters {
+            "Cannot provide custom timestamp for a BATCH containing counters"
+        } else if self.kind == BatchKind::Counter && has_non_counters {
+            "Cannot include non-counter statement in a counter batch"
+        } else if has_counters && has_non_counters {
+            "Counter and non-counter mutations cannot exist in the same batch"
+        } else if self.kind == BatchKind::Logged && has_counters {
+            "Cannot include a counter statement in a logged batch"
+        } else {
+            return Ok(());
+        };
+        Err(CqlError::invalid(message))
     }
 
     /// Applies the batch atomically; a batch with conditions answers `[applied]`.
     pub async fn send(self, ctx: &Context<'_>, options: WriteOptions) -> CqlResult<ResultBody> {
+        self.check()?;
         if self.writes.iter().any(|w| w.condition.is_some()) {
             return apply_conditional(ctx, self.writes, true, options.serial_consistency).await;
         }
@@ -756,11 +761,31 @@ fn target_partitions(table: &Table, restrictions: &Restrictions) -> CqlResult<Ve
     }
 }
 
-fn analyze(
-    table: &Table,
-    relations: &[crate::cql::ast::Relation],
-    bound: &BoundValues,
-) -> CqlResult<Restrictions> {
+fn analyze(table: &Table, relations: &[Relation], bound: &BoundValues) -> CqlResult<Restrictions> {
+    // Cassandra checks that every partition key column is restricted before it looks at
+    // the clustering (whose restriction alone would otherwise ask for filtering).
+    let restricts = |name: &str| {
+        relations.iter().any(|r| match r {
+            Relation::Column { column, .. } => column == name,
+            Relation::MultiColumn { columns, .. } | Relation::Token { columns, .. } => {
+                columns.iter().any(|c| c == name)
+            }
+            _ => false,
+        })
+    };
+    let missing: Vec<&str> = table
+        .def
+        .partition_key
+        .iter()
+        .map(String::as_str)
+        .filter(|name| !restricts(name))
+        .collect();
+    if !missing.is_empty() {
+        return Err(CqlError::invalid(format!(
+            "Some partition key parts are missing: {}",
+            missing.join(", ")
+        )));
+    }
     let restrictions = Analyzer {
         table,
         bound,
