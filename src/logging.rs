@@ -150,11 +150,16 @@ pub fn slow_request(elapsed: Duration, describe: impl FnOnce() -> String) {
     );
 }
 
+/// Names the table (`ks/table`) an engine version belongs to, for the engine's warnings;
+/// set once the node that knows the catalog is built.
+pub type VersionNames =
+    std::sync::Arc<OnceLock<Box<dyn Fn(strata_engine::VersionId) -> Option<String> + Send + Sync>>>;
+
 /// Logs each engine flush and merge, one line each (Cassandra logs every flush and
-/// compaction with sizes and durations).
-pub fn engine_listener() -> strata_engine::Listener {
+/// compaction with sizes and durations), and warns of large partitions merges write.
+pub fn engine_listener(names: VersionNames) -> strata_engine::Listener {
     strata_engine::Listener(std::sync::Arc::new(
-        |event: &strata_engine::Event| match event {
+        move |event: &strata_engine::Event| match event {
             strata_engine::Event::Flushed {
                 array: None,
                 duration,
@@ -182,9 +187,14 @@ pub fn engine_listener() -> strata_engine::Listener {
                     .map(|(token, key, _)| (token, key))
                     .unwrap_or_default();
                 let key: String = key.iter().map(|b| format!("{b:02x}")).collect();
+                let table = names
+                    .get()
+                    .and_then(|name| name(*version))
+                    .unwrap_or_else(|| format!("version {version}"));
                 tracing::warn!(
-                    "Writing large partition (token {token}, key 0x{key}, table version \
-                     {version}) ({bytes} bytes): over compaction_large_partition_warning_threshold"
+                    "Writing large partition {table}:0x{key} (token {token}) ({}): over \
+                     compaction_large_partition_warning_threshold",
+                    crate::util::human_bytes(*bytes)
                 )
             }
             strata_engine::Event::Merged {

@@ -88,6 +88,7 @@ impl Node {
             host_id,
             tokens,
             local_replica,
+            version_names,
         } = storage;
         let peers = Membership::load_persisted(schema.local_records(peer_records_prefix()));
         let mut ring = Ring::new(Endpoint {
@@ -138,6 +139,10 @@ impl Node {
             gossip: OnceLock::new(),
             clients: Arc::default(),
         });
+        let weak = Arc::downgrade(&node);
+        let _ = version_names.set(Box::new(move |version| {
+            weak.upgrade()?.table_of_version(version)
+        }));
         let gossip = Gossip::start(node.clone()).await?;
         if tokens.is_none() {
             let tokens = gossip.choose_tokens(&*node).await;
@@ -152,6 +157,20 @@ impl Node {
         }
         let _ = node.gossip.set(gossip);
         Ok(node)
+    }
+
+    /// `ks/table` of the table whose branch holds `version` (the nearest ancestor that is
+    /// a table's `data_version`), for log lines about engine versions.
+    pub fn table_of_version(&self, version: strata_engine::VersionId) -> Option<String> {
+        let catalog = self.catalog();
+        let mut current = Some(version);
+        while let Some(v) = current {
+            if let Some(t) = catalog.user_tables().find(|t| t.def.data_version == v) {
+                return Some(format!("{}/{}", t.def.keyspace, t.def.name));
+            }
+            current = self.engine.version_info(v)?.parent;
+        }
+        None
     }
 
     /// The CQL connections open now.
@@ -271,15 +290,18 @@ struct Storage {
     host_id: Uuid,
     tokens: Option<Vec<i64>>,
     local_replica: LocalReplica,
+    /// The engine listener's table names, set once the node exists.
+    version_names: crate::logging::VersionNames,
 }
 
 /// The blocking part of opening: the engine, the schema store, the host id, the
 /// persisted tokens and the local replica's threads.
 fn open_storage(config: Config) -> anyhow::Result<Storage> {
     std::fs::create_dir_all(config.engine_dir())?;
+    let version_names = crate::logging::VersionNames::default();
     let engine = Arc::new(Engine::open_dir(
         config.engine_dir(),
-        engine_options(&config),
+        engine_options(&config, version_names.clone()),
         Arc::new(SystemClock),
     )?);
     let schema = SchemaStore::open(engine.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -296,13 +318,14 @@ fn open_storage(config: Config) -> anyhow::Result<Storage> {
         host_id,
         tokens,
         local_replica,
+        version_names,
     })
 }
 
 /// Local record holding the node's tokens (JSON list).
 const TOKENS_RECORD: &str = "tokens";
 
-fn engine_options(config: &Config) -> EngineOptions {
+fn engine_options(config: &Config, names: crate::logging::VersionNames) -> EngineOptions {
     let sync = match config.commitlog_sync {
         CommitlogSync::Batch => SyncMode::Batch,
         CommitlogSync::Periodic { period_ms } => SyncMode::Periodic {
@@ -318,7 +341,7 @@ fn engine_options(config: &Config) -> EngineOptions {
         // find their arrays through the partition filter too: a whole-key filter would cost
         // two inserts per CQL row (marker and cell keys) in every flush and merge.
         whole_key_filtering: false,
-        listener: Some(crate::logging::engine_listener()),
+        listener: Some(crate::logging::engine_listener(names)),
         large_prefix_bytes: config.large_partition_warning_bytes,
         ..EngineOptions::default()
     }

@@ -214,4 +214,5 @@ def test_large_partition_warning_at_merge(strata_factory, tmp_path):
     nodetool_ok(node, "compact")
     log = node.log_tail(400)
     warnings = [line for line in log.splitlines() if "Writing large partition" in line]
-    assert warnings and all(" WARN " in w and "key 0x00000001," in w for w in warnings), log
+    assert warnings and all(" WARN " in w and "large partition big/t:0x00000001 " in w
+                            for w in warnings), log
