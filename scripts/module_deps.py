@@ -25,12 +25,6 @@ from collections import defaultdict
 # Cycles that remain outside `exec` (ARCHITECTURE.md, "Module dependencies"): each is
 # the exact set of modules of one strongly connected component.
 KNOWN = {
-    # error maps the coordinator's errors (`From<CoordinatorError>`), the coordinator reads
-    # table definitions from schema, and schema's store returns `CqlError`.
-    frozenset({"cluster", "error", "schema"}),
-    # `exec::Context` holds the node and the node holds the prepared-statement cache; the
-    # system tables (read by SELECT) and snapshots (used by CLONE) take the node.
-    frozenset({"exec", "node", "snapshot", "system"}),
     frozenset({"connection", "request"}),
     frozenset({"cluster::coordinator", "cluster::local"}),
 }

@@ -10,7 +10,6 @@ use strata_protocol::{
     Consistency, DecodeError, ErrorBody, ErrorKind, FailureInfo, ProtocolError, WriteType,
 };
 
-use crate::cluster::CoordinatorError;
 use crate::cql::ParseError;
 use crate::types::TypeError;
 
@@ -275,46 +274,6 @@ impl From<TypeError> for CqlError {
             TypeError::Syntax(m) => CqlError::Syntax(m),
             TypeError::CorruptKey(_) => CqlError::Server(e.to_string()),
             other => CqlError::Invalid(other.to_string()),
-        }
-    }
-}
-
-impl From<CoordinatorError> for CqlError {
-    fn from(e: CoordinatorError) -> Self {
-        match e {
-            CoordinatorError::Unavailable {
-                consistency,
-                required,
-                alive,
-            } => CqlError::Unavailable {
-                consistency,
-                required,
-                alive,
-            },
-            CoordinatorError::WriteTimeout {
-                consistency,
-                received,
-                block_for,
-                write_type,
-            } => CqlError::WriteTimeout {
-                consistency,
-                received,
-                block_for,
-                write_type,
-                contentions: None,
-            },
-            CoordinatorError::ReadTimeout {
-                consistency,
-                received,
-                block_for,
-                data_present,
-            } => CqlError::ReadTimeout {
-                consistency,
-                received,
-                block_for,
-                data_present,
-            },
-            other => CqlError::Server(other.to_string()),
         }
     }
 }

@@ -40,6 +40,7 @@ pub mod logging;
 pub mod metrics;
 pub mod node;
 pub mod nodetool;
+pub mod prepared_cache;
 pub mod request;
 pub mod schema;
 pub mod server;

@@ -18,8 +18,8 @@ use crate::cluster::messaging::{Messaging, MessagingConfig};
 use crate::cluster::ring::Endpoint;
 use crate::cluster::{Coordinator, Deadlines, Host, LocalReplica, Ring, SharedRing};
 use crate::config::{CommitlogSync, Config};
-use crate::exec::prepared::PreparedCache;
 use crate::metrics::{self, Metrics};
+use crate::prepared_cache::PreparedCache;
 use crate::schema::{Catalog, SchemaStore};
 
 /// Events buffered per registered connection before a slow one starts missing them.

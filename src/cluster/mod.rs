@@ -21,6 +21,51 @@ pub use coordinator::{
 pub use local::LocalReplica;
 pub use ring::{Ring, SharedRing};
 
+use crate::error::CqlError;
+
+/// The coordinator's errors as the request error the client gets (its wire code is then
+/// chosen by `CqlError::to_body`). Here rather than in `error.rs` so that `error` stays
+/// below `cluster` (which uses `error`'s failure reasons) and `schema`.
+impl From<CoordinatorError> for CqlError {
+    fn from(e: CoordinatorError) -> Self {
+        match e {
+            CoordinatorError::Unavailable {
+                consistency,
+                required,
+                alive,
+            } => CqlError::Unavailable {
+                consistency,
+                required,
+                alive,
+            },
+            CoordinatorError::WriteTimeout {
+                consistency,
+                received,
+                block_for,
+                write_type,
+            } => CqlError::WriteTimeout {
+                consistency,
+                received,
+                block_for,
+                write_type,
+                contentions: None,
+            },
+            CoordinatorError::ReadTimeout {
+                consistency,
+                received,
+                block_for,
+                data_present,
+            } => CqlError::ReadTimeout {
+                consistency,
+                received,
+                block_for,
+                data_present,
+            },
+            other => CqlError::Server(other.to_string()),
+        }
+    }
+}
+
 /// The node cluster code runs in, as cluster code sees it. `node::Node` implements it
 /// (with its own accessors), so that gossip and the nodetool views, below `node` in the
 /// module layers, read and drive the node's state without depending on `node`.

@@ -1,104 +1,21 @@
-//! Prepared statements: the node-wide cache keyed by an MD5 of keyspace and query text
-//! (as Cassandra computes ids), and binding of positional or named values.
+//! Prepared statements: PREPARE (parse, check, describe and cache a statement under an MD5
+//! of keyspace and query text, as Cassandra computes ids) and binding of positional or
+//! named values. The cache itself is `crate::prepared_cache`, below `node` which holds it.
 //!
-//! Invariants:
-//! - The cache holds at most `MAX_PREPARED` statements; the oldest is evicted first, and
-//!   an evicted id answers Unprepared so drivers re-prepare.
-//! - Ids are stable for the same (keyspace, query) across restarts.
+//! Invariant: ids are stable for the same (keyspace, query) across restarts.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use md5::{Digest, Md5};
-use strata_protocol::{ColumnSpec, Prepared, RowsMetadata, Value, Values};
+use strata_protocol::{ColumnSpec, Prepared, Value, Values};
 
 use crate::cql::ast::Statement;
 use crate::error::{CqlError, CqlResult};
 use crate::exec::context::Context;
 use crate::exec::expr::eval::BoundValues;
-use crate::exec::plan::bind::{bind_specs, partition_key_indexes, BindSpec};
-
-/// Bound on cached statements; each holds its AST and metadata (a few KiB).
-const MAX_PREPARED: usize = 10_000;
-
-pub struct PreparedStatement {
-    pub id: Bytes,
-    pub keyspace: Option<String>,
-    pub statement: Statement,
-    pub specs: Vec<BindSpec>,
-    pub result_columns: Option<Vec<ColumnSpec>>,
-    pub response: Prepared,
-}
-
-impl PreparedStatement {
-    /// Decides, as Cassandra's EXECUTE does, whether rows of this statement carry their column
-    /// specs. A v5 client names the metadata it holds (`client_id`): a different one gets
-    /// Metadata_changed with the new id and specs, the same one honours `skip_metadata`. A v4
-    /// client may skip only while the result still matches what PREPARE returned. Rows of a
-    /// conditional write (`[applied]` plus the current values) change shape per execution, so
-    /// they always carry specs and never a changed flag (CASSANDRA-13992).
-    pub fn settle_result_metadata(
-        &self,
-        client_id: Option<&[u8]>,
-        skip_metadata: bool,
-        metadata: &mut RowsMetadata,
-    ) {
-        if matches!(
-            self.statement,
-            Statement::Insert(_)
-                | Statement::Update(_)
-                | Statement::Delete(_)
-                | Statement::Batch(_)
-        ) {
-            return;
-        }
-        let current = result_metadata_id(Some(&metadata.columns));
-        match client_id {
-            Some(held) if held != current => metadata.new_metadata_id = Some(current),
-            Some(_) => metadata.no_metadata = skip_metadata,
-            None => {
-                metadata.no_metadata =
-                    skip_metadata && self.response.result_metadata_id.as_ref() == Some(&current)
-            }
-        }
-    }
-}
-
-#[derive(Default)]
-pub struct PreparedCache {
-    inner: Mutex<CacheInner>,
-}
-
-#[derive(Default)]
-struct CacheInner {
-    by_id: HashMap<Bytes, Arc<PreparedStatement>>,
-    order: VecDeque<Bytes>,
-}
-
-impl PreparedCache {
-    pub fn get(&self, id: &[u8]) -> Option<Arc<PreparedStatement>> {
-        self.inner.lock().ok()?.by_id.get(id).cloned()
-    }
-
-    fn insert(&self, statement: Arc<PreparedStatement>) {
-        let Ok(mut inner) = self.inner.lock() else {
-            return;
-        };
-        if inner
-            .by_id
-            .insert(statement.id.clone(), statement.clone())
-            .is_none()
-        {
-            inner.order.push_back(statement.id.clone());
-        }
-        while inner.order.len() > MAX_PREPARED {
-            if let Some(old) = inner.order.pop_front() {
-                inner.by_id.remove(&old);
-            }
-        }
-    }
-}
+use crate::exec::plan::bind::{bind_specs, partition_key_indexes};
+use crate::prepared_cache::{result_metadata_id, BindSpec, PreparedStatement};
 
 pub fn statement_id(keyspace: Option<&str>, query: &str) -> Bytes {
     let mut hasher = Md5::new();
@@ -145,20 +62,6 @@ pub fn prepare(ctx: &Context<'_>, query: &str) -> CqlResult<Arc<PreparedStatemen
     });
     ctx.node.prepared().insert(prepared.clone());
     Ok(prepared)
-}
-
-/// A digest of the result columns (v5 `result_metadata_id`): keyspace, table, name and type of
-/// each, as Cassandra's `ResultMetadata.computeResultMetadataId`, so any change of them changes it.
-fn result_metadata_id(columns: Option<&[ColumnSpec]>) -> Bytes {
-    let mut hasher = Md5::new();
-    for c in columns.unwrap_or_default() {
-        for part in [&c.keyspace, &c.table, &c.name] {
-            hasher.update(part.as_bytes());
-            hasher.update([0]);
-        }
-        hasher.update(format!("{:?}", c.col_type).as_bytes());
-    }
-    Bytes::copy_from_slice(&hasher.finalize())
 }
 
 fn first_table(statement: &Statement) -> Option<&crate::cql::ast::QualifiedName> {

@@ -10,18 +10,9 @@ use crate::cql::ast::{
 };
 use crate::error::{CqlError, CqlResult};
 use crate::exec::context::Context;
+use crate::prepared_cache::BindSpec;
 use crate::schema::Table;
 use crate::types::{CqlType, NativeType};
-
-#[derive(Clone, Debug)]
-pub struct BindSpec {
-    pub keyspace: String,
-    pub table: String,
-    pub name: String,
-    pub ty: CqlType,
-    /// Index of the partition key column this marker binds, if any.
-    pub partition_key_column: Option<usize>,
-}
 
 struct Collector<'t> {
     table: &'t Table,
