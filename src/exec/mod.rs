@@ -11,13 +11,18 @@
 //! Invariant: the executor holds one catalog snapshot (`Context::catalog`) for the whole
 //! statement.
 
+// `PANIC_LINTS_PENDING` (see lib.rs): the layers below still index on paths checked by
+// hand; `context`, `ddl`, `expr`, `prepared` and `read` pass the crate's panic lints.
 mod context;
 mod ddl;
+#[allow(clippy::restriction)] // PANIC_LINTS_PENDING
 mod derived;
 pub mod expr;
+#[allow(clippy::restriction)] // PANIC_LINTS_PENDING
 pub mod plan;
 pub mod prepared;
 mod read;
+#[allow(clippy::restriction)] // PANIC_LINTS_PENDING
 mod write;
 
 pub use self::plan::bind;

@@ -436,10 +436,9 @@ fn apply_clustering_order(
             };
         }
     }
-    if order.len() < clustering.len() {
+    if let Some(missing) = clustering.get(order.len()) {
         return Err(CqlError::invalid(format!(
-            "Missing CLUSTERING ORDER for column {}",
-            clustering[order.len()]
+            "Missing CLUSTERING ORDER for column {missing}"
         )));
     }
     Ok(())

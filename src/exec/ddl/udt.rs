@@ -163,7 +163,9 @@ pub async fn alter_type(ctx: &Context<'_>, s: &AlterType) -> CqlResult<DdlOutcom
                         "Duplicate field name {to} in type {keyspace}.{name}"
                     )));
                 }
-                def.field_names[position] = to.clone();
+                if let Some(field) = def.field_names.get_mut(position) {
+                    *field = to.clone();
+                }
             }
         }
     }

@@ -12,13 +12,9 @@ pub fn elements(bytes: &[u8]) -> CqlResult<Vec<Vec<u8>>> {
     let invalid = || CqlError::invalid("Invalid collection value");
     let mut rest = bytes;
     let take_int = |rest: &mut &[u8]| -> CqlResult<i32> {
-        let head: [u8; 4] = rest
-            .get(..4)
-            .ok_or_else(invalid)?
-            .try_into()
-            .map_err(|_| invalid())?;
-        *rest = &rest[4..];
-        Ok(i32::from_be_bytes(head))
+        let (head, tail) = rest.split_first_chunk::<4>().ok_or_else(invalid)?;
+        *rest = tail;
+        Ok(i32::from_be_bytes(*head))
     };
     let count = take_int(&mut rest)?;
     // Each element needs at least its 4-byte length, which bounds the allocation.
@@ -29,8 +25,9 @@ pub fn elements(bytes: &[u8]) -> CqlResult<Vec<Vec<u8>>> {
     while !rest.is_empty() {
         let len = take_int(&mut rest)?;
         let len = usize::try_from(len).map_err(|_| invalid())?;
-        out.push(rest.get(..len).ok_or_else(invalid)?.to_vec());
-        rest = &rest[len..];
+        let (element, tail) = rest.split_at_checked(len).ok_or_else(invalid)?;
+        out.push(element.to_vec());
+        rest = tail;
     }
     Ok(out)
 }
@@ -69,10 +66,10 @@ pub fn map_get(ty: &CqlType, map: &[u8], key: &[u8]) -> Option<Vec<u8>> {
         return None;
     };
     let items = elements(map).ok()?;
-    items
-        .chunks(2)
-        .find(|pair| compare_values(key_ty, &pair[0], key) == Ordering::Equal)
-        .and_then(|pair| pair.get(1).cloned())
+    items.chunks(2).find_map(|pair| match pair {
+        [k, v] if compare_values(key_ty, k, key) == Ordering::Equal => Some(v.clone()),
+        _ => None,
+    })
 }
 
 #[cfg(test)]

@@ -36,17 +36,18 @@ pub fn field(ty: &CqlType, shown: &str, field: &str) -> CqlResult<(Access, CqlTy
             "Invalid field selection: {shown} of type {ty} is not a user type"
         )));
     };
-    let position = def
+    let (position, (_, ty)) = def
         .fields
         .iter()
-        .position(|(n, _)| n == field)
+        .enumerate()
+        .find(|(_, (n, _))| n == field)
         .ok_or_else(|| {
             CqlError::invalid(format!(
                 "{} has no field {field}",
                 crate::types::maybe_quote_identifier(&def.name)
             ))
         })?;
-    Ok((Access::Field(position), def.fields[position].1.clone()))
+    Ok((Access::Field(position), ty.clone()))
 }
 
 /// The type of the keys an element or slice selection is written with, and the type of
@@ -196,8 +197,8 @@ pub fn piece_times(ty: &CqlType, cell: &CellData, ttl: bool, now_secs: i64) -> O
         CqlType::Udt { def, .. } => (0..def.fields.len())
             .map(|field| {
                 let position = cell.paths.iter().position(|p| {
-                    p.get(..2)
-                        .is_some_and(|b| usize::from(u16::from_be_bytes([b[0], b[1]])) == field)
+                    p.first_chunk::<2>()
+                        .is_some_and(|b| usize::from(u16::from_be_bytes(*b)) == field)
                 })?;
                 entry(*cell.piece_times.get(position)?)
             })

@@ -509,10 +509,9 @@ fn table_cql(def: &TableDef, virtual_table: bool) -> String {
         .collect();
     if !single_key {
         let pk: Vec<String> = def.partition_key.iter().map(|n| quote(n)).collect();
-        let pk = if pk.len() == 1 {
-            pk[0].clone()
-        } else {
-            format!("({})", pk.join(", "))
+        let pk = match pk.as_slice() {
+            [single] => single.clone(),
+            _ => format!("({})", pk.join(", ")),
         };
         let clustering: Vec<String> = def.clustering.iter().map(|n| quote(n)).collect();
         let key = std::iter::once(pk)

@@ -25,10 +25,13 @@ pub fn group_by_prefix(table: &Table, statement: &SelectStatement) -> CqlResult<
         let Selector::Column(name) = selector else {
             return Err(CqlError::invalid(format!("Group by is currently only supported on the columns of the PRIMARY KEY, got {selector}")));
         };
-        let index = table
-            .column_index(name)
+        let (index, column) = table
+            .def
+            .columns
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.name == *name)
             .ok_or_else(|| CqlError::invalid(format!("Undefined column name {name}")))?;
-        let column = &table.def.columns[index];
         if !matches!(
             column.kind,
             ColumnKind::PartitionKey | ColumnKind::Clustering
@@ -40,20 +43,26 @@ pub fn group_by_prefix(table: &Table, statement: &SelectStatement) -> CqlResult<
                 return Err(CqlError::invalid(ORDER_MESSAGE));
             };
             position += 1;
-            if table.def.columns[current].kind == ColumnKind::Clustering {
+            // Key columns are positions in `def.columns` (`partition_key_indexes` and
+            // `clustering_indexes` resolve the key's names there).
+            let Some(key_column) = table.def.columns.get(current) else {
+                return Err(CqlError::invalid(ORDER_MESSAGE));
+            };
+            if key_column.kind == ColumnKind::Clustering {
                 clustering_prefix += 1;
             }
             if current == index {
                 break;
             }
-            if !restricted_by_eq(statement, &table.def.columns[current].name) {
+            if !restricted_by_eq(statement, &key_column.name) {
                 return Err(CqlError::invalid(ORDER_MESSAGE));
             }
         }
     }
     if key
         .get(position)
-        .is_some_and(|i| table.def.columns[*i].kind == ColumnKind::PartitionKey)
+        .and_then(|i| table.def.columns.get(*i))
+        .is_some_and(|c| c.kind == ColumnKind::PartitionKey)
     {
         return Err(CqlError::invalid(
             "Group by is not supported on only a part of the partition key",

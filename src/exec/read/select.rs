@@ -84,13 +84,15 @@ impl PagingState {
 
     fn decode(bytes: &[u8]) -> CqlResult<PagingState> {
         let invalid = || CqlError::Protocol("Invalid value for the paging state".into());
-        if bytes.first() != Some(&1) || bytes.len() < 17 {
+        let Some((&1, rest)) = bytes.split_first() else {
             return Err(invalid());
-        }
-        let index = u32::from_be_bytes(bytes[1..5].try_into().map_err(|_| invalid())?);
-        let returned = u64::from_be_bytes(bytes[5..13].try_into().map_err(|_| invalid())?);
-        let partition_rows = u32::from_be_bytes(bytes[13..17].try_into().map_err(|_| invalid())?);
-        let key = &bytes[17..];
+        };
+        let (index, rest) = rest.split_first_chunk::<4>().ok_or_else(invalid)?;
+        let (returned, rest) = rest.split_first_chunk::<8>().ok_or_else(invalid)?;
+        let (partition_rows, key) = rest.split_first_chunk::<4>().ok_or_else(invalid)?;
+        let index = u32::from_be_bytes(*index);
+        let returned = u64::from_be_bytes(*returned);
+        let partition_rows = u32::from_be_bytes(*partition_rows);
         Ok(PagingState {
             partition_index: index,
             returned,

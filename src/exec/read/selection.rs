@@ -19,7 +19,7 @@ use crate::exec::expr::functions::{
 };
 use crate::exec::expr::subselect;
 use crate::exec::plan::rows::FullRow;
-use crate::schema::{ColumnKind, Table};
+use crate::schema::{ColumnDef, ColumnKind, Table};
 use crate::types::{self, CqlType, NativeType};
 
 /// Bound on selector nesting, so a hostile query cannot recurse deeply at run time.
@@ -222,7 +222,7 @@ impl Compiler<'_> {
                 let i = self.column(name)?;
                 Ok(Compiled {
                     expr: Expr::Column(i),
-                    ty: self.table.types[i].clone(),
+                    ty: self.column_def(i)?.1.clone(),
                     name: name.clone(),
                 })
             }
@@ -310,6 +310,22 @@ impl Compiler<'_> {
         })
     }
 
+    /// The definition and type of column `i` (an index `column` returned).
+    fn column_def(&self, i: usize) -> CqlResult<(&ColumnDef, &CqlType)> {
+        let table = self.table;
+        table
+            .def
+            .columns
+            .get(i)
+            .zip(table.types.get(i))
+            .ok_or_else(|| {
+                CqlError::Server(format!(
+                    "table {}.{} has no column {i}",
+                    table.def.keyspace, table.def.name
+                ))
+            })
+    }
+
     fn column_arg(&self, selector: &Selector) -> CqlResult<usize> {
         match selector {
             Selector::Column(name) => self.column(name),
@@ -321,7 +337,7 @@ impl Compiler<'_> {
 
     fn write_time(&self, kind: WriteTimeKind, selector: &Selector) -> CqlResult<Compiled> {
         let i = self.column_arg(selector)?;
-        let column = &self.table.def.columns[i];
+        let (column, column_ty) = self.column_def(i)?;
         let fname = match kind {
             WriteTimeKind::WriteTime => "writetime",
             WriteTimeKind::MaxWriteTime => "maxwritetime",
@@ -341,7 +357,6 @@ impl Compiler<'_> {
             _ => (NativeType::Bigint, Expr::WriteTime(i)),
         };
         let name = format!("{fname}({})", column.name);
-        let column_ty = &self.table.types[i];
         // Cassandra 5.0: writetime()/ttl() of a multi-cell column list each element's.
         if column_ty.is_multi_cell() && kind != WriteTimeKind::MaxWriteTime {
             let ttl = kind == WriteTimeKind::Ttl;
@@ -564,10 +579,10 @@ impl Compiler<'_> {
                 "Type error: token() arguments must be the partition key columns in order",
             ));
         }
-        let names: Vec<&str> = columns
+        let names = columns
             .iter()
-            .map(|i| self.table.def.columns[*i].name.as_str())
-            .collect();
+            .map(|i| Ok(self.column_def(*i)?.0.name.as_str()))
+            .collect::<CqlResult<Vec<&str>>>()?;
         Ok(Compiled {
             expr: Expr::Token,
             ty: native(NativeType::Bigint),
