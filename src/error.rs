@@ -92,6 +92,11 @@ pub enum CqlError {
     /// The node is overloaded (0x1001).
     #[error("{0}")]
     Overloaded(String),
+    /// Another schema change committed between a DDL's checks and its commit; the
+    /// executor re-runs the statement, so clients see it (0x0000) only after repeated
+    /// conflicts.
+    #[error("The schema changed concurrently; the statement was retried and conflicted each time. Retry it.")]
+    SchemaConflict,
 }
 
 impl CqlError {
@@ -192,7 +197,7 @@ impl CqlError {
             CqlError::Protocol(_) => ErrorKind::Protocol,
             CqlError::Config(_) => ErrorKind::ConfigError,
             CqlError::Unauthorized(_) => ErrorKind::Unauthorized,
-            CqlError::Server(_) => ErrorKind::Server,
+            CqlError::Server(_) | CqlError::SchemaConflict => ErrorKind::Server,
             CqlError::Overloaded(_) => ErrorKind::Overloaded,
         };
         ErrorBody {

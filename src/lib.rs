@@ -48,6 +48,8 @@ pub mod snapshot;
 pub mod storage;
 pub mod system;
 #[cfg(test)]
+pub(crate) mod test_dir;
+#[cfg(test)]
 pub(crate) mod test_rng;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -15,12 +15,14 @@ use uuid::Uuid;
 use crate::cluster::gossip::{peer_records_prefix, Gossip, Membership};
 use crate::cluster::membership::MembershipState;
 use crate::cluster::messaging::{Messaging, MessagingConfig};
+use crate::cluster::metadata::{MetaNode, MetadataLog, Setup};
 use crate::cluster::ring::Endpoint;
 use crate::cluster::{Coordinator, Deadlines, Host, LocalReplica, Ring, SharedRing};
 use crate::config::{CommitlogSync, Config};
+use crate::error::CqlResult;
 use crate::metrics::{self, Metrics};
 use crate::prepared_cache::PreparedCache;
-use crate::schema::{Catalog, SchemaStore};
+use crate::schema::{Catalog, SchemaStore, SchemaWrite};
 
 /// Events buffered per registered connection before a slow one starts missing them.
 const EVENT_BUFFER: usize = 256;
@@ -54,7 +56,9 @@ impl Mode {
 pub struct Node {
     config: Config,
     engine: Arc<Engine>,
-    schema: SchemaStore,
+    schema: Arc<SchemaStore>,
+    /// The schema's Raft log (every DDL commits through it).
+    metadata: MetadataLog,
     coordinator: Coordinator,
     prepared: PreparedCache,
     events: broadcast::Sender<Event>,
@@ -122,11 +126,15 @@ impl Node {
             config.null_storage,
         );
         let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let schema = Arc::new(schema);
+        let metadata =
+            start_metadata(&config, host_id, &schema, &engine, &messaging, &events).await?;
         let node = Arc::new(Node {
             generation: crate::clock::now_secs() as i32,
             config,
             engine,
             schema,
+            metadata,
             coordinator,
             prepared: PreparedCache::default(),
             events,
@@ -207,6 +215,18 @@ impl Node {
         &self.schema
     }
 
+    /// The schema's Raft log.
+    pub fn metadata(&self) -> &MetadataLog {
+        &self.metadata
+    }
+
+    /// Commits a DDL statement's `writes`, validated against `base`, through the
+    /// metadata log; returns once every live node applied them.
+    pub async fn commit_schema(&self, base: &Catalog, writes: Vec<SchemaWrite>) -> CqlResult<()> {
+        let is_alive = |host: Uuid| self.membership.is_alive(self.host_id, &host);
+        self.metadata.commit(base, writes, &is_alive).await
+    }
+
     /// The current catalog snapshot.
     pub fn catalog(&self) -> Arc<Catalog> {
         self.schema.catalog()
@@ -277,6 +297,9 @@ impl Host for Node {
     fn membership(&self) -> &Membership {
         Node::membership(self)
     }
+    fn metadata(&self) -> &MetadataLog {
+        Node::metadata(self)
+    }
     fn publish(&self, event: Event) {
         Node::publish(self, event)
     }
@@ -320,6 +343,44 @@ fn open_storage(config: Config) -> anyhow::Result<Storage> {
         local_replica,
         version_names,
     })
+}
+
+/// Starts the metadata log under `<data_dir>/metadata`, on this node's messaging; schema
+/// changes applied for other nodes' statements are announced to this node's clients.
+async fn start_metadata(
+    config: &Config,
+    host_id: Uuid,
+    schema: &Arc<SchemaStore>,
+    engine: &Arc<Engine>,
+    messaging: &Messaging,
+    events: &broadcast::Sender<Event>,
+) -> anyhow::Result<MetadataLog> {
+    // Peers reach this node at its broadcast address (the bound port when it was 0).
+    let me = MetaNode {
+        host_id,
+        addr: SocketAddr::new(config.broadcast_address(), messaging.local_addr().port())
+            .to_string(),
+    };
+    let mut seeds = Vec::new();
+    for seed in crate::cluster::gossip::seed_endpoints(&config.seeds, config.storage_port) {
+        match tokio::net::lookup_host(&seed).await {
+            Ok(mut found) => seeds.extend(found.next()),
+            Err(e) => tracing::warn!(seed, error = %e, "cannot resolve seed"),
+        }
+    }
+    let events = events.clone();
+    MetadataLog::start(Setup {
+        dir: config.data_dir.join("metadata"),
+        me,
+        seeds,
+        store: schema.clone(),
+        engine: engine.clone(),
+        messaging: messaging.clone(),
+        listener: Arc::new(move |change| {
+            let _ = events.send(Event::SchemaChange(change));
+        }),
+    })
+    .await
 }
 
 /// Local record holding the node's tokens (JSON list).

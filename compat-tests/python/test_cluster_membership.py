@@ -7,17 +7,13 @@ Every wait is bounded and prints how long it took."""
 
 import socket
 import struct
-import tempfile
 import time
 
 import pytest
-from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
-from cassandra.policies import WhiteListRoundRobinPolicy
+from cassandra.cluster import Cluster
 
 import rawcql
-from driver_helpers import process_harness
-
-harness = process_harness()
+from cluster_harness import running_cluster, session_on, wait_for
 
 ADDRESSES = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
 FORM_TIMEOUT_S = 20.0
@@ -25,54 +21,6 @@ DOWN_TIMEOUT_S = 10.0
 UP_TIMEOUT_S = 30.0
 OPCODE_REGISTER = 0x0B
 OPCODE_EVENT = 0x0C
-
-
-def shared_port():
-    """A TCP and UDP port free on all three addresses (a small race is accepted)."""
-    for _ in range(50):
-        port = harness.free_port()
-        try:
-            for address in ADDRESSES:
-                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-                    with socket.socket(socket.AF_INET, kind) as sock:
-                        sock.bind((address, port))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no port free on 127.0.0.1-3")
-
-
-class ClusterNode(harness.StrataServer):
-    def __init__(self, address, native_port, storage_port):
-        super().__init__(harness.strata_binary(), tempfile.mkdtemp(prefix="strata-cluster-"),
-                         ["--seeds", ADDRESSES[0], "--admin-address", address])
-        self.host = address
-        self.native_port = native_port
-        self.storage_port = storage_port
-        self.cluster_name = harness.CLUSTER_NAME
-
-
-def wait_for(what, condition, timeout_s):
-    """Polls `condition` until it returns a truthy value; returns (value, seconds)."""
-    started = time.monotonic()
-    last = None
-    while time.monotonic() - started < timeout_s:
-        last = condition()
-        if last:
-            elapsed = time.monotonic() - started
-            print(f"{what}: {elapsed:.2f} s")
-            return last, elapsed
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: not within {timeout_s:.0f} s (last: {last!r})")
-
-
-def session_on(node):
-    """A driver session that only talks to `node` (to read that node's system tables)."""
-    profile = ExecutionProfile(load_balancing_policy=WhiteListRoundRobinPolicy([node.host]),
-                               request_timeout=10)
-    cluster = Cluster([node.host], port=node.native_port, compression=False,
-                      execution_profiles={EXEC_PROFILE_DEFAULT: profile}, connect_timeout=10)
-    return cluster.connect()
 
 
 def peers_of(node):
@@ -136,25 +84,8 @@ class EventListener:
 
 @pytest.fixture(scope="module")
 def cluster():
-    native_port, storage_port = shared_port(), shared_port()
-    pool = harness.ServerPool()
-    nodes = [ClusterNode(address, native_port, storage_port) for address in ADDRESSES]
-    started = time.monotonic()
-    pool.servers.extend(nodes)
-    harness._LIVE_SERVERS.extend(nodes)
-    try:
-        nodes[0].start()
-        # The other two join at once, as a seed's peers do when a cluster is started.
-        for node in nodes[1:]:
-            node.launch()
-        for node in nodes[1:]:
-            node.wait_until_listening()
-        print(f"3 nodes serve CQL after {time.monotonic() - started:.2f} s")
+    with running_cluster(ADDRESSES) as nodes:
         yield nodes
-    finally:
-        complaints = pool.close()
-        if complaints:
-            pytest.fail("\n".join(complaints))
 
 
 def test_every_node_lists_the_others_in_peers(cluster):

@@ -214,6 +214,14 @@ impl Gossip {
 
 /// Seeds as chitchat wants them (`host:port`), without this node itself.
 fn seed_addresses(seeds: &[String], port: u16, own: SocketAddr) -> Vec<String> {
+    seed_endpoints(seeds, port)
+        .into_iter()
+        .filter(|seed| *seed != own.to_string())
+        .collect()
+}
+
+/// The configured seeds as `host:port`, in order (`port` where a seed names none).
+pub fn seed_endpoints(seeds: &[String], port: u16) -> Vec<String> {
     seeds
         .iter()
         .map(
@@ -223,7 +231,6 @@ fn seed_addresses(seeds: &[String], port: u16, own: SocketAddr) -> Vec<String> {
                 _ => format!("{seed}:{port}"),
             },
         )
-        .filter(|seed| *seed != own.to_string())
         .collect()
 }
 
@@ -241,10 +248,10 @@ fn published_state(node: &dyn Host, rpc_ready: bool) -> Vec<(String, String)> {
             keys::RELEASE_VERSION,
             crate::version::RELEASE_VERSION.to_string(),
         ),
-        (keys::SCHEMA, node.schema().catalog().version.to_string()),
+        (keys::SCHEMA, node.metadata().applied().1.to_string()),
         (keys::LOAD, node.engine().stats().array_bytes.to_string()),
         (keys::RPC_READY, rpc_ready.to_string()),
-        (keys::EPOCH, "0".to_string()),
+        (keys::EPOCH, node.metadata().applied().0.to_string()),
     ];
     values
         .into_iter()
@@ -277,7 +284,10 @@ async fn watch_loop(node: Arc<dyn Host>, chitchat: Arc<tokio::sync::Mutex<chitch
             let mut chitchat = chitchat.lock().await;
             let state = chitchat.self_node_state();
             state.set(keys::LOAD, node.engine().stats().array_bytes);
-            state.set(keys::SCHEMA, node.schema().catalog().version);
+            // One consistent pair: the schema version and the log index that produced it.
+            let (epoch, version) = node.metadata().applied();
+            state.set(keys::SCHEMA, version);
+            state.set(keys::EPOCH, epoch);
             let live: BTreeSet<ChitchatId> = chitchat.live_nodes().cloned().collect();
             // The newest incarnation of each host (a restarted node has two).
             let mut newest: BTreeMap<Uuid, (u64, PeerInfo, bool)> = BTreeMap::new();

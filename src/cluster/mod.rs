@@ -1,6 +1,6 @@
 //! Cluster layer: the coordinator every statement goes through, the token ring and replica
-//! placement (sans-IO), membership (sans-IO) fed by gossip, internode messaging, and the
-//! local replica.
+//! placement (sans-IO), membership (sans-IO) fed by gossip, internode messaging, the
+//! metadata log (schema in Raft), and the local replica.
 
 pub mod consistency;
 pub mod coordinator;
@@ -8,6 +8,7 @@ pub mod gossip;
 pub mod local;
 pub mod membership;
 pub mod messaging;
+pub mod metadata;
 pub mod nodetool;
 pub mod placement;
 pub mod read_repair;
@@ -78,6 +79,8 @@ pub trait Host: Send + Sync + 'static {
     /// The storage engine, for its stats (the load gossip and nodetool report).
     fn engine(&self) -> &std::sync::Arc<strata_engine::Engine>;
     fn membership(&self) -> &gossip::Membership;
+    /// The schema's Raft log (applied position, members' confirmed schema versions).
+    fn metadata(&self) -> &metadata::MetadataLog;
     /// Announces a topology or status event to the registered clients.
     fn publish(&self, event: strata_protocol::Event);
 }

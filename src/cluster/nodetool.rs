@@ -115,7 +115,7 @@ pub fn describecluster(node: &dyn Host) -> String {
     let mut schemas: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
     let mut releases: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
     schemas
-        .entry(catalog.version.to_string())
+        .entry(node.metadata().applied().1.to_string())
         .or_default()
         .push(local.address);
     releases
@@ -123,7 +123,11 @@ pub fn describecluster(node: &dyn Host) -> String {
         .or_default()
         .push(local.address);
     for peer in &peers {
-        let schema = match (peer.alive, peer.info.schema_version) {
+        let version = node.metadata().peer_schema_version(
+            peer.info.host_id,
+            (peer.info.epoch, peer.info.schema_version),
+        );
+        let schema = match (peer.alive, version) {
             (true, Some(version)) => version.to_string(),
             (true, None) => "UNKNOWN".to_string(),
             (false, _) => "UNREACHABLE".to_string(),

@@ -72,6 +72,17 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// Refuses `what` on a cluster of several nodes: snapshots are per node, so a clone or
+    /// restore would give the other nodes' replicas empty tables.
+    pub fn require_single_node(&self, what: &str) -> CqlResult<()> {
+        match self.node.metadata().members().len() {
+            0 | 1 => Ok(()),
+            nodes => Err(CqlError::invalid(format!(
+                "{what} not supported yet on a cluster of {nodes} nodes: Strata does not take cluster-wide snapshots yet"
+            ))),
+        }
+    }
+
     /// The writable head of a table's branch.
     pub fn head_version(&self, table: &Table) -> CqlResult<VersionId> {
         Ok(self.node.engine().writable_head(table.def.data_version)?)
@@ -80,15 +91,6 @@ impl<'a> Context<'a> {
     /// The frozen version of `table` in snapshot `tag` (reads `AT SNAPSHOT`).
     pub fn snapshot_version(&self, table: &Table, tag: &str) -> CqlResult<VersionId> {
         snapshot_version(&self.catalog, table, tag)
-    }
-
-    /// Frees a dropped or truncated branch; space comes back through merges. Failure
-    /// only leaks space, so it is logged, not reported to the client.
-    pub fn release_branch(&self, version: VersionId) {
-        let head = self.node.engine().writable_head(version).unwrap_or(version);
-        if let Err(e) = self.node.engine().delete_version(head) {
-            tracing::warn!(version = head, error = %e, "could not release table branch");
-        }
     }
 }
 

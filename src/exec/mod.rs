@@ -77,8 +77,36 @@ impl Outcome {
     }
 }
 
-/// Executes one parsed statement.
+/// How often a DDL statement is re-run after another schema change committed between its
+/// checks and its commit (each re-run sees the newer schema, so this only loops while
+/// other nodes keep changing the schema).
+const SCHEMA_CONFLICT_RETRIES: usize = 16;
+
+/// Executes one parsed statement. A DDL statement that lost a race with another schema
+/// change (`CqlError::SchemaConflict`) is re-run against the new schema, which gives the
+/// answer Cassandra gives the later statement (e.g. AlreadyExists).
 pub async fn execute(
+    ctx: &Context<'_>,
+    statement: &Statement,
+    bound: &BoundValues,
+    options: &ExecOptions,
+) -> CqlResult<Outcome> {
+    let mut result = execute_once(ctx, statement, bound, options).await;
+    for _ in 0..SCHEMA_CONFLICT_RETRIES {
+        if !matches!(result, Err(CqlError::SchemaConflict)) {
+            break;
+        }
+        let fresh = Context {
+            node: ctx.node,
+            catalog: ctx.node.catalog(),
+            keyspace: ctx.keyspace,
+        };
+        result = execute_once(&fresh, statement, bound, options).await;
+    }
+    result
+}
+
+async fn execute_once(
     ctx: &Context<'_>,
     statement: &Statement,
     bound: &BoundValues,

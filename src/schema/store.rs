@@ -37,7 +37,9 @@ const VIEW_PREFIX: &[u8] = b"vw/";
 /// Node-local records (host id, tokens, peers) live under this key prefix.
 const LOCAL_PREFIX: &str = "local/";
 
-/// One change to persisted schema.
+/// One change to persisted schema. Serializable: replicated schema changes travel in the
+/// metadata log (`cluster::metadata`).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum SchemaWrite {
     PutKeyspace(KeyspaceDef),
     DropKeyspace(String),
@@ -69,6 +71,12 @@ pub enum SchemaWrite {
         name: String,
     },
 }
+
+/// The replicated schema as writes, and the requested node-local records.
+pub type ReplicatedState = (Vec<SchemaWrite>, Vec<Option<Vec<u8>>>);
+
+/// Engine entries of the system branch to write (`None` deletes).
+type RawEntries = Vec<(Vec<u8>, Option<Vec<u8>>)>;
 
 /// The system branch's live records by key.
 type Records = BTreeMap<Vec<u8>, Vec<u8>>;
@@ -161,15 +169,80 @@ impl SchemaStore {
             .collect()
     }
 
-    /// Persists `writes` atomically and publishes the resulting catalog.
+    /// Persists `writes` atomically and publishes the resulting catalog: node-local schema
+    /// records only (snapshot tags): replicated schema changes go
+    /// through the metadata log (`cluster::metadata`), whose state machine applies them
+    /// with `apply_with_local`.
     pub fn apply(&self, writes: Vec<SchemaWrite>) -> CqlResult<Arc<Catalog>> {
-        let raw = writes
-            .into_iter()
-            .map(encode_write)
-            .collect::<CqlResult<Vec<_>>>()?;
+        self.apply_with_local(writes, Vec::new())
+    }
+
+    /// Persists `writes` and the node-local `local` records (`None` deletes) in one
+    /// atomic engine write and publishes the resulting catalog: the metadata log's state
+    /// machine records its applied log position in the same write as the schema change.
+    pub fn apply_with_local(
+        &self,
+        writes: Vec<SchemaWrite>,
+        local: Vec<(&str, Option<Vec<u8>>)>,
+    ) -> CqlResult<Arc<Catalog>> {
+        let raw = encode_with_local(writes, local)?;
         let mut records = self.lock_records();
         self.put_raw(&mut records, raw)?;
         self.rebuild(&records)
+    }
+
+    /// Replaces the replicated schema (keyspaces, tables, types, indexes, views; not
+    /// snapshots, which are node-local) by `puts`, with `local` records, in one engine
+    /// write: a metadata-log snapshot being installed.
+    pub fn replace_replicated(
+        &self,
+        puts: Vec<SchemaWrite>,
+        local: Vec<(&str, Option<Vec<u8>>)>,
+    ) -> CqlResult<Arc<Catalog>> {
+        let mut raw = encode_with_local(puts, local)?;
+        let mut records = self.lock_records();
+        let kept: std::collections::BTreeSet<Vec<u8>> =
+            raw.iter().map(|(k, _)| k.clone()).collect();
+        let stale: Vec<Vec<u8>> = records
+            .keys()
+            .filter(|k| is_replicated_key(k) && !kept.contains(*k))
+            .cloned()
+            .collect();
+        raw.extend(stale.into_iter().map(|k| (k, None)));
+        self.put_raw(&mut records, raw)?;
+        self.rebuild(&records)
+    }
+
+    /// The replicated schema as the writes that would create it (a metadata-log snapshot),
+    /// with the node-local records named `local`, read together.
+    pub fn replicated_state(&self, local: &[&str]) -> CqlResult<ReplicatedState> {
+        let records = self.lock_records();
+        let local = local
+            .iter()
+            .map(|name| {
+                records
+                    .get(format!("{LOCAL_PREFIX}{name}").as_bytes())
+                    .cloned()
+            })
+            .collect();
+        let mut writes = Vec::new();
+        for (key, value) in records.iter() {
+            let write = if key.starts_with(KEYSPACE_PREFIX) {
+                SchemaWrite::PutKeyspace(decode_json(value)?)
+            } else if key.starts_with(TABLE_PREFIX) {
+                SchemaWrite::PutTable(decode_json(value)?)
+            } else if key.starts_with(TYPE_PREFIX) {
+                SchemaWrite::PutType(decode_json(value)?)
+            } else if key.starts_with(INDEX_PREFIX) {
+                SchemaWrite::PutIndex(decode_json(value)?)
+            } else if key.starts_with(VIEW_PREFIX) {
+                SchemaWrite::PutView(decode_json(value)?)
+            } else {
+                continue;
+            };
+            writes.push(write);
+        }
+        Ok((writes, local))
     }
 
     /// Persists `entries` (`None` deletes) in one engine write, then mirrors them in
@@ -348,6 +421,36 @@ fn attach_views(catalog: &mut Catalog, views: Vec<ViewRecord>) -> CqlResult<()> 
         ks.tables.insert(table.def.name.clone(), Arc::new(table));
     }
     Ok(())
+}
+
+/// The engine entries of `writes` and of the node-local `local` records.
+fn encode_with_local(
+    writes: Vec<SchemaWrite>,
+    local: Vec<(&str, Option<Vec<u8>>)>,
+) -> CqlResult<RawEntries> {
+    let mut raw = writes
+        .into_iter()
+        .map(encode_write)
+        .collect::<CqlResult<Vec<_>>>()?;
+    raw.extend(
+        local
+            .into_iter()
+            .map(|(name, value)| (format!("{LOCAL_PREFIX}{name}").into_bytes(), value)),
+    );
+    Ok(raw)
+}
+
+/// Whether `key` is replicated schema (in the metadata log), not a node-local record.
+fn is_replicated_key(key: &[u8]) -> bool {
+    [
+        KEYSPACE_PREFIX,
+        TABLE_PREFIX,
+        TYPE_PREFIX,
+        INDEX_PREFIX,
+        VIEW_PREFIX,
+    ]
+    .iter()
+    .any(|prefix| key.starts_with(prefix))
 }
 
 fn view_key(keyspace: &str, name: &str) -> Vec<u8> {

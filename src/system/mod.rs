@@ -275,7 +275,10 @@ fn peers(node: &Node, table: &Table, v2: bool) -> CqlResult<Vec<FullRow>> {
                 .text("rack", &info.rack)
                 .text("release_version", &info.release_version)
                 .text_set("tokens", &tokens);
-            if let Some(version) = info.schema_version {
+            let version = node
+                .metadata()
+                .peer_schema_version(info.host_id, (info.epoch, info.schema_version));
+            if let Some(version) = version {
                 row = row.uuid("schema_version", version);
             }
             row = if v2 {

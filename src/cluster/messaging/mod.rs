@@ -61,19 +61,42 @@ use frame::{Header, Hello, HelloReply, Kind};
 pub enum Verb {
     /// Echoes its payload (liveness checks, tests).
     Ping = 0,
+    /// Metadata log (`cluster::metadata`): openraft's append-entries RPC.
+    MetadataAppend = 40,
+    /// Metadata log: openraft's vote RPC.
+    MetadataVote = 41,
+    /// Metadata log: one chunk of a snapshot.
+    MetadataSnapshot = 42,
+    /// Metadata log: a schema change for the leader to append.
+    MetadataPropose = 43,
+    /// Metadata log: a node asks to be added to the group.
+    MetadataJoin = 44,
+    /// Metadata log: answers once the node applied the given index (schema agreement).
+    MetadataWaitApplied = 45,
+    /// Metadata log: the members' applied positions after a schema change.
+    MetadataAgreed = 46,
 }
 
 impl Verb {
     fn from_wire(value: u16) -> Option<Verb> {
         match value {
             0 => Some(Verb::Ping),
+            40 => Some(Verb::MetadataAppend),
+            41 => Some(Verb::MetadataVote),
+            42 => Some(Verb::MetadataSnapshot),
+            43 => Some(Verb::MetadataPropose),
+            44 => Some(Verb::MetadataJoin),
+            45 => Some(Verb::MetadataWaitApplied),
+            46 => Some(Verb::MetadataAgreed),
             _ => None,
         }
     }
 
     /// Verbs on the urgent link: small control messages that must not queue behind data.
     pub fn is_urgent(self) -> bool {
-        matches!(self, Verb::Ping)
+        // Raft heartbeats and votes must not wait behind data, or leaders would be
+        // deposed under load.
+        matches!(self, Verb::Ping | Verb::MetadataAppend | Verb::MetadataVote)
     }
 }
 

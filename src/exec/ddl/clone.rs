@@ -58,6 +58,7 @@ pub async fn clone_table(ctx: &Context<'_>, s: &CloneTable) -> CqlResult<DdlOutc
     for ks in [&source.def.keyspace, &keyspace] {
         ctx.require_single_replica(ks, "CLONE is", "cluster-wide snapshots")?;
     }
+    ctx.require_single_node("CLONE is")?;
     if source.def.keyspace.starts_with("system") {
         return Err(CqlError::invalid(format!(
             "Cannot clone system table {}.{}",
@@ -82,13 +83,16 @@ pub async fn clone_table(ctx: &Context<'_>, s: &CloneTable) -> CqlResult<DdlOutc
     }
     let clone = branch_from(ctx, &catalog, &source, s.snapshot.as_deref())?;
     ctx.node
-        .schema()
-        .apply(vec![SchemaWrite::PutTable(cloned_def(
-            &source.def,
-            &keyspace,
-            &s.name.name,
-            clone,
-        ))])?;
+        .commit_schema(
+            &catalog,
+            vec![SchemaWrite::PutTable(cloned_def(
+                &source.def,
+                &keyspace,
+                &s.name.name,
+                clone,
+            ))],
+        )
+        .await?;
     Ok(Some(SchemaChange {
         change: SchemaChangeType::Created,
         target: SchemaChangeTarget::Table {
@@ -105,6 +109,7 @@ pub async fn clone_keyspace(ctx: &Context<'_>, s: &CloneKeyspace) -> CqlResult<D
         .keyspace(&s.source)
         .ok_or_else(|| CqlError::invalid(format!("Keyspace '{}' doesn't exist", s.source)))?;
     ctx.require_single_replica(&s.source, "CLONE is", "cluster-wide snapshots")?;
+    ctx.require_single_node("CLONE is")?;
     if source.system {
         return Err(CqlError::invalid(format!(
             "Cannot clone system keyspace {}",
@@ -161,7 +166,7 @@ pub async fn clone_keyspace(ctx: &Context<'_>, s: &CloneKeyspace) -> CqlResult<D
             _ => None,
         })
         .collect();
-    ctx.node.schema().apply(writes)?;
+    ctx.node.commit_schema(&catalog, writes).await?;
     let created = SchemaChange {
         change: SchemaChangeType::Created,
         target: SchemaChangeTarget::Keyspace(s.name.clone()),
@@ -187,34 +192,35 @@ pub async fn clone_keyspace(ctx: &Context<'_>, s: &CloneKeyspace) -> CqlResult<D
     Ok(Some(created))
 }
 
-/// Points each table at a fresh clone of its snapshot and releases the old branch.
-fn restore(ctx: &Context<'_>, catalog: &Catalog, tables: &[&Table], tag: &str) -> CqlResult<()> {
+/// Points each table at a fresh clone of its snapshot (the metadata log's state machine
+/// releases the old branch).
+async fn restore(
+    ctx: &Context<'_>,
+    catalog: &Catalog,
+    tables: &[&Table],
+    tag: &str,
+) -> CqlResult<()> {
     for table in tables {
         ctx.require_single_replica(&table.def.keyspace, "RESTORE is", "cluster-wide snapshots")?;
     }
+    ctx.require_single_node("RESTORE is")?;
     let mut writes = Vec::with_capacity(tables.len());
-    let mut released = Vec::with_capacity(tables.len());
     for table in tables {
         let frozen = snapshot_version(catalog, table, tag)?;
         let clone = ctx.node.engine().clone_version(frozen)?;
-        released.push(table.def.data_version);
         writes.push(SchemaWrite::PutTable(TableDef {
             data_version: clone,
             ..table.def.clone()
         }));
     }
-    ctx.node.schema().apply(writes)?;
-    for version in released {
-        ctx.release_branch(version);
-    }
+    ctx.node.commit_schema(catalog, writes).await?;
     Ok(())
 }
 
 pub async fn restore_table(ctx: &Context<'_>, s: &RestoreTable) -> CqlResult<DdlOutcome> {
     let table = ctx.resolve_table(&s.table)?;
     let _guard = ctx.node.schema().ddl_lock.lock().await;
-    let catalog = ctx.node.catalog();
-    restore(ctx, &catalog, &[table.as_ref()], &s.snapshot)?;
+    restore(ctx, &ctx.catalog, &[table.as_ref()], &s.snapshot).await?;
     Ok(Some(SchemaChange {
         change: SchemaChangeType::Updated,
         target: SchemaChangeTarget::Table {
@@ -248,7 +254,7 @@ pub async fn restore_keyspace(ctx: &Context<'_>, s: &RestoreKeyspace) -> CqlResu
         )));
     }
     let tables: Vec<&Table> = in_snapshot.into_values().collect();
-    restore(ctx, &catalog, &tables, &s.snapshot)?;
+    restore(ctx, &catalog, &tables, &s.snapshot).await?;
     Ok(Some(SchemaChange {
         change: SchemaChangeType::Updated,
         target: SchemaChangeTarget::Keyspace(s.keyspace.clone()),

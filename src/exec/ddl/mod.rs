@@ -72,8 +72,8 @@ pub async fn create_keyspace(ctx: &Context<'_>, s: &CreateKeyspace) -> CqlResult
     }
     let def = keyspace_def(ctx, &s.name, &s.properties, None)?;
     ctx.node
-        .schema()
-        .apply(vec![SchemaWrite::PutKeyspace(def)])?;
+        .commit_schema(&catalog, vec![SchemaWrite::PutKeyspace(def)])
+        .await?;
     Ok(Some(keyspace_event(SchemaChangeType::Created, &s.name)))
 }
 
@@ -104,8 +104,8 @@ pub async fn alter_keyspace(ctx: &Context<'_>, s: &AlterKeyspace) -> CqlResult<D
     };
     let def = keyspace_def(ctx, &s.name, &s.properties, Some(&existing.def))?;
     ctx.node
-        .schema()
-        .apply(vec![SchemaWrite::PutKeyspace(def)])?;
+        .commit_schema(&catalog, vec![SchemaWrite::PutKeyspace(def)])
+        .await?;
     Ok(Some(keyspace_event(SchemaChangeType::Updated, &s.name)))
 }
 
@@ -128,15 +128,8 @@ pub async fn drop_keyspace(ctx: &Context<'_>, s: &DropKeyspace) -> CqlResult<Ddl
         name: name.clone(),
     }));
     writes.push(SchemaWrite::DropKeyspace(s.name.clone()));
-    let heads: Vec<_> = keyspace
-        .tables
-        .values()
-        .map(|t| t.def.data_version)
-        .collect();
-    ctx.node.schema().apply(writes)?;
-    for version in heads {
-        ctx.release_branch(version);
-    }
+    // The metadata log's state machine releases the tables' branches on every node.
+    ctx.node.commit_schema(&catalog, writes).await?;
     Ok(Some(keyspace_event(SchemaChangeType::Dropped, &s.name)))
 }
 
@@ -262,7 +255,9 @@ pub async fn create_table(ctx: &Context<'_>, s: &CreateTable) -> CqlResult<DdlOu
     }
     let mut def = table_def(&keyspace, s, &KeyspaceUdts::new(&keyspace, &ks.types))?;
     def.data_version = ctx.node.engine().clone_version(ROOT_VERSION)?;
-    ctx.node.schema().apply(vec![SchemaWrite::PutTable(def)])?;
+    ctx.node
+        .commit_schema(&catalog, vec![SchemaWrite::PutTable(def)])
+        .await?;
     Ok(Some(table_event(
         SchemaChangeType::Created,
         &keyspace,
@@ -669,7 +664,9 @@ pub async fn alter_table(ctx: &Context<'_>, s: &AlterTable) -> CqlResult<DdlOutc
         }
     }
     def.normalise_column_order();
-    ctx.node.schema().apply(vec![SchemaWrite::PutTable(def)])?;
+    ctx.node
+        .commit_schema(&catalog, vec![SchemaWrite::PutTable(def)])
+        .await?;
     Ok(Some(table_event(
         SchemaChangeType::Updated,
         &keyspace,
@@ -718,13 +715,7 @@ pub async fn drop_table(ctx: &Context<'_>, s: &DropObject) -> CqlResult<DdlOutco
         table: i.table.clone(),
         name: i.name.clone(),
     }));
-    let branches: Vec<_> = std::iter::once(table.def.data_version)
-        .chain(table.indexes.iter().map(|i| i.data_version))
-        .collect();
-    ctx.node.schema().apply(writes)?;
-    for version in branches {
-        ctx.release_branch(version);
-    }
+    ctx.node.commit_schema(&catalog, writes).await?;
     Ok(Some(table_event(
         SchemaChangeType::Dropped,
         &keyspace,
@@ -732,8 +723,8 @@ pub async fn drop_table(ctx: &Context<'_>, s: &DropObject) -> CqlResult<DdlOutco
     )))
 }
 
-/// TRUNCATE swaps the table (and its indexes and views) onto fresh empty branches, then
-/// releases the old ones.
+/// TRUNCATE swaps the table (and its indexes and views) onto fresh empty branches; the
+/// metadata log's state machine releases the old ones (on every node).
 pub async fn truncate(ctx: &Context<'_>, name: &QualifiedName) -> CqlResult<()> {
     let table = ctx.resolve_table(name)?;
     if table.def.keyspace.starts_with("system") {
@@ -745,14 +736,12 @@ pub async fn truncate(ctx: &Context<'_>, name: &QualifiedName) -> CqlResult<()> 
     let _guard = ctx.node.schema().ddl_lock.lock().await;
     let catalog = ctx.node.catalog();
     let fresh = || ctx.node.engine().clone_version(ROOT_VERSION);
-    let mut released = vec![table.def.data_version];
     let mut writes = vec![SchemaWrite::PutTable(TableDef {
         data_version: fresh()?,
         ..table.def.clone()
     })];
     // The table's indexes and views describe its rows, so they are emptied with it.
     for index in &table.indexes {
-        released.push(index.data_version);
         writes.push(SchemaWrite::PutIndex(IndexDef {
             data_version: fresh()?,
             ..index.clone()
@@ -765,7 +754,6 @@ pub async fn truncate(ctx: &Context<'_>, name: &QualifiedName) -> CqlResult<()> 
         let Some(info) = view.view.clone() else {
             continue;
         };
-        released.push(view.def.data_version);
         let def = TableDef {
             data_version: fresh()?,
             ..view.def.clone()
@@ -775,9 +763,7 @@ pub async fn truncate(ctx: &Context<'_>, name: &QualifiedName) -> CqlResult<()> 
             view: info,
         }));
     }
-    ctx.node.schema().apply(writes)?;
-    for version in released {
-        ctx.release_branch(version);
-    }
+    // The table was resolved in the statement's catalog: the change is valid against it.
+    ctx.node.commit_schema(&ctx.catalog, writes).await?;
     Ok(())
 }

@@ -97,7 +97,9 @@ pub async fn create_type(ctx: &Context<'_>, s: &CreateType) -> CqlResult<DdlOutc
         def.field_names.push(field.clone());
         def.field_types.push(field_type(ks, ty)?.to_string());
     }
-    ctx.node.schema().apply(vec![SchemaWrite::PutType(def)])?;
+    ctx.node
+        .commit_schema(&catalog, vec![SchemaWrite::PutType(def)])
+        .await?;
     Ok(Some(type_event(
         SchemaChangeType::Created,
         &keyspace,
@@ -169,7 +171,9 @@ pub async fn alter_type(ctx: &Context<'_>, s: &AlterType) -> CqlResult<DdlOutcom
             }
         }
     }
-    ctx.node.schema().apply(vec![SchemaWrite::PutType(def)])?;
+    ctx.node
+        .commit_schema(&catalog, vec![SchemaWrite::PutType(def)])
+        .await?;
     Ok(Some(type_event(SchemaChangeType::Updated, &keyspace, name)))
 }
 
@@ -231,10 +235,15 @@ pub async fn drop_type(ctx: &Context<'_>, s: &DropObject) -> CqlResult<DdlOutcom
             users.join(", ")
         )));
     }
-    ctx.node.schema().apply(vec![SchemaWrite::DropType {
-        keyspace: keyspace.clone(),
-        name: name.clone(),
-    }])?;
+    ctx.node
+        .commit_schema(
+            &catalog,
+            vec![SchemaWrite::DropType {
+                keyspace: keyspace.clone(),
+                name: name.clone(),
+            }],
+        )
+        .await?;
     Ok(Some(type_event(SchemaChangeType::Dropped, &keyspace, name)))
 }
 

@@ -370,7 +370,9 @@ pub async fn create_index(ctx: &Context<'_>, s: &CreateIndex) -> CqlResult<DdlOu
             .clone_version(strata_engine::ROOT_VERSION)?,
     };
     build(ctx, &table, &def).await?;
-    ctx.node.schema().apply(vec![SchemaWrite::PutIndex(def)])?;
+    ctx.node
+        .commit_schema(&catalog, vec![SchemaWrite::PutIndex(def)])
+        .await?;
     Ok(Some(index_event(&keyspace, &table.def.name)))
 }
 
@@ -451,12 +453,16 @@ pub async fn drop_index(ctx: &Context<'_>, s: &DropObject) -> CqlResult<DdlOutco
             s.name.name
         )));
     };
-    ctx.node.schema().apply(vec![SchemaWrite::DropIndex {
-        keyspace: keyspace.clone(),
-        table: index.table.clone(),
-        name: index.name.clone(),
-    }])?;
-    ctx.release_branch(index.data_version);
+    ctx.node
+        .commit_schema(
+            &catalog,
+            vec![SchemaWrite::DropIndex {
+                keyspace: keyspace.clone(),
+                table: index.table.clone(),
+                name: index.name.clone(),
+            }],
+        )
+        .await?;
     Ok(Some(index_event(&keyspace, &index.table)))
 }
 

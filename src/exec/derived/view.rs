@@ -308,11 +308,14 @@ pub async fn create_view(ctx: &Context<'_>, s: &CreateView) -> CqlResult<DdlOutc
     view.view = Some(info.clone());
     build(ctx, &base, &Arc::new(view)).await?;
     ctx.node
-        .schema()
-        .apply(vec![SchemaWrite::PutView(ViewRecord {
-            table: def,
-            view: info,
-        })])?;
+        .commit_schema(
+            &catalog,
+            vec![SchemaWrite::PutView(ViewRecord {
+                table: def,
+                view: info,
+            })],
+        )
+        .await?;
     Ok(Some(table_event(
         SchemaChangeType::Created,
         &keyspace,
@@ -358,11 +361,15 @@ pub async fn drop_view(ctx: &Context<'_>, s: &DropObject) -> CqlResult<DdlOutcom
             s.name.name
         )));
     };
-    ctx.node.schema().apply(vec![SchemaWrite::DropView {
-        keyspace: keyspace.clone(),
-        name: view.def.name.clone(),
-    }])?;
-    ctx.release_branch(view.def.data_version);
+    ctx.node
+        .commit_schema(
+            &catalog,
+            vec![SchemaWrite::DropView {
+                keyspace: keyspace.clone(),
+                name: view.def.name.clone(),
+            }],
+        )
+        .await?;
     Ok(Some(table_event(
         SchemaChangeType::Dropped,
         &keyspace,

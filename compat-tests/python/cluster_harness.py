@@ -1,0 +1,103 @@
+"""Launching several strata processes as one cluster on loopback addresses (Linux routes all
+of 127.0.0.0/8 to lo), shared by the multi-node tests."""
+
+import contextlib
+import socket
+import tempfile
+import time
+
+import pytest
+
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
+from cassandra.policies import WhiteListRoundRobinPolicy
+
+from driver_helpers import process_harness
+
+
+harness = process_harness()
+
+
+def shared_port(addresses):
+    """A TCP and UDP port free on every address (a small race is accepted)."""
+    for _ in range(50):
+        port = harness.free_port()
+        try:
+            for address in addresses:
+                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                    with socket.socket(socket.AF_INET, kind) as sock:
+                        sock.bind((address, port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError(f"no port free on {addresses}")
+
+
+class ClusterNode(harness.StrataServer):
+    """One node on its own loopback address; every node uses the same ports."""
+
+    def __init__(self, address, seed, native_port, storage_port, admin_port=None):
+        super().__init__(harness.strata_binary(), tempfile.mkdtemp(prefix="strata-cluster-"),
+                         ["--seeds", seed, "--admin-address", address])
+        self.host = address
+        self.native_port = native_port
+        self.storage_port = storage_port
+        if admin_port is not None:
+            self.admin_port = admin_port
+        self.cluster_name = harness.CLUSTER_NAME
+
+
+def wait_for(what, condition, timeout_s):
+    """Polls `condition` until it returns a truthy value; returns (value, seconds)."""
+    started = time.monotonic()
+    last = None
+    while time.monotonic() - started < timeout_s:
+        last = condition()
+        if last:
+            elapsed = time.monotonic() - started
+            print(f"{what}: {elapsed:.2f} s")
+            return last, elapsed
+        time.sleep(0.2)
+    raise AssertionError(f"{what}: not within {timeout_s:.0f} s (last: {last!r})")
+
+
+def session_on(node, **cluster_options):
+    """A driver session that only talks to `node` (to read that node's system tables)."""
+    profile = ExecutionProfile(load_balancing_policy=WhiteListRoundRobinPolicy([node.host]),
+                               request_timeout=20)
+    cluster = Cluster([node.host], port=node.native_port, compression=False,
+                      execution_profiles={EXEC_PROFILE_DEFAULT: profile}, connect_timeout=10,
+                      **cluster_options)
+    return cluster.connect()
+
+
+def start_cluster(nodes):
+    """Starts the first node (the seed), then the others at once; returns seconds taken."""
+    started = time.monotonic()
+    nodes[0].start()
+    for node in nodes[1:]:
+        node.launch()
+    for node in nodes[1:]:
+        node.wait_until_listening()
+    elapsed = time.monotonic() - started
+    print(f"{len(nodes)} nodes serve CQL after {elapsed:.2f} s")
+    return elapsed
+
+
+@contextlib.contextmanager
+def running_cluster(addresses, admin_ports=None):
+    """A started cluster on `addresses` (the first is the seed), stopped and removed after;
+    fails the test if a node died by itself."""
+    native_port, storage_port = shared_port(addresses), shared_port(addresses)
+    pool = harness.ServerPool()
+    nodes = [ClusterNode(address, addresses[0], native_port, storage_port, admin)
+             for address, admin in zip(addresses, admin_ports or [None] * len(addresses))]
+    pool.servers.extend(nodes)
+    harness._LIVE_SERVERS.extend(nodes)
+    try:
+        # The others join at once, as a seed's peers do when a cluster is started.
+        start_cluster(nodes)
+        yield nodes
+    finally:
+        complaints = pool.close()
+        if complaints:
+            pytest.fail("\n".join(complaints))

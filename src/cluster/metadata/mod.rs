@@ -1,0 +1,667 @@
+//! Cluster metadata in a Raft log (openraft 0.9): every DDL statement is one log entry,
+//! applied by every node's schema store in log order, so every node has the same schema
+//! with the same ids (`schema_version` is a digest of it).
+//!
+//! Where Raft ends and gossip begins: this log holds what must be agreed (schema); gossip
+//! (`cluster::gossip`) carries what is per node and ephemeral (liveness, load, the schema
+//! version and log position each node has applied). The data path never touches Raft.
+//!
+//! Invariants:
+//! - One group per cluster. A node with no persisted log state initializes a one-voter
+//!   group only when it is the first seed (or has no seeds); every other node asks the
+//!   seeds (then the leader they name) to add it, as a learner and then a voter. A node
+//!   that has log state (a restart) never initializes or joins again: Raft catches it up
+//!   from the log or a snapshot.
+//! - A DDL commits in four steps (`commit`): the proposer (any node) builds the writes
+//!   against its catalog, the entry goes to the leader (directly on the leader: a single
+//!   node has no network hop), the proposer waits until it applied the entry itself, then
+//!   asks every live member to confirm it applied it too (bounded by `AGREEMENT_TIMEOUT`)
+//!   before the statement returns, so drivers see schema agreement at once.
+//! - An entry whose base schema version is not the applier's current one is rejected on
+//!   every node alike (`ApplyOutcome::Conflict`); the proposer then re-runs the statement
+//!   (`CqlError::SchemaConflict`), which gives Cassandra's answer to the losing statement.
+
+// openraft's storage and network traits return its own error types (`StorageError`,
+// `RPCError`: 200+ bytes); they are built only on failure paths, so not boxed here.
+#![allow(clippy::result_large_err)]
+
+mod log_store;
+mod network;
+#[cfg(test)]
+mod sim;
+mod state_machine;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use openraft::error::{ClientWriteError, RaftError};
+use openraft::{ChangeMembers, Raft, SnapshotPolicy};
+use serde::{Deserialize, Serialize};
+use strata_engine::Engine;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+pub use log_store::LogStore;
+pub use state_machine::{AppliedPosition, ChangeListener, StateMachine};
+
+use super::messaging::{Messaging, Verb};
+use crate::error::{CqlError, CqlResult};
+use crate::schema::{Catalog, SchemaStore, SchemaWrite};
+
+openraft::declare_raft_types!(
+    /// The metadata log's types.
+    pub TypeConfig:
+        D = SchemaCommand,
+        R = ApplyOutcome,
+        NodeId = u64,
+        Node = MetaNode,
+        SnapshotData = std::io::Cursor<Vec<u8>>,
+);
+
+pub type NodeId = u64;
+pub type MetaRaft = Raft<TypeConfig>;
+
+/// How long a DDL waits for the log (a leader, the commit, its own apply).
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a DDL waits for the other live nodes to apply it before returning anyway
+/// (drivers then wait for agreement themselves, as with Cassandra).
+const AGREEMENT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Bound on admitting one node (learner catch-up plus the membership change).
+const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+const JOIN_RETRY: Duration = Duration::from_millis(500);
+
+/// A member of the metadata group: its host id and internode address.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetaNode {
+    pub host_id: Uuid,
+    pub addr: String,
+}
+
+/// The Raft node id of a host (its host id folded to 64 bits).
+pub fn node_id(host_id: Uuid) -> NodeId {
+    let (hi, lo) = host_id.as_u64_pair();
+    hi ^ lo
+}
+
+/// One DDL statement's replicated effect.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SchemaCommand {
+    /// The proposing node: its writes carry branches it created already.
+    pub origin: Uuid,
+    /// The schema version the proposer validated the statement against.
+    pub base: Uuid,
+    pub writes: Vec<ReplicatedWrite>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReplicatedWrite {
+    pub write: SchemaWrite,
+    /// The object gets a new empty branch on every node (CREATE, TRUNCATE), rather than
+    /// keeping the one it has.
+    pub fresh_branch: bool,
+}
+
+/// What applying an entry did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ApplyOutcome {
+    Applied,
+    /// The schema changed since the proposer validated: nothing applied.
+    Conflict,
+    /// A Raft-internal entry (blank, membership).
+    Noop,
+}
+
+#[derive(Serialize, Deserialize)]
+enum ProposeReply {
+    Committed { index: u64, outcome: ApplyOutcome },
+    NotLeader,
+    Failed(String),
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+enum JoinReply {
+    Joined,
+    /// Ask the leader, at this address when known.
+    NotLeader(Option<String>),
+    Failed(String),
+}
+
+/// Raft timing for a LAN cluster; snapshots every 500 entries keep the log short.
+pub fn raft_config() -> anyhow::Result<openraft::Config> {
+    Ok(openraft::Config {
+        cluster_name: "strata-metadata".into(),
+        heartbeat_interval: 200,
+        election_timeout_min: 1000,
+        election_timeout_max: 2000,
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(500),
+        max_in_snapshot_log_to_keep: 100,
+        ..Default::default()
+    }
+    .validate()?)
+}
+
+/// This node's handle on the metadata log.
+pub struct MetadataLog {
+    raft: MetaRaft,
+    id: NodeId,
+    me: MetaNode,
+    messaging: Messaging,
+    engine: Arc<Engine>,
+    position: AppliedPosition,
+    /// Positions (applied index, schema version) other members confirmed after a schema
+    /// change, newer than gossip right after it (gossip catches up within a second).
+    confirmed: Arc<Mutex<HashMap<Uuid, (u64, Uuid)>>>,
+}
+
+/// One member's applied position, as confirmed after a schema change.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+struct Confirmed {
+    host_id: Uuid,
+    index: u64,
+    version: Uuid,
+}
+
+fn record(confirmed: &Mutex<HashMap<Uuid, (u64, Uuid)>>, positions: &[Confirmed]) {
+    let mut confirmed = confirmed.lock().unwrap_or_else(|e| e.into_inner());
+    for p in positions {
+        let known = confirmed.entry(p.host_id).or_insert((p.index, p.version));
+        if known.0 <= p.index {
+            *known = (p.index, p.version);
+        }
+    }
+}
+
+/// What `MetadataLog::start` needs.
+pub struct Setup {
+    /// Where the log, vote and snapshot are kept.
+    pub dir: std::path::PathBuf,
+    pub me: MetaNode,
+    /// The seeds' internode addresses, in configured order.
+    pub seeds: Vec<SocketAddr>,
+    pub store: Arc<SchemaStore>,
+    pub engine: Arc<Engine>,
+    pub messaging: Messaging,
+    pub listener: ChangeListener,
+}
+
+impl MetadataLog {
+    /// Opens the log and the state machine, starts Raft, serves the metadata verbs, and
+    /// initializes or joins the group (see the module invariants).
+    pub async fn start(setup: Setup) -> anyhow::Result<MetadataLog> {
+        let Setup {
+            dir,
+            me,
+            seeds,
+            store,
+            engine,
+            messaging,
+            listener,
+        } = setup;
+        let id = node_id(me.host_id);
+        let position = AppliedPosition::default();
+        let (raft, _) = start_raft(
+            &dir,
+            &me,
+            store,
+            engine.clone(),
+            listener,
+            position.clone(),
+            network::Network::new(messaging.clone()),
+        )
+        .await?;
+        network::serve_raft(&messaging, &raft);
+        let log = MetadataLog {
+            raft,
+            id,
+            me,
+            messaging,
+            engine,
+            position,
+            confirmed: Arc::default(),
+        };
+        log.serve();
+        log.follow_epoch();
+        log.form(seeds).await?;
+        Ok(log)
+    }
+
+    /// Initializes the group (first seed) or joins it in the background (the others).
+    async fn form(&self, seeds: Vec<SocketAddr>) -> anyhow::Result<()> {
+        if self.raft.is_initialized().await? {
+            return Ok(());
+        }
+        let own = self.me.addr.parse::<SocketAddr>().ok();
+        if seeds.first().is_none_or(|first| Some(*first) == own) {
+            tracing::info!(node = self.id, "initializing the metadata group");
+            self.raft
+                .initialize(BTreeMap::from([(self.id, self.me.clone())]))
+                .await?;
+            // A one-voter group elects itself at once; waiting here keeps that out of the
+            // first DDL's latency. Not fatal: a DDL waits for a leader anyway.
+            let elected = self
+                .raft
+                .wait(Some(Duration::from_secs(5)))
+                .current_leader(self.id, "first election")
+                .await;
+            if let Err(e) = elected {
+                tracing::warn!(error = %e, "the new metadata group has no leader yet");
+            }
+            return Ok(());
+        }
+        tokio::spawn(join(
+            self.raft.clone(),
+            self.messaging.clone(),
+            self.me.clone(),
+            seeds,
+        ));
+        Ok(())
+    }
+
+    /// Serves proposals, joins and schema-agreement waits.
+    fn serve(&self) {
+        let raft = self.raft.clone();
+        network::serve(
+            &self.messaging,
+            Verb::MetadataPropose,
+            move |command: SchemaCommand| {
+                let raft = raft.clone();
+                async move { propose_here(&raft, command).await }
+            },
+        );
+        let raft = self.raft.clone();
+        let one_at_a_time = Arc::new(tokio::sync::Mutex::new(()));
+        network::serve(
+            &self.messaging,
+            Verb::MetadataJoin,
+            move |node: MetaNode| {
+                let raft = raft.clone();
+                let one_at_a_time = one_at_a_time.clone();
+                async move {
+                    let _serial = one_at_a_time.lock().await;
+                    admit(&raft, node).await
+                }
+            },
+        );
+        let raft = self.raft.clone();
+        let position = self.position.clone();
+        let host_id = self.me.host_id;
+        network::serve(
+            &self.messaging,
+            Verb::MetadataWaitApplied,
+            move |index: u64| {
+                let raft = raft.clone();
+                let position = position.clone();
+                async move {
+                    let applied = raft
+                        .wait(Some(AGREEMENT_TIMEOUT))
+                        .applied_index_at_least(Some(index), "schema agreement")
+                        .await;
+                    applied.ok().map(|_| {
+                        let (index, version) = position.get();
+                        Confirmed {
+                            host_id,
+                            index,
+                            version,
+                        }
+                    })
+                }
+            },
+        );
+        let confirmed = self.confirmed.clone();
+        network::serve(
+            &self.messaging,
+            Verb::MetadataAgreed,
+            move |positions: Vec<Confirmed>| {
+                record(&confirmed, &positions);
+                std::future::ready(true)
+            },
+        );
+    }
+
+    /// The schema version to report for `host`: the newer (by applied index) of what
+    /// gossip says (`gossiped`: its epoch and version) and what it confirmed after the
+    /// last schema change, so drivers see agreement as soon as a DDL returns.
+    pub fn peer_schema_version(&self, host: Uuid, gossiped: (u64, Option<Uuid>)) -> Option<Uuid> {
+        let confirmed = self
+            .confirmed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&host)
+            .copied();
+        match confirmed {
+            Some((index, version)) if index >= gossiped.0 => Some(version),
+            _ => gossiped.1,
+        }
+    }
+
+    /// The last applied index and the schema version it produced.
+    pub fn applied(&self) -> (u64, Uuid) {
+        self.position.get()
+    }
+
+    /// Every internode message carries the log position this node applied.
+    fn follow_epoch(&self) {
+        let mut metrics = self.raft.metrics();
+        let messaging = self.messaging.clone();
+        tokio::spawn(async move {
+            loop {
+                let applied = metrics.borrow().last_applied.map_or(0, |l| l.index);
+                messaging.set_epoch(applied);
+                if metrics.changed().await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+
+    /// Commits `writes`, validated against `base`, through the log; returns once this
+    /// node and every live member (`is_alive`, bounded by `AGREEMENT_TIMEOUT`) applied it.
+    /// `CqlError::SchemaConflict` when another change committed first.
+    pub async fn commit(
+        &self,
+        base: &Catalog,
+        writes: Vec<SchemaWrite>,
+        is_alive: &(dyn Fn(Uuid) -> bool + Sync),
+    ) -> CqlResult<()> {
+        let command = command(self.me.host_id, base, writes);
+        let deadline = Instant::now() + COMMIT_TIMEOUT;
+        let (index, outcome) = self.propose(&command, deadline).await?;
+        self.raft
+            .wait(Some(deadline.saturating_duration_since(Instant::now())))
+            .applied_index_at_least(Some(index), "schema change")
+            .await
+            .map_err(|e| CqlError::Server(format!("schema change not applied locally: {e}")))?;
+        if outcome == ApplyOutcome::Conflict {
+            // The branches created for the statement are nobody's.
+            for version in fresh_branches(&command) {
+                state_machine::release_branch(&self.engine, version);
+            }
+            return Err(CqlError::SchemaConflict);
+        }
+        self.await_agreement(index, is_alive).await;
+        Ok(())
+    }
+
+    /// Sends `command` to the leader (or applies it here, on the leader) until committed.
+    async fn propose(
+        &self,
+        command: &SchemaCommand,
+        deadline: Instant,
+    ) -> CqlResult<(u64, ApplyOutcome)> {
+        loop {
+            let reply = match self.raft.current_leader().await {
+                Some(leader) if leader == self.id => {
+                    propose_here(&self.raft, command.clone()).await
+                }
+                Some(leader) => match self.address_of(leader) {
+                    Some(address) => network::call(
+                        &self.messaging,
+                        address,
+                        Verb::MetadataPropose,
+                        command,
+                        deadline,
+                    )
+                    .await
+                    .unwrap_or(ProposeReply::NotLeader),
+                    None => ProposeReply::NotLeader,
+                },
+                None => ProposeReply::NotLeader,
+            };
+            match reply {
+                ProposeReply::Committed { index, outcome } => return Ok((index, outcome)),
+                ProposeReply::Failed(e) => {
+                    return Err(CqlError::Server(format!(
+                        "cannot commit the schema change: {e}"
+                    )))
+                }
+                ProposeReply::NotLeader if Instant::now() >= deadline => {
+                    return Err(CqlError::Server(format!(
+                        "cannot commit the schema change: no metadata leader reachable within {} s (is a majority of the nodes up?)",
+                        COMMIT_TIMEOUT.as_secs()
+                    )))
+                }
+                ProposeReply::NotLeader => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    fn address_of(&self, id: NodeId) -> Option<SocketAddr> {
+        let metrics = self.raft.metrics();
+        let metrics = metrics.borrow();
+        let node = metrics.membership_config.membership().get_node(&id)?;
+        node.addr.parse().ok()
+    }
+
+    /// Waits until every other live member applied `index` (or `AGREEMENT_TIMEOUT`), then
+    /// tells them all where each of them is, so that every node's `system.peers` shows the
+    /// new schema version at once instead of after the next gossip round.
+    async fn await_agreement(&self, index: u64, is_alive: &(dyn Fn(Uuid) -> bool + Sync)) {
+        let peers: Vec<MetaNode> = {
+            let metrics = self.raft.metrics();
+            let metrics = metrics.borrow();
+            metrics
+                .membership_config
+                .membership()
+                .nodes()
+                .filter(|(id, node)| **id != self.id && is_alive(node.host_id))
+                .map(|(_, node)| node.clone())
+                .collect()
+        };
+        let deadline = Instant::now() + AGREEMENT_TIMEOUT;
+        let waits = peers.iter().map(|peer| async move {
+            let address: Option<SocketAddr> = peer.addr.parse().ok();
+            let confirmed = match address {
+                Some(address) => network::call::<u64, Option<Confirmed>>(
+                    &self.messaging,
+                    address,
+                    Verb::MetadataWaitApplied,
+                    &index,
+                    deadline,
+                )
+                .await
+                .ok()
+                .flatten(),
+                None => None,
+            };
+            if confirmed.is_none() {
+                tracing::warn!(
+                    peer = %peer.addr,
+                    index,
+                    "a live node did not confirm the schema change within {AGREEMENT_TIMEOUT:?}"
+                );
+            }
+            confirmed.zip(address)
+        });
+        let answers: Vec<(Confirmed, SocketAddr)> = futures_util::future::join_all(waits)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        if answers.is_empty() {
+            return;
+        }
+        let (own_index, own_version) = self.position.get();
+        let positions: Vec<Confirmed> = answers
+            .iter()
+            .map(|(c, _)| *c)
+            .chain(std::iter::once(Confirmed {
+                host_id: self.me.host_id,
+                index: own_index,
+                version: own_version,
+            }))
+            .collect();
+        record(&self.confirmed, &positions);
+        let deadline = Instant::now() + Duration::from_secs(1);
+        let tells = answers.iter().map(|(_, address)| {
+            network::call::<_, bool>(
+                &self.messaging,
+                *address,
+                Verb::MetadataAgreed,
+                &positions,
+                deadline,
+            )
+        });
+        futures_util::future::join_all(tells).await;
+    }
+
+    /// The members of the group, by host id, and whether each votes.
+    pub fn members(&self) -> Vec<(MetaNode, bool)> {
+        let metrics = self.raft.metrics();
+        let metrics = metrics.borrow();
+        let membership = metrics.membership_config.membership();
+        let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+        membership
+            .nodes()
+            .map(|(id, node)| (node.clone(), voters.contains(id)))
+            .collect()
+    }
+}
+
+/// Opens storage under `dir` and starts a Raft node on `network`; also returns its id.
+async fn start_raft<N: openraft::network::RaftNetworkFactory<TypeConfig>>(
+    dir: &Path,
+    me: &MetaNode,
+    store: Arc<SchemaStore>,
+    engine: Arc<Engine>,
+    listener: ChangeListener,
+    position: AppliedPosition,
+    network: N,
+) -> anyhow::Result<(MetaRaft, NodeId)> {
+    let id = node_id(me.host_id);
+    let log = LogStore::open(dir)?;
+    let state_machine = StateMachine::open(store, engine, me.host_id, dir, listener, position)?;
+    let raft = Raft::new(id, Arc::new(raft_config()?), network, log, state_machine).await?;
+    Ok((raft, id))
+}
+
+/// The command for `writes` validated against `base`, proposed by `origin`.
+fn command(origin: Uuid, base: &Catalog, writes: Vec<SchemaWrite>) -> SchemaCommand {
+    let writes = writes
+        .into_iter()
+        .map(|write| {
+            let mut probe = write.clone();
+            let branch = state_machine::branch_mut(&mut probe).copied();
+            let fresh_branch =
+                branch.is_some() && state_machine::existing_branch(base, &write) != branch;
+            ReplicatedWrite {
+                write,
+                fresh_branch,
+            }
+        })
+        .collect();
+    SchemaCommand {
+        origin,
+        base: base.version,
+        writes,
+    }
+}
+
+/// The branches a command's proposer created for it.
+fn fresh_branches(command: &SchemaCommand) -> Vec<strata_engine::VersionId> {
+    command
+        .writes
+        .iter()
+        .filter(|w| w.fresh_branch)
+        .filter_map(|w| state_machine::branch_mut(&mut w.write.clone()).copied())
+        .collect()
+}
+
+/// Appends `command` on this node if it leads.
+async fn propose_here(raft: &MetaRaft, command: SchemaCommand) -> ProposeReply {
+    match raft.client_write(command).await {
+        Ok(response) => ProposeReply::Committed {
+            index: response.log_id.index,
+            outcome: response.data,
+        },
+        Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => ProposeReply::NotLeader,
+        Err(e) => ProposeReply::Failed(e.to_string()),
+    }
+}
+
+/// On the leader: adds `node` as a learner (it catches up), then as a voter.
+async fn admit(raft: &MetaRaft, node: MetaNode) -> JoinReply {
+    let id = node_id(node.host_id);
+    let (leader, voter) = {
+        let metrics = raft.metrics();
+        let metrics = metrics.borrow();
+        let membership = metrics.membership_config.membership();
+        let leader = (metrics.current_leader != Some(metrics.id)).then(|| {
+            metrics
+                .current_leader
+                .and_then(|l| membership.get_node(&l))
+                .map(|n| n.addr.clone())
+        });
+        (leader, membership.voter_ids().any(|v| v == id))
+    };
+    if let Some(leader) = leader {
+        return JoinReply::NotLeader(leader);
+    }
+    if voter {
+        return JoinReply::Joined;
+    }
+    let changes = async {
+        raft.add_learner(id, node.clone(), true).await?;
+        raft.change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), false)
+            .await?;
+        Ok::<_, RaftError<NodeId, ClientWriteError<NodeId, MetaNode>>>(())
+    };
+    match tokio::time::timeout(JOIN_TIMEOUT, changes).await {
+        Ok(Ok(())) => {
+            tracing::info!(node = id, address = %node.addr, "added to the metadata group");
+            JoinReply::Joined
+        }
+        Ok(Err(e)) => match e.forward_to_leader::<MetaNode>() {
+            Some(forward) => {
+                JoinReply::NotLeader(forward.leader_node.as_ref().map(|n| n.addr.clone()))
+            }
+            None => JoinReply::Failed(e.to_string()),
+        },
+        Err(_) => JoinReply::Failed(format!("not admitted within {JOIN_TIMEOUT:?}")),
+    }
+}
+
+/// Asks the seeds (then the leader they name) to admit this node, until it is a voter.
+async fn join(raft: MetaRaft, messaging: Messaging, me: MetaNode, seeds: Vec<SocketAddr>) {
+    let id = node_id(me.host_id);
+    let mut hint: Option<SocketAddr> = None;
+    for attempt in 1u64.. {
+        let member = raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .voter_ids()
+            .any(|v| v == id);
+        if member {
+            return;
+        }
+        let targets: Vec<SocketAddr> = hint
+            .take()
+            .into_iter()
+            .chain(seeds.iter().copied())
+            .filter(|a| a.to_string() != me.addr)
+            .collect();
+        for target in targets {
+            let deadline = Instant::now() + JOIN_TIMEOUT + Duration::from_secs(1);
+            match network::call(&messaging, target, Verb::MetadataJoin, &me, deadline).await {
+                Ok(JoinReply::Joined) => {
+                    tracing::info!(via = %target, "joined the metadata group");
+                    return;
+                }
+                Ok(JoinReply::NotLeader(Some(leader))) => {
+                    hint = leader.parse().ok();
+                    break;
+                }
+                Ok(other) => tracing::debug!(via = %target, reply = ?other, "join refused"),
+                Err(e) => tracing::debug!(via = %target, error = %e, "join request failed"),
+            }
+        }
+        if attempt % 20 == 0 {
+            tracing::warn!(attempt, "not yet a member of the metadata group; retrying");
+        }
+        tokio::time::sleep(JOIN_RETRY).await;
+    }
+}
