@@ -139,8 +139,8 @@ struct SimNode {
     _dir: TempDir,
 }
 
-async fn start_node(router: &SharedRouter, host_id: Uuid) -> SimNode {
-    let dir = TempDir::new("metadata-sim");
+/// An engine and a schema store on `dir`.
+pub(super) fn open_store(dir: &TempDir) -> (Arc<Engine>, Arc<SchemaStore>) {
     let engine = Arc::new(
         Engine::open_dir(
             dir.path().join("engine"),
@@ -150,6 +150,12 @@ async fn start_node(router: &SharedRouter, host_id: Uuid) -> SimNode {
         .unwrap(),
     );
     let store = Arc::new(SchemaStore::open(engine.clone()).unwrap());
+    (engine, store)
+}
+
+async fn start_node(router: &SharedRouter, host_id: Uuid) -> SimNode {
+    let dir = TempDir::new("metadata-sim");
+    let (engine, store) = open_store(&dir);
     let me = MetaNode {
         host_id,
         addr: format!("sim-{host_id}"),
@@ -180,7 +186,23 @@ async fn start_node(router: &SharedRouter, host_id: Uuid) -> SimNode {
     }
 }
 
-fn table_def(name: &str, id: Uuid, data_version: strata_engine::VersionId) -> TableDef {
+/// Keyspace `ks` (SimpleStrategy, RF 3).
+pub(super) fn keyspace_def() -> KeyspaceDef {
+    KeyspaceDef {
+        name: "ks".into(),
+        replication: BTreeMap::from([
+            (
+                "class".to_string(),
+                "org.apache.cassandra.locator.SimpleStrategy".to_string(),
+            ),
+            ("replication_factor".to_string(), "3".to_string()),
+        ]),
+        durable_writes: true,
+    }
+}
+
+/// Table `ks.<name>` with one int partition key.
+pub(super) fn table_def(name: &str, id: Uuid, data_version: strata_engine::VersionId) -> TableDef {
     TableDef {
         keyspace: "ks".into(),
         name: name.into(),
@@ -203,17 +225,7 @@ fn table_def(name: &str, id: Uuid, data_version: strata_engine::VersionId) -> Ta
 fn next_command(node: &SimNode, rng: &mut Rng) -> SchemaCommand {
     let catalog = node.store.catalog();
     let writes = if catalog.keyspace("ks").is_none() {
-        vec![SchemaWrite::PutKeyspace(KeyspaceDef {
-            name: "ks".into(),
-            replication: BTreeMap::from([
-                (
-                    "class".to_string(),
-                    "org.apache.cassandra.locator.SimpleStrategy".to_string(),
-                ),
-                ("replication_factor".to_string(), "3".to_string()),
-            ]),
-            durable_writes: true,
-        })]
+        vec![SchemaWrite::PutKeyspace(keyspace_def())]
     } else {
         let name = format!("t{}", rng.below(4));
         if catalog.table("ks", &name).is_some() {

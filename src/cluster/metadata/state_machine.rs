@@ -539,3 +539,164 @@ fn schema_events(before: &Catalog, writes: &[SchemaWrite]) -> Vec<SchemaChange> 
     }
     events
 }
+
+#[cfg(test)]
+mod tests {
+    use openraft::CommittedLeaderId;
+
+    use super::super::command;
+    use super::super::sim::{keyspace_def, open_store, table_def};
+    use super::*;
+    use crate::test_dir::TempDir;
+
+    struct Node {
+        machine: StateMachine,
+        store: Arc<SchemaStore>,
+        engine: Arc<Engine>,
+        host: Uuid,
+        events: Arc<Mutex<Vec<SchemaChange>>>,
+        _dir: TempDir,
+    }
+
+    fn open(host: u128) -> Node {
+        let dir = TempDir::new("metadata-state-machine");
+        let (engine, store) = open_store(&dir);
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let seen = events.clone();
+        let machine = StateMachine::open(
+            store.clone(),
+            engine.clone(),
+            Uuid::from_u128(host),
+            &dir.path().join("metadata"),
+            Arc::new(move |e| seen.lock().unwrap().push(e)),
+            AppliedPosition::default(),
+        )
+        .unwrap();
+        Node {
+            machine,
+            store,
+            engine,
+            host: Uuid::from_u128(host),
+            events,
+            _dir: dir,
+        }
+    }
+
+    fn entry(index: u64, command: SchemaCommand) -> Entry<TypeConfig> {
+        Entry {
+            log_id: LogId::new(CommittedLeaderId::new(1, 1), index),
+            payload: EntryPayload::Normal(command),
+        }
+    }
+
+    fn create_table(node: &Node, name: &str, id: u128) -> Vec<SchemaWrite> {
+        let branch = node.engine.clone_version(ROOT_VERSION).unwrap();
+        vec![SchemaWrite::PutTable(table_def(
+            name,
+            Uuid::from_u128(id),
+            branch,
+        ))]
+    }
+
+    #[tokio::test]
+    async fn a_stale_base_is_a_conflict_on_every_node_and_changes_nothing() {
+        let mut a = open(1);
+        let mut b = open(2);
+        let keyspace = vec![SchemaWrite::PutKeyspace(keyspace_def())];
+        let first = command(a.host, &a.store.catalog(), keyspace);
+        // Both nodes apply a's entry; b announces it (a's client gets it from a).
+        for node in [&mut a, &mut b] {
+            let outcome = node.machine.apply([entry(1, first.clone())]).await.unwrap();
+            assert_eq!(outcome, vec![ApplyOutcome::Applied]);
+        }
+        assert!(a.events.lock().unwrap().is_empty());
+        assert_eq!(b.events.lock().unwrap().len(), 1);
+        // Validated against the schema before entry 1: stale everywhere.
+        let stale = command(a.host, &Catalog::default(), create_table(&a, "t", 7));
+        for node in [&mut a, &mut b] {
+            let version = node.store.catalog().version;
+            let outcome = node.machine.apply([entry(2, stale.clone())]).await.unwrap();
+            assert_eq!(outcome, vec![ApplyOutcome::Conflict]);
+            assert_eq!(node.store.catalog().version, version);
+            assert!(node.store.catalog().table("ks", "t").is_none());
+            let (applied, _) = node.machine.applied_state().await.unwrap();
+            assert_eq!(applied.map(|l| l.index), Some(2));
+        }
+    }
+
+    #[tokio::test]
+    async fn tables_get_one_id_everywhere_and_a_branch_of_each_node() {
+        let mut a = open(1);
+        let mut b = open(2);
+        let writes = vec![SchemaWrite::PutKeyspace(keyspace_def())];
+        let keyspace = command(a.host, &a.store.catalog(), writes);
+        for node in [&mut a, &mut b] {
+            node.machine
+                .apply([entry(1, keyspace.clone())])
+                .await
+                .unwrap();
+        }
+        let table = command(a.host, &a.store.catalog(), create_table(&a, "t", 7));
+        for node in [&mut a, &mut b] {
+            let outcome = node.machine.apply([entry(2, table.clone())]).await.unwrap();
+            assert_eq!(outcome, vec![ApplyOutcome::Applied]);
+        }
+        let (ca, cb) = (a.store.catalog(), b.store.catalog());
+        assert_eq!(ca.version, cb.version);
+        let (ta, tb) = (ca.table("ks", "t").unwrap(), cb.table("ks", "t").unwrap());
+        assert_eq!(ta.def.id, tb.def.id);
+        // The proposer keeps the branch it created; the other node made its own.
+        let SchemaWrite::PutTable(proposed) = &table.writes[0].write else {
+            panic!()
+        };
+        assert_eq!(ta.def.data_version, proposed.data_version);
+        assert!(b.engine.version_info(tb.def.data_version).is_some());
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_installs_the_same_schema_and_drops_what_it_lacks() {
+        let mut a = open(1);
+        let mut b = open(2);
+        let keyspace = command(
+            a.host,
+            &a.store.catalog(),
+            vec![SchemaWrite::PutKeyspace(keyspace_def())],
+        );
+        a.machine.apply([entry(1, keyspace.clone())]).await.unwrap();
+        let writes = create_table(&a, "kept", 7);
+        let proposer_catalog = a.store.catalog();
+        a.machine
+            .apply([entry(2, command(a.host, &proposer_catalog, writes))])
+            .await
+            .unwrap();
+        // b diverged before it was cut off: a table the group never committed.
+        b.machine.apply([entry(1, keyspace)]).await.unwrap();
+        let stale = command(b.host, &b.store.catalog(), create_table(&b, "lost", 9));
+        b.machine.apply([entry(2, stale)]).await.unwrap();
+        assert!(b.store.catalog().table("ks", "lost").is_some());
+
+        let snapshot = a
+            .machine
+            .get_snapshot_builder()
+            .await
+            .build_snapshot()
+            .await
+            .unwrap();
+        b.machine
+            .install_snapshot(&snapshot.meta, snapshot.snapshot)
+            .await
+            .unwrap();
+        let (ca, cb) = (a.store.catalog(), b.store.catalog());
+        assert_eq!(ca.version, cb.version);
+        assert!(cb.table("ks", "lost").is_none());
+        let kept = cb.table("ks", "kept").unwrap();
+        assert_eq!(kept.def.id, ca.table("ks", "kept").unwrap().def.id);
+        assert!(b.engine.version_info(kept.def.data_version).is_some());
+        assert_eq!(
+            b.machine.applied_state().await.unwrap().0,
+            a.machine.applied_state().await.unwrap().0
+        );
+        // The installed snapshot is served again after a restart of b's state machine.
+        assert!(b.machine.get_current_snapshot().await.unwrap().is_some());
+    }
+}
