@@ -26,7 +26,6 @@ from collections import defaultdict
 # the exact set of modules of one strongly connected component.
 KNOWN = {
     frozenset({"connection", "request"}),
-    frozenset({"cluster::coordinator", "cluster::local"}),
 }
 
 PATH_RE = re.compile(r"\b(crate|super|self)((?:::[A-Za-z_][A-Za-z0-9_]*)+|::\{)")

@@ -89,6 +89,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // Includes the memory bound (ARCHITECTURE.md): memtable x 3 + block cache + connections.
     tracing::info!("Configuration: {}", config.summary());
     let node = Node::open(config).await?;
+    exec::serve_truncate(&node);
     let listener = TcpListener::bind(cql_addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen for CQL on {cql_addr}: {e}"))?;

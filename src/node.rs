@@ -151,6 +151,16 @@ impl Node {
         let _ = version_names.set(Box::new(move |version| {
             weak.upgrade()?.table_of_version(version)
         }));
+        // The data path across nodes: serve the replica verbs, and let the coordinator
+        // reach the other replicas.
+        let host: Arc<dyn Host> = node.clone();
+        crate::cluster::replica::serve(&node.messaging, Arc::downgrade(&host));
+        node.coordinator
+            .connect(Arc::new(crate::cluster::replica::MessagingTransport {
+                messaging: node.messaging.clone(),
+                storage_port: node.config.storage_port,
+                node: Arc::downgrade(&host),
+            }));
         let gossip = Gossip::start(node.clone()).await?;
         if tokens.is_none() {
             let tokens = gossip.choose_tokens(&*node).await;

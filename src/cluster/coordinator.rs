@@ -22,148 +22,15 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use strata_engine::VersionId;
 use strata_protocol::{Consistency, WriteType};
 
-use super::consistency::{
-    ReadTracker, Replica, ReplicaPlan, Replication, Unavailable, Verdict, WriteTracker,
-};
+use super::command::{Branch, CoordinatorError, ReadCommand, ReadResult, ReadTarget, WriteCommand};
+use super::consistency::{ReadTracker, Replica, ReplicaPlan, Replication, WriteTracker};
 use super::local::LocalReplica;
+use super::replica::Transport;
 use super::ring::{Ring, SharedRing};
 use crate::metrics;
-use crate::schema::Table;
-use crate::storage::{ClusteringRange, Decoded, PartitionUpdate};
-
-/// Partition updates of one table branch.
-#[derive(Clone, Debug)]
-pub struct TableWrite {
-    pub table: Arc<Table>,
-    pub version: VersionId,
-    pub updates: Vec<PartitionUpdate>,
-}
-
-/// Everything one statement or batch writes; a replica applies its share atomically.
-#[derive(Clone, Debug, Default)]
-pub struct WriteCommand {
-    pub tables: Vec<TableWrite>,
-}
-
-/// Where a read starts and ends, in engine-key order of the table branch.
-#[derive(Clone, Debug)]
-pub enum ReadTarget {
-    /// One partition, rows restricted to `slices` (in clustering order).
-    Partition {
-        token: i64,
-        key: Vec<u8>,
-        slices: Vec<ClusteringRange>,
-        reverse: bool,
-    },
-    /// All partitions whose token lies in the range (a full scan when unbounded).
-    TokenRange {
-        start: std::ops::Bound<i64>,
-        end: std::ops::Bound<i64>,
-    },
-}
-
-#[derive(Clone, Debug)]
-pub struct ReadCommand {
-    pub table: Arc<Table>,
-    pub version: VersionId,
-    pub target: ReadTarget,
-    /// Stop after this many rows (a partition with only static cells counts as one).
-    pub row_limit: usize,
-    pub per_partition_limit: Option<usize>,
-    /// Resume strictly after this engine key (paging).
-    pub resume_after: Option<Vec<u8>>,
-    /// Rows earlier pages returned from the partition `resume_after` is in (so PER
-    /// PARTITION LIMIT holds across pages).
-    pub resume_partition_rows: usize,
-    pub now_secs: i64,
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct ReadResult {
-    pub items: Vec<Decoded>,
-    /// Engine key of the last row returned; `None` when the read reached its end.
-    pub resume_key: Option<Vec<u8>>,
-    /// Rows returned so far from the partition of `resume_key`, earlier pages included.
-    pub resume_partition_rows: usize,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum CoordinatorError {
-    #[error("Cannot achieve consistency level {consistency:?}")]
-    Unavailable {
-        consistency: Consistency,
-        required: i32,
-        alive: i32,
-    },
-    /// The deadline passed before `block_for` replicas acknowledged.
-    #[error("Operation timed out - received only {received} responses.")]
-    WriteTimeout {
-        consistency: Consistency,
-        received: i32,
-        block_for: i32,
-        write_type: WriteType,
-    },
-    /// The deadline passed before `block_for` replicas (the data one among them) answered.
-    #[error("Operation timed out - received only {received} responses.")]
-    ReadTimeout {
-        consistency: Consistency,
-        received: i32,
-        block_for: i32,
-        data_present: bool,
-    },
-    #[error("storage error: {0}")]
-    Storage(#[from] strata_engine::Error),
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-impl CoordinatorError {
-    /// The error of a write whose tracker decided against it.
-    fn from_write(verdict: &Verdict, consistency: Consistency, write_type: WriteType) -> Self {
-        match verdict {
-            Verdict::Timeout {
-                received,
-                block_for,
-            } => CoordinatorError::WriteTimeout {
-                consistency,
-                received: *received,
-                block_for: *block_for,
-                write_type,
-            },
-            other => CoordinatorError::Internal(format!("write ended with {other:?}")),
-        }
-    }
-
-    /// The error of a read whose tracker decided against it.
-    fn from_read(verdict: &Verdict, consistency: Consistency, data_present: bool) -> Self {
-        match verdict {
-            Verdict::Timeout {
-                received,
-                block_for,
-            } => CoordinatorError::ReadTimeout {
-                consistency,
-                received: *received,
-                block_for: *block_for,
-                data_present,
-            },
-            other => CoordinatorError::Internal(format!("read ended with {other:?}")),
-        }
-    }
-}
-
-impl From<Unavailable> for CoordinatorError {
-    fn from(e: Unavailable) -> Self {
-        CoordinatorError::Unavailable {
-            consistency: e.consistency,
-            required: e.required,
-            alive: e.alive,
-        }
-    }
-}
+use crate::storage::PartitionUpdate;
 
 /// How long the coordinator waits for replicas: cassandra.yaml's `write_request_timeout`
 /// and `read_request_timeout`.
@@ -199,6 +66,9 @@ pub struct Coordinator {
     deadlines: Deadlines,
     /// Benchmark baseline: acknowledge writes and answer reads without storage.
     null_storage: bool,
+    /// The other replicas, once the node's messaging and gossip run (`connect`). Until
+    /// then, and while the ring holds only this node, every replica is the local one.
+    transport: std::sync::OnceLock<Arc<dyn Transport>>,
 }
 
 impl Coordinator {
@@ -224,7 +94,21 @@ impl Coordinator {
             local_replica,
             deadlines,
             null_storage,
+            transport: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Connects the coordinator to the other replicas (once; later calls are ignored).
+    pub fn connect(&self, transport: Arc<dyn Transport>) {
+        let _ = self.transport.set(transport);
+    }
+
+    /// The transport when the data path spans nodes: other nodes are in the ring and the
+    /// transport is connected. `None` is the single-node fast path.
+    fn cluster(&self) -> Option<(&Arc<dyn Transport>, Arc<Ring>)> {
+        let transport = self.transport.get()?;
+        let ring = self.ring.current();
+        (ring.len() > 1).then_some((transport, ring))
     }
 
     /// The current ring (a snapshot: membership publishes changes as new rings).
@@ -247,6 +131,13 @@ impl Coordinator {
         consistency: Consistency,
     ) -> Result<(), CoordinatorError> {
         let _latency = metrics::global().client_requests.write.start_timer();
+        if let Some((transport, ring)) = self.cluster() {
+            if !self.null_storage && command.tables.iter().all(|t| t.branch == Branch::Main) {
+                return self
+                    .mutate_replicated(command, consistency, transport, &ring)
+                    .await;
+            }
+        }
         self.check_available(consistency)?;
         if self.null_storage {
             return Ok(());
@@ -267,7 +158,9 @@ impl Coordinator {
             .map(|t| t.table.metrics.write.clone())
             .collect();
         let started = Instant::now();
-        let apply = self.local.apply(command, self.counter_shard());
+        let apply = self
+            .local
+            .apply(command, self.counter_shard(), crate::clock::now_secs());
         let result = match within(self.deadlines.write, apply).await {
             Some(result) => result,
             None => {
@@ -311,7 +204,9 @@ impl Coordinator {
         };
         let (write, answer) = decide(current)?;
         if let Some(command) = write.filter(|_| !self.null_storage) {
-            self.local.apply(command, self.counter_shard()).await?;
+            self.local
+                .apply(command, self.counter_shard(), crate::clock::now_secs())
+                .await?;
         }
         Ok(answer)
     }
@@ -352,6 +247,14 @@ impl Coordinator {
         };
         let _latency = client_latency.start_timer();
         let table_latency = table_latency.clone();
+        if let Some((transport, ring)) = self.cluster() {
+            if !self.null_storage && serial_partition.is_none() && command.branch == Branch::Main {
+                let _table_latency = table_latency.start_timer();
+                return self
+                    .read_replicated(command, consistency, transport, &ring)
+                    .await;
+            }
+        }
         self.check_available(consistency)?;
         if self.null_storage {
             return Ok(ReadResult::default());
@@ -393,9 +296,12 @@ impl Coordinator {
     }
 }
 
+mod replicated;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::consistency::Verdict;
     use crate::error::CqlError;
     use strata_protocol::ErrorKind;
 

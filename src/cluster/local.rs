@@ -10,9 +10,10 @@
 use std::ops::Bound;
 use std::sync::Arc;
 
-use strata_engine::{Cell, Engine, Error as EngineError};
+use strata_engine::{Cell, Engine, Error as EngineError, Mutation, VersionId};
 
-use super::coordinator::{CoordinatorError, ReadCommand, ReadResult, ReadTarget, WriteCommand};
+use super::command::{Branch, CoordinatorError, ReadCommand, ReadResult, ReadTarget, WriteCommand};
+use super::read_repair::ReplicaCells;
 use super::write_pipeline::WritePipeline;
 use crate::schema::{ClusteringOrder, Table};
 use crate::storage::{layout, ClusteringLayout, Decoded, Decoder, StaticRows};
@@ -45,25 +46,45 @@ impl LocalReplica {
         &self.engine
     }
 
-    /// Applies a write atomically. Counter increments are resolved into `counter_shard`
-    /// (this node's shard id) under the partitions' counter locks, which stay held until
-    /// the write is in the engine.
+    /// The engine version `branch` of `table` is on this node: the writable head of the
+    /// table's main branch, or the node-local version named.
+    pub fn version_of(&self, table: &Table, branch: Branch) -> Result<VersionId, EngineError> {
+        match branch {
+            Branch::Main => self.engine.writable_head(table.def.data_version),
+            Branch::Local(version) => Ok(version),
+        }
+    }
+
+    /// Applies a write atomically, with `now_secs` as the deletion time and TTL origin (the
+    /// coordinator's, so every replica stores identical cells). Counter increments are
+    /// resolved into `counter_shard` (this node's shard id) under the partitions' counter
+    /// locks, which stay held until the write is in the engine.
     pub async fn apply(
         &self,
-        mut command: WriteCommand,
+        command: WriteCommand,
         counter_shard: Vec<u8>,
+        now_secs: i64,
     ) -> Result<(), CoordinatorError> {
-        let now = crate::clock::now_secs();
+        let versions = command
+            .tables
+            .iter()
+            .map(|t| self.version_of(&t.table, t.branch))
+            .collect::<Result<Vec<_>, _>>()?;
         if !command
             .tables
             .iter()
             .flat_map(|t| t.updates.iter())
             .any(|u| u.has_counter_adds())
         {
-            return self.apply_plain(&mut command, now).await;
+            return self
+                .write_retrying(versions, |versions| {
+                    command_mutations(&command, versions, now_secs)
+                })
+                .await;
         }
         let engine = self.engine.clone();
         let locks = self.counter_locks.clone();
+        let mut command = command;
         blocking(move || {
             let stripes = counter_stripes(&command, locks.len());
             // Sorted, deduplicated stripes: two writers never wait for each other in a cycle.
@@ -73,33 +94,53 @@ impl LocalReplica {
                 .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
                 .collect();
             let mut resolved = std::collections::HashMap::new();
-            for table in &mut command.tables {
-                let version = table.version;
+            for (table, version) in command.tables.iter_mut().zip(&versions) {
                 for update in table.updates.iter_mut().filter(|u| u.has_counter_adds()) {
                     update.resolve_counters(&counter_shard, &mut resolved, |key| {
-                        engine.get(version, key)
+                        engine.get(*version, key)
                     })?;
                 }
             }
-            engine.write(&command_mutations(&command, now))
+            engine.write(&command_mutations(&command, &versions, now_secs))
         })
         .await
     }
 
-    /// A snapshot may freeze a table's head between the coordinator choosing it and the
+    /// Writes raw cells (read repair: the cells a replica lacks) on `table`'s main branch.
+    pub async fn apply_cells(
+        &self,
+        table: &Table,
+        cells: Vec<(Vec<u8>, Cell)>,
+    ) -> Result<(), CoordinatorError> {
+        let version = self.version_of(table, Branch::Main)?;
+        self.write_retrying(vec![version], |versions| {
+            let version = versions.first().copied().unwrap_or(version);
+            cells
+                .iter()
+                .map(|(key, cell)| Mutation {
+                    version,
+                    key: key.clone(),
+                    cell: cell.clone(),
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// A snapshot may freeze a table's head between the branch being resolved and the
     /// write reaching the engine; the write then belongs to the head's successor, so it is
     /// retried there (a bounded number of times: snapshots are rare).
-    async fn apply_plain(
+    async fn write_retrying(
         &self,
-        command: &mut WriteCommand,
-        now: i64,
+        mut versions: Vec<VersionId>,
+        mutations: impl Fn(&[VersionId]) -> Vec<Mutation>,
     ) -> Result<(), CoordinatorError> {
         const ATTEMPTS: usize = 3;
         for attempt in 1..=ATTEMPTS {
-            match self.writes.write(command_mutations(command, now)).await {
+            match self.writes.write(mutations(&versions)).await {
                 Err(EngineError::VersionFrozen(_)) if attempt < ATTEMPTS => {
-                    for table in &mut command.tables {
-                        table.version = self.engine.writable_head(table.version)?;
+                    for version in &mut versions {
+                        *version = self.engine.writable_head(*version)?;
                     }
                 }
                 result => return result.map_err(CoordinatorError::Storage),
@@ -108,23 +149,46 @@ impl LocalReplica {
         Ok(())
     }
 
+    /// Reads and decodes rows.
     pub async fn read(&self, command: ReadCommand) -> Result<ReadResult, CoordinatorError> {
+        self.run_read(command, decoded_read).await
+    }
+
+    /// Reads the raw cells a read covers (timestamps, TTLs, tombstones, deletion markers),
+    /// stopping where `read` would: the answer a replica gives a coordinator that reconciles.
+    pub async fn read_cells(&self, command: ReadCommand) -> Result<ReplicaCells, CoordinatorError> {
+        self.run_read(command, raw_read).await
+    }
+
+    /// Runs `read` inline for a partition (a bounded number of mostly cached blocks), on
+    /// the blocking pool for a range scan.
+    async fn run_read<T: Send + 'static>(
+        &self,
+        command: ReadCommand,
+        read: fn(&Engine, VersionId, &ReadCommand) -> Result<T, EngineError>,
+    ) -> Result<T, CoordinatorError> {
+        let version = self.version_of(&command.table, command.branch)?;
         if matches!(command.target, ReadTarget::Partition { .. }) {
-            return execute_read(&self.engine, &command).map_err(CoordinatorError::Storage);
+            return read(&self.engine, version, &command).map_err(CoordinatorError::Storage);
         }
         let engine = self.engine.clone();
-        blocking(move || execute_read(&engine, &command)).await
+        blocking(move || read(&engine, version, &command)).await
     }
 }
 
-fn command_mutations(command: &WriteCommand, now_secs: i64) -> Vec<strata_engine::Mutation> {
+fn command_mutations(
+    command: &WriteCommand,
+    versions: &[VersionId],
+    now_secs: i64,
+) -> Vec<Mutation> {
     command
         .tables
         .iter()
-        .flat_map(|t| {
+        .zip(versions)
+        .flat_map(|(t, version)| {
             t.updates
                 .iter()
-                .flat_map(move |u| u.to_mutations(t.version, now_secs))
+                .flat_map(move |u| u.to_mutations(*version, now_secs))
         })
         .collect()
 }
@@ -195,6 +259,9 @@ struct Collector {
     row_limit: usize,
     per_partition_limit: usize,
     last_key: Option<Vec<u8>>,
+    /// The raw cells fed, up to `last_key`, when the read answers a reconciling
+    /// coordinator (`LocalReplica::read_cells`).
+    recorded: Option<Vec<(Vec<u8>, Cell)>>,
     buffer: Vec<Decoded>,
     /// Names the table in corruption errors.
     keyspace: String,
@@ -214,6 +281,7 @@ impl Collector {
             row_limit: command.row_limit,
             per_partition_limit: command.per_partition_limit.unwrap_or(usize::MAX),
             last_key: None,
+            recorded: None,
             buffer: Vec::new(),
             keyspace: command.table.def.keyspace.clone(),
             table: command.table.def.name.clone(),
@@ -235,6 +303,9 @@ impl Collector {
         self.drain();
         if !self.full() {
             self.last_key = Some(key.to_vec());
+            if let Some(recorded) = &mut self.recorded {
+                recorded.push((key.to_vec(), cell.clone()));
+            }
         }
         Ok(!self.full())
     }
@@ -265,9 +336,13 @@ impl Collector {
     }
 }
 
-fn execute_read(engine: &Engine, command: &ReadCommand) -> Result<ReadResult, EngineError> {
-    let mut collector = Collector::new(command);
-    let version = command.version;
+/// Feeds the entries `command` covers on `version` to `collector`, in the read's order.
+fn scan(
+    engine: &Engine,
+    version: VersionId,
+    command: &ReadCommand,
+    collector: &mut Collector,
+) -> Result<(), EngineError> {
     match &command.target {
         ReadTarget::Partition {
             token,
@@ -293,11 +368,11 @@ fn execute_read(engine: &Engine, command: &ReadCommand) -> Result<ReadResult, En
                     *start = Bound::Included(header_start)
                 }
                 _ => {
-                    feed_header(engine, version, &prefix, &mut collector)?;
+                    feed_header(engine, version, &prefix, collector)?;
                 }
             }
             for (start, end) in bounds {
-                if !feed(engine, version, start, end, *reverse, &mut collector)? {
+                if !feed(engine, version, start, end, *reverse, collector)? {
                     break;
                 }
             }
@@ -310,25 +385,116 @@ fn execute_read(engine: &Engine, command: &ReadCommand) -> Result<ReadResult, En
                         engine,
                         version,
                         &layout::partition_prefix(token, &pk),
-                        &mut collector,
+                        collector,
                     )?;
                 }
                 lo = Bound::Excluded(resume.clone());
             }
-            feed(engine, version, lo, hi, false, &mut collector)?;
+            feed(engine, version, lo, hi, false, collector)?;
         }
     }
     collector.finish();
-    let resume_key = if collector.full() {
-        collector.last_key.clone()
+    Ok(())
+}
+
+impl Collector {
+    /// The rows collected, resuming after the last one when a limit stopped the read.
+    fn into_result(self) -> ReadResult {
+        let resume_key = if self.full() { self.last_key } else { None };
+        ReadResult {
+            items: self.out,
+            resume_key,
+            resume_partition_rows: self.rows_in_partition,
+        }
+    }
+}
+
+fn decoded_read(
+    engine: &Engine,
+    version: VersionId,
+    command: &ReadCommand,
+) -> Result<ReadResult, EngineError> {
+    let mut collector = Collector::new(command);
+    scan(engine, version, command, &mut collector)?;
+    Ok(collector.into_result())
+}
+
+/// The raw cells of a read, in key order, and where the replica stopped if a limit stopped
+/// it: the last key it read in the read's order (for a reverse read, the smallest).
+fn raw_read(
+    engine: &Engine,
+    version: VersionId,
+    command: &ReadCommand,
+) -> Result<ReplicaCells, EngineError> {
+    let mut collector = Collector::new(command);
+    collector.recorded = Some(Vec::new());
+    scan(engine, version, command, &mut collector)?;
+    let mut cells = collector.recorded.take().unwrap_or_default();
+    cells.sort_by(|a, b| a.0.cmp(&b.0));
+    let complete_through = if collector.full() {
+        collector.last_key
     } else {
         None
     };
-    Ok(ReadResult {
-        items: collector.out,
-        resume_key,
-        resume_partition_rows: collector.rows_in_partition,
+    Ok(ReplicaCells {
+        cells,
+        complete_through,
     })
+}
+
+/// Decodes a reconciled answer (`read_repair::resolve`'s merge, or one replica's answer)
+/// as `command` reads it, with the same limits as a local read. Cells are fed in the read's
+/// order: for a reverse partition read the partition header first, then rows backwards.
+/// When a replica stopped early and the merge holds fewer rows than the limit (deletions
+/// from other replicas shadowed some), the result resumes after the last trusted key, so
+/// paging continues there (a short page, never a skipped row).
+pub fn decode_cells(
+    command: &ReadCommand,
+    answer: &ReplicaCells,
+) -> Result<ReadResult, EngineError> {
+    let mut collector = Collector::new(command);
+    let reverse_rows = match &command.target {
+        ReadTarget::Partition {
+            token,
+            key,
+            reverse: true,
+            ..
+        } => Some(layout::with_suffix(
+            &layout::partition_prefix(*token, key),
+            &[&[layout::ROW]],
+        )),
+        _ => None,
+    };
+    let mut fed = true;
+    match &reverse_rows {
+        Some(row_area) => {
+            let split = answer.cells.partition_point(|(k, _)| k < row_area);
+            let (header, rows) = answer.cells.split_at(split);
+            for (key, cell) in header.iter().chain(rows.iter().rev()) {
+                if !collector.push(key, cell)? {
+                    fed = false;
+                    break;
+                }
+            }
+        }
+        None => {
+            for (key, cell) in &answer.cells {
+                if !collector.push(key, cell)? {
+                    fed = false;
+                    break;
+                }
+            }
+        }
+    }
+    if fed {
+        collector.finish();
+    }
+    let short = !collector.full();
+    let mut result = collector.into_result();
+    if short {
+        result.resume_key = answer.complete_through.clone();
+    }
+    Ok(result)
 }
 
 /// The keys of a partition's deletions and static cells: `[P‖0x00, P‖0x03)`.

@@ -2,6 +2,7 @@
 //! placement (sans-IO), membership (sans-IO) fed by gossip, internode messaging, the
 //! metadata log (schema in Raft), and the local replica.
 
+pub mod command;
 pub mod consistency;
 pub mod coordinator;
 pub mod gossip;
@@ -12,13 +13,14 @@ pub mod metadata;
 pub mod nodetool;
 pub mod placement;
 pub mod read_repair;
+pub mod replica;
 pub mod ring;
 mod write_pipeline;
 
-pub use coordinator::{
-    Coordinator, CoordinatorError, Deadlines, ReadCommand, ReadResult, ReadTarget, TableWrite,
-    WriteCommand,
+pub use command::{
+    Branch, CoordinatorError, ReadCommand, ReadResult, ReadTarget, TableWrite, WriteCommand,
 };
+pub use coordinator::{Coordinator, Deadlines};
 pub use local::LocalReplica;
 pub use ring::{Ring, SharedRing};
 
@@ -60,6 +62,32 @@ impl From<CoordinatorError> for CqlError {
                 consistency,
                 received,
                 block_for,
+                data_present,
+            },
+            CoordinatorError::WriteFailure {
+                consistency,
+                received,
+                block_for,
+                failures,
+                write_type,
+            } => CqlError::WriteFailure {
+                consistency,
+                received,
+                block_for,
+                failures,
+                write_type,
+            },
+            CoordinatorError::ReadFailure {
+                consistency,
+                received,
+                block_for,
+                failures,
+                data_present,
+            } => CqlError::ReadFailure {
+                consistency,
+                received,
+                block_for,
+                failures,
                 data_present,
             },
             other => CqlError::Server(other.to_string()),

@@ -83,11 +83,6 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// The writable head of a table's branch.
-    pub fn head_version(&self, table: &Table) -> CqlResult<VersionId> {
-        Ok(self.node.engine().writable_head(table.def.data_version)?)
-    }
-
     /// The frozen version of `table` in snapshot `tag` (reads `AT SNAPSHOT`).
     pub fn snapshot_version(&self, table: &Table, tag: &str) -> CqlResult<VersionId> {
         snapshot_version(&self.catalog, table, tag)

@@ -37,6 +37,32 @@ pub use self::write::modify::{add_batch_member as add_batch_child, BatchWrites, 
 use crate::cql::ast::Statement;
 use crate::error::{CqlError, CqlResult};
 
+/// Serves the `Truncate` verb: this node's part of a TRUNCATE another node coordinates (the
+/// executor's, since it swaps the table's schema-recorded branches). Registered by `run`,
+/// above both the node and the executor.
+pub fn serve_truncate(node: &std::sync::Arc<crate::node::Node>) {
+    use crate::cluster::messaging::{decode, encode, Inbound, Verb};
+    let weak = std::sync::Arc::downgrade(node);
+    node.messaging()
+        .register(Verb::Truncate, move |inbound: Inbound| {
+            let weak = weak.clone();
+            async move {
+                let node = weak.upgrade().ok_or("node is shutting down")?;
+                let id: uuid::Uuid = decode(&inbound.payload).map_err(|e| e.to_string())?;
+                truncate_table(&node, id).await.map_err(|e| e.to_string())?;
+                Ok(encode(&()))
+            }
+        });
+}
+
+/// The TRUNCATE another node asked this one to run.
+async fn truncate_table(node: &crate::node::Node, id: uuid::Uuid) -> CqlResult<()> {
+    let ctx = Context::new(node, None);
+    let table = crate::cluster::replica::table_by_id(&ctx.catalog, id)
+        .ok_or_else(|| CqlError::invalid(format!("unknown table id {id}")))?;
+    ddl::truncate_here(&ctx, &table).await
+}
+
 /// What one statement needs from its request besides the bound values.
 #[derive(Clone, Debug)]
 pub struct ExecOptions {

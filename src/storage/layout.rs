@@ -37,7 +37,7 @@ pub const ROW_MARKER: u8 = 0x00;
 pub const ROW_CELL: u8 = 0x01;
 
 /// What follows a cell key inside a multi-cell column (see the module doc).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SubCell {
     /// Deletion marker of the whole column (a live marker cell, like range tombstones).
     ComplexDeletion,

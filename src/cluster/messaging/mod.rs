@@ -75,6 +75,14 @@ pub enum Verb {
     MetadataWaitApplied = 45,
     /// Metadata log: the members' applied positions after a schema change.
     MetadataAgreed = 46,
+    /// A write or read repair for a replica (`cluster::replica::ReplicaWrite`).
+    Mutation = 1,
+    /// A replica's raw cells for a read (`cluster::replica::ReplicaRead`).
+    ReadData = 2,
+    /// The digest of a replica's answer to a read.
+    ReadDigest = 3,
+    /// TRUNCATE of a table (by id) on the receiving node.
+    Truncate = 4,
 }
 
 impl Verb {
@@ -88,6 +96,10 @@ impl Verb {
             44 => Some(Verb::MetadataJoin),
             45 => Some(Verb::MetadataWaitApplied),
             46 => Some(Verb::MetadataAgreed),
+            1 => Some(Verb::Mutation),
+            2 => Some(Verb::ReadData),
+            3 => Some(Verb::ReadDigest),
+            4 => Some(Verb::Truncate),
             _ => None,
         }
     }

@@ -26,7 +26,7 @@ use crate::schema::{
     Catalog, ClusteringOrder, ColumnDef, ColumnKind, Keyspace, KeyspaceDef, SchemaWrite, TableDef,
     TableOptions,
 };
-use crate::schema::{IndexDef, KeyspaceUdts, ViewRecord};
+use crate::schema::{IndexDef, KeyspaceUdts, Table, ViewRecord};
 use crate::types::{CqlType, UdtResolver};
 
 const MAX_NAME_LENGTH: usize = 48;
@@ -316,12 +316,25 @@ fn table_def(keyspace: &str, s: &CreateTable, udts: &dyn UdtResolver) -> CqlResu
     }
     apply_clustering_order(&mut columns, &clustering, &s.options.clustering_order)?;
     let mut options = TableOptions::default();
-    apply_table_properties(&mut options, &s.options.properties)?;
+    // `WITH ID = '<uuid>'` (Cassandra's TableAttributes.ID) fixes the table id, e.g. to
+    // recreate a table whose data is kept elsewhere under its old id.
+    let (id, properties): (Vec<_>, Vec<_>) = s
+        .options
+        .properties
+        .iter()
+        .cloned()
+        .partition(|p| p.name.as_str() == "id");
+    apply_table_properties(&mut options, &properties)?;
     check_counter_columns(&columns, &options)?;
+    let id = match id.last() {
+        Some(p) => Uuid::parse_str(&property_text(&p.value))
+            .map_err(|_| CqlError::Config("Invalid table id".to_string()))?,
+        None => Uuid::new_v4(),
+    };
     let mut def = TableDef {
         keyspace: keyspace.to_string(),
         name: s.name.name.clone(),
-        id: Uuid::new_v4(),
+        id,
         columns,
         partition_key,
         clustering,
@@ -650,6 +663,9 @@ pub async fn alter_table(ctx: &Context<'_>, s: &AlterTable) -> CqlResult<DdlOutc
             }
         }
         AlterTableAction::WithProperties(properties) => {
+            if properties.iter().any(|p| p.name.as_str() == "id") {
+                return Err(CqlError::Config("Cannot alter table id.".to_string()));
+            }
             apply_table_properties(&mut def.options, properties)?
         }
         AlterTableAction::AlterColumnType { column, .. } => {
@@ -733,6 +749,13 @@ pub async fn truncate(ctx: &Context<'_>, name: &QualifiedName) -> CqlResult<()> 
             table.def.keyspace
         )));
     }
+    // As Cassandra: every node truncates (all must be up), the others first.
+    ctx.node.coordinator().truncate_others(table.def.id).await?;
+    truncate_here(ctx, &table).await
+}
+
+/// This node's part of a TRUNCATE (what the `Truncate` verb runs on the other nodes).
+pub async fn truncate_here(ctx: &Context<'_>, table: &Table) -> CqlResult<()> {
     let _guard = ctx.node.schema().ddl_lock.lock().await;
     let catalog = ctx.node.catalog();
     let fresh = || ctx.node.engine().clone_version(ROOT_VERSION);

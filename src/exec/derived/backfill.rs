@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use strata_protocol::Consistency;
 
-use crate::cluster::{ReadCommand, ReadTarget, TableWrite, WriteCommand};
+use crate::cluster::{Branch, ReadCommand, ReadTarget, TableWrite, WriteCommand};
 use crate::error::CqlResult;
 use crate::exec::context::Context;
 use crate::exec::plan::rows::{FullRow, RowAssembler};
@@ -27,13 +27,11 @@ pub async fn build_from_base(
     target: &Arc<Table>,
     mut derive: impl FnMut(&FullRow) -> CqlResult<Vec<PartitionUpdate>>,
 ) -> CqlResult<()> {
-    let version = ctx.head_version(base)?;
-    let target_version = ctx.head_version(target)?;
     let mut resume = None;
     loop {
         let command = ReadCommand {
             table: base.clone(),
-            version,
+            branch: Branch::Main,
             target: ReadTarget::TokenRange {
                 start: std::ops::Bound::Unbounded,
                 end: std::ops::Bound::Unbounded,
@@ -62,7 +60,7 @@ pub async fn build_from_base(
             let write = WriteCommand {
                 tables: vec![TableWrite {
                     table: target.clone(),
-                    version: target_version,
+                    branch: Branch::Main,
                     updates,
                 }],
             };

@@ -23,7 +23,7 @@ use strata_protocol::Consistency;
 
 use super::index::{self, entry_update, row_entries};
 use super::view;
-use crate::cluster::{ReadCommand, ReadTarget, TableWrite, WriteCommand};
+use crate::cluster::{Branch, ReadCommand, ReadTarget, TableWrite, WriteCommand};
 use crate::error::CqlResult;
 use crate::exec::context::Context;
 use crate::exec::plan::rows::{FullRow, RowAssembler};
@@ -128,19 +128,17 @@ fn append_derived(
                 continue;
             }
             let storage = index::storage_table(&write.table, index)?;
-            let version = ctx.head_version(&storage)?;
             derived.push(TableWrite {
                 table: storage,
-                version,
+                branch: Branch::Main,
                 updates,
             });
         }
         for (view, updates) in views.into_iter().zip(per_view) {
             if !updates.is_empty() {
-                let version = ctx.head_version(&view)?;
                 derived.push(TableWrite {
                     table: view,
-                    version,
+                    branch: Branch::Main,
                     updates,
                 });
             }
@@ -190,7 +188,7 @@ async fn partition_rows(
 ) -> CqlResult<BTreeMap<Vec<u8>, FullRow>> {
     let command = ReadCommand {
         table: write.table.clone(),
-        version: write.version,
+        branch: write.branch,
         target: ReadTarget::Partition {
             token: update.token,
             key: update.partition_key.clone(),

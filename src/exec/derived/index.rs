@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use strata_protocol::{Consistency, SchemaChange, SchemaChangeTarget, SchemaChangeType};
 
-use crate::cluster::{ReadCommand, ReadTarget};
+use crate::cluster::{Branch, ReadCommand, ReadTarget};
 use crate::cql::ast::{
     self, CreateIndex, DropObject, Operator, Predicate, Relation, SelectStatement,
 };
@@ -571,7 +571,7 @@ async fn candidates(
 ) -> CqlResult<Vec<(PartitionKey, Vec<Vec<u8>>)>> {
     let command = ReadCommand {
         table: lookup.storage.clone(),
-        version: ctx.head_version(&lookup.storage)?,
+        branch: Branch::Main,
         target: ReadTarget::Partition {
             token: strata_protocol::murmur3::token(&lookup.value),
             key: lookup.value.clone(),

@@ -13,12 +13,11 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use strata_engine::VersionId;
 use strata_protocol::{ColumnSpec, Consistency, ResultBody, Rows, RowsMetadata};
 
 use super::grouping;
 use super::selection::{OutputColumn, Selection};
-use crate::cluster::{ReadCommand, ReadTarget};
+use crate::cluster::{Branch, ReadCommand, ReadTarget};
 use crate::cql::ast::{OrderDirection, Predicate, Relation, SelectStatement, Term};
 use crate::error::{CqlError, CqlResult};
 use crate::exec::context::Context;
@@ -112,7 +111,7 @@ pub struct SelectOptions {
 #[derive(Clone)]
 struct Plan {
     table: Arc<Table>,
-    version: VersionId,
+    branch: Branch,
     restrictions: Restrictions,
     /// The secondary index answering the query, if one is used.
     index: Option<crate::exec::derived::index::IndexLookup>,
@@ -233,17 +232,17 @@ fn plan(
     statement: &SelectStatement,
     bound: &BoundValues,
 ) -> CqlResult<Plan> {
-    let version = match (&statement.snapshot, table.source) {
-        (_, TableSource::Virtual) => strata_engine::ROOT_VERSION,
+    let branch = match (&statement.snapshot, table.source) {
+        (_, TableSource::Virtual) => Branch::Local(strata_engine::ROOT_VERSION),
         (Some(tag), _) => {
             ctx.require_single_replica(
                 &table.def.keyspace,
                 "Reads AT SNAPSHOT are",
                 "cluster-wide snapshots",
             )?;
-            ctx.snapshot_version(table, tag)?
+            Branch::Local(ctx.snapshot_version(table, tag)?)
         }
-        (None, _) => ctx.head_version(table)?,
+        (None, _) => Branch::Main,
     };
     let (restrictions, index) = crate::exec::derived::index::analyze(table, statement, bound)?;
     let reverse = ordering(table, statement, &restrictions)?;
@@ -265,7 +264,7 @@ fn plan(
     }
     Ok(Plan {
         table: table.clone(),
-        version,
+        branch,
         restrictions,
         index,
         reverse,
@@ -665,7 +664,7 @@ async fn fetch_engine(
     {
         let command = ReadCommand {
             table: plan.table.clone(),
-            version: plan.version,
+            branch: plan.branch,
             target,
             row_limit: wanted - rows.len(),
             per_partition_limit: plan.per_partition_limit,

@@ -13,10 +13,9 @@
 use std::cmp::Ordering;
 
 use bytes::Bytes;
-use strata_engine::VersionId;
 use strata_protocol::{ColumnSpec, ResultBody, Rows, RowsMetadata};
 
-use crate::cluster::{ReadCommand, ReadTarget};
+use crate::cluster::{Branch, ReadCommand};
 use crate::cql::ast::{
     Condition, ConditionSelection, InValues, Operator, Predicate, UpdateCondition,
 };
@@ -83,7 +82,7 @@ impl PartitionData {
 /// A read of the rows `clusterings` (and the static row) of one partition.
 pub fn partition_read(
     table: &std::sync::Arc<Table>,
-    version: VersionId,
+    branch: Branch,
     key: &PartitionKey,
     clusterings: &[Vec<u8>],
 ) -> ReadCommand {
@@ -91,21 +90,7 @@ pub fn partition_read(
         .iter()
         .map(|c| ClusteringRange::prefix(c))
         .collect();
-    ReadCommand {
-        table: table.clone(),
-        version,
-        target: ReadTarget::Partition {
-            token: key.token,
-            key: key.bytes.clone(),
-            slices,
-            reverse: false,
-        },
-        row_limit: usize::MAX,
-        per_partition_limit: None,
-        resume_after: None,
-        resume_partition_rows: 0,
-        now_secs: crate::clock::now_secs(),
-    }
+    ReadCommand::partition(table, branch, key.token, key.bytes.clone(), slices)
 }
 
 /// Where a condition looks inside its column.

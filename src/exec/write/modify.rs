@@ -11,7 +11,7 @@ use strata_protocol::{Consistency, ResultBody};
 
 use super::cas::{self, partition_read, CasCondition, CheckedRow, PartitionData};
 use super::multicell::{assignment_change, deletion_change, whole_value_change, ColumnChange};
-use crate::cluster::{ReadResult, TableWrite, WriteCommand};
+use crate::cluster::{Branch, ReadResult, TableWrite, WriteCommand};
 use crate::cql::ast::{
     Assignment, BatchChild, BatchKind, BatchStatement, DeleteStatement, Deletion, InsertStatement,
     InsertValues, QualifiedName, Relation, Term, UpdateStatement, UsingClause,
@@ -54,17 +54,16 @@ impl PendingWrites {
             .extend(updates);
     }
 
-    fn command(self, ctx: &Context<'_>) -> CqlResult<WriteCommand> {
+    fn command(self) -> WriteCommand {
         let mut command = WriteCommand::default();
         for (_, (table, updates)) in self.by_table {
-            let version = ctx.head_version(&table)?;
             command.tables.push(TableWrite {
                 table,
-                version,
+                branch: Branch::Main,
                 updates,
             });
         }
-        Ok(command)
+        command
     }
 }
 
@@ -189,10 +188,9 @@ async fn current_partitions(
     write: &StatementWrite,
     consistency: Consistency,
 ) -> CqlResult<Vec<PartitionData>> {
-    let version = ctx.head_version(&write.table)?;
     let mut out = Vec::with_capacity(write.keys.len());
     for key in &write.keys {
-        let command = partition_read(&write.table, version, key, &write.clusterings);
+        let command = partition_read(&write.table, Branch::Main, key, &write.clusterings);
         let result = ctx.node.coordinator().read(command, consistency).await?;
         out.push(PartitionData::from_items(result.items));
     }
@@ -224,7 +222,7 @@ async fn apply(
             write.updates(write.using.timestamp, &|i| current.get(i).cloned())?,
         );
     }
-    let mut command = pending.command(ctx)?;
+    let mut command = pending.command();
     if command.tables.is_empty() {
         return Ok(());
     }
@@ -299,14 +297,13 @@ async fn apply_conditional(
             return Err(CqlError::invalid("DELETE statements must restrict all PRIMARY KEY columns with equality relations in order to use IF conditions"));
         }
     }
-    let version = ctx.head_version(&table)?;
     let mut clusterings: Vec<Vec<u8>> = writes
         .iter()
         .flat_map(|w| w.clusterings.iter().cloned().chain(checked_row(w)))
         .collect();
     clusterings.sort();
     clusterings.dedup();
-    let read = partition_read(&table, version, &key, &clusterings);
+    let read = partition_read(&table, Branch::Main, &key, &clusterings);
     let decide = |result: ReadResult| -> CqlResult<(Option<WriteCommand>, ResultBody)> {
         // Index and view maintenance needs the rows as read (see `derived`).
         let items = if table.indexes.is_empty() && table.views.is_empty() {
@@ -349,7 +346,7 @@ async fn apply_conditional(
         let mut command = WriteCommand {
             tables: vec![TableWrite {
                 table: table.clone(),
-                version,
+                branch: Branch::Main,
                 updates,
             }],
         };
