@@ -145,6 +145,18 @@ pub struct TableDef {
     /// if a column of that name is added again.
     #[serde(default)]
     pub dropped_columns: BTreeMap<String, i64>,
+    /// Dropped column name -> its type and kind when dropped, so a column of that name is
+    /// added again only with a compatible type and the same kind (Cassandra keeps the
+    /// whole dropped `ColumnMetadata`). Absent for drops recorded before it existed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dropped_column_types: BTreeMap<String, DroppedColumn>,
+}
+
+/// What a dropped column was.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DroppedColumn {
+    pub type_text: String,
+    pub kind: ColumnKind,
 }
 
 impl TableDef {

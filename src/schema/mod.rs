@@ -8,7 +8,7 @@ pub mod system_defs;
 
 pub use catalog::{Catalog, Keyspace, KeyspaceUdts, Table, TableSource};
 pub use defs::{
-    ClusteringOrder, ColumnDef, ColumnKind, IndexDef, IndexTargetKind, KeyspaceDef, SnapshotRecord,
-    TableDef, TableOptions, TypeDef, ViewInfo, ViewRecord,
+    ClusteringOrder, ColumnDef, ColumnKind, DroppedColumn, IndexDef, IndexTargetKind, KeyspaceDef,
+    SnapshotRecord, TableDef, TableOptions, TypeDef, ViewInfo, ViewRecord,
 };
 pub use store::{SchemaStore, SchemaWrite};

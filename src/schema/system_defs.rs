@@ -443,6 +443,7 @@ fn table(keyspace: &str, name: &str, specs: ColumnSpecs) -> TableDef {
         options: TableOptions::default(),
         data_version: 0,
         dropped_columns: BTreeMap::new(),
+        dropped_column_types: BTreeMap::new(),
     };
     def.normalise_column_order();
     def

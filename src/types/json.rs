@@ -27,6 +27,18 @@ fn from_json_at(ty: &CqlType, json: &Json, depth: usize) -> Result<CqlValue, Typ
             .map(|item| from_json_at(element, item, depth + 1))
             .collect()
     };
+    // Collections, tuples, UDTs and vectors given as a JSON string hold their JSON in it
+    // (Cassandra's `fromJSONObject` decodes such a string first); so do map keys, which
+    // JSON can only write as strings.
+    if let (false, Json::String(text)) =
+        (matches!(ty, CqlType::Native(_) | CqlType::Custom(_)), json)
+    {
+        let decoded: Json = serde_json::from_str(text)
+            .map_err(|_| marshal(format!("Could not decode JSON string '{text}'")))?;
+        if !decoded.is_string() {
+            return from_json_at(ty, &decoded, depth + 1);
+        }
+    }
     let value = match (ty, json) {
         (CqlType::Native(native), _) => native_from_json(*native, json)?,
         (CqlType::List { element, .. }, Json::Array(items)) => {
@@ -38,14 +50,8 @@ fn from_json_at(ty: &CqlType, json: &Json, depth: usize) -> Result<CqlValue, Typ
         (CqlType::Map { key, value, .. }, Json::Object(entries)) => {
             let mut pairs = Vec::with_capacity(entries.len());
             for (k, v) in entries {
-                let key_json = if is_string_type(key) {
-                    Json::String(k.clone())
-                } else {
-                    serde_json::from_str(k)
-                        .map_err(|_| marshal(format!("Could not decode JSON string '{k}'")))?
-                };
                 pairs.push((
-                    from_json_at(key, &key_json, depth + 1)?,
+                    from_json_at(key, &Json::String(k.clone()), depth + 1)?,
                     from_json_at(value, v, depth + 1)?,
                 ));
             }
@@ -100,10 +106,6 @@ fn from_json_at(ty: &CqlType, json: &Json, depth: usize) -> Result<CqlValue, Typ
         }
     };
     Ok(Some(value))
-}
-
-fn is_string_type(ty: &CqlType) -> bool {
-    matches!(ty, CqlType::Native(NativeType::Ascii | NativeType::Text))
 }
 
 /// JSON keys name UDT fields like CQL identifiers: `"\"Name\""` is case-sensitive, others are lower-cased.

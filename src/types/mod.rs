@@ -55,7 +55,8 @@ pub use literal::{
 pub use partition_key::{serialize_partition_key, split_partition_key};
 pub(crate) use temporal::{civil_from_days, days_from_civil};
 pub use temporal::{
-    format_date, format_time, format_timestamp, parse_date, parse_time, parse_timestamp,
+    format_date, format_time, format_timestamp, format_timestamp_json, parse_date, parse_time,
+    parse_timestamp,
 };
 pub use timeuuid::{
     date_to_timestamp, make_timeuuid, max_timeuuid, min_timeuuid, timestamp_to_date,

@@ -27,7 +27,7 @@ NUMERIC = {
     "double": ([1.5, 2.5], {1.5: 2.5, 3.5: 4.5}, 4.0, 2.0),
     "decimal": ([decimal.Decimal("1234567890.1234567890"), decimal.Decimal("2345678901.2345678901")],
                 {decimal.Decimal(1): decimal.Decimal(2)},
-                decimal.Decimal("3580246791.3580246791"), decimal.Decimal("1790123395.67901233955")),
+                decimal.Decimal("3580246791.3580246791"), decimal.Decimal("1790123395.6790123396")),
 }
 
 

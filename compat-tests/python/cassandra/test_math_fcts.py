@@ -38,7 +38,9 @@ def test_abs_exp_log_round_integers(t, cql_type):
     table(t)
     column = INTEGER_COLUMNS[cql_type]
     assert [select_one(t, "abs", column, v) for v in (1, 0, -3)] == [1, 0, 3]
-    assert [select_one(t, "exp", column, v) for v in (5, 1, 0, -1)] == [148, 2, 1, 0]
+    # (byte) Math.pow(Math.E, 5) is (byte) 148 = -108 in Cassandra's MathFctsTest.testExp.
+    exp5 = -108 if cql_type == "tinyint" else 148
+    assert [select_one(t, "exp", column, v) for v in (5, 1, 0, -1)] == [exp5, 2, 1, 0]
     assert [select_one(t, "log", column, v) for v in (5, 2, 1)] == [1, 0, 0]
     assert [select_one(t, "log10", column, v) for v in (5, 2, 1)] == [0, 0, 0]
     assert [select_one(t, "round", column, v) for v in (5, 0, -1)] == [5, 0, -1]

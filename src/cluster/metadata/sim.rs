@@ -218,6 +218,7 @@ pub(super) fn table_def(name: &str, id: Uuid, data_version: strata_engine::Versi
         options: TableOptions::default(),
         data_version,
         dropped_columns: BTreeMap::new(),
+        dropped_column_types: Default::default(),
     }
 }
 

@@ -26,7 +26,7 @@ use crate::schema::{
     Catalog, ClusteringOrder, ColumnDef, ColumnKind, Keyspace, KeyspaceDef, SchemaWrite, TableDef,
     TableOptions,
 };
-use crate::schema::{IndexDef, KeyspaceUdts, Table, ViewRecord};
+use crate::schema::{DroppedColumn, IndexDef, KeyspaceUdts, Table, TypeDef, ViewRecord};
 use crate::types::{CqlType, UdtResolver};
 
 const MAX_NAME_LENGTH: usize = 48;
@@ -341,6 +341,7 @@ fn table_def(keyspace: &str, s: &CreateTable, udts: &dyn UdtResolver) -> CqlResu
         options,
         data_version: 0,
         dropped_columns: BTreeMap::new(),
+        dropped_column_types: BTreeMap::new(),
     };
     def.normalise_column_order();
     Ok(def)
@@ -386,6 +387,71 @@ fn check_counter_columns(columns: &[ColumnDef], options: &TableOptions) -> CqlRe
     Ok(())
 }
 
+/// Cassandra's checks on `ALTER TABLE ADD` of a previously dropped name: the new type must
+/// read the old cells (`isSerializationCompatibleWith`) and the kind must be the same.
+fn check_readd(
+    name: &str,
+    ty: &CqlType,
+    kind: ColumnKind,
+    dropped: &DroppedColumn,
+    keyspace: &str,
+    types: &BTreeMap<String, TypeDef>,
+) -> CqlResult<()> {
+    let Ok(previous) = CqlType::parse(&dropped.type_text, &KeyspaceUdts::new(keyspace, types))
+    else {
+        return Ok(());
+    };
+    if !serialization_compatible(ty, &previous) {
+        return Err(CqlError::invalid(format!(
+            "Cannot re-add previously dropped column '{name}' of type {ty}, incompatible with previous type {previous}"
+        )));
+    }
+    if kind != dropped.kind {
+        let shown = |k: ColumnKind| k.as_str().to_ascii_uppercase();
+        return Err(CqlError::invalid(format!(
+            "Cannot re-add previously dropped column '{name}' of kind {}, incompatible with previous kind {}",
+            shown(kind),
+            shown(dropped.kind)
+        )));
+    }
+    Ok(())
+}
+
+/// Whether values (cells) written as `previous` read correctly as `new`: the same
+/// multi-cell layout and fixed length, and `new` able to read `previous`'s bytes (blob
+/// reads anything, text reads ascii, bigint and timestamp read each other).
+fn serialization_compatible(new: &CqlType, previous: &CqlType) -> bool {
+    use crate::types::NativeType as N;
+    if new == previous {
+        return true;
+    }
+    if new.is_multi_cell() != previous.is_multi_cell() {
+        return false;
+    }
+    match (new, previous) {
+        (CqlType::List { element: a, .. }, CqlType::List { element: b, .. })
+        | (CqlType::Set { element: a, .. }, CqlType::Set { element: b, .. })
+            if new.is_multi_cell() =>
+        {
+            serialization_compatible(a, b)
+        }
+        (
+            CqlType::Map {
+                key: k1, value: v1, ..
+            },
+            CqlType::Map {
+                key: k2, value: v2, ..
+            },
+        ) if new.is_multi_cell() => k1 == k2 && serialization_compatible(v1, v2),
+        (CqlType::Native(N::Blob), CqlType::Native(n)) => n.fixed_size().is_none(),
+        (CqlType::Native(N::Blob), _) => true,
+        (CqlType::Native(N::Text), CqlType::Native(N::Ascii)) => true,
+        (CqlType::Native(N::Bigint), CqlType::Native(N::Timestamp))
+        | (CqlType::Native(N::Timestamp), CqlType::Native(N::Bigint)) => true,
+        _ => false,
+    }
+}
+
 fn check_column_type(name: &str, ty: &CqlType, kind: ColumnKind) -> CqlResult<()> {
     let is_key = matches!(kind, ColumnKind::PartitionKey | ColumnKind::Clustering);
     if is_key && ty.is_multi_cell() {
@@ -418,23 +484,26 @@ fn check_column_type(name: &str, ty: &CqlType, kind: ColumnKind) -> CqlResult<()
     Ok(())
 }
 
+/// `WITH CLUSTERING ORDER BY`: a prefix of the clustering columns in their order (Cassandra
+/// 5.0 lets the later ones default to ASC).
 fn apply_clustering_order(
     columns: &mut [ColumnDef],
     clustering: &[String],
     order: &[(String, OrderDirection)],
 ) -> CqlResult<()> {
-    if order.is_empty() {
-        return Ok(());
+    if order.len() > clustering.len() {
+        return Err(CqlError::invalid(
+            "Only clustering key columns can be defined in CLUSTERING ORDER directive",
+        ));
     }
-    for (position, (name, direction)) in order.iter().enumerate() {
-        if clustering.get(position) != Some(name) {
-            if !clustering.contains(name) {
-                return Err(CqlError::invalid(format!(
-                    "Missing CLUSTERING ORDER for column {}",
-                    clustering.get(position).cloned().unwrap_or_default()
-                )));
+    for ((name, direction), expected) in order.iter().zip(clustering) {
+        if name != expected {
+            if order.iter().any(|(n, _)| n == expected) {
+                return Err(CqlError::invalid(format!("The order of columns in the CLUSTERING ORDER directive must match that of the clustering columns ({expected} must appear before {name})")));
             }
-            return Err(CqlError::invalid("The order of columns in the CLUSTERING ORDER directive must match that of the clustering columns"));
+            return Err(CqlError::invalid(format!(
+                "Missing CLUSTERING ORDER for column {expected}"
+            )));
         }
         if let Some(c) = columns.iter_mut().find(|c| &c.name == name) {
             c.order = if *direction == OrderDirection::Desc {
@@ -443,11 +512,6 @@ fn apply_clustering_order(
                 ClusteringOrder::Asc
             };
         }
-    }
-    if let Some(missing) = clustering.get(order.len()) {
-        return Err(CqlError::invalid(format!(
-            "Missing CLUSTERING ORDER for column {missing}"
-        )));
     }
     Ok(())
 }
@@ -585,6 +649,9 @@ pub async fn alter_table(ctx: &Context<'_>, s: &AlterTable) -> CqlResult<DdlOutc
                     ColumnKind::Regular
                 };
                 check_column_type(&column.name, &ty, kind)?;
+                if let Some(dropped) = def.dropped_column_types.get(&column.name) {
+                    check_readd(&column.name, &ty, kind, dropped, &keyspace, &types)?;
+                }
                 if column.is_static && def.clustering.is_empty() {
                     return Err(CqlError::invalid("Static columns are not allowed in COMPACT STORAGE tables or tables without clustering columns"));
                 }
@@ -631,6 +698,13 @@ pub async fn alter_table(ctx: &Context<'_>, s: &AlterTable) -> CqlResult<DdlOutc
                         dependents.join(", ")
                     )));
                 }
+                def.dropped_column_types.insert(
+                    name.clone(),
+                    DroppedColumn {
+                        type_text: column.type_text.clone(),
+                        kind: column.kind,
+                    },
+                );
                 def.columns.retain(|c| &c.name != name);
                 def.dropped_columns.insert(
                     name.clone(),

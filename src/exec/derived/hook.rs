@@ -24,7 +24,7 @@ use strata_protocol::Consistency;
 use super::index::{self, entry_update, row_entries};
 use super::view;
 use crate::cluster::{Branch, ReadCommand, ReadTarget, TableWrite, WriteCommand};
-use crate::error::CqlResult;
+use crate::error::{CqlError, CqlResult};
 use crate::exec::context::Context;
 use crate::exec::plan::rows::{FullRow, RowAssembler};
 use crate::schema::{IndexDef, IndexTargetKind, Table};
@@ -292,6 +292,7 @@ fn index_updates(
     }
     let column_type = &table.types[column];
     let old = before_entries(table, index, before);
+    check_indexed_sizes(table, index, update)?;
     let mut removed: BTreeSet<Entry> = BTreeSet::new();
     let mut added: BTreeSet<Entry> = BTreeSet::new();
     let old_of = |clustering: &[u8]| -> Vec<Entry> {
@@ -369,6 +370,31 @@ fn index_updates(
         }
     }
     entry_writes(update, &removed, &added)
+}
+
+/// Cassandra refuses to index a value that does not fit a key (64 KiB), naming the index.
+fn check_indexed_sizes(table: &Table, index: &IndexDef, update: &PartitionUpdate) -> CqlResult<()> {
+    for operation in &update.operations {
+        if let Operation::Cell {
+            column,
+            value: Some(value),
+            ..
+        } = operation
+        {
+            if *column == index.column && value.len() > crate::exec::plan::restrict::MAX_KEY_BYTES {
+                return Err(CqlError::invalid(format!(
+                    "Cannot index value of size {} for index {} on {}.{}({}) (maximum allowed size={})",
+                    value.len(),
+                    index.name,
+                    table.def.keyspace,
+                    table.def.name,
+                    index.column,
+                    crate::exec::plan::restrict::MAX_KEY_BYTES
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The entry writes for the entries a base update removes and adds (an entry both

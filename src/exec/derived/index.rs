@@ -90,6 +90,7 @@ pub fn storage_table(base: &Table, index: &IndexDef) -> CqlResult<Arc<Table>> {
         options: TableOptions::default(),
         data_version: index.data_version,
         dropped_columns: Default::default(),
+        dropped_column_types: Default::default(),
     };
     Ok(Arc::new(
         Table::new(def, TableSource::Engine).map_err(CqlError::Server)?,

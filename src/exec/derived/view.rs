@@ -219,6 +219,7 @@ fn view_def(keyspace: &str, base: &Table, s: &CreateView) -> CqlResult<(TableDef
         options: TableOptions::default(),
         data_version: 0,
         dropped_columns: Default::default(),
+        dropped_column_types: Default::default(),
     };
     def.normalise_column_order();
     let where_clause = s
@@ -647,6 +648,7 @@ mod tests {
             options: TableOptions::default(),
             data_version: 0,
             dropped_columns: Default::default(),
+            dropped_column_types: Default::default(),
         };
         Table::new(def, TableSource::Engine).expect("valid table")
     }

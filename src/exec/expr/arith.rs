@@ -204,7 +204,7 @@ fn digits(value: &BigInt) -> usize {
 }
 
 impl Decimal {
-    fn truncated(&self) -> BigInt {
+    pub fn truncated(&self) -> BigInt {
         match self.scale.cmp(&0) {
             Ordering::Greater => &self.unscaled / pow10(i64::from(self.scale)),
             Ordering::Less => &self.unscaled * pow10(-i64::from(self.scale)),
@@ -382,7 +382,8 @@ pub fn cast(to: NativeType, n: &Num) -> Result<Vec<u8>, String> {
     }
 }
 
-fn wrap(ty: NativeType, v: i64) -> i64 {
+/// Java's narrowing of a `long` to the integer type's width.
+pub fn wrap(ty: NativeType, v: i64) -> i64 {
     match ty {
         NativeType::Tinyint => i64::from(v as i8),
         NativeType::Smallint => i64::from(v as i16),

@@ -32,6 +32,17 @@ pub fn elements(bytes: &[u8]) -> CqlResult<Vec<Vec<u8>>> {
     Ok(out)
 }
 
+/// A serialized list or set of the given elements, in order.
+pub fn serialize(items: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + items.iter().map(|i| 4 + i.len()).sum::<usize>());
+    out.extend_from_slice(&(items.len() as i32).to_be_bytes());
+    for item in items {
+        out.extend_from_slice(&(item.len() as i32).to_be_bytes());
+        out.extend_from_slice(item);
+    }
+    out
+}
+
 /// `CONTAINS` / `CONTAINS KEY` on a serialized collection of type `ty`.
 pub fn contains(ty: &CqlType, collection: &[u8], operand: &[u8], key: bool) -> bool {
     let Ok(items) = elements(collection) else {

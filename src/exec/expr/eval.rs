@@ -292,6 +292,9 @@ fn function(
     if name == "fromjson" {
         return from_json(args, receiver, bound);
     }
+    if name == "tojson" {
+        return Err(to_json_misuse());
+    }
     if !is_known_scalar(name) {
         return Err(CqlError::invalid(format!(
             "Unknown function {name} called with {} arguments",
@@ -335,14 +338,16 @@ fn function(
         values.push(value);
     }
     let type_refs: Vec<&CqlType> = types.iter().collect();
-    let (func, ret) = resolve_scalar(name, &type_refs)?;
-    let value = apply_scalar(func, &type_refs, &values, ret)?;
-    if native(ret) != *receiver.ty
-        && !(ret == NativeType::Text && *receiver.ty == native(NativeType::Ascii))
+    let shown: Vec<String> = args.iter().map(Term::to_string).collect();
+    let shown: Vec<&str> = shown.iter().map(String::as_str).collect();
+    let (func, ret) = resolve_scalar(name, &type_refs, &shown)?;
+    let value = apply_scalar(func, &type_refs, &values, &ret)?;
+    if ret != *receiver.ty
+        && !(ret == native(NativeType::Text) && *receiver.ty == native(NativeType::Ascii))
     {
         if let Some(v) = &value {
             types::validate(receiver.ty, v).map_err(|_| {
-                CqlError::invalid(format!("Type error: cannot assign result of function system.{name} (type {}) to {} (type {})", ret.name(), receiver.name, receiver.ty))
+                CqlError::invalid(format!("Type error: cannot assign result of function system.{name} (type {ret}) to {} (type {})", receiver.name, receiver.ty))
             })?;
         }
     }
@@ -398,7 +403,7 @@ fn term_arithmetic(
             }
         }
         _ => match l {
-            Some(l) => apply_scalar(Scalar::Negate, &[&native(lt)], &[Some(l)], lt)?,
+            Some(l) => apply_scalar(Scalar::Negate, &[&native(lt)], &[Some(l)], &native(lt))?,
             None => None,
         },
     };
@@ -461,6 +466,11 @@ pub fn json_text(term: &Term, bound: &BoundValues, what: &str) -> CqlResult<Vec<
         bound,
         &format!("for {what}"),
     )
+}
+
+/// Cassandra's refusal of `toJson` in a term (INSERT values, WHERE, conditions).
+pub fn to_json_misuse() -> CqlError {
+    CqlError::invalid("toJson() may only be used within the selection clause")
 }
 
 /// `fromJson(text)` as a term for a receiver of known type.

@@ -1,9 +1,13 @@
-//! Native scalar functions (time, timeuuid, blob conversion, `toJson`), CAST and
-//! arithmetic on values: the one place native functions are resolved (by name and
-//! argument types, with Cassandra's result types and messages) and applied, for SELECT
-//! selectors (`read::selection`) and for terms (`eval`).
+//! Native scalar functions (time, timeuuid, blob conversion, `toJson`, 5.0's math,
+//! collection and masking functions), CAST and arithmetic on values: the one place
+//! native functions are resolved (by name and argument types, with Cassandra's result
+//! types and messages) and applied, for SELECT selectors (`read::selection`) and for
+//! terms (`eval`).
 
-use super::arith;
+use super::aggregate::{Accumulator, AggregateKind};
+use super::masking::{self, Mask};
+use super::math::{self, MathFn};
+use super::{arith, collections};
 use crate::cql::ast::{self, ArithmeticOp, LiteralKind, Term};
 use crate::error::{CqlError, CqlResult};
 use crate::types::{self, CqlType, NativeType};
@@ -27,6 +31,13 @@ pub enum Scalar {
     Cast,
     Arithmetic(ArithmeticOp),
     Negate,
+    Math(MathFn),
+    MapKeys,
+    MapValues,
+    CollectionCount,
+    /// `collection_min`/`max`/`sum`/`avg`: the aggregate over the elements.
+    CollectionAggregate(AggregateKind),
+    Mask(Mask),
 }
 
 pub fn native(t: NativeType) -> CqlType {
@@ -84,6 +95,13 @@ pub fn parameter_hints(name: &str, count: usize) -> Vec<Option<CqlType>> {
     match (name, count) {
         ("mintimeuuid" | "maxtimeuuid", 1) => one(NativeType::Timestamp),
         ("dateof" | "unixtimestampof", 1) => one(NativeType::Timeuuid),
+        ("mask_inner" | "mask_outer", 3 | 4) => vec![
+            None,
+            Some(native(NativeType::Int)),
+            Some(native(NativeType::Int)),
+            Some(native(NativeType::Text)),
+        ],
+        ("mask_hash", 2) => vec![None, Some(native(NativeType::Text))],
         (n, 1) if n.starts_with("blobas") => one(NativeType::Blob),
         (n, 1) => n
             .strip_suffix("asblob")
@@ -106,8 +124,16 @@ fn signature_error(name: &str, types: &[&CqlType]) -> CqlError {
     ))
 }
 
-/// Resolves a native scalar function by name and argument types.
-pub fn resolve_scalar(name: &str, types: &[&CqlType]) -> CqlResult<(Scalar, NativeType)> {
+/// Resolves a native scalar function by name and argument types (`shown` are the
+/// arguments as written, for messages), giving the function and its result type.
+pub fn resolve_scalar(
+    name: &str,
+    types: &[&CqlType],
+    shown: &[&str],
+) -> CqlResult<(Scalar, CqlType)> {
+    if let Some(resolved) = resolve_generic(name, types, shown)? {
+        return Ok(resolved);
+    }
     let natives: Option<Vec<NativeType>> = types.iter().map(|t| native_of(t)).collect();
     let natives = natives.unwrap_or_default();
     use NativeType as N;
@@ -140,7 +166,160 @@ pub fn resolve_scalar(name: &str, types: &[&CqlType]) -> CqlResult<(Scalar, Nati
         _ if is_known_scalar(name) => return Err(signature_error(name, types)),
         _ => return Err(CqlError::invalid(format!("Unknown function '{name}'"))),
     };
-    Ok(resolved)
+    Ok((resolved.0, native(resolved.1)))
+}
+
+/// Cassandra 5.0's functions whose signature follows their argument's type: the math
+/// functions (one per numeric type), the collection functions and the masking functions
+/// (`FunctionFactory`, with `FunctionParameter`'s messages). `None` for other names.
+fn resolve_generic(
+    name: &str,
+    types: &[&CqlType],
+    shown: &[&str],
+) -> CqlResult<Option<(Scalar, CqlType)>> {
+    let argument = |i: usize, requirement: &str| {
+        let ty = types.get(i).map_or_else(String::new, |t| t.to_string());
+        let arg = shown.get(i).copied().unwrap_or_default();
+        CqlError::invalid(format!(
+            "Function system.{name} requires {requirement}, but found argument {arg} of type {ty}"
+        ))
+    };
+    let arity = |parameters: &str| {
+        CqlError::invalid(format!(
+            "Invalid number of arguments for function system.{name}({parameters})"
+        ))
+    };
+    if let Some(f) = MathFn::from_name(name) {
+        return match types {
+            [CqlType::Native(t)] if arith::is_numeric(*t) => Ok(Some((Scalar::Math(f), native(*t)))),
+            [_] => Err(math_signature_error(name)),
+            _ => Err(CqlError::invalid(format!(
+                "Invalid number of arguments in call to function system.{name}: 1 required but {} provided",
+                types.len()
+            ))),
+        };
+    }
+    let collection_parameter = match name {
+        "map_keys" | "map_values" => Some("map"),
+        "collection_count" => Some("collection"),
+        // Cassandra's setOrList() prints itself as numeric_set_or_list too.
+        "collection_min" | "collection_max" | "collection_sum" | "collection_avg" => {
+            Some("numeric_set_or_list")
+        }
+        _ => None,
+    };
+    if let Some(parameter) = collection_parameter {
+        let [ty] = types else {
+            return Err(arity(parameter));
+        };
+        let element = match ty {
+            CqlType::List { element, .. } | CqlType::Set { element, .. } => Some(element.as_ref()),
+            _ => None,
+        };
+        let resolved = match (name, ty, element) {
+            ("map_keys", CqlType::Map { key, .. }, _) => (
+                Scalar::MapKeys,
+                CqlType::Set {
+                    element: Box::new(key.frozen()),
+                    frozen: true,
+                },
+            ),
+            ("map_values", CqlType::Map { value, .. }, _) => (
+                Scalar::MapValues,
+                CqlType::List {
+                    element: Box::new(value.frozen()),
+                    frozen: true,
+                },
+            ),
+            ("map_keys" | "map_values", ..) => return Err(argument(0, "a map argument")),
+            ("collection_count", t, _) if t.is_collection() => {
+                (Scalar::CollectionCount, native(NativeType::Int))
+            }
+            ("collection_count", ..) => return Err(argument(0, "a collection argument")),
+            ("collection_min" | "collection_max", _, Some(e)) => {
+                let kind = if name == "collection_min" {
+                    AggregateKind::Min
+                } else {
+                    AggregateKind::Max
+                };
+                (Scalar::CollectionAggregate(kind), e.clone())
+            }
+            ("collection_min" | "collection_max", ..) => {
+                return Err(argument(0, "a set or list argument"))
+            }
+            (_, _, Some(e)) if native_of(e).is_some_and(arith::is_numeric) => {
+                let kind = if name == "collection_sum" {
+                    AggregateKind::Sum
+                } else {
+                    AggregateKind::Avg
+                };
+                (Scalar::CollectionAggregate(kind), e.clone())
+            }
+            _ => return Err(argument(0, "a numeric set/list argument")),
+        };
+        return Ok(Some(resolved));
+    }
+    let Some(mask) = Mask::from_name(name) else {
+        return Ok(None);
+    };
+    let is_text = |i: usize| {
+        types
+            .get(i)
+            .is_some_and(|t| matches!(native_of(t), Some(NativeType::Text | NativeType::Ascii)))
+    };
+    let first = types.first().map(|t| (*t).clone());
+    let resolved = match (mask, types.len(), first) {
+        (Mask::Null | Mask::Default, 1, Some(ty)) => (Scalar::Mask(mask), ty),
+        (Mask::Null | Mask::Default, ..) => return Err(arity("any")),
+        (Mask::Replace, 2, _) => (
+            Scalar::Mask(mask),
+            types
+                .get(1)
+                .map(|t| (*t).clone())
+                .unwrap_or_else(|| native(NativeType::Blob)),
+        ),
+        (Mask::Replace, ..) => return Err(arity("any, same")),
+        (Mask::Inner | Mask::Outer, 3 | 4, Some(ty)) => {
+            if !is_text(0) {
+                return Err(argument(0, "an argument of type [text|varchar|ascii]"));
+            }
+            for i in [1, 2] {
+                if types.get(i).and_then(|t| native_of(t)) != Some(NativeType::Int) {
+                    return Err(argument(i, "an argument of type int"));
+                }
+            }
+            if types.len() == 4 && !is_text(3) {
+                return Err(argument(3, "an argument of type text"));
+            }
+            (Scalar::Mask(mask), ty)
+        }
+        (Mask::Inner | Mask::Outer, ..) => {
+            return Err(arity("[text|varchar|ascii], int, int, [text]"))
+        }
+        (Mask::Hash, 1 | 2, _) => {
+            if types.len() == 2 && !is_text(1) {
+                return Err(argument(1, "an argument of type text"));
+            }
+            (Scalar::Mask(mask), native(NativeType::Blob))
+        }
+        (Mask::Hash, ..) => return Err(arity("any, [text]")),
+    };
+    Ok(Some(resolved))
+}
+
+/// FunctionResolver's message when no overload of a math function takes the argument.
+fn math_signature_error(name: &str) -> CqlError {
+    const TYPES: [&str; 9] = [
+        "tinyint", "smallint", "int", "float", "bigint", "double", "varint", "decimal", "counter",
+    ];
+    let signatures: Vec<String> = TYPES
+        .iter()
+        .map(|t| format!("system.{name} : ({t}) -> {t}"))
+        .collect();
+    CqlError::invalid(format!(
+        "Invalid call to function {name}, none of its type signatures match (known type signatures: {})",
+        signatures.join(", ")
+    ))
 }
 
 pub fn is_known_scalar(name: &str) -> bool {
@@ -159,6 +338,24 @@ pub fn is_known_scalar(name: &str) -> bool {
         "mintimeuuid",
         "maxtimeuuid",
         "tojson",
+        "abs",
+        "exp",
+        "log",
+        "log10",
+        "round",
+        "map_keys",
+        "map_values",
+        "collection_count",
+        "collection_min",
+        "collection_max",
+        "collection_sum",
+        "collection_avg",
+        "mask_null",
+        "mask_default",
+        "mask_replace",
+        "mask_inner",
+        "mask_outer",
+        "mask_hash",
     ];
     NAMES.contains(&name)
         || name
@@ -204,13 +401,15 @@ fn millis_of(ty: NativeType, value: &[u8]) -> CqlResult<i64> {
     }
 }
 
-/// Applies a scalar function; a null argument gives null, except for `toJson`.
+/// Applies a scalar function; a null argument gives null, except for `toJson` and the
+/// masking functions.
 pub fn apply_scalar(
     func: Scalar,
     types: &[&CqlType],
     values: &[Option<Vec<u8>>],
-    ret: NativeType,
+    ret_type: &CqlType,
 ) -> CqlResult<Option<Vec<u8>>> {
+    let ret = native_of(ret_type).unwrap_or(NativeType::Blob);
     let arg_type = |i: usize| {
         types
             .get(i)
@@ -226,11 +425,49 @@ pub fn apply_scalar(
             .map_or_else(|| "null".to_string(), |v| types::to_json(ty, v));
         return Ok(Some(text.into_bytes()));
     }
+    if let Scalar::Mask(mask) = func {
+        return apply_mask(mask, types, values, ret_type);
+    }
     if values.iter().any(Option::is_none) {
         return Ok(None);
     }
     let arg = |i: usize| values.get(i).and_then(|v| v.as_deref()).unwrap_or_default();
     let out = match func {
+        Scalar::Math(f) => {
+            let ty = arg_type(0);
+            // An empty numeric value is a null number to Java.
+            let Some(n) = arith::decode(ty, arg(0)) else {
+                return Ok(None);
+            };
+            let result = math::apply(f, ty, &n).map_err(CqlError::invalid)?;
+            arith::encode(ty, &result).map_err(CqlError::invalid)?
+        }
+        Scalar::MapKeys | Scalar::MapValues => {
+            let items = collections::elements(arg(0))?;
+            let skip = usize::from(func == Scalar::MapValues);
+            let picked: Vec<&[u8]> = items
+                .iter()
+                .skip(skip)
+                .step_by(2)
+                .map(Vec::as_slice)
+                .collect();
+            collections::serialize(&picked)
+        }
+        Scalar::CollectionCount => {
+            let items = collections::elements(arg(0))?.len();
+            let count = match types.first() {
+                Some(CqlType::Map { .. }) => items / 2,
+                _ => items,
+            };
+            (count as i32).to_be_bytes().to_vec()
+        }
+        Scalar::CollectionAggregate(kind) => {
+            let mut accumulator = Accumulator::new(kind);
+            for item in collections::elements(arg(0))? {
+                accumulator.add(kind, Some(ret_type), Some(item))?;
+            }
+            return accumulator.finish(Some(ret_type));
+        }
         Scalar::Now => crate::clock::now_timeuuid().to_vec(),
         Scalar::Uuid => uuid::Uuid::new_v4().as_bytes().to_vec(),
         Scalar::CurrentTimestamp => crate::clock::now_millis().to_be_bytes().to_vec(),
@@ -269,9 +506,51 @@ pub fn apply_scalar(
                 .ok_or_else(|| invalid_value(arg_type(0).name()))?;
             arith::encode(ret, &arith::negate(ret, &n)).map_err(CqlError::invalid)?
         }
-        Scalar::ToJson => return Ok(None),
+        Scalar::ToJson | Scalar::Mask(_) => return Ok(None),
     };
     Ok(Some(out))
+}
+
+/// The masking functions, which decide themselves what a null argument means.
+fn apply_mask(
+    mask: Mask,
+    types: &[&CqlType],
+    values: &[Option<Vec<u8>>],
+    ret: &CqlType,
+) -> CqlResult<Option<Vec<u8>>> {
+    let value = |i: usize| values.get(i).and_then(|v| v.as_deref());
+    let int = |i: usize| {
+        value(i)
+            .and_then(|v| <[u8; 4]>::try_from(v).ok())
+            .map_or(0, i32::from_be_bytes)
+    };
+    Ok(match mask {
+        Mask::Null => None,
+        Mask::Default => Some(masking::masked_value(types.first().copied().unwrap_or(ret))),
+        Mask::Replace => value(1).map(<[u8]>::to_vec),
+        Mask::Inner | Mask::Outer => {
+            let name = if mask == Mask::Inner {
+                "mask_inner"
+            } else {
+                "mask_outer"
+            };
+            let padding = masking::padding(name, value(3))?;
+            value(0).map(|v| {
+                masking::partial(
+                    &String::from_utf8_lossy(v),
+                    int(1),
+                    int(2),
+                    padding,
+                    mask == Mask::Inner,
+                )
+                .into_bytes()
+            })
+        }
+        Mask::Hash => match value(0) {
+            Some(v) => Some(masking::hash(v, value(1))?),
+            None => None,
+        },
+    })
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -282,7 +561,12 @@ pub fn cast_value(from: NativeType, to: NativeType, value: &[u8]) -> CqlResult<V
     if matches!(to, NativeType::Text | NativeType::Ascii) {
         let text = match from {
             NativeType::Text | NativeType::Ascii => String::from_utf8_lossy(value).into_owned(),
-            NativeType::Timestamp | NativeType::Date | NativeType::Time | NativeType::Inet => {
+            // TimestampType.toString: ISO 8601 in UTC, `2015-05-21T11:03:02.000Z`.
+            NativeType::Timestamp => {
+                let millis = millis_of(NativeType::Timestamp, value)?;
+                types::format_timestamp_json(millis).replacen(' ', "T", 1)
+            }
+            NativeType::Date | NativeType::Time | NativeType::Inet => {
                 types::format_value(&native(from), value)
                     .trim_matches('\'')
                     .to_string()
@@ -415,15 +699,106 @@ mod tests {
     fn functions_resolve_by_argument_type() {
         let blob = native(NativeType::Blob);
         assert_eq!(
-            resolve_scalar("blobasint", &[&blob]).ok(),
-            Some((Scalar::BlobAs, NativeType::Int))
+            resolve_scalar("blobasint", &[&blob], &["b"]).ok(),
+            Some((Scalar::BlobAs, native(NativeType::Int)))
         );
         let int = native(NativeType::Int);
         assert_eq!(
-            resolve_scalar("intasblob", &[&int]).ok(),
-            Some((Scalar::AsBlob, NativeType::Blob))
+            resolve_scalar("intasblob", &[&int], &["i"]).ok(),
+            Some((Scalar::AsBlob, native(NativeType::Blob)))
         );
-        assert!(resolve_scalar("textasblob", &[&int]).is_err());
-        assert!(resolve_scalar("nosuchfunction", &[]).is_err());
+        assert!(resolve_scalar("textasblob", &[&int], &["i"]).is_err());
+        assert!(resolve_scalar("nosuchfunction", &[], &[]).is_err());
+    }
+
+    fn parse(text: &str) -> CqlType {
+        CqlType::parse(text, &types::NoUdts).expect("type")
+    }
+
+    fn message(result: CqlResult<(Scalar, CqlType)>) -> String {
+        match result {
+            Err(e) => e.to_string(),
+            Ok(resolved) => format!("resolved {resolved:?}"),
+        }
+    }
+
+    #[test]
+    fn generic_functions_take_their_result_type_from_the_argument() {
+        let map = parse("map<int, text>");
+        assert_eq!(
+            resolve_scalar("map_keys", &[&map], &["m"]).ok(),
+            Some((Scalar::MapKeys, parse("frozen<set<int>>")))
+        );
+        assert_eq!(
+            resolve_scalar("map_values", &[&map], &["m"]).ok(),
+            Some((Scalar::MapValues, parse("frozen<list<text>>")))
+        );
+        let list = parse("list<decimal>");
+        assert_eq!(
+            resolve_scalar("collection_avg", &[&list], &["l"]).ok(),
+            Some((
+                Scalar::CollectionAggregate(AggregateKind::Avg),
+                parse("decimal")
+            ))
+        );
+        let tinyint = native(NativeType::Tinyint);
+        assert_eq!(
+            resolve_scalar("abs", &[&tinyint], &["t"]).ok(),
+            Some((Scalar::Math(MathFn::Abs), tinyint.clone()))
+        );
+        assert_eq!(
+            resolve_scalar("mask_hash", &[&tinyint], &["t"]).ok(),
+            Some((Scalar::Mask(Mask::Hash), native(NativeType::Blob)))
+        );
+    }
+
+    #[test]
+    fn generic_functions_refuse_with_cassandras_messages() {
+        let text_list = parse("frozen<list<text>>");
+        assert_eq!(
+            message(resolve_scalar("collection_sum", &[&text_list], &["fl"])),
+            "Function system.collection_sum requires a numeric set/list argument, but found argument fl of type frozen<list<text>>"
+        );
+        let int = native(NativeType::Int);
+        assert_eq!(
+            message(resolve_scalar("map_keys", &[&int], &["n"])),
+            "Function system.map_keys requires a map argument, but found argument n of type int"
+        );
+        assert_eq!(
+            message(resolve_scalar("mask_inner", &[&int, &int, &int], &["n", "1", "2"])),
+            "Function system.mask_inner requires an argument of type [text|varchar|ascii], but found argument n of type int"
+        );
+        assert_eq!(
+            message(resolve_scalar("collection_count", &[], &[])),
+            "Invalid number of arguments for function system.collection_count(collection)"
+        );
+        let text = native(NativeType::Text);
+        assert!(message(resolve_scalar("abs", &[&text], &["v"]))
+            .starts_with("Invalid call to function abs, none of its type signatures match"));
+    }
+
+    #[test]
+    fn collection_functions_aggregate_the_elements() {
+        let list = parse("list<int>");
+        let items: Vec<Vec<u8>> = [3i32, 1, 2]
+            .iter()
+            .map(|v| v.to_be_bytes().to_vec())
+            .collect();
+        let refs: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
+        let value = Some(collections::serialize(&refs));
+        let int = native(NativeType::Int);
+        let apply = |func| apply_scalar(func, &[&list], std::slice::from_ref(&value), &int);
+        assert_eq!(
+            apply(Scalar::CollectionAggregate(AggregateKind::Max)).ok(),
+            Some(Some(3i32.to_be_bytes().to_vec()))
+        );
+        assert_eq!(
+            apply(Scalar::CollectionAggregate(AggregateKind::Sum)).ok(),
+            Some(Some(6i32.to_be_bytes().to_vec()))
+        );
+        assert_eq!(
+            apply(Scalar::CollectionCount).ok(),
+            Some(Some(3i32.to_be_bytes().to_vec()))
+        );
     }
 }

@@ -17,6 +17,9 @@ use crate::types::{CqlType, NativeType};
 struct Collector<'t> {
     table: &'t Table,
     specs: Vec<Option<BindSpec>>,
+    /// A function used where Cassandra refuses it (`toJson` outside the selection),
+    /// reported before any untyped marker.
+    misuse: Option<CqlError>,
 }
 
 impl Collector<'_> {
@@ -62,6 +65,10 @@ impl Collector<'_> {
                 },
                 _,
             ) => {
+                if function.name.eq_ignore_ascii_case("tojson") {
+                    self.misuse
+                        .get_or_insert_with(crate::exec::expr::eval::to_json_misuse);
+                }
                 let hints =
                     crate::exec::expr::functions::parameter_hints(&function.name, args.len());
                 for (i, (arg, hint)) in args.iter().zip(hints).enumerate() {
@@ -269,6 +276,10 @@ impl Collector<'_> {
 
     /// Markers in element and slice selectors (`m[?]`, `s[?..?]`) of a column.
     fn selector(&mut self, selector: &Selector) {
+        if let Selector::Function { name, args } = selector {
+            self.function_arguments(&name.name.to_ascii_lowercase(), args);
+            return;
+        }
         let (inner, keys): (&Selector, Vec<&Term>) = match selector {
             Selector::Element { selector, key } => (selector, vec![key]),
             Selector::Slice { selector, from, to } => {
@@ -285,6 +296,26 @@ impl Collector<'_> {
             }
         }
         self.selector(inner);
+    }
+
+    /// Markers given to a function in the selection (`mask_inner(v, ?, ?)`), typed by the
+    /// function's parameters; `mask_replace`'s replacement by the masked column.
+    fn function_arguments(&mut self, name: &str, args: &[Selector]) {
+        let hints = crate::exec::expr::functions::parameter_hints(name, args.len());
+        for (i, arg) in args.iter().enumerate() {
+            let hint = match (name, i, args.first()) {
+                ("mask_replace", 1, Some(Selector::Column(column))) => {
+                    self.column(column).ok().map(|(_, ty)| ty)
+                }
+                _ => hints.get(i).cloned().flatten(),
+            };
+            match (arg, hint) {
+                (Selector::Term(term), Some(ty)) => {
+                    self.term(term, &format!("arg{i}(system.{name})"), &ty, None)
+                }
+                (other, _) => self.selector(other),
+            }
+        }
     }
 
     fn child(&mut self, child: &BatchChild) -> CqlResult<()> {
@@ -401,8 +432,12 @@ pub fn bind_specs(ctx: &Context<'_>, statement: &Statement) -> CqlResult<Vec<Bin
             let mut c = Collector {
                 table: &table,
                 specs,
+                misuse: None,
             };
             c.select(s)?;
+            if let Some(error) = c.misuse {
+                return Err(error);
+            }
             specs = c.specs;
         }
         Statement::Insert(s) => specs = child_specs(ctx, &BatchChild::Insert(s.clone()), specs)?,
@@ -443,9 +478,13 @@ fn child_specs(
     let mut c = Collector {
         table: &table,
         specs,
+        misuse: None,
     };
     c.child(child)?;
-    Ok(c.specs)
+    match c.misuse {
+        Some(error) => Err(error),
+        None => Ok(c.specs),
+    }
 }
 
 /// Positions (among the markers) of the partition key components, in key order, when

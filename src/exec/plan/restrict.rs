@@ -17,7 +17,7 @@ use crate::storage::{layout, ClusteringRange};
 use crate::types::{self, serialize_partition_key, split_partition_key, CqlType, NativeType};
 
 /// Longest serialized partition key (an unsigned short length in Cassandra's formats).
-const MAX_KEY_BYTES: usize = 65_535;
+pub const MAX_KEY_BYTES: usize = 65_535;
 
 /// A partition addressed by its key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,16 +40,21 @@ impl PartitionKey {
     }
 
     /// A key a statement names: Cassandra's `validateKey` limits apply.
+    /// Every component must be non-empty and fit a composite's 16-bit length, then the
+    /// whole key must fit.
     pub fn checked(components: Vec<Vec<u8>>) -> CqlResult<PartitionKey> {
+        if components.iter().any(Vec::is_empty) {
+            return Err(CqlError::invalid("Key may not be empty"));
+        }
+        if let Some(long) = components.iter().find(|c| c.len() > MAX_KEY_BYTES) {
+            return Err(key_too_long(long.len()));
+        }
         let key = PartitionKey::from_components(components);
         if key.bytes.is_empty() {
             return Err(CqlError::invalid("Key may not be empty"));
         }
         if key.bytes.len() > MAX_KEY_BYTES {
-            return Err(CqlError::invalid(format!(
-                "Key length of {} is longer than maximum of {MAX_KEY_BYTES}",
-                key.bytes.len()
-            )));
+            return Err(key_too_long(key.bytes.len()));
         }
         Ok(key)
     }
@@ -62,6 +67,13 @@ impl PartitionKey {
             components,
         }
     }
+}
+
+/// Cassandra's message for a partition key, or a clustering, past 64 KiB.
+pub fn key_too_long(length: usize) -> CqlError {
+    CqlError::invalid(format!(
+        "Key length of {length} is longer than maximum of {MAX_KEY_BYTES}"
+    ))
 }
 
 /// Which partitions a statement touches.
@@ -202,6 +214,11 @@ pub struct Restrictions {
 #[derive(Default)]
 struct ColumnRestriction {
     values: Option<Vec<Vec<u8>>>,
+    /// Whether `values` came from an IN (for the message when another relation follows).
+    values_from_in: bool,
+    /// A partition key value given as null or unset: an invalid key if the whole key is
+    /// given, else an unsupported filter value (known once every relation is read).
+    refused: Option<&'static str>,
     lower: Option<(Vec<u8>, bool)>,
     upper: Option<(Vec<u8>, bool)>,
 }
@@ -293,6 +310,27 @@ impl Analyzer<'_> {
         }
     }
 
+    /// A partition key column's EQ or slice value; null and unset are remembered in
+    /// `refused` (see [`ColumnRestriction::refused`]).
+    fn key_value(
+        &self,
+        index: usize,
+        term: &Term,
+        refused: &mut Option<&'static str>,
+    ) -> CqlResult<Vec<u8>> {
+        Ok(match evaluate(term, &self.receiver(index), self.bound)? {
+            Evaluated::Value(v) => v,
+            Evaluated::Null => {
+                refused.get_or_insert("null");
+                Vec::new()
+            }
+            Evaluated::Unset => {
+                refused.get_or_insert("unset");
+                Vec::new()
+            }
+        })
+    }
+
     fn value(&self, index: usize, term: &Term) -> CqlResult<Vec<u8>> {
         let name = &self.table.def.columns[index].name;
         evaluate_required(
@@ -369,13 +407,16 @@ impl Analyzer<'_> {
         }
         let key = kind == ColumnKind::PartitionKey;
         let r = &mut c.per_column[index];
+        // Cassandra names the restriction already there when merging fails.
+        let existing = if r.values_from_in { "a IN" } else { "an Equal" };
         match predicate {
             Predicate::In(values) => {
                 if r.values.is_some() {
                     return Err(CqlError::invalid(format!(
-                        "{name} cannot be restricted by more than one relation if it includes a IN"
+                        "{name} cannot be restricted by more than one relation if it includes {existing}"
                     )));
                 }
+                r.values_from_in = true;
                 if key {
                     r.values = Some(self.in_values(index, values)?);
                 } else {
@@ -402,11 +443,11 @@ impl Analyzer<'_> {
             Predicate::Compare(Operator::Eq, term) => {
                 if r.values.is_some() {
                     return Err(CqlError::invalid(format!(
-                        "{name} cannot be restricted by more than one relation if it includes an Equal"
+                        "{name} cannot be restricted by more than one relation if it includes {existing}"
                     )));
                 }
                 let value = if key {
-                    Some(self.value(index, term)?)
+                    Some(self.key_value(index, term, &mut r.refused)?)
                 } else {
                     self.filter_operand(
                         term,
@@ -422,7 +463,7 @@ impl Analyzer<'_> {
                 term,
             ) => {
                 let value = if key {
-                    Some(self.value(index, term)?)
+                    Some(self.key_value(index, term, &mut r.refused)?)
                 } else {
                     self.filter_operand(
                         term,
@@ -717,7 +758,19 @@ impl Analyzer<'_> {
             let r = &c.per_column[*i];
             r.values.is_some() && r.lower.is_none() && r.upper.is_none()
         });
+        let refused = |message: &str| -> CqlResult<()> {
+            for i in &pk {
+                if let Some(what) = c.per_column[*i].refused {
+                    let name = &self.table.def.columns[*i].name;
+                    return Err(CqlError::invalid(format!(
+                        "{message} {what} value for column {name}"
+                    )));
+                }
+            }
+            Ok(())
+        };
         if all_values && c.token.is_none() {
+            refused("Invalid")?;
             let mut keys: Vec<Vec<Vec<u8>>> = vec![Vec::new()];
             for i in &pk {
                 let ty = &self.table.types[*i];
@@ -747,6 +800,7 @@ impl Analyzer<'_> {
             if !self.allow_filtering {
                 return Err(CqlError::invalid(FILTERING_MESSAGE));
             }
+            refused("Unsupported")?;
             for i in &pk {
                 let r = std::mem::take(&mut c.per_column[*i]);
                 self.push_slice_filters(*i, r, &mut c.filters);

@@ -65,16 +65,22 @@ struct PagingState {
     returned: u64,
     /// Rows already returned from the partition being resumed.
     partition_rows: u32,
+    /// GROUP BY with PER PARTITION LIMIT: groups already returned from the partition the
+    /// next page starts in (format 2 of the state; 0 in format 1).
+    partition_groups: u32,
     resume_key: Option<Vec<u8>>,
 }
 
 impl PagingState {
     fn encode(&self) -> Bytes {
-        let mut out = Vec::with_capacity(17 + self.resume_key.as_ref().map_or(0, Vec::len));
-        out.push(1);
+        let mut out = Vec::with_capacity(21 + self.resume_key.as_ref().map_or(0, Vec::len));
+        out.push(if self.partition_groups == 0 { 1 } else { 2 });
         out.extend_from_slice(&self.partition_index.to_be_bytes());
         out.extend_from_slice(&self.returned.to_be_bytes());
         out.extend_from_slice(&self.partition_rows.to_be_bytes());
+        if self.partition_groups != 0 {
+            out.extend_from_slice(&self.partition_groups.to_be_bytes());
+        }
         if let Some(key) = &self.resume_key {
             out.extend_from_slice(key);
         }
@@ -83,12 +89,19 @@ impl PagingState {
 
     fn decode(bytes: &[u8]) -> CqlResult<PagingState> {
         let invalid = || CqlError::Protocol("Invalid value for the paging state".into());
-        let Some((&1, rest)) = bytes.split_first() else {
+        let (format, rest) = bytes.split_first().ok_or_else(invalid)?;
+        if !matches!(format, 1 | 2) {
             return Err(invalid());
-        };
+        }
         let (index, rest) = rest.split_first_chunk::<4>().ok_or_else(invalid)?;
         let (returned, rest) = rest.split_first_chunk::<8>().ok_or_else(invalid)?;
-        let (partition_rows, key) = rest.split_first_chunk::<4>().ok_or_else(invalid)?;
+        let (partition_rows, rest) = rest.split_first_chunk::<4>().ok_or_else(invalid)?;
+        let (partition_groups, key) = if *format == 2 {
+            let (groups, key) = rest.split_first_chunk::<4>().ok_or_else(invalid)?;
+            (u32::from_be_bytes(*groups), key)
+        } else {
+            (0, rest)
+        };
         let index = u32::from_be_bytes(*index);
         let returned = u64::from_be_bytes(*returned);
         let partition_rows = u32::from_be_bytes(*partition_rows);
@@ -96,6 +109,7 @@ impl PagingState {
             partition_index: index,
             returned,
             partition_rows,
+            partition_groups,
             resume_key: (!key.is_empty()).then(|| key.to_vec()),
         })
     }
@@ -117,7 +131,10 @@ struct Plan {
     index: Option<crate::exec::derived::index::IndexLookup>,
     reverse: bool,
     limit: Option<u64>,
+    /// Rows per partition read (PER PARTITION LIMIT without GROUP BY, DISTINCT).
     per_partition_limit: Option<usize>,
+    /// Groups per partition returned (PER PARTITION LIMIT with GROUP BY).
+    groups_per_partition: Option<usize>,
 }
 
 /// The rows of a SELECT and the client warning Cassandra attaches to it, if any.
@@ -259,6 +276,12 @@ fn plan(
         .transpose()?
         .flatten()
         .map(|v| v as usize);
+    // With GROUP BY the limit counts groups, as Cassandra's GroupByAwareCounter does.
+    let groups_per_partition = if statement.group_by.is_empty() {
+        None
+    } else {
+        per_partition_limit.take()
+    };
     if statement.distinct {
         per_partition_limit = Some(1);
     }
@@ -270,6 +293,7 @@ fn plan(
         reverse,
         limit,
         per_partition_limit,
+        groups_per_partition,
     })
 }
 
@@ -374,7 +398,10 @@ fn ordering(
     let mut reverse = None;
     for ordering in &statement.order_by {
         let index = table.column_index(&ordering.column).ok_or_else(|| {
-            CqlError::invalid(format!("Undefined column name {}", ordering.column))
+            CqlError::invalid(format!(
+                "Undefined column name {} in table {}.{}",
+                ordering.column, table.def.keyspace, table.def.name
+            ))
         })?;
         let Some(column) = table
             .def
@@ -513,8 +540,14 @@ async fn aggregate(
     let earlier_groups = state.returned;
     let mut input = PagingState {
         returned: 0,
+        partition_groups: 0,
         ..state
     };
+    let partition_key_len = plan.table.partition_key_indexes().len();
+    let group_limit = plan.groups_per_partition;
+    let mut partition_groups = state.partition_groups as usize;
+    // Rows of a group past the partition's group limit are read but not aggregated.
+    let mut skipping = group_limit.is_some_and(|l| partition_groups >= l);
     let mut out = Vec::new();
     let mut group = selection.new_group();
     let mut group_key: Option<Vec<Option<Vec<u8>>>> = None;
@@ -537,26 +570,41 @@ async fn aggregate(
                 .iter()
                 .map(|i| row.value(*i).map(<[u8]>::to_vec))
                 .collect();
-            if group_prefix > 0 && group_key.as_ref().is_some_and(|k| *k != key) {
-                let finished =
-                    std::mem::replace(&mut group, selection.new_group()).finish(selection, now)?;
-                budget.add(&finished)?;
-                out.push(finished);
+            if let Some(previous) = group_key
+                .as_ref()
+                .filter(|k| group_prefix > 0 && **k != key)
+            {
+                let same_partition =
+                    previous.get(..partition_key_len) == key.get(..partition_key_len);
+                let finished = std::mem::replace(&mut group, selection.new_group());
+                if !skipping {
+                    let finished = finished.finish(selection, now)?;
+                    budget.add(&finished)?;
+                    out.push(finished);
+                    partition_groups += 1;
+                }
+                if !same_partition {
+                    partition_groups = 0;
+                }
                 if out.len() >= wanted {
                     return Ok((out, None));
                 }
-                if out.len() >= page {
+                if !skipping && out.len() >= page {
                     let next_page =
                         position_before(ctx, &input_plan, batch_start, index, consistency).await?;
                     let next_page = next_page.map(|s| PagingState {
                         returned: earlier_groups + out.len() as u64,
+                        partition_groups: partition_groups as u32,
                         ..s
                     });
                     return Ok((out, next_page));
                 }
+                skipping = group_limit.is_some_and(|l| partition_groups >= l);
             }
             group_key = Some(key);
-            group.add(selection, row, now)?;
+            if !skipping {
+                group.add(selection, row, now)?;
+            }
         }
         match next {
             Some(s) => input = s,
@@ -687,6 +735,7 @@ async fn fetch_engine(
                 partition_index: index as u32,
                 returned: 0,
                 partition_rows,
+                partition_groups: 0,
                 resume_key: Some(key),
             };
             return Ok((rows, Some(next)));

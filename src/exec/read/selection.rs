@@ -11,7 +11,8 @@ use bytes::Bytes;
 
 use crate::cql::ast::{self, ArithmeticOp, LiteralKind, Selector, Term, WriteTimeKind};
 use crate::error::{CqlError, CqlResult};
-use crate::exec::expr::arith::{self, Num};
+use crate::exec::expr::aggregate::{Accumulator, AggregateKind};
+use crate::exec::expr::arith;
 use crate::exec::expr::eval::{self, BoundValues, Receiver};
 use crate::exec::expr::functions::{
     apply_scalar, arithmetic_type, ast_native, cast_allowed, default_type, native, native_of,
@@ -36,7 +37,7 @@ enum Expr {
     Call {
         func: Scalar,
         args: Vec<(Expr, CqlType)>,
-        ret: NativeType,
+        ret: CqlType,
     },
     /// The finished value of aggregate number `n` of the selection.
     Aggregate(usize),
@@ -69,16 +70,6 @@ impl Expr {
             Expr::Token | Expr::Constant(_) | Expr::Aggregate(_) => {}
         }
     }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum AggregateKind {
-    CountRows,
-    Count,
-    Min,
-    Max,
-    Sum,
-    Avg,
 }
 
 #[derive(Clone, Debug)]
@@ -248,7 +239,7 @@ impl Compiler<'_> {
                     CqlError::invalid(format!("Invalid call to function system._negate: argument of type {} is not a number", arg.ty))
                 })?;
                 let name = format!("-{}", arg.name);
-                Ok(call(Scalar::Negate, vec![arg], t, name))
+                Ok(call(Scalar::Negate, vec![arg], native(t), name))
             }
             Selector::Function { name, args } => {
                 self.function(&name.name.to_ascii_lowercase(), args, depth, in_aggregate)
@@ -419,7 +410,11 @@ impl Compiler<'_> {
         let arg = self.selector(selector, None, depth + 1, in_aggregate)?;
         let name = format!("cast({} as {})", arg.name, to.name());
         let from = native_of(&arg.ty);
-        if from == Some(to) || (from == Some(NativeType::Ascii) && to == NativeType::Text) {
+        // A cast to the argument's own type is no function at all, not even in the name.
+        if from == Some(to) {
+            return Ok(arg);
+        }
+        if from == Some(NativeType::Ascii) && to == NativeType::Text {
             return Ok(Compiled { name, ..arg });
         }
         if !from.is_some_and(|f| cast_allowed(f, to)) {
@@ -429,7 +424,7 @@ impl Compiler<'_> {
                 to.name()
             )));
         }
-        Ok(call(Scalar::Cast, vec![arg], to, name))
+        Ok(call(Scalar::Cast, vec![arg], native(to), name))
     }
 
     fn arithmetic(
@@ -466,7 +461,7 @@ impl Compiler<'_> {
         };
         let ret = arithmetic_type(op, &l.ty, &r.ty)?;
         let name = format!("{} {op} {}", l.name, r.name);
-        Ok(call(Scalar::Arithmetic(op), vec![l, r], ret, name))
+        Ok(call(Scalar::Arithmetic(op), vec![l, r], native(ret), name))
     }
 
     fn aggregate(
@@ -508,24 +503,30 @@ impl Compiler<'_> {
         if name == "token" {
             return self.token(args);
         }
+        if name == "fromjson" {
+            return Err(CqlError::invalid(
+                "fromJson() cannot be used in the selection clause",
+            ));
+        }
         if let Some(kind) = aggregate_kind(name, args) {
             return self.aggregate_call(kind, name, args, depth, in_aggregate);
         }
         let hints = parameter_hints(name, args.len());
-        let compiled = args
-            .iter()
-            .enumerate()
-            .map(|(i, a)| {
-                self.selector(
-                    a,
-                    hints.get(i).and_then(Option::as_ref),
-                    depth + 1,
-                    in_aggregate,
-                )
-            })
-            .collect::<CqlResult<Vec<_>>>()?;
+        let mut compiled: Vec<Compiled> = Vec::with_capacity(args.len());
+        for (i, a) in args.iter().enumerate() {
+            // mask_replace's replacement takes the type of the masked value.
+            let same_as_first = match (name, i, compiled.first()) {
+                ("mask_replace", 1, Some(first)) => Some(first.ty.clone()),
+                _ => None,
+            };
+            let hint = same_as_first
+                .as_ref()
+                .or(hints.get(i).and_then(Option::as_ref));
+            compiled.push(self.selector(a, hint, depth + 1, in_aggregate)?);
+        }
         let types: Vec<&CqlType> = compiled.iter().map(|c| &c.ty).collect();
-        let (func, ret) = resolve_scalar(name, &types)?;
+        let shown: Vec<&str> = compiled.iter().map(|c| c.name.as_str()).collect();
+        let (func, ret) = resolve_scalar(name, &types, &shown)?;
         let column = format!(
             "system.{name}({})",
             compiled
@@ -591,11 +592,15 @@ impl Compiler<'_> {
     }
 }
 
-fn call(func: Scalar, args: Vec<Compiled>, ret: NativeType, name: String) -> Compiled {
+fn call(func: Scalar, args: Vec<Compiled>, ret: CqlType, name: String) -> Compiled {
     let args = args.into_iter().map(|a| (a.expr, a.ty)).collect();
     Compiled {
-        expr: Expr::Call { func, args, ret },
-        ty: native(ret),
+        expr: Expr::Call {
+            func,
+            args,
+            ret: ret.clone(),
+        },
+        ty: ret,
         name,
     }
 }
@@ -680,187 +685,9 @@ fn eval_expr(expr: &Expr, input: &Input<'_>) -> CqlResult<Option<Vec<u8>>> {
                 .map(|(e, _)| eval_expr(e, input))
                 .collect::<CqlResult<Vec<_>>>()?;
             let types: Vec<&CqlType> = args.iter().map(|(_, t)| t).collect();
-            apply_scalar(*func, &types, &values, *ret)?
+            apply_scalar(*func, &types, &values, ret)?
         }
     })
-}
-
-/// The running state of one aggregate over one group.
-#[derive(Clone, Debug)]
-enum Accumulator {
-    Count(i64),
-    Extreme {
-        max: bool,
-        best: Option<Vec<u8>>,
-    },
-    Sum {
-        total: Option<Num>,
-        compensation: f64,
-    },
-    Avg {
-        total: Option<Num>,
-        compensation: f64,
-        count: i64,
-    },
-}
-
-impl Accumulator {
-    fn new(kind: AggregateKind) -> Accumulator {
-        match kind {
-            AggregateKind::CountRows | AggregateKind::Count => Accumulator::Count(0),
-            AggregateKind::Min => Accumulator::Extreme {
-                max: false,
-                best: None,
-            },
-            AggregateKind::Max => Accumulator::Extreme {
-                max: true,
-                best: None,
-            },
-            AggregateKind::Sum => Accumulator::Sum {
-                total: None,
-                compensation: 0.0,
-            },
-            AggregateKind::Avg => Accumulator::Avg {
-                total: None,
-                compensation: 0.0,
-                count: 0,
-            },
-        }
-    }
-
-    fn add(&mut self, spec: &AggregateSpec, value: Option<Vec<u8>>) -> CqlResult<()> {
-        let ty = spec.arg.as_ref().map(|(_, t)| t);
-        match self {
-            Accumulator::Count(n) => {
-                if spec.kind == AggregateKind::CountRows || value.is_some() {
-                    *n += 1;
-                }
-            }
-            Accumulator::Extreme { max, best } => {
-                let (Some(v), Some(ty)) = (value, ty) else {
-                    return Ok(());
-                };
-                let replace = best.as_deref().is_none_or(|b| {
-                    let order = types::compare_values(ty, &v, b);
-                    if *max {
-                        order.is_gt()
-                    } else {
-                        order.is_lt()
-                    }
-                });
-                if replace {
-                    *best = Some(v);
-                }
-            }
-            Accumulator::Sum {
-                total,
-                compensation,
-            } => {
-                let (Some(v), Some(t)) = (value, ty.and_then(native_of)) else {
-                    return Ok(());
-                };
-                let Some(n) = arith::decode(t, &v) else {
-                    return Ok(());
-                };
-                *total = Some(accumulate(t, total.take(), n, compensation));
-            }
-            Accumulator::Avg {
-                total,
-                compensation,
-                count,
-            } => {
-                let (Some(v), Some(t)) = (value, ty.and_then(native_of)) else {
-                    return Ok(());
-                };
-                let Some(n) = arith::decode(t, &v) else {
-                    return Ok(());
-                };
-                *count += 1;
-                // Decimal averages are kept as a running average, as Cassandra does.
-                *total = Some(match (total.take(), n) {
-                    (Some(Num::Decimal(avg)), Num::Decimal(x)) => {
-                        Num::Decimal(avg.average_step(&x, *count))
-                    }
-                    (previous, n) => accumulate(t, previous, n, compensation),
-                });
-            }
-        }
-        Ok(())
-    }
-
-    fn finish(self, spec: &AggregateSpec) -> CqlResult<Option<Vec<u8>>> {
-        let t = spec
-            .arg
-            .as_ref()
-            .and_then(|(_, t)| native_of(t))
-            .unwrap_or(NativeType::Bigint);
-        let zero = || arith::encode(t, &Num::Int(0)).map_err(CqlError::invalid);
-        Ok(match self {
-            Accumulator::Count(n) => Some(n.to_be_bytes().to_vec()),
-            Accumulator::Extreme { best, .. } => best,
-            Accumulator::Sum { total: None, .. } | Accumulator::Avg { total: None, .. } => {
-                Some(zero()?)
-            }
-            Accumulator::Sum {
-                total: Some(n),
-                compensation,
-            } => Some(arith::encode(t, &compensated(n, compensation)).map_err(CqlError::invalid)?),
-            Accumulator::Avg {
-                total: Some(n),
-                count,
-                compensation,
-            } => Some(
-                arith::encode(t, &average(compensated(n, compensation), count))
-                    .map_err(CqlError::invalid)?,
-            ),
-        })
-    }
-}
-
-/// Adds `n` to a running sum in the sum's domain: integer types wrap in their own width
-/// (Java `int` sums), floating types use compensated (Kahan) summation, decimal and varint
-/// are exact.
-fn accumulate(ty: NativeType, total: Option<Num>, n: Num, compensation: &mut f64) -> Num {
-    let Some(total) = total else {
-        return n;
-    };
-    match (total, n) {
-        (Num::Float(sum), Num::Float(x)) => {
-            let y = x - *compensation;
-            let t = sum + y;
-            *compensation = (t - sum) - y;
-            Num::Float(t)
-        }
-        (total, n) => {
-            // Averages of integer types must not wrap: they sum in a wider domain.
-            let domain = match ty {
-                NativeType::Decimal => NativeType::Decimal,
-                NativeType::Float | NativeType::Double => NativeType::Double,
-                _ => NativeType::Varint,
-            };
-            arith::apply(ArithmeticOp::Add, domain, &total, &n).unwrap_or(total)
-        }
-    }
-}
-
-/// A floating sum with its Kahan compensation applied the way Cassandra's
-/// `FloatSumAggregate` finishes (`sum + compensation`).
-fn compensated(total: Num, compensation: f64) -> Num {
-    match total {
-        Num::Float(sum) => Num::Float(sum + compensation),
-        other => other,
-    }
-}
-
-/// The average of `count` values summing to `total` (decimals are already averaged).
-fn average(total: Num, count: i64) -> Num {
-    let count = count.max(1);
-    match total {
-        Num::Float(sum) => Num::Float(sum / count as f64),
-        Num::Varint(sum) => Num::Varint(sum / count),
-        Num::Int(sum) => Num::Int(sum / count),
-        decimal @ Num::Decimal(_) => decimal,
-    }
 }
 
 /// The aggregates of one group, plus its first row for non-aggregate selectors.
@@ -881,7 +708,7 @@ impl Group {
                 Some((expr, _)) => eval_expr(expr, &input)?,
                 None => None,
             };
-            acc.add(spec, value)?;
+            acc.add(spec.kind, spec.arg.as_ref().map(|(_, t)| t), value)?;
         }
         if self.first.is_none() {
             self.first = Some(row.clone());
@@ -899,7 +726,7 @@ impl Group {
             .accumulators
             .into_iter()
             .zip(&selection.aggregates)
-            .map(|(acc, spec)| acc.finish(spec))
+            .map(|(acc, spec)| acc.finish(spec.arg.as_ref().map(|(_, t)| t)))
             .collect::<CqlResult<Vec<_>>>()?;
         let input = Input {
             row: self.first.as_ref(),
@@ -911,74 +738,5 @@ impl Group {
             .iter()
             .map(|e| Ok(eval_expr(e, &input)?.map(Bytes::from)))
             .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn integer_sums_wrap_but_averages_do_not() {
-        let spec = AggregateSpec {
-            kind: AggregateKind::Avg,
-            arg: Some((Expr::Column(0), native(NativeType::Int))),
-        };
-        let mut avg = Accumulator::new(AggregateKind::Avg);
-        for _ in 0..2 {
-            avg.add(&spec, Some(i32::MAX.to_be_bytes().to_vec()))
-                .expect("adds");
-        }
-        assert_eq!(
-            avg.finish(&spec).expect("finishes"),
-            Some(i32::MAX.to_be_bytes().to_vec())
-        );
-        let sum_spec = AggregateSpec {
-            kind: AggregateKind::Sum,
-            ..spec
-        };
-        let mut sum = Accumulator::new(AggregateKind::Sum);
-        for _ in 0..2 {
-            sum.add(&sum_spec, Some(i32::MAX.to_be_bytes().to_vec()))
-                .expect("adds");
-        }
-        assert_eq!(
-            sum.finish(&sum_spec).expect("finishes"),
-            Some((-2i32).to_be_bytes().to_vec())
-        );
-    }
-
-    #[test]
-    fn empty_aggregates_give_cassandra_defaults() {
-        let spec = AggregateSpec {
-            kind: AggregateKind::Sum,
-            arg: Some((Expr::Column(0), native(NativeType::Double))),
-        };
-        assert_eq!(
-            Accumulator::new(AggregateKind::Sum)
-                .finish(&spec)
-                .expect("finishes"),
-            Some(0f64.to_be_bytes().to_vec())
-        );
-        let max = AggregateSpec {
-            kind: AggregateKind::Max,
-            ..spec.clone()
-        };
-        assert_eq!(
-            Accumulator::new(AggregateKind::Max)
-                .finish(&max)
-                .expect("finishes"),
-            None
-        );
-        let count = AggregateSpec {
-            kind: AggregateKind::CountRows,
-            arg: None,
-        };
-        assert_eq!(
-            Accumulator::new(AggregateKind::CountRows)
-                .finish(&count)
-                .expect("finishes"),
-            Some(0i64.to_be_bytes().to_vec())
-        );
     }
 }

@@ -20,7 +20,7 @@ use crate::cql::ast::{
     Condition, ConditionSelection, InValues, Operator, Predicate, UpdateCondition,
 };
 use crate::error::{CqlError, CqlResult};
-use crate::exec::expr::collections::elements;
+use crate::exec::expr::collections::{contains, elements};
 use crate::exec::expr::eval::{evaluate, BoundValues, Evaluated, Receiver};
 use crate::exec::plan::restrict::PartitionKey;
 use crate::schema::{ColumnKind, Table};
@@ -254,16 +254,51 @@ fn column_condition(
             )))
         }
     };
+    // CONTAINS compares with an element (a map's value), CONTAINS KEY with a map's key.
+    let element_ty = match (&condition.predicate, operand_ty) {
+        (Predicate::Compare(Operator::ContainsKey, _), CqlType::Map { key, .. }) => {
+            Some(key.as_ref())
+        }
+        (Predicate::Compare(Operator::ContainsKey, _), _) => {
+            return Err(CqlError::invalid(format!(
+                "Cannot use CONTAINS KEY on non-map column {}",
+                column.name
+            )))
+        }
+        (Predicate::Compare(Operator::Contains, _), CqlType::Map { value, .. }) => {
+            Some(value.as_ref())
+        }
+        (
+            Predicate::Compare(Operator::Contains, _),
+            CqlType::List { element, .. } | CqlType::Set { element, .. },
+        ) => Some(element.as_ref()),
+        (Predicate::Compare(Operator::Contains, _), _) => {
+            return Err(CqlError::invalid(format!(
+                "Cannot use CONTAINS on non-collection column {}",
+                column.name
+            )))
+        }
+        _ => None,
+    };
     let receiver = Receiver {
         name: &column.name,
-        ty: operand_ty,
+        ty: element_ty.unwrap_or(operand_ty),
     };
     let (operator, operands, is_in) = match &condition.predicate {
-        Predicate::Compare(op, term) => (
-            *op,
-            vec![evaluate(term, &receiver, bound)?.into_option()],
-            false,
-        ),
+        // An unset element never is contained (Cassandra 5.0's testNonFrozenEmptyCollection):
+        // no operand to match.
+        Predicate::Compare(op @ (Operator::Contains | Operator::ContainsKey), term) => {
+            match evaluate(term, &receiver, bound)? {
+                Evaluated::Unset => (*op, Vec::new(), true),
+                value => (*op, vec![value.into_option()], false),
+            }
+        }
+        Predicate::Compare(op, term) => match evaluate(term, &receiver, bound)? {
+            Evaluated::Unset => {
+                return Err(CqlError::invalid("Invalid 'unset' value in condition"))
+            }
+            value => (*op, vec![value.into_option()], false),
+        },
         Predicate::In(InValues::Terms(terms)) => {
             let values = terms
                 .iter()
@@ -284,19 +319,32 @@ fn column_condition(
                     ty: &list,
                 },
                 bound,
-            )?
-            .into_option()
-            {
-                Some(v) => elements(&v)?.into_iter().map(Some).collect(),
-                None => return Err(CqlError::invalid("Invalid null list in IN condition")),
+            )? {
+                Evaluated::Value(v) => elements(&v)?.into_iter().map(Some).collect(),
+                Evaluated::Null => {
+                    return Err(CqlError::invalid("Invalid null list in IN condition"))
+                }
+                Evaluated::Unset => {
+                    return Err(CqlError::invalid("Invalid 'unset' value in condition"))
+                }
             };
             (Operator::Eq, values, true)
         }
     };
-    if matches!(
-        operator,
-        Operator::Contains | Operator::ContainsKey | Operator::Like
-    ) {
+    // A non-frozen collection has no empty value: an empty one compares as null.
+    let operands = if path.is_none()
+        && ty.is_multi_cell()
+        && ty.is_collection()
+        && matches!(operator, Operator::Eq | Operator::NotEq)
+    {
+        operands
+            .into_iter()
+            .map(|o| o.filter(|v| !elements(v).is_ok_and(|items| items.is_empty())))
+            .collect()
+    } else {
+        operands
+    };
+    if operator == Operator::Like {
         return Err(CqlError::invalid(format!(
             "Unsupported operator {operator} in an IF condition"
         )));
@@ -337,6 +385,11 @@ impl ColumnCondition {
         let matches = |operand: &Option<Vec<u8>>| match (current.as_deref(), operand.as_deref()) {
             (None, None) => self.operator == Operator::Eq,
             (None, Some(_)) | (Some(_), None) => self.operator == Operator::NotEq,
+            (Some(c), Some(o))
+                if matches!(self.operator, Operator::Contains | Operator::ContainsKey) =>
+            {
+                contains(ty, c, o, self.operator == Operator::ContainsKey)
+            }
             (Some(c), Some(o)) => {
                 let order = compare_values(ty, c, o);
                 match self.operator {
@@ -492,10 +545,13 @@ fn column_value(
                 .clustering_indexes()
                 .iter()
                 .position(|i| *i == index)?;
-            data.row(clustering?)?
-                .clustering_values
-                .get(position)
-                .cloned()
+            // A static-only condition of a batch shows the partition's first row read, as
+            // Cassandra's CAS result does.
+            let row = match clustering {
+                Some(c) => data.row(c)?,
+                None => data.rows.first()?,
+            };
+            row.clustering_values.get(position).cloned()
         }
         _ => data.cell(table, index, clustering).map(|c| c.value.clone()),
     }

@@ -43,6 +43,10 @@ pub fn expand_insert(
     else {
         return Ok((statement.clone(), bound.clone()));
     };
+    // Json.PreparedMarker's message for a null bound JSON string.
+    if matches!(value, Term::Bind(m) if matches!(bound.values.get(m.index), Some(Value::Null))) {
+        return Err(CqlError::invalid("Got null for INSERT JSON values"));
+    }
     let text = json_text(value, bound, "[json]")?;
     let Json::Object(map) = parse_json(&text)
         .map_err(|e| CqlError::invalid(format!("Could not decode JSON string as a map: {e}")))?

@@ -555,6 +555,14 @@ fn resolve_timestamp(
         Some(term) => using_value(term, bound, NativeType::Bigint, "[timestamp]", None)?,
         None => None,
     };
+    // Long.MIN_VALUE is reserved (Cassandra's "no timestamp"), so refused.
+    if given == Some(i64::MIN) {
+        return Err(CqlError::invalid(format!(
+            "Out of bound timestamp, must be in [{}, {}]",
+            i64::MIN + 1,
+            i64::MAX
+        )));
+    }
     Ok(given.unwrap_or_else(|| client.unwrap_or_else(crate::clock::next_micros)))
 }
 
@@ -735,6 +743,11 @@ fn partition_update(
 }
 
 fn encode_clustering(table: &Table, values: &[(usize, Vec<u8>)]) -> CqlResult<Vec<u8>> {
+    // Cassandra limits the clustering's values together (their sum, without overhead).
+    let total: usize = values.iter().map(|(_, v)| v.len()).sum();
+    if total > crate::exec::plan::restrict::MAX_KEY_BYTES {
+        return Err(crate::exec::plan::restrict::key_too_long(total));
+    }
     let mut out = Vec::new();
     for (index, value) in values {
         let desc = table.def.columns[*index].order == crate::schema::ClusteringOrder::Desc;

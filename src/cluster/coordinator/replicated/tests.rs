@@ -251,6 +251,7 @@ fn table(id: Uuid, data_version: u32) -> Table {
             options: TableOptions::default(),
             data_version,
             dropped_columns: BTreeMap::new(),
+            dropped_column_types: Default::default(),
         },
         TableSource::Engine,
     )

@@ -206,6 +206,10 @@ impl Analyzer<'_> {
         predicate: &Predicate,
         text: &str,
     ) -> CqlResult<ClusteringRestriction> {
+        // Cassandra refuses the operator before looking at the columns.
+        if matches!(predicate, Predicate::Compare(Operator::NotEq, _)) {
+            return Err(invalid(format!("Unsupported \"!=\" relation: {text}")));
+        }
         let clustering = self.table.clustering_indexes();
         let mut positions = Vec::with_capacity(columns.len());
         for name in columns {
