@@ -4,8 +4,11 @@
 //! Endpoints: `GET /metrics` (Prometheus text), `GET /health` (the operation mode; 200 when
 //! NORMAL, 503 otherwise, for `strata health`), `GET /nodetool/<verb>` for read-only
 //! verbs and `POST /nodetool/<verb>` for actions; the body of the answer is what
-//! nodetool prints. The verbs are not authenticated, so the endpoint binds to its own
-//! `admin_address`, loopback by default, never to the address other nodes and clients use.
+//! nodetool prints. The endpoint binds to its own `admin_address`, loopback by default,
+//! never to the address other nodes and clients use. With `authenticator:
+//! PasswordAuthenticator`, every action (POST) needs HTTP basic credentials of a superuser
+//! role (`nodetool -u NAME -pw PASSWORD`), as Cassandra's JMX authentication asks nodetool
+//! for them; reads (GET: metrics, health, report verbs) stay open to local tools.
 //!
 //! The server is a few lines of HTTP/1.1 (one request per connection, no keep-alive, no
 //! body): an HTTP framework would add a dependency tree for nothing nodetool or a
@@ -91,16 +94,58 @@ async fn serve(
         .map(percent_decode)
         .collect();
     tracing::debug!(method, path, "admin request");
-    let (status, body) = match drain {
-        Some(drain) => route(&node, method, path, &args, drain).await,
-        None if (method, path) == ("GET", "/metrics") => ("200 OK", metrics(&node)),
-        None => ("404 Not Found", "only GET /metrics is served here\n".into()),
+    let refused = if method == "POST" && node.config().password_authenticator {
+        check_credentials(&node, &text).await.err()
+    } else {
+        None
+    };
+    let (status, body) = match (refused, drain) {
+        (Some(refusal), _) => refusal,
+        (None, Some(drain)) => route(&node, method, path, &args, drain).await,
+        (None, None) if (method, path) == ("GET", "/metrics") => ("200 OK", metrics(&node)),
+        (None, None) => ("404 Not Found", "only GET /metrics is served here\n".into()),
     };
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     socket.write_all(response.as_bytes()).await
+}
+
+/// Whether the head carries HTTP basic credentials of a superuser role; the refusal
+/// (status and nodetool's message, as Cassandra's JMX authenticator words it) otherwise.
+async fn check_credentials(node: &Node, head: &str) -> Result<(), (&'static str, String)> {
+    use base64::Engine as _;
+    let encoded = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        let value = value.trim();
+        let (scheme, token) = value.split_once(' ')?;
+        (name.trim().eq_ignore_ascii_case("authorization") && scheme.eq_ignore_ascii_case("basic"))
+            .then(|| token.trim().to_string())
+    });
+    let Some(encoded) = encoded else {
+        return Err((
+            "401 Unauthorized",
+            "error: Authentication failed! Credentials required\n".into(),
+        ));
+    };
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok());
+    let credentials = decoded.as_deref().and_then(|text| text.split_once(':'));
+    match credentials {
+        Some((user, password))
+            if crate::exec::auth::is_superuser_login(node, user, password).await =>
+        {
+            Ok(())
+        }
+        _ => Err((
+            "401 Unauthorized",
+            "error: Authentication failed! Invalid username or password, or not a superuser\n"
+                .into(),
+        )),
+    }
 }
 
 /// The request head, or `None` if the client closed early or sent more than `MAX_HEAD_BYTES`.
@@ -351,12 +396,30 @@ pub fn request(
     target: &str,
     timeout: Duration,
 ) -> std::io::Result<(bool, String)> {
+    request_as(host, port, method, target, timeout, None)
+}
+
+/// `request` with HTTP basic `credentials` (user, password), which actions need when the
+/// node has an authenticator.
+pub fn request_as(
+    host: &str,
+    port: u16,
+    method: &str,
+    target: &str,
+    timeout: Duration,
+    credentials: Option<(&str, &str)>,
+) -> std::io::Result<(bool, String)> {
+    use base64::Engine as _;
     let mut stream = std::net::TcpStream::connect((host, port))?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
+    let authorization = credentials.map_or(String::new(), |(user, password)| {
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        format!("Authorization: Basic {token}\r\n")
+    });
     write!(
         stream,
-        "{method} {target} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n"
+        "{method} {target} HTTP/1.1\r\nHost: {host}\r\n{authorization}Content-Length: 0\r\n\r\n"
     )?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;

@@ -70,6 +70,12 @@ pub struct Config {
     pub write_request_timeout_ms: u64,
     /// How long a coordinator waits for a read's replicas (`read_request_timeout`).
     pub read_request_timeout_ms: u64,
+    /// `authenticator: PasswordAuthenticator` turns on SASL PLAIN logins checked against
+    /// `system_auth.roles` (false: Cassandra's default AllowAllAuthenticator).
+    pub password_authenticator: bool,
+    /// `authorizer: CassandraAuthorizer` turns on permission checks from
+    /// `system_auth.role_permissions` (false: AllowAllAuthorizer).
+    pub cassandra_authorizer: bool,
     /// Answer requests without touching the engine (benchmark baseline only).
     pub null_storage: bool,
     /// Cassandra properties of the YAML file that Strata accepts but does not implement,
@@ -114,6 +120,8 @@ impl Default for Config {
             // Cassandra 5.0's defaults.
             write_request_timeout_ms: 2_000,
             read_request_timeout_ms: 5_000,
+            password_authenticator: false,
+            cassandra_authorizer: false,
             null_storage: false,
             ignored_properties: Vec::new(),
         }

@@ -47,6 +47,9 @@ fn shrink(buffer: &mut BytesMut, initial: usize) {
 #[derive(Clone, Debug, Default)]
 pub struct Session {
     pub keyspace: Option<String>,
+    /// The role that logged in (SASL PLAIN with PasswordAuthenticator); always `None`
+    /// without an authenticator, and then nothing is checked.
+    pub user: Option<Arc<str>>,
 }
 
 struct Connection {
@@ -192,10 +195,9 @@ impl Connection {
                 self.write(&ResponseFrame::new(stream, Response::Ready))
                     .await
             }
-            Request::AuthResponse(_) => {
-                let error = CqlError::Protocol(
-                    "Unexpected message AUTH_RESPONSE, authentication is not enabled".into(),
-                );
+            Request::AuthResponse(token) => self.authenticate(stream, token).await,
+            _ if self.must_log_in() => {
+                let error = CqlError::Unauthorized("You have not logged in".into());
                 self.write(&error_frame(stream, &error)).await
             }
             other => {
@@ -231,8 +233,40 @@ impl Connection {
         self.started = true;
         self.client
             .started(options, self.codec.version().map(|v| v.number()));
-        self.write(&ResponseFrame::new(stream, Response::Ready))
-            .await
+        let reply = if self.node.config().password_authenticator {
+            Response::Authenticate(crate::auth::PASSWORD_AUTHENTICATOR.into())
+        } else {
+            Response::Ready
+        };
+        self.write(&ResponseFrame::new(stream, reply)).await
+    }
+
+    /// Whether a query must wait for a login (an authenticator is on, nobody logged in).
+    fn must_log_in(&self) -> bool {
+        self.session.user.is_none() && self.node.config().password_authenticator
+    }
+
+    /// AUTH_RESPONSE: one SASL PLAIN round, answered inline like the rest of the handshake.
+    async fn authenticate(
+        &mut self,
+        stream: i16,
+        token: Option<bytes::Bytes>,
+    ) -> Result<(), String> {
+        if !self.node.config().password_authenticator {
+            let error = CqlError::Protocol(
+                "Unexpected message AUTH_RESPONSE, authentication is not enabled".into(),
+            );
+            return self.write(&error_frame(stream, &error)).await;
+        }
+        let token = token.unwrap_or_default();
+        match crate::exec::auth::login(&self.node, &token).await {
+            Ok(user) => {
+                self.session.user = Some(user.into());
+                self.write(&ResponseFrame::new(stream, Response::AuthSuccess(None)))
+                    .await
+            }
+            Err(error) => self.write(&error_frame(stream, &error)).await,
+        }
     }
 
     /// Runs a query-class request on its own task. Its reply slot is reserved first (the

@@ -83,6 +83,9 @@ pub enum CqlError {
     /// The operation is not allowed on this object (0x2100).
     #[error("{0}")]
     Unauthorized(String),
+    /// A login failed (0x0100, Bad credentials), e.g. a wrong password.
+    #[error("{0}")]
+    BadCredentials(String),
     /// A configuration problem, e.g. a bad replication option (0x2300).
     #[error("{0}")]
     Config(String),
@@ -197,6 +200,7 @@ impl CqlError {
             CqlError::Protocol(_) => ErrorKind::Protocol,
             CqlError::Config(_) => ErrorKind::ConfigError,
             CqlError::Unauthorized(_) => ErrorKind::Unauthorized,
+            CqlError::BadCredentials(_) => ErrorKind::AuthenticationError,
             CqlError::Server(_) | CqlError::SchemaConflict => ErrorKind::Server,
             CqlError::Overloaded(_) => ErrorKind::Overloaded,
         };
@@ -253,6 +257,17 @@ fn failure_list(failures: &[(IpAddr, FailureReason)]) -> String {
         .map(|(address, reason)| format!("{} from /{address}", reason.name()))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+impl From<crate::auth::AuthError> for CqlError {
+    fn from(e: crate::auth::AuthError) -> Self {
+        use crate::auth::AuthError;
+        match e {
+            AuthError::BadCredentials(message) => CqlError::BadCredentials(message),
+            AuthError::Unauthorized(message) => CqlError::Unauthorized(message),
+            AuthError::Hash(_) => CqlError::Server(e.to_string()),
+        }
+    }
 }
 
 impl From<&DecodeError> for CqlError {

@@ -26,6 +26,7 @@
 )]
 
 pub mod admin;
+pub mod auth;
 pub mod clients;
 pub mod clock;
 #[allow(clippy::restriction)] // PANIC_LINTS_PENDING

@@ -12,6 +12,7 @@ use strata_protocol::Event;
 use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
+use crate::auth::AuthCache;
 use crate::cluster::gossip::{peer_records_prefix, Gossip, Membership};
 use crate::cluster::membership::MembershipState;
 use crate::cluster::messaging::{Messaging, MessagingConfig};
@@ -78,6 +79,9 @@ pub struct Node {
     gossip: OnceLock<Gossip>,
     /// The CQL connections open now (`system_views.clients`).
     clients: Arc<crate::clients::ClientRegistry>,
+    /// Roles and permissions last read from `system_auth` (used only with an
+    /// authenticator or authorizer configured).
+    auth: AuthCache,
 }
 
 impl Node {
@@ -146,6 +150,7 @@ impl Node {
             messaging,
             gossip: OnceLock::new(),
             clients: Arc::default(),
+            auth: AuthCache::default(),
         });
         let weak = Arc::downgrade(&node);
         let _ = version_names.set(Box::new(move |version| {
@@ -174,6 +179,11 @@ impl Node {
             gossip.publish_tokens(&*node, tokens).await;
         }
         let _ = node.gossip.set(gossip);
+        if node.config.password_authenticator || node.config.cassandra_authorizer {
+            crate::exec::auth::store::setup(&node)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot set up system_auth: {e}"))?;
+        }
         Ok(node)
     }
 
@@ -277,6 +287,11 @@ impl Node {
     /// Completed request traces (`system_traces`).
     pub fn traces(&self) -> &crate::trace::TraceStore {
         &self.traces
+    }
+
+    /// Roles and permissions as last read from `system_auth`.
+    pub fn auth(&self) -> &AuthCache {
+        &self.auth
     }
 
     pub fn mode(&self) -> Mode {

@@ -12,9 +12,11 @@ use std::time::Duration;
 pub struct Invocation {
     pub host: String,
     pub port: u16,
-    /// Accepted for compatibility with scripts written for Cassandra; the admin endpoint
-    /// has no authentication yet (it binds to loopback by default).
+    /// Credentials for a node with an authenticator (sent as HTTP basic authentication;
+    /// actions need a superuser role).
     pub username: Option<String>,
+    /// `-pw`, or read from the `-pwf` file (Cassandra's `username password` lines).
+    pub password: Option<String>,
     pub verb: String,
     pub args: Vec<String>,
 }
@@ -46,9 +48,11 @@ pub fn parse(args: &[String]) -> Result<Invocation, String> {
         host: "127.0.0.1".into(),
         port: 7199,
         username: None,
+        password: None,
         verb: String::new(),
         args: Vec::new(),
     };
+    let mut password_file = None;
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -70,9 +74,8 @@ pub fn parse(args: &[String]) -> Result<Invocation, String> {
                     .map_err(|_| format!("nodetool: invalid port '{text}'"))?;
             }
             "-u" | "--username" => inv.username = Some(value(name)?),
-            "-pw" | "--password" | "-pwf" | "--password-file" => {
-                value(name)?;
-            }
+            "-pw" | "--password" => inv.password = Some(value(name)?),
+            "-pwf" | "--password-file" => password_file = Some(value(name)?),
             _ if inv.verb.is_empty() && !arg.starts_with('-') => inv.verb = arg.clone(),
             _ => inv.args.push(arg.clone()),
         }
@@ -80,7 +83,22 @@ pub fn parse(args: &[String]) -> Result<Invocation, String> {
     if inv.verb.is_empty() {
         return Err("nodetool: a command is required (e.g. status, info, tablestats)".into());
     }
+    if let Some(path) = password_file {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("nodetool: cannot read password file {path}: {e}"))?;
+        inv.password = password_for(&text, inv.username.as_deref());
+    }
     Ok(inv)
+}
+
+/// The password of `user` in a JMX password file (`username password` per line).
+fn password_for(file: &str, user: Option<&str>) -> Option<String> {
+    file.lines().find_map(|line| {
+        let mut words = line.split_whitespace();
+        let name = words.next().filter(|n| !n.starts_with('#'))?;
+        let password = words.next()?;
+        (Some(name) == user).then(|| password.to_string())
+    })
 }
 
 /// Runs one nodetool command line and prints the node's answer.
@@ -98,7 +116,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         percent_encode(&inv.verb),
         query.join("&")
     );
-    let (ok, body) = crate::admin::request(host, port, method, &target, Duration::from_secs(3600))
+    let credentials = inv.username.as_deref().zip(inv.password.as_deref());
+    let timeout = Duration::from_secs(3600);
+    let (ok, body) = crate::admin::request_as(host, port, method, &target, timeout, credentials)
         .map_err(|e| anyhow::anyhow!("nodetool: Failed to connect to '{host}:{port}' - {e}."))?;
     if !ok {
         anyhow::bail!("{}", body.trim().trim_start_matches("error: "));
@@ -142,6 +162,7 @@ mod tests {
                 host: "127.0.0.2".into(),
                 port: 7299,
                 username: Some("cassandra".into()),
+                password: Some("secret".into()),
                 verb: "tablestats".into(),
                 args: vec!["-H".into(), "ks.t".into()],
             }
@@ -154,5 +175,8 @@ mod tests {
         assert!(inv.args.is_empty());
         assert!(parse(&["-p".into(), "x".into(), "info".into()]).is_err());
         assert!(parse(&["-h".into()]).is_err());
+        let file = "# JMX users\nmonitor readonly\ncassandra s3cret\n";
+        assert_eq!(password_for(file, Some("cassandra")), Some("s3cret".into()));
+        assert_eq!(password_for(file, Some("nobody")), None);
     }
 }

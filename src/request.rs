@@ -123,7 +123,8 @@ async fn query_request(
     params: &QueryParams,
 ) -> CqlResult<Outcome> {
     let statement = crate::cql::parse_statement(query)?;
-    let ctx = Context::new(node, session_keyspace(session, params.keyspace.as_deref()));
+    let ctx = Context::new(node, session_keyspace(session, params.keyspace.as_deref()))
+        .for_user(session.user.as_deref());
     let bound = simple_values(&ctx, &statement, &params.values)?;
     // A simple statement has no prepared metadata on the client: its rows always carry it.
     exec::execute(&ctx, &statement, &bound, &exec_options(params)).await
@@ -135,7 +136,8 @@ fn prepare_request(
     query: &str,
     keyspace: Option<&str>,
 ) -> CqlResult<Outcome> {
-    let ctx = Context::new(node, session_keyspace(session, keyspace));
+    let ctx =
+        Context::new(node, session_keyspace(session, keyspace)).for_user(session.user.as_deref());
     let prepared = prepared::prepare(&ctx, query)?;
     Ok(Outcome::body(ResultBody::Prepared(
         prepared.response.clone(),
@@ -155,7 +157,7 @@ async fn execute_request(
         .get(id)
         .ok_or_else(|| CqlError::Unprepared(bytes::Bytes::copy_from_slice(id)))?;
     let keyspace = prepared.keyspace.as_deref().or(session.keyspace.as_deref());
-    let ctx = Context::new(node, keyspace);
+    let ctx = Context::new(node, keyspace).for_user(session.user.as_deref());
     let bound = bind_values(
         &prepared.specs,
         &params.values,
@@ -179,7 +181,8 @@ async fn batch_request(node: &Node, session: &Session, batch: &Batch) -> CqlResu
         BatchType::Unlogged => BatchKind::Unlogged,
         BatchType::Counter => BatchKind::Counter,
     };
-    let ctx = Context::new(node, session_keyspace(session, batch.keyspace.as_deref()));
+    let ctx = Context::new(node, session_keyspace(session, batch.keyspace.as_deref()))
+        .for_user(session.user.as_deref());
     let timestamp = batch.timestamp.unwrap_or_else(crate::clock::next_micros);
     // A protocol-level default timestamp is not the statement's USING TIMESTAMP.
     let mut writes = BatchWrites::new(kind, false);
@@ -203,6 +206,7 @@ async fn batch_request(node: &Node, session: &Session, batch: &Batch) -> CqlResu
                 (prepared.statement.clone(), bound)
             }
         };
+        exec::auth::authorize(&ctx, &statement).await?;
         let child = match statement {
             Statement::Insert(s) => BatchChild::Insert(s),
             Statement::Update(s) => BatchChild::Update(s),

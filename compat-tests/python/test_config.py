@@ -41,11 +41,12 @@ def test_unknown_key_stops_startup_with_cassandras_message(strata, tmp_path):
 
 def test_production_security_settings_are_refused_not_ignored(strata, tmp_path):
     stderr = run_refused(strata.binary, tmp_path, (
-        "authenticator: PasswordAuthenticator\n"
-        "authorizer: CassandraAuthorizer\n"
+        "authenticator: com.example.LdapAuthenticator\n"
+        "authorizer: com.example.CustomAuthorizer\n"
         "client_encryption_options:\n  enabled: true\n  keystore: conf/.keystore\n"
         "server_encryption_options:\n  internode_encryption: all\n"))
-    for key in ("authenticator: PasswordAuthenticator", "authorizer: CassandraAuthorizer",
+    for key in ("authenticator: com.example.LdapAuthenticator",
+                "authorizer: com.example.CustomAuthorizer",
                 "client_encryption_options: enabled: true",
                 "server_encryption_options: internode_encryption: all"):
         assert key in stderr, f"{key!r} not refused:\n{stderr}"

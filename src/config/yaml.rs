@@ -72,19 +72,30 @@ const KEYS: &[Key] = &[
     Key {
         name: "authenticator",
         form: "a class name, or a map with class_name",
-        apply: |_, v| {
-            only_default(
+        apply: |c, v| {
+            c.password_authenticator = implemented_class(
                 v,
                 "AllowAllAuthenticator",
+                "PasswordAuthenticator",
                 "authentication",
                 "authenticator",
-            )
+            )?;
+            Ok(())
         },
     },
     Key {
         name: "authorizer",
         form: "a class name, or a map with class_name",
-        apply: |_, v| only_default(v, "AllowAllAuthorizer", "authorization", "authorizer"),
+        apply: |c, v| {
+            c.cassandra_authorizer = implemented_class(
+                v,
+                "AllowAllAuthorizer",
+                "CassandraAuthorizer",
+                "authorization",
+                "authorizer",
+            )?;
+            Ok(())
+        },
     },
     Key {
         name: "network_authorizer",
@@ -470,21 +481,47 @@ fn short_class(class: &str) -> &str {
     class.trim().rsplit('.').next().unwrap_or(class)
 }
 
-/// A pluggable class (Cassandra 5.0 takes a name or `{class_name, parameters}`) that Strata
-/// implements only in its allow-everything form: anything else is refused, since running
-/// without it would open the node.
+/// The class of a pluggable property (Cassandra 5.0 takes a name or `{class_name,
+/// parameters}`), short or with its package.
+fn class_name(value: &Value) -> Result<String, Reject> {
+    match value {
+        Value::Mapping(m) => m.get("class_name").ok_or(Reject::Form).and_then(text),
+        other => text(other),
+    }
+}
+
+/// The refusal of a class Strata does not implement: running without it would open the node.
+fn not_implemented(class: &str, default: &str, what: &str, key: &str) -> Reject {
+    Reject::Refused(format!(
+        "{key}: {class} is not implemented by Strata yet; refusing to start without {what} \
+         (set {key} to {default} or remove it to run without {what})"
+    ))
+}
+
+/// A pluggable class that Strata implements only in its allow-everything form.
 fn only_default(value: &Value, default: &str, what: &str, key: &str) -> Result<(), Reject> {
-    let class = match value {
-        Value::Mapping(m) => m.get("class_name").ok_or(Reject::Form).and_then(text)?,
-        other => text(other)?,
-    };
+    let class = class_name(value)?;
     if short_class(&class) == default {
         return Ok(());
     }
-    Err(Reject::Refused(format!(
-        "{key}: {class} is not implemented by Strata yet; refusing to start without {what} \
-         (set {key} to {default} or remove it to run without {what})"
-    )))
+    Err(not_implemented(&class, default, what, key))
+}
+
+/// A pluggable class with one implemented alternative to its allow-everything default:
+/// whether `implemented` was chosen; any other class is refused.
+fn implemented_class(
+    value: &Value,
+    default: &str,
+    implemented: &str,
+    what: &str,
+    key: &str,
+) -> Result<bool, Reject> {
+    let class = class_name(value)?;
+    match short_class(&class) {
+        short if short == default => Ok(false),
+        short if short == implemented => Ok(true),
+        _ => Err(not_implemented(&class, default, what, key)),
+    }
 }
 
 /// Encryption options: Strata does not encrypt yet, so a map that turns encryption on
@@ -593,10 +630,13 @@ mod tests {
         .expect("defaults are fine");
         load("authenticator:\n  class_name: org.apache.cassandra.auth.AllowAllAuthenticator\n")
             .expect("5.0 map form");
+        let c = load("authenticator:\n  class_name: org.apache.cassandra.auth.PasswordAuthenticator\nauthorizer: CassandraAuthorizer\n")
+            .expect("implemented");
+        assert!(c.password_authenticator && c.cassandra_authorizer);
         for yaml in [
-            "authenticator: PasswordAuthenticator\n",
-            "authenticator:\n  class_name: org.apache.cassandra.auth.PasswordAuthenticator\n",
-            "authorizer: CassandraAuthorizer\n",
+            "authenticator: com.example.LdapAuthenticator\n",
+            "authenticator:\n  class_name: org.apache.cassandra.auth.MutualTlsAuthenticator\n",
+            "authorizer: com.example.CustomAuthorizer\n",
             "client_encryption_options:\n  enabled: true\n",
             "client_encryption_options:\n  optional: true\n",
             "server_encryption_options:\n  internode_encryption: all\n",

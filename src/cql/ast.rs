@@ -85,6 +85,46 @@ pub enum Statement {
     RestoreTable(RestoreTable),
     /// Strata: `RESTORE KEYSPACE ks FROM SNAPSHOT 'tag'`
     RestoreKeyspace(RestoreKeyspace),
+    /// `CREATE ROLE ...` or the legacy `CREATE USER ...`
+    CreateRole(CreateRole),
+    /// `ALTER ROLE ...` or `ALTER USER ...`
+    AlterRole(AlterRole),
+    /// `DROP ROLE ...` or `DROP USER ...`
+    DropRole(DropRole),
+    /// `GRANT role TO grantee`
+    GrantRole(RoleGrant),
+    /// `REVOKE role FROM grantee`
+    RevokeRole(RoleGrant),
+    /// `GRANT permission|ALL ON resource TO role`
+    GrantPermissions(PermissionChange),
+    /// `REVOKE permission|ALL ON resource FROM role`
+    RevokePermissions(PermissionChange),
+    /// `LIST ROLES [OF role] [NORECURSIVE]`
+    ListRoles(ListRoles),
+    /// `LIST USERS`
+    ListUsers,
+    /// `LIST permission|ALL [ON resource] [OF role] [NORECURSIVE]`
+    ListPermissions(ListPermissions),
+}
+
+impl Statement {
+    /// Whether this is a role or permission statement (CREATE/ALTER/DROP ROLE or USER,
+    /// GRANT, REVOKE, LIST).
+    pub fn is_access_control(&self) -> bool {
+        matches!(
+            self,
+            Statement::CreateRole(_)
+                | Statement::AlterRole(_)
+                | Statement::DropRole(_)
+                | Statement::GrantRole(_)
+                | Statement::RevokeRole(_)
+                | Statement::GrantPermissions(_)
+                | Statement::RevokePermissions(_)
+                | Statement::ListRoles(_)
+                | Statement::ListUsers
+                | Statement::ListPermissions(_)
+        )
+    }
 }
 
 /// `SELECT [JSON] [DISTINCT] selection FROM table [AT SNAPSHOT 'tag'] [WHERE ...] [GROUP BY ...]
@@ -886,4 +926,220 @@ pub struct RestoreTable {
 pub struct RestoreKeyspace {
     pub keyspace: Ident,
     pub snapshot: String,
+}
+
+// ---- Roles and permissions ------------------------------------------------------------------
+
+/// `CREATE ROLE [IF NOT EXISTS] name [WITH options]`, or `CREATE USER [IF NOT EXISTS] name
+/// [WITH [HASHED] PASSWORD 'p'] [SUPERUSER|NOSUPERUSER]` (`user`: the legacy form, which
+/// implies LOGIN).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateRole {
+    pub if_not_exists: bool,
+    pub name: Ident,
+    pub options: RoleOptions,
+    pub user: bool,
+}
+
+/// `ALTER ROLE [IF EXISTS] name [WITH options]` or `ALTER USER ...`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlterRole {
+    pub if_exists: bool,
+    pub name: Ident,
+    pub options: RoleOptions,
+    pub user: bool,
+}
+
+/// `DROP ROLE [IF EXISTS] name` or `DROP USER ...`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DropRole {
+    pub if_exists: bool,
+    pub name: Ident,
+    pub user: bool,
+}
+
+/// Cassandra's `RoleOptions`: each option at most once.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoleOptions {
+    pub password: Option<String>,
+    pub hashed_password: Option<String>,
+    pub login: Option<bool>,
+    pub superuser: Option<bool>,
+    pub options: Option<Vec<(String, String)>>,
+}
+
+impl RoleOptions {
+    pub fn is_empty(&self) -> bool {
+        *self == RoleOptions::default()
+    }
+}
+
+/// `GRANT role TO grantee` / `REVOKE role FROM grantee`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleGrant {
+    pub role: Ident,
+    pub grantee: Ident,
+}
+
+/// Cassandra's `Permission`, in its declaration order (LIST sorts by it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Permission {
+    Create,
+    Alter,
+    Drop,
+    Select,
+    Modify,
+    Authorize,
+    Describe,
+    Execute,
+    Unmask,
+    SelectMasked,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 10] = [
+        Permission::Create,
+        Permission::Alter,
+        Permission::Drop,
+        Permission::Select,
+        Permission::Modify,
+        Permission::Authorize,
+        Permission::Describe,
+        Permission::Execute,
+        Permission::Unmask,
+        Permission::SelectMasked,
+    ];
+
+    /// The name Cassandra prints and stores (`SELECT`, `SELECT_MASKED`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Permission::Create => "CREATE",
+            Permission::Alter => "ALTER",
+            Permission::Drop => "DROP",
+            Permission::Select => "SELECT",
+            Permission::Modify => "MODIFY",
+            Permission::Authorize => "AUTHORIZE",
+            Permission::Describe => "DESCRIBE",
+            Permission::Execute => "EXECUTE",
+            Permission::Unmask => "UNMASK",
+            Permission::SelectMasked => "SELECT_MASKED",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Permission> {
+        Permission::ALL
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(name))
+    }
+}
+
+/// What a permission is granted on (Cassandra's `IResource`s a statement can name).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Resource {
+    /// `ALL KEYSPACES`
+    AllKeyspaces,
+    /// `KEYSPACE ks`
+    Keyspace(Ident),
+    /// `[TABLE] [ks.]t`
+    Table(QualifiedName),
+    /// `ALL ROLES`
+    AllRoles,
+    /// `ROLE r`
+    Role(Ident),
+    /// `ALL FUNCTIONS`
+    AllFunctions,
+    /// `ALL FUNCTIONS IN KEYSPACE ks`
+    FunctionsIn(Ident),
+    /// `FUNCTION [ks.]f(types)`
+    Function {
+        name: QualifiedName,
+        argument_types: Vec<CqlType>,
+    },
+}
+
+impl Resource {
+    /// What kind of resource this is, for its applicable permissions.
+    pub fn level(&self) -> ResourceLevel {
+        match self {
+            Resource::AllKeyspaces | Resource::Keyspace(_) => ResourceLevel::Keyspace,
+            Resource::Table(_) => ResourceLevel::Table,
+            Resource::AllRoles => ResourceLevel::AllRoles,
+            Resource::Role(_) => ResourceLevel::Role,
+            Resource::AllFunctions | Resource::FunctionsIn(_) => ResourceLevel::Functions,
+            Resource::Function { .. } => ResourceLevel::Function,
+        }
+    }
+
+    /// Cassandra's class name of the resource, as its messages print it.
+    pub fn class_name(&self) -> &'static str {
+        match self {
+            Resource::AllKeyspaces | Resource::Keyspace(_) | Resource::Table(_) => "DataResource",
+            Resource::AllRoles | Resource::Role(_) => "RoleResource",
+            _ => "FunctionResource",
+        }
+    }
+}
+
+/// The levels of resources that differ in what can be granted on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceLevel {
+    /// All keyspaces or one keyspace.
+    Keyspace,
+    Table,
+    AllRoles,
+    Role,
+    /// All functions, or those of a keyspace.
+    Functions,
+    Function,
+}
+
+impl ResourceLevel {
+    /// Cassandra's `applicablePermissions()` of resources of this level.
+    pub fn applicable_permissions(self) -> &'static [Permission] {
+        use Permission::*;
+        match self {
+            ResourceLevel::Keyspace => &[
+                Create,
+                Alter,
+                Drop,
+                Select,
+                Modify,
+                Authorize,
+                Unmask,
+                SelectMasked,
+            ],
+            ResourceLevel::Table => &[Alter, Drop, Select, Modify, Authorize, Unmask, SelectMasked],
+            ResourceLevel::AllRoles => &[Create, Alter, Drop, Authorize, Describe],
+            ResourceLevel::Role => &[Alter, Drop, Authorize],
+            ResourceLevel::Functions => &[Create, Alter, Drop, Authorize, Execute],
+            ResourceLevel::Function => &[Alter, Drop, Authorize, Execute],
+        }
+    }
+}
+
+/// `GRANT`/`REVOKE` of permissions: `permissions` are those applicable to the resource
+/// (all of them for `ALL [PERMISSIONS]`, which `all` records).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PermissionChange {
+    pub permissions: Vec<Permission>,
+    pub all: bool,
+    pub resource: Resource,
+    pub role: Ident,
+}
+
+/// `LIST ROLES [OF role] [NORECURSIVE]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListRoles {
+    pub of: Option<Ident>,
+    pub recursive: bool,
+}
+
+/// `LIST permission|ALL [PERMISSIONS] [ON resource] [OF role] [NORECURSIVE]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListPermissions {
+    pub permissions: Vec<Permission>,
+    pub all: bool,
+    pub resource: Option<Resource>,
+    pub of: Option<Ident>,
+    pub recursive: bool,
 }

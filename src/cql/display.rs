@@ -1202,6 +1202,183 @@ impl Display for Statement {
                     string(&s.snapshot)
                 )
             }
+            Statement::CreateRole(s) => RoleStatement {
+                verb: "CREATE",
+                user: s.user,
+                condition: if_not_exists(s.if_not_exists),
+                name: &s.name,
+                options: Some(&s.options),
+            }
+            .fmt(f),
+            Statement::AlterRole(s) => RoleStatement {
+                verb: "ALTER",
+                user: s.user,
+                condition: if_exists(s.if_exists),
+                name: &s.name,
+                options: Some(&s.options),
+            }
+            .fmt(f),
+            Statement::DropRole(s) => RoleStatement {
+                verb: "DROP",
+                user: s.user,
+                condition: if_exists(s.if_exists),
+                name: &s.name,
+                options: None,
+            }
+            .fmt(f),
+            Statement::GrantRole(s) => {
+                write!(f, "GRANT {} TO {}", Name(&s.role), Name(&s.grantee))
+            }
+            Statement::RevokeRole(s) => {
+                write!(f, "REVOKE {} FROM {}", Name(&s.role), Name(&s.grantee))
+            }
+            Statement::GrantPermissions(s) => write!(
+                f,
+                "GRANT {} ON {} TO {}",
+                PermissionsClause(&s.permissions, s.all),
+                s.resource,
+                Name(&s.role)
+            ),
+            Statement::RevokePermissions(s) => write!(
+                f,
+                "REVOKE {} ON {} FROM {}",
+                PermissionsClause(&s.permissions, s.all),
+                s.resource,
+                Name(&s.role)
+            ),
+            Statement::ListRoles(s) => {
+                f.write_str("LIST ROLES")?;
+                if let Some(of) = &s.of {
+                    write!(f, " OF {}", Name(of))?;
+                }
+                if !s.recursive {
+                    f.write_str(" NORECURSIVE")?;
+                }
+                Ok(())
+            }
+            Statement::ListUsers => f.write_str("LIST USERS"),
+            Statement::ListPermissions(s) => {
+                write!(f, "LIST {}", PermissionsClause(&s.permissions, s.all))?;
+                if let Some(resource) = &s.resource {
+                    write!(f, " ON {resource}")?;
+                }
+                if let Some(of) = &s.of {
+                    write!(f, " OF {}", Name(of))?;
+                }
+                if !s.recursive {
+                    f.write_str(" NORECURSIVE")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// `CREATE|ALTER|DROP ROLE|USER [IF ...] name [options]`.
+struct RoleStatement<'a> {
+    verb: &'static str,
+    user: bool,
+    condition: &'static str,
+    name: &'a str,
+    options: Option<&'a RoleOptions>,
+}
+
+impl Display for RoleStatement<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let kind = if self.user { "USER" } else { "ROLE" };
+        write!(
+            f,
+            "{} {kind}{} {}",
+            self.verb,
+            self.condition,
+            Name(self.name)
+        )?;
+        match self.options {
+            Some(options) => RoleOptionsClause(options, self.user).fmt(f),
+            None => Ok(()),
+        }
+    }
+}
+
+/// ` WITH ...` of a role statement, or the legacy USER form.
+struct RoleOptionsClause<'a>(&'a RoleOptions, bool);
+
+impl Display for RoleOptionsClause<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let RoleOptionsClause(options, user) = *self;
+        if user {
+            if let Some(password) = &options.password {
+                write!(f, " WITH PASSWORD {}", string(password))?;
+            } else if let Some(hashed) = &options.hashed_password {
+                write!(f, " WITH HASHED PASSWORD {}", string(hashed))?;
+            }
+            return match options.superuser {
+                Some(true) => f.write_str(" SUPERUSER"),
+                Some(false) => f.write_str(" NOSUPERUSER"),
+                None => Ok(()),
+            };
+        }
+        let mut clauses = Vec::new();
+        if let Some(password) = &options.password {
+            clauses.push(format!("PASSWORD = {}", string(password)));
+        }
+        if let Some(hashed) = &options.hashed_password {
+            clauses.push(format!("HASHED PASSWORD = {}", string(hashed)));
+        }
+        if let Some(login) = options.login {
+            clauses.push(format!("LOGIN = {login}"));
+        }
+        if let Some(superuser) = options.superuser {
+            clauses.push(format!("SUPERUSER = {superuser}"));
+        }
+        if let Some(map) = &options.options {
+            let entries: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{}: {}", string(k), string(v)))
+                .collect();
+            clauses.push(format!("OPTIONS = {{{}}}", entries.join(", ")));
+        }
+        if clauses.is_empty() {
+            return Ok(());
+        }
+        write!(f, " WITH {}", clauses.join(" AND "))
+    }
+}
+
+/// `ALL PERMISSIONS` or the one permission.
+struct PermissionsClause<'a>(&'a [Permission], bool);
+
+impl Display for PermissionsClause<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            PermissionsClause(_, true) => f.write_str("ALL PERMISSIONS"),
+            PermissionsClause(permissions, false) => {
+                let names: Vec<&str> = permissions.iter().map(|p| p.name()).collect();
+                f.write_str(&names.join(", "))
+            }
+        }
+    }
+}
+
+impl Display for Resource {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Resource::AllKeyspaces => f.write_str("ALL KEYSPACES"),
+            Resource::Keyspace(ks) => write!(f, "KEYSPACE {}", Name(ks)),
+            Resource::Table(name) => write!(f, "TABLE {name}"),
+            Resource::AllRoles => f.write_str("ALL ROLES"),
+            Resource::Role(role) => write!(f, "ROLE {}", Name(role)),
+            Resource::AllFunctions => f.write_str("ALL FUNCTIONS"),
+            Resource::FunctionsIn(ks) => write!(f, "ALL FUNCTIONS IN KEYSPACE {}", Name(ks)),
+            Resource::Function {
+                name,
+                argument_types,
+            } => write!(
+                f,
+                "FUNCTION {}({})",
+                FunctionName(name),
+                comma(argument_types)
+            ),
         }
     }
 }

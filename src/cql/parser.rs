@@ -8,7 +8,8 @@
 //!
 //! Layout: this file holds the machinery (tokens, errors, speculation, depth, names, types) and
 //! the statement dispatch; `dml` has SELECT/INSERT/UPDATE/DELETE/BATCH with selectors, terms
-//! and relations; `schema` has DDL, DESCRIBE and Strata's CLONE/RESTORE.
+//! and relations; `schema` has DDL, DESCRIBE and Strata's CLONE/RESTORE; `auth` has the role
+//! and permission statements.
 //!
 //! Speculation: a few places of the grammar are decided by ANTLR syntactic predicates (`SELECT
 //! JSON ...`, `SELECT DISTINCT ...`, type hints `(int) ?`). We parse speculatively from a
@@ -19,6 +20,7 @@ use super::ast::*;
 use super::lexer::{escape_for_message, tokenize, Symbol, Token, TokenKind};
 use super::{ParseError, MAX_DEPTH, MAX_STATEMENT_BYTES};
 
+mod auth;
 mod dml;
 mod schema;
 
@@ -755,7 +757,9 @@ impl<'a> Parser<'a> {
             "DROP" => self.drop_statement(),
             "DESCRIBE" | "DESC" => Ok(Statement::Describe(self.describe_statement()?)),
             "RESTORE" => self.restore_statement(),
-            "GRANT" | "REVOKE" | "LIST" => Err(self.unsupported_statement("")),
+            "GRANT" => self.grant_statement(true),
+            "REVOKE" => self.grant_statement(false),
+            "LIST" => self.list_statement(),
             _ => Err(self.no_viable()),
         }
     }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use strata_engine::VersionId;
-use strata_protocol::SchemaChange;
+use strata_protocol::{ResultBody, SchemaChange};
 
 use crate::cluster::consistency::Replication;
 use crate::cql::ast::QualifiedName;
@@ -12,14 +12,47 @@ use crate::error::{CqlError, CqlResult};
 use crate::node::Node;
 use crate::schema::{Catalog, Table};
 
+/// The result of a statement plus its effect on the session and on listeners.
+#[derive(Debug)]
+pub struct Outcome {
+    pub body: ResultBody,
+    /// `USE` switched the connection to this keyspace.
+    pub keyspace: Option<String>,
+    /// A schema change to announce to registered connections.
+    pub event: Option<SchemaChange>,
+    /// Client warnings sent with the response (the frame's Warning flag), as Cassandra's
+    /// `ClientWarn` collects them.
+    pub warnings: Vec<String>,
+}
+
+impl Outcome {
+    pub fn body(body: ResultBody) -> Outcome {
+        Outcome {
+            body,
+            keyspace: None,
+            event: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    pub fn void() -> Outcome {
+        Outcome::body(ResultBody::Void)
+    }
+}
+
 /// Result of a DDL: the event to report, or `None` when IF [NOT] EXISTS made it a no-op.
 pub type DdlOutcome = Option<SchemaChange>;
 
-/// A statement's view of the node: one catalog snapshot and the session keyspace.
+/// A statement's view of the node: one catalog snapshot, the session keyspace and user.
 pub struct Context<'a> {
     pub node: &'a Node,
     pub catalog: Arc<Catalog>,
     pub keyspace: Option<&'a str>,
+    /// The logged-in role (`None` without an authenticator: nothing is checked then).
+    pub user: Option<&'a str>,
+    /// A statement the node runs for itself (role management on `system_auth`): it may
+    /// write system_auth tables and is not authorized (Cassandra's internal `ClientState`).
+    pub internal: bool,
 }
 
 impl<'a> Context<'a> {
@@ -28,6 +61,21 @@ impl<'a> Context<'a> {
             node,
             catalog: node.catalog(),
             keyspace,
+            user: None,
+            internal: false,
+        }
+    }
+
+    /// The same context for statements of the logged-in `user`.
+    pub fn for_user(self, user: Option<&'a str>) -> Context<'a> {
+        Context { user, ..self }
+    }
+
+    /// A context for the node's own statements on `system_auth`.
+    pub fn internal(node: &'a Node) -> Context<'a> {
+        Context {
+            internal: true,
+            ..Context::new(node, None)
         }
     }
 

@@ -3,8 +3,9 @@
 //!
 //! Layout, in layers (see ARCHITECTURE.md for the module dependencies): `expr` (terms,
 //! functions, JSON), `plan` (WHERE analysis, materialised rows, bind markers), `read` (SELECT, DESCRIBE), `write` (INSERT/UPDATE/DELETE/BATCH, LWT),
-//! `derived` (secondary indexes, materialized views), `ddl` (schema statements), and
-//! `prepared` (the prepared-statement cache) above them.
+//! `derived` (secondary indexes, materialized views), `ddl` (schema statements),
+//! `prepared` (the prepared-statement cache) above them, and `auth` (role and permission
+//! statements, and the permissions every statement needs, checked before it runs).
 //!
 //! This module only dispatches; what every layer shares (`Context`) is in `context`.
 //!
@@ -12,7 +13,8 @@
 //! statement.
 
 // `PANIC_LINTS_PENDING` (see lib.rs): the layers below still index on paths checked by
-// hand; `context`, `ddl`, `expr`, `prepared` and `read` pass the crate's panic lints.
+// hand; `auth`, `context`, `ddl`, `expr`, `prepared` and `read` pass the crate's panic lints.
+pub mod auth;
 mod context;
 mod ddl;
 #[allow(clippy::restriction)] // PANIC_LINTS_PENDING
@@ -30,7 +32,7 @@ pub use self::plan::bind;
 use bytes::Bytes;
 use strata_protocol::{Consistency, ResultBody, SchemaChange};
 
-pub use self::context::Context;
+pub use self::context::{Context, Outcome};
 pub use self::expr::eval::BoundValues;
 pub use self::plan::rows::FullRow;
 pub use self::write::modify::{add_batch_member as add_batch_child, BatchWrites, WriteOptions};
@@ -75,34 +77,6 @@ pub struct ExecOptions {
     pub timestamp: Option<i64>,
 }
 
-/// The result of a statement plus its effect on the session and on listeners.
-#[derive(Debug)]
-pub struct Outcome {
-    pub body: ResultBody,
-    /// `USE` switched the connection to this keyspace.
-    pub keyspace: Option<String>,
-    /// A schema change to announce to registered connections.
-    pub event: Option<SchemaChange>,
-    /// Client warnings sent with the response (the frame's Warning flag), as Cassandra's
-    /// `ClientWarn` collects them.
-    pub warnings: Vec<String>,
-}
-
-impl Outcome {
-    pub fn body(body: ResultBody) -> Outcome {
-        Outcome {
-            body,
-            keyspace: None,
-            event: None,
-            warnings: Vec::new(),
-        }
-    }
-
-    fn void() -> Outcome {
-        Outcome::body(ResultBody::Void)
-    }
-}
-
 /// How often a DDL statement is re-run after another schema change committed between its
 /// checks and its commit (each re-run sees the newer schema, so this only loops while
 /// other nodes keep changing the schema).
@@ -117,6 +91,7 @@ pub async fn execute(
     bound: &BoundValues,
     options: &ExecOptions,
 ) -> CqlResult<Outcome> {
+    auth::authorize(ctx, statement).await?;
     let mut result = execute_once(ctx, statement, bound, options).await;
     for _ in 0..SCHEMA_CONFLICT_RETRIES {
         if !matches!(result, Err(CqlError::SchemaConflict)) {
@@ -126,10 +101,16 @@ pub async fn execute(
             node: ctx.node,
             catalog: ctx.node.catalog(),
             keyspace: ctx.keyspace,
+            user: ctx.user,
+            internal: ctx.internal,
         };
         result = execute_once(&fresh, statement, bound, options).await;
     }
-    result
+    let outcome = result?;
+    if outcome.event.is_some() {
+        auth::after_schema_change(ctx, statement).await?;
+    }
+    Ok(outcome)
 }
 
 async fn execute_once(
@@ -201,6 +182,7 @@ async fn execute_once(
         Statement::CloneKeyspace(s) => ddl(ddl::clone::clone_keyspace(ctx, s).await?),
         Statement::RestoreTable(s) => ddl(ddl::clone::restore_table(ctx, s).await?),
         Statement::RestoreKeyspace(s) => ddl(ddl::clone::restore_keyspace(ctx, s).await?),
+        s if s.is_access_control() => auth::execute(ctx, statement).await?,
         // The node behaves as Cassandra 5.0's default configuration, where
         // user_defined_functions_enabled is false.
         Statement::CreateFunction(_) => {

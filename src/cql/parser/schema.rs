@@ -63,8 +63,13 @@ impl Parser<'_> {
                 self.create_aggregate(or_replace)?,
             ));
         }
-        if !or_replace && ["ROLE", "USER", "TRIGGER"].iter().any(|w| self.at_word(w)) {
-            return Err(self.unsupported_statement("CREATE "));
+        if !or_replace {
+            if let Some(statement) = self.create_role_statement()? {
+                return Ok(statement);
+            }
+            if self.at_word("TRIGGER") {
+                return Err(self.unsupported_statement("CREATE "));
+            }
         }
         Err(self.no_viable())
     }
@@ -531,8 +536,8 @@ impl Parser<'_> {
             let properties = self.properties()?;
             return Ok(Statement::AlterView(AlterView { name, properties }));
         }
-        if ["ROLE", "USER"].iter().any(|w| self.at_word(w)) {
-            return Err(self.unsupported_statement("ALTER "));
+        if let Some(statement) = self.alter_role_statement()? {
+            return Ok(statement);
         }
         Err(self.no_viable())
     }
@@ -696,10 +701,10 @@ impl Parser<'_> {
         if self.accept_word("AGGREGATE") {
             return Ok(Statement::DropAggregate(self.drop_function()?));
         }
-        if ["ROLE", "USER", "TRIGGER", "IDENTITY"]
-            .iter()
-            .any(|w| self.at_word(w))
-        {
+        if let Some(statement) = self.drop_role_statement()? {
+            return Ok(statement);
+        }
+        if ["TRIGGER", "IDENTITY"].iter().any(|w| self.at_word(w)) {
             return Err(self.unsupported_statement("DROP "));
         }
         Err(self.no_viable())

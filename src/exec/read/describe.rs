@@ -72,7 +72,8 @@ fn text_row(values: Vec<String>) -> Vec<Option<Bytes>> {
     values.into_iter().map(|v| Some(Bytes::from(v))).collect()
 }
 
-fn rows_result(columns: Vec<ColumnSpec>, rows: Vec<Vec<Option<Bytes>>>) -> ResultBody {
+/// A complete (unpaged) page of `rows`.
+pub fn rows_result(columns: Vec<ColumnSpec>, rows: Vec<Vec<Option<Bytes>>>) -> ResultBody {
     ResultBody::Rows(Rows {
         metadata: RowsMetadata {
             columns,

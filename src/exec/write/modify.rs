@@ -529,7 +529,10 @@ impl BatchWrites {
 
 fn writable_table(ctx: &Context<'_>, name: &QualifiedName) -> CqlResult<Arc<Table>> {
     let table = ctx.resolve_table(name)?;
-    if table.source == TableSource::Virtual || table.def.keyspace.starts_with("system") {
+    let internal_auth_write = ctx.internal && table.def.keyspace == "system_auth";
+    if table.source == TableSource::Virtual
+        || (table.def.keyspace.starts_with("system") && !internal_auth_write)
+    {
         return Err(CqlError::Unauthorized(format!(
             "{} keyspace is not user-modifiable.",
             table.def.keyspace

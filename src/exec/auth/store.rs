@@ -1,0 +1,454 @@
+//! The `system_auth` tables, read and written as Cassandra's `CassandraRoleManager` and
+//! `CassandraAuthorizer` do: with CQL statements the node runs for itself, through the
+//! coordinator like any table's rows (so replication will cover them as it covers user
+//! tables). Each change is one batch, hence one atomic write.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use strata_engine::ROOT_VERSION;
+use strata_protocol::{Consistency, ResultBody};
+
+use crate::auth::{AuthResource, AuthState, RoleRecord, DEFAULT_SUPERUSER};
+use crate::cql::ast::{Permission, Statement};
+use crate::error::{CqlError, CqlResult};
+use crate::exec::context::Context;
+use crate::exec::expr::collections;
+use crate::exec::expr::eval::BoundValues;
+use crate::exec::read::select::{self, SelectOptions};
+use crate::exec::write::modify::{self, WriteOptions};
+use crate::node::Node;
+use crate::schema::system_defs::auth_tables;
+use crate::schema::SchemaWrite;
+
+/// Role reads and writes on one node: the cluster will move to Cassandra's LOCAL_ONE
+/// reads and QUORUM writes for the default superuser with replication.
+const CONSISTENCY: Consistency = Consistency::One;
+
+/// A CQL string literal.
+pub fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// A CQL set literal of strings.
+fn set_literal<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let items: Vec<String> = items.into_iter().map(literal).collect();
+    format!("{{{}}}", items.join(", "))
+}
+
+/// Runs one statement of the node's own (a SELECT, a write or a batch) on `system_auth`.
+async fn run(node: &Node, cql: &str) -> CqlResult<ResultBody> {
+    let statement = crate::cql::parse_statement(cql)?;
+    let ctx = Context::internal(node);
+    let bound = BoundValues::default();
+    let write = WriteOptions {
+        consistency: CONSISTENCY,
+        serial_consistency: Consistency::Serial,
+        timestamp: None,
+    };
+    match &statement {
+        Statement::Select(s) => {
+            let options = SelectOptions {
+                consistency: CONSISTENCY,
+                page_size: None,
+                paging_state: None,
+            };
+            Ok(select::execute(&ctx, s, &bound, options).await?.body)
+        }
+        Statement::Insert(s) => modify::insert(&ctx, s, &bound, write).await,
+        Statement::Update(s) => modify::update(&ctx, s, &bound, write).await,
+        Statement::Batch(s) => modify::batch(&ctx, s, &bound, write).await,
+        _ => Err(CqlError::Server(format!(
+            "not an internal auth statement: {cql}"
+        ))),
+    }
+}
+
+/// Runs `statements` as one logged batch (nothing when there are none).
+async fn run_batch(node: &Node, statements: &[String]) -> CqlResult<()> {
+    if statements.is_empty() {
+        return Ok(());
+    }
+    let batch = format!("BEGIN BATCH {}; APPLY BATCH", statements.join("; "));
+    run(node, &batch).await.map(|_| ())
+}
+
+/// The rows of an internal SELECT.
+async fn rows(node: &Node, cql: &str) -> CqlResult<Vec<Vec<Option<Bytes>>>> {
+    match run(node, cql).await? {
+        ResultBody::Rows(rows) => Ok(rows.rows),
+        _ => Ok(Vec::new()),
+    }
+}
+
+fn text(cell: Option<&Option<Bytes>>) -> Option<String> {
+    cell.and_then(|c| c.as_ref())
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+}
+
+fn boolean(cell: Option<&Option<Bytes>>) -> bool {
+    cell.and_then(|c| c.as_ref())
+        .is_some_and(|b| b.first().is_some_and(|v| *v != 0))
+}
+
+fn text_set(cell: Option<&Option<Bytes>>) -> CqlResult<BTreeSet<String>> {
+    let Some(bytes) = cell.and_then(|c| c.as_ref()) else {
+        return Ok(BTreeSet::new());
+    };
+    Ok(collections::elements(bytes)?
+        .into_iter()
+        .map(|e| String::from_utf8_lossy(&e).into_owned())
+        .collect())
+}
+
+/// Reads every role and permission.
+pub async fn load(node: &Node) -> CqlResult<AuthState> {
+    let mut state = AuthState::default();
+    let roles = rows(
+        node,
+        "SELECT role, is_superuser, can_login, member_of, salted_hash FROM system_auth.roles",
+    )
+    .await?;
+    for row in roles {
+        let Some(name) = text(row.first()) else {
+            continue;
+        };
+        let record = RoleRecord {
+            is_superuser: boolean(row.get(1)),
+            can_login: boolean(row.get(2)),
+            member_of: text_set(row.get(3))?,
+            salted_hash: text(row.get(4)),
+        };
+        state.roles.insert(name, record);
+    }
+    let permissions = rows(
+        node,
+        "SELECT role, resource, permissions FROM system_auth.role_permissions",
+    )
+    .await?;
+    for row in permissions {
+        let (Some(role), Some(resource)) = (text(row.first()), text(row.get(1))) else {
+            continue;
+        };
+        let granted: BTreeSet<Permission> = text_set(row.get(2))?
+            .iter()
+            .filter_map(|p| Permission::from_name(p))
+            .collect();
+        if !granted.is_empty() {
+            state
+                .permissions
+                .entry(role)
+                .or_default()
+                .insert(resource, granted);
+        }
+    }
+    Ok(state)
+}
+
+/// The current state: the cached one while valid, else loaded again.
+pub async fn state(node: &Node) -> CqlResult<Arc<AuthState>> {
+    if let Some(state) = node.auth().fresh() {
+        return Ok(state);
+    }
+    let loaded = Instant::now();
+    let state = Arc::new(load(node).await?);
+    node.auth().store(state.clone(), loaded);
+    Ok(state)
+}
+
+/// Creates the `system_auth` tables missing from the schema, then the default superuser
+/// when no role exists (Cassandra's `CassandraRoleManager.setup`), written at timestamp 0
+/// so that any later change of it wins.
+pub async fn setup(node: &Node) -> CqlResult<()> {
+    {
+        let _guard = node.schema().ddl_lock.lock().await;
+        let catalog = node.catalog();
+        let existing = catalog.keyspace("system_auth").map(|ks| &ks.tables);
+        let mut writes = Vec::new();
+        for mut def in auth_tables() {
+            if existing.is_some_and(|tables| tables.contains_key(&def.name)) {
+                continue;
+            }
+            def.data_version = node.engine().clone_version(ROOT_VERSION)?;
+            writes.push(SchemaWrite::PutTable(def));
+        }
+        if !writes.is_empty() {
+            node.schema().apply(writes)?;
+            tracing::info!("Created the system_auth tables");
+        }
+    }
+    if !load(node).await?.roles.is_empty() {
+        return Ok(());
+    }
+    let hash = hash(crate::auth::DEFAULT_SUPERUSER_PASSWORD.to_string()).await?;
+    run(
+        node,
+        &format!(
+            "INSERT INTO system_auth.roles (role, is_superuser, can_login, salted_hash) \
+             VALUES ({}, true, true, {}) USING TIMESTAMP 0",
+            literal(DEFAULT_SUPERUSER),
+            literal(&hash)
+        ),
+    )
+    .await?;
+    tracing::info!("Created default superuser role '{DEFAULT_SUPERUSER}'");
+    Ok(())
+}
+
+/// Hashes a password off the async threads (bcrypt at cost 10 takes tens of ms).
+pub async fn hash(password: String) -> CqlResult<String> {
+    let hashed = tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
+        .await
+        .map_err(|e| CqlError::Server(format!("password hashing failed: {e}")))?;
+    Ok(hashed?)
+}
+
+/// Inserts or updates a role's own columns (`None`: left as they are).
+pub async fn put_role(
+    node: &Node,
+    name: &str,
+    superuser: Option<bool>,
+    login: Option<bool>,
+    salted_hash: Option<&str>,
+) -> CqlResult<()> {
+    let mut assignments = Vec::new();
+    if let Some(superuser) = superuser {
+        assignments.push(format!("is_superuser = {superuser}"));
+    }
+    if let Some(login) = login {
+        assignments.push(format!("can_login = {login}"));
+    }
+    if let Some(hash) = salted_hash {
+        assignments.push(format!("salted_hash = {}", literal(hash)));
+    }
+    if assignments.is_empty() {
+        return Ok(());
+    }
+    run(
+        node,
+        &format!(
+            "UPDATE system_auth.roles SET {} WHERE role = {}",
+            assignments.join(", "),
+            literal(name)
+        ),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Creates a role (the row exists even with no column set, as Cassandra's INSERT).
+pub async fn create_role(
+    node: &Node,
+    name: &str,
+    superuser: bool,
+    login: bool,
+    salted_hash: Option<&str>,
+) -> CqlResult<()> {
+    let hash = salted_hash.map_or("null".to_string(), literal);
+    run(
+        node,
+        &format!(
+            "INSERT INTO system_auth.roles (role, is_superuser, can_login, salted_hash) \
+             VALUES ({}, {superuser}, {login}, {hash})",
+            literal(name)
+        ),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Makes `grantee` a member of `role`.
+pub async fn grant_role(node: &Node, role: &str, grantee: &str) -> CqlResult<()> {
+    run_batch(
+        node,
+        &[
+            format!(
+                "UPDATE system_auth.roles SET member_of = member_of + {} WHERE role = {}",
+                set_literal([role]),
+                literal(grantee)
+            ),
+            format!(
+                "INSERT INTO system_auth.role_members (role, member) VALUES ({}, {})",
+                literal(role),
+                literal(grantee)
+            ),
+        ],
+    )
+    .await
+}
+
+fn revoke_role_statements(role: &str, grantee: &str) -> [String; 2] {
+    [
+        format!(
+            "UPDATE system_auth.roles SET member_of = member_of - {} WHERE role = {}",
+            set_literal([role]),
+            literal(grantee)
+        ),
+        format!(
+            "DELETE FROM system_auth.role_members WHERE role = {} AND member = {}",
+            literal(role),
+            literal(grantee)
+        ),
+    ]
+}
+
+/// Ends `grantee`'s membership of `role`.
+pub async fn revoke_role(node: &Node, role: &str, grantee: &str) -> CqlResult<()> {
+    run_batch(node, &revoke_role_statements(role, grantee)).await
+}
+
+/// Adds `permissions` on `resource` to `role`.
+pub async fn grant_permissions(
+    node: &Node,
+    role: &str,
+    resource: &AuthResource,
+    permissions: &[Permission],
+) -> CqlResult<()> {
+    let name = resource.name();
+    run_batch(
+        node,
+        &[
+            format!(
+                "UPDATE system_auth.role_permissions SET permissions = permissions + {} \
+                 WHERE role = {} AND resource = {}",
+                set_literal(permissions.iter().map(|p| p.name())),
+                literal(role),
+                literal(&name)
+            ),
+            format!(
+                "INSERT INTO system_auth.resource_role_permissons_index (resource, role) \
+                 VALUES ({}, {})",
+                literal(&name),
+                literal(role)
+            ),
+        ],
+    )
+    .await
+}
+
+/// Removes `permissions` on `resource` from `role`; the index entry goes with the last.
+pub async fn revoke_permissions(
+    node: &Node,
+    state: &AuthState,
+    role: &str,
+    resource: &AuthResource,
+    permissions: &[Permission],
+) -> CqlResult<()> {
+    let name = resource.name();
+    let held = state
+        .permissions
+        .get(role)
+        .and_then(|by| by.get(&name))
+        .cloned()
+        .unwrap_or_default();
+    let mut statements = vec![format!(
+        "UPDATE system_auth.role_permissions SET permissions = permissions - {} \
+         WHERE role = {} AND resource = {}",
+        set_literal(permissions.iter().map(|p| p.name())),
+        literal(role),
+        literal(&name)
+    )];
+    if held.iter().all(|p| permissions.contains(p)) {
+        statements.push(index_delete(&name, role));
+    }
+    run_batch(node, &statements).await
+}
+
+fn index_delete(resource: &str, role: &str) -> String {
+    format!(
+        "DELETE FROM system_auth.resource_role_permissons_index WHERE resource = {} AND role = {}",
+        literal(resource),
+        literal(role)
+    )
+}
+
+/// The statements revoking every permission granted on the resources `matches` selects
+/// (by persisted name), from every role.
+fn revoke_on_statements(state: &AuthState, matches: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut statements = Vec::new();
+    for (role, by_resource) in &state.permissions {
+        for resource in by_resource.keys().filter(|r| matches(r)) {
+            statements.push(format!(
+                "DELETE FROM system_auth.role_permissions WHERE role = {} AND resource = {}",
+                literal(role),
+                literal(resource)
+            ));
+            statements.push(index_delete(resource, role));
+        }
+    }
+    statements
+}
+
+/// Revokes every permission on a dropped keyspace (its tables and functions included) or
+/// table, as Cassandra's `AuthSchemaChangeListener` does.
+pub async fn revoke_all_on(node: &Node, resource: &AuthResource) -> CqlResult<()> {
+    let state = load(node).await?;
+    let statements = match resource {
+        AuthResource::Keyspace(ks) => {
+            let (data, functions) = (format!("data/{ks}"), format!("functions/{ks}"));
+            revoke_on_statements(&state, |name| {
+                name == data
+                    || name == functions
+                    || name.starts_with(&format!("{data}/"))
+                    || name.starts_with(&format!("{functions}/"))
+            })
+        }
+        other => {
+            let name = other.name();
+            revoke_on_statements(&state, |r| r == name)
+        }
+    };
+    run_batch(node, &statements).await?;
+    node.auth().invalidate();
+    Ok(())
+}
+
+/// Drops a role: its row, its memberships both ways, its permissions and the permissions
+/// others hold on it (`CassandraRoleManager.dropRole`, `CassandraAuthorizer.revokeAllFrom`
+/// and `revokeAllOn`).
+pub async fn drop_role(node: &Node, state: &AuthState, name: &str) -> CqlResult<()> {
+    let mut statements = vec![
+        format!(
+            "DELETE FROM system_auth.roles WHERE role = {}",
+            literal(name)
+        ),
+        format!(
+            "DELETE FROM system_auth.role_members WHERE role = {}",
+            literal(name)
+        ),
+        format!(
+            "DELETE FROM system_auth.role_permissions WHERE role = {}",
+            literal(name)
+        ),
+        format!(
+            "DELETE FROM system_auth.network_permissions WHERE role = {}",
+            literal(name)
+        ),
+    ];
+    let members = state
+        .roles
+        .iter()
+        .filter(|(_, record)| record.member_of.contains(name));
+    for (member, _) in members {
+        statements.extend(revoke_role_statements(name, member));
+    }
+    if let Some(record) = state.roles.get(name) {
+        for role in &record.member_of {
+            statements.push(format!(
+                "DELETE FROM system_auth.role_members WHERE role = {} AND member = {}",
+                literal(role),
+                literal(name)
+            ));
+        }
+    }
+    let granted: BTreeMap<String, BTreeSet<Permission>> =
+        state.permissions.get(name).cloned().unwrap_or_default();
+    for resource in granted.keys() {
+        statements.push(index_delete(resource, name));
+    }
+    let on_role = AuthResource::Role(name.to_string()).name();
+    statements.extend(revoke_on_statements(state, |r| r == on_role));
+    run_batch(node, &statements).await
+}
