@@ -41,6 +41,7 @@ const (
 var node *strataNode
 
 type strataNode struct {
+	host       string
 	cmd        *exec.Cmd
 	dataDir    string
 	logPath    string
@@ -49,8 +50,8 @@ type strataNode struct {
 	exited chan error
 }
 
-func freePort() (int, error) {
-	listener, err := net.Listen("tcp", loopback+":0")
+func freePort(host string) (int, error) {
+	listener, err := net.Listen("tcp", host+":0")
 	if err != nil {
 		return 0, err
 	}
@@ -67,6 +68,12 @@ func strataBinary() string {
 }
 
 func startNode() (*strataNode, error) {
+	return startNodeAt(loopback)
+}
+
+// startNodeAt starts a node of its own on loopback address `host`; `extra` flags follow
+// the harness's (e.g. `--config file.yaml`).
+func startNodeAt(host string, extra ...string) (*strataNode, error) {
 	binary := strataBinary()
 	if _, err := os.Stat(binary); err != nil {
 		return nil, fmt.Errorf("strata binary not found at %s (build it with `cargo build --release --bin strata` or set STRATA_BIN)", binary)
@@ -77,24 +84,26 @@ func startNode() (*strataNode, error) {
 	}
 	ports := make([]int, 3)
 	for i := range ports {
-		if ports[i], err = freePort(); err != nil {
+		if ports[i], err = freePort(host); err != nil {
 			return nil, err
 		}
 	}
-	n := &strataNode{dataDir: dataDir, logPath: filepath.Join(dataDir, "strata-stderr.log"), nativePort: ports[0]}
+	n := &strataNode{host: host, dataDir: dataDir, logPath: filepath.Join(dataDir, "strata-stderr.log"), nativePort: ports[0]}
 	logFile, err := os.Create(n.logPath)
 	if err != nil {
 		return nil, err
 	}
 	defer logFile.Close() // the child keeps its own descriptor
-	n.cmd = exec.Command(binary,
+	args := []string{
 		"--data-dir", filepath.Join(dataDir, "data"),
-		"--rpc-address", loopback,
-		"--listen-address", loopback,
+		"--rpc-address", host,
+		"--listen-address", host,
+		"--admin-address", host,
 		"--native-port", strconv.Itoa(ports[0]),
 		"--storage-port", strconv.Itoa(ports[1]),
 		"--admin-port", strconv.Itoa(ports[2]),
-		"--cluster-name", clusterName)
+		"--cluster-name", clusterName}
+	n.cmd = exec.Command(binary, append(args, extra...)...)
 	n.cmd.Dir = dataDir
 	n.cmd.Stdout = logFile
 	n.cmd.Stderr = logFile
@@ -123,7 +132,7 @@ func startNode() (*strataNode, error) {
 }
 
 func (n *strataNode) address() string {
-	return net.JoinHostPort(loopback, strconv.Itoa(n.nativePort))
+	return net.JoinHostPort(n.host, strconv.Itoa(n.nativePort))
 }
 
 // stop sends SIGTERM, escalating to SIGKILL, and removes the data dir unless asked to keep it.
