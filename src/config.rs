@@ -36,7 +36,8 @@ pub struct Config {
     pub native_transport_port: u16,
     pub storage_port: u16,
     /// Admin endpoint (nodetool, metrics) address (Strata-specific): loopback by default,
-    /// since its verbs (drain, clearsnapshot) are not authenticated.
+    /// since its actions (drain, clearsnapshot) are authenticated only when an
+    /// authenticator is configured.
     pub admin_address: IpAddr,
     /// Admin/metrics HTTP port (Strata-specific); 0 disables it.
     pub admin_port: u16,
