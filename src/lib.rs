@@ -91,6 +91,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!("Configuration: {}", config.summary());
     let node = Node::open(config).await?;
     exec::serve_truncate(&node);
+    exec::auth::store::setup(&node)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot set up system_auth: {e}"))?;
     let listener = TcpListener::bind(cql_addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen for CQL on {cql_addr}: {e}"))?;

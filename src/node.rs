@@ -179,11 +179,6 @@ impl Node {
             gossip.publish_tokens(&*node, tokens).await;
         }
         let _ = node.gossip.set(gossip);
-        if node.config.password_authenticator || node.config.cassandra_authorizer {
-            crate::exec::auth::store::setup(&node)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot set up system_auth: {e}"))?;
-        }
         Ok(node)
     }
 

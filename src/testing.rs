@@ -61,6 +61,9 @@ impl TestServer {
         let mut config = test_config(&dir);
         adjust(&mut config);
         let node = Node::open(config).await.expect("open node");
+        crate::exec::auth::store::setup(&node)
+            .await
+            .expect("set up system_auth");
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");

@@ -376,9 +376,6 @@ async fn create_role(ctx: &Context<'_>, s: &CreateRole) -> CqlResult<Outcome> {
 }
 
 async fn alter_role(ctx: &Context<'_>, s: &AlterRole) -> CqlResult<Outcome> {
-    if s.options.is_empty() {
-        return Err(CqlError::invalid("ALTER [ROLE|USER] can't be empty"));
-    }
     let (user, _changes, state) = begin_change(ctx).await?;
     let is_super = state.is_superuser(user);
     if s.options.superuser.is_some() {
@@ -416,6 +413,10 @@ async fn alter_role(ctx: &Context<'_>, s: &AlterRole) -> CqlResult<Outcome> {
                 &AuthResource::Role(s.name.clone()),
             )?;
         }
+    }
+    // Validation follows the access check, as Cassandra authorizes before validating.
+    if s.options.is_empty() {
+        return Err(CqlError::invalid("ALTER [ROLE|USER] can't be empty"));
     }
     if !state.roles.contains_key(&s.name) {
         if s.if_exists {

@@ -158,10 +158,15 @@ pub async fn state(node: &Node) -> CqlResult<Arc<AuthState>> {
     Ok(state)
 }
 
-/// Creates the `system_auth` tables missing from the schema, then the default superuser
-/// when no role exists (Cassandra's `CassandraRoleManager.setup`), written at timestamp 0
-/// so that any later change of it wins.
+/// With an authenticator or authorizer configured (else it does nothing): creates the
+/// `system_auth` tables missing from the schema, then the default superuser when no role
+/// exists (Cassandra's `CassandraRoleManager.setup`), written at timestamp 0 so that any
+/// later change of it wins. Run once the node is open, before it serves clients.
 pub async fn setup(node: &Node) -> CqlResult<()> {
+    let config = node.config();
+    if !(config.password_authenticator || config.cassandra_authorizer) {
+        return Ok(());
+    }
     {
         let _guard = node.schema().ddl_lock.lock().await;
         let catalog = node.catalog();
