@@ -148,7 +148,8 @@ pub struct TableDef {
     /// Dropped column name -> its type and kind when dropped, so a column of that name is
     /// added again only with a compatible type and the same kind (Cassandra keeps the
     /// whole dropped `ColumnMetadata`). Absent for drops recorded before it existed.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Always serialized: postcard (Raft snapshots) cannot skip fields.
+    #[serde(default)]
     pub dropped_column_types: BTreeMap<String, DroppedColumn>,
 }
 
