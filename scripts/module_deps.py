@@ -25,7 +25,6 @@ from collections import defaultdict
 # Cycles that remain outside `exec` (ARCHITECTURE.md, "Module dependencies"): each is
 # the exact set of modules of one strongly connected component.
 KNOWN = {
-    frozenset({"connection", "request"}),
 }
 
 PATH_RE = re.compile(r"\b(crate|super|self)((?:::[A-Za-z_][A-Za-z0-9_]*)+|::\{)")

@@ -8,7 +8,6 @@ use strata_protocol::{
     Request, Response, ResultBody, Values,
 };
 
-use crate::connection::Session;
 use crate::cql::ast::{BatchChild, BatchKind, Statement};
 use crate::error::{CqlError, CqlResult};
 use crate::exec::prepared::{self, bind_values};
@@ -18,11 +17,33 @@ use crate::exec::{
 use crate::node::Node;
 use crate::version::CQL_VERSION;
 
+/// Per-connection state the request handlers read.
+#[derive(Clone, Debug, Default)]
+pub struct Session {
+    /// The keyspace of the last `USE`; shared, since every request takes a copy.
+    pub keyspace: Option<std::sync::Arc<str>>,
+    /// The role that logged in (SASL PLAIN with PasswordAuthenticator); always `None`
+    /// without an authenticator, and then nothing is checked.
+    pub user: Option<std::sync::Arc<str>>,
+}
+
 pub struct RequestOutcome {
     pub response: Response,
     pub keyspace: Option<String>,
     pub event: Option<Event>,
     pub warnings: Vec<String>,
+}
+
+impl RequestOutcome {
+    /// The ERROR response for `error`.
+    pub fn error(error: CqlError) -> RequestOutcome {
+        RequestOutcome {
+            response: Response::Error(error.to_body()),
+            keyspace: None,
+            event: None,
+            warnings: Vec::new(),
+        }
+    }
 }
 
 /// The SUPPORTED reply to OPTIONS.
@@ -60,12 +81,7 @@ pub async fn handle(node: &Node, session: &Session, request: Request) -> Request
             event: outcome.event.map(Event::SchemaChange),
             warnings: outcome.warnings,
         },
-        Err(error) => RequestOutcome {
-            response: Response::Error(error.to_body()),
-            keyspace: None,
-            event: None,
-            warnings: Vec::new(),
-        },
+        Err(error) => RequestOutcome::error(error),
     }
 }
 

@@ -38,8 +38,13 @@ pub async fn run(node: Arc<Node>, listener: TcpListener, shutdown: impl Future<O
                 backoff = Duration::from_millis(1);
                 let node = node.clone();
                 let stop = stop_rx.clone();
+                let _ = socket.set_nodelay(true);
+                let endpoints = connection::Endpoints {
+                    peer,
+                    local: socket.local_addr().unwrap_or(peer),
+                };
                 tokio::spawn(async move {
-                    connection::serve(node, socket, peer, stop).await;
+                    connection::serve(node, socket, endpoints, stop).await;
                     drop(permit);
                 });
             }

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Server cost per CQL request, counted with load-independent instruments (issue 15):
+#   syscalls per request (perf's syscall tracepoints on the server process) and
+#   instructions per request (valgrind --tool=callgrind, instrumentation on only during the load).
+# The load is bench/cqlburst.py: latte's basic write and read workloads as bursts of DEPTH
+# prepared EXECUTEs per socket write, a fixed number of requests, on one connection.
+#
+# Usage: bash bench/cost-per-request.sh STRATA_BIN [LABEL]
+# Env: ADDR (127.0.5.1), PORT (9042), REQUESTS (20000; callgrind runs REQUESTS/4), DEPTH (64),
+#      ROWS (10000), MODES ("periodic null batch"), SKIP_CALLGRIND=1,
+#      KEEP=DIR (keep each phase's callgrind profile there), SERVER_CPUS (1: the server pinned to one CPU, as latte-pair.sh runs it; empty = no pinning)
+# Prints one line per (mode, workload): syscalls/request by kind and instructions/request.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+BIN=$(realpath "$1"); LABEL=${2:-$(basename "$BIN")}
+ADDR=${ADDR:-127.0.5.1}; PORT=${PORT:-9042}; REQUESTS=${REQUESTS:-20000}; DEPTH=${DEPTH:-64}
+ROWS=${ROWS:-10000}; MODES=${MODES:-"periodic null batch"}
+SERVER_CPUS=${SERVER_CPUS-1}
+pin=(); [ -n "$SERVER_CPUS" ] && pin=(taskset -c "$SERVER_CPUS")
+CG_REQUESTS=$((REQUESTS / 4))
+work=$(mktemp -d /tmp/strata-cost.XXXXXX)
+pid=""
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+client() { timeout 600 python3 "$here/cqlburst.py" "$ADDR" "$PORT" "$@" --depth "$DEPTH" --rows "$ROWS"; }
+wait_port() {
+  for _ in $(seq 300); do (exec 3<>"/dev/tcp/$ADDR/$PORT") 2>/dev/null && return 0; sleep 0.2; done
+  echo "server did not start" >&2; return 1
+}
+args() {
+  local mode=$1
+  echo --data-dir "$work/data" --listen-address "$ADDR" --rpc-address "$ADDR" --native-port "$PORT" \
+    --admin-port 0 --storage-port 0
+  case $mode in
+    null) echo --null-storage ;;
+    batch) echo --commitlog-sync batch ;;
+  esac
+}
+stop_server() { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=""; rm -rf "$work/data"; }
+EVENTS=raw_syscalls:sys_enter,syscalls:sys_enter_sendto,syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_recvfrom,syscalls:sys_enter_read,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_futex,syscalls:sys_enter_pwrite64,syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync
+for mode in $MODES; do
+  # Syscalls: the binary at full speed, perf counting on the whole server process.
+  # shellcheck disable=SC2046
+  "${pin[@]}" "$BIN" $(args "$mode") >"$work/server.log" 2>&1 & pid=$!
+  wait_port
+  client schema
+  for wl in write read; do
+    perf stat -x, -e "$EVENTS" -p "$pid" -o "$work/perf-$wl.csv" -- \
+      python3 "$here/cqlburst.py" "$ADDR" "$PORT" "$wl" --requests "$REQUESTS" --depth "$DEPTH" --rows "$ROWS"
+    python3 - "$work/perf-$wl.csv" "$REQUESTS" "$LABEL" "$mode" "$wl" <<'EOF'
+import sys
+path, n, label, mode, wl = sys.argv[1], int(sys.argv[2]), *sys.argv[3:]
+counts = {}
+for line in open(path):
+    parts = line.strip().split(",")
+    if len(parts) > 2 and parts[0].replace(".", "").isdigit():
+        counts[parts[2].split(":")[-1].replace("sys_enter_", "")] = int(float(parts[0]))
+total = counts.pop("sys_enter", 0)
+detail = " ".join(f"{k}={v / n:.3f}" for k, v in counts.items() if v)
+print(f"{label} {mode} {wl}: syscalls/request {total / n:.3f} ({detail})")
+EOF
+  done
+  stop_server
+  [ -n "${SKIP_CALLGRIND:-}" ] && continue
+  # Instructions: the same binary under callgrind, counting only during each load phase.
+  # shellcheck disable=SC2046
+  "${pin[@]}" valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/cg.%p" \
+    "$BIN" $(args "$mode") >"$work/server-cg.log" 2>&1 & pid=$!
+  wait_port
+  client schema
+  for wl in write read; do
+    rm -f "$work"/cg.*
+    callgrind_control -i on "$pid" >/dev/null
+    client "$wl" --requests "$CG_REQUESTS"
+    callgrind_control -d "$pid" >/dev/null
+    callgrind_control -i off "$pid" >/dev/null
+    [ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cat "$work"/cg.* >"$KEEP/$LABEL-$mode-$wl.callgrind"
+    ir=$(cat "$work"/cg.* | awk '/^summary:/ {s += $2} END {print s}')
+    python3 -c "import sys; print(f'{sys.argv[1]} {sys.argv[2]} {sys.argv[3]}: instructions/request {int(sys.argv[4]) / int(sys.argv[5]):.0f}')" \
+      "$LABEL" "$mode" "$wl" "$ir" "$CG_REQUESTS"
+  done
+  stop_server
+done

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""A fixed CQL workload for per-request cost counts (syscalls, instructions), not for op/s.
+
+    python3 bench/cqlburst.py HOST PORT {schema|write|read} [--requests N] [--depth P]
+
+Speaks protocol v4 over a raw socket (no driver, so the client's own cost and timing stay
+small and fixed): latte's `basic` workloads (table `latte.basic(id bigint PRIMARY KEY)`,
+prepared INSERT of a key, prepared SELECT of one key). Requests go in bursts of P
+(default 64) EXECUTEs in one socket write; the next burst is sent once all P replies have
+arrived. The server therefore sees the same input, one burst per read, whatever the machine
+load: a server that answers a burst with one write makes 2 reads (data, then EAGAIN) and
+one write per burst, one that writes each reply makes P writes. Exit status 1 on any ERROR.
+"""
+
+import argparse
+import socket
+import struct
+import sys
+
+HEADER = struct.Struct(">BBhBi")
+KEYSPACE_CQL = (
+    "CREATE KEYSPACE IF NOT EXISTS latte WITH REPLICATION = "
+    "{ 'class' : 'SimpleStrategy', 'replication_factor' : 1 }"
+)
+TABLE_CQL = "CREATE TABLE IF NOT EXISTS latte.basic(id bigint PRIMARY KEY)"
+INSERT_CQL = "INSERT INTO latte.basic(id) VALUES (?)"
+SELECT_CQL = "SELECT * FROM latte.basic WHERE id = ?"
+ONE = 0x0001
+
+
+def frame(stream, opcode, body):
+    return HEADER.pack(4, 0, stream, opcode, len(body)) + body
+
+
+def long_string(text):
+    data = text.encode()
+    return struct.pack(">i", len(data)) + data
+
+
+class Client:
+    def __init__(self, host, port):
+        self.sock = socket.create_connection((host, port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+
+    def recv_frame(self):
+        while True:
+            if len(self.buf) >= HEADER.size:
+                _, _, stream, opcode, length = HEADER.unpack_from(self.buf)
+                end = HEADER.size + length
+                if len(self.buf) >= end:
+                    body = self.buf[HEADER.size:end]
+                    self.buf = self.buf[end:]
+                    if opcode == 0x00:
+                        code, = struct.unpack_from(">i", body)
+                        sys.exit(f"ERROR 0x{code:04x} on stream {stream}: {body[6:]!r}")
+                    return stream, opcode, body
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                sys.exit("connection closed")
+            self.buf += chunk
+
+    def call(self, opcode, body):
+        self.sock.sendall(frame(0, opcode, body))
+        return self.recv_frame()
+
+    def startup(self):
+        options = b"\x00\x01" + b"\x00\x0bCQL_VERSION" + b"\x00\x053.0.0"
+        self.call(0x01, options)
+
+    def query(self, cql):
+        self.call(0x07, long_string(cql) + struct.pack(">HB", ONE, 0))
+
+    def prepare(self, cql):
+        _, _, body = self.call(0x09, long_string(cql))
+        kind, id_len = struct.unpack_from(">iH", body)
+        assert kind == 4, kind
+        return body[6:6 + id_len]
+
+    def bursts(self, statement_id, requests, depth, key_of):
+        prefix = struct.pack(">H", len(statement_id)) + statement_id
+        # Values, skip_metadata (as drivers do for prepared statements).
+        params = struct.pack(">HBH", ONE, 0x01 | 0x02, 1)
+        done = 0
+        while done < requests:
+            n = min(depth, requests - done)
+            out = b"".join(
+                frame(s, 0x0A, prefix + params + struct.pack(">iq", 8, key_of(done + s)))
+                for s in range(n)
+            )
+            self.sock.sendall(out)
+            for _ in range(n):
+                self.recv_frame()
+            done += n
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("host")
+    parser.add_argument("port", type=int)
+    parser.add_argument("phase", choices=["schema", "write", "read"])
+    parser.add_argument("--requests", type=int, default=100_000)
+    parser.add_argument("--depth", type=int, default=64)
+    parser.add_argument("--rows", type=int, default=10_000)
+    args = parser.parse_args()
+    client = Client(args.host, args.port)
+    client.startup()
+    if args.phase == "schema":
+        client.query(KEYSPACE_CQL)
+        client.query(TABLE_CQL)
+        insert = client.prepare(INSERT_CQL)
+        client.bursts(insert, args.rows, args.depth, lambda i: i)
+    elif args.phase == "write":
+        insert = client.prepare(INSERT_CQL)
+        client.bursts(insert, args.requests, args.depth, lambda i: args.rows + i)
+    else:
+        select = client.prepare(SELECT_CQL)
+        client.bursts(select, args.requests, args.depth, lambda i: (i * 7919) % args.rows)
+
+
+if __name__ == "__main__":
+    main()
