@@ -34,6 +34,7 @@ use std::time::Instant;
 use bytes::BytesMut;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
+use strata_engine::WriteTicket;
 use strata_protocol::{
     unsupported_version_response, DecodeError, Envelope, Event, EventType, Limits, Opcode, Request,
     Response, ResponseFrame, ServerCodec,
@@ -41,6 +42,7 @@ use strata_protocol::{
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{broadcast, watch};
 
+use crate::cluster;
 use crate::error::CqlError;
 use crate::metrics::Metrics;
 use crate::node::Node;
@@ -100,6 +102,9 @@ struct Connection<S> {
     out: BytesMut,
     /// This connection's row of `system_views.clients`, listed until the connection ends.
     client: crate::clients::ClientHandle,
+    /// The commit-log hand-off owed before the next socket write (periodic mode: the
+    /// writes of the replies in `out` left their records in the engine's buffer).
+    handoff: Option<WriteTicket>,
 }
 
 /// Serves one connection on `socket` until the client leaves or `stop` fires.
@@ -122,6 +127,7 @@ where
         max_inflight,
         out: BytesMut::new(),
         client: node.clients().register(endpoints.peer),
+        handoff: None,
     };
     if let Err(reason) = connection.run(stop).await {
         tracing::debug!(peer = %endpoints.peer, %reason, "connection closed");
@@ -189,9 +195,17 @@ where
         loop {
             // FuturesUnordered polls each woken request at most once per call and returns
             // Pending after that, so this ends even if a request keeps waking itself.
-            let ready = std::future::poll_fn(|cx| match running.poll_next_unpin(cx) {
-                Poll::Ready(Some(reply)) => Poll::Ready(Some(reply)),
-                Poll::Ready(None) | Poll::Pending => Poll::Ready(None),
+            // Writes made in this poll owe their commit-log hand-off to the next flush.
+            let handoff = &mut self.handoff;
+            let ready = std::future::poll_fn(|cx| {
+                let (polled, owed) = cluster::with_deferred_handoff(|| running.poll_next_unpin(cx));
+                if owed.is_some() {
+                    *handoff = owed;
+                }
+                match polled {
+                    Poll::Ready(Some(reply)) => Poll::Ready(Some(reply)),
+                    Poll::Ready(None) | Poll::Pending => Poll::Ready(None),
+                }
             })
             .await;
             let Some(reply) = ready else {
@@ -450,7 +464,16 @@ where
         Ok(())
     }
 
+    /// Writes the output buffer, after handing the commit-log records of the writes it
+    /// acknowledges to the OS (if that fails, nothing is acknowledged: the connection
+    /// closes).
     async fn flush(&mut self) -> Result<(), String> {
+        if let Some(ticket) = self.handoff.take() {
+            self.node
+                .engine()
+                .wait_durable(ticket)
+                .map_err(|e| format!("commit log hand-off failed: {e}"))?;
+        }
         self.socket
             .write_all(&self.out)
             .await

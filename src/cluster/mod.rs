@@ -17,6 +17,8 @@ pub mod replica;
 pub mod ring;
 mod write_pipeline;
 
+pub use write_pipeline::with_deferred_handoff;
+
 pub use command::{
     Branch, CoordinatorError, ReadCommand, ReadResult, ReadTarget, TableWrite, WriteCommand,
 };
