@@ -88,7 +88,9 @@ def server_token(session, table, key_columns, values):
 KEY_CASES = {
     "by_int": (["k"], [(1,), (2,), (42,), (-7,), (2147483647,)]),
     "by_text": (["k"], [("123",), ("test",), ("kremówki",), ("château",)]),
-    "by_pair": (["a", "b"], [(1, "a"), (0, ""), (-1, "ümlaut"), (99, "x" * 40)]),
+    # No empty component: Cassandra 5.0 refuses one in a composite key ("Key may not be
+    # empty", InsertInvalidateSizedRecordsTest.compositeValuePk).
+    "by_pair": (["a", "b"], [(1, "a"), (0, " "), (-1, "ümlaut"), (99, "x" * 40)]),
 }
 
 
