@@ -127,8 +127,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     server::run(node.clone(), listener, shutdown).await;
     node.set_mode(Mode::Draining);
     tracing::info!("Stopping: flushing memtables");
+    // Peers tell their drivers this node is DOWN now rather than when their failure
+    // detectors convict it, as Cassandra's drain does; the flush runs meanwhile.
+    let announce = async {
+        if let Some(gossip) = node.gossip() {
+            gossip.announce_stopping().await;
+        }
+    };
     let engine = node.engine().clone();
-    tokio::task::spawn_blocking(move || engine.flush()).await??;
+    let (_, flushed) = tokio::join!(
+        announce,
+        tokio::task::spawn_blocking(move || engine.flush())
+    );
+    flushed??;
     node.set_mode(Mode::Drained);
     tracing::info!("Drained; exiting");
     Ok(())

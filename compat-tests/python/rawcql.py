@@ -1,5 +1,6 @@
 """A minimal raw CQL native-protocol client (v4 framing only) for tests that must send bytes no
-driver would send: malformed frames, unsupported versions, unknown prepared ids."""
+driver would send (malformed frames, unsupported versions, unknown prepared ids) or see what
+the server pushes as it is (EVENT frames, which drivers filter)."""
 
 import socket
 import struct
@@ -12,6 +13,8 @@ OPCODE_READY = 0x02
 OPCODE_OPTIONS = 0x05
 OPCODE_QUERY = 0x07
 OPCODE_EXECUTE = 0x0A
+OPCODE_REGISTER = 0x0B
+OPCODE_EVENT = 0x0C
 RESPONSE_BIT = 0x80
 MAX_BODY = 16 * 1024 * 1024
 READ_TIMEOUT_S = 10.0
@@ -69,6 +72,23 @@ def read_short_bytes(buffer, offset):
     return buffer[start:start + length], start + length
 
 
+def read_inet(buffer, offset):
+    """The address of an [inet] (address bytes, then a port); returns (address, next offset)."""
+    size = buffer[offset]
+    start = offset + 1
+    address = socket.inet_ntop(socket.AF_INET if size == 4 else socket.AF_INET6, buffer[start:start + size])
+    return address, start + size + 4
+
+
+def node_event(event):
+    """(type, change, address) of a STATUS_CHANGE or TOPOLOGY_CHANGE EVENT frame."""
+    assert event.opcode == OPCODE_EVENT, f"expected EVENT, got opcode {event.opcode:#x}"
+    kind, offset = read_string(event.body, 0)
+    change, offset = read_string(event.body, offset)
+    address, _ = read_inet(event.body, offset)
+    return kind, change, address
+
+
 def frame(opcode, body=b"", version=4, stream=1, flags=0):
     return HEADER.pack(version, flags, stream, opcode, len(body)) + body
 
@@ -112,6 +132,13 @@ class RawConnection:
 
     def startup(self):
         reply = self.request(OPCODE_STARTUP, string_map({"CQL_VERSION": "3.0.0"}))
+        assert reply.opcode == OPCODE_READY, reply
+        return reply
+
+    def register(self, event_types):
+        """REGISTERs this connection for `event_types` (e.g. STATUS_CHANGE)."""
+        body = struct.pack(">H", len(event_types)) + b"".join(string(t) for t in event_types)
+        reply = self.request(OPCODE_REGISTER, body)
         assert reply.opcode == OPCODE_READY, reply
         return reply
 

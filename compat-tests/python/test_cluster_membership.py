@@ -1,12 +1,13 @@
 """A real 3-node cluster on 127.0.0.1/.2/.3 (all loopback on Linux), every node on the same
 ports: it forms from one seed, every node lists the others in system.peers, the Python
 driver discovers all three, `nodetool status` shows them UN, a `kill -9`ed node is marked DN
-and announced DOWN (STATUS_CHANGE) within 10 s, and announced UP again after a restart.
+and announced DOWN (STATUS_CHANGE) within 10 s, and announced UP again after a restart; a
+SIGTERMed node is announced DOWN at once, and a quick restart as DOWN then UP.
 
 Every wait is bounded and prints how long it took."""
 
+import signal
 import socket
-import struct
 import time
 
 import pytest
@@ -19,8 +20,8 @@ ADDRESSES = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
 FORM_TIMEOUT_S = 20.0
 DOWN_TIMEOUT_S = 10.0
 UP_TIMEOUT_S = 30.0
-OPCODE_REGISTER = 0x0B
-OPCODE_EVENT = 0x0C
+# Well inside the failure detector's ~6 s: the drain itself announces it.
+DRAIN_DOWN_TIMEOUT_S = 3.0
 
 
 def peers_of(node):
@@ -50,10 +51,7 @@ class EventListener:
     def __init__(self, node):
         self.conn = rawcql.RawConnection(node.host, node.native_port)
         self.conn.startup()
-        types = ["STATUS_CHANGE", "TOPOLOGY_CHANGE"]
-        body = struct.pack(">H", len(types)) + b"".join(rawcql.string(t) for t in types)
-        reply = self.conn.request(OPCODE_REGISTER, body)
-        assert reply.opcode == rawcql.OPCODE_READY, reply
+        self.conn.register(["STATUS_CHANGE", "TOPOLOGY_CHANGE"])
         self.events = []
 
     def wait(self, wanted, timeout_s):
@@ -65,14 +63,11 @@ class EventListener:
                 frame = self.conn.read_frame()
             except socket.timeout:
                 break
-            if frame.opcode != OPCODE_EVENT:
+            if frame.opcode != rawcql.OPCODE_EVENT:
                 continue
-            kind, offset = rawcql.read_string(frame.body, 0)
-            change, offset = rawcql.read_string(frame.body, offset)
-            size = frame.body[offset]
-            address = socket.inet_ntoa(frame.body[offset + 1:offset + 1 + size])
-            self.events.append((kind, change, address))
-            if (kind, change, address) == wanted:
+            event = rawcql.node_event(frame)
+            self.events.append(event)
+            if event == wanted:
                 elapsed = time.monotonic() - started
                 print(f"event {wanted}: {elapsed:.2f} s")
                 return elapsed
@@ -161,5 +156,31 @@ def test_kill9_is_down_within_10s_and_up_after_restart(cluster):
         assert len(downs) == 1, f"DOWN is sent once: {listener.events}"
         assert not [e for e in listener.events if e[0] == "TOPOLOGY_CHANGE"], (
             f"a restart is not a new node: {listener.events}")
+    finally:
+        listener.close()
+
+
+def test_sigterm_is_down_at_once_and_a_quick_restart_is_down_then_up(cluster):
+    """A drain (SIGTERM) stops advertising CQL first, so peers push DOWN without waiting for
+    their failure detectors; a node killed and restarted before it is convicted is a new
+    incarnation, which peers push as DOWN then UP (Cassandra's onRestart), never UP alone."""
+    victim = cluster[1]
+    listener = EventListener(cluster[0])
+    try:
+        victim.process.send_signal(signal.SIGTERM)
+        listener.wait(("STATUS_CHANGE", "DOWN", victim.host), DRAIN_DOWN_TIMEOUT_S)
+        victim.process.wait(timeout=30)
+        victim.start()
+        listener.wait(("STATUS_CHANGE", "UP", victim.host), UP_TIMEOUT_S)
+        wait_for(f"{cluster[0].host} marks {victim.host} UN again",
+                 lambda: state_of(cluster[0], victim.host) == "UN", UP_TIMEOUT_S)
+
+        listener.events.clear()
+        victim.kill9()
+        victim.start()
+        listener.wait(("STATUS_CHANGE", "UP", victim.host), UP_TIMEOUT_S)
+        about_victim = [e for e in listener.events if e[2] == victim.host]
+        assert about_victim == [("STATUS_CHANGE", "DOWN", victim.host),
+                                ("STATUS_CHANGE", "UP", victim.host)], listener.events
     finally:
         listener.close()

@@ -7,8 +7,12 @@ then every acknowledged write must read back (workload.py says what each count m
 
 Writes and reads are at QUORUM. After each scenario the topology must recover without manual
 steps (every container healthy; in a cluster every node reports 3 UN in nodetool status), the
-writers must get acknowledgements again after the fault healed, and, in a cluster, the driver
-must have seen the faulted node go DOWN and come back UP.
+writers must get acknowledgements again after the fault healed, and, in a cluster:
+- a node that stayed up must have pushed STATUS_CHANGE DOWN for each faulted node, then UP
+  (raw EVENT frames on a connection of the test's own per node, pushed.py: kill, stop, pause,
+  disconnect, rolling; in the split, each side about the other);
+- the driver must have seen DOWN and UP for the faulted nodes where it can (kill, stop,
+  rolling, full restart: see run_scenario for why not after a pause or a disconnect).
 
 Exit codes: 0 all scenarios passed, 1 a scenario failed, 77 the cluster scenarios could not run
 because the nodes did not form a cluster (a server without gossip: each node alone) and
@@ -26,6 +30,7 @@ from cassandra.cluster import Cluster, ExecutionProfile, EXEC_PROFILE_DEFAULT
 from cassandra.policies import ConstantReconnectionPolicy, RoundRobinPolicy, WhiteListRoundRobinPolicy
 
 import dockerctl
+import pushed
 from dockerctl import DockerError, docker
 from workload import QUORUM, Events, Writer, check, create_table
 
@@ -51,6 +56,7 @@ class Single:
         self.network = f"{dockerctl.RUN_ID}-net"
         self.nodes = [f"{dockerctl.RUN_ID}-node1"]
         self.ips = {self.nodes[0]: self.ip}
+        self.names = {self.ip: "node1"}
 
     label = f"{dockerctl.LABEL}={dockerctl.RUN_ID}"
 
@@ -90,6 +96,7 @@ class ComposeCluster(Single):
     def __init__(self):
         self.compose = dockerctl.Compose(host_cql_port=int(os.environ.get("STRATA_FAULTS_CQL_PORT", "19042")))
         self.nodes, self.ips = [], {}
+        self.names = {ip: service for service, ip in self.ips_by_service.items()}
 
     def start(self):
         self.compose("up", "-d", timeout=600)
@@ -137,6 +144,24 @@ class ComposeCluster(Single):
                 "not form a cluster yet (no gossip); the three containers each run alone"
             )
         raise AssertionError(f"cluster partly formed after 60 s: {rows}")
+
+    def official_environment(self):
+        """None when every node runs as compose.yml's CASSANDRA_* variables say (the official
+        image's names), else what differs: cluster name, snitch, DC, rack, token count, and
+        CASSANDRA_LISTEN_ADDRESS=auto as the container's pinned address."""
+        problems = []
+        for node in self.nodes:
+            described = dockerctl.exec_(node, "nodetool", "describecluster", timeout=30)
+            for wanted in ("Name: strata", "Snitch: org.apache.cassandra.locator.GossipingPropertyFileSnitch"):
+                if wanted not in described:
+                    problems.append(f"{node}: no {wanted!r} in nodetool describecluster")
+            status = dockerctl.exec_(node, "nodetool", "status", timeout=30)
+            # UN, address, load (two words), tokens, owns, host id, rack
+            rows = {p[1]: (p[4], p[-1]) for p in map(str.split, status.splitlines()) if p[:1] == ["UN"]}
+            want = {ip: ("16", "rack1") for ip in self.ips.values()}
+            if "Datacenter: dc1" not in status or rows != want:
+                problems.append(f"{node}: nodetool status is not dc1 with {want}:\n{status}")
+        return "; ".join(problems) or None
 
     def wait_recovered(self, timeout=RECOVERY_TIMEOUT):
         deadline = time.monotonic() + timeout
@@ -253,7 +278,9 @@ def fault_stop(topology, victim):
     code = dockerctl.inspect(victim)["State"]["ExitCode"]
     assert code == 0, f"docker stop: exit code {code}, expected 0 (SIGTERM drains then exits)\n{dockerctl.logs(victim)}"
     assert took < 10, f"docker stop took {took:.1f} s: the node did not exit on SIGTERM before the 10 s SIGKILL"
-    print(f"    docker stop: exit 0 after {took:.1f} s")
+    log = dockerctl.logs(victim, tail=20)
+    assert "Drained; exiting" in log, f"docker stop: the node exited without draining:\n{log}"
+    print(f"    docker stop: drained, exit 0 after {took:.1f} s")
     time.sleep(FAULT_SECONDS)
     docker("start", victim)
 
@@ -306,14 +333,19 @@ SCENARIOS = {
 }
 
 
-def run_scenario(topology, name, session, events):
+def run_scenario(topology, name, session, events, server_events):
     fault, victim_index, _ = SCENARIOS[name]
     victim = topology.nodes[min(victim_index, len(topology.nodes) - 1)]
     table = f"t_{name}"
     create_table(session, KEYSPACE, table, topology.replication_factor)
     started = time.monotonic()
     if name == "split":
-        return run_split(topology, session, table, started)
+        counts, errors, problems = run_split(topology, session, table)
+        isolated = topology.nodes[0]
+        # Each side of the partition saw the other go down and come back.
+        for about, by in [(isolated, topology.nodes[1:])] + [(n, [isolated]) for n in topology.nodes[1:]]:
+            problems += pushed_down_then_up(topology, server_events, started, about, by)
+        return counts, errors, [], problems
     with Writer(session, KEYSPACE, table, QUORUM, tag=name) as writer:
         time.sleep(WARM_UP_SECONDS)
         fault(topology, victim)
@@ -326,11 +358,18 @@ def run_scenario(topology, name, session, events):
     problems = [] if counts.ok() else [f"counts: {counts.line()}"]
     seen = events.since(started)
     victims = topology.nodes if name in ("rolling", "full_restart") else [victim]
+    if topology.name != "cluster":
+        return counts, outcomes.errors, seen, problems
+    # After a full restart no node stayed up to push anything.
+    if name != "full_restart":
+        for node in victims:
+            others = [n for n in topology.nodes if n != node]
+            problems += pushed_down_then_up(topology, server_events, started, node, others)
     # A paused or cut-off node keeps its clients' TCP connections open (nothing resets them),
-    # and the Python driver discounts a DOWN event for a host it still holds connections to
-    # (`Cluster._discount_down_events`), against Cassandra as against Strata: those faults are
-    # judged by their counts, the others also by the driver's DOWN and UP events.
-    if topology.name == "cluster" and name not in ("pause", "disconnect"):
+    # and the Python driver discounts a DOWN event pushed for a host it still holds connections
+    # to (`Cluster._discount_down_events`), against Cassandra as against Strata: there the
+    # servers' pushed events above are the evidence, elsewhere the driver's too.
+    if name not in ("pause", "disconnect"):
         for node in victims:
             address = topology.ips[node]
             for event in ("DOWN", "UP"):
@@ -339,7 +378,22 @@ def run_scenario(topology, name, session, events):
     return counts, outcomes.errors, seen, problems
 
 
-def run_split(topology, session, table, started):
+def pushed_down_then_up(topology, server_events, started, about, by):
+    """[] when one of the nodes `by` pushed STATUS_CHANGE DOWN for `about`, then UP, since
+    `started`; else the problem. Prints what it found."""
+    address = topology.ips[about]
+    pushers = {topology.ips[n] for n in by}
+    relevant = [e for e in server_events.since(started) if e[1] in pushers]
+    found = pushed.down_then_up(relevant, address, started)
+    name = topology.names[address]
+    if found is None:
+        return [f"no node among {sorted(topology.names[p] for p in pushers)} pushed DOWN then UP for {name} ({address})"]
+    pusher, down, up = found
+    print(f"    {topology.names[pusher]} pushed {name} DOWN at +{down:.1f} s, UP at +{up:.1f} s")
+    return []
+
+
+def run_split(topology, session, table):
     """Cluster 1|2: node1 cut off from nodes 2 and 3 while a writer on each side writes."""
     isolated, majority = topology.nodes[0], topology.nodes[1:]
     minority_session, _ = connect(topology, only=[topology.ips[isolated]])
@@ -369,17 +423,17 @@ def run_split(topology, session, table, started):
         outcomes.errors[kind] = outcomes.errors.get(kind, 0) + n
     counts = check(session, KEYSPACE, table, outcomes, QUORUM)
     problems = [] if counts.ok() else [f"counts: {counts.line()}"]
-    return counts, outcomes.errors, [], problems
+    return counts, outcomes.errors, problems
 
 
-def run_scenarios(topology, wanted, session, events):
+def run_scenarios(topology, wanted, session, events, server_events=None):
     """Runs each scenario in turn, printing its counts; returns {name: passed}."""
     results = {}
     for name in wanted:
         scenario_started = time.monotonic()
         print(f"-- {name}")
         try:
-            counts, errors, seen, problems = run_scenario(topology, name, session, events)
+            counts, errors, seen, problems = run_scenario(topology, name, session, events, server_events)
         except (AssertionError, DockerError) as e:
             counts, errors, seen, problems = None, {}, [], [str(e)]
         if counts:
@@ -388,6 +442,9 @@ def run_scenarios(topology, wanted, session, events):
             print(f"    client errors: {errors}")
         if seen:
             print(f"    driver events: {sorted(set(seen))}")
+        if server_events is not None:
+            for line in pushed.describe(server_events.since(scenario_started), scenario_started, topology.names):
+                print(f"    {line}")
         for problem in problems:
             print(f"    FAILED: {problem}")
         results[name] = not problems
@@ -427,6 +484,8 @@ def main():
             parser.error(f"scenario {name!r} does not apply to the {topology.name} topology ({', '.join(applicable)})")
     exit_on_sigterm()
     results = {}
+    # The cluster is also checked against compose.yml's CASSANDRA_* variables, first.
+    checks = (["environment"] if topology.name == "cluster" else []) + wanted
     try:
         print(f"== fault tests, {topology.name} topology ({dockerctl.IMAGE}), scenarios: {', '.join(wanted)}")
         topology.start()
@@ -434,14 +493,19 @@ def main():
         if reason is not None:
             print(f"NOT RUN: the {topology.name} scenarios ({', '.join(wanted)}): {reason}")
             return 1 if args.require_cluster else NOT_RUN
+        if topology.name == "cluster":
+            problem = topology.official_environment()
+            print(f"-- environment (CASSANDRA_* variables): {problem or 'as compose.yml sets them'}")
+            results["environment"] = problem is None
         session, events = connect(topology)
         try:
-            results = run_scenarios(topology, wanted, session, events)
+            with pushed.PushedEvents(topology.ips.values()) as server_events:
+                results.update(run_scenarios(topology, wanted, session, events, server_events))
         finally:
             session.cluster.shutdown()
     finally:
         topology.cleanup()
-    return 0 if summary(f"fault tests, {topology.name}", wanted, results) else 1
+    return 0 if summary(f"fault tests, {topology.name}", checks, results) else 1
 
 
 if __name__ == "__main__":

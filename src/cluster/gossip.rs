@@ -29,6 +29,9 @@ const GOSSIP_INTERVAL: Duration = Duration::from_millis(500);
 /// 1/ln 10, so its 8 is about 18 intervals): 10 convicts after about ten rounds without
 /// news, about 6 s from a crash to DOWN (measured 8.5 s with 1 s rounds and phi 6).
 const PHI_THRESHOLD: f64 = 10.0;
+/// How long a stopping node keeps gossiping that it no longer serves CQL: three rounds,
+/// each reaching every peer of a small cluster (Cassandra waits 2 s).
+const SHUTDOWN_ANNOUNCE: Duration = Duration::from_millis(1500);
 /// How often published state (load, schema version) is refreshed and liveness re-read.
 const REFRESH_INTERVAL: Duration = Duration::from_millis(500);
 /// Longest a joining non-seed node waits to learn the ring before choosing tokens.
@@ -187,6 +190,14 @@ impl Gossip {
             .await;
     }
 
+    /// Stops advertising CQL (peers then send their drivers `DOWN`) and gives gossip
+    /// `SHUTDOWN_ANNOUNCE` to carry that before the process exits: Cassandra's drain sets
+    /// RPC_READY false, announces the shutdown and waits `shutdown_announce_in_ms`.
+    pub async fn announce_stopping(&self) {
+        self.set_rpc_ready(false).await;
+        tokio::time::sleep(SHUTDOWN_ANNOUNCE).await;
+    }
+
     /// The raw gossip state of every node, for `nodetool gossipinfo`.
     pub async fn info(&self) -> String {
         let chitchat = self.handle.chitchat();
@@ -311,10 +322,10 @@ async fn watch_loop(node: Arc<dyn Host>, chitchat: Arc<tokio::sync::Mutex<chitch
             .filter(|(_, _, alive)| *alive)
             .map(|(_, info, _)| info.host_id)
             .collect();
-        let mut changes = node
-            .membership()
-            .write()
-            .observe(view.into_values().map(|(_, info, alive)| (info, alive)));
+        let mut changes = node.membership().write().observe(
+            view.into_values()
+                .map(|(generation, info, alive)| (info, generation, alive)),
+        );
         changes
             .events
             .extend(node.membership().write().mark_down_except(&alive));

@@ -8,7 +8,11 @@
 //! Invariants:
 //! - A peer, once known, stays known (and in the ring) while it is down, until removed.
 //! - `STATUS_CHANGE` events are deduplicated: `UP` only on a down-to-up transition, `DOWN`
-//!   only on up-to-down.
+//!   only on up-to-down. As in Cassandra (`StorageService.onDead`, `onRestart`,
+//!   `notifyRpcChange`), a peer goes down for drivers when the failure detector convicts
+//!   it, when it stops serving CQL (a drain), and when a new incarnation of it appears
+//!   before it was convicted (a quick restart): each of those is one `DOWN`, and `UP`
+//!   follows once it serves CQL again.
 //! - `NEW_NODE` is sent once per newly seen node, and only once it serves CQL
 //!   (`rpc_ready`), as Cassandra holds it back (CASSANDRA-11038); a node that comes up
 //!   for the first time gets `NEW_NODE`, not `UP`.
@@ -109,6 +113,25 @@ pub struct Peer {
     pub alive: bool,
     /// `NEW_NODE` was sent (or the node was known before this process started).
     announced: bool,
+    /// The incarnation last seen (gossip's generation: the process's start time).
+    generation: u64,
+    /// What the last `STATUS_CHANGE` said (`None`: none sent), so each is sent once.
+    told_up: Option<bool>,
+}
+
+impl Peer {
+    /// The `UP` or `DOWN` event for `up`, unless drivers were already told so.
+    fn tell(&mut self, up: bool, events: &mut Vec<NodeEvent>) {
+        if self.told_up != Some(up) {
+            self.told_up = Some(up);
+            let native = self.info.native_address;
+            events.push(if up {
+                NodeEvent::Up(native)
+            } else {
+                NodeEvent::Down(native)
+            });
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -173,6 +196,9 @@ impl MembershipState {
                         info,
                         alive: false,
                         announced: true,
+                        generation: 0,
+                        // Never told up by this process: its first sight of it is an UP.
+                        told_up: Some(false),
                     },
                 )
             })
@@ -188,21 +214,20 @@ impl MembershipState {
         self.peers.get(host_id)
     }
 
-    /// Applies one gossip view: `(state, alive)` for each node gossip knows. Nodes absent
-    /// from the view keep their last state; a node with several incarnations in the view
-    /// (a restart) must be given once, by its newest one.
-    pub fn observe(&mut self, view: impl IntoIterator<Item = (PeerInfo, bool)>) -> Changes {
+    /// Applies one gossip view: `(state, generation, alive)` for each node gossip knows.
+    /// Nodes absent from the view keep their last state; a node with several incarnations
+    /// in the view (a restart) must be given once, by its newest one.
+    pub fn observe(&mut self, view: impl IntoIterator<Item = (PeerInfo, u64, bool)>) -> Changes {
         let mut changes = Changes::default();
-        for (info, alive) in view {
+        for (info, generation, alive) in view {
             if info.host_id == self.local {
                 continue;
             }
-            let native = info.native_address;
+            let ready = alive && info.rpc_ready;
             match self.peers.get_mut(&info.host_id) {
                 None => {
-                    let announce = alive && info.rpc_ready;
-                    if announce {
-                        changes.events.push(NodeEvent::NewNode(native));
+                    if ready {
+                        changes.events.push(NodeEvent::NewNode(info.native_address));
                     }
                     if !info.tokens.is_empty() {
                         changes.ring.push(info.endpoint());
@@ -213,21 +238,18 @@ impl MembershipState {
                         Peer {
                             info,
                             alive,
-                            announced: announce,
+                            announced: ready,
+                            generation,
+                            told_up: ready.then_some(true),
                         },
                     );
                 }
                 Some(peer) => {
-                    let ready = alive && info.rpc_ready;
-                    if ready && !peer.announced {
-                        changes.events.push(NodeEvent::NewNode(native));
-                        peer.announced = true;
-                    } else if ready && !(peer.alive && peer.info.rpc_ready) {
-                        changes.events.push(NodeEvent::Up(native));
-                    } else if !alive && peer.alive {
-                        changes
-                            .events
-                            .push(NodeEvent::Down(peer.info.native_address));
+                    let restarted = generation > peer.generation && peer.generation != 0;
+                    let stopped_serving = alive && peer.info.rpc_ready && !info.rpc_ready;
+                    if peer.alive && (!alive || restarted || stopped_serving) {
+                        // Told with the address drivers knew it by.
+                        peer.tell(false, &mut changes.events);
                     }
                     if info.endpoint() != peer.info.endpoint() && !info.tokens.is_empty() {
                         changes.ring.push(info.endpoint());
@@ -237,6 +259,16 @@ impl MembershipState {
                     }
                     peer.alive = alive;
                     peer.info = info;
+                    peer.generation = generation;
+                    if ready && !peer.announced {
+                        changes
+                            .events
+                            .push(NodeEvent::NewNode(peer.info.native_address));
+                        peer.announced = true;
+                        peer.told_up = Some(true);
+                    } else if ready {
+                        peer.tell(true, &mut changes.events);
+                    }
                 }
             }
         }
@@ -250,7 +282,7 @@ impl MembershipState {
         for peer in self.peers.values_mut() {
             if peer.alive && !alive.contains(&peer.info.host_id) {
                 peer.alive = false;
-                events.push(NodeEvent::Down(peer.info.native_address));
+                peer.tell(false, &mut events);
             }
         }
         events
@@ -323,7 +355,7 @@ mod tests {
     #[test]
     fn new_node_waits_for_rpc_ready_then_status_changes_are_deduplicated() {
         let mut state = MembershipState::new(Uuid::from_u128(1), Vec::new());
-        let first = state.observe([(info(2, false), true)]);
+        let first = state.observe([(info(2, false), 1, true)]);
         assert_eq!(first.events, vec![]);
         assert_eq!(
             first.ring.len(),
@@ -331,20 +363,20 @@ mod tests {
             "a joining node's tokens enter the ring at once"
         );
         assert_eq!(
-            state.observe([(info(2, true), true)]).events,
+            state.observe([(info(2, true), 1, true)]).events,
             vec![NodeEvent::NewNode(native(2))]
         );
         assert_eq!(
-            state.observe([(info(2, true), true)]).events,
+            state.observe([(info(2, true), 1, true)]).events,
             vec![],
             "nothing changed"
         );
         assert_eq!(
-            state.observe([(info(2, true), false)]).events,
+            state.observe([(info(2, true), 1, false)]).events,
             vec![NodeEvent::Down(native(2))]
         );
         assert_eq!(
-            state.observe([(info(2, true), false)]).events,
+            state.observe([(info(2, true), 1, false)]).events,
             vec![],
             "DOWN once"
         );
@@ -353,9 +385,9 @@ mod tests {
             "a down node stays known"
         );
         // A restart: the new incarnation first gossips without serving CQL, then ready.
-        assert_eq!(state.observe([(info(2, false), true)]).events, vec![]);
+        assert_eq!(state.observe([(info(2, false), 2, true)]).events, vec![]);
         assert_eq!(
-            state.observe([(info(2, true), true)]).events,
+            state.observe([(info(2, true), 2, true)]).events,
             vec![NodeEvent::Up(native(2))]
         );
         assert_eq!(
@@ -369,6 +401,38 @@ mod tests {
     }
 
     #[test]
+    fn a_restart_before_conviction_and_a_drain_are_each_one_down_then_up() {
+        let mut state = MembershipState::new(Uuid::from_u128(1), Vec::new());
+        state.observe([(info(2, true), 1, true)]);
+        // A new incarnation while the old one was never convicted (`docker stop; start`
+        // within the failure detector's delay): Cassandra's onRestart, a DOWN.
+        assert_eq!(
+            state.observe([(info(2, false), 2, true)]).events,
+            vec![NodeEvent::Down(native(2))]
+        );
+        assert_eq!(
+            state.observe([(info(2, true), 2, true)]).events,
+            vec![NodeEvent::Up(native(2))]
+        );
+        // Seen again already serving: DOWN and UP in the one observation.
+        assert_eq!(
+            state.observe([(info(2, true), 3, true)]).events,
+            vec![NodeEvent::Down(native(2)), NodeEvent::Up(native(2))]
+        );
+        // A drain: still gossiping, no longer serving CQL; then convicted, no second DOWN.
+        assert_eq!(
+            state.observe([(info(2, false), 3, true)]).events,
+            vec![NodeEvent::Down(native(2))]
+        );
+        assert_eq!(state.observe([(info(2, false), 3, false)]).events, vec![]);
+        assert_eq!(state.mark_down_except(&Default::default()), vec![]);
+        assert_eq!(
+            state.observe([(info(2, true), 4, true)]).events,
+            vec![NodeEvent::Up(native(2))]
+        );
+    }
+
+    #[test]
     fn persisted_peers_come_back_up_not_new() {
         let mut state =
             MembershipState::new(Uuid::from_u128(1), vec![info(2, true), info(1, true)]);
@@ -377,7 +441,7 @@ mod tests {
             1,
             "the local node is not its own peer"
         );
-        let changes = state.observe([(info(2, true), true), (info(1, true), true)]);
+        let changes = state.observe([(info(2, true), 1, true), (info(1, true), 1, true)]);
         assert_eq!(changes.events, vec![NodeEvent::Up(native(2))]);
         assert!(changes.persist.is_empty() && changes.ring.is_empty());
     }
