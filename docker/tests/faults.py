@@ -67,10 +67,21 @@ class Single:
         self.start_container()
         return dockerctl.wait_healthy(self.nodes[0])
 
+    # The official image's variables that compose.yml leaves at their defaults, set explicitly
+    # (smoke.py checks system.local against them).
+    environment = {
+        "CASSANDRA_CLUSTER_NAME": "smoke",
+        "CASSANDRA_LISTEN_ADDRESS": "auto",
+        "CASSANDRA_BROADCAST_ADDRESS": ip,
+        "CASSANDRA_RPC_ADDRESS": ip,
+        "CASSANDRA_SEEDS": ip,
+    }
+
     def start_container(self):
+        env = [arg for name, value in self.environment.items() for arg in ("-e", f"{name}={value}")]
         docker(
             "run", "-d", "--name", self.nodes[0], "--label", self.label, "--network", self.network, "--ip", self.ip,
-            "-v", f"{dockerctl.RUN_ID}-data:/var/lib/cassandra", dockerctl.IMAGE,
+            *env, "-v", f"{dockerctl.RUN_ID}-data:/var/lib/cassandra", dockerctl.IMAGE,
         )
 
     def cleanup(self):

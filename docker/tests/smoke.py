@@ -2,7 +2,8 @@
 
 - the image: non-root user 10001, ports 7000 and 9042, a volume on /var/lib/cassandra, an
   exec-form HEALTHCHECK running the binary;
-- a container becomes healthy; `strata nodetool status`, `nodetool status` (the image's link)
+- a container started with the official image's CASSANDRA_* variables becomes healthy and
+  shows them in system.local; `strata nodetool status`, `nodetool status` (the image's link)
   and `strata health` work through `docker exec`; cqlsh and the Python driver connect on the
   container's address, which system.local reports as its rpc_address;
 - the single-node fault scenarios of faults.py on that container (docker kill + start: every
@@ -70,6 +71,18 @@ def cqlsh(ip):
     return " ".join(out.stdout.split()[-5:])
 
 
+def official_environment(session, topology):
+    """system.local as the official image's CASSANDRA_* variables set them."""
+    row = session.execute(
+        "SELECT cluster_name, listen_address, broadcast_address, rpc_address FROM system.local"
+    ).one()
+    got = {"cluster_name": row.cluster_name, **{k: str(getattr(row, k)) for k in row._fields[1:]}}
+    want = {"cluster_name": "smoke", "listen_address": topology.ip, "broadcast_address": topology.ip,
+            "rpc_address": topology.ip}
+    assert got == want, f"system.local {got}, expected {want} from {topology.environment}"
+    return ", ".join(f"{k} {v}" for k, v in got.items())
+
+
 def insert_select(session):
     create_table(session, "smoke", "kv", replication_factor=1)
     insert = session.prepare("INSERT INTO smoke.kv (id, v) VALUES (?, ?)")
@@ -115,6 +128,7 @@ def main():
         checks("cqlsh on the container address", lambda: cqlsh(ip))
         session, events = faults.connect(topology)
         try:
+            checks("CASSANDRA_* environment in system.local", lambda: official_environment(session, topology))
             checks("driver insert/select", lambda: insert_select(session))
             scenarios = faults.run_scenarios(topology, SINGLE_SCENARIOS, session, events)
         finally:
