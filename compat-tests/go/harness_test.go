@@ -46,8 +46,10 @@ type strataNode struct {
 	dataDir    string
 	logPath    string
 	nativePort int
-	// exited receives the process's exit status once.
-	exited chan error
+	adminPort  int
+	// exited is closed once the process is gone; exitErr is its exit status then.
+	exited  chan struct{}
+	exitErr error
 }
 
 func freePort(host string) (int, error) {
@@ -82,13 +84,26 @@ func startNodeAt(host string, extra ...string) (*strataNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	ports := make([]int, 3)
+	var ports [3]int
 	for i := range ports {
 		if ports[i], err = freePort(host); err != nil {
 			return nil, err
 		}
 	}
-	n := &strataNode{host: host, dataDir: dataDir, logPath: filepath.Join(dataDir, "strata-stderr.log"), nativePort: ports[0]}
+	n, err := launchNode(binary, dataDir, host, ports, extra...)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.waitUntilListening(); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// launchNode starts a node on `host` with its native, storage and admin `ports` and data in
+// `dataDir`, without waiting for it to listen.
+func launchNode(binary, dataDir, host string, ports [3]int, extra ...string) (*strataNode, error) {
+	n := &strataNode{host: host, dataDir: dataDir, logPath: filepath.Join(dataDir, "strata-stderr.log"), nativePort: ports[0], adminPort: ports[2]}
 	logFile, err := os.Create(n.logPath)
 	if err != nil {
 		return nil, err
@@ -110,33 +125,53 @@ func startNodeAt(host string, extra ...string) (*strataNode, error) {
 	if err := n.cmd.Start(); err != nil {
 		return nil, err
 	}
-	n.exited = make(chan error, 1)
-	go func() { n.exited <- n.cmd.Wait() }()
+	n.exited = make(chan struct{})
+	go func() {
+		n.exitErr = n.cmd.Wait()
+		close(n.exited)
+	}()
+	return n, nil
+}
+
+// waitUntilListening waits for the CQL port; a node that exits or does not listen in time is
+// killed and its log tail returned in the error.
+func (n *strataNode) waitUntilListening() error {
 	deadline := time.Now().Add(startupTimeout)
 	for time.Now().Before(deadline) {
 		select {
-		case err := <-n.exited:
-			return nil, fmt.Errorf("strata exited before listening (%v)\n%s", err, n.logTail())
+		case <-n.exited:
+			return fmt.Errorf("strata exited before listening (%v)\n%s", n.exitErr, n.logTail())
 		default:
 		}
 		conn, err := net.DialTimeout("tcp", n.address(), 500*time.Millisecond)
 		if err == nil {
 			conn.Close()
-			return n, nil
+			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	_ = n.cmd.Process.Kill()
 	<-n.exited
-	return nil, fmt.Errorf("strata did not listen on %s within %v\n%s", n.address(), startupTimeout, n.logTail())
+	return fmt.Errorf("strata did not listen on %s within %v\n%s", n.address(), startupTimeout, n.logTail())
 }
 
 func (n *strataNode) address() string {
 	return net.JoinHostPort(n.host, strconv.Itoa(n.nativePort))
 }
 
-// stop sends SIGTERM, escalating to SIGKILL, and removes the data dir unless asked to keep it.
+// stop halts the node and removes the data dir unless asked to keep it.
 func (n *strataNode) stop() {
+	n.halt()
+	if os.Getenv("STRATA_KEEP_DATA") != "" {
+		fmt.Printf("strata data kept in %s\n", n.dataDir)
+		return
+	}
+	_ = os.RemoveAll(n.dataDir)
+}
+
+// halt sends SIGTERM, escalating to SIGKILL, and waits for the process to exit; a node
+// already gone is left as it is.
+func (n *strataNode) halt() {
 	_ = n.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-n.exited:
@@ -144,11 +179,6 @@ func (n *strataNode) stop() {
 		_ = n.cmd.Process.Kill()
 		<-n.exited
 	}
-	if os.Getenv("STRATA_KEEP_DATA") != "" {
-		fmt.Printf("strata data kept in %s\n", n.dataDir)
-		return
-	}
-	_ = os.RemoveAll(n.dataDir)
 }
 
 func (n *strataNode) logTail() string {

@@ -35,9 +35,10 @@ def shared_port(addresses):
 class ClusterNode(harness.StrataServer):
     """One node on its own loopback address; every node uses the same ports."""
 
-    def __init__(self, address, seed, native_port, storage_port, admin_port=None):
+    def __init__(self, address, seed, native_port, storage_port, admin_port=None,
+                 extra_args=()):
         super().__init__(harness.strata_binary(), tempfile.mkdtemp(prefix="strata-cluster-"),
-                         ["--seeds", seed, "--admin-address", address])
+                         ["--seeds", seed, "--admin-address", address, *extra_args])
         self.host = address
         self.native_port = native_port
         self.storage_port = storage_port
@@ -84,13 +85,15 @@ def start_cluster(nodes):
 
 
 @contextlib.contextmanager
-def running_cluster(addresses, admin_ports=None):
+def running_cluster(addresses, admin_ports=None, node_args=None):
     """A started cluster on `addresses` (the first is the seed), stopped and removed after;
-    fails the test if a node died by itself."""
+    fails the test if a node died by itself. `node_args[i]` are extra flags of node i (its
+    `--dc` and `--rack`, say)."""
     native_port, storage_port = shared_port(addresses), shared_port(addresses)
     pool = harness.ServerPool()
-    nodes = [ClusterNode(address, addresses[0], native_port, storage_port, admin)
-             for address, admin in zip(addresses, admin_ports or [None] * len(addresses))]
+    nodes = [ClusterNode(address, addresses[0], native_port, storage_port, admin, args)
+             for address, admin, args in zip(addresses, admin_ports or [None] * len(addresses),
+                                              node_args or [()] * len(addresses))]
     pool.servers.extend(nodes)
     harness._LIVE_SERVERS.extend(nodes)
     try:

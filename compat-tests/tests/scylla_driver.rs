@@ -1,6 +1,8 @@
 //! The core CQL workload through the ScyllaDB Rust driver (`scylla` 1.x), against a strata
 //! node each test starts itself (see `common`).
 
+// Each test file compiles its own copy of the shared harness and uses a part of it.
+#[allow(dead_code)]
 mod common;
 
 use std::collections::HashSet;

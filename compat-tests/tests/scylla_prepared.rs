@@ -3,6 +3,8 @@
 //! server answers No_metadata with only the column count) and lightweight transactions inside
 //! a batch (the batch answers with `[applied]` rows).
 
+// Each test file compiles its own copy of the shared harness and uses a part of it.
+#[allow(dead_code)]
 mod common;
 
 use common::{node_with_table, select_all, TestResult};

@@ -21,23 +21,34 @@ pub type TestResult = Result<(), Box<dyn Error>>;
 
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 pub const CLUSTER_NAME: &str = "Strata Rust Compat";
 
 /// A running strata node; dropping it kills the process and removes its data dir.
 pub struct StrataNode {
     child: Child,
-    native_port: u16,
+    host: IpAddr,
+    ports: NodePorts,
     log_path: PathBuf,
     _data_dir: TempDir,
 }
 
 impl StrataNode {
     pub fn start() -> Result<Self, Box<dyn Error>> {
-        let binary = std::env::var("STRATA_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/strata")
-            });
+        let ports = NodePorts {
+            native: free_port(LOOPBACK)?,
+            storage: free_port(LOOPBACK)?,
+            admin: free_port(LOOPBACK)?,
+        };
+        let mut node = StrataNode::launch(LOOPBACK, ports, &[])?;
+        node.wait_until_listening()?;
+        Ok(node)
+    }
+
+    /// Starts a node on `host` with `ports` and `extra` flags, without waiting for it to
+    /// listen (the nodes of a cluster start together).
+    pub fn launch(host: IpAddr, ports: NodePorts, extra: &[&str]) -> Result<Self, Box<dyn Error>> {
+        let binary = strata_binary();
         if !binary.is_file() {
             return Err(format!(
                 "strata binary not found at {} (build it or set STRATA_BIN)",
@@ -49,40 +60,74 @@ impl StrataNode {
             .prefix("strata-rust-compat-")
             .tempdir()?;
         let log_path = data_dir.path().join("strata-stderr.log");
-        let native_port = free_port()?;
+        let host_arg = host.to_string();
         let child = Command::new(&binary)
             .arg("--data-dir")
             .arg(data_dir.path().join("data"))
-            .args([
-                "--rpc-address",
-                "127.0.0.1",
-                "--listen-address",
-                "127.0.0.1",
-            ])
-            .args(["--native-port", &native_port.to_string()])
-            .args(["--storage-port", &free_port()?.to_string()])
-            .args(["--admin-port", &free_port()?.to_string()])
+            .args(["--rpc-address", &host_arg, "--listen-address", &host_arg])
+            .args(["--admin-address", &host_arg])
+            .args(["--native-port", &ports.native.to_string()])
+            .args(["--storage-port", &ports.storage.to_string()])
+            .args(["--admin-port", &ports.admin.to_string()])
             .args(["--cluster-name", CLUSTER_NAME])
+            .args(extra)
             .current_dir(data_dir.path())
             .stdin(Stdio::null())
             .stdout(File::create(data_dir.path().join("strata-stdout.log"))?)
             .stderr(File::create(&log_path)?)
             .spawn()?;
-        let mut node = StrataNode {
+        Ok(StrataNode {
             child,
-            native_port,
+            host,
+            ports,
             log_path,
             _data_dir: data_dir,
-        };
-        node.wait_until_listening()?;
-        Ok(node)
+        })
     }
 
-    fn address(&self) -> SocketAddr {
-        SocketAddr::new(LOOPBACK, self.native_port)
+    pub fn host(&self) -> IpAddr {
+        self.host
     }
 
-    fn wait_until_listening(&mut self) -> Result<(), Box<dyn Error>> {
+    /// Graceful stop (SIGTERM, as `kill`), waiting at most `STOP_TIMEOUT` before SIGKILL.
+    pub fn stop(&mut self) -> Result<(), Box<dyn Error>> {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status()?;
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while Instant::now() < deadline {
+            if self.child.try_wait()?.is_some() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+
+    /// Runs `strata nodetool` against this node's admin endpoint; its output.
+    pub fn nodetool(&self, args: &[&str]) -> Result<String, Box<dyn Error>> {
+        let out = Command::new(strata_binary())
+            .args(["nodetool", "--host", &self.host.to_string()])
+            .args(["--port", &self.ports.admin.to_string()])
+            .args(args)
+            .output()?;
+        if !out.status.success() {
+            return Err(format!(
+                "nodetool {args:?}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+            .into());
+        }
+        Ok(String::from_utf8(out.stdout)?)
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.ports.native)
+    }
+
+    pub fn wait_until_listening(&mut self) -> Result<(), Box<dyn Error>> {
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait()? {
@@ -137,8 +182,24 @@ impl Drop for StrataNode {
     }
 }
 
-fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind((LOOPBACK, 0))?.local_addr()?.port())
+/// A node's CQL, internode and admin ports.
+#[derive(Clone, Copy, Debug)]
+pub struct NodePorts {
+    pub native: u16,
+    pub storage: u16,
+    pub admin: u16,
+}
+
+fn strata_binary() -> PathBuf {
+    std::env::var("STRATA_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/strata")
+        })
+}
+
+pub fn free_port(host: IpAddr) -> std::io::Result<u16> {
+    Ok(TcpListener::bind((host, 0))?.local_addr()?.port())
 }
 
 pub async fn create_keyspace(session: &Session, keyspace: &str) -> TestResult {
