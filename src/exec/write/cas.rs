@@ -501,14 +501,13 @@ pub fn result(
         columns = key_columns.into_iter().chain(columns).collect();
     }
     let mut rows = Vec::new();
-    for row in checked
-        .iter()
-        .filter(|r| data.exists(r.clustering.as_deref()))
-    {
+    for clustering in shown_rows(data, checked) {
         let mut values = vec![bool_value(false)];
-        values.extend(columns.iter().map(|i| {
-            column_value(table, key, data, row.clustering.as_deref(), *i).map(Bytes::from)
-        }));
+        values.extend(
+            columns
+                .iter()
+                .map(|i| column_value(table, key, data, clustering, *i).map(Bytes::from)),
+        );
         rows.push(values);
     }
     if rows.is_empty() {
@@ -522,6 +521,33 @@ pub fn result(
         )
         .collect();
     rows_body(specs, rows)
+}
+
+/// The rows a failed condition shows, as Cassandra shows the partition it read: each
+/// checked row that exists once, in clustering order, with the static columns. Without
+/// such a row, static content shows alone (`None`); a static-only check reads the
+/// partition's first row, which then shows.
+fn shown_rows<'a>(data: &'a PartitionData, checked: &[CheckedRow<'_>]) -> Vec<Option<&'a [u8]>> {
+    let rows: Vec<Option<&[u8]>> = data
+        .rows
+        .iter()
+        .map(|r| r.clustering.as_slice())
+        .filter(|c| checked.iter().any(|r| r.clustering.as_deref() == Some(*c)))
+        .map(Some)
+        .collect();
+    if !rows.is_empty() || checked.iter().all(|r| r.clustering.is_some()) {
+        return rows;
+    }
+    if checked.iter().all(|r| r.clustering.is_none()) {
+        if let Some(first) = data.rows.first() {
+            return vec![Some(first.clustering.as_slice())];
+        }
+    }
+    if data.exists(None) {
+        vec![None]
+    } else {
+        Vec::new()
+    }
 }
 
 fn column_value(
@@ -545,13 +571,10 @@ fn column_value(
                 .clustering_indexes()
                 .iter()
                 .position(|i| *i == index)?;
-            // A static-only condition of a batch shows the partition's first row read, as
-            // Cassandra's CAS result does.
-            let row = match clustering {
-                Some(c) => data.row(c)?,
-                None => data.rows.first()?,
-            };
-            row.clustering_values.get(position).cloned()
+            data.row(clustering?)?
+                .clustering_values
+                .get(position)
+                .cloned()
         }
         _ => data.cell(table, index, clustering).map(|c| c.value.clone()),
     }

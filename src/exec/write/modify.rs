@@ -14,7 +14,7 @@ use super::multicell::{assignment_change, deletion_change, whole_value_change, C
 use crate::cluster::{Branch, ReadResult, TableWrite, WriteCommand};
 use crate::cql::ast::{
     Assignment, BatchChild, BatchKind, BatchStatement, DeleteStatement, Deletion, InsertStatement,
-    InsertValues, QualifiedName, Relation, Term, UpdateStatement, UsingClause,
+    InsertValues, QualifiedName, Relation, Term, UpdateCondition, UpdateStatement, UsingClause,
 };
 use crate::error::{CqlError, CqlResult};
 use crate::exec::context::Context;
@@ -289,12 +289,6 @@ async fn apply_conditional(
             return Err(CqlError::invalid(
                 "Cannot provide custom timestamp for conditional updates",
             ));
-        }
-        if !write.deletions.is_empty()
-            && write.clusterings.is_empty()
-            && !write.table.def.clustering.is_empty()
-        {
-            return Err(CqlError::invalid("DELETE statements must restrict all PRIMARY KEY columns with equality relations in order to use IF conditions"));
         }
     }
     let mut clusterings: Vec<Vec<u8>> = writes
@@ -859,12 +853,13 @@ fn update_write(
             write.changes.push((index, change));
         }
     }
-    let only_static = !write.changes.is_empty()
-        && write
-            .changes
-            .iter()
-            .all(|(i, _)| table.def.columns[*i].kind == ColumnKind::Static);
-    write.clusterings = row_clusterings(table, &restrictions, only_static)?;
+    let changed = statement
+        .assignments
+        .iter()
+        .map(|a| column_index(table, assignment_column(a)))
+        .collect::<CqlResult<Vec<_>>>()?;
+    let only_static = applies_only_to_static(table, &changed, statement.condition.as_ref());
+    write.clusterings = row_clusterings(table, &restrictions, only_static, "UPDATE")?;
     write.condition = statement
         .condition
         .as_ref()
@@ -884,16 +879,49 @@ fn assignment_column(assignment: &Assignment) -> &str {
     }
 }
 
-/// The rows an UPDATE or a column DELETE touches: every clustering column must be given.
+/// Cassandra's `appliesOnlyToStaticColumns`: neither the changed columns nor the
+/// conditions touch a regular column, and one of them touches a static column. Such a
+/// statement writes the static row only and must not name a row.
+fn applies_only_to_static(
+    table: &Table,
+    changed: &[usize],
+    condition: Option<&UpdateCondition>,
+) -> bool {
+    let conditioned = conditioned_columns(table, condition);
+    let kind = |i: &usize| table.def.columns[*i].kind;
+    let all = || changed.iter().chain(&conditioned);
+    !all().any(|i| kind(i) == ColumnKind::Regular) && all().any(|i| kind(i) == ColumnKind::Static)
+}
+
+/// The columns an `IF` reads (none for `IF EXISTS`); unknown names are reported later,
+/// when the condition is resolved.
+fn conditioned_columns(table: &Table, condition: Option<&UpdateCondition>) -> Vec<usize> {
+    match condition {
+        Some(UpdateCondition::Conditions(conditions)) => conditions
+            .iter()
+            .filter_map(|c| table.column_index(&c.column))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The rows an UPDATE or a column DELETE (`statement`) touches: every clustering column
+/// must be given, and none when the statement applies only to static columns.
 fn row_clusterings(
     table: &Table,
     restrictions: &Restrictions,
     only_static: bool,
+    statement: &str,
 ) -> CqlResult<Vec<Vec<u8>>> {
     if table.def.clustering.is_empty() {
         return Ok(vec![Vec::new()]);
     }
-    if only_static && !restrictions.has_clustering_restriction {
+    if only_static {
+        if restrictions.has_clustering_restriction {
+            return Err(CqlError::invalid(format!(
+                "Invalid restrictions on clustering columns since the {statement} statement modifies only static columns"
+            )));
+        }
         return Ok(Vec::new());
     }
     if restrictions.clusterings.is_empty() {
@@ -914,32 +942,34 @@ fn delete_write(
     let restrictions = analyze(table, &statement.where_clause, bound)?;
     let keys = target_partitions(table, &restrictions)?;
     let mut write = StatementWrite::new(table.clone(), keys, using, statement.timestamp.is_some());
+    let deleted = statement
+        .columns
+        .iter()
+        .map(|deletion| match deletion {
+            Deletion::Column(name)
+            | Deletion::Element { column: name, .. }
+            | Deletion::Field { column: name, .. } => column_index(table, name),
+        })
+        .collect::<CqlResult<Vec<_>>>()?;
+    check_conditional_delete(table, statement, &restrictions, &deleted)?;
     if statement.columns.is_empty() {
         write.deletions = whole_row_deletions(table, &restrictions);
         write.clusterings = restrictions.clusterings.clone();
     } else {
-        for deletion in &statement.columns {
-            let name = match deletion {
-                Deletion::Column(name)
-                | Deletion::Element { column: name, .. }
-                | Deletion::Field { column: name, .. } => name,
-            };
-            let index = column_index(table, name)?;
+        for (deletion, &index) in statement.columns.iter().zip(&deleted) {
             let def = &table.def.columns[index];
             if matches!(def.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
                 return Err(CqlError::invalid(format!(
-                    "Invalid identifier {name} for deletion (should not be a PRIMARY KEY part)"
+                    "Invalid identifier {} for deletion (should not be a PRIMARY KEY part)",
+                    def.name
                 )));
             }
             if let Some(change) = deletion_change(table, index, deletion, bound)? {
                 write.changes.push((index, change));
             }
         }
-        let only_static = write
-            .changes
-            .iter()
-            .all(|(i, _)| table.def.columns[*i].kind == ColumnKind::Static);
-        write.clusterings = row_clusterings(table, &restrictions, only_static)?;
+        let only_static = applies_only_to_static(table, &deleted, statement.condition.as_ref());
+        write.clusterings = row_clusterings(table, &restrictions, only_static, "DELETE")?;
     }
     write.condition = statement
         .condition
@@ -947,6 +977,33 @@ fn delete_write(
         .map(|c| CasCondition::resolve(table, c, bound))
         .transpose()?;
     Ok(write)
+}
+
+/// A conditional DELETE that does not name one row may only delete, and condition on,
+/// static columns (a whole-row deletion counts as deleting regular columns).
+fn check_conditional_delete(
+    table: &Table,
+    statement: &DeleteStatement,
+    restrictions: &Restrictions,
+    deleted: &[usize],
+) -> CqlResult<()> {
+    if statement.condition.is_none()
+        || table.def.clustering.is_empty()
+        || !restrictions.clusterings.is_empty()
+    {
+        return Ok(());
+    }
+    let regular = |i: &usize| table.def.columns[*i].kind == ColumnKind::Regular;
+    if deleted.is_empty() || deleted.iter().any(regular) {
+        return Err(CqlError::invalid("DELETE statements must restrict all PRIMARY KEY columns with equality relations in order to delete non static columns"));
+    }
+    if conditioned_columns(table, statement.condition.as_ref())
+        .iter()
+        .any(regular)
+    {
+        return Err(CqlError::invalid("DELETE statements must restrict all PRIMARY KEY columns with equality relations in order to use IF condition on non static columns"));
+    }
+    Ok(())
 }
 
 fn whole_row_deletions(table: &Table, restrictions: &Restrictions) -> Vec<Operation> {
