@@ -86,6 +86,15 @@ pub enum CqlError {
     /// A login failed (0x0100, Bad credentials), e.g. a wrong password.
     #[error("{0}")]
     BadCredentials(String),
+    /// A function failed while it ran (0x1400), e.g. `fromJson()` on text that is not a
+    /// value of the receiver's type; the message is Cassandra's `FunctionExecutionException`.
+    #[error("execution of '{keyspace}.{function}[{}]' failed: {message}", arg_types.join(", "))]
+    FunctionFailure {
+        keyspace: String,
+        function: String,
+        arg_types: Vec<String>,
+        message: String,
+    },
     /// A configuration problem, e.g. a bad replication option (0x2300).
     #[error("{0}")]
     Config(String),
@@ -199,6 +208,16 @@ impl CqlError {
             },
             CqlError::Protocol(_) => ErrorKind::Protocol,
             CqlError::Config(_) => ErrorKind::ConfigError,
+            CqlError::FunctionFailure {
+                keyspace,
+                function,
+                arg_types,
+                ..
+            } => ErrorKind::FunctionFailure {
+                keyspace: keyspace.clone(),
+                function: function.clone(),
+                arg_types: arg_types.clone(),
+            },
             CqlError::Unauthorized(_) => ErrorKind::Unauthorized,
             CqlError::BadCredentials(_) => ErrorKind::AuthenticationError,
             CqlError::Server(_) | CqlError::SchemaConflict => ErrorKind::Server,

@@ -10,8 +10,11 @@ use std::cmp::Ordering;
 use crate::codec::{put_i64, put_u8, put_varint, DecodeError, DecodeResult, Reader};
 use crate::VersionId;
 
-/// Largest key the engine accepts (bytes).
-pub const MAX_KEY_BYTES: usize = 64 * 1024;
+/// Largest key the engine accepts (bytes). Sized for the CQL layout's worst case, not
+/// for CQL's own limit: a partition key and a clustering of 64 KiB each (Cassandra's
+/// limits) grow up to twice in escaping, and a range tombstone's key holds two clustering
+/// bounds escaped twice, about 10 x 64 KiB in all.
+pub const MAX_KEY_BYTES: usize = 1 << 20;
 /// Largest value the engine accepts (bytes). Bounded so one WAL record and one array
 /// block stay well under the record/block size limits.
 pub const MAX_VALUE_BYTES: usize = 16 * 1024 * 1024;

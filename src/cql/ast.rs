@@ -336,11 +336,6 @@ pub enum Term {
         name: QualifiedName,
         args: Vec<Term>,
     },
-    /// `CAST(term AS native_type)`
-    Cast {
-        term: Box<Term>,
-        ty: NativeTypeName,
-    },
     /// `(type) term`
     TypeHint {
         ty: CqlType,

@@ -204,7 +204,6 @@ impl Display for Term {
             Term::FunctionCall { name, args } => {
                 write!(f, "{}({})", FunctionName(name), comma(args))
             }
-            Term::Cast { term, ty } => write!(f, "CAST({term} AS {})", CqlType::Native(*ty)),
             Term::TypeHint { ty, term } => write!(f, "({ty}) {term}"),
             Term::Arithmetic { op, left, right } => write!(f, "{left} {op} {right}"),
             Term::Negate(term) => write!(f, "-{term}"),

@@ -245,7 +245,7 @@ impl Generator {
             };
         }
         let d = depth - 1;
-        match self.rng.below(11) {
+        match self.rng.below(10) {
             0 => Term::List(self.terms(d, 0)),
             1 => Term::Set(self.terms(d, 0)),
             2 => {
@@ -261,15 +261,11 @@ impl Generator {
                 name: self.qualified(),
                 args: self.terms(d, 0),
             },
-            6 => Term::Cast {
-                term: Box::new(self.simple_term(d)),
-                ty: self.native(),
-            },
-            7 => Term::TypeHint {
+            6 => Term::TypeHint {
                 ty: self.cql_type(2),
                 term: Box::new(self.simple_term(d)),
             },
-            8 => Term::Literal(self.literal(false)),
+            7 => Term::Literal(self.literal(false)),
             _ => self.simple_term(0),
         }
     }

@@ -255,9 +255,7 @@ impl CollectMarkers for Term {
             Term::FunctionCall { args, .. } => args.collect_markers(out),
             Term::Map(entries) => entries.collect_markers(out),
             Term::Udt(fields) => fields.collect_markers(out),
-            Term::Cast { term, .. } | Term::TypeHint { term, .. } | Term::Negate(term) => {
-                term.collect_markers(out)
-            }
+            Term::TypeHint { term, .. } | Term::Negate(term) => term.collect_markers(out),
             Term::Arithmetic { left, right, .. } => {
                 left.collect_markers(out);
                 right.collect_markers(out);

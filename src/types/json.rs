@@ -21,11 +21,16 @@ fn from_json_at(ty: &CqlType, json: &Json, depth: usize) -> Result<CqlValue, Typ
     if depth > MAX_TYPE_DEPTH {
         return Err(marshal("JSON value nested too deeply"));
     }
-    let elements = |items: &[Json], element: &CqlType| -> Result<Vec<CqlValue>, TypeError> {
+    // A null inside a collection is refused with the collection's word (ListType's,
+    // SetType's `fromJSONObject`).
+    let elements = |items: &[Json], element: &CqlType, kind: &str| {
         items
             .iter()
-            .map(|item| from_json_at(element, item, depth + 1))
-            .collect()
+            .map(|item| match item {
+                Json::Null => Err(marshal(format!("Invalid null element in {kind}"))),
+                item => from_json_at(element, item, depth + 1),
+            })
+            .collect::<Result<Vec<CqlValue>, TypeError>>()
     };
     // Collections, tuples, UDTs and vectors given as a JSON string hold their JSON in it
     // (Cassandra's `fromJSONObject` decodes such a string first); so do map keys, which
@@ -42,14 +47,17 @@ fn from_json_at(ty: &CqlType, json: &Json, depth: usize) -> Result<CqlValue, Typ
     let value = match (ty, json) {
         (CqlType::Native(native), _) => native_from_json(*native, json)?,
         (CqlType::List { element, .. }, Json::Array(items)) => {
-            serialize_list(&elements(items, element)?)?
+            serialize_list(&elements(items, element, "list")?)?
         }
         (CqlType::Set { element, .. }, Json::Array(items)) => {
-            serialize_set(element, &elements(items, element)?)?
+            serialize_set(element, &elements(items, element, "set")?)?
         }
         (CqlType::Map { key, value, .. }, Json::Object(entries)) => {
             let mut pairs = Vec::with_capacity(entries.len());
             for (k, v) in entries {
+                if v.is_null() {
+                    return Err(marshal("Invalid null value in map"));
+                }
                 pairs.push((
                     from_json_at(key, &Json::String(k.clone()), depth + 1)?,
                     from_json_at(value, v, depth + 1)?,
@@ -91,7 +99,7 @@ fn from_json_at(ty: &CqlType, json: &Json, depth: usize) -> Result<CqlValue, Typ
             serialize_udt(def, &fields)?
         }
         (CqlType::Vector { element, .. }, Json::Array(items)) => {
-            serialize_vector(ty, &elements(items, element)?, "vector")?
+            serialize_vector(ty, &elements(items, element, "vector")?, "vector")?
         }
         (CqlType::Custom(_), Json::String(text)) => {
             native_from_json(NativeType::Blob, &Json::String(text.clone()))?

@@ -5,7 +5,7 @@ through a prepared statement, and rejections are checked by error class and exac
 import itertools
 
 import pytest
-from cassandra import InvalidRequest
+from cassandra import FunctionFailure, InvalidRequest
 from cassandra.protocol import SyntaxException
 from cassandra.query import UNSET_VALUE
 
@@ -93,6 +93,17 @@ class CQLTester:
         """Invalid, with a message starting with `prefix` (where Cassandra's own test only pins
         the start of a message that goes on with the offending value's Java rendering)."""
         with pytest.raises(InvalidRequest) as raised:
+            self.execute(query, *values)
+        actual = server_message(raised.value)
+        assert actual.startswith(prefix), f"expected {prefix!r}..., got {actual!r}"
+
+    def function_failure(self, message, query, *values):
+        """A function failed while it ran (FunctionFailure, 0x1400) with exactly `message`."""
+        self.error(FunctionFailure, message, query, *values)
+
+    def function_failure_prefix(self, prefix, query, *values):
+        """FunctionFailure, with a message starting with `prefix`."""
+        with pytest.raises(FunctionFailure) as raised:
             self.execute(query, *values)
         actual = server_message(raised.value)
         assert actual.startswith(prefix), f"expected {prefix!r}..., got {actual!r}"

@@ -19,6 +19,12 @@ TYPES_TABLE = ("CREATE TABLE %s (k int PRIMARY KEY, asciival ascii, bigintval bi
                "durationval duration)")
 
 
+# fromJson() failing on its argument is a FunctionExecutionException in Cassandra 5.0
+# (FromJsonFct.execute): error 0x1400, the type's message behind this prefix. Cassandra's own
+# test matches only a part of the message, whatever the error class.
+FROM_JSON = "execution of 'system.fromjson[text]' failed: "
+
+
 def from_json(t, column, json_text):
     t.execute(f"INSERT INTO %s (k, {column}) VALUES (?, fromJson(?))", 0, json_text)
     return t.one(f"SELECT {column} FROM %s WHERE k = ?", 0)[0]
@@ -30,62 +36,68 @@ def test_from_json_fct(t):
     t.execute("INSERT INTO %s (k, asciival) VALUES (?, fromJson(?))", 0, None)
     assert from_json(t, "asciival", '"ascii text"') == "ascii text"
     assert from_json(t, "asciival", '"ascii \\" text"') == 'ascii " text'
-    t.invalid("Invalid ASCII character in string literal",
-              "INSERT INTO %s (k, asciival) VALUES (?, fromJson(?))", 0, '"\\u1fff\\u2013\\u33B4\\u2014"')
-    t.invalid("Expected an ascii string, but got a Integer: 123",
-              "INSERT INTO %s (k, asciival) VALUES (?, fromJson(?))", 0, "123")
+    t.function_failure_prefix(FROM_JSON + "Invalid ASCII character in string literal",
+                              "INSERT INTO %s (k, asciival) VALUES (?, fromJson(?))", 0,
+                              '"\\u1fff\\u2013\\u33B4\\u2014"')
+    t.function_failure(FROM_JSON + "Expected an ascii string, but got a Integer: 123",
+                       "INSERT INTO %s (k, asciival) VALUES (?, fromJson(?))", 0, "123")
     assert t.rows("SELECT asciival FROM %s WHERE k = fromJson(?)", "0") == [('ascii " text',)]
     assert from_json(t, "bigintval", "123123123123") == 123123123123
     assert from_json(t, "bigintval", '"123123123123"') == 123123123123
-    t.invalid_prefix("Expected a bigint value, but got a",
-                     "INSERT INTO %s (k, bigintval) VALUES (?, fromJson(?))", 0, "123.456")
-    t.invalid_prefix("Unable to make long from",
-                     "INSERT INTO %s (k, bigintval) VALUES (?, fromJson(?))", 0, '"abc"')
+    t.function_failure_prefix(FROM_JSON + "Expected a bigint value, but got a",
+                              "INSERT INTO %s (k, bigintval) VALUES (?, fromJson(?))", 0, "123.456")
+    t.function_failure_prefix(FROM_JSON + "Unable to make long from",
+                              "INSERT INTO %s (k, bigintval) VALUES (?, fromJson(?))", 0, '"abc"')
     assert from_json(t, "blobval", '"0x00000001"') == b"\x00\x00\x00\x01"
-    t.invalid("Value 'xyzz' is not a valid blob representation",
-              "INSERT INTO %s (k, blobval) VALUES (?, fromJson(?))", 0, '"xyzz"')
-    t.invalid("String representation of blob is missing 0x prefix: 123",
-              "INSERT INTO %s (k, blobval) VALUES (?, fromJson(?))", 0, '"123"')
+    t.function_failure(FROM_JSON + "Value 'xyzz' is not a valid blob representation: String representation of "
+                       "blob is missing 0x prefix: xyzz",
+                       "INSERT INTO %s (k, blobval) VALUES (?, fromJson(?))", 0, '"xyzz"')
+    t.function_failure(FROM_JSON + "Value '123' is not a valid blob representation: String representation of "
+                       "blob is missing 0x prefix: 123",
+                       "INSERT INTO %s (k, blobval) VALUES (?, fromJson(?))", 0, '"123"')
     assert from_json(t, "booleanval", "true") is True
     assert from_json(t, "booleanval", '"false"') is False
-    t.invalid("Expected a boolean value, but got a Integer: 123",
-              "INSERT INTO %s (k, booleanval) VALUES (?, fromJson(?))", 0, "123")
+    t.function_failure(FROM_JSON + "Expected a boolean value, but got a Integer: 123",
+                       "INSERT INTO %s (k, booleanval) VALUES (?, fromJson(?))", 0, "123")
     assert str(from_json(t, "dateval", '"1987-03-23"')) == "1987-03-23"
-    t.invalid_prefix("Expected a string representation of a date",
-                     "INSERT INTO %s (k, dateval) VALUES (?, fromJson(?))", 0, "123")
-    t.invalid_prefix("Unable to coerce 'xyz' to a formatted date",
-                     "INSERT INTO %s (k, dateval) VALUES (?, fromJson(?))", 0, '"xyz"')
+    t.function_failure_prefix(FROM_JSON + "Expected a string representation of a date",
+                              "INSERT INTO %s (k, dateval) VALUES (?, fromJson(?))", 0, "123")
+    t.function_failure_prefix(FROM_JSON + "Unable to coerce 'xyz' to a formatted date",
+                              "INSERT INTO %s (k, dateval) VALUES (?, fromJson(?))", 0, '"xyz"')
     assert from_json(t, "decimalval", "123123.123123") == decimal.Decimal("123123.123123")
     assert from_json(t, "decimalval", '"-1.23E-12"') == decimal.Decimal("-1.23E-12")
-    t.invalid("Value 'xyzz' is not a valid representation of a decimal value",
-              "INSERT INTO %s (k, decimalval) VALUES (?, fromJson(?))", 0, '"xyzz"')
+    t.function_failure(FROM_JSON + "Value 'xyzz' is not a valid representation of a decimal value",
+                       "INSERT INTO %s (k, decimalval) VALUES (?, fromJson(?))", 0, '"xyzz"')
     assert from_json(t, "doubleval", "123123") == 123123.0
     assert from_json(t, "floatval", '"123123.0"') == 123123.0
     assert from_json(t, "inetval", '"::1"') == "::1"
-    t.invalid("Unable to make inet address from 'xyzz'",
-              "INSERT INTO %s (k, inetval) VALUES (?, fromJson(?))", 0, '"xyzz"')
+    t.function_failure(FROM_JSON + "Unable to make inet address from 'xyzz'",
+                       "INSERT INTO %s (k, inetval) VALUES (?, fromJson(?))", 0, '"xyzz"')
     assert from_json(t, "intval", '"123123"') == 123123
-    t.invalid_prefix("Expected an int value, but got a",
-                     "INSERT INTO %s (k, intval) VALUES (?, fromJson(?))", 0, "2147483648")
-    t.invalid_prefix("Unable to make int from",
-                     "INSERT INTO %s (k, intval) VALUES (?, fromJson(?))", 0, '"xyzz"')
+    t.function_failure_prefix(FROM_JSON + "Expected an int value, but got a",
+                              "INSERT INTO %s (k, intval) VALUES (?, fromJson(?))", 0, "2147483648")
+    t.function_failure_prefix(FROM_JSON + "Unable to make int from",
+                              "INSERT INTO %s (k, intval) VALUES (?, fromJson(?))", 0, '"xyzz"')
     assert from_json(t, "textval", '"\\u2013"') == "\u2013"
-    t.invalid("Expected a UTF-8 string, but got a Integer: 123",
-              "INSERT INTO %s (k, textval) VALUES (?, fromJson(?))", 0, "123")
+    t.function_failure(FROM_JSON + "Expected a UTF-8 string, but got a Integer: 123",
+                       "INSERT INTO %s (k, textval) VALUES (?, fromJson(?))", 0, "123")
     assert str(from_json(t, "timeval", '"07:35:07.000111222"')) == "07:35:07.000111222"
     assert from_json(t, "timestampval", "123123123123") == datetime.datetime(1973, 11, 26, 0, 52, 3, 123000)
     u = "6bddc89a-5644-11e4-97fc-56847afe9799"
     assert from_json(t, "uuidval", f'"{u}"') == uuid.UUID(u)
-    t.invalid_prefix("Unable to make UUID from", "INSERT INTO %s (k, uuidval) VALUES (?, fromJson(?))", 0, '"xyzz"')
+    t.function_failure_prefix(FROM_JSON + "Unable to make UUID from",
+                              "INSERT INTO %s (k, uuidval) VALUES (?, fromJson(?))", 0, '"xyzz"')
     assert from_json(t, "varintval", "123123123123123123123") == 123123123123123123123
     assert from_json(t, "listval", "[1, 2, 3]") == [1, 2, 3]
     assert from_json(t, "listval", "[]") is None
-    t.invalid("Invalid null element in list", "INSERT INTO %s (k, listval) VALUES (?, fromJson(?))", 0, "[1, null]")
+    t.function_failure(FROM_JSON + "Invalid null element in list",
+                       "INSERT INTO %s (k, listval) VALUES (?, fromJson(?))", 0, "[1, null]")
     assert from_json(t, "mapval", '{"a": 1, "b": 2}') == {"a": 1, "b": 2}
     assert from_json(t, "tupleval", f'[1, "foobar", "{u}"]') == (1, "foobar", uuid.UUID(u))
     assert from_json(t, "smallintval", "32767") == 32767
     assert from_json(t, "tinyintval", '"-128"') == -128
-    t.invalid_prefix("Could not decode JSON string", "INSERT INTO %s (k, intval) VALUES (?, fromJson(?))", 0, "{")
+    t.function_failure_prefix(FROM_JSON + "Could not decode JSON string",
+                              "INSERT INTO %s (k, intval) VALUES (?, fromJson(?))", 0, "{")
 
 
 def test_to_json_fct(t):
@@ -160,7 +172,10 @@ def test_insert_json_syntax_and_errors(t):
               """INSERT INTO %s JSON '{"k": 0, "foo": 0}'""")
     t.invalid_prefix("Could not decode JSON string as a map", """INSERT INTO %s JSON '{"k": 0, "v": 0'""")
     t.invalid("Got null for INSERT JSON values", "INSERT INTO %s JSON ?", None)
-    t.invalid_prefix("Unable to make int from", """INSERT INTO %s JSON '{"k": 0, "v": "abc"}'""")
+    # Cassandra's test pins only a part ("Unable to make int from"; CQLTester matches messages
+    # by containment); Json.parseJson wraps the type's MarshalException with the column name.
+    t.invalid("Error decoding JSON value for v: Unable to make int from 'abc'",
+              """INSERT INTO %s JSON '{"k": 0, "v": "abc"}'""")
     t.invalid("Invalid null value in condition for column k", """INSERT INTO %s JSON '{"v": 0}'""")
 
 

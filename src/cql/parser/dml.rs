@@ -576,13 +576,6 @@ impl Parser<'_> {
             TokenKind::Symbol(Symbol::LBrace) => return self.brace_literal(),
             _ => {}
         }
-        if self.at_word("CAST") && self.peek_at(1).is_symbol(Symbol::LParen) {
-            let (term, ty) = self.cast(Self::simple_term)?;
-            return Ok(Term::Cast {
-                term: Box::new(term),
-                ty,
-            });
-        }
         if self.function_call_ahead() {
             let (name, args) = self.function_call(Self::term)?;
             return Ok(Term::FunctionCall { name, args });

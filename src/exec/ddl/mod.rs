@@ -7,6 +7,7 @@
 //!   TRUNCATE swaps in a fresh empty branch (O(1)), DROP deletes the branch's head.
 
 pub mod clone;
+mod params;
 pub mod udt;
 
 use std::collections::BTreeMap;
@@ -578,32 +579,13 @@ fn apply_table_properties(options: &mut TableOptions, properties: &[Property]) -
             "allow_auto_snapshot" => options.allow_auto_snapshot = boolean_property(&p.name, v)?,
             "incremental_backups" => options.incremental_backups = boolean_property(&p.name, v)?,
             "caching" => options.caching = property_map(&p.name, v)?,
-            "compaction" => {
-                options.compaction = normalise_class(
-                    property_map(&p.name, v)?,
-                    "org.apache.cassandra.db.compaction.",
-                )
-            }
-            "compression" => {
-                options.compression = normalise_class(
-                    property_map(&p.name, v)?,
-                    "org.apache.cassandra.io.compress.",
-                )
-            }
+            "compaction" => options.compaction = params::compaction(property_map(&p.name, v)?)?,
+            "compression" => options.compression = params::compression(property_map(&p.name, v)?)?,
             "extensions" => {}
             other => return Err(CqlError::Syntax(format!("Unknown property '{other}'"))),
         }
     }
     Ok(())
-}
-
-fn normalise_class(mut map: BTreeMap<String, String>, package: &str) -> BTreeMap<String, String> {
-    if let Some(class) = map.get_mut("class") {
-        if !class.contains('.') {
-            *class = format!("{package}{class}");
-        }
-    }
-    map
 }
 
 pub async fn alter_table(ctx: &Context<'_>, s: &AlterTable) -> CqlResult<DdlOutcome> {

@@ -1,5 +1,5 @@
 //! Evaluates terms (literals, bind markers, collection and UDT literals, native function
-//! calls, arithmetic, CAST, fromJson) into
+//! calls, arithmetic, fromJson) into
 //! wire-format values for a receiver of known type.
 //!
 //! Invariant: every value returned here has been validated against the receiver's type,
@@ -9,11 +9,11 @@ use strata_protocol::Value;
 
 use super::arith;
 use super::functions::{
-    apply_scalar, arithmetic_value, ast_native, cast_allowed, cast_value, default_type,
-    is_known_scalar, native, native_of, parameter_hints, resolve_scalar, Scalar,
+    apply_scalar, arithmetic_value, default_type, is_known_scalar, native, native_of,
+    parameter_hints, resolve_scalar, Scalar,
 };
 use super::json;
-use crate::cql::ast::{self, ArithmeticOp, BindMarker, Literal, LiteralKind, Term};
+use crate::cql::ast::{ArithmeticOp, BindMarker, Literal, LiteralKind, Term};
 use crate::error::{CqlError, CqlResult};
 use crate::types::{self, CqlType, NativeType};
 
@@ -72,7 +72,6 @@ pub fn evaluate(term: &Term, receiver: &Receiver<'_>, bound: &BoundValues) -> Cq
         Term::Arithmetic { op, left, right } => {
             term_arithmetic(Some(*op), left, Some(right), receiver, bound)
         }
-        Term::Cast { term, ty } => term_cast(term, *ty, receiver, bound),
         Term::Udt(fields) => udt(fields, receiver, bound),
     }
 }
@@ -410,51 +409,7 @@ fn term_arithmetic(
     Ok(result.map_or(Evaluated::Null, Evaluated::Value))
 }
 
-/// `CAST(term AS type)` as a term for a receiver.
-fn term_cast(
-    term: &Term,
-    to: ast::NativeTypeName,
-    receiver: &Receiver<'_>,
-    bound: &BoundValues,
-) -> CqlResult<Evaluated> {
-    let to = ast_native(to);
-    let from = default_type(term)
-        .ok_or_else(|| CqlError::invalid(format!("Cannot infer type of {term} in CAST")))?;
-    let from_native = native_of(&from).unwrap_or(NativeType::Blob);
-    if from_native != to && !cast_allowed(from_native, to) {
-        return Err(CqlError::invalid(format!(
-            "{term} cannot be cast to {}",
-            to.name()
-        )));
-    }
-    let value = evaluate(
-        term,
-        &Receiver {
-            name: receiver.name,
-            ty: &from,
-        },
-        bound,
-    )?
-    .into_option();
-    let cast = match value {
-        Some(v) if from_native != to => Some(cast_value(from_native, to, &v)?),
-        other => other,
-    };
-    if let Some(v) = &cast {
-        types::validate(receiver.ty, v).map_err(|_| {
-            CqlError::invalid(format!(
-                "Type error: cannot assign {term} cast to {} to {} of type {}",
-                to.name(),
-                receiver.name,
-                receiver.ty
-            ))
-        })?;
-    }
-    Ok(cast.map_or(Evaluated::Null, Evaluated::Value))
-}
-
-/// The JSON text of an INSERT JSON value or fromJson() argument (a string literal or a
-/// bind marker).
+/// The JSON text of an INSERT JSON value (a string literal or a bind marker).
 pub fn json_text(term: &Term, bound: &BoundValues, what: &str) -> CqlResult<Vec<u8>> {
     let text = CqlType::Native(NativeType::Text);
     evaluate_required(
@@ -478,14 +433,36 @@ fn from_json(args: &[Term], receiver: &Receiver<'_>, bound: &BoundValues) -> Cql
     let [arg] = args else {
         return Err(CqlError::invalid(format!("Invalid number of arguments in call to function system.fromjson: 1 required but {} provided", args.len())));
     };
-    let text = json_text(arg, bound, "fromjson")?;
+    let text_type = CqlType::Native(NativeType::Text);
+    let argument = Receiver {
+        name: "fromjson",
+        ty: &text_type,
+    };
+    // A null argument gives null (Cassandra's FromJsonFct); unset is refused as for any
+    // function argument.
+    let text = match evaluate(arg, &argument, bound)? {
+        Evaluated::Value(text) => text,
+        Evaluated::Null => return Ok(Evaluated::Null),
+        Evaluated::Unset => {
+            return Err(CqlError::invalid(
+                "Invalid unset value for argument in call to function fromjson",
+            ))
+        }
+    };
+    // Text that is no JSON, or no value of the receiver's type, fails the function's
+    // execution (FunctionExecutionException), not the request's validation.
+    let failure = |message: String| CqlError::FunctionFailure {
+        keyspace: "system".into(),
+        function: "fromjson".into(),
+        arg_types: vec!["text".into()],
+        message,
+    };
     let json = json::parse_json(&text).map_err(|e| {
-        CqlError::invalid(format!(
+        failure(format!(
             "Could not decode JSON string '{}': {e}",
             String::from_utf8_lossy(&text)
         ))
     })?;
-    let value =
-        types::from_json(receiver.ty, &json).map_err(|e| CqlError::invalid(e.to_string()))?;
+    let value = types::from_json(receiver.ty, &json).map_err(|e| failure(e.to_string()))?;
     Ok(value.map_or(Evaluated::Null, Evaluated::Value))
 }

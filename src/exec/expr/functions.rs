@@ -94,6 +94,8 @@ pub fn parameter_hints(name: &str, count: usize) -> Vec<Option<CqlType>> {
     let one = |t: NativeType| vec![Some(native(t))];
     match (name, count) {
         ("mintimeuuid" | "maxtimeuuid", 1) => one(NativeType::Timestamp),
+        // The JSON text; the result takes the receiver's type (Cassandra's FromJsonFct).
+        ("fromjson", 1) => one(NativeType::Text),
         ("dateof" | "unixtimestampof", 1) => one(NativeType::Timeuuid),
         ("mask_inner" | "mask_outer", 3 | 4) => vec![
             None,

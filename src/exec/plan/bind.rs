@@ -36,26 +36,36 @@ impl Collector<'_> {
         });
     }
 
-    /// Records the markers inside `term`, whose receiver is `name` of type `ty`.
+    /// Records the markers inside `term`, whose receiver is `name` of type `ty`. Markers
+    /// inside a literal are named after their receiver as Cassandra names them:
+    /// `value(l)`, `key(m)`, `t[0]`, `u.field`.
     fn term(&mut self, term: &Term, name: &str, ty: &CqlType, pk: Option<usize>) {
         match (term, ty) {
             (Term::Bind(m), _) => self.add(m.index, name, ty.clone(), pk),
             (Term::TypeHint { term, .. }, _) => self.term(term, name, ty, pk),
             (Term::List(items), CqlType::List { element, .. })
+            | (Term::List(items), CqlType::Vector { element, .. })
             | (Term::Set(items), CqlType::Set { element, .. }) => {
                 for item in items {
-                    self.term(item, name, element, None);
+                    self.term(item, &format!("value({name})"), element, None);
                 }
             }
             (Term::Map(pairs), CqlType::Map { key, value, .. }) => {
                 for (k, v) in pairs {
-                    self.term(k, name, key, None);
-                    self.term(v, name, value, None);
+                    self.term(k, &format!("key({name})"), key, None);
+                    self.term(v, &format!("value({name})"), value, None);
                 }
             }
             (Term::Tuple(items), CqlType::Tuple(types)) => {
-                for (item, t) in items.iter().zip(types) {
-                    self.term(item, name, t, None);
+                for (i, (item, t)) in items.iter().zip(types).enumerate() {
+                    self.term(item, &format!("{name}[{i}]"), t, None);
+                }
+            }
+            (Term::Udt(fields), CqlType::Udt { def, .. }) => {
+                for (field, value) in fields {
+                    if let Some((_, t)) = def.fields.iter().find(|(n, _)| n == field) {
+                        self.term(value, &format!("{name}.{field}"), t, None);
+                    }
                 }
             }
             (
@@ -145,10 +155,12 @@ impl Collector<'_> {
                     }
                     let tuple = CqlType::Tuple(types);
                     match predicate {
-                        Predicate::Compare(_, term) => self.term(term, &name, &tuple, None),
-                        Predicate::In(InValues::Terms(terms)) => {
-                            terms.iter().for_each(|t| self.term(t, &name, &tuple, None))
+                        Predicate::Compare(_, term) => {
+                            self.column_tuple(term, columns, &name, &tuple)
                         }
+                        Predicate::In(InValues::Terms(terms)) => terms
+                            .iter()
+                            .for_each(|t| self.column_tuple(t, columns, &name, &tuple)),
                         Predicate::In(InValues::Marker(m)) => self.add(
                             m.index,
                             &format!("in{name}"),
@@ -168,14 +180,28 @@ impl Collector<'_> {
                         key: k, value: v, ..
                     } = &ty
                     {
-                        self.term(key, column, k, None);
-                        self.term(value, column, v, None);
+                        self.term(key, &format!("key({column})"), k, None);
+                        self.term(value, &format!("value({column})"), v, None);
                     }
                 }
                 Relation::IsNotNull { .. } | Relation::CustomIndex { .. } => {}
             }
         }
         Ok(())
+    }
+
+    /// A value of a multi-column relation: the items of a tuple literal are typed and
+    /// named by their columns (Cassandra prepares them against each column), a marker
+    /// standing for the whole tuple is named `(a,b)`.
+    fn column_tuple(&mut self, term: &Term, columns: &[String], name: &str, tuple: &CqlType) {
+        match (term, tuple) {
+            (Term::Tuple(items), CqlType::Tuple(types)) => {
+                for ((item, column), ty) in items.iter().zip(columns).zip(types) {
+                    self.term(item, column, ty, None);
+                }
+            }
+            _ => self.term(term, name, tuple, None),
+        }
     }
 
     fn predicate(

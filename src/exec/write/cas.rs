@@ -379,6 +379,18 @@ fn required(
 impl ColumnCondition {
     fn holds(&self, ty: &CqlType, current: Option<&[u8]>) -> CqlResult<bool> {
         let (ty, current) = match &self.path {
+            // A missing non-frozen collection is an empty one when ordered (Cassandra 5.0
+            // compares its cells, of which there are none): it sorts before any value.
+            None if current.is_none()
+                && ty.is_multi_cell()
+                && ty.is_collection()
+                && matches!(
+                    self.operator,
+                    Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq
+                ) =>
+            {
+                (ty, Some(0i32.to_be_bytes().to_vec()))
+            }
             None => (ty, current.map(<[u8]>::to_vec)),
             Some(path) => select(ty, path, current)?,
         };
