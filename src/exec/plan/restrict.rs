@@ -750,8 +750,9 @@ impl Analyzer<'_> {
     }
 
     /// Keys when every partition key column has EQ/IN values (in the order of the values,
-    /// as Cassandra returns IN partitions); otherwise a token range, the key restrictions
-    /// becoming filters (ALLOW FILTERING, CASSANDRA-11031).
+    /// as Cassandra returns IN partitions), less those outside a token restriction that
+    /// comes with them (Cassandra's TokenFilter); otherwise a token range, the key
+    /// restrictions becoming filters (ALLOW FILTERING, CASSANDRA-11031).
     fn partition_selection(&self, c: &mut Collected) -> CqlResult<PartitionSelection> {
         let pk = self.table.partition_key_indexes();
         let all_values = pk.iter().all(|i| {
@@ -769,7 +770,7 @@ impl Analyzer<'_> {
             }
             Ok(())
         };
-        if all_values && c.token.is_none() {
+        if all_values {
             refused("Invalid")?;
             let mut keys: Vec<Vec<Vec<u8>>> = vec![Vec::new()];
             for i in &pk {
@@ -786,10 +787,13 @@ impl Analyzer<'_> {
                     })
                     .collect();
             }
-            let keys: Vec<PartitionKey> = keys
+            let mut keys: Vec<PartitionKey> = keys
                 .into_iter()
                 .map(PartitionKey::checked)
                 .collect::<CqlResult<_>>()?;
+            if let Some(range) = c.token {
+                keys.retain(|key| std::ops::RangeBounds::contains(&range, &key.token));
+            }
             return Ok(PartitionSelection::Keys(keys));
         }
         let restricted = pk.iter().any(|i| {

@@ -165,6 +165,11 @@ pub async fn execute(
     let now = crate::clock::now_secs();
     let page_size = options.page_size.filter(|p| *p > 0);
     let mut budget = ResultBudget::new(ctx);
+    let post_order = PostOrder::of(&table, statement, &plan, &selection, page_size)?;
+    let (read_plan, read_selection) = match &post_order {
+        Some(order) => (&order.plan, &order.selection),
+        None => (&plan, &selection),
+    };
     let (mut rows, next) = if selection.is_aggregate() || group_by.is_some() {
         let output = AggregateOutput {
             group_prefix: group_by.unwrap_or(0),
@@ -173,15 +178,22 @@ pub async fn execute(
         };
         aggregate(
             ctx,
-            &plan,
-            &selection,
+            read_plan,
+            read_selection,
             output,
             &mut budget,
             options.consistency,
         )
         .await?
     } else if page_size.is_none() {
-        let rows = fetch_unpaged(ctx, &plan, &selection, &mut budget, options.consistency).await?;
+        let rows = fetch_unpaged(
+            ctx,
+            read_plan,
+            read_selection,
+            &mut budget,
+            options.consistency,
+        )
+        .await?;
         (rows, None)
     } else {
         let (full_rows, next) = fetch(ctx, &plan, state, page_size, options.consistency).await?;
@@ -191,6 +203,9 @@ pub async fn execute(
             .collect::<CqlResult<Vec<_>>>()?;
         (rows, next)
     };
+    if let Some(order) = post_order {
+        order.apply(&mut rows, selection.columns.len());
+    }
     if statement.json {
         rows = rows
             .into_iter()
@@ -214,6 +229,97 @@ pub async fn execute(
             .then(|| aggregation_warning(&table, statement))
             .flatten(),
     })
+}
+
+/// Rows of several partitions (an IN on the partition key) sorted on the ORDER BY
+/// columns after reading, as Cassandra's `orderResults` does; the LIMIT applies after
+/// the sort, so the read runs without it.
+struct PostOrder {
+    plan: Plan,
+    /// The selection plus a hidden column for each ordering column not selected.
+    selection: Selection,
+    /// Output position and descending flag of each ordering column.
+    keys: Vec<(usize, bool)>,
+    types: Vec<CqlType>,
+    limit: Option<u64>,
+}
+
+impl PostOrder {
+    fn of(
+        table: &Table,
+        statement: &SelectStatement,
+        plan: &Plan,
+        selection: &Selection,
+        page_size: Option<usize>,
+    ) -> CqlResult<Option<PostOrder>> {
+        let partition_key = table.partition_key_indexes();
+        let key_in = statement.where_clause.iter().any(|r| {
+            matches!(r, Relation::Column { column, predicate: Predicate::In(_) }
+                if table.column_index(column).is_some_and(|i| partition_key.contains(&i)))
+        });
+        if statement.order_by.is_empty() || !key_in {
+            return Ok(None);
+        }
+        // Cassandra sorts only what it holds at once: a paged read never is.
+        if page_size.is_some() {
+            return Err(CqlError::invalid("Cannot page queries with both ORDER BY and a IN restriction on the partition key; you must either remove the ORDER BY or the IN and sort client side, or disable paging for this query"));
+        }
+        // `ordering` has checked every ORDER BY column names a clustering column.
+        let columns: Vec<usize> = statement
+            .order_by
+            .iter()
+            .filter_map(|o| table.column_index(&o.column))
+            .collect();
+        let mut selection = selection.clone();
+        let positions = selection.ordering_positions(table, &columns);
+        Ok(Some(PostOrder {
+            plan: Plan {
+                limit: None,
+                ..plan.clone()
+            },
+            selection,
+            keys: positions
+                .into_iter()
+                .zip(&statement.order_by)
+                .map(|(p, o)| (p, o.direction == OrderDirection::Desc))
+                .collect(),
+            types: columns
+                .iter()
+                .filter_map(|c| table.types.get(*c).cloned())
+                .collect(),
+            limit: plan.limit,
+        }))
+    }
+
+    /// Sorts `rows` (stable: ties keep partition order), applies the LIMIT and drops the
+    /// hidden ordering columns.
+    fn apply(self, rows: &mut Vec<Vec<Option<Bytes>>>, visible: usize) {
+        rows.sort_by(|a, b| {
+            self.keys
+                .iter()
+                .zip(&self.types)
+                .map(|(&(position, desc), ty)| {
+                    let value = |row: &[Option<Bytes>]| row.get(position).cloned().flatten();
+                    let order = match (value(a), value(b)) {
+                        (Some(x), Some(y)) => crate::types::compare_values(ty, &x, &y),
+                        (x, y) => x.is_some().cmp(&y.is_some()),
+                    };
+                    if desc {
+                        order.reverse()
+                    } else {
+                        order
+                    }
+                })
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        if let Some(limit) = self.limit {
+            rows.truncate(limit as usize);
+        }
+        for row in rows.iter_mut() {
+            row.truncate(visible);
+        }
+    }
 }
 
 /// Cassandra warns when an aggregation (aggregate selectors or GROUP BY) reads more than one

@@ -207,3 +207,47 @@ async fn distinct_returns_each_partition_once_and_only_key_columns() {
         [[0, 1, 0], [1, 1, 0]]
     );
 }
+
+#[tokio::test]
+async fn order_by_over_an_in_on_the_partition_key_sorts_all_rows_unless_paged() {
+    let (_server, mut client) = server().await;
+    let ordered = "FROM ks.t WHERE k IN (1, 0) ORDER BY c1 DESC, c2 DESC";
+    // Ties keep the partitions' order; LIMIT applies after the sort.
+    assert_eq!(
+        ints(&mut client, &format!("SELECT k, c1, c2 {ordered} LIMIT 3")).await,
+        [[0, 1, 1], [1, 1, 1], [0, 1, 0]]
+    );
+    // Ordering columns need not be selected.
+    assert_eq!(
+        ints(&mut client, &format!("SELECT v {ordered} LIMIT 3")).await,
+        [[11], [11], [10]]
+    );
+    let mut params = strata_protocol::QueryParams::new(strata_protocol::Consistency::One);
+    params.page_size = Some(100);
+    match client
+        .query_with(&format!("SELECT v {ordered}"), params)
+        .await
+    {
+        Response::Error(e) => assert_eq!(e.message, "Cannot page queries with both ORDER BY and a IN restriction on the partition key; you must either remove the ORDER BY or the IN and sort client side, or disable paging for this query"),
+        other => panic!("expected the paging refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_token_restriction_beside_the_partition_key_filters_its_partitions() {
+    let (_server, mut client) = server().await;
+    assert_eq!(
+        ints(
+            &mut client,
+            "SELECT c1, c2 FROM ks.t WHERE k = 0 AND token(k) = token(0)"
+        )
+        .await,
+        [[0, 0], [0, 1], [1, 0], [1, 1]]
+    );
+    assert!(rows(
+        &mut client,
+        "SELECT * FROM ks.t WHERE k = 0 AND token(k) > token(0)"
+    )
+    .await
+    .is_empty());
+}

@@ -172,6 +172,32 @@ impl Selection {
         !self.aggregates.is_empty()
     }
 
+    /// The output positions of the table columns `columns`, appending a hidden output
+    /// column for each one not selected as itself (Cassandra's ordering columns): rows
+    /// are sorted on them, then cut back to the selected columns.
+    pub fn ordering_positions(&mut self, table: &Table, columns: &[usize]) -> Vec<usize> {
+        let mut positions = Vec::with_capacity(columns.len());
+        for &column in columns {
+            let selected = self
+                .exprs
+                .iter()
+                .position(|e| matches!(e, Expr::Column(c) if *c == column));
+            if let Some(position) = selected {
+                positions.push(position);
+            } else if let (Some(def), Some(ty)) =
+                (table.def.columns.get(column), table.types.get(column))
+            {
+                self.exprs.push(Expr::Column(column));
+                self.columns.push(OutputColumn {
+                    name: def.name.clone(),
+                    ty: ty.clone(),
+                });
+                positions.push(self.exprs.len() - 1);
+            }
+        }
+        positions
+    }
+
     /// The output row of one input row (non-aggregate selections).
     pub fn project(&self, row: &FullRow, now_secs: i64) -> CqlResult<Vec<Option<Bytes>>> {
         let input = Input {
