@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command: bash scripts/test.sh
 #
-#   0. set-up: a Python venv (.venv) with compat-tests/requirements.txt
+#   0. set-up: a Python venv (.venv) with compat-tests/requirements.txt, and the openssl
+#      command line (test_tls.py makes its certificates with it; apt-get when missing)
 #   1. gates: `cargo fmt --all --check`,
 #      `cargo clippy --workspace --all-targets -- -D warnings` and no new dependency cycle
 #      between modules of src/ (scripts/module_deps.py); then unit + integration
@@ -109,6 +110,17 @@ setup_venv() {
 }
 
 run_step "python venv (compat-tests/requirements.txt)" setup_venv || true
+
+# install_openssl: the openssl CLI, from Debian when missing (test_tls.py makes its CA, node
+# and client certificates with it, as an operator would).
+install_openssl() {
+    command -v openssl >/dev/null && return 0
+    local sudo=()
+    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+    "${sudo[@]}" apt-get update -qq || return 1
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq openssl >/dev/null
+}
+run_step "openssl CLI (test_tls.py)" install_openssl || true
 PYTHON="${PYTHON:-$VENV/bin/python}"
 # cqlsh and other console scripts of the venv must be found by the suites.
 export PATH="$VENV/bin:$PATH"

@@ -32,6 +32,7 @@ use crate::node::{Mode, Node};
 use crate::snapshot;
 use crate::util::human_bytes;
 
+mod scrub;
 mod stats;
 
 const MAX_HEAD_BYTES: usize = 8 * 1024;
@@ -235,6 +236,7 @@ async fn route(
             cql_blocking(node, move |n| clearsnapshot_verb(n, &args)).await
         }
         ("POST", _, "flush") => blocking(node, |n| n.engine().flush().map(|_| String::new())).await,
+        ("POST", _, "scrub") => cql_blocking(node, move |n| scrub::scrub(n, &args)).await,
         ("POST", _, "compact") => {
             blocking(node, |n| n.engine().compact().map(|_| String::new())).await
         }

@@ -9,8 +9,11 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 mod cassandra_keys;
+mod encryption;
 mod settings;
 mod yaml;
+
+pub use encryption::{ClientAuth, EncryptionOptions, InternodeEncryption, TlsVersion};
 
 /// How the commit log (the engine's WAL) acknowledges writes; Cassandra's `commitlog_sync`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,6 +22,45 @@ pub enum CommitlogSync {
     Batch,
     /// Acknowledge at once and fsync every `period_ms` (`commitlog_sync_period`).
     Periodic { period_ms: u64 },
+}
+
+/// What the node does when storage fails (Cassandra's `disk_failure_policy`); applied by
+/// `crate::damage`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiskFailurePolicy {
+    /// Stop the native transport on a disk (I/O) error; corrupt data fails only its reads.
+    Stop,
+    /// Stop the native transport on any storage failure, corrupt data included.
+    StopParanoid,
+    /// End the process on any storage failure.
+    Die,
+    /// Fail only the requests that meet the failure.
+    BestEffort,
+    /// As `best_effort` (Cassandra ignores the failure and lets the request fail).
+    Ignore,
+}
+
+impl DiskFailurePolicy {
+    pub(crate) fn from_name(name: &str) -> Option<DiskFailurePolicy> {
+        Some(match name.trim() {
+            "stop" => DiskFailurePolicy::Stop,
+            "stop_paranoid" => DiskFailurePolicy::StopParanoid,
+            "die" => DiskFailurePolicy::Die,
+            "best_effort" => DiskFailurePolicy::BestEffort,
+            "ignore" => DiskFailurePolicy::Ignore,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DiskFailurePolicy::Stop => "stop",
+            DiskFailurePolicy::StopParanoid => "stop_paranoid",
+            DiskFailurePolicy::Die => "die",
+            DiskFailurePolicy::BestEffort => "best_effort",
+            DiskFailurePolicy::Ignore => "ignore",
+        }
+    }
 }
 
 /// Cassandra's `commitlog_sync_period` default.
@@ -34,6 +76,10 @@ pub struct Config {
     /// The CQL address given to clients and peers (`broadcast_rpc_address`).
     pub broadcast_rpc_address: Option<IpAddr>,
     pub native_transport_port: u16,
+    /// Cassandra's deprecated `native_transport_port_ssl`: when set (and not the native
+    /// port) with client encryption enabled, TLS is served there and plain text on
+    /// `native_transport_port`.
+    pub native_transport_port_ssl: Option<u16>,
     pub storage_port: u16,
     /// Admin endpoint (nodetool, metrics) address (Strata-specific): loopback by default,
     /// since its actions (drain, clearsnapshot) are authenticated only when an
@@ -77,6 +123,13 @@ pub struct Config {
     /// `authorizer: CassandraAuthorizer` turns on permission checks from
     /// `system_auth.role_permissions` (false: AllowAllAuthorizer).
     pub cassandra_authorizer: bool,
+    /// `disk_failure_policy` (Cassandra's default: `stop`).
+    pub disk_failure_policy: DiskFailurePolicy,
+    /// `client_encryption_options`: TLS for CQL clients.
+    pub client_encryption: EncryptionOptions,
+    /// `server_encryption_options`: parsed and checked; internode TLS is refused until the
+    /// messaging layer speaks it.
+    pub server_encryption: EncryptionOptions,
     /// Answer requests without touching the engine (benchmark baseline only).
     pub null_storage: bool,
     /// Cassandra properties of the YAML file that Strata accepts but does not implement,
@@ -94,6 +147,7 @@ impl Default for Config {
             rpc_address: localhost,
             broadcast_rpc_address: None,
             native_transport_port: 9042,
+            native_transport_port_ssl: None,
             storage_port: 7000,
             admin_address: localhost,
             admin_port: 7199,
@@ -123,6 +177,9 @@ impl Default for Config {
             read_request_timeout_ms: 5_000,
             password_authenticator: false,
             cassandra_authorizer: false,
+            disk_failure_policy: DiskFailurePolicy::Stop,
+            client_encryption: EncryptionOptions::default(),
+            server_encryption: EncryptionOptions::default(),
             null_storage: false,
             ignored_properties: Vec::new(),
         }
@@ -335,7 +392,7 @@ impl Config {
         format!(
             "listen_address: {}, broadcast_address: {}, rpc_address: {}, native_transport_port: {}, \
              storage_port: {}, admin: {}:{}, seeds: [{}], num_tokens: {}, dc: {}, rack: {}, \
-             commitlog_sync: {sync}, memtable_heap_space: {}MiB, file_cache_size: {}MiB, \
+             commitlog_sync: {sync}, disk_failure_policy: {}, memtable_heap_space: {}MiB, file_cache_size: {}MiB, \
              native_transport_max_frame_size: {}MiB, native_transport_max_concurrent_connections: {}",
             self.listen_address,
             self.broadcast_address(),
@@ -348,6 +405,7 @@ impl Config {
             self.num_tokens,
             self.dc,
             self.rack,
+            self.disk_failure_policy.name(),
             self.memtable_bytes >> 20,
             self.block_cache_bytes >> 20,
             self.max_frame_bytes >> 20,
@@ -486,6 +544,26 @@ fn parse_ip(text: &str) -> Option<IpAddr> {
     match text.trim() {
         "localhost" => Some(IpAddr::from([127, 0, 0, 1])),
         other => other.parse().ok(),
+    }
+}
+
+/// A YAML value on one line, for messages.
+fn inline(value: &serde_yaml_ng::Value) -> String {
+    match value {
+        serde_yaml_ng::Value::String(s) => format!("{s:?}"),
+        other => serde_yaml_ng::to_string(other)
+            .map(|s| s.trim().replace('\n', " "))
+            .unwrap_or_default(),
+    }
+}
+
+/// The text of a scalar, `None` for a map, a list or null.
+fn scalar_text(value: &serde_yaml_ng::Value) -> Option<String> {
+    match value {
+        serde_yaml_ng::Value::String(s) => Some(s.clone()),
+        serde_yaml_ng::Value::Number(n) => Some(n.to_string()),
+        serde_yaml_ng::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
     }
 }
 

@@ -39,15 +39,42 @@ pub fn check(config: &Config, timeout: Duration) -> anyhow::Result<()> {
         bail!("operation mode is {}, not NORMAL", mode.trim());
     }
     let cql = SocketAddr::new(config.local_cql_address(), config.native_transport_port);
-    cql_round_trip(cql, timeout).with_context(|| format!("CQL on {cql}"))
+    // TLS-only: the probe speaks TLS too (plain text on the native port otherwise, which
+    // optional mode and native_transport_port_ssl keep serving).
+    let tls = config.client_encryption.enabled
+        && !config.client_encryption.optional
+        && config.native_transport_port_ssl.is_none();
+    let tls = if tls {
+        Some(crate::tls::probe_config(&config.client_encryption)?)
+    } else {
+        None
+    };
+    cql_round_trip(cql, tls, timeout).with_context(|| format!("CQL on {cql}"))
 }
 
-fn cql_round_trip(addr: SocketAddr, timeout: Duration) -> anyhow::Result<()> {
-    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
+fn cql_round_trip(
+    addr: SocketAddr,
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let stream = TcpStream::connect_timeout(&addr, timeout)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
+    match tls {
+        None => queries(stream),
+        Some(config) => {
+            let name = rustls_pki_types::ServerName::IpAddress(addr.ip().into());
+            let connection = rustls::ClientConnection::new(config, name)?;
+            queries(rustls::StreamOwned::new(connection, stream))
+        }
+    }
+}
+
+/// OPTIONS, STARTUP and a read of `system.local`, each answered as expected.
+fn queries(mut stream: impl Read + Write) -> anyhow::Result<()> {
+    let stream = &mut stream;
     exchange(
-        &mut stream,
+        stream,
         0,
         Opcode::Options,
         BytesMut::new(),
@@ -59,17 +86,17 @@ fn cql_round_trip(addr: SocketAddr, timeout: Duration) -> anyhow::Result<()> {
         [("CQL_VERSION", "3.0.0")].into_iter(),
         "startup options",
     )?;
-    exchange(&mut stream, 1, Opcode::Startup, startup, Opcode::Ready)?;
+    exchange(stream, 1, Opcode::Startup, startup, Opcode::Ready)?;
     let mut query = BytesMut::new();
     put_long_string(&mut query, "SELECT key FROM system.local", "query")?;
     query.put_u16(0x0001); // consistency ONE
     query.put_u8(0); // no query flags
-    exchange(&mut stream, 2, Opcode::Query, query, Opcode::Result)
+    exchange(stream, 2, Opcode::Query, query, Opcode::Result)
 }
 
 /// Sends one request envelope and checks that the answer on its stream has `expected` opcode.
 fn exchange(
-    stream: &mut TcpStream,
+    stream: &mut (impl Read + Write),
     id: i16,
     opcode: Opcode,
     body: BytesMut,

@@ -34,6 +34,7 @@ pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod cql;
+pub mod damage;
 pub mod error;
 pub mod exec;
 pub mod health;
@@ -54,6 +55,7 @@ pub(crate) mod test_dir;
 pub(crate) mod test_rng;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod tls;
 pub mod trace;
 pub mod types;
 pub mod util;
@@ -66,6 +68,7 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::node::{Mode, Node};
+use crate::tls::Encryption;
 
 /// Opens the node and serves CQL (and the admin endpoint) until Ctrl-C, SIGTERM or
 /// `nodetool drain`; then stops accepting clients, flushes and returns (exit code 0), which
@@ -89,14 +92,26 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     // Includes the memory bound (ARCHITECTURE.md): memtable x 3 + block cache + connections.
     tracing::info!("Configuration: {}", config.summary());
+    // TLS files are read and checked before the data directory is touched.
+    let encryption = tls::Encryption::for_clients(&config.client_encryption)?;
+    // Cassandra's native_transport_port_ssl: TLS there, plain text on the native port.
+    let ssl_port = config
+        .native_transport_port_ssl
+        .filter(|p| *p != config.native_transport_port && !matches!(encryption, Encryption::Plain));
+    let ssl_addr = ssl_port.map(|p| SocketAddr::new(config.rpc_address, p));
     let node = Node::open(config).await?;
     exec::serve_truncate(&node);
     exec::auth::store::setup(&node)
         .await
         .map_err(|e| anyhow::anyhow!("cannot set up system_auth: {e}"))?;
-    let listener = TcpListener::bind(cql_addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen for CQL on {cql_addr}: {e}"))?;
+    let listener = bind_cql(cql_addr).await?;
+    let (main_encryption, ssl_listener) = match ssl_addr {
+        Some(addr) => (
+            Encryption::Plain,
+            Some((bind_cql(addr).await?, addr, encryption)),
+        ),
+        None => (encryption, None),
+    };
     let (drain_tx, mut drain_rx) = watch::channel(false);
     if admin_addr.port() != 0 {
         let admin = TcpListener::bind(admin_addr)
@@ -112,19 +127,51 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::info!("Metrics (read-only) on http://{metrics_addr}/metrics");
         tokio::spawn(admin::run_metrics(node.clone(), metrics));
     }
-    tracing::info!(host_id = %node.host_id(), "Starting listening for CQL clients on {cql_addr} (unencrypted)...");
+    tracing::info!(host_id = %node.host_id(), "Starting listening for CQL clients on {cql_addr} ({})...", main_encryption.describe());
+    let (stop_ssl, ssl_stopped) = watch::channel(false);
+    let ssl_task = ssl_listener.map(|(listener, addr, encryption)| {
+        tracing::info!(
+            "Starting listening for CQL clients on {addr} ({})...",
+            encryption.describe()
+        );
+        let mut stopped = ssl_stopped.clone();
+        tokio::spawn(server::run(
+            node.clone(),
+            listener,
+            encryption,
+            async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            },
+        ))
+    });
     if let Some(gossip) = node.gossip() {
         gossip.set_rpc_ready(true).await;
     }
     node.set_mode(Mode::Normal);
+    let mut stop_requested = drain_rx.clone();
+    let mut transport_stopped = node.disk_failure().transport_stopped();
     let shutdown = async move {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = terminate() => {}
             _ = drain_rx.wait_for(|d| *d) => {}
+            _ = transport_stopped.wait_for(|s| *s) => {}
         }
     };
-    server::run(node.clone(), listener, shutdown).await;
+    server::run(node.clone(), listener, main_encryption, shutdown).await;
+    let _ = stop_ssl.send(true);
+    if let Some(task) = ssl_task {
+        let _ = task.await;
+    }
+    if *node.disk_failure().transport_stopped().borrow() {
+        // disk_failure_policy stopped the native transport: the process stays up (admin
+        // endpoint included) for inspection until it is stopped.
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate() => {}
+            _ = stop_requested.wait_for(|d| *d) => {}
+        }
+    }
     node.set_mode(Mode::Draining);
     tracing::info!("Stopping: flushing memtables");
     // Peers tell their drivers this node is DOWN now rather than when their failure
@@ -143,6 +190,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     node.set_mode(Mode::Drained);
     tracing::info!("Drained; exiting");
     Ok(())
+}
+
+async fn bind_cql(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen for CQL on {addr}: {e}"))
 }
 
 #[cfg(unix)]

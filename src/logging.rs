@@ -210,6 +210,11 @@ pub fn engine_listener(names: VersionNames) -> strata_engine::Listener {
                 duration.as_millis()
             )
             }
+            strata_engine::Event::Damaged(damage) => tracing::error!(
+                "Damaged data in {}; the file is left out of merges, and reads of it fail, \
+                 until `nodetool scrub` rewrites it",
+                crate::damage::describe(damage)
+            ),
         },
     ))
 }

@@ -95,7 +95,7 @@ enum Command {
         help: Option<bool>,
         /// Options and command: status, info, version, tpstats, compactionstats,
         /// tablestats|cfstats [-H] [ks[.table]...], tablehistograms ks table,
-        /// proxyhistograms, flush, compact, drain, snapshot [-t TAG] [ks...],
+        /// proxyhistograms, flush, compact, drain, scrub [ks [tables...]], snapshot [-t TAG] [ks...],
         /// listsnapshots, clearsnapshot [-t TAG | --all], settraceprobability P,
         /// setlogginglevel [COMPONENT LEVEL], getlogginglevels.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

@@ -20,6 +20,7 @@ use crate::cluster::metadata::{MetaNode, MetadataLog, Setup};
 use crate::cluster::ring::Endpoint;
 use crate::cluster::{Coordinator, Deadlines, Host, LocalReplica, Ring, SharedRing};
 use crate::config::{CommitlogSync, Config};
+use crate::damage::DiskFailure;
 use crate::error::CqlResult;
 use crate::metrics::{self, Metrics};
 use crate::prepared_cache::PreparedCache;
@@ -82,6 +83,8 @@ pub struct Node {
     /// Roles and permissions last read from `system_auth` (used only with an
     /// authenticator or authorizer configured).
     auth: AuthCache,
+    /// `disk_failure_policy`: told of storage errors, may stop the native transport.
+    disk_failure: Arc<DiskFailure>,
 }
 
 impl Node {
@@ -97,6 +100,7 @@ impl Node {
             tokens,
             local_replica,
             version_names,
+            disk_failure,
         } = storage;
         let peers = Membership::load_persisted(schema.local_records(peer_records_prefix()));
         let mut ring = Ring::new(Endpoint {
@@ -151,6 +155,7 @@ impl Node {
             gossip: OnceLock::new(),
             clients: Arc::default(),
             auth: AuthCache::default(),
+            disk_failure,
         });
         let weak = Arc::downgrade(&node);
         let _ = version_names.set(Box::new(move |version| {
@@ -218,6 +223,11 @@ impl Node {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The disk failure policy in force (its `transport_stopped` closes the listeners).
+    pub fn disk_failure(&self) -> &Arc<DiskFailure> {
+        &self.disk_failure
     }
 
     /// The storage engine, for what is not table data (versions, snapshots, stats,
@@ -335,6 +345,7 @@ struct Storage {
     local_replica: LocalReplica,
     /// The engine listener's table names, set once the node exists.
     version_names: crate::logging::VersionNames,
+    disk_failure: Arc<DiskFailure>,
 }
 
 /// The blocking part of opening: the engine, the schema store, the host id, the
@@ -353,7 +364,10 @@ fn open_storage(config: Config) -> anyhow::Result<Storage> {
         .local_record(TOKENS_RECORD)
         .map(|stored| serde_json::from_slice(&stored))
         .transpose()?;
-    let local_replica = LocalReplica::new(engine.clone())?;
+    // Damage met while the schema was read was skipped there; say where it is.
+    crate::damage::log_known(&engine);
+    let disk_failure = DiskFailure::new(config.disk_failure_policy);
+    let local_replica = LocalReplica::new(engine.clone(), disk_failure.clone())?;
     Ok(Storage {
         config,
         engine,
@@ -362,6 +376,7 @@ fn open_storage(config: Config) -> anyhow::Result<Storage> {
         tokens,
         local_replica,
         version_names,
+        disk_failure,
     })
 }
 

@@ -4,6 +4,8 @@
 //! - At most `max_connections` connections are served at once; further clients wait in
 //!   the kernel's accept queue rather than consuming memory here.
 //! - Shutdown stops accepting and lets each connection finish its in-flight requests.
+//! - The TLS handshake (if any) runs in the connection's own task, holding its slot, so a
+//!   slow or plain-text client on a TLS port delays nobody else.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -14,9 +16,16 @@ use tokio::sync::{watch, Semaphore};
 
 use crate::connection;
 use crate::node::Node;
+use crate::tls::Encryption;
 
-/// Accepts CQL connections on `listener` until `shutdown` completes.
-pub async fn run(node: Arc<Node>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+/// Accepts CQL connections on `listener` until `shutdown` completes, wrapping each socket
+/// as `encryption` says.
+pub async fn run(
+    node: Arc<Node>,
+    listener: TcpListener,
+    encryption: Encryption,
+    shutdown: impl Future<Output = ()>,
+) {
     let limit = Arc::new(Semaphore::new(node.config().max_connections));
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::pin!(shutdown);
@@ -43,8 +52,15 @@ pub async fn run(node: Arc<Node>, listener: TcpListener, shutdown: impl Future<O
                     peer,
                     local: socket.local_addr().unwrap_or(peer),
                 };
+                let encryption = encryption.clone();
                 tokio::spawn(async move {
-                    connection::serve(node, socket, endpoints, stop).await;
+                    match encryption.accept(socket).await {
+                        Ok(stream) => connection::serve(node, stream, endpoints, stop).await,
+                        // A plain-text client on a TLS-only port lands here too.
+                        Err(e) => {
+                            tracing::info!(%peer, error = %e, "TLS handshake failed; connection closed")
+                        }
+                    }
                     drop(permit);
                 });
             }

@@ -23,7 +23,7 @@ use crate::node::Node;
 use crate::schema::{SchemaWrite, SnapshotRecord, Table};
 
 /// Which tables a `nodetool` verb addresses: `ks` or `ks.table`; none means every user table.
-fn selected<'c>(
+pub(crate) fn selected<'c>(
     catalog: &'c crate::schema::Catalog,
     targets: &[String],
 ) -> CqlResult<Vec<&'c Table>> {

@@ -69,9 +69,14 @@ impl TestServer {
             .expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(crate::server::run(node.clone(), listener, async move {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(crate::server::run(
+            node.clone(),
+            listener,
+            crate::tls::Encryption::Plain,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         TestServer {
             node,
             addr,

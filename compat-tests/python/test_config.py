@@ -43,14 +43,12 @@ def test_production_security_settings_are_refused_not_ignored(strata, tmp_path):
     stderr = run_refused(strata.binary, tmp_path, (
         "authenticator: com.example.LdapAuthenticator\n"
         "authorizer: com.example.CustomAuthorizer\n"
-        "client_encryption_options:\n  enabled: true\n  keystore: conf/.keystore\n"
-        "server_encryption_options:\n  internode_encryption: all\n"))
+        "server_encryption_options:\n  internode_encryption: all\n  keystore: conf/.keystore\n"))
     for key in ("authenticator: com.example.LdapAuthenticator",
                 "authorizer: com.example.CustomAuthorizer",
-                "client_encryption_options: enabled: true",
                 "server_encryption_options: internode_encryption: all"):
         assert key in stderr, f"{key!r} not refused:\n{stderr}"
-    assert stderr.count("refusing to start") == 4, stderr
+    assert stderr.count("refusing to start") == 3, stderr
 
 
 def test_every_bad_value_is_reported_once_with_its_key_and_form(strata, tmp_path):

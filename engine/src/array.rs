@@ -646,6 +646,55 @@ impl ArrayBuilder {
     }
 }
 
+/// A data block that failed verification: where it is in its file and which keys it held
+/// (from the in-memory index, which is verified separately), so an operator can tell which
+/// data is unreadable and `Engine::scrub` can report what it dropped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Damage {
+    /// The array file, e.g. `0000000012.arr`.
+    pub file: String,
+    /// Block number in the file.
+    pub block: usize,
+    /// Byte range of the block in the file.
+    pub offset: u64,
+    pub len: u32,
+    /// The block's keys are above `after` (the previous block's last key; `None` for the
+    /// first block) and at most `last`.
+    pub after: Option<Vec<u8>>,
+    pub last: Vec<u8>,
+    /// What the verification found.
+    pub detail: String,
+}
+
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "block {} (bytes {}..{}, keys after {} through {}): {}",
+            self.block,
+            self.offset,
+            self.offset + u64::from(self.len),
+            self.after
+                .as_deref()
+                .map_or("the start".to_string(), short_hex),
+            short_hex(&self.last),
+            self.detail
+        )
+    }
+}
+
+/// A key for messages: hex, cut after 24 bytes.
+fn short_hex(key: &[u8]) -> String {
+    let mut out = String::from("0x");
+    for b in key.iter().take(24) {
+        out.push_str(&format!("{b:02x}"));
+    }
+    if key.len() > 24 {
+        out.push_str("...");
+    }
+    out
+}
+
 /// A verified data block.
 pub(crate) struct Block {
     data: Vec<u8>,
@@ -892,6 +941,8 @@ pub(crate) struct ArrayReader {
     pub file_bytes: u64,
     format: EntryFormat,
     obsolete: AtomicBool,
+    /// Blocks found damaged so far (each once); merges leave a damaged array alone.
+    damaged: Mutex<Vec<Damage>>,
 }
 
 impl Drop for ArrayReader {
@@ -969,6 +1020,7 @@ impl ArrayReader {
             file_bytes,
             format,
             obsolete: AtomicBool::new(false),
+            damaged: Mutex::new(Vec::new()),
         })
     }
 
@@ -1026,8 +1078,7 @@ impl ArrayReader {
         let mut raw = vec![0u8; entry.len as usize];
         self.storage.read_at(&self.name, entry.offset, &mut raw)?;
         let block = Arc::new(
-            Block::parse(raw, self.format)
-                .map_err(|e| Error::corruption(&self.name, format!("block {i}: {e}")))?,
+            Block::parse(raw, self.format).map_err(|e| self.damaged_block(i, e.0.to_string()))?,
         );
         if fill_cache {
             self.cache.insert((self.id, idx), block.clone());
@@ -1045,6 +1096,91 @@ impl ArrayReader {
             .slots
             .last()
             .map_or(0, |s| s.offset + u64::from(s.len))
+    }
+
+    /// Records block `i` as damaged and returns the corruption error naming it.
+    fn damaged_block(&self, i: usize, detail: String) -> Error {
+        let Some(slot) = self.index.slot(i) else {
+            return Error::corruption(&self.name, format!("block {i}: {detail}"));
+        };
+        let damage = Damage {
+            file: self.name.clone(),
+            block: i,
+            offset: slot.offset,
+            len: slot.len,
+            after: i
+                .checked_sub(1)
+                .and_then(|p| self.index.slot(p))
+                .map(|p| self.index.last_key(p).to_vec()),
+            last: self.index.last_key(slot).to_vec(),
+            detail,
+        };
+        let error = Error::corruption(&self.name, damage.to_string());
+        let mut damaged = self.damaged.lock().unwrap_or_else(|e| e.into_inner());
+        if !damaged.iter().any(|d| d.block == i) {
+            damaged.push(damage);
+        }
+        error
+    }
+
+    /// The blocks found damaged so far.
+    pub(crate) fn damage(&self) -> Vec<Damage> {
+        self.damaged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn is_damaged(&self) -> bool {
+        !self
+            .damaged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
+    pub(crate) fn file_name(&self) -> &str {
+        &self.name
+    }
+
+    /// Reads and verifies every block (around the cache); returns the damage found.
+    pub(crate) fn verify(&self) -> Result<Vec<Damage>> {
+        for i in 0..self.index.len() {
+            match self.block(i, false) {
+                Ok(_) | Err(Error::Corruption { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self.damage())
+    }
+
+    /// Feeds every entry of the blocks that verify, in order, to `sink`; damaged blocks
+    /// (a block one of whose entries does not decode included) are skipped whole.
+    pub(crate) fn salvage(&self, sink: &mut crate::memtable::EntryVisitor<'_>) -> Result<()> {
+        for i in 0..self.index.len() {
+            let block = match self.block(i, false) {
+                Ok(b) => b,
+                Err(Error::Corruption { .. }) => continue,
+                Err(e) => return Err(e),
+            };
+            let decoded: DecodeResult<Vec<(&[u8], VersionId, Cell)>> = (0..block.len())
+                .map(|j| {
+                    let (key, version, rest) = block.version_at(j)?;
+                    Ok((key, version, block.cell_at(rest)?))
+                })
+                .collect();
+            match decoded {
+                Ok(entries) => {
+                    for (key, version, cell) in &entries {
+                        sink(key, *version, cell)?;
+                    }
+                }
+                Err(e) => {
+                    let _ = self.damaged_block(i, e.0.to_string());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// False only if the prefix filter, built by the extractor named `extractor`, rules out
@@ -1122,6 +1258,8 @@ pub(crate) struct ArrayCursor {
     fill_cache: bool,
     /// A merge's progress: the bytes of each data block this cursor finishes are added.
     progress: Option<Arc<AtomicU64>>,
+    /// Step over damaged blocks instead of failing (forward salvage scans).
+    skip_damaged: bool,
 }
 
 impl ArrayCursor {
@@ -1156,6 +1294,29 @@ impl ArrayCursor {
             versions: None,
             fill_cache,
             progress: None,
+            skip_damaged: false,
+        }
+    }
+
+    /// A forward cursor that steps over damaged blocks (each recorded in the array's
+    /// damage list) instead of failing: what can still be read, for salvage.
+    pub(crate) fn skipping_damage(
+        array: Arc<ArrayReader>,
+        start: Bound<Vec<u8>>,
+        end: Bound<Vec<u8>>,
+    ) -> Result<ArrayCursor> {
+        let mut c = ArrayCursor::unpositioned(array, false, end, true);
+        c.skip_damaged = true;
+        c.seek(start)?;
+        Ok(c)
+    }
+
+    /// Block `i`, or `None` for a damaged one this cursor steps over.
+    fn load(&self, i: usize) -> Result<Option<Arc<Block>>> {
+        match self.array.block(i, self.fill_cache) {
+            Ok(b) => Ok(Some(b)),
+            Err(Error::Corruption { .. }) if self.skip_damaged => Ok(None),
+            Err(e) => Err(e),
         }
     }
 
@@ -1208,7 +1369,10 @@ impl ArrayCursor {
         if !self.reverse {
             self.block_idx = bi;
             if bi < n {
-                let b = self.array.block(bi, self.fill_cache)?;
+                let Some(b) = self.load(bi)? else {
+                    self.block_idx += 1;
+                    return Ok(());
+                };
                 self.pos = b
                     .lower_bound(key, strict)
                     .map_err(|e| self.array.decode_err(e))?;
@@ -1252,7 +1416,10 @@ impl ArrayCursor {
                     self.done = true;
                     return Ok(None);
                 }
-                self.block = Some(self.array.block(self.block_idx, self.fill_cache)?);
+                match self.load(self.block_idx)? {
+                    Some(b) => self.block = Some(b),
+                    None => self.block_idx += 1,
+                }
                 self.pos = 0;
                 continue;
             };

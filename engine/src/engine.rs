@@ -37,8 +37,9 @@ use crate::scan::{EntrySource, KeyMerger};
 use crate::version::{VersionOp, VersionTally, VersionTree};
 use crate::wal::{replay_segment, segment_name, Wal, WalState};
 use crate::{
-    Cell, Clock, Error, Event, LevelStats, MergeProgress, Mutation, Options, Result, ScanIter,
-    Stats, Storage, SyncMode, VersionId, VersionInfo, WriteTicket, ROOT_VERSION,
+    Cell, Clock, Damage, Error, Event, LevelStats, MergeProgress, Mutation, Options, Result,
+    ScanIter, Scrubbed, Stats, Storage, SyncMode, VersionId, VersionInfo, WriteTicket,
+    ROOT_VERSION,
 };
 
 /// Highest level of the doubling array.
@@ -418,7 +419,15 @@ impl Engine {
             .options
             .prefix_extractor
             .and_then(|e| e.scan_prefix(&start, &end).map(|p| (e.name, hash64(p))));
-        let iter = ScanIter::new(view, Arc::new(path), start, end, reverse, prefix_filter)?;
+        let iter = ScanIter::new(
+            view,
+            Arc::new(path),
+            start,
+            end,
+            reverse,
+            prefix_filter,
+            false,
+        )?;
         let counters = &self.inner.counters;
         counters
             .scan_arrays
@@ -427,6 +436,62 @@ impl Engine {
             .scan_arrays_skipped
             .fetch_add(iter.arrays_skipped() as u64, Ordering::Relaxed);
         Ok(iter)
+    }
+
+    /// A forward scan like `scan` that steps over damaged data blocks instead of failing:
+    /// what is still readable, for salvage (the server's schema at start). Every block it
+    /// skipped is then listed by `damage`; the caller decides what the gap means.
+    pub fn scan_salvaging(
+        &self,
+        version: VersionId,
+        start: Bound<Vec<u8>>,
+        end: Bound<Vec<u8>>,
+    ) -> Result<ScanIter> {
+        let path = self.inner.read_path(version)?;
+        ScanIter::new(
+            self.inner.view(),
+            Arc::new(path),
+            start,
+            end,
+            false,
+            None,
+            true,
+        )
+    }
+
+    /// Every damaged data block found so far (by reads, merges, salvage scans or `scrub`)
+    /// in the arrays in use.
+    pub fn damage(&self) -> Vec<Damage> {
+        self.inner
+            .view()
+            .arrays
+            .iter()
+            .flat_map(|a| a.reader.damage())
+            .collect()
+    }
+
+    /// Verifies every block of the arrays holding entries of `versions` (every array when
+    /// `None`) and rewrites each array that has damaged blocks without them, on its level
+    /// (one manifest edit each, as a merge). Returns what each rewrite dropped. Entries of
+    /// other versions in a dropped block are lost too: a block is the unit of damage.
+    ///
+    /// What a dropped block held is gone: an older cell of the same key in another array
+    /// becomes visible again, as after Cassandra's scrub; a replica's repair restores it.
+    pub fn scrub(&self, versions: Option<&[VersionId]>) -> Result<Vec<Scrubbed>> {
+        self.inner.check_open()?;
+        let _guard = lock(&self.inner.merge_lock);
+        let view = self.inner.view();
+        let mut report = Vec::new();
+        for handle in view.arrays.iter().filter(|a| {
+            versions.is_none_or(|vs| vs.iter().any(|v| a.reader.meta.contains_version(*v)))
+        }) {
+            let dropped = handle.reader.verify()?;
+            if dropped.is_empty() {
+                continue;
+            }
+            report.push(self.inner.rewrite_without_damage(handle)?);
+        }
+        Ok(report)
     }
 
     /// Freezes writable leaf `version` and returns its new writable child.
@@ -1007,10 +1072,13 @@ impl Inner {
 
     /// The arrays of `level` and the level to merge them into, if the level needs a merge.
     fn level_needs_merge(&self, view: &View, level: u32) -> Option<(Vec<Arc<ArrayHandle>>, u32)> {
+        // A damaged array stays out of merges until `scrub` rewrites it: a merge would fail
+        // on its damaged block. The others still merge; the damaged one counts as data
+        // outside the merge for tombstone purging, like any array not merged.
         let at: Vec<Arc<ArrayHandle>> = view
             .arrays
             .iter()
-            .filter(|a| a.level == level)
+            .filter(|a| a.level == level && !a.reader.is_damaged())
             .cloned()
             .collect();
         if at.len() < 2 {
@@ -1035,9 +1103,45 @@ impl Inner {
             let Some((inputs, level)) = self.pick_merge() else {
                 return Ok(());
             };
-            self.merge(&inputs, level)?;
+            match self.merge(&inputs, level) {
+                // The damaged input is now marked and left out of the next picks: the
+                // damage is reported, and writes go on (Cassandra marks the sstable
+                // suspect and compacts the others).
+                Err(Error::Corruption { .. }) if inputs.iter().any(|a| a.reader.is_damaged()) => {
+                    for damage in inputs.iter().flat_map(|a| a.reader.damage()) {
+                        self.notify(&Event::Damaged(damage));
+                    }
+                }
+                other => other?,
+            }
         }
         Ok(())
+    }
+
+    /// Rewrites `handle`'s array without its damaged blocks, on its level.
+    fn rewrite_without_damage(&self, handle: &Arc<ArrayHandle>) -> Result<Scrubbed> {
+        let reader = &handle.reader;
+        let mut builder = self.new_builder(reader.meta.keys)?;
+        let mut kept = 0u64;
+        let built = reader.salvage(&mut |key, version, cell| {
+            kept += 1;
+            builder.add(key, version, cell)
+        });
+        let dropped = reader.damage();
+        let outputs = self.finish_outputs(vec![builder], built, handle.level)?;
+        let edit = Edit {
+            add: outputs.iter().map(|a| (a.reader.id, a.level)).collect(),
+            remove: vec![reader.id],
+            wal_floor: 0,
+        };
+        let replacement = outputs.first().map(|a| a.reader.file_name().to_string());
+        self.commit_edit(edit, outputs, std::slice::from_ref(handle), None)?;
+        Ok(Scrubbed {
+            file: reader.file_name().to_string(),
+            replacement,
+            entries_kept: kept,
+            dropped,
+        })
     }
 
     fn merge_selected(&self, pick: impl Fn(&ArrayHandle) -> bool) -> Result<()> {
@@ -1047,7 +1151,7 @@ impl Inner {
             .view()
             .arrays
             .iter()
-            .filter(|a| pick(a))
+            .filter(|a| pick(a) && !a.reader.is_damaged())
             .cloned()
             .collect();
         if inputs.is_empty() {

@@ -47,6 +47,7 @@ pub mod storage;
 mod version;
 mod wal;
 
+pub use array::Damage;
 pub use cell::{Cell, CellValue, Mutation, MAX_KEY_BYTES, MAX_VALUE_BYTES};
 pub use engine::Engine;
 pub use error::{Error, Result};
@@ -250,6 +251,22 @@ pub enum Event {
         prefix: Vec<u8>,
         bytes: u64,
     },
+    /// A merge met a damaged data block; the array is left out of merges from now on
+    /// (until `Engine::scrub` rewrites it) and writes go on.
+    Damaged(Damage),
+}
+
+/// What `Engine::scrub` did to one damaged array.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scrubbed {
+    /// The damaged array file.
+    pub file: String,
+    /// The array written in its place (`None` when nothing in it was readable).
+    pub replacement: Option<String>,
+    /// Entries copied from the blocks that verified.
+    pub entries_kept: u64,
+    /// The blocks left out, with the keys they held.
+    pub dropped: Vec<Damage>,
 }
 
 /// Receives [`Event`]s on the engine's background threads; must return quickly.

@@ -158,6 +158,7 @@ impl ScanIter {
         end: Bound<Vec<u8>>,
         reverse: bool,
         prefix_filter: Option<(&str, u64)>,
+        skip_damaged: bool,
     ) -> Result<ScanIter> {
         let mut sources: Vec<Box<dyn EntrySource>> = Vec::new();
         let (resume, stop) = if reverse {
@@ -192,8 +193,12 @@ impl ScanIter {
                 arrays_skipped += 1;
                 continue;
             }
-            let cursor = ArrayCursor::new(a.reader.clone(), start.clone(), end.clone(), reverse)?
-                .only_versions(path.clone());
+            let cursor = if skip_damaged {
+                ArrayCursor::skipping_damage(a.reader.clone(), start.clone(), end.clone())?
+            } else {
+                ArrayCursor::new(a.reader.clone(), start.clone(), end.clone(), reverse)?
+            }
+            .only_versions(path.clone());
             sources.push(Box::new(cursor));
             arrays_read += 1;
         }

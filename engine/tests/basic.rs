@@ -291,9 +291,9 @@ fn tombstone_purge_never_resurrects_an_ancestor_value() {
     assert!(e.get(v2, b"k").unwrap().is_some_and(|c| c.is_tombstone()));
 }
 
-/// A flipped byte in an array is reported as corruption, never returned as data.
-#[test]
-fn corrupted_array_is_detected() {
+/// A closed engine whose 200 keys `k000`..`k199` (at the returned version) sit in one array
+/// (the returned file name).
+fn one_array_of_200_keys() -> (Arc<CrashStorage>, VersionId, String) {
     let storage = Arc::new(CrashStorage::new());
     let e = Engine::open(storage.clone(), opts(), clock()).unwrap();
     let v = e.clone_version(ROOT_VERSION).unwrap();
@@ -309,6 +309,13 @@ fn corrupted_array_is_detected() {
         .into_iter()
         .find(|n| n.ends_with(".arr"))
         .unwrap();
+    (storage, v, arr)
+}
+
+/// A flipped byte in an array is reported as corruption, never returned as data.
+#[test]
+fn corrupted_array_is_detected() {
+    let (storage, v, arr) = one_array_of_200_keys();
     let len = storage.len(&arr).unwrap() as usize;
     for offset in [10, len / 2, len - 60, len - 5] {
         let image = storage.crash(CrashMode::KeepAll);
@@ -326,6 +333,63 @@ fn corrupted_array_is_detected() {
             "offset {offset}: {outcome:?}"
         );
     }
+}
+
+/// A damaged data block fails only the reads that touch it, never poisons writes or merges
+/// (its array is left out of them), is stepped over by a salvage scan, and `scrub` rewrites
+/// its array without it, reporting the keys it held.
+#[test]
+fn a_damaged_block_is_isolated_then_scrubbed() {
+    let (storage, v, arr) = one_array_of_200_keys();
+    let image = storage.crash(CrashMode::KeepAll);
+    assert!(
+        image.corrupt_byte(&arr, 10),
+        "a byte of the first data block"
+    );
+    let e = Engine::open(image, opts(), clock()).unwrap();
+    let failed = e.get(v, b"k000").unwrap_err();
+    assert!(
+        matches!(&failed, Error::Corruption { file, detail } if *file == arr && detail.contains("block 0 (bytes 0..")),
+        "{failed}"
+    );
+    assert_eq!(value(&e, v, "k199").as_deref(), Some("some value bytes"));
+    let damage = e.damage();
+    assert_eq!(damage.len(), 1, "{damage:?}");
+    assert_eq!((damage[0].block, damage[0].after.as_deref()), (0, None));
+    assert!(e
+        .scan(v, Bound::Unbounded, Bound::Unbounded, false)
+        .and_then(|scan| scan.collect::<Result<Vec<_>, _>>())
+        .is_err());
+
+    let salvaged: Vec<(Vec<u8>, Cell)> = e
+        .scan_salvaging(v, Bound::Unbounded, Bound::Unbounded)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!((100..200).contains(&salvaged.len()), "{}", salvaged.len());
+    assert!(salvaged
+        .iter()
+        .all(|(k, _)| k.as_slice() > damage[0].last.as_slice()));
+
+    // Writes, flushes and merges go on around the damaged array.
+    put(&e, v, "k200", 2, "new");
+    e.flush().unwrap();
+    e.compact().unwrap();
+    put(&e, v, "k201", 2, "new");
+
+    let report = e.scrub(None).unwrap();
+    assert_eq!(report.len(), 1, "{report:?}");
+    assert_eq!(report[0].file, arr);
+    assert_eq!(report[0].dropped, damage);
+    assert_eq!(report[0].entries_kept as usize, salvaged.len());
+    let all: Vec<(Vec<u8>, Cell)> = e
+        .scan(v, Bound::Unbounded, Bound::Unbounded, false)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(all.len(), salvaged.len() + 2);
+    assert!(e.damage().is_empty());
+    assert!(e.scrub(None).unwrap().is_empty(), "nothing left to scrub");
 }
 
 /// A directory whose manifest is gone is refused instead of having its data deleted.

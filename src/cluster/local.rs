@@ -15,6 +15,7 @@ use strata_engine::{Cell, Engine, Error as EngineError, Mutation, VersionId};
 use super::command::{Branch, CoordinatorError, ReadCommand, ReadResult, ReadTarget, WriteCommand};
 use super::read_repair::ReplicaCells;
 use super::write_pipeline::WritePipeline;
+use crate::damage::DiskFailure;
 use crate::schema::{ClusteringOrder, Table};
 use crate::storage::{layout, ClusteringLayout, Decoded, Decoder, StaticRows};
 
@@ -26,11 +27,13 @@ pub struct LocalReplica {
     writes: WritePipeline,
     /// Serialise read-modify-write of this node's counter shards, per partition stripe.
     counter_locks: Arc<[std::sync::Mutex<()>]>,
+    /// `disk_failure_policy`, told of every storage error a read or write meets.
+    failures: Arc<DiskFailure>,
 }
 
 impl LocalReplica {
     /// Fails if the write pipeline's threads cannot start (writes would never complete).
-    pub fn new(engine: Arc<Engine>) -> std::io::Result<LocalReplica> {
+    pub fn new(engine: Arc<Engine>, failures: Arc<DiskFailure>) -> std::io::Result<LocalReplica> {
         let counter_locks = (0..COUNTER_LOCK_STRIPES)
             .map(|_| std::sync::Mutex::new(()))
             .collect();
@@ -39,6 +42,7 @@ impl LocalReplica {
             engine,
             writes,
             counter_locks,
+            failures,
         })
     }
 
@@ -59,6 +63,14 @@ impl LocalReplica {
     /// coordinator's, so every replica stores identical cells). Counter increments are
     /// resolved into `counter_shard` (this node's shard id) under the partitions' counter
     /// locks, which stay held until the write is in the engine.
+    /// Hands a storage failure to the disk failure policy before the caller sees it.
+    fn check<T>(&self, result: Result<T, CoordinatorError>) -> Result<T, CoordinatorError> {
+        if let Err(CoordinatorError::Storage(e)) = &result {
+            self.failures.handle(e);
+        }
+        result
+    }
+
     pub async fn apply(
         &self,
         command: WriteCommand,
@@ -169,10 +181,11 @@ impl LocalReplica {
     ) -> Result<T, CoordinatorError> {
         let version = self.version_of(&command.table, command.branch)?;
         if matches!(command.target, ReadTarget::Partition { .. }) {
-            return read(&self.engine, version, &command).map_err(CoordinatorError::Storage);
+            return self
+                .check(read(&self.engine, version, &command).map_err(CoordinatorError::Storage));
         }
         let engine = self.engine.clone();
-        blocking(move || read(&engine, version, &command)).await
+        self.check(blocking(move || read(&engine, version, &command)).await)
     }
 }
 

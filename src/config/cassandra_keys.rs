@@ -335,6 +335,7 @@ pub(super) const CASSANDRA_KEYS: &[&str] = &[
     "native_transport_max_threads",
     "native_transport_min_backoff_on_queue_overload",
     "native_transport_port",
+    "native_transport_port_ssl",
     "native_transport_queue_max_item_age_threshold",
     "native_transport_rate_limiting_enabled",
     "native_transport_receive_queue_capacity",

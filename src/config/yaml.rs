@@ -15,7 +15,11 @@ use std::net::IpAddr;
 use serde_yaml_ng::Value;
 
 use super::cassandra_keys::CASSANDRA_KEYS;
-use super::{parse_duration_ms, parse_ip, parse_size, split_list, Config, Snitch, SNITCH};
+use super::encryption::{self, Side};
+use super::{
+    inline, parse_duration_ms, parse_ip, parse_size, scalar_text, split_list, Config, Snitch,
+    SNITCH,
+};
 
 /// One implemented property.
 struct Key {
@@ -174,6 +178,15 @@ const KEYS: &[Key] = &[
         },
     },
     Key {
+        name: "disk_failure_policy",
+        form: "stop, stop_paranoid, die, best_effort or ignore",
+        apply: |c, v| {
+            c.disk_failure_policy =
+                super::DiskFailurePolicy::from_name(&text(v)?).ok_or(Reject::Form)?;
+            Ok(())
+        },
+    },
+    Key {
         name: "read_request_timeout",
         form: DURATION,
         apply: |c, v| duration_ms(v).map(|ms| c.read_request_timeout_ms = ms),
@@ -287,27 +300,26 @@ const KEYS: &[Key] = &[
         },
     },
     Key {
+        name: "native_transport_port_ssl",
+        form: PORT,
+        apply: |c, v| port(v).map(|p| c.native_transport_port_ssl = Some(p)),
+    },
+    Key {
         name: "client_encryption_options",
         form: "a map of encryption options",
-        apply: |_, v| {
-            refuse_enabled(
-                v,
-                "client_encryption_options",
-                "client connections would be unencrypted",
-                &[],
-            )
+        apply: |c, v| {
+            c.client_encryption =
+                encryption_options(c, "client_encryption_options", v, Side::Client)?;
+            Ok(())
         },
     },
     Key {
         name: "server_encryption_options",
         form: "a map of encryption options",
-        apply: |_, v| {
-            refuse_enabled(
-                v,
-                "server_encryption_options",
-                "internode connections would be unencrypted",
-                &["internode_encryption"],
-            )
+        apply: |c, v| {
+            c.server_encryption =
+                encryption_options(c, "server_encryption_options", v, Side::Server)?;
+            Ok(())
         },
     },
     Key {
@@ -318,7 +330,6 @@ const KEYS: &[Key] = &[
                 v,
                 "transparent_data_encryption_options",
                 "data would be written to disk unencrypted",
-                &[],
             )
         },
     },
@@ -426,24 +437,9 @@ pub(super) fn apply(config: &mut Config, text: &str) -> Result<(), Vec<String>> 
     }
 }
 
-/// A value on one line, for messages.
-fn inline(value: &Value) -> String {
-    match value {
-        Value::String(s) => format!("{s:?}"),
-        other => serde_yaml_ng::to_string(other)
-            .map(|s| s.trim().replace('\n', " "))
-            .unwrap_or_default(),
-    }
-}
-
 /// The text of a scalar (YAML reads `8` as a number, `8MiB` as a string; both are text here).
 fn text(value: &Value) -> Result<String, Reject> {
-    match value {
-        Value::String(s) => Ok(s.clone()),
-        Value::Number(n) => Ok(n.to_string()),
-        Value::Bool(b) => Ok(b.to_string()),
-        _ => Err(Reject::Form),
-    }
+    scalar_text(value).ok_or(Reject::Form)
 }
 
 fn parse<T: std::str::FromStr>(value: &Value) -> Option<T> {
@@ -474,6 +470,18 @@ fn duration_ms(value: &Value) -> Result<u64, Reject> {
 
 fn millis(value: &Value) -> Result<u64, Reject> {
     parse(value).ok_or(Reject::Form)
+}
+
+/// A `*_encryption_options` map; its accepted-but-ignored options join the ignored list.
+fn encryption_options(
+    c: &mut Config,
+    key: &str,
+    v: &Value,
+    side: Side,
+) -> Result<encryption::EncryptionOptions, Reject> {
+    let options = encryption::parse(key, v, side).map_err(Reject::Refused)?;
+    c.ignored_properties.extend(options.ignored.iter().cloned());
+    Ok(options)
 }
 
 /// `org.apache.cassandra.auth.PasswordAuthenticator` -> `PasswordAuthenticator`.
@@ -524,39 +532,20 @@ fn implemented_class(
     }
 }
 
-/// Encryption options: Strata does not encrypt yet, so a map that turns encryption on
-/// (`enabled` or `optional` true, or one of `modes` other than `none`) is refused.
-fn refuse_enabled(
-    value: &Value,
-    key: &str,
-    consequence: &str,
-    modes: &[&str],
-) -> Result<(), Reject> {
+/// Transparent data encryption: Strata does not encrypt its files, so a map that turns it
+/// on (`enabled` true) is refused.
+fn refuse_enabled(value: &Value, key: &str, consequence: &str) -> Result<(), Reject> {
     let Value::Mapping(options) = value else {
         return Err(Reject::Form);
     };
-    let on = |name: &str| options.get(name).map(text).transpose();
-    for flag in ["enabled", "optional"] {
-        match on(flag)?.as_deref() {
-            None | Some("false") => {}
-            Some("true") => {
-                return Err(Reject::Refused(format!(
-                    "{key}: {flag}: true is not implemented by Strata yet; refusing to start because {consequence} \
-                     (set {flag}: false to run without encryption)"
-                )))
-            }
-            Some(_) => return Err(Reject::Form),
-        }
+    match options.get("enabled").map(text).transpose()?.as_deref() {
+        None | Some("false") => Ok(()),
+        Some("true") => Err(Reject::Refused(format!(
+            "{key}: enabled: true is not implemented by Strata yet; refusing to start because {consequence} \
+             (set enabled: false to run without encryption)"
+        ))),
+        Some(_) => Err(Reject::Form),
     }
-    for mode in modes {
-        if let Some(m) = on(mode)?.filter(|m| m != "none") {
-            return Err(Reject::Refused(format!(
-                "{key}: {mode}: {m} is not implemented by Strata yet; refusing to start because {consequence} \
-                 (set {mode}: none to run without encryption)"
-            )));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -637,9 +626,7 @@ mod tests {
             "authenticator: com.example.LdapAuthenticator\n",
             "authenticator:\n  class_name: org.apache.cassandra.auth.MutualTlsAuthenticator\n",
             "authorizer: com.example.CustomAuthorizer\n",
-            "client_encryption_options:\n  enabled: true\n",
-            "client_encryption_options:\n  optional: true\n",
-            "server_encryption_options:\n  internode_encryption: all\n",
+            "server_encryption_options:\n  internode_encryption: all\n  keystore: k.pem\n",
             "transparent_data_encryption_options:\n  enabled: true\n",
         ] {
             let problems = load(yaml).expect_err(yaml);

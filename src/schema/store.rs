@@ -539,10 +539,13 @@ fn encode_write(write: SchemaWrite) -> CqlResult<(Vec<u8>, Option<Vec<u8>>)> {
     })
 }
 
-/// Reads every live record of the system branch at `head`.
+/// Reads every live record of the system branch at `head`. The system branch shares arrays
+/// with table data, so the scan steps over damaged blocks (the node must start to be
+/// inspected and scrubbed); what it skipped is logged by `damage::log_known`, with the
+/// keys it held, and a damaged block holding schema records is named there too.
 fn load_records(engine: &Engine, head: VersionId) -> CqlResult<Records> {
     let mut records = Records::new();
-    for entry in engine.scan(head, Bound::Unbounded, Bound::Unbounded, false)? {
+    for entry in engine.scan_salvaging(head, Bound::Unbounded, Bound::Unbounded)? {
         let (key, cell) = entry?;
         if let CellValue::Live(value) = cell.value {
             records.insert(key, value);

@@ -112,7 +112,15 @@ impl Sim {
                 );
                 Node {
                     endpoint,
-                    local: Arc::new(LocalReplica::new(engine).expect("replica")),
+                    local: Arc::new(
+                        LocalReplica::new(
+                            engine,
+                            crate::damage::DiskFailure::new(
+                                crate::config::DiskFailurePolicy::BestEffort,
+                            ),
+                        )
+                        .expect("replica"),
+                    ),
                     catalog: Arc::new(catalog),
                     table,
                 }
