@@ -32,12 +32,14 @@ pub enum CqlError {
     /// EXECUTE of an id this node does not know (0x2500).
     #[error("Prepared query with ID {} not found (either the query was not prepared on this host (maybe the host has been restarted?) or you have prepared too many queries and it has been evicted from the internal cache)", hex(.0))]
     Unprepared(Bytes),
-    /// Not enough live replicas (0x1000).
-    #[error("Cannot achieve consistency level {}", consistency_name(*.consistency))]
+    /// Not enough live replicas (0x1000); `dc` names the DC without a quorum at
+    /// EACH_QUORUM, as Cassandra's message does.
+    #[error("Cannot achieve consistency level {}{}", consistency_name(*.consistency), .dc.as_ref().map(|dc| format!(" in DC {dc}")).unwrap_or_default())]
     Unavailable {
         consistency: Consistency,
         required: i32,
         alive: i32,
+        dc: Option<String>,
     },
     /// Fewer than `block_for` replicas acknowledged a write in time (0x1100). `contentions`
     /// (Paxos contentions, v5) is sent only for CAS writes.
@@ -151,6 +153,7 @@ impl CqlError {
                 consistency,
                 required,
                 alive,
+                ..
             } => ErrorKind::Unavailable {
                 consistency: *consistency,
                 required: *required,
@@ -385,8 +388,19 @@ mod tests {
             consistency: Consistency::Quorum,
             required: 2,
             alive: 1,
+            dc: None,
         };
         assert_eq!(error.to_string(), "Cannot achieve consistency level QUORUM");
+        let each = CqlError::Unavailable {
+            consistency: Consistency::EachQuorum,
+            required: 2,
+            alive: 0,
+            dc: Some("dc2".into()),
+        };
+        assert_eq!(
+            each.to_string(),
+            "Cannot achieve consistency level EACH_QUORUM in DC dc2"
+        );
         let (code, extra) = extra_fields(&error, ProtocolVersion::V4);
         assert_eq!((code, extra), (0x1000, counts(2, 1)));
     }

@@ -248,8 +248,8 @@ impl Node {
     /// Commits a DDL statement's `writes`, validated against `base`, through the
     /// metadata log; returns once every live node applied them.
     pub async fn commit_schema(&self, base: &Catalog, writes: Vec<SchemaWrite>) -> CqlResult<()> {
-        let is_alive = |host: Uuid| self.membership.is_alive(self.host_id, &host);
-        self.metadata.commit(base, writes, &is_alive).await
+        let liveness = |host: Uuid| self.membership.liveness(self.host_id, &host);
+        self.metadata.commit(base, writes, &liveness).await
     }
 
     /// The current catalog snapshot.

@@ -71,6 +71,15 @@ def session_on(node, **cluster_options):
     return cluster.connect()
 
 
+def driver_through(node, policy, **profile_options):
+    """A driver (not yet connected) whose only contact point is `node`, balancing with
+    `policy`: it learns the other nodes from system.peers."""
+    profile = ExecutionProfile(load_balancing_policy=policy, request_timeout=15,
+                               **profile_options)
+    return Cluster([node.host], port=node.native_port, compression=False,
+                   execution_profiles={EXEC_PROFILE_DEFAULT: profile}, connect_timeout=10)
+
+
 def start_cluster(nodes):
     """Starts the first node (the seed), then the others at once; returns seconds taken."""
     started = time.monotonic()

@@ -15,13 +15,12 @@ import struct
 
 import pytest
 from cassandra import ConsistencyLevel, Unavailable
-from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
 from cassandra.policies import (DCAwareRoundRobinPolicy, FallthroughRetryPolicy,
                                 RoundRobinPolicy, TokenAwarePolicy, WhiteListRoundRobinPolicy)
 from cassandra.query import SimpleStatement
 
 import test_cluster_membership as membership
-from cluster_harness import running_cluster, session_on, wait_for
+from cluster_harness import driver_through, running_cluster, session_on, wait_for
 from test_cluster_replication import up_normal, writes_coordinated
 
 ADDRESSES = ["127.0.13.1", "127.0.13.2", "127.0.13.3", "127.0.13.4", "127.0.13.5"]
@@ -32,15 +31,12 @@ DOWN_TIMEOUT_S = 15.0
 KEYS = range(40)
 
 
-def session(node, consistency, **profile_options):
+def session(node, consistency):
     """A session whose requests all go to `node` as coordinator, at `consistency`, whose
     errors come back as the server sent them."""
-    profile = ExecutionProfile(load_balancing_policy=WhiteListRoundRobinPolicy([node.host]),
-                               consistency_level=consistency, request_timeout=15,
-                               retry_policy=FallthroughRetryPolicy(), **profile_options)
-    cluster = Cluster([node.host], port=node.native_port, compression=False,
-                      execution_profiles={EXEC_PROFILE_DEFAULT: profile}, connect_timeout=10)
-    return cluster.connect()
+    return driver_through(node, WhiteListRoundRobinPolicy([node.host]),
+                          consistency_level=consistency,
+                          retry_policy=FallthroughRetryPolicy()).connect()
 
 
 def endpoints(node, keyspace, key):
@@ -96,9 +92,7 @@ def test_each_node_reports_its_dc_and_rack(cluster):
                                              ("sparse", {"dc1": 2, "dc2": 1})])
 def test_placement_per_dc_agrees_with_the_driver(cluster, keyspace, per_dc):
     # Round robin over every host: the default policy ignores the contact point's remote DC.
-    profile = ExecutionProfile(load_balancing_policy=RoundRobinPolicy())
-    driver = Cluster([cluster[0].host], port=cluster[0].native_port, compression=False,
-                     execution_profiles={EXEC_PROFILE_DEFAULT: profile}, connect_timeout=10)
+    driver = driver_through(cluster[0], RoundRobinPolicy())
     try:
         driver.connect()
         wait_for("the driver sees 5 hosts up",
@@ -154,12 +148,9 @@ def test_local_and_each_quorum_writes_and_reads(cluster, coordinator):
 
 
 def test_dc_aware_token_aware_routing_stays_in_the_local_dc(cluster):
-    profile = ExecutionProfile(
-        load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc="dc2")),
-        consistency_level=ConsistencyLevel.LOCAL_ONE, request_timeout=15)
     # The contact point is in dc1: the driver learns dc2's hosts from system.peers.
-    driver = Cluster([cluster[0].host], port=cluster[0].native_port, compression=False,
-                     execution_profiles={EXEC_PROFILE_DEFAULT: profile}, connect_timeout=10)
+    driver = driver_through(cluster[0], TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc="dc2")),
+                            consistency_level=ConsistencyLevel.LOCAL_ONE)
     try:
         s = driver.connect()
         # dc1's hosts are known but ignored (no remote hosts are used): only dc2's get pools.
@@ -231,7 +222,8 @@ def test_with_dc2_stopped_local_quorum_works_and_each_quorum_is_unavailable(clus
                                           consistency_level=ConsistencyLevel.EACH_QUORUM))
             print(failure.value)
             assert (failure.value.required_replicas, failure.value.alive_replicas) == (2, 0)
-            assert "Cannot achieve consistency level EACH_QUORUM" in str(failure.value)
+            assert "Cannot achieve consistency level EACH_QUORUM in DC dc2" in str(
+                failure.value)
         # QUORUM of five replicas needs three: dc1's three are up.
         s.execute(SimpleStatement("INSERT INTO both_dcs.t (k, v) VALUES (9002, 1)",
                                   consistency_level=ConsistencyLevel.QUORUM))

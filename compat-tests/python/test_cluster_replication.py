@@ -20,7 +20,7 @@ from cassandra.policies import (FallthroughRetryPolicy, RetryPolicy, RoundRobinP
 from cassandra.query import SimpleStatement
 
 import test_cluster_membership as membership
-from cluster_harness import running_cluster, wait_for
+from cluster_harness import driver_through, running_cluster, wait_for
 
 ADDRESSES = ["127.0.2.1", "127.0.2.2", "127.0.2.3"]
 ADMIN_PORTS = [17201, 17202, 17203]
@@ -104,10 +104,8 @@ def test_with_id_fixes_the_table_id_on_every_node(cluster):
 
 
 def test_driver_discovers_every_node_and_routes_token_aware(cluster):
-    profile = ExecutionProfile(load_balancing_policy=TokenAwarePolicy(RoundRobinPolicy()),
-                               consistency_level=ConsistencyLevel.ONE, request_timeout=15)
-    driver = Cluster([cluster[0].host], port=cluster[0].native_port, compression=False,
-                     execution_profiles={EXEC_PROFILE_DEFAULT: profile}, connect_timeout=10)
+    driver = driver_through(cluster[0], TokenAwarePolicy(RoundRobinPolicy()),
+                            consistency_level=ConsistencyLevel.ONE)
     try:
         s = driver.connect()
         wait_for("the driver sees 3 hosts up",

@@ -117,6 +117,8 @@ pub enum CoordinatorError {
         consistency: Consistency,
         required: i32,
         alive: i32,
+        /// The DC that lacks a quorum (EACH_QUORUM only).
+        dc: Option<String>,
     },
     /// The deadline passed before `block_for` replicas acknowledged.
     #[error("Operation timed out - received only {received} responses.")]
@@ -227,6 +229,7 @@ impl From<Unavailable> for CoordinatorError {
             consistency: e.consistency,
             required: e.required,
             alive: e.alive,
+            dc: e.dc,
         }
     }
 }

@@ -67,7 +67,15 @@ impl Membership {
 
     /// Whether `host_id` is up: the local node always is; an unknown node is not.
     pub fn is_alive(&self, local: Uuid, host_id: &Uuid) -> bool {
-        *host_id == local || self.read().peer(host_id).is_some_and(|p| p.alive)
+        self.liveness(local, host_id) == Some(true)
+    }
+
+    /// Whether `host_id` is up, `None` for a node gossip has not described yet.
+    pub fn liveness(&self, local: Uuid, host_id: &Uuid) -> Option<bool> {
+        match *host_id == local {
+            true => Some(true),
+            false => self.read().peer(host_id).map(|p| p.alive),
+        }
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, MembershipState> {
@@ -190,11 +198,20 @@ impl Gossip {
             .await;
     }
 
-    /// Stops advertising CQL (peers then send their drivers `DOWN`) and gives gossip
-    /// `SHUTDOWN_ANNOUNCE` to carry that before the process exits: Cassandra's drain sets
-    /// RPC_READY false, announces the shutdown and waits `shutdown_announce_in_ms`.
+    /// Stops advertising CQL (peers then send their drivers `DOWN`), announces the
+    /// shutdown (`status: shutdown`: peers count the node down at once, so their
+    /// coordinators and schema agreement stop waiting for it, rather than when the
+    /// failure detector convicts it) and gives gossip `SHUTDOWN_ANNOUNCE` to carry that
+    /// before the process exits: Cassandra's drain sets RPC_READY false, announces the
+    /// shutdown and waits `shutdown_announce_in_ms`.
     pub async fn announce_stopping(&self) {
-        self.set_rpc_ready(false).await;
+        self.handle
+            .with_chitchat(|c| {
+                let state = c.self_node_state();
+                state.set(keys::RPC_READY, false);
+                state.set(keys::STATUS, keys::SHUTDOWN);
+            })
+            .await;
         tokio::time::sleep(SHUTDOWN_ANNOUNCE).await;
     }
 
@@ -211,11 +228,13 @@ impl Gossip {
                 id.generation_id,
                 u64::from(state.heartbeat())
             ));
-            out.push_str(&format!(
-                "  STATUS:{}\n",
-                if live.contains(id) { "NORMAL" } else { "DOWN" }
-            ));
-            for (key, value) in state.key_values() {
+            let status = match (state.get(keys::STATUS), live.contains(id)) {
+                (Some(keys::SHUTDOWN), _) => "shutdown",
+                (_, true) => "NORMAL",
+                (_, false) => "DOWN",
+            };
+            out.push_str(&format!("  STATUS:{status}\n"));
+            for (key, value) in state.key_values().filter(|(k, _)| *k != keys::STATUS) {
                 out.push_str(&format!("  {}:{}\n", key.to_uppercase(), value));
             }
         }
@@ -308,11 +327,13 @@ async fn watch_loop(node: Arc<dyn Host>, chitchat: Arc<tokio::sync::Mutex<chitch
                 else {
                     continue;
                 };
+                // A node that announced its shutdown is down although it still gossips.
+                let alive = live.contains(id) && state.get(keys::STATUS) != Some(keys::SHUTDOWN);
                 if newest
                     .get(&info.host_id)
                     .is_none_or(|(generation, _, _)| *generation < id.generation_id)
                 {
-                    newest.insert(info.host_id, (id.generation_id, info, live.contains(id)));
+                    newest.insert(info.host_id, (id.generation_id, info, alive));
                 }
             }
             newest

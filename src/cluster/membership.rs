@@ -42,6 +42,10 @@ pub mod keys {
     pub const RELEASE_VERSION: &str = "release_version";
     /// The cluster-metadata epoch the node has applied.
     pub const EPOCH: &str = "epoch";
+    /// `shutdown` once the node announced a graceful stop (Cassandra's STATUS: shutdown);
+    /// absent otherwise. A restart is a new incarnation, which does not carry it.
+    pub const STATUS: &str = "status";
+    pub const SHUTDOWN: &str = "shutdown";
 }
 
 /// What a node publishes about itself, as last seen (and persisted for down nodes).

@@ -38,10 +38,12 @@ impl From<CoordinatorError> for CqlError {
                 consistency,
                 required,
                 alive,
+                dc,
             } => CqlError::Unavailable {
                 consistency,
                 required,
                 alive,
+                dc,
             },
             CoordinatorError::WriteTimeout {
                 consistency,

@@ -141,6 +141,7 @@ impl Coordinator {
                 consistency: Consistency::All,
                 required: ring.len() as i32,
                 alive: alive as i32 + 1,
+                dc: None,
             });
         }
         let deadline = Instant::now() + TRUNCATE_TIMEOUT;

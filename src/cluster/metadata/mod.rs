@@ -358,17 +358,18 @@ impl MetadataLog {
     }
 
     /// Commits `writes`, validated against `base`, through the log; returns once this
-    /// node and every live member (`is_alive`, bounded by `AGREEMENT_TIMEOUT`) applied it.
+    /// node and every live member (bounded by `AGREEMENT_TIMEOUT`) applied it. `liveness`
+    /// is gossip's view of a host: up, down, or `None` while gossip has not described it.
     /// `CqlError::SchemaConflict` when another change committed first.
     pub async fn commit(
         &self,
         base: &Catalog,
         writes: Vec<SchemaWrite>,
-        is_alive: &(dyn Fn(Uuid) -> bool + Sync),
+        liveness: &(dyn Fn(Uuid) -> Option<bool> + Sync),
     ) -> CqlResult<()> {
         let command = command(self.me.host_id, base, writes);
         let deadline = Instant::now() + COMMIT_TIMEOUT;
-        let (index, outcome) = self.propose(&command, deadline).await?;
+        let (index, outcome) = self.propose(&command, deadline, liveness).await?;
         self.raft
             .wait(Some(deadline.saturating_duration_since(Instant::now())))
             .applied_index_at_least(Some(index), "schema change")
@@ -381,22 +382,28 @@ impl MetadataLog {
             }
             return Err(CqlError::SchemaConflict);
         }
-        self.await_agreement(index, is_alive).await;
+        self.await_agreement(index, liveness).await;
         Ok(())
     }
 
     /// Sends `command` to the leader (or applies it here, on the leader) until committed.
+    /// A leader that gossip says is down (a graceful stop is announced at once; one gossip
+    /// has not described yet counts as up) is not sent to: its request would wait in the
+    /// queue until the deadline although a new leader is elected within
+    /// `election_timeout_max`. Nothing was sent to it, so asking the next leader cannot
+    /// commit the command twice.
     async fn propose(
         &self,
         command: &SchemaCommand,
         deadline: Instant,
+        liveness: &(dyn Fn(Uuid) -> Option<bool> + Sync),
     ) -> CqlResult<(u64, ApplyOutcome)> {
         loop {
             let reply = match self.raft.current_leader().await {
                 Some(leader) if leader == self.id => {
                     propose_here(&self.raft, command.clone()).await
                 }
-                Some(leader) => match self.address_of(leader) {
+                Some(leader) => match self.address_unless_down(leader, liveness) {
                     Some(address) => network::call(
                         &self.messaging,
                         address,
@@ -428,17 +435,25 @@ impl MetadataLog {
         }
     }
 
-    fn address_of(&self, id: NodeId) -> Option<SocketAddr> {
+    /// Member `id`'s internode address, unless gossip says it is down.
+    fn address_unless_down(
+        &self,
+        id: NodeId,
+        liveness: &(dyn Fn(Uuid) -> Option<bool> + Sync),
+    ) -> Option<SocketAddr> {
         let metrics = self.raft.metrics();
         let metrics = metrics.borrow();
         let node = metrics.membership_config.membership().get_node(&id)?;
-        node.addr.parse().ok()
+        match liveness(node.host_id) {
+            Some(false) => None,
+            _ => node.addr.parse().ok(),
+        }
     }
 
     /// Waits until every other live member applied `index` (or `AGREEMENT_TIMEOUT`), then
     /// tells them all where each of them is, so that every node's `system.peers` shows the
     /// new schema version at once instead of after the next gossip round.
-    async fn await_agreement(&self, index: u64, is_alive: &(dyn Fn(Uuid) -> bool + Sync)) {
+    async fn await_agreement(&self, index: u64, liveness: &(dyn Fn(Uuid) -> Option<bool> + Sync)) {
         let peers: Vec<MetaNode> = {
             let metrics = self.raft.metrics();
             let metrics = metrics.borrow();
@@ -446,7 +461,7 @@ impl MetadataLog {
                 .membership_config
                 .membership()
                 .nodes()
-                .filter(|(id, node)| **id != self.id && is_alive(node.host_id))
+                .filter(|(id, node)| **id != self.id && liveness(node.host_id) == Some(true))
                 .map(|(_, node)| node.clone())
                 .collect()
         };

@@ -420,7 +420,8 @@ async fn with_two_replicas_down_quorum_is_unavailable_and_writes_nothing() {
             Err(CoordinatorError::Unavailable {
                 consistency: Consistency::Quorum,
                 required: 2,
-                alive: 1
+                alive: 1,
+                dc: None,
             })
         ),
         "{result:?}"
