@@ -30,7 +30,7 @@ wait_port() {
 args() {
   local mode=$1
   echo --data-dir "$work/data" --listen-address "$ADDR" --rpc-address "$ADDR" --native-port "$PORT" \
-    --admin-port 0 --storage-port 0
+    --admin-port 0
   case $mode in
     null) echo --null-storage ;;
     batch) echo --commitlog-sync batch ;;
