@@ -384,6 +384,35 @@ impl Analyzer<'_> {
         Ok(None)
     }
 
+    /// The value of `term` in a relation on column `index`: a partition key's (null and
+    /// unset remembered in `refused`), or another column's filter operand (null and unset
+    /// deferred, see [`Self::filter_operand`]).
+    fn relation_value(
+        &self,
+        index: usize,
+        term: &Term,
+        key: bool,
+        refused: &mut Option<&'static str>,
+        deferred: &mut Option<CqlError>,
+    ) -> CqlResult<Option<Vec<u8>>> {
+        if key {
+            return Ok(Some(self.key_value(index, term, refused)?));
+        }
+        self.column_operand(index, term, deferred)
+    }
+
+    /// `term` as the operand of a filter on column `index` itself.
+    fn column_operand(
+        &self,
+        index: usize,
+        term: &Term,
+        deferred: &mut Option<CqlError>,
+    ) -> CqlResult<Option<Vec<u8>>> {
+        let receiver = self.receiver(index);
+        let what = format!("value for column {}", receiver.name);
+        self.filter_operand(term, &receiver, &what, deferred)
+    }
+
     fn add_column_relation(
         &self,
         index: usize,
@@ -423,14 +452,7 @@ impl Analyzer<'_> {
                     let values = match values {
                         InValues::Terms(terms) => terms
                             .iter()
-                            .map(|t| {
-                                self.filter_operand(
-                                    t,
-                                    &self.receiver(index),
-                                    &format!("value for column {name}"),
-                                    &mut c.deferred,
-                                )
-                            })
+                            .map(|t| self.column_operand(index, t, &mut c.deferred))
                             .collect::<CqlResult<Vec<_>>>()?
                             .into_iter()
                             .flatten()
@@ -446,32 +468,16 @@ impl Analyzer<'_> {
                         "{name} cannot be restricted by more than one relation if it includes {existing}"
                     )));
                 }
-                let value = if key {
-                    Some(self.key_value(index, term, &mut r.refused)?)
-                } else {
-                    self.filter_operand(
-                        term,
-                        &self.receiver(index),
-                        &format!("value for column {name}"),
-                        &mut c.deferred,
-                    )?
-                };
+                let value =
+                    self.relation_value(index, term, key, &mut r.refused, &mut c.deferred)?;
                 r.values = Some(value.into_iter().collect());
             }
             Predicate::Compare(
                 op @ (Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq),
                 term,
             ) => {
-                let value = if key {
-                    Some(self.key_value(index, term, &mut r.refused)?)
-                } else {
-                    self.filter_operand(
-                        term,
-                        &self.receiver(index),
-                        &format!("value for column {name}"),
-                        &mut c.deferred,
-                    )?
-                };
+                let value =
+                    self.relation_value(index, term, key, &mut r.refused, &mut c.deferred)?;
                 let Some(value) = value else { return Ok(()) };
                 let inclusive = matches!(op, Operator::LtEq | Operator::GtEq);
                 let (slot, bound) = if matches!(op, Operator::Gt | Operator::GtEq) {
@@ -541,23 +547,7 @@ impl Analyzer<'_> {
             Predicate::Compare(
                 op @ (Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq),
                 term,
-            ) => {
-                let bound = TupleBound {
-                    values: vec![self.value(index, term)?],
-                    inclusive: matches!(op, Operator::LtEq | Operator::GtEq),
-                };
-                if matches!(op, Operator::Gt | Operator::GtEq) {
-                    ClusteringKind::Slice {
-                        lower: Some(bound),
-                        upper: None,
-                    }
-                } else {
-                    ClusteringKind::Slice {
-                        lower: None,
-                        upper: Some(bound),
-                    }
-                }
-            }
+            ) => ClusteringKind::slice(*op, vec![self.value(index, term)?]),
             _ => return Ok(None),
         };
         Ok(Some(ClusteringRestriction::single(position, kind)))

@@ -38,6 +38,28 @@ pub enum ClusteringKind {
     },
 }
 
+impl ClusteringKind {
+    /// The one-sided slice `columns op values`: `>` and `>=` bound it from below, `<` and
+    /// `<=` from above (`op` is one of these four).
+    pub fn slice(op: Operator, values: Vec<Vec<u8>>) -> ClusteringKind {
+        let bound = TupleBound {
+            values,
+            inclusive: matches!(op, Operator::LtEq | Operator::GtEq),
+        };
+        if matches!(op, Operator::Gt | Operator::GtEq) {
+            ClusteringKind::Slice {
+                lower: Some(bound),
+                upper: None,
+            }
+        } else {
+            ClusteringKind::Slice {
+                lower: None,
+                upper: Some(bound),
+            }
+        }
+    }
+}
+
 /// A restriction on `width` consecutive clustering columns from position `start`.
 #[derive(Clone, Debug)]
 pub struct ClusteringRestriction {
@@ -238,23 +260,7 @@ impl Analyzer<'_> {
             Predicate::Compare(
                 op @ (Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq),
                 term,
-            ) => {
-                let bound = TupleBound {
-                    values: self.tuple_values(start, width, term, false)?,
-                    inclusive: matches!(op, Operator::LtEq | Operator::GtEq),
-                };
-                if matches!(op, Operator::Gt | Operator::GtEq) {
-                    ClusteringKind::Slice {
-                        lower: Some(bound),
-                        upper: None,
-                    }
-                } else {
-                    ClusteringKind::Slice {
-                        lower: None,
-                        upper: Some(bound),
-                    }
-                }
-            }
+            ) => ClusteringKind::slice(*op, self.tuple_values(start, width, term, false)?),
             Predicate::Compare(Operator::NotEq, _) => {
                 return Err(invalid(format!("Unsupported \"!=\" relation: {text}")))
             }
