@@ -10,10 +10,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Buf, BufMut, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use strata_protocol::frame::{flags, RawHeader, HEADER_LEN};
 use strata_protocol::types::Reader;
-use strata_protocol::{Consistency, Opcode, ProtocolVersion, QueryParams, Request, Response};
+use strata_protocol::{
+    Consistency, ErrorKind, Opcode, ProtocolVersion, QueryParams, Request, Response, ResultBody,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -84,6 +86,18 @@ impl TestServer {
             task: Some(task),
             _dir: dir,
         }
+    }
+
+    /// A server with keyspace `ks` (replication factor 1) on which `statements` ran, and a
+    /// started client.
+    pub async fn with_schema(statements: &[&str]) -> (TestServer, TestClient) {
+        let server = TestServer::start().await;
+        let mut client = server.client().await;
+        client.create_keyspace("ks").await;
+        for cql in statements {
+            client.run(cql).await;
+        }
+        (server, client)
     }
 
     /// A connection that completed STARTUP.
@@ -205,6 +219,36 @@ impl TestClient {
     pub async fn query(&mut self, cql: &str) -> Response {
         self.query_with(cql, QueryParams::new(Consistency::One))
             .await
+    }
+
+    /// Runs one statement that must succeed.
+    pub async fn run(&mut self, cql: &str) {
+        let reply = self.query(cql).await;
+        assert!(matches!(reply, Response::Result(_)), "{cql}: {reply:?}");
+    }
+
+    /// Creates keyspace `name` on this node alone (SimpleStrategy, replication factor 1).
+    pub async fn create_keyspace(&mut self, name: &str) {
+        self.run(&format!(
+            "CREATE KEYSPACE {name} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
+        ))
+        .await;
+    }
+
+    /// The rows of a statement that must return rows.
+    pub async fn rows(&mut self, cql: &str) -> Vec<Vec<Option<Bytes>>> {
+        match self.query(cql).await {
+            Response::Result(ResultBody::Rows(rows)) => rows.rows,
+            other => panic!("{cql}: {other:?}"),
+        }
+    }
+
+    /// The message of a statement that must fail with InvalidRequest.
+    pub async fn invalid(&mut self, cql: &str) -> String {
+        match self.query(cql).await {
+            Response::Error(e) if e.kind == ErrorKind::Invalid => e.message,
+            other => panic!("{cql}: expected InvalidRequest, got {other:?}"),
+        }
     }
 
     /// Runs one statement with `params` (page size, paging state...) on stream 1.

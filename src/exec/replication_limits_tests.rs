@@ -4,19 +4,7 @@
 
 use strata_protocol::{Consistency, ErrorKind, QueryParams, Request, Response};
 
-use crate::testing::{TestClient, TestServer};
-
-async fn run(client: &mut TestClient, cql: &str) {
-    let reply = client.query(cql).await;
-    assert!(matches!(reply, Response::Result(_)), "{cql}: {reply:?}");
-}
-
-async fn invalid(client: &mut TestClient, cql: &str) -> String {
-    match client.query(cql).await {
-        Response::Error(e) if e.kind == ErrorKind::Invalid => e.message,
-        other => panic!("{cql}: expected InvalidRequest, got {other:?}"),
-    }
-}
+use crate::testing::TestServer;
 
 #[tokio::test]
 async fn protocols_not_replicated_yet_are_refused_with_rf_above_one() {
@@ -24,23 +12,23 @@ async fn protocols_not_replicated_yet_are_refused_with_rf_above_one() {
     let mut client = server.client().await;
     for ks in ["one", "three"] {
         let rf = if ks == "one" { 1 } else { 3 };
-        run(&mut client, &format!("CREATE KEYSPACE {ks} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': {rf}}}")).await;
-        run(
-            &mut client,
-            &format!("CREATE TABLE {ks}.t (k int PRIMARY KEY, v int)"),
-        )
-        .await;
-        run(
-            &mut client,
-            &format!("CREATE TABLE {ks}.c (k int PRIMARY KEY, n counter)"),
-        )
-        .await;
+        client.run(&format!("CREATE KEYSPACE {ks} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': {rf}}}")).await;
+        client
+            .run(&format!("CREATE TABLE {ks}.t (k int PRIMARY KEY, v int)"))
+            .await;
+        client
+            .run(&format!(
+                "CREATE TABLE {ks}.c (k int PRIMARY KEY, n counter)"
+            ))
+            .await;
     }
-    run(&mut client, "CREATE KEYSPACE nts WITH replication = {'class': 'NetworkTopologyStrategy', 'datacenter1': 2}").await;
-    run(&mut client, "CREATE TABLE nts.t (k int PRIMARY KEY, v int)").await;
+    client.run("CREATE KEYSPACE nts WITH replication = {'class': 'NetworkTopologyStrategy', 'datacenter1': 2}").await;
+    client
+        .run("CREATE TABLE nts.t (k int PRIMARY KEY, v int)")
+        .await;
     // Plain writes and reads are not affected.
-    run(&mut client, "INSERT INTO three.t (k, v) VALUES (1, 1)").await;
-    run(&mut client, "SELECT * FROM three.t WHERE k = 1").await;
+    client.run("INSERT INTO three.t (k, v) VALUES (1, 1)").await;
+    client.run("SELECT * FROM three.t WHERE k = 1").await;
 
     let refused = [
         ("INSERT INTO three.t (k, v) VALUES (2, 2) IF NOT EXISTS", "Conditional statements (IF) are not supported yet on keyspace three (replication factor 3): Strata does not run Paxos across replicas yet"),
@@ -55,7 +43,7 @@ async fn protocols_not_replicated_yet_are_refused_with_rf_above_one() {
         ("RESTORE KEYSPACE three FROM SNAPSHOT 'x'", "RESTORE is not supported yet on keyspace three"),
     ];
     for (cql, expected) in refused {
-        let message = invalid(&mut client, cql).await;
+        let message = client.invalid(cql).await;
         assert!(message.starts_with(expected), "{cql}: {message}");
     }
     // Nothing of a refused statement was applied.
@@ -64,21 +52,17 @@ async fn protocols_not_replicated_yet_are_refused_with_rf_above_one() {
         other => panic!("{other:?}"),
     }
     // With replication factor 1 they run as before.
-    run(
-        &mut client,
-        "INSERT INTO one.t (k, v) VALUES (2, 2) IF NOT EXISTS",
-    )
-    .await;
-    run(&mut client, "UPDATE one.c SET n = n + 1 WHERE k = 1").await;
+    client
+        .run("INSERT INTO one.t (k, v) VALUES (2, 2) IF NOT EXISTS")
+        .await;
+    client.run("UPDATE one.c SET n = n + 1 WHERE k = 1").await;
     server.stop().await;
 }
 
 #[tokio::test]
 async fn serial_consistency_reaches_conditional_writes() {
-    let server = TestServer::start().await;
-    let mut client = server.client().await;
-    run(&mut client, "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}").await;
-    run(&mut client, "CREATE TABLE ks.t (k int PRIMARY KEY, v int)").await;
+    let (server, mut client) =
+        TestServer::with_schema(&["CREATE TABLE ks.t (k int PRIMARY KEY, v int)"]).await;
     let conditional = |serial: Option<Consistency>| {
         let mut params = QueryParams::new(Consistency::One);
         params.serial_consistency = serial;

@@ -911,11 +911,6 @@ mod tests {
 
     use crate::testing::{TestClient, TestServer};
 
-    async fn run(client: &mut TestClient, cql: &str) {
-        let reply = client.query(cql).await;
-        assert!(matches!(reply, Response::Result(_)), "{cql}: {reply:?}");
-    }
-
     /// One page: its rows and the paging state of the next.
     async fn page(
         client: &mut TestClient,
@@ -933,12 +928,10 @@ mod tests {
     }
 
     async fn schema(client: &mut TestClient) {
-        run(client, "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}").await;
-        run(
-            client,
-            "CREATE TABLE ks.t (k int, c int, v text, PRIMARY KEY (k, c))",
-        )
-        .await;
+        client.create_keyspace("ks").await;
+        client
+            .run("CREATE TABLE ks.t (k int, c int, v text, PRIMARY KEY (k, c))")
+            .await;
     }
 
     /// GROUP BY output is paged by groups (Cassandra's page size counts groups), and
@@ -950,11 +943,11 @@ mod tests {
         schema(&mut client).await;
         for k in 0..5 {
             for c in 0..3 {
-                run(
-                    &mut client,
-                    &format!("INSERT INTO ks.t (k, c, v) VALUES ({k}, {c}, 'x')"),
-                )
-                .await;
+                client
+                    .run(&format!(
+                        "INSERT INTO ks.t (k, c, v) VALUES ({k}, {c}, 'x')"
+                    ))
+                    .await;
             }
         }
         for (cql, want) in [
@@ -994,11 +987,11 @@ mod tests {
         schema(&mut client).await;
         let text = "y".repeat(1000);
         for c in 0..400 {
-            run(
-                &mut client,
-                &format!("INSERT INTO ks.t (k, c, v) VALUES (1, {c}, '{text}')"),
-            )
-            .await;
+            client
+                .run(&format!(
+                    "INSERT INTO ks.t (k, c, v) VALUES (1, {c}, '{text}')"
+                ))
+                .await;
         }
         // 100 rows fit; 400 rows of 1 kB do not.
         let (rows, _) = page(&mut client, "SELECT * FROM ks.t LIMIT 100", None, None).await;

@@ -2,26 +2,12 @@
 //! (its cql3 validation tests: SelectTest, SelectOrderByTest, SelectLimitTest and
 //! `SelectStatement`'s checks).
 
-use bytes::Bytes;
-use strata_protocol::{ErrorKind, Response, ResultBody};
-
 use crate::testing::{TestClient, TestServer};
-
-async fn run(client: &mut TestClient, cql: &str) {
-    let reply = client.query(cql).await;
-    assert!(matches!(reply, Response::Result(_)), "{cql}: {reply:?}");
-}
-
-async fn rows(client: &mut TestClient, cql: &str) -> Vec<Vec<Option<Bytes>>> {
-    match client.query(cql).await {
-        Response::Result(ResultBody::Rows(rows)) => rows.rows,
-        other => panic!("{cql}: {other:?}"),
-    }
-}
 
 /// The rows of `cql` as ints (every selected column an int).
 async fn ints(client: &mut TestClient, cql: &str) -> Vec<Vec<i32>> {
-    rows(client, cql)
+    client
+        .rows(cql)
         .await
         .into_iter()
         .map(|row| {
@@ -39,30 +25,19 @@ async fn sorted_ints(client: &mut TestClient, cql: &str) -> Vec<Vec<i32>> {
     rows
 }
 
-async fn invalid(client: &mut TestClient, cql: &str) -> String {
-    match client.query(cql).await {
-        Response::Error(e) if e.kind == ErrorKind::Invalid => e.message,
-        other => panic!("{cql}: expected InvalidRequest, got {other:?}"),
-    }
-}
-
 /// `ks.t (k, c1, c2, v)` keyed by (k, c1, c2), partitions 0 and 1 with c1, c2 in 0..2
 /// and v = 10 * c1 + c2.
 async fn server() -> (TestServer, TestClient) {
-    let server = TestServer::start().await;
-    let mut client = server.client().await;
-    run(&mut client, "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}").await;
-    run(
-        &mut client,
+    let (server, mut client) = TestServer::with_schema(&[
         "CREATE TABLE ks.t (k int, c1 int, c2 int, v int, PRIMARY KEY (k, c1, c2))",
-    )
+    ])
     .await;
     for k in 0..2 {
         for c1 in 0..2 {
             for c2 in 0..2 {
                 let v = 10 * c1 + c2;
                 let cql = format!("INSERT INTO ks.t (k, c1, c2, v) VALUES ({k}, {c1}, {c2}, {v})");
-                run(&mut client, &cql).await;
+                client.run(&cql).await;
             }
         }
     }
@@ -110,7 +85,7 @@ async fn order_by_follows_the_clustering_columns_or_skips_equal_ones() {
             "ORDER BY is only supported when the partition key is restricted by an EQ or an IN.",
         ),
     ] {
-        assert_eq!(invalid(&mut client, &cql).await, expected, "{cql}");
+        assert_eq!(client.invalid(&cql).await, expected, "{cql}");
     }
 }
 
@@ -134,12 +109,12 @@ async fn clustering_restrictions_need_their_prefix_and_others_need_filtering() {
         [[1, 0], [1, 1]]
     );
     assert_eq!(
-        invalid(&mut client, "SELECT * FROM ks.t WHERE k = 0 AND c2 = 1").await,
+        client.invalid("SELECT * FROM ks.t WHERE k = 0 AND c2 = 1").await,
         "PRIMARY KEY column \"c2\" cannot be restricted as preceding column \"c1\" is not restricted"
     );
     let filtering = "Cannot execute this query as it might involve data filtering and thus may have unpredictable performance. If you want to execute this query despite the performance unpredictability, use ALLOW FILTERING";
     assert_eq!(
-        invalid(&mut client, "SELECT * FROM ks.t WHERE v = 11").await,
+        client.invalid("SELECT * FROM ks.t WHERE v = 11").await,
         filtering
     );
     let filtered = "SELECT k, c1, c2 FROM ks.t WHERE v = 11 ALLOW FILTERING";
@@ -182,7 +157,7 @@ async fn limits_count_rows_overall_and_per_partition() {
             "PER PARTITION LIMIT must be strictly positive",
         ),
     ] {
-        assert_eq!(invalid(&mut client, cql).await, expected, "{cql}");
+        assert_eq!(client.invalid(cql).await, expected, "{cql}");
     }
 }
 
@@ -194,11 +169,11 @@ async fn distinct_returns_each_partition_once_and_only_key_columns() {
         [[0], [1]]
     );
     assert_eq!(
-        invalid(&mut client, "SELECT DISTINCT k, c1 FROM ks.t").await,
+        client.invalid("SELECT DISTINCT k, c1 FROM ks.t").await,
         "SELECT DISTINCT queries must only request partition key columns and/or static columns (not c1)"
     );
     assert_eq!(
-        invalid(&mut client, "SELECT DISTINCT k FROM ks.t WHERE k = 0 AND c1 = 0").await,
+        client.invalid("SELECT DISTINCT k FROM ks.t WHERE k = 0 AND c1 = 0").await,
         "SELECT DISTINCT with WHERE clause only supports restriction by partition key and/or static columns."
     );
     let in_keys = "SELECT k, c1, c2 FROM ks.t WHERE k IN (1, 0) AND c1 = 1 AND c2 = 0";

@@ -3,28 +3,8 @@
 //! DeleteTest, BatchTest and `BatchStatement.validate`).
 
 use bytes::Bytes;
-use strata_protocol::{ErrorKind, Response, ResultBody};
 
 use crate::testing::{TestClient, TestServer};
-
-async fn run(client: &mut TestClient, cql: &str) {
-    let reply = client.query(cql).await;
-    assert!(matches!(reply, Response::Result(_)), "{cql}: {reply:?}");
-}
-
-async fn rows(client: &mut TestClient, cql: &str) -> Vec<Vec<Option<Bytes>>> {
-    match client.query(cql).await {
-        Response::Result(ResultBody::Rows(rows)) => rows.rows,
-        other => panic!("{cql}: {other:?}"),
-    }
-}
-
-async fn invalid(client: &mut TestClient, cql: &str) -> String {
-    match client.query(cql).await {
-        Response::Error(e) if e.kind == ErrorKind::Invalid => e.message,
-        other => panic!("{cql}: expected InvalidRequest, got {other:?}"),
-    }
-}
 
 fn int(v: i32) -> Option<Bytes> {
     Some(Bytes::copy_from_slice(&v.to_be_bytes()))
@@ -32,20 +12,11 @@ fn int(v: i32) -> Option<Bytes> {
 
 /// A server with `ks.t (k, c, v)` keyed by (k, c) and the counter table `ks.n`.
 async fn server() -> (TestServer, TestClient) {
-    let server = TestServer::start().await;
-    let mut client = server.client().await;
-    run(&mut client, "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}").await;
-    run(
-        &mut client,
+    TestServer::with_schema(&[
         "CREATE TABLE ks.t (k int, c int, v int, PRIMARY KEY (k, c))",
-    )
-    .await;
-    run(
-        &mut client,
         "CREATE TABLE ks.n (k int PRIMARY KEY, n counter)",
-    )
-    .await;
-    (server, client)
+    ])
+    .await
 }
 
 #[tokio::test]
@@ -85,10 +56,10 @@ async fn insert_needs_the_whole_primary_key_once_and_known_columns() {
             "INSERT statements are not allowed on counter tables, use UPDATE instead",
         ),
     ] {
-        let message = invalid(&mut client, cql).await;
+        let message = client.invalid(cql).await;
         assert!(message.starts_with(expected), "{cql}: {message}");
     }
-    assert!(rows(&mut client, "SELECT * FROM ks.t").await.is_empty());
+    assert!(client.rows("SELECT * FROM ks.t").await.is_empty());
 }
 
 /// INSERT writes the row's liveness, UPDATE only its cells: a row only updated exists
@@ -104,7 +75,7 @@ async fn insert_makes_a_row_live_and_update_does_not() {
         "INSERT INTO ks.t (k, c, v) VALUES (4, 4, 4)",
         "DELETE v FROM ks.t WHERE k = 4 AND c = 4",
     ] {
-        run(&mut client, cql).await;
+        client.run(cql).await;
     }
     for (k, expected) in [
         (1, vec![vec![int(1), int(1), None]]),
@@ -112,11 +83,9 @@ async fn insert_makes_a_row_live_and_update_does_not() {
         (3, vec![]),
         (4, vec![vec![int(4), int(4), None]]),
     ] {
-        let got = rows(
-            &mut client,
-            &format!("SELECT k, c, v FROM ks.t WHERE k = {k}"),
-        )
-        .await;
+        let got = client
+            .rows(&format!("SELECT k, c, v FROM ks.t WHERE k = {k}"))
+            .await;
         assert_eq!(got, expected, "k = {k}");
     }
 }
@@ -125,31 +94,23 @@ async fn insert_makes_a_row_live_and_update_does_not() {
 #[tokio::test]
 async fn timestamps_order_writes_and_deletions() {
     let (_server, mut client) = server().await;
-    run(
-        &mut client,
-        "INSERT INTO ks.t (k, c, v) VALUES (0, 0, 1) USING TIMESTAMP 10",
-    )
-    .await;
-    run(
-        &mut client,
-        "INSERT INTO ks.t (k, c, v) VALUES (0, 0, 2) USING TIMESTAMP 5",
-    )
-    .await;
+    client
+        .run("INSERT INTO ks.t (k, c, v) VALUES (0, 0, 1) USING TIMESTAMP 10")
+        .await;
+    client
+        .run("INSERT INTO ks.t (k, c, v) VALUES (0, 0, 2) USING TIMESTAMP 5")
+        .await;
     let select = "SELECT v, writetime(v) FROM ks.t WHERE k = 0 AND c = 0";
     let ten = Some(Bytes::copy_from_slice(&10i64.to_be_bytes()));
-    assert_eq!(rows(&mut client, select).await, vec![vec![int(1), ten]]);
-    run(
-        &mut client,
-        "DELETE FROM ks.t USING TIMESTAMP 9 WHERE k = 0 AND c = 0",
-    )
-    .await;
-    assert_eq!(rows(&mut client, select).await.len(), 1, "older deletion");
-    run(
-        &mut client,
-        "DELETE FROM ks.t USING TIMESTAMP 10 WHERE k = 0 AND c = 0",
-    )
-    .await;
-    assert!(rows(&mut client, select).await.is_empty(), "tie: deleted");
+    assert_eq!(client.rows(select).await, vec![vec![int(1), ten]]);
+    client
+        .run("DELETE FROM ks.t USING TIMESTAMP 9 WHERE k = 0 AND c = 0")
+        .await;
+    assert_eq!(client.rows(select).await.len(), 1, "older deletion");
+    client
+        .run("DELETE FROM ks.t USING TIMESTAMP 10 WHERE k = 0 AND c = 0")
+        .await;
+    assert!(client.rows(select).await.is_empty(), "tie: deleted");
 }
 
 #[tokio::test]
@@ -163,14 +124,14 @@ async fn ttl_is_bounded_and_reported() {
         ),
     ] {
         let cql = format!("INSERT INTO ks.t (k, c, v) VALUES (0, 0, 0) USING TTL {ttl}");
-        assert_eq!(invalid(&mut client, &cql).await, expected);
+        assert_eq!(client.invalid(&cql).await, expected);
     }
-    run(
-        &mut client,
-        "INSERT INTO ks.t (k, c, v) VALUES (0, 0, 0) USING TTL 100",
-    )
-    .await;
-    let got = rows(&mut client, "SELECT ttl(v) FROM ks.t WHERE k = 0 AND c = 0").await;
+    client
+        .run("INSERT INTO ks.t (k, c, v) VALUES (0, 0, 0) USING TTL 100")
+        .await;
+    let got = client
+        .rows("SELECT ttl(v) FROM ks.t WHERE k = 0 AND c = 0")
+        .await;
     let ttl = got
         .first()
         .and_then(|row| row.first().cloned().flatten())
@@ -183,35 +144,29 @@ async fn ttl_is_bounded_and_reported() {
 async fn delete_removes_a_clustering_range_or_a_partition() {
     let (_server, mut client) = server().await;
     for c in 0..6 {
-        run(
-            &mut client,
-            &format!("INSERT INTO ks.t (k, c, v) VALUES (0, {c}, {c})"),
-        )
-        .await;
+        client
+            .run(&format!("INSERT INTO ks.t (k, c, v) VALUES (0, {c}, {c})"))
+            .await;
     }
-    run(&mut client, "INSERT INTO ks.t (k, c, v) VALUES (1, 0, 0)").await;
-    run(
-        &mut client,
-        "DELETE FROM ks.t WHERE k = 0 AND c > 1 AND c <= 3",
-    )
-    .await;
-    let left = rows(&mut client, "SELECT c FROM ks.t WHERE k = 0").await;
+    client
+        .run("INSERT INTO ks.t (k, c, v) VALUES (1, 0, 0)")
+        .await;
+    client
+        .run("DELETE FROM ks.t WHERE k = 0 AND c > 1 AND c <= 3")
+        .await;
+    let left = client.rows("SELECT c FROM ks.t WHERE k = 0").await;
     assert_eq!(
         left,
         vec![vec![int(0)], vec![int(1)], vec![int(4)], vec![int(5)]]
     );
-    run(&mut client, "DELETE FROM ks.t WHERE k = 0").await;
-    assert!(rows(&mut client, "SELECT c FROM ks.t WHERE k = 0")
+    client.run("DELETE FROM ks.t WHERE k = 0").await;
+    assert!(client
+        .rows("SELECT c FROM ks.t WHERE k = 0")
         .await
         .is_empty());
+    assert_eq!(client.rows("SELECT c FROM ks.t WHERE k = 1").await.len(), 1);
     assert_eq!(
-        rows(&mut client, "SELECT c FROM ks.t WHERE k = 1")
-            .await
-            .len(),
-        1
-    );
-    assert_eq!(
-        invalid(&mut client, "DELETE FROM ks.t WHERE c = 1").await,
+        client.invalid("DELETE FROM ks.t WHERE c = 1").await,
         "Some partition key parts are missing: k"
     );
 }
@@ -260,19 +215,19 @@ async fn batches_follow_cassandras_timestamp_and_counter_rules() {
             "Cannot include a counter statement in a logged batch",
         ),
     ] {
-        assert_eq!(invalid(&mut client, &cql).await, expected, "{cql}");
+        assert_eq!(client.invalid(&cql).await, expected, "{cql}");
     }
-    assert!(rows(&mut client, "SELECT * FROM ks.t").await.is_empty());
-    assert!(rows(&mut client, "SELECT * FROM ks.n").await.is_empty());
+    assert!(client.rows("SELECT * FROM ks.t").await.is_empty());
+    assert!(client.rows("SELECT * FROM ks.n").await.is_empty());
     for cql in [
         format!("BEGIN COUNTER BATCH {count}; {count}; APPLY BATCH"),
         format!("BEGIN UNLOGGED BATCH {count}; APPLY BATCH"),
     ] {
-        run(&mut client, &cql).await;
+        client.run(&cql).await;
     }
     let n = Some(Bytes::copy_from_slice(&3i64.to_be_bytes()));
     assert_eq!(
-        rows(&mut client, "SELECT n FROM ks.n WHERE k = 0").await,
+        client.rows("SELECT n FROM ks.n WHERE k = 0").await,
         vec![vec![n]]
     );
 }
