@@ -575,6 +575,7 @@ mod tests {
     use std::time::Duration;
 
     use bytes::BufMut;
+    use strata_protocol::frame::HEADER_LEN;
     use strata_protocol::{ErrorKind, Opcode, Request, Response};
 
     use crate::testing::{TestClient, TestServer};
@@ -583,6 +584,8 @@ mod tests {
     /// statement panics on purpose).
     const PANIC: &str = "-- test: panic";
     const STALL: &str = "-- test: stall";
+    /// A query any started connection can run.
+    const LOCAL: &str = "SELECT release_version FROM system.local";
     /// Stalled requests running now, and the most seen at once.
     static STALLED: AtomicUsize = AtomicUsize::new(0);
     static MOST_STALLED: AtomicUsize = AtomicUsize::new(0);
@@ -681,6 +684,113 @@ mod tests {
             (1..=2).contains(&most),
             "{most} requests ran at once with max_inflight 2"
         );
+        server.stop().await;
+    }
+
+    /// A frame that arrives in pieces (a partial header, the rest of it, the body in two
+    /// parts) is decoded once whole, and frames sharing one read are each answered.
+    #[tokio::test]
+    async fn frames_are_decoded_across_and_within_reads() {
+        let server = TestServer::start().await;
+        let mut client = server.client().await;
+        let frame = TestClient::envelope(3, &TestClient::query_request(LOCAL));
+        let body_half = HEADER_LEN + (frame.len() - HEADER_LEN) / 2;
+        for piece in [
+            &frame[..3],
+            &frame[3..HEADER_LEN],
+            &frame[HEADER_LEN..body_half],
+        ] {
+            client.send_raw(piece).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // The frame's last bytes and two whole frames in one write.
+        let mut rest = frame[body_half..].to_vec();
+        rest.extend_from_slice(&pipelined(LOCAL, 2));
+        client.send_raw(&rest).await;
+        let mut streams = Vec::new();
+        for _ in 0..3 {
+            let (stream, response) = client.recv().await.expect("connection closed early");
+            assert!(matches!(response, Response::Result(_)), "{response:?}");
+            streams.push(stream);
+        }
+        streams.sort_unstable();
+        assert_eq!(streams, [1, 2, 3]);
+        server.stop().await;
+    }
+
+    /// Before STARTUP only OPTIONS and STARTUP are answered; anything else gets Cassandra's
+    /// protocol error on its stream, and the connection can still start.
+    #[tokio::test]
+    async fn a_query_before_startup_is_a_protocol_error() {
+        let server = TestServer::start().await;
+        let mut client = TestClient::connect(server.addr).await;
+        client.send(5, &TestClient::query_request(LOCAL)).await;
+        match client.recv().await {
+            Some((5, Response::Error(e))) => {
+                assert_eq!(e.kind, ErrorKind::Protocol);
+                assert_eq!(
+                    e.message,
+                    "Unexpected message QUERY, expecting STARTUP or OPTIONS"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        client.startup().await;
+        assert!(matches!(client.query(LOCAL).await, Response::Result(_)));
+        server.stop().await;
+    }
+
+    /// A header announcing a body over `max_frame_bytes` is refused before the body is
+    /// buffered: a protocol error on its stream, then the connection closes (its byte stream
+    /// cannot be trusted), while other connections go on.
+    #[tokio::test]
+    async fn an_oversize_frame_is_refused_and_closes_its_connection() {
+        let server = TestServer::with_config(|c| c.max_frame_bytes = 64 * 1024).await;
+        let mut bad = server.client().await;
+        let mut good = server.client().await;
+        let mut header = vec![4u8, 0, 0, 9, Opcode::Query as u8];
+        header.put_i32(64 * 1024 + 1);
+        bad.send_raw(&header).await;
+        match bad.recv().await {
+            Some((9, Response::Error(e))) => {
+                assert_eq!(e.kind, ErrorKind::Protocol);
+                assert!(e.message.contains("frame body length"), "{}", e.message);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(bad.recv().await.is_none(), "the connection stays open");
+        assert!(matches!(good.query(LOCAL).await, Response::Result(_)));
+        server.stop().await;
+    }
+
+    /// A reply over `max_frame_bytes` cannot be sent: its stream gets an error instead
+    /// (asking for paging) and the connection goes on.
+    #[tokio::test]
+    async fn a_reply_over_the_frame_limit_becomes_an_error_on_its_stream() {
+        let server = TestServer::with_config(|c| c.max_frame_bytes = 16 * 1024).await;
+        let mut client = server.client().await;
+        client.create_keyspace("ks").await;
+        client
+            .run("CREATE TABLE ks.t (k int PRIMARY KEY, v text)")
+            .await;
+        let text = "x".repeat(1024);
+        for k in 0..32 {
+            client
+                .run(&format!("INSERT INTO ks.t (k, v) VALUES ({k}, '{text}')"))
+                .await;
+        }
+        match client.query("SELECT * FROM ks.t").await {
+            Response::Error(e) => {
+                assert_eq!(e.kind, ErrorKind::Invalid);
+                assert!(
+                    e.message.contains("exceeds the maximum frame size"),
+                    "{}",
+                    e.message
+                );
+            }
+            other => panic!("a reply over the frame limit was sent: {other:?}"),
+        }
+        assert_eq!(client.rows("SELECT k FROM ks.t WHERE k = 1").await.len(), 1);
         server.stop().await;
     }
 

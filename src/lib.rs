@@ -12,9 +12,9 @@
 
 // Client input, and bytes read back from disk, must never panic the server: the lints of
 // the protocol and engine crates, for the whole crate outside tests. The modules marked
-// `PANIC_LINTS_PENDING` (below, and `exec`'s layers in exec/mod.rs), allowing the
-// restriction group these four belong to, still index or unwrap on paths checked by
-// hand, and are exempt until rewritten.
+// `PANIC_LINTS_PENDING` (`exec`'s layers in exec/mod.rs), allowing the restriction group
+// these four belong to, still index on paths checked by hand, and are exempt until
+// rewritten.
 #![cfg_attr(
     not(test),
     deny(
@@ -29,7 +29,6 @@ pub mod admin;
 pub mod auth;
 pub mod clients;
 pub mod clock;
-#[allow(clippy::restriction)] // PANIC_LINTS_PENDING
 pub mod cluster;
 pub mod config;
 pub mod connection;

@@ -208,7 +208,14 @@ impl ReplicaPlan<'_> {
     /// the data request, the others digest requests.
     pub fn read_contacts(&self) -> Result<Vec<usize>, Unavailable> {
         self.check_available()?;
-        let live = (0..self.replicas.len()).filter(|i| self.live[*i]);
+        // The live replicas with their indexes, nearest first.
+        let live = self
+            .replicas
+            .iter()
+            .zip(self.live)
+            .enumerate()
+            .filter(|(_, (_, live))| **live)
+            .map(|(i, (replica, _))| (i, replica));
         let contacts = match (self.consistency, self.replication) {
             (Consistency::EachQuorum, Replication::NetworkTopology(dcs)) => {
                 let mut out = Vec::new();
@@ -216,7 +223,8 @@ impl ReplicaPlan<'_> {
                     let quorum = self.replication.local_quorum(dc);
                     out.extend(
                         live.clone()
-                            .filter(|i| self.replicas[*i].dc == *dc)
+                            .filter(|(_, replica)| replica.dc == *dc)
+                            .map(|(i, _)| i)
                             .take(quorum),
                     );
                 }
@@ -225,10 +233,11 @@ impl ReplicaPlan<'_> {
                 out
             }
             (c, _) if is_dc_local(c) => live
-                .filter(|i| self.replicas[*i].dc == self.local_dc)
+                .filter(|(_, replica)| replica.dc == self.local_dc)
+                .map(|(i, _)| i)
                 .take(self.block_for())
                 .collect(),
-            _ => live.take(self.block_for()).collect(),
+            _ => live.map(|(i, _)| i).take(self.block_for()).collect(),
         };
         Ok(contacts)
     }
@@ -293,21 +302,31 @@ impl Tally {
     /// Records replica `i`'s first answer; false if it was a duplicate, the replica does
     /// not count, or the verdict is already in.
     fn first_counted_answer(&mut self, i: usize) -> bool {
-        if self.verdict != Verdict::Pending || i >= self.answered.len() || self.answered[i] {
+        if self.verdict != Verdict::Pending {
             return false;
         }
-        self.answered[i] = true;
-        self.counts[i]
+        match self.answered.get_mut(i) {
+            Some(answered) if !*answered => {
+                *answered = true;
+                self.counts.get(i).copied().unwrap_or(false)
+            }
+            _ => false,
+        }
     }
 
     /// Cassandra signals a failure once `block_for + failures` exceeds the replicas that
     /// could still answer (`candidates`).
     fn on_failure(&mut self, i: usize, reason: FailureReason, candidates: usize) {
-        if self.first_counted_answer(i) {
-            self.failures.push((self.addresses[i], reason));
-            if self.block_for + self.failures.len() > candidates {
-                self.verdict = self.failure();
-            }
+        if !self.first_counted_answer(i) {
+            return;
+        }
+        // `addresses`, `answered` and `counts` all have one entry per replica.
+        let Some(&address) = self.addresses.get(i) else {
+            return;
+        };
+        self.failures.push((address, reason));
+        if self.block_for + self.failures.len() > candidates {
+            self.verdict = self.failure();
         }
     }
 
@@ -400,7 +419,7 @@ impl WriteTracker {
         self.tally.received += 1;
         let done = match &mut self.per_dc {
             Some(per_dc) => {
-                let dc = replica.map(|i| self.dcs[i].as_str());
+                let dc = replica.and_then(|i| self.dcs.get(i)).map(String::as_str);
                 if let Some(needed) = per_dc.iter_mut().find(|(d, _)| Some(d.as_str()) == dc) {
                     needed.1 = needed.1.saturating_sub(1);
                 }

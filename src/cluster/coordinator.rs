@@ -211,6 +211,9 @@ impl Coordinator {
         Ok(answer)
     }
 
+    // In bounds: `CAS_LOCK_STRIPES` (non-zero) locks, and the index is taken modulo their
+    // count.
+    #[allow(clippy::indexing_slicing)]
     fn cas_lock(&self, token: i64) -> &tokio::sync::Mutex<()> {
         let index = (token as u64 % self.cas_locks.len().max(1) as u64) as usize;
         &self.cas_locks[index]

@@ -232,11 +232,10 @@ pub fn clustering_layout(table: &Table) -> ClusteringLayout {
     let columns = table
         .clustering_indexes()
         .into_iter()
-        .map(|i| {
-            (
-                table.types[i].clone(),
-                table.def.columns[i].order == ClusteringOrder::Desc,
-            )
+        .filter_map(|i| {
+            let ty = table.types.get(i)?;
+            let column = table.def.columns.get(i)?;
+            Some((ty.clone(), column.order == ClusteringOrder::Desc))
         })
         .collect();
     ClusteringLayout { columns }
@@ -615,12 +614,174 @@ fn token_bounds(start: Bound<i64>, end: Bound<i64>) -> (Bound<Vec<u8>>, Bound<Ve
 #[cfg(test)]
 mod tests {
     use std::ops::Bound;
+    use std::sync::Arc;
 
     use strata_engine::{Cell, CellValue, Mutation};
     use strata_protocol::{ErrorKind, Response};
 
-    use crate::storage::layout;
+    use super::{decode_cells, row_bounds, token_bounds, ReadCommand, ReadResult, ReadTarget};
+    use crate::cluster::Branch;
+    use crate::schema::Table;
+    use crate::storage::{layout, ClusteringRange, Decoded};
     use crate::testing::TestServer;
+
+    /// `ks.t (k, c, v)` with partitions 1 and 2, each holding rows c = 0..4.
+    async fn two_partitions() -> (TestServer, Arc<Table>) {
+        let (server, mut client) = TestServer::with_schema(&[
+            "CREATE TABLE ks.t (k int, c int, v int, PRIMARY KEY (k, c))",
+        ])
+        .await;
+        for k in 1..=2 {
+            for c in 0..4 {
+                client
+                    .run(&format!("INSERT INTO ks.t (k, c, v) VALUES ({k}, {c}, 0)"))
+                    .await;
+            }
+        }
+        let table = server.node.catalog().table("ks", "t").cloned();
+        (server, table.expect("table ks.t"))
+    }
+
+    /// A read of every partition, `row_limit` rows at most.
+    fn scan_all(table: &Arc<Table>, row_limit: usize) -> ReadCommand {
+        ReadCommand {
+            table: table.clone(),
+            branch: Branch::Main,
+            target: ReadTarget::TokenRange {
+                start: Bound::Unbounded,
+                end: Bound::Unbounded,
+            },
+            row_limit,
+            per_partition_limit: None,
+            resume_after: None,
+            resume_partition_rows: 0,
+            now_secs: crate::clock::now_secs(),
+        }
+    }
+
+    /// The next page of `command`, after `previous`.
+    fn next_page(mut command: ReadCommand, previous: &ReadResult) -> ReadCommand {
+        command.resume_after = previous.resume_key.clone();
+        command.resume_partition_rows = previous.resume_partition_rows;
+        command
+    }
+
+    fn row_count(result: &ReadResult) -> usize {
+        result
+            .items
+            .iter()
+            .filter(|item| matches!(item, Decoded::Row(_)))
+            .count()
+    }
+
+    /// A read stopped by its row limit names where it stopped, and the read resumed there
+    /// returns exactly the rest; a read that was not stopped names nothing.
+    #[tokio::test]
+    async fn a_limited_read_resumes_after_its_last_row() {
+        let (server, table) = two_partitions().await;
+        let local = server.node.coordinator().local().clone();
+        let first = local.read(scan_all(&table, 3)).await.expect("first page");
+        assert_eq!(row_count(&first), 3);
+        assert!(first.resume_key.is_some());
+        let rest = local
+            .read(next_page(scan_all(&table, 100), &first))
+            .await
+            .expect("second page");
+        assert_eq!(row_count(&rest), 5);
+        assert!(rest.resume_key.is_none());
+        server.stop().await;
+    }
+
+    /// The per-partition limit counts the rows an earlier page took from the partition the
+    /// next page resumes in.
+    #[tokio::test]
+    async fn the_per_partition_limit_spans_pages() {
+        let (server, table) = two_partitions().await;
+        let local = server.node.coordinator().local().clone();
+        let command = |row_limit| ReadCommand {
+            per_partition_limit: Some(2),
+            ..scan_all(&table, row_limit)
+        };
+        // Two rows of the first partition and one of the second.
+        let first = local.read(command(3)).await.expect("first page");
+        assert_eq!(row_count(&first), 3);
+        assert_eq!(first.resume_partition_rows, 1);
+        let rest = local
+            .read(next_page(command(100), &first))
+            .await
+            .expect("second page");
+        assert_eq!(row_count(&rest), 1);
+        server.stop().await;
+    }
+
+    /// The raw cells a replica answers a reconciling coordinator stop where its decoded
+    /// read stops, and decode to the same rows.
+    #[tokio::test]
+    async fn read_cells_stop_where_read_stops() {
+        let (server, table) = two_partitions().await;
+        let local = server.node.coordinator().local().clone();
+        let decoded = local.read(scan_all(&table, 5)).await.expect("read");
+        let cells = local.read_cells(scan_all(&table, 5)).await.expect("cells");
+        assert_eq!(cells.complete_through, decoded.resume_key);
+        let redecoded = decode_cells(&scan_all(&table, 5), &cells).expect("decode");
+        assert_eq!(row_count(&redecoded), 5);
+        assert_eq!(redecoded.resume_key, decoded.resume_key);
+        server.stop().await;
+    }
+
+    fn token_key(token: i64) -> Vec<u8> {
+        let mut key = Vec::new();
+        layout::push_token(token, &mut key);
+        key
+    }
+
+    /// Token bounds become engine-key bounds that take whole partitions, including at the
+    /// ends of the ring where `t + 1` would overflow.
+    #[test]
+    fn token_bounds_take_whole_partitions() {
+        assert_eq!(
+            token_bounds(Bound::Excluded(5), Bound::Included(9)),
+            (
+                Bound::Included(token_key(6)),
+                Bound::Excluded(token_key(10))
+            )
+        );
+        assert_eq!(
+            token_bounds(Bound::Included(5), Bound::Excluded(9)),
+            (Bound::Included(token_key(5)), Bound::Excluded(token_key(9)))
+        );
+        assert_eq!(
+            token_bounds(Bound::Unbounded, Bound::Included(i64::MAX)),
+            (Bound::Unbounded, Bound::Unbounded)
+        );
+        let (lo, _) = token_bounds(Bound::Excluded(i64::MAX), Bound::Unbounded);
+        assert_eq!(lo, Bound::Excluded(vec![0xFF; 9]));
+    }
+
+    /// A slice's bounds are clipped by the resume key on the side the read moves from: the
+    /// lower bound forward, the upper one in reverse; a bound already past it stays.
+    #[test]
+    fn row_bounds_are_clipped_by_the_resume_key() {
+        let prefix = layout::partition_prefix(7, b"pk");
+        let row = |clustering: &[u8]| layout::with_suffix(&prefix, &[&[layout::ROW], clustering]);
+        let slice = ClusteringRange {
+            start: b"b".to_vec(),
+            end: Some(b"y".to_vec()),
+        };
+        let whole = (Bound::Included(row(b"b")), Bound::Excluded(row(b"y")));
+        assert_eq!(row_bounds(&prefix, &slice, None, false), whole);
+        let resume = row(b"m");
+        assert_eq!(
+            row_bounds(&prefix, &slice, Some(&resume), false),
+            (Bound::Excluded(resume.clone()), whole.1.clone())
+        );
+        assert_eq!(
+            row_bounds(&prefix, &slice, Some(&resume), true),
+            (whole.0.clone(), Bound::Excluded(resume))
+        );
+        // Resuming before the slice starts (forward) leaves the slice whole.
+        assert_eq!(row_bounds(&prefix, &slice, Some(&row(b"a")), false), whole);
+    }
 
     /// A range tombstone whose bounds do not decode must fail the read: skipping it would
     /// resurrect the rows it deletes.

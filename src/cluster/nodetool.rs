@@ -330,11 +330,12 @@ pub fn getendpoints(node: &dyn Host, args: &[String]) -> Result<String, String> 
         .iter()
         .zip(parts)
         .map(|(i, part)| {
-            let value = crate::types::from_json(
-                &table_def.types[*i],
-                &serde_json::Value::String(part.to_string()),
-            )
-            .map_err(|e| e.to_string())?;
+            let ty = table_def
+                .types
+                .get(*i)
+                .ok_or_else(|| format!("no column {i} in the partition key"))?;
+            let value = crate::types::from_json(ty, &serde_json::Value::String(part.to_string()))
+                .map_err(|e| e.to_string())?;
             value.ok_or_else(|| "Invalid null partition key".to_string())
         })
         .collect::<Result<Vec<_>, _>>()?;

@@ -157,7 +157,7 @@ fn network_topology(ring: &Ring, datacenters: &BTreeMap<String, usize>, token: i
         let Some(racks) = topology.get(name.as_str()) else {
             continue;
         };
-        let rf = (*rf).min(nodes_per_dc[name.as_str()]);
+        let rf = (*rf).min(nodes_per_dc.get(name.as_str()).copied().unwrap_or(0));
         if rf > 0 {
             dcs.insert(
                 name,

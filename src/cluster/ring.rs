@@ -54,6 +54,8 @@ impl Ring {
         ring
     }
 
+    // `new` inserts the local endpoint and `remove` refuses it, so it is always there.
+    #[allow(clippy::indexing_slicing)]
     pub fn local(&self) -> &Endpoint {
         &self.endpoints[&self.local]
     }
@@ -246,7 +248,10 @@ pub fn allocate_tokens(ring: &BTreeMap<i64, Uuid>, count: usize, seed: u64) -> V
         // Primary ownership per owner, and each owner's largest range.
         let mut load: BTreeMap<Uuid, u128> = BTreeMap::new();
         let mut largest: BTreeMap<Uuid, (u128, i64, i64)> = BTreeMap::new();
-        let last = *owners.keys().next_back().expect("non-empty ring");
+        // Not empty: the ring was not, and tokens are only added to `owners`.
+        let Some(&last) = owners.keys().next_back() else {
+            break;
+        };
         let mut previous = last;
         for (&token, &owner) in &owners {
             let width = range_width(previous, token);
@@ -265,7 +270,10 @@ pub fn allocate_tokens(ring: &BTreeMap<i64, Uuid>, count: usize, seed: u64) -> V
         else {
             break;
         };
-        let (width, start, _) = largest[&donor];
+        // `load` and `largest` have the same keys: the donor has a largest range.
+        let Some(&(width, start, _)) = largest.get(&donor) else {
+            break;
+        };
         let take = (width / 2).min(share).max(1);
         jitter = jitter
             .rotate_left(23)

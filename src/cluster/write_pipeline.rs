@@ -271,10 +271,12 @@ fn append_group(engine: &Engine, group: Vec<Job>) -> Option<Appended> {
             None
         }
         Err(_) => {
-            let mut offset = 0;
+            let mut rest = combined.as_slice();
             for (len, done) in lengths.into_iter().zip(replies) {
-                let _ = done.send(engine.write(&combined[offset..offset + len]));
-                offset += len;
+                // The lengths add up to `combined`'s: each job gets exactly its mutations.
+                let (mutations, tail) = rest.split_at(len.min(rest.len()));
+                let _ = done.send(engine.write(mutations));
+                rest = tail;
             }
             None
         }
