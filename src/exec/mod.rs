@@ -17,14 +17,12 @@
 pub mod auth;
 mod context;
 mod ddl;
-#[allow(clippy::restriction)] // PANIC_LINTS_PENDING
 mod derived;
 pub mod expr;
 #[allow(clippy::restriction)] // PANIC_LINTS_PENDING
 pub mod plan;
 pub mod prepared;
 mod read;
-#[allow(clippy::restriction)] // PANIC_LINTS_PENDING
 mod write;
 
 pub use self::plan::bind;

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::defs::{
     ColumnDef, ColumnKind, IndexDef, KeyspaceDef, SnapshotRecord, TableDef, TypeDef, ViewInfo,
 };
+use crate::error::{CqlError, CqlResult};
 use crate::types::{CqlType, UdtDef, UdtResolver, MAX_TYPE_DEPTH};
 
 /// Where a table's rows come from.
@@ -78,6 +79,26 @@ impl Table {
 
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.def.columns.iter().position(|c| c.name == name)
+    }
+
+    /// Column `index`'s definition and type. An index `column_index`, `columns_of_kind` or
+    /// a key index list gave is always there; any other is an internal error.
+    pub fn column(&self, index: usize) -> CqlResult<(&ColumnDef, &CqlType)> {
+        self.def
+            .columns
+            .get(index)
+            .zip(self.types.get(index))
+            .ok_or_else(|| {
+                CqlError::Server(format!(
+                    "table {}.{} has no column {index}",
+                    self.def.keyspace, self.def.name
+                ))
+            })
+    }
+
+    /// The kind of column `index`, if there is one.
+    pub fn kind_of(&self, index: usize) -> Option<ColumnKind> {
+        self.def.columns.get(index).map(|c| c.kind)
     }
 
     pub fn column_type(&self, name: &str) -> Option<&CqlType> {

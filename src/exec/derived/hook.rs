@@ -290,7 +290,7 @@ fn index_updates(
     if index::is_key_column(table, index) {
         return key_index_updates(table, index, column, update, before);
     }
-    let column_type = &table.types[column];
+    let (_, column_type) = table.column(column)?;
     let old = before_entries(table, index, before);
     check_indexed_sizes(table, index, update)?;
     let mut removed: BTreeSet<Entry> = BTreeSet::new();
@@ -493,11 +493,14 @@ fn sized_parts(mut input: &[u8]) -> Vec<Vec<u8>> {
         .and_then(|b| b.try_into().ok())
         .map(i32::from_be_bytes)
     {
-        let Some(part) = input.get(4..4 + len.max(0) as usize) else {
+        let Some((part, rest)) = input
+            .get(4..)
+            .and_then(|body| body.split_at_checked(len.max(0) as usize))
+        else {
             break;
         };
         out.push(part.to_vec());
-        input = &input[4 + part.len()..];
+        input = rest;
     }
     out
 }

@@ -150,7 +150,10 @@ pub fn entry_values(column_type: &CqlType, kind: IndexTargetKind, value: &[u8]) 
             let parts = collection_elements(value, 2);
             parts
                 .chunks_exact(2)
-                .map(|pair| pack_entry(&pair[0], &pair[1]))
+                .filter_map(|pair| match pair {
+                    [key, value] => Some(pack_entry(key, value)),
+                    _ => None,
+                })
                 .collect()
         }
         _ => collection_elements(value, 1),
@@ -205,7 +208,8 @@ pub fn row_entries(base: &Table, index: &IndexDef, row: &FullRow) -> Vec<Vec<u8>
         return Vec::new();
     };
     row.value(column)
-        .map(|v| entry_values(&base.types[column], index.target, v))
+        .zip(base.types.get(column))
+        .map(|(v, ty)| entry_values(ty, index.target, v))
         .unwrap_or_default()
 }
 
@@ -323,10 +327,10 @@ pub async fn create_index(ctx: &Context<'_>, s: &CreateIndex) -> CqlResult<DdlOu
     let column_index = table
         .column_index(&target.column)
         .ok_or_else(|| CqlError::invalid(format!("Column '{}' doesn't exist", target.column)))?;
-    let column = &table.def.columns[column_index];
+    let (column, column_type) = table.column(column_index)?;
     let kind = target_kind(target.kind);
-    check_target(&table, column, &table.types[column_index], kind)?;
-    let kind = match (kind, table.types[column_index].is_multi_cell()) {
+    check_target(&table, column, column_type, kind)?;
+    let kind = match (kind, column_type.is_multi_cell()) {
         (IndexTargetKind::Simple, true) => IndexTargetKind::Values,
         (k, _) => k,
     };
@@ -390,7 +394,7 @@ async fn build(ctx: &Context<'_>, table: &Arc<Table>, index: &IndexDef) -> CqlRe
         // Key cells carry no write time: the row's newest cell dates an entry for them.
         let timestamp = table
             .column_index(&index.column)
-            .and_then(|i| row.cells[i].as_ref())
+            .and_then(|i| row.cells.get(i)?.as_ref())
             .map_or(0, |c| c.timestamp);
         let timestamp = if timestamp == i64::MIN {
             row.cells

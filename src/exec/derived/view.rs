@@ -93,8 +93,7 @@ fn check_key_column(
             "Unknown column name detected in CREATE MATERIALIZED VIEW statement: {name}"
         ))
     })?;
-    let column = &base.def.columns[index];
-    let ty = &base.types[index];
+    let (column, ty) = base.column(index)?;
     if ty.is_multi_cell() {
         return Err(invalid(format!(
             "Cannot use MultiCell column '{name}' in PRIMARY KEY of materialized view"
@@ -398,11 +397,12 @@ fn view_key(
     }
     let mut clustering = Vec::new();
     for index in view.clustering_indexes() {
-        let Some(v) = value_of(&view.def.columns[index].name) else {
+        let (column, ty) = view.column(index)?;
+        let Some(v) = value_of(&column.name) else {
             return Ok(None);
         };
-        let desc = view.def.columns[index].order == ClusteringOrder::Desc;
-        types::encode_key_component(&view.types[index], &v, desc, &mut clustering)?;
+        let desc = column.order == ClusteringOrder::Desc;
+        types::encode_key_component(ty, &v, desc, &mut clustering)?;
     }
     Ok(Some((
         PartitionKey::from_components(components),
@@ -462,16 +462,18 @@ pub fn row_values(
     let mut values = vec![None; base.def.columns.len()];
     let key = PartitionKey::from_bytes(update.partition_key.clone(), base.def.partition_key.len());
     for (index, component) in base.partition_key_indexes().into_iter().zip(key.components) {
-        values[index] = Some(component);
+        if let Some(value) = values.get_mut(index) {
+            *value = Some(component);
+        }
     }
     let mut input = clustering;
     for index in base.clustering_indexes() {
-        let desc = base.def.columns[index].order == ClusteringOrder::Desc;
-        values[index] = Some(types::decode_key_component(
-            &base.types[index],
-            &mut input,
-            desc,
-        )?);
+        let (column, ty) = base.column(index)?;
+        let desc = column.order == ClusteringOrder::Desc;
+        let component = types::decode_key_component(ty, &mut input, desc)?;
+        if let Some(value) = values.get_mut(index) {
+            *value = Some(component);
+        }
     }
     Ok(values)
 }
@@ -517,10 +519,11 @@ fn rows_after(
                 if !rows.contains_key(clustering) {
                     rows.insert(clustering.clone(), row_values(base, update, clustering)?);
                 }
-                if let (Some(row), Some(index)) =
-                    (rows.get_mut(clustering), base.column_index(column))
-                {
-                    row[index] = value.clone();
+                let slot = base
+                    .column_index(column)
+                    .and_then(|index| rows.get_mut(clustering)?.get_mut(index));
+                if let Some(slot) = slot {
+                    *slot = value.clone();
                 }
                 touched.push(clustering.clone());
             }
@@ -591,10 +594,9 @@ pub fn create_statement(view: &Table, info: &ViewInfo, table_options: &str) -> S
             .join(", ")
     };
     let pk: Vec<String> = view.def.partition_key.iter().map(|n| quote(n)).collect();
-    let pk = if pk.len() == 1 {
-        pk[0].clone()
-    } else {
-        format!("({})", pk.join(", "))
+    let pk = match pk.as_slice() {
+        [only] => only.clone(),
+        _ => format!("({})", pk.join(", ")),
     };
     let key = std::iter::once(pk)
         .chain(view.def.clustering.iter().map(|n| quote(n)))

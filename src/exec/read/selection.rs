@@ -20,7 +20,7 @@ use crate::exec::expr::functions::{
 };
 use crate::exec::expr::subselect;
 use crate::exec::plan::rows::FullRow;
-use crate::schema::{ColumnDef, ColumnKind, Table};
+use crate::schema::{ColumnKind, Table};
 use crate::types::{self, CqlType, NativeType};
 
 /// Bound on selector nesting, so a hostile query cannot recurse deeply at run time.
@@ -239,7 +239,7 @@ impl Compiler<'_> {
                 let i = self.column(name)?;
                 Ok(Compiled {
                     expr: Expr::Column(i),
-                    ty: self.column_def(i)?.1.clone(),
+                    ty: self.table.column(i)?.1.clone(),
                     name: name.clone(),
                 })
             }
@@ -327,22 +327,6 @@ impl Compiler<'_> {
         })
     }
 
-    /// The definition and type of column `i` (an index `column` returned).
-    fn column_def(&self, i: usize) -> CqlResult<(&ColumnDef, &CqlType)> {
-        let table = self.table;
-        table
-            .def
-            .columns
-            .get(i)
-            .zip(table.types.get(i))
-            .ok_or_else(|| {
-                CqlError::Server(format!(
-                    "table {}.{} has no column {i}",
-                    table.def.keyspace, table.def.name
-                ))
-            })
-    }
-
     fn column_arg(&self, selector: &Selector) -> CqlResult<usize> {
         match selector {
             Selector::Column(name) => self.column(name),
@@ -354,7 +338,7 @@ impl Compiler<'_> {
 
     fn write_time(&self, kind: WriteTimeKind, selector: &Selector) -> CqlResult<Compiled> {
         let i = self.column_arg(selector)?;
-        let (column, column_ty) = self.column_def(i)?;
+        let (column, column_ty) = self.table.column(i)?;
         let fname = match kind {
             WriteTimeKind::WriteTime => "writetime",
             WriteTimeKind::MaxWriteTime => "maxwritetime",
@@ -608,7 +592,7 @@ impl Compiler<'_> {
         }
         let names = columns
             .iter()
-            .map(|i| Ok(self.column_def(*i)?.0.name.as_str()))
+            .map(|i| Ok(self.table.column(*i)?.0.name.as_str()))
             .collect::<CqlResult<Vec<&str>>>()?;
         Ok(Compiled {
             expr: Expr::Token,

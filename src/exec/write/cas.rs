@@ -59,7 +59,7 @@ impl PartitionData {
         index: usize,
         clustering: Option<&[u8]>,
     ) -> Option<&CellData> {
-        let column = &table.def.columns[index];
+        let column = table.def.columns.get(index)?;
         if column.kind == ColumnKind::Static {
             return self
                 .statics
@@ -139,9 +139,13 @@ impl CasCondition {
     /// Whether only static columns are conditioned (then the static row is checked).
     pub fn is_static_only(&self, table: &Table) -> bool {
         match self {
-            CasCondition::Columns(c) => c
-                .iter()
-                .all(|c| table.def.columns[c.column].kind == ColumnKind::Static),
+            CasCondition::Columns(c) => c.iter().all(|c| {
+                table
+                    .def
+                    .columns
+                    .get(c.column)
+                    .is_some_and(|column| column.kind == ColumnKind::Static)
+            }),
             _ => false,
         }
     }
@@ -157,7 +161,7 @@ impl CasCondition {
             CasCondition::Exists => Ok(data.exists(clustering)),
             CasCondition::Columns(conditions) => {
                 for condition in conditions {
-                    let ty = &table.types[condition.column];
+                    let (_, ty) = table.column(condition.column)?;
                     let current = data
                         .cell(table, condition.column, clustering)
                         .map(|c| c.value.as_slice());
@@ -196,7 +200,7 @@ fn column_condition(
     let index = table
         .column_index(&condition.column)
         .ok_or_else(|| CqlError::invalid(format!("Undefined column name {}", condition.column)))?;
-    let column = &table.def.columns[index];
+    let (column, ty) = table.column(index)?;
     if matches!(
         column.kind,
         ColumnKind::PartitionKey | ColumnKind::Clustering
@@ -206,7 +210,6 @@ fn column_condition(
             column.name
         )));
     }
-    let ty = &table.types[index];
     let int = CqlType::Native(NativeType::Int);
     let (path, operand_ty) = match (&condition.selection, ty) {
         (None, ty) => (None, ty),
@@ -235,17 +238,15 @@ fn column_condition(
             )))
         }
         (Some(ConditionSelection::Field(field)), CqlType::Udt { def, .. }) => {
-            let position = def
+            let (position, (_, field_ty)) = def
                 .fields
                 .iter()
-                .position(|(n, _)| n == field.as_str())
+                .enumerate()
+                .find(|(_, (n, _))| n == field.as_str())
                 .ok_or_else(|| {
                     CqlError::invalid(format!("Unknown field {field} for column {}", column.name))
                 })?;
-            (
-                Some(ConditionPath::Field(position)),
-                &def.fields[position].1,
-            )
+            (Some(ConditionPath::Field(position)), field_ty)
         }
         (Some(ConditionSelection::Field(_)), _) => {
             return Err(CqlError::invalid(format!(
@@ -483,11 +484,11 @@ pub fn result(
     checked: &[CheckedRow<'_>],
     applied: bool,
     is_batch: bool,
-) -> ResultBody {
+) -> CqlResult<ResultBody> {
     let bool_value = |b: bool| Some(Bytes::from_static(if b { &[1] } else { &[0] }));
     let applied_spec = spec(table, "[applied]", &CqlType::Native(NativeType::Boolean));
     if applied {
-        return rows_body(vec![applied_spec], vec![vec![bool_value(true)]]);
+        return Ok(rows_body(vec![applied_spec], vec![vec![bool_value(true)]]));
     }
     let mut columns: Vec<usize> = Vec::new();
     let mut wildcard = false;
@@ -523,16 +524,14 @@ pub fn result(
         rows.push(values);
     }
     if rows.is_empty() {
-        return rows_body(vec![applied_spec], vec![vec![bool_value(false)]]);
+        return Ok(rows_body(vec![applied_spec], vec![vec![bool_value(false)]]));
     }
-    let specs = std::iter::once(applied_spec)
-        .chain(
-            columns
-                .iter()
-                .map(|i| spec(table, &table.def.columns[*i].name, &table.types[*i])),
-        )
-        .collect();
-    rows_body(specs, rows)
+    let mut specs = vec![applied_spec];
+    for i in &columns {
+        let (column, ty) = table.column(*i)?;
+        specs.push(spec(table, &column.name, ty));
+    }
+    Ok(rows_body(specs, rows))
 }
 
 /// The rows a failed condition shows, as Cassandra shows the partition it read: each
@@ -569,7 +568,7 @@ fn column_value(
     clustering: Option<&[u8]>,
     index: usize,
 ) -> Option<Vec<u8>> {
-    let column = &table.def.columns[index];
+    let column = table.def.columns.get(index)?;
     match column.kind {
         ColumnKind::PartitionKey => {
             let position = table

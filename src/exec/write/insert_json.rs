@@ -63,13 +63,16 @@ pub fn expand_insert(
     let mut values: Vec<Value> = vec![missing; table.def.columns.len()];
     for (key, json) in &map {
         let index = column_for_key(table, key)?;
-        let decoded = types::from_json(&table.types[index], json).map_err(|e| {
+        let (column, ty) = table.column(index)?;
+        let decoded = types::from_json(ty, json).map_err(|e| {
             CqlError::invalid(format!(
                 "Error decoding JSON value for {}: {e}",
-                table.def.columns[index].name
+                column.name
             ))
         })?;
-        values[index] = decoded.map_or(Value::Null, |v| Value::Set(Bytes::from(v)));
+        if let Some(value) = values.get_mut(index) {
+            *value = decoded.map_or(Value::Null, |v| Value::Set(Bytes::from(v)));
+        }
     }
     let columns = table.def.columns.iter().map(|c| c.name.clone()).collect();
     let terms = (0..values.len())

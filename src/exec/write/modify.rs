@@ -144,7 +144,7 @@ impl StatementWrite {
                 }));
             }
             for (index, change) in &self.changes {
-                let column = &self.table.def.columns[*index];
+                let (column, _) = self.table.column(*index)?;
                 let cell = |clustering: Option<&[u8]>| {
                     data.as_ref()
                         .and_then(|d| d.cell(&self.table, *index, clustering))
@@ -268,7 +268,7 @@ async fn apply_conditional(
                 "Batch with conditions cannot span multiple tables",
             ));
         }
-        if write.keys.len() != 1 || write.keys[0].bytes != key.bytes {
+        if !matches!(write.keys.as_slice(), [only] if only.bytes == key.bytes) {
             return Err(CqlError::invalid(if is_batch {
                 "Batch with conditions cannot span multiple partitions"
             } else {
@@ -327,7 +327,7 @@ async fn apply_conditional(
                 .condition
                 .holds(&table, &data, row.clustering.as_deref())?;
         }
-        let body = cas::result(&table, &key, &data, &checked, applied, is_batch);
+        let body = cas::result(&table, &key, &data, &checked, applied, is_batch)?;
         if !applied {
             return Ok((None, body));
         }
@@ -631,11 +631,12 @@ fn column_index(table: &Table, name: &str) -> CqlResult<usize> {
     })
 }
 
-fn receiver(table: &Table, index: usize) -> Receiver<'_> {
-    Receiver {
-        name: &table.def.columns[index].name,
-        ty: &table.types[index],
-    }
+fn receiver(table: &Table, index: usize) -> CqlResult<Receiver<'_>> {
+    let (column, ty) = table.column(index)?;
+    Ok(Receiver {
+        name: &column.name,
+        ty,
+    })
 }
 
 fn insert_write(
@@ -662,10 +663,11 @@ fn insert_write(
         if evaluated.contains_key(&index) {
             return Err(CqlError::invalid("The column names contains duplicates"));
         }
-        evaluated.insert(index, evaluate(term, &receiver(table, index), bound)?);
+        evaluated.insert(index, evaluate(term, &receiver(table, index)?, bound)?);
     }
     let key_value = |index: usize, kind: &str| -> CqlResult<Vec<u8>> {
-        let name = &table.def.columns[index].name;
+        let (column, _) = table.column(index)?;
+        let name = &column.name;
         match evaluated.get(&index) {
             Some(Evaluated::Value(v)) => Ok(v.clone()),
             Some(Evaluated::Null) => Err(CqlError::invalid(format!(
@@ -697,8 +699,8 @@ fn insert_write(
         .any(|i| evaluated.contains_key(i));
     let only_static = evaluated.keys().all(|i| {
         matches!(
-            table.def.columns[*i].kind,
-            ColumnKind::PartitionKey | ColumnKind::Static
+            table.kind_of(*i),
+            Some(ColumnKind::PartitionKey | ColumnKind::Static)
         )
     });
     if clustering_given || !only_static || table.def.clustering.is_empty() {
@@ -711,13 +713,14 @@ fn insert_write(
         write.row_marker = true;
     }
     for (index, value) in evaluated {
+        let (column, ty) = table.column(index)?;
         if matches!(
-            table.def.columns[index].kind,
+            column.kind,
             ColumnKind::PartitionKey | ColumnKind::Clustering
         ) {
             continue;
         }
-        if let Some(change) = whole_value_change(&table.types[index], value)? {
+        if let Some(change) = whole_value_change(ty, value)? {
             write.changes.push((index, change));
         }
     }
@@ -747,8 +750,9 @@ fn encode_clustering(table: &Table, values: &[(usize, Vec<u8>)]) -> CqlResult<Ve
     }
     let mut out = Vec::new();
     for (index, value) in values {
-        let desc = table.def.columns[*index].order == crate::schema::ClusteringOrder::Desc;
-        types::encode_key_component(&table.types[*index], value, desc, &mut out)?;
+        let (column, ty) = table.column(*index)?;
+        let desc = column.order == crate::schema::ClusteringOrder::Desc;
+        types::encode_key_component(ty, value, desc, &mut out)?;
     }
     Ok(out)
 }
@@ -837,7 +841,7 @@ fn update_write(
     let counter_table = is_counter_table(table);
     for assignment in &statement.assignments {
         let index = column_index(table, assignment_column(assignment))?;
-        let def = &table.def.columns[index];
+        let (def, _) = table.column(index)?;
         if matches!(def.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
             return Err(CqlError::invalid(format!(
                 "PRIMARY KEY part {} found in SET part",
@@ -957,7 +961,7 @@ fn delete_write(
         write.clusterings = restrictions.clusterings.clone();
     } else {
         for (deletion, &index) in statement.columns.iter().zip(&deleted) {
-            let def = &table.def.columns[index];
+            let (def, _) = table.column(index)?;
             if matches!(def.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
                 return Err(CqlError::invalid(format!(
                     "Invalid identifier {} for deletion (should not be a PRIMARY KEY part)",

@@ -291,8 +291,8 @@ pub fn assignment_change(
     assignment: &Assignment,
     bound: &BoundValues,
 ) -> CqlResult<Option<ColumnChange>> {
-    let ty = &table.types[index];
-    let name = table.def.columns[index].name.as_str();
+    let (column, ty) = table.column(index)?;
+    let name = column.name.as_str();
     let receiver = Receiver { name, ty };
     let invalid = |what: &str| {
         CqlError::invalid(format!(
@@ -369,8 +369,12 @@ fn udt_field<'a>(ty: &'a CqlType, field: &str) -> Option<(u16, &'a CqlType)> {
     let CqlType::Udt { def, frozen: false } = ty else {
         return None;
     };
-    let position = def.fields.iter().position(|(n, _)| n == field)?;
-    Some((u16::try_from(position).ok()?, &def.fields[position].1))
+    let (position, (_, field_ty)) = def
+        .fields
+        .iter()
+        .enumerate()
+        .find(|(_, (n, _))| n == field)?;
+    Some((u16::try_from(position).ok()?, field_ty))
 }
 
 fn counter_change(
@@ -555,8 +559,8 @@ pub fn deletion_change(
     deletion: &Deletion,
     bound: &BoundValues,
 ) -> CqlResult<Option<ColumnChange>> {
-    let ty = &table.types[index];
-    let name = table.def.columns[index].name.as_str();
+    let (column, ty) = table.column(index)?;
+    let name = column.name.as_str();
     let receiver = Receiver { name, ty };
     match deletion {
         Deletion::Column(_) if ty.is_multi_cell() || ty.is_counter() => {
