@@ -11,10 +11,8 @@
 //! - `error`: the one mapping of errors to CQL error codes.
 
 // Client input, and bytes read back from disk, must never panic the server: the lints of
-// the protocol and engine crates, for the whole crate outside tests. The modules marked
-// `PANIC_LINTS_PENDING` (`exec`'s layers in exec/mod.rs), allowing the restriction group
-// these four belong to, still index on paths checked by hand, and are exempt until
-// rewritten.
+// the protocol and engine crates, for the whole crate outside tests, with no module
+// exempt. The few `#[allow]`s left each name the invariant that keeps them safe.
 #![cfg_attr(
     not(test),
     deny(

@@ -27,7 +27,10 @@ impl Collector<'_> {
         if self.specs.len() <= index {
             self.specs.resize(index + 1, None);
         }
-        self.specs[index] = Some(BindSpec {
+        let Some(slot) = self.specs.get_mut(index) else {
+            return;
+        };
+        *slot = Some(BindSpec {
             keyspace: self.table.def.keyspace.clone(),
             table: self.table.def.name.clone(),
             name: name.to_string(),
@@ -98,7 +101,7 @@ impl Collector<'_> {
                 self.table.def.keyspace, self.table.def.name
             ))
         })?;
-        Ok((index, self.table.types[index].clone()))
+        Ok((index, self.table.column(index)?.1.clone()))
     }
 
     fn pk_position(&self, index: usize) -> Option<usize> {
@@ -119,8 +122,9 @@ impl Collector<'_> {
                 Relation::Token { value, .. } => match value {
                     Term::FunctionCall { name, args } if name.name == "token" => {
                         for (arg, index) in args.iter().zip(self.table.partition_key_indexes()) {
-                            let column = self.table.def.columns[index].name.clone();
-                            self.term(arg, &column, &self.table.types[index].clone(), None);
+                            let (column, ty) = self.table.column(index)?;
+                            let (column, ty) = (column.name.clone(), ty.clone());
+                            self.term(arg, &column, &ty, None);
                         }
                     }
                     _ => self.term(

@@ -120,7 +120,9 @@ impl Filter {
         types: &[CqlType],
         value_of: impl Fn(usize) -> Option<&'a [u8]>,
     ) -> bool {
-        let ty = &types[self.column];
+        let Some(ty) = types.get(self.column) else {
+            return false;
+        };
         match &self.op {
             FilterOp::In(values) => value_of(self.column).is_some_and(|value| {
                 values
@@ -173,7 +175,7 @@ fn tuple_order<'a>(
     bound: &[Vec<u8>],
 ) -> Option<std::cmp::Ordering> {
     for (column, expected) in columns.iter().zip(bound) {
-        let order = types::compare_values(&types[*column], value_of(*column)?, expected);
+        let order = types::compare_values(types.get(*column)?, value_of(*column)?, expected);
         if order.is_ne() {
             return Some(order);
         }
@@ -303,11 +305,12 @@ impl Analyzer<'_> {
         })
     }
 
-    fn receiver(&self, index: usize) -> Receiver<'_> {
-        Receiver {
-            name: &self.table.def.columns[index].name,
-            ty: &self.table.types[index],
-        }
+    fn receiver(&self, index: usize) -> CqlResult<Receiver<'_>> {
+        let (column, ty) = self.table.column(index)?;
+        Ok(Receiver {
+            name: &column.name,
+            ty,
+        })
     }
 
     /// A partition key column's EQ or slice value; null and unset are remembered in
@@ -318,7 +321,7 @@ impl Analyzer<'_> {
         term: &Term,
         refused: &mut Option<&'static str>,
     ) -> CqlResult<Vec<u8>> {
-        Ok(match evaluate(term, &self.receiver(index), self.bound)? {
+        Ok(match evaluate(term, &self.receiver(index)?, self.bound)? {
             Evaluated::Value(v) => v,
             Evaluated::Null => {
                 refused.get_or_insert("null");
@@ -332,13 +335,9 @@ impl Analyzer<'_> {
     }
 
     fn value(&self, index: usize, term: &Term) -> CqlResult<Vec<u8>> {
-        let name = &self.table.def.columns[index].name;
-        evaluate_required(
-            term,
-            &self.receiver(index),
-            self.bound,
-            &format!("for column {name}"),
-        )
+        let receiver = self.receiver(index)?;
+        let what = format!("for column {}", receiver.name);
+        evaluate_required(term, &receiver, self.bound, &what)
     }
 
     fn in_values(&self, index: usize, values: &InValues) -> CqlResult<Vec<Vec<u8>>> {
@@ -346,10 +345,10 @@ impl Analyzer<'_> {
             InValues::Terms(terms) => terms.iter().map(|t| self.value(index, t)).collect(),
             InValues::Marker(marker) => {
                 let list_ty = CqlType::List {
-                    element: Box::new(self.table.types[index].clone()),
+                    element: Box::new(self.table.column(index)?.1.clone()),
                     frozen: false,
                 };
-                let column = &self.table.def.columns[index].name;
+                let column = &self.table.column(index)?.0.name;
                 let name = format!("in({column})");
                 let receiver = Receiver {
                     name: &name,
@@ -408,7 +407,7 @@ impl Analyzer<'_> {
         term: &Term,
         deferred: &mut Option<CqlError>,
     ) -> CqlResult<Option<Vec<u8>>> {
-        let receiver = self.receiver(index);
+        let receiver = self.receiver(index)?;
         let what = format!("value for column {}", receiver.name);
         self.filter_operand(term, &receiver, &what, deferred)
     }
@@ -420,8 +419,8 @@ impl Analyzer<'_> {
         relation: &Relation,
         c: &mut Collected,
     ) -> CqlResult<()> {
-        let kind = self.table.def.columns[index].kind;
-        let name = self.table.def.columns[index].name.clone();
+        let (column, _) = self.table.column(index)?;
+        let (kind, name) = (column.kind, column.name.clone());
         if let Predicate::Compare(Operator::NotEq, _) = predicate {
             return Err(CqlError::invalid(format!(
                 "Unsupported \"!=\" relation: {relation}"
@@ -435,7 +434,11 @@ impl Analyzer<'_> {
             self.check_collection_relation(index, predicate)?;
         }
         let key = kind == ColumnKind::PartitionKey;
-        let r = &mut c.per_column[index];
+        // `per_column` has a slot for every column of the table.
+        let r = c
+            .per_column
+            .get_mut(index)
+            .ok_or_else(|| CqlError::Server(format!("no restriction slot for column {name}")))?;
         // Cassandra names the restriction already there when merging fails.
         let existing = if r.values_from_in { "a IN" } else { "an Equal" };
         match predicate {
@@ -555,7 +558,7 @@ impl Analyzer<'_> {
 
     /// Non-frozen collections are only restricted by CONTAINS, CONTAINS KEY and entries.
     fn check_collection_relation(&self, index: usize, predicate: &Predicate) -> CqlResult<()> {
-        let ty = &self.table.types[index];
+        let (column, ty) = self.table.column(index)?;
         let multi_cell = matches!(
             ty,
             CqlType::List { frozen: false, .. }
@@ -568,7 +571,7 @@ impl Analyzer<'_> {
             Predicate::Compare(op, _) => op.to_string(),
         };
         if multi_cell {
-            let name = &self.table.def.columns[index].name;
+            let name = &column.name;
             return Err(CqlError::invalid(format!(
                 "Collection column '{name}' ({ty}) cannot be restricted by a '{op}' relation"
             )));
@@ -583,8 +586,8 @@ impl Analyzer<'_> {
         key: bool,
         deferred: &mut Option<CqlError>,
     ) -> CqlResult<Option<Vec<u8>>> {
-        let ty = &self.table.types[index];
-        let name = &self.table.def.columns[index].name;
+        let (column, ty) = self.table.column(index)?;
+        let name = &column.name;
         let element = match (ty, key) {
             (CqlType::List { element, .. } | CqlType::Set { element, .. }, false) => {
                 element.as_ref()
@@ -616,7 +619,7 @@ impl Analyzer<'_> {
         c: &mut Collected,
     ) -> CqlResult<()> {
         let index = self.column_index(column)?;
-        let ty = &self.table.types[index];
+        let (_, ty) = self.table.column(index)?;
         let (key_ty, value_ty) = match ty {
             CqlType::Map {
                 key,
@@ -687,7 +690,7 @@ impl Analyzer<'_> {
                     .iter()
                     .zip(&pk)
                     .map(
-                        |(arg, i)| match evaluate(arg, &self.receiver(*i), self.bound)? {
+                        |(arg, i)| match evaluate(arg, &self.receiver(*i)?, self.bound)? {
                             Evaluated::Value(v) => Ok(v),
                             Evaluated::Null => Err(CqlError::invalid("Invalid null token value")),
                             Evaluated::Unset => Err(CqlError::invalid(
@@ -744,15 +747,24 @@ impl Analyzer<'_> {
     /// comes with them (Cassandra's TokenFilter); otherwise a token range, the key
     /// restrictions becoming filters (ALLOW FILTERING, CASSANDRA-11031).
     fn partition_selection(&self, c: &mut Collected) -> CqlResult<PartitionSelection> {
-        let pk = self.table.partition_key_indexes();
-        let all_values = pk.iter().all(|i| {
-            let r = &c.per_column[*i];
-            r.values.is_some() && r.lower.is_none() && r.upper.is_none()
-        });
+        // The partition key's restrictions leave `per_column`: each becomes keys or filters
+        // here.
+        let mut pk: Vec<(usize, ColumnRestriction)> = self
+            .table
+            .partition_key_indexes()
+            .into_iter()
+            .map(|i| {
+                let r = c.per_column.get_mut(i).map(std::mem::take);
+                (i, r.unwrap_or_default())
+            })
+            .collect();
+        let all_values = pk
+            .iter()
+            .all(|(_, r)| r.values.is_some() && r.lower.is_none() && r.upper.is_none());
         let refused = |message: &str| -> CqlResult<()> {
-            for i in &pk {
-                if let Some(what) = c.per_column[*i].refused {
-                    let name = &self.table.def.columns[*i].name;
+            for (i, r) in &pk {
+                if let Some(what) = r.refused {
+                    let name = &self.table.column(*i)?.0.name;
                     return Err(CqlError::invalid(format!(
                         "{message} {what} value for column {name}"
                     )));
@@ -763,9 +775,9 @@ impl Analyzer<'_> {
         if all_values {
             refused("Invalid")?;
             let mut keys: Vec<Vec<Vec<u8>>> = vec![Vec::new()];
-            for i in &pk {
-                let ty = &self.table.types[*i];
-                let mut values = c.per_column[*i].values.take().unwrap_or_default();
+            for (i, r) in &mut pk {
+                let (_, ty) = self.table.column(*i)?;
+                let mut values = r.values.take().unwrap_or_default();
                 values.sort_by(|a, b| types::compare_values(ty, a, b));
                 values.dedup_by(|a, b| types::compare_values(ty, a, b).is_eq());
                 keys = keys
@@ -786,18 +798,16 @@ impl Analyzer<'_> {
             }
             return Ok(PartitionSelection::Keys(keys));
         }
-        let restricted = pk.iter().any(|i| {
-            let r = &c.per_column[*i];
-            r.values.is_some() || r.lower.is_some() || r.upper.is_some()
-        });
+        let restricted = pk
+            .iter()
+            .any(|(_, r)| r.values.is_some() || r.lower.is_some() || r.upper.is_some());
         if restricted {
             if !self.allow_filtering {
                 return Err(CqlError::invalid(FILTERING_MESSAGE));
             }
             refused("Unsupported")?;
-            for i in &pk {
-                let r = std::mem::take(&mut c.per_column[*i]);
-                self.push_slice_filters(*i, r, &mut c.filters);
+            for (i, r) in pk {
+                self.push_slice_filters(i, r, &mut c.filters);
             }
         }
         let (start, end) = c.token.unwrap_or((Bound::Unbounded, Bound::Unbounded));
@@ -843,8 +853,8 @@ impl Analyzer<'_> {
         lower: &Option<(Vec<u8>, bool)>,
         upper: &Option<(Vec<u8>, bool)>,
     ) -> CqlResult<ClusteringRange> {
-        let desc = self.table.def.columns[column].order == ClusteringOrder::Desc;
-        let ty = &self.table.types[column];
+        let (column_def, ty) = self.table.column(column)?;
+        let desc = column_def.order == ClusteringOrder::Desc;
         let encode = |v: &[u8]| -> CqlResult<Vec<u8>> {
             let mut key = prefix.to_vec();
             types::encode_key_component(ty, v, desc, &mut key)?;
@@ -874,8 +884,8 @@ impl Analyzer<'_> {
         }
         let needs_filtering = c.filters.iter().any(|f| {
             matches!(
-                self.table.def.columns[f.column].kind,
-                ColumnKind::Regular | ColumnKind::Static
+                self.table.kind_of(f.column),
+                Some(ColumnKind::Regular | ColumnKind::Static)
             )
         }) || (c.deferred.is_some() && c.filters.is_empty());
         if needs_filtering && !self.allow_filtering {

@@ -53,18 +53,22 @@ impl<'a> RowAssembler<'a> {
                     .iter()
                     .zip(self.table.partition_key_indexes())
                 {
-                    cells[index] = key_cell(component.clone());
+                    if let Some(slot) = cells.get_mut(index) {
+                        *slot = key_cell(component.clone());
+                    }
                 }
                 for (value, index) in row
                     .clustering_values
                     .into_iter()
                     .zip(self.table.clustering_indexes())
                 {
-                    cells[index] = key_cell(value);
+                    if let Some(slot) = cells.get_mut(index) {
+                        *slot = key_cell(value);
+                    }
                 }
                 for (name, cell) in self.statics.iter().chain(row.cells.iter()) {
-                    if let Some(index) = self.regular_index(name) {
-                        cells[index] = Some(cell.clone());
+                    if let Some(slot) = self.regular_index(name).and_then(|i| cells.get_mut(i)) {
+                        *slot = Some(cell.clone());
                     }
                 }
                 Some(FullRow {
@@ -79,8 +83,8 @@ impl<'a> RowAssembler<'a> {
     fn regular_index(&self, name: &str) -> Option<usize> {
         let index = self.table.column_index(name)?;
         matches!(
-            self.table.def.columns[index].kind,
-            ColumnKind::Regular | ColumnKind::Static
+            self.table.kind_of(index),
+            Some(ColumnKind::Regular | ColumnKind::Static)
         )
         .then_some(index)
     }

@@ -14,7 +14,7 @@ use crate::cql::ast::{InValues, Operator, Predicate, Term};
 use crate::error::{CqlError, CqlResult};
 use crate::exec::expr::collections;
 use crate::exec::expr::eval::{evaluate, Evaluated, Receiver};
-use crate::schema::ClusteringOrder;
+use crate::schema::{ClusteringOrder, ColumnDef};
 use crate::storage::{layout, ClusteringRange};
 use crate::types::{self, CqlType};
 
@@ -116,9 +116,22 @@ fn tuple_fields(bytes: &[u8], width: usize) -> Option<Vec<Option<Vec<u8>>>> {
 }
 
 impl Analyzer<'_> {
+    /// The table index, definition and type of the clustering column at `position`.
+    fn clustering_column(&self, position: usize) -> CqlResult<(usize, &ColumnDef, &CqlType)> {
+        let index = self
+            .table
+            .clustering_indexes()
+            .get(position)
+            .copied()
+            .ok_or_else(|| CqlError::Server(format!("no clustering column {position}")))?;
+        let (column, ty) = self.table.column(index)?;
+        Ok((index, column, ty))
+    }
+
+    /// The name of the clustering column at `position` (one a restriction covers).
     fn clustering_name(&self, position: usize) -> &str {
-        let index = self.table.clustering_indexes()[position];
-        &self.table.def.columns[index].name
+        self.clustering_column(position)
+            .map_or("", |(_, column, _)| column.name.as_str())
     }
 
     fn common_names(&self, a: &ClusteringRestriction, b: &ClusteringRestriction) -> String {
@@ -137,8 +150,8 @@ impl Analyzer<'_> {
     ) -> CqlResult<()> {
         let last = list.iter().max_by_key(|r| r.start).cloned();
         let restricted: Vec<usize> = list.iter().flat_map(|r| r.start..r.end()).collect();
-        match list.iter().position(|r| r.overlaps(&new)) {
-            Some(i) => list[i] = self.merge_clustering(&list[i], new.clone())?,
+        match list.iter_mut().find(|r| r.overlaps(&new)) {
+            Some(existing) => *existing = self.merge_clustering(existing, new.clone())?,
             None => list.push(new.clone()),
         }
         let Some(last) = last.filter(|_| !self.allow_filtering) else {
@@ -245,7 +258,12 @@ impl Analyzer<'_> {
                 }
             }
         }
-        let start = positions[0];
+        // The parser gives a multi-column relation at least one column.
+        let Some(&start) = positions.first() else {
+            return Err(invalid(format!(
+                "No column in multi-column relation: {text}"
+            )));
+        };
         if positions.iter().enumerate().any(|(i, p)| *p != start + i) {
             return Err(invalid(format!(
                 "Clustering columns must appear in the PRIMARY KEY order in multi-column relations: {text}"
@@ -290,14 +308,12 @@ impl Analyzer<'_> {
         })
     }
 
-    fn tuple_type(&self, start: usize, width: usize) -> CqlType {
-        let clustering = self.table.clustering_indexes();
-        CqlType::Tuple(
-            clustering[start..start + width]
-                .iter()
-                .map(|i| self.table.types[*i].clone())
-                .collect(),
-        )
+    fn tuple_type(&self, start: usize, width: usize) -> CqlResult<CqlType> {
+        Ok(CqlType::Tuple(
+            (start..start + width)
+                .map(|p| Ok(self.clustering_column(p)?.2.clone()))
+                .collect::<CqlResult<_>>()?,
+        ))
     }
 
     fn tuple_label(&self, start: usize, width: usize) -> String {
@@ -338,7 +354,6 @@ impl Analyzer<'_> {
         term: &Term,
         in_list: bool,
     ) -> CqlResult<Vec<Vec<u8>>> {
-        let clustering = self.table.clustering_indexes();
         if let Term::Tuple(items) = term {
             if items.len() != width {
                 return Err(invalid(format!(
@@ -350,10 +365,10 @@ impl Analyzer<'_> {
                 .iter()
                 .enumerate()
                 .map(|(i, item)| {
-                    let index = clustering[start + i];
+                    let (_, column, ty) = self.clustering_column(start + i)?;
                     let receiver = Receiver {
-                        name: &self.table.def.columns[index].name,
-                        ty: &self.table.types[index],
+                        name: &column.name,
+                        ty,
                     };
                     match evaluate(item, &receiver, self.bound)? {
                         Evaluated::Value(v) => Ok(v),
@@ -367,7 +382,7 @@ impl Analyzer<'_> {
                 })
                 .collect();
         }
-        let ty = self.tuple_type(start, width);
+        let ty = self.tuple_type(start, width)?;
         let label = format!("({})", self.tuple_label(start, width));
         let receiver = Receiver {
             name: &label,
@@ -393,7 +408,7 @@ impl Analyzer<'_> {
     /// `(c1, ..., cn) IN ?`: a list of tuples.
     fn tuple_list(&self, start: usize, width: usize, term: &Term) -> CqlResult<Vec<Vec<Vec<u8>>>> {
         let ty = CqlType::List {
-            element: Box::new(self.tuple_type(start, width)),
+            element: Box::new(self.tuple_type(start, width)?),
             frozen: false,
         };
         let label = format!("in({})", self.tuple_label(start, width));
@@ -528,12 +543,11 @@ impl Analyzer<'_> {
     }
 
     fn encode_prefix(&self, prefix: &[u8], start: usize, values: &[Vec<u8>]) -> CqlResult<Vec<u8>> {
-        let clustering = self.table.clustering_indexes();
         let mut key = prefix.to_vec();
         for (i, value) in values.iter().enumerate() {
-            let index = clustering[start + i];
-            let desc = self.table.def.columns[index].order == ClusteringOrder::Desc;
-            types::encode_key_component(&self.table.types[index], value, desc, &mut key)?;
+            let (_, column, ty) = self.clustering_column(start + i)?;
+            let desc = column.order == ClusteringOrder::Desc;
+            types::encode_key_component(ty, value, desc, &mut key)?;
         }
         Ok(key)
     }
@@ -588,14 +602,14 @@ impl Analyzer<'_> {
         bound: &TupleBound,
         lower: bool,
     ) -> CqlResult<Vec<ClusteringRange>> {
-        let clustering = self.table.clustering_indexes();
         let n = bound.values.len();
         let mut out = Vec::with_capacity(n);
-        for i in 0..n {
-            let equal = self.encode_prefix(prefix, start, &bound.values[..i])?;
-            let index = clustering[start + i];
+        for (i, value) in bound.values.iter().enumerate() {
+            let before = bound.values.get(..i).unwrap_or_default();
+            let equal = self.encode_prefix(prefix, start, before)?;
+            let (index, _, _) = self.clustering_column(start + i)?;
             let inclusive = i + 1 == n && bound.inclusive;
-            let value = (bound.values[i].clone(), inclusive);
+            let value = (value.clone(), inclusive);
             let (lo, hi) = if lower {
                 (Some(value), None)
             } else {
@@ -608,8 +622,14 @@ impl Analyzer<'_> {
 
     fn push_clustering_filter(&self, r: ClusteringRestriction, filters: &mut Vec<Filter>) {
         let clustering = self.table.clustering_indexes();
-        let columns: Vec<usize> = clustering[r.start..r.end()].to_vec();
-        let column = columns[0];
+        let columns: Vec<usize> = clustering
+            .get(r.start..r.end())
+            .unwrap_or_default()
+            .to_vec();
+        // A restriction covers at least one column.
+        let Some(&column) = columns.first() else {
+            return;
+        };
         let op = match (r.multi, r.kind) {
             (false, ClusteringKind::Values { tuples, .. }) => {
                 FilterOp::In(tuples.into_iter().filter_map(|mut t| t.pop()).collect())
