@@ -892,9 +892,10 @@ fn applies_only_to_static(
     condition: Option<&UpdateCondition>,
 ) -> bool {
     let conditioned = conditioned_columns(table, condition);
-    let kind = |i: &usize| table.def.columns[*i].kind;
+    let kind = |i: &usize| table.kind_of(*i);
     let all = || changed.iter().chain(&conditioned);
-    !all().any(|i| kind(i) == ColumnKind::Regular) && all().any(|i| kind(i) == ColumnKind::Static)
+    !all().any(|i| kind(i) == Some(ColumnKind::Regular))
+        && all().any(|i| kind(i) == Some(ColumnKind::Static))
 }
 
 /// The columns an `IF` reads (none for `IF EXISTS`); unknown names are reported later,
@@ -997,7 +998,7 @@ fn check_conditional_delete(
     {
         return Ok(());
     }
-    let regular = |i: &usize| table.def.columns[*i].kind == ColumnKind::Regular;
+    let regular = |i: &usize| table.kind_of(*i) == Some(ColumnKind::Regular);
     if deleted.is_empty() || deleted.iter().any(regular) {
         return Err(CqlError::invalid("DELETE statements must restrict all PRIMARY KEY columns with equality relations in order to delete non static columns"));
     }
