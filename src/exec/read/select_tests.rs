@@ -203,7 +203,7 @@ async fn order_by_over_an_in_on_the_partition_key_sorts_all_rows_unless_paged() 
         .query_with(&format!("SELECT v {ordered}"), params)
         .await
     {
-        Response::Error(e) => assert_eq!(e.message, "Cannot page queries with both ORDER BY and a IN restriction on the partition key; you must either remove the ORDER BY or the IN and sort client side, or disable paging for this query"),
+        strata_protocol::Response::Error(e) => assert_eq!(e.message, "Cannot page queries with both ORDER BY and a IN restriction on the partition key; you must either remove the ORDER BY or the IN and sort client side, or disable paging for this query"),
         other => panic!("expected the paging refusal, got {other:?}"),
     }
 }
@@ -219,10 +219,8 @@ async fn a_token_restriction_beside_the_partition_key_filters_its_partitions() {
         .await,
         [[0, 0], [0, 1], [1, 0], [1, 1]]
     );
-    assert!(rows(
-        &mut client,
-        "SELECT * FROM ks.t WHERE k = 0 AND token(k) > token(0)"
-    )
-    .await
-    .is_empty());
+    assert!(client
+        .rows("SELECT * FROM ks.t WHERE k = 0 AND token(k) > token(0)")
+        .await
+        .is_empty());
 }
