@@ -217,14 +217,17 @@ pub trait Transport: Send + Sync {
     fn send(&self, to: &Endpoint, request: ReplicaRequest, deadline: Instant) -> ReplicaFuture;
 }
 
-/// A table by id, among the catalog's tables and their index tables.
+/// A table by id, among the catalog's tables (views included) and their index tables
+/// (found by `IndexDef::storage_id`, the id coordinators name them by).
 pub fn table_by_id(catalog: &Catalog, id: Uuid) -> Option<Arc<Table>> {
-    catalog
-        .keyspaces
-        .values()
-        .flat_map(|k| k.tables.values())
-        .find(|t| t.def.id == id)
-        .cloned()
+    let tables = || catalog.keyspaces.values().flat_map(|k| k.tables.values());
+    if let Some(table) = tables().find(|t| t.def.id == id) {
+        return Some(table.clone());
+    }
+    tables().find_map(|t| {
+        let index = t.indexes.iter().find(|i| i.storage_id() == id)?;
+        t.index_storage(index).ok().map(Arc::new)
+    })
 }
 
 /// Executes a request on this node's replica: what the verbs' handlers do, and what

@@ -16,7 +16,8 @@ use md5::{Digest, Md5};
 use uuid::Uuid;
 
 use super::defs::{
-    ColumnDef, ColumnKind, IndexDef, KeyspaceDef, SnapshotRecord, TableDef, TypeDef, ViewInfo,
+    ClusteringOrder, ColumnDef, ColumnKind, IndexDef, IndexTargetKind, KeyspaceDef, SnapshotRecord,
+    TableDef, TableOptions, TypeDef, ViewInfo,
 };
 use crate::error::{CqlError, CqlResult};
 use crate::types::{CqlType, UdtDef, UdtResolver, MAX_TYPE_DEPTH};
@@ -132,6 +133,68 @@ impl Table {
             .columns
             .iter()
             .any(|c| c.kind == ColumnKind::Static)
+    }
+}
+
+/// The type of the values an index stores for a column of type `ty`.
+pub fn indexed_type(ty: &CqlType, kind: IndexTargetKind) -> Option<CqlType> {
+    match (kind, ty) {
+        (IndexTargetKind::Full, _) => Some(ty.clone()),
+        (IndexTargetKind::Simple, t) if !t.is_multi_cell() => Some(t.clone()),
+        (
+            IndexTargetKind::Simple | IndexTargetKind::Values,
+            CqlType::List { element, .. } | CqlType::Set { element, .. },
+        ) => Some((**element).clone()),
+        (IndexTargetKind::Simple | IndexTargetKind::Values, CqlType::Map { value, .. }) => {
+            Some((**value).clone())
+        }
+        (IndexTargetKind::Keys, CqlType::Map { key, .. } | CqlType::Set { element: key, .. }) => {
+            Some((**key).clone())
+        }
+        (IndexTargetKind::Entries, CqlType::Map { key, value, .. }) => {
+            Some(CqlType::Tuple(vec![(**key).clone(), (**value).clone()]))
+        }
+        _ => None,
+    }
+}
+
+impl Table {
+    /// The hidden table the entries of `index` (an index of this table) are stored as:
+    /// partitioned by indexed value, clustered by base partition key and clustering (as
+    /// blobs), in the index's own branch, with the index's `storage_id`.
+    pub fn index_storage(&self, index: &IndexDef) -> Result<Table, String> {
+        let column = self
+            .column_type(&index.column)
+            .ok_or_else(|| format!("index {} lost its column", index.name))?;
+        let value_type = indexed_type(column, index.target)
+            .ok_or_else(|| format!("index {} has an invalid target", index.name))?;
+        let column = |name: &str, type_text: String, kind| ColumnDef {
+            name: name.into(),
+            type_text,
+            kind,
+            order: ClusteringOrder::Asc,
+        };
+        let def = TableDef {
+            keyspace: index.keyspace.clone(),
+            name: format!("{}.{}", index.table, index.name),
+            id: index.storage_id(),
+            columns: vec![
+                column(
+                    "value",
+                    value_type.frozen().to_string(),
+                    ColumnKind::PartitionKey,
+                ),
+                column("pk", "blob".into(), ColumnKind::Clustering),
+                column("ck", "blob".into(), ColumnKind::Clustering),
+            ],
+            partition_key: vec!["value".into()],
+            clustering: vec!["pk".into(), "ck".into()],
+            options: TableOptions::default(),
+            data_version: index.data_version,
+            dropped_columns: Default::default(),
+            dropped_column_types: Default::default(),
+        };
+        Table::new(def, TableSource::Engine)
     }
 }
 

@@ -264,6 +264,16 @@ pub struct IndexDef {
 }
 
 impl IndexDef {
+    /// The id of the hidden table holding the index's entries, derived from the base
+    /// table's id and the index name: both are replicated schema, so every node maps the
+    /// same id and a replica finds the table a coordinator names (Cassandra too derives an
+    /// index's id from its name, `IndexMetadata.id`). A re-created index of the same name
+    /// gets the same id, which is harmless: it gets a fresh branch, and index reads
+    /// re-check every candidate row.
+    pub fn storage_id(&self) -> Uuid {
+        Uuid::new_v3(&self.table_id, format!("index {}", self.name).as_bytes())
+    }
+
     /// The `target` option of `system_schema.indexes` (Cassandra's form: `v`, `keys(m)`).
     pub fn target_text(&self) -> String {
         let column = crate::types::maybe_quote_identifier(&self.column);

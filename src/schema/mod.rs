@@ -6,7 +6,7 @@ pub mod defs;
 pub mod store;
 pub mod system_defs;
 
-pub use catalog::{Catalog, Keyspace, KeyspaceUdts, Table, TableSource};
+pub use catalog::{indexed_type, Catalog, Keyspace, KeyspaceUdts, Table, TableSource};
 pub use defs::{
     ClusteringOrder, ColumnDef, ColumnKind, DroppedColumn, IndexDef, IndexTargetKind, KeyspaceDef,
     SnapshotRecord, TableDef, TableOptions, TypeDef, ViewInfo, ViewRecord,

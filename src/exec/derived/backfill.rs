@@ -2,6 +2,14 @@
 //! read in batches through the coordinator and what each row derives is written to the
 //! index's or view's own branch.
 //!
+//! The build runs once the index or view is committed to the schema, so every replica
+//! knows its table when the built rows arrive, and writes racing the build update it
+//! themselves (a build before the commit would miss them). It reads and writes at QUORUM,
+//! so that a QUORUM read through any node sees the built rows when CREATE returns and a
+//! base row acknowledged at QUORUM is never missed for being absent on the coordinator's
+//! replica; with too few replicas alive for QUORUM it builds at ONE, from what the live
+//! replicas hold (Cassandra builds each node's part from its local data alone).
+//!
 //! Invariant: bounded memory, whatever the base size: one batch of `BUILD_BATCH_ROWS`
 //! rows and their derived updates at a time.
 
@@ -9,7 +17,7 @@ use std::sync::Arc;
 
 use strata_protocol::Consistency;
 
-use crate::cluster::{Branch, ReadCommand, ReadTarget, TableWrite, WriteCommand};
+use crate::cluster::{Branch, CoordinatorError, ReadCommand, ReadTarget, TableWrite, WriteCommand};
 use crate::error::CqlResult;
 use crate::exec::context::Context;
 use crate::exec::plan::rows::{FullRow, RowAssembler};
@@ -28,6 +36,7 @@ pub async fn build_from_base(
     mut derive: impl FnMut(&FullRow) -> CqlResult<Vec<PartitionUpdate>>,
 ) -> CqlResult<()> {
     let mut resume = None;
+    let mut level = Consistency::Quorum;
     loop {
         let command = ReadCommand {
             table: base.clone(),
@@ -42,11 +51,13 @@ pub async fn build_from_base(
             resume_partition_rows: 0,
             now_secs: crate::clock::now_secs(),
         };
-        let result = ctx
-            .node
-            .coordinator()
-            .read(command, Consistency::One)
-            .await?;
+        let result = match ctx.node.coordinator().read(command.clone(), level).await {
+            Err(CoordinatorError::Unavailable { .. }) if level != Consistency::One => {
+                level = Consistency::One;
+                ctx.node.coordinator().read(command, level).await?
+            }
+            other => other?,
+        };
         let mut assembler = RowAssembler::new(base);
         let mut updates = Vec::new();
         for row in result
@@ -64,10 +75,7 @@ pub async fn build_from_base(
                     updates,
                 }],
             };
-            ctx.node
-                .coordinator()
-                .mutate(write, Consistency::One)
-                .await?;
+            ctx.node.coordinator().mutate(write, level).await?;
         }
         match result.resume_key {
             Some(key) => resume = Some(key),

@@ -28,8 +28,7 @@ use crate::exec::expr::eval::{self, BoundValues, Receiver};
 use crate::exec::plan::restrict::{Analyzer, PartitionKey, PartitionSelection, Restrictions};
 use crate::exec::plan::rows::{FullRow, RowAssembler};
 use crate::schema::{
-    ClusteringOrder, ColumnDef, ColumnKind, IndexDef, IndexTargetKind, SchemaWrite, Table,
-    TableDef, TableOptions, TableSource,
+    indexed_type, ColumnDef, ColumnKind, IndexDef, IndexTargetKind, SchemaWrite, Table, TableSource,
 };
 use crate::storage::{ClusteringRange, Operation, PartitionUpdate};
 use crate::types::{self, CqlType, NativeType};
@@ -37,64 +36,11 @@ use crate::types::{self, CqlType, NativeType};
 /// Bound on the entries one index lookup reads.
 const MAX_LOOKUP_ENTRIES: usize = 1_000_000;
 
-/// The type of the values an index stores for a column of type `ty`.
-fn indexed_type(ty: &CqlType, kind: IndexTargetKind) -> Option<CqlType> {
-    match (kind, ty) {
-        (IndexTargetKind::Full, _) => Some(ty.clone()),
-        (IndexTargetKind::Simple, t) if !t.is_multi_cell() => Some(t.clone()),
-        (
-            IndexTargetKind::Simple | IndexTargetKind::Values,
-            CqlType::List { element, .. } | CqlType::Set { element, .. },
-        ) => Some((**element).clone()),
-        (IndexTargetKind::Simple | IndexTargetKind::Values, CqlType::Map { value, .. }) => {
-            Some((**value).clone())
-        }
-        (IndexTargetKind::Keys, CqlType::Map { key, .. } | CqlType::Set { element: key, .. }) => {
-            Some((**key).clone())
-        }
-        (IndexTargetKind::Entries, CqlType::Map { key, value, .. }) => {
-            Some(CqlType::Tuple(vec![(**key).clone(), (**value).clone()]))
-        }
-        _ => None,
-    }
-}
-
-/// The hidden table an index's entries are stored as.
+/// The hidden table an index's entries are stored as (`Table::index_storage`).
 pub fn storage_table(base: &Table, index: &IndexDef) -> CqlResult<Arc<Table>> {
-    let column = base
-        .column_type(&index.column)
-        .ok_or_else(|| CqlError::Server(format!("index {} lost its column", index.name)))?;
-    let value_type = indexed_type(column, index.target)
-        .ok_or_else(|| CqlError::Server(format!("index {} has an invalid target", index.name)))?;
-    let column = |name: &str, type_text: String, kind| ColumnDef {
-        name: name.into(),
-        type_text,
-        kind,
-        order: ClusteringOrder::Asc,
-    };
-    let def = TableDef {
-        keyspace: index.keyspace.clone(),
-        name: format!("{}.{}", index.table, index.name),
-        id: index.table_id,
-        columns: vec![
-            column(
-                "value",
-                value_type.frozen().to_string(),
-                ColumnKind::PartitionKey,
-            ),
-            column("pk", "blob".into(), ColumnKind::Clustering),
-            column("ck", "blob".into(), ColumnKind::Clustering),
-        ],
-        partition_key: vec!["value".into()],
-        clustering: vec!["pk".into(), "ck".into()],
-        options: TableOptions::default(),
-        data_version: index.data_version,
-        dropped_columns: Default::default(),
-        dropped_column_types: Default::default(),
-    };
-    Ok(Arc::new(
-        Table::new(def, TableSource::Engine).map_err(CqlError::Server)?,
-    ))
+    base.index_storage(index)
+        .map(Arc::new)
+        .map_err(CqlError::Server)
 }
 
 /// Splits a serialized collection into its elements (maps: key, value, key, value...).
@@ -374,10 +320,11 @@ pub async fn create_index(ctx: &Context<'_>, s: &CreateIndex) -> CqlResult<DdlOu
             .engine()
             .clone_version(strata_engine::ROOT_VERSION)?,
     };
-    build(ctx, &table, &def).await?;
     ctx.node
-        .commit_schema(&catalog, vec![SchemaWrite::PutIndex(def)])
+        .commit_schema(&catalog, vec![SchemaWrite::PutIndex(def.clone())])
         .await?;
+    // Built once committed (see `backfill`).
+    build(ctx, &table, &def).await?;
     Ok(Some(index_event(&keyspace, &table.def.name)))
 }
 

@@ -306,7 +306,6 @@ pub async fn create_view(ctx: &Context<'_>, s: &CreateView) -> CqlResult<DdlOutc
     let mut view =
         Table::with_types(def.clone(), TableSource::Engine, &udts).map_err(CqlError::Server)?;
     view.view = Some(info.clone());
-    build(ctx, &base, &Arc::new(view)).await?;
     ctx.node
         .commit_schema(
             &catalog,
@@ -316,6 +315,8 @@ pub async fn create_view(ctx: &Context<'_>, s: &CreateView) -> CqlResult<DdlOutc
             })],
         )
         .await?;
+    // Built once committed (see `backfill`).
+    build(ctx, &base, &Arc::new(view)).await?;
     Ok(Some(table_event(
         SchemaChangeType::Created,
         &keyspace,
