@@ -138,7 +138,14 @@ impl Coordinator {
                     .await;
             }
         }
-        self.check_available(consistency)?;
+        let replication = self.local_replication(
+            consistency,
+            command
+                .tables
+                .iter()
+                .filter(|t| t.branch == Branch::Main)
+                .map(|t| t.table.def.keyspace.as_str()),
+        )?;
         if self.null_storage {
             return Ok(());
         }
@@ -169,7 +176,8 @@ impl Coordinator {
                 } else {
                     WriteType::Simple
                 };
-                let mut tracker = WriteTracker::new(&self.local_plan(consistency), write_type);
+                let mut tracker =
+                    WriteTracker::new(&self.local_plan(consistency, &replication), write_type);
                 Err(CoordinatorError::from_write(
                     tracker.on_deadline(),
                     consistency,
@@ -195,7 +203,7 @@ impl Coordinator {
         decide: impl FnOnce(ReadResult) -> Result<(Option<WriteCommand>, T), E>,
     ) -> Result<T, E> {
         let _latency = metrics::global().client_requests.cas_write.start_timer();
-        self.check_available(consistency)?;
+        self.local_replication(consistency, [read.table.def.keyspace.as_str()])?;
         let _guard = self.cas_lock(token).lock().await;
         let current = if self.null_storage {
             ReadResult::default()
@@ -258,7 +266,9 @@ impl Coordinator {
                     .await;
             }
         }
-        self.check_available(consistency)?;
+        let keyspace =
+            (command.branch == Branch::Main).then_some(command.table.def.keyspace.as_str());
+        let replication = self.local_replication(consistency, keyspace)?;
         if self.null_storage {
             return Ok(ReadResult::default());
         }
@@ -270,7 +280,7 @@ impl Coordinator {
         match within(self.deadlines.read, self.local.read(command)).await {
             Some(result) => result,
             None => {
-                let plan = self.local_plan(consistency);
+                let plan = self.local_plan(consistency, &replication);
                 let mut tracker = ReadTracker::new(&plan, plan.replicas);
                 Err(CoordinatorError::from_read(
                     tracker.on_deadline(),
@@ -281,17 +291,57 @@ impl Coordinator {
         }
     }
 
-    /// With one node every level needing at most one replica succeeds; the others fail
-    /// like Cassandra's Unavailable does with rf = 1.
-    fn check_available(&self, consistency: Consistency) -> Result<(), CoordinatorError> {
-        Ok(self.local_plan(consistency).check_available()?)
+    /// `Unavailable` unless this node alone (the whole ring, or node-local data) meets
+    /// `consistency` for every replicated keyspace of `keyspaces`; else the replication
+    /// the level counts (the one needing most acks, for a timeout's `block_for`). The
+    /// levels count the keyspace's factor, not the nodes there are, so RF 3 on one node
+    /// is Unavailable at QUORUM and ALL as in Cassandra, never a silent success.
+    /// Node-local data and unknown keyspaces have one replica. Levels one live replica
+    /// meets whatever the factor skip the schema lookup (the single-node fast path).
+    fn local_replication<'k>(
+        &self,
+        consistency: Consistency,
+        keyspaces: impl IntoIterator<Item = &'k str>,
+    ) -> Result<Replication, CoordinatorError> {
+        let one_suffices = matches!(
+            consistency,
+            Consistency::Any
+                | Consistency::One
+                | Consistency::LocalOne
+                | Consistency::Serial
+                | Consistency::LocalSerial
+        );
+        let mut counted = Replication::Simple(1);
+        let plan = self.local_plan(consistency, &counted);
+        plan.check_available()?;
+        let mut most = plan.block_for();
+        let Some(transport) = self.transport.get().filter(|_| !one_suffices) else {
+            return Ok(counted);
+        };
+        for options in keyspaces
+            .into_iter()
+            .filter_map(|k| transport.replication(k))
+        {
+            let replication = Replication::from_options(&options);
+            let plan = self.local_plan(consistency, &replication);
+            plan.check_available()?;
+            if plan.block_for() > most {
+                most = plan.block_for();
+                counted = replication;
+            }
+        }
+        Ok(counted)
     }
 
     /// The replica plan of every token while this node is the whole ring.
-    fn local_plan(&self, consistency: Consistency) -> ReplicaPlan<'_> {
+    fn local_plan<'a>(
+        &'a self,
+        consistency: Consistency,
+        replication: &'a Replication,
+    ) -> ReplicaPlan<'a> {
         ReplicaPlan {
             consistency,
-            replication: &Replication::Simple(1),
+            replication,
             local_dc: &self.local_replica.dc,
             replicas: std::slice::from_ref(&self.local_replica),
             live: &[true],

@@ -106,6 +106,15 @@ fn unavailable_has_cassandras_counts_and_message() {
     assert!(plan(Consistency::Any, &simple, &three, &[false; 3])
         .check_available()
         .is_ok());
+    // RF 3 on a 1-node ring: the levels count the factor, not the nodes there are.
+    let one = replicas(&[("dc1", 1)]);
+    let err = plan(Consistency::Quorum, &simple, &one, &[true])
+        .check_available()
+        .unwrap_err();
+    assert_eq!((err.required, err.alive), (2, 1));
+    assert!(plan(Consistency::One, &simple, &one, &[true])
+        .check_available()
+        .is_ok());
 
     let five = replicas(&[("dc1", 3), ("dc2", 2)]);
     let nts = nts();
@@ -338,10 +347,22 @@ fn random_topology(rng: &mut Rng) -> Topology {
     let dcs: Vec<(String, usize)> = (0..dc_count)
         .map(|d| (format!("dc{}", d + 1), 1 + rng.below(4)))
         .collect();
-    let named: Vec<(&str, usize)> = dcs.iter().map(|(d, n)| (d.as_str(), *n)).collect();
+    // A DC may have fewer nodes than its factor (RF 3 on a 1-node ring): the replicas
+    // are the nodes there are, the levels still count the factor.
+    let named: Vec<(&str, usize)> = dcs
+        .iter()
+        .map(|(d, rf)| {
+            let nodes = if rng.chance(25) {
+                1 + rng.below(*rf)
+            } else {
+                *rf
+            };
+            (d.as_str(), nodes)
+        })
+        .collect();
     let replicas = replicas(&named);
     let replication = if dc_count == 1 && rng.chance(50) {
-        Replication::Simple(replicas.len())
+        Replication::Simple(dcs[0].1)
     } else {
         Replication::NetworkTopology(dcs)
     };
@@ -614,7 +635,8 @@ fn simulated_acknowledged_writes_are_seen_by_overlapping_reads() {
     for _ in 0..2_000 {
         let dcs = [("dc1", 1 + rng.below(5))];
         let replicas = replicas(&dcs);
-        let replication = Replication::Simple(replicas.len());
+        // Sometimes the factor exceeds the nodes the ring holds.
+        let replication = Replication::Simple(replicas.len() + rng.below(2));
         let (write_cl, read_cl) = pairs[rng.below(pairs.len())];
         // What each replica holds, and the writes acknowledged to the client.
         let mut stores: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); replicas.len()];
