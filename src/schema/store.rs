@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use super::catalog::{Catalog, Keyspace, KeyspaceUdts, Table, TableSource};
 use super::defs::{IndexDef, KeyspaceDef, SnapshotRecord, TableDef, TypeDef, ViewRecord};
-use super::system_defs::system_keyspaces;
+use super::system_defs::{is_replicated_system_keyspace, system_keyspaces};
 use crate::error::{CqlError, CqlResult};
 
 /// The engine version that begins the system branch (first clone of the root).
@@ -316,15 +316,24 @@ impl SchemaStore {
         for (key, value) in records {
             if key.starts_with(KEYSPACE_PREFIX) {
                 let def: KeyspaceDef = decode_json(value)?;
-                catalog
-                    .keyspaces
-                    .entry(def.name.clone())
-                    .or_insert_with(|| Keyspace {
-                        def,
-                        tables: BTreeMap::new(),
-                        types: BTreeMap::new(),
-                        system: false,
-                    });
+                match catalog.keyspaces.get_mut(&def.name) {
+                    // An ALTER of a replicated system keyspace (its replication).
+                    Some(ks) if ks.system && is_replicated_system_keyspace(&def.name) => {
+                        ks.def = def;
+                    }
+                    Some(_) => {}
+                    None => {
+                        catalog.keyspaces.insert(
+                            def.name.clone(),
+                            Keyspace {
+                                def,
+                                tables: BTreeMap::new(),
+                                types: BTreeMap::new(),
+                                system: false,
+                            },
+                        );
+                    }
+                }
             } else if key.starts_with(TABLE_PREFIX) {
                 table_defs.push(decode_json::<TableDef>(value)?);
             } else if key.starts_with(TYPE_PREFIX) {

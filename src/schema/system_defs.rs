@@ -438,6 +438,13 @@ fn system_views() -> Vec<TableDef> {
     ]
 }
 
+/// System keyspaces whose replication an operator may ALTER, as Cassandra's
+/// `SchemaConstants.isReplicatedSystemKeyspace` (raising `system_auth`'s factor keeps
+/// logins working while a node is down).
+pub fn is_replicated_system_keyspace(name: &str) -> bool {
+    matches!(name, "system_auth" | "system_distributed" | "system_traces")
+}
+
 /// Keyspaces whose tables are virtual in Cassandra (not listed in `system_schema`).
 pub fn is_virtual_keyspace(name: &str) -> bool {
     matches!(name, "system_virtual_schema" | "system_views")

@@ -23,9 +23,12 @@ use crate::node::Node;
 use crate::schema::system_defs::auth_tables;
 use crate::schema::SchemaWrite;
 
-/// Role reads and writes on one node: the cluster will move to Cassandra's LOCAL_ONE
-/// reads and QUORUM writes for the default superuser with replication.
-const CONSISTENCY: Consistency = Consistency::One;
+/// Role and permission reads and writes: Cassandra 5.0's `auth_read_consistency_level`
+/// and `auth_write_consistency_level` defaults. With `system_auth`'s default factor of 1
+/// they mean the one replica; with a raised factor a node that missed a change is
+/// repaired by the next read instead of serving it stale.
+const READ_CONSISTENCY: Consistency = Consistency::LocalQuorum;
+const WRITE_CONSISTENCY: Consistency = Consistency::EachQuorum;
 
 /// A CQL string literal.
 pub fn literal(text: &str) -> String {
@@ -44,14 +47,14 @@ async fn run(node: &Node, cql: &str) -> CqlResult<ResultBody> {
     let ctx = Context::internal(node);
     let bound = BoundValues::default();
     let write = WriteOptions {
-        consistency: CONSISTENCY,
+        consistency: WRITE_CONSISTENCY,
         serial_consistency: Consistency::Serial,
         timestamp: None,
     };
     match &statement {
         Statement::Select(s) => {
             let options = SelectOptions {
-                consistency: CONSISTENCY,
+                consistency: READ_CONSISTENCY,
                 page_size: None,
                 paging_state: None,
             };
@@ -158,11 +161,18 @@ pub async fn state(node: &Node) -> CqlResult<Arc<AuthState>> {
     Ok(state)
 }
 
+/// How long a node waits before trying the default superuser's setup again when the
+/// `system_auth` replicas it needs were not reachable.
+const SETUP_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// With an authenticator or authorizer configured (else it does nothing): creates the
 /// `system_auth` tables missing from the schema, then the default superuser when no role
 /// exists (Cassandra's `CassandraRoleManager.setup`), written at timestamp 0 so that any
-/// later change of it wins. Run once the node is open, before it serves clients.
-pub async fn setup(node: &Node) -> CqlResult<()> {
+/// later change of it wins and nodes creating it concurrently agree. Run once the node is
+/// open, before it serves clients. In a cluster the roles live on other nodes too, which a
+/// starting node may not see alive yet: then the superuser step is retried in the
+/// background until it succeeds, as Cassandra reschedules its setup task.
+pub async fn setup(node: &Arc<Node>) -> CqlResult<()> {
     let config = node.config();
     if !(config.password_authenticator || config.cassandra_authorizer) {
         return Ok(());
@@ -184,6 +194,26 @@ pub async fn setup(node: &Node) -> CqlResult<()> {
             tracing::info!("Created the system_auth tables");
         }
     }
+    match setup_default_role(node).await {
+        Err(e) if node.coordinator().ring().len() > 1 => {
+            tracing::warn!("Default superuser setup postponed ({e}); retrying in the background");
+            let node = node.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(SETUP_RETRY).await;
+                    if setup_default_role(&node).await.is_ok() {
+                        return;
+                    }
+                }
+            });
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// Creates the default superuser unless some role exists.
+async fn setup_default_role(node: &Node) -> CqlResult<()> {
     if !load(node).await?.roles.is_empty() {
         return Ok(());
     }

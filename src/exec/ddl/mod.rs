@@ -23,6 +23,7 @@ use crate::cql::ast::{
 };
 use crate::error::{CqlError, CqlResult};
 use crate::exec::context::{Context, DdlOutcome};
+use crate::schema::system_defs::is_replicated_system_keyspace;
 use crate::schema::{
     Catalog, ClusteringOrder, ColumnDef, ColumnKind, Keyspace, KeyspaceDef, SchemaWrite, TableDef,
     TableOptions,
@@ -100,7 +101,11 @@ fn user_keyspace<'c>(
 pub async fn alter_keyspace(ctx: &Context<'_>, s: &AlterKeyspace) -> CqlResult<DdlOutcome> {
     let _guard = ctx.node.schema().ddl_lock.lock().await;
     let catalog = ctx.node.catalog();
-    let Some(existing) = user_keyspace(&catalog, &s.name, s.if_exists)? else {
+    let existing = match catalog.keyspace(&s.name) {
+        Some(ks) if is_replicated_system_keyspace(&s.name) => Some(ks),
+        _ => user_keyspace(&catalog, &s.name, s.if_exists)?,
+    };
+    let Some(existing) = existing else {
         return Ok(None);
     };
     let def = keyspace_def(ctx, &s.name, &s.properties, Some(&existing.def))?;
