@@ -147,8 +147,21 @@ pub struct ReplicaPlan<'a> {
 }
 
 impl ReplicaPlan<'_> {
+    /// Acks the level waits for. The SERIAL levels count Paxos participants, the token's
+    /// actual replicas (of the local DC for LOCAL_SERIAL), as `Paxos.Participants` does,
+    /// so a factor above the nodes there are never asks for more acks than replicas.
     pub fn block_for(&self) -> usize {
-        block_for(self.consistency, self.replication, self.local_dc)
+        match self.consistency {
+            Consistency::Serial | Consistency::LocalSerial => self.participants() / 2 + 1,
+            other => block_for(other, self.replication, self.local_dc),
+        }
+    }
+
+    fn participants(&self) -> usize {
+        self.replicas
+            .iter()
+            .filter(|r| self.consistency != Consistency::LocalSerial || r.dc == self.local_dc)
+            .count()
     }
 
     fn live_in(&self, dc: Option<&str>) -> usize {
@@ -174,20 +187,9 @@ impl ReplicaPlan<'_> {
             (Consistency::LocalOne | Consistency::LocalQuorum, _) => {
                 check(self.block_for(), self.live_in(Some(self.local_dc)), None)
             }
-            (Consistency::Serial, _) => {
-                check(self.replicas.len() / 2 + 1, self.live_in(None), None)
-            }
+            (Consistency::Serial, _) => check(self.block_for(), self.live_in(None), None),
             (Consistency::LocalSerial, _) => {
-                let participants = self
-                    .replicas
-                    .iter()
-                    .filter(|r| r.dc == self.local_dc)
-                    .count();
-                check(
-                    participants / 2 + 1,
-                    self.live_in(Some(self.local_dc)),
-                    None,
-                )
+                check(self.block_for(), self.live_in(Some(self.local_dc)), None)
             }
             (Consistency::EachQuorum, Replication::NetworkTopology(dcs)) => {
                 for (dc, _) in dcs {

@@ -426,7 +426,12 @@ fn model_enough(
         (Consistency::EachQuorum, Replication::NetworkTopology(dcs)) => {
             dcs.iter().all(|(dc, rf)| counted(Some(dc)) > rf / 2)
         }
-        (Consistency::LocalOne | Consistency::LocalQuorum | Consistency::LocalSerial, _) => {
+        // Paxos participants are the replicas there are, whatever the factor.
+        (Consistency::Serial, _) => counted(None) > replicas.len() / 2,
+        (Consistency::LocalSerial, _) => {
+            counted(Some("dc1")) > replicas.iter().filter(|r| r.dc == "dc1").count() / 2
+        }
+        (Consistency::LocalOne | Consistency::LocalQuorum, _) => {
             counted(Some("dc1")) >= block_for(cl, replication, "dc1")
         }
         _ => counted(None) >= block_for(cl, replication, "dc1"),
