@@ -25,7 +25,9 @@ use crate::error::{CqlError, CqlResult};
 use crate::exec::context::Context;
 use crate::exec::context::DdlOutcome;
 use crate::exec::expr::eval::{self, BoundValues, Receiver};
-use crate::exec::plan::restrict::{Analyzer, PartitionKey, PartitionSelection, Restrictions};
+use crate::exec::plan::restrict::{
+    Analyzer, PartitionKey, PartitionSelection, Restrictions, FILTERING_MESSAGE,
+};
 use crate::exec::plan::rows::{FullRow, RowAssembler};
 use crate::schema::{
     indexed_type, ColumnDef, ColumnKind, IndexDef, IndexTargetKind, SchemaWrite, Table, TableSource,
@@ -423,92 +425,119 @@ pub async fn drop_index(ctx: &Context<'_>, s: &DropObject) -> CqlResult<DdlOutco
 pub struct IndexLookup {
     pub storage: Arc<Table>,
     pub value: Vec<u8>,
-    /// Position in the WHERE clause of the relation the index answers.
-    pub relation: usize,
 }
 
-/// Finds an index answering one relation of `where_clause`: `=` on an indexed column,
-/// `CONTAINS` (values index), `CONTAINS KEY` (keys index) or `m[k] = v` (entries index).
+/// Whether `index` answers `relation` by itself: `=` on an indexed column (or a
+/// one-column tuple), `CONTAINS` (values index), `CONTAINS KEY` (keys index) or
+/// `m[k] = v` (entries index). Slices and IN are not, as with Cassandra's legacy indexes.
+fn supports(index: &IndexDef, relation: &Relation) -> bool {
+    let (column, wanted): (&str, &[IndexTargetKind]) = match relation {
+        Relation::Column {
+            column,
+            predicate: Predicate::Compare(op, _),
+        } => match op {
+            Operator::Eq => (column, &[IndexTargetKind::Simple, IndexTargetKind::Full]),
+            Operator::Contains => (column, &[IndexTargetKind::Values]),
+            Operator::ContainsKey => (column, &[IndexTargetKind::Keys]),
+            _ => return false,
+        },
+        Relation::MultiColumn {
+            columns,
+            predicate: Predicate::Compare(Operator::Eq, _),
+        } => match columns.as_slice() {
+            [column] => (column, &[IndexTargetKind::Simple]),
+            _ => return false,
+        },
+        Relation::Element {
+            column,
+            op: Operator::Eq,
+            ..
+        } => (column, &[IndexTargetKind::Entries]),
+        _ => return false,
+    };
+    index.column == column && wanted.contains(&index.target)
+}
+
+/// The value an index lookup for `relation` (which `index` supports) reads. A null or
+/// unset value is refused with Cassandra's texts for an index expression.
+fn lookup_value(
+    table: &Table,
+    index: &IndexDef,
+    relation: &Relation,
+    bound: &BoundValues,
+) -> CqlResult<Option<Vec<u8>>> {
+    let column = index.column.as_str();
+    let Some(value_type) = table
+        .column_type(column)
+        .and_then(|ty| indexed_type(ty, index.target))
+    else {
+        return Ok(None);
+    };
+    let refused = |what: &str| {
+        CqlError::invalid(format!(
+            "Unsupported {what} value for indexed column {column}"
+        ))
+    };
+    let required = |term: &ast::Term, name: &str, ty: &CqlType| -> CqlResult<Vec<u8>> {
+        match eval::evaluate(term, &Receiver { name, ty }, bound)? {
+            eval::Evaluated::Value(v) => Ok(v),
+            eval::Evaluated::Null => Err(refused("null")),
+            eval::Evaluated::Unset => Err(refused("unset")),
+        }
+    };
+    let value = match relation {
+        Relation::Element { key, value, .. } => {
+            let CqlType::Tuple(parts) = &value_type else {
+                return Ok(None);
+            };
+            let [key_type, entry_type] = parts.as_slice() else {
+                return Ok(None);
+            };
+            let k = required(key, &format!("{column}[key]"), key_type)?;
+            let v = required(value, column, entry_type)?;
+            pack_entry(&k, &v)
+        }
+        Relation::MultiColumn {
+            predicate: Predicate::Compare(_, ast::Term::Tuple(items)),
+            ..
+        } => match items.as_slice() {
+            [item] => required(item, column, &value_type)?,
+            _ => return Ok(None),
+        },
+        Relation::MultiColumn {
+            predicate: Predicate::Compare(_, whole),
+            ..
+        } => {
+            let tuple = CqlType::Tuple(vec![value_type.clone()]);
+            let packed = required(whole, column, &tuple)?;
+            crate::exec::expr::subselect::udt_field(&packed, 0).ok_or_else(|| refused("null"))?
+        }
+        Relation::Column {
+            predicate: Predicate::Compare(_, term),
+            ..
+        } => required(term, column, &value_type)?,
+        _ => return Ok(None),
+    };
+    Ok(Some(value))
+}
+
+/// Finds an index answering one relation of `where_clause` (see [`supports`]) and the
+/// value to look up.
 pub fn choose(
     table: &Table,
     where_clause: &[Relation],
     bound: &BoundValues,
 ) -> CqlResult<Option<IndexLookup>> {
-    for (position, relation) in where_clause.iter().enumerate() {
-        let (column, wanted, term, key) = match relation {
-            Relation::Column {
-                column,
-                predicate: Predicate::Compare(op, term),
-            } => {
-                let wanted = match op {
-                    Operator::Eq => [IndexTargetKind::Simple, IndexTargetKind::Full],
-                    Operator::Contains => [IndexTargetKind::Values, IndexTargetKind::Values],
-                    Operator::ContainsKey => [IndexTargetKind::Keys, IndexTargetKind::Keys],
-                    _ => continue,
-                };
-                (column, wanted, term, None)
-            }
-            Relation::Element {
-                column,
-                key,
-                op: Operator::Eq,
-                value,
-            } => (column, [IndexTargetKind::Entries; 2], value, Some(key)),
-            _ => continue,
-        };
-        let Some(index) = table
-            .indexes
-            .iter()
-            .find(|i| &i.column == column && wanted.contains(&i.target))
-        else {
+    for relation in where_clause {
+        let Some(index) = table.indexes.iter().find(|i| supports(i, relation)) else {
             continue;
         };
-        let Some(column_type) = table.column_type(column) else {
+        let Some(value) = lookup_value(table, index, relation, bound)? else {
             continue;
-        };
-        let Some(value_type) = indexed_type(column_type, index.target) else {
-            continue;
-        };
-        let value = match (key, &value_type) {
-            (Some(key), CqlType::Tuple(parts)) => {
-                let name = format!("{column}[key]");
-                let [key_type, value_type] = parts.as_slice() else {
-                    continue;
-                };
-                let k = eval::evaluate_required(
-                    key,
-                    &Receiver {
-                        name: &name,
-                        ty: key_type,
-                    },
-                    bound,
-                    "in index lookup",
-                )?;
-                let v = eval::evaluate_required(
-                    term,
-                    &Receiver {
-                        name: column,
-                        ty: value_type,
-                    },
-                    bound,
-                    "in index lookup",
-                )?;
-                pack_entry(&k, &v)
-            }
-            _ => eval::evaluate_required(
-                term,
-                &Receiver {
-                    name: column,
-                    ty: &value_type,
-                },
-                bound,
-                "in index lookup",
-            )?,
         };
         return Ok(Some(IndexLookup {
             storage: storage_table(table, index)?,
             value,
-            relation: position,
         }));
     }
     Ok(None)
@@ -569,9 +598,9 @@ async fn candidates(
 }
 
 /// Analyses a SELECT's WHERE clause, using an index when one answers a relation and the
-/// partition key is not restricted: the other relations must not need ALLOW FILTERING
-/// (as in Cassandra), and all of them, the indexed one included, filter the candidate
-/// rows.
+/// partition key does not name the partitions. Whether the query needs ALLOW FILTERING
+/// then follows Cassandra's rule for indexed queries ([`IndexUse`]); every relation,
+/// the indexed one included, filters the candidate rows.
 pub fn analyze(
     table: &Table,
     statement: &SelectStatement,
@@ -584,33 +613,208 @@ pub fn analyze(
         allow_filtering: allow_filtering || is_virtual,
         indexed,
     };
-    let lookup = if is_virtual || statement.snapshot.is_some() {
-        None
-    } else {
-        choose(table, &statement.where_clause, bound)?
-    };
-    let Some(lookup) = lookup else {
+    let relations = &statement.where_clause;
+    let queriable = !is_virtual
+        && statement.snapshot.is_none()
+        && relations
+            .iter()
+            .any(|r| table.indexes.iter().any(|i| supports(i, r)));
+    if !queriable {
         return Ok((
-            analyzer(statement.allow_filtering, false).analyze(&statement.where_clause)?,
-            None,
-        ));
-    };
-    let restrictions = analyzer(true, true).analyze(&statement.where_clause)?;
-    if matches!(restrictions.partitions, PartitionSelection::Keys(_)) {
-        return Ok((
-            analyzer(statement.allow_filtering, false).analyze(&statement.where_clause)?,
+            analyzer(statement.allow_filtering, false).analyze(relations)?,
             None,
         ));
     }
-    let others: Vec<Relation> = statement
-        .where_clause
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != lookup.relation)
-        .map(|(_, r)| r.clone())
-        .collect();
-    analyzer(statement.allow_filtering, true).analyze(&others)?;
-    Ok((restrictions, Some(lookup)))
+    let restrictions = analyzer(true, true).analyze(relations)?;
+    let usage = IndexUse::of(table, relations, &restrictions);
+    if !statement.allow_filtering && usage.needs_filtering {
+        return Err(CqlError::invalid(FILTERING_MESSAGE));
+    }
+    if usage.uses_index {
+        usage.check_supported(table)?;
+    }
+    if matches!(restrictions.partitions, PartitionSelection::Keys(_)) {
+        return Ok((restrictions, None));
+    }
+    let lookup = choose(table, relations, bound)?;
+    Ok((restrictions, lookup))
+}
+
+/// Cassandra 5.0's view of a query some index could answer (`StatementRestrictions`
+/// with legacy indexes, each its own index group): whether the index is used, and
+/// whether the restrictions the index query must also check need ALLOW FILTERING.
+struct IndexUse<'a> {
+    uses_index: bool,
+    needs_filtering: bool,
+    partition_key: Vec<&'a Relation>,
+    /// The clustering relations, when the index query checks them.
+    checked_clustering: Vec<&'a Relation>,
+}
+
+impl<'a> IndexUse<'a> {
+    fn of(table: &Table, relations: &'a [Relation], restrictions: &Restrictions) -> IndexUse<'a> {
+        let kind = |name: &str| {
+            table
+                .column_index(name)
+                .and_then(|i| table.def.columns.get(i))
+                .map(|c| c.kind)
+        };
+        let mut token = false;
+        let (mut partition_key, mut clustering, mut others) = (Vec::new(), Vec::new(), Vec::new());
+        for relation in relations {
+            match relation {
+                Relation::Token { .. } => token = true,
+                Relation::Column { column, .. } => match kind(column) {
+                    Some(ColumnKind::PartitionKey) => partition_key.push(relation),
+                    Some(ColumnKind::Clustering) => clustering.push(relation),
+                    _ => others.push(relation),
+                },
+                Relation::MultiColumn { .. } => clustering.push(relation),
+                _ => others.push(relation),
+            }
+        }
+        let supported = |r: &&Relation| table.indexes.iter().any(|i| supports(i, r));
+        let names_values = |r: &&Relation| {
+            matches!(
+                r,
+                Relation::Column {
+                    predicate: Predicate::Compare(Operator::Eq, _) | Predicate::In(_),
+                    ..
+                }
+            )
+        };
+        let names_partitions = partition_key.iter().all(names_values)
+            && table.def.partition_key.iter().all(|name| {
+                partition_key
+                    .iter()
+                    .any(|r| matches!(r, Relation::Column { column, .. } if column == name))
+            });
+        // A partial or sliced partition key filters; an absent one reads every partition.
+        let key_filtered = !partition_key.is_empty() && !names_partitions;
+        let key_range = token || partition_key.is_empty() || key_filtered;
+        let contains = |r: &&Relation| {
+            matches!(
+                r,
+                Relation::Column {
+                    predicate: Predicate::Compare(Operator::Contains | Operator::ContainsKey, _),
+                    ..
+                } | Relation::Element { .. }
+            )
+        };
+        let clustering_filtered =
+            restrictions.clustering_needs_filtering || clustering.iter().any(contains);
+        let mut uses_index = (partition_key.is_empty() && !token) || key_filtered;
+        // The restrictions the index query checks besides the index (`filterRestrictions`).
+        let mut checked = Vec::new();
+        if uses_index || key_filtered {
+            checked.extend(partition_key.iter().copied());
+        }
+        if clustering_filtered || (key_range && clustering.iter().any(supported)) {
+            uses_index = true;
+        }
+        let checked_clustering = if uses_index || clustering_filtered {
+            clustering.clone()
+        } else {
+            Vec::new()
+        };
+        checked.extend(checked_clustering.iter().copied());
+        if !others.is_empty() {
+            uses_index = true;
+            checked.extend(others.iter().copied());
+        }
+        // A legacy index serves one CONTAINS-like restriction at most.
+        let multiple_contains = others.iter().filter(|r| contains(r)).count() > 1;
+        let needs_filtering = (key_range || uses_index)
+            && if checked.is_empty() {
+                !clustering.is_empty()
+            } else {
+                multiple_contains
+                    || !table
+                        .indexes
+                        .iter()
+                        .any(|i| checked.iter().all(|r| supports(i, r)))
+            };
+        IndexUse {
+            uses_index,
+            needs_filtering,
+            partition_key,
+            checked_clustering,
+        }
+    }
+
+    /// What an index query cannot combine with: IN on the partition key, and a
+    /// single-column IN on a clustering column that a slice cannot serve (out of prefix
+    /// order: Cassandra's `ClusteringColumnRestrictions.addToRowFilter` gives it to the
+    /// row filter, which refuses IN).
+    fn check_supported(&self, table: &Table) -> CqlResult<()> {
+        let is_in = |r: &Relation| {
+            matches!(
+                r,
+                Relation::Column {
+                    predicate: Predicate::In(_),
+                    ..
+                }
+            )
+        };
+        if self.partition_key.iter().any(|r| is_in(r)) {
+            return Err(CqlError::invalid(
+                "Select on indexed columns and with IN clause for the PRIMARY KEY are not supported",
+            ));
+        }
+        let order = table.clustering_indexes();
+        let position = |name: &str| {
+            table
+                .column_index(name)
+                .and_then(|i| order.iter().position(|c| *c == i))
+        };
+        // (first position, end position, slice, single-column IN, CONTAINS)
+        let mut spans: Vec<(usize, usize, bool, bool, bool)> = self
+            .checked_clustering
+            .iter()
+            .filter_map(|r| {
+                let (columns, predicate) = match r {
+                    Relation::Column { column, predicate } => {
+                        (std::slice::from_ref(column), predicate)
+                    }
+                    Relation::MultiColumn { columns, predicate } => (columns.as_slice(), predicate),
+                    _ => return None,
+                };
+                let start = position(columns.first()?)?;
+                let end = position(columns.last()?)? + 1;
+                let (slice, contains) = match predicate {
+                    Predicate::Compare(op, _) => (
+                        matches!(
+                            op,
+                            Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq
+                        ),
+                        matches!(op, Operator::Contains | Operator::ContainsKey),
+                    ),
+                    Predicate::In(_) => (false, false),
+                };
+                Some((
+                    start,
+                    end,
+                    slice,
+                    matches!(r, Relation::Column { .. }) && is_in(r),
+                    contains,
+                ))
+            })
+            .collect();
+        spans.sort_by_key(|s| s.0);
+        let mut next = 0;
+        for (start, end, slice, single_in, contains) in spans {
+            if contains || start != next {
+                if single_in {
+                    return Err(CqlError::invalid(
+                        "IN restrictions are not supported on indexed columns",
+                    ));
+                }
+            } else if !slice {
+                next = end;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The base partitions an index lookup reads, with the clustering slices to read in each:

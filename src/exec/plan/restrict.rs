@@ -12,7 +12,7 @@ use crate::cql::ast::{InValues, Operator, Predicate, Relation, Term};
 use crate::error::{CqlError, CqlResult};
 use crate::exec::expr::collections;
 use crate::exec::expr::eval::{evaluate, evaluate_required, BoundValues, Evaluated, Receiver};
-use crate::schema::{ClusteringOrder, ColumnKind, Table};
+use crate::schema::{ClusteringOrder, ColumnKind, IndexTargetKind, Table};
 use crate::storage::{layout, ClusteringRange};
 use crate::types::{self, serialize_partition_key, split_partition_key, CqlType, NativeType};
 
@@ -210,6 +210,8 @@ pub struct Restrictions {
     pub filters: Vec<Filter>,
     /// Some clustering column was restricted (for DISTINCT and static-only checks).
     pub has_clustering_restriction: bool,
+    /// The clustering restrictions do not form a prefix (see [`clustering::ClusteringPlan`]).
+    pub clustering_needs_filtering: bool,
 }
 
 /// Values of one partition key or regular column's restriction: EQ/IN values, or a slice.
@@ -235,7 +237,7 @@ pub struct Analyzer<'a> {
     pub indexed: bool,
 }
 
-pub(super) const FILTERING_MESSAGE: &str = "Cannot execute this query as it might involve data filtering and thus may have unpredictable performance. If you want to execute this query despite the performance unpredictability, use ALLOW FILTERING";
+pub const FILTERING_MESSAGE: &str = "Cannot execute this query as it might involve data filtering and thus may have unpredictable performance. If you want to execute this query despite the performance unpredictability, use ALLOW FILTERING";
 
 /// What an analysis collects before deciding partitions, slices and filters.
 #[derive(Default)]
@@ -293,6 +295,7 @@ impl Analyzer<'_> {
             clusterings: plan.clusterings,
             filters: c.filters,
             has_clustering_restriction: plan.restricted,
+            clustering_needs_filtering: plan.needs_filtering,
         })
     }
 
@@ -471,8 +474,20 @@ impl Analyzer<'_> {
                         "{name} cannot be restricted by more than one relation if it includes {existing}"
                     )));
                 }
-                let value =
-                    self.relation_value(index, term, key, &mut r.refused, &mut c.deferred)?;
+                // An index answering `=` refuses the value as an index expression.
+                let indexed = !key
+                    && self.indexed
+                    && self.table.indexes.iter().any(|i| {
+                        i.column == name
+                            && matches!(i.target, IndexTargetKind::Simple | IndexTargetKind::Full)
+                    });
+                let value = if indexed {
+                    let receiver = self.receiver(index)?;
+                    let what = format!("value for indexed column {name}");
+                    self.filter_operand(term, &receiver, &what, &mut c.deferred)?
+                } else {
+                    self.relation_value(index, term, key, &mut r.refused, &mut c.deferred)?
+                };
                 r.values = Some(value.into_iter().collect());
             }
             Predicate::Compare(

@@ -98,6 +98,9 @@ pub struct ClusteringPlan {
     /// Encoded clusterings when every clustering column has EQ/IN values.
     pub clusterings: Vec<Vec<u8>>,
     pub restricted: bool,
+    /// Some restriction does not extend a prefix of the clustering (a gap, or a relation
+    /// after a slice): Cassandra's `ClusteringColumnRestrictions.needFiltering`.
+    pub needs_filtering: bool,
 }
 
 fn invalid(message: String) -> CqlError {
@@ -454,6 +457,7 @@ impl Analyzer<'_> {
                 slices: full(),
                 clusterings: Vec::new(),
                 restricted: false,
+                needs_filtering: false,
             });
         }
         list.sort_by_key(|r| r.start);
@@ -490,6 +494,7 @@ impl Analyzer<'_> {
                 slices: full(),
                 clusterings: Vec::new(),
                 restricted: true,
+                needs_filtering,
             });
         }
         let mut prefixes: Vec<Vec<u8>> = vec![Vec::new()];
@@ -539,6 +544,7 @@ impl Analyzer<'_> {
             slices,
             clusterings: if complete { prefixes } else { Vec::new() },
             restricted: true,
+            needs_filtering,
         })
     }
 
