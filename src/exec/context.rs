@@ -81,18 +81,23 @@ impl<'a> Context<'a> {
 
     /// The keyspace a name refers to: its own, else the session's.
     pub fn keyspace_of(&self, name: &QualifiedName) -> CqlResult<String> {
+        self.keyspace_name(name).map(str::to_string)
+    }
+
+    /// `keyspace_of` without the copy (every statement resolves its table through this).
+    fn keyspace_name<'n>(&'n self, name: &'n QualifiedName) -> CqlResult<&'n str> {
         match (&name.keyspace, self.keyspace) {
-            (Some(ks), _) => Ok(ks.clone()),
-            (None, Some(ks)) => Ok(ks.to_string()),
+            (Some(ks), _) => Ok(ks),
+            (None, Some(ks)) => Ok(ks),
             (None, None) => Err(CqlError::invalid("No keyspace has been specified. USE a keyspace, or explicitly specify keyspace.tablename")),
         }
     }
 
     pub fn resolve_table(&self, name: &QualifiedName) -> CqlResult<Arc<Table>> {
-        let keyspace = self.keyspace_of(name)?;
+        let keyspace = self.keyspace_name(name)?;
         let ks = self
             .catalog
-            .keyspace(&keyspace)
+            .keyspace(keyspace)
             .ok_or_else(|| CqlError::invalid(format!("keyspace {keyspace} does not exist")))?;
         ks.tables
             .get(&name.name)

@@ -81,7 +81,7 @@ pub fn evaluate_required(
     term: &Term,
     receiver: &Receiver<'_>,
     bound: &BoundValues,
-    what: &str,
+    what: impl std::fmt::Display,
 ) -> CqlResult<Vec<u8>> {
     match evaluate(term, receiver, bound)? {
         Evaluated::Value(v) => Ok(v),
@@ -419,7 +419,7 @@ pub fn json_text(term: &Term, bound: &BoundValues, what: &str) -> CqlResult<Vec<
             ty: &text,
         },
         bound,
-        &format!("for {what}"),
+        format_args!("for {what}"),
     )
 }
 

@@ -339,8 +339,13 @@ impl Analyzer<'_> {
 
     fn value(&self, index: usize, term: &Term) -> CqlResult<Vec<u8>> {
         let receiver = self.receiver(index)?;
-        let what = format!("for column {}", receiver.name);
-        evaluate_required(term, &receiver, self.bound, &what)
+        // Formatted only if the value is refused: every keyed read passes here.
+        evaluate_required(
+            term,
+            &receiver,
+            self.bound,
+            format_args!("for column {}", receiver.name),
+        )
     }
 
     fn in_values(&self, index: usize, values: &InValues) -> CqlResult<Vec<Vec<u8>>> {
@@ -361,7 +366,7 @@ impl Analyzer<'_> {
                     &Term::Bind(marker.clone()),
                     &receiver,
                     self.bound,
-                    &format!("for column {column}"),
+                    format_args!("for column {column}"),
                 )?;
                 collections::elements(&bytes)
             }
