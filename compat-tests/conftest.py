@@ -9,6 +9,7 @@ Environment:
   STRATA_KEEP_DATA  if set, keep the temp data dirs (their paths are printed on failure)
 """
 
+import contextlib
 import os
 import pathlib
 import shutil
@@ -37,11 +38,21 @@ def strata_binary():
     return os.environ.get("STRATA_BIN", str(REPO_ROOT / "target" / "release" / "strata"))
 
 
-def free_port():
+def free_port(host=LOOPBACK):
     """A port nothing listens on right now (the OS picks it; a small race is accepted)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
+    return free_ports(1, host)[0]
+
+
+def free_ports(count, host=LOOPBACK):
+    """`count` distinct ports nothing listens on right now. The sockets stay open until all are
+    chosen: released one by one, the OS may hand the same port out twice in a row (seen in CI:
+    a node given one port for storage and admin exited with 'Address already in use')."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+                 for _ in range(count)]
+        for sock in socks:
+            sock.bind((host, 0))
+        return [sock.getsockname()[1] for sock in socks]
 
 
 class StrataServerError(RuntimeError):
@@ -55,9 +66,7 @@ class StrataServer:
         self.binary = binary
         self.data_dir = data_dir
         self.host = LOOPBACK
-        self.native_port = free_port()
-        self.admin_port = free_port()
-        self.storage_port = free_port()
+        self.native_port, self.admin_port, self.storage_port = free_ports(3)
         self.cluster_name = CLUSTER_NAME
         self.extra_args = list(extra_args)
         self.log_path = os.path.join(data_dir, "strata-stderr.log")

@@ -52,6 +52,21 @@ type strataNode struct {
 	exitErr error
 }
 
+// freePorts returns three distinct free ports. The listeners stay open until all are
+// chosen: released one by one, the OS may hand the same port out twice in a row.
+func freePorts(host string) ([3]int, error) {
+	var ports [3]int
+	for i := range ports {
+		listener, err := net.Listen("tcp", host+":0")
+		if err != nil {
+			return ports, err
+		}
+		defer listener.Close()
+		ports[i] = listener.Addr().(*net.TCPAddr).Port
+	}
+	return ports, nil
+}
+
 func freePort(host string) (int, error) {
 	listener, err := net.Listen("tcp", host+":0")
 	if err != nil {
@@ -84,11 +99,9 @@ func startNodeAt(host string, extra ...string) (*strataNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	var ports [3]int
-	for i := range ports {
-		if ports[i], err = freePort(host); err != nil {
-			return nil, err
-		}
+	ports, err := freePorts(host)
+	if err != nil {
+		return nil, err
 	}
 	n, err := launchNode(binary, dataDir, host, ports, extra...)
 	if err != nil {

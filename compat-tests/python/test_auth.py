@@ -19,18 +19,13 @@ from cassandra import InvalidRequest, Unauthorized
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import NoHostAvailable
 
-from driver_helpers import connect
+from driver_helpers import connect, process_harness
 
 # Loopback addresses of this suite's nodes (others use 127.0.0.1).
 HOST = "127.0.3.1"
 START_TIMEOUT_S = 30
+free_ports = process_harness().free_ports
 YAML = "authenticator: PasswordAuthenticator\nauthorizer: CassandraAuthorizer\n"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 class AuthNode:
@@ -40,9 +35,7 @@ class AuthNode:
         self.binary = binary
         self.dir = tempfile.mkdtemp(prefix="strata-auth-")
         self.host = HOST
-        self.native_port = free_port()
-        self.admin_port = free_port()
-        self.storage_port = free_port()
+        self.native_port, self.admin_port, self.storage_port = free_ports(3, HOST)
         self.process = None
         config = pathlib.Path(self.dir, "cassandra.yaml")
         config.write_text(YAML, encoding="utf-8")

@@ -5,13 +5,10 @@ import subprocess
 
 import pytest
 
+from driver_helpers import process_harness
+
 START_TIMEOUT_S = 30
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+free_ports = process_harness().free_ports
 
 
 def write_yaml(tmp_path, text):
@@ -23,10 +20,11 @@ def write_yaml(tmp_path, text):
 def run_refused(binary, tmp_path, yaml_text):
     """Starts the node with the yaml; it must exit by itself with an error. Returns stderr."""
     config = write_yaml(tmp_path, yaml_text)
+    native, admin, storage = free_ports(3)
     run = subprocess.run(
         [binary, "--config", config, "--data-dir", str(tmp_path / "data"),
-         "--native-port", str(free_port()), "--admin-port", str(free_port()),
-         "--storage-port", str(free_port())],
+         "--native-port", str(native), "--admin-port", str(admin),
+         "--storage-port", str(storage)],
         capture_output=True, text=True, timeout=START_TIMEOUT_S, check=False)
     assert run.returncode != 0, f"node started with a yaml it must refuse:\n{run.stderr}"
     assert not (tmp_path / "data").exists(), "refused before touching the data directory"

@@ -35,10 +35,11 @@ pub struct StrataNode {
 
 impl StrataNode {
     pub fn start() -> Result<Self, Box<dyn Error>> {
+        let [native, storage, admin] = free_ports::<3>(LOOPBACK)?;
         let ports = NodePorts {
-            native: free_port(LOOPBACK)?,
-            storage: free_port(LOOPBACK)?,
-            admin: free_port(LOOPBACK)?,
+            native,
+            storage,
+            admin,
         };
         let mut node = StrataNode::launch(LOOPBACK, ports, &[])?;
         node.wait_until_listening()?;
@@ -199,7 +200,21 @@ fn strata_binary() -> PathBuf {
 }
 
 pub fn free_port(host: IpAddr) -> std::io::Result<u16> {
-    Ok(TcpListener::bind((host, 0))?.local_addr()?.port())
+    Ok(free_ports::<1>(host)?[0])
+}
+
+/// `N` distinct ports nothing listens on right now. The listeners stay open until all are
+/// chosen: released one by one, the OS may hand the same port out twice in a row (seen in CI:
+/// a node given one port for storage and admin exited with "Address already in use").
+pub fn free_ports<const N: usize>(host: IpAddr) -> std::io::Result<[u16; N]> {
+    let mut listeners = Vec::with_capacity(N);
+    let mut ports = [0; N];
+    for port in &mut ports {
+        let listener = TcpListener::bind((host, 0))?;
+        *port = listener.local_addr()?.port();
+        listeners.push(listener);
+    }
+    Ok(ports)
 }
 
 pub async fn create_keyspace(session: &Session, keyspace: &str) -> TestResult {
