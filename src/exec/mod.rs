@@ -31,6 +31,7 @@ pub use self::context::{Context, Outcome};
 pub use self::expr::eval::BoundValues;
 pub use self::plan::rows::FullRow;
 pub use self::write::modify::{add_batch_member as add_batch_child, BatchWrites, WriteOptions};
+use self::write::modify::{modify, Modification};
 use crate::cql::ast::Statement;
 use crate::error::{CqlError, CqlResult};
 
@@ -143,9 +144,9 @@ async fn execute_once(
                 ..Outcome::body(selected.body)
             }
         }
-        Statement::Insert(s) => Outcome::body(write::modify::insert(ctx, s, bound, write).await?),
-        Statement::Update(s) => Outcome::body(write::modify::update(ctx, s, bound, write).await?),
-        Statement::Delete(s) => Outcome::body(write::modify::delete(ctx, s, bound, write).await?),
+        Statement::Insert(s) => Outcome::body(modify(ctx, Modification::Insert(s), bound, write).await?),
+        Statement::Update(s) => Outcome::body(modify(ctx, Modification::Update(s), bound, write).await?),
+        Statement::Delete(s) => Outcome::body(modify(ctx, Modification::Delete(s), bound, write).await?),
         Statement::Batch(s) => Outcome::body(write::modify::batch(ctx, s, bound, write).await?),
         Statement::Use(keyspace) => {
             if ctx.catalog.keyspace(keyspace).is_none() {

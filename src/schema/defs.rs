@@ -51,6 +51,16 @@ pub enum ClusteringOrder {
     Desc,
 }
 
+impl ClusteringOrder {
+    pub fn descending(desc: bool) -> Self {
+        if desc {
+            ClusteringOrder::Desc
+        } else {
+            ClusteringOrder::Asc
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ColumnDef {
     pub name: String,

@@ -18,7 +18,7 @@ use crate::exec::context::Context;
 use crate::exec::expr::collections;
 use crate::exec::expr::eval::BoundValues;
 use crate::exec::read::select::{self, SelectOptions};
-use crate::exec::write::modify::{self, WriteOptions};
+use crate::exec::write::modify::{self, Modification, WriteOptions};
 use crate::node::Node;
 use crate::schema::system_defs::auth_tables;
 use crate::schema::SchemaWrite;
@@ -60,8 +60,8 @@ async fn run(node: &Node, cql: &str) -> CqlResult<ResultBody> {
             };
             Ok(select::execute(&ctx, s, &bound, options).await?.body)
         }
-        Statement::Insert(s) => modify::insert(&ctx, s, &bound, write).await,
-        Statement::Update(s) => modify::update(&ctx, s, &bound, write).await,
+        Statement::Insert(s) => modify::modify(&ctx, Modification::Insert(s), &bound, write).await,
+        Statement::Update(s) => modify::modify(&ctx, Modification::Update(s), &bound, write).await,
         Statement::Batch(s) => modify::batch(&ctx, s, &bound, write).await,
         _ => Err(CqlError::Server(format!(
             "not an internal auth statement: {cql}"

@@ -11,6 +11,7 @@ mod params;
 pub mod udt;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use strata_engine::ROOT_VERSION;
 use strata_protocol::{SchemaChange, SchemaChangeTarget, SchemaChangeType};
@@ -512,11 +513,7 @@ fn apply_clustering_order(
             )));
         }
         if let Some(c) = columns.iter_mut().find(|c| &c.name == name) {
-            c.order = if *direction == OrderDirection::Desc {
-                ClusteringOrder::Desc
-            } else {
-                ClusteringOrder::Asc
-            };
+            c.order = ClusteringOrder::descending(*direction == OrderDirection::Desc);
         }
     }
     Ok(())
@@ -593,18 +590,28 @@ fn apply_table_properties(options: &mut TableOptions, properties: &[Property]) -
     Ok(())
 }
 
+/// The table ALTER or DROP names; `None` when it is missing and the statement says IF EXISTS.
+fn existing_table<'c>(
+    catalog: &'c Catalog,
+    keyspace: &str,
+    name: &str,
+    if_exists: bool,
+) -> CqlResult<Option<&'c Arc<Table>>> {
+    match catalog.table(keyspace, name) {
+        Some(table) => Ok(Some(table)),
+        None if if_exists => Ok(None),
+        None => Err(CqlError::invalid(format!(
+            "Table '{keyspace}.{name}' doesn't exist"
+        ))),
+    }
+}
+
 pub async fn alter_table(ctx: &Context<'_>, s: &AlterTable) -> CqlResult<DdlOutcome> {
     let keyspace = ctx.keyspace_of(&s.name)?;
     let _guard = ctx.node.schema().ddl_lock.lock().await;
     let catalog = ctx.node.catalog();
-    let Some(table) = catalog.table(&keyspace, &s.name.name) else {
-        if s.if_exists {
-            return Ok(None);
-        }
-        return Err(CqlError::invalid(format!(
-            "Table '{keyspace}.{}' doesn't exist",
-            s.name.name
-        )));
+    let Some(table) = existing_table(&catalog, &keyspace, &s.name.name, s.if_exists)? else {
+        return Ok(None);
     };
     let mut def = table.def.clone();
     match &s.action {
@@ -755,14 +762,8 @@ pub async fn drop_table(ctx: &Context<'_>, s: &DropObject) -> CqlResult<DdlOutco
     let keyspace = ctx.keyspace_of(&s.name)?;
     let _guard = ctx.node.schema().ddl_lock.lock().await;
     let catalog = ctx.node.catalog();
-    let Some(table) = catalog.table(&keyspace, &s.name.name) else {
-        if s.if_exists {
-            return Ok(None);
-        }
-        return Err(CqlError::invalid(format!(
-            "Table '{keyspace}.{}' doesn't exist",
-            s.name.name
-        )));
+    let Some(table) = existing_table(&catalog, &keyspace, &s.name.name, s.if_exists)? else {
+        return Ok(None);
     };
     if catalog.keyspace(&keyspace).is_some_and(|k| k.system) {
         return Err(CqlError::Unauthorized(format!(

@@ -246,11 +246,7 @@ fn apply_clustering_order(
             return Err(invalid("The order of columns in the CLUSTERING ORDER directive must match that of the clustering columns"));
         }
         if let Some(column) = columns.iter_mut().find(|c| &c.name == name) {
-            column.order = if *direction == OrderDirection::Desc {
-                ClusteringOrder::Desc
-            } else {
-                ClusteringOrder::Asc
-            };
+            column.order = ClusteringOrder::descending(*direction == OrderDirection::Desc);
         }
     }
     Ok(())

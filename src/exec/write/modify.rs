@@ -353,40 +353,54 @@ async fn apply_conditional(
         .await
 }
 
-pub async fn insert(
+/// One INSERT, UPDATE or DELETE, alone or as a member of a batch.
+#[derive(Clone, Copy)]
+pub enum Modification<'a> {
+    Insert(&'a InsertStatement),
+    Update(&'a UpdateStatement),
+    Delete(&'a DeleteStatement),
+}
+
+impl<'a> From<&'a BatchChild> for Modification<'a> {
+    fn from(child: &'a BatchChild) -> Self {
+        match child {
+            BatchChild::Insert(s) => Modification::Insert(s),
+            BatchChild::Update(s) => Modification::Update(s),
+            BatchChild::Delete(s) => Modification::Delete(s),
+        }
+    }
+}
+
+/// Runs one INSERT, UPDATE or DELETE outside a batch.
+pub async fn modify(
     ctx: &Context<'_>,
-    statement: &InsertStatement,
+    statement: Modification<'_>,
     bound: &BoundValues,
     options: WriteOptions,
 ) -> CqlResult<ResultBody> {
-    let table = writable_table(ctx, &statement.table)?;
-    let using = resolve_using(&statement.using, bound, options.timestamp, &table)?;
-    let write = insert_write(&table, statement, bound, using)?;
+    let write = statement_write(ctx, statement, bound, options.timestamp)?;
     run_one(ctx, write, options).await
 }
 
-pub async fn update(
+/// The statement's updates, at its own USING TIMESTAMP or else `default_timestamp`.
+fn statement_write(
     ctx: &Context<'_>,
-    statement: &UpdateStatement,
+    statement: Modification<'_>,
     bound: &BoundValues,
-    options: WriteOptions,
-) -> CqlResult<ResultBody> {
-    let table = writable_table(ctx, &statement.table)?;
-    let using = resolve_using(&statement.using, bound, options.timestamp, &table)?;
-    let write = update_write(&table, statement, bound, using)?;
-    run_one(ctx, write, options).await
-}
-
-pub async fn delete(
-    ctx: &Context<'_>,
-    statement: &DeleteStatement,
-    bound: &BoundValues,
-    options: WriteOptions,
-) -> CqlResult<ResultBody> {
-    let table = writable_table(ctx, &statement.table)?;
-    let using = resolve_using(&delete_using(statement), bound, options.timestamp, &table)?;
-    let write = delete_write(&table, statement, bound, using)?;
-    run_one(ctx, write, options).await
+    default_timestamp: Option<i64>,
+) -> CqlResult<StatementWrite> {
+    let (name, using) = match statement {
+        Modification::Insert(s) => (&s.table, s.using.clone()),
+        Modification::Update(s) => (&s.table, s.using.clone()),
+        Modification::Delete(s) => (&s.table, delete_using(s)),
+    };
+    let table = writable_table(ctx, name)?;
+    let using = resolve_using(&using, bound, default_timestamp, &table)?;
+    match statement {
+        Modification::Insert(s) => insert_write(&table, s, bound, using),
+        Modification::Update(s) => update_write(&table, s, bound, using),
+        Modification::Delete(s) => delete_write(&table, s, bound, using),
+    }
 }
 
 async fn run_one(
@@ -436,26 +450,7 @@ pub fn add_batch_member(
     batch: &mut BatchWrites,
 ) -> CqlResult<()> {
     // A member's own USING TIMESTAMP wins over the batch's default timestamp.
-    let with_default = |using: &UsingClause, table: &Table| {
-        resolve_using(using, bound, Some(batch_timestamp), table)
-    };
-    let write = match child {
-        BatchChild::Insert(s) => {
-            let table = writable_table(ctx, &s.table)?;
-            let using = with_default(&s.using, &table)?;
-            insert_write(&table, s, bound, using)?
-        }
-        BatchChild::Update(s) => {
-            let table = writable_table(ctx, &s.table)?;
-            let using = with_default(&s.using, &table)?;
-            update_write(&table, s, bound, using)?
-        }
-        BatchChild::Delete(s) => {
-            let table = writable_table(ctx, &s.table)?;
-            let using = with_default(&delete_using(s), &table)?;
-            delete_write(&table, s, bound, using)?
-        }
-    };
+    let write = statement_write(ctx, child.into(), bound, Some(batch_timestamp))?;
     batch.add(write);
     Ok(())
 }
@@ -772,7 +767,34 @@ fn target_partitions(table: &Table, restrictions: &Restrictions) -> CqlResult<Ve
     }
 }
 
+/// Cassandra's StatementRestrictions message (trailing space included) for a write whose
+/// WHERE clause names non-key columns.
+fn non_primary_key_columns(names: &[&String]) -> CqlError {
+    let names: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
+    CqlError::invalid(format!(
+        "Non PRIMARY KEY columns found in where clause: {} ",
+        names.join(", ")
+    ))
+}
+
 fn analyze(table: &Table, relations: &[Relation], bound: &BoundValues) -> CqlResult<Restrictions> {
+    // Restrictions of regular or static columns are refused first, as StatementRestrictions
+    // does before it looks at the key (so before any ALLOW FILTERING question).
+    let mut non_key: Vec<&String> = Vec::new();
+    for relation in relations {
+        let (Relation::Column { column, .. } | Relation::Element { column, .. }) = relation else {
+            continue;
+        };
+        let is_key = table.def.columns.iter().any(|c| {
+            &c.name == column && matches!(c.kind, ColumnKind::PartitionKey | ColumnKind::Clustering)
+        });
+        if !is_key && table.column_index(column).is_some() && !non_key.contains(&column) {
+            non_key.push(column);
+        }
+    }
+    if !non_key.is_empty() {
+        return Err(non_primary_key_columns(&non_key));
+    }
     // Cassandra checks that every partition key column is restricted before it looks at
     // the clustering (whose restriction alone would otherwise ask for filtering).
     let restricts = |name: &str| {
@@ -804,10 +826,9 @@ fn analyze(table: &Table, relations: &[Relation], bound: &BoundValues) -> CqlRes
         indexed: false,
     }
     .analyze(relations)?;
-    if !restrictions.filters.is_empty() {
-        return Err(CqlError::invalid(
-            "Non PRIMARY KEY columns found in where clause",
-        ));
+    if let Some(filter) = restrictions.filters.first() {
+        let name = &table.column(filter.column)?.0.name;
+        return Err(non_primary_key_columns(&[name]));
     }
     Ok(restrictions)
 }

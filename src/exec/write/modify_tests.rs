@@ -231,3 +231,21 @@ async fn batches_follow_cassandras_timestamp_and_counter_rules() {
         vec![vec![n]]
     );
 }
+
+/// UPDATE and DELETE refuse regular columns in WHERE before any ALLOW FILTERING question,
+/// naming them as StatementRestrictions does (trailing space included).
+#[tokio::test]
+async fn writes_refuse_non_key_columns_in_where() {
+    let (_server, mut client) = server().await;
+    for cql in [
+        "UPDATE ks.t SET v = 1 WHERE k = 1 AND c = 1 AND v = 1",
+        "UPDATE ks.t SET v = 1 WHERE k = 1 AND v = 1",
+        "DELETE FROM ks.t WHERE k = 1 AND v = 1 AND c = 1",
+    ] {
+        assert_eq!(
+            client.invalid(cql).await,
+            "Non PRIMARY KEY columns found in where clause: v ",
+            "{cql}"
+        );
+    }
+}
