@@ -4,6 +4,7 @@ use serde_json::Value as Json;
 
 use super::cql_type::{CqlType, NativeType, MAX_TYPE_DEPTH};
 use super::error::{invalid, marshal, TypeError};
+use super::format::java_float_string;
 use super::literal::{
     native_from_string, serialize_list, serialize_map, serialize_set, serialize_tuple,
     serialize_udt, serialize_vector, CqlValue,
@@ -135,25 +136,54 @@ fn expected_shape(ty: &CqlType) -> &'static str {
     }
 }
 
+/// A JSON number as Jackson reads it into a Java object (Cassandra's `JsonUtils.decodeJson`):
+/// an integer token is an `Integer`, `Long` or `BigInteger`, exact whatever its size; any
+/// other number (a fraction or an exponent) is a `Double`. serde_json keeps the number's text
+/// (its `arbitrary_precision` feature), so nothing is lost before this decision.
+enum JavaNumber {
+    /// The class (`Integer`, `Long`, `BigInteger`) and the integer's canonical text.
+    Integer(&'static str, String),
+    Double(f64),
+}
+
+fn java_number(n: &serde_json::Number) -> JavaNumber {
+    let raw = n.as_str();
+    if raw.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+        return match raw.parse::<i64>() {
+            Ok(v) if i32::try_from(v).is_ok() => JavaNumber::Integer("Integer", v.to_string()),
+            Ok(v) => JavaNumber::Integer("Long", v.to_string()),
+            // JSON integers have no leading zeros or '+': the token is BigInteger's text.
+            Err(_) => JavaNumber::Integer("BigInteger", raw.to_string()),
+        };
+    }
+    // Double.parseDouble: out of range is an infinity, as Jackson reads it.
+    JavaNumber::Double(raw.parse::<f64>().unwrap_or(f64::NAN))
+}
+
 /// The Java class Jackson would have produced for the JSON value (Cassandra prints it in errors).
 fn java_class(json: &Json) -> &'static str {
     match json {
         Json::Null => "null",
         Json::Bool(_) => "Boolean",
-        Json::Number(n) if n.as_i64().is_some_and(|v| i32::try_from(v).is_ok()) => "Integer",
-        Json::Number(n) if n.as_i64().is_some() => "Long",
-        Json::Number(n) if n.as_u64().is_some() => "BigInteger",
-        Json::Number(_) => "Double",
+        Json::Number(n) => match java_number(n) {
+            JavaNumber::Integer(class, _) => class,
+            JavaNumber::Double(_) => "Double",
+        },
         Json::String(_) => "String",
         Json::Array(_) => "ArrayList",
         Json::Object(_) => "LinkedHashMap",
     }
 }
 
-/// Java's `toString` of the parsed JSON value (strings unquoted).
+/// Java's `toString` of the parsed JSON value (strings unquoted, a Double as
+/// `Double.toString` prints it: `1.0E20`).
 fn java_text(json: &Json) -> String {
     match json {
         Json::String(s) => s.clone(),
+        Json::Number(n) => match java_number(n) {
+            JavaNumber::Integer(_, text) => text,
+            JavaNumber::Double(v) => java_float_string(v, false),
+        },
         other => other.to_string(),
     }
 }
@@ -180,10 +210,19 @@ fn native_from_json(native: NativeType, json: &Json) -> Result<Vec<u8>, TypeErro
         (N::Int, Json::Number(_)) if class == "Integer" => native_from_string(native, &text),
         (N::Bigint | N::Counter, Json::Number(_)) if matches!(class, "Integer" | "Long") => native_from_string(native, &text),
         (N::Smallint | N::Tinyint, Json::String(_) | Json::Number(_)) => native_from_string(native, &text),
-        (N::Float | N::Double, Json::Number(n)) => {
-            let v = n.as_f64().ok_or_else(|| wrong("a float value"))?;
-            Ok(if native == N::Float { (v as f32).to_be_bytes().to_vec() } else { v.to_be_bytes().to_vec() })
+        // Number.floatValue() / doubleValue(): an integer rounds once to the target type.
+        (N::Float, Json::Number(n)) => Ok(match java_number(n) {
+            JavaNumber::Integer(_, text) => text.parse::<f32>().map_err(|_| wrong("a float value"))?,
+            JavaNumber::Double(v) => v as f32,
         }
+        .to_be_bytes()
+        .to_vec()),
+        (N::Double, Json::Number(n)) => Ok(match java_number(n) {
+            JavaNumber::Integer(_, text) => text.parse::<f64>().map_err(|_| wrong("a double value"))?,
+            JavaNumber::Double(v) => v,
+        }
+        .to_be_bytes()
+        .to_vec()),
         (N::Varint, Json::String(_) | Json::Number(_)) => native_from_string(N::Varint, &text)
             .map_err(|_| marshal(format!("Value '{text}' is not a valid representation of a varint value"))),
         (N::Decimal, Json::String(_) | Json::Number(_)) => native_from_string(N::Decimal, &text)
@@ -275,5 +314,62 @@ mod tests {
             Err("Expected a list, but got a LinkedHashMap: {}".into())
         );
         assert_eq!(err("int", "null"), Ok(None));
+        assert_eq!(
+            err("int", "12345678901234567890123"),
+            Err("Expected an int value, but got a BigInteger: 12345678901234567890123".into())
+        );
+        assert_eq!(
+            err("bigint", "1e3"),
+            Err("Expected a bigint value, but got a Double: 1000.0".into())
+        );
+        assert_eq!(
+            err("varint", "123123.123"),
+            Err("Value '123123.123' is not a valid representation of a varint value".into())
+        );
+        assert_eq!(
+            err("varint", "1.5e20"),
+            Err("Value '1.5E20' is not a valid representation of a varint value".into())
+        );
+    }
+
+    /// Integers are exact whatever their size (Jackson's BigInteger); a number with a
+    /// fraction or an exponent is a Double, and a decimal reads `Double.toString`'s text.
+    #[test]
+    fn json_numbers_are_read_as_jackson_reads_them() {
+        let cases = [
+            (
+                "varint",
+                "123456789012345678901234567890",
+                "123456789012345678901234567890",
+            ),
+            (
+                "varint",
+                "-98765432109876543210987654321098765",
+                "-98765432109876543210987654321098765",
+            ),
+            (
+                "decimal",
+                "123456789012345678901234567890",
+                "123456789012345678901234567890",
+            ),
+            ("decimal", "123123.123123", "123123.123123"),
+            ("decimal", "1.50", "1.5"),
+            ("decimal", "1e10", "1.0E+10"),
+            (
+                "decimal",
+                "\"12345678901234567890.1234567890\"",
+                "12345678901234567890.1234567890",
+            ),
+            ("bigint", "-0", "0"),
+            (
+                "double",
+                "123456789012345678901234567890",
+                "1.2345678901234568E29",
+            ),
+            ("float", "16777217", "1.6777216E7"),
+        ];
+        for (t, input, output) in cases {
+            assert_eq!(round_trip(t, input), output, "{t} {input}");
+        }
     }
 }

@@ -88,6 +88,12 @@ def test_from_json_fct(t):
     t.function_failure_prefix(FROM_JSON + "Unable to make UUID from",
                               "INSERT INTO %s (k, uuidval) VALUES (?, fromJson(?))", 0, '"xyzz"')
     assert from_json(t, "varintval", "123123123123123123123") == 123123123123123123123
+    assert from_json(t, "varintval", '"1234567890123456789012345678901234567890"') == \
+        1234567890123456789012345678901234567890
+    t.function_failure(FROM_JSON + "Value '123123.123' is not a valid representation of a varint value",
+                       "INSERT INTO %s (k, varintval) VALUES (?, fromJson(?))", 0, "123123.123")
+    t.function_failure(FROM_JSON + "Value 'true' is not a valid representation of a varint value",
+                       "INSERT INTO %s (k, varintval) VALUES (?, fromJson(?))", 0, "true")
     assert from_json(t, "listval", "[1, 2, 3]") == [1, 2, 3]
     assert from_json(t, "listval", "[]") is None
     t.function_failure(FROM_JSON + "Invalid null element in list",
@@ -98,6 +104,32 @@ def test_from_json_fct(t):
     assert from_json(t, "tinyintval", '"-128"') == -128
     t.function_failure_prefix(FROM_JSON + "Could not decode JSON string",
                               "INSERT INTO %s (k, intval) VALUES (?, fromJson(?))", 0, "{")
+
+
+def test_from_json_numbers_beyond_64_bits(t):
+    """Jackson reads a JSON integer of any size exactly (a BigInteger), so a varint or a decimal
+    given as a JSON number keeps every digit, through fromJson() and INSERT JSON alike; a number
+    with a fraction or an exponent is a Double, and a decimal then reads Double.toString's text."""
+    t.create_table(TYPES_TABLE)
+    big = 123456789012345678901234567890
+    assert from_json(t, "varintval", str(big)) == big
+    assert from_json(t, "varintval", str(-big * 10**9)) == -big * 10**9
+    assert from_json(t, "decimalval", str(big)) == decimal.Decimal(str(big))
+    assert from_json(t, "decimalval", '"1234567890.12345678901234567890"') == \
+        decimal.Decimal("1234567890.12345678901234567890")
+    assert from_json(t, "decimalval", "1e10") == decimal.Decimal("1.0E+10")
+    assert from_json(t, "bigintval", "-0") == 0
+    t.function_failure(FROM_JSON + "Expected a bigint value, but got a BigInteger: 9223372036854775808",
+                       "INSERT INTO %s (k, bigintval) VALUES (?, fromJson(?))", 0, "9223372036854775808")
+    t.function_failure(FROM_JSON + "Expected an int value, but got a Double: 1.0E20",
+                       "INSERT INTO %s (k, intval) VALUES (?, fromJson(?))", 0, "1e20")
+    t.execute("INSERT INTO %s JSON ?", f'{{"k": 1, "varintval": {big}, "decimalval": {big}, '
+              f'"listval": [1], "mapval": {{"a": 1}}}}')
+    assert t.one("SELECT varintval, decimalval, toJson(varintval), toJson(decimalval) FROM %s WHERE k = 1") == \
+        (big, decimal.Decimal(str(big)), str(big), str(big))
+    assert t.one("SELECT JSON k, varintval FROM %s WHERE k = 1") == (f'{{"k": 1, "varintval": {big}}}',)
+    t.execute("INSERT INTO %s (k, doubleval, floatval) VALUES (2, 0.1, 1e-5)")
+    assert t.one("SELECT toJson(doubleval), toJson(floatval) FROM %s WHERE k = 2") == ("0.1", "1.0E-5")
 
 
 def test_to_json_fct(t):
