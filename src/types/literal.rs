@@ -222,7 +222,7 @@ fn timeuuid_from_string(text: &str) -> Result<Vec<u8>, TypeError> {
 }
 
 /// `Integer.parseInt`-style: optional sign, ASCII digits, in range.
-fn parse_java_integer<T: std::str::FromStr>(text: &str) -> Option<T> {
+pub(crate) fn parse_java_integer<T: std::str::FromStr>(text: &str) -> Option<T> {
     let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -231,7 +231,7 @@ fn parse_java_integer<T: std::str::FromStr>(text: &str) -> Option<T> {
 }
 
 /// `Double.parseDouble`-style: decimal syntax plus exactly `NaN` / `Infinity` (Rust would also take `inf`).
-fn parse_java_float(text: &str) -> Option<f64> {
+pub(crate) fn parse_java_float(text: &str) -> Option<f64> {
     let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
     if unsigned == "NaN" {
         return Some(f64::NAN);

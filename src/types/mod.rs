@@ -45,6 +45,7 @@ pub use cql_type::{
 };
 pub use duration::Duration;
 pub use error::TypeError;
+pub(crate) use format::java_float_string;
 pub use format::{format_value, to_json};
 pub use json::from_json;
 pub use key::{decode_key_component, encode_key_component};
@@ -52,6 +53,7 @@ pub use literal::{
     literal_to_bytes, serialize_list, serialize_map, serialize_set, serialize_tuple, serialize_udt,
     serialize_vector, ConstantKind, CqlValue,
 };
+pub(crate) use literal::{parse_java_float, parse_java_integer};
 pub use partition_key::{serialize_partition_key, split_partition_key};
 pub(crate) use temporal::{civil_from_days, days_from_civil};
 pub use temporal::{

@@ -7,6 +7,7 @@
 //!   TRUNCATE swaps in a fresh empty branch (O(1)), DROP deletes the branch's head.
 
 pub mod clone;
+mod compaction;
 mod params;
 pub mod udt;
 
@@ -581,7 +582,7 @@ fn apply_table_properties(options: &mut TableOptions, properties: &[Property]) -
             "allow_auto_snapshot" => options.allow_auto_snapshot = boolean_property(&p.name, v)?,
             "incremental_backups" => options.incremental_backups = boolean_property(&p.name, v)?,
             "caching" => options.caching = property_map(&p.name, v)?,
-            "compaction" => options.compaction = params::compaction(property_map(&p.name, v)?)?,
+            "compaction" => options.compaction = compaction::compaction(property_map(&p.name, v)?)?,
             "compression" => options.compression = params::compression(property_map(&p.name, v)?)?,
             "extensions" => {}
             other => return Err(CqlError::Syntax(format!("Unknown property '{other}'"))),

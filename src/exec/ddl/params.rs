@@ -1,22 +1,12 @@
-//! The `compaction` and `compression` table options, validated and normalised as
-//! Cassandra 5.0's `CompactionParams.fromMap` and `CompressionParams.fromMap` do: what
-//! `system_schema.tables` shows is Cassandra's `asMap` of the parsed parameters, not the
-//! map as written.
+//! The `compression` table option, validated and normalised as Cassandra 5.0's
+//! `CompressionParams.fromMap` does: what `system_schema.tables` shows is Cassandra's `asMap`
+//! of the parsed parameters, not the map as written (`compaction` is `super::compaction`).
 
 use std::collections::BTreeMap;
 
 use crate::error::{CqlError, CqlResult};
 
-const COMPACTION_PACKAGE: &str = "org.apache.cassandra.db.compaction.";
 const COMPRESSION_PACKAGE: &str = "org.apache.cassandra.io.compress.";
-
-/// The compaction strategies of Cassandra 5.0 (all take the threshold options).
-const COMPACTION_CLASSES: [&str; 4] = [
-    "SizeTieredCompactionStrategy",
-    "LeveledCompactionStrategy",
-    "TimeWindowCompactionStrategy",
-    "UnifiedCompactionStrategy",
-];
 
 /// The compressors of Cassandra 5.0.
 const COMPRESSION_CLASSES: [&str; 5] = [
@@ -47,28 +37,6 @@ fn class_name(name: &str, package: &str, known: &[&str], readable: &str) -> CqlR
     } else {
         Err(config(format!("Unable to find {readable} class '{full}'")))
     }
-}
-
-/// `WITH compaction = {...}`: a class is required; strategies get Cassandra's default
-/// thresholds.
-pub fn compaction(mut options: BTreeMap<String, String>) -> CqlResult<BTreeMap<String, String>> {
-    let class = options
-        .remove("class")
-        .ok_or_else(|| config("Missing sub-option 'class' for the 'compaction' option".into()))?;
-    let class = class_name(
-        &class,
-        COMPACTION_PACKAGE,
-        &COMPACTION_CLASSES,
-        "compaction strategy",
-    )?;
-    options.insert("class".into(), class);
-    options
-        .entry("min_threshold".into())
-        .or_insert_with(|| "4".into());
-    options
-        .entry("max_threshold".into())
-        .or_insert_with(|| "32".into());
-    Ok(options)
 }
 
 /// `WITH compression = {...}`: `class` (or the legacy `sstable_compression`), the chunk
@@ -186,26 +154,5 @@ mod tests {
         ]))
         .is_err());
         assert!(compression(map(&[("class", "NoSuchCompressor")])).is_err());
-    }
-
-    #[test]
-    fn compaction_needs_a_known_class_and_gets_default_thresholds() {
-        assert_eq!(
-            compaction(map(&[
-                ("class", "SizeTieredCompactionStrategy"),
-                ("min_threshold", "7")
-            ]))
-            .unwrap(),
-            map(&[
-                (
-                    "class",
-                    "org.apache.cassandra.db.compaction.SizeTieredCompactionStrategy"
-                ),
-                ("min_threshold", "7"),
-                ("max_threshold", "32")
-            ])
-        );
-        assert!(compaction(map(&[("min_threshold", "4")])).is_err());
-        assert!(compaction(map(&[("class", "NoSuchStrategy")])).is_err());
     }
 }
