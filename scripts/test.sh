@@ -15,8 +15,11 @@
 #   6. Go gocql compat suite against that binary (compat-tests/go/run.sh installs Go and gocql
 #      from Debian with apt-get when they are missing)
 #   7. when a Docker engine answers (`docker info`): the image (docker/build.sh, a static
-#      binary in its own target dir), the single-container smoke and fault tests, and the
-#      3-node compose fault tests (docker/tests/run.sh)
+#      binary in its own target dir); Compose v2 (docker/install-compose-v2.sh: Debian's
+#      plugin when the CLI lacks it) and docker/compose.yml under `docker compose` (up, a
+#      query through the published port, down); the single-container smoke and fault tests;
+#      and the 3-node compose fault tests under `docker-compose` (v1) when it is installed,
+#      so that both Compose versions run (docker/tests/run.sh)
 #
 # The script installs what it needs itself: a newcomer runs it on a fresh clone and nothing
 # else. The venv lives in .venv (STRATA_VENV overrides) and is reused while
@@ -163,9 +166,20 @@ fi
 
 if docker info >/dev/null 2>&1; then
     if run_step "docker image (docker/build.sh)" bash docker/build.sh; then
+        if run_step "docker compose v2 plugin" bash docker/install-compose-v2.sh; then
+            run_step "docker compose v2 up/query/down" \
+                env PYTHON="$PYTHON" STRATA_COMPOSE="docker compose" bash docker/tests/run.sh compose || true
+        else
+            skip_step "docker compose v2 up/query/down" "no Compose v2"
+        fi
         run_step "docker smoke + 1-node faults" env PYTHON="$PYTHON" bash docker/tests/run.sh smoke || true
-        run_step "docker 3-node fault tests" env PYTHON="$PYTHON" bash docker/tests/run.sh cluster || true
+        # The fault tests use v1 where it is installed (v2 has its own check above).
+        compose_v1=()
+        command -v docker-compose >/dev/null && compose_v1=(STRATA_COMPOSE=docker-compose)
+        run_step "docker 3-node fault tests" \
+            env PYTHON="$PYTHON" "${compose_v1[@]}" bash docker/tests/run.sh cluster || true
     else
+        skip_step "docker compose v2 up/query/down" "no image"
         skip_step "docker smoke + 1-node faults" "no image"
         skip_step "docker 3-node fault tests" "no image"
     fi

@@ -38,7 +38,10 @@ def docker(*args, timeout=60, check=True):
 
 
 def compose_command():
-    """`docker compose` (v2) when the CLI has it, else `docker-compose` (v1, Debian's 1.29)."""
+    """$STRATA_COMPOSE when set (`docker compose` or `docker-compose`), else `docker compose`
+    (v2) when the CLI has it, else `docker-compose` (v1, Debian's 1.29)."""
+    if os.environ.get("STRATA_COMPOSE"):
+        return os.environ["STRATA_COMPOSE"].split()
     if run(["docker", "compose", "version"], timeout=20, check=False).returncode == 0:
         return ["docker", "compose"]
     if shutil.which("docker-compose"):
@@ -49,9 +52,9 @@ def compose_command():
 class Compose:
     """One Compose project of docker/compose.yml, named after the test run."""
 
-    def __init__(self, host_cql_port):
+    def __init__(self, host_cql_port, command=None):
         self.project = RUN_ID.replace("_", "-")
-        self.command = compose_command()
+        self.command = command or compose_command()
         self.env = dict(os.environ, STRATA_CQL_PORT=str(host_cql_port), STRATA_IMAGE=IMAGE)
 
     def __call__(self, *args, timeout=300, check=True):

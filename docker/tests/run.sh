@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The Docker tests, as scripts/test.sh runs them (after docker/build.sh built the image):
 #
+#   bash docker/tests/run.sh compose   # docker/compose.yml with `docker compose` (v2; $STRATA_COMPOSE
+#                                      # picks another): up -d, healthy, a query through the
+#                                      # published port, down -v, nothing left
 #   bash docker/tests/run.sh smoke     # one container: image, health, nodetool, cqlsh, driver,
 #                                      # kill/stop/pause/disconnect with acknowledged-write counts
 #   bash docker/tests/run.sh cluster   # docker/compose.yml, 3 nodes, RF=3 at QUORUM: kill, stop,
@@ -39,6 +42,9 @@ trap cleanup EXIT
 
 cd "$REPO_ROOT/docker/tests"
 case "${1:-}" in
+    compose)
+        timeout --kill-after=30 300 "$PYTHON" compose_check.py --compose "${STRATA_COMPOSE:-docker compose}"
+        ;;
     smoke)
         timeout --kill-after=30 900 "$PYTHON" smoke.py
         ;;
@@ -53,7 +59,7 @@ case "${1:-}" in
         exit $status
         ;;
     *)
-        echo "usage: $0 smoke|cluster" >&2
+        echo "usage: $0 compose|smoke|cluster" >&2
         exit 2
         ;;
 esac
