@@ -647,12 +647,14 @@ mod tests {
     /// Each running request's future is moved into the connection's set, and nested
     /// futures are moved into their parents' state on every call: its size is copied
     /// several times per request (memcpy was a fifth of a null-storage write's
-    /// instructions at 4.8 KiB).
+    /// instructions at 4.8 KiB, and 39% at 9 KiB). Rare paths (schema statements, batches,
+    /// LWT, index reads, replica fan-out, role loading) are boxed to keep it small: 5.5 KiB
+    /// in a debug build when this bound was set (9 KiB before).
     #[test]
     fn a_request_future_stays_small() {
         let size = returned_size(super::execute);
         eprintln!("request future: {size} bytes");
-        assert!(size <= 100_000, "{size} bytes");
+        assert!(size <= 7 * 1024, "{size} bytes: box the await that grew it");
     }
 
     #[tokio::test]

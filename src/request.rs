@@ -70,7 +70,11 @@ pub async fn handle(node: &Node, session: &Session, request: Request) -> Request
             result_metadata_id,
             params,
         } => execute_request(node, session, id, result_metadata_id.as_deref(), params).await,
-        Request::Batch(batch) => batch_request(node, session, batch).await.map(Outcome::body),
+        // Boxed: a batch's state is the largest of the four, and every request's future is
+        // moved whole into the connection's set.
+        Request::Batch(batch) => Box::pin(batch_request(node, session, batch))
+            .await
+            .map(Outcome::body),
         _ => Err(CqlError::Protocol("Unexpected message".into())),
     };
     crate::logging::slow_request(started.elapsed(), || describe(&request));

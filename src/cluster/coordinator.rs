@@ -133,8 +133,9 @@ impl Coordinator {
         let _latency = metrics::global().client_requests.write.start_timer();
         if let Some((transport, ring)) = self.cluster() {
             if !self.null_storage && command.tables.iter().all(|t| t.branch == Branch::Main) {
-                return self
-                    .mutate_replicated(command, consistency, transport, &ring)
+                // Boxed: its replica fan-out state would grow the single-node write's
+                // future, which is moved whole into the connection's set.
+                return Box::pin(self.mutate_replicated(command, consistency, transport, &ring))
                     .await;
             }
         }
@@ -261,8 +262,8 @@ impl Coordinator {
         if let Some((transport, ring)) = self.cluster() {
             if !self.null_storage && serial_partition.is_none() && command.branch == Branch::Main {
                 let _table_latency = table_latency.start_timer();
-                return self
-                    .read_replicated(command, consistency, transport, &ring)
+                // Boxed for the reason `mutate` gives.
+                return Box::pin(self.read_replicated(command, consistency, transport, &ring))
                     .await;
             }
         }

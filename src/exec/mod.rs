@@ -87,7 +87,11 @@ pub async fn execute(
     bound: &BoundValues,
     options: &ExecOptions,
 ) -> CqlResult<Outcome> {
-    auth::authorize(ctx, statement).await?;
+    // Boxed, and only with a logged-in user: loading roles would otherwise grow every
+    // request's future, which is moved whole into the connection's set.
+    if ctx.user.is_some() {
+        Box::pin(auth::authorize(ctx, statement)).await?;
+    }
     let mut result = execute_once(ctx, statement, bound, options).await;
     for _ in 0..SCHEMA_CONFLICT_RETRIES {
         if !matches!(result, Err(CqlError::SchemaConflict)) {
@@ -104,7 +108,7 @@ pub async fn execute(
     }
     let outcome = result?;
     if outcome.event.is_some() {
-        auth::after_schema_change(ctx, statement).await?;
+        Box::pin(auth::after_schema_change(ctx, statement)).await?;
     }
     Ok(outcome)
 }
@@ -120,17 +124,6 @@ async fn execute_once(
         serial_consistency: options.serial_consistency,
         timestamp: options.timestamp,
     };
-    // One log line per schema change (clones and restores included), as the statement.
-    let ddl = |event: Option<SchemaChange>| match event {
-        Some(change) => {
-            tracing::info!("Schema change: {statement}");
-            Outcome {
-                event: Some(change.clone()),
-                ..Outcome::body(ResultBody::SchemaChange(change))
-            }
-        }
-        None => Outcome::void(),
-    };
     Ok(match statement {
         Statement::Select(s) => {
             let select_options = read::select::SelectOptions {
@@ -144,9 +137,15 @@ async fn execute_once(
                 ..Outcome::body(selected.body)
             }
         }
-        Statement::Insert(s) => Outcome::body(modify(ctx, Modification::Insert(s), bound, write).await?),
-        Statement::Update(s) => Outcome::body(modify(ctx, Modification::Update(s), bound, write).await?),
-        Statement::Delete(s) => Outcome::body(modify(ctx, Modification::Delete(s), bound, write).await?),
+        Statement::Insert(s) => {
+            Outcome::body(modify(ctx, Modification::Insert(s), bound, write).await?)
+        }
+        Statement::Update(s) => {
+            Outcome::body(modify(ctx, Modification::Update(s), bound, write).await?)
+        }
+        Statement::Delete(s) => {
+            Outcome::body(modify(ctx, Modification::Delete(s), bound, write).await?)
+        }
         Statement::Batch(s) => Outcome::body(write::modify::batch(ctx, s, bound, write).await?),
         Statement::Use(keyspace) => {
             if ctx.catalog.keyspace(keyspace).is_none() {
@@ -159,6 +158,29 @@ async fn execute_once(
                 ..Outcome::body(ResultBody::SetKeyspace(keyspace.clone()))
             }
         }
+        Statement::Describe(d) => Outcome::body(read::describe::execute(ctx, d)?),
+        // Boxed: schema and access-control statements are rare, and their state would
+        // otherwise size every request's future, which is moved whole into the
+        // connection's set.
+        other => Box::pin(execute_schema(ctx, other)).await?,
+    })
+}
+
+/// Schema, clone/restore and access-control statements, and the refusals of what this
+/// node does not run.
+async fn execute_schema(ctx: &Context<'_>, statement: &Statement) -> CqlResult<Outcome> {
+    // One log line per schema change (clones and restores included), as the statement.
+    let ddl = |event: Option<SchemaChange>| match event {
+        Some(change) => {
+            tracing::info!("Schema change: {statement}");
+            Outcome {
+                event: Some(change.clone()),
+                ..Outcome::body(ResultBody::SchemaChange(change))
+            }
+        }
+        None => Outcome::void(),
+    };
+    Ok(match statement {
         Statement::CreateKeyspace(s) => ddl(ddl::create_keyspace(ctx, s).await?),
         Statement::AlterKeyspace(s) => ddl(ddl::alter_keyspace(ctx, s).await?),
         Statement::DropKeyspace(s) => ddl(ddl::drop_keyspace(ctx, s).await?),
@@ -173,7 +195,6 @@ async fn execute_once(
         Statement::CreateType(s) => ddl(ddl::udt::create_type(ctx, s).await?),
         Statement::AlterType(s) => ddl(ddl::udt::alter_type(ctx, s).await?),
         Statement::DropType(s) => ddl(ddl::udt::drop_type(ctx, s).await?),
-        Statement::Describe(d) => Outcome::body(read::describe::execute(ctx, d)?),
         Statement::CloneTable(s) => ddl(ddl::clone::clone_table(ctx, s).await?),
         Statement::CloneKeyspace(s) => ddl(ddl::clone::clone_keyspace(ctx, s).await?),
         Statement::RestoreTable(s) => ddl(ddl::clone::restore_table(ctx, s).await?),

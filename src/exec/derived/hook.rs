@@ -53,7 +53,9 @@ pub async fn add_derived_writes(
         let mut per_update = Vec::with_capacity(write.updates.len());
         for update in &write.updates {
             per_update.push(if needs_rows(&write.table, update) {
-                Some(partition_rows(ctx, write, update, consistency).await?)
+                // Boxed: only writes with views or indexes read first, and the read's state
+                // would otherwise grow every write's future.
+                Some(Box::pin(partition_rows(ctx, write, update, consistency)).await?)
             } else {
                 None
             });

@@ -176,23 +176,25 @@ pub async fn execute(
             page_size,
             state,
         };
-        aggregate(
+        // Boxed, as the unpaged read below: the request future is moved whole into the
+        // connection's set, so the paged read that drivers send should not carry their state.
+        Box::pin(aggregate(
             ctx,
             read_plan,
             read_selection,
             output,
             &mut budget,
             options.consistency,
-        )
+        ))
         .await?
     } else if page_size.is_none() {
-        let rows = fetch_unpaged(
+        let rows = Box::pin(fetch_unpaged(
             ctx,
             read_plan,
             read_selection,
             &mut budget,
             options.consistency,
-        )
+        ))
         .await?;
         (rows, None)
     } else {
@@ -786,13 +788,14 @@ async fn fetch_engine(
     let mut rows = Vec::new();
     let targets: Vec<ReadTarget> = match (&plan.index, &plan.restrictions.partitions) {
         (Some(lookup), _) => {
-            crate::exec::derived::index::targets(
+            // Boxed: only index queries read the index first (see `execute`).
+            Box::pin(crate::exec::derived::index::targets(
                 ctx,
                 lookup,
                 &plan.restrictions,
                 plan.reverse,
                 consistency,
-            )
+            ))
             .await?
         }
         (None, PartitionSelection::Keys(keys)) => keys

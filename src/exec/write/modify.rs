@@ -213,7 +213,9 @@ async fn apply(
     }
     for write in &writes {
         let current = if write.needs_current_values() {
-            current_partitions(ctx, write, consistency).await?
+            // Boxed, as every rarely taken await below: a write's future is moved whole
+            // into the connection's set, so its size is copied on every request.
+            Box::pin(current_partitions(ctx, write, consistency)).await?
         } else {
             Vec::new()
         };
@@ -409,7 +411,8 @@ async fn run_one(
     options: WriteOptions,
 ) -> CqlResult<ResultBody> {
     if write.condition.is_some() {
-        return apply_conditional(ctx, vec![write], false, options.serial_consistency).await;
+        let conditional = apply_conditional(ctx, vec![write], false, options.serial_consistency);
+        return Box::pin(conditional).await;
     }
     apply(ctx, vec![write], options.consistency).await?;
     Ok(ResultBody::Void)
