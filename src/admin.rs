@@ -241,9 +241,18 @@ async fn route(
             blocking(node, |n| n.engine().compact().map(|_| String::new())).await
         }
         ("POST", _, "drain") => {
-            let result = blocking(node, |n| n.engine().flush().map(|_| String::new())).await;
+            // Answered once the node is DRAINED (clients refused, peers told, memtables
+            // flushed: crate::run does it), as Cassandra's nodetool drain returns then.
+            let mut mode = node.mode_changes();
             let _ = drain.send(true);
-            result
+            if mode.wait_for(|m| *m == Mode::Drained).await.is_ok() {
+                ("200 OK", String::new())
+            } else {
+                (
+                    "500 Internal Server Error",
+                    "error: the node stopped before it was drained\n".to_string(),
+                )
+            }
         }
         _ => (
             "404 Not Found",

@@ -59,6 +59,8 @@ pub mod util;
 pub mod version;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -68,9 +70,11 @@ use crate::node::{Mode, Node};
 use crate::tls::Encryption;
 
 /// Opens the node and serves CQL (and the admin endpoint) until Ctrl-C, SIGTERM or
-/// `nodetool drain`; then stops accepting clients, flushes and returns (exit code 0), which
-/// is what `docker stop` expects of the container's PID 1 (signals it does not handle are
-/// ignored there, so SIGTERM must be caught here).
+/// `nodetool drain`; then stops accepting clients and flushes. After a signal it returns
+/// (exit code 0), which is what `docker stop` expects of the container's PID 1 (signals it
+/// does not handle are ignored there, so SIGTERM must be caught here). After `nodetool
+/// drain` the process stays up, DRAINED, until a signal, as Cassandra's does: the operator
+/// restarts it, and meanwhile `strata health` (the image's HEALTHCHECK) reports it unhealthy.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let cql_addr = SocketAddr::new(config.rpc_address, config.native_transport_port);
     let admin_addr = SocketAddr::new(config.admin_address, config.admin_port);
@@ -147,12 +151,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     node.set_mode(Mode::Normal);
     let mut stop_requested = drain_rx.clone();
     let mut transport_stopped = node.disk_failure().transport_stopped();
-    let shutdown = async move {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate() => {}
-            _ = drain_rx.wait_for(|d| *d) => {}
-            _ = transport_stopped.wait_for(|s| *s) => {}
+    // Whether serving ended by `nodetool drain` (the process then stays up) or by a signal.
+    let by_drain = Arc::new(AtomicBool::new(false));
+    let shutdown = {
+        let by_drain = by_drain.clone();
+        async move {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate() => {}
+                _ = drain_rx.wait_for(|d| *d) => by_drain.store(true, Ordering::Relaxed),
+                _ = transport_stopped.wait_for(|s| *s) => {}
+            }
         }
     };
     server::run(node.clone(), listener, main_encryption, shutdown).await;
@@ -166,9 +175,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = terminate() => {}
-            _ = stop_requested.wait_for(|d| *d) => {}
+            _ = stop_requested.wait_for(|d| *d) => by_drain.store(true, Ordering::Relaxed),
         }
     }
+    // Listening for the stop signal starts before the drain, so one sent during it counts.
+    let stop_signal = by_drain.load(Ordering::Relaxed).then(|| {
+        tokio::spawn(async {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate() => {}
+            }
+        })
+    });
     node.set_mode(Mode::Draining);
     tracing::info!("Stopping: flushing memtables");
     // Peers tell their drivers this node is DOWN now rather than when their failure
@@ -185,6 +203,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     flushed??;
     node.set_mode(Mode::Drained);
+    if let Some(stop_signal) = stop_signal {
+        tracing::info!("Drained; serving no clients until the process is stopped");
+        let _ = stop_signal.await;
+    }
     tracing::info!("Drained; exiting");
     Ok(())
 }

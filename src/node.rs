@@ -39,7 +39,7 @@ pub enum Mode {
     Normal,
     /// Stopped accepting clients; flushing.
     Draining,
-    /// Flushed; about to exit.
+    /// Flushed, serving no clients: about to exit, or (after `nodetool drain`) until stopped.
     Drained,
 }
 
@@ -301,6 +301,11 @@ impl Node {
 
     pub fn mode(&self) -> Mode {
         *self.mode.borrow()
+    }
+
+    /// The operation mode as it changes.
+    pub fn mode_changes(&self) -> watch::Receiver<Mode> {
+        self.mode.subscribe()
     }
 
     pub fn set_mode(&self, mode: Mode) {

@@ -64,3 +64,26 @@ def test_sigterm_drains_and_exits_zero(node):
     assert node.stop() == 0
     with open(node.log_path, encoding="utf-8", errors="replace") as log:
         assert "Drained; exiting" in log.read()
+
+
+def test_a_drained_node_is_unhealthy_until_restarted(node):
+    """`nodetool drain` leaves the process up, DRAINED and serving no clients, as Cassandra's
+    does, until it is stopped: the health check (the image's HEALTHCHECK) fails meanwhile, and
+    the restarted node is healthy again."""
+    run = node.nodetool("drain")
+    assert run.returncode == 0, run.stderr
+    assert node.process.poll() is None, f"the process exited on nodetool drain\n{node.log_tail()}"
+    run = health(node)
+    assert run.returncode == 1
+    assert "operation mode is DRAINED, not NORMAL" in run.stderr, run.stderr
+    with socket.socket() as sock:
+        sock.settimeout(3)
+        assert sock.connect_ex((node.host, node.native_port)) != 0, "a drained node still accepts CQL connections"
+    assert node.stop() == 0
+    with open(node.log_path, encoding="utf-8", errors="replace") as log:
+        text = log.read()
+    assert "Drained; serving no clients until the process is stopped" in text
+    assert "Drained; exiting" in text
+    node.start()
+    run = health(node)
+    assert run.returncode == 0, run.stderr

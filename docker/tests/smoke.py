@@ -9,6 +9,8 @@
 - the single-node fault scenarios of faults.py on that container (docker kill + start: every
   acknowledged write is replayed from the commit log; docker stop: exit 0 within 10 s; pause;
   network disconnect), with their counts;
+- `nodetool drain` leaves the container running, DRAINED: its HEALTHCHECK fails and Docker
+  reports it unhealthy, until `docker restart` makes it healthy again;
 - the data outlives the container: a new container on the same volume reads it.
 
     python docker/tests/smoke.py
@@ -93,6 +95,27 @@ def insert_select(session):
     return "100 rows written and read"
 
 
+def drained_is_unhealthy(topology):
+    """`nodetool drain` leaves the container running but DRAINED: the HEALTHCHECK command exits
+    non-zero and Docker reports the container unhealthy; `docker restart` makes it healthy again."""
+    node = topology.nodes[0]
+    dockerctl.exec_(node, "nodetool", "drain", timeout=120)
+    drained = time.monotonic()
+    check = dockerctl.run(["docker", "exec", node, "strata", "health"], timeout=30, check=False)
+    assert check.returncode != 0, f"strata health exits 0 on a drained node: {check.stdout}"
+    assert "DRAINED" in check.stderr, check.stderr
+    while (status := dockerctl.health(node)) != "unhealthy":
+        assert status in ("healthy", "starting"), f"a drained container is {status}, not running unhealthy"
+        assert time.monotonic() - drained < 60, "Docker does not report the drained container unhealthy after 60 s"
+        time.sleep(0.5)
+    unhealthy = time.monotonic() - drained
+    started = time.monotonic()
+    docker("restart", "-t", "10", node, timeout=60)
+    dockerctl.wait_healthy(node)
+    return (f"strata health exit {check.returncode} ({check.stderr.strip()}), Docker unhealthy "
+            f"{unhealthy:.1f} s after the drain; healthy {time.monotonic() - started:.1f} s after docker restart")
+
+
 def survives_replacement(topology):
     """Removes the container and runs a new one on the same volume: the rows are still there."""
     node = topology.nodes[0]
@@ -133,6 +156,7 @@ def main():
             scenarios = faults.run_scenarios(topology, SINGLE_SCENARIOS, session, events)
         finally:
             session.cluster.shutdown()
+        checks("drained: unhealthy, then healthy after docker restart", lambda: drained_is_unhealthy(topology))
         checks("data survives a new container on the volume", lambda: survives_replacement(topology))
     finally:
         topology.cleanup()
