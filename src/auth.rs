@@ -3,21 +3,23 @@
 //! and memberships, and permissions per role and resource. The rows live in the
 //! `system_auth` tables (read and written by `exec::auth`); this module holds what they
 //! mean: resources and their names, role inheritance, permission lookups, password hashes,
-//! SASL PLAIN and a short-lived cache of the whole state.
+//! SASL PLAIN and the short-lived per-role caches of what was read.
 //!
 //! Invariants:
 //! - Nothing here runs when neither `authenticator: PasswordAuthenticator` nor
 //!   `authorizer: CassandraAuthorizer` is configured: the session then has no user and no
 //!   statement looks at the cache (the hot path is unchanged).
-//! - The cache is never served older than `VALIDITY` (Cassandra's `roles_validity` and
-//!   `permissions_validity`, 2 s), and every change made through this node drops it at once,
-//!   so a GRANT is seen by the next statement here and by other nodes within `VALIDITY`.
+//! - A cached entry is never served older than its validity (Cassandra's `roles_validity`,
+//!   `permissions_validity`, `credentials_validity`, 2 s by default; 0 disables), and every
+//!   change made through this node empties the caches at once, so a GRANT is seen by the
+//!   next statement here and by other nodes within the validity.
 //! - Role inheritance is followed with a visited set, so a membership cycle written
 //!   behind the statements' back cannot loop.
 
+use std::collections::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::cql::ast::{Permission, ResourceLevel};
@@ -183,7 +185,9 @@ pub struct RoleRecord {
     pub salted_hash: Option<String>,
 }
 
-/// Every role and permission, as loaded from `system_auth` at one moment.
+/// Roles and permissions as loaded from `system_auth`: every one (for the role statements
+/// and LIST), or a login's role with the roles granted to it and their permissions (for
+/// the checks of its statements; `exec::auth::store::subject`).
 #[derive(Clone, Debug, Default)]
 pub struct AuthState {
     pub roles: BTreeMap<String, RoleRecord>,
@@ -259,35 +263,136 @@ pub fn no_permission(user: &str, permission: Permission, resource: &AuthResource
     ))
 }
 
-/// The state loaded last, while it is valid; shared by the node's connections.
-#[derive(Default)]
+/// How long one kind of cached entry is served (Cassandra's `*_validity` and
+/// `*_update_interval`): an entry younger than `refresh` is served as it is; an older one is
+/// read again, and while it is younger than `validity` it is still served if that read fails.
+/// A `validity` of zero disables the cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CacheTimes {
+    pub validity: Duration,
+    pub refresh: Duration,
+}
+
+impl CacheTimes {
+    /// `update_interval` `None`: Cassandra's -1, the same as the validity.
+    pub fn new(validity: Duration, update_interval: Option<Duration>) -> CacheTimes {
+        CacheTimes {
+            validity,
+            refresh: update_interval.unwrap_or(validity).min(validity),
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        !self.validity.is_zero()
+    }
+}
+
+impl Default for CacheTimes {
+    fn default() -> CacheTimes {
+        CacheTimes::new(VALIDITY, None)
+    }
+}
+
+/// The three caches' times, from `roles_validity`, `permissions_validity` and
+/// `credentials_validity` (and their `*_update_interval`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AuthCacheTimes {
+    pub roles: CacheTimes,
+    pub permissions: CacheTimes,
+    pub credentials: CacheTimes,
+}
+
+/// Entries by role name, each with the moment it was read.
+pub struct TimedCache<T> {
+    times: CacheTimes,
+    entries: Mutex<HashMap<String, (T, Instant)>>,
+}
+
+impl<T: Clone> TimedCache<T> {
+    fn new(times: CacheTimes) -> TimedCache<T> {
+        TimedCache {
+            times,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn times(&self) -> CacheTimes {
+        self.times
+    }
+
+    /// The entry of `key` if it was read less than `within` ago.
+    fn younger_than(&self, key: &str, within: Duration) -> Option<T> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(key)
+            .filter(|(_, read)| read.elapsed() < within)
+            .map(|(value, _)| value.clone())
+    }
+
+    /// The entry to serve without reading again.
+    pub fn fresh(&self, key: &str) -> Option<T> {
+        self.younger_than(key, self.times.refresh)
+    }
+
+    /// The entry to serve when reading it again failed.
+    pub fn valid(&self, key: &str) -> Option<T> {
+        self.younger_than(key, self.times.validity)
+    }
+
+    /// Keeps what was read at `read` (nothing when the cache is disabled).
+    pub fn store(&self, key: &str, value: T, read: Instant) {
+        if !self.times.enabled() {
+            return;
+        }
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.retain(|_, (_, at)| at.elapsed() < self.times.validity);
+            entries.insert(key.to_string(), (value, read));
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
+        }
+    }
+}
+
+/// What this node read of `system_auth`, per role and while valid, as Cassandra's
+/// `RolesCache`, `PermissionsCache` and `CredentialsCache`; shared by its connections.
 pub struct AuthCache {
-    slot: RwLock<Option<(Arc<AuthState>, Instant)>>,
+    /// Role rows.
+    pub roles: TimedCache<RoleRecord>,
+    /// The permissions granted directly to a role, by resource name.
+    pub permissions: TimedCache<BTreeMap<String, BTreeSet<Permission>>>,
+    /// Salted hashes of the roles that have one.
+    pub credentials: TimedCache<String>,
     /// Serialises role and permission changes on this node, so that each one's checks
     /// (exists? already a member?) see the changes before it.
     pub changes: tokio::sync::Mutex<()>,
 }
 
 impl AuthCache {
-    /// The cached state if it was loaded less than `VALIDITY` ago.
-    pub fn fresh(&self) -> Option<Arc<AuthState>> {
-        let slot = self.slot.read().ok()?;
-        slot.as_ref()
-            .filter(|(_, loaded)| loaded.elapsed() < VALIDITY)
-            .map(|(state, _)| state.clone())
-    }
-
-    pub fn store(&self, state: Arc<AuthState>, loaded: Instant) {
-        if let Ok(mut slot) = self.slot.write() {
-            *slot = Some((state, loaded));
+    pub fn new(times: AuthCacheTimes) -> AuthCache {
+        AuthCache {
+            roles: TimedCache::new(times.roles),
+            permissions: TimedCache::new(times.permissions),
+            credentials: TimedCache::new(times.credentials),
+            changes: tokio::sync::Mutex::new(()),
         }
     }
 
-    /// Drops the state after a change made here.
+    /// Drops everything after a change made here (Cassandra invalidates its caches'
+    /// entries on ALTER, DROP, GRANT and REVOKE), so the next statement reads afresh.
     pub fn invalidate(&self) {
-        if let Ok(mut slot) = self.slot.write() {
-            *slot = None;
-        }
+        self.roles.clear();
+        self.permissions.clear();
+        self.credentials.clear();
+    }
+}
+
+impl Default for AuthCache {
+    fn default() -> AuthCache {
+        AuthCache::new(AuthCacheTimes::default())
     }
 }
 
@@ -416,6 +521,34 @@ mod tests {
             BTreeSet::from(["bob".to_string(), "reader".to_string()])
         );
         assert_eq!(state.roles_of("bob", true).len(), 3);
+    }
+
+    #[test]
+    fn cached_entries_are_refreshed_then_expire_and_zero_disables() {
+        let ms = Duration::from_millis;
+        let times = CacheTimes::new(ms(200), Some(ms(50)));
+        assert_eq!((times.validity, times.refresh), (ms(200), ms(50)));
+        assert_eq!(CacheTimes::new(ms(200), None).refresh, ms(200));
+        assert_eq!(CacheTimes::new(ms(200), Some(ms(900))).refresh, ms(200));
+        let cache = TimedCache::new(times);
+        let now = Instant::now();
+        cache.store("a", 1, now);
+        assert_eq!((cache.fresh("a"), cache.valid("a")), (Some(1), Some(1)));
+        cache.store("b", 2, now - ms(100));
+        assert_eq!((cache.fresh("b"), cache.valid("b")), (None, Some(2)));
+        cache.store("c", 3, now - ms(300));
+        assert_eq!((cache.fresh("c"), cache.valid("c")), (None, None));
+        assert_eq!(cache.fresh("missing"), None);
+        let auth = AuthCache::new(AuthCacheTimes {
+            roles: times,
+            ..AuthCacheTimes::default()
+        });
+        auth.roles.store("r", RoleRecord::default(), now);
+        auth.invalidate();
+        assert_eq!(auth.roles.valid("r"), None);
+        let off = TimedCache::new(CacheTimes::new(Duration::ZERO, None));
+        off.store("a", 1, now);
+        assert_eq!(off.valid("a"), None);
     }
 
     #[test]

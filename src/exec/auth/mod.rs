@@ -42,12 +42,15 @@ const READABLE_KEYSPACES: &[&str] = &[
     "system_views",
 ];
 
-/// Checks a SASL PLAIN token against `system_auth.roles`; the role name on success.
+/// Checks a SASL PLAIN token against the role's row of `system_auth.roles`, read by its
+/// key (no other role is read); the role name on success. A read that fails (the role's
+/// replicas down) refuses the login with Cassandra's words.
 pub async fn login(node: &Node, token: &[u8]) -> CqlResult<String> {
     let (user, password) = crate::auth::decode_plain(token)?;
-    let state = store::state(node).await?;
-    let record = state.role(&user).cloned();
-    let Some(hash) = record.as_ref().and_then(|r| r.salted_hash.clone()) else {
+    let hash = store::credentials(node, &user)
+        .await
+        .map_err(|e| CqlError::BadCredentials(format!("Unable to perform authentication: {e}")))?;
+    let Some(hash) = hash else {
         return Err(bad_credentials(&user).into());
     };
     let matches = tokio::task::spawn_blocking(move || check_password(&password, &hash))
@@ -56,6 +59,11 @@ pub async fn login(node: &Node, token: &[u8]) -> CqlResult<String> {
     if !matches {
         return Err(bad_credentials(&user).into());
     }
+    let record = store::role(node, &user).await.map_err(|e| {
+        CqlError::Unauthorized(format!(
+            "Unable to perform authorization of login permission: {e}"
+        ))
+    })?;
     if !record.is_some_and(|r| r.can_login) {
         return Err(CqlError::BadCredentials(format!(
             "{user} is not permitted to log in"
@@ -71,7 +79,7 @@ pub async fn is_superuser_login(node: &Node, user: &str, password: &str) -> bool
     token.push(0);
     token.extend_from_slice(password.as_bytes());
     match login(node, &token).await {
-        Ok(user) => store::state(node)
+        Ok(user) => store::subject(node, &user, false)
             .await
             .is_ok_and(|state| state.is_superuser(&user)),
         Err(_) => false,
@@ -127,7 +135,7 @@ pub async fn authorize(ctx: &Context<'_>, statement: &Statement) -> CqlResult<()
     if required.is_empty() {
         return Ok(());
     }
-    let state = store::state(ctx.node).await?;
+    let state = store::subject(ctx.node, user, true).await?;
     if state.is_superuser(user) {
         return Ok(());
     }
@@ -639,7 +647,7 @@ fn boolean(value: bool) -> Option<Bytes> {
 /// `LIST ROLES` (`users`: `LIST USERS`, the roles that can log in, in the legacy columns).
 async fn list_roles(ctx: &Context<'_>, s: &ListRoles, users: bool) -> CqlResult<Outcome> {
     let user = logged_in(ctx)?;
-    let state = store::state(ctx.node).await?;
+    let state = store::load(ctx.node).await?;
     if let Some(of) = &s.of {
         if !state.roles.contains_key(of) {
             return Err(CqlError::invalid(format!("<role {of}> doesn't exist")));
@@ -704,7 +712,7 @@ async fn list_roles(ctx: &Context<'_>, s: &ListRoles, users: bool) -> CqlResult<
 
 async fn list_permissions(ctx: &Context<'_>, s: &ListPermissions) -> CqlResult<Outcome> {
     let user = logged_in(ctx)?;
-    let state = store::state(ctx.node).await?;
+    let state = store::load(ctx.node).await?;
     let resource = s.resource.as_ref().map(|r| resolve(ctx, r)).transpose()?;
     if let Some(resource) = &resource {
         if !resource_exists(ctx, &state, resource) {

@@ -4,6 +4,7 @@
 //! tables). Each change is one batch, hence one atomic write.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -11,7 +12,7 @@ use bytes::Bytes;
 use strata_engine::ROOT_VERSION;
 use strata_protocol::{Consistency, ResultBody};
 
-use crate::auth::{AuthResource, AuthState, RoleRecord, DEFAULT_SUPERUSER};
+use crate::auth::{AuthResource, AuthState, RoleRecord, TimedCache, DEFAULT_SUPERUSER};
 use crate::cql::ast::{Permission, Statement};
 use crate::error::{CqlError, CqlResult};
 use crate::exec::context::Context;
@@ -106,25 +107,52 @@ fn text_set(cell: Option<&Option<Bytes>>) -> CqlResult<BTreeSet<String>> {
         .collect())
 }
 
-/// Reads every role and permission.
+/// The columns of a role row, after `role`.
+const ROLE_COLUMNS: &str = "is_superuser, can_login, member_of, salted_hash";
+
+fn role_record(row: &[Option<Bytes>]) -> CqlResult<RoleRecord> {
+    Ok(RoleRecord {
+        is_superuser: boolean(row.first()),
+        can_login: boolean(row.get(1)),
+        member_of: text_set(row.get(2))?,
+        salted_hash: text(row.get(3)),
+    })
+}
+
+/// The permissions of `role_permissions` rows (`resource, permissions`), by resource.
+fn granted(rows: &[Vec<Option<Bytes>>]) -> CqlResult<BTreeMap<String, BTreeSet<Permission>>> {
+    let mut by_resource = BTreeMap::new();
+    for row in rows {
+        let Some(resource) = text(row.first()) else {
+            continue;
+        };
+        let granted: BTreeSet<Permission> = text_set(row.get(1))?
+            .iter()
+            .filter_map(|p| Permission::from_name(p))
+            .collect();
+        if !granted.is_empty() {
+            by_resource.insert(resource, granted);
+        }
+    }
+    Ok(by_resource)
+}
+
+/// Reads every role and permission (the role statements and LIST need them all; a range
+/// read, so it needs every `system_auth` replica range available).
 pub async fn load(node: &Node) -> CqlResult<AuthState> {
     let mut state = AuthState::default();
     let roles = rows(
         node,
-        "SELECT role, is_superuser, can_login, member_of, salted_hash FROM system_auth.roles",
+        &format!("SELECT role, {ROLE_COLUMNS} FROM system_auth.roles"),
     )
     .await?;
     for row in roles {
         let Some(name) = text(row.first()) else {
             continue;
         };
-        let record = RoleRecord {
-            is_superuser: boolean(row.get(1)),
-            can_login: boolean(row.get(2)),
-            member_of: text_set(row.get(3))?,
-            salted_hash: text(row.get(4)),
-        };
-        state.roles.insert(name, record);
+        state
+            .roles
+            .insert(name, role_record(row.get(1..).unwrap_or_default())?);
     }
     let permissions = rows(
         node,
@@ -132,17 +160,14 @@ pub async fn load(node: &Node) -> CqlResult<AuthState> {
     )
     .await?;
     for row in permissions {
-        let (Some(role), Some(resource)) = (text(row.first()), text(row.get(1))) else {
+        let Some(role) = text(row.first()) else {
             continue;
         };
-        let granted: BTreeSet<Permission> = text_set(row.get(2))?
-            .iter()
-            .filter_map(|p| Permission::from_name(p))
-            .collect();
-        if !granted.is_empty() {
+        let rest = row.get(1..).unwrap_or_default().to_vec();
+        for (resource, granted) in granted(&[rest])? {
             state
                 .permissions
-                .entry(role)
+                .entry(role.clone())
                 .or_default()
                 .insert(resource, granted);
         }
@@ -150,14 +175,102 @@ pub async fn load(node: &Node) -> CqlResult<AuthState> {
     Ok(state)
 }
 
-/// The current state: the cached one while valid, else loaded again.
-pub async fn state(node: &Node) -> CqlResult<Arc<AuthState>> {
-    if let Some(state) = node.auth().fresh() {
-        return Ok(state);
+/// The cached entry of `key` while fresh, else `read` afresh and kept (what does not exist
+/// is not kept, so that a role created through another node is found as soon as it is
+/// there); when that read fails, the entry still valid is served, as Cassandra's caches
+/// serve the old value while they refresh.
+async fn cached<T: Clone, F: Future<Output = CqlResult<Option<T>>>>(
+    cache: &TimedCache<T>,
+    key: &str,
+    read: impl FnOnce() -> F,
+) -> CqlResult<Option<T>> {
+    if let Some(value) = cache.fresh(key) {
+        return Ok(Some(value));
     }
-    let loaded = Instant::now();
-    let state = Arc::new(load(node).await?);
-    node.auth().store(state.clone(), loaded);
+    let started = Instant::now();
+    match read().await {
+        Ok(value) => {
+            if let Some(value) = &value {
+                cache.store(key, value.clone(), started);
+            }
+            Ok(value)
+        }
+        Err(e) => cache.valid(key).map(Some).ok_or(e),
+    }
+}
+
+/// The rows of `table` in `role`'s partition (`columns` of them).
+async fn partition(
+    node: &Node,
+    table: &str,
+    columns: &str,
+    role: &str,
+) -> CqlResult<Vec<Vec<Option<Bytes>>>> {
+    let cql = format!(
+        "SELECT {columns} FROM system_auth.{table} WHERE role = {}",
+        literal(role)
+    );
+    rows(node, &cql).await
+}
+
+/// One role's row, read by its partition key (`CassandraRoleManager.getRole`).
+pub async fn role(node: &Node, name: &str) -> CqlResult<Option<RoleRecord>> {
+    cached(&node.auth().roles, name, || async {
+        let found = partition(node, "roles", ROLE_COLUMNS, name).await?;
+        found.first().map(|row| role_record(row)).transpose()
+    })
+    .await
+}
+
+/// A role's salted hash, read by its partition key (`PasswordAuthenticator`'s
+/// credentials cache).
+pub async fn credentials(node: &Node, name: &str) -> CqlResult<Option<String>> {
+    cached(&node.auth().credentials, name, || async {
+        let found = partition(node, "roles", "salted_hash", name).await?;
+        Ok(found.first().and_then(|row| text(row.first())))
+    })
+    .await
+}
+
+/// The permissions granted directly to `name`, read by its partition key.
+pub async fn permissions_of(
+    node: &Node,
+    name: &str,
+) -> CqlResult<BTreeMap<String, BTreeSet<Permission>>> {
+    let granted = cached(&node.auth().permissions, name, || async {
+        let found = partition(node, "role_permissions", "resource, permissions", name).await?;
+        granted(&found).map(Some)
+    })
+    .await?;
+    Ok(granted.unwrap_or_default())
+}
+
+/// `user`'s role and every role granted to it, directly or not, each read by its key,
+/// with their permissions when `with_permissions` (superusers need none): what checking
+/// `user`'s statements needs, and nothing of the other roles (Cassandra's
+/// `Roles.getRoleDetails` and `CassandraAuthorizer.authorize`). A role stored on replicas
+/// that do not answer fails only the logins that need it.
+pub async fn subject(node: &Node, user: &str, with_permissions: bool) -> CqlResult<AuthState> {
+    let mut state = AuthState::default();
+    let mut pending = vec![user.to_string()];
+    let mut seen = BTreeSet::new();
+    while let Some(name) = pending.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        if let Some(record) = role(node, &name).await? {
+            pending.extend(record.member_of.iter().cloned());
+            state.roles.insert(name, record);
+        }
+    }
+    if with_permissions && !state.is_superuser(user) {
+        for name in state.roles.keys() {
+            let granted = permissions_of(node, name).await?;
+            if !granted.is_empty() {
+                state.permissions.insert(name.clone(), granted);
+            }
+        }
+    }
     Ok(state)
 }
 
@@ -212,9 +325,20 @@ pub async fn setup(node: &Arc<Node>) -> CqlResult<()> {
     }
 }
 
+/// Whether some role exists: the default superuser's partition first, a range read of one
+/// row only when it is missing (`CassandraRoleManager.hasExistingRoles`).
+async fn has_existing_roles(node: &Node) -> CqlResult<bool> {
+    if role(node, DEFAULT_SUPERUSER).await?.is_some() {
+        return Ok(true);
+    }
+    Ok(!rows(node, "SELECT role FROM system_auth.roles LIMIT 1")
+        .await?
+        .is_empty())
+}
+
 /// Creates the default superuser unless some role exists.
 async fn setup_default_role(node: &Node) -> CqlResult<()> {
-    if !load(node).await?.roles.is_empty() {
+    if has_existing_roles(node).await? {
         return Ok(());
     }
     let hash = hash(crate::auth::DEFAULT_SUPERUSER_PASSWORD.to_string()).await?;
@@ -228,6 +352,7 @@ async fn setup_default_role(node: &Node) -> CqlResult<()> {
         ),
     )
     .await?;
+    node.auth().invalidate();
     tracing::info!("Created default superuser role '{DEFAULT_SUPERUSER}'");
     Ok(())
 }
