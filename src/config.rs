@@ -123,6 +123,17 @@ pub struct Config {
     /// `authorizer: CassandraAuthorizer` turns on permission checks from
     /// `system_auth.role_permissions` (false: AllowAllAuthorizer).
     pub cassandra_authorizer: bool,
+    /// How long roles, permissions and password hashes read from `system_auth` are kept
+    /// (`roles_validity`, `permissions_validity`, `credentials_validity`: 2000ms each; 0
+    /// disables the cache).
+    pub roles_validity_ms: u64,
+    pub permissions_validity_ms: u64,
+    pub credentials_validity_ms: u64,
+    /// After how long a kept entry is read again (`*_update_interval`; `None`, Cassandra's
+    /// null or -1: the validity).
+    pub roles_update_interval_ms: Option<u64>,
+    pub permissions_update_interval_ms: Option<u64>,
+    pub credentials_update_interval_ms: Option<u64>,
     /// `disk_failure_policy` (Cassandra's default: `stop`).
     pub disk_failure_policy: DiskFailurePolicy,
     /// `client_encryption_options`: TLS for CQL clients.
@@ -177,6 +188,12 @@ impl Default for Config {
             read_request_timeout_ms: 5_000,
             password_authenticator: false,
             cassandra_authorizer: false,
+            roles_validity_ms: 2_000,
+            permissions_validity_ms: 2_000,
+            credentials_validity_ms: 2_000,
+            roles_update_interval_ms: None,
+            permissions_update_interval_ms: None,
+            credentials_update_interval_ms: None,
             disk_failure_policy: DiskFailurePolicy::Stop,
             client_encryption: EncryptionOptions::default(),
             server_encryption: EncryptionOptions::default(),
@@ -379,6 +396,27 @@ impl Config {
         }
         self.null_storage |= f.null_storage;
         Ok(())
+    }
+
+    /// The `system_auth` caches' times.
+    pub fn auth_cache_times(&self) -> crate::auth::AuthCacheTimes {
+        let times = |validity: u64, interval: Option<u64>| {
+            crate::auth::CacheTimes::new(
+                std::time::Duration::from_millis(validity),
+                interval.map(std::time::Duration::from_millis),
+            )
+        };
+        crate::auth::AuthCacheTimes {
+            roles: times(self.roles_validity_ms, self.roles_update_interval_ms),
+            permissions: times(
+                self.permissions_validity_ms,
+                self.permissions_update_interval_ms,
+            ),
+            credentials: times(
+                self.credentials_validity_ms,
+                self.credentials_update_interval_ms,
+            ),
+        }
     }
 
     /// The settings in force, for the start-up log, in `cassandra.yaml`'s words.

@@ -137,6 +137,7 @@ impl Node {
         let schema = Arc::new(schema);
         let metadata =
             start_metadata(&config, host_id, &schema, &engine, &messaging, &events).await?;
+        let auth = AuthCache::new(config.auth_cache_times());
         let node = Arc::new(Node {
             generation: crate::clock::now_secs() as i32,
             config,
@@ -154,7 +155,7 @@ impl Node {
             messaging,
             gossip: OnceLock::new(),
             clients: Arc::default(),
-            auth: AuthCache::default(),
+            auth,
             disk_failure,
         });
         let weak = Arc::downgrade(&node);

@@ -17,7 +17,35 @@ impl Config {
             Snitch::GossipingPropertyFile => "GossipingPropertyFileSnitch",
         };
         let seeds = self.seeds.join(",");
+        let interval = |ms: Option<u64>, validity: u64| format!("{}ms", ms.unwrap_or(validity));
         let mut settings = vec![
+            (
+                "credentials_update_interval",
+                interval(
+                    self.credentials_update_interval_ms,
+                    self.credentials_validity_ms,
+                ),
+            ),
+            (
+                "credentials_validity",
+                format!("{}ms", self.credentials_validity_ms),
+            ),
+            (
+                "permissions_update_interval",
+                interval(
+                    self.permissions_update_interval_ms,
+                    self.permissions_validity_ms,
+                ),
+            ),
+            (
+                "permissions_validity",
+                format!("{}ms", self.permissions_validity_ms),
+            ),
+            (
+                "roles_update_interval",
+                interval(self.roles_update_interval_ms, self.roles_validity_ms),
+            ),
+            ("roles_validity", format!("{}ms", self.roles_validity_ms)),
             ("admin_address", self.admin_address.to_string()),
             ("admin_port", self.admin_port.to_string()),
             ("broadcast_address", self.broadcast_address().to_string()),

@@ -41,6 +41,7 @@ const SIZE: &str = "a data size with its unit, B, KiB, MiB or GiB (e.g. 64MiB)";
 const DURATION: &str = "a duration with its unit, ms, s, m, h or d (e.g. 10000ms)";
 const MEBIBYTES: &str = "a whole number of mebibytes";
 const MILLIS: &str = "a whole number of milliseconds";
+const UPDATE_MILLIS: &str = "a whole number of milliseconds, or -1 for the validity";
 const IP: &str = "an IP address or localhost";
 const PORT: &str = "a port number from 0 to 65535";
 const TEXT: &str = "a string";
@@ -185,6 +186,66 @@ const KEYS: &[Key] = &[
                 super::DiskFailurePolicy::from_name(&text(v)?).ok_or(Reject::Form)?;
             Ok(())
         },
+    },
+    Key {
+        name: "roles_validity",
+        form: DURATION,
+        apply: |c, v| duration_ms(v).map(|ms| c.roles_validity_ms = ms),
+    },
+    Key {
+        name: "roles_validity_in_ms",
+        form: MILLIS,
+        apply: |c, v| millis(v).map(|ms| c.roles_validity_ms = ms),
+    },
+    Key {
+        name: "roles_update_interval",
+        form: DURATION,
+        apply: |c, v| update_interval(v).map(|ms| c.roles_update_interval_ms = ms),
+    },
+    Key {
+        name: "roles_update_interval_in_ms",
+        form: UPDATE_MILLIS,
+        apply: |c, v| update_interval_ms(v).map(|ms| c.roles_update_interval_ms = ms),
+    },
+    Key {
+        name: "permissions_validity",
+        form: DURATION,
+        apply: |c, v| duration_ms(v).map(|ms| c.permissions_validity_ms = ms),
+    },
+    Key {
+        name: "permissions_validity_in_ms",
+        form: MILLIS,
+        apply: |c, v| millis(v).map(|ms| c.permissions_validity_ms = ms),
+    },
+    Key {
+        name: "permissions_update_interval",
+        form: DURATION,
+        apply: |c, v| update_interval(v).map(|ms| c.permissions_update_interval_ms = ms),
+    },
+    Key {
+        name: "permissions_update_interval_in_ms",
+        form: UPDATE_MILLIS,
+        apply: |c, v| update_interval_ms(v).map(|ms| c.permissions_update_interval_ms = ms),
+    },
+    Key {
+        name: "credentials_validity",
+        form: DURATION,
+        apply: |c, v| duration_ms(v).map(|ms| c.credentials_validity_ms = ms),
+    },
+    Key {
+        name: "credentials_validity_in_ms",
+        form: MILLIS,
+        apply: |c, v| millis(v).map(|ms| c.credentials_validity_ms = ms),
+    },
+    Key {
+        name: "credentials_update_interval",
+        form: DURATION,
+        apply: |c, v| update_interval(v).map(|ms| c.credentials_update_interval_ms = ms),
+    },
+    Key {
+        name: "credentials_update_interval_in_ms",
+        form: UPDATE_MILLIS,
+        apply: |c, v| update_interval_ms(v).map(|ms| c.credentials_update_interval_ms = ms),
     },
     Key {
         name: "read_request_timeout",
@@ -472,6 +533,22 @@ fn millis(value: &Value) -> Result<u64, Reject> {
     parse(value).ok_or(Reject::Form)
 }
 
+/// A cache's `*_update_interval` (`-1`, as the `_in_ms` form allows: the validity).
+fn update_interval(value: &Value) -> Result<Option<u64>, Reject> {
+    if text(value)?.trim() == "-1" {
+        return Ok(None);
+    }
+    duration_ms(value).map(Some)
+}
+
+fn update_interval_ms(value: &Value) -> Result<Option<u64>, Reject> {
+    match parse::<i64>(value) {
+        Some(-1) => Ok(None),
+        Some(ms) => u64::try_from(ms).map(Some).map_err(|_| Reject::Form),
+        None => Err(Reject::Form),
+    }
+}
+
 /// A `*_encryption_options` map; its accepted-but-ignored options join the ignored list.
 fn encryption_options(
     c: &mut Config,
@@ -572,6 +649,46 @@ mod tests {
                 key.name
             );
         }
+    }
+
+    #[test]
+    fn auth_cache_times_default_to_cassandras_and_are_honoured() {
+        let ms = std::time::Duration::from_millis;
+        let times = Config::default().auth_cache_times();
+        for t in [times.roles, times.permissions, times.credentials] {
+            assert_eq!((t.validity, t.refresh), (ms(2000), ms(2000)));
+        }
+        let c = load(
+            "roles_validity: 5s\nroles_update_interval: 1000ms\npermissions_validity_in_ms: 0\n\
+             credentials_validity: 3000ms\ncredentials_update_interval_in_ms: -1\n\
+             permissions_update_interval: -1\n",
+        )
+        .expect("valid");
+        let times = c.auth_cache_times();
+        assert_eq!(
+            (times.roles.validity, times.roles.refresh),
+            (ms(5000), ms(1000))
+        );
+        assert!(!times.permissions.enabled());
+        assert_eq!(
+            (times.credentials.validity, times.credentials.refresh),
+            (ms(3000), ms(3000))
+        );
+        let settings = c.settings();
+        let setting = |name: &str| {
+            settings
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(setting("roles_validity").as_deref(), Some("5000ms"));
+        assert_eq!(setting("roles_update_interval").as_deref(), Some("1000ms"));
+        assert_eq!(setting("permissions_validity").as_deref(), Some("0ms"));
+        let problems = load("roles_validity: 2\n").expect_err("no unit");
+        assert!(
+            problems.iter().any(|p| p.contains("roles_validity")),
+            "{problems:?}"
+        );
     }
 
     #[test]
