@@ -109,8 +109,13 @@ struct Connection<S> {
 }
 
 /// Serves one connection on `socket` until the client leaves or `stop` fires.
-pub async fn serve<S>(node: Arc<Node>, socket: S, endpoints: Endpoints, stop: watch::Receiver<bool>)
-where
+pub async fn serve<S>(
+    node: Arc<Node>,
+    socket: S,
+    endpoints: Endpoints,
+    tls: Option<crate::clients::TlsSession>,
+    stop: watch::Receiver<bool>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     Metrics::add(&node.metrics().connections_opened, 1);
@@ -127,7 +132,7 @@ where
         registered: Vec::new(),
         max_inflight,
         out: BytesMut::new(),
-        client: node.clients().register(endpoints.peer),
+        client: node.clients().register(endpoints.peer, tls),
         handoff: None,
     };
     if let Err(reason) = connection.run(stop).await {
@@ -335,8 +340,11 @@ where
             return error_frame(stream, &CqlError::from(e));
         }
         self.started = true;
-        self.client
-            .started(options, self.codec.version().map(|v| v.number()));
+        self.client.started(
+            options,
+            self.codec.version().map(|v| v.number()),
+            self.node.config().password_authenticator,
+        );
         let reply = if self.node.config().password_authenticator {
             Response::Authenticate(crate::auth::PASSWORD_AUTHENTICATOR.into())
         } else {
@@ -365,6 +373,7 @@ where
         let token = token.unwrap_or_default();
         match crate::exec::auth::login(&self.node, &token).await {
             Ok(user) => {
+                self.client.logged_in(&user);
                 self.session.user = Some(user.into());
                 self.write(&ResponseFrame::new(stream, Response::AuthSuccess(None)))
                     .await

@@ -55,7 +55,10 @@ pub async fn run(
                 let encryption = encryption.clone();
                 tokio::spawn(async move {
                     match encryption.accept(socket).await {
-                        Ok(stream) => connection::serve(node, stream, endpoints, stop).await,
+                        Ok(stream) => {
+                            let tls = stream.tls_session();
+                            connection::serve(node, stream, endpoints, tls, stop).await
+                        }
                         // A plain-text client on a TLS-only port lands here too.
                         Err(e) => {
                             tracing::info!(%peer, error = %e, "TLS handshake failed; connection closed")

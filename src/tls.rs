@@ -118,6 +118,32 @@ pub enum ClientStream {
     Tls(Box<TlsStream<TcpStream>>),
 }
 
+impl ClientStream {
+    /// The negotiated protocol and cipher suite, with the names Java gives them
+    /// (`system_views.clients`); `None` for a plain-text connection.
+    pub fn tls_session(&self) -> Option<crate::clients::TlsSession> {
+        let ClientStream::Tls(stream) = self else {
+            return None;
+        };
+        let (_, connection) = stream.get_ref();
+        let protocol = match connection.protocol_version()? {
+            rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_string(),
+            rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_string(),
+            other => format!("{other:?}"),
+        };
+        // rustls names TLS 1.3 suites TLS13_*; the IANA (and Java) names are TLS_*.
+        let suite = format!("{:?}", connection.negotiated_cipher_suite()?.suite());
+        let cipher_suite = match suite.strip_prefix("TLS13_") {
+            Some(rest) => format!("TLS_{rest}"),
+            None => suite,
+        };
+        Some(crate::clients::TlsSession {
+            protocol,
+            cipher_suite,
+        })
+    }
+}
+
 impl AsyncRead for ClientStream {
     fn poll_read(
         self: Pin<&mut Self>,

@@ -237,3 +237,63 @@ def test_bad_tls_settings_stop_startup_naming_them(certs, tmp_path):
         assert run.returncode != 0, f"started with {options!r}"
         assert needle in run.stderr and "client_encryption_options" in run.stderr, run.stderr
         assert not (case_dir / "data").exists(), "refused before touching the data directory"
+
+
+def raw_startup_over_tls(node, context):
+    """A TLS connection that sent STARTUP and got AUTHENTICATE, left before its login."""
+    sock = context.wrap_socket(socket.create_connection((node.host, node.native_port),
+                                                        timeout=10))
+    body = (b"\x00\x01" + len(b"CQL_VERSION").to_bytes(2, "big") + b"CQL_VERSION"
+            + len(b"3.0.0").to_bytes(2, "big") + b"3.0.0")
+    sock.sendall(bytes([0x04, 0, 0, 1, 0x01]) + len(body).to_bytes(4, "big") + body)
+    header = sock.recv(9)
+    assert header[4] == 0x03, f"expected AUTHENTICATE, got opcode {header[4]:#x}"
+    return sock
+
+
+def test_clients_view_shows_login_and_tls_session(certs, tls_node):
+    """system_views.clients as Cassandra 5.0's ClientsTable fills it: the role a connection
+    logged in as (none while it authenticates), its TLS protocol and cipher suite, the
+    driver's STARTUP options, protocol version, request count and keyspace."""
+    import cassandra
+    from cassandra.auth import PlainTextAuthProvider
+
+    node = tls_node(enabled(certs) + "authenticator: PasswordAuthenticator\n")
+    context = client_context(certs)
+    pending = raw_startup_over_tls(node, context)
+    pending_port = pending.getsockname()[1]
+    profile = ExecutionProfile(load_balancing_policy=WhiteListRoundRobinPolicy([node.host]))
+    cluster = Cluster([node.host], port=node.native_port, ssl_context=context,
+                      execution_profiles={EXEC_PROFILE_DEFAULT: profile}, protocol_version=5,
+                      connect_timeout=10, control_connection_timeout=10,
+                      auth_provider=PlainTextAuthProvider("cassandra", "cassandra"))
+    try:
+        session = cluster.connect()
+        session.execute("USE system")
+        rows = list(session.execute("SELECT * FROM system_views.clients"))
+    finally:
+        cluster.shutdown()
+        pending.close()
+    mine = [r for r in rows if r.driver_name]
+    assert mine, rows
+    for r in mine:
+        assert r.username == "cassandra", r
+        assert r.authentication_mode == "Password", r
+        assert r.connection_stage == "ready", r
+        assert r.ssl_enabled is True, r
+        assert r.ssl_protocol == "TLSv1.3", r
+        assert r.ssl_cipher_suite in ("TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256",
+                                      "TLS_CHACHA20_POLY1305_SHA256"), r
+        assert r.driver_name == "DataStax Python Driver", r
+        assert r.driver_version == cassandra.__version__, r
+        assert r.protocol_version == 5 and r.request_count >= 1, r
+        assert r.client_options["CQL_VERSION"] and \
+            r.client_options["DRIVER_NAME"] == r.driver_name, r
+        assert str(r.address) == node.host and r.hostname == node.host and r.port > 0, r
+    assert any(r.keyspace_name == "system" for r in mine), mine
+    waiting = [r for r in rows if r.port == pending_port]
+    assert len(waiting) == 1, rows
+    assert waiting[0].connection_stage == "authenticating", waiting
+    assert waiting[0].username is None and waiting[0].ssl_enabled is True, waiting
+    assert waiting[0].authentication_mode == "Unauthenticated", waiting
+    assert waiting[0].protocol_version == 4 and waiting[0].driver_name is None, waiting

@@ -8,7 +8,7 @@
 use prometheus::Histogram;
 
 use super::RowBuilder;
-use crate::clients::Client;
+use crate::clients::{Client, Stage};
 use crate::error::{CqlError, CqlResult};
 use crate::node::Node;
 use crate::schema::{Catalog, Table};
@@ -48,7 +48,11 @@ fn uptime_secs(node: &Node) -> f64 {
     (crate::clock::now_secs() - i64::from(node.generation())).max(1) as f64
 }
 
+/// Cassandra 5.0's `ClientsTable`: one row per connection, with the role it logged in as
+/// (AllowAllAuthenticator's `anonymous` when no authenticator is configured, null until
+/// the login otherwise) and its TLS session.
 fn clients(node: &Node, table: &Table) -> CqlResult<Vec<FullRow>> {
+    let password_auth = node.config().password_authenticator;
     node.clients()
         .all()
         .iter()
@@ -59,18 +63,29 @@ fn clients(node: &Node, table: &Table) -> CqlResult<Vec<FullRow>> {
                 .inet("address", ip)
                 .int("port", i32::from(client.address.port()))
                 .text("hostname", &ip.to_string())
-                .text(
-                    "connection_stage",
-                    if state.ready { "ready" } else { "established" },
-                )
+                .text("connection_stage", state.stage.name())
                 .count("request_count", client.request_count())
-                .boolean("ssl_enabled", false);
-            if state.ready {
-                // AllowAllAuthenticator's user and mode, as Cassandra reports them.
+                .boolean("ssl_enabled", client.tls.is_some());
+            let user = if password_auth {
+                state.user.as_deref()
+            } else {
+                Some("anonymous")
+            };
+            let mode = match user {
+                Some(_) if password_auth => "Password",
+                _ => "Unauthenticated",
+            };
+            row = row.text("authentication_mode", mode);
+            if let Some(user) = user {
+                row = row.text("username", user);
+            }
+            if let Some(tls) = &client.tls {
                 row = row
-                    .text("username", "anonymous")
-                    .text("authentication_mode", "Unauthenticated")
-                    .text_map("client_options", &state.options);
+                    .text("ssl_protocol", &tls.protocol)
+                    .text("ssl_cipher_suite", &tls.cipher_suite);
+            }
+            if state.stage != Stage::Established {
+                row = row.text_map("client_options", &state.options);
             }
             if let Some(version) = state.protocol_version {
                 row = row.int("protocol_version", i32::from(version));
