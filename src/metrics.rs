@@ -106,6 +106,12 @@ pub struct Metrics {
     pub request_micros_total: IntCounter,
     errors: Vec<(i32, IntCounter)>,
     pub client_requests: ClientRequests,
+    /// Coordinated reads whose replicas' digests disagreed, so that their data was read
+    /// again to repair them (Cassandra ReadRepair Attempted).
+    pub read_repair_attempted: IntCounter,
+    /// Of those, the reads that found replicas differing and repaired them before
+    /// answering (Cassandra ReadRepair RepairedBlocking).
+    pub read_repair_blocking: IntCounter,
     table_read: HistogramVec,
     table_range: HistogramVec,
     table_write: HistogramVec,
@@ -189,6 +195,8 @@ impl Metrics {
                 cas_read: scope("CASRead"),
                 cas_write: scope("CASWrite"),
             },
+            read_repair_attempted: counter("strata_read_repair_attempted_total", "reads whose replicas' digests disagreed, read again in full to repair them (Cassandra ReadRepair Attempted)"),
+            read_repair_blocking: counter("strata_read_repair_repaired_blocking_total", "reads that repaired differing replicas before answering (Cassandra ReadRepair RepairedBlocking)"),
             table_read: latency("strata_table_read_latency_seconds", "single-partition read latency per table (Cassandra Table ReadLatency)", &table),
             table_range: latency("strata_table_range_latency_seconds", "range read latency per table (Cassandra Table RangeLatency)", &table),
             table_write: latency("strata_table_write_latency_seconds", "write latency per table (Cassandra Table WriteLatency)", &table),

@@ -4,7 +4,8 @@ each role's row lives on one node. With that node killed, the roles stored on th
 nodes still log in through node 1 and read what they were granted (a login reads only its
 own role and the roles granted to it, by key, never every role), while the roles stored
 on the dead node are refused with Cassandra's 'Unable to perform authentication: Cannot
-achieve consistency level LOCAL_QUORUM'. Every wait is bounded."""
+achieve consistency level LOCAL_QUORUM'. nodetool netstats counts the internode messages.
+Every wait is bounded."""
 
 import pathlib
 import tempfile
@@ -66,6 +67,19 @@ def test_roles_on_live_replicas_log_in_while_a_node_is_down():
                 admin.execute(f"GRANT SELECT ON app.t TO {role}")
         finally:
             admin.cluster.shutdown()
+
+        # nodetool netstats counts node 1's internode messages (the writes above went to
+        # the other replicas on its small-message links).
+        run = first.nodetool("netstats")
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert run.stdout.startswith("Mode: NORMAL\n"), run.stdout
+        assert "Read Repair Statistics:\nAttempted: " in run.stdout, run.stdout
+        pools = {line[:25].strip(): line[25:].split() for line in run.stdout.splitlines()
+                 if line.endswith(tuple("0123456789")) and " messages" in line}
+        assert set(pools) == {"Large messages", "Small messages", "Gossip messages"}, run.stdout
+        active, pending, completed, dropped = pools["Small messages"]
+        assert active == "n/a" and int(completed) > 0 and int(pending) >= 0, run.stdout
+        print(run.stdout)
 
         owners = {role: owner(first, role) for role in ROLES}
         print(f"system_auth replicas: {owners}")

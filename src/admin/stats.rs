@@ -44,21 +44,37 @@ pub fn tpstats(node: &Node) -> String {
     out
 }
 
-/// `netstats` in Cassandra's layout: the node's mode and streaming (Strata streams
-/// nothing yet), read repairs and internode message pools (not counted yet: zeros).
+/// `netstats` in Cassandra's layout: the node's mode, streaming (Strata streams nothing
+/// yet), read repairs (Mismatch (Background) stays 0: read repair is blocking only, as in
+/// Cassandra 4 and later) and the internode message pools. Cassandra's "Gossip messages"
+/// are its urgent connections; Strata's urgent link carries the same kind of traffic
+/// (pings, metadata-log heartbeats and votes; gossip itself is chitchat's, over UDP).
 pub fn netstats(node: &Node) -> String {
+    use crate::cluster::messaging::Link;
+    let metrics = node.metrics();
     let mut out = format!(
-        "Mode: {}\nNot sending any streams.\nRead Repair Statistics:\nAttempted: 0\n\
-         Mismatch (Blocking): 0\nMismatch (Background): 0\n",
-        node.mode().name()
+        "Mode: {}\nNot sending any streams.\nRead Repair Statistics:\nAttempted: {}\n\
+         Mismatch (Blocking): {}\nMismatch (Background): 0\n",
+        node.mode().name(),
+        metrics.read_repair_attempted.get(),
+        metrics.read_repair_blocking.get()
     );
     let _ = writeln!(
         out,
         "{:<25}{:>10}{:>10}{:>15}{:>10}",
         "Pool Name", "Active", "Pending", "Completed", "Dropped"
     );
-    for pool in ["Large messages", "Small messages", "Gossip messages"] {
-        let _ = writeln!(out, "{pool:<25}{:>10}{:>10}{:>15}{:>10}", "n/a", 0, 0, 0);
+    for (pool, link) in [
+        ("Large messages", Link::Large),
+        ("Small messages", Link::Small),
+        ("Gossip messages", Link::Urgent),
+    ] {
+        let stats = node.messaging().link_stats(link);
+        let _ = writeln!(
+            out,
+            "{pool:<25}{:>10}{:>10}{:>15}{:>10}",
+            "n/a", stats.pending, stats.completed, stats.dropped
+        );
     }
     out
 }

@@ -475,6 +475,7 @@ impl Coordinator {
             return Ok(decode_cells(command, &data)?);
         }
         // Digest mismatch: every replica that answered sends its cells.
+        crate::metrics::global().read_repair_attempted.inc();
         let endpoints: Vec<&Endpoint> = answered
             .iter()
             .filter_map(|i| endpoints.get(*i).copied())
@@ -508,6 +509,7 @@ impl Coordinator {
         };
         let resolution = resolve_read(command, &all);
         if resolution.needs_repair() {
+            crate::metrics::global().read_repair_blocking.inc();
             self.repair(
                 command,
                 consistency,

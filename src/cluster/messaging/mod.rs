@@ -207,7 +207,35 @@ struct Inner {
     handlers: RwLock<HashMap<Verb, Handler>>,
     callbacks: Mutex<HashMap<u64, Callback>>,
     links: Mutex<HashMap<(SocketAddr, Link), Outbound>>,
+    /// Outbound counts per link kind, over every peer.
+    counters: Counters,
     shutdown: watch::Sender<bool>,
+}
+
+/// Outbound messages of one link kind over every peer (Cassandra's per-connection-type
+/// `InternodeOutboundMetrics`, summed): queued and not yet written, written, and dropped
+/// (expired before they could be written, refused over the queue's budget, or lost with
+/// their connection).
+#[derive(Default)]
+struct LinkCounters {
+    pending: AtomicU64,
+    completed: AtomicU64,
+    dropped: AtomicU64,
+}
+
+/// A snapshot of one link kind's outbound counts (`nodetool netstats`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkStats {
+    pub pending: u64,
+    pub completed: u64,
+    pub dropped: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    urgent: LinkCounters,
+    small: LinkCounters,
+    large: LinkCounters,
 }
 
 struct Outbound {
@@ -236,6 +264,7 @@ impl Messaging {
             handlers: RwLock::default(),
             callbacks: Mutex::default(),
             links: Mutex::default(),
+            counters: Default::default(),
             shutdown,
         });
         tokio::spawn(accept_loop(inner.clone(), listener));
@@ -253,6 +282,16 @@ impl Messaging {
 
     pub fn epoch(&self) -> u64 {
         self.inner.epoch.load(Ordering::Relaxed)
+    }
+
+    /// The outbound counts of `link`'s connections to every peer.
+    pub fn link_stats(&self, link: Link) -> LinkStats {
+        let counters = self.inner.counters(link);
+        LinkStats {
+            pending: counters.pending.load(Ordering::Relaxed),
+            completed: counters.completed.load(Ordering::Relaxed),
+            dropped: counters.dropped.load(Ordering::Relaxed),
+        }
     }
 
     /// Serves `verb` with `handler` (replacing any earlier one). Its answer goes back to
@@ -345,6 +384,14 @@ impl Drop for PendingGuard<'_> {
 }
 
 impl Inner {
+    fn counters(&self, link: Link) -> &LinkCounters {
+        match link {
+            Link::Urgent => &self.counters.urgent,
+            Link::Small => &self.counters.small,
+            Link::Large => &self.counters.large,
+        }
+    }
+
     fn lock_callbacks(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Callback>> {
         self.callbacks.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -392,11 +439,12 @@ impl Inner {
             tokio::spawn(run_link(self.clone(), peer, link, rx));
             Outbound { queue, budget }
         });
-        let permit = outbound
-            .budget
-            .clone()
-            .try_acquire_many_owned(len as u32)
-            .map_err(|_| MessagingError::Overloaded(peer))?;
+        let counters = self.counters(link);
+        let Ok(permit) = outbound.budget.clone().try_acquire_many_owned(len as u32) else {
+            counters.dropped.fetch_add(1, Ordering::Relaxed);
+            return Err(MessagingError::Overloaded(peer));
+        };
+        counters.pending.fetch_add(1, Ordering::Relaxed);
         outbound
             .queue
             .send(Outgoing {
@@ -404,7 +452,10 @@ impl Inner {
                 expires_at_ms,
                 _permit: permit,
             })
-            .map_err(|_| MessagingError::Shutdown)
+            .map_err(|_| {
+                counters.pending.fetch_sub(1, Ordering::Relaxed);
+                MessagingError::Shutdown
+            })
     }
 
     /// A response arrived: hand it to its waiting request, if that is still waiting.
@@ -490,12 +541,17 @@ async fn run_link(
                         reader.abort();
                         return;
                     };
+                    let counters = inner.counters(link);
+                    counters.pending.fetch_sub(1, Ordering::Relaxed);
                     if message.expires_at_ms < crate::clock::now_millis() as u64 {
+                        counters.dropped.fetch_add(1, Ordering::Relaxed);
                         continue;
                     }
                     if sink.send(message.frame).await.is_err() {
+                        counters.dropped.fetch_add(1, Ordering::Relaxed);
                         break;
                     }
+                    counters.completed.fetch_add(1, Ordering::Relaxed);
                 }
                 _ = &mut reader => break,
                 _ = stopped(&mut shutdown) => {

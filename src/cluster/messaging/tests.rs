@@ -70,6 +70,23 @@ async fn request_response_carries_epochs_and_errors() {
             .unwrap()
     };
     assert_eq!(echoed, big);
+    // Pings travel on the urgent link, whatever their size (counted once written, which
+    // may be a moment after the answer came back).
+    for _ in 0..100 {
+        if a.link_stats(Link::Urgent).completed == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        a.link_stats(Link::Urgent),
+        LinkStats {
+            pending: 0,
+            completed: 3,
+            dropped: 0
+        }
+    );
+    assert_eq!(a.link_stats(Link::Large), LinkStats::default());
 }
 
 #[tokio::test]
@@ -153,5 +170,14 @@ async fn queue_is_bounded_in_bytes() {
             in_secs(30.0)
         ),
         Err(MessagingError::TooLarge(5000 + frame::HEADER_LEN))
+    );
+    // The first waits for the peer, the second was dropped (nodetool netstats' counts).
+    assert_eq!(
+        a.link_stats(Link::Urgent),
+        LinkStats {
+            pending: 1,
+            completed: 0,
+            dropped: 1
+        }
     );
 }

@@ -505,10 +505,17 @@ async fn a_quorum_read_repairs_a_write_that_reached_one_replica() {
     assert_eq!(held_by(&sim, 1, 5).await, None);
     assert_eq!(held_by(&sim, 2, 5).await, None);
     // A QUORUM read through node 0 contacts node 0 and one other: the digests differ, the
-    // merge holds the write, and the other contact is repaired before the answer.
+    // merge holds the write, and the other contact is repaired before the answer (counted
+    // as nodetool netstats' read repair statistics print it; the counters are the
+    // process's, so other tests may add to them meanwhile).
+    let metrics = crate::metrics::global();
+    let attempted = metrics.read_repair_attempted.get();
+    let blocking = metrics.read_repair_blocking.get();
     let coordinator = sim.coordinator(0, DEADLINE);
     let seen = value_at(&coordinator, &table, 5, Consistency::Quorum).await;
     assert_eq!(seen, Some(55));
+    assert!(metrics.read_repair_attempted.get() > attempted);
+    assert!(metrics.read_repair_blocking.get() > blocking);
     let repaired = [held_by(&sim, 1, 5).await, held_by(&sim, 2, 5).await];
     assert!(
         repaired.contains(&Some(55)),
