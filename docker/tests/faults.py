@@ -13,6 +13,9 @@ writers must get acknowledgements again after the fault healed, and, in a cluste
   disconnect, rolling; in the split, each side about the other);
 - the driver must have seen DOWN and UP for the faulted nodes where it can (kill, stop,
   rolling, full restart: see run_scenario for why not after a pause or a disconnect).
+After the kill (SIGKILL: no shutdown announced, only failure detectors notice) it prints how
+long each surviving node took to mark the node DOWN, and the driver's control connection to
+receive STATUS_CHANGE DOWN (down_delays).
 
 Exit codes: 0 all scenarios passed, 1 a scenario failed, 77 the cluster scenarios could not run
 because the nodes did not form a cluster (a server without gossip: each node alone) and
@@ -203,6 +206,7 @@ def connect(topology, only=None):
     )
     events = Events()
     cluster.register_listener(events)
+    events.record_received(cluster)
     return cluster.connect(), events
 
 
@@ -277,7 +281,11 @@ def wait_for_ack_after(writer, moment, timeout=60):
 
 
 def fault_kill(topology, victim):
+    # The process dies while `docker kill` runs: the DOWN delays count from its start, and the
+    # call's own duration bounds the error.
+    topology.kill_started = time.monotonic()
     docker("kill", "-s", "KILL", victim)
+    topology.kill_returned = time.monotonic()
     time.sleep(FAULT_SECONDS)
     docker("start", victim)
 
@@ -376,6 +384,8 @@ def run_scenario(topology, name, session, events, server_events):
         for node in victims:
             others = [n for n in topology.nodes if n != node]
             problems += pushed_down_then_up(topology, server_events, started, node, others)
+    if name == "kill":
+        print(f"    {down_delays(topology, victim, server_events, events)}")
     # A paused or cut-off node keeps its clients' TCP connections open (nothing resets them),
     # and the Python driver discounts a DOWN event pushed for a host it still holds connections
     # to (`Cluster._discount_down_events`), against Cassandra as against Strata: there the
@@ -387,6 +397,36 @@ def run_scenario(topology, name, session, events, server_events):
                 if (event, address) not in seen:
                     problems.append(f"the driver saw no {event} event for {address}")
     return counts, outcomes.errors, seen, problems
+
+
+def down_delays(topology, victim, server_events, events):
+    """How long after the SIGKILL (no shutdown announced: only failure detectors notice) each
+    surviving node marked the victim DOWN (it pushes STATUS_CHANGE DOWN to its registered clients
+    then: pushed.py's connection to it received it), and when the driver's control connection
+    received STATUS_CHANGE DOWN, and the driver marked the host down by itself (its connections
+    to the killed node closed)."""
+    killed = topology.kill_started
+    address = topology.ips[victim]
+    name = topology.names[address]
+    survivors = [topology.ips[n] for n in topology.nodes if n != victim]
+    marks = []
+    for survivor in survivors:
+        pushed_at = next((t for t, pusher, kind, change, about in server_events.since(killed)
+                          if pusher == survivor and kind == "STATUS_CHANGE" and change == "DOWN" and about == address),
+                         None)
+        marks.append((topology.names[survivor], pushed_at))
+    described = ", ".join(f"{n} {seconds(t, killed)}" for n, t in marks)
+    every = None if any(t is None for _, t in marks) else max(t for _, t in marks)
+    received = events.first_received("DOWN", address, killed)
+    on_down = events.first("DOWN", address, killed)
+    return (f"SIGKILL of {name} (docker kill took {topology.kill_returned - killed:.2f} s) to DOWN: marked DOWN by "
+            f"{described} (every survivor: {seconds(every, killed)}); "
+            f"driver's control connection received STATUS_CHANGE DOWN after {seconds(received, killed)}; "
+            f"driver marked it down after {seconds(on_down, killed)}")
+
+
+def seconds(moment, since):
+    return "never" if moment is None else f"{moment - since:.1f} s"
 
 
 def pushed_down_then_up(topology, server_events, started, about, by):

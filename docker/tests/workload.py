@@ -27,11 +27,38 @@ WRITES_PER_SECOND_PER_THREAD = 50
 
 
 class Events(HostStateListener):
-    """Host UP/DOWN events as the driver saw them: (monotonic time, event, address)."""
+    """Host UP/DOWN events as the driver saw them: (monotonic time, event, address); and, in
+    `received`, the STATUS_CHANGE events its control connection received, before the driver
+    judged them: (monotonic time, change, address)."""
 
     def __init__(self):
         self.seen = []
+        self.received = []
         self.lock = threading.Lock()
+
+    def record_received(self, cluster):
+        """Records the STATUS_CHANGE events `cluster`'s control connection receives. The driver
+        looks its handler up by name on each event (`_watch_callback`), so wrapping the
+        instance's attribute sees every one, whichever node the control connection is on."""
+        control = cluster.control_connection
+        handle = control._handle_status_change
+
+        def recording(event):
+            with self.lock:
+                self.received.append((time.monotonic(), event.get("change_type"), event.get("address", ("",))[0]))
+            return handle(event)
+
+        control._handle_status_change = recording
+
+    def first(self, event, address, since):
+        """Monotonic time of the first `event` (UP, DOWN) the driver saw for `address` since `since`."""
+        with self.lock:
+            return next((t for t, e, a in self.seen if t >= since and e == event and a == address), None)
+
+    def first_received(self, change, address, since):
+        """Monotonic time the control connection first received STATUS_CHANGE `change` for `address`."""
+        with self.lock:
+            return next((t for t, c, a in self.received if t >= since and c == change and a == address), None)
 
     def _record(self, event, host):
         with self.lock:
