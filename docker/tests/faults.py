@@ -9,10 +9,12 @@ Writes and reads are at QUORUM. After each scenario the topology must recover wi
 steps (every container healthy; in a cluster every node reports 3 UN in nodetool status), the
 writers must get acknowledgements again after the fault healed, and, in a cluster:
 - a node that stayed up must have pushed STATUS_CHANGE DOWN for each faulted node, then UP
-  (raw EVENT frames on a connection of the test's own per node, pushed.py: kill, stop, pause,
-  disconnect, rolling; in the split, each side about the other);
-- the driver must have seen DOWN and UP for the faulted nodes where it can (kill, stop,
-  rolling, full restart: see run_scenario for why not after a pause or a disconnect).
+  (raw EVENT frames on a connection of the test's own per node, pushed.py: kill, stop, drain,
+  pause, disconnect, rolling; in the split, each side about the other);
+- the driver must have seen DOWN and UP for the faulted nodes where it can (kill, stop, drain,
+  rolling, full restart: see run_scenario for why not after a pause or a disconnect);
+- a drained node (`nodetool drain`) stays up, its HEALTHCHECK failing and Docker reporting it
+  unhealthy, until `docker restart`.
 After the kill (SIGKILL: no shutdown announced, only failure detectors notice) it prints how
 long each surviving node took to mark the node DOWN, and the driver's control connection to
 receive STATUS_CHANGE DOWN (down_delays).
@@ -304,6 +306,24 @@ def fault_stop(topology, victim):
     docker("start", victim)
 
 
+def fault_drain(topology, victim):
+    """`nodetool drain`, then `docker restart`: the drained container stays up, DRAINED, and
+    its HEALTHCHECK reports it unhealthy until the restart (as Cassandra's drained node stays up)."""
+    started = time.monotonic()
+    dockerctl.exec_(victim, "nodetool", "drain", timeout=120)
+    drained = time.monotonic()
+    check = dockerctl.run(["docker", "exec", victim, "strata", "health"], timeout=30, check=False)
+    assert check.returncode != 0 and "DRAINED" in check.stderr, f"strata health on a drained node: {check}"
+    while (status := dockerctl.health(victim)) != "unhealthy":
+        assert status == "healthy", f"a drained container is {status}, not running unhealthy"
+        assert time.monotonic() - drained < 60, "Docker does not report the drained container unhealthy after 60 s"
+        time.sleep(0.5)
+    print(f"    nodetool drain answered after {drained - started:.1f} s; strata health exit {check.returncode}; "
+          f"Docker unhealthy {time.monotonic() - drained:.1f} s after the drain")
+    time.sleep(max(0.0, FAULT_SECONDS - (time.monotonic() - started)))
+    docker("restart", "-t", "10", victim, timeout=60)
+
+
 def fault_pause(topology, victim):
     docker("pause", victim)
     time.sleep(FAULT_SECONDS)
@@ -344,6 +364,7 @@ def iptables_partition(topology, isolated, others, action):
 SCENARIOS = {
     "kill": (fault_kill, 2, ("single", "cluster")),
     "stop": (fault_stop, 1, ("single", "cluster")),
+    "drain": (fault_drain, 1, ("cluster",)),
     "pause": (fault_pause, 2, ("single", "cluster")),
     "disconnect": (fault_disconnect, 1, ("single", "cluster")),
     "split": (None, 0, ("cluster",)),

@@ -7,7 +7,7 @@
 #   bash docker/tests/run.sh smoke     # one container: image, health, nodetool, cqlsh, driver,
 #                                      # kill/stop/pause/disconnect with acknowledged-write counts
 #   bash docker/tests/run.sh cluster   # docker/compose.yml, 3 nodes, RF=3 at QUORUM: kill, stop,
-#                                      # pause, disconnect, split 1|2, rolling restart, full restart
+#                                      # drain, pause, disconnect, split 1|2, rolling restart, full restart
 #
 # `cluster` exits 77 (NOT RUN, reason in $STRATA_NOT_RUN_FILE if set) when the nodes do not form a
 # cluster; STRATA_REQUIRE_CLUSTER=1 makes that a failure instead. Every container, network and
