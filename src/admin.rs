@@ -231,6 +231,10 @@ async fn route(
                 "error: settraceprobability requires a probability between 0 and 1\n".into(),
             ),
         },
+        ("POST", _, "removenode") => {
+            let host: Arc<dyn crate::cluster::Host> = node.clone();
+            answer(nodetool::removenode(&host, &args).await)
+        }
         ("POST", _, "snapshot") => cql_blocking(node, move |n| snapshot_verb(n, &args)).await,
         ("POST", _, "clearsnapshot") => {
             cql_blocking(node, move |n| clearsnapshot_verb(n, &args)).await

@@ -103,6 +103,10 @@ impl Node {
             disk_failure,
         } = storage;
         let peers = Membership::load_persisted(schema.local_records(peer_records_prefix()));
+        // Peers removed from the cluster are forgotten by gossip's first round
+        // (`gossip::forget_removed`, which also deletes their records); those this node
+        // knows removed already never enter the ring.
+        let removed = schema.catalog().removed_nodes.clone();
         let mut ring = Ring::new(Endpoint {
             host_id,
             address: config.broadcast_address(),
@@ -113,6 +117,7 @@ impl Node {
         for peer in peers
             .iter()
             .filter(|p| p.host_id != host_id && !p.tokens.is_empty())
+            .filter(|p| !removed.contains_key(&p.host_id))
         {
             ring.upsert(peer.endpoint());
         }

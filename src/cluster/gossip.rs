@@ -65,6 +65,11 @@ impl Membership {
         self.read().peers().cloned().collect()
     }
 
+    /// What gossip last said of `host_id`, if it is a known peer.
+    pub fn peer(&self, host_id: &Uuid) -> Option<Peer> {
+        self.read().peer(host_id).cloned()
+    }
+
     /// Whether `host_id` is up: the local node always is; an unknown node is not.
     pub fn is_alive(&self, local: Uuid, host_id: &Uuid) -> bool {
         self.liveness(local, host_id) == Some(true)
@@ -310,6 +315,7 @@ async fn watch_loop(node: Arc<dyn Host>, chitchat: Arc<tokio::sync::Mutex<chitch
             _ = tick.tick() => {}
             result = changed.changed() => if result.is_err() { return },
         }
+        forget_removed(&node).await;
         let view = {
             let mut chitchat = chitchat.lock().await;
             let state = chitchat.self_node_state();
@@ -351,6 +357,57 @@ async fn watch_loop(node: Arc<dyn Host>, chitchat: Arc<tokio::sync::Mutex<chitch
             .events
             .extend(node.membership().write().mark_down_except(&alive));
         apply(&node, node.coordinator().shared_ring(), changes).await;
+    }
+}
+
+/// Forgets the nodes the metadata log says were removed (`nodetool removenode`): out of the
+/// membership (gossip's state of them is ignored from now on), the ring and the persisted
+/// peers, and drivers get `REMOVED_NODE`. Every node does this once it applied the removal
+/// (within a refresh interval), a node that was down when it catches up on the log.
+pub async fn forget_removed(node: &Arc<dyn Host>) {
+    let catalog = node.schema().catalog();
+    if catalog.removed_nodes.is_empty() {
+        return;
+    }
+    let forgotten = node
+        .membership()
+        .write()
+        .remove(catalog.removed_nodes.keys());
+    let ring = node.coordinator().shared_ring();
+    if catalog
+        .removed_nodes
+        .keys()
+        .any(|h| ring.current().endpoint(h).is_some())
+    {
+        ring.update(|ring| {
+            let before = ring.len();
+            for host_id in catalog.removed_nodes.keys() {
+                ring.remove(*host_id);
+            }
+            ring.len() != before
+        });
+    }
+    if forgotten.is_empty() {
+        return;
+    }
+    let records: Vec<String> = forgotten
+        .iter()
+        .map(|(info, _)| peer_record(&info.host_id))
+        .collect();
+    let store = node.clone();
+    let deleted = tokio::task::spawn_blocking(move || {
+        records
+            .iter()
+            .try_for_each(|record| store.schema().put_local_record(record, None))
+            .map_err(|e| e.to_string())
+    })
+    .await;
+    if let Ok(Err(error)) | Err(error) = deleted.map_err(|e| e.to_string()) {
+        tracing::warn!(error, "cannot forget removed peers");
+    }
+    for (_, event) in forgotten {
+        log_event(&event);
+        node.publish(event.to_protocol());
     }
 }
 

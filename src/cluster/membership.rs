@@ -6,7 +6,9 @@
 //! endpoints, peers to persist and events. The gossip task (`cluster::gossip`) does the IO.
 //!
 //! Invariants:
-//! - A peer, once known, stays known (and in the ring) while it is down, until removed.
+//! - A peer, once known, stays known (and in the ring) while it is down, until removed
+//!   (`nodetool removenode`, through the metadata log); a removed node is never known
+//!   again, whatever gossip still carries of it.
 //! - `STATUS_CHANGE` events are deduplicated: `UP` only on a down-to-up transition, `DOWN`
 //!   only on up-to-down. As in Cassandra (`StorageService.onDead`, `onRestart`,
 //!   `notifyRpcChange`), a peer goes down for drivers when the failure detector convicts
@@ -184,6 +186,9 @@ pub struct Changes {
 pub struct MembershipState {
     local: Uuid,
     peers: BTreeMap<Uuid, Peer>,
+    /// Nodes removed from the cluster (`nodetool removenode`, from the metadata log):
+    /// never known again, whatever gossip still says of them.
+    removed: std::collections::BTreeSet<Uuid>,
 }
 
 impl MembershipState {
@@ -207,7 +212,11 @@ impl MembershipState {
                 )
             })
             .collect();
-        MembershipState { local, peers }
+        MembershipState {
+            local,
+            peers,
+            removed: Default::default(),
+        }
     }
 
     pub fn peers(&self) -> impl Iterator<Item = &Peer> {
@@ -224,7 +233,7 @@ impl MembershipState {
     pub fn observe(&mut self, view: impl IntoIterator<Item = (PeerInfo, u64, bool)>) -> Changes {
         let mut changes = Changes::default();
         for (info, generation, alive) in view {
-            if info.host_id == self.local {
+            if info.host_id == self.local || self.removed.contains(&info.host_id) {
                 continue;
             }
             let ready = alive && info.rpc_ready;
@@ -292,11 +301,24 @@ impl MembershipState {
         events
     }
 
-    /// Forgets a peer (`nodetool removenode`): the caller removes it from the ring too.
-    pub fn remove(&mut self, host_id: &Uuid) -> Option<NodeEvent> {
-        self.peers
-            .remove(host_id)
-            .map(|p| NodeEvent::RemovedNode(p.info.native_address))
+    /// Forgets every peer in `removed` (`nodetool removenode`, as the metadata log says)
+    /// and ignores them from now on; returns those it knew, with their `REMOVED_NODE`
+    /// events. The caller removes them from the ring and the persisted peers.
+    pub fn remove<'a>(
+        &mut self,
+        removed: impl IntoIterator<Item = &'a Uuid>,
+    ) -> Vec<(PeerInfo, NodeEvent)> {
+        let mut forgotten = Vec::new();
+        for host_id in removed {
+            if !self.removed.insert(*host_id) {
+                continue;
+            }
+            if let Some(peer) = self.peers.remove(host_id) {
+                let event = NodeEvent::RemovedNode(peer.info.native_address);
+                forgotten.push((peer.info, event));
+            }
+        }
+        forgotten
     }
 }
 
@@ -398,9 +420,32 @@ mod tests {
             state.mark_down_except(&Default::default()),
             vec![NodeEvent::Down(native(2))]
         );
+        let removed = state.remove(&[Uuid::from_u128(2)]);
         assert_eq!(
-            state.remove(&Uuid::from_u128(2)),
-            Some(NodeEvent::RemovedNode(native(2)))
+            removed,
+            vec![(info(2, true), NodeEvent::RemovedNode(native(2)))]
+        );
+        assert!(
+            state.remove(&[Uuid::from_u128(2)]).is_empty(),
+            "removed once"
+        );
+    }
+
+    #[test]
+    fn a_removed_node_is_never_known_again() {
+        let mut state = MembershipState::new(Uuid::from_u128(1), vec![info(2, true)]);
+        state.observe([(info(3, true), 1, true)]);
+        let removed = state.remove(&[Uuid::from_u128(2), Uuid::from_u128(4)]);
+        assert_eq!(removed.len(), 1, "only known peers are announced");
+        // Gossip keeps a dead node's state for an hour; seeing it again changes nothing.
+        let changes = state.observe([(info(2, true), 7, true), (info(3, true), 1, true)]);
+        assert_eq!(changes, Changes::default());
+        assert!(state.peer(&Uuid::from_u128(2)).is_none());
+        assert_eq!(state.peers().count(), 1);
+        // Removed before it was ever seen (a node catching up on the log): never added.
+        assert_eq!(
+            state.observe([(info(4, true), 1, true)]),
+            Changes::default()
         );
     }
 

@@ -1,16 +1,19 @@
 //! The cluster's `nodetool` views: `status`, `ring`, `gossipinfo`, `getendpoints`, in
 //! Cassandra's layouts. Pure functions of the node's ring, membership and catalog, except
-//! `gossipinfo`, which reads gossip's raw state.
+//! `gossipinfo`, which reads gossip's raw state; and `removenode`, which changes the
+//! cluster through the metadata log.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use uuid::Uuid;
 
 use super::placement::{effective_ownership, Strategy};
 use super::ring::{primary_ownership, Ring};
 use super::Host;
+use crate::schema::RemovedNode;
 use crate::util::human_bytes;
 
 /// One row of `status`/`ring`.
@@ -349,4 +352,99 @@ pub fn getendpoints(node: &dyn Host, args: &[String]) -> Result<String, String> 
         .filter_map(|h| ring.endpoint(h))
         .map(|e| format!("{}\n", e.address))
         .collect())
+}
+
+/// `nodetool removenode <host id>|status|force`, as Cassandra 5.0: removes a down node
+/// from the cluster through the metadata log (`MetadataLog::remove_node`), refusing an
+/// unknown host id, the local node and a live node with Cassandra's messages; `status`
+/// reports a removal this node is running; `force` finishes the removals the log holds
+/// whose metadata-group part did not complete.
+pub async fn removenode(node: &Arc<dyn Host>, args: &[String]) -> Result<String, String> {
+    let [operation] = args else {
+        return Err("removenode requires one argument: status, force or a host ID".into());
+    };
+    let local = node.host_id();
+    let liveness = |host: Uuid| node.membership().liveness(local, &host);
+    match operation.as_str() {
+        "status" => Ok(format!("RemovalStatus: {}\n", removal_status(&**node))),
+        "force" => {
+            let status = format!("RemovalStatus: {}\n", removal_status(&**node));
+            let removed = node.schema().catalog().removed_nodes.clone();
+            let completed = node
+                .metadata()
+                .complete_removals(&removed, &liveness)
+                .await
+                .map_err(|e| e.to_string())?;
+            if completed == 0 {
+                tracing::warn!("No nodes to force removal on, call 'removenode' first");
+            }
+            Ok(status)
+        }
+        id => {
+            let host_id = Uuid::parse_str(id).map_err(|_| format!("Invalid UUID string: {id}"))?;
+            let removed = removal_target(&**node, host_id)?;
+            tracing::info!(host_id = %host_id, address = %removed.address, "removing node");
+            let catalog = node.schema().catalog();
+            node.metadata()
+                .remove_node(&catalog, removed, &liveness)
+                .await
+                .map_err(|e| e.to_string())?;
+            super::gossip::forget_removed(node).await;
+            Ok(String::new())
+        }
+    }
+}
+
+/// The node `host_id` names, if `removenode` may remove it (Cassandra 5.0's checks and
+/// messages, in its order).
+fn removal_target(node: &dyn Host, host_id: Uuid) -> Result<RemovedNode, String> {
+    let ring = node.coordinator().ring();
+    let local = ring.local();
+    let (address, tokens, alive) = if host_id == local.host_id {
+        (local.address, local.tokens.clone(), true)
+    } else {
+        let peer = node
+            .membership()
+            .peer(&host_id)
+            .ok_or_else(|| "Host ID not found.".to_string())?;
+        (peer.info.address, peer.info.tokens, peer.alive)
+    };
+    if tokens.is_empty() {
+        return Err("Node to be removed is not a member of the token ring".into());
+    }
+    if host_id == local.host_id {
+        return Err("Cannot remove self".into());
+    }
+    if alive {
+        return Err(format!(
+            "Node /{address}:{} is alive and owns this ID. Use decommission command to remove it from the ring",
+            node.config().storage_port
+        ));
+    }
+    Ok(RemovedNode {
+        host_id,
+        address,
+        tokens,
+    })
+}
+
+/// Cassandra's `getRemovalStatus`: the removal this node is running, and the live nodes it
+/// waits for.
+fn removal_status(node: &dyn Host) -> String {
+    let Some(removing) = node.metadata().removing() else {
+        return "No removals in process.".into();
+    };
+    let tokens: Vec<String> = removing.tokens.iter().map(i64::to_string).collect();
+    let waiting: Vec<String> = node
+        .membership()
+        .peers()
+        .into_iter()
+        .filter(|p| p.alive)
+        .map(|p| format!("/{}:{}", p.info.address, node.config().storage_port))
+        .collect();
+    format!(
+        "Removing token ([{}]). Waiting for replication confirmation from [{}].",
+        tokens.join(", "),
+        waiting.join(",")
+    )
 }

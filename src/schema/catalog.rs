@@ -16,8 +16,8 @@ use md5::{Digest, Md5};
 use uuid::Uuid;
 
 use super::defs::{
-    ClusteringOrder, ColumnDef, ColumnKind, IndexDef, IndexTargetKind, KeyspaceDef, SnapshotRecord,
-    TableDef, TableOptions, TypeDef, ViewInfo,
+    ClusteringOrder, ColumnDef, ColumnKind, IndexDef, IndexTargetKind, KeyspaceDef, RemovedNode,
+    SnapshotRecord, TableDef, TableOptions, TypeDef, ViewInfo,
 };
 use crate::error::{CqlError, CqlResult};
 use crate::types::{CqlType, UdtDef, UdtResolver, MAX_TYPE_DEPTH};
@@ -259,6 +259,8 @@ pub struct Catalog {
     pub keyspaces: BTreeMap<String, Keyspace>,
     /// Snapshots by (tag, keyspace, table).
     pub snapshots: BTreeMap<(String, String, String), SnapshotRecord>,
+    /// Nodes removed from the cluster, by host id (not part of `version`).
+    pub removed_nodes: BTreeMap<Uuid, RemovedNode>,
     pub version: Uuid,
 }
 

@@ -236,6 +236,19 @@ pub struct SnapshotRecord {
     pub created_at_millis: i64,
 }
 
+/// A node removed from the cluster (`nodetool removenode`), a record of the metadata log:
+/// every node drops it from its ring, peers and membership, and ignores what gossip still
+/// says of it. Kept (a few bytes each) so that a node that was down, or installs a log
+/// snapshot, forgets it too.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RemovedNode {
+    pub host_id: Uuid,
+    /// Its internode (broadcast) address when it was removed.
+    pub address: std::net::IpAddr,
+    /// The tokens it owned, whose ranges moved to the next replicas.
+    pub tokens: Vec<i64>,
+}
+
 /// What part of a column a secondary index indexes (`v`, `keys(m)`, `values(l)`,
 /// `entries(m)`, `full(f)`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

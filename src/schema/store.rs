@@ -22,7 +22,9 @@ use strata_engine::{Cell, CellValue, Engine, Mutation, VersionId, ROOT_VERSION};
 use uuid::Uuid;
 
 use super::catalog::{Catalog, Keyspace, KeyspaceUdts, Table, TableSource};
-use super::defs::{IndexDef, KeyspaceDef, SnapshotRecord, TableDef, TypeDef, ViewRecord};
+use super::defs::{
+    IndexDef, KeyspaceDef, RemovedNode, SnapshotRecord, TableDef, TypeDef, ViewRecord,
+};
 use super::system_defs::{is_replicated_system_keyspace, system_keyspaces};
 use crate::error::{CqlError, CqlResult};
 
@@ -34,6 +36,8 @@ const SNAPSHOT_PREFIX: &[u8] = b"sn/";
 const INDEX_PREFIX: &[u8] = b"ix/";
 const TYPE_PREFIX: &[u8] = b"ty/";
 const VIEW_PREFIX: &[u8] = b"vw/";
+/// Nodes removed from the cluster (replicated, not schema: no part of the schema version).
+const REMOVED_NODE_PREFIX: &[u8] = b"rm/";
 /// Node-local records (host id, tokens, peers) live under this key prefix.
 const LOCAL_PREFIX: &str = "local/";
 
@@ -70,6 +74,9 @@ pub enum SchemaWrite {
         keyspace: String,
         name: String,
     },
+    /// `nodetool removenode`: the node leaves the ring on every node (last: the variant
+    /// index is the log's wire format).
+    RemoveNode(RemovedNode),
 }
 
 /// The replicated schema as writes, and the requested node-local records.
@@ -237,6 +244,8 @@ impl SchemaStore {
                 SchemaWrite::PutIndex(decode_json(value)?)
             } else if key.starts_with(VIEW_PREFIX) {
                 SchemaWrite::PutView(decode_json(value)?)
+            } else if key.starts_with(REMOVED_NODE_PREFIX) {
+                SchemaWrite::RemoveNode(decode_json(value)?)
             } else {
                 continue;
             };
@@ -355,6 +364,9 @@ impl SchemaStore {
                 indexes.push(decode_json::<IndexDef>(value)?);
             } else if key.starts_with(VIEW_PREFIX) {
                 views.push(decode_json::<ViewRecord>(value)?);
+            } else if key.starts_with(REMOVED_NODE_PREFIX) {
+                let removed: RemovedNode = decode_json(value)?;
+                catalog.removed_nodes.insert(removed.host_id, removed);
             }
         }
         for def in table_defs {
@@ -457,6 +469,7 @@ fn is_replicated_key(key: &[u8]) -> bool {
         TYPE_PREFIX,
         INDEX_PREFIX,
         VIEW_PREFIX,
+        REMOVED_NODE_PREFIX,
     ]
     .iter()
     .any(|prefix| key.starts_with(prefix))
@@ -545,6 +558,10 @@ fn encode_write(write: SchemaWrite) -> CqlResult<(Vec<u8>, Option<Vec<u8>>)> {
             Some(encode_json(&record)?),
         ),
         SchemaWrite::DropView { keyspace, name } => (view_key(&keyspace, &name), None),
+        SchemaWrite::RemoveNode(removed) => (
+            [REMOVED_NODE_PREFIX, removed.host_id.to_string().as_bytes()].concat(),
+            Some(encode_json(&removed)?),
+        ),
     })
 }
 

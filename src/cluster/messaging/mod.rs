@@ -75,6 +75,8 @@ pub enum Verb {
     MetadataWaitApplied = 45,
     /// Metadata log: the members' applied positions after a schema change.
     MetadataAgreed = 46,
+    /// Metadata log: the leader takes a removed node out of the group.
+    MetadataRemove = 47,
     /// A write or read repair for a replica (`cluster::replica::ReplicaWrite`).
     Mutation = 1,
     /// A replica's raw cells for a read (`cluster::replica::ReplicaRead`).
@@ -96,6 +98,7 @@ impl Verb {
             44 => Some(Verb::MetadataJoin),
             45 => Some(Verb::MetadataWaitApplied),
             46 => Some(Verb::MetadataAgreed),
+            47 => Some(Verb::MetadataRemove),
             1 => Some(Verb::Mutation),
             2 => Some(Verb::ReadData),
             3 => Some(Verb::ReadDigest),

@@ -2,7 +2,8 @@
 //! applied by every node's schema store in log order, so every node has the same schema
 //! with the same ids (`schema_version` is a digest of it).
 //!
-//! Where Raft ends and gossip begins: this log holds what must be agreed (schema); gossip
+//! Where Raft ends and gossip begins: this log holds what must be agreed (schema, and the
+//! removal of nodes from the ring by `nodetool removenode`: `remove_node`); gossip
 //! (`cluster::gossip`) carries what is per node and ephemeral (liveness, load, the schema
 //! version and log position each node has applied). The data path never touches Raft.
 //!
@@ -49,7 +50,7 @@ pub use state_machine::{AppliedPosition, ChangeListener, StateMachine};
 
 use super::messaging::{Messaging, Verb};
 use crate::error::{CqlError, CqlResult};
-use crate::schema::{Catalog, SchemaStore, SchemaWrite};
+use crate::schema::{Catalog, RemovedNode, SchemaStore, SchemaWrite};
 
 openraft::declare_raft_types!(
     /// The metadata log's types.
@@ -96,6 +97,18 @@ pub struct SchemaCommand {
     pub writes: Vec<ReplicatedWrite>,
 }
 
+impl SchemaCommand {
+    /// Whether the command only changes the topology (node removals), which does not
+    /// depend on the schema version it was proposed against.
+    pub fn is_topology_only(&self) -> bool {
+        !self.writes.is_empty()
+            && self
+                .writes
+                .iter()
+                .all(|w| matches!(w.write, SchemaWrite::RemoveNode(_)))
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ReplicatedWrite {
     pub write: SchemaWrite,
@@ -121,9 +134,10 @@ enum ProposeReply {
     Failed(String),
 }
 
+/// The leader's answer to a membership change (a node joining or being removed).
 #[derive(Debug, Serialize, Deserialize)]
-enum JoinReply {
-    Joined,
+enum MembershipReply {
+    Done,
     /// Ask the leader, at this address when known.
     NotLeader(Option<String>),
     Failed(String),
@@ -154,6 +168,10 @@ pub struct MetadataLog {
     /// Positions (applied index, schema version) other members confirmed after a schema
     /// change, newer than gossip right after it (gossip catches up within a second).
     confirmed: Arc<Mutex<HashMap<Uuid, (u64, Uuid)>>>,
+    /// Serialises membership changes on the leader (openraft refuses overlapping ones).
+    membership_changes: Arc<tokio::sync::Mutex<()>>,
+    /// The removal this node is running (`nodetool removenode status`).
+    removing: Mutex<Option<RemovedNode>>,
 }
 
 /// One member's applied position, as confirmed after a schema change.
@@ -221,6 +239,8 @@ impl MetadataLog {
             engine,
             position,
             confirmed: Arc::default(),
+            membership_changes: Arc::default(),
+            removing: Mutex::default(),
         };
         log.serve();
         log.follow_epoch();
@@ -271,20 +291,12 @@ impl MetadataLog {
                 async move { propose_here(&raft, command).await }
             },
         );
-        let raft = self.raft.clone();
-        let one_at_a_time = Arc::new(tokio::sync::Mutex::new(()));
-        network::serve(
-            &self.messaging,
-            Verb::MetadataJoin,
-            move |node: MetaNode| {
-                let raft = raft.clone();
-                let one_at_a_time = one_at_a_time.clone();
-                async move {
-                    let _serial = one_at_a_time.lock().await;
-                    admit(&raft, node).await
-                }
-            },
-        );
+        self.serve_membership_change(Verb::MetadataJoin, |raft, node: MetaNode| async move {
+            admit(&raft, node).await
+        });
+        self.serve_membership_change(Verb::MetadataRemove, |raft, host: Uuid| async move {
+            expel(&raft, node_id(host)).await
+        });
         let raft = self.raft.clone();
         let position = self.position.clone();
         let host_id = self.me.host_id;
@@ -319,6 +331,26 @@ impl MetadataLog {
                 std::future::ready(true)
             },
         );
+    }
+
+    /// Serves a membership-change verb: `change` runs here (it answers `NotLeader` unless
+    /// this node leads), one change at a time, as openraft refuses overlapping ones.
+    fn serve_membership_change<Req, F, Fut>(&self, verb: Verb, change: F)
+    where
+        Req: serde::de::DeserializeOwned + Send + 'static,
+        F: Fn(MetaRaft, Req) -> Fut + Send + Sync + Copy + 'static,
+        Fut: std::future::Future<Output = MembershipReply> + Send + 'static,
+    {
+        let raft = self.raft.clone();
+        let one_at_a_time = self.membership_changes.clone();
+        network::serve(&self.messaging, verb, move |request: Req| {
+            let raft = raft.clone();
+            let one_at_a_time = one_at_a_time.clone();
+            async move {
+                let _serial = one_at_a_time.lock().await;
+                change(raft, request).await
+            }
+        });
     }
 
     /// The schema version to report for `host`: the newer (by applied index) of what
@@ -522,6 +554,108 @@ impl MetadataLog {
         futures_util::future::join_all(tells).await;
     }
 
+    /// Removes a node from the cluster (`nodetool removenode`, checked by the caller):
+    /// commits its removal from the ring through the log (every node then forgets it,
+    /// `cluster::gossip`), then takes it out of the metadata group's membership. Ranges it
+    /// owned belong to the next replicas from then on; no data is streamed (the remaining
+    /// replicas hold their copies, read repair completes the new ones).
+    pub async fn remove_node(
+        &self,
+        base: &Catalog,
+        removed: RemovedNode,
+        liveness: &(dyn Fn(Uuid) -> Option<bool> + Sync),
+    ) -> CqlResult<()> {
+        {
+            let mut removing = self.removing.lock().unwrap_or_else(|e| e.into_inner());
+            if removing.is_some() {
+                return Err(CqlError::Server("This node is already processing a removal. Wait for it to complete, or use 'removenode force' if this has failed.".into()));
+            }
+            *removing = Some(removed.clone());
+        }
+        let host_id = removed.host_id;
+        let result = async {
+            self.commit(base, vec![SchemaWrite::RemoveNode(removed)], liveness)
+                .await?;
+            self.leave_group(host_id, liveness).await
+        }
+        .await;
+        *self.removing.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        result
+    }
+
+    /// The removal this node is running, if any.
+    pub fn removing(&self) -> Option<RemovedNode> {
+        self.removing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Takes every node the log says was removed out of the group's membership, where an
+    /// earlier `remove_node` committed the removal but did not finish (`removenode
+    /// force`); returns how many were still members.
+    pub async fn complete_removals(
+        &self,
+        removed: &BTreeMap<Uuid, RemovedNode>,
+        liveness: &(dyn Fn(Uuid) -> Option<bool> + Sync),
+    ) -> CqlResult<usize> {
+        let members: BTreeSet<Uuid> = self.members().into_iter().map(|(m, _)| m.host_id).collect();
+        let mut count = 0;
+        for host_id in removed.keys().filter(|h| members.contains(h)) {
+            self.leave_group(*host_id, liveness).await?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// Asks the leader (this node, or the one it names) to take `host_id` out of the
+    /// group's membership, until done or `COMMIT_TIMEOUT`.
+    async fn leave_group(
+        &self,
+        host_id: Uuid,
+        liveness: &(dyn Fn(Uuid) -> Option<bool> + Sync),
+    ) -> CqlResult<()> {
+        let deadline = Instant::now() + COMMIT_TIMEOUT;
+        loop {
+            let reply = match self.raft.current_leader().await {
+                Some(leader) if leader == self.id => {
+                    let _serial = self.membership_changes.lock().await;
+                    expel(&self.raft, node_id(host_id)).await
+                }
+                Some(leader) => match self.address_unless_down(leader, liveness) {
+                    Some(address) => network::call(
+                        &self.messaging,
+                        address,
+                        Verb::MetadataRemove,
+                        &host_id,
+                        deadline,
+                    )
+                    .await
+                    .unwrap_or(MembershipReply::NotLeader(None)),
+                    None => MembershipReply::NotLeader(None),
+                },
+                None => MembershipReply::NotLeader(None),
+            };
+            match reply {
+                MembershipReply::Done => return Ok(()),
+                MembershipReply::Failed(e) => {
+                    return Err(CqlError::Server(format!(
+                        "cannot remove the node from the metadata group: {e}"
+                    )))
+                }
+                MembershipReply::NotLeader(_) if Instant::now() >= deadline => {
+                    return Err(CqlError::Server(format!(
+                        "cannot remove the node from the metadata group: no metadata leader reachable within {} s",
+                        COMMIT_TIMEOUT.as_secs()
+                    )))
+                }
+                MembershipReply::NotLeader(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await
+                }
+            }
+        }
+    }
+
     /// The members of the group, by host id, and whether each votes.
     pub fn members(&self) -> Vec<(MetaNode, bool)> {
         let metrics = self.raft.metrics();
@@ -596,46 +730,80 @@ async fn propose_here(raft: &MetaRaft, command: SchemaCommand) -> ProposeReply {
     }
 }
 
-/// On the leader: adds `node` as a learner (it catches up), then as a voter.
-async fn admit(raft: &MetaRaft, node: MetaNode) -> JoinReply {
-    let id = node_id(node.host_id);
-    let (leader, voter) = {
-        let metrics = raft.metrics();
-        let metrics = metrics.borrow();
-        let membership = metrics.membership_config.membership();
-        let leader = (metrics.current_leader != Some(metrics.id)).then(|| {
+/// What a membership change on this node needs to know: `Err(reply)` when it does not
+/// lead (the reply names the leader when known), else whether `id` votes and is a member.
+fn membership_of(raft: &MetaRaft, id: NodeId) -> Result<(bool, bool), MembershipReply> {
+    let metrics = raft.metrics();
+    let metrics = metrics.borrow();
+    let membership = metrics.membership_config.membership();
+    if metrics.current_leader != Some(metrics.id) {
+        return Err(MembershipReply::NotLeader(
             metrics
                 .current_leader
                 .and_then(|l| membership.get_node(&l))
-                .map(|n| n.addr.clone())
-        });
-        (leader, membership.voter_ids().any(|v| v == id))
-    };
-    if let Some(leader) = leader {
-        return JoinReply::NotLeader(leader);
+                .map(|n| n.addr.clone()),
+        ));
     }
-    if voter {
-        return JoinReply::Joined;
+    Ok((
+        membership.voter_ids().any(|v| v == id),
+        membership.get_node(&id).is_some(),
+    ))
+}
+
+/// Runs a membership change on the leader, bounded by `JOIN_TIMEOUT`, as a reply.
+async fn change_membership(
+    what: &str,
+    change: impl std::future::Future<
+        Output = Result<(), RaftError<NodeId, ClientWriteError<NodeId, MetaNode>>>,
+    >,
+) -> MembershipReply {
+    match tokio::time::timeout(JOIN_TIMEOUT, change).await {
+        Ok(Ok(())) => {
+            tracing::info!("{what}");
+            MembershipReply::Done
+        }
+        Ok(Err(e)) => match e.forward_to_leader::<MetaNode>() {
+            Some(forward) => {
+                MembershipReply::NotLeader(forward.leader_node.as_ref().map(|n| n.addr.clone()))
+            }
+            None => MembershipReply::Failed(e.to_string()),
+        },
+        Err(_) => MembershipReply::Failed(format!("{what}: not done within {JOIN_TIMEOUT:?}")),
+    }
+}
+
+/// On the leader: adds `node` as a learner (it catches up), then as a voter.
+async fn admit(raft: &MetaRaft, node: MetaNode) -> MembershipReply {
+    let id = node_id(node.host_id);
+    match membership_of(raft, id) {
+        Err(reply) => return reply,
+        Ok((true, _)) => return MembershipReply::Done,
+        Ok(_) => {}
     }
     let changes = async {
         raft.add_learner(id, node.clone(), true).await?;
         raft.change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), false)
             .await?;
-        Ok::<_, RaftError<NodeId, ClientWriteError<NodeId, MetaNode>>>(())
+        Ok(())
     };
-    match tokio::time::timeout(JOIN_TIMEOUT, changes).await {
-        Ok(Ok(())) => {
-            tracing::info!(node = id, address = %node.addr, "added to the metadata group");
-            JoinReply::Joined
-        }
-        Ok(Err(e)) => match e.forward_to_leader::<MetaNode>() {
-            Some(forward) => {
-                JoinReply::NotLeader(forward.leader_node.as_ref().map(|n| n.addr.clone()))
-            }
-            None => JoinReply::Failed(e.to_string()),
-        },
-        Err(_) => JoinReply::Failed(format!("not admitted within {JOIN_TIMEOUT:?}")),
-    }
+    let what = format!("node {id} at {} added to the metadata group", node.addr);
+    change_membership(&what, changes).await
+}
+
+/// On the leader: takes node `id` out of the membership (a voter, or a learner that never
+/// became one); done at once when it is not a member.
+async fn expel(raft: &MetaRaft, id: NodeId) -> MembershipReply {
+    let change = match membership_of(raft, id) {
+        Err(reply) => return reply,
+        Ok((true, _)) => ChangeMembers::RemoveVoters(BTreeSet::from([id])),
+        Ok((false, true)) => ChangeMembers::RemoveNodes(BTreeSet::from([id])),
+        Ok((false, false)) => return MembershipReply::Done,
+    };
+    let what = format!("node {id} removed from the metadata group");
+    change_membership(&what, async {
+        raft.change_membership(change, false).await.map(|_| ())
+    })
+    .await
 }
 
 /// Asks the seeds (then the leader they name) to admit this node, until it is a voter.
@@ -662,11 +830,11 @@ async fn join(raft: MetaRaft, messaging: Messaging, me: MetaNode, seeds: Vec<Soc
         for target in targets {
             let deadline = Instant::now() + JOIN_TIMEOUT + Duration::from_secs(1);
             match network::call(&messaging, target, Verb::MetadataJoin, &me, deadline).await {
-                Ok(JoinReply::Joined) => {
+                Ok(MembershipReply::Done) => {
                     tracing::info!(via = %target, "joined the metadata group");
                     return;
                 }
-                Ok(JoinReply::NotLeader(Some(leader))) => {
+                Ok(MembershipReply::NotLeader(Some(leader))) => {
                     hint = leader.parse().ok();
                     break;
                 }

@@ -361,7 +361,10 @@ async fn schema_log_never_diverges_under_loss_partitions_and_leader_loss() {
             host_id: node.host_id,
             addr: String::new(),
         };
-        assert!(matches!(admit(&nodes[0].raft, me).await, JoinReply::Joined));
+        assert!(matches!(
+            admit(&nodes[0].raft, me).await,
+            MembershipReply::Done
+        ));
     }
 
     let (mut applied, mut conflicts, mut lost) = (0, 0, 0);

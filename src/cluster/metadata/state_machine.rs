@@ -6,7 +6,8 @@
 //!   the schema version the proposer validated against (`SchemaCommand::base`), checked
 //!   here, so of two concurrent DDL statements every node applies the first and rejects the
 //!   second (`ApplyOutcome::Conflict`; the proposer re-runs it against the new schema and
-//!   gets Cassandra's answer, e.g. AlreadyExists).
+//!   gets Cassandra's answer, e.g. AlreadyExists). A node removal
+//!   (`SchemaWrite::RemoveNode`) has no precondition on the schema and always applies.
 //! - Node-local state is resolved here, per node: the engine branch a table, index or view
 //!   lives in (`data_version`) is the proposer's own on the proposer, the existing branch
 //!   of the same object (same ids) elsewhere, or a fresh empty branch; branches no
@@ -185,7 +186,7 @@ impl StateMachine {
     ) -> Result<ApplyOutcome, StorageError<NodeId>> {
         let before = self.store.catalog();
         let position = position_records(Some(log_id), None)?;
-        if command.base != before.version {
+        if command.base != before.version && !command.is_topology_only() {
             self.store
                 .apply_with_local(Vec::new(), position)
                 .map_err(storage_error)?;
@@ -589,6 +590,30 @@ mod tests {
         }
     }
 
+    /// Creates the test keyspace, proposed by `node`.
+    fn keyspace_command(node: &Node) -> SchemaCommand {
+        command(
+            node.host,
+            &node.store.catalog(),
+            vec![SchemaWrite::PutKeyspace(keyspace_def())],
+        )
+    }
+
+    /// Builds a snapshot on `from` and installs it on `to`.
+    async fn send_snapshot(from: &mut Node, to: &mut Node) {
+        let snapshot = from
+            .machine
+            .get_snapshot_builder()
+            .await
+            .build_snapshot()
+            .await
+            .unwrap();
+        to.machine
+            .install_snapshot(&snapshot.meta, snapshot.snapshot)
+            .await
+            .unwrap();
+    }
+
     fn create_table(node: &Node, name: &str, id: u128) -> Vec<SchemaWrite> {
         let branch = node.engine.clone_version(ROOT_VERSION).unwrap();
         vec![SchemaWrite::PutTable(table_def(
@@ -657,11 +682,7 @@ mod tests {
     async fn a_snapshot_installs_the_same_schema_and_drops_what_it_lacks() {
         let mut a = open(1);
         let mut b = open(2);
-        let keyspace = command(
-            a.host,
-            &a.store.catalog(),
-            vec![SchemaWrite::PutKeyspace(keyspace_def())],
-        );
+        let keyspace = keyspace_command(&a);
         a.machine.apply([entry(1, keyspace.clone())]).await.unwrap();
         let writes = create_table(&a, "kept", 7);
         let proposer_catalog = a.store.catalog();
@@ -675,17 +696,7 @@ mod tests {
         b.machine.apply([entry(2, stale)]).await.unwrap();
         assert!(b.store.catalog().table("ks", "lost").is_some());
 
-        let snapshot = a
-            .machine
-            .get_snapshot_builder()
-            .await
-            .build_snapshot()
-            .await
-            .unwrap();
-        b.machine
-            .install_snapshot(&snapshot.meta, snapshot.snapshot)
-            .await
-            .unwrap();
+        send_snapshot(&mut a, &mut b).await;
         let (ca, cb) = (a.store.catalog(), b.store.catalog());
         assert_eq!(ca.version, cb.version);
         assert!(cb.table("ks", "lost").is_none());
@@ -698,5 +709,39 @@ mod tests {
         );
         // The installed snapshot is served again after a restart of b's state machine.
         assert!(b.machine.get_current_snapshot().await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_node_removal_applies_whatever_the_base_and_travels_in_snapshots() {
+        let mut a = open(1);
+        let mut b = open(2);
+        let keyspace = keyspace_command(&a);
+        a.machine.apply([entry(1, keyspace)]).await.unwrap();
+        let version = a.store.catalog().version;
+        let removed = crate::schema::RemovedNode {
+            host_id: Uuid::from_u128(3),
+            address: [127, 0, 0, 3].into(),
+            tokens: vec![-5, 5],
+        };
+        // Proposed against the schema before entry 1: a removal has no precondition.
+        let removal = command(
+            a.host,
+            &Catalog::default(),
+            vec![SchemaWrite::RemoveNode(removed.clone())],
+        );
+        assert!(removal.is_topology_only());
+        let outcome = a.machine.apply([entry(2, removal)]).await.unwrap();
+        assert_eq!(outcome, vec![ApplyOutcome::Applied]);
+        let catalog = a.store.catalog();
+        assert_eq!(catalog.version, version, "not part of the schema version");
+        assert_eq!(catalog.removed_nodes.get(&removed.host_id), Some(&removed));
+        assert!(a.events.lock().unwrap().is_empty());
+
+        send_snapshot(&mut a, &mut b).await;
+        assert_eq!(
+            b.store.catalog().removed_nodes,
+            a.store.catalog().removed_nodes
+        );
+        assert!(b.events.lock().unwrap().is_empty());
     }
 }
