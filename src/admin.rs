@@ -362,10 +362,16 @@ fn percent_decode(text: &str) -> String {
 }
 
 fn metrics(node: &Node) -> String {
-    node.metrics().render(
+    let mut text = node.metrics().render(
         &node.engine().stats(),
         commitlog_bytes(&node.config().engine_dir()),
-    )
+    );
+    text.push_str(&format!(
+        "# HELP strata_metadata_leader 1 while this node leads the metadata log (Raft).\n\
+         # TYPE strata_metadata_leader gauge\nstrata_metadata_leader {}\n",
+        u8::from(node.metadata().is_leader())
+    ));
+    text
 }
 
 /// Bytes of the WAL segments in the engine directory (Cassandra's TotalCommitLogSize).

@@ -71,6 +71,16 @@ def session_on(node, **cluster_options):
     return cluster.connect()
 
 
+def execute_on(node, *statements):
+    """Runs `statements` in order through `node` alone, in a driver opened for them."""
+    session = session_on(node)
+    try:
+        for statement in statements:
+            session.execute(statement)
+    finally:
+        session.cluster.shutdown()
+
+
 def driver_through(node, policy, **profile_options):
     """A driver (not yet connected) whose only contact point is `node`, balancing with
     `policy`: it learns the other nodes from system.peers."""

@@ -19,7 +19,7 @@ from cassandra.policies import RoundRobinPolicy, TokenAwarePolicy
 from cassandra.query import SimpleStatement
 
 import test_cluster_membership as membership
-from cluster_harness import running_cluster, session_on, wait_for
+from cluster_harness import execute_on, running_cluster, wait_for
 
 ADDRESSES = ["127.0.23.1", "127.0.23.2", "127.0.23.3"]
 FORM_TIMEOUT_S = 30.0
@@ -83,13 +83,9 @@ def test_removenode_refusals(cluster):
 def test_removenode_of_a_killed_node(cluster):
     survivors, victim = cluster[:2], cluster[2]
     victim_id = status_by_address(cluster[0])[victim.host][1]
-    session = session_on(cluster[0])
-    try:
-        session.execute(f"CREATE KEYSPACE {KEYSPACE} WITH replication = "
-                        "{'class': 'SimpleStrategy', 'replication_factor': 2}")
-        session.execute(f"CREATE TABLE {KEYSPACE}.t (k int PRIMARY KEY, v text)")
-    finally:
-        session.cluster.shutdown()
+    execute_on(cluster[0], f"CREATE KEYSPACE {KEYSPACE} WITH replication = "
+                           "{'class': 'SimpleStrategy', 'replication_factor': 2}",
+               f"CREATE TABLE {KEYSPACE}.t (k int PRIMARY KEY, v text)")
     driver, quorum = quorum_session(cluster[0])
     listener = membership.EventListener(cluster[1])
     try:

@@ -14,7 +14,7 @@ import pytest
 from cassandra import AlreadyExists
 from cassandra.cluster import Cluster
 
-from cluster_harness import running_cluster, session_on, wait_for
+from cluster_harness import execute_on, running_cluster, session_on, wait_for
 
 ADDRESSES = ["127.0.1.1", "127.0.1.2", "127.0.1.3"]
 ADMIN_PORTS = [17101, 17102, 17103]
@@ -34,12 +34,8 @@ def cluster():
     with running_cluster(ADDRESSES, ADMIN_PORTS) as nodes:
         wait_for("describecluster on the seed lists 3 nodes under one schema version",
                  lambda: one_version(nodes[0], ADDRESSES), FORM_TIMEOUT_S)
-        session = session_on(nodes[0])
-        try:
-            session.execute(f"CREATE KEYSPACE {KEYSPACE} WITH replication = "
-                            "{'class': 'SimpleStrategy', 'replication_factor': 3}")
-        finally:
-            session.cluster.shutdown()
+        execute_on(nodes[0], f"CREATE KEYSPACE {KEYSPACE} WITH replication = "
+                             "{'class': 'SimpleStrategy', 'replication_factor': 3}")
         yield nodes
 
 

@@ -18,7 +18,9 @@
 //!   plus the port). Connections are opened lazily on the first message and re-opened with
 //!   exponential backoff (50 ms to 1 s) while messages wait in the queue.
 //! - `deadline` bounds the whole exchange: the caller gets `MessagingError::Timeout` at the
-//!   deadline whatever happened on the wire (a lost connection included), and the receiver
+//!   deadline whatever happened on the wire (a lost connection included), except that a
+//!   request of a `Verb::fails_fast` verb fails with `Unreachable` as soon as a connection
+//!   attempt to its peer fails (it was never sent), and the receiver
 //!   drops a request whose deadline (sent as wall-clock milliseconds, so clocks must be
 //!   synchronised as in Cassandra) passed before it is handled.
 //! - Every message carries the sender's cluster-metadata epoch (`set_epoch`); handlers see
@@ -107,6 +109,22 @@ impl Verb {
         }
     }
 
+    /// Requests of these verbs fail at once (`Unreachable`) while their peer cannot be
+    /// connected to, instead of waiting in the queue for a reconnection until their
+    /// deadline: their callers ask another node (the next metadata leader) or go on without
+    /// the peer (schema agreement), and a request never written to a connection cannot have
+    /// been acted on, so asking elsewhere cannot apply a proposal twice.
+    pub fn fails_fast(self) -> bool {
+        matches!(
+            self,
+            Verb::MetadataPropose
+                | Verb::MetadataJoin
+                | Verb::MetadataWaitApplied
+                | Verb::MetadataAgreed
+                | Verb::MetadataRemove
+        )
+    }
+
     /// Verbs on the urgent link: small control messages that must not queue behind data.
     pub fn is_urgent(self) -> bool {
         // Raft heartbeats and votes must not wait behind data, or leaders would be
@@ -167,6 +185,9 @@ pub enum MessagingError {
     Decode(String),
     #[error("messaging is shut down")]
     Shutdown,
+    /// The peer cannot be connected to (a `Verb::fails_fast` request, never sent).
+    #[error("cannot connect to {0}")]
+    Unreachable(SocketAddr),
 }
 
 /// A request or one-way message as a handler receives it.
@@ -244,11 +265,15 @@ struct Counters {
 struct Outbound {
     queue: mpsc::UnboundedSender<Outgoing>,
     budget: Arc<Semaphore>,
+    /// The link's last connection attempt failed and none succeeded since.
+    down: Arc<std::sync::atomic::AtomicBool>,
 }
 
 struct Outgoing {
     frame: Bytes,
     expires_at_ms: u64,
+    /// The request's id, failed at once while the link is down (`Verb::fails_fast`).
+    fail_fast: Option<u64>,
     /// Bytes of the link's queue budget this message holds until written.
     _permit: OwnedSemaphorePermit,
 }
@@ -439,10 +464,20 @@ impl Inner {
         let outbound = links.entry((peer, link)).or_insert_with(|| {
             let (queue, rx) = mpsc::unbounded_channel();
             let budget = Arc::new(Semaphore::new(self.config.queue_bytes));
-            tokio::spawn(run_link(self.clone(), peer, link, rx));
-            Outbound { queue, budget }
+            let down = Arc::default();
+            tokio::spawn(run_link(self.clone(), peer, link, rx, Arc::clone(&down)));
+            Outbound {
+                queue,
+                budget,
+                down,
+            }
         });
         let counters = self.counters(link);
+        let fail_fast = (kind == Kind::Request && verb.fails_fast()).then_some(id);
+        if fail_fast.is_some() && outbound.down.load(Ordering::Relaxed) {
+            counters.dropped.fetch_add(1, Ordering::Relaxed);
+            return Err(MessagingError::Unreachable(peer));
+        }
         let Ok(permit) = outbound.budget.clone().try_acquire_many_owned(len as u32) else {
             counters.dropped.fetch_add(1, Ordering::Relaxed);
             return Err(MessagingError::Overloaded(peer));
@@ -453,12 +488,20 @@ impl Inner {
             .send(Outgoing {
                 frame: header.encode(&payload),
                 expires_at_ms,
+                fail_fast,
                 _permit: permit,
             })
             .map_err(|_| {
                 counters.pending.fetch_sub(1, Ordering::Relaxed);
                 MessagingError::Shutdown
             })
+    }
+
+    /// Fails a waiting request at once (it was never sent).
+    fn fail(&self, id: u64, error: MessagingError) {
+        if let Some(callback) = self.lock_callbacks().remove(&id) {
+            let _ = callback.send(Err(error));
+        }
     }
 
     /// A response arrived: hand it to its waiting request, if that is still waiting.
@@ -505,9 +548,12 @@ async fn run_link(
     peer: SocketAddr,
     link: Link,
     mut queue: mpsc::UnboundedReceiver<Outgoing>,
+    down: Arc<std::sync::atomic::AtomicBool>,
 ) {
     let mut shutdown = inner.shutdown.subscribe();
     let mut backoff = MIN_BACKOFF;
+    // Messages taken off the queue while the link was down, sent first once it is up.
+    let mut held: std::collections::VecDeque<Outgoing> = Default::default();
     loop {
         let framed = match tokio::time::timeout(CONNECT_TIMEOUT, connect(&inner, peer, link)).await
         {
@@ -518,6 +564,19 @@ async fn run_link(
                     |r| r.err().map(|e| e.to_string()).unwrap_or_default(),
                 );
                 tracing::debug!(%peer, ?link, error, "internode connection failed");
+                down.store(true, Ordering::Relaxed);
+                // Fail-fast requests waiting for this connection fail now; the others wait.
+                while let Ok(message) = queue.try_recv() {
+                    match message.fail_fast {
+                        Some(id) => {
+                            let counters = inner.counters(link);
+                            counters.pending.fetch_sub(1, Ordering::Relaxed);
+                            counters.dropped.fetch_add(1, Ordering::Relaxed);
+                            inner.fail(id, MessagingError::Unreachable(peer));
+                        }
+                        None => held.push_back(message),
+                    }
+                }
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
                     _ = stopped(&mut shutdown) => return,
@@ -527,6 +586,7 @@ async fn run_link(
             }
         };
         backoff = MIN_BACKOFF;
+        down.store(false, Ordering::Relaxed);
         let (mut sink, mut stream) = framed.split();
         let reader_inner = inner.clone();
         let mut reader = tokio::spawn(async move {
@@ -539,7 +599,7 @@ async fn run_link(
         });
         loop {
             tokio::select! {
-                message = queue.recv() => {
+                message = next_message(&mut held, &mut queue) => {
                     let Some(message) = message else {
                         reader.abort();
                         return;
@@ -564,6 +624,17 @@ async fn run_link(
             }
         }
         reader.abort();
+    }
+}
+
+/// The next message to write: those held while the link was down first, then the queue.
+async fn next_message(
+    held: &mut std::collections::VecDeque<Outgoing>,
+    queue: &mut mpsc::UnboundedReceiver<Outgoing>,
+) -> Option<Outgoing> {
+    match held.pop_front() {
+        Some(message) => Some(message),
+        None => queue.recv().await,
     }
 }
 

@@ -181,3 +181,34 @@ async fn queue_is_bounded_in_bytes() {
         }
     );
 }
+
+#[tokio::test]
+async fn fail_fast_requests_fail_at_once_when_the_peer_cannot_be_reached() {
+    let a = node("c", |_| {}).await;
+    let dead = unused_addr();
+    // A metadata proposal to a node nobody listens on: failed by the first connection
+    // attempt, long before its deadline (it was never sent).
+    let started = Instant::now();
+    let err = a
+        .send_request(dead, Verb::MetadataPropose, Bytes::new(), in_secs(10.0))
+        .await
+        .unwrap_err();
+    assert_eq!(err, MessagingError::Unreachable(dead));
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // While the link is down the next one fails without waiting for an attempt.
+    let err = a
+        .send_request(dead, Verb::MetadataWaitApplied, Bytes::new(), in_secs(10.0))
+        .await
+        .unwrap_err();
+    assert_eq!(err, MessagingError::Unreachable(dead));
+    // Data-path requests still wait for a reconnection until their deadline.
+    let err = a
+        .send_request(dead, Verb::Mutation, Bytes::new(), in_secs(0.5))
+        .await
+        .unwrap_err();
+    assert_eq!(err, MessagingError::Timeout);
+}
