@@ -135,6 +135,30 @@ fn is_boolean(value: &str) -> bool {
     value.eq_ignore_ascii_case("true") || value.eq_ignore_ascii_case("false")
 }
 
+/// Refuses `key` unless it is `true` or `false` (any case), with `message(value)`: each
+/// option words this differently in Cassandra.
+fn check_boolean(
+    options: &Options,
+    key: &str,
+    message: impl FnOnce(&str) -> String,
+) -> CqlResult<()> {
+    match options.get(key) {
+        Some(v) if !is_boolean(v) => Err(config(message(v))),
+        _ => Ok(()),
+    }
+}
+
+/// `key`'s value read by `parse` (`int` or `long`), `None` when absent; otherwise refused
+/// as Cassandra's `Integer.parseInt` callers word it.
+fn parsed<T>(options: &Options, key: &str, parse: fn(&str) -> Option<T>) -> CqlResult<Option<T>> {
+    options
+        .get(key)
+        .map(|v| {
+            parse(v).ok_or_else(|| config(format!("{v} is not a parsable int (base10) for {key}")))
+        })
+        .transpose()
+}
+
 /// `Integer.parseInt` / `Long.parseLong`.
 fn int(value: &str) -> Option<i32> {
     parse_java_integer(value)
@@ -168,39 +192,22 @@ fn common_options(options: &Options) -> CqlResult<Options> {
             )));
         }
     }
-    if let Some(v) = options.get("tombstone_compaction_interval") {
-        let interval = long(v).ok_or_else(|| {
-            config(format!(
-                "{v} is not a parsable int (base10) for tombstone_compaction_interval"
-            ))
-        })?;
+    if let Some(interval) = parsed(options, "tombstone_compaction_interval", long)? {
         if interval < 0 {
             return Err(config(format!(
                 "tombstone_compaction_interval must be greater than 0, but was {interval}"
             )));
         }
     }
-    if let Some(v) = options.get("unchecked_tombstone_compaction") {
-        if !is_boolean(v) {
-            return Err(config(format!(
-                "'unchecked_tombstone_compaction' should be either 'true' or 'false', not '{v}'"
-            )));
-        }
-    }
-    if let Some(v) = options.get("log_all") {
-        if !is_boolean(v) {
-            return Err(config(format!(
-                "'log_all' should either be 'true' or 'false', not {v}"
-            )));
-        }
-    }
-    if let Some(v) = options.get("enabled") {
-        if !is_boolean(v) {
-            return Err(config(format!(
-                "enabled should either be 'true' or 'false', not {v}"
-            )));
-        }
-    }
+    check_boolean(options, "unchecked_tombstone_compaction", |v| {
+        format!("'unchecked_tombstone_compaction' should be either 'true' or 'false', not '{v}'")
+    })?;
+    check_boolean(options, "log_all", |v| {
+        format!("'log_all' should either be 'true' or 'false', not {v}")
+    })?;
+    check_boolean(options, "enabled", |v| {
+        format!("enabled should either be 'true' or 'false', not {v}")
+    })?;
     let mut unchecked = options.clone();
     for key in [
         "tombstone_threshold",
@@ -218,12 +225,7 @@ fn common_options(options: &Options) -> CqlResult<Options> {
 
 /// `SizeTieredCompactionStrategyOptions.validateOptions`.
 fn size_tiered_options(options: &Options, unchecked: &mut Options) -> CqlResult<()> {
-    if let Some(v) = options.get("min_sstable_size") {
-        let size = long(v).ok_or_else(|| {
-            config(format!(
-                "{v} is not a parsable int (base10) for min_sstable_size"
-            ))
-        })?;
+    if let Some(size) = parsed(options, "min_sstable_size", long)? {
         if size < 0 {
             return Err(config(format!(
                 "min_sstable_size must be non negative: {size}"
@@ -308,36 +310,24 @@ fn time_window_options(options: &Options, unchecked: &mut Options) -> CqlResult<
         &["SECONDS", "MILLISECONDS", "MICROSECONDS", "NANOSECONDS"],
     )?;
     units("compaction_window_unit", &["MINUTES", "HOURS", "DAYS"])?;
-    if let Some(v) = options.get("compaction_window_size") {
-        let size = int(v).ok_or_else(|| {
-            config(format!(
-                "{v} is not a parsable int (base10) for compaction_window_size"
-            ))
-        })?;
+    if let Some(size) = parsed(options, "compaction_window_size", int)? {
         if size < 1 {
             return Err(config(format!(
                 "{size} must be greater than 1 for compaction_window_size"
             )));
         }
     }
-    if let Some(v) = options.get("expired_sstable_check_frequency_seconds") {
-        let frequency = long(v).ok_or_else(|| {
-            config(format!(
-                "{v} is not a parsable int (base10) for expired_sstable_check_frequency_seconds"
-            ))
-        })?;
+    if let Some(frequency) = parsed(options, "expired_sstable_check_frequency_seconds", long)? {
         if frequency < 0 {
             return Err(config(format!(
                 "expired_sstable_check_frequency_seconds must not be negative, but was {frequency}"
             )));
         }
     }
+    check_boolean(options, "unsafe_aggressive_sstable_expiration", |v| {
+        format!("unsafe_aggressive_sstable_expiration is not 'true' or 'false' ({v})")
+    })?;
     if let Some(v) = options.get("unsafe_aggressive_sstable_expiration") {
-        if !is_boolean(v) {
-            return Err(config(format!(
-                "unsafe_aggressive_sstable_expiration is not 'true' or 'false' ({v})"
-            )));
-        }
         // Allowed only with -Dcassandra.allow_unsafe_aggressive_sstable_expiration=true,
         // which a Strata node never has.
         if v.eq_ignore_ascii_case("true") {
