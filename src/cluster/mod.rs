@@ -11,6 +11,7 @@ pub mod membership;
 pub mod messaging;
 pub mod metadata;
 pub mod nodetool;
+pub mod paxos;
 pub mod placement;
 pub mod read_repair;
 pub mod replica;

@@ -32,7 +32,7 @@ impl ClusteringRange {
 }
 
 /// One change inside a partition.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Operation {
     DeletePartition,
     DeleteRange(ClusteringRange),
@@ -110,7 +110,7 @@ pub fn decode_counter_shard(value: &[u8]) -> Option<(i64, i64)> {
 }
 
 /// All changes a statement makes to one partition (serializable: replicas receive it).
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PartitionUpdate {
     pub token: i64,
     pub partition_key: Vec<u8>,
