@@ -88,8 +88,9 @@ pub struct Node {
 }
 
 impl Node {
-    /// Opens storage, binds internode messaging and joins gossip; on a first start, picks
-    /// the node's tokens (after learning the ring, unless this node is a seed).
+    /// Opens storage, binds internode messaging, joins gossip and the metadata group, and
+    /// takes the node's place in the ring through the metadata log (on a first start, with
+    /// tokens allocated against the ring the log holds).
     pub async fn open(config: Config) -> anyhow::Result<Arc<Node>> {
         let storage = tokio::task::spawn_blocking(move || open_storage(config)).await??;
         let Storage {
@@ -103,10 +104,8 @@ impl Node {
             disk_failure,
         } = storage;
         let peers = Membership::load_persisted(schema.local_records(peer_records_prefix()));
-        // Peers removed from the cluster are forgotten by gossip's first round
-        // (`gossip::forget_removed`, which also deletes their records); those this node
-        // knows removed already never enter the ring.
-        let removed = schema.catalog().removed_nodes.clone();
+        // The ring is the metadata log's nodes (`cluster::topology`); this node's own
+        // tokens, persisted by an earlier run, until the log has its record.
         let mut ring = Ring::new(Endpoint {
             host_id,
             address: config.broadcast_address(),
@@ -114,13 +113,7 @@ impl Node {
             rack: config.rack.clone(),
             tokens: tokens.clone().unwrap_or_default(),
         });
-        for peer in peers
-            .iter()
-            .filter(|p| p.host_id != host_id && !p.tokens.is_empty())
-            .filter(|p| !removed.contains_key(&p.host_id))
-        {
-            ring.upsert(peer.endpoint());
-        }
+        ring.sync(schema.catalog().nodes.values());
         let internode = SocketAddr::new(config.listen_address, config.storage_port);
         let messaging = Messaging::bind(MessagingConfig::new(
             config.cluster_name.clone(),
@@ -178,17 +171,8 @@ impl Node {
                 node: Arc::downgrade(&host),
             }));
         let gossip = Gossip::start(node.clone()).await?;
-        if tokens.is_none() {
-            let tokens = gossip.choose_tokens(&*node).await;
-            let stored = serde_json::to_vec(&tokens)?;
-            let writer = node.clone();
-            tokio::task::spawn_blocking(move || {
-                writer.schema.put_local_record(TOKENS_RECORD, stored)
-            })
-            .await?
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-            gossip.publish_tokens(&*node, tokens).await;
-        }
+        crate::cluster::topology::follow(&host);
+        crate::cluster::topology::join_ring(&host, tokens).await?;
         let _ = node.gossip.set(gossip);
         Ok(node)
     }
@@ -372,7 +356,7 @@ fn open_storage(config: Config) -> anyhow::Result<Storage> {
     let schema = SchemaStore::open(engine.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let host_id = schema.host_id().map_err(|e| anyhow::anyhow!("{e}"))?;
     let tokens = schema
-        .local_record(TOKENS_RECORD)
+        .local_record(crate::cluster::topology::TOKENS_RECORD)
         .map(|stored| serde_json::from_slice(&stored))
         .transpose()?;
     // Damage met while the schema was read was skipped there; say where it is.
@@ -428,9 +412,6 @@ async fn start_metadata(
     })
     .await
 }
-
-/// Local record holding the node's tokens (JSON list).
-const TOKENS_RECORD: &str = "tokens";
 
 fn engine_options(config: &Config, names: crate::logging::VersionNames) -> EngineOptions {
     let sync = match config.commitlog_sync {

@@ -17,8 +17,7 @@ use chitchat::transport::UdpTransport;
 use chitchat::{spawn_chitchat, ChitchatConfig, ChitchatHandle, ChitchatId, FailureDetectorConfig};
 use uuid::Uuid;
 
-use super::membership::{format_tokens, keys, Changes, MembershipState, NodeEvent, Peer, PeerInfo};
-use super::ring::{allocate_tokens, Endpoint, SharedRing};
+use super::membership::{keys, Changes, MembershipState, NodeEvent, Peer, PeerInfo};
 use super::Host;
 
 /// Gossip round period: half of Cassandra's second, so that detection stays well inside
@@ -34,8 +33,6 @@ const PHI_THRESHOLD: f64 = 10.0;
 const SHUTDOWN_ANNOUNCE: Duration = Duration::from_millis(1500);
 /// How often published state (load, schema version) is refreshed and liveness re-read.
 const REFRESH_INTERVAL: Duration = Duration::from_millis(500);
-/// Longest a joining non-seed node waits to learn the ring before choosing tokens.
-const JOIN_WAIT: Duration = Duration::from_secs(10);
 /// Key prefix of persisted peers among the node-local records.
 const PEER_RECORD_PREFIX: &str = "peers/";
 
@@ -150,52 +147,6 @@ impl Gossip {
         Ok(gossip)
     }
 
-    /// A first start's tokens (Cassandra's bootstrap token selection): a seed allocates at
-    /// once; another node first waits (at most `JOIN_WAIT`) to learn the ring from gossip,
-    /// then allocates against it (`ring::allocate_tokens`).
-    pub async fn choose_tokens(&self, node: &dyn Host) -> Vec<i64> {
-        let config = node.config();
-        let own = SocketAddr::new(config.broadcast_address(), config.storage_port);
-        let is_seed = seed_addresses(&config.seeds, config.storage_port, own).len()
-            < config.seeds.len()
-            || config.seeds.is_empty();
-        if !is_seed {
-            let deadline = tokio::time::Instant::now() + JOIN_WAIT;
-            let mut ring_changes = node.coordinator().shared_ring().subscribe();
-            while node.coordinator().ring().len() < 2 {
-                if tokio::time::timeout_at(deadline, ring_changes.changed())
-                    .await
-                    .is_err()
-                {
-                    tracing::warn!("no ring learned from the seeds within {JOIN_WAIT:?}; choosing tokens alone");
-                    break;
-                }
-            }
-        }
-        let ring = node.coordinator().ring();
-        let existing: BTreeMap<i64, Uuid> = ring
-            .tokens()
-            .filter(|(_, h)| *h != node.host_id())
-            .collect();
-        let (hi, lo) = node.host_id().as_u64_pair();
-        allocate_tokens(&existing, config.num_tokens.max(1) as usize, hi ^ lo)
-    }
-
-    /// Makes `tokens` this node's, in the ring and in gossip (the caller persisted them).
-    pub async fn publish_tokens(&self, node: &dyn Host, tokens: Vec<i64>) {
-        let published = format_tokens(&tokens);
-        node.coordinator().shared_ring().update(|ring| {
-            let local = Endpoint {
-                tokens,
-                ..ring.local().clone()
-            };
-            ring.upsert(local)
-        });
-        self.handle
-            .with_chitchat(|c| c.self_node_state().set(keys::TOKENS, &published))
-            .await;
-    }
-
     /// Announces that this node serves CQL (drivers get `NEW_NODE`/`UP` only after this).
     pub async fn set_rpc_ready(&self, ready: bool) {
         self.handle
@@ -271,13 +222,8 @@ pub fn seed_endpoints(seeds: &[String], port: u16) -> Vec<String> {
 
 /// This node's published key-values.
 fn published_state(node: &dyn Host, rpc_ready: bool) -> Vec<(String, String)> {
-    let config = node.config();
-    let ring = node.coordinator().ring();
     let values = [
         (keys::HOST_ID, node.host_id().to_string()),
-        (keys::DC, config.dc.clone()),
-        (keys::RACK, config.rack.clone()),
-        (keys::TOKENS, format_tokens(&ring.local().tokens)),
         (keys::NATIVE_ADDRESS, native_address(node).to_string()),
         (
             keys::RELEASE_VERSION,
@@ -315,7 +261,8 @@ async fn watch_loop(node: Arc<dyn Host>, chitchat: Arc<tokio::sync::Mutex<chitch
             _ = tick.tick() => {}
             result = changed.changed() => if result.is_err() { return },
         }
-        forget_removed(&node).await;
+        follow_topology(&node).await;
+        let nodes = node.schema().catalog().nodes.clone();
         let view = {
             let mut chitchat = chitchat.lock().await;
             let state = chitchat.self_node_state();
@@ -328,9 +275,7 @@ async fn watch_loop(node: Arc<dyn Host>, chitchat: Arc<tokio::sync::Mutex<chitch
             // The newest incarnation of each host (a restarted node has two).
             let mut newest: BTreeMap<Uuid, (u64, PeerInfo, bool)> = BTreeMap::new();
             for (id, state) in chitchat.node_states() {
-                let Some(info) =
-                    PeerInfo::from_gossip(id.gossip_advertise_addr.ip(), state.key_values())
-                else {
+                let Some(info) = PeerInfo::from_gossip(&nodes, state.key_values()) else {
                     continue;
                 };
                 // A node that announced its shutdown is down although it still gossips.
@@ -356,16 +301,29 @@ async fn watch_loop(node: Arc<dyn Host>, chitchat: Arc<tokio::sync::Mutex<chitch
         changes
             .events
             .extend(node.membership().write().mark_down_except(&alive));
-        apply(&node, node.coordinator().shared_ring(), changes).await;
+        apply(&node, changes).await;
     }
 }
 
-/// Forgets the nodes the metadata log says were removed (`nodetool removenode`): out of the
-/// membership (gossip's state of them is ignored from now on), the ring and the persisted
-/// peers, and drivers get `REMOVED_NODE`. Every node does this once it applied the removal
-/// (within a refresh interval), a node that was down when it catches up on the log.
-pub async fn forget_removed(node: &Arc<dyn Host>) {
+/// Brings this node's ring and membership in line with the metadata log: the ring is the
+/// log's nodes with their tokens (this node's own included once it joined), peers are
+/// learned from it, and removed nodes are forgotten. Run after every applied entry
+/// (`cluster::topology::follow`) and every gossip round.
+pub async fn follow_topology(node: &Arc<dyn Host>) {
     let catalog = node.schema().catalog();
+    node.coordinator()
+        .shared_ring()
+        .update(|ring| ring.sync(catalog.nodes.values()));
+    let changes = node.membership().write().learn(&catalog.nodes);
+    apply(node, changes).await;
+    forget_removed(node, &catalog).await;
+}
+
+/// Forgets the nodes the metadata log says were removed (`nodetool removenode`): out of the
+/// membership (gossip's state of them is ignored from now on) and the persisted peers, and
+/// drivers get `REMOVED_NODE` (the ring lost them with their records). Every node does this
+/// once it applied the removal, a node that was down when it catches up on the log.
+async fn forget_removed(node: &Arc<dyn Host>, catalog: &crate::schema::Catalog) {
     if catalog.removed_nodes.is_empty() {
         return;
     }
@@ -373,20 +331,6 @@ pub async fn forget_removed(node: &Arc<dyn Host>) {
         .membership()
         .write()
         .remove(catalog.removed_nodes.keys());
-    let ring = node.coordinator().shared_ring();
-    if catalog
-        .removed_nodes
-        .keys()
-        .any(|h| ring.current().endpoint(h).is_some())
-    {
-        ring.update(|ring| {
-            let before = ring.len();
-            for host_id in catalog.removed_nodes.keys() {
-                ring.remove(*host_id);
-            }
-            ring.len() != before
-        });
-    }
     if forgotten.is_empty() {
         return;
     }
@@ -411,16 +355,7 @@ pub async fn forget_removed(node: &Arc<dyn Host>) {
     }
 }
 
-async fn apply(node: &Arc<dyn Host>, ring: &SharedRing, changes: Changes) {
-    if !changes.ring.is_empty() {
-        ring.update(|ring| {
-            let mut changed = false;
-            for endpoint in &changes.ring {
-                changed |= ring.upsert(endpoint.clone());
-            }
-            changed
-        });
-    }
+async fn apply(node: &Arc<dyn Host>, changes: Changes) {
     if !changes.persist.is_empty() {
         let node = node.clone();
         let persist = changes.persist;

@@ -2,13 +2,16 @@
 //! driver events a change of that knowledge causes.
 //!
 //! Sans-IO: `MembershipState::observe` takes a view of gossip (each node's published
-//! state and the failure detector's verdict) and returns the changes to apply: ring
-//! endpoints, peers to persist and events. The gossip task (`cluster::gossip`) does the IO.
+//! state and the failure detector's verdict) and returns the changes to apply: peers to
+//! persist and events. `learn` takes the nodes of the ring from the metadata log, where
+//! each node's location and tokens live; gossip carries only what is ephemeral. The gossip
+//! task (`cluster::gossip`) does the IO.
 //!
 //! Invariants:
-//! - A peer, once known, stays known (and in the ring) while it is down, until removed
-//!   (`nodetool removenode`, through the metadata log); a removed node is never known
-//!   again, whatever gossip still carries of it.
+//! - A peer is known once the metadata log has it in the ring (`NodeRecord`), and stays
+//!   known while it is down, until removed (`nodetool removenode`, through the metadata
+//!   log); a removed node is never known again, whatever gossip still carries of it. Its
+//!   location and tokens are the log's, never gossip's.
 //! - `STATUS_CHANGE` events are deduplicated: `UP` only on a down-to-up transition, `DOWN`
 //!   only on up-to-down. As in Cassandra (`StorageService.onDead`, `onRestart`,
 //!   `notifyRpcChange`), a peer goes down for drivers when the failure detector convicts
@@ -26,14 +29,12 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::ring::Endpoint;
+use crate::schema::NodeRecord;
 
-/// Gossip keys of a node's published state (Cassandra's application states).
+/// Gossip keys of a node's published state (Cassandra's application states): only what is
+/// ephemeral; where a node is and what it owns are in the metadata log.
 pub mod keys {
     pub const HOST_ID: &str = "host_id";
-    pub const DC: &str = "dc";
-    pub const RACK: &str = "rack";
-    /// Comma-separated tokens; absent until the node has chosen them.
-    pub const TOKENS: &str = "tokens";
     /// `true` once the node serves CQL.
     pub const RPC_READY: &str = "rpc_ready";
     /// Broadcast native (CQL) address, `ip:port`.
@@ -50,7 +51,8 @@ pub mod keys {
     pub const SHUTDOWN: &str = "shutdown";
 }
 
-/// What a node publishes about itself, as last seen (and persisted for down nodes).
+/// What is known of a node: its place in the ring (from the metadata log) and what it
+/// last gossiped (persisted for down nodes).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PeerInfo {
     pub host_id: Uuid,
@@ -68,28 +70,44 @@ pub struct PeerInfo {
 }
 
 impl PeerInfo {
-    /// Parses a node's gossip key-values; `None` until the identifying ones have arrived.
+    /// A node of the ring as the metadata log describes it, before gossip says more.
+    pub fn from_record(record: &NodeRecord) -> PeerInfo {
+        PeerInfo {
+            host_id: record.host_id,
+            address: record.address,
+            dc: record.dc.clone(),
+            rack: record.rack.clone(),
+            tokens: record.tokens.clone(),
+            native_address: record.native_address,
+            release_version: String::new(),
+            schema_version: None,
+            load: 0,
+            rpc_ready: false,
+            epoch: 0,
+        }
+    }
+
+    /// Parses a node's gossip key-values, completed by its record in the ring (`nodes`,
+    /// from the metadata log); `None` until the node has a host id in gossip and a place
+    /// in the ring.
     pub fn from_gossip<'a>(
-        address: IpAddr,
+        nodes: &BTreeMap<Uuid, NodeRecord>,
         values: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Option<PeerInfo> {
         let values: BTreeMap<&str, &str> = values.into_iter().collect();
         let get = |key: &str| values.get(key).copied();
-        let tokens = get(keys::TOKENS)
-            .map(|t| t.split(',').filter_map(|s| s.parse().ok()).collect())
-            .unwrap_or_default();
+        let host_id: Uuid = get(keys::HOST_ID)?.parse().ok()?;
+        let record = nodes.get(&host_id)?;
         Some(PeerInfo {
-            host_id: get(keys::HOST_ID)?.parse().ok()?,
-            address,
-            dc: get(keys::DC)?.to_string(),
-            rack: get(keys::RACK)?.to_string(),
-            tokens,
-            native_address: get(keys::NATIVE_ADDRESS)?.parse().ok()?,
+            native_address: get(keys::NATIVE_ADDRESS)
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(record.native_address),
             release_version: get(keys::RELEASE_VERSION).unwrap_or_default().to_string(),
             schema_version: get(keys::SCHEMA).and_then(|s| s.parse().ok()),
             load: get(keys::LOAD).and_then(|s| s.parse().ok()).unwrap_or(0),
             rpc_ready: get(keys::RPC_READY) == Some("true"),
             epoch: get(keys::EPOCH).and_then(|s| s.parse().ok()).unwrap_or(0),
+            ..PeerInfo::from_record(record)
         })
     }
 
@@ -102,15 +120,12 @@ impl PeerInfo {
             tokens: self.tokens.clone(),
         }
     }
-}
 
-/// Comma-joined tokens, as published under `keys::TOKENS`.
-pub fn format_tokens(tokens: &[i64]) -> String {
-    tokens
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
+    /// Whether `record` says something else of the node's place in the ring.
+    fn differs_from(&self, record: &NodeRecord) -> bool {
+        (self.address, &self.dc, &self.rack, &self.tokens)
+            != (record.address, &record.dc, &record.rack, &record.tokens)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -174,8 +189,6 @@ impl NodeEvent {
 /// The effects of one observation, for the IO side to apply.
 #[derive(Debug, Default, PartialEq)]
 pub struct Changes {
-    /// Endpoints to add to or replace in the ring.
-    pub ring: Vec<Endpoint>,
     /// Peers whose persisted record changed.
     pub persist: Vec<PeerInfo>,
     pub events: Vec<NodeEvent>,
@@ -242,9 +255,6 @@ impl MembershipState {
                     if ready {
                         changes.events.push(NodeEvent::NewNode(info.native_address));
                     }
-                    if !info.tokens.is_empty() {
-                        changes.ring.push(info.endpoint());
-                    }
                     changes.persist.push(info.clone());
                     self.peers.insert(
                         info.host_id,
@@ -264,9 +274,6 @@ impl MembershipState {
                         // Told with the address drivers knew it by.
                         peer.tell(false, &mut changes.events);
                     }
-                    if info.endpoint() != peer.info.endpoint() && !info.tokens.is_empty() {
-                        changes.ring.push(info.endpoint());
-                    }
                     if persisted_fields(&info) != persisted_fields(&peer.info) {
                         changes.persist.push(info.clone());
                     }
@@ -283,6 +290,47 @@ impl MembershipState {
                         peer.tell(true, &mut changes.events);
                     }
                 }
+            }
+        }
+        changes
+    }
+
+    /// Learns the nodes of the ring from the metadata log (`nodes`, this node's own record
+    /// included): a node not yet gossiped about becomes a known, down peer (drivers get
+    /// `NEW_NODE` once it serves CQL), a known one takes the log's address, location and
+    /// tokens. Removed nodes are not in `nodes` (see `remove`).
+    pub fn learn(&mut self, nodes: &BTreeMap<Uuid, NodeRecord>) -> Changes {
+        let mut changes = Changes::default();
+        for record in nodes.values() {
+            if record.host_id == self.local || self.removed.contains(&record.host_id) {
+                continue;
+            }
+            match self.peers.get_mut(&record.host_id) {
+                None => {
+                    let info = PeerInfo::from_record(record);
+                    changes.persist.push(info.clone());
+                    self.peers.insert(
+                        record.host_id,
+                        Peer {
+                            info,
+                            alive: false,
+                            announced: false,
+                            generation: 0,
+                            told_up: None,
+                        },
+                    );
+                }
+                Some(peer) if peer.info.differs_from(record) => {
+                    peer.info = PeerInfo {
+                        address: record.address,
+                        dc: record.dc.clone(),
+                        rack: record.rack.clone(),
+                        tokens: record.tokens.clone(),
+                        ..peer.info.clone()
+                    };
+                    changes.persist.push(peer.info.clone());
+                }
+                Some(_) => {}
             }
         }
         changes
@@ -356,26 +404,68 @@ mod tests {
         SocketAddr::new([127, 0, 0, n].into(), 9042)
     }
 
+    fn record(n: u8) -> NodeRecord {
+        NodeRecord {
+            host_id: Uuid::from_u128(u128::from(n)),
+            address: [127, 0, 0, n].into(),
+            native_address: native(n),
+            dc: "dc".into(),
+            rack: "r".into(),
+            tokens: vec![i64::from(n)],
+        }
+    }
+
     #[test]
-    fn parses_gossip_state() {
+    fn parses_gossip_state_completed_by_the_ring() {
         let values = [
             (keys::HOST_ID, "00000000-0000-0000-0000-000000000002"),
-            (keys::DC, "dc"),
-            (keys::RACK, "r"),
-            (keys::TOKENS, "2"),
             (keys::NATIVE_ADDRESS, "127.0.0.2:9042"),
             (keys::RELEASE_VERSION, "5.0.0"),
             (keys::RPC_READY, "true"),
         ];
+        let nodes = BTreeMap::from([(Uuid::from_u128(2), record(2))]);
+        assert_eq!(PeerInfo::from_gossip(&nodes, values), Some(info(2, true)));
         assert_eq!(
-            PeerInfo::from_gossip([127, 0, 0, 2].into(), values),
-            Some(info(2, true))
+            PeerInfo::from_gossip(&BTreeMap::new(), values),
+            None,
+            "not in the ring yet"
         );
         assert_eq!(
-            PeerInfo::from_gossip([127, 0, 0, 2].into(), [(keys::DC, "dc")]),
+            PeerInfo::from_gossip(&nodes, [(keys::RPC_READY, "true")]),
             None,
             "no host id yet"
         );
+    }
+
+    #[test]
+    fn nodes_of_the_ring_are_known_down_until_gossip_says_more() {
+        let mut state = MembershipState::new(Uuid::from_u128(1), Vec::new());
+        let nodes = BTreeMap::from([
+            (Uuid::from_u128(1), record(1)),
+            (Uuid::from_u128(2), record(2)),
+        ]);
+        let changes = state.learn(&nodes);
+        assert_eq!(changes.persist, vec![PeerInfo::from_record(&record(2))]);
+        assert!(changes.events.is_empty());
+        let peer = state.peer(&Uuid::from_u128(2)).unwrap();
+        assert!(!peer.alive && peer.info.tokens == vec![2]);
+        assert_eq!(state.learn(&nodes), Changes::default(), "nothing new");
+        // Gossip: up and serving, a new node for drivers.
+        assert_eq!(
+            state.observe([(info(2, true), 1, true)]).events,
+            vec![NodeEvent::NewNode(native(2))]
+        );
+        // The log moves it (a restart at another address): gossip's state is kept.
+        let mut moved = record(2);
+        moved.address = [127, 0, 0, 9].into();
+        let changes = state.learn(&BTreeMap::from([(moved.host_id, moved)]));
+        assert_eq!(changes.persist.len(), 1);
+        let peer = state.peer(&Uuid::from_u128(2)).unwrap();
+        assert_eq!(peer.info.address, IpAddr::from([127, 0, 0, 9]));
+        assert!(peer.alive && peer.info.rpc_ready);
+        // A removed node is not learned back from the log.
+        state.remove(&[Uuid::from_u128(2)]);
+        assert_eq!(state.learn(&nodes), Changes::default());
     }
 
     #[test]
@@ -383,11 +473,6 @@ mod tests {
         let mut state = MembershipState::new(Uuid::from_u128(1), Vec::new());
         let first = state.observe([(info(2, false), 1, true)]);
         assert_eq!(first.events, vec![]);
-        assert_eq!(
-            first.ring.len(),
-            1,
-            "a joining node's tokens enter the ring at once"
-        );
         assert_eq!(
             state.observe([(info(2, true), 1, true)]).events,
             vec![NodeEvent::NewNode(native(2))]
@@ -492,6 +577,6 @@ mod tests {
         );
         let changes = state.observe([(info(2, true), 1, true), (info(1, true), 1, true)]);
         assert_eq!(changes.events, vec![NodeEvent::Up(native(2))]);
-        assert!(changes.persist.is_empty() && changes.ring.is_empty());
+        assert!(changes.persist.is_empty());
     }
 }

@@ -16,6 +16,7 @@ pub mod placement;
 pub mod read_repair;
 pub mod replica;
 pub mod ring;
+pub mod topology;
 mod write_pipeline;
 
 pub use write_pipeline::with_deferred_handoff;

@@ -389,7 +389,7 @@ pub async fn removenode(node: &Arc<dyn Host>, args: &[String]) -> Result<String,
                 .remove_node(&catalog, removed, &liveness)
                 .await
                 .map_err(|e| e.to_string())?;
-            super::gossip::forget_removed(node).await;
+            super::gossip::follow_topology(node).await;
             Ok(String::new())
         }
     }

@@ -1,23 +1,27 @@
 //! The token ring: which node owns which Murmur3 token, and how a joining node picks its
 //! vnode tokens.
 //!
-//! Sans-IO: plain data and pure functions, no clock, no sockets, no locks. Membership
-//! (`cluster::gossip`) feeds endpoints in; replica placement per keyspace strategy is
-//! `cluster::placement`.
+//! Sans-IO: plain data and pure functions, no clock, no sockets, no locks. The ring is
+//! the metadata log's nodes (`Ring::sync` with `Catalog::nodes`, never gossip), so every
+//! node that applied the same log has the same ring; replica placement per keyspace
+//! strategy is `cluster::placement`.
 //!
 //! Invariants:
 //! - A token belongs to at most one endpoint; the endpoint that owns token `t` owns the
 //!   range `(previous token, t]` (wrapping), as in Cassandra.
 //! - An endpoint stays in the ring, whatever its liveness, until it is removed explicitly
 //!   (Cassandra's `removenode`): liveness never moves ownership.
-//! - A node's tokens are chosen once (`allocate_tokens`) and then persisted with its host
-//!   id, so a restarted node owns exactly the ranges it owned before.
+//! - A node's tokens are chosen once (`allocate_tokens`), committed to the metadata log
+//!   (`cluster::topology`) and persisted with its host id, so a restarted node owns
+//!   exactly the ranges it owned before.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use uuid::Uuid;
+
+use crate::schema::NodeRecord;
 
 /// A node of the ring: identity, location (snitch data) and vnode tokens.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,6 +107,34 @@ impl Ring {
         }
         self.remove_tokens(host_id);
         self.endpoints.remove(&host_id)
+    }
+
+    /// Makes the ring hold exactly `nodes` (the metadata log's, which never share a token)
+    /// plus the local endpoint, which stays with the tokens it has until the log has it;
+    /// returns whether the ring changed.
+    pub fn sync<'a>(&mut self, nodes: impl IntoIterator<Item = &'a NodeRecord>) -> bool {
+        let mut changed = false;
+        let mut kept = BTreeSet::from([self.local]);
+        for node in nodes {
+            kept.insert(node.host_id);
+            changed |= self.upsert(Endpoint {
+                host_id: node.host_id,
+                address: node.address,
+                dc: node.dc.clone(),
+                rack: node.rack.clone(),
+                tokens: node.tokens.clone(),
+            });
+        }
+        let gone: Vec<Uuid> = self
+            .endpoints
+            .keys()
+            .filter(|h| !kept.contains(h))
+            .copied()
+            .collect();
+        for host_id in gone {
+            changed |= self.remove(host_id).is_some();
+        }
+        changed
     }
 
     fn remove_tokens(&mut self, host_id: Uuid) {

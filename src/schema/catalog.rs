@@ -16,8 +16,8 @@ use md5::{Digest, Md5};
 use uuid::Uuid;
 
 use super::defs::{
-    ClusteringOrder, ColumnDef, ColumnKind, IndexDef, IndexTargetKind, KeyspaceDef, RemovedNode,
-    SnapshotRecord, TableDef, TableOptions, TypeDef, ViewInfo,
+    ClusteringOrder, ColumnDef, ColumnKind, IndexDef, IndexTargetKind, KeyspaceDef, NodeRecord,
+    RemovedNode, SnapshotRecord, TableDef, TableOptions, TypeDef, ViewInfo,
 };
 use crate::error::{CqlError, CqlResult};
 use crate::types::{CqlType, UdtDef, UdtResolver, MAX_TYPE_DEPTH};
@@ -261,6 +261,8 @@ pub struct Catalog {
     pub snapshots: BTreeMap<(String, String, String), SnapshotRecord>,
     /// Nodes removed from the cluster, by host id (not part of `version`).
     pub removed_nodes: BTreeMap<Uuid, RemovedNode>,
+    /// The nodes of the token ring, by host id (not part of `version`).
+    pub nodes: BTreeMap<Uuid, NodeRecord>,
     pub version: Uuid,
 }
 

@@ -249,6 +249,24 @@ pub struct RemovedNode {
     pub tokens: Vec<i64>,
 }
 
+/// A node of the token ring, a record of the metadata log (`SchemaWrite::PutNode`): every
+/// node builds its ring and its list of peers from these, so every node has the same ring,
+/// and a node that is down keeps its tokens until it is removed. Written by the node itself
+/// when it joins (and again only if its address or location changed); not part of the
+/// schema version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeRecord {
+    pub host_id: Uuid,
+    /// Internode (broadcast) address.
+    pub address: std::net::IpAddr,
+    /// Where drivers reach its CQL (broadcast_rpc_address and native port).
+    pub native_address: std::net::SocketAddr,
+    pub dc: String,
+    pub rack: String,
+    /// Sorted, distinct vnode tokens, chosen by the node once.
+    pub tokens: Vec<i64>,
+}
+
 /// What part of a column a secondary index indexes (`v`, `keys(m)`, `values(l)`,
 /// `entries(m)`, `full(f)`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,6 +9,6 @@ pub mod system_defs;
 pub use catalog::{indexed_type, Catalog, Keyspace, KeyspaceUdts, Table, TableSource};
 pub use defs::{
     ClusteringOrder, ColumnDef, ColumnKind, DroppedColumn, IndexDef, IndexTargetKind, KeyspaceDef,
-    RemovedNode, SnapshotRecord, TableDef, TableOptions, TypeDef, ViewInfo, ViewRecord,
+    NodeRecord, RemovedNode, SnapshotRecord, TableDef, TableOptions, TypeDef, ViewInfo, ViewRecord,
 };
 pub use store::{SchemaStore, SchemaWrite};

@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use super::catalog::{Catalog, Keyspace, KeyspaceUdts, Table, TableSource};
 use super::defs::{
-    IndexDef, KeyspaceDef, RemovedNode, SnapshotRecord, TableDef, TypeDef, ViewRecord,
+    IndexDef, KeyspaceDef, NodeRecord, RemovedNode, SnapshotRecord, TableDef, TypeDef, ViewRecord,
 };
 use super::system_defs::{is_replicated_system_keyspace, system_keyspaces};
 use crate::error::{CqlError, CqlResult};
@@ -38,6 +38,8 @@ const TYPE_PREFIX: &[u8] = b"ty/";
 const VIEW_PREFIX: &[u8] = b"vw/";
 /// Nodes removed from the cluster (replicated, not schema: no part of the schema version).
 const REMOVED_NODE_PREFIX: &[u8] = b"rm/";
+/// The nodes of the token ring (replicated, not schema: no part of the schema version).
+const NODE_PREFIX: &[u8] = b"nd/";
 /// Node-local records (host id, tokens, peers) live under this key prefix.
 const LOCAL_PREFIX: &str = "local/";
 
@@ -77,6 +79,9 @@ pub enum SchemaWrite {
     /// `nodetool removenode`: the node leaves the ring on every node (last: the variant
     /// index is the log's wire format).
     RemoveNode(RemovedNode),
+    /// A node joins the ring with its tokens (or changed its address or location); a
+    /// removal deletes the record.
+    PutNode(NodeRecord),
 }
 
 /// The replicated schema as writes, and the requested node-local records.
@@ -246,6 +251,8 @@ impl SchemaStore {
                 SchemaWrite::PutView(decode_json(value)?)
             } else if key.starts_with(REMOVED_NODE_PREFIX) {
                 SchemaWrite::RemoveNode(decode_json(value)?)
+            } else if key.starts_with(NODE_PREFIX) {
+                SchemaWrite::PutNode(decode_json(value)?)
             } else {
                 continue;
             };
@@ -367,6 +374,9 @@ impl SchemaStore {
             } else if key.starts_with(REMOVED_NODE_PREFIX) {
                 let removed: RemovedNode = decode_json(value)?;
                 catalog.removed_nodes.insert(removed.host_id, removed);
+            } else if key.starts_with(NODE_PREFIX) {
+                let node: NodeRecord = decode_json(value)?;
+                catalog.nodes.insert(node.host_id, node);
             }
         }
         for def in table_defs {
@@ -449,10 +459,14 @@ fn encode_with_local(
     writes: Vec<SchemaWrite>,
     local: Vec<(&str, Option<Vec<u8>>)>,
 ) -> CqlResult<RawEntries> {
-    let mut raw = writes
-        .into_iter()
-        .map(encode_write)
-        .collect::<CqlResult<Vec<_>>>()?;
+    let mut raw = Vec::new();
+    for write in writes {
+        // A removal takes the node's tokens out of the ring with it.
+        if let SchemaWrite::RemoveNode(removed) = &write {
+            raw.push((node_key(&removed.host_id), None));
+        }
+        raw.push(encode_write(write)?);
+    }
     raw.extend(
         local
             .into_iter()
@@ -470,6 +484,7 @@ fn is_replicated_key(key: &[u8]) -> bool {
         INDEX_PREFIX,
         VIEW_PREFIX,
         REMOVED_NODE_PREFIX,
+        NODE_PREFIX,
     ]
     .iter()
     .any(|prefix| key.starts_with(prefix))
@@ -562,7 +577,12 @@ fn encode_write(write: SchemaWrite) -> CqlResult<(Vec<u8>, Option<Vec<u8>>)> {
             [REMOVED_NODE_PREFIX, removed.host_id.to_string().as_bytes()].concat(),
             Some(encode_json(&removed)?),
         ),
+        SchemaWrite::PutNode(node) => (node_key(&node.host_id), Some(encode_json(&node)?)),
     })
+}
+
+fn node_key(host_id: &Uuid) -> Vec<u8> {
+    [NODE_PREFIX, host_id.to_string().as_bytes()].concat()
 }
 
 /// Reads every live record of the system branch at `head`. The system branch shares arrays

@@ -98,14 +98,16 @@ pub struct SchemaCommand {
 }
 
 impl SchemaCommand {
-    /// Whether the command only changes the topology (node removals), which does not
-    /// depend on the schema version it was proposed against.
+    /// Whether the command only changes the topology (nodes joining or removed), which
+    /// does not depend on the schema version it was proposed against.
     pub fn is_topology_only(&self) -> bool {
         !self.writes.is_empty()
-            && self
-                .writes
-                .iter()
-                .all(|w| matches!(w.write, SchemaWrite::RemoveNode(_)))
+            && self.writes.iter().all(|w| {
+                matches!(
+                    w.write,
+                    SchemaWrite::RemoveNode(_) | SchemaWrite::PutNode(_)
+                )
+            })
     }
 }
 
@@ -179,6 +181,8 @@ pub struct MetadataLog {
     membership_changes: Arc<tokio::sync::Mutex<()>>,
     /// The removal this node is running (`nodetool removenode status`).
     removing: Mutex<Option<RemovedNode>>,
+    /// The last applied log index, for what follows the log (`cluster::topology`).
+    applied_index: tokio::sync::watch::Sender<u64>,
 }
 
 /// One member's applied position, as confirmed after a schema change.
@@ -248,6 +252,7 @@ impl MetadataLog {
             confirmed: Arc::default(),
             membership_changes: Arc::default(),
             removing: Mutex::default(),
+            applied_index: tokio::sync::watch::Sender::new(0),
         };
         log.serve();
         log.follow_epoch();
@@ -386,14 +391,44 @@ impl MetadataLog {
         self.position.get()
     }
 
+    /// Wakes on every change of the applied log index.
+    pub fn applied_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.applied_index.subscribe()
+    }
+
+    /// Waits (at most `timeout`) until this node is a voter of the group and applied the
+    /// entry that made it one, so its state machine holds everything committed before it
+    /// joined; whether it is.
+    pub async fn wait_member(&self, timeout: Duration) -> bool {
+        let id = self.id;
+        self.raft
+            .wait(Some(timeout))
+            .metrics(
+                |m| {
+                    let membership = &m.membership_config;
+                    membership.membership().voter_ids().any(|v| v == id)
+                        && m.last_applied.as_ref() >= membership.log_id().as_ref()
+                },
+                "member of the metadata group",
+            )
+            .await
+            .is_ok()
+    }
+
     /// Every internode message carries the log position this node applied.
     fn follow_epoch(&self) {
         let mut metrics = self.raft.metrics();
         let messaging = self.messaging.clone();
+        let applied_index = self.applied_index.clone();
         tokio::spawn(async move {
             loop {
                 let applied = metrics.borrow().last_applied.map_or(0, |l| l.index);
                 messaging.set_epoch(applied);
+                applied_index.send_if_modified(|index| {
+                    let changed = *index != applied;
+                    *index = applied;
+                    changed
+                });
                 if metrics.changed().await.is_err() {
                     return;
                 }

@@ -6,15 +6,17 @@
 //!   the schema version the proposer validated against (`SchemaCommand::base`), checked
 //!   here, so of two concurrent DDL statements every node applies the first and rejects the
 //!   second (`ApplyOutcome::Conflict`; the proposer re-runs it against the new schema and
-//!   gets Cassandra's answer, e.g. AlreadyExists). A node removal
-//!   (`SchemaWrite::RemoveNode`) has no precondition on the schema and always applies.
+//!   gets Cassandra's answer, e.g. AlreadyExists). Topology entries (a node joining the
+//!   ring, `SchemaWrite::PutNode`, or removed from it, `RemoveNode`) have no precondition
+//!   on the schema; a join conflicts only when its host was removed or another node owns
+//!   one of its tokens (`topology_applies`).
 //! - Node-local state is resolved here, per node: the engine branch a table, index or view
 //!   lives in (`data_version`) is the proposer's own on the proposer, the existing branch
 //!   of the same object (same ids) elsewhere, or a fresh empty branch; branches no
 //!   longer referenced after an apply are released.
 //! - The applied log id and the membership are stored in the same engine write as the
 //!   schema change they follow, so a crash never applies an entry twice or skips one.
-//! - Snapshot = the replicated schema records (not node-local snapshot tags), persisted in
+//! - Snapshot = the replicated schema and topology records (not node-local snapshot tags), persisted in
 //!   `<dir>/snapshot` (temporary file, fsync, rename) so a restarted leader can still send
 //!   one to a follower whose log was purged.
 
@@ -186,7 +188,12 @@ impl StateMachine {
     ) -> Result<ApplyOutcome, StorageError<NodeId>> {
         let before = self.store.catalog();
         let position = position_records(Some(log_id), None)?;
-        if command.base != before.version && !command.is_topology_only() {
+        let conflict = if command.is_topology_only() {
+            !topology_applies(&before, &command)
+        } else {
+            command.base != before.version
+        };
+        if conflict {
             self.store
                 .apply_with_local(Vec::new(), position)
                 .map_err(storage_error)?;
@@ -343,6 +350,25 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             snapshot: Box::new(Cursor::new(data)),
         })
     }
+}
+
+/// Whether every node a topology command puts in the ring may join it: a removed node
+/// never comes back (its host id is gone for good, as Cassandra's decommissioned nodes),
+/// and a token belongs to one node only (the first to claim it in log order, so every
+/// node resolves two concurrent claims alike; the loser allocates again).
+fn topology_applies(catalog: &Catalog, command: &SchemaCommand) -> bool {
+    command.writes.iter().all(|w| match &w.write {
+        SchemaWrite::PutNode(node) => {
+            !catalog.removed_nodes.contains_key(&node.host_id)
+                && !node.tokens.is_empty()
+                && catalog
+                    .nodes
+                    .values()
+                    .filter(|other| other.host_id != node.host_id)
+                    .all(|other| other.tokens.iter().all(|t| !node.tokens.contains(t)))
+        }
+        _ => true,
+    })
 }
 
 /// The node-local branch field of a write that carries one.
@@ -709,6 +735,93 @@ mod tests {
         );
         // The installed snapshot is served again after a restart of b's state machine.
         assert!(b.machine.get_current_snapshot().await.unwrap().is_some());
+    }
+
+    fn node_record(host: u128, tokens: Vec<i64>) -> crate::schema::NodeRecord {
+        crate::schema::NodeRecord {
+            host_id: Uuid::from_u128(host),
+            address: [127, 0, 0, host as u8].into(),
+            native_address: ([127, 0, 0, host as u8], 9042).into(),
+            dc: "dc1".into(),
+            rack: "r1".into(),
+            tokens,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_ring_is_in_the_log_one_owner_per_token_and_removals_take_tokens() {
+        let mut a = open(1);
+        let mut b = open(2);
+        let keyspace = keyspace_command(&a);
+        for node in [&mut a, &mut b] {
+            node.machine
+                .apply([entry(1, keyspace.clone())])
+                .await
+                .unwrap();
+        }
+        let version = a.store.catalog().version;
+        let topology = |writes| command(Uuid::from_u128(9), &Catalog::default(), writes);
+        let join = |host, tokens| topology(vec![SchemaWrite::PutNode(node_record(host, tokens))]);
+        let steps = [
+            // Joins apply whatever the base, on every node alike.
+            (join(1, vec![-10, 10]), ApplyOutcome::Applied),
+            (join(2, vec![-20, 20]), ApplyOutcome::Applied),
+            // A token another node owns: the later claim loses everywhere.
+            (join(3, vec![20, 30]), ApplyOutcome::Conflict),
+            // The same record again (a restart that re-registers) changes nothing.
+            (join(1, vec![-10, 10]), ApplyOutcome::Applied),
+        ];
+        for (index, (command, expected)) in (2..).zip(steps) {
+            for node in [&mut a, &mut b] {
+                let outcome = node.machine.apply([entry(index, command.clone())]).await;
+                assert_eq!(outcome.unwrap(), vec![expected], "entry {index}");
+            }
+        }
+        let (ca, cb) = (a.store.catalog(), b.store.catalog());
+        assert_eq!(ca.nodes, cb.nodes);
+        assert_eq!(
+            ca.nodes.keys().copied().collect::<Vec<_>>(),
+            [1, 2].map(Uuid::from_u128)
+        );
+        assert_eq!(
+            ca.version, version,
+            "the ring is not part of the schema version"
+        );
+        assert!(a.events.lock().unwrap().is_empty() && b.events.lock().unwrap().len() == 1);
+
+        // A node that was not there gets the ring from a snapshot.
+        let mut c = open(3);
+        send_snapshot(&mut a, &mut c).await;
+        assert_eq!(c.store.catalog().nodes, ca.nodes);
+
+        // A removal takes the node's tokens with it; the node can never join again, and
+        // its tokens are free for others.
+        let removal = topology(vec![SchemaWrite::RemoveNode(crate::schema::RemovedNode {
+            host_id: Uuid::from_u128(2),
+            address: [127, 0, 0, 2].into(),
+            tokens: vec![-20, 20],
+        })]);
+        let steps = [
+            (removal, ApplyOutcome::Applied),
+            (join(2, vec![-20, 20]), ApplyOutcome::Conflict),
+            (join(3, vec![20, 30]), ApplyOutcome::Applied),
+        ];
+        for (index, (command, expected)) in (6..).zip(steps) {
+            let outcome = a.machine.apply([entry(index, command)]).await.unwrap();
+            assert_eq!(outcome, vec![expected], "entry {index}");
+        }
+        let catalog = a.store.catalog();
+        assert_eq!(
+            catalog.nodes.keys().copied().collect::<Vec<_>>(),
+            [1, 3].map(Uuid::from_u128)
+        );
+        assert!(catalog.removed_nodes.contains_key(&Uuid::from_u128(2)));
+        send_snapshot(&mut a, &mut c).await;
+        assert_eq!(
+            c.store.catalog().nodes,
+            catalog.nodes,
+            "the removed node's record is gone"
+        );
     }
 
     #[tokio::test]
