@@ -201,19 +201,23 @@ where
         loop {
             // FuturesUnordered polls each woken request at most once per call and returns
             // Pending after that, so this ends even if a request keeps waking itself.
-            // Writes made in this poll owe their commit-log hand-off to the next flush.
-            let handoff = &mut self.handoff;
-            let ready = std::future::poll_fn(|cx| {
+            // Writes made in this poll owe their commit-log hand-off to the next flush
+            // (periodic mode) or wait as one group for the durability thread (batch mode).
+            let (ready, owed) = std::future::poll_fn(|cx| {
                 let (polled, owed) = cluster::with_deferred_handoff(|| running.poll_next_unpin(cx));
-                if owed.is_some() {
-                    *handoff = owed;
-                }
-                match polled {
-                    Poll::Ready(Some(reply)) => Poll::Ready(Some(reply)),
-                    Poll::Ready(None) | Poll::Pending => Poll::Ready(None),
-                }
+                let ready = match polled {
+                    Poll::Ready(Some(reply)) => Some(reply),
+                    Poll::Ready(None) | Poll::Pending => None,
+                };
+                Poll::Ready((ready, owed))
             })
             .await;
+            if owed.handoff.is_some() {
+                self.handoff = owed.handoff;
+            }
+            if let Some(group) = owed.durability {
+                group.submit().await;
+            }
             let Some(reply) = ready else {
                 return Ok(());
             };

@@ -66,8 +66,9 @@ const _: () = {
 };
 
 /// A write appended by [`Engine::append`] whose durability [`Engine::wait_durable`] awaits
-/// (its WAL sequence number; 0 for an empty write, durable at once).
-#[derive(Debug)]
+/// (its WAL sequence number; 0 for an empty write, durable at once). Tickets order as their
+/// writes were appended, so the greatest of several covers them all.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 #[must_use = "a write is acknowledged only after wait_durable"]
 pub struct WriteTicket(pub(crate) u64);
 

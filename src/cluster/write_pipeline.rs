@@ -32,7 +32,7 @@
 //! - The pipeline exists only with all its threads running: `start` fails if one cannot
 //!   be spawned, rather than accept writes nothing would drain.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 
 use strata_engine::{Engine, Error as EngineError, Mutation, SyncMode, WriteTicket};
@@ -56,22 +56,55 @@ type Reply = oneshot::Sender<Result<(), EngineError>>;
 
 tokio::task_local! {
     /// Set while a caller that sends its acknowledgements itself polls its writes
-    /// (`with_deferred_handoff`): the newest ticket whose hand-off it owes.
-    static HANDOFF_OWED: Cell<Option<WriteTicket>>;
+    /// (`with_deferred_handoff`): what those writes owe before they are acknowledged.
+    static HANDOFF_OWED: RefCell<Deferred>;
 }
 
-/// Runs `poll` so that the periodic-mode writes appended in place inside it leave their
-/// commit-log records in the engine's buffer instead of each handing its own to the OS;
-/// returns the ticket owed, if any. The caller must pass it to `Engine::wait_durable`
-/// (which, in periodic mode, hands every buffered record to the OS) before it sends any
-/// acknowledgement: the CQL connection does so before each socket write, so a burst of
-/// writes costs one `write()` of the commit log instead of one per request (issue 15).
+/// What the writes appended in place inside one `with_deferred_handoff` poll owe.
+#[derive(Default)]
+pub struct Deferred {
+    /// Periodic mode: the newest ticket whose commit-log record is still in the engine's
+    /// buffer. `Engine::wait_durable` of it hands every buffered record to the OS; the caller
+    /// does so before it sends any acknowledgement.
+    pub handoff: Option<WriteTicket>,
+    /// Batch mode: the writes waiting for a group-commit fsync, as one group for the
+    /// durability thread. They complete only once it is submitted.
+    pub durability: Option<DurabilityGroup>,
+}
+
+/// Batch-mode writes appended in place during one poll, gathered so that one fsync, one
+/// queue send and one wake-up of the durability thread serve them all.
+pub struct DurabilityGroup {
+    queue: mpsc::Sender<Appended>,
+    appended: Appended,
+}
+
+impl DurabilityGroup {
+    /// Hands the group to the durability thread, which acknowledges its writes once an
+    /// fsync covers them. If that thread is gone the group's writes fail (`Closed`).
+    pub async fn submit(self) {
+        let _ = self.queue.send(self.appended).await;
+    }
+}
+
+/// Runs `poll` so that the writes appended in place inside it defer what they owe to the
+/// caller, which sends their acknowledgements itself (the CQL connection):
+/// - periodic mode: the commit-log records stay in the engine's buffer; the caller must
+///   pass `Deferred::handoff` to `Engine::wait_durable` (handing every buffered record to
+///   the OS) before it sends any acknowledgement, so a burst of writes costs one `write()`
+///   of the commit log instead of one per request;
+/// - batch mode: the writes wait for durability as one group; the caller must
+///   `submit` `Deferred::durability` right after the poll. Why: handed to the durability
+///   thread one by one, the first write of a burst woke that thread, which (on the same
+///   core) started an fsync covering only the writes appended so far, and the rest of the
+///   burst waited for a second fsync.
+///
 /// Callers that do not use this (internode replies, counters, the writer thread) are
 /// unaffected.
-pub fn with_deferred_handoff<R>(poll: impl FnOnce() -> R) -> (R, Option<WriteTicket>) {
-    HANDOFF_OWED.sync_scope(Cell::new(None), || {
+pub fn with_deferred_handoff<R>(poll: impl FnOnce() -> R) -> (R, Deferred) {
+    HANDOFF_OWED.sync_scope(RefCell::default(), || {
         let result = poll();
-        (result, HANDOFF_OWED.with(Cell::take))
+        (result, HANDOFF_OWED.with(RefCell::take))
     })
 }
 
@@ -139,14 +172,43 @@ impl WritePipeline {
         let Some(ticket) = self.engine.try_append(&mutations)? else {
             return answer(|done| self.queue.send(Job { mutations, done })).await;
         };
+        let deferred = HANDOFF_OWED.try_with(|_| ()).is_ok();
         match &self.durability {
             // In periodic mode `wait_durable` of the newest ticket hands every earlier
             // record to the OS too, so an older owed ticket may be dropped.
-            None if HANDOFF_OWED.try_with(|_| ()).is_ok() => {
-                HANDOFF_OWED.with(|owed| owed.set(Some(ticket)));
+            None if deferred => {
+                HANDOFF_OWED.with(|owed| {
+                    let handoff = &mut owed.borrow_mut().handoff;
+                    *handoff = handoff.take().max(Some(ticket));
+                });
                 Ok(())
             }
             None => self.engine.wait_durable(ticket),
+            Some(queue) if deferred => {
+                let (done, result) = oneshot::channel();
+                HANDOFF_OWED.with(|owed| {
+                    let group = &mut owed.borrow_mut().durability;
+                    match group {
+                        // One fsync covering the greatest ticket covers the whole group.
+                        Some(DurabilityGroup { appended, .. }) => {
+                            if ticket > appended.ticket {
+                                appended.ticket = ticket;
+                            }
+                            appended.replies.push(done);
+                        }
+                        None => {
+                            *group = Some(DurabilityGroup {
+                                queue: queue.clone(),
+                                appended: Appended {
+                                    ticket,
+                                    replies: vec![done],
+                                },
+                            })
+                        }
+                    }
+                });
+                result.await.map_err(|_| EngineError::Closed)?
+            }
             Some(queue) => {
                 answer(|done| {
                     queue.send(Appended {
@@ -368,7 +430,7 @@ mod tests {
         assert_eq!(wal_bytes(&storage), before, "records handed off too early");
         // One wait for the owed (newest) ticket hands both records over.
         engine
-            .wait_durable(owed.expect("a ticket owed"))
+            .wait_durable(owed.handoff.expect("a ticket owed"))
             .expect("hand-off");
         let both = wal_bytes(&storage);
         assert!(both > before);
@@ -419,13 +481,68 @@ mod tests {
         }
     }
 
-    /// Thread bodies held back by `deferred_spawn` until the test has queued its writes.
-    static DEFERRED: std::sync::Mutex<Vec<Box<dyn FnOnce() + Send>>> =
-        std::sync::Mutex::new(Vec::new());
+    /// Batch mode: writes polled inside one deferred scope reach the durability thread as
+    /// one group, only when the caller submits it, so the first write of a burst cannot
+    /// start an fsync that the rest of the burst misses. Method: the durability thread is
+    /// held back, so its queue shows what was sent: nothing before the submit, one group
+    /// after; then the threads run and every write of the group completes.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn batch_writes_of_one_poll_wait_for_durability_as_one_group() {
+        let engine = engine(SyncMode::Batch);
+        let pipeline = WritePipeline::start_with(engine.clone(), held_spawn).expect("pipeline");
+        let version = engine.clone_version(ROOT_VERSION).expect("branch");
+        let mut writes: Vec<_> = (0..32u8)
+            .map(|i| {
+                Box::pin(pipeline.write(vec![Mutation {
+                    version,
+                    key: vec![b'k', i],
+                    cell: Cell::live(1, vec![i]),
+                }]))
+            })
+            .collect();
+        let (polled, owed) = super::with_deferred_handoff(|| {
+            writes
+                .iter_mut()
+                .map(|w| w.as_mut().now_or_never())
+                .collect::<Vec<_>>()
+        });
+        assert!(
+            polled.iter().all(Option::is_none),
+            "acknowledged before durable"
+        );
+        let queue = pipeline.durability.as_ref().expect("batch mode");
+        let queued = || super::QUEUE_GROUPS - queue.capacity();
+        assert_eq!(
+            queued(),
+            0,
+            "a write reached the durability thread on its own"
+        );
+        assert!(owed.handoff.is_none());
+        owed.durability.expect("a group owed").submit().await;
+        assert_eq!(queued(), 1);
+        for body in take_held() {
+            std::thread::spawn(body);
+        }
+        for write in writes {
+            write.await.expect("write");
+        }
+        assert!(engine.get(version, b"k\x1f").expect("get").is_some());
+    }
 
-    fn deferred_spawn(_: String, body: Box<dyn FnOnce() + Send>) -> std::io::Result<()> {
-        DEFERRED.lock().expect("deferred").push(body);
+    std::thread_local! {
+        /// Thread bodies held back by `held_spawn` until the test has queued its writes
+        /// (per test thread: tests run in parallel, and a test's body is polled on its own).
+        static HELD: std::cell::RefCell<Vec<Box<dyn FnOnce() + Send>>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    fn held_spawn(_: String, body: Box<dyn FnOnce() + Send>) -> std::io::Result<()> {
+        HELD.with(|held| held.borrow_mut().push(body));
         Ok(())
+    }
+
+    fn take_held() -> Vec<Box<dyn FnOnce() + Send>> {
+        HELD.with(|held| held.take())
     }
 
     /// Writes the engine cannot take in place (each is as large as the memtable) queue for
@@ -447,7 +564,7 @@ mod tests {
                 .expect("engine"),
         );
         let pipeline =
-            Arc::new(WritePipeline::start_with(engine.clone(), deferred_spawn).expect("pipeline"));
+            Arc::new(WritePipeline::start_with(engine.clone(), held_spawn).expect("pipeline"));
         let version = engine.clone_version(ROOT_VERSION).expect("branch");
         let put = |version, key: Vec<u8>| Mutation {
             version,
@@ -471,7 +588,7 @@ mod tests {
             writes.iter().all(|w| !w.is_finished()),
             "a write finished without the writer thread"
         );
-        let bodies: Vec<_> = std::mem::take(&mut *DEFERRED.lock().expect("deferred"));
+        let bodies = take_held();
         assert_eq!(bodies.len(), 1, "one writer thread, no durability thread");
         for body in bodies {
             std::thread::spawn(body);
