@@ -25,6 +25,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::gossip::native_address;
+use super::metadata::DECOMMISSIONED;
 use super::ring::allocate_tokens;
 use super::Host;
 use crate::error::CqlError;
@@ -37,9 +38,6 @@ const MEMBER_WAIT: Duration = Duration::from_secs(60);
 const CLAIM_ATTEMPTS: usize = 5;
 /// Node-local record of this node's tokens (also written before the log existed).
 pub const TOKENS_RECORD: &str = "tokens";
-
-/// Cassandra's refusal for a node that was removed and restarts with its old data.
-pub const DECOMMISSIONED: &str = "This node was decommissioned and will not rejoin the ring unless cassandra.override_decommission=true has been set, or all existing data is removed and the node is bootstrapped again";
 
 /// Takes this node's place in the ring through the metadata log and returns its tokens:
 /// the log's record when it has one, else `persisted` (tokens of an earlier run), else
@@ -60,6 +58,7 @@ pub async fn join_ring(node: &Arc<dyn Host>, persisted: Option<Vec<i64>>) -> any
     for _ in 0..CLAIM_ATTEMPTS {
         let catalog = node.schema().catalog();
         if catalog.removed_nodes.contains_key(&host_id) {
+            tracing::error!("{DECOMMISSIONED}");
             anyhow::bail!(DECOMMISSIONED);
         }
         let tokens = match (catalog.nodes.get(&host_id), &persisted) {

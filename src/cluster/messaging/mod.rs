@@ -79,6 +79,9 @@ pub enum Verb {
     MetadataAgreed = 46,
     /// Metadata log: the leader takes a removed node out of the group.
     MetadataRemove = 47,
+    /// Metadata log: a starting node asks whether a group exists and what it says of the
+    /// node (removed, or its address taken by another host).
+    MetadataStatus = 48,
     /// A write or read repair for a replica (`cluster::replica::ReplicaWrite`).
     Mutation = 1,
     /// A replica's raw cells for a read (`cluster::replica::ReplicaRead`).
@@ -101,6 +104,7 @@ impl Verb {
             45 => Some(Verb::MetadataWaitApplied),
             46 => Some(Verb::MetadataAgreed),
             47 => Some(Verb::MetadataRemove),
+            48 => Some(Verb::MetadataStatus),
             1 => Some(Verb::Mutation),
             2 => Some(Verb::ReadData),
             3 => Some(Verb::ReadDigest),
@@ -122,6 +126,7 @@ impl Verb {
                 | Verb::MetadataWaitApplied
                 | Verb::MetadataAgreed
                 | Verb::MetadataRemove
+                | Verb::MetadataStatus
         )
     }
 

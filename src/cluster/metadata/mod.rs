@@ -8,11 +8,17 @@
 //! version and log position each node has applied). The data path never touches Raft.
 //!
 //! Invariants:
-//! - One group per cluster. A node with no persisted log state initializes a one-voter
-//!   group only when it is the first seed (or has no seeds); every other node asks the
-//!   seeds (then the leader they name) to add it, as a learner and then a voter. A node
-//!   that has log state (a restart) never initializes or joins again: Raft catches it up
-//!   from the log or a snapshot.
+//! - One group per cluster. A starting node first asks its seeds (after a restart, also
+//!   the members it knew) about the group (`Verb::MetadataStatus`). A node with no
+//!   persisted log state initializes a one-voter group only when no seed answers that one
+//!   exists and it is the first seed (or has no seeds), as Cassandra and ScyllaDB form a
+//!   fresh cluster; otherwise it asks the seeds (then the leader they name) to add it, as a
+//!   learner and then a voter, so a first seed whose data was wiped joins the group its
+//!   seeds are in instead of starting a second one. A node that has log state (a restart)
+//!   never initializes or joins again: Raft catches it up from the log or a snapshot.
+//! - A node the group removed (`nodetool removenode`) that restarts with its data, or a
+//!   new host at the address of a node the ring still has, is refused before it takes part
+//!   (Cassandra's messages: `DECOMMISSIONED`, `address_collision`); the process exits.
 //! - A DDL commits in four steps (`commit`): the proposer (any node) builds the writes
 //!   against its catalog, the entry goes to the leader (directly on the leader: a single
 //!   node has no network hop), the proposer waits until it applied the entry itself, then
@@ -73,6 +79,35 @@ const AGREEMENT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Bound on admitting one node (learner catch-up plus the membership change).
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 const JOIN_RETRY: Duration = Duration::from_millis(500);
+/// How long a starting node waits for its seeds' answers about the group.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Cassandra's refusal for a node that was removed and restarts with its old data.
+pub const DECOMMISSIONED: &str = "This node was decommissioned and will not rejoin the ring unless cassandra.override_decommission=true has been set, or all existing data is removed and the node is bootstrapped again";
+
+/// Cassandra's refusal (`checkForEndpointCollision`) for a new host at the address of a
+/// node the ring still has (a wiped node restarted: remove the old one first).
+fn address_collision(address: &str) -> String {
+    format!("A node with address /{address} already exists, cancelling join. Use cassandra.replace_address if you want to replace this node.")
+}
+
+/// Who asks about the group at start (`Verb::MetadataStatus`).
+#[derive(Debug, Serialize, Deserialize)]
+struct StatusRequest {
+    host_id: Uuid,
+    address: std::net::IpAddr,
+}
+
+/// What a member answers a starting node.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct GroupStatus {
+    /// The answering node belongs to an initialized group.
+    initialized: bool,
+    /// The asking host was removed from the cluster.
+    removed: bool,
+    /// Another host of the ring has the asking node's address.
+    address_taken: bool,
+}
 
 /// A member of the metadata group: its host id and internode address.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -183,6 +218,8 @@ pub struct MetadataLog {
     removing: Mutex<Option<RemovedNode>>,
     /// The last applied log index, for what follows the log (`cluster::topology`).
     applied_index: tokio::sync::watch::Sender<u64>,
+    /// The state machine's store, read to answer starting nodes (`Verb::MetadataStatus`).
+    store: Arc<SchemaStore>,
 }
 
 /// One member's applied position, as confirmed after a schema change.
@@ -234,7 +271,7 @@ impl MetadataLog {
         let (raft, _) = start_raft(
             &dir,
             &me,
-            store,
+            store.clone(),
             engine.clone(),
             listener,
             position.clone(),
@@ -253,6 +290,7 @@ impl MetadataLog {
             membership_changes: Arc::default(),
             removing: Mutex::default(),
             applied_index: tokio::sync::watch::Sender::new(0),
+            store,
         };
         log.serve();
         log.follow_epoch();
@@ -260,13 +298,37 @@ impl MetadataLog {
         Ok(log)
     }
 
-    /// Initializes the group (first seed) or joins it in the background (the others).
+    /// Initializes the group (first seed, when no seed has one) or joins it in the
+    /// background (the others); refuses a removed node or a new host at a taken address.
     async fn form(&self, seeds: Vec<SocketAddr>) -> anyhow::Result<()> {
-        if self.raft.is_initialized().await? {
+        let initialized = self.raft.is_initialized().await?;
+        let own = self.me.addr.parse::<SocketAddr>().ok();
+        let mut asked: BTreeSet<SocketAddr> = seeds.iter().copied().collect();
+        if initialized {
+            asked.extend(
+                self.members()
+                    .iter()
+                    .filter_map(|(m, _)| m.addr.parse::<SocketAddr>().ok()),
+            );
+        }
+        asked.retain(|a| Some(*a) != own);
+        let answers = self.group_status(&asked).await;
+        let refusal = if answers.iter().any(|a| a.removed) {
+            Some(DECOMMISSIONED.to_string())
+        } else if !initialized && answers.iter().any(|a| a.address_taken) {
+            Some(address_collision(&self.me.addr))
+        } else {
+            None
+        };
+        if let Some(refusal) = refusal {
+            tracing::error!("{refusal}");
+            anyhow::bail!(refusal);
+        }
+        if initialized {
             return Ok(());
         }
-        let own = self.me.addr.parse::<SocketAddr>().ok();
-        if seeds.first().is_none_or(|first| Some(*first) == own) {
+        let exists = answers.iter().any(|a| a.initialized);
+        if !exists && seeds.first().is_none_or(|first| Some(*first) == own) {
             tracing::info!(node = self.id, "initializing the metadata group");
             self.raft
                 .initialize(BTreeMap::from([(self.id, self.me.clone())]))
@@ -283,6 +345,9 @@ impl MetadataLog {
             }
             return Ok(());
         }
+        if exists {
+            tracing::info!("the seeds have a metadata group: joining it");
+        }
         tokio::spawn(join(
             self.raft.clone(),
             self.messaging.clone(),
@@ -292,8 +357,55 @@ impl MetadataLog {
         Ok(())
     }
 
-    /// Serves proposals, joins and schema-agreement waits.
+    /// What the nodes at `addresses` that answer within `STATUS_TIMEOUT` say of the group
+    /// and of this node.
+    async fn group_status(&self, addresses: &BTreeSet<SocketAddr>) -> Vec<GroupStatus> {
+        let Some(address) = self.me.addr.parse::<SocketAddr>().ok().map(|a| a.ip()) else {
+            return Vec::new();
+        };
+        let request = StatusRequest {
+            host_id: self.me.host_id,
+            address,
+        };
+        let deadline = Instant::now() + STATUS_TIMEOUT;
+        let asks = addresses.iter().map(|peer| {
+            network::call::<_, GroupStatus>(
+                &self.messaging,
+                *peer,
+                Verb::MetadataStatus,
+                &request,
+                deadline,
+            )
+        });
+        futures_util::future::join_all(asks)
+            .await
+            .into_iter()
+            .filter_map(Result::ok)
+            .collect()
+    }
+
+    /// Serves proposals, joins, starting nodes' questions and schema-agreement waits.
     fn serve(&self) {
+        let raft = self.raft.clone();
+        let store = self.store.clone();
+        network::serve(
+            &self.messaging,
+            Verb::MetadataStatus,
+            move |asking: StatusRequest| {
+                let raft = raft.clone();
+                let catalog = store.catalog();
+                async move {
+                    GroupStatus {
+                        initialized: raft.is_initialized().await.unwrap_or(false),
+                        removed: catalog.removed_nodes.contains_key(&asking.host_id),
+                        address_taken: catalog
+                            .nodes
+                            .values()
+                            .any(|n| n.address == asking.address && n.host_id != asking.host_id),
+                    }
+                }
+            },
+        );
         let raft = self.raft.clone();
         network::serve(
             &self.messaging,
