@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use super::membership::{keys, Changes, MembershipState, NodeEvent, Peer, PeerInfo};
 use super::Host;
+use crate::schema::NodeRecord;
 
 /// Gossip round period: half of Cassandra's second, so that detection stays well inside
 /// the 10 s goal without a hair-trigger threshold (a three-node cluster exchanges a few
@@ -110,31 +111,14 @@ impl Gossip {
         let listen = SocketAddr::new(config.listen_address, config.storage_port);
         let advertise = SocketAddr::new(config.broadcast_address(), config.storage_port);
         let seeds = seed_addresses(&config.seeds, config.storage_port, advertise);
-        let chitchat_config = ChitchatConfig {
-            // The restart count in chitchat's identity: milliseconds, so a node killed
-            // and restarted within a second still gets a newer incarnation.
-            chitchat_id: ChitchatId::new(
-                node.host_id().to_string(),
-                crate::clock::now_millis() as u64,
-                advertise,
-            ),
-            cluster_id: config.cluster_name.clone(),
-            gossip_interval: GOSSIP_INTERVAL,
-            listen_addr: listen,
-            seed_nodes: seeds,
-            failure_detector_config: FailureDetectorConfig {
-                phi_threshold: PHI_THRESHOLD,
-                sampling_window_size: 1000,
-                max_interval: Duration::from_secs(10),
-                initial_interval: GOSSIP_INTERVAL * 2,
-                // chitchat then forgets the dead incarnation; Strata keeps the peer.
-                dead_node_grace_period: Duration::from_secs(3600),
-            },
-            marked_for_deletion_grace_period: Duration::from_secs(3600),
-            catchup_callback: None,
-            extra_liveness_predicate: None,
-            protocol_version: chitchat::ProtocolVersion::V0,
-        };
+        // The restart count in chitchat's identity: milliseconds, so a node killed and
+        // restarted within a second still gets a newer incarnation.
+        let id = ChitchatId::new(
+            node.host_id().to_string(),
+            crate::clock::now_millis() as u64,
+            advertise,
+        );
+        let chitchat_config = chitchat_config(id, config.cluster_name.clone(), listen, seeds);
         let handle = spawn_chitchat(
             chitchat_config,
             published_state(&*node, false),
@@ -196,6 +180,79 @@ impl Gossip {
         }
         out
     }
+}
+
+/// Strata's gossip settings for one incarnation (`id`): shared by the server and the
+/// failure-detection simulation, so that the simulation measures what runs.
+fn chitchat_config(
+    id: ChitchatId,
+    cluster_id: String,
+    listen: SocketAddr,
+    seeds: Vec<String>,
+) -> ChitchatConfig {
+    ChitchatConfig {
+        chitchat_id: id,
+        cluster_id,
+        gossip_interval: GOSSIP_INTERVAL,
+        listen_addr: listen,
+        seed_nodes: seeds,
+        failure_detector_config: FailureDetectorConfig {
+            phi_threshold: PHI_THRESHOLD,
+            sampling_window_size: 1000,
+            max_interval: Duration::from_secs(10),
+            initial_interval: GOSSIP_INTERVAL * 2,
+            // chitchat then forgets the dead incarnation; Strata keeps the peer.
+            dead_node_grace_period: Duration::from_secs(3600),
+        },
+        marked_for_deletion_grace_period: Duration::from_secs(3600),
+        catchup_callback: None,
+        extra_liveness_predicate: None,
+        protocol_version: chitchat::ProtocolVersion::V0,
+    }
+}
+
+/// What gossip says of every node of the ring (`nodes`, from the metadata log) it has
+/// described: the newest incarnation of each host (a restarted node has two), with its
+/// generation and whether it counts as alive.
+fn gossip_view(
+    chitchat: &chitchat::Chitchat,
+    nodes: &BTreeMap<Uuid, NodeRecord>,
+) -> BTreeMap<Uuid, (u64, PeerInfo, bool)> {
+    let live: BTreeSet<ChitchatId> = chitchat.live_nodes().cloned().collect();
+    let mut newest: BTreeMap<Uuid, (u64, PeerInfo, bool)> = BTreeMap::new();
+    for (id, state) in chitchat.node_states() {
+        let Some(info) = PeerInfo::from_gossip(nodes, state.key_values()) else {
+            continue;
+        };
+        // A node that announced its shutdown is down although it still gossips.
+        let alive = live.contains(id) && state.get(keys::STATUS) != Some(keys::SHUTDOWN);
+        if newest
+            .get(&info.host_id)
+            .is_none_or(|(generation, _, _)| *generation < id.generation_id)
+        {
+            newest.insert(info.host_id, (id.generation_id, info, alive));
+        }
+    }
+    newest
+}
+
+/// Feeds one gossip view to the membership: the changes to apply (ring, persisted peers,
+/// driver events), down marks of peers gossip no longer counts alive included.
+fn observe_view(
+    membership: &mut MembershipState,
+    view: BTreeMap<Uuid, (u64, PeerInfo, bool)>,
+) -> Changes {
+    let alive: BTreeSet<Uuid> = view
+        .values()
+        .filter(|(_, _, alive)| *alive)
+        .map(|(_, info, _)| info.host_id)
+        .collect();
+    let mut changes = membership.observe(
+        view.into_values()
+            .map(|(generation, info, alive)| (info, generation, alive)),
+    );
+    changes.events.extend(membership.mark_down_except(&alive));
+    changes
 }
 
 /// Seeds as chitchat wants them (`host:port`), without this node itself.
@@ -271,36 +328,9 @@ async fn watch_loop(node: Arc<dyn Host>, chitchat: Arc<tokio::sync::Mutex<chitch
             let (epoch, version) = node.metadata().applied();
             state.set(keys::SCHEMA, version);
             state.set(keys::EPOCH, epoch);
-            let live: BTreeSet<ChitchatId> = chitchat.live_nodes().cloned().collect();
-            // The newest incarnation of each host (a restarted node has two).
-            let mut newest: BTreeMap<Uuid, (u64, PeerInfo, bool)> = BTreeMap::new();
-            for (id, state) in chitchat.node_states() {
-                let Some(info) = PeerInfo::from_gossip(&nodes, state.key_values()) else {
-                    continue;
-                };
-                // A node that announced its shutdown is down although it still gossips.
-                let alive = live.contains(id) && state.get(keys::STATUS) != Some(keys::SHUTDOWN);
-                if newest
-                    .get(&info.host_id)
-                    .is_none_or(|(generation, _, _)| *generation < id.generation_id)
-                {
-                    newest.insert(info.host_id, (id.generation_id, info, alive));
-                }
-            }
-            newest
+            gossip_view(&chitchat, &nodes)
         };
-        let alive: BTreeSet<Uuid> = view
-            .values()
-            .filter(|(_, _, alive)| *alive)
-            .map(|(_, info, _)| info.host_id)
-            .collect();
-        let mut changes = node.membership().write().observe(
-            view.into_values()
-                .map(|(generation, info, alive)| (info, generation, alive)),
-        );
-        changes
-            .events
-            .extend(node.membership().write().mark_down_except(&alive));
+        let changes = observe_view(&mut node.membership().write(), view);
         apply(&node, changes).await;
     }
 }
@@ -387,6 +417,9 @@ fn log_event(event: &NodeEvent) {
         NodeEvent::RemovedNode(a) => tracing::info!("Removing node /{}", a.ip()),
     }
 }
+
+#[cfg(test)]
+mod sim;
 
 #[cfg(test)]
 mod tests {
