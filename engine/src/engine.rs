@@ -37,9 +37,9 @@ use crate::scan::{EntrySource, KeyMerger};
 use crate::version::{VersionOp, VersionTally, VersionTree};
 use crate::wal::{replay_segment, segment_name, Wal, WalState};
 use crate::{
-    Cell, Clock, Damage, Error, Event, LevelStats, MergeProgress, Mutation, Options, Result,
-    ScanIter, Scrubbed, Stats, Storage, SyncMode, VersionId, VersionInfo, WriteTicket,
-    ROOT_VERSION,
+    BackgroundThread, Cell, Clock, Damage, Error, Event, LevelStats, MergeProgress, Mutation,
+    Options, Result, ScanIter, Scrubbed, Stats, Storage, SyncMode, VersionId, VersionInfo,
+    WriteTicket, ROOT_VERSION,
 };
 
 /// Highest level of the doubling array.
@@ -329,8 +329,14 @@ impl Engine {
             drop(threads);
             return self.inner.run_merges();
         }
-        threads.push(spawn("strata-flush", Inner::flush_loop)?);
-        threads.push(spawn("strata-merge", Inner::merge_loop)?);
+        threads.push(spawn("strata-flush", |inner| {
+            inner.on_background_thread(BackgroundThread::Flush);
+            inner.flush_loop()
+        })?);
+        threads.push(spawn("strata-merge", |inner| {
+            inner.on_background_thread(BackgroundThread::Merge);
+            inner.merge_loop()
+        })?);
         self.inner.request_merge();
         Ok(())
     }
@@ -1433,6 +1439,12 @@ impl Inner {
                     return;
                 }
             }
+        }
+    }
+
+    fn on_background_thread(&self, thread: BackgroundThread) {
+        if let Some(hook) = self.options.on_background_thread {
+            hook(thread);
         }
     }
 

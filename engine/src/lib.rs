@@ -223,6 +223,20 @@ pub struct Options {
     /// version add up to at least this many bytes (`Event::LargePrefix`; Cassandra's
     /// `compaction_large_partition_warning_threshold`); 0 reports none.
     pub large_prefix_bytes: u64,
+    /// Called first on each background thread (flush, merge) with its kind. The engine
+    /// makes no OS scheduling calls itself; the server uses this to run merges at a lower
+    /// priority than requests on a shared core.
+    pub on_background_thread: Option<fn(BackgroundThread)>,
+}
+
+/// The engine's background threads, as told to `Options::on_background_thread`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackgroundThread {
+    /// Turns frozen memtables into arrays; writers wait for it when
+    /// `max_frozen_memtables` are frozen, so it bounds the memtables' memory.
+    Flush,
+    /// Merges arrays; nothing waits for it (reads only open more arrays meanwhile).
+    Merge,
 }
 
 /// A background operation the engine completed. Durations are measured with the
@@ -298,6 +312,7 @@ impl Default for Options {
             manifest_compact_bytes: 4 << 20,
             listener: None,
             large_prefix_bytes: 100 << 20,
+            on_background_thread: None,
         }
     }
 }

@@ -1105,3 +1105,37 @@ fn merges_report_prefixes_written_past_the_large_prefix_threshold() {
         assert!(*bytes >= 3_000, "{event:?}");
     }
 }
+
+/// Kinds told to `record_background_thread` (only the test below sets that hook).
+static STARTED_THREADS: std::sync::Mutex<Vec<strata_engine::BackgroundThread>> =
+    std::sync::Mutex::new(Vec::new());
+
+fn record_background_thread(thread: strata_engine::BackgroundThread) {
+    STARTED_THREADS.lock().expect("threads").push(thread);
+}
+
+/// `on_background_thread` runs first on each background thread, naming it, so the server
+/// can set that thread's scheduling priority. Method: open an engine with background
+/// threads and a recording hook; both threads report themselves, once each.
+#[test]
+fn each_background_thread_reports_its_start() {
+    use strata_engine::BackgroundThread::{Flush, Merge};
+    let options = Options {
+        background_threads: true,
+        on_background_thread: Some(record_background_thread),
+        ..Options::default()
+    };
+    let engine = Engine::open(Arc::new(MemStorage::new()), options, clock()).expect("open");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while STARTED_THREADS.lock().expect("threads").len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "threads did not report"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    drop(engine);
+    let mut started = STARTED_THREADS.lock().expect("threads").clone();
+    started.sort_by_key(|t| *t == Merge);
+    assert_eq!(started, vec![Flush, Merge]);
+}
