@@ -299,6 +299,15 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         release_unreferenced(&self.engine, &before, &after);
         self.position
             .set(meta.last_log_id.map_or(0, |l| l.index), after.version);
+        tracing::info!(
+            index = meta.last_log_id.map_or(0, |l| l.index),
+            "installed a metadata snapshot"
+        );
+        // The entries the snapshot stands for are never applied here: their events are
+        // the difference between the schema before and after it.
+        for event in schema_diff(&before, &after) {
+            (self.listener)(event);
+        }
         self.snapshots
             .save(StoredSnapshot {
                 meta: meta.clone(),
@@ -567,6 +576,97 @@ fn schema_events(before: &Catalog, writes: &[SchemaWrite]) -> Vec<SchemaChange> 
     events
 }
 
+/// The SCHEMA_CHANGE events that take a client from `before` to `after` (a log snapshot
+/// installed in place of the entries that made the difference), as Cassandra's
+/// `SchemaChangeNotifier` announces a schema pulled from a peer: per keyspace, a created
+/// one with its types and tables, a dropped one alone, an altered one's definition and
+/// each created, altered (an index is part of its table) or dropped type and table.
+/// Strata has no user functions or aggregates to announce.
+fn schema_diff(before: &Catalog, after: &Catalog) -> Vec<SchemaChange> {
+    use SchemaChangeType::{Created, Dropped, Updated};
+    let keyspace = |change, name: &str| SchemaChange {
+        change,
+        target: SchemaChangeTarget::Keyspace(name.to_string()),
+    };
+    let table = |change, keyspace: &str, name: &str| SchemaChange {
+        change,
+        target: SchemaChangeTarget::Table {
+            keyspace: keyspace.to_string(),
+            name: name.to_string(),
+        },
+    };
+    let user_type = |change, keyspace: &str, name: &str| SchemaChange {
+        change,
+        target: SchemaChangeTarget::Type {
+            keyspace: keyspace.to_string(),
+            name: name.to_string(),
+        },
+    };
+    let names: BTreeSet<&String> = before
+        .keyspaces
+        .keys()
+        .chain(after.keyspaces.keys())
+        .collect();
+    let mut events = Vec::new();
+    for name in names {
+        let (old, new) = (before.keyspaces.get(name), after.keyspaces.get(name));
+        let (old_types, old_tables) = match (old, new) {
+            (_, None) => {
+                events.push(keyspace(Dropped, name));
+                continue;
+            }
+            (None, Some(_)) => {
+                events.push(keyspace(Created, name));
+                (None, None)
+            }
+            (Some(old), Some(new)) => {
+                if old.def != new.def {
+                    events.push(keyspace(Updated, name));
+                }
+                (Some(&old.types), Some(&old.tables))
+            }
+        };
+        let Some(new) = new else { continue };
+        let old_type = |t: &str| old_types.and_then(|types| types.get(t));
+        for (type_name, def) in &new.types {
+            match old_type(type_name) {
+                None => events.push(user_type(Created, name, type_name)),
+                Some(old) if old != def => events.push(user_type(Updated, name, type_name)),
+                Some(_) => {}
+            }
+        }
+        for type_name in old_types.into_iter().flat_map(|t| t.keys()) {
+            if !new.types.contains_key(type_name) {
+                events.push(user_type(Dropped, name, type_name));
+            }
+        }
+        let old_table = |t: &str| old_tables.and_then(|tables| tables.get(t));
+        for (table_name, def) in &new.tables {
+            match old_table(table_name) {
+                None => events.push(table(Created, name, table_name)),
+                Some(old)
+                    if !same_table(&old.def, &def.def)
+                        || old.indexes.len() != def.indexes.len()
+                        || old
+                            .indexes
+                            .iter()
+                            .zip(&def.indexes)
+                            .any(|(a, b)| !same_index(a, b)) =>
+                {
+                    events.push(table(Updated, name, table_name))
+                }
+                Some(_) => {}
+            }
+        }
+        for table_name in old_tables.into_iter().flat_map(|t| t.keys()) {
+            if !new.tables.contains_key(table_name) {
+                events.push(table(Dropped, name, table_name));
+            }
+        }
+    }
+    events
+}
+
 #[cfg(test)]
 mod tests {
     use openraft::CommittedLeaderId;
@@ -737,6 +837,95 @@ mod tests {
         assert!(b.machine.get_current_snapshot().await.unwrap().is_some());
     }
 
+    /// Nodes 1 and 2, both having applied node 1's creation of the test keyspace.
+    async fn two_nodes_with_keyspace() -> (Node, Node) {
+        let mut a = open(1);
+        let mut b = open(2);
+        let keyspace = keyspace_command(&a);
+        for node in [&mut a, &mut b] {
+            node.machine
+                .apply([entry(1, keyspace.clone())])
+                .await
+                .unwrap();
+        }
+        (a, b)
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_announces_what_it_changed() {
+        let (mut a, mut b) = two_nodes_with_keyspace().await;
+        let proposals = [
+            create_table(&a, "altered", 7),
+            create_table(&a, "dropped", 8),
+        ];
+        for (index, writes) in (2..).zip(proposals) {
+            let command = command(a.host, &a.store.catalog(), writes);
+            for node in [&mut a, &mut b] {
+                node.machine
+                    .apply([entry(index, command.clone())])
+                    .await
+                    .unwrap();
+            }
+        }
+        b.events.lock().unwrap().clear();
+        // b misses these entries and gets a snapshot instead.
+        let mut altered = a
+            .store
+            .catalog()
+            .table("ks", "altered")
+            .unwrap()
+            .def
+            .clone();
+        altered.options.comment = "changed".into();
+        let user_type = crate::schema::TypeDef {
+            keyspace: "ks".into(),
+            name: "address".into(),
+            field_names: vec!["street".into()],
+            field_types: vec!["text".into()],
+        };
+        let missed = [
+            create_table(&a, "created", 9),
+            vec![SchemaWrite::PutTable(altered)],
+            vec![SchemaWrite::DropTable {
+                keyspace: "ks".into(),
+                name: "dropped".into(),
+            }],
+            vec![SchemaWrite::PutType(user_type)],
+        ];
+        for (index, writes) in (4..).zip(missed) {
+            let command = command(a.host, &a.store.catalog(), writes);
+            let outcome = a.machine.apply([entry(index, command)]).await.unwrap();
+            assert_eq!(outcome, vec![ApplyOutcome::Applied]);
+        }
+        send_snapshot(&mut a, &mut b).await;
+        let table = |change, name: &str| SchemaChange {
+            change,
+            target: SchemaChangeTarget::Table {
+                keyspace: "ks".into(),
+                name: name.into(),
+            },
+        };
+        assert_eq!(
+            *b.events.lock().unwrap(),
+            vec![
+                SchemaChange {
+                    change: SchemaChangeType::Created,
+                    target: SchemaChangeTarget::Type {
+                        keyspace: "ks".into(),
+                        name: "address".into(),
+                    },
+                },
+                table(SchemaChangeType::Updated, "altered"),
+                table(SchemaChangeType::Created, "created"),
+                table(SchemaChangeType::Dropped, "dropped"),
+            ]
+        );
+        // Installing the same snapshot again changes nothing, so announces nothing.
+        b.events.lock().unwrap().clear();
+        send_snapshot(&mut a, &mut b).await;
+        assert!(b.events.lock().unwrap().is_empty());
+    }
+
     fn node_record(host: u128, tokens: Vec<i64>) -> crate::schema::NodeRecord {
         crate::schema::NodeRecord {
             host_id: Uuid::from_u128(host),
@@ -750,15 +939,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_ring_is_in_the_log_one_owner_per_token_and_removals_take_tokens() {
-        let mut a = open(1);
-        let mut b = open(2);
-        let keyspace = keyspace_command(&a);
-        for node in [&mut a, &mut b] {
-            node.machine
-                .apply([entry(1, keyspace.clone())])
-                .await
-                .unwrap();
-        }
+        let (mut a, mut b) = two_nodes_with_keyspace().await;
         let version = a.store.catalog().version;
         let topology = |writes| command(Uuid::from_u128(9), &Catalog::default(), writes);
         let join = |host, tokens| topology(vec![SchemaWrite::PutNode(node_record(host, tokens))]);
@@ -855,6 +1036,13 @@ mod tests {
             b.store.catalog().removed_nodes,
             a.store.catalog().removed_nodes
         );
-        assert!(b.events.lock().unwrap().is_empty());
+        // The keyspace b lacked is announced; the removal is not a schema change.
+        assert_eq!(
+            *b.events.lock().unwrap(),
+            vec![SchemaChange {
+                change: SchemaChangeType::Created,
+                target: SchemaChangeTarget::Keyspace("ks".into()),
+            }]
+        );
     }
 }
