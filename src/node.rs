@@ -128,6 +128,7 @@ impl Node {
             Deadlines {
                 write: Duration::from_millis(config.write_request_timeout_ms),
                 read: Duration::from_millis(config.read_request_timeout_ms),
+                cas_contention: Duration::from_millis(config.cas_contention_timeout_ms),
             },
             config.null_storage,
         );
@@ -362,7 +363,9 @@ fn open_storage(config: Config) -> anyhow::Result<Storage> {
     // Damage met while the schema was read was skipped there; say where it is.
     crate::damage::log_known(&engine);
     let disk_failure = DiskFailure::new(config.disk_failure_policy);
-    let local_replica = LocalReplica::new(engine.clone(), disk_failure.clone())?;
+    let paxos_branch = crate::cluster::paxos::store::open_branch(&engine, &schema)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let local_replica = LocalReplica::new(engine.clone(), disk_failure.clone(), paxos_branch)?;
     Ok(Storage {
         config,
         engine,

@@ -11,9 +11,9 @@
 //!   `Coordinator::mutate` and `Coordinator::read`.
 //! - A write is acknowledged to the client only after `block_for(consistency)` replicas
 //!   acknowledged it.
-//! - Compare-and-set (`cas`) and SERIAL reads of one partition are serialised by that
-//!   partition's lock stripe, so lightweight transactions are linearizable per partition.
-//!   With several replicas a Paxos round takes the lock's place behind the same interface.
+//! - Compare-and-set (`cas`) and SERIAL reads of one partition are linearizable: on a
+//!   single node they are serialised by that partition's lock stripe; once other nodes are
+//!   in the ring they are Paxos rounds among the partition's replicas (`paxos`).
 //! - Every request is timed here, as Cassandra's StorageProxy does: the `ClientRequest`
 //!   latency of its kind and its tables' latencies (`metrics`).
 
@@ -33,11 +33,13 @@ use crate::metrics;
 use crate::storage::PartitionUpdate;
 
 /// How long the coordinator waits for replicas: cassandra.yaml's `write_request_timeout`
-/// and `read_request_timeout`.
+/// and `read_request_timeout`, and how long a lightweight transaction contends
+/// (`cas_contention_timeout`).
 #[derive(Clone, Copy, Debug)]
 pub struct Deadlines {
     pub write: Duration,
     pub read: Duration,
+    pub cas_contention: Duration,
 }
 
 /// Runs `operation` for at most `deadline`; `None` when the deadline passed first. Most
@@ -192,26 +194,38 @@ impl Coordinator {
     }
 
     /// Compare-and-set on the partition with `token`: reads `read`, lets `decide` choose
-    /// the write (if any) from what it saw, and applies that write, all under the
-    /// partition's lock, so no other `cas` or SERIAL read of the partition interleaves.
-    /// `decide` runs on the coordinator, as Cassandra evaluates conditions between the
-    /// Paxos read and propose phases.
+    /// the write (if any) from what it saw and the timestamp to write at, and applies that
+    /// write. `decide` runs on the coordinator, as Cassandra evaluates conditions between
+    /// the Paxos read and propose phases. On one node all of it runs under the partition's
+    /// lock, so no other `cas` or SERIAL read of the partition interleaves; once other
+    /// nodes are in the ring it is a Paxos round among the partition's replicas at
+    /// `serial` (`coordinator::paxos`; `decide` may then run once per contended attempt),
+    /// committed at `commit` (the statement's consistency).
     pub async fn cas<T, E: From<CoordinatorError>>(
         &self,
         token: i64,
         read: ReadCommand,
-        consistency: Consistency,
-        decide: impl FnOnce(ReadResult) -> Result<(Option<WriteCommand>, T), E>,
+        serial: Consistency,
+        commit: Consistency,
+        mut decide: impl FnMut(ReadResult, i64) -> Result<(Option<WriteCommand>, T), E> + Send,
     ) -> Result<T, E> {
         let _latency = metrics::global().client_requests.cas_write.start_timer();
-        self.local_replication(consistency, [read.table.def.keyspace.as_str()])?;
+        if let Some((transport, ring)) = self.cluster() {
+            if !self.null_storage && read.branch == Branch::Main {
+                // Boxed for the reason `mutate` gives.
+                let cas = self.cas_replicated(read, serial, commit, &mut decide, transport, &ring);
+                return Box::pin(cas).await;
+            }
+        }
+        self.local_replication(serial, [read.table.def.keyspace.as_str()])?;
         let _guard = self.cas_lock(token).lock().await;
         let current = if self.null_storage {
             ReadResult::default()
         } else {
             self.local.read(read).await?
         };
-        let (write, answer) = decide(current)?;
+        // Later transactions on the partition get later timestamps, as Paxos ballots do.
+        let (write, answer) = decide(current, crate::clock::next_micros())?;
         if let Some(command) = write.filter(|_| !self.null_storage) {
             self.local
                 .apply(command, self.counter_shard(), crate::clock::now_secs())
@@ -260,11 +274,19 @@ impl Coordinator {
         let _latency = client_latency.start_timer();
         let table_latency = table_latency.clone();
         if let Some((transport, ring)) = self.cluster() {
-            if !self.null_storage && serial_partition.is_none() && command.branch == Branch::Main {
+            if !self.null_storage && command.branch == Branch::Main {
                 let _table_latency = table_latency.start_timer();
                 // Boxed for the reason `mutate` gives.
-                return Box::pin(self.read_replicated(command, consistency, transport, &ring))
-                    .await;
+                return match serial_partition {
+                    Some(_) => {
+                        let read =
+                            self.serial_read_replicated(command, consistency, transport, &ring);
+                        Box::pin(read).await
+                    }
+                    None => {
+                        Box::pin(self.read_replicated(command, consistency, transport, &ring)).await
+                    }
+                };
             }
         }
         let keyspace =
@@ -350,6 +372,7 @@ impl Coordinator {
     }
 }
 
+mod paxos;
 mod replicated;
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use strata_engine::{Cell, Engine, Error as EngineError, Mutation, VersionId};
 
 use super::command::{Branch, CoordinatorError, ReadCommand, ReadResult, ReadTarget, WriteCommand};
+use super::paxos::store::PaxosStore;
 use super::read_repair::ReplicaCells;
 use super::write_pipeline::WritePipeline;
 use crate::damage::DiskFailure;
@@ -29,21 +30,35 @@ pub struct LocalReplica {
     counter_locks: Arc<[std::sync::Mutex<()>]>,
     /// `disk_failure_policy`, told of every storage error a read or write meets.
     failures: Arc<DiskFailure>,
+    /// This replica's Paxos state (lightweight transactions across replicas).
+    paxos: Arc<PaxosStore>,
 }
 
 impl LocalReplica {
     /// Fails if the write pipeline's threads cannot start (writes would never complete).
-    pub fn new(engine: Arc<Engine>, failures: Arc<DiskFailure>) -> std::io::Result<LocalReplica> {
+    /// `paxos_branch` is the node-local engine version holding the Paxos state.
+    pub fn new(
+        engine: Arc<Engine>,
+        failures: Arc<DiskFailure>,
+        paxos_branch: VersionId,
+    ) -> std::io::Result<LocalReplica> {
         let counter_locks = (0..COUNTER_LOCK_STRIPES)
             .map(|_| std::sync::Mutex::new(()))
             .collect();
         let writes = WritePipeline::start(engine.clone())?;
+        let paxos = Arc::new(PaxosStore::new(engine.clone(), paxos_branch));
         Ok(LocalReplica {
             engine,
             writes,
             counter_locks,
             failures,
+            paxos,
         })
+    }
+
+    /// This replica's Paxos state.
+    pub fn paxos(&self) -> &Arc<PaxosStore> {
+        &self.paxos
     }
 
     pub fn engine(&self) -> &Arc<Engine> {

@@ -422,6 +422,12 @@ impl<U: Update> Proposer<U> {
         if participants - refusals >= required {
             return None;
         }
+        // Unlike it, a proposal is "fully refused" (safe to retry) only once every
+        // participant refused it: one still to answer may accept it, and a later round
+        // would then replay it although this one reported it not applied.
+        if accepts == 0 && answers.iter().any(Option::is_none) {
+            return None;
+        }
         if accepts > 0 && *own && !proposal.update.is_empty() {
             // Partly accepted: another proposer may still complete it, so its outcome is
             // unknown (Cassandra's `timeoutIfPartial`).
@@ -432,6 +438,16 @@ impl<U: Update> Proposer<U> {
             });
         }
         Some(self.backoff())
+    }
+
+    /// The current proposal was not sent to participant `from` (believed down): it can
+    /// never accept it, as if it refused.
+    pub fn not_sent(&mut self, from: usize) -> Option<Action<U>> {
+        let ballot = match &self.phase {
+            Phase::Proposing { proposal, .. } => proposal.ballot,
+            _ => return None,
+        };
+        self.on_accept(from, ballot, false)
     }
 
     /// The current phase's deadline passed (`write_request_timeout`): a prepare or proposal

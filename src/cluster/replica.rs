@@ -10,8 +10,11 @@
 //!
 //! Verbs (`messaging::Verb`): `Mutation` (a write or a read repair, answered by an empty
 //! ack), `ReadData` (the raw cells of a read, `read_repair::ReplicaCells`), `ReadDigest`
-//! (the MD5 `read_repair::digest` of the same answer). A replica that does not know the
-//! table answers with an error, which the coordinator counts as a failure of that replica.
+//! (the MD5 `read_repair::digest` of the same answer), and the Paxos verbs `PaxosPrepare`,
+//! `PaxosPropose` and `PaxosCommit` about one partition (`PaxosRequest`: the replica's
+//! `paxos::store` state, persisted before the answer; a commit applies its update to the
+//! table first). A replica that does not know the table answers with an error, which the
+//! coordinator counts as a failure of that replica.
 //!
 //! Invariant: a replica executes exactly what it is sent; it never coordinates (no
 //! forwarding, no consistency accounting): that is the coordinator's alone.
@@ -28,6 +31,8 @@ use uuid::Uuid;
 use super::command::{Branch, CoordinatorError, ReadCommand, ReadTarget, TableWrite, WriteCommand};
 use super::local::LocalReplica;
 use super::messaging::{decode, encode, Inbound, Messaging, MessagingError, Verb};
+use super::paxos::store::{PaxosKey, PaxosUpdate};
+use super::paxos::{Ballot, Commit, Promise, Update};
 use super::read_repair::{digest, ReplicaCells};
 use super::ring::Endpoint;
 use super::Host;
@@ -163,12 +168,51 @@ impl ReplicaRead {
     }
 }
 
+/// A Paxos verb about one partition (`paxos::store`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum PaxosRequest {
+    Prepare {
+        key: PaxosKey,
+        ballot: Ballot,
+    },
+    Propose {
+        key: PaxosKey,
+        proposal: Commit<PaxosUpdate>,
+    },
+    /// Applies the update to the table, then records the commit.
+    Commit {
+        key: PaxosKey,
+        commit: Commit<PaxosUpdate>,
+    },
+}
+
+impl PaxosRequest {
+    /// Whether `verb` is this request's (the payload names the verb again).
+    fn verb_matches(&self, verb: Verb) -> bool {
+        matches!(
+            (self, verb),
+            (PaxosRequest::Prepare { .. }, Verb::PaxosPrepare)
+                | (PaxosRequest::Propose { .. }, Verb::PaxosPropose)
+                | (PaxosRequest::Commit { .. }, Verb::PaxosCommit)
+        )
+    }
+
+    pub fn key(&self) -> &PaxosKey {
+        match self {
+            PaxosRequest::Prepare { key, .. }
+            | PaxosRequest::Propose { key, .. }
+            | PaxosRequest::Commit { key, .. } => key,
+        }
+    }
+}
+
 /// What a coordinator asks one replica.
 #[derive(Clone, Debug)]
 pub enum ReplicaRequest {
     Write(ReplicaWrite),
     Data(ReplicaRead),
     Digest(ReplicaRead),
+    Paxos(PaxosRequest),
     /// TRUNCATE of the table with this id: served by the executor (`exec::serve_truncate`:
     /// it swaps schema-recorded branches), not by `execute`.
     Truncate(Uuid),
@@ -181,6 +225,9 @@ impl ReplicaRequest {
             ReplicaRequest::Data(_) => Verb::ReadData,
             ReplicaRequest::Digest(_) => Verb::ReadDigest,
             ReplicaRequest::Truncate(_) => Verb::Truncate,
+            ReplicaRequest::Paxos(PaxosRequest::Prepare { .. }) => Verb::PaxosPrepare,
+            ReplicaRequest::Paxos(PaxosRequest::Propose { .. }) => Verb::PaxosPropose,
+            ReplicaRequest::Paxos(PaxosRequest::Commit { .. }) => Verb::PaxosCommit,
         }
     }
 }
@@ -191,6 +238,8 @@ pub enum ReplicaResponse {
     Ack,
     Data(ReplicaCells),
     Digest([u8; 16]),
+    Promise(Box<Promise<PaxosUpdate>>),
+    Accepted(bool),
 }
 
 /// Why a replica did not answer: no answer before the deadline (or unreachable), or it
@@ -281,13 +330,66 @@ pub async fn execute(
         ReplicaRequest::Truncate(id) => Err(ReplicaError::Failed(format!(
             "TRUNCATE of {id} is the node's to serve, not the replica's"
         ))),
+        ReplicaRequest::Paxos(request) => {
+            let table = table(request.key().table)?;
+            execute_paxos(local, table, counter_shard, request).await
+        }
+    }
+}
+
+/// Executes a Paxos verb on this node's replica of `table` (the coordinator calls it
+/// directly for its own replica). The state is persisted before the answer.
+pub async fn execute_paxos(
+    local: &LocalReplica,
+    table: Arc<Table>,
+    counter_shard: &[u8],
+    request: PaxosRequest,
+) -> Result<ReplicaResponse, ReplicaError> {
+    let store = local.paxos().clone();
+    let failed = |e: String| ReplicaError::Failed(e);
+    if let PaxosRequest::Commit { commit, .. } = &request {
+        if !commit.update.is_empty() {
+            let command = WriteCommand {
+                tables: vec![TableWrite {
+                    table,
+                    branch: Branch::Main,
+                    updates: commit.update.updates.clone(),
+                }],
+            };
+            local
+                .apply(command, counter_shard.to_vec(), commit.update.now_secs)
+                .await
+                .map_err(|e| failed(e.to_string()))?;
+        }
+    }
+    let blocking = tokio::task::spawn_blocking(move || match request {
+        PaxosRequest::Prepare { key, ballot } => store
+            .prepare(&key, ballot)
+            .map(|p| ReplicaResponse::Promise(Box::new(p))),
+        PaxosRequest::Propose { key, proposal } => {
+            store.propose(&key, proposal).map(ReplicaResponse::Accepted)
+        }
+        PaxosRequest::Commit { key, commit } => {
+            store.commit(&key, commit).map(|()| ReplicaResponse::Ack)
+        }
+    });
+    match blocking.await {
+        Ok(answer) => answer.map_err(|e| failed(e.to_string())),
+        Err(e) => Err(failed(e.to_string())),
     }
 }
 
 /// Serves the replica verbs on `messaging` for `node` (held weakly: the handlers live in
 /// the node's own messaging service).
 pub fn serve(messaging: &Messaging, node: Weak<dyn Host>) {
-    for verb in [Verb::Mutation, Verb::ReadData, Verb::ReadDigest] {
+    for verb in [
+        Verb::Mutation,
+        Verb::ReadData,
+        Verb::ReadDigest,
+        Verb::PaxosPrepare,
+        Verb::PaxosPropose,
+        Verb::PaxosCommit,
+    ] {
         let node = node.clone();
         messaging.register(verb, move |inbound: Inbound| {
             let node = node.clone();
@@ -307,6 +409,8 @@ pub fn serve(messaging: &Messaging, node: Weak<dyn Host>) {
                     ReplicaResponse::Ack => encode(&()),
                     ReplicaResponse::Data(cells) => encode(&WireCells::from(&cells)),
                     ReplicaResponse::Digest(d) => encode(&d),
+                    ReplicaResponse::Promise(p) => encode(&*p),
+                    ReplicaResponse::Accepted(accepted) => encode(&accepted),
                 })
             }
         });
@@ -319,6 +423,13 @@ fn decode_request(verb: Verb, payload: &[u8]) -> Result<ReplicaRequest, String> 
         Verb::Mutation => Ok(ReplicaRequest::Write(decode(payload).map_err(bad)?)),
         Verb::ReadData => Ok(ReplicaRequest::Data(decode(payload).map_err(bad)?)),
         Verb::ReadDigest => Ok(ReplicaRequest::Digest(decode(payload).map_err(bad)?)),
+        Verb::PaxosPrepare | Verb::PaxosPropose | Verb::PaxosCommit => {
+            let request: PaxosRequest = decode(payload).map_err(bad)?;
+            match request.verb_matches(verb) {
+                true => Ok(ReplicaRequest::Paxos(request)),
+                false => Err(format!("{verb:?} with another verb's payload")),
+            }
+        }
         other => Err(format!("not a replica verb: {other:?}")),
     }
 }
@@ -354,6 +465,7 @@ impl Transport for MessagingTransport {
             ReplicaRequest::Write(w) => encode(w),
             ReplicaRequest::Data(r) | ReplicaRequest::Digest(r) => encode(r),
             ReplicaRequest::Truncate(id) => encode(id),
+            ReplicaRequest::Paxos(p) => encode(p),
         };
         Box::pin(async move {
             let response = messaging
@@ -373,6 +485,13 @@ impl Transport for MessagingTransport {
                 ReplicaRequest::Digest(_) => {
                     ReplicaResponse::Digest(decode(&response.payload).map_err(undecodable)?)
                 }
+                ReplicaRequest::Paxos(PaxosRequest::Prepare { .. }) => ReplicaResponse::Promise(
+                    Box::new(decode(&response.payload).map_err(undecodable)?),
+                ),
+                ReplicaRequest::Paxos(PaxosRequest::Propose { .. }) => {
+                    ReplicaResponse::Accepted(decode(&response.payload).map_err(undecodable)?)
+                }
+                ReplicaRequest::Paxos(PaxosRequest::Commit { .. }) => ReplicaResponse::Ack,
             })
         })
     }

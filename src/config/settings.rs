@@ -102,6 +102,10 @@ impl Config {
             ),
             ("rpc_address", self.rpc_address.to_string()),
             (
+                "cas_contention_timeout",
+                format!("{}ms", self.cas_contention_timeout_ms),
+            ),
+            (
                 "seed_provider.class_name",
                 "org.apache.cassandra.locator.SimpleSeedProvider".to_string(),
             ),

@@ -258,6 +258,16 @@ const KEYS: &[Key] = &[
         apply: |c, v| millis(v).map(|ms| c.read_request_timeout_ms = ms),
     },
     Key {
+        name: "cas_contention_timeout",
+        form: DURATION,
+        apply: |c, v| duration_ms(v).map(|ms| c.cas_contention_timeout_ms = ms),
+    },
+    Key {
+        name: "cas_contention_timeout_in_ms",
+        form: MILLIS,
+        apply: |c, v| millis(v).map(|ms| c.cas_contention_timeout_ms = ms),
+    },
+    Key {
         name: "write_request_timeout",
         form: DURATION,
         apply: |c, v| duration_ms(v).map(|ms| c.write_request_timeout_ms = ms),
@@ -767,6 +777,11 @@ mod tests {
             (c.write_request_timeout_ms, c.read_request_timeout_ms),
             (500, 7_000)
         );
+        assert_eq!(c.cas_contention_timeout_ms, 1_000);
+        let c = load("cas_contention_timeout: 3s\n").expect("valid");
+        assert_eq!(c.cas_contention_timeout_ms, 3_000);
+        let c = load("cas_contention_timeout_in_ms: 250\n").expect("valid");
+        assert_eq!(c.cas_contention_timeout_ms, 250);
         let c =
             load("write_request_timeout_in_ms: 100\nread_request_timeout: 1s\n").expect("valid");
         assert_eq!(

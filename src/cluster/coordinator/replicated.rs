@@ -51,15 +51,19 @@ const TRUNCATE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The replicas of one token range or partition, nearest first (the local node, then its
 /// DC), with the failure detector's view of each.
-struct Replicas {
-    endpoints: Vec<Endpoint>,
-    replicas: Vec<Replica>,
-    live: Vec<bool>,
+pub(super) struct Replicas {
+    pub(super) endpoints: Vec<Endpoint>,
+    pub(super) replicas: Vec<Replica>,
+    pub(super) live: Vec<bool>,
     replication: Replication,
 }
 
 impl Replicas {
-    fn plan<'a>(&'a self, consistency: Consistency, local_dc: &'a str) -> ReplicaPlan<'a> {
+    pub(super) fn plan<'a>(
+        &'a self,
+        consistency: Consistency,
+        local_dc: &'a str,
+    ) -> ReplicaPlan<'a> {
         ReplicaPlan {
             consistency,
             replication: &self.replication,
@@ -71,13 +75,13 @@ impl Replicas {
 }
 
 /// Placement of a keyspace as the coordinator needs it.
-struct Placement {
-    strategy: Strategy,
-    replication: Replication,
+pub(super) struct Placement {
+    pub(super) strategy: Strategy,
+    pub(super) replication: Replication,
 }
 
 impl Coordinator {
-    fn placement(&self, transport: &Arc<dyn Transport>, keyspace: &str) -> Placement {
+    pub(super) fn placement(&self, transport: &Arc<dyn Transport>, keyspace: &str) -> Placement {
         match transport.replication(keyspace) {
             Some(options) => Placement {
                 strategy: Strategy::from_options(&options).unwrap_or(Strategy::Local),
@@ -91,7 +95,7 @@ impl Coordinator {
     }
 
     /// The replicas `hosts` (a placement's answer), ordered nearest first.
-    fn replicas(
+    pub(super) fn replicas(
         &self,
         transport: &Arc<dyn Transport>,
         ring: &Ring,
@@ -464,7 +468,12 @@ impl Coordinator {
             match response {
                 Some(ReplicaResponse::Data(cells)) => data = Some(cells),
                 Some(ReplicaResponse::Digest(d)) => digests.push(d),
-                Some(ReplicaResponse::Ack) | None => continue,
+                Some(
+                    ReplicaResponse::Ack
+                    | ReplicaResponse::Promise(_)
+                    | ReplicaResponse::Accepted(_),
+                )
+                | None => continue,
             }
             answered.push(i);
         }

@@ -90,6 +90,12 @@ pub enum Verb {
     ReadDigest = 3,
     /// TRUNCATE of a table (by id) on the receiving node.
     Truncate = 4,
+    /// Paxos prepare of a partition (`cluster::replica::PaxosRequest`): a promise or not.
+    PaxosPrepare = 5,
+    /// Paxos propose: accepted or not.
+    PaxosPropose = 6,
+    /// Paxos commit: the update applied and the commit recorded (ack).
+    PaxosCommit = 7,
 }
 
 impl Verb {
@@ -109,6 +115,9 @@ impl Verb {
             2 => Some(Verb::ReadData),
             3 => Some(Verb::ReadDigest),
             4 => Some(Verb::Truncate),
+            5 => Some(Verb::PaxosPrepare),
+            6 => Some(Verb::PaxosPropose),
+            7 => Some(Verb::PaxosCommit),
             _ => None,
         }
     }

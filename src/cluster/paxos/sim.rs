@@ -713,3 +713,53 @@ fn a_newer_in_progress_proposal_is_replayed_before_our_own() {
     };
     assert!(next > ballot);
 }
+
+/// Method: a proposal two of three participants refused is not retried while the third may
+/// still accept it (a later round would replay it after this one said "not applied");
+/// it is retried once the third refuses too, and times out as unknown if it accepts.
+#[test]
+fn a_refused_proposal_waits_for_the_last_participant() {
+    let start = |seed| {
+        let mut proposer = Proposer::<Write>::new(Config {
+            participants: 3,
+            required: 2,
+            give_up_at_micros: 1_000_000,
+            seed,
+        });
+        let Action::Prepare(ballot) = proposer.start(10) else {
+            panic!()
+        };
+        let promise = Promise {
+            promised: true,
+            highest: ballot,
+            accepted: None,
+            most_recent_commit: None,
+        };
+        proposer.on_promise(0, ballot, promise.clone());
+        assert_eq!(
+            proposer.on_promise(1, ballot, promise),
+            Some(Action::Read(ballot))
+        );
+        proposer.propose(ballot, Some(1));
+        assert_eq!(proposer.on_accept(0, ballot, false), None);
+        assert_eq!(
+            proposer.on_accept(1, ballot, false),
+            None,
+            "the third may accept"
+        );
+        (proposer, ballot)
+    };
+    let (mut refused, ballot) = start(1);
+    assert!(matches!(
+        refused.on_accept(2, ballot, false),
+        Some(Action::Backoff(_))
+    ));
+    let (mut partial, ballot) = start(2);
+    assert_eq!(
+        partial.on_accept(2, ballot, true),
+        Some(Action::Timeout {
+            received: 1,
+            required: 2
+        })
+    );
+}

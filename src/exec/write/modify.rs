@@ -233,13 +233,15 @@ async fn apply(
 }
 
 /// Runs conditional statement writes (one statement, or a batch) as one compare-and-set
-/// on their single partition.
+/// on their single partition, at `options.serial_consistency`, committed at
+/// `options.consistency`.
 async fn apply_conditional(
     ctx: &Context<'_>,
     writes: Vec<StatementWrite>,
     is_batch: bool,
-    serial_consistency: Consistency,
+    options: WriteOptions,
 ) -> CqlResult<ResultBody> {
+    let serial_consistency = options.serial_consistency;
     if !matches!(
         serial_consistency,
         Consistency::Serial | Consistency::LocalSerial
@@ -252,11 +254,15 @@ async fn apply_conditional(
         .first()
         .ok_or_else(|| CqlError::invalid("Empty conditional batch"))?;
     let table = first.table.clone();
-    ctx.require_single_replica(
-        &table.def.keyspace,
-        "Conditional statements (IF) are",
-        "Paxos",
-    )?;
+    if !table.indexes.is_empty() || !table.views.is_empty() {
+        // Their entries live in other partitions, on other replicas, than the Paxos round
+        // commits to.
+        ctx.require_single_replica(
+            &table.def.keyspace,
+            "Conditional statements (IF) on tables with secondary indexes or materialized views are",
+            "index and view maintenance under Paxos",
+        )?;
+    }
     let [key] = first.keys.as_slice() else {
         return Err(CqlError::invalid(
             "IN on the partition key is not supported with conditional updates",
@@ -300,58 +306,63 @@ async fn apply_conditional(
     clusterings.sort();
     clusterings.dedup();
     let read = partition_read(&table, Branch::Main, &key, &clusterings);
-    let decide = |result: ReadResult| -> CqlResult<(Option<WriteCommand>, ResultBody)> {
-        // Index and view maintenance needs the rows as read (see `derived`).
-        let items = if table.indexes.is_empty() && table.views.is_empty() {
-            Vec::new()
-        } else {
-            result.items.clone()
-        };
-        let data = PartitionData::from_items(result.items);
-        let checked: Vec<CheckedRow<'_>> = writes
-            .iter()
-            .filter_map(|w| {
-                let condition = w.condition.as_ref()?;
-                let clustering = if condition.is_static_only(&w.table) {
-                    None
-                } else {
-                    checked_row(w)
-                };
-                Some(CheckedRow {
-                    condition,
-                    clustering,
+    let decide =
+        |result: ReadResult, timestamp: i64| -> CqlResult<(Option<WriteCommand>, ResultBody)> {
+            // Index and view maintenance needs the rows as read (see `derived`).
+            let items = if table.indexes.is_empty() && table.views.is_empty() {
+                Vec::new()
+            } else {
+                result.items.clone()
+            };
+            let data = PartitionData::from_items(result.items);
+            let checked: Vec<CheckedRow<'_>> = writes
+                .iter()
+                .filter_map(|w| {
+                    let condition = w.condition.as_ref()?;
+                    let clustering = if condition.is_static_only(&w.table) {
+                        None
+                    } else {
+                        checked_row(w)
+                    };
+                    Some(CheckedRow {
+                        condition,
+                        clustering,
+                    })
                 })
-            })
-            .collect();
-        let mut applied = true;
-        for row in &checked {
-            applied &= row
-                .condition
-                .holds(&table, &data, row.clustering.as_deref())?;
-        }
-        let body = cas::result(&table, &key, &data, &checked, applied, is_batch)?;
-        if !applied {
-            return Ok((None, body));
-        }
-        // Later transactions on the partition get later timestamps, as Paxos ballots do.
-        let timestamp = crate::clock::next_micros();
-        let mut updates = Vec::new();
-        for write in &writes {
-            updates.extend(write.updates(timestamp, &|_| Some(data.clone()))?);
-        }
-        let mut command = WriteCommand {
-            tables: vec![TableWrite {
-                table: table.clone(),
-                branch: Branch::Main,
-                updates,
-            }],
+                .collect();
+            let mut applied = true;
+            for row in &checked {
+                applied &= row
+                    .condition
+                    .holds(&table, &data, row.clustering.as_deref())?;
+            }
+            let body = cas::result(&table, &key, &data, &checked, applied, is_batch)?;
+            if !applied {
+                return Ok((None, body));
+            }
+            let mut updates = Vec::new();
+            for write in &writes {
+                updates.extend(write.updates(timestamp, &|_| Some(data.clone()))?);
+            }
+            let mut command = WriteCommand {
+                tables: vec![TableWrite {
+                    table: table.clone(),
+                    branch: Branch::Main,
+                    updates,
+                }],
+            };
+            crate::exec::derived::hook::add_conditional_derived_writes(ctx, &mut command, &items)?;
+            Ok((Some(command), body))
         };
-        crate::exec::derived::hook::add_conditional_derived_writes(ctx, &mut command, &items)?;
-        Ok((Some(command), body))
-    };
     ctx.node
         .coordinator()
-        .cas(key.token, read, serial_consistency, decide)
+        .cas(
+            key.token,
+            read,
+            serial_consistency,
+            options.consistency,
+            decide,
+        )
         .await
 }
 
@@ -411,7 +422,7 @@ async fn run_one(
     options: WriteOptions,
 ) -> CqlResult<ResultBody> {
     if write.condition.is_some() {
-        let conditional = apply_conditional(ctx, vec![write], false, options.serial_consistency);
+        let conditional = apply_conditional(ctx, vec![write], false, options);
         return Box::pin(conditional).await;
     }
     apply(ctx, vec![write], options.consistency).await?;
@@ -512,7 +523,7 @@ impl BatchWrites {
     pub async fn send(self, ctx: &Context<'_>, options: WriteOptions) -> CqlResult<ResultBody> {
         self.check()?;
         if self.writes.iter().any(|w| w.condition.is_some()) {
-            return apply_conditional(ctx, self.writes, true, options.serial_consistency).await;
+            return apply_conditional(ctx, self.writes, true, options).await;
         }
         apply(ctx, self.writes, options.consistency).await?;
         Ok(ResultBody::Void)

@@ -18,8 +18,8 @@ use crate::cluster::coordinator::{Coordinator, Deadlines};
 use crate::cluster::local::LocalReplica;
 use crate::cluster::messaging::{decode, encode};
 use crate::cluster::replica::{
-    self, ReplicaError, ReplicaFuture, ReplicaRead, ReplicaRequest, ReplicaResponse, ReplicaWrite,
-    Transport, WireCells,
+    self, PaxosRequest, ReplicaError, ReplicaFuture, ReplicaRead, ReplicaRequest, ReplicaResponse,
+    ReplicaWrite, Transport, WireCells,
 };
 use crate::cluster::ring::{Endpoint, Ring, SharedRing};
 use crate::schema::{
@@ -114,10 +114,13 @@ impl Sim {
                     endpoint,
                     local: Arc::new(
                         LocalReplica::new(
-                            engine,
+                            engine.clone(),
                             crate::damage::DiskFailure::new(
                                 crate::config::DiskFailurePolicy::BestEffort,
                             ),
+                            engine
+                                .clone_version(strata_engine::ROOT_VERSION)
+                                .expect("paxos branch"),
                         )
                         .expect("replica"),
                     ),
@@ -155,6 +158,7 @@ impl Sim {
             Deadlines {
                 write: deadline,
                 read: deadline,
+                cas_contention: deadline,
             },
             false,
         );
@@ -219,6 +223,9 @@ impl Transport for Sim {
                     decode::<ReplicaRead>(&encode(&r)).expect("read round trip"),
                 ),
                 ReplicaRequest::Truncate(id) => ReplicaRequest::Truncate(id),
+                ReplicaRequest::Paxos(p) => ReplicaRequest::Paxos(
+                    decode::<PaxosRequest>(&encode(&p)).expect("paxos round trip"),
+                ),
             };
             let answer = replica::execute(&local, &catalog, host.as_bytes(), request).await;
             if answer_lost {
@@ -232,6 +239,9 @@ impl Transport for Sim {
                         .expect("cells round trip")
                         .into(),
                 ),
+                ReplicaResponse::Promise(p) => ReplicaResponse::Promise(Box::new(
+                    decode(&encode(&*p)).expect("promise round trip"),
+                )),
                 other => other,
             })
         })
@@ -745,4 +755,145 @@ async fn a_silent_contact_is_replaced_by_a_spare_replica() {
         }
         sim.unreachable.lock().unwrap().clear();
     }
+}
+
+/// `cas` of `UPDATE .. SET v = n + 1 IF v = n` on key `k` (an absent row counts as 0):
+/// `Ok(true)` applied, `Ok(false)` not (the value differed).
+async fn increment_if(
+    coordinator: &Coordinator,
+    table: &Arc<Table>,
+    k: i32,
+    n: i32,
+) -> Result<bool, CoordinatorError> {
+    coordinator
+        .cas(
+            0,
+            read_partition(table, k),
+            Consistency::Serial,
+            Consistency::Quorum,
+            |current, timestamp| {
+                let value = rows(&current).first().map_or(0, |(_, v)| *v);
+                let applied = value == n;
+                let command = applied.then(|| write(table, vec![update(k, n + 1, timestamp)]));
+                Ok::<_, CoordinatorError>((command, applied))
+            },
+        )
+        .await
+}
+
+/// Method: three coordinators run read-then-compare-and-set increments of one key at once
+/// over the lossy in-process network (every Paxos message through its wire format); each
+/// applied increment is counted, and the final SERIAL read must equal the number applied
+/// (plus at most the timed-out ones, whose outcome is unknown), with no two applied from
+/// the same value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_compare_and_set_through_three_coordinators_is_linearizable() {
+    let seed = crate::test_rng::seed_from_env("STRATA_TEST_SEED", 0xCA5_C0DE);
+    println!("seed {seed:#x} (STRATA_TEST_SEED replays it)");
+    let sim = Sim::new(seed);
+    {
+        let mut network = sim.network.lock().unwrap();
+        network.loss_percent = 5;
+        network.max_delay_ms = 3;
+    }
+    let tasks: Vec<_> = (0..3)
+        .map(|n| {
+            let sim = sim.clone();
+            tokio::spawn(async move {
+                let coordinator = sim.coordinator(n, DEADLINE);
+                let table = sim.nodes[n].table.clone();
+                let (mut applied, mut unknown) = (Vec::new(), 0);
+                for _ in 0..8 {
+                    let Ok(current) = coordinator
+                        .read(read_partition(&table, 7), Consistency::Serial)
+                        .await
+                    else {
+                        continue;
+                    };
+                    let value = rows(&current).first().map_or(0, |(_, v)| *v);
+                    match increment_if(&coordinator, &table, 7, value).await {
+                        Ok(true) => applied.push(value),
+                        Ok(false) => {}
+                        Err(CoordinatorError::WriteTimeout { .. }) => unknown += 1,
+                        Err(other) => panic!("{other:?}"),
+                    }
+                }
+                (applied, unknown)
+            })
+        })
+        .collect();
+    let (mut applied, mut unknown) = (Vec::new(), 0);
+    for task in tasks {
+        let (a, u) = task.await.expect("task");
+        applied.extend(a);
+        unknown += u;
+    }
+    sim.network.lock().unwrap().loss_percent = 0;
+    let coordinator = sim.coordinator(1, DEADLINE);
+    let table = sim.nodes[1].table.clone();
+    let last = value_at(&coordinator, &table, 7, Consistency::Serial)
+        .await
+        .unwrap_or(0);
+    println!(
+        "{} applied, {unknown} timed out, final value {last}",
+        applied.len()
+    );
+    let count = applied.len();
+    applied.sort_unstable();
+    applied.dedup();
+    assert_eq!(
+        applied.len(),
+        count,
+        "two increments applied from one value"
+    );
+    assert!(count > 0);
+    assert!(
+        count as i32 <= last && last as usize <= count + unknown,
+        "{count} {last}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_and_set_needs_a_quorum_of_live_replicas() {
+    let sim = Sim::new(3);
+    let coordinator = sim.coordinator(0, DEADLINE);
+    let table = sim.nodes[0].table.clone();
+    // One replica down (and unreachable): a quorum of the others decides.
+    sim.down.lock().unwrap().insert(sim.host(2));
+    sim.unreachable.lock().unwrap().insert(sim.host(2));
+    assert!(increment_if(&coordinator, &table, 3, 0).await.expect("cas"));
+    assert!(!increment_if(&coordinator, &table, 3, 0).await.expect("cas"));
+    assert_eq!(held_by(&sim, 1, 3).await, Some(1));
+    // Two down: Unavailable at SERIAL before anything is sent.
+    sim.down.lock().unwrap().insert(sim.host(1));
+    let refused = increment_if(&coordinator, &table, 3, 1).await;
+    assert!(
+        matches!(
+            refused,
+            Err(CoordinatorError::Unavailable {
+                consistency: Consistency::Serial,
+                required: 2,
+                alive: 1,
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(held_by(&sim, 0, 3).await, Some(1), "nothing was written");
+    // A replica that answers nothing although believed up: the round times out as CAS.
+    sim.down.lock().unwrap().clear();
+    sim.unreachable.lock().unwrap().insert(sim.host(1));
+    let timed_out = increment_if(&coordinator, &table, 3, 1).await;
+    assert!(
+        matches!(
+            timed_out,
+            Err(CoordinatorError::WriteTimeout {
+                consistency: Consistency::Serial,
+                received: 1,
+                block_for: 2,
+                write_type: strata_protocol::WriteType::Cas,
+            })
+        ),
+        "{timed_out:?}"
+    );
 }
