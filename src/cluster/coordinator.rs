@@ -335,10 +335,15 @@ impl Coordinator {
                 | Consistency::LocalSerial
         );
         let mut counted = Replication::Simple(1);
+        // This node is one live replica in its own DC: enough for these levels whatever
+        // the factor, so the single-node read and write skip the plan altogether.
+        if one_suffices {
+            return Ok(counted);
+        }
         let plan = self.local_plan(consistency, &counted);
         plan.check_available()?;
         let mut most = plan.block_for();
-        let Some(transport) = self.transport.get().filter(|_| !one_suffices) else {
+        let Some(transport) = self.transport.get() else {
             return Ok(counted);
         };
         for options in keyspaces

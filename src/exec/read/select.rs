@@ -254,12 +254,16 @@ impl PostOrder {
         selection: &Selection,
         page_size: Option<usize>,
     ) -> CqlResult<Option<PostOrder>> {
+        // Without ORDER BY (most reads) nothing is looked up.
+        if statement.order_by.is_empty() {
+            return Ok(None);
+        }
         let partition_key = table.partition_key_indexes();
         let key_in = statement.where_clause.iter().any(|r| {
             matches!(r, Relation::Column { column, predicate: Predicate::In(_) }
                 if table.column_index(column).is_some_and(|i| partition_key.contains(&i)))
         });
-        if statement.order_by.is_empty() || !key_in {
+        if !key_in {
             return Ok(None);
         }
         // Cassandra sorts only what it holds at once: a paged read never is.
