@@ -8,7 +8,13 @@
 # Usage: bash bench/cost-per-request.sh STRATA_BIN [LABEL]
 # Env: ADDR (127.0.5.1), PORT (9042), REQUESTS (20000; callgrind runs REQUESTS/4), DEPTH (64),
 #      ROWS (10000), MODES ("periodic null batch"), SKIP_CALLGRIND=1,
-#      KEEP=DIR (keep each phase's callgrind profile there), SERVER_CPUS (1: the server pinned to one CPU, as latte-pair.sh runs it; empty = no pinning)
+#      KEEP=DIR (keep each phase's callgrind profile there), SERVER_CPUS (1: the server pinned to one CPU, as latte-pair.sh runs it; empty = no pinning),
+#      STRATA_ARGS (extra server arguments, e.g. "--storage-port 0" to measure a node without
+#      the internode listener, as builds before the cluster work could run),
+#      AUTH=1 (PasswordAuthenticator and CassandraAuthorizer: the schema phase, as cassandra,
+#      creates the role `bench` with SELECT and MODIFY on the keyspace, and the loads log in as
+#      it, so every statement is authorized; callgrind counts from after the login, whose
+#      bcrypt check would otherwise outweigh the requests)
 # Prints one line per (mode, workload): syscalls/request by kind and instructions/request.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,6 +28,12 @@ work=$(mktemp -d /tmp/strata-cost.XXXXXX)
 pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
+login=(); schema_login=()
+if [ -n "${AUTH:-}" ]; then
+  printf 'authenticator: PasswordAuthenticator\nauthorizer: CassandraAuthorizer\n' >"$work/auth.yaml"
+  login=(--user bench --password bench)
+  schema_login=(--user cassandra --password cassandra --role bench)
+fi
 client() { timeout 600 python3 "$here/cqlburst.py" "$ADDR" "$PORT" "$@" --depth "$DEPTH" --rows "$ROWS"; }
 wait_port() {
   for _ in $(seq 300); do (exec 3<>"/dev/tcp/$ADDR/$PORT") 2>/dev/null && return 0; sleep 0.2; done
@@ -31,6 +43,8 @@ args() {
   local mode=$1
   echo --data-dir "$work/data" --listen-address "$ADDR" --rpc-address "$ADDR" --native-port "$PORT" \
     --admin-port 0
+  [ -n "${AUTH:-}" ] && echo --config "$work/auth.yaml"
+  [ -n "${STRATA_ARGS:-}" ] && echo "$STRATA_ARGS"
   case $mode in
     null) echo --null-storage ;;
     batch) echo --commitlog-sync batch ;;
@@ -43,10 +57,10 @@ for mode in $MODES; do
   # shellcheck disable=SC2046
   "${pin[@]}" "$BIN" $(args "$mode") >"$work/server.log" 2>&1 & pid=$!
   wait_port
-  client schema
+  client schema "${schema_login[@]}"
   for wl in write read; do
     perf stat -x, -e "$EVENTS" -p "$pid" -o "$work/perf-$wl.csv" -- \
-      python3 "$here/cqlburst.py" "$ADDR" "$PORT" "$wl" --requests "$REQUESTS" --depth "$DEPTH" --rows "$ROWS"
+      python3 "$here/cqlburst.py" "$ADDR" "$PORT" "$wl" --requests "$REQUESTS" --depth "$DEPTH" --rows "$ROWS" "${login[@]}"
     python3 - "$work/perf-$wl.csv" "$REQUESTS" "$LABEL" "$mode" "$wl" <<'EOF'
 import sys
 path, n, label, mode, wl = sys.argv[1], int(sys.argv[2]), *sys.argv[3:]
@@ -67,11 +81,20 @@ EOF
   "${pin[@]}" valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/cg.%p" \
     "$BIN" $(args "$mode") >"$work/server-cg.log" 2>&1 & pid=$!
   wait_port
-  client schema
+  client schema "${schema_login[@]}"
   for wl in write read; do
     rm -f "$work"/cg.*
-    callgrind_control -i on "$pid" >/dev/null
-    client "$wl" --requests "$CG_REQUESTS"
+    if [ -n "${AUTH:-}" ]; then
+      rm -f "$work/go" "$work/go.ready"
+      client "$wl" --requests "$CG_REQUESTS" "${login[@]}" --start-after "$work/go" & load=$!
+      for _ in $(seq 600); do [ -e "$work/go.ready" ] && break; sleep 0.1; done
+      callgrind_control -i on "$pid" >/dev/null
+      touch "$work/go"
+      wait "$load"
+    else
+      callgrind_control -i on "$pid" >/dev/null
+      client "$wl" --requests "$CG_REQUESTS"
+    fi
     callgrind_control -d "$pid" >/dev/null
     callgrind_control -i off "$pid" >/dev/null
     [ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cat "$work"/cg.* >"$KEEP/$LABEL-$mode-$wl.callgrind"

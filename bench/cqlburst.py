@@ -2,6 +2,7 @@
 """A fixed CQL workload for per-request cost counts (syscalls, instructions), not for op/s.
 
     python3 bench/cqlburst.py HOST PORT {schema|write|read} [--requests N] [--depth P]
+        [--user U --password P] [--role R] [--start-after PATH]
 
 Speaks protocol v4 over a raw socket (no driver, so the client's own cost and timing stay
 small and fixed): latte's `basic` workloads (table `latte.basic(id bigint PRIMARY KEY)`,
@@ -10,12 +11,20 @@ prepared INSERT of a key, prepared SELECT of one key). Requests go in bursts of 
 arrived. The server therefore sees the same input, one burst per read, whatever the machine
 load: a server that answers a burst with one write makes 2 reads (data, then EAGAIN) and
 one write per burst, one that writes each reply makes P writes. Exit status 1 on any ERROR.
+
+With a PasswordAuthenticator server: --user/--password log in (SASL PLAIN); --role R in
+the schema phase also creates the login role R (password R) with SELECT and MODIFY on the
+keyspace, so that the loads can run as a role whose statements are checked. --start-after
+PATH creates PATH.ready after the login and PREPARE, then sends the load once PATH exists,
+so that a caller can leave the login's bcrypt check out of what it counts.
 """
 
 import argparse
+import os
 import socket
 import struct
 import sys
+import time
 
 HEADER = struct.Struct(">BBhBi")
 KEYSPACE_CQL = (
@@ -64,9 +73,15 @@ class Client:
         self.sock.sendall(frame(0, opcode, body))
         return self.recv_frame()
 
-    def startup(self):
+    def startup(self, user=None, password=None):
         options = b"\x00\x01" + b"\x00\x0bCQL_VERSION" + b"\x00\x053.0.0"
-        self.call(0x01, options)
+        _, opcode, _ = self.call(0x01, options)
+        if opcode == 0x03:  # AUTHENTICATE: SASL PLAIN in one AUTH_RESPONSE
+            if user is None:
+                sys.exit("the server asks for a login: pass --user and --password")
+            token = b"\x00" + user.encode() + b"\x00" + password.encode()
+            _, opcode, _ = self.call(0x0F, struct.pack(">i", len(token)) + token)
+            assert opcode == 0x10, opcode  # AUTH_SUCCESS
 
     def query(self, cql):
         self.call(0x07, long_string(cql) + struct.pack(">HB", ONE, 0))
@@ -102,20 +117,39 @@ def main():
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--depth", type=int, default=64)
     parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--user")
+    parser.add_argument("--password")
+    parser.add_argument("--role")
+    parser.add_argument("--start-after")
     args = parser.parse_args()
     client = Client(args.host, args.port)
-    client.startup()
+    client.startup(args.user, args.password)
     if args.phase == "schema":
         client.query(KEYSPACE_CQL)
         client.query(TABLE_CQL)
+        if args.role:
+            role = args.role.replace("'", "''")
+            client.query(
+                f"CREATE ROLE IF NOT EXISTS {args.role} WITH PASSWORD = '{role}' AND LOGIN = true"
+            )
+            client.query(f"GRANT SELECT ON KEYSPACE latte TO {args.role}")
+            client.query(f"GRANT MODIFY ON KEYSPACE latte TO {args.role}")
         insert = client.prepare(INSERT_CQL)
         client.bursts(insert, args.rows, args.depth, lambda i: i)
-    elif args.phase == "write":
-        insert = client.prepare(INSERT_CQL)
-        client.bursts(insert, args.requests, args.depth, lambda i: args.rows + i)
+        return
+    statement = client.prepare(INSERT_CQL if args.phase == "write" else SELECT_CQL)
+    if args.start_after:
+        open(args.start_after + ".ready", "w").close()
+        for _ in range(6000):
+            if os.path.exists(args.start_after):
+                break
+            time.sleep(0.01)
+        else:
+            sys.exit(f"{args.start_after} did not appear within 60 s")
+    if args.phase == "write":
+        client.bursts(statement, args.requests, args.depth, lambda i: args.rows + i)
     else:
-        select = client.prepare(SELECT_CQL)
-        client.bursts(select, args.requests, args.depth, lambda i: (i * 7919) % args.rows)
+        client.bursts(statement, args.requests, args.depth, lambda i: (i * 7919) % args.rows)
 
 
 if __name__ == "__main__":

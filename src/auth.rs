@@ -19,7 +19,8 @@
 use std::collections::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::cql::ast::{Permission, ResourceLevel};
@@ -320,23 +321,28 @@ impl<T: Clone> TimedCache<T> {
         self.times
     }
 
-    /// The entry of `key` if it was read less than `within` ago.
-    fn younger_than(&self, key: &str, within: Duration) -> Option<T> {
+    /// The entry of `key` and when it was read, if that was less than `within` ago.
+    fn younger_than(&self, key: &str, within: Duration) -> Option<(T, Instant)> {
         let entries = self.entries.lock().ok()?;
         entries
             .get(key)
             .filter(|(_, read)| read.elapsed() < within)
-            .map(|(value, _)| value.clone())
+            .cloned()
     }
 
-    /// The entry to serve without reading again.
-    pub fn fresh(&self, key: &str) -> Option<T> {
+    /// The entry to serve without reading again, and when it was read.
+    pub fn fresh(&self, key: &str) -> Option<(T, Instant)> {
         self.younger_than(key, self.times.refresh)
     }
 
-    /// The entry to serve when reading it again failed.
-    pub fn valid(&self, key: &str) -> Option<T> {
+    /// The entry to serve when reading it again failed, and when it was read.
+    pub fn valid(&self, key: &str) -> Option<(T, Instant)> {
         self.younger_than(key, self.times.validity)
+    }
+
+    /// Until when an entry read at `read` is served without reading again.
+    pub fn fresh_until(&self, read: Instant) -> Instant {
+        read + self.times.refresh
     }
 
     /// Keeps what was read at `read` (nothing when the cache is disabled).
@@ -357,6 +363,93 @@ impl<T: Clone> TimedCache<T> {
     }
 }
 
+/// What checking a login's statements needs, worked out once from its role, the roles
+/// granted to it and their permissions (`exec::auth::store::subject`): its superuser
+/// status and the permissions it holds on each resource, inherited ones included.
+#[derive(Debug, Default)]
+pub struct Subject {
+    /// `AuthState::is_superuser(user)`.
+    pub superuser: bool,
+    /// Resource name -> `AuthState::permissions_on(user, resource)`.
+    granted: HashMap<String, BTreeSet<Permission>>,
+}
+
+impl Subject {
+    /// `user`'s subject, from a state holding its roles and their permissions.
+    pub fn new(user: &str, state: &AuthState) -> Subject {
+        let mut granted: HashMap<String, BTreeSet<Permission>> = HashMap::new();
+        for role in state.roles_of(user, true) {
+            for (resource, permissions) in state.permissions.get(&role).into_iter().flatten() {
+                granted
+                    .entry(resource.clone())
+                    .or_default()
+                    .extend(permissions.iter().copied());
+            }
+        }
+        Subject {
+            superuser: state.is_superuser(user),
+            granted,
+        }
+    }
+
+    /// `AuthState::has_permission` for this subject's user.
+    pub fn has_permission(&self, permission: Permission, resource: &AuthResource) -> bool {
+        self.superuser
+            || resource.chain().iter().any(|r| {
+                self.granted
+                    .get(&r.name())
+                    .is_some_and(|held| held.contains(&permission))
+            })
+    }
+}
+
+/// Assembled subjects by user. Each is served until the first of the cache entries it was
+/// assembled from stops being fresh (so never where those entries would be read again:
+/// `roles_validity` and `permissions_validity` mean what they meant), and not across an
+/// invalidation: a subject assembled while a change was made here is not kept.
+#[derive(Default)]
+pub struct SubjectCache {
+    entries: Mutex<HashMap<String, (Arc<Subject>, Instant)>>,
+    generation: AtomicU64,
+}
+
+impl SubjectCache {
+    /// The invalidations so far: taken before assembling a subject, handed to `store`.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// `user`'s subject while every entry it was assembled from is fresh.
+    pub fn fresh(&self, user: &str) -> Option<Arc<Subject>> {
+        let entries = self.entries.lock().ok()?;
+        let (subject, until) = entries.get(user)?;
+        (Instant::now() < *until).then(|| subject.clone())
+    }
+
+    /// Keeps `subject` until `until`, unless the caches were invalidated since
+    /// `generation` was taken.
+    pub fn store(&self, user: &str, subject: Arc<Subject>, until: Instant, generation: u64) {
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        // Checked under the lock `clear` takes too, so a store cannot land after a clear
+        // that followed the generation it was assembled in.
+        if self.generation() != generation || Instant::now() >= until {
+            return;
+        }
+        let now = Instant::now();
+        entries.retain(|_, (_, until)| now < *until);
+        entries.insert(user.to_string(), (subject, until));
+    }
+
+    fn clear(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            entries.clear();
+        }
+    }
+}
+
 /// What this node read of `system_auth`, per role and while valid, as Cassandra's
 /// `RolesCache`, `PermissionsCache` and `CredentialsCache`; shared by its connections.
 pub struct AuthCache {
@@ -366,6 +459,8 @@ pub struct AuthCache {
     pub permissions: TimedCache<BTreeMap<String, BTreeSet<Permission>>>,
     /// Salted hashes of the roles that have one.
     pub credentials: TimedCache<String>,
+    /// Subjects assembled from `roles` and `permissions`, by user.
+    pub subjects: SubjectCache,
     /// Serialises role and permission changes on this node, so that each one's checks
     /// (exists? already a member?) see the changes before it.
     pub changes: tokio::sync::Mutex<()>,
@@ -377,6 +472,7 @@ impl AuthCache {
             roles: TimedCache::new(times.roles),
             permissions: TimedCache::new(times.permissions),
             credentials: TimedCache::new(times.credentials),
+            subjects: SubjectCache::default(),
             changes: tokio::sync::Mutex::new(()),
         }
     }
@@ -387,6 +483,7 @@ impl AuthCache {
         self.roles.clear();
         self.permissions.clear();
         self.credentials.clear();
+        self.subjects.clear();
     }
 }
 
@@ -516,6 +613,12 @@ mod tests {
         assert!(state.has_permission("bob", Permission::Select, &table));
         assert!(!state.has_permission("bob", Permission::Modify, &table));
         assert!(state.has_permission("admin", Permission::Modify, &table));
+        // A subject answers as the state it was built from.
+        let (bob, admin) = (Subject::new("bob", &state), Subject::new("admin", &state));
+        assert!(bob.has_permission(Permission::Select, &table));
+        assert!(!bob.has_permission(Permission::Modify, &table));
+        assert!(!bob.superuser && admin.superuser);
+        assert!(admin.has_permission(Permission::Modify, &table));
         assert_eq!(
             state.roles_of("bob", false),
             BTreeSet::from(["bob".to_string(), "reader".to_string()])
@@ -533,9 +636,14 @@ mod tests {
         let cache = TimedCache::new(times);
         let now = Instant::now();
         cache.store("a", 1, now);
-        assert_eq!((cache.fresh("a"), cache.valid("a")), (Some(1), Some(1)));
-        cache.store("b", 2, now - ms(100));
-        assert_eq!((cache.fresh("b"), cache.valid("b")), (None, Some(2)));
+        assert_eq!(
+            (cache.fresh("a"), cache.valid("a")),
+            (Some((1, now)), Some((1, now)))
+        );
+        assert_eq!(cache.fresh_until(now), now + ms(50));
+        let b = now - ms(100);
+        cache.store("b", 2, b);
+        assert_eq!((cache.fresh("b"), cache.valid("b")), (None, Some((2, b))));
         cache.store("c", 3, now - ms(300));
         assert_eq!((cache.fresh("c"), cache.valid("c")), (None, None));
         assert_eq!(cache.fresh("missing"), None);
@@ -549,6 +657,31 @@ mod tests {
         let off = TimedCache::new(CacheTimes::new(Duration::ZERO, None));
         off.store("a", 1, now);
         assert_eq!(off.valid("a"), None);
+    }
+
+    /// A subject is served until the deadline it was stored with, and one assembled across
+    /// an invalidation (a change made here meanwhile) is not kept at all.
+    #[test]
+    fn subjects_are_served_until_their_entries_go_stale_and_never_across_a_change() {
+        let auth = AuthCache::default();
+        let later = Instant::now() + Duration::from_secs(60);
+        let subject = Arc::new(Subject::default());
+        let generation = auth.subjects.generation();
+        auth.subjects
+            .store("bob", subject.clone(), later, generation);
+        assert!(auth.subjects.fresh("bob").is_some());
+        auth.invalidate();
+        assert!(auth.subjects.fresh("bob").is_none());
+        auth.subjects
+            .store("bob", subject.clone(), later, generation);
+        assert!(
+            auth.subjects.fresh("bob").is_none(),
+            "assembled before the change"
+        );
+        let past = Instant::now() - Duration::from_millis(1);
+        auth.subjects
+            .store("bob", subject, past, auth.subjects.generation());
+        assert!(auth.subjects.fresh("bob").is_none(), "already stale");
     }
 
     #[test]

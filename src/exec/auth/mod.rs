@@ -79,9 +79,9 @@ pub async fn is_superuser_login(node: &Node, user: &str, password: &str) -> bool
     token.push(0);
     token.extend_from_slice(password.as_bytes());
     match login(node, &token).await {
-        Ok(user) => store::subject(node, &user, false)
+        Ok(user) => store::subject(node, &user)
             .await
-            .is_ok_and(|state| state.is_superuser(&user)),
+            .is_ok_and(|subject| subject.superuser),
         Err(_) => false,
     }
 }
@@ -135,12 +135,12 @@ pub async fn authorize(ctx: &Context<'_>, statement: &Statement) -> CqlResult<()
     if required.is_empty() {
         return Ok(());
     }
-    let state = store::subject(ctx.node, user, true).await?;
-    if state.is_superuser(user) {
+    let subject = store::subject(ctx.node, user).await?;
+    if subject.superuser {
         return Ok(());
     }
     for (permission, resource) in required {
-        if !state.has_permission(user, permission, &resource) {
+        if !subject.has_permission(permission, &resource) {
             return Err(no_permission(user, permission, &resource).into());
         }
     }

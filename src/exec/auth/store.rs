@@ -12,7 +12,7 @@ use bytes::Bytes;
 use strata_engine::ROOT_VERSION;
 use strata_protocol::{Consistency, ResultBody};
 
-use crate::auth::{AuthResource, AuthState, RoleRecord, TimedCache, DEFAULT_SUPERUSER};
+use crate::auth::{AuthResource, AuthState, RoleRecord, Subject, TimedCache, DEFAULT_SUPERUSER};
 use crate::cql::ast::{Permission, Statement};
 use crate::error::{CqlError, CqlResult};
 use crate::exec::context::Context;
@@ -120,7 +120,9 @@ fn role_record(row: &[Option<Bytes>]) -> CqlResult<RoleRecord> {
 }
 
 /// The permissions of `role_permissions` rows (`resource, permissions`), by resource.
-fn granted(rows: &[Vec<Option<Bytes>>]) -> CqlResult<BTreeMap<String, BTreeSet<Permission>>> {
+fn granted<'r>(
+    rows: impl IntoIterator<Item = &'r [Option<Bytes>]>,
+) -> CqlResult<BTreeMap<String, BTreeSet<Permission>>> {
     let mut by_resource = BTreeMap::new();
     for row in rows {
         let Some(resource) = text(row.first()) else {
@@ -163,8 +165,7 @@ pub async fn load(node: &Node) -> CqlResult<AuthState> {
         let Some(role) = text(row.first()) else {
             continue;
         };
-        let rest = row.get(1..).unwrap_or_default().to_vec();
-        for (resource, granted) in granted(&[rest])? {
+        for (resource, granted) in granted([row.get(1..).unwrap_or_default()])? {
             state
                 .permissions
                 .entry(role.clone())
@@ -178,14 +179,14 @@ pub async fn load(node: &Node) -> CqlResult<AuthState> {
 /// The cached entry of `key` while fresh, else `read` afresh and kept (what does not exist
 /// is not kept, so that a role created through another node is found as soon as it is
 /// there); when that read fails, the entry still valid is served, as Cassandra's caches
-/// serve the old value while they refresh.
+/// serve the old value while they refresh. With the moment the value was read.
 async fn cached<T: Clone, F: Future<Output = CqlResult<Option<T>>>>(
     cache: &TimedCache<T>,
     key: &str,
     read: impl FnOnce() -> F,
-) -> CqlResult<Option<T>> {
-    if let Some(value) = cache.fresh(key) {
-        return Ok(Some(value));
+) -> CqlResult<Option<(T, Instant)>> {
+    if let Some(entry) = cache.fresh(key) {
+        return Ok(Some(entry));
     }
     let started = Instant::now();
     match read().await {
@@ -193,7 +194,7 @@ async fn cached<T: Clone, F: Future<Output = CqlResult<Option<T>>>>(
             if let Some(value) = &value {
                 cache.store(key, value.clone(), started);
             }
-            Ok(value)
+            Ok(value.map(|value| (value, started)))
         }
         Err(e) => cache.valid(key).map(Some).ok_or(e),
     }
@@ -213,8 +214,9 @@ async fn partition(
     rows(node, &cql).await
 }
 
-/// One role's row, read by its partition key (`CassandraRoleManager.getRole`).
-pub async fn role(node: &Node, name: &str) -> CqlResult<Option<RoleRecord>> {
+/// One role's row, read by its partition key (`CassandraRoleManager.getRole`), with the
+/// moment it was read.
+async fn role_read_at(node: &Node, name: &str) -> CqlResult<Option<(RoleRecord, Instant)>> {
     cached(&node.auth().roles, name, || async {
         let found = partition(node, "roles", ROLE_COLUMNS, name).await?;
         found.first().map(|row| role_record(row)).transpose()
@@ -222,35 +224,55 @@ pub async fn role(node: &Node, name: &str) -> CqlResult<Option<RoleRecord>> {
     .await
 }
 
+/// One role's row, read by its partition key (`CassandraRoleManager.getRole`).
+pub async fn role(node: &Node, name: &str) -> CqlResult<Option<RoleRecord>> {
+    Ok(role_read_at(node, name).await?.map(|(record, _)| record))
+}
+
 /// A role's salted hash, read by its partition key (`PasswordAuthenticator`'s
 /// credentials cache).
 pub async fn credentials(node: &Node, name: &str) -> CqlResult<Option<String>> {
-    cached(&node.auth().credentials, name, || async {
+    let found = cached(&node.auth().credentials, name, || async {
         let found = partition(node, "roles", "salted_hash", name).await?;
         Ok(found.first().and_then(|row| text(row.first())))
+    })
+    .await?;
+    Ok(found.map(|(hash, _)| hash))
+}
+
+/// The permissions granted directly to `name` (maybe none), read by its partition key,
+/// with the moment they were read.
+async fn permissions_of(
+    node: &Node,
+    name: &str,
+) -> CqlResult<Option<(BTreeMap<String, BTreeSet<Permission>>, Instant)>> {
+    cached(&node.auth().permissions, name, || async {
+        let found = partition(node, "role_permissions", "resource, permissions", name).await?;
+        granted(found.iter().map(Vec::as_slice)).map(Some)
     })
     .await
 }
 
-/// The permissions granted directly to `name`, read by its partition key.
-pub async fn permissions_of(
-    node: &Node,
-    name: &str,
-) -> CqlResult<BTreeMap<String, BTreeSet<Permission>>> {
-    let granted = cached(&node.auth().permissions, name, || async {
-        let found = partition(node, "role_permissions", "resource, permissions", name).await?;
-        granted(&found).map(Some)
-    })
-    .await?;
-    Ok(granted.unwrap_or_default())
-}
-
 /// `user`'s role and every role granted to it, directly or not, each read by its key,
-/// with their permissions when `with_permissions` (superusers need none): what checking
-/// `user`'s statements needs, and nothing of the other roles (Cassandra's
-/// `Roles.getRoleDetails` and `CassandraAuthorizer.authorize`). A role stored on replicas
-/// that do not answer fails only the logins that need it.
-pub async fn subject(node: &Node, user: &str, with_permissions: bool) -> CqlResult<AuthState> {
+/// with their permissions (superusers need none): what checking `user`'s statements needs,
+/// and nothing of the other roles (Cassandra's `Roles.getRoleDetails` and
+/// `CassandraAuthorizer.authorize`). A role stored on replicas that do not answer fails
+/// only the logins that need it. Kept per user until the first role or permission entry
+/// it was assembled from stops being fresh in its cache, so a statement whose entries are
+/// all cached copies nothing and a change is seen exactly when it was before.
+pub async fn subject(node: &Node, user: &str) -> CqlResult<Arc<Subject>> {
+    let auth = node.auth();
+    if let Some(subject) = auth.subjects.fresh(user) {
+        return Ok(subject);
+    }
+    let generation = auth.subjects.generation();
+    let mut fresh_until: Option<Instant> = None;
+    let mut expire_at = |at: Instant| {
+        fresh_until = Some(fresh_until.map_or(at, |until| until.min(at)));
+    };
+    // A role that does not exist is not cached (see `cached`): neither is a subject
+    // naming one, so that it is found as soon as it is created.
+    let mut missing = false;
     let mut state = AuthState::default();
     let mut pending = vec![user.to_string()];
     let mut seen = BTreeSet::new();
@@ -258,20 +280,32 @@ pub async fn subject(node: &Node, user: &str, with_permissions: bool) -> CqlResu
         if !seen.insert(name.clone()) {
             continue;
         }
-        if let Some(record) = role(node, &name).await? {
-            pending.extend(record.member_of.iter().cloned());
-            state.roles.insert(name, record);
+        match role_read_at(node, &name).await? {
+            Some((record, read)) => {
+                expire_at(auth.roles.fresh_until(read));
+                pending.extend(record.member_of.iter().cloned());
+                state.roles.insert(name, record);
+            }
+            None => missing = true,
         }
     }
-    if with_permissions && !state.is_superuser(user) {
+    if !state.is_superuser(user) {
         for name in state.roles.keys() {
-            let granted = permissions_of(node, name).await?;
+            let Some((granted, read)) = permissions_of(node, name).await? else {
+                continue;
+            };
+            expire_at(auth.permissions.fresh_until(read));
             if !granted.is_empty() {
                 state.permissions.insert(name.clone(), granted);
             }
         }
     }
-    Ok(state)
+    let subject = Arc::new(Subject::new(user, &state));
+    if let (false, Some(until)) = (missing, fresh_until) {
+        auth.subjects
+            .store(user, subject.clone(), until, generation);
+    }
+    Ok(subject)
 }
 
 /// How long a node waits before trying the default superuser's setup again when the

@@ -186,3 +186,60 @@ async fn without_an_authenticator_nothing_changes() {
         .is_some_and(|ks| ks.tables.is_empty()));
     server.stop().await;
 }
+
+/// An authenticating server whose permission cache lasts `validity_ms` (roles' a long
+/// time), with role `bob` (password `pw`) inheriting MODIFY on `ks.a` from role `writer`,
+/// and the admin's connection.
+async fn bob_the_writer(validity_ms: u64) -> (TestServer, TestClient) {
+    let server = TestServer::with_config(|c| {
+        c.password_authenticator = true;
+        c.cassandra_authorizer = true;
+        // Long enough that nothing goes stale while the test runs.
+        c.roles_validity_ms = 600_000;
+        c.permissions_validity_ms = validity_ms;
+    })
+    .await;
+    let mut admin = logged_in(&server, "cassandra", "cassandra").await;
+    for cql in [
+        "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+        "CREATE TABLE ks.a (k int PRIMARY KEY, v int)",
+        "CREATE ROLE writer",
+        "GRANT MODIFY ON ks.a TO writer",
+        "CREATE ROLE bob WITH PASSWORD = 'pw' AND LOGIN = true",
+        "GRANT writer TO bob",
+    ] {
+        ok(cql, admin.query(cql).await);
+    }
+    (server, admin)
+}
+
+/// Whether two assemblies of bob's subject in a row give the very same one.
+async fn subject_reused(server: &TestServer) -> bool {
+    let first = super::store::subject(&server.node, "bob").await;
+    let again = super::store::subject(&server.node, "bob").await;
+    std::sync::Arc::ptr_eq(&first.expect("bob"), &again.expect("bob"))
+}
+
+/// A login's subject (roles and permissions) is assembled once and reused by its next
+/// statements while the entries it came from are fresh; a change made through this node
+/// (REVOKE here) is seen by the very next statement, and with `permissions_validity: 0`
+/// nothing is kept.
+#[tokio::test]
+async fn a_subject_is_reused_while_fresh_and_dropped_by_a_change() {
+    let insert = "INSERT INTO ks.a (k, v) VALUES (1, 1)";
+    let (server, mut admin) = bob_the_writer(600_000).await;
+    let mut bob = logged_in(&server, "bob", "pw").await;
+    ok(insert, bob.query(insert).await);
+    assert!(subject_reused(&server).await, "assembled again");
+    let revoke = "REVOKE MODIFY ON ks.a FROM writer";
+    ok(revoke, admin.query(revoke).await);
+    assert_eq!(
+        error(bob.query(insert).await).1,
+        "User bob has no MODIFY permission on <table ks.a> or any of its parents"
+    );
+    server.stop().await;
+
+    let (server, _admin) = bob_the_writer(0).await;
+    assert!(!subject_reused(&server).await, "kept while disabled");
+    server.stop().await;
+}
