@@ -80,6 +80,15 @@ class EventListener:
 @pytest.fixture(scope="module")
 def cluster():
     with running_cluster(ADDRESSES) as nodes:
+        # Each node announces a peer (NEW_NODE) once gossip says it serves CQL, up to a gossip
+        # round and a membership refresh after it started serving: wait until every node has
+        # heard every other's RPC_READY, then for two refreshes (500 ms each), so that those
+        # first announcements are not taken for events of the tests' own faults.
+        for node in nodes:
+            wait_for(f"{node.host} hears RPC_READY from both peers",
+                     lambda node=node: node.nodetool("gossipinfo").stdout.count(
+                         "RPC_READY:true") == len(nodes), FORM_TIMEOUT_S)
+        time.sleep(1.0)
         yield nodes
 
 
