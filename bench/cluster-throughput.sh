@@ -17,6 +17,7 @@ OUT=${OUT:-/tmp/cluster-throughput}; mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
 LATTE=${LATTE:-$(command -v latte || echo "$HOME/.cargo/bin/latte")}
 WL=$(ls -d "$HOME"/.cargo/registry/src/*/latte-cli-0.29.0/workloads/basic | head -1)
 SEED=$PREFIX.1
+cd "$OUT"   # latte writes its own log files into the working directory
 
 # The basic workloads with the keyspace's replication factor as a parameter.
 for wl in read write; do
