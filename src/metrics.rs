@@ -112,6 +112,11 @@ pub struct Metrics {
     /// Of those, the reads that found replicas differing and repaired them before
     /// answering (Cassandra ReadRepair RepairedBlocking).
     pub read_repair_blocking: IntCounter,
+    /// Ranges, partitions and bytes this node fetched from other replicas for `nodetool
+    /// removenode` (Cassandra's Streaming metrics, TotalIncomingBytes).
+    pub streamed_ranges: IntCounter,
+    pub streamed_partitions: IntCounter,
+    pub streamed_bytes: IntCounter,
     table_read: HistogramVec,
     table_range: HistogramVec,
     table_write: HistogramVec,
@@ -197,6 +202,9 @@ impl Metrics {
             },
             read_repair_attempted: counter("strata_read_repair_attempted_total", "reads whose replicas' digests disagreed, read again in full to repair them (Cassandra ReadRepair Attempted)"),
             read_repair_blocking: counter("strata_read_repair_repaired_blocking_total", "reads that repaired differing replicas before answering (Cassandra ReadRepair RepairedBlocking)"),
+            streamed_ranges: counter("strata_streaming_incoming_ranges_total", "token ranges of a table's keyspace fetched from other replicas for removenode"),
+            streamed_partitions: counter("strata_streaming_incoming_partitions_total", "partitions fetched from other replicas for removenode"),
+            streamed_bytes: counter("strata_streaming_incoming_bytes_total", "bytes of cells fetched from other replicas for removenode (Cassandra Streaming TotalIncomingBytes)"),
             table_read: latency("strata_table_read_latency_seconds", "single-partition read latency per table (Cassandra Table ReadLatency)", &table),
             table_range: latency("strata_table_range_latency_seconds", "range read latency per table (Cassandra Table RangeLatency)", &table),
             table_write: latency("strata_table_write_latency_seconds", "write latency per table (Cassandra Table WriteLatency)", &table),

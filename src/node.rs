@@ -165,6 +165,7 @@ impl Node {
         // reach the other replicas.
         let host: Arc<dyn Host> = node.clone();
         crate::cluster::replica::serve(&node.messaging, Arc::downgrade(&host));
+        crate::cluster::streaming::serve(&node.messaging, Arc::downgrade(&host));
         node.coordinator
             .connect(Arc::new(crate::cluster::replica::MessagingTransport {
                 messaging: node.messaging.clone(),
@@ -328,6 +329,9 @@ impl Host for Node {
     }
     fn publish(&self, event: Event) {
         Node::publish(self, event)
+    }
+    fn messaging(&self) -> &Messaging {
+        Node::messaging(self)
     }
 }
 

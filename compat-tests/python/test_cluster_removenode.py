@@ -52,14 +52,19 @@ def nodetool_error(node, *args):
     return text.removeprefix("error: ")
 
 
+def wait_until_all_up(nodes):
+    """Waits until `nodetool status` on every node shows every node UN."""
+    for node in nodes:
+        wait_for(f"nodetool status on {node.host} shows {len(nodes)} UN",
+                 lambda n=node: len(status_by_address(n)) == len(nodes) and all(
+                     state == "UN" for state, _ in status_by_address(n).values()),
+                 FORM_TIMEOUT_S)
+
+
 @pytest.fixture(scope="module")
 def cluster():
     with running_cluster(ADDRESSES) as nodes:
-        for node in nodes:
-            wait_for(f"nodetool status on {node.host} shows 3 UN",
-                     lambda n=node: len(status_by_address(n)) == 3 and all(
-                         state == "UN" for state, _ in status_by_address(n).values()),
-                     FORM_TIMEOUT_S)
+        wait_until_all_up(nodes)
         yield nodes
 
 
@@ -133,7 +138,8 @@ def test_removenode_of_a_killed_node(cluster):
         assert nodetool_error(cluster[1], "removenode", victim_id) == "Host ID not found."
 
         # The two nodes left are every range's replicas: QUORUM (2 of 2) reads every row
-        # written before the removal (read repair fills the new replica) and writes go on.
+        # written before the removal (the new replicas streamed their ranges,
+        # test_cluster_removenode_streaming.py) and writes go on.
         select = SimpleStatement(f"SELECT v FROM {KEYSPACE}.t WHERE k = %s",
                                  consistency_level=ConsistencyLevel.QUORUM)
         for k in range(ROWS):

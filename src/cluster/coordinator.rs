@@ -113,6 +113,11 @@ impl Coordinator {
         (ring.len() > 1).then_some((transport, ring))
     }
 
+    /// How this node reaches the other replicas (`None` until `connect`).
+    pub fn transport(&self) -> Option<&Arc<dyn Transport>> {
+        self.transport.get()
+    }
+
     /// The current ring (a snapshot: membership publishes changes as new rings).
     pub fn ring(&self) -> Arc<Ring> {
         self.ring.current()

@@ -10,12 +10,14 @@ pub mod local;
 pub mod membership;
 pub mod messaging;
 pub mod metadata;
+pub mod moves;
 pub mod nodetool;
 pub mod paxos;
 pub mod placement;
 pub mod read_repair;
 pub mod replica;
 pub mod ring;
+pub mod streaming;
 pub mod topology;
 mod write_pipeline;
 
@@ -117,4 +119,6 @@ pub trait Host: Send + Sync + 'static {
     fn metadata(&self) -> &metadata::MetadataLog;
     /// Announces a topology or status event to the registered clients.
     fn publish(&self, event: strata_protocol::Event);
+    /// Internode messaging (the removal coordinator's requests to the gaining nodes).
+    fn messaging(&self) -> &messaging::Messaging;
 }

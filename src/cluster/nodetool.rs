@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
+use super::metadata::Replication;
 use super::placement::{effective_ownership, Strategy};
 use super::ring::{primary_ownership, Ring};
 use super::Host;
@@ -356,9 +357,12 @@ pub fn getendpoints(node: &dyn Host, args: &[String]) -> Result<String, String> 
 
 /// `nodetool removenode <host id>|status|force`, as Cassandra 5.0: removes a down node
 /// from the cluster through the metadata log (`MetadataLog::remove_node`), refusing an
-/// unknown host id, the local node and a live node with Cassandra's messages; `status`
-/// reports a removal this node is running; `force` finishes the removals the log holds
-/// whose metadata-group part did not complete.
+/// unknown host id, the local node and a live node with Cassandra's messages, and answers
+/// once every live node that gains ranges has streamed them from the remaining replicas
+/// (`cluster::streaming`; a failed stream is an error naming it, the node stays removed);
+/// `status` reports a removal this node is running and the nodes it still waits for;
+/// `force` ends that wait, or else finishes the removals the log holds whose
+/// metadata-group part did not complete.
 pub async fn removenode(node: &Arc<dyn Host>, args: &[String]) -> Result<String, String> {
     let [operation] = args else {
         return Err("removenode requires one argument: status, force or a host ID".into());
@@ -369,6 +373,10 @@ pub async fn removenode(node: &Arc<dyn Host>, args: &[String]) -> Result<String,
         "status" => Ok(format!("RemovalStatus: {}\n", removal_status(&**node))),
         "force" => {
             let status = format!("RemovalStatus: {}\n", removal_status(&**node));
+            if node.metadata().force_removal() {
+                // The running removal leaves the group itself once it stops waiting.
+                return Ok(status);
+            }
             let removed = node.schema().catalog().removed_nodes.clone();
             let completed = node
                 .metadata()
@@ -385,12 +393,50 @@ pub async fn removenode(node: &Arc<dyn Host>, args: &[String]) -> Result<String,
             let removed = removal_target(&**node, host_id)?;
             tracing::info!(host_id = %host_id, address = %removed.address, "removing node");
             let catalog = node.schema().catalog();
-            node.metadata()
-                .remove_node(&catalog, removed, &liveness)
+            let ring = node.coordinator().ring();
+            let alive = |h: &Uuid| *h == local || node.membership().is_alive(local, h);
+            let plan = super::streaming::removal_plan(&catalog, &ring, host_id, alive);
+            let mut replications: Vec<Replication> = Vec::new();
+            for (target, streams) in plan {
+                let Some(address) = ring.endpoint(&target).map(|e| e.address) else {
+                    continue;
+                };
+                if !alive(&target) {
+                    // As Cassandra: a gaining node that is down gets no data (read repair
+                    // completes it later).
+                    tracing::warn!(%address, "Endpoint is down and will not receive data for re-replication");
+                    continue;
+                }
+                let node = node.clone();
+                replications.push((
+                    address,
+                    Box::pin(async move {
+                        let summary =
+                            super::streaming::request_streams(&node, target, streams).await?;
+                        tracing::info!(
+                            %address,
+                            ranges = summary.ranges,
+                            partitions = summary.partitions,
+                            bytes = summary.bytes,
+                            "replication confirmed"
+                        );
+                        Ok(())
+                    }),
+                ));
+            }
+            let failures = node
+                .metadata()
+                .remove_node(&catalog, removed, &liveness, replications)
                 .await
                 .map_err(|e| e.to_string())?;
             super::gossip::follow_topology(node).await;
-            Ok(String::new())
+            match failures.is_empty() {
+                true => Ok(String::new()),
+                false => Err(format!(
+                    "Node {host_id} was removed, but streaming to restore the replica count failed: {}",
+                    failures.join("; ")
+                )),
+            }
         }
     }
 }
@@ -428,19 +474,17 @@ fn removal_target(node: &dyn Host, host_id: Uuid) -> Result<RemovedNode, String>
     })
 }
 
-/// Cassandra's `getRemovalStatus`: the removal this node is running, and the live nodes it
-/// waits for.
+/// Cassandra's `getRemovalStatus`: the removal this node is running, and the gaining nodes
+/// whose streams it still waits for.
 fn removal_status(node: &dyn Host) -> String {
     let Some(removing) = node.metadata().removing() else {
         return "No removals in process.".into();
     };
-    let tokens: Vec<String> = removing.tokens.iter().map(i64::to_string).collect();
-    let waiting: Vec<String> = node
-        .membership()
-        .peers()
-        .into_iter()
-        .filter(|p| p.alive)
-        .map(|p| format!("/{}:{}", p.info.address, node.config().storage_port))
+    let tokens: Vec<String> = removing.node.tokens.iter().map(i64::to_string).collect();
+    let waiting: Vec<String> = removing
+        .waiting
+        .iter()
+        .map(|address| format!("/{address}:{}", node.config().storage_port))
         .collect();
     format!(
         "Removing token ([{}]). Waiting for replication confirmation from [{}].",

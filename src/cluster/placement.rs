@@ -237,7 +237,7 @@ pub fn effective_ownership(ring: &Ring, strategy: &Strategy) -> BTreeMap<Uuid, f
 
 #[cfg(test)]
 mod tests {
-    use super::super::ring::tests::{endpoint, grow, TestRng};
+    use super::super::ring::tests::{endpoint, random_ring, TestRng};
     use super::*;
 
     fn nts(pairs: &[(&str, usize)]) -> Strategy {
@@ -344,20 +344,8 @@ mod tests {
         for _ in 0..50 {
             let dc_count = 1 + rng.below(3) as usize;
             let nodes = 1 + rng.below(12) as usize;
-            let layout: Vec<(String, String)> = (0..nodes)
-                .map(|_| {
-                    (
-                        format!("dc{}", rng.below(dc_count as u64)),
-                        format!("rack{}", rng.below(4)),
-                    )
-                })
-                .collect();
-            let refs: Vec<(&str, &str)> = layout
-                .iter()
-                .map(|(d, r)| (d.as_str(), r.as_str()))
-                .collect();
             let num_tokens = 1 + rng.below(16) as usize;
-            let ring = grow(&refs, num_tokens, rng.next());
+            let ring = random_ring(&mut rng, dc_count, nodes, 4, num_tokens);
             let datacenters: BTreeMap<String, usize> = (0..dc_count)
                 .map(|d| (format!("dc{d}"), 1 + rng.below(4) as usize))
                 .collect();

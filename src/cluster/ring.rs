@@ -368,6 +368,30 @@ pub(crate) mod tests {
         }
     }
 
+    /// A ring of `nodes` endpoints in `dc0..dc{dcs}` on `rack0..rack{racks}` chosen by
+    /// `rng`, `num_tokens` each, joined one by one (`grow`).
+    pub fn random_ring(
+        rng: &mut TestRng,
+        dcs: usize,
+        nodes: usize,
+        racks: u64,
+        num_tokens: usize,
+    ) -> Ring {
+        let layout: Vec<(String, String)> = (0..nodes)
+            .map(|_| {
+                (
+                    format!("dc{}", rng.below(dcs as u64)),
+                    format!("rack{}", rng.below(racks)),
+                )
+            })
+            .collect();
+        let refs: Vec<(&str, &str)> = layout
+            .iter()
+            .map(|(d, r)| (d.as_str(), r.as_str()))
+            .collect();
+        grow(&refs, num_tokens, rng.next())
+    }
+
     /// Joins `nodes` endpoints one by one, each allocating against the ring so far.
     pub fn grow(nodes: &[(&str, &str)], num_tokens: usize, seed: u64) -> Ring {
         let mut ring: Option<Ring> = None;

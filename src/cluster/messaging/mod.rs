@@ -96,6 +96,9 @@ pub enum Verb {
     PaxosPropose = 6,
     /// Paxos commit: the update applied and the commit recorded (ack).
     PaxosCommit = 7,
+    /// `nodetool removenode`: the receiving node fetches the ranges it gains
+    /// (`cluster::streaming`) and answers when they are all applied.
+    StreamRanges = 8,
 }
 
 impl Verb {
@@ -118,6 +121,7 @@ impl Verb {
             5 => Some(Verb::PaxosPrepare),
             6 => Some(Verb::PaxosPropose),
             7 => Some(Verb::PaxosCommit),
+            8 => Some(Verb::StreamRanges),
             _ => None,
         }
     }

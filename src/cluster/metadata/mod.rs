@@ -215,12 +215,30 @@ pub struct MetadataLog {
     /// Serialises membership changes on the leader (openraft refuses overlapping ones).
     membership_changes: Arc<tokio::sync::Mutex<()>>,
     /// The removal this node is running (`nodetool removenode status`).
-    removing: Mutex<Option<RemovedNode>>,
+    removing: Mutex<Option<Removal>>,
     /// The last applied log index, for what follows the log (`cluster::topology`).
     applied_index: tokio::sync::watch::Sender<u64>,
     /// The state machine's store, read to answer starting nodes (`Verb::MetadataStatus`).
     store: Arc<SchemaStore>,
 }
+
+/// A removal this node runs: the removed node, and the nodes whose streams of the ranges
+/// they gain it still waits for (Cassandra's "replication confirmation").
+#[derive(Clone, Debug)]
+pub struct Removal {
+    pub node: RemovedNode,
+    pub waiting: Vec<std::net::IpAddr>,
+    /// `removenode force`: ends this removal's wait for its streams (one per removal, so
+    /// a force that comes as a removal ends cannot end the next one's wait).
+    force: Arc<tokio::sync::Notify>,
+}
+
+/// A gaining node's streams (`cluster::streaming`), as the removal waits for them: its
+/// address, and the streams' outcome (an error text when they failed).
+pub type Replication = (
+    std::net::IpAddr,
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>,
+);
 
 /// One member's applied position, as confirmed after a schema change.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
@@ -715,35 +733,93 @@ impl MetadataLog {
 
     /// Removes a node from the cluster (`nodetool removenode`, checked by the caller):
     /// commits its removal from the ring through the log (every node then forgets it,
-    /// `cluster::gossip`), then takes it out of the metadata group's membership. Ranges it
-    /// owned belong to the next replicas from then on; no data is streamed (the remaining
-    /// replicas hold their copies, read repair completes the new ones).
+    /// `cluster::gossip`, and writes go to the ranges' new replicas), waits for
+    /// `replications` (the gaining nodes streaming the ranges they gain from the remaining
+    /// replicas) unless `force_removal` ends the wait, then takes the node out of the
+    /// metadata group's membership. The ring changes before the streams start, so a write
+    /// made while they run reaches the new replicas too (it commutes with the streamed
+    /// cells: both keep their timestamps). Returns the streams' failures.
     pub async fn remove_node(
         &self,
         base: &Catalog,
         removed: RemovedNode,
         liveness: &(dyn Fn(Uuid) -> Option<bool> + Sync),
-    ) -> CqlResult<()> {
+        replications: Vec<Replication>,
+    ) -> CqlResult<Vec<String>> {
+        let force = Arc::new(tokio::sync::Notify::new());
         {
             let mut removing = self.removing.lock().unwrap_or_else(|e| e.into_inner());
             if removing.is_some() {
                 return Err(CqlError::Server("This node is already processing a removal. Wait for it to complete, or use 'removenode force' if this has failed.".into()));
             }
-            *removing = Some(removed.clone());
+            *removing = Some(Removal {
+                node: removed.clone(),
+                waiting: replications.iter().map(|(address, _)| *address).collect(),
+                force: force.clone(),
+            });
         }
         let host_id = removed.host_id;
         let result = async {
             self.commit(base, vec![SchemaWrite::RemoveNode(removed)], liveness)
                 .await?;
-            self.leave_group(host_id, liveness).await
+            let failures = self.await_replications(replications, &force).await;
+            self.leave_group(host_id, liveness).await?;
+            Ok(failures)
         }
         .await;
         *self.removing.lock().unwrap_or_else(|e| e.into_inner()) = None;
         result
     }
 
+    /// Waits for every gaining node's streams (each leaves the waiting list as it ends),
+    /// or until `removenode force`; returns the failures.
+    async fn await_replications(
+        &self,
+        replications: Vec<Replication>,
+        force: &tokio::sync::Notify,
+    ) -> Vec<String> {
+        use futures_util::StreamExt;
+        let mut running: futures_util::stream::FuturesUnordered<_> = replications
+            .into_iter()
+            .map(|(address, streams)| async move { (address, streams.await) })
+            .collect();
+        let mut failures = Vec::new();
+        loop {
+            tokio::select! {
+                done = running.next() => {
+                    let Some((address, outcome)) = done else { break };
+                    if let Some(removal) = self.removing.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+                        removal.waiting.retain(|a| *a != address);
+                    }
+                    if let Err(e) = outcome {
+                        tracing::warn!(%address, "streaming to restore replica count failed: {e}");
+                        failures.push(e);
+                    }
+                }
+                () = force.notified() => {
+                    let waiting = self.removing().map(|r| r.waiting).unwrap_or_default();
+                    tracing::warn!(?waiting, "Removal not confirmed for {waiting:?}: forced");
+                    break;
+                }
+            }
+        }
+        failures
+    }
+
+    /// `removenode force`: the running removal stops waiting for its streams (they go on
+    /// on the gaining nodes, unwatched); returns whether a removal was waiting.
+    pub fn force_removal(&self) -> bool {
+        match self.removing() {
+            Some(removal) if !removal.waiting.is_empty() => {
+                removal.force.notify_one();
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The removal this node is running, if any.
-    pub fn removing(&self) -> Option<RemovedNode> {
+    pub fn removing(&self) -> Option<Removal> {
         self.removing
             .lock()
             .unwrap_or_else(|e| e.into_inner())
