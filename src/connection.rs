@@ -29,13 +29,11 @@ use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Instant;
 
 use bytes::BytesMut;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
-use strata_engine::WriteTicket;
 use strata_protocol::{
     unsupported_version_response, DecodeError, Envelope, Event, EventType, Limits, Opcode, Request,
     Response, ResponseFrame, ServerCodec,
@@ -105,7 +103,7 @@ struct Connection<S> {
     client: crate::clients::ClientHandle,
     /// The commit-log hand-off owed before the next socket write (periodic mode: the
     /// writes of the replies in `out` left their records in the engine's buffer).
-    handoff: Option<WriteTicket>,
+    handoff: Option<cluster::Handoff>,
 }
 
 /// Serves one connection on `socket` until the client leaves or `stop` fires.
@@ -199,26 +197,9 @@ where
         running: &mut Running<F>,
     ) -> Result<(), String> {
         loop {
-            // FuturesUnordered polls each woken request at most once per call and returns
-            // Pending after that, so this ends even if a request keeps waking itself.
             // Writes made in this poll owe their commit-log hand-off to the next flush
             // (periodic mode) or wait as one group for the durability thread (batch mode).
-            let (ready, owed) = std::future::poll_fn(|cx| {
-                let (polled, owed) = cluster::with_deferred_handoff(|| running.poll_next_unpin(cx));
-                let ready = match polled {
-                    Poll::Ready(Some(reply)) => Some(reply),
-                    Poll::Ready(None) | Poll::Pending => None,
-                };
-                Poll::Ready((ready, owed))
-            })
-            .await;
-            if owed.handoff.is_some() {
-                self.handoff = owed.handoff;
-            }
-            if let Some(group) = owed.durability {
-                group.submit().await;
-            }
-            let Some(reply) = ready else {
+            let Some(reply) = cluster::next_ready(running, &mut self.handoff).await else {
                 return Ok(());
             };
             self.encode_reply(reply)?;
@@ -482,10 +463,9 @@ where
     /// acknowledges to the OS (if that fails, nothing is acknowledged: the connection
     /// closes).
     async fn flush(&mut self) -> Result<(), String> {
-        if let Some(ticket) = self.handoff.take() {
-            self.node
-                .engine()
-                .wait_durable(ticket)
+        if let Some(handoff) = self.handoff.take() {
+            handoff
+                .complete()
                 .map_err(|e| format!("commit log hand-off failed: {e}"))?;
         }
         self.socket

@@ -21,7 +21,7 @@ pub mod streaming;
 pub mod topology;
 mod write_pipeline;
 
-pub use write_pipeline::with_deferred_handoff;
+pub use write_pipeline::{next_ready, Handoff};
 
 pub use command::{
     Branch, CoordinatorError, ReadCommand, ReadResult, ReadTarget, TableWrite, WriteCommand,

@@ -34,6 +34,9 @@
 
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
+
+use futures_util::{Stream, StreamExt};
 
 use strata_engine::{Engine, Error as EngineError, Mutation, SyncMode, WriteTicket};
 use tokio::sync::{mpsc, oneshot};
@@ -64,12 +67,64 @@ tokio::task_local! {
 #[derive(Default)]
 pub struct Deferred {
     /// Periodic mode: the newest ticket whose commit-log record is still in the engine's
-    /// buffer. `Engine::wait_durable` of it hands every buffered record to the OS; the caller
-    /// does so before it sends any acknowledgement.
-    pub handoff: Option<WriteTicket>,
+    /// buffer. `Handoff::complete` hands every buffered record to the OS; the caller does so
+    /// before it sends any acknowledgement.
+    pub handoff: Option<Handoff>,
     /// Batch mode: the writes waiting for a group-commit fsync, as one group for the
     /// durability thread. They complete only once it is submitted.
     pub durability: Option<DurabilityGroup>,
+}
+
+/// Periodic mode: the commit-log hand-off owed by writes appended in a deferred scope.
+pub struct Handoff {
+    engine: Arc<Engine>,
+    /// The newest ticket: `wait_durable` of it hands every earlier record over too.
+    ticket: WriteTicket,
+}
+
+impl Handoff {
+    /// Hands every record up to the ticket to the OS. If that fails the writes it covers
+    /// must not be acknowledged.
+    pub fn complete(self) -> Result<(), EngineError> {
+        self.engine.wait_durable(self.ticket)
+    }
+
+    /// Adds a later scope's hand-off to what `owed` already holds (of the same engine: a
+    /// caller serves one node).
+    pub fn absorb(owed: &mut Option<Handoff>, later: Option<Handoff>) {
+        if let Some(later) = later {
+            match owed {
+                Some(held) if held.ticket >= later.ticket => {}
+                _ => *owed = Some(later),
+            }
+        }
+    }
+}
+
+/// Polls `running` (requests whose acknowledgements the caller sends itself) once, inside
+/// `with_deferred_handoff`: the next result ready now, if any. What the writes of that poll
+/// owe is settled here: the hand-off is added to `handoff` (completed by the caller before
+/// its next socket write), a batch-mode group is submitted at once. `FuturesUnordered`
+/// polls each woken future at most once per call, so this returns even if one keeps
+/// waking itself.
+pub async fn next_ready<S: Stream + Unpin>(
+    running: &mut S,
+    handoff: &mut Option<Handoff>,
+) -> Option<S::Item> {
+    let (ready, owed) = std::future::poll_fn(|cx| {
+        let (polled, owed) = with_deferred_handoff(|| running.poll_next_unpin(cx));
+        let ready = match polled {
+            Poll::Ready(Some(item)) => Some(item),
+            Poll::Ready(None) | Poll::Pending => None,
+        };
+        Poll::Ready((ready, owed))
+    })
+    .await;
+    Handoff::absorb(handoff, owed.handoff);
+    if let Some(group) = owed.durability {
+        group.submit().await;
+    }
+    ready
 }
 
 /// Batch-mode writes appended in place during one poll, gathered so that one fsync, one
@@ -99,8 +154,8 @@ impl DurabilityGroup {
 ///   core) started an fsync covering only the writes appended so far, and the rest of the
 ///   burst waited for a second fsync.
 ///
-/// Callers that do not use this (internode replies, counters, the writer thread) are
-/// unaffected.
+/// Callers that do not use this (counters, the writer thread) are unaffected. The CQL
+/// connection and the internode connection use it through `next_ready`.
 pub fn with_deferred_handoff<R>(poll: impl FnOnce() -> R) -> (R, Deferred) {
     HANDOFF_OWED.sync_scope(RefCell::default(), || {
         let result = poll();
@@ -176,13 +231,27 @@ impl WritePipeline {
         match &self.durability {
             // In periodic mode `wait_durable` of the newest ticket hands every earlier
             // record to the OS too, so an older owed ticket may be dropped.
-            None if deferred => {
-                HANDOFF_OWED.with(|owed| {
-                    let handoff = &mut owed.borrow_mut().handoff;
-                    *handoff = handoff.take().max(Some(ticket));
-                });
+            None if deferred => HANDOFF_OWED.with(|owed| {
+                let handoff = &mut owed.borrow_mut().handoff;
+                match handoff {
+                    Some(held) if Arc::ptr_eq(&held.engine, &self.engine) => {
+                        if ticket > held.ticket {
+                            held.ticket = ticket;
+                        }
+                    }
+                    // Tickets of two engines do not compare (in-process test clusters
+                    // write to several in one poll): the other engine's write hands its
+                    // own record over.
+                    Some(_) => return self.engine.wait_durable(ticket),
+                    None => {
+                        *handoff = Some(Handoff {
+                            engine: self.engine.clone(),
+                            ticket,
+                        })
+                    }
+                }
                 Ok(())
-            }
+            }),
             None => self.engine.wait_durable(ticket),
             Some(queue) if deferred => {
                 let (done, result) = oneshot::channel();
@@ -346,7 +415,7 @@ fn append_group(engine: &Engine, group: Vec<Job>) -> Option<Appended> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Arc;
 
     use futures_util::FutureExt;
@@ -390,7 +459,7 @@ mod tests {
     }
 
     /// Bytes of the commit log handed to the storage so far.
-    fn wal_bytes(storage: &MemStorage) -> u64 {
+    pub(crate) fn wal_bytes(storage: &MemStorage) -> u64 {
         let names = storage.list().expect("list");
         names
             .iter()
@@ -399,8 +468,8 @@ mod tests {
             .sum()
     }
 
-    #[tokio::test]
-    async fn a_deferred_handoff_leaves_records_buffered_until_the_owed_ticket_is_waited_for() {
+    /// A periodic-mode engine (a 10 s sync period: no sync during a test) on memory storage.
+    pub(crate) fn periodic_engine() -> (Arc<MemStorage>, Arc<Engine>) {
         let storage = Arc::new(MemStorage::new());
         let options = Options {
             sync: SyncMode::Periodic {
@@ -412,6 +481,12 @@ mod tests {
         let engine = Arc::new(
             Engine::open(storage.clone(), options, Arc::new(SystemClock)).expect("engine"),
         );
+        (storage, engine)
+    }
+
+    #[tokio::test]
+    async fn a_deferred_handoff_leaves_records_buffered_until_the_owed_ticket_is_waited_for() {
+        let (storage, engine) = periodic_engine();
         let pipeline = WritePipeline::start(engine.clone()).expect("pipeline");
         let version = engine.clone_version(ROOT_VERSION).expect("branch");
         let write = |i: u8| {
@@ -429,8 +504,9 @@ mod tests {
         assert!(engine.get(version, b"k\x02").expect("get").is_some());
         assert_eq!(wal_bytes(&storage), before, "records handed off too early");
         // One wait for the owed (newest) ticket hands both records over.
-        engine
-            .wait_durable(owed.handoff.expect("a ticket owed"))
+        owed.handoff
+            .expect("a ticket owed")
+            .complete()
             .expect("hand-off");
         let both = wal_bytes(&storage);
         assert!(both > before);

@@ -19,6 +19,9 @@ pub const MAGIC: u32 = 0x5354_5241;
 pub const MIN_VERSION: u16 = 1;
 pub const MAX_VERSION: u16 = 1;
 pub const HEADER_LEN: usize = 27;
+/// `LengthDelimitedCodec`'s default length field: 4 bytes, big-endian, the frame's length
+/// without the field itself.
+pub const LENGTH_LEN: usize = 4;
 
 /// Which of the three connections per peer a message travels on (Cassandra's urgent,
 /// small and large links), so a large payload never queues a heartbeat behind it.
@@ -109,15 +112,20 @@ pub enum FrameError {
 }
 
 impl Header {
-    pub fn encode(&self, payload: &[u8]) -> Bytes {
-        let mut out = BytesMut::with_capacity(HEADER_LEN + payload.len());
+    /// Appends one whole frame (the `LengthDelimitedCodec` length, this header, `payload`)
+    /// to `out`, where the frames of one socket write are gathered: the payload is copied
+    /// once, into the write buffer. The caller has checked the size against the limit.
+    pub fn put_frame(&self, payload: &[u8], out: &mut BytesMut) {
+        let len = HEADER_LEN + payload.len();
+        out.reserve(LENGTH_LEN + len);
+        // Within `u32` since frames are limited to `max_message_bytes` (at most 256 MiB).
+        out.put_u32(len as u32);
         out.put_u8(self.kind as u8);
         out.put_u64(self.id);
         out.put_u16(self.verb);
         out.put_u64(self.epoch);
         out.put_u64(self.expires_at_ms);
         out.put_slice(payload);
-        out.freeze()
     }
 
     /// Splits a frame into its header and payload.
@@ -160,6 +168,8 @@ pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, FrameErro
 
 #[cfg(test)]
 mod tests {
+    use tokio_util::codec::Decoder;
+
     use super::*;
 
     fn hello() -> Hello {
@@ -183,19 +193,30 @@ mod tests {
             epoch: 9,
             expires_at_ms: 1_700_000_000_000,
         };
-        let frame = header.encode(b"payload");
-        assert_eq!(frame.len(), HEADER_LEN + 7);
+        // Two frames in one buffer, as a socket write gathers them, read back by the codec
+        // the receiver uses.
+        let mut out = BytesMut::new();
+        header.put_frame(b"payload", &mut out);
+        header.put_frame(b"", &mut out);
+        assert_eq!(out.len(), 2 * (LENGTH_LEN + HEADER_LEN) + 7);
+        let mut codec = tokio_util::codec::LengthDelimitedCodec::new();
+        let first = codec.decode(&mut out).unwrap().unwrap().freeze();
         assert_eq!(
-            Header::decode(frame),
+            Header::decode(first),
             Ok((header, Bytes::from_static(b"payload")))
         );
+        let second = codec.decode(&mut out).unwrap().unwrap().freeze();
+        assert_eq!(Header::decode(second), Ok((header, Bytes::new())));
+        assert!(out.is_empty());
         assert_eq!(
             Header::decode(Bytes::from_static(b"short")),
             Err(FrameError::Short(5))
         );
-        let mut bad = header.encode(b"").to_vec();
+        let mut bad = BytesMut::new();
+        header.put_frame(b"", &mut bad);
+        let mut bad = bad.split_off(LENGTH_LEN);
         bad[0] = 99;
-        assert_eq!(Header::decode(Bytes::from(bad)), Err(FrameError::Kind(99)));
+        assert_eq!(Header::decode(bad.freeze()), Err(FrameError::Kind(99)));
         assert!(header.expired(1_700_000_000_001));
         assert!(!Header {
             expires_at_ms: 0,

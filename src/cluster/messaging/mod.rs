@@ -32,6 +32,10 @@
 //!   bound. Responses travel back on the connection that carried the request.
 //! - The handshake checks the cluster name and negotiates the messaging version; a peer of
 //!   another cluster is refused and its requests time out.
+//! - Handlers run on the task of the connection that brought their request, at most
+//!   `max_inflight_per_connection` at once: they must not block the thread (blocking work
+//!   goes to `spawn_blocking`, as a replica's range scan does). What a burst queues on a
+//!   link goes out in one socket write, and so do the responses ready together.
 //!
 //! Verbs are added to `Verb` (a stable `u16` each: the number is the wire format).
 
@@ -45,13 +49,23 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
+use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use futures_util::future::CatchUnwind;
+use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
-use tokio_util::codec::{Framed, LengthDelimitedCodec};
+use tokio_util::codec::{Decoder, Framed, FramedRead, LengthDelimitedCodec};
 use uuid::Uuid;
+
+use super::write_pipeline::{next_ready, Handoff};
 
 pub use frame::{decode, encode, FrameError, Link};
 use frame::{Header, Hello, HelloReply, Kind};
@@ -234,6 +248,9 @@ const MIN_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// Bound on connecting plus the handshake, so a black-holed peer does not stall its link.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Frames gathered into one socket write, outbound (messages a burst queued on one link)
+/// and inbound (responses ready together). Cassandra's internode buffers are 64 KiB too.
+const COALESCE_BYTES: usize = 64 << 10;
 
 /// The messaging service of one node. Cheap to clone.
 #[derive(Clone)]
@@ -288,12 +305,12 @@ struct Outbound {
 }
 
 struct Outgoing {
-    frame: Bytes,
-    expires_at_ms: u64,
+    header: Header,
+    payload: Bytes,
     /// The request's id, failed at once while the link is down (`Verb::fails_fast`).
     fail_fast: Option<u64>,
     /// Bytes of the link's queue budget this message holds until written.
-    _permit: OwnedSemaphorePermit,
+    permit: OwnedSemaphorePermit,
 }
 
 impl Messaging {
@@ -504,10 +521,10 @@ impl Inner {
         outbound
             .queue
             .send(Outgoing {
-                frame: header.encode(&payload),
-                expires_at_ms,
+                header,
+                payload,
                 fail_fast,
-                _permit: permit,
+                permit,
             })
             .map_err(|_| {
                 counters.pending.fetch_sub(1, Ordering::Relaxed);
@@ -561,6 +578,9 @@ impl Inner {
 /// One outbound link to one peer: connects (again) as needed and writes queued messages;
 /// a reader task takes the responses that come back on the same connection (reading and
 /// writing never wait on each other, so neither side's buffers can deadlock the link).
+/// Messages queued while a write was under way go out together in the next one
+/// (`take_batch`), so a burst costs one `write()` and one wake-up of this task, not one
+/// per message.
 async fn run_link(
     inner: Arc<Inner>,
     peer: SocketAddr,
@@ -571,7 +591,8 @@ async fn run_link(
     let mut shutdown = inner.shutdown.subscribe();
     let mut backoff = MIN_BACKOFF;
     // Messages taken off the queue while the link was down, sent first once it is up.
-    let mut held: std::collections::VecDeque<Outgoing> = Default::default();
+    let mut held: VecDeque<Outgoing> = Default::default();
+    let mut batch = Batch::default();
     loop {
         let framed = match tokio::time::timeout(CONNECT_TIMEOUT, connect(&inner, peer, link)).await
         {
@@ -605,10 +626,13 @@ async fn run_link(
         };
         backoff = MIN_BACKOFF;
         down.store(false, Ordering::Relaxed);
-        let (mut sink, mut stream) = framed.split();
+        let parts = framed.into_parts();
+        let (read_half, mut write_half) = parts.io.into_split();
+        let mut responses = FramedRead::new(read_half, inner.codec());
+        *responses.read_buffer_mut() = parts.read_buf;
         let reader_inner = inner.clone();
         let mut reader = tokio::spawn(async move {
-            while let Some(Ok(frame)) = stream.next().await {
+            while let Some(Ok(frame)) = responses.next().await {
                 match Header::decode(frame.freeze()) {
                     Ok((header, payload)) => reader_inner.complete(header, payload),
                     Err(_) => return,
@@ -623,16 +647,18 @@ async fn run_link(
                         return;
                     };
                     let counters = inner.counters(link);
-                    counters.pending.fetch_sub(1, Ordering::Relaxed);
-                    if message.expires_at_ms < crate::clock::now_millis() as u64 {
-                        counters.dropped.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    }
-                    if sink.send(message.frame).await.is_err() {
-                        counters.dropped.fetch_add(1, Ordering::Relaxed);
+                    let now_ms = crate::clock::now_millis() as u64;
+                    let (taken, expired) = batch.take(message, &mut held, &mut queue, now_ms);
+                    counters.pending.fetch_sub(taken, Ordering::Relaxed);
+                    counters.dropped.fetch_add(expired, Ordering::Relaxed);
+                    let written = batch.permits.len() as u64;
+                    let sent = write_half.write_all(&batch.out).await;
+                    batch.clear();
+                    if sent.is_err() {
+                        counters.dropped.fetch_add(written, Ordering::Relaxed);
                         break;
                     }
-                    counters.completed.fetch_add(1, Ordering::Relaxed);
+                    counters.completed.fetch_add(written, Ordering::Relaxed);
                 }
                 _ = &mut reader => break,
                 _ = stopped(&mut shutdown) => {
@@ -645,9 +671,65 @@ async fn run_link(
     }
 }
 
+/// Frames gathered for one socket write: what a burst queued, up to `COALESCE_BYTES`
+/// (then written, and the rest follows in the next write).
+#[derive(Default)]
+struct Batch {
+    out: BytesMut,
+    /// The written messages' shares of the link's queue budget, held until the write
+    /// completes, so the budget bounds everything not yet handed to the socket.
+    permits: Vec<OwnedSemaphorePermit>,
+}
+
+impl Batch {
+    /// Adds `first`, then the messages held or queued behind it (in order, without
+    /// waiting) until `out` reaches `COALESCE_BYTES` or nothing is left; expired ones are
+    /// dropped. Returns how many messages were taken off the queue and how many of them
+    /// had expired.
+    fn take(
+        &mut self,
+        first: Outgoing,
+        held: &mut VecDeque<Outgoing>,
+        queue: &mut mpsc::UnboundedReceiver<Outgoing>,
+        now_ms: u64,
+    ) -> (u64, u64) {
+        let (mut taken, mut expired) = (0, 0);
+        let mut next = Some(first);
+        while let Some(message) = next {
+            taken += 1;
+            if message.header.expired(now_ms) {
+                expired += 1;
+            } else {
+                message.header.put_frame(&message.payload, &mut self.out);
+                self.permits.push(message.permit);
+            }
+            if self.out.len() >= COALESCE_BYTES {
+                break;
+            }
+            next = held.pop_front().or_else(|| queue.try_recv().ok());
+        }
+        (taken, expired)
+    }
+
+    /// Releases what the last write sent (and the buffer a large message grew).
+    fn clear(&mut self) {
+        self.out.clear();
+        shrink(&mut self.out);
+        self.permits.clear();
+    }
+}
+
+/// Gives a buffer that grew past `COALESCE_BYTES` (a large message) back to the
+/// allocator, so an idle connection does not hold the largest frame it ever carried.
+fn shrink(buffer: &mut BytesMut) {
+    if buffer.capacity() > 2 * COALESCE_BYTES {
+        *buffer = BytesMut::new();
+    }
+}
+
 /// The next message to write: those held while the link was down first, then the queue.
 async fn next_message(
-    held: &mut std::collections::VecDeque<Outgoing>,
+    held: &mut VecDeque<Outgoing>,
     queue: &mut mpsc::UnboundedReceiver<Outgoing>,
 ) -> Option<Outgoing> {
     match held.pop_front() {
@@ -666,6 +748,8 @@ enum ConnectError {
     Closed,
     #[error("refused by peer: {0}")]
     Rejected(String),
+    #[error("commit log hand-off failed: {0}")]
+    CommitLog(String),
 }
 
 async fn connect(
@@ -713,6 +797,12 @@ async fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {
 
 /// An inbound connection: the handshake, then requests handled concurrently (at most
 /// `max_inflight_per_connection`) with their responses written back in completion order.
+///
+/// Handlers run inside this task (a `FuturesUnordered`), not a task each, as the CQL
+/// connection runs its requests: a replica's write or partition read completes on its
+/// first poll, so the requests one socket read brings are handled at once and every
+/// response ready by then goes out in one socket write, after one commit-log hand-off for
+/// the writes among them (`cluster::next_ready`).
 async fn serve_connection(inner: Arc<Inner>, stream: TcpStream) -> Result<(), ConnectError> {
     stream.set_nodelay(true)?;
     let mut framed = Framed::new(stream, inner.codec());
@@ -727,38 +817,96 @@ async fn serve_connection(inner: Arc<Inner>, stream: TcpStream) -> Result<(), Co
         tracing::warn!(peer = %hello.listen, reason, "refused internode connection");
         return Err(ConnectError::Rejected(reason));
     }
-    let (mut sink, mut stream) = framed.split();
-    let (responses_tx, mut responses) =
-        mpsc::channel::<Bytes>(inner.config.max_inflight_per_connection);
-    let writer = tokio::spawn(async move {
-        while let Some(response) = responses.recv().await {
-            if sink.send(response).await.is_err() {
-                return;
+    let parts = framed.into_parts();
+    let (read_half, write_half) = parts.io.into_split();
+    let connection = InboundConnection {
+        codec: inner.codec(),
+        inner,
+        peer: (hello.listen, hello.host_id),
+        write_half,
+        out: BytesMut::new(),
+        handoff: None,
+    };
+    connection.run(parts.read_buf, read_half).await
+}
+
+/// One inbound connection after its handshake.
+struct InboundConnection {
+    inner: Arc<Inner>,
+    /// The peer's internode address and host id (from its handshake).
+    peer: (SocketAddr, Uuid),
+    codec: LengthDelimitedCodec,
+    write_half: OwnedWriteHalf,
+    /// Responses encoded and not yet written.
+    out: BytesMut,
+    /// The commit-log hand-off the writes answered in `out` owe before it is written.
+    handoff: Option<Handoff>,
+}
+
+impl InboundConnection {
+    async fn run(
+        mut self,
+        mut input: BytesMut,
+        mut read_half: OwnedReadHalf,
+    ) -> Result<(), ConnectError> {
+        let max_inflight = self.inner.config.max_inflight_per_connection.max(1);
+        let mut shutdown = self.inner.shutdown.subscribe();
+        let mut running = FuturesUnordered::new();
+        let mut eof = false;
+        loop {
+            // Buffered frames are started only while a slot is free; handlers that finish
+            // at once free theirs for the next buffered frames before anything is written.
+            loop {
+                let full = self.start_buffered(&mut input, &mut running, max_inflight)?;
+                self.collect_ready(&mut running).await?;
+                if !full || running.len() >= max_inflight {
+                    break;
+                }
+            }
+            // A hand-off is owed without a response too: a one-way message's writes, or a
+            // long handler's (a range stream applies pages before it answers).
+            if !self.out.is_empty() || self.handoff.is_some() {
+                self.flush().await?;
+            }
+            if eof && running.is_empty() {
+                return Ok(());
+            }
+            tokio::select! {
+                read = read_half.read_buf(&mut input), if !eof && running.len() < max_inflight => {
+                    eof = read? == 0;
+                }
+                Some(answer) = running.next(), if !running.is_empty() => self.encode(answer),
+                _ = stopped(&mut shutdown) => return Ok(()),
             }
         }
-    });
-    let _writer = AbortOnDrop(writer);
-    let inflight = Arc::new(Semaphore::new(inner.config.max_inflight_per_connection));
-    let mut shutdown = inner.shutdown.subscribe();
-    loop {
-        let permit = inflight
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| ConnectError::Closed)?;
-        let frame = tokio::select! {
-            frame = stream.next() => frame,
-            _ = stopped(&mut shutdown) => return Ok(()),
-        };
-        let Some(frame) = frame else { return Ok(()) };
-        let (header, payload) = Header::decode(frame?.freeze())?;
-        if header.expired(crate::clock::now_millis() as u64)
-            || !matches!(header.kind, Kind::Request | Kind::OneWay)
-        {
-            continue;
+    }
+
+    /// Decodes and starts buffered requests until none is complete or every slot is
+    /// taken; true in the second case (frames may still wait in `input`).
+    fn start_buffered(
+        &mut self,
+        input: &mut BytesMut,
+        running: &mut FuturesUnordered<Handling>,
+        max_inflight: usize,
+    ) -> Result<bool, ConnectError> {
+        while running.len() < max_inflight {
+            let Some(frame) = self.codec.decode(input)? else {
+                return Ok(false);
+            };
+            let (header, payload) = Header::decode(frame.freeze())?;
+            if header.expired(crate::clock::now_millis() as u64)
+                || !matches!(header.kind, Kind::Request | Kind::OneWay)
+            {
+                continue;
+            }
+            running.push(self.start(header, payload));
         }
+        Ok(true)
+    }
+
+    fn start(&self, header: Header, payload: Bytes) -> Handling {
         let handler = Verb::from_wire(header.verb).and_then(|verb| {
-            inner
+            self.inner
                 .handlers
                 .read()
                 .unwrap_or_else(|e| e.into_inner())
@@ -766,40 +914,100 @@ async fn serve_connection(inner: Arc<Inner>, stream: TcpStream) -> Result<(), Co
                 .cloned()
                 .map(|h| (verb, h))
         });
-        let responses_tx = responses_tx.clone();
-        let epoch = inner.epoch.load(Ordering::Relaxed);
-        let (from, host_id) = (hello.listen, hello.host_id);
-        tokio::spawn(async move {
-            let _permit = permit;
-            let result = match handler {
-                Some((verb, handler)) => {
-                    handler(Inbound {
-                        from,
-                        host_id,
-                        verb,
-                        epoch: header.epoch,
-                        payload,
-                    })
-                    .await
-                }
-                None => Err(format!("unknown verb {}", header.verb)),
-            };
-            if header.kind == Kind::OneWay {
-                return;
+        let future = match handler {
+            Some((verb, handler)) => handler(Inbound {
+                from: self.peer.0,
+                host_id: self.peer.1,
+                verb,
+                epoch: header.epoch,
+                payload,
+            }),
+            None => {
+                let unknown = format!("unknown verb {}", header.verb);
+                Box::pin(async move { Err(unknown) })
             }
-            let (kind, body) = match result {
-                Ok(body) => (Kind::Response, body),
-                Err(message) => (Kind::Failure, Bytes::from(message)),
-            };
-            let response = Header {
-                kind,
-                id: header.id,
-                verb: header.verb,
-                epoch,
-                expires_at_ms: 0,
-            };
-            let _ = responses_tx.send(response.encode(&body)).await;
-        });
+        };
+        Handling {
+            header,
+            future: AssertUnwindSafe(future).catch_unwind(),
+        }
+    }
+
+    /// Polls the woken handlers once each and encodes every response that is ready; they
+    /// are written together by the next flush (sooner past `COALESCE_BYTES`).
+    async fn collect_ready(
+        &mut self,
+        running: &mut FuturesUnordered<Handling>,
+    ) -> Result<(), ConnectError> {
+        while let Some(answer) = next_ready(running, &mut self.handoff).await {
+            self.encode(answer);
+            if self.out.len() >= COALESCE_BYTES {
+                self.flush().await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn encode(&mut self, answer: Answer) {
+        let Some((request, result)) = answer else {
+            return;
+        };
+        let (kind, body) = match result {
+            Ok(body) if body.len() + frame::HEADER_LEN <= self.inner.config.max_message_bytes => {
+                (Kind::Response, body)
+            }
+            Ok(body) => (
+                Kind::Failure,
+                Bytes::from(MessagingError::TooLarge(body.len() + frame::HEADER_LEN).to_string()),
+            ),
+            Err(message) => (Kind::Failure, Bytes::from(message)),
+        };
+        let header = Header {
+            kind,
+            id: request.id,
+            verb: request.verb,
+            epoch: self.inner.epoch.load(Ordering::Relaxed),
+            expires_at_ms: 0,
+        };
+        header.put_frame(&body, &mut self.out);
+    }
+
+    /// Writes the encoded responses, after handing the commit-log records of the writes
+    /// they acknowledge to the OS (if that fails, nothing is acknowledged: the connection
+    /// closes and the requests time out).
+    async fn flush(&mut self) -> Result<(), ConnectError> {
+        if let Some(handoff) = self.handoff.take() {
+            handoff
+                .complete()
+                .map_err(|e| ConnectError::CommitLog(e.to_string()))?;
+        }
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let written = self.write_half.write_all(&self.out).await;
+        self.out.clear();
+        shrink(&mut self.out);
+        Ok(written?)
+    }
+}
+
+/// A handler's answer: `None` for a one-way message, else the request's header and result.
+type Answer = Option<(Header, Result<Bytes, String>)>;
+
+/// A request being handled on its connection's task: its header and the handler's future.
+/// A panicking handler answers a failure, and the connection goes on.
+struct Handling {
+    header: Header,
+    future: CatchUnwind<AssertUnwindSafe<HandlerFuture>>,
+}
+
+impl Future for Handling {
+    type Output = Answer;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Answer> {
+        let result = std::task::ready!(self.future.poll_unpin(cx))
+            .unwrap_or_else(|_| Err(format!("handler of verb {} panicked", self.header.verb)));
+        Poll::Ready((self.header.kind == Kind::Request).then_some((self.header, result)))
     }
 }
 
@@ -807,15 +1015,6 @@ async fn serve_connection(inner: Arc<Inner>, stream: TcpStream) -> Result<(), Co
 /// dropped here rather than held in a caller's `select!`).
 async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|s| *s).await;
-}
-
-/// Aborts a task when its owner goes away.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 #[cfg(test)]

@@ -212,3 +212,269 @@ async fn fail_fast_requests_fail_at_once_when_the_peer_cannot_be_reached() {
         .unwrap_err();
     assert_eq!(err, MessagingError::Timeout);
 }
+
+/// Queued messages `0..count` of `len` bytes each on one link, their budget taken from
+/// `budget`, expiring at `expires_at_ms`.
+fn queued(
+    budget: &Arc<Semaphore>,
+    count: u64,
+    len: usize,
+    expires_at_ms: u64,
+) -> mpsc::UnboundedReceiver<Outgoing> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    for id in 0..count {
+        let header = Header {
+            kind: Kind::OneWay,
+            id,
+            verb: Verb::Mutation as u16,
+            epoch: 0,
+            expires_at_ms,
+        };
+        let permit = budget
+            .clone()
+            .try_acquire_many_owned((len + frame::HEADER_LEN) as u32)
+            .unwrap();
+        tx.send(Outgoing {
+            header,
+            payload: Bytes::from(vec![id as u8; len]),
+            fail_fast: None,
+            permit,
+        })
+        .unwrap();
+    }
+    rx
+}
+
+/// The ids of the frames in `out`, in order.
+fn frame_ids(out: &BytesMut) -> Vec<u64> {
+    let mut out = out.clone();
+    let mut codec = LengthDelimitedCodec::new();
+    let mut ids = Vec::new();
+    while let Some(frame) = codec.decode(&mut out).unwrap() {
+        ids.push(Header::decode(frame.freeze()).unwrap().0.id);
+    }
+    assert!(out.is_empty(), "a partial frame");
+    ids
+}
+
+/// What a burst queued on a link goes out in as few writes as `COALESCE_BYTES` allows, in
+/// order; the messages hold their queue budget until their write is done; a lone message
+/// is written at once (nothing waits for a batch to fill).
+#[test]
+fn a_batch_takes_the_queued_messages_in_order_up_to_the_coalescing_bound() {
+    let budget = Arc::new(Semaphore::new(1 << 20));
+    let frame_bytes = 1000 + frame::HEADER_LEN + frame::LENGTH_LEN;
+    let mut queue = queued(&budget, 100, 1000, u64::MAX);
+    let mut held = VecDeque::new();
+    let mut batch = Batch::default();
+    let first = queue.try_recv().unwrap();
+    // 64 frames of 1,031 bytes reach 64 KiB.
+    assert_eq!(batch.take(first, &mut held, &mut queue, 0), (64, 0));
+    assert_eq!(frame_ids(&batch.out), (0..64).collect::<Vec<_>>());
+    assert!(batch.out.len() >= COALESCE_BYTES && batch.out.len() - frame_bytes < COALESCE_BYTES);
+    let held_budget = |budget: &Semaphore| ((1 << 20) - budget.available_permits()) / 1027;
+    assert_eq!(
+        held_budget(&budget),
+        100,
+        "nothing written yet: every message holds its budget"
+    );
+    batch.clear();
+    assert_eq!(held_budget(&budget), 36);
+    // Messages held while the link was down go first, then the queue.
+    held.push_back(queue.try_recv().unwrap());
+    held.push_back(queue.try_recv().unwrap());
+    let first = held.pop_front().unwrap();
+    assert_eq!(batch.take(first, &mut held, &mut queue, 0), (36, 0));
+    assert_eq!(frame_ids(&batch.out), (64..100).collect::<Vec<_>>());
+    batch.clear();
+    assert_eq!(budget.available_permits(), 1 << 20);
+    // A lone message: the batch ends when the queue is empty.
+    let mut lone = queued(&budget, 1, 10, u64::MAX);
+    let first = lone.try_recv().unwrap();
+    assert_eq!(batch.take(first, &mut held, &mut lone, 0), (1, 0));
+    assert_eq!(frame_ids(&batch.out), vec![0]);
+    batch.clear();
+    // Expired messages are dropped, not written.
+    let mut stale = queued(&budget, 3, 10, 1_000);
+    let first = stale.try_recv().unwrap();
+    assert_eq!(batch.take(first, &mut held, &mut stale, 1_001), (3, 3));
+    assert!(batch.out.is_empty() && batch.permits.is_empty());
+}
+
+/// A burst of messages on two links arrives complete and in each link's order.
+#[tokio::test]
+async fn a_burst_of_messages_arrives_in_order() {
+    let (a, b) = (node("c", |_| {}).await, node("c", |_| {}).await);
+    let received = Arc::new(Mutex::new(Vec::new()));
+    for verb in [Verb::Ping, Verb::Mutation] {
+        let received = received.clone();
+        b.register(verb, move |m: Inbound| {
+            received.lock().unwrap().push((m.verb, m.payload.clone()));
+            async move { Ok(m.payload) }
+        });
+    }
+    let count = 3000u32;
+    for i in 0..count {
+        let payload = Bytes::from(i.to_be_bytes().to_vec());
+        let verb = if i % 2 == 0 {
+            Verb::Ping
+        } else {
+            Verb::Mutation
+        };
+        a.send_one_way(b.local_addr(), verb, payload, in_secs(30.0))
+            .unwrap();
+    }
+    // A request behind them on each link: answered once everything before it was handled.
+    for verb in [Verb::Ping, Verb::Mutation] {
+        a.send_request(
+            b.local_addr(),
+            verb,
+            Bytes::from_static(b"end"),
+            in_secs(30.0),
+        )
+        .await
+        .unwrap();
+    }
+    let received = received.lock().unwrap();
+    for verb in [Verb::Ping, Verb::Mutation] {
+        let seen: Vec<u32> = received
+            .iter()
+            .filter(|(v, p)| *v == verb && &p[..] != b"end")
+            .map(|(_, p)| u32::from_be_bytes(p[..].try_into().unwrap()))
+            .collect();
+        let sent: Vec<u32> = (0..count)
+            .filter(|i| (i % 2 == 0) == (verb == Verb::Ping))
+            .collect();
+        assert_eq!(seen, sent, "{verb:?}");
+    }
+    let urgent = a.link_stats(Link::Urgent);
+    let small = a.link_stats(Link::Small);
+    assert_eq!(urgent.completed + small.completed, u64::from(count) + 2);
+    assert_eq!(urgent.dropped + small.dropped, 0);
+}
+
+/// A handler that panics answers a failure; the connection serves the next request.
+#[tokio::test]
+async fn a_panicking_handler_answers_a_failure_and_the_connection_goes_on() {
+    let (a, b) = (node("c", |_| {}).await, node("c", |_| {}).await);
+    b.register(Verb::Ping, |m: Inbound| async move {
+        if &m.payload[..] == b"panic" {
+            panic!("handler bug");
+        }
+        Ok(m.payload)
+    });
+    let err = ping(&a, &b, b"panic", 5.0).await.unwrap_err();
+    assert_eq!(
+        err,
+        MessagingError::Remote("handler of verb 0 panicked".into())
+    );
+    assert_eq!(&ping(&a, &b, b"ok", 5.0).await.unwrap().payload[..], b"ok");
+}
+
+/// Handlers run on their connection's task, at most `max_inflight_per_connection` at once:
+/// the next requests wait unread until one finishes.
+#[tokio::test]
+async fn inflight_requests_per_connection_are_bounded() {
+    let a = node("c", |_| {}).await;
+    let b = node("c", |c| c.max_inflight_per_connection = 2).await;
+    let release = Arc::new(Semaphore::new(0));
+    let running = Arc::new(AtomicU64::new(0));
+    let most = Arc::new(AtomicU64::new(0));
+    {
+        let (release, running, most) = (release.clone(), running.clone(), most.clone());
+        b.register(Verb::Mutation, move |m: Inbound| {
+            let (release, running, most) = (release.clone(), running.clone(), most.clone());
+            async move {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                release.acquire().await.unwrap().forget();
+                running.fetch_sub(1, Ordering::SeqCst);
+                Ok(m.payload)
+            }
+        });
+    }
+    let requests: Vec<_> = (0..5u8)
+        .map(|i| {
+            let (a, to) = (a.clone(), b.local_addr());
+            tokio::spawn(async move {
+                a.send_request(to, Verb::Mutation, Bytes::from(vec![i]), in_secs(10.0))
+                    .await
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(running.load(Ordering::SeqCst), 2);
+    release.add_permits(5);
+    for (i, request) in requests.into_iter().enumerate() {
+        assert_eq!(request.await.unwrap().unwrap().payload[..], [i as u8]);
+    }
+    assert_eq!(most.load(Ordering::SeqCst), 2);
+}
+
+/// Writes a replica answers together leave their commit-log records in the engine's
+/// buffer until the responses are written, and are handed to the OS before any of them
+/// is: one hand-off per batch of responses instead of one per write (periodic mode). Writes
+/// that get no answer are handed over once polled.
+#[tokio::test]
+async fn replica_writes_are_handed_to_the_commit_log_before_their_answers() {
+    use strata_engine::{Cell, Mutation};
+
+    use crate::cluster::write_pipeline::tests::{periodic_engine, wal_bytes};
+    use crate::cluster::write_pipeline::WritePipeline;
+
+    let (storage, engine) = periodic_engine();
+    let pipeline = Arc::new(WritePipeline::start(engine.clone()).unwrap());
+    let version = engine.clone_version(strata_engine::ROOT_VERSION).unwrap();
+    let (a, b) = (node("c", |_| {}).await, node("c", |_| {}).await);
+    {
+        let storage = storage.clone();
+        b.register(Verb::Mutation, move |m: Inbound| {
+            let (pipeline, storage) = (pipeline.clone(), storage.clone());
+            async move {
+                let mutation = Mutation {
+                    version,
+                    key: m.payload.to_vec(),
+                    cell: Cell::live(1, vec![]),
+                };
+                pipeline
+                    .write(vec![mutation])
+                    .await
+                    .map_err(|e| e.to_string())?;
+                // The log as it is once this write is acknowledged to the handler.
+                Ok(Bytes::from(wal_bytes(&storage).to_be_bytes().to_vec()))
+            }
+        });
+    }
+    for i in 0..20u8 {
+        let answer = a
+            .send_request(
+                b.local_addr(),
+                Verb::Mutation,
+                Bytes::from(vec![i]),
+                in_secs(10.0),
+            )
+            .await
+            .unwrap();
+        let at_write = u64::from_be_bytes(answer.payload[..].try_into().unwrap());
+        assert!(
+            wal_bytes(&storage) > at_write,
+            "write {i} answered before its record was handed over"
+        );
+    }
+    // A one-way message's write has no answer to wait for: handed over all the same.
+    let before = wal_bytes(&storage);
+    a.send_one_way(
+        b.local_addr(),
+        Verb::Mutation,
+        Bytes::from_static(b"x"),
+        in_secs(10.0),
+    )
+    .unwrap();
+    for _ in 0..100 {
+        if wal_bytes(&storage) > before {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("a one-way write's record stayed in the engine's buffer");
+}
