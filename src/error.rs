@@ -42,8 +42,9 @@ pub enum CqlError {
         dc: Option<String>,
     },
     /// Fewer than `block_for` replicas acknowledged a write in time (0x1100). `contentions`
-    /// (Paxos contentions, v5) is sent only for CAS writes.
-    #[error("Operation timed out - received only {received} responses.")]
+    /// (Paxos contentions, v5) is sent only for CAS writes, whose message names them as
+    /// Cassandra's `CasWriteTimeoutException` does.
+    #[error("{}", write_timeout_message(*.received, *.contentions))]
     WriteTimeout {
         consistency: Consistency,
         received: i32,
@@ -326,6 +327,15 @@ impl From<strata_engine::Error> for CqlError {
     }
 }
 
+/// A write timeout's message: a CAS timeout names its contentions, as Cassandra's
+/// `CasWriteTimeoutException` does.
+fn write_timeout_message(received: i32, contentions: Option<u16>) -> String {
+    match contentions {
+        Some(n) => format!("CAS operation timed out - encountered contentions: {n}"),
+        None => format!("Operation timed out - received only {received} responses."),
+    }
+}
+
 pub fn consistency_name(c: Consistency) -> &'static str {
     match c {
         Consistency::Any => "ANY",
@@ -416,7 +426,7 @@ mod tests {
         };
         assert_eq!(
             cas.to_string(),
-            "Operation timed out - received only 1 responses."
+            "CAS operation timed out - encountered contentions: 3"
         );
         let base = [counts(1, 2), string("CAS")].concat();
         assert_eq!(

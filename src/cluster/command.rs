@@ -127,6 +127,8 @@ pub enum CoordinatorError {
         received: i32,
         block_for: i32,
         write_type: WriteType,
+        /// Paxos contentions met before giving up (CAS writes only; sent on protocol v5).
+        contentions: Option<u16>,
     },
     /// The deadline passed before `block_for` replicas (the data one among them) answered.
     #[error("Operation timed out - received only {received} responses.")]
@@ -175,6 +177,7 @@ impl CoordinatorError {
                 received: *received,
                 block_for: *block_for,
                 write_type,
+                contentions: None,
             },
             Verdict::Failure {
                 received,

@@ -54,12 +54,13 @@ impl From<CoordinatorError> for CqlError {
                 received,
                 block_for,
                 write_type,
+                contentions,
             } => CqlError::WriteTimeout {
                 consistency,
                 received,
                 block_for,
                 write_type,
-                contentions: None,
+                contentions,
             },
             CoordinatorError::ReadTimeout {
                 consistency,

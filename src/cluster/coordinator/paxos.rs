@@ -190,6 +190,7 @@ impl Coordinator {
                         received: received as i32,
                         block_for: required as i32,
                         write_type: WriteType::Cas,
+                        contentions: Some(proposer.contentions.min(u16::MAX.into()) as u16),
                     }
                     .into());
                 }

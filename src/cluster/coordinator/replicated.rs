@@ -163,6 +163,7 @@ impl Coordinator {
                 received: acked as i32 + 1,
                 block_for: ring.len() as i32,
                 write_type: WriteType::Simple,
+                contentions: None,
             }),
             Some(ReplicaError::Failed(reason)) => Err(CoordinatorError::Internal(format!(
                 "truncate failed on a replica: {reason}"

@@ -895,6 +895,7 @@ async fn compare_and_set_needs_a_quorum_of_live_replicas() {
                 received: 1,
                 block_for: 2,
                 write_type: strata_protocol::WriteType::Cas,
+                contentions: Some(_),
             })
         ),
         "{timed_out:?}"
