@@ -1,6 +1,7 @@
 """`nodetool removenode` streams (Cassandra's `restoreReplicaCount`), on a real 3-node cluster
 on 127.0.24.1/.2/.3 (loopback): rows written at ALL to an RF=2 keyspace, with every kind of
-deletion (partition, row, range, cell) and a TTL, then node 3 is `kill -9`ed and removed
+deletion (partition, row, range, cell) and a TTL, and a partition wider than a streaming
+page on nodes 1 and 3 with a range tombstone across the page boundary, then node 3 is `kill -9`ed and removed
 from node 1. Once `removenode` returns, every range has the replicas {1, 2}, so node 2 alone
 must hold everything: node 1 is killed too and every key is read at ONE through node 2,
 which must return exactly what was written (write times and TTLs kept) and none of the
@@ -9,6 +10,7 @@ and the reads come back empty.
 
 Every wait is bounded and prints how long it took; the removal's duration is printed."""
 
+import itertools
 import time
 import urllib.request
 
@@ -25,6 +27,10 @@ KEYSPACE = "streaming_ks"
 PARTITIONS = 300
 ROWS_PER_PARTITION = 3
 TTL_S = 3600
+# A partition wider than a streaming page (512 rows), with a range tombstone across the
+# page boundary: the gaining node resumes inside the partition.
+WIDE_ROWS = 1200
+WIDE_DELETED = range(300, 700)
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +81,30 @@ def write_everything(node):
     return {k: rows for k, rows in expected.items() if rows}
 
 
+def replicas_of(node, key):
+    run = node.nodetool("getendpoints", KEYSPACE, "t", str(key))
+    assert run.returncode == 0, run.stdout + run.stderr
+    return set(run.stdout.split())
+
+
+def write_wide_partition(node, key):
+    """WIDE_ROWS rows in partition `key` at ALL, then WIDE_DELETED deleted by one range
+    tombstone; returns the rows left {c: v}."""
+    session = session_on(node)
+    try:
+        insert = session.prepare(f"INSERT INTO {KEYSPACE}.t (k, c, v) VALUES (?, ?, ?)")
+        insert.consistency_level = ConsistencyLevel.ALL
+        for c in range(WIDE_ROWS):
+            session.execute(insert, (key, c, f"wide-{c}"))
+        session.execute(SimpleStatement(
+            f"DELETE FROM {KEYSPACE}.t WHERE k = %s AND c >= %s AND c < %s",
+            consistency_level=ConsistencyLevel.ALL),
+            (key, WIDE_DELETED.start, WIDE_DELETED.stop))
+    finally:
+        session.cluster.shutdown()
+    return {c: f"wide-{c}" for c in range(WIDE_ROWS) if c not in WIDE_DELETED}
+
+
 def streamed_partitions(node):
     with urllib.request.urlopen(f"http://{node.host}:{node.admin_port}/metrics",
                                 timeout=10) as response:
@@ -92,6 +122,10 @@ def test_removenode_streams_the_ranges_a_node_gains(cluster):
                       "{'class': 'SimpleStrategy', 'replication_factor': 2}",
                f"CREATE TABLE {KEYSPACE}.t (k int, c int, v text, PRIMARY KEY (k, c))")
     expected = write_everything(first)
+    # A key node 2 does not replicate yet: it must come to node 2 by streaming.
+    wide_key = next(k for k in itertools.count(PARTITIONS)
+                    if replicas_of(first, k) == {first.host, victim.host})
+    wide_expected = write_wide_partition(first, wide_key)
 
     victim.kill9()
     for node in (first, second):
@@ -121,6 +155,10 @@ def test_removenode_streams_the_ranges_a_node_gains(cluster):
                     assert r.ttl is not None and 0 < r.ttl <= TTL_S, (k, r)
                 else:
                     assert r.ttl is None, (k, r)
+        rows = session.execute(SimpleStatement(
+            f"SELECT c, v FROM {KEYSPACE}.t WHERE k = %s",
+            consistency_level=ConsistencyLevel.ONE), (wide_key,))
+        assert {r.c: r.v for r in rows} == wide_expected
     finally:
         session.cluster.shutdown()
     assert streamed_partitions(second) > 0
