@@ -103,6 +103,19 @@ def start_cluster(nodes):
     return elapsed
 
 
+def status_lines(node):
+    """`nodetool status` on `node`: one line per node it knows (UN, DN, UJ or DJ first)."""
+    run = node.nodetool("status")
+    assert run.returncode == 0, run.stdout + run.stderr
+    return [line for line in run.stdout.splitlines() if line[:2] in ("UN", "DN", "UJ", "DJ")]
+
+
+def up_normal(node, count):
+    """Whether `node` sees `count` nodes, all up and normal."""
+    lines = status_lines(node)
+    return len(lines) == count and all(line.startswith("UN") for line in lines)
+
+
 @contextlib.contextmanager
 def running_cluster(addresses, admin_ports=None, node_args=None):
     """A started cluster on `addresses` (the first is the seed), stopped and removed after;
@@ -123,3 +136,19 @@ def running_cluster(addresses, admin_ports=None, node_args=None):
         complaints = pool.close()
         if complaints:
             pytest.fail("\n".join(complaints))
+
+
+@contextlib.contextmanager
+def cluster_with_table(addresses, columns, table_id, admin_ports=None, form_timeout_s=30.0):
+    """`running_cluster` once every node sees every other up and normal, with the keyspace
+    `ks` replicated to all of them (SimpleStrategy) and the table `ks.t (columns)` created
+    through the first node with the fixed id `table_id`."""
+    with running_cluster(addresses, admin_ports) as nodes:
+        for node in nodes:
+            wait_for(f"{node.host} sees {len(nodes)} UN",
+                     lambda node=node: up_normal(node, len(nodes)), form_timeout_s)
+        execute_on(nodes[0],
+                   "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', "
+                   f"'replication_factor': {len(nodes)}}}",
+                   f"CREATE TABLE ks.t ({columns}) WITH ID = '{table_id}'")
+        yield nodes

@@ -14,12 +14,11 @@ from cassandra import ConsistencyLevel, Unavailable
 from cassandra.policies import FallthroughRetryPolicy
 from cassandra.query import SimpleStatement
 
-from cluster_harness import running_cluster, wait_for
-from test_cluster_replication import session, up_normal
+from cluster_harness import cluster_with_table, running_cluster
+from test_cluster_replication import session
 
 ADDRESSES = ["127.0.12.1", "127.0.12.2", "127.0.12.3"]
 SINGLE = ["127.0.12.4"]
-FORM_TIMEOUT_S = 30.0
 TABLE_ID = str(uuid.uuid4())
 EARLY = range(0, 20)
 LATE = range(20, 40)
@@ -31,18 +30,7 @@ def quorum(cql):
 
 @pytest.fixture(scope="module")
 def cluster():
-    with running_cluster(ADDRESSES) as nodes:
-        for node in nodes:
-            wait_for(f"{node.host} sees 3 UN", lambda node=node: up_normal(node, 3),
-                     FORM_TIMEOUT_S)
-        s = session([nodes[0]])
-        try:
-            s.execute("CREATE KEYSPACE ks WITH replication = "
-                      "{'class': 'SimpleStrategy', 'replication_factor': 3}")
-            s.execute(f"CREATE TABLE ks.t (k int PRIMARY KEY, v int, w text) "
-                      f"WITH ID = '{TABLE_ID}'")
-        finally:
-            s.cluster.shutdown()
+    with cluster_with_table(ADDRESSES, "k int PRIMARY KEY, v int, w text", TABLE_ID) as nodes:
         yield nodes
 
 

@@ -17,12 +17,11 @@ from cassandra.policies import FallthroughRetryPolicy
 from cassandra.query import SimpleStatement
 
 import test_cluster_membership as membership
-from cluster_harness import running_cluster, wait_for
-from test_cluster_replication import session, up_normal
+from cluster_harness import cluster_with_table, wait_for
+from test_cluster_replication import session
 
 ADDRESSES = ["127.0.12.1", "127.0.12.2", "127.0.12.3"]
 ADMIN_PORTS = [17121, 17122, 17123]
-FORM_TIMEOUT_S = 30.0
 DOWN_TIMEOUT_S = 15.0
 TABLE_ID = str(uuid.uuid4())
 THREADS = 6
@@ -39,18 +38,8 @@ def serial_read(cql, level=ConsistencyLevel.SERIAL):
 
 @pytest.fixture(scope="module")
 def cluster():
-    with running_cluster(ADDRESSES, ADMIN_PORTS) as nodes:
-        for node in nodes:
-            wait_for(f"{node.host} sees 3 UN", lambda node=node: up_normal(node, 3),
-                     FORM_TIMEOUT_S)
-        s = session([nodes[0]])
-        try:
-            s.execute("CREATE KEYSPACE ks WITH replication = "
-                      "{'class': 'SimpleStrategy', 'replication_factor': 3}")
-            s.execute(f"CREATE TABLE ks.t (k int PRIMARY KEY, v int, who text) "
-                      f"WITH ID = '{TABLE_ID}'")
-        finally:
-            s.cluster.shutdown()
+    with cluster_with_table(ADDRESSES, "k int PRIMARY KEY, v int, who text", TABLE_ID,
+                            ADMIN_PORTS) as nodes:
         yield nodes
 
 

@@ -14,7 +14,7 @@ import pytest
 from cassandra.cluster import Cluster
 
 import rawcql
-from cluster_harness import running_cluster, session_on, wait_for
+from cluster_harness import running_cluster, session_on, status_lines, wait_for
 
 ADDRESSES = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
 FORM_TIMEOUT_S = 20.0
@@ -33,12 +33,6 @@ def peers_of(node):
         return rows, v2
     finally:
         session.cluster.shutdown()
-
-
-def status_lines(node):
-    run = node.nodetool("status")
-    assert run.returncode == 0, run.stdout + run.stderr
-    return [line for line in run.stdout.splitlines() if line[:2] in ("UN", "DN", "UJ", "DJ")]
 
 
 def state_of(node, address):

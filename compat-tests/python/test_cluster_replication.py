@@ -20,7 +20,7 @@ from cassandra.policies import (FallthroughRetryPolicy, RetryPolicy, RoundRobinP
 from cassandra.query import SimpleStatement
 
 import test_cluster_membership as membership
-from cluster_harness import driver_through, running_cluster, wait_for
+from cluster_harness import driver_through, running_cluster, up_normal, wait_for
 
 ADDRESSES = ["127.0.2.1", "127.0.2.2", "127.0.2.3"]
 ADMIN_PORTS = [17201, 17202, 17203]
@@ -41,11 +41,6 @@ def session(nodes, consistency=ConsistencyLevel.QUORUM, retry_policy=None):
                       execution_profiles={EXEC_PROFILE_DEFAULT: profile}, connect_timeout=10,
                       max_schema_agreement_wait=0)
     return cluster.connect()
-
-
-def up_normal(node, count):
-    lines = membership.status_lines(node)
-    return len(lines) == count and all(line.startswith("UN") for line in lines)
 
 
 def writes_coordinated(node):
