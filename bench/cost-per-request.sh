@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Server cost per CQL request, counted with load-independent instruments (issue 15):
 #   syscalls per request (perf's syscall tracepoints on the server process) and
-#   instructions per request (valgrind --tool=callgrind, instrumentation on only during the load).
+#   instructions per request (valgrind --tool=callgrind, counters zeroed and instrumentation
+#   on only during the load: every instruction of every server thread in that phase, divided
+#   by the requests sent).
 # The load is bench/cqlburst.py: latte's basic write and read workloads as bursts of DEPTH
 # prepared EXECUTEs per socket write, a fixed number of requests, on one connection.
 #
@@ -15,7 +17,8 @@
 #      creates the role `bench` with SELECT and MODIFY on the keyspace, and the loads log in as
 #      it, so every statement is authorized; callgrind counts from after the login, whose
 #      bcrypt check would otherwise outweigh the requests)
-# Prints one line per (mode, workload): syscalls/request by kind and instructions/request.
+# Prints one line per (mode, workload): syscalls/request by kind and instructions/request, and
+# the server's peak RSS per mode (its native run).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 BIN=$(realpath "$1"); LABEL=${2:-$(basename "$BIN")}
@@ -74,6 +77,7 @@ detail = " ".join(f"{k}={v / n:.3f}" for k, v in counts.items() if v)
 print(f"{label} {mode} {wl}: syscalls/request {total / n:.3f} ({detail})")
 EOF
   done
+  echo "$LABEL $mode: peak RSS $(awk '/^VmHWM:/ {print $2, $3}' "/proc/$pid/status") (schema, write and read loads)"
   stop_server
   [ -n "${SKIP_CALLGRIND:-}" ] && continue
   # Instructions: the same binary under callgrind, counting only during each load phase.
@@ -84,6 +88,11 @@ EOF
   client schema "${schema_login[@]}"
   for wl in write read; do
     rm -f "$work"/cg.*
+    # Zeroed before each phase: toggling instrumentation restarts callgrind's per-thread
+    # counters but not the marks a dump leaves, so without it a later phase's `summary:`
+    # line is its own count minus the previous phase's (see BENCHMARKS.md, "What
+    # instructions/request counts").
+    callgrind_control -z "$pid" >/dev/null
     if [ -n "${AUTH:-}" ]; then
       rm -f "$work/go" "$work/go.ready"
       client "$wl" --requests "$CG_REQUESTS" "${login[@]}" --start-after "$work/go" & load=$!
@@ -98,7 +107,10 @@ EOF
     callgrind_control -d "$pid" >/dev/null
     callgrind_control -i off "$pid" >/dev/null
     [ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cat "$work"/cg.* >"$KEEP/$LABEL-$mode-$wl.callgrind"
-    ir=$(cat "$work"/cg.* | awk '/^summary:/ {s += $2} END {print s}')
+    # `totals:` is the sum of the costs the dump lists (what callgrind_annotate shows); after
+    # the zeroing it equals `summary:`, and the script stops if it does not.
+    ir=$(cat "$work"/cg.* | awk '/^summary:/ {s += $2} /^totals:/ {t += $2}
+      END {if (s != t) {print "summary " s " != totals " t > "/dev/stderr"; exit 1} print t}')
     python3 -c "import sys; print(f'{sys.argv[1]} {sys.argv[2]} {sys.argv[3]}: instructions/request {int(sys.argv[4]) / int(sys.argv[5]):.0f}')" \
       "$LABEL" "$mode" "$wl" "$ir" "$CG_REQUESTS"
   done
