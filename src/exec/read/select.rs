@@ -176,8 +176,8 @@ pub async fn execute(
             page_size,
             state,
         };
-        // Boxed, as the unpaged read below: the request future is moved whole into the
-        // connection's set, so the paged read that drivers send should not carry their state.
+        // Boxed: the request future is moved whole into the connection's set, so the plain
+        // reads below should not carry the aggregation's state.
         Box::pin(aggregate(
             ctx,
             read_plan,
@@ -187,23 +187,36 @@ pub async fn execute(
             options.consistency,
         ))
         .await?
-    } else if page_size.is_none() {
-        let rows = Box::pin(fetch_unpaged(
-            ctx,
-            read_plan,
-            read_selection,
-            &mut budget,
-            options.consistency,
-        ))
-        .await?;
-        (rows, None)
     } else {
-        let (full_rows, next) = fetch(ctx, &plan, state, page_size, options.consistency).await?;
-        let rows = full_rows
-            .iter()
-            .map(|r| selection.project(r, now))
-            .collect::<CqlResult<Vec<_>>>()?;
-        (rows, next)
+        // Paged and unpaged reads share this loop, awaited inline, not boxed: lookups without
+        // a page size (cqlsh, the cost benchmark) are as common as paged ones, and a box
+        // costs each read a copy of its state into the heap and a poll layer. A paged read
+        // makes one round from the client's state; an unpaged one reads internal pages from
+        // the start (a paging state without a page size is ignored, as in Cassandra) until
+        // the end or the result budget.
+        let unpaged = page_size.is_none();
+        let mut state = if unpaged {
+            PagingState::default()
+        } else {
+            state
+        };
+        let mut rows = Vec::new();
+        loop {
+            let page = page_size.unwrap_or(INTERNAL_PAGE_ROWS);
+            let (full_rows, next) =
+                fetch(ctx, read_plan, state, Some(page), options.consistency).await?;
+            for row in &full_rows {
+                let projected = read_selection.project(row, now)?;
+                if unpaged {
+                    budget.add(&projected)?;
+                }
+                rows.push(projected);
+            }
+            match next {
+                Some(next) if unpaged => state = next,
+                next => break (rows, next),
+            }
+        }
     };
     if let Some(order) = post_order {
         order.apply(&mut rows, selection.columns.len());
@@ -585,31 +598,6 @@ impl ResultBudget {
     }
 }
 
-/// A SELECT without a page size: read in internal pages, up to the result budget.
-async fn fetch_unpaged(
-    ctx: &Context<'_>,
-    plan: &Plan,
-    selection: &Selection,
-    budget: &mut ResultBudget,
-    consistency: Consistency,
-) -> CqlResult<Vec<Vec<Option<Bytes>>>> {
-    let now = crate::clock::now_secs();
-    let mut state = PagingState::default();
-    let mut out = Vec::new();
-    loop {
-        let (rows, next) = fetch(ctx, plan, state, Some(INTERNAL_PAGE_ROWS), consistency).await?;
-        for row in &rows {
-            let projected = selection.project(row, now)?;
-            budget.add(&projected)?;
-            out.push(projected);
-        }
-        match next {
-            Some(s) => state = s,
-            None => return Ok(out),
-        }
-    }
-}
-
 /// How an aggregation's output is shaped and where it resumes.
 struct AggregateOutput {
     /// Primary key columns defining a group (0: one group for all rows).
@@ -981,6 +969,36 @@ mod tests {
                 rows
             };
             assert_eq!(sorted(paged), sorted(all), "{cql}");
+        }
+        server.stop().await;
+    }
+
+    /// An unpaged SELECT longer than one internal page goes on where each page ended
+    /// (inside a partition: by engine key), every row once and in order; a paging state
+    /// sent without a page size is ignored.
+    #[tokio::test]
+    async fn an_unpaged_select_reads_on_past_an_internal_page() {
+        let server = TestServer::start().await;
+        let mut client = server.client().await;
+        schema(&mut client).await;
+        let count = super::INTERNAL_PAGE_ROWS + 30;
+        for first in (0..count).step_by(250) {
+            let inserts: String = (first..count.min(first + 250))
+                .map(|c| format!("INSERT INTO ks.t (k, c, v) VALUES (1, {c}, 'v'); "))
+                .collect();
+            client
+                .run(&format!("BEGIN UNLOGGED BATCH {inserts}APPLY BATCH"))
+                .await;
+        }
+        let (_, state) = page(&mut client, "SELECT c FROM ks.t", Some(5), None).await;
+        assert!(state.is_some());
+        for state in [None, state] {
+            let (rows, next) = page(&mut client, "SELECT c FROM ks.t", None, state).await;
+            assert_eq!(next, None);
+            let expected: Vec<_> = (0..count as i32)
+                .map(|c| vec![Some(Bytes::copy_from_slice(&c.to_be_bytes()))])
+                .collect();
+            assert!(rows == expected, "{} rows", rows.len());
         }
         server.stop().await;
     }
