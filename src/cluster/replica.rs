@@ -31,7 +31,7 @@ use uuid::Uuid;
 use super::command::{Branch, CoordinatorError, ReadCommand, ReadTarget, TableWrite, WriteCommand};
 use super::local::LocalReplica;
 use super::messaging::{decode, encode, Inbound, Messaging, MessagingError, Verb};
-use super::paxos::store::{PaxosKey, PaxosUpdate};
+use super::paxos::store::{paxos_ttl_secs, Lifetime, PaxosKey, PaxosUpdate};
 use super::paxos::{Ballot, Commit, Promise, Update};
 use super::read_repair::{digest, ReplicaCells};
 use super::ring::Endpoint;
@@ -346,6 +346,10 @@ pub async fn execute_paxos(
     request: PaxosRequest,
 ) -> Result<ReplicaResponse, ReplicaError> {
     let store = local.paxos().clone();
+    let lifetime = Lifetime {
+        now_secs: crate::clock::now_secs(),
+        ttl_secs: paxos_ttl_secs(table.def.options.gc_grace_seconds),
+    };
     let failed = |e: String| ReplicaError::Failed(e);
     if let PaxosRequest::Commit { commit, .. } = &request {
         if !commit.update.is_empty() {
@@ -364,14 +368,14 @@ pub async fn execute_paxos(
     }
     let blocking = tokio::task::spawn_blocking(move || match request {
         PaxosRequest::Prepare { key, ballot } => store
-            .prepare(&key, ballot)
+            .prepare(&key, ballot, lifetime)
             .map(|p| ReplicaResponse::Promise(Box::new(p))),
-        PaxosRequest::Propose { key, proposal } => {
-            store.propose(&key, proposal).map(ReplicaResponse::Accepted)
-        }
-        PaxosRequest::Commit { key, commit } => {
-            store.commit(&key, commit).map(|()| ReplicaResponse::Ack)
-        }
+        PaxosRequest::Propose { key, proposal } => store
+            .propose(&key, proposal, lifetime)
+            .map(ReplicaResponse::Accepted),
+        PaxosRequest::Commit { key, commit } => store
+            .commit(&key, commit, lifetime)
+            .map(|()| ReplicaResponse::Ack),
     });
     match blocking.await {
         Ok(answer) => answer.map_err(|e| failed(e.to_string())),
