@@ -443,7 +443,8 @@ fn engine_options(config: &Config, names: crate::logging::VersionNames) -> Engin
     }
 }
 
-/// Runs the engine's merges at nice 10 (`MERGE_NICE`), so on a core shared with requests
+/// Runs the engine's merges 10 nice levels below the process (`MERGE_NICE`, capped at 19;
+/// relative, so a server started under `nice` keeps the same gap), so on a core shared with requests
 /// (one pinned core in the benchmarks) a request's wake-up preempts a running merge (CFS
 /// favours the thread whose weighted runtime is lower, and a nice-10 thread's runs about
 /// ten times faster) instead of waiting out a merge's timeslice (what made write p99 9-10x
@@ -463,30 +464,41 @@ fn lower_background_priority(thread: BackgroundThread) {
     }
     #[cfg(target_os = "linux")]
     {
+        let nice = (inherited_nice() + MERGE_NICE).min(19);
         // SAFETY: plain integer arguments. On Linux, PRIO_PROCESS with who 0 sets the nice
         // value of the calling thread only (nice is per thread there). Raising one's own
         // nice value needs no privilege. No safe wrapper in the tree offers it.
-        let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, MERGE_NICE) };
+        let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) };
         if rc != 0 {
             let error = std::io::Error::last_os_error();
-            tracing::warn!(%error, "cannot lower the merge thread's priority (nice {MERGE_NICE})");
+            tracing::warn!(%error, "cannot lower the merge thread's priority (nice {nice})");
         }
     }
 }
 
-/// The merge thread's nice value (see `lower_background_priority`).
+/// How many nice levels the merge thread runs below the process (see
+/// `lower_background_priority`).
 const MERGE_NICE: libc::c_int = 10;
+
+/// The calling thread's nice value (a new thread inherits its creator's).
+#[cfg(target_os = "linux")]
+fn inherited_nice() -> libc::c_int {
+    // SAFETY: reads the calling thread's (who 0) nice value; no pointers involved. -1 is
+    // also a valid nice value, but errno is not needed: who 0 always exists.
+    unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }
+}
 
 #[cfg(test)]
 mod tests {
     use strata_engine::BackgroundThread;
 
-    /// The merge thread runs at nice 10 (requests preempt it); the flush thread keeps nice 0
-    /// (writers wait for it). Method: call the hook on fresh threads, as the engine does, and
-    /// read each thread's policy and nice value back.
+    /// The merge thread runs 10 nice levels below the process (requests preempt it); the
+    /// flush thread keeps the process's (writers wait for it), also when the tests run under
+    /// `nice`. Method: call the hook on fresh threads, as the engine does, and read each
+    /// thread's policy and nice value back.
     #[cfg(target_os = "linux")]
     #[test]
-    fn merges_run_at_nice_10_and_flushes_at_0() {
+    fn merges_run_10_nice_levels_below_the_process() {
         let after = |thread| {
             std::thread::spawn(move || {
                 super::lower_background_priority(thread);
@@ -502,10 +514,11 @@ mod tests {
             .join()
             .expect("thread")
         };
+        let base = super::inherited_nice();
         assert_eq!(
             after(BackgroundThread::Merge),
-            (libc::SCHED_OTHER, super::MERGE_NICE)
+            (libc::SCHED_OTHER, (base + super::MERGE_NICE).min(19))
         );
-        assert_eq!(after(BackgroundThread::Flush), (libc::SCHED_OTHER, 0));
+        assert_eq!(after(BackgroundThread::Flush), (libc::SCHED_OTHER, base));
     }
 }
