@@ -1,24 +1,86 @@
 //! Wall-clock access for the server (the engine gets time only through its `Clock`).
 //!
-//! Invariants: `next_micros` never returns the same value twice in one process, so two
-//! statements from this node without client timestamps never tie; `now_timeuuid` never
-//! returns the same timestamp twice either (`now()`, trace ids).
+//! Every wall-clock reading of the server goes through `now_micros` (write timestamps,
+//! TTL origins, Paxos ballots, `now()`, the wall-clock deadlines sent between nodes), so a
+//! test or a simulation can run a node's code against a clock of its own: `with_clock`
+//! installs one for the calling thread (a current-thread runtime's tasks all run there),
+//! and every other thread keeps the system clock. Monotonic time (timeouts, deadlines in a
+//! process) is tokio's `Instant`, which a paused runtime already controls.
+//!
+//! Invariants: `next_micros` never returns the same value twice from one clock, so two
+//! statements from this node without client timestamps never tie; `now_timeuuid`
+//! (`types`) never returns the same timestamp twice either.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::types::make_timeuuid;
+/// A source of wall-clock time, in microseconds since the Unix epoch.
+pub trait WallClock: Send + Sync {
+    fn now_micros(&self) -> i64;
+}
 
-static LAST_MICROS: AtomicI64 = AtomicI64::new(0);
-/// Last 100-ns tick handed out by `now_timeuuid`.
-static LAST_TICKS: AtomicU64 = AtomicU64::new(0);
-/// 100 ns intervals between the UUID epoch (1582-10-15) and the Unix epoch.
-const UUID_EPOCH_OFFSET: i64 = 0x01B2_1DD2_1381_4000;
+/// A clock with its own "last value handed out" state, so one clock's timestamps are
+/// strictly increasing whatever other clocks do.
+struct Source {
+    clock: Arc<dyn WallClock>,
+    last: Last,
+}
 
-pub fn now_micros() -> i64 {
+/// The last values a clock handed out.
+#[derive(Default)]
+struct Last {
+    micros: AtomicI64,
+    /// 100-ns ticks, for time UUIDs.
+    ticks: AtomicI64,
+}
+
+/// The system clock's strictly-increasing state (shared by every thread without a clock
+/// of its own).
+static SYSTEM_LAST: Last = Last {
+    micros: AtomicI64::new(0),
+    ticks: AtomicI64::new(0),
+};
+
+thread_local! {
+    static INSTALLED: RefCell<Option<Rc<Source>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with `clock` as this thread's wall clock (restored afterwards, also on a panic).
+pub fn with_clock<T>(clock: Arc<dyn WallClock>, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<Rc<Source>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            INSTALLED.with(|installed| *installed.borrow_mut() = previous);
+        }
+    }
+    let source = Rc::new(Source {
+        clock,
+        last: Last::default(),
+    });
+    let _restore = Restore(INSTALLED.with(|installed| installed.replace(Some(source))));
+    f()
+}
+
+/// The installed clock's reading and its strictly-increasing state, or the system's.
+fn read<T>(f: impl FnOnce(i64, &Last) -> T) -> T {
+    INSTALLED.with(|installed| match &*installed.borrow() {
+        Some(source) => f(source.clock.now_micros(), &source.last),
+        None => f(system_micros(), &SYSTEM_LAST),
+    })
+}
+
+fn system_micros() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as i64)
+}
+
+pub fn now_micros() -> i64 {
+    read(|now, _| now)
 }
 
 pub fn now_secs() -> i64 {
@@ -31,48 +93,60 @@ pub fn now_millis() -> i64 {
 
 /// A strictly increasing microsecond timestamp (server-side write timestamps).
 pub fn next_micros() -> i64 {
-    let now = now_micros();
-    let mut last = LAST_MICROS.load(Ordering::Relaxed);
+    read(|now, last| strictly_after(now, &last.micros))
+}
+
+/// A strictly increasing count of 100-ns ticks since `epoch_offset` ticks before the Unix
+/// epoch (time UUIDs: `types::now_timeuuid`).
+pub fn next_ticks(epoch_offset: i64) -> i64 {
+    read(|now, last| strictly_after(now * 10 + epoch_offset, &last.ticks))
+}
+
+/// `now`, or one more than the last value `last` recorded if that is not below it.
+fn strictly_after(now: i64, last: &AtomicI64) -> i64 {
+    let mut seen = last.load(Ordering::Relaxed);
     loop {
-        let next = now.max(last + 1);
-        match LAST_MICROS.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+        let next = now.max(seen + 1);
+        match last.compare_exchange_weak(seen, next, Ordering::Relaxed, Ordering::Relaxed) {
             Ok(_) => return next,
-            Err(actual) => last = actual,
+            Err(actual) => seen = actual,
         }
     }
 }
 
-/// A fresh, strictly increasing version-1 UUID with a random node part, as Cassandra's
-/// `now()` builds it.
-pub fn now_timeuuid() -> [u8; 16] {
-    let wall = (now_micros() * 10 + UUID_EPOCH_OFFSET) as u64;
-    let mut last = LAST_TICKS.load(Ordering::Relaxed);
-    let ticks = loop {
-        let next = wall.max(last + 1);
-        match LAST_TICKS.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => break next,
-            Err(actual) => last = actual,
-        }
-    };
-    let random = uuid::Uuid::new_v4().as_u64_pair().1;
-    // IETF variant bits on the clock sequence.
-    make_timeuuid(
-        ticks,
-        (random & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000,
-    )
+/// A clock that reads what the test sets (simulations and tests).
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub struct ManualClock(pub AtomicI64);
+
+#[cfg(test)]
+impl WallClock for ManualClock {
+    fn now_micros(&self) -> i64 {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::timeuuid_unix_millis;
 
+    /// Method: install a manual clock on this thread; every reading follows it, timestamps
+    /// stay strictly increasing when it stands still or goes back, another thread keeps
+    /// the system clock, and the system clock is back after the closure.
     #[test]
-    fn now_timeuuid_round_trips_its_time_and_increases() {
-        let a = now_timeuuid();
-        let b = now_timeuuid();
-        assert!(a[..8] != b[..8]);
-        let millis = timeuuid_unix_millis(&a).expect("v1");
-        assert!((millis - now_millis()).abs() < 5_000);
+    fn an_installed_clock_drives_this_thread_only() {
+        let manual = Arc::new(ManualClock(AtomicI64::new(5_000_000_000)));
+        with_clock(manual.clone(), || {
+            assert_eq!(now_micros(), 5_000_000_000);
+            assert_eq!(now_secs(), 5_000);
+            assert_eq!(next_micros(), 5_000_000_000);
+            assert_eq!(next_micros(), 5_000_000_001);
+            manual.0.store(4_000_000_000, Ordering::Relaxed);
+            assert_eq!(now_millis(), 4_000_000);
+            assert_eq!(next_micros(), 5_000_000_002);
+            let elsewhere = std::thread::spawn(now_secs).join().expect("thread");
+            assert!(elsewhere > 1_700_000_000, "{elsewhere}");
+        });
+        assert!(now_secs() > 1_700_000_000);
     }
 }

@@ -58,7 +58,7 @@ impl ActiveTrace {
         command: &'static str,
         request: &str,
     ) -> ActiveTrace {
-        let session_id = Uuid::from_bytes(crate::clock::now_timeuuid());
+        let session_id = Uuid::from_bytes(crate::types::now_timeuuid());
         let session = TraceSession {
             session_id,
             client,
@@ -90,7 +90,7 @@ impl ActiveTrace {
             return;
         }
         self.session.events.push(TraceEvent {
-            event_id: Uuid::from_bytes(crate::clock::now_timeuuid()),
+            event_id: Uuid::from_bytes(crate::types::now_timeuuid()),
             activity: activity.into(),
             source_elapsed_micros: self.elapsed_micros(),
         });

@@ -61,7 +61,7 @@ pub use temporal::{
     parse_timestamp,
 };
 pub use timeuuid::{
-    date_to_timestamp, make_timeuuid, max_timeuuid, min_timeuuid, timestamp_to_date,
+    date_to_timestamp, make_timeuuid, max_timeuuid, min_timeuuid, now_timeuuid, timestamp_to_date,
     timeuuid_ticks, timeuuid_unix_millis,
 };
 pub use validate::validate;

@@ -87,7 +87,7 @@ fn checked_date(year: i64, month: i64, day: i64) -> Option<(i64, u32, u32)> {
 /// millisecond are truncated. Returns milliseconds since the epoch.
 pub fn parse_timestamp(text: &str) -> Result<i64, TypeError> {
     if text.eq_ignore_ascii_case("now") {
-        return Ok(now_millis());
+        return Ok(crate::clock::now_millis());
     }
     if is_integer_text(text) {
         return text
@@ -96,13 +96,6 @@ pub fn parse_timestamp(text: &str) -> Result<i64, TypeError> {
     }
     parse_date_time(text)
         .ok_or_else(|| marshal(format!("Unable to parse a date/time from '{text}'")))
-}
-
-fn now_millis() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// `^-?\d+$`, the pattern Cassandra uses to recognise raw numbers in temporal strings.

@@ -11,6 +11,18 @@ const TICKS_PER_MILLI: i64 = 10_000;
 const MIN_CLOCK_SEQ_AND_NODE: u64 = 0x8080_8080_8080_8080;
 const MAX_CLOCK_SEQ_AND_NODE: u64 = 0x7F7F_7F7F_7F7F_7F7F;
 
+/// A fresh, strictly increasing version-1 UUID of the server's clock (`crate::clock`) with a
+/// random node part, as Cassandra's `now()` builds it.
+pub fn now_timeuuid() -> [u8; 16] {
+    let ticks = crate::clock::next_ticks(UUID_EPOCH_OFFSET) as u64;
+    let random = uuid::Uuid::new_v4().as_u64_pair().1;
+    // IETF variant bits on the clock sequence.
+    make_timeuuid(
+        ticks,
+        (random & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000,
+    )
+}
+
 /// Builds a version-1 UUID from a 60-bit timestamp (100-ns ticks since 1582-10-15) and the low 8 bytes.
 pub fn make_timeuuid(ticks: u64, clock_seq_and_node: u64) -> [u8; 16] {
     let time_low = ticks & 0xFFFF_FFFF;
@@ -128,5 +140,26 @@ mod tests {
             1_296_691_200_000
         );
         assert_eq!(timestamp_to_date(i64::MAX), None);
+    }
+
+    /// `now()` follows the server's clock, an installed one included, and never repeats a
+    /// timestamp even when that clock stands still.
+    #[test]
+    fn now_timeuuid_reads_the_server_clock_and_increases() {
+        let a = now_timeuuid();
+        let b = now_timeuuid();
+        assert!(a[..8] != b[..8]);
+        let millis = timeuuid_unix_millis(&a).expect("v1");
+        assert!((millis - crate::clock::now_millis()).abs() < 5_000);
+        let fixed = std::sync::Arc::new(crate::clock::ManualClock(
+            std::sync::atomic::AtomicI64::new(
+                4_102_444_800_000_000, // 2100-01-01
+            ),
+        ));
+        crate::clock::with_clock(fixed, || {
+            let (c, d) = (now_timeuuid(), now_timeuuid());
+            assert_eq!(timeuuid_unix_millis(&c), Some(4_102_444_800_000));
+            assert!(timeuuid_ticks(&d) > timeuuid_ticks(&c));
+        });
     }
 }

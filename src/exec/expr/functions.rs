@@ -470,7 +470,7 @@ pub fn apply_scalar(
             }
             return accumulator.finish(Some(ret_type));
         }
-        Scalar::Now => crate::clock::now_timeuuid().to_vec(),
+        Scalar::Now => crate::types::now_timeuuid().to_vec(),
         Scalar::Uuid => uuid::Uuid::new_v4().as_bytes().to_vec(),
         Scalar::CurrentTimestamp => crate::clock::now_millis().to_be_bytes().to_vec(),
         Scalar::CurrentDate => date_of(crate::clock::now_millis())?,
