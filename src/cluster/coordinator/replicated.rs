@@ -9,8 +9,12 @@
 //!
 //! Invariants:
 //! - Nothing is sent unless every partition of the request passes `check_available`.
-//! - A write is sent to every live replica and its sends run to completion in their own
-//!   tasks, so replicas beyond the level still receive it after the client has its answer.
+//! - A write is sent to every live replica and its sends run to completion, so replicas
+//!   beyond the level still receive it after the client has its answer: they run in the
+//!   coordinator's own task while it waits (the local replica's write is appended on the
+//!   first poll, inside the CQL connection's deferred commit-log hand-off, and no task is
+//!   spawned per replica), and what is still running when it stops waiting continues in one
+//!   task (`Sends`).
 //! - A read answers only from `block_for` agreeing replicas: digests equal to the data
 //!   answer's, or, after a mismatch, the merge of every contacted replica's cells once
 //!   `block_for` of them acknowledged holding it (blocking read repair).
@@ -18,9 +22,13 @@
 //!   paging state is an engine key, valid on any coordinator.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::ops::Bound;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use strata_protocol::{Consistency, WriteType};
 use tokio::sync::mpsc;
@@ -230,7 +238,7 @@ impl Coordinator {
         }
         let deadline = Instant::now() + self.deadlines.write;
         let now_secs = crate::clock::now_secs();
-        let (answers, mut inbox) = mpsc::unbounded_channel();
+        let mut sends = Sends::default();
         let mut trackers = Vec::with_capacity(groups.len());
         for (g, (replicas, command)) in groups.iter().enumerate() {
             trackers.push(WriteTracker::new(
@@ -249,29 +257,26 @@ impl Coordinator {
                 if !replicas.live.get(i).copied().unwrap_or(false) {
                     continue;
                 }
-                let answers = answers.clone();
                 if endpoint.host_id == ring.local().host_id {
                     let local = self.local.clone();
                     let command = command.clone();
                     let shard = self.counter_shard();
-                    tokio::spawn(async move {
-                        let result = local
+                    sends.push((g, i), async move {
+                        local
                             .apply(command, shard, now_secs)
                             .await
                             .map(|()| ReplicaResponse::Ack)
-                            .map_err(|e| ReplicaError::Failed(e.to_string()));
-                        let _ = answers.send((g, i, result));
+                            .map_err(|e| ReplicaError::Failed(e.to_string()))
                     });
                 } else {
                     let send =
                         transport.send(endpoint, ReplicaRequest::Write(wire.clone()), deadline);
-                    tokio::spawn(async move {
-                        let _ = answers.send((g, i, send.await));
-                    });
+                    sends.push((g, i), send);
                 }
             }
         }
-        drop(answers);
+        let expired = tokio::time::sleep_until(deadline);
+        tokio::pin!(expired);
         loop {
             if trackers.iter().all(|t| *t.verdict() == Verdict::Success) {
                 return Ok(());
@@ -287,10 +292,10 @@ impl Coordinator {
                 ));
             }
             let answer = tokio::select! {
-                answer = inbox.recv() => answer,
-                () = tokio::time::sleep_until(deadline) => None,
+                answer = sends.next() => answer,
+                () = &mut expired => None,
             };
-            let Some((g, i, result)) = answer else {
+            let Some(((g, i), result)) = answer else {
                 // The deadline passed (or every replica answered without meeting the level).
                 let pending = trackers
                     .iter_mut()
@@ -629,12 +634,12 @@ impl Coordinator {
             local,
             deadline,
         } = *round;
-        let (answers, mut inbox) = mpsc::unbounded_channel();
+        let mut sends = Sends::default();
         let mut spares = Vec::new();
         for (i, request) in requests.into_iter().enumerate() {
             match (request, endpoints.get(i)) {
                 (Some(request), Some(endpoint)) => self.send_read(
-                    transport, command, local, i, endpoint, request, deadline, &answers,
+                    transport, command, local, i, endpoint, request, deadline, &mut sends,
                 ),
                 (None, Some(_)) => spares.push(i),
                 _ => {}
@@ -650,7 +655,7 @@ impl Coordinator {
         let mut outstanding = endpoints.len() - spares.len();
         while out.verdict == Verdict::Pending && outstanding > 0 {
             let answer = tokio::select! {
-                answer = inbox.recv() => answer,
+                answer = sends.next() => answer,
                 () = tokio::time::sleep_until(speculate_at), if speculation.is_some() => {
                     // Slow replicas: ask the spare for what is still missing.
                     if let (Some(spec), Some(&i)) = (speculation.take(), spares.first()) {
@@ -663,7 +668,7 @@ impl Coordinator {
                             false => ReplicaRequest::Data(spec.read),
                         };
                         if let Some(endpoint) = endpoints.get(i) {
-                            self.send_read(transport, command, local, i, endpoint, request, deadline, &answers);
+                            self.send_read(transport, command, local, i, endpoint, request, deadline, &mut sends);
                             outstanding += 1;
                         }
                     }
@@ -686,8 +691,8 @@ impl Coordinator {
         out
     }
 
-    /// Sends one read request (the local replica's runs directly) whose answer arrives on
-    /// `answers` tagged with `i`.
+    /// Sends one read request (the local replica's runs directly) whose answer `sends`
+    /// gives tagged with `i`.
     #[allow(clippy::too_many_arguments)]
     fn send_read(
         &self,
@@ -698,15 +703,14 @@ impl Coordinator {
         endpoint: &Endpoint,
         request: ReplicaRequest,
         deadline: Instant,
-        answers: &mpsc::UnboundedSender<(usize, Result<ReplicaResponse, ReplicaError>)>,
+        sends: &mut Sends<usize>,
     ) {
-        let answers = answers.clone();
         if endpoint.host_id == local {
             let replica = self.local.clone();
             let command = command.clone();
             let digest_only = matches!(request, ReplicaRequest::Digest(_));
-            tokio::spawn(async move {
-                let result = replica
+            sends.push(i, async move {
+                replica
                     .read_cells(command)
                     .await
                     .map(|cells| match digest_only {
@@ -715,14 +719,55 @@ impl Coordinator {
                         }
                         false => ReplicaResponse::Data(cells),
                     })
-                    .map_err(|e| ReplicaError::Failed(e.to_string()));
-                let _ = answers.send((i, result));
+                    .map_err(|e| ReplicaError::Failed(e.to_string()))
             });
         } else {
-            let send = transport.send(endpoint, request, deadline);
-            tokio::spawn(async move {
-                let _ = answers.send((i, send.await));
-            });
+            sends.push(i, transport.send(endpoint, request, deadline));
+        }
+    }
+}
+
+type ReplicaResult = Result<ReplicaResponse, ReplicaError>;
+/// One replica's request, its answer tagged with what the caller knows that replica by.
+type TaggedSend<T> = Pin<Box<dyn Future<Output = (T, ReplicaResult)> + Send>>;
+
+/// The requests of one write or read to its replicas, polled in the coordinator's task
+/// while it waits for them (a task spawned per replica cost a spawn, a channel send and a
+/// wake-up each). Those still running when it stops waiting (the level was met or cannot
+/// be, the deadline passed, or the request was dropped) are handed to one task that runs
+/// them to completion, so every live replica still receives a write.
+struct Sends<T: Send + 'static> {
+    running: FuturesUnordered<TaggedSend<T>>,
+}
+
+impl<T: Send + 'static> Default for Sends<T> {
+    fn default() -> Sends<T> {
+        Sends {
+            running: FuturesUnordered::new(),
+        }
+    }
+}
+
+impl<T: Send + 'static> Sends<T> {
+    fn push(&mut self, tag: T, send: impl Future<Output = ReplicaResult> + Send + 'static) {
+        self.running
+            .push(Box::pin(async move { (tag, send.await) }));
+    }
+
+    /// The next answer; `None` once every request answered.
+    async fn next(&mut self) -> Option<(T, ReplicaResult)> {
+        self.running.next().await
+    }
+}
+
+impl<T: Send + 'static> Drop for Sends<T> {
+    fn drop(&mut self) {
+        if self.running.is_empty() {
+            return;
+        }
+        let mut rest = std::mem::take(&mut self.running);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { while rest.next().await.is_some() {} });
         }
     }
 }

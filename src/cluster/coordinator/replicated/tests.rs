@@ -415,6 +415,35 @@ async fn quorum_writes_and_reads_succeed_with_one_replica_down() {
     );
 }
 
+/// The coordinator stops waiting once the level is met; the sends still running (here, with
+/// the simulated network's delays, usually both remote ones) are not dropped with it but run
+/// to completion, so every live replica receives the write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_at_one_still_reaches_every_live_replica() {
+    let sim = Sim::new(3);
+    let coordinator = sim.coordinator(0, DEADLINE);
+    let table = sim.nodes[0].table.clone();
+    for k in 0..10 {
+        coordinator
+            .mutate(write(&table, vec![update(k, k + 1, 1)]), Consistency::One)
+            .await
+            .expect("write at ONE");
+    }
+    for n in 0..3 {
+        for k in 0..10 {
+            let mut held = None;
+            for _ in 0..200 {
+                held = held_by(&sim, n, k).await;
+                if held.is_some() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            assert_eq!(held, Some(k + 1), "replica {n} never received key {k}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_two_replicas_down_quorum_is_unavailable_and_writes_nothing() {
     let sim = Sim::new(2);
