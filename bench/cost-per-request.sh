@@ -17,7 +17,8 @@
 #      creates the role `bench` with SELECT and MODIFY on the keyspace, and the loads log in as
 #      it, so every statement is authorized; callgrind counts from after the login, whose
 #      bcrypt check would otherwise outweigh the requests)
-# Prints one line per (mode, workload): syscalls/request by kind and instructions/request, and
+# Prints one line per (mode, workload): server CPU time (all threads, perf task-clock), context
+# switches and syscalls by kind per request, and instructions per request; and
 # the server's peak RSS per mode (its native run).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -54,7 +55,7 @@ args() {
   esac
 }
 stop_server() { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=""; rm -rf "$work/data"; }
-EVENTS=raw_syscalls:sys_enter,syscalls:sys_enter_sendto,syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_recvfrom,syscalls:sys_enter_read,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_futex,syscalls:sys_enter_pwrite64,syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync
+EVENTS=task-clock,context-switches,raw_syscalls:sys_enter,syscalls:sys_enter_sendto,syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_recvfrom,syscalls:sys_enter_read,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_futex,syscalls:sys_enter_pwrite64,syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync
 for mode in $MODES; do
   # Syscalls: the binary at full speed, perf counting on the whole server process.
   # shellcheck disable=SC2046
@@ -71,10 +72,14 @@ counts = {}
 for line in open(path):
     parts = line.strip().split(",")
     if len(parts) > 2 and parts[0].replace(".", "").isdigit():
-        counts[parts[2].split(":")[-1].replace("sys_enter_", "")] = int(float(parts[0]))
+        counts[parts[2].split(":")[-1].replace("sys_enter_", "")] = float(parts[0])
 total = counts.pop("sys_enter", 0)
+# task-clock is in milliseconds: CPU time of every server thread.
+cpu_us = counts.pop("task-clock", 0) * 1000 / n
+switches = counts.pop("context-switches", 0) / n
 detail = " ".join(f"{k}={v / n:.3f}" for k, v in counts.items() if v)
-print(f"{label} {mode} {wl}: syscalls/request {total / n:.3f} ({detail})")
+print(f"{label} {mode} {wl}: cpu_us/request {cpu_us:.2f} context_switches/request {switches:.3f} "
+      f"syscalls/request {total / n:.3f} ({detail})")
 EOF
   done
   echo "$LABEL $mode: peak RSS $(awk '/^VmHWM:/ {print $2, $3}' "/proc/$pid/status") (schema, write and read loads)"

@@ -2,7 +2,7 @@
 """A fixed CQL workload for per-request cost counts (syscalls, instructions), not for op/s.
 
     python3 bench/cqlburst.py HOST PORT {schema|write|read} [--requests N] [--depth P]
-        [--user U --password P] [--role R] [--start-after PATH]
+        [--user U --password P] [--role R] [--start-after PATH] [--seconds S]
 
 Speaks protocol v4 over a raw socket (no driver, so the client's own cost and timing stay
 small and fixed): latte's `basic` workloads (table `latte.basic(id bigint PRIMARY KEY)`,
@@ -11,6 +11,11 @@ prepared INSERT of a key, prepared SELECT of one key). Requests go in bursts of 
 arrived. The server therefore sees the same input, one burst per read, whatever the machine
 load: a server that answers a burst with one write makes 2 reads (data, then EAGAIN) and
 one write per burst, one that writes each reply makes P writes. Exit status 1 on any ERROR.
+
+--seconds S runs a continuous load instead, as latte does: P requests always in flight, a
+reply's stream reused at once (the requests for one read's replies in one write), for S
+seconds; it prints the number of replies. Its input to the server depends on timing, so it
+is for per-write costs under latte-like pipelining (e.g. writes per fsync in batch mode).
 
 With a PasswordAuthenticator server: --user/--password log in (SASL PLAIN); --role R in
 the schema phase also creates the login role R (password R) with SELECT and MODIFY on the
@@ -108,6 +113,47 @@ class Client:
                 self.recv_frame()
             done += n
 
+    def continuous(self, statement_id, seconds, depth, key_of):
+        """Keeps `depth` requests in flight for `seconds`, as latte does: each reply's stream
+        is reused at once, and the requests for the replies of one read go out in one write.
+        Returns the number of replies."""
+        prefix = struct.pack(">H", len(statement_id)) + statement_id
+        params = struct.pack(">HBH", ONE, 0x01 | 0x02, 1)
+
+        def request(stream, i):
+            return frame(stream, 0x0A, prefix + params + struct.pack(">iq", 8, key_of(i)))
+
+        sent = depth
+        self.sock.sendall(b"".join(request(s, s) for s in range(depth)))
+        done = 0
+        deadline = time.monotonic() + seconds
+        while True:
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                sys.exit("connection closed")
+            self.buf += chunk
+            streams = []
+            pos = 0
+            while len(self.buf) - pos >= HEADER.size:
+                _, _, stream, opcode, length = HEADER.unpack_from(self.buf, pos)
+                if len(self.buf) - pos < HEADER.size + length:
+                    break
+                if opcode == 0x00:
+                    sys.exit(f"ERROR on stream {stream}: {self.buf[pos + 9:pos + 9 + length]!r}")
+                streams.append(stream)
+                pos += HEADER.size + length
+            self.buf = self.buf[pos:]
+            done += len(streams)
+            if time.monotonic() >= deadline:
+                # Drain what is still in flight, sending nothing more.
+                outstanding = sent - done
+                for _ in range(outstanding):
+                    self.recv_frame()
+                return done + outstanding
+            if streams:
+                self.sock.sendall(b"".join(request(s, sent + j) for j, s in enumerate(streams)))
+                sent += len(streams)
+
 
 def main():
     parser = argparse.ArgumentParser()
@@ -121,6 +167,8 @@ def main():
     parser.add_argument("--password")
     parser.add_argument("--role")
     parser.add_argument("--start-after")
+    parser.add_argument("--seconds", type=float,
+                        help="continuous load for this long instead of bursts (prints the replies)")
     args = parser.parse_args()
     client = Client(args.host, args.port)
     client.startup(args.user, args.password)
@@ -146,7 +194,11 @@ def main():
             time.sleep(0.01)
         else:
             sys.exit(f"{args.start_after} did not appear within 60 s")
-    if args.phase == "write":
+    if args.seconds and args.phase == "write":
+        print(client.continuous(statement, args.seconds, args.depth, lambda i: args.rows + i))
+    elif args.seconds:
+        print(client.continuous(statement, args.seconds, args.depth, lambda i: (i * 7919) % args.rows))
+    elif args.phase == "write":
         client.bursts(statement, args.requests, args.depth, lambda i: args.rows + i)
     else:
         client.bursts(statement, args.requests, args.depth, lambda i: (i * 7919) % args.rows)
