@@ -29,7 +29,6 @@ use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Instant;
 
 use bytes::BytesMut;
@@ -49,11 +48,8 @@ use crate::node::Node;
 use crate::request::{self, RequestOutcome, Session};
 use crate::trace::ActiveTrace;
 
-/// Read buffer while bytes are pending; it grows up to the frame limit only for large frames.
+/// Initial read buffer; it grows up to the frame limit only for large frames.
 const READ_BUFFER_BYTES: usize = 16 * 1024;
-/// A connection with nothing pending reads into this much of the stack first, and takes its
-/// read buffer only once bytes arrived (`read_pending`).
-const FIRST_READ_BYTES: usize = 8 * 1024;
 /// Replies are gathered into one socket write up to this size.
 const COALESCE_BYTES: usize = 256 * 1024;
 /// Buffers that grew past this for a large frame are released once empty, so an idle
@@ -61,9 +57,9 @@ const COALESCE_BYTES: usize = 256 * 1024;
 const RETAINED_BUFFER_BYTES: usize = 64 * 1024;
 
 /// Drops an empty buffer's oversized allocation.
-fn shrink(buffer: &mut BytesMut) {
+fn shrink(buffer: &mut BytesMut, initial: usize) {
     if buffer.is_empty() && buffer.capacity() > RETAINED_BUFFER_BYTES {
-        *buffer = BytesMut::new();
+        *buffer = BytesMut::with_capacity(initial);
     }
 }
 
@@ -151,7 +147,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     async fn run(&mut self, mut stop: watch::Receiver<bool>) -> Result<(), String> {
-        let mut input = BytesMut::new();
+        let mut input = BytesMut::with_capacity(READ_BUFFER_BYTES);
         let mut running = Running::new();
         let mut eof = false;
         loop {
@@ -165,10 +161,7 @@ where
                     break;
                 }
             }
-            if input.is_empty() {
-                // Released between bursts, so an idle connection holds no read buffer.
-                input = BytesMut::new();
-            }
+            shrink(&mut input, READ_BUFFER_BYTES);
             if !self.out.is_empty() {
                 self.flush().await?;
             }
@@ -176,7 +169,7 @@ where
                 return Ok(());
             }
             tokio::select! {
-                read = read_pending(&mut self.socket, &mut input), if !eof && running.len() < self.max_inflight => {
+                read = self.socket.read_buf(&mut input), if !eof && running.len() < self.max_inflight => {
                     eof = read.map_err(|e| e.to_string())? == 0;
                 }
                 Some(reply) = running.next(), if !running.is_empty() => self.encode_reply(reply)?,
@@ -480,7 +473,7 @@ where
             .await
             .map_err(|e| e.to_string())?;
         self.out.clear();
-        shrink(&mut self.out);
+        shrink(&mut self.out, 0);
         Ok(())
     }
 }
@@ -544,36 +537,6 @@ async fn execute(job: Job) -> Reply {
     frame.warnings = warnings;
     frame.tracing_id = tracing_id.filter(|_| reply_trace);
     Reply { frame, keyspace }
-}
-
-/// Reads what the socket has into `input`. With nothing pending (`input` holds no
-/// allocation), the read goes to the stack and the buffer is allocated only for the bytes
-/// that arrived: 1,000 idle connections each held a 16 KiB buffer (24.6 KiB of RSS per
-/// connection in all).
-async fn read_pending<S: AsyncRead + Unpin>(
-    socket: &mut S,
-    input: &mut BytesMut,
-) -> std::io::Result<usize> {
-    if input.capacity() > 0 {
-        return socket.read_buf(input).await;
-    }
-    std::future::poll_fn(|cx| {
-        let mut stack = [0u8; FIRST_READ_BYTES];
-        let mut read = tokio::io::ReadBuf::new(&mut stack);
-        match Pin::new(&mut *socket).poll_read(cx, &mut read) {
-            Poll::Ready(Ok(())) => {
-                let bytes = read.filled();
-                if !bytes.is_empty() {
-                    input.reserve(READ_BUFFER_BYTES);
-                    input.extend_from_slice(bytes);
-                }
-                Poll::Ready(Ok(bytes.len()))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
-    })
-    .await
 }
 
 async fn recv_event(events: &mut Option<broadcast::Receiver<Event>>) -> Option<Event> {
@@ -726,25 +689,6 @@ mod tests {
             "{most} requests ran at once with max_inflight 2"
         );
         server.stop().await;
-    }
-
-    /// A connection waiting for its next request holds no read buffer (1,000 idle
-    /// connections held 16 KiB each); the bytes that arrive are read into one.
-    #[tokio::test]
-    async fn an_idle_connection_holds_no_read_buffer() {
-        use futures_util::FutureExt;
-        use tokio::io::AsyncWriteExt;
-        let (mut client, mut server) = tokio::io::duplex(64);
-        let mut input = bytes::BytesMut::new();
-        assert!(super::read_pending(&mut server, &mut input)
-            .now_or_never()
-            .is_none());
-        assert_eq!(input.capacity(), 0, "allocated while nothing was pending");
-        client.write_all(b"abc").await.expect("write");
-        let read = super::read_pending(&mut server, &mut input)
-            .await
-            .expect("read");
-        assert_eq!((read, &input[..]), (3, &b"abc"[..]));
     }
 
     /// A frame that arrives in pieces (a partial header, the rest of it, the body in two
