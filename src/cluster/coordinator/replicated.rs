@@ -31,7 +31,6 @@ use std::time::Duration;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use strata_protocol::{Consistency, WriteType};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use uuid::Uuid;
 
@@ -555,24 +554,22 @@ impl Coordinator {
         deadline: Instant,
     ) -> Result<(), CoordinatorError> {
         let mut tracker = repair_tracker(plan, contacts, resolution);
-        let (answers, mut inbox) = mpsc::unbounded_channel();
+        let mut sends = Sends::default();
         let local = self.ring.current().local().host_id;
         for (i, (endpoint, cells)) in endpoints.iter().zip(&resolution.repairs).enumerate() {
             if cells.is_empty() {
                 continue;
             }
-            let answers = answers.clone();
             if endpoint.host_id == local {
                 let replica = self.local.clone();
                 let table = command.table.clone();
                 let cells = cells.clone();
-                tokio::spawn(async move {
-                    let result = replica
+                sends.push(i, async move {
+                    replica
                         .apply_cells(&table, cells)
                         .await
                         .map(|()| ReplicaResponse::Ack)
-                        .map_err(|e| ReplicaError::Failed(e.to_string()));
-                    let _ = answers.send((i, result));
+                        .map_err(|e| ReplicaError::Failed(e.to_string()))
                 });
             } else {
                 let request = ReplicaRequest::Write(ReplicaWrite::Cells {
@@ -582,13 +579,11 @@ impl Coordinator {
                         complete_through: None,
                     }),
                 });
-                let send = transport.send(endpoint, request, deadline);
-                tokio::spawn(async move {
-                    let _ = answers.send((i, send.await));
-                });
+                sends.push(i, transport.send(endpoint, request, deadline));
             }
         }
-        drop(answers);
+        let expired = tokio::time::sleep_until(deadline);
+        tokio::pin!(expired);
         loop {
             match tracker.verdict() {
                 Verdict::Success => return Ok(()),
@@ -598,8 +593,8 @@ impl Coordinator {
                 }
             }
             let answer = tokio::select! {
-                answer = inbox.recv() => answer,
-                () = tokio::time::sleep_until(deadline) => None,
+                answer = sends.next() => answer,
+                () = &mut expired => None,
             };
             match answer {
                 Some((i, Ok(_))) => {
@@ -609,6 +604,7 @@ impl Coordinator {
                     tracker.on_failure(i, FailureReason::Unknown);
                 }
                 Some((_, Err(ReplicaError::Timeout))) => {}
+                // The deadline passed, or every repair answered without `block_for` acks.
                 None => {
                     let verdict = tracker.on_deadline().clone();
                     return Err(CoordinatorError::from_read(&verdict, consistency, true));
@@ -731,7 +727,7 @@ type ReplicaResult = Result<ReplicaResponse, ReplicaError>;
 /// One replica's request, its answer tagged with what the caller knows that replica by.
 type TaggedSend<T> = Pin<Box<dyn Future<Output = (T, ReplicaResult)> + Send>>;
 
-/// The requests of one write or read to its replicas, polled in the coordinator's task
+/// The requests of one write, read or read repair to its replicas, polled in the coordinator's task
 /// while it waits for them (a task spawned per replica cost a spawn, a channel send and a
 /// wake-up each). Those still running when it stops waiting (the level was met or cannot
 /// be, the deadline passed, or the request was dropped) are handed to one task that runs
