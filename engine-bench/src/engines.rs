@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
-use strata_engine::{Cell, Engine, Mutation, Options, SyncMode, SystemClock, VersionId, ROOT_VERSION};
+use strata_engine::{Cell, DiskAccessMode, Engine, Mutation, Options, SyncMode, SystemClock, VersionId, ROOT_VERSION};
 
 /// What every scenario needs from an engine.
 pub trait KvEngine {
@@ -27,6 +27,12 @@ pub trait KvEngine {
 pub fn open(name: &str, dir: &Path, map_bytes: u64) -> Result<Box<dyn KvEngine>> {
     match name {
         "strata" => Ok(Box::new(StrataKv::open(dir, strata_options(true))?)),
+        // Strata's default reads mapped arrays; this one reads them with pread + block cache.
+        "strata-standard" => {
+            let mut options = strata_options(true);
+            options.disk_access_mode = DiskAccessMode::Standard;
+            Ok(Box::new(StrataKv::open(dir, options)?))
+        }
         #[cfg(feature = "rocksdb")]
         "rocksdb" => Ok(Box::new(RocksKv::open(dir)?)),
         #[cfg(feature = "lmdb")]

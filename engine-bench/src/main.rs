@@ -13,7 +13,10 @@
 //! Compression is off everywhere (Strata has none); RocksDB and Strata get the same block cache
 //! (Strata's default, 256 MiB), memtable (64 MiB) and Bloom filter (10 bits per key).
 //!
-//! Usage: `engine-bench [--quick | --n N] [--dir DIR] [--engines strata,rocksdb,lmdb]
+//! Strata reads its arrays through read-only maps (`disk_access_mode: mmap`, its default);
+//! engine `strata-standard` is Strata with `pread` + block cache instead, for A/Bs.
+//!
+//! Usage: `engine-bench [--quick | --n N] [--dir DIR] [--engines strata,strata-standard,rocksdb,lmdb]
 //! [--scenarios main,snapshots,clones-split,noclones-split,clones-nosplit,noclones-nosplit]`.
 
 mod engines;

@@ -48,6 +48,21 @@ pub fn peak_rss_mb() -> Result<f64> {
     Ok(kb / 1024.0)
 }
 
+/// Current resident memory of this process in MiB: anonymous (`RssAnon`) and mapped file
+/// pages (`RssFile`, page cache that the kernel can reclaim).
+pub fn rss_anon_file_mb() -> Result<(f64, f64)> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let field = |name: &str| -> Result<f64> {
+        let kb: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .with_context(|| format!("no {name} in /proc/self/status"))?;
+        Ok(kb / 1024.0)
+    };
+    Ok((field("RssAnon:")?, field("RssFile:")?))
+}
+
 /// CPU seconds (user + system, all threads) this process has used so far, from
 /// `/proc/self/stat` (clock ticks of 10 ms).
 pub fn cpu_seconds() -> Result<f64> {
@@ -67,6 +82,14 @@ fn stat_cpu_seconds(path: &str) -> Result<f64> {
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |i: usize| -> Result<f64> { Ok(fields.get(i).context("short /proc/self/stat")?.parse::<f64>()?) };
     Ok((ticks(11)? + ticks(12)?) / 100.0)
+}
+
+/// Nanosecond CPU time of the calling thread (`/proc/thread-self/schedstat`, first field):
+/// the foreground work of a timed phase alone, without the background merges that
+/// `cpu_seconds` also counts, and finer than its 10 ms ticks.
+pub fn thread_cpu_ns() -> Result<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat")?;
+    text.split_whitespace().next().and_then(|v| v.parse().ok()).context("bad /proc/thread-self/schedstat")
 }
 
 /// The 1-minute load average (runnable threads, all processes of the machine).
@@ -187,8 +210,45 @@ pub fn report(settings: &Settings, all: &All) -> String {
         let (target, met) = verdict(Some(Target::AtMost(2.0)), growth);
         let _ = writeln!(out, "\nStrata snapshot creation ({stat}), n vs n/10: {}x (target {target}: {met})", cell(growth));
     }
+    mmap_table(&mut out, all);
     clone_table(&mut out, all);
     out
+}
+
+/// Strata's two `disk_access_mode`s against LMDB, when `strata-standard` ran (`strata` is
+/// the default, mmap).
+fn mmap_table(out: &mut String, all: &All) {
+    if !all.keys().any(|(engine, _)| engine == "strata-standard") {
+        return;
+    }
+    let _ = writeln!(out, "\n#### Strata disk_access_mode: standard (pread + block cache) vs mmap, and LMDB\n");
+    let _ = writeln!(out, "| metric | Strata standard | Strata mmap | LMDB | standard / LMDB | mmap / LMDB | mmap / standard |");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    let rows: [(&str, Scenario, &str); 13] = [
+        ("random inserts (ops/s)", Scenario::Main, "insert_ops_s"),
+        ("random inserts per CPU second", Scenario::Main, "insert_ops_s_cpu"),
+        ("uniform point reads (ops/s)", Scenario::Main, "read_ops_s"),
+        ("point reads per CPU second", Scenario::Main, "read_ops_s_cpu"),
+        ("point reads per CPU second of the reading thread", Scenario::Main, "read_ops_s_thread_cpu"),
+        ("100-key scans (scans/s)", Scenario::Main, "scan100_ops_s"),
+        ("100-key scans per CPU second", Scenario::Main, "scan100_ops_s_cpu"),
+        ("100-key scans per CPU second of the scanning thread", Scenario::Main, "scan100_ops_s_thread_cpu"),
+        ("peak RSS, main run (MiB)", Scenario::Main, "peak_rss_mb"),
+        ("RSS after the reads: anonymous (MiB)", Scenario::Main, "rss_anon_after_reads_mb"),
+        ("RSS after the reads: mapped files (MiB)", Scenario::Main, "rss_file_after_reads_mb"),
+        ("peak RSS, snapshot run (MiB)", Scenario::Snapshots, "peak_rss_mb"),
+        ("load average at the end of the main run", Scenario::Main, "loadavg_1m"),
+    ];
+    for (label, scenario, metric) in rows {
+        let s = get(all, "strata-standard", scenario, metric);
+        let m = get(all, "strata", scenario, metric);
+        let l = get(all, "lmdb", scenario, metric);
+        let _ = writeln!(
+            out,
+            "| {label} | {} | {} | {} | {} | {} | {} |",
+            cell(s), cell(m), cell(l), cell(ratio(s, l)), cell(ratio(m, l)), cell(ratio(m, s))
+        );
+    }
 }
 
 fn clone_table(out: &mut String, all: &All) {

@@ -8,7 +8,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use crate::engines::{self, strata_options, KvEngine, StrataKv};
-use crate::metrics::{cpu_seconds, dir_bytes, peak_rss_mb, thread_cpu_seconds, IoCounters};
+use crate::metrics::{cpu_seconds, dir_bytes, peak_rss_mb, rss_anon_file_mb, thread_cpu_ns, thread_cpu_seconds, IoCounters};
 use crate::Settings;
 
 pub const KEY_BYTES: usize = 16;
@@ -95,14 +95,19 @@ fn result(name: &str, value: f64) {
 /// Times `ops` operations run by `f`, reporting both ops per wall-clock second (`name`) and ops
 /// per CPU second of the whole process (`name_cpu`: background threads included; on a shared
 /// machine this is the steadier figure, but it does not see time spent waiting for the disk).
+/// `name_thread_cpu` divides by the calling thread's CPU time alone (the operations' own
+/// work, nanosecond-precise).
 fn timed(name: &str, ops: u64, f: impl FnOnce() -> Result<()>) -> Result<()> {
     let cpu_before = cpu_seconds()?;
+    let thread_before = thread_cpu_ns()?;
     let start = Instant::now();
     f()?;
     let wall = start.elapsed().as_secs_f64();
     let cpu = (cpu_seconds()? - cpu_before).max(0.01);
+    let thread_cpu = (thread_cpu_ns()?.saturating_sub(thread_before)).max(1) as f64 / 1e9;
     result(name, ops as f64 / wall);
     result(&format!("{name}_cpu"), ops as f64 / cpu);
+    result(&format!("{name}_thread_cpu"), ops as f64 / thread_cpu);
     Ok(())
 }
 
@@ -181,6 +186,11 @@ fn main_scenario(engine: &str, dir: &Path, n: u64) -> Result<()> {
         }
         Ok(())
     })?;
+    // Resident memory after the reads, split: anonymous (memtables, block cache) and file
+    // pages mapped into the process (LMDB's file, Strata's arrays in `DiskAccessMode::Mmap`).
+    let (anon, file) = rss_anon_file_mb()?;
+    result("rss_anon_after_reads_mb", anon);
+    result("rss_file_after_reads_mb", file);
 
     overwrite_rounds(kv.as_mut(), n, LIVE_SNAPSHOTS, n / 1000, |_| Ok(()))?;
     kv.flush()?;

@@ -9,7 +9,8 @@
 //!    block's *last* key, so the first block that can hold key `k` is the first whose last
 //!    key is `>= k`.
 //! 2. Every block (data, index, bloom, meta) and the footer carry a CRC32; a data block is
-//!    verified when it is read from storage (before it enters the cache), the others when
+//!    verified when it is read from storage (before it enters the cache) or, through a map
+//!    (`DiskAccessMode::Mmap`), each time a reader takes it from the map; the others when
 //!    the array is opened. Nothing unverified is ever decoded into an answer.
 //! 3. An array file is written as `<name>.tmp`, fsynced and renamed; it is referenced by
 //!    the manifest only after that, and removed only once no reader holds it
@@ -28,7 +29,7 @@ use crate::codec::{
     DecodeError, DecodeResult, Reader,
 };
 use crate::version::VersionTally;
-use crate::{Cell, Error, PrefixExtractor, Result, Storage, VersionId};
+use crate::{Cell, DiskAccessMode, Error, PrefixExtractor, Result, Storage, VersionId};
 
 const ARRAY_MAGIC: u64 = 0x5241_4154_4152_5453; // "STRATAAR" read as little-endian bytes
 /// Format written: 2 = compact entries. Format 1 (fixed-width entries) is still read.
@@ -695,16 +696,49 @@ fn short_hex(key: &[u8]) -> String {
     out
 }
 
+/// A data block's bytes: read into an allocation (and the cache), or a range of the array's
+/// map, shared without a copy.
+enum BlockBytes {
+    Owned(Vec<u8>),
+    Mapped {
+        map: Arc<memmap2::Mmap>,
+        start: usize,
+        len: usize,
+    },
+}
+
+impl BlockBytes {
+    fn truncate(&mut self, to: usize) {
+        match self {
+            BlockBytes::Owned(v) => v.truncate(to),
+            BlockBytes::Mapped { len, .. } => *len = to.min(*len),
+        }
+    }
+}
+
+impl std::ops::Deref for BlockBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            BlockBytes::Owned(v) => v,
+            // The range was checked against the map's length when the array was opened.
+            BlockBytes::Mapped { map, start, len } => {
+                map.get(*start..start + len).unwrap_or_default()
+            }
+        }
+    }
+}
+
 /// A verified data block.
 pub(crate) struct Block {
-    data: Vec<u8>,
+    data: BlockBytes,
     count: usize,
     offsets_at: usize,
     format: EntryFormat,
 }
 
 impl Block {
-    fn parse(mut raw: Vec<u8>, format: EntryFormat) -> DecodeResult<Block> {
+    fn parse(mut raw: BlockBytes, format: EntryFormat) -> DecodeResult<Block> {
         let body_len = check_trailing_crc(&raw)?.len();
         raw.truncate(body_len);
         let count_at = body_len
@@ -929,7 +963,8 @@ impl BlockCache {
     }
 }
 
-/// An open array: index, Bloom filter and meta in memory, data blocks through the cache.
+/// An open array: index, Bloom filter and meta in memory, data blocks through the cache or
+/// the file's map.
 pub(crate) struct ArrayReader {
     pub id: u64,
     name: String,
@@ -940,6 +975,9 @@ pub(crate) struct ArrayReader {
     pub meta: ArrayMeta,
     pub file_bytes: u64,
     format: EntryFormat,
+    /// The whole file, mapped read-only, in `DiskAccessMode::Mmap` where the storage can
+    /// map: reads serving requests take their blocks from here, around the cache.
+    mapped: Option<Arc<memmap2::Mmap>>,
     obsolete: AtomicBool,
     /// Blocks found damaged so far (each once); merges leave a damaged array alone.
     damaged: Mutex<Vec<Damage>>,
@@ -959,6 +997,7 @@ impl ArrayReader {
         storage: Arc<dyn Storage>,
         cache: Arc<BlockCache>,
         id: u64,
+        mode: DiskAccessMode,
     ) -> Result<ArrayReader> {
         let name = array_file_name(id);
         let corrupt = |d: &str| Error::corruption(&name, d);
@@ -1009,6 +1048,17 @@ impl ArrayReader {
         let meta_buf = read_part(meta_part)?;
         let meta = ArrayMeta::decode(check_trailing_crc(&meta_buf).unwrap_or_default())
             .map_err(|e| corrupt(&format!("meta: {e}")))?;
+        let mapped = match mode {
+            DiskAccessMode::Standard => None,
+            DiskAccessMode::Mmap => storage.map(&name)?,
+        };
+        let mapped = match mapped {
+            // Every block lies below the footer of a `file_bytes` long file (checked above):
+            // a map of that length holds them all, so no read through it faults past its end.
+            Some(map) if map.len() as u64 == file_bytes => Some(Arc::new(map)),
+            Some(_) => return Err(corrupt("file length changed while opening")),
+            None => None,
+        };
         Ok(ArrayReader {
             id,
             name,
@@ -1019,6 +1069,7 @@ impl ArrayReader {
             meta,
             file_bytes,
             format,
+            mapped,
             obsolete: AtomicBool::new(false),
             damaged: Mutex::new(Vec::new()),
         })
@@ -1063,9 +1114,15 @@ impl ArrayReader {
         self.obsolete.store(true, Ordering::SeqCst);
     }
 
-    /// Block `i`, from the cache or read and verified; `fill_cache` says whether a block
-    /// read from storage enters the cache.
+    /// Block `i`, verified. A read serving a request (`fill_cache`) takes it from the map
+    /// when the array is mapped, else from the cache or storage, caching what it reads. A
+    /// bulk read (merge, verify, salvage: `!fill_cache`) uses a cached block or reads from
+    /// storage around the cache and the map, so it neither evicts the blocks requests use
+    /// nor maps a merge's whole inputs into the process.
     fn block(&self, i: usize, fill_cache: bool) -> Result<Arc<Block>> {
+        if let Some(mapped) = self.mapped.as_ref().filter(|_| fill_cache) {
+            return self.mapped_block(mapped, i);
+        }
         let idx =
             u32::try_from(i).map_err(|_| Error::corruption(&self.name, "block index overflow"))?;
         if let Some(b) = self.cache.get((self.id, idx), fill_cache) {
@@ -1078,12 +1135,31 @@ impl ArrayReader {
         let mut raw = vec![0u8; entry.len as usize];
         self.storage.read_at(&self.name, entry.offset, &mut raw)?;
         let block = Arc::new(
-            Block::parse(raw, self.format).map_err(|e| self.damaged_block(i, e.0.to_string()))?,
+            Block::parse(BlockBytes::Owned(raw), self.format)
+                .map_err(|e| self.damaged_block(i, e.0.to_string()))?,
         );
         if fill_cache {
             self.cache.insert((self.id, idx), block.clone());
         }
         Ok(block)
+    }
+
+    /// Block `i` straight from the map, its CRC checked on every use: a page the kernel
+    /// evicted and reads again from a failing disk is verified as a `pread` block is (the
+    /// check did not measurably cost point reads or scans, BENCHMARKS.md).
+    fn mapped_block(&self, map: &Arc<memmap2::Mmap>, i: usize) -> Result<Arc<Block>> {
+        let entry = self
+            .index
+            .slot(i)
+            .ok_or_else(|| Error::corruption(&self.name, "block index out of range"))?;
+        let bytes = BlockBytes::Mapped {
+            map: map.clone(),
+            start: entry.offset as usize,
+            len: entry.len as usize,
+        };
+        let block =
+            Block::parse(bytes, self.format).map_err(|e| self.damaged_block(i, e.0.to_string()))?;
+        Ok(Arc::new(block))
     }
 
     fn decode_err(&self, e: DecodeError) -> Error {
@@ -1481,24 +1557,28 @@ mod tests {
     use super::*;
     use crate::MemStorage;
 
+    /// A builder with 10-bit whole-key filters for about `keys` keys.
+    fn builder(
+        storage: &Arc<dyn Storage>,
+        id: u64,
+        block_bytes: usize,
+        keys: usize,
+    ) -> ArrayBuilder {
+        let filters = FilterPolicy {
+            bits_per_key: 10,
+            prefix: None,
+            whole_keys: true,
+        };
+        ArrayBuilder::new(storage.clone(), id, block_bytes, filters, keys as u64).unwrap()
+    }
+
     fn build(
         storage: &Arc<dyn Storage>,
         id: u64,
         n: usize,
         block_bytes: usize,
     ) -> Arc<ArrayReader> {
-        let mut b = ArrayBuilder::new(
-            storage.clone(),
-            id,
-            block_bytes,
-            FilterPolicy {
-                bits_per_key: 10,
-                prefix: None,
-                whole_keys: true,
-            },
-            n as u64,
-        )
-        .unwrap();
+        let mut b = builder(storage, id, block_bytes, n);
         for i in 0..n {
             let key = format!("key{i:05}");
             b.add(key.as_bytes(), 2, &Cell::live(i as i64, format!("v{i}")))
@@ -1508,7 +1588,13 @@ mod tests {
         }
         b.finish().unwrap();
         Arc::new(
-            ArrayReader::open(storage.clone(), Arc::new(BlockCache::new(1 << 20)), id).unwrap(),
+            ArrayReader::open(
+                storage.clone(),
+                Arc::new(BlockCache::new(1 << 20)),
+                id,
+                DiskAccessMode::Standard,
+            )
+            .unwrap(),
         )
     }
 
@@ -1658,24 +1744,18 @@ mod tests {
         let mut rng = test_rng(0x5eed_b10c);
         let storage: Arc<dyn Storage> = Arc::new(MemStorage::new());
         for (id, keys) in (1..).zip(key_shapes(&mut rng)) {
-            let mut b = ArrayBuilder::new(
-                storage.clone(),
-                id,
-                256,
-                FilterPolicy {
-                    bits_per_key: 10,
-                    prefix: None,
-                    whole_keys: true,
-                },
-                keys.len() as u64,
-            )
-            .unwrap();
+            let mut b = builder(&storage, id, 256, keys.len());
             for k in &keys {
                 b.add(k, 1, &Cell::live(1, b"v".to_vec())).unwrap();
             }
             b.finish().unwrap();
-            let array =
-                ArrayReader::open(storage.clone(), Arc::new(BlockCache::new(0)), id).unwrap();
+            let array = ArrayReader::open(
+                storage.clone(),
+                Arc::new(BlockCache::new(0)),
+                id,
+                DiskAccessMode::Standard,
+            )
+            .unwrap();
             let probes = probes(&mut rng, &keys);
             for bi in 0..array.index.len() {
                 let block = array.block(bi, false).unwrap();
@@ -1698,7 +1778,7 @@ mod tests {
     fn block_cache_keeps_recently_hit_blocks_within_its_budget() {
         let block = || {
             Arc::new(Block {
-                data: vec![0u8; 1000],
+                data: BlockBytes::Owned(vec![0u8; 1000]),
                 count: 1,
                 offsets_at: 0,
                 format: EntryFormat::Compact,
@@ -1823,17 +1903,183 @@ mod tests {
             let s2 = storage.crash(crate::CrashMode::KeepAll);
             assert!(s2.corrupt_byte(&array_file_name(7), offset));
             let dynst: Arc<dyn Storage> = s2.clone();
-            let outcome =
-                ArrayReader::open(dynst, Arc::new(BlockCache::new(1 << 20)), 7).and_then(|a| {
-                    let a = Arc::new(a);
-                    let mut c = ArrayCursor::new(a, Bound::Unbounded, Bound::Unbounded, false)?;
-                    while c.next_entry()?.is_some() {}
-                    Ok(())
-                });
+            let outcome = ArrayReader::open(
+                dynst,
+                Arc::new(BlockCache::new(1 << 20)),
+                7,
+                DiskAccessMode::Standard,
+            )
+            .and_then(|a| {
+                let a = Arc::new(a);
+                let mut c = ArrayCursor::new(a, Bound::Unbounded, Bound::Unbounded, false)?;
+                while c.next_entry()?.is_some() {}
+                Ok(())
+            });
             assert!(
                 matches!(outcome, Err(Error::Corruption { .. })),
                 "offset {offset}: {outcome:?}"
             );
         }
+    }
+
+    /// A fresh directory under the system temp dir for one test's `FileStorage`.
+    fn file_storage(test: &str) -> (std::path::PathBuf, Arc<dyn Storage>) {
+        let dir = std::env::temp_dir().join(format!("strata-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let storage: Arc<dyn Storage> = Arc::new(crate::FileStorage::new(&dir).unwrap());
+        (dir, storage)
+    }
+
+    fn open_as(storage: &Arc<dyn Storage>, id: u64, mode: DiskAccessMode) -> Arc<ArrayReader> {
+        let a = ArrayReader::open(
+            storage.clone(),
+            Arc::new(BlockCache::new(1 << 20)),
+            id,
+            mode,
+        )
+        .unwrap();
+        assert_eq!(a.mapped.is_some(), mode == DiskAccessMode::Mmap);
+        Arc::new(a)
+    }
+
+    fn entries(
+        a: &Arc<ArrayReader>,
+        start: Bound<Vec<u8>>,
+        end: Bound<Vec<u8>>,
+        reverse: bool,
+    ) -> Vec<Entry> {
+        let mut c = ArrayCursor::new(a.clone(), start, end, reverse).unwrap();
+        std::iter::from_fn(|| c.next_entry().unwrap()).collect()
+    }
+
+    #[test]
+    fn mapped_reads_equal_pread_reads_over_random_data() {
+        use rand::Rng;
+        let mut rng = test_rng(0x5eed_3a95);
+        let (dir, storage) = file_storage("mapped-reads");
+        let mut keys: Vec<Vec<u8>> = (0..2000).map(|_| token_key(&mut rng)).collect();
+        keys.sort();
+        keys.dedup();
+        let mut b = builder(&storage, 3, 512, keys.len());
+        for key in &keys {
+            // Versions in descending id order, as the file's sort requires for this tree
+            // shape (versions 1..=4 on one chain: higher ids are descendants).
+            for version in (1..=4u32).rev() {
+                if rng.random_bool(0.5) {
+                    let len = rng.random_range(0..300);
+                    let value: Vec<u8> = (0..len).map(|_| rng.random()).collect();
+                    b.add(key, version, &Cell::live(rng.random_range(0..1000), value))
+                        .unwrap();
+                }
+            }
+        }
+        b.finish().unwrap();
+        let standard = open_as(&storage, 3, DiskAccessMode::Standard);
+        let mapped = open_as(&storage, 3, DiskAccessMode::Mmap);
+        for reverse in [false, true] {
+            let all = entries(&standard, Bound::Unbounded, Bound::Unbounded, reverse);
+            assert!(!all.is_empty());
+            assert_eq!(
+                entries(&mapped, Bound::Unbounded, Bound::Unbounded, reverse),
+                all
+            );
+        }
+        let probes = probes(&mut rng, &keys);
+        for (n, probe) in probes.iter().enumerate() {
+            let path: Vec<VersionId> = (1..=rng.random_range(1..=4)).collect();
+            let (mut a, mut b) = (None, None);
+            standard.get_into(probe, &path, &mut a).unwrap();
+            mapped.get_into(probe, &path, &mut b).unwrap();
+            assert_eq!(a, b, "get {probe:02x?}");
+            if n % 64 == 0 {
+                let other = &probes[rng.random_range(0..probes.len())];
+                let (lo, hi) = if probe <= other {
+                    (probe, other)
+                } else {
+                    (other, probe)
+                };
+                let (start, end) = (Bound::Included(lo.clone()), Bound::Excluded(hi.clone()));
+                let reverse = rng.random_bool(0.5);
+                assert_eq!(
+                    entries(&mapped, start.clone(), end.clone(), reverse),
+                    entries(&standard, start, end, reverse)
+                );
+            }
+        }
+        // The mapped reader decoded from the map: nothing entered its cache.
+        assert_eq!(mapped.cache.entries(), 0);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_corrupt_block_through_the_map_is_corruption_on_every_read() {
+        use std::os::unix::fs::FileExt;
+        let (dir, storage) = file_storage("mapped-corrupt");
+        let a = build(&storage, 5, 200, 256);
+        let second_block = a.index.slot(1).unwrap().offset;
+        drop(a);
+        let mapped = open_as(&storage, 5, DiskAccessMode::Mmap);
+        let first = b"key00000".to_vec();
+        let in_second = mapped
+            .index
+            .last_key(mapped.index.slot(1).unwrap())
+            .to_vec();
+        let mut best = None;
+        mapped.get_into(&in_second, &[1, 2], &mut best).unwrap();
+        assert!(best.is_some());
+        // Flip a byte of block 1 on disk, as a failing disk would, after the block was read
+        // through the map once: the shared map sees the new byte, and the next read checks it.
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(dir.join(array_file_name(5)))
+            .unwrap();
+        let mut byte = [0u8];
+        file.read_exact_at(&mut byte, second_block + 3).unwrap();
+        file.write_all_at(&[byte[0] ^ 0x40], second_block + 3)
+            .unwrap();
+        for _ in 0..2 {
+            let mut best = None;
+            mapped.get_into(&first, &[1, 2], &mut best).unwrap();
+            assert!(best.is_some());
+            let err = mapped.get_into(&in_second, &[1, 2], &mut None).unwrap_err();
+            assert!(
+                matches!(&err, Error::Corruption { detail, .. } if detail.contains("block 1 (bytes")),
+                "{err}"
+            );
+        }
+        assert_eq!(mapped.damage().len(), 1);
+        let mut scan = ArrayCursor::new(mapped, Bound::Unbounded, Bound::Unbounded, false).unwrap();
+        let outcome = std::iter::from_fn(|| scan.next_entry().transpose()).find(Result::is_err);
+        assert!(matches!(outcome, Some(Err(Error::Corruption { .. }))));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_truncated_file_is_corruption_at_open_not_a_fault_through_the_map() {
+        let (dir, storage) = file_storage("mapped-truncated");
+        let a = build(&storage, 6, 200, 256);
+        let len = a.file_bytes;
+        drop(a);
+        let path = dir.join(array_file_name(6));
+        for cut in [len - 1, len / 2, 10] {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_len(cut)
+                .unwrap();
+            let outcome = ArrayReader::open(
+                storage.clone(),
+                Arc::new(BlockCache::new(1 << 20)),
+                6,
+                DiskAccessMode::Mmap,
+            );
+            assert!(
+                matches!(outcome, Err(Error::Corruption { .. })),
+                "cut at {cut}"
+            );
+        }
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

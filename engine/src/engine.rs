@@ -37,9 +37,9 @@ use crate::scan::{EntrySource, KeyMerger};
 use crate::version::{VersionOp, VersionTally, VersionTree};
 use crate::wal::{replay_segment, segment_name, Wal, WalState};
 use crate::{
-    BackgroundThread, Cell, Clock, Damage, Error, Event, LevelStats, MergeProgress, Mutation,
-    Options, Result, ScanIter, Scrubbed, Stats, Storage, SyncMode, VersionId, VersionInfo,
-    WriteTicket, ROOT_VERSION,
+    BackgroundThread, Cell, Clock, Damage, DiskAccessMode, Error, Event, LevelStats, MergeProgress,
+    Mutation, Options, Result, ScanIter, Scrubbed, Stats, Storage, SyncMode, VersionId,
+    VersionInfo, WriteTicket, ROOT_VERSION,
 };
 
 /// Highest level of the doubling array.
@@ -268,7 +268,7 @@ impl Engine {
         check_directory(&*storage, &files)?;
         let (manifest, mut state) = Manifest::open(storage.clone())?;
         let cache = Arc::new(BlockCache::new(options.block_cache_bytes));
-        let mut arrays = open_arrays(&storage, &cache, &state)?;
+        let mut arrays = open_arrays(&storage, &cache, options.disk_access_mode, &state)?;
         sort_arrays(&mut arrays);
         let (segments, max_id) = sweep_files(&*storage, &files, &state)?;
         let tree = std::mem::take(&mut state.tree);
@@ -660,12 +660,13 @@ fn check_directory(storage: &dyn Storage, files: &[String]) -> Result<()> {
 fn open_arrays(
     storage: &Arc<dyn Storage>,
     cache: &Arc<BlockCache>,
+    mode: DiskAccessMode,
     state: &ManifestState,
 ) -> Result<Vec<Arc<ArrayHandle>>> {
     let mut arrays = Vec::with_capacity(state.arrays.len());
     for (&id, &level) in &state.arrays {
         let reader =
-            ArrayReader::open(storage.clone(), cache.clone(), id).map_err(|e| match e {
+            ArrayReader::open(storage.clone(), cache.clone(), id, mode).map_err(|e| match e {
                 Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => Error::corruption(
                     &array_file_name(id),
                     "array named by the manifest is missing",
@@ -1325,7 +1326,12 @@ impl Inner {
             if failure.is_some() {
                 break;
             }
-            match ArrayReader::open(self.storage.clone(), self.cache.clone(), id) {
+            match ArrayReader::open(
+                self.storage.clone(),
+                self.cache.clone(),
+                id,
+                self.options.disk_access_mode,
+            ) {
                 Ok(reader) => {
                     let level = level_for(bytes, self.level_base())
                         .max(min_level)

@@ -202,8 +202,10 @@ pub struct Options {
     /// Run flushes and merges on background threads. If false they run inline in the
     /// writing thread (deterministic tests). The Periodic-mode WAL syncer runs either way.
     pub background_threads: bool,
-    /// Block cache budget for array data blocks.
+    /// Block cache budget for array data blocks (read with `DiskAccessMode::Standard`).
     pub block_cache_bytes: usize,
+    /// How data blocks of immutable arrays are read (Cassandra's `disk_access_mode`).
+    pub disk_access_mode: DiskAccessMode,
     /// Target size of an array data block.
     pub block_bytes: usize,
     /// Bloom filter bits per key (0 disables the filter); the prefix filter uses as many
@@ -227,6 +229,22 @@ pub struct Options {
     /// makes no OS scheduling calls itself; the server uses this to run merges at a lower
     /// priority than requests on a shared core.
     pub on_background_thread: Option<fn(BackgroundThread)>,
+}
+
+/// How the data blocks of immutable arrays are read (index, filters and meta are read once,
+/// at open, either way). Named after Cassandra's `disk_access_mode`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DiskAccessMode {
+    /// `pread` of each block into an allocation that enters the shared block cache.
+    Standard,
+    /// Each array file is mapped read-only once, at open; reads decode blocks straight from
+    /// the mapped pages (the kernel's page cache: no copy, no block cache), verifying a
+    /// block's checksum each time they take it. Merges still read with `pread`, around the
+    /// cache. Storages without files to map (in memory) read as `Standard`. The default:
+    /// 1.2-1.5x the point reads and scans per CPU second of `Standard` (BENCHMARKS.md);
+    /// engine/DESIGN.md ("Decisions") has the trade-offs.
+    #[default]
+    Mmap,
 }
 
 /// The engine's background threads, as told to `Options::on_background_thread`.
@@ -305,6 +323,7 @@ impl Default for Options {
             density_threshold: 0.2,
             background_threads: true,
             block_cache_bytes: 256 << 20,
+            disk_access_mode: DiskAccessMode::Mmap,
             block_bytes: 4096,
             bloom_bits_per_key: 10,
             prefix_extractor: None,

@@ -47,6 +47,15 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// Makes directory changes (create, rename, remove) durable.
     fn sync_dir(&self) -> io::Result<()>;
 
+    /// A read-only map of the whole of `name` as it is now, for a file the engine never
+    /// writes, truncates or renames over again (a committed array). `None` where this
+    /// storage has no file to map (in memory: the caller reads with `read_at`, so the crash
+    /// model and its injected errors keep covering every read).
+    fn map(&self, name: &str) -> io::Result<Option<memmap2::Mmap>> {
+        let _ = name;
+        Ok(None)
+    }
+
     /// Whole content of `name`.
     fn read_all(&self, name: &str) -> io::Result<Vec<u8>> {
         let len = usize::try_from(self.len(name)?)
@@ -187,6 +196,17 @@ impl Storage for FileStorage {
     }
     fn sync_dir(&self) -> io::Result<()> {
         File::open(&self.dir)?.sync_all()
+    }
+    fn map(&self, name: &str) -> io::Result<Option<memmap2::Mmap>> {
+        let file = self.handle(name)?;
+        // SAFETY: a map is undefined behaviour only if the file changes under it. The engine
+        // maps only committed arrays, which it never writes, truncates or renames over again
+        // (it removes them, which leaves the mapped inode intact until the map is dropped),
+        // and the `LOCK` flock keeps other engines out of the directory. A shorter file at
+        // open is caught before any block is read: every block offset is checked against
+        // the length of this map.
+        let map = unsafe { memmap2::Mmap::map(&*file)? };
+        Ok(Some(map))
     }
 }
 
