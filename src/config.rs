@@ -24,6 +24,46 @@ pub enum CommitlogSync {
     Periodic { period_ms: u64 },
 }
 
+/// How the engine reads its data files (Cassandra's `disk_access_mode`, a property its
+/// `cassandra.yaml` does not list but `Config` reads). `auto`, the default, is `mmap` as in
+/// Cassandra on a 64-bit JVM; Strata keeps every array's index and filters in memory, so
+/// `mmap_index_only` is `standard` here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiskAccessMode {
+    Auto,
+    /// Array files mapped read-only; reads decode the mapped page cache (no block cache).
+    Mmap,
+    MmapIndexOnly,
+    /// `pread` into the block cache (`file_cache_size`).
+    Standard,
+}
+
+impl DiskAccessMode {
+    pub(crate) fn from_name(name: &str) -> Option<DiskAccessMode> {
+        Some(match name.trim() {
+            "auto" => DiskAccessMode::Auto,
+            "mmap" => DiskAccessMode::Mmap,
+            "mmap_index_only" => DiskAccessMode::MmapIndexOnly,
+            "standard" => DiskAccessMode::Standard,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DiskAccessMode::Auto => "auto",
+            DiskAccessMode::Mmap => "mmap",
+            DiskAccessMode::MmapIndexOnly => "mmap_index_only",
+            DiskAccessMode::Standard => "standard",
+        }
+    }
+
+    /// Whether data files are mapped (else read through the block cache).
+    pub fn maps_data(self) -> bool {
+        matches!(self, DiskAccessMode::Auto | DiskAccessMode::Mmap)
+    }
+}
+
 /// What the node does when storage fails (Cassandra's `disk_failure_policy`); applied by
 /// `crate::damage`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,8 +148,10 @@ pub struct Config {
     /// A merge writing more than this for one partition warns
     /// (`compaction_large_partition_warning_threshold`, 100MiB as in Cassandra).
     pub large_partition_warning_bytes: u64,
-    /// Engine block cache budget (Cassandra's `file_cache_size`).
+    /// Engine block cache budget (Cassandra's `file_cache_size`); filled only when
+    /// `disk_access_mode` reads data files through it.
     pub block_cache_bytes: usize,
+    pub disk_access_mode: DiskAccessMode,
     pub max_frame_bytes: usize,
     pub max_connections: usize,
     pub max_inflight_per_connection: usize,
@@ -183,6 +225,7 @@ impl Default for Config {
             memtable_bytes: 64 << 20,
             large_partition_warning_bytes: 100 << 20,
             block_cache_bytes: default_file_cache_bytes(detected_memory_bytes()),
+            disk_access_mode: DiskAccessMode::Auto,
             max_frame_bytes: 16 << 20,
             max_connections: 4096,
             max_inflight_per_connection: 1024,
@@ -434,7 +477,7 @@ impl Config {
         format!(
             "listen_address: {}, broadcast_address: {}, rpc_address: {}, native_transport_port: {}, \
              storage_port: {}, admin: {}:{}, seeds: [{}], num_tokens: {}, dc: {}, rack: {}, \
-             commitlog_sync: {sync}, disk_failure_policy: {}, memtable_heap_space: {}MiB, file_cache_size: {}MiB, \
+             commitlog_sync: {sync}, disk_failure_policy: {}, disk_access_mode: {}, memtable_heap_space: {}MiB, file_cache_size: {}MiB, \
              native_transport_max_frame_size: {}MiB, native_transport_max_concurrent_connections: {}",
             self.listen_address,
             self.broadcast_address(),
@@ -448,6 +491,7 @@ impl Config {
             self.dc,
             self.rack,
             self.disk_failure_policy.name(),
+            self.disk_access_mode.name(),
             self.memtable_bytes >> 20,
             self.block_cache_bytes >> 20,
             self.max_frame_bytes >> 20,

@@ -7,7 +7,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use strata_engine::{BackgroundThread, Engine, Options as EngineOptions, SyncMode, SystemClock};
+use strata_engine::{
+    BackgroundThread, DiskAccessMode, Engine, Options as EngineOptions, SyncMode, SystemClock,
+};
 use strata_protocol::Event;
 use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
@@ -431,6 +433,11 @@ fn engine_options(config: &Config, names: crate::logging::VersionNames) -> Engin
         sync,
         memtable_bytes: config.memtable_bytes,
         block_cache_bytes: config.block_cache_bytes,
+        disk_access_mode: if config.disk_access_mode.maps_data() {
+            DiskAccessMode::Mmap
+        } else {
+            DiskAccessMode::Standard
+        },
         prefix_extractor: Some(crate::storage::layout::PARTITION_PREFIX),
         // Every server read is a partition scan, and counter reads (the only point gets)
         // find their arrays through the partition filter too: a whole-key filter would cost

@@ -68,6 +68,7 @@ impl Config {
                 format!("{}KiB", self.large_partition_warning_bytes >> 10),
             ),
             ("dc", self.dc.clone()),
+            ("disk_access_mode", self.disk_access_mode.name().to_string()),
             (
                 "endpoint_snitch",
                 format!("org.apache.cassandra.locator.{snitch}"),
@@ -152,5 +153,6 @@ mod tests {
             Some("{seeds=127.0.0.1}")
         );
         assert_eq!(value("metrics_port").as_deref(), Some("0"));
+        assert_eq!(value("disk_access_mode").as_deref(), Some("auto"));
     }
 }

@@ -179,6 +179,14 @@ const KEYS: &[Key] = &[
         },
     },
     Key {
+        name: "disk_access_mode",
+        form: "auto, mmap, mmap_index_only or standard",
+        apply: |c, v| {
+            c.disk_access_mode = super::DiskAccessMode::from_name(&text(v)?).ok_or(Reject::Form)?;
+            Ok(())
+        },
+    },
+    Key {
         name: "disk_failure_policy",
         form: "stop, stop_paranoid, die, best_effort or ignore",
         apply: |c, v| {
@@ -721,6 +729,30 @@ mod tests {
             vec!["concurrent_reads", "hinted_handoff_enabled"]
         );
         assert_eq!(c.num_tokens, 4);
+    }
+
+    #[test]
+    fn disk_access_mode_takes_cassandras_values_and_maps_data_unless_told_not_to() {
+        use crate::config::DiskAccessMode;
+        assert_eq!(Config::default().disk_access_mode, DiskAccessMode::Auto);
+        assert!(DiskAccessMode::Auto.maps_data());
+        for (name, maps) in [
+            ("auto", true),
+            ("mmap", true),
+            ("mmap_index_only", false),
+            ("standard", false),
+        ] {
+            let c = load(&format!("disk_access_mode: {name}\n")).expect(name);
+            assert_eq!(
+                (c.disk_access_mode.name(), c.disk_access_mode.maps_data()),
+                (name, maps)
+            );
+            assert!(c.ignored_properties.is_empty());
+        }
+        assert_eq!(
+            load("disk_access_mode: direct\n").expect_err("not a 5.0 value"),
+            vec!["Invalid value for disk_access_mode: \"direct\"; expected auto, mmap, mmap_index_only or standard"]
+        );
     }
 
     #[test]
