@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::auth::AuthCache;
 use crate::cluster::gossip::{peer_records_prefix, Gossip, Membership};
 use crate::cluster::membership::MembershipState;
-use crate::cluster::messaging::{Messaging, MessagingConfig};
+use crate::cluster::messaging::{Messaging, MessagingConfig, Network, Tcp};
 use crate::cluster::metadata::{MetaNode, MetadataLog, Setup};
 use crate::cluster::ring::Endpoint;
 use crate::cluster::{Coordinator, Deadlines, Host, LocalReplica, Ring, SharedRing};
@@ -53,6 +53,23 @@ impl Mode {
             Mode::Normal => "NORMAL",
             Mode::Draining => "DRAINING",
             Mode::Drained => "DRAINED",
+        }
+    }
+}
+
+/// The networks a node talks to its peers over: TCP messaging and UDP gossip in
+/// production (`Env::default`); the whole-node simulation (`cluster::sim`) passes
+/// in-memory ones it can delay, cut and partition.
+pub struct Env {
+    pub network: Arc<dyn Network>,
+    pub gossip: Arc<dyn chitchat::transport::Transport>,
+}
+
+impl Default for Env {
+    fn default() -> Env {
+        Env {
+            network: Arc::new(Tcp),
+            gossip: Arc::new(chitchat::transport::UdpTransport),
         }
     }
 }
@@ -94,6 +111,11 @@ impl Node {
     /// takes the node's place in the ring through the metadata log (on a first start, with
     /// tokens allocated against the ring the log holds).
     pub async fn open(config: Config) -> anyhow::Result<Arc<Node>> {
+        Node::open_with(config, Env::default()).await
+    }
+
+    /// `open` on the networks of `env` (the whole-node simulation's in-memory ones).
+    pub async fn open_with(config: Config, env: Env) -> anyhow::Result<Arc<Node>> {
         let storage = tokio::task::spawn_blocking(move || open_storage(config)).await??;
         let Storage {
             config,
@@ -117,11 +139,10 @@ impl Node {
         });
         ring.sync(schema.catalog().nodes.values());
         let internode = SocketAddr::new(config.listen_address, config.storage_port);
-        let messaging = Messaging::bind(MessagingConfig::new(
-            config.cluster_name.clone(),
-            host_id,
-            internode,
-        ))
+        let messaging = Messaging::bind_on(
+            MessagingConfig::new(config.cluster_name.clone(), host_id, internode),
+            env.network,
+        )
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen for internode messages on {internode}: {e}"))?;
         let coordinator = Coordinator::new(
@@ -174,7 +195,7 @@ impl Node {
                 storage_port: node.config.storage_port,
                 node: Arc::downgrade(&host),
             }));
-        let gossip = Gossip::start(node.clone()).await?;
+        let gossip = Gossip::start(node.clone(), &*env.gossip).await?;
         crate::cluster::topology::follow(&host);
         crate::cluster::topology::join_ring(&host, tokens).await?;
         let _ = node.gossip.set(gossip);

@@ -13,7 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use chitchat::transport::UdpTransport;
+use chitchat::transport::Transport;
 use chitchat::{spawn_chitchat, ChitchatConfig, ChitchatHandle, ChitchatId, FailureDetectorConfig};
 use uuid::Uuid;
 
@@ -105,8 +105,9 @@ pub struct Gossip {
 }
 
 impl Gossip {
-    /// Publishes this node's state and starts gossiping with the seeds.
-    pub async fn start(node: Arc<dyn Host>) -> anyhow::Result<Gossip> {
+    /// Publishes this node's state and starts gossiping with the seeds over `transport`
+    /// (chitchat's UDP one, or the simulation's in-memory one).
+    pub async fn start(node: Arc<dyn Host>, transport: &dyn Transport) -> anyhow::Result<Gossip> {
         let config = node.config();
         let listen = SocketAddr::new(config.listen_address, config.storage_port);
         let advertise = SocketAddr::new(config.broadcast_address(), config.storage_port);
@@ -119,13 +120,9 @@ impl Gossip {
             advertise,
         );
         let chitchat_config = chitchat_config(id, config.cluster_name.clone(), listen, seeds);
-        let handle = spawn_chitchat(
-            chitchat_config,
-            published_state(&*node, false),
-            &UdpTransport,
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot gossip on udp/{listen}: {e}"))?;
+        let handle = spawn_chitchat(chitchat_config, published_state(&*node, false), transport)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot gossip on udp/{listen}: {e}"))?;
         let gossip = Gossip { handle };
         tokio::spawn(watch_loop(node, gossip.handle.chitchat()));
         Ok(gossip)

@@ -36,10 +36,13 @@
 //!   `max_inflight_per_connection` at once: they must not block the thread (blocking work
 //!   goes to `spawn_blocking`, as a replica's range scan does). What a burst queues on a
 //!   link goes out in one socket write, and so do the responses ready together.
+//! - Connections come from a `Network` (`network.rs`): `Tcp` (`Messaging::bind`) in
+//!   production, an in-memory one in the whole-node simulation (`Messaging::bind_on`).
 //!
 //! Verbs are added to `Verb` (a stable `u16` each: the number is the wire format).
 
 mod frame;
+mod network;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -58,8 +61,6 @@ use futures_util::future::CatchUnwind;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tokio_util::codec::{Decoder, Framed, FramedRead, LengthDelimitedCodec};
@@ -69,6 +70,7 @@ use super::write_pipeline::{next_ready, Handoff};
 
 pub use frame::{decode, encode, FrameError, Link};
 use frame::{Header, Hello, HelloReply, Kind};
+pub use network::{Connection, Listener, Network, ReadHalf, Tcp, WriteHalf};
 
 /// A message type. The discriminant is the wire value and must never change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -260,6 +262,8 @@ pub struct Messaging {
 
 struct Inner {
     config: MessagingConfig,
+    /// TCP, or the simulation's in-memory network.
+    network: Arc<dyn Network>,
     local_addr: SocketAddr,
     epoch: AtomicU64,
     next_id: AtomicU64,
@@ -314,13 +318,22 @@ struct Outgoing {
 }
 
 impl Messaging {
-    /// Listens on `config.listen` and serves inbound connections until `shutdown`.
+    /// Listens on `config.listen` (TCP) and serves inbound connections until `shutdown`.
     pub async fn bind(config: MessagingConfig) -> std::io::Result<Messaging> {
-        let listener = TcpListener::bind(config.listen).await?;
+        Messaging::bind_on(config, Arc::new(Tcp)).await
+    }
+
+    /// `bind` on `network` (the simulation passes an in-memory one).
+    pub async fn bind_on(
+        config: MessagingConfig,
+        network: Arc<dyn Network>,
+    ) -> std::io::Result<Messaging> {
+        let listener = network.bind(config.listen).await?;
         let local_addr = listener.local_addr()?;
         let (shutdown, _) = watch::channel(false);
         let inner = Arc::new(Inner {
             config,
+            network,
             local_addr,
             epoch: AtomicU64::new(0),
             next_id: AtomicU64::new(1),
@@ -756,9 +769,8 @@ async fn connect(
     inner: &Inner,
     peer: SocketAddr,
     link: Link,
-) -> Result<Framed<TcpStream, LengthDelimitedCodec>, ConnectError> {
-    let stream = TcpStream::connect(peer).await?;
-    stream.set_nodelay(true)?;
+) -> Result<Framed<Connection, LengthDelimitedCodec>, ConnectError> {
+    let stream = inner.network.connect(peer).await?;
     let mut framed = Framed::new(stream, inner.codec());
     framed.send(encode(&inner.hello(link))).await?;
     let reply = framed.next().await.ok_or(ConnectError::Closed)??;
@@ -771,7 +783,7 @@ async fn connect(
     }
 }
 
-async fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {
+async fn accept_loop(inner: Arc<Inner>, mut listener: Box<dyn Listener>) {
     let mut shutdown = inner.shutdown.subscribe();
     loop {
         let accepted = tokio::select! {
@@ -779,7 +791,7 @@ async fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {
             _ = stopped(&mut shutdown) => return,
         };
         match accepted {
-            Ok((stream, _)) => {
+            Ok(stream) => {
                 let inner = inner.clone();
                 tokio::spawn(async move {
                     if let Err(error) = serve_connection(inner, stream).await {
@@ -803,8 +815,7 @@ async fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {
 /// first poll, so the requests one socket read brings are handled at once and every
 /// response ready by then goes out in one socket write, after one commit-log hand-off for
 /// the writes among them (`cluster::next_ready`).
-async fn serve_connection(inner: Arc<Inner>, stream: TcpStream) -> Result<(), ConnectError> {
-    stream.set_nodelay(true)?;
+async fn serve_connection(inner: Arc<Inner>, stream: Connection) -> Result<(), ConnectError> {
     let mut framed = Framed::new(stream, inner.codec());
     let hello_frame = tokio::time::timeout(CONNECT_TIMEOUT, framed.next())
         .await
@@ -836,7 +847,7 @@ struct InboundConnection {
     /// The peer's internode address and host id (from its handshake).
     peer: (SocketAddr, Uuid),
     codec: LengthDelimitedCodec,
-    write_half: OwnedWriteHalf,
+    write_half: WriteHalf,
     /// Responses encoded and not yet written.
     out: BytesMut,
     /// The commit-log hand-off the writes answered in `out` owe before it is written.
@@ -847,7 +858,7 @@ impl InboundConnection {
     async fn run(
         mut self,
         mut input: BytesMut,
-        mut read_half: OwnedReadHalf,
+        mut read_half: ReadHalf,
     ) -> Result<(), ConnectError> {
         let max_inflight = self.inner.config.max_inflight_per_connection.max(1);
         let mut shutdown = self.inner.shutdown.subscribe();
