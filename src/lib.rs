@@ -43,6 +43,8 @@ pub mod prepared_cache;
 pub mod request;
 pub mod schema;
 pub mod server;
+#[cfg(test)]
+mod sim;
 pub mod snapshot;
 pub mod storage;
 pub mod system;

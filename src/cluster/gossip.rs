@@ -416,7 +416,7 @@ fn log_event(event: &NodeEvent) {
 }
 
 #[cfg(test)]
-mod sim;
+pub(crate) mod sim;
 
 #[cfg(test)]
 mod tests {

@@ -24,33 +24,23 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::*;
-use crate::test_rng::{seed_from_env, Rng};
+use crate::test_rng::{seed_from_env, LinkFaults};
 
 /// Who can reach whom, and how lossy and slow the links are.
 struct NetState {
     inboxes: HashMap<SocketAddr, mpsc::Sender<RecvOutcome>>,
-    /// Directed links that deliver nothing (a partition cuts both directions).
-    cut: BTreeSet<(SocketAddr, SocketAddr)>,
-    loss_percent: u64,
-    max_delay_ms: u64,
-    rng: Rng,
-    sent: u64,
-    lost: u64,
+    faults: LinkFaults,
 }
 
+/// Also the whole-node simulation's gossip network (`crate::sim`).
 #[derive(Clone)]
-struct Net(Arc<Mutex<NetState>>);
+pub(crate) struct Net(Arc<Mutex<NetState>>);
 
 impl Net {
-    fn new(seed: u64, loss_percent: u64, max_delay_ms: u64) -> Net {
+    pub(crate) fn new(seed: u64, loss_percent: u64, max_delay_ms: u64) -> Net {
         Net(Arc::new(Mutex::new(NetState {
             inboxes: HashMap::new(),
-            cut: BTreeSet::new(),
-            loss_percent,
-            max_delay_ms,
-            rng: Rng(seed),
-            sent: 0,
-            lost: 0,
+            faults: LinkFaults::new(seed, loss_percent, max_delay_ms),
         })))
     }
 
@@ -58,17 +48,14 @@ impl Net {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Sets the loss rate (0: no loss).
+    pub(crate) fn set_loss(&self, loss_percent: u64) {
+        self.state().faults.loss_percent = loss_percent;
+    }
+
     /// Cuts (or heals) every link between `a` and `b`, both directions.
-    fn partition(&self, a: &[SocketAddr], b: &[SocketAddr], cut: bool) {
-        let mut state = self.state();
-        for (x, y) in a.iter().flat_map(|x| b.iter().map(move |y| (*x, *y))) {
-            for link in [(x, y), (y, x)] {
-                match cut {
-                    true => state.cut.insert(link),
-                    false => state.cut.remove(&link),
-                };
-            }
-        }
+    pub(crate) fn partition(&self, a: &[SocketAddr], b: &[SocketAddr], cut: bool) {
+        self.state().faults.partition(a, b, cut);
     }
 }
 
@@ -105,20 +92,16 @@ impl Socket for SimSocket {
         let outcome = SendOutcome { num_bytes_sent: 0 };
         let (inbox, delay) = {
             let mut state = self.net.state();
-            state.sent += 1;
-            let loss = state.loss_percent;
-            if state.cut.contains(&(self.addr, to)) || state.rng.chance(loss) {
-                state.lost += 1;
+            let Some(delay) = state.faults.decide(self.addr, to) else {
                 return Ok(outcome);
-            }
-            let delay = state.rng.next() % (state.max_delay_ms + 1);
+            };
             (state.inboxes.get(&to).cloned(), delay)
         };
         // A crashed node has no inbox: the datagram is lost, as UDP to a dead host is.
         if let Some(inbox) = inbox {
             let from_addr = self.addr;
             tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(delay)).await;
+                tokio::time::sleep(delay).await;
                 let _ = inbox.try_send(RecvOutcome {
                     from_addr,
                     envelope,
@@ -301,7 +284,7 @@ impl Cluster {
 
     fn net_counts(&self) -> (u64, u64) {
         let state = self.net.state();
-        (state.sent, state.lost)
+        (state.faults.sent, state.faults.lost)
     }
 }
 
