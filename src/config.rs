@@ -159,6 +159,9 @@ pub struct Config {
     pub write_request_timeout_ms: u64,
     /// How long a coordinator waits for a read's replicas (`read_request_timeout`).
     pub read_request_timeout_ms: u64,
+    /// How long a coordinator waits for a range read (a scan over token ranges, which
+    /// reads range after range) to complete (`range_request_timeout`).
+    pub range_request_timeout_ms: u64,
     /// How long a lightweight transaction keeps contending before WriteTimeout CAS
     /// (`cas_contention_timeout`).
     pub cas_contention_timeout_ms: u64,
@@ -232,6 +235,7 @@ impl Default for Config {
             // Cassandra 5.0's defaults.
             write_request_timeout_ms: 2_000,
             read_request_timeout_ms: 5_000,
+            range_request_timeout_ms: 10_000,
             cas_contention_timeout_ms: 1_000,
             password_authenticator: false,
             cassandra_authorizer: false,

@@ -151,6 +151,7 @@ impl Node {
             Deadlines {
                 write: Duration::from_millis(config.write_request_timeout_ms),
                 read: Duration::from_millis(config.read_request_timeout_ms),
+                range: Duration::from_millis(config.range_request_timeout_ms),
                 cas_contention: Duration::from_millis(config.cas_contention_timeout_ms),
             },
             config.null_storage,

@@ -32,14 +32,27 @@ use super::ring::{Ring, SharedRing};
 use crate::metrics;
 use crate::storage::PartitionUpdate;
 
-/// How long the coordinator waits for replicas: cassandra.yaml's `write_request_timeout`
-/// and `read_request_timeout`, and how long a lightweight transaction contends
-/// (`cas_contention_timeout`).
+/// How long the coordinator waits for replicas: cassandra.yaml's `write_request_timeout`,
+/// `read_request_timeout` (a partition read) and `range_request_timeout` (a read over token
+/// ranges), and how long a lightweight transaction contends (`cas_contention_timeout`).
 #[derive(Clone, Copy, Debug)]
 pub struct Deadlines {
     pub write: Duration,
     pub read: Duration,
+    pub range: Duration,
     pub cas_contention: Duration,
+}
+
+impl Deadlines {
+    /// A scan over token ranges reads range after range (each a replicated read with its
+    /// own repairs), so it gets `range_request_timeout` as in Cassandra, not the partition
+    /// read's.
+    pub fn for_read(&self, target: &ReadTarget) -> Duration {
+        match target {
+            ReadTarget::Partition { .. } => self.read,
+            ReadTarget::TokenRange { .. } => self.range,
+        }
+    }
 }
 
 /// Runs `operation` for at most `deadline`; `None` when the deadline passed first. Most
@@ -305,7 +318,8 @@ impl Coordinator {
             None => None,
         };
         let _table_latency = table_latency.start_timer();
-        match within(self.deadlines.read, self.local.read(command)).await {
+        let deadline = self.deadlines.for_read(&command.target);
+        match within(deadline, self.local.read(command)).await {
             Some(result) => result,
             None => {
                 let plan = self.local_plan(consistency, &replication);

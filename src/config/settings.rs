@@ -98,6 +98,10 @@ impl Config {
             ("num_tokens", self.num_tokens.to_string()),
             ("rack", self.rack.clone()),
             (
+                "range_request_timeout",
+                format!("{}ms", self.range_request_timeout_ms),
+            ),
+            (
                 "read_request_timeout",
                 format!("{}ms", self.read_request_timeout_ms),
             ),

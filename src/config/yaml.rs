@@ -266,6 +266,16 @@ const KEYS: &[Key] = &[
         apply: |c, v| millis(v).map(|ms| c.read_request_timeout_ms = ms),
     },
     Key {
+        name: "range_request_timeout",
+        form: DURATION,
+        apply: |c, v| duration_ms(v).map(|ms| c.range_request_timeout_ms = ms),
+    },
+    Key {
+        name: "range_request_timeout_in_ms",
+        form: MILLIS,
+        apply: |c, v| millis(v).map(|ms| c.range_request_timeout_ms = ms),
+    },
+    Key {
         name: "cas_contention_timeout",
         form: DURATION,
         apply: |c, v| duration_ms(v).map(|ms| c.cas_contention_timeout_ms = ms),
@@ -810,6 +820,11 @@ mod tests {
             (500, 7_000)
         );
         assert_eq!(c.cas_contention_timeout_ms, 1_000);
+        assert_eq!(c.range_request_timeout_ms, 10_000);
+        let c = load("range_request_timeout: 20s\n").expect("valid");
+        assert_eq!(c.range_request_timeout_ms, 20_000);
+        let c = load("range_request_timeout_in_ms: 1500\n").expect("valid");
+        assert_eq!(c.range_request_timeout_ms, 1_500);
         let c = load("cas_contention_timeout: 3s\n").expect("valid");
         assert_eq!(c.cas_contention_timeout_ms, 3_000);
         let c = load("cas_contention_timeout_in_ms: 250\n").expect("valid");

@@ -332,7 +332,7 @@ impl Coordinator {
         ring: &Ring,
     ) -> Result<ReadResult, CoordinatorError> {
         let placement = self.placement(transport, &command.table.def.keyspace);
-        let deadline = Instant::now() + self.deadlines.read;
+        let deadline = Instant::now() + self.deadlines.for_read(&command.target);
         match &command.target {
             ReadTarget::Partition { token, .. } => {
                 let hosts = placement.strategy.replicas(ring, *token);

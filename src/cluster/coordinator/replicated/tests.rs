@@ -148,6 +148,18 @@ impl Sim {
 
     /// The coordinator of node `n`, connected to the others through this simulation.
     fn coordinator(self: &Arc<Sim>, n: usize, deadline: Duration) -> Coordinator {
+        self.coordinator_with(
+            n,
+            Deadlines {
+                write: deadline,
+                read: deadline,
+                range: deadline,
+                cas_contention: deadline,
+            },
+        )
+    }
+
+    fn coordinator_with(self: &Arc<Sim>, n: usize, deadlines: Deadlines) -> Coordinator {
         let mut ring = Ring::new(self.nodes[n].endpoint.clone());
         for node in &self.nodes {
             ring.upsert(node.endpoint.clone());
@@ -155,11 +167,7 @@ impl Sim {
         let coordinator = Coordinator::new(
             SharedRing::new(ring),
             self.nodes[n].local.clone(),
-            Deadlines {
-                write: deadline,
-                read: deadline,
-                cas_contention: deadline,
-            },
+            deadlines,
             false,
         );
         coordinator.connect(self.clone());
@@ -713,6 +721,50 @@ async fn range_scans_page_across_ring_ranges_and_coordinators() {
     let distinct: BTreeSet<_> = seen.iter().collect();
     assert_eq!(distinct.len(), 50, "{seen:?}");
     assert_eq!(seen.len(), 50);
+}
+
+/// A scan reads its 13 ring ranges one after another, each a QUORUM read with a remote
+/// round trip of 0-40 ms here: the whole scan is bounded by `range_request_timeout`, not by
+/// the partition read's `read_request_timeout` (Cassandra's `RangeCommands` do the same).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_range_scan_is_bounded_by_range_request_timeout() {
+    let sim = Sim::new(7);
+    let table = sim.nodes[0].table.clone();
+    let updates = (0..50).map(|k| update(k, k, 1)).collect();
+    sim.coordinator(0, DEADLINE)
+        .mutate(write(&table, updates), Consistency::All)
+        .await
+        .expect("ALL");
+    sim.network.lock().unwrap().max_delay_ms = 20;
+    let scan = || ReadCommand {
+        target: ReadTarget::TokenRange {
+            start: std::ops::Bound::Unbounded,
+            end: std::ops::Bound::Unbounded,
+        },
+        ..read_partition(&table, 0)
+    };
+    let (short, long) = (Duration::from_millis(60), Duration::from_secs(10));
+    let deadlines = |read, range| Deadlines {
+        write: long,
+        read,
+        range,
+        cas_contention: long,
+    };
+    let result = sim
+        .coordinator_with(0, deadlines(short, long))
+        .read(scan(), Consistency::Quorum)
+        .await
+        .expect("the whole scan outlasts read_request_timeout but not range_request_timeout");
+    assert_eq!(rows(&result).len(), 50);
+    let err = sim
+        .coordinator_with(0, deadlines(long, short))
+        .read(scan(), Consistency::Quorum)
+        .await
+        .expect_err("the scan outlasts range_request_timeout");
+    assert!(
+        matches!(err, CoordinatorError::ReadTimeout { .. }),
+        "{err:?}"
+    );
 }
 
 #[test]
