@@ -262,7 +262,9 @@ pub trait Transport: Send + Sync {
     fn is_alive(&self, host: &Uuid) -> bool;
     /// The `replication` map of a keyspace (`None`: unknown, treated as node-local).
     fn replication(&self, keyspace: &str) -> Option<std::collections::BTreeMap<String, String>>;
-    /// Sends `request` to `to`; the future ends by `deadline` at the latest.
+    /// Sends `request` to `to`; the future ends soon after `deadline` at the latest (the
+    /// node's transport learns of timeouts from a periodic sweep, not a timer per message):
+    /// a caller that must answer at the deadline waits for it with its own timer.
     fn send(&self, to: &Endpoint, request: ReplicaRequest, deadline: Instant) -> ReplicaFuture;
 }
 
@@ -462,7 +464,6 @@ impl Transport for MessagingTransport {
     }
 
     fn send(&self, to: &Endpoint, request: ReplicaRequest, deadline: Instant) -> ReplicaFuture {
-        let messaging = self.messaging.clone();
         let peer = std::net::SocketAddr::new(to.address, self.storage_port);
         let verb = request.verb();
         let payload = match &request {
@@ -471,14 +472,17 @@ impl Transport for MessagingTransport {
             ReplicaRequest::Truncate(id) => encode(id),
             ReplicaRequest::Paxos(p) => encode(p),
         };
+        // The coordinator waits until the request's deadline itself (one timer for all its
+        // replicas), so the message needs no timer of its own.
+        let pending = self
+            .messaging
+            .send_request_swept(peer, verb, payload, deadline);
         Box::pin(async move {
-            let response = messaging
-                .send_request(peer, verb, payload, deadline)
-                .await
-                .map_err(|e| match e {
-                    MessagingError::Timeout => ReplicaError::Timeout,
-                    other => ReplicaError::Failed(other.to_string()),
-                })?;
+            let failed = |e| match e {
+                MessagingError::Timeout => ReplicaError::Timeout,
+                other => ReplicaError::Failed(other.to_string()),
+            };
+            let response = pending.map_err(failed)?.await.map_err(failed)?;
             let undecodable = |e: super::messaging::FrameError| ReplicaError::Failed(e.to_string());
             Ok(match request {
                 ReplicaRequest::Write(_) | ReplicaRequest::Truncate(_) => ReplicaResponse::Ack,

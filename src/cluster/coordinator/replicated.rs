@@ -649,10 +649,15 @@ impl Coordinator {
             Instant::now() + speculation.as_ref().map_or(Duration::ZERO, |s| s.after);
         let mut speculation = speculation.filter(|_| !spares.is_empty());
         let mut outstanding = endpoints.len() - spares.len();
+        // Created once, not per answer: each new timer is a timer wheel entry added and
+        // removed.
+        let speculate = tokio::time::sleep_until(speculate_at);
+        let expired = tokio::time::sleep_until(deadline);
+        tokio::pin!(speculate, expired);
         while out.verdict == Verdict::Pending && outstanding > 0 {
             let answer = tokio::select! {
                 answer = sends.next() => answer,
-                () = tokio::time::sleep_until(speculate_at), if speculation.is_some() => {
+                () = &mut speculate, if speculation.is_some() => {
                     // Slow replicas: ask the spare for what is still missing.
                     if let (Some(spec), Some(&i)) = (speculation.take(), spares.first()) {
                         let data_seen = out
@@ -670,7 +675,7 @@ impl Coordinator {
                     }
                     continue;
                 }
-                () = tokio::time::sleep_until(deadline) => None,
+                () = &mut expired => None,
             };
             let Some((i, result)) = answer else {
                 break;

@@ -18,7 +18,9 @@
 //!   plus the port). Connections are opened lazily on the first message and re-opened with
 //!   exponential backoff (50 ms to 1 s) while messages wait in the queue.
 //! - `deadline` bounds the whole exchange: the caller gets `MessagingError::Timeout` at the
-//!   deadline whatever happened on the wire (a lost connection included), except that a
+//!   deadline (`send_request`; `send_request_swept`, without a timer per message, up to
+//!   `SWEEP_INTERVAL` after it) whatever happened on the wire (a lost connection
+//!   included), except that a
 //!   request of a `Verb::fails_fast` verb fails with `Unreachable` as soon as a connection
 //!   attempt to its peer fails (it was never sent), and the receiver
 //!   drops a request whose deadline (sent as wall-clock milliseconds, so clocks must be
@@ -246,6 +248,12 @@ pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Bytes, String>> + Se
 type Handler = Arc<dyn Fn(Inbound) -> HandlerFuture + Send + Sync>;
 type Callback = oneshot::Sender<Result<Response, MessagingError>>;
 
+/// A request waiting for its response: whom to hand it to, and until when.
+struct Waiting {
+    callback: Callback,
+    deadline: Instant,
+}
+
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// Bound on connecting plus the handshake, so a black-holed peer does not stall its link.
@@ -253,6 +261,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Frames gathered into one socket write, outbound (messages a burst queued on one link)
 /// and inbound (responses ready together). Cassandra's internode buffers are 64 KiB too.
 const COALESCE_BYTES: usize = 64 << 10;
+/// How often the waiting requests are swept for expired deadlines: the latest a request
+/// sent without a timer of its own (`send_request_swept`) learns of its timeout, and how
+/// long past its deadline a callback outlives a caller that went away.
+const SWEEP_INTERVAL: Duration = Duration::from_millis(50);
 
 /// The messaging service of one node. Cheap to clone.
 #[derive(Clone)]
@@ -268,7 +280,7 @@ struct Inner {
     epoch: AtomicU64,
     next_id: AtomicU64,
     handlers: RwLock<HashMap<Verb, Handler>>,
-    callbacks: Mutex<HashMap<u64, Callback>>,
+    callbacks: Mutex<HashMap<u64, Waiting>>,
     links: Mutex<HashMap<(SocketAddr, Link), Outbound>>,
     /// Outbound counts per link kind, over every peer.
     counters: Counters,
@@ -344,6 +356,7 @@ impl Messaging {
             shutdown,
         });
         tokio::spawn(accept_loop(inner.clone(), listener));
+        tokio::spawn(sweep_expired(inner.clone()));
         Ok(Messaging { inner })
     }
 
@@ -393,21 +406,41 @@ impl Messaging {
         payload: Bytes,
         deadline: Instant,
     ) -> Result<Response, MessagingError> {
+        let pending = self.send_request_swept(peer, verb, payload, deadline)?;
+        tokio::time::timeout_at(deadline, pending)
+            .await
+            .unwrap_or(Err(MessagingError::Timeout))
+    }
+
+    /// Sends a request whose response the returned future gives, without a timer of its
+    /// own: past `deadline` the shared sweep answers `Timeout` (at most `SWEEP_INTERVAL`
+    /// late). For callers that bound their wait themselves, as the coordinator does with
+    /// one deadline for all of a request's replicas: a timer per message cost a timer
+    /// wheel registration and removal each.
+    pub fn send_request_swept(
+        &self,
+        peer: SocketAddr,
+        verb: Verb,
+        payload: Bytes,
+        deadline: Instant,
+    ) -> Result<PendingResponse, MessagingError> {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = oneshot::channel();
-        self.inner.lock_callbacks().insert(id, tx);
-        // Removes the callback however this future ends (answer, timeout, or dropped).
-        let _pending = PendingGuard {
-            inner: &self.inner,
-            id,
+        let (callback, response) = oneshot::channel();
+        self.inner
+            .lock_callbacks()
+            .insert(id, Waiting { callback, deadline });
+        // Removes the callback however the request ends (answered, swept, or dropped).
+        let pending = PendingResponse {
+            response,
+            guard: PendingGuard {
+                inner: self.inner.clone(),
+                id,
+                answered: false,
+            },
         };
         self.inner
             .enqueue(peer, Kind::Request, id, verb, payload, deadline)?;
-        match tokio::time::timeout_at(deadline, rx).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(MessagingError::Shutdown),
-            Err(_) => Err(MessagingError::Timeout),
-        }
+        Ok(pending)
     }
 
     /// `send_request` with postcard-encoded request and response types.
@@ -448,14 +481,34 @@ impl Messaging {
     }
 }
 
-struct PendingGuard<'a> {
-    inner: &'a Inner,
-    id: u64,
+/// A request's response to come (`send_request_swept`).
+pub struct PendingResponse {
+    response: oneshot::Receiver<Result<Response, MessagingError>>,
+    guard: PendingGuard,
 }
 
-impl Drop for PendingGuard<'_> {
+impl Future for PendingResponse {
+    type Output = Result<Response, MessagingError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let result = std::task::ready!(self.response.poll_unpin(cx));
+        // Whoever sent the result took the callback out of the map already.
+        self.guard.answered = true;
+        Poll::Ready(result.unwrap_or(Err(MessagingError::Shutdown)))
+    }
+}
+
+struct PendingGuard {
+    inner: Arc<Inner>,
+    id: u64,
+    answered: bool,
+}
+
+impl Drop for PendingGuard {
     fn drop(&mut self) {
-        self.inner.lock_callbacks().remove(&self.id);
+        if !self.answered {
+            self.inner.lock_callbacks().remove(&self.id);
+        }
     }
 }
 
@@ -468,7 +521,7 @@ impl Inner {
         }
     }
 
-    fn lock_callbacks(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Callback>> {
+    fn lock_callbacks(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Waiting>> {
         self.callbacks.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -547,14 +600,14 @@ impl Inner {
 
     /// Fails a waiting request at once (it was never sent).
     fn fail(&self, id: u64, error: MessagingError) {
-        if let Some(callback) = self.lock_callbacks().remove(&id) {
-            let _ = callback.send(Err(error));
+        if let Some(waiting) = self.lock_callbacks().remove(&id) {
+            let _ = waiting.callback.send(Err(error));
         }
     }
 
     /// A response arrived: hand it to its waiting request, if that is still waiting.
     fn complete(&self, header: Header, payload: Bytes) {
-        let Some(callback) = self.lock_callbacks().remove(&header.id) else {
+        let Some(waiting) = self.lock_callbacks().remove(&header.id) else {
             return;
         };
         let result = match header.kind {
@@ -566,7 +619,7 @@ impl Inner {
                 String::from_utf8_lossy(&payload).into_owned(),
             )),
         };
-        let _ = callback.send(result);
+        let _ = waiting.callback.send(result);
     }
 
     fn codec(&self) -> LengthDelimitedCodec {
@@ -584,6 +637,33 @@ impl Inner {
             host_id: self.config.host_id,
             listen: self.local_addr,
             link,
+        }
+    }
+}
+
+/// Fails the requests whose deadline passed with `Timeout`, every `SWEEP_INTERVAL`: one
+/// timer for every waiting request of the node, and the bound on how long a callback stays
+/// in the map (its deadline plus the interval) whatever its caller does.
+async fn sweep_expired(inner: Arc<Inner>) {
+    let mut shutdown = inner.shutdown.subscribe();
+    let mut ticks = tokio::time::interval(SWEEP_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut expired = Vec::new();
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stopped(&mut shutdown) => return,
+        }
+        let now = Instant::now();
+        expired.extend(
+            inner
+                .lock_callbacks()
+                .extract_if(|_, waiting| waiting.deadline <= now)
+                .map(|(_, waiting)| waiting.callback),
+        );
+        // Answered outside the lock: each send may wake its caller.
+        for callback in expired.drain(..) {
+            let _ = callback.send(Err(MessagingError::Timeout));
         }
     }
 }

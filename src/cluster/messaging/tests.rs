@@ -106,13 +106,18 @@ async fn other_cluster_is_refused() {
     assert!(started.elapsed() < Duration::from_secs(3));
 }
 
-#[tokio::test]
-async fn deadline_bounds_a_slow_handler() {
-    let (a, b) = (node("c", |_| {}).await, node("c", |_| {}).await);
-    b.register(Verb::Ping, |m: Inbound| async move {
+/// Serves `Ping` on `node` after 5 s (past every deadline of the tests).
+fn answer_pings_after_5s(node: &Messaging) {
+    node.register(Verb::Ping, |m: Inbound| async move {
         tokio::time::sleep(Duration::from_secs(5)).await;
         Ok(m.payload)
     });
+}
+
+#[tokio::test]
+async fn deadline_bounds_a_slow_handler() {
+    let (a, b) = (node("c", |_| {}).await, node("c", |_| {}).await);
+    answer_pings_after_5s(&b);
     let started = std::time::Instant::now();
     let err = ping(&a, &b, b"", 0.3).await.unwrap_err();
     assert_eq!(err, MessagingError::Timeout);
@@ -125,6 +130,36 @@ async fn deadline_bounds_a_slow_handler() {
         a.inner.lock_callbacks().is_empty(),
         "the timed-out callback is removed"
     );
+}
+
+/// A request without a timer of its own (the coordinator's replica requests) times out by
+/// the shared sweep, and its callback leaves the map at its deadline even while nobody
+/// polls it (a caller that stopped waiting holds no callback past the deadline).
+#[tokio::test]
+async fn the_sweep_times_out_requests_without_a_timer_of_their_own() {
+    let (a, b) = (node("c", |_| {}).await, node("c", |_| {}).await);
+    answer_pings_after_5s(&b);
+    let send = |secs| a.send_request_swept(b.local_addr(), Verb::Ping, Bytes::new(), in_secs(secs));
+    let started = Instant::now();
+    let polled = send(0.2).unwrap();
+    let unpolled = send(0.2).unwrap();
+    assert_eq!(a.inner.lock_callbacks().len(), 2);
+    assert_eq!(polled.await.unwrap_err(), MessagingError::Timeout);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(200)
+            && waited < Duration::from_millis(200) + 4 * SWEEP_INTERVAL,
+        "{waited:?}"
+    );
+    assert!(
+        a.inner.lock_callbacks().is_empty(),
+        "the sweep removed the unpolled request's callback too"
+    );
+    assert_eq!(unpolled.await.unwrap_err(), MessagingError::Timeout);
+    // An answered request leaves nothing behind either.
+    b.register(Verb::Ping, |m: Inbound| async move { Ok(m.payload) });
+    assert!(send(5.0).unwrap().await.is_ok());
+    assert!(a.inner.lock_callbacks().is_empty());
 }
 
 #[tokio::test]
