@@ -58,7 +58,7 @@ impl Mode {
 }
 
 /// The networks a node talks to its peers over: TCP messaging and UDP gossip in
-/// production (`Env::default`); the whole-node simulation (`cluster::sim`) passes
+/// production (`Env::default`); the whole-node simulation (`crate::sim`) passes
 /// in-memory ones it can delay, cut and partition.
 pub struct Env {
     pub network: Arc<dyn Network>,

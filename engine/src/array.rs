@@ -1120,46 +1120,40 @@ impl ArrayReader {
     /// storage around the cache and the map, so it neither evicts the blocks requests use
     /// nor maps a merge's whole inputs into the process.
     fn block(&self, i: usize, fill_cache: bool) -> Result<Arc<Block>> {
-        if let Some(mapped) = self.mapped.as_ref().filter(|_| fill_cache) {
-            return self.mapped_block(mapped, i);
-        }
+        let mapped = self.mapped.as_ref().filter(|_| fill_cache);
         let idx =
             u32::try_from(i).map_err(|_| Error::corruption(&self.name, "block index overflow"))?;
-        if let Some(b) = self.cache.get((self.id, idx), fill_cache) {
-            return Ok(b);
+        if mapped.is_none() {
+            if let Some(b) = self.cache.get((self.id, idx), fill_cache) {
+                return Ok(b);
+            }
         }
         let entry = self
             .index
             .slot(i)
             .ok_or_else(|| Error::corruption(&self.name, "block index out of range"))?;
-        let mut raw = vec![0u8; entry.len as usize];
-        self.storage.read_at(&self.name, entry.offset, &mut raw)?;
+        // A mapped block's CRC is checked on every use, as a `pread` block's is on its read:
+        // a page the kernel evicted and reads again from a failing disk is verified too (the
+        // check did not measurably cost point reads or scans, BENCHMARKS.md).
+        let bytes = match mapped {
+            Some(map) => BlockBytes::Mapped {
+                map: map.clone(),
+                start: entry.offset as usize,
+                len: entry.len as usize,
+            },
+            None => {
+                let mut raw = vec![0u8; entry.len as usize];
+                self.storage.read_at(&self.name, entry.offset, &mut raw)?;
+                BlockBytes::Owned(raw)
+            }
+        };
         let block = Arc::new(
-            Block::parse(BlockBytes::Owned(raw), self.format)
-                .map_err(|e| self.damaged_block(i, e.0.to_string()))?,
+            Block::parse(bytes, self.format).map_err(|e| self.damaged_block(i, e.0.to_string()))?,
         );
-        if fill_cache {
+        if fill_cache && mapped.is_none() {
             self.cache.insert((self.id, idx), block.clone());
         }
         Ok(block)
-    }
-
-    /// Block `i` straight from the map, its CRC checked on every use: a page the kernel
-    /// evicted and reads again from a failing disk is verified as a `pread` block is (the
-    /// check did not measurably cost point reads or scans, BENCHMARKS.md).
-    fn mapped_block(&self, map: &Arc<memmap2::Mmap>, i: usize) -> Result<Arc<Block>> {
-        let entry = self
-            .index
-            .slot(i)
-            .ok_or_else(|| Error::corruption(&self.name, "block index out of range"))?;
-        let bytes = BlockBytes::Mapped {
-            map: map.clone(),
-            start: entry.offset as usize,
-            len: entry.len as usize,
-        };
-        let block =
-            Block::parse(bytes, self.format).map_err(|e| self.damaged_block(i, e.0.to_string()))?;
-        Ok(Arc::new(block))
     }
 
     fn decode_err(&self, e: DecodeError) -> Error {

@@ -1,5 +1,5 @@
 //! The network messaging runs on: TCP in production (`Tcp`), an in-memory one in the
-//! whole-node simulation (`cluster::sim`), which must be able to delay, reset and partition
+//! whole-node simulation (`crate::sim`), which must be able to delay, reset and partition
 //! connections without sockets.
 //!
 //! The seam is per connection, never per message: a connection's halves are boxed once when
